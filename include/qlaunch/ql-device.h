@@ -1,0 +1,74 @@
+/* qlaunch — QlDevice: the abstract base class of every device type. */
+#pragma once
+
+#if !defined(QLAUNCH_INSIDE) && !defined(QLAUNCH_COMPILATION)
+#error "Only <qlaunch/qlaunch.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+#include <qlaunch/ql-types.h>
+#include <qlaunch/ql-cmdline.h>
+#include <qlaunch/ql-host-probe.h>
+
+G_BEGIN_DECLS
+
+#define QL_TYPE_DEVICE (ql_device_get_type ())
+QL_API G_DECLARE_DERIVABLE_TYPE (QlDevice, ql_device, QL, DEVICE, GObject)
+
+/**
+ * QlDeviceClass:
+ * @parent_class: the parent class
+ * @valid: checks the device's properties against each other and against
+ *   @vm, with no side effect on the host. Host facts (device nodes, mounts,
+ *   files) come only from ql_vm_config_get_host_probe(), which is %NULL when
+ *   host checks are off. On failure sets an error in #QL_CONFIG_ERROR that
+ *   names the device id and the property at fault (see ql_device_set_error()).
+ * @qemu_params: appends the device's QEMU options to @cmdline through the
+ *   #QlCmdline API only. Called only after @valid returned %TRUE.
+ *
+ * The class structure of a device type. A plugin subclasses #QlDevice, installs
+ * one GObject property per option (kebab-case name, non-empty blurb, a default)
+ * and implements both vfuncs.
+ */
+struct _QlDeviceClass
+{
+  GObjectClass parent_class;
+
+  gboolean (*valid)       (QlDevice    *self,
+                           QlVmConfig  *vm,
+                           GError     **error);
+  gboolean (*qemu_params) (QlDevice    *self,
+                           QlVmConfig  *vm,
+                           QlCmdline   *cmdline,
+                           GError     **error);
+
+  /*< private >*/
+  gpointer padding[16];
+};
+
+QL_API const char *ql_device_get_id          (QlDevice    *self);
+QL_API void        ql_device_set_id          (QlDevice    *self,
+                                              const char  *id);
+QL_API const char *ql_device_get_type_name   (QlDevice    *self);
+QL_API gboolean    ql_device_valid           (QlDevice    *self,
+                                              QlVmConfig  *vm,
+                                              GError     **error);
+QL_API gboolean    ql_device_qemu_params     (QlDevice    *self,
+                                              QlVmConfig  *vm,
+                                              QlCmdline   *cmdline,
+                                              GError     **error);
+QL_API gboolean    ql_device_set_property_from_string (QlDevice    *self,
+                                                       const char  *property,
+                                                       const char  *value,
+                                                       GError     **error);
+QL_API void        ql_device_set_error       (QlDevice    *self,
+                                              GError     **error,
+                                              gint         code,
+                                              const char  *property,
+                                              const char  *format,
+                                              ...) G_GNUC_PRINTF (5, 6);
+
+QL_API gboolean    ql_is_valid_id            (const char  *id);
+QL_API gboolean    ql_is_valid_pci_addr      (const char  *addr);
+
+G_END_DECLS

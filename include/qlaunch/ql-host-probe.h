@@ -1,0 +1,68 @@
+/* qlaunch — QlHostProbe: every fact about the host that validation needs. */
+#pragma once
+
+#if !defined(QLAUNCH_INSIDE) && !defined(QLAUNCH_COMPILATION)
+#error "Only <qlaunch/qlaunch.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+#include <qlaunch/ql-macros.h>
+
+G_BEGIN_DECLS
+
+#define QL_TYPE_HOST_PROBE (ql_host_probe_get_type ())
+QL_API G_DECLARE_DERIVABLE_TYPE (QlHostProbe, ql_host_probe, QL, HOST_PROBE, GObject)
+
+/**
+ * QlHostProbeClass:
+ * @parent_class: the parent class
+ * @device_usable: whether the device node at a path can be opened read-write
+ * @is_hugetlbfs: whether a path is on a mounted hugetlbfs
+ * @file_readable: whether a path is an existing, readable file
+ * @fd_is_open: whether a descriptor is open in this process
+ * @kvm_usable: whether KVM can be used (`/dev/kvm` opens read-write)
+ *
+ * Each check returns %TRUE, or %FALSE with @error saying why (the system's
+ * own message, such as "No such file or directory"). Tests subclass the
+ * probe to fake a host; the default implementation asks the real system.
+ */
+struct _QlHostProbeClass
+{
+  GObjectClass parent_class;
+
+  gboolean (*device_usable) (QlHostProbe *self,
+                             const char  *path,
+                             GError     **error);
+  gboolean (*is_hugetlbfs)  (QlHostProbe *self,
+                             const char  *path,
+                             GError     **error);
+  gboolean (*file_readable) (QlHostProbe *self,
+                             const char  *path,
+                             GError     **error);
+  gboolean (*fd_is_open)    (QlHostProbe *self,
+                             int          fd,
+                             GError     **error);
+  gboolean (*kvm_usable)    (QlHostProbe *self,
+                             GError     **error);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+QL_API QlHostProbe *ql_host_probe_new           (void);
+QL_API gboolean     ql_host_probe_device_usable (QlHostProbe *self,
+                                                 const char  *path,
+                                                 GError     **error);
+QL_API gboolean     ql_host_probe_is_hugetlbfs  (QlHostProbe *self,
+                                                 const char  *path,
+                                                 GError     **error);
+QL_API gboolean     ql_host_probe_file_readable (QlHostProbe *self,
+                                                 const char  *path,
+                                                 GError     **error);
+QL_API gboolean     ql_host_probe_fd_is_open    (QlHostProbe *self,
+                                                 int          fd,
+                                                 GError     **error);
+QL_API gboolean     ql_host_probe_kvm_usable    (QlHostProbe *self,
+                                                 GError     **error);
+
+G_END_DECLS

@@ -1,0 +1,121 @@
+/* qlaunch — the device-plugin ABI: descriptor, entry point, registration. */
+#pragma once
+
+#if !defined(QLAUNCH_INSIDE) && !defined(QLAUNCH_COMPILATION)
+#error "Only <qlaunch/qlaunch.h> can be included directly."
+#endif
+
+#include <gmodule.h>
+#include <glib-object.h>
+#include <qlaunch/ql-types.h>
+
+G_BEGIN_DECLS
+
+/**
+ * QL_PLUGIN_ABI_MAJOR:
+ *
+ * The plugin ABI major version. A loader refuses plugins built for another
+ * major version.
+ */
+#define QL_PLUGIN_ABI_MAJOR 1
+
+/**
+ * QL_PLUGIN_ABI_MINOR:
+ *
+ * The plugin ABI minor version. A loader accepts plugins whose minor version
+ * is at most its own: minor versions only add (into reserved slots).
+ */
+#define QL_PLUGIN_ABI_MINOR 0
+
+/**
+ * QlPluginInitFunc:
+ * @plugin: the plugin being loaded
+ * @error: return location for an error
+ *
+ * A plugin's init function: registers its device types with
+ * ql_plugin_register_device(). Nothing it registers is kept if it fails.
+ *
+ * Returns: %TRUE on success
+ */
+typedef gboolean (*QlPluginInitFunc) (QlPlugin  *plugin,
+                                      GError   **error);
+
+/**
+ * QlPluginDesc:
+ * @abi_major: %QL_PLUGIN_ABI_MAJOR at build time
+ * @abi_minor: %QL_PLUGIN_ABI_MINOR at build time
+ * @name: the family name; must equal the family part of the file name
+ *   (`libqlaunch-vhost-user.so` → `vhost-user`)
+ * @description: one line saying what the plugin provides
+ * @version: the plugin's version
+ * @license: the plugin's license (SPDX identifier)
+ * @init: the init function
+ *
+ * The static descriptor a plugin returns from its only exported symbol,
+ * `ql_plugin_<family>_get_desc` (dashes in the family become underscores).
+ * Write it with QL_PLUGIN_DEFINE().
+ */
+typedef struct _QlPluginDesc
+{
+  guint            abi_major;
+  guint            abi_minor;
+  const char      *name;
+  const char      *description;
+  const char      *version;
+  const char      *license;
+  QlPluginInitFunc init;
+
+  /*< private >*/
+  gpointer _ql_reserved[8];
+} QlPluginDesc;
+
+/**
+ * QlPluginGetDescFunc:
+ *
+ * The type of a plugin's entry point.
+ *
+ * Returns: (transfer none): the plugin's static descriptor
+ */
+typedef const QlPluginDesc *(*QlPluginGetDescFunc) (void);
+
+/**
+ * QL_PLUGIN_DEFINE:
+ * @family: the family as a C identifier (`vhost_user` for `vhost-user`)
+ * @name: the family name as a string (`"vhost-user"`)
+ * @description: a one-line description
+ * @version: the plugin version string
+ * @license: the license (SPDX identifier string)
+ * @init: a #QlPluginInitFunc
+ *
+ * Defines the plugin's descriptor and exports its entry point,
+ * `ql_plugin_@family_get_desc`. Build plugins with hidden symbol visibility
+ * so that this is the only exported symbol.
+ */
+#define QL_PLUGIN_DEFINE(family, name, description, version, license, init)   \
+  G_MODULE_EXPORT const QlPluginDesc *ql_plugin_##family##_get_desc (void);  \
+  G_MODULE_EXPORT const QlPluginDesc *                                       \
+  ql_plugin_##family##_get_desc (void)                                       \
+  {                                                                          \
+    static const QlPluginDesc desc = {                                       \
+      QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR, (name), (description),       \
+      (version), (license), (init), { NULL, }                                \
+    };                                                                       \
+    return &desc;                                                            \
+  }
+
+#define QL_TYPE_PLUGIN (ql_plugin_get_type ())
+QL_API G_DECLARE_FINAL_TYPE (QlPlugin, ql_plugin, QL, PLUGIN, GObject)
+
+QL_API const char *ql_plugin_get_name        (QlPlugin    *self);
+QL_API const char *ql_plugin_get_description (QlPlugin    *self);
+QL_API const char *ql_plugin_get_version     (QlPlugin    *self);
+QL_API const char *ql_plugin_get_license     (QlPlugin    *self);
+QL_API const char *ql_plugin_get_filename    (QlPlugin    *self);
+QL_API guint       ql_plugin_get_abi_minor   (QlPlugin    *self);
+QL_API char      **ql_plugin_get_device_types (QlPlugin   *self);
+QL_API gboolean    ql_plugin_register_device (QlPlugin    *self,
+                                              const char  *name,
+                                              GType        type,
+                                              GError     **error);
+
+G_END_DECLS

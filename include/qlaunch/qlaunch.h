@@ -1,0 +1,17 @@
+/* qlaunch — umbrella header: include only this one. */
+#pragma once
+
+#define QLAUNCH_INSIDE
+#include <qlaunch/ql-macros.h>
+#include <qlaunch/ql-version.h>
+#include <qlaunch/ql-error.h>
+#include <qlaunch/ql-types.h>
+#include <qlaunch/ql-param.h>
+#include <qlaunch/ql-cmdline.h>
+#include <qlaunch/ql-host-probe.h>
+#include <qlaunch/ql-device.h>
+#include <qlaunch/ql-plugin.h>
+#include <qlaunch/ql-registry.h>
+#include <qlaunch/ql-vm-config.h>
+#include <qlaunch/ql-enum-types.h>
+#undef QLAUNCH_INSIDE

@@ -1,1 +1,342 @@
-/* in progress */
+/* qlaunch — the argv of a VM, in govmm's LaunchQemu order (DESIGN.md
+ * section 4), through QlCmdline only. */
+#include "ql-vm-config-private.h"
+#include "ql-keyval.h"
+
+#include <sys/utsname.h>
+
+#define STR(p) ql_vm_config_get_str (self, QL_VM_PROP_##p)
+#define BOOL(p) ql_vm_config_get_bool (self, QL_VM_PROP_##p)
+#define UINT(p) ql_vm_config_get_uint (self, QL_VM_PROP_##p)
+
+static char *
+default_qemu_binary (void)
+{
+  struct utsname u;
+
+  if (uname (&u) == 0)
+    return g_strdup_printf ("qemu-system-%s", u.machine);
+  return g_strdup ("qemu-system-x86_64");
+}
+
+static const char *
+enum_nick (GType type,
+           gint  value)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  GEnumValue *ev = g_enum_get_value (klass, value);
+
+  return ev != NULL ? ev->value_nick : NULL;
+}
+
+static void
+emit_machine (QlVmConfig *self,
+              QlCmdline  *cl)
+{
+  QlOption *machine = ql_cmdline_add_option (cl, "-machine", STR (MACHINE_TYPE),
+                                             "accel", STR (MACHINE_ACCELERATION), NULL);
+  const char *options = STR (MACHINE_OPTIONS);
+
+  if (options != NULL && *options != '\0')
+    {
+      /* Validated already: every element is key=value. */
+      g_autoptr(GPtrArray) pairs = ql_keyval_split (options, "[machine] options", NULL);
+
+      for (guint i = 0; pairs != NULL && i < pairs->len; i++)
+        {
+          QlKeyvalPair *pair = g_ptr_array_index (pairs, i);
+
+          ql_option_set (machine, pair->key, pair->value);
+        }
+    }
+}
+
+static void
+emit_qmp (QlVmConfig *self,
+          QlCmdline  *cl)
+{
+  for (guint i = 0; i < ql_vm_config_get_n_qmp_sockets (self); i++)
+    {
+      const char *path;
+      gboolean server, no_wait;
+      g_autofree char *address = NULL;
+      QlOption *qmp;
+
+      ql_vm_config_get_qmp_socket (self, i, NULL, &path, &server, &no_wait);
+      address = g_strconcat ("unix:", path, NULL);
+      qmp = ql_cmdline_add_option (cl, "-qmp", address, NULL);
+      if (server)
+        {
+          /* Not govmm's deprecated "server,nowait" short forms. */
+          ql_option_set_bool (qmp, "server", TRUE);
+          if (no_wait)
+            ql_option_set_bool (qmp, "wait", FALSE);
+        }
+    }
+}
+
+static void
+emit_memory (QlVmConfig *self,
+             QlCmdline  *cl)
+{
+  g_autofree char *size = NULL;
+  g_autofree char *max = NULL;
+  QlOption *m;
+
+  if (UINT (MEMORY_SIZE) == 0)
+    return;
+  size = ql_format_size (UINT (MEMORY_SIZE));
+  m = ql_cmdline_add_option (cl, "-m", size, NULL);
+  if (UINT (MEMORY_SLOTS) > 0)
+    ql_option_set_uint (m, "slots", UINT (MEMORY_SLOTS));
+  if (UINT (MEMORY_MAX_MEM) > 0)
+    {
+      max = ql_format_size (UINT (MEMORY_MAX_MEM));
+      ql_option_set (m, "maxmem", max);
+    }
+}
+
+static gboolean
+emit_devices (QlVmConfig  *self,
+              QlCmdline   *cl,
+              GError     **error)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (self);
+
+  for (guint i = 0; i < devices->len; i++)
+    if (!ql_device_qemu_params (g_ptr_array_index (devices, i), self, cl, error))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+emit_rtc (QlVmConfig *self,
+          QlCmdline  *cl)
+{
+  QlRtcBase base = ql_vm_config_get_enum (self, QL_VM_PROP_RTC_BASE);
+  QlRtcClock clock = ql_vm_config_get_enum (self, QL_VM_PROP_RTC_CLOCK);
+  QlRtcDriftFix drift = ql_vm_config_get_enum (self, QL_VM_PROP_RTC_DRIFT_FIX);
+
+  if (base == QL_RTC_BASE_DEFAULT && clock == QL_RTC_CLOCK_DEFAULT && drift == QL_RTC_DRIFT_FIX_DEFAULT)
+    return;
+  ql_cmdline_add_option (cl, "-rtc", NULL,
+                         "base", base ? enum_nick (QL_TYPE_RTC_BASE, base) : NULL,
+                         "driftfix", drift ? enum_nick (QL_TYPE_RTC_DRIFT_FIX, drift) : NULL,
+                         "clock", clock ? enum_nick (QL_TYPE_RTC_CLOCK, clock) : NULL,
+                         NULL);
+}
+
+static void
+emit_memory_knobs (QlVmConfig *self,
+                   QlCmdline  *cl)
+{
+  g_autofree char *size = ql_format_size (UINT (MEMORY_SIZE));
+  QlOption *backend;
+
+  /* govmm's -numa node,memdev= / pc-dimm forms are replaced by
+   * -machine memory-backend=, which sets the backend of all boot RAM
+   * (govmm's MemPrealloc pc-dimm ADDED a DIMM instead). */
+  if (BOOL (KNOBS_HUGEPAGES))
+    {
+      const char *mount = STR (MEMORY_PATH) != NULL ? STR (MEMORY_PATH) : "/dev/hugepages";
+
+      backend = ql_cmdline_add_option (cl, "-object", "memory-backend-file",
+                                       "id", QL_RAM_BACKEND_ID, "size", size,
+                                       "mem-path", mount, NULL);
+      ql_option_set_bool (backend, "share", TRUE);
+      ql_option_set_bool (backend, "prealloc", TRUE);
+    }
+  else if (BOOL (KNOBS_MEM_PREALLOC))
+    {
+      backend = ql_cmdline_add_option (cl, "-object", "memory-backend-ram",
+                                       "id", QL_RAM_BACKEND_ID, "size", size, NULL);
+      ql_option_set_bool (backend, "prealloc", TRUE);
+    }
+  else if (BOOL (KNOBS_FILE_BACKED_MEM))
+    {
+      backend = ql_cmdline_add_option (cl, "-object", "memory-backend-file",
+                                       "id", QL_RAM_BACKEND_ID, "size", size,
+                                       "mem-path", STR (MEMORY_PATH), NULL);
+      if (BOOL (KNOBS_FILE_BACKED_MEM_SHARED))
+        ql_option_set_bool (backend, "share", TRUE);
+    }
+  else
+    return;
+
+  ql_cmdline_set_machine_option (cl, "memory-backend", QL_RAM_BACKEND_ID);
+}
+
+static void
+emit_knobs (QlVmConfig *self,
+            QlCmdline  *cl)
+{
+  if (BOOL (KNOBS_NO_USER_CONFIG))
+    ql_cmdline_add_flag (cl, "-no-user-config");
+  if (BOOL (KNOBS_NO_DEFAULTS))
+    ql_cmdline_add_flag (cl, "-nodefaults");
+  if (BOOL (KNOBS_NO_GRAPHIC))
+    ql_cmdline_add_flag (cl, "-nographic");
+  if (BOOL (KNOBS_DAEMONIZE))
+    ql_cmdline_add_flag (cl, "-daemonize");
+  if (STR (PID_FILE) != NULL)
+    ql_cmdline_add_verbatim (cl, "-pidfile", STR (PID_FILE));
+
+  emit_memory_knobs (self, cl);
+
+  /* govmm's -realtime mlock= was removed in QEMU 6.0; -overcommit
+   * mem-lock= replaces it. mem-lock=off is the default, so only "on" is
+   * written: realtime alone has no remaining effect. */
+  if (BOOL (KNOBS_MLOCK))
+    {
+      QlOption *overcommit = ql_cmdline_add_option (cl, "-overcommit", NULL, NULL);
+
+      ql_option_set_bool (overcommit, "mem-lock", TRUE);
+    }
+
+  if (BOOL (KNOBS_STOPPED))
+    ql_cmdline_add_flag (cl, "-S");
+}
+
+static void
+emit_kernel_bios_iothreads (QlVmConfig *self,
+                            QlCmdline  *cl)
+{
+  g_auto(GStrv) iothreads = ql_vm_config_get_iothreads (self);
+
+  if (STR (KERNEL_PATH) != NULL)
+    {
+      ql_cmdline_add_verbatim (cl, "-kernel", STR (KERNEL_PATH));
+      if (STR (KERNEL_INITRD) != NULL)
+        ql_cmdline_add_verbatim (cl, "-initrd", STR (KERNEL_INITRD));
+      if (STR (KERNEL_PARAMS) != NULL && *STR (KERNEL_PARAMS) != '\0')
+        ql_cmdline_add_verbatim (cl, "-append", STR (KERNEL_PARAMS));
+    }
+  if (STR (BIOS) != NULL)
+    ql_cmdline_add_verbatim (cl, "-bios", STR (BIOS));
+  for (guint i = 0; iothreads[i] != NULL; i++)
+    ql_cmdline_add_option (cl, "-object", "iothread", "id", iothreads[i], NULL);
+}
+
+static void
+emit_incoming (QlVmConfig *self,
+               QlCmdline  *cl)
+{
+  QlIncomingType type = ql_vm_config_get_enum (self, QL_VM_PROP_INCOMING_TYPE);
+  g_autofree char *uri = NULL;
+
+  switch (type)
+    {
+    case QL_INCOMING_FD:
+      uri = g_strdup_printf ("fd:%d", ql_cmdline_add_fd (cl, ql_vm_config_get_int (self, QL_VM_PROP_INCOMING_FD)));
+      break;
+    case QL_INCOMING_EXEC:
+      uri = g_strconcat ("exec:", STR (INCOMING_EXEC), NULL);
+      break;
+    case QL_INCOMING_DEFER:
+      uri = g_strdup ("defer");
+      break;
+    case QL_INCOMING_NONE:
+    default:
+      return;
+    }
+  /* An incoming VM starts stopped, as govmm does; -S only once. */
+  if (!BOOL (KNOBS_STOPPED))
+    ql_cmdline_add_flag (cl, "-S");
+  ql_cmdline_add_verbatim (cl, "-incoming", uri);
+}
+
+static void
+emit_smp (QlVmConfig *self,
+          QlCmdline  *cl)
+{
+  g_autofree char *cpus = NULL;
+  QlOption *smp;
+
+  if (UINT (SMP_CPUS) == 0)
+    return;
+  cpus = g_strdup_printf ("%" G_GUINT64_FORMAT, UINT (SMP_CPUS));
+  smp = ql_cmdline_add_option (cl, "-smp", cpus, NULL);
+  if (UINT (SMP_CORES))
+    ql_option_set_uint (smp, "cores", UINT (SMP_CORES));
+  if (UINT (SMP_THREADS))
+    ql_option_set_uint (smp, "threads", UINT (SMP_THREADS));
+  if (UINT (SMP_SOCKETS))
+    ql_option_set_uint (smp, "sockets", UINT (SMP_SOCKETS));
+  if (UINT (SMP_MAX_CPUS))
+    ql_option_set_uint (smp, "maxcpus", UINT (SMP_MAX_CPUS));
+}
+
+/**
+ * ql_vm_config_build_cmdline:
+ * @self: a #QlVmConfig
+ * @error: return location for an error
+ *
+ * Validates the configuration (ql_vm_config_validate()) and builds its
+ * structured command line, in govmm's order: name, uuid, machine, cpu
+ * model, QMP sockets, memory, devices in order, rtc, globals, vga, knobs
+ * (with the memory knobs), kernel, bios, iothreads, incoming, smp.
+ *
+ * Returns: (transfer full): the command line, or %NULL with @error set
+ */
+QlCmdline *
+ql_vm_config_build_cmdline (QlVmConfig  *self,
+                            GError     **error)
+{
+  g_autoptr(QlCmdline) cl = NULL;
+  g_autofree char *binary = NULL;
+  const char * const *globals;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+
+  if (!ql_vm_config_validate (self, error))
+    return NULL;
+
+  binary = STR (QEMU) != NULL ? g_strdup (STR (QEMU)) : default_qemu_binary ();
+  cl = ql_cmdline_new (binary);
+
+  if (STR (NAME) != NULL)
+    ql_cmdline_add_option (cl, "-name", STR (NAME), NULL);
+  if (STR (UUID) != NULL)
+    ql_cmdline_add_verbatim (cl, "-uuid", STR (UUID));
+  emit_machine (self, cl);
+  if (STR (CPU_MODEL) != NULL)
+    ql_cmdline_add_verbatim (cl, "-cpu", STR (CPU_MODEL));
+  emit_qmp (self, cl);
+  emit_memory (self, cl);
+  if (!emit_devices (self, cl, error))
+    return NULL;
+  emit_rtc (self, cl);
+  globals = ql_vm_config_get_strv (self, QL_VM_PROP_GLOBAL);
+  for (guint i = 0; globals != NULL && globals[i] != NULL; i++)
+    ql_cmdline_add_verbatim (cl, "-global", globals[i]);
+  if (STR (VGA) != NULL)
+    ql_cmdline_add_verbatim (cl, "-vga", STR (VGA));
+  emit_knobs (self, cl);
+  emit_kernel_bios_iothreads (self, cl);
+  emit_incoming (self, cl);
+  emit_smp (self, cl);
+
+  if (!ql_cmdline_check (cl, error))
+    return NULL;
+  return g_steal_pointer (&cl);
+}
+
+/**
+ * ql_vm_config_to_argv:
+ * @self: a #QlVmConfig
+ * @error: return location for an error
+ *
+ * Validates and builds the argv; argv[0] is the QEMU binary.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the argv, or %NULL
+ */
+char **
+ql_vm_config_to_argv (QlVmConfig  *self,
+                      GError     **error)
+{
+  g_autoptr(QlCmdline) cl = ql_vm_config_build_cmdline (self, error);
+
+  if (cl == NULL)
+    return NULL;
+  return ql_cmdline_to_argv (cl, error);
+}

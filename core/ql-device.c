@@ -1,1 +1,394 @@
-/* in progress */
+/* qlaunch — QlDevice: the abstract base class of every device type. */
+#include "ql-private.h"
+
+#include <string.h>
+
+typedef struct
+{
+  char *id;
+} QlDevicePrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (QlDevice, ql_device, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ID,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static GQuark ql_device_type_name_quark (void);
+G_DEFINE_QUARK (ql-device-type-name, ql_device_type_name)
+
+void
+ql_device_type_set_name (GType       type,
+                         const char *name)
+{
+  g_type_set_qdata (type, ql_device_type_name_quark (),
+                    (gpointer) g_intern_string (name));
+}
+
+const char *
+ql_device_type_get_name (GType type)
+{
+  return g_type_get_qdata (type, ql_device_type_name_quark ());
+}
+
+static void
+ql_device_finalize (GObject *object)
+{
+  QlDevicePrivate *priv = ql_device_get_instance_private (QL_DEVICE (object));
+
+  g_free (priv->id);
+  G_OBJECT_CLASS (ql_device_parent_class)->finalize (object);
+}
+
+static void
+ql_device_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  QlDevice *self = QL_DEVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, ql_device_get_id (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ql_device_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  QlDevice *self = QL_DEVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      ql_device_set_id (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static gboolean
+ql_device_real_valid (QlDevice    *self,
+                      QlVmConfig  *vm,
+                      GError     **error)
+{
+  return TRUE;
+}
+
+static gboolean
+ql_device_real_qemu_params (QlDevice    *self,
+                            QlVmConfig  *vm,
+                            QlCmdline   *cmdline,
+                            GError     **error)
+{
+  ql_device_set_error (self, error, QL_CONFIG_ERROR_UNSUPPORTED, NULL,
+                       "device type %s does not implement qemu_params",
+                       G_OBJECT_TYPE_NAME (self));
+  return FALSE;
+}
+
+static void
+ql_device_class_init (QlDeviceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ql_device_finalize;
+  object_class->get_property = ql_device_get_property;
+  object_class->set_property = ql_device_set_property;
+  klass->valid = ql_device_real_valid;
+  klass->qemu_params = ql_device_real_qemu_params;
+
+  /**
+   * QlDevice:id:
+   *
+   * The device's id, unique across the VM; in a VM file it defaults to the
+   * label of the `[device LABEL]` group.
+   */
+  properties[PROP_ID] =
+    g_param_spec_string ("id", NULL,
+                         "Device id, unique in the VM: a letter, then letters, digits, '-', '.', '_' "
+                         "(defaults to the VM file group's label)",
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+ql_device_init (QlDevice *self)
+{
+}
+
+/**
+ * ql_device_get_id:
+ * @self: a #QlDevice
+ *
+ * Returns: (nullable): the device's id
+ */
+const char *
+ql_device_get_id (QlDevice *self)
+{
+  QlDevicePrivate *priv;
+
+  g_return_val_if_fail (QL_IS_DEVICE (self), NULL);
+  priv = ql_device_get_instance_private (self);
+  return priv->id;
+}
+
+/**
+ * ql_device_set_id:
+ * @self: a #QlDevice
+ * @id: (nullable): the new id
+ *
+ * Sets the device's id. Its syntax and uniqueness are checked when the VM
+ * is validated.
+ */
+void
+ql_device_set_id (QlDevice   *self,
+                  const char *id)
+{
+  QlDevicePrivate *priv;
+
+  g_return_if_fail (QL_IS_DEVICE (self));
+  priv = ql_device_get_instance_private (self);
+  if (ql_set_str (&priv->id, id))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
+}
+
+/**
+ * ql_device_get_type_name:
+ * @self: a #QlDevice
+ *
+ * Returns: (nullable): the name the device's type was registered under
+ *   (`net`, `block`, ...), or %NULL for an unregistered type
+ */
+const char *
+ql_device_get_type_name (QlDevice *self)
+{
+  g_return_val_if_fail (QL_IS_DEVICE (self), NULL);
+  return ql_device_type_get_name (G_OBJECT_TYPE (self));
+}
+
+/**
+ * ql_device_valid:
+ * @self: a #QlDevice
+ * @vm: the VM the device belongs to
+ * @error: return location for an error
+ *
+ * Calls the device's `valid` vfunc.
+ *
+ * Returns: %TRUE when the device can be emitted
+ */
+gboolean
+ql_device_valid (QlDevice    *self,
+                 QlVmConfig  *vm,
+                 GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (QL_IS_VM_CONFIG (vm), FALSE);
+
+  ok = QL_DEVICE_GET_CLASS (self)->valid (self, vm, &local_error);
+  if (!ok && local_error == NULL)
+    ql_device_set_error (self, &local_error, QL_CONFIG_ERROR_INVALID_VALUE, NULL,
+                         "invalid (the plugin gave no reason)");
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return ok;
+}
+
+/**
+ * ql_device_qemu_params:
+ * @self: a #QlDevice
+ * @vm: the VM the device belongs to
+ * @cmdline: the command line to append to
+ * @error: return location for an error
+ *
+ * Calls the device's `qemu_params` vfunc. Call only after ql_device_valid().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_device_qemu_params (QlDevice    *self,
+                       QlVmConfig  *vm,
+                       QlCmdline   *cmdline,
+                       GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (QL_IS_CMDLINE (cmdline), FALSE);
+
+  ok = QL_DEVICE_GET_CLASS (self)->qemu_params (self, vm, cmdline, &local_error);
+  if (!ok && local_error == NULL)
+    ql_device_set_error (self, &local_error, QL_CONFIG_ERROR_INVALID_VALUE, NULL,
+                         "cannot be emitted (the plugin gave no reason)");
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return ok;
+}
+
+static char **
+settable_property_names (GObject *object)
+{
+  g_autofree GParamSpec **pspecs = NULL;
+  guint n = 0;
+  GPtrArray *names = g_ptr_array_new ();
+
+  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (object), &n);
+  for (guint i = 0; i < n; i++)
+    if ((pspecs[i]->flags & G_PARAM_WRITABLE) && !(pspecs[i]->flags & G_PARAM_CONSTRUCT_ONLY))
+      g_ptr_array_add (names, g_strdup (pspecs[i]->name));
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
+/**
+ * ql_device_set_property_from_string:
+ * @self: a #QlDevice
+ * @property: a property name
+ * @value: the value as text (as in a VM file)
+ * @error: return location for an error
+ *
+ * Sets a property from text, checked against its #GParamSpec. Errors name
+ * the device and the property; an unknown property suggests a close one.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_device_set_property_from_string (QlDevice    *self,
+                                    const char  *property,
+                                    const char  *value,
+                                    GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
+
+  if (ql_object_set_property_from_string (G_OBJECT (self), property, value, &local_error))
+    return TRUE;
+
+  if (g_error_matches (local_error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNKNOWN_KEY))
+    {
+      g_auto(GStrv) names = settable_property_names (G_OBJECT (self));
+      const char *close = ql_closest_word (property, (const char * const *) names);
+      g_autofree char *known = g_strjoinv (", ", names);
+
+      if (close != NULL)
+        ql_device_set_error (self, error, QL_CONFIG_ERROR_UNKNOWN_KEY, property,
+                             "unknown property of device type '%s'; did you mean '%s'?",
+                             ql_device_get_type_name (self), close);
+      else
+        ql_device_set_error (self, error, QL_CONFIG_ERROR_UNKNOWN_KEY, property,
+                             "unknown property of device type '%s'; known: %s",
+                             ql_device_get_type_name (self), known);
+      return FALSE;
+    }
+
+  ql_device_set_error (self, error, local_error->code, property, "%s", local_error->message);
+  return FALSE;
+}
+
+/**
+ * ql_device_set_error:
+ * @self: a #QlDevice
+ * @error: return location for an error
+ * @code: a #QlConfigError code
+ * @property: (nullable): the property at fault
+ * @format: printf()-style message
+ * @...: arguments for @format
+ *
+ * Sets @error in #QL_CONFIG_ERROR with a message that names the device and
+ * the property: `device 'disk0': property 'file': MESSAGE`.
+ */
+void
+ql_device_set_error (QlDevice    *self,
+                     GError     **error,
+                     gint         code,
+                     const char  *property,
+                     const char  *format,
+                     ...)
+{
+  g_autofree char *message = NULL;
+  const char *id;
+  va_list ap;
+
+  if (error == NULL)
+    return;
+
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+
+  id = ql_device_get_id (self);
+  if (id == NULL)
+    id = "(no id)";
+  if (property != NULL)
+    g_set_error (error, QL_CONFIG_ERROR, code, "device '%s': property '%s': %s",
+                 id, property, message);
+  else
+    g_set_error (error, QL_CONFIG_ERROR, code, "device '%s': %s", id, message);
+}
+
+/**
+ * ql_is_valid_id:
+ * @id: (nullable): a candidate id
+ *
+ * Returns: whether @id is a valid QEMU id: a letter, then letters, digits,
+ *   `-`, `.` or `_`
+ */
+gboolean
+ql_is_valid_id (const char *id)
+{
+  if (id == NULL || !g_ascii_isalpha (id[0]))
+    return FALSE;
+  for (const char *p = id + 1; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * ql_is_valid_pci_addr:
+ * @addr: (nullable): a candidate PCI address
+ *
+ * Returns: whether @addr is QEMU's PCI address syntax: hexadecimal
+ *   `slot[.function]`, slot 0..1f, function 0..7
+ */
+gboolean
+ql_is_valid_pci_addr (const char *addr)
+{
+  const char *dot;
+  g_autofree char *slot = NULL;
+  guint64 v;
+
+  if (addr == NULL || *addr == '\0')
+    return FALSE;
+  dot = strchr (addr, '.');
+  slot = dot != NULL ? g_strndup (addr, dot - addr) : g_strdup (addr);
+  if (*slot == '\0' || strlen (slot) > 2
+      || !g_ascii_string_to_unsigned (slot, 16, 0, 0x1f, &v, NULL))
+    return FALSE;
+  if (dot != NULL)
+    {
+      if (strlen (dot + 1) != 1
+          || !g_ascii_string_to_unsigned (dot + 1, 16, 0, 7, &v, NULL))
+        return FALSE;
+    }
+  return TRUE;
+}

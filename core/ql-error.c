@@ -1,1 +1,107 @@
-/* in progress */
+/* qlaunch — error domains and the private error list. */
+#include "ql-private.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (ql-config-error-quark, ql_config_error)
+G_DEFINE_QUARK (ql-plugin-error-quark, ql_plugin_error)
+
+QlErrorList *
+ql_error_list_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+}
+
+void
+ql_error_list_add (QlErrorList *list,
+                   GError      *error)
+{
+  g_return_if_fail (error != NULL);
+  g_ptr_array_add (list, error);
+}
+
+gboolean
+ql_error_list_propagate (QlErrorList *list,
+                         GError     **error)
+{
+  g_autoptr(GString) all = NULL;
+
+  if (list->len == 0)
+    return TRUE;
+
+  if (list->len == 1)
+    {
+      g_propagate_error (error, g_ptr_array_steal_index (list, 0));
+      return FALSE;
+    }
+
+  all = g_string_new (NULL);
+  for (guint i = 0; i < list->len; i++)
+    {
+      const GError *e = g_ptr_array_index (list, i);
+
+      if (i > 0)
+        g_string_append_c (all, '\n');
+      g_string_append (all, e->message);
+    }
+  g_set_error_literal (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MULTIPLE, all->str);
+  g_ptr_array_set_size (list, 0);
+  return FALSE;
+}
+
+static guint
+edit_distance (const char *a,
+               const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  g_autofree guint *row = g_new (guint, lb + 1);
+
+  for (gsize j = 0; j <= lb; j++)
+    row[j] = j;
+  for (gsize i = 1; i <= la; i++)
+    {
+      guint diag = row[0];
+
+      row[0] = i;
+      for (gsize j = 1; j <= lb; j++)
+        {
+          guint up = row[j];
+          guint cost = a[i - 1] == b[j - 1] ? 0 : 1;
+
+          row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1), diag + cost);
+          diag = up;
+        }
+    }
+  return row[lb];
+}
+
+const char *
+ql_closest_word (const char         *word,
+                 const char * const *candidates)
+{
+  const char *best = NULL;
+  guint best_distance = 3;
+
+  for (guint i = 0; candidates != NULL && candidates[i] != NULL; i++)
+    {
+      guint d = edit_distance (word, candidates[i]);
+
+      if (d < best_distance)
+        {
+          best_distance = d;
+          best = candidates[i];
+        }
+    }
+  return best;
+}
+
+gboolean
+ql_set_str (char      **str_pointer,
+            const char *new_str)
+{
+  if (*str_pointer == new_str || g_strcmp0 (*str_pointer, new_str) == 0)
+    return FALSE;
+  g_free (*str_pointer);
+  *str_pointer = g_strdup (new_str);
+  return TRUE;
+}

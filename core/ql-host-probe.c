@@ -1,1 +1,207 @@
-/* in progress */
+/* qlaunch — QlHostProbe: the real host's answers to validation's questions. */
+#include "ql-private.h"
+
+#include <gio/gio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+G_DEFINE_TYPE (QlHostProbe, ql_host_probe, G_TYPE_OBJECT)
+
+static gboolean
+set_errno_error (GError    **error,
+                 int         saved_errno,
+                 const char *what)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s: %s", what, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+real_device_usable (QlHostProbe *self,
+                    const char  *path,
+                    GError     **error)
+{
+  int fd = open (path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+  if (fd < 0)
+    return set_errno_error (error, errno, path);
+  close (fd);
+  return TRUE;
+}
+
+static gboolean
+real_is_hugetlbfs (QlHostProbe *self,
+                   const char  *path,
+                   GError     **error)
+{
+  struct statfs fs;
+
+  if (statfs (path, &fs) < 0)
+    return set_errno_error (error, errno, path);
+  if ((unsigned long) fs.f_type != (unsigned long) HUGETLBFS_MAGIC)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "%s: not on a hugetlbfs mount", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+real_file_readable (QlHostProbe *self,
+                    const char  *path,
+                    GError     **error)
+{
+  struct stat st;
+
+  if (stat (path, &st) < 0)
+    return set_errno_error (error, errno, path);
+  if (S_ISDIR (st.st_mode))
+    return set_errno_error (error, EISDIR, path);
+  if (access (path, R_OK) < 0)
+    return set_errno_error (error, errno, path);
+  return TRUE;
+}
+
+static gboolean
+real_fd_is_open (QlHostProbe *self,
+                 int          fd,
+                 GError     **error)
+{
+  if (fcntl (fd, F_GETFD) < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "descriptor %d: %s", fd, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+real_kvm_usable (QlHostProbe *self,
+                 GError     **error)
+{
+  return ql_host_probe_device_usable (self, "/dev/kvm", error);
+}
+
+static void
+ql_host_probe_class_init (QlHostProbeClass *klass)
+{
+  klass->device_usable = real_device_usable;
+  klass->is_hugetlbfs = real_is_hugetlbfs;
+  klass->file_readable = real_file_readable;
+  klass->fd_is_open = real_fd_is_open;
+  klass->kvm_usable = real_kvm_usable;
+}
+
+static void
+ql_host_probe_init (QlHostProbe *self)
+{
+}
+
+/**
+ * ql_host_probe_new:
+ *
+ * Creates a probe that asks the real host.
+ *
+ * Returns: (transfer full): a new #QlHostProbe
+ */
+QlHostProbe *
+ql_host_probe_new (void)
+{
+  return g_object_new (QL_TYPE_HOST_PROBE, NULL);
+}
+
+/**
+ * ql_host_probe_device_usable:
+ * @self: a #QlHostProbe
+ * @path: a device node such as `/dev/vhost-net`
+ * @error: return location for the reason it is not usable
+ *
+ * Returns: whether @path can be opened read-write
+ */
+gboolean
+ql_host_probe_device_usable (QlHostProbe *self,
+                             const char  *path,
+                             GError     **error)
+{
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  return QL_HOST_PROBE_GET_CLASS (self)->device_usable (self, path, error);
+}
+
+/**
+ * ql_host_probe_is_hugetlbfs:
+ * @self: a #QlHostProbe
+ * @path: a directory or file
+ * @error: return location for the reason it is not
+ *
+ * Returns: whether @path lies on a mounted hugetlbfs
+ */
+gboolean
+ql_host_probe_is_hugetlbfs (QlHostProbe *self,
+                            const char  *path,
+                            GError     **error)
+{
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  return QL_HOST_PROBE_GET_CLASS (self)->is_hugetlbfs (self, path, error);
+}
+
+/**
+ * ql_host_probe_file_readable:
+ * @self: a #QlHostProbe
+ * @path: a file
+ * @error: return location for the reason it is not
+ *
+ * Returns: whether @path exists, is not a directory, and is readable
+ */
+gboolean
+ql_host_probe_file_readable (QlHostProbe *self,
+                             const char  *path,
+                             GError     **error)
+{
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  return QL_HOST_PROBE_GET_CLASS (self)->file_readable (self, path, error);
+}
+
+/**
+ * ql_host_probe_fd_is_open:
+ * @self: a #QlHostProbe
+ * @fd: a descriptor number
+ * @error: return location for the reason it is not
+ *
+ * Returns: whether @fd is open in this process
+ */
+gboolean
+ql_host_probe_fd_is_open (QlHostProbe *self,
+                          int          fd,
+                          GError     **error)
+{
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  return QL_HOST_PROBE_GET_CLASS (self)->fd_is_open (self, fd, error);
+}
+
+/**
+ * ql_host_probe_kvm_usable:
+ * @self: a #QlHostProbe
+ * @error: return location for the reason it is not
+ *
+ * Returns: whether `/dev/kvm` can be opened read-write
+ */
+gboolean
+ql_host_probe_kvm_usable (QlHostProbe *self,
+                          GError     **error)
+{
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  return QL_HOST_PROBE_GET_CLASS (self)->kvm_usable (self, error);
+}

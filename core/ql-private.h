@@ -28,4 +28,36 @@ QlPlugin   *ql_plugin_new_for_file         (const char          *filename,
 /* The (name, GType) pairs registered by init, in order. */
 GPtrArray  *ql_plugin_get_registrations    (QlPlugin            *plugin);
 
+/* One element of ql_plugin_get_registrations(): owned by the plugin. */
+typedef struct
+{
+  char  *name;   /* the device type name, [a-z][a-z0-9-]* */
+  GType  type;   /* a concrete QlDevice subclass */
+} QlPluginRegistration;
+
+/* Checks a device type name ([a-z][a-z0-9-]*) and that @type is a concrete
+ * QlDevice subclass; QL_PLUGIN_ERROR_BAD_DEVICE_TYPE otherwise. Shared by
+ * ql_plugin_register_device() and ql_registry_register_device(). */
+gboolean    ql_device_type_check           (const char          *name,
+                                            GType                type,
+                                            GError             **error);
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+/* The candidate closest to @word (edit distance <= 2), or NULL. */
+const char *ql_closest_word                (const char          *word,
+                                            const char * const  *candidates);
+G_END_DECLS
+
+G_BEGIN_DECLS
+/* Sizes given without suffix are read in @unit (e.g. MiB for -m). */
+void        ql_param_spec_set_size_unit    (GParamSpec          *pspec,
+                                            guint64              unit);
+G_END_DECLS
+
+G_BEGIN_DECLS
+/* g_set_str() of GLib 2.76, which Debian 12 (2.74) lacks. */
+gboolean    ql_set_str                     (char               **str_pointer,
+                                            const char          *new_str);
 G_END_DECLS

@@ -1,1 +1,1096 @@
-/* in progress */
+/* qlaunch — QlRegistry: plugin search, loading and device types. */
+#include "ql-private.h"
+#include "ql-keyval.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef QL_SYSTEM_PLUGIN_DIR
+#error "QL_SYSTEM_PLUGIN_DIR must be defined by the build"
+#endif
+
+#define QL_PLUGIN_FILE_PREFIX "libqlaunch-"
+#define QL_PLUGIN_FILE_SUFFIX ".so"
+
+/**
+ * QlRegistry:
+ *
+ * The set of loaded device plugins and the device types they provide.
+ *
+ * A registry searches an ordered list of directories for plugin files
+ * (`libqlaunch-<family>.so`): first the directories added with
+ * ql_registry_add_search_dir() (the command line's `--plugin-dir`), then
+ * those of `QLAUNCH_PLUGIN_PATH` and the installed plugin directory, added by
+ * ql_registry_add_env_search_dirs(). ql_registry_scan() loads the plugins;
+ * the first file of a family wins. A plugin that cannot be loaded is skipped
+ * and its error kept in ql_registry_get_load_errors(): the library itself
+ * never prints.
+ *
+ * Applications that only need the installed and environment plugins use
+ * ql_registry_get_default(); tests and tools with their own directories make
+ * their own registry with ql_registry_new().
+ *
+ * A registry is not thread-safe: load plugins from one thread, after which
+ * lookups and device creation may run from any thread.
+ */
+
+typedef struct
+{
+  GType     type;
+  QlPlugin *plugin;   /* (nullable) (owned): NULL for application types */
+} QlDeviceEntry;
+
+struct _QlRegistry
+{
+  GObject     parent_instance;
+
+  GPtrArray  *search_dirs;      /* element-type filename, owned */
+  GPtrArray  *plugins;          /* element-type QlPlugin, owned, load order */
+  GHashTable *plugins_by_name;  /* family → QlPlugin (borrowed from plugins) */
+  GHashTable *devices;          /* device type name → QlDeviceEntry */
+  GPtrArray  *load_errors;      /* element-type GError, owned */
+  GHashTable *failed_files;     /* set of paths that failed during a scan */
+};
+
+G_DEFINE_FINAL_TYPE (QlRegistry, ql_registry, G_TYPE_OBJECT)
+
+static void
+ql_device_entry_free (gpointer data)
+{
+  QlDeviceEntry *entry = data;
+
+  g_clear_object (&entry->plugin);
+  g_free (entry);
+}
+
+static void
+ql_registry_finalize (GObject *object)
+{
+  QlRegistry *self = QL_REGISTRY (object);
+
+  g_clear_pointer (&self->devices, g_hash_table_unref);
+  g_clear_pointer (&self->plugins_by_name, g_hash_table_unref);
+  g_clear_pointer (&self->plugins, g_ptr_array_unref);
+  g_clear_pointer (&self->search_dirs, g_ptr_array_unref);
+  g_clear_pointer (&self->load_errors, g_ptr_array_unref);
+  g_clear_pointer (&self->failed_files, g_hash_table_unref);
+
+  G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
+}
+
+static void
+ql_registry_class_init (QlRegistryClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ql_registry_finalize;
+}
+
+static void
+ql_registry_init (QlRegistry *self)
+{
+  self->search_dirs = g_ptr_array_new_with_free_func (g_free);
+  self->plugins = g_ptr_array_new_with_free_func (g_object_unref);
+  self->plugins_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                         g_free, ql_device_entry_free);
+  self->load_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  self->failed_files = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                              g_free, NULL);
+}
+
+/**
+ * ql_registry_new:
+ *
+ * Creates an empty registry: no search directories, no plugins, no device
+ * types. Add directories with ql_registry_add_search_dir() and
+ * ql_registry_add_env_search_dirs(), then call ql_registry_scan().
+ *
+ * Returns: (transfer full): a new #QlRegistry
+ */
+QlRegistry *
+ql_registry_new (void)
+{
+  return g_object_new (QL_TYPE_REGISTRY, NULL);
+}
+
+/**
+ * ql_registry_get_default:
+ *
+ * Gets the process-wide registry, created on first use with the search
+ * directories of ql_registry_add_env_search_dirs() and scanned. Its load
+ * errors are in ql_registry_get_load_errors().
+ *
+ * Returns: (transfer none): the default registry
+ */
+QlRegistry *
+ql_registry_get_default (void)
+{
+  static QlRegistry *default_registry = NULL;
+
+  if (g_once_init_enter (&default_registry))
+    {
+      QlRegistry *registry = ql_registry_new ();
+
+      ql_registry_add_env_search_dirs (registry);
+      ql_registry_scan (registry);
+      g_once_init_leave (&default_registry, registry);
+    }
+
+  return default_registry;
+}
+
+/**
+ * ql_registry_get_system_plugin_dir:
+ *
+ * Gets the directory plugins are installed in
+ * (`$libdir/qlaunch-1/plugins`), searched last unless
+ * `QLAUNCH_PLUGIN_SYSTEM_PATH` is set.
+ *
+ * Returns: (transfer none) (type filename): the installed plugin directory
+ */
+const char *
+ql_registry_get_system_plugin_dir (void)
+{
+  return QL_SYSTEM_PLUGIN_DIR;
+}
+
+/**
+ * ql_registry_add_search_dir:
+ * @self: a #QlRegistry
+ * @dir: (type filename): a directory to search for plugins
+ *
+ * Appends @dir to the registry's search directories. Directories are
+ * searched in the order they were added, and the first file of a family
+ * wins, so add the directories that should take precedence first.
+ */
+void
+ql_registry_add_search_dir (QlRegistry *self,
+                            const char *dir)
+{
+  g_return_if_fail (QL_IS_REGISTRY (self));
+  g_return_if_fail (dir != NULL && *dir != '\0');
+
+  g_ptr_array_add (self->search_dirs, g_strdup (dir));
+}
+
+static void
+ql_registry_add_path_list (QlRegistry *self,
+                           const char *path_list)
+{
+  g_auto(GStrv) dirs = g_strsplit (path_list, G_SEARCHPATH_SEPARATOR_S, -1);
+  guint i;
+
+  for (i = 0; dirs[i] != NULL; i++)
+    {
+      if (dirs[i][0] != '\0')
+        ql_registry_add_search_dir (self, dirs[i]);
+    }
+}
+
+/**
+ * ql_registry_add_env_search_dirs:
+ * @self: a #QlRegistry
+ *
+ * Appends the search directories that come from the environment, after
+ * those already added:
+ *
+ * - the directories of `QLAUNCH_PLUGIN_PATH` (colon-separated; empty entries
+ *   are ignored);
+ * - then the installed plugin directory, ql_registry_get_system_plugin_dir(),
+ *   unless `QLAUNCH_PLUGIN_SYSTEM_PATH` is set: then its directories
+ *   (colon-separated) are searched instead, and none if it is empty.
+ */
+void
+ql_registry_add_env_search_dirs (QlRegistry *self)
+{
+  const char *plugin_path;
+  const char *system_path;
+
+  g_return_if_fail (QL_IS_REGISTRY (self));
+
+  plugin_path = g_getenv ("QLAUNCH_PLUGIN_PATH");
+  if (plugin_path != NULL)
+    ql_registry_add_path_list (self, plugin_path);
+
+  system_path = g_getenv ("QLAUNCH_PLUGIN_SYSTEM_PATH");
+  if (system_path != NULL)
+    ql_registry_add_path_list (self, system_path);
+  else
+    ql_registry_add_search_dir (self, QL_SYSTEM_PLUGIN_DIR);
+}
+
+/**
+ * ql_registry_get_search_dirs:
+ * @self: a #QlRegistry
+ *
+ * Lists the registry's search directories in search order.
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (element-type filename):
+ *   the directories; free with g_strfreev()
+ */
+char **
+ql_registry_get_search_dirs (QlRegistry *self)
+{
+  char **dirs;
+  guint i;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  dirs = g_new0 (char *, self->search_dirs->len + 1);
+  for (i = 0; i < self->search_dirs->len; i++)
+    dirs[i] = g_strdup (g_ptr_array_index (self->search_dirs, i));
+
+  return dirs;
+}
+
+/* "libqlaunch-vhost-user.so" → "vhost-user"; NULL if the basename does not
+ * have the shape libqlaunch-FAMILY.so with FAMILY = [a-z][a-z0-9-]*. */
+static char *
+ql_plugin_family_from_basename (const char *basename)
+{
+  const char *start;
+  const char *p;
+  gsize len;
+
+  if (!g_str_has_prefix (basename, QL_PLUGIN_FILE_PREFIX)
+      || !g_str_has_suffix (basename, QL_PLUGIN_FILE_SUFFIX))
+    return NULL;
+
+  start = basename + strlen (QL_PLUGIN_FILE_PREFIX);
+  if (strlen (start) <= strlen (QL_PLUGIN_FILE_SUFFIX))
+    return NULL;
+  len = strlen (start) - strlen (QL_PLUGIN_FILE_SUFFIX);
+
+  if (!g_ascii_islower (start[0]))
+    return NULL;
+  for (p = start; p < start + len; p++)
+    {
+      if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
+        return NULL;
+    }
+
+  return g_strndup (start, len);
+}
+
+/* Refuses a plugin file, or a directory holding it, that group or others can
+ * write: the plugin is code that runs as us. Symbolic links are followed; the
+ * directory of the link and the directory of its target are both checked. */
+static gboolean
+ql_registry_check_path (const char  *filename,
+                        GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (filename);
+  g_autofree char *real_path = NULL;
+  g_autofree char *real_dir = NULL;
+  struct stat st;
+  int saved_errno;
+
+  if (stat (filename, &st) != 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': cannot open plugin: %s",
+                   filename, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': cannot open plugin: not a regular file", filename);
+      return FALSE;
+    }
+
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
+                   "'%s': refusing to load a plugin file writable by group "
+                   "or others (mode %04o)",
+                   filename, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+
+  real_path = realpath (filename, NULL);
+  if (real_path != NULL)
+    real_dir = g_path_get_dirname (real_path);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *check_dir = i == 0 ? dir : real_dir;
+
+      if (check_dir == NULL || (i == 1 && g_str_equal (real_dir, dir)))
+        continue;
+
+      if (stat (check_dir, &st) != 0)
+        {
+          saved_errno = errno;
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                       "'%s': cannot open plugin: directory '%s': %s",
+                       filename, check_dir, g_strerror (saved_errno));
+          return FALSE;
+        }
+
+      if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
+                       "'%s': refusing to load a plugin from directory '%s', "
+                       "which is writable by group or others (mode %04o)",
+                       filename, check_dir, (guint) (st.st_mode & 07777));
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+static const char *
+ql_registry_device_owner (QlDeviceEntry *entry)
+{
+  return entry->plugin != NULL ? ql_plugin_get_filename (entry->plugin)
+                               : "the application";
+}
+
+/* Checks the required descriptor fields: returns the name of the first one
+ * missing or malformed, or NULL. */
+static const char *
+ql_plugin_desc_find_bad_field (const QlPluginDesc *desc)
+{
+  const struct
+  {
+    const char *field;
+    const char *value;
+  } strings[] = {
+    { "name", desc->name },
+    { "description", desc->description },
+    { "version", desc->version },
+    { "license", desc->license },
+  };
+  gsize i;
+
+  for (i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      if (strings[i].value == NULL || strings[i].value[0] == '\0'
+          || !g_utf8_validate (strings[i].value, -1, NULL))
+        return strings[i].field;
+    }
+
+  if (desc->init == NULL)
+    return "init";
+
+  return NULL;
+}
+
+/* Runs the plugin's init and commits its device types, all or nothing. */
+static gboolean
+ql_registry_init_plugin (QlRegistry          *self,
+                         QlPlugin            *plugin,
+                         const QlPluginDesc  *desc,
+                         GError             **error)
+{
+  const char *filename = ql_plugin_get_filename (plugin);
+  g_autoptr(GError) local_error = NULL;
+  GPtrArray *registrations;
+  guint i;
+
+  if (!desc->init (plugin, &local_error))
+    {
+      QlPluginError code = QL_PLUGIN_ERROR_INIT_FAILED;
+
+      if (local_error == NULL)
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, code,
+                       "'%s': plugin init failed without saying why", filename);
+          return FALSE;
+        }
+
+      /* A refused ql_plugin_register_device() keeps its own code. */
+      if (g_error_matches (local_error, QL_PLUGIN_ERROR,
+                           QL_PLUGIN_ERROR_BAD_DEVICE_TYPE)
+          || g_error_matches (local_error, QL_PLUGIN_ERROR,
+                              QL_PLUGIN_ERROR_DUPLICATE_DEVICE))
+        code = local_error->code;
+
+      g_set_error (error, QL_PLUGIN_ERROR, code,
+                   "'%s': plugin init failed: %s",
+                   filename, local_error->message);
+      return FALSE;
+    }
+
+  if (local_error != NULL)
+    {
+      g_debug ("'%s': plugin init succeeded but set an error, ignored: %s",
+               filename, local_error->message);
+      g_clear_error (&local_error);
+    }
+
+  registrations = ql_plugin_get_registrations (plugin);
+
+  for (i = 0; i < registrations->len; i++)
+    {
+      QlPluginRegistration *reg = g_ptr_array_index (registrations, i);
+      QlDeviceEntry *other = g_hash_table_lookup (self->devices, reg->name);
+
+      if (other != NULL)
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
+                       "'%s': device type '%s' is already registered by '%s'",
+                       filename, reg->name, ql_registry_device_owner (other));
+          return FALSE;
+        }
+    }
+
+  for (i = 0; i < registrations->len; i++)
+    {
+      QlPluginRegistration *reg = g_ptr_array_index (registrations, i);
+      QlDeviceEntry *entry = g_new0 (QlDeviceEntry, 1);
+
+      entry->type = reg->type;
+      entry->plugin = g_object_ref (plugin);
+      g_hash_table_insert (self->devices, g_strdup (reg->name), entry);
+      ql_device_type_set_name (reg->type, reg->name);
+    }
+
+  return TRUE;
+}
+
+/**
+ * ql_registry_load_plugin:
+ * @self: a #QlRegistry
+ * @filename: (type filename): the plugin file, `libqlaunch-<family>.so`
+ * @error: return location for a #QL_PLUGIN_ERROR error
+ *
+ * Loads one plugin file into the registry, whether or not it is in a search
+ * directory. The checks, in order, and the error code each failure gives:
+ *
+ * - the file name must be `libqlaunch-<family>.so`, with `<family>` a
+ *   lowercase letter followed by lowercase letters, digits and `-`: else
+ *   %QL_PLUGIN_ERROR_OPEN_FAILED (the file is not opened);
+ * - no plugin of that family may be loaded in @self already:
+ *   %QL_PLUGIN_ERROR_DUPLICATE_DEVICE (loading the very file that was loaded
+ *   returns its plugin again);
+ * - the file must be a regular file (symbolic links are followed) and
+ *   neither it nor its directory may be writable by group or others:
+ *   %QL_PLUGIN_ERROR_INSECURE_PATH, checked before the file is opened;
+ * - the file must open as a shared module: %QL_PLUGIN_ERROR_OPEN_FAILED;
+ * - it must export `ql_plugin_<family>_get_desc` (dashes in the family
+ *   become underscores): %QL_PLUGIN_ERROR_NO_ENTRY_POINT;
+ * - the descriptor must exist: %QL_PLUGIN_ERROR_BAD_DESCRIPTOR;
+ * - its `abi_major` must equal %QL_PLUGIN_ABI_MAJOR:
+ *   %QL_PLUGIN_ERROR_ABI_MISMATCH (checked before any other field, whose
+ *   layout another major version may change);
+ * - its `abi_minor` must be at most %QL_PLUGIN_ABI_MINOR:
+ *   %QL_PLUGIN_ERROR_ABI_TOO_NEW;
+ * - `name`, `description`, `version` and `license` must be non-empty UTF-8
+ *   and `init` set: %QL_PLUGIN_ERROR_BAD_DESCRIPTOR;
+ * - `name` must be the family: %QL_PLUGIN_ERROR_NAME_MISMATCH;
+ * - `init` must succeed: %QL_PLUGIN_ERROR_INIT_FAILED, or the code of the
+ *   ql_plugin_register_device() error it returned
+ *   (%QL_PLUGIN_ERROR_BAD_DEVICE_TYPE, %QL_PLUGIN_ERROR_DUPLICATE_DEVICE);
+ * - no device type it registered may exist in @self already:
+ *   %QL_PLUGIN_ERROR_DUPLICATE_DEVICE.
+ *
+ * Every message starts with the quoted file name. Loading is transactional:
+ * a plugin that fails leaves no device type in @self. The module is made
+ * resident just before `init` runs (the GTypes init registers point into it
+ * and live as long as the process), so a plugin whose init failed stays
+ * mapped but unused; one refused earlier is closed.
+ *
+ * Returns: (transfer none) (nullable): the loaded plugin, owned by @self, or
+ *   %NULL with @error set
+ */
+QlPlugin *
+ql_registry_load_plugin (QlRegistry  *self,
+                         const char  *filename,
+                         GError     **error)
+{
+  g_autofree char *basename = NULL;
+  g_autofree char *family = NULL;
+  g_autofree char *symbol = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(QlPlugin) plugin = NULL;
+  QlPlugin *loaded;
+  QlPluginGetDescFunc get_desc = NULL;
+  const QlPluginDesc *desc;
+  const char *bad_field;
+  GModule *module;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (filename != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  basename = g_path_get_basename (filename);
+  family = ql_plugin_family_from_basename (basename);
+  if (family == NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': not a plugin file name: expected "
+                   "libqlaunch-FAMILY.so, FAMILY made of lowercase letters, "
+                   "digits and '-', starting with a letter",
+                   filename);
+      return NULL;
+    }
+
+  loaded = g_hash_table_lookup (self->plugins_by_name, family);
+  if (loaded != NULL)
+    {
+      if (g_str_equal (ql_plugin_get_filename (loaded), filename))
+        return loaded;
+
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
+                   "'%s': plugin family '%s' is already loaded from '%s'",
+                   filename, family, ql_plugin_get_filename (loaded));
+      return NULL;
+    }
+
+  if (!ql_registry_check_path (filename, error))
+    return NULL;
+
+  module = g_module_open_full (filename,
+                               G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL,
+                               &local_error);
+  if (module == NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': cannot open plugin: %s",
+                   filename, local_error->message);
+      return NULL;
+    }
+
+  symbol = g_strdup_printf ("ql_plugin_%s_get_desc", family);
+  g_strdelimit (symbol, "-", '_');
+
+  if (!g_module_symbol (module, symbol, (gpointer *) &get_desc)
+      || get_desc == NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_NO_ENTRY_POINT,
+                   "'%s': plugin has no entry point '%s'", filename, symbol);
+      g_module_close (module);
+      return NULL;
+    }
+
+  desc = get_desc ();
+  if (desc == NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
+                   "'%s': entry point '%s' returned no descriptor",
+                   filename, symbol);
+      g_module_close (module);
+      return NULL;
+    }
+
+  if (desc->abi_major != QL_PLUGIN_ABI_MAJOR)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_MISMATCH,
+                   "'%s': plugin ABI %u.%u does not match this qlaunch's "
+                   "ABI %u.%u (major versions differ)",
+                   filename, desc->abi_major, desc->abi_minor,
+                   QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
+      g_module_close (module);
+      return NULL;
+    }
+
+  if (desc->abi_minor > QL_PLUGIN_ABI_MINOR)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_TOO_NEW,
+                   "'%s': plugin needs ABI %u.%u, newer than this qlaunch's "
+                   "ABI %u.%u",
+                   filename, desc->abi_major, desc->abi_minor,
+                   QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
+      g_module_close (module);
+      return NULL;
+    }
+
+  bad_field = ql_plugin_desc_find_bad_field (desc);
+  if (bad_field != NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
+                   "'%s': plugin descriptor field '%s' is missing or not "
+                   "valid UTF-8",
+                   filename, bad_field);
+      g_module_close (module);
+      return NULL;
+    }
+
+  if (!g_str_equal (desc->name, family))
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_NAME_MISMATCH,
+                   "'%s': plugin name '%s' does not match the family '%s' "
+                   "of its file name",
+                   filename, desc->name, family);
+      g_module_close (module);
+      return NULL;
+    }
+
+  /* From here on the plugin's own code registers GTypes, which can never be
+   * unregistered: the module must stay mapped whatever init returns. */
+  g_module_make_resident (module);
+  plugin = ql_plugin_new_for_file (filename, module, desc);
+
+  if (!ql_registry_init_plugin (self, plugin, desc, error))
+    return NULL;
+
+  g_ptr_array_add (self->plugins, g_object_ref (plugin));
+  g_hash_table_insert (self->plugins_by_name,
+                       (gpointer) ql_plugin_get_name (plugin), plugin);
+  g_debug ("loaded plugin '%s' from '%s'", family, filename);
+
+  return plugin;
+}
+
+static int
+ql_compare_filenames (gconstpointer a,
+                      gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+ql_registry_scan_dir (QlRegistry *self,
+                      const char *dir_name)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  const char *name;
+  guint i;
+
+  dir = g_dir_open (dir_name, 0, &local_error);
+  if (dir == NULL)
+    {
+      g_debug ("skipping plugin directory '%s': %s",
+               dir_name, local_error->message);
+      return;
+    }
+
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      if (g_str_has_prefix (name, QL_PLUGIN_FILE_PREFIX)
+          && g_str_has_suffix (name, QL_PLUGIN_FILE_SUFFIX))
+        g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_sort (names, ql_compare_filenames);
+
+  for (i = 0; i < names->len; i++)
+    {
+      const char *basename = g_ptr_array_index (names, i);
+      g_autofree char *path = g_build_filename (dir_name, basename, NULL);
+      g_autofree char *family = ql_plugin_family_from_basename (basename);
+      GError *load_error = NULL;
+      QlPlugin *loaded;
+      struct stat st;
+
+      if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
+        {
+          g_debug ("skipping '%s': not a regular file", path);
+          continue;
+        }
+
+      loaded = family != NULL
+        ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
+      if (loaded != NULL)
+        {
+          g_debug ("skipping '%s': plugin '%s' is already loaded from '%s'",
+                   path, family, ql_plugin_get_filename (loaded));
+          continue;
+        }
+
+      if (g_hash_table_contains (self->failed_files, path))
+        continue;
+
+      if (ql_registry_load_plugin (self, path, &load_error) == NULL)
+        {
+          g_debug ("%s", load_error->message);
+          g_ptr_array_add (self->load_errors, load_error);
+          g_hash_table_add (self->failed_files, g_steal_pointer (&path));
+        }
+    }
+}
+
+/**
+ * ql_registry_scan:
+ * @self: a #QlRegistry
+ *
+ * Loads the plugins of every search directory, in search order. In each
+ * directory only regular files (or symbolic links to them) named
+ * `libqlaunch-*.so` are considered, sorted by name. The first file of a
+ * family wins: a later file of a family already loaded is skipped (a later
+ * file of a family whose earlier file failed to load is tried). A directory
+ * that does not exist is skipped.
+ *
+ * A plugin that cannot be loaded is skipped, its error appended to
+ * ql_registry_get_load_errors(), and the others still load. Scanning again
+ * loads only plugins that appeared since, and does not repeat errors.
+ */
+void
+ql_registry_scan (QlRegistry *self)
+{
+  guint i;
+
+  g_return_if_fail (QL_IS_REGISTRY (self));
+
+  for (i = 0; i < self->search_dirs->len; i++)
+    ql_registry_scan_dir (self, g_ptr_array_index (self->search_dirs, i));
+}
+
+/**
+ * ql_registry_get_load_errors:
+ * @self: a #QlRegistry
+ *
+ * Gets the errors of the plugins ql_registry_scan() skipped, one per plugin
+ * file, each in #QL_PLUGIN_ERROR with a message naming the file.
+ *
+ * Returns: (transfer none) (element-type GError): the load errors, owned by
+ *   @self
+ */
+GPtrArray *
+ql_registry_get_load_errors (QlRegistry *self)
+{
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  return self->load_errors;
+}
+
+/**
+ * ql_registry_get_plugins:
+ * @self: a #QlRegistry
+ *
+ * Gets the loaded plugins.
+ *
+ * Returns: (transfer none) (element-type QlPlugin): the plugins in load
+ *   order, owned by @self
+ */
+GPtrArray *
+ql_registry_get_plugins (QlRegistry *self)
+{
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  return self->plugins;
+}
+
+/**
+ * ql_registry_lookup_plugin:
+ * @self: a #QlRegistry
+ * @name: a plugin family name (`net`, `vhost-user`)
+ *
+ * Looks up a loaded plugin by its family name.
+ *
+ * Returns: (transfer none) (nullable): the plugin, or %NULL if no plugin of
+ *   that family is loaded
+ */
+QlPlugin *
+ql_registry_lookup_plugin (QlRegistry *self,
+                           const char *name)
+{
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (self->plugins_by_name, name);
+}
+
+static int
+ql_compare_strv_items (gconstpointer a,
+                       gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/**
+ * ql_registry_list_device_types:
+ * @self: a #QlRegistry
+ *
+ * Lists the registered device type names.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names, sorted;
+ *   free with g_strfreev()
+ */
+char **
+ql_registry_list_device_types (QlRegistry *self)
+{
+  char **names;
+  guint n_names;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  names = (char **) g_hash_table_get_keys_as_array (self->devices, &n_names);
+  for (guint i = 0; i < n_names; i++)
+    names[i] = g_strdup (names[i]);
+  qsort (names, n_names, sizeof (char *), ql_compare_strv_items);
+
+  return names;
+}
+
+/**
+ * ql_registry_lookup_device_type:
+ * @self: a #QlRegistry
+ * @name: a device type name
+ *
+ * Looks up the GType registered under a device type name.
+ *
+ * Returns: the #QlDevice subclass, or %G_TYPE_INVALID if @name is not
+ *   registered
+ */
+GType
+ql_registry_lookup_device_type (QlRegistry *self,
+                                const char *name)
+{
+  QlDeviceEntry *entry;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), G_TYPE_INVALID);
+  g_return_val_if_fail (name != NULL, G_TYPE_INVALID);
+
+  entry = g_hash_table_lookup (self->devices, name);
+
+  return entry != NULL ? entry->type : G_TYPE_INVALID;
+}
+
+/**
+ * ql_registry_get_device_plugin:
+ * @self: a #QlRegistry
+ * @name: a device type name
+ *
+ * Gets the plugin that provides a device type.
+ *
+ * Returns: (transfer none) (nullable): the plugin, or %NULL if @name is not
+ *   registered or was registered by the application with
+ *   ql_registry_register_device()
+ */
+QlPlugin *
+ql_registry_get_device_plugin (QlRegistry *self,
+                               const char *name)
+{
+  QlDeviceEntry *entry;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  entry = g_hash_table_lookup (self->devices, name);
+
+  return entry != NULL ? entry->plugin : NULL;
+}
+
+/**
+ * ql_registry_register_device:
+ * @self: a #QlRegistry
+ * @name: the device type name: a lowercase letter followed by lowercase
+ *   letters, digits and `-`
+ * @type: a concrete (non-abstract) subclass of #QlDevice
+ * @error: return location for a #QL_PLUGIN_ERROR error
+ *
+ * Registers a device type that no plugin provides, for applications that
+ * embed their own device types. Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE
+ * if @name is malformed or @type is not a concrete #QlDevice subclass, and
+ * with %QL_PLUGIN_ERROR_DUPLICATE_DEVICE if @name is registered already.
+ *
+ * Returns: %TRUE if the device type was registered
+ */
+gboolean
+ql_registry_register_device (QlRegistry  *self,
+                             const char  *name,
+                             GType        type,
+                             GError     **error)
+{
+  QlDeviceEntry *entry;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!ql_device_type_check (name, type, error))
+    return FALSE;
+
+  entry = g_hash_table_lookup (self->devices, name);
+  if (entry != NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
+                   "device type '%s' is already registered by '%s'",
+                   name, ql_registry_device_owner (entry));
+      return FALSE;
+    }
+
+  entry = g_new0 (QlDeviceEntry, 1);
+  entry->type = type;
+  g_hash_table_insert (self->devices, g_strdup (name), entry);
+  ql_device_type_set_name (type, name);
+
+  return TRUE;
+}
+
+static void
+ql_registry_set_unknown_type_error (QlRegistry  *self,
+                                    const char  *type_name,
+                                    GError     **error)
+{
+  g_auto(GStrv) known = ql_registry_list_device_types (self);
+  g_autofree char *known_list = NULL;
+  const char *suggestion;
+
+  suggestion = ql_closest_word (type_name, (const char * const *) known);
+  known_list = known[0] != NULL ? g_strjoinv (", ", known)
+                                : g_strdup ("(none)");
+
+  if (suggestion != NULL)
+    g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
+                 "unknown device type '%s'; known: %s; did you mean '%s'?",
+                 type_name, known_list, suggestion);
+  else
+    g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
+                 "unknown device type '%s'; known: %s",
+                 type_name, known_list);
+}
+
+/**
+ * ql_registry_create_device:
+ * @self: a #QlRegistry
+ * @type_name: a registered device type name
+ * @id: (nullable): the device id, or %NULL to leave it unset
+ * @error: return location for an error
+ *
+ * Creates a device of a registered type, with every other property at its
+ * default. Fails with %QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE, whose message
+ * lists the known types (and suggests a close one), if @type_name is not
+ * registered.
+ *
+ * Returns: (transfer full) (nullable): the new device, or %NULL with @error
+ *   set
+ */
+QlDevice *
+ql_registry_create_device (QlRegistry  *self,
+                           const char  *type_name,
+                           const char  *id,
+                           GError     **error)
+{
+  QlDeviceEntry *entry;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (type_name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  entry = g_hash_table_lookup (self->devices, type_name);
+  if (entry == NULL)
+    {
+      ql_registry_set_unknown_type_error (self, type_name, error);
+      return NULL;
+    }
+
+  return g_object_new (entry->type, "id", id, NULL);
+}
+
+/**
+ * ql_registry_create_device_from_spec:
+ * @self: a #QlRegistry
+ * @spec: a device spec, `TYPE,key=value,...` (or `type=TYPE,key=value,...`)
+ *   in QEMU's key=value syntax, where `,,` is a literal comma
+ * @error: return location for a #QL_CONFIG_ERROR error
+ *
+ * Creates a device from the text of a `-d` option: the first element is the
+ * device type, every further element sets the property of that name,
+ * parsed from text according to its #GParamSpec.
+ *
+ * Errors (messages name the spec and the key): %QL_CONFIG_ERROR_PARSE for
+ * a malformed spec or an element that is not `key=value`,
+ * %QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE, %QL_CONFIG_ERROR_DUPLICATE for a key
+ * given twice, and those of ql_device_set_property_from_string() for unknown
+ * keys and bad values.
+ *
+ * Returns: (transfer full) (nullable): the new device, or %NULL with @error
+ *   set
+ */
+QlDevice *
+ql_registry_create_device_from_spec (QlRegistry  *self,
+                                     const char  *spec,
+                                     GError     **error)
+{
+  g_autoptr(GPtrArray) elements = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(QlDevice) device = NULL;
+  g_autoptr(GError) local_error = NULL;
+  QlKeyvalPair *head;
+  guint i;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  elements = ql_keyval_split (spec, "device spec", error);
+  if (elements == NULL)
+    return NULL;
+
+  if (elements->len == 0)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_PARSE,
+                   "device spec '%s': no device type", spec);
+      return NULL;
+    }
+
+  head = g_ptr_array_index (elements, 0);
+  if (head->key != NULL && !g_str_equal (head->key, "type"))
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_PARSE,
+                   "device spec '%s': must start with the device type "
+                   "(TYPE or type=TYPE), not key '%s'",
+                   spec, head->key);
+      return NULL;
+    }
+
+  if (head->value[0] == '\0')
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_PARSE,
+                   "device spec '%s': the device type is empty", spec);
+      return NULL;
+    }
+
+  device = ql_registry_create_device (self, head->value, NULL, &local_error);
+  if (device == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "device spec '%s': %s", spec, local_error->message);
+      return NULL;
+    }
+
+  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (seen, g_strdup ("type"));
+
+  for (i = 1; i < elements->len; i++)
+    {
+      QlKeyvalPair *pair = g_ptr_array_index (elements, i);
+      g_autofree char *canonical = NULL;
+
+      if (pair->key == NULL)
+        {
+          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_PARSE,
+                       "device spec '%s': element '%s' is not key=value",
+                       spec, pair->value);
+          return NULL;
+        }
+
+      /* GObject treats '_' and '-' in property names alike. */
+      canonical = g_strdelimit (g_strdup (pair->key), "_", '-');
+      if (g_hash_table_contains (seen, canonical))
+        {
+          if (g_str_equal (canonical, "type"))
+            g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_DUPLICATE,
+                         "device spec '%s': key 'type' given twice (the "
+                         "first element is the device type)",
+                         spec);
+          else
+            g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_DUPLICATE,
+                         "device spec '%s': key '%s' given twice",
+                         spec, pair->key);
+          return NULL;
+        }
+      g_hash_table_add (seen, g_steal_pointer (&canonical));
+
+      if (!ql_device_set_property_from_string (device, pair->key, pair->value,
+                                               &local_error))
+        {
+          g_set_error (error, local_error->domain, local_error->code,
+                       "device spec '%s': %s", spec, local_error->message);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&device);
+}

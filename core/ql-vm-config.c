@@ -1,1 +1,595 @@
-/* in progress */
+/* qlaunch — QlVmConfig: every field of govmm's Config as a GObject property. */
+#include "ql-vm-config-private.h"
+
+typedef struct
+{
+  char *name;
+  char *path;
+  gboolean server;
+  gboolean no_wait;
+} QlQmpSocket;
+
+struct _QlVmConfig
+{
+  GObject parent_instance;
+
+  GValue values[QL_VM_N_PROPS];
+  GPtrArray *qmp_sockets;      /* QlQmpSocket */
+  GPtrArray *iothreads;        /* char* */
+  GPtrArray *devices;          /* QlDevice */
+  QlHostProbe *host_probe;
+  char *source_name;
+};
+
+G_DEFINE_FINAL_TYPE (QlVmConfig, ql_vm_config, G_TYPE_OBJECT)
+
+static GParamSpec *properties[QL_VM_N_PROPS];
+
+static const QlVmKey vm_keys[] = {
+  { QL_VM_PROP_NAME, "vm", "name" },
+  { QL_VM_PROP_UUID, "vm", "uuid" },
+  { QL_VM_PROP_QEMU, "vm", "qemu" },
+  { QL_VM_PROP_CPU_MODEL, "vm", "cpu-model" },
+  { QL_VM_PROP_VGA, "vm", "vga" },
+  { QL_VM_PROP_BIOS, "vm", "bios" },
+  { QL_VM_PROP_GLOBAL, "vm", "global" },
+  { QL_VM_PROP_PID_FILE, "vm", "pid-file" },
+  { QL_VM_PROP_MACHINE_TYPE, "machine", "type" },
+  { QL_VM_PROP_MACHINE_ACCELERATION, "machine", "acceleration" },
+  { QL_VM_PROP_MACHINE_OPTIONS, "machine", "options" },
+  { QL_VM_PROP_SMP_CPUS, "smp", "cpus" },
+  { QL_VM_PROP_SMP_CORES, "smp", "cores" },
+  { QL_VM_PROP_SMP_THREADS, "smp", "threads" },
+  { QL_VM_PROP_SMP_SOCKETS, "smp", "sockets" },
+  { QL_VM_PROP_SMP_MAX_CPUS, "smp", "max-cpus" },
+  { QL_VM_PROP_MEMORY_SIZE, "memory", "size" },
+  { QL_VM_PROP_MEMORY_SLOTS, "memory", "slots" },
+  { QL_VM_PROP_MEMORY_MAX_MEM, "memory", "max-mem" },
+  { QL_VM_PROP_MEMORY_PATH, "memory", "path" },
+  { QL_VM_PROP_KERNEL_PATH, "kernel", "path" },
+  { QL_VM_PROP_KERNEL_INITRD, "kernel", "initrd" },
+  { QL_VM_PROP_KERNEL_PARAMS, "kernel", "params" },
+  { QL_VM_PROP_KNOBS_NO_USER_CONFIG, "knobs", "no-user-config" },
+  { QL_VM_PROP_KNOBS_NO_DEFAULTS, "knobs", "no-defaults" },
+  { QL_VM_PROP_KNOBS_NO_GRAPHIC, "knobs", "no-graphic" },
+  { QL_VM_PROP_KNOBS_DAEMONIZE, "knobs", "daemonize" },
+  { QL_VM_PROP_KNOBS_HUGEPAGES, "knobs", "hugepages" },
+  { QL_VM_PROP_KNOBS_MEM_PREALLOC, "knobs", "mem-prealloc" },
+  { QL_VM_PROP_KNOBS_FILE_BACKED_MEM, "knobs", "file-backed-mem" },
+  { QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED, "knobs", "file-backed-mem-shared" },
+  { QL_VM_PROP_KNOBS_MLOCK, "knobs", "mlock" },
+  { QL_VM_PROP_KNOBS_STOPPED, "knobs", "stopped" },
+  { QL_VM_PROP_KNOBS_REALTIME, "knobs", "realtime" },
+  { QL_VM_PROP_RTC_BASE, "rtc", "base" },
+  { QL_VM_PROP_RTC_CLOCK, "rtc", "clock" },
+  { QL_VM_PROP_RTC_DRIFT_FIX, "rtc", "drift-fix" },
+  { QL_VM_PROP_INCOMING_TYPE, "incoming", "type" },
+  { QL_VM_PROP_INCOMING_FD, "incoming", "fd" },
+  { QL_VM_PROP_INCOMING_EXEC, "incoming", "exec" },
+};
+
+const QlVmKey *
+ql_vm_config_keys (guint *n_keys)
+{
+  *n_keys = G_N_ELEMENTS (vm_keys);
+  return vm_keys;
+}
+
+GParamSpec *
+ql_vm_config_pspec (QlVmProp prop)
+{
+  g_type_ensure (QL_TYPE_VM_CONFIG);
+  g_type_class_unref (g_type_class_ref (QL_TYPE_VM_CONFIG));
+  return properties[prop];
+}
+
+static void
+ql_vm_config_finalize (GObject *object)
+{
+  QlVmConfig *self = QL_VM_CONFIG (object);
+
+  for (guint i = 1; i < QL_VM_N_PROPS; i++)
+    g_value_unset (&self->values[i]);
+  g_ptr_array_unref (self->qmp_sockets);
+  g_ptr_array_unref (self->iothreads);
+  g_ptr_array_unref (self->devices);
+  g_clear_object (&self->host_probe);
+  g_free (self->source_name);
+
+  G_OBJECT_CLASS (ql_vm_config_parent_class)->finalize (object);
+}
+
+static void
+ql_vm_config_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  QlVmConfig *self = QL_VM_CONFIG (object);
+
+  g_value_copy (&self->values[prop_id], value);
+}
+
+static void
+ql_vm_config_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  QlVmConfig *self = QL_VM_CONFIG (object);
+
+  g_value_copy (value, &self->values[prop_id]);
+}
+
+#define RW (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)
+
+static GParamSpec *
+str_prop (const char *name,
+          const char *blurb)
+{
+  return g_param_spec_string (name, NULL, blurb, NULL, RW);
+}
+
+static GParamSpec *
+path_prop (const char *name,
+           const char *blurb)
+{
+  return ql_param_spec_path (name, NULL, blurb, RW);
+}
+
+static GParamSpec *
+bool_prop (const char *name,
+           const char *blurb)
+{
+  return g_param_spec_boolean (name, NULL, blurb, FALSE, RW);
+}
+
+static GParamSpec *
+uint_prop (const char *name,
+           const char *blurb,
+           guint       maximum)
+{
+  return g_param_spec_uint (name, NULL, blurb, 0, maximum, 0, RW);
+}
+
+static GParamSpec *
+mem_size_prop (const char *name,
+               const char *blurb)
+{
+  GParamSpec *pspec = ql_param_spec_size (name, NULL, blurb, 0, G_MAXUINT64, 0, RW);
+
+  /* As QEMU's -m: a number without suffix is MiB. */
+  ql_param_spec_set_size_unit (pspec, G_GUINT64_CONSTANT (1) << 20);
+  return pspec;
+}
+
+static void
+ql_vm_config_class_init (QlVmConfigClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ql_vm_config_finalize;
+  object_class->get_property = ql_vm_config_get_property;
+  object_class->set_property = ql_vm_config_set_property;
+
+  properties[QL_VM_PROP_NAME] = str_prop ("name", "Guest name (-name)");
+  properties[QL_VM_PROP_UUID] = str_prop ("uuid", "Guest UUID (-uuid), e.g. 4a5c6e1b-8a2b-4d4e-9f00-123456789abc");
+  properties[QL_VM_PROP_QEMU] = str_prop ("qemu", "QEMU binary (default: qemu-system-<host arch>, found in PATH)");
+  properties[QL_VM_PROP_CPU_MODEL] = str_prop ("cpu-model", "CPU model (-cpu), e.g. max; 'host' needs KVM");
+  properties[QL_VM_PROP_VGA] = str_prop ("vga", "VGA card (-vga): std, cirrus, vmware, qxl, virtio, none, ...");
+  properties[QL_VM_PROP_BIOS] = str_prop ("bios", "Firmware image (-bios); a bare name is looked up in QEMU's data directories");
+  properties[QL_VM_PROP_GLOBAL] = g_param_spec_boxed ("global", NULL,
+                                                      "Global device defaults (-global DRIVER.PROPERTY=VALUE), ';'-separated",
+                                                      G_TYPE_STRV, RW);
+  properties[QL_VM_PROP_PID_FILE] = path_prop ("pid-file", "File QEMU writes its pid to (-pidfile)");
+  properties[QL_VM_PROP_MACHINE_TYPE] = str_prop ("machine-type", "Machine type (-machine TYPE), e.g. q35, pc");
+  properties[QL_VM_PROP_MACHINE_ACCELERATION] = str_prop ("machine-acceleration",
+                                                          "Accelerators (-machine accel=), e.g. tcg, kvm, kvm:tcg");
+  properties[QL_VM_PROP_MACHINE_OPTIONS] = str_prop ("machine-options",
+                                                     "More -machine properties, QEMU's key=value,key=value syntax");
+  properties[QL_VM_PROP_SMP_CPUS] = uint_prop ("smp-cpus", "Number of vCPUs at start (-smp N); 0 = QEMU's default", 4096);
+  properties[QL_VM_PROP_SMP_CORES] = uint_prop ("smp-cores", "Cores per socket (0 = let QEMU compute)", 4096);
+  properties[QL_VM_PROP_SMP_THREADS] = uint_prop ("smp-threads", "Threads per core (0 = let QEMU compute)", 4096);
+  properties[QL_VM_PROP_SMP_SOCKETS] = uint_prop ("smp-sockets", "Sockets (0 = let QEMU compute)", 4096);
+  properties[QL_VM_PROP_SMP_MAX_CPUS] = uint_prop ("smp-max-cpus", "Maximum vCPUs, for hotplug (0 = same as cpus)", 4096);
+  properties[QL_VM_PROP_MEMORY_SIZE] = mem_size_prop ("memory-size", "Guest RAM at start (-m); without suffix: MiB");
+  properties[QL_VM_PROP_MEMORY_SLOTS] = uint_prop ("memory-slots", "Hotplug memory slots (-m slots=)", 256);
+  properties[QL_VM_PROP_MEMORY_MAX_MEM] = mem_size_prop ("memory-max-mem", "Maximum RAM with hotplug (-m maxmem=); without suffix: MiB");
+  properties[QL_VM_PROP_MEMORY_PATH] = path_prop ("memory-path",
+                                                  "File or directory backing guest RAM (file-backed-mem), or the hugetlbfs mount (hugepages; default /dev/hugepages)");
+  properties[QL_VM_PROP_KERNEL_PATH] = path_prop ("kernel-path", "Guest kernel image (-kernel)");
+  properties[QL_VM_PROP_KERNEL_INITRD] = path_prop ("kernel-initrd", "Initial ramdisk (-initrd)");
+  properties[QL_VM_PROP_KERNEL_PARAMS] = str_prop ("kernel-params", "Kernel command line (-append)");
+  properties[QL_VM_PROP_KNOBS_NO_USER_CONFIG] = bool_prop ("knobs-no-user-config", "Do not load user config files (-no-user-config)");
+  properties[QL_VM_PROP_KNOBS_NO_DEFAULTS] = bool_prop ("knobs-no-defaults", "Create no default devices (-nodefaults)");
+  properties[QL_VM_PROP_KNOBS_NO_GRAPHIC] = bool_prop ("knobs-no-graphic", "No graphical output; serial on the terminal (-nographic)");
+  properties[QL_VM_PROP_KNOBS_DAEMONIZE] = bool_prop ("knobs-daemonize", "QEMU detaches and runs as a daemon (-daemonize); needs pid-file");
+  properties[QL_VM_PROP_KNOBS_HUGEPAGES] = bool_prop ("knobs-hugepages",
+                                                      "Back all guest RAM with preallocated huge pages (needs memory size and a hugetlbfs mount)");
+  properties[QL_VM_PROP_KNOBS_MEM_PREALLOC] = bool_prop ("knobs-mem-prealloc", "Preallocate all guest RAM (needs memory size)");
+  properties[QL_VM_PROP_KNOBS_FILE_BACKED_MEM] = bool_prop ("knobs-file-backed-mem",
+                                                            "Back guest RAM with a file at memory path (needs memory size and path)");
+  properties[QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED] = bool_prop ("knobs-file-backed-mem-shared",
+                                                                   "Map the file-backed RAM shared (share=on), as vhost-user needs");
+  properties[QL_VM_PROP_KNOBS_MLOCK] = bool_prop ("knobs-mlock", "Lock guest and QEMU memory in RAM (-overcommit mem-lock=on)");
+  properties[QL_VM_PROP_KNOBS_STOPPED] = bool_prop ("knobs-stopped", "Do not start the vCPUs at startup (-S)");
+  properties[QL_VM_PROP_KNOBS_REALTIME] = bool_prop ("knobs-realtime",
+                                                     "govmm's -realtime (removed from QEMU): only its mlock sub-option survives, as -overcommit mem-lock");
+  properties[QL_VM_PROP_RTC_BASE] = g_param_spec_enum ("rtc-base", NULL, "RTC start time (-rtc base=)",
+                                                       QL_TYPE_RTC_BASE, QL_RTC_BASE_DEFAULT, RW);
+  properties[QL_VM_PROP_RTC_CLOCK] = g_param_spec_enum ("rtc-clock", NULL, "RTC clock source (-rtc clock=)",
+                                                        QL_TYPE_RTC_CLOCK, QL_RTC_CLOCK_DEFAULT, RW);
+  properties[QL_VM_PROP_RTC_DRIFT_FIX] = g_param_spec_enum ("rtc-drift-fix", NULL, "RTC drift fix (-rtc driftfix=)",
+                                                            QL_TYPE_RTC_DRIFT_FIX, QL_RTC_DRIFT_FIX_DEFAULT, RW);
+  properties[QL_VM_PROP_INCOMING_TYPE] = g_param_spec_enum ("incoming-type", NULL,
+                                                            "Incoming migration: none, fd, exec or defer (-incoming); starts the VM stopped",
+                                                            QL_TYPE_INCOMING_TYPE, QL_INCOMING_NONE, RW);
+  properties[QL_VM_PROP_INCOMING_FD] = g_param_spec_int ("incoming-fd", NULL,
+                                                         "Open descriptor to migrate in from (incoming type fd); -1 = none",
+                                                         -1, G_MAXINT, -1, RW);
+  properties[QL_VM_PROP_INCOMING_EXEC] = str_prop ("incoming-exec", "Command whose output is the migration stream (incoming type exec)");
+
+  g_object_class_install_properties (object_class, QL_VM_N_PROPS, properties);
+}
+
+static void
+qmp_socket_free (gpointer data)
+{
+  QlQmpSocket *qmp = data;
+
+  g_free (qmp->name);
+  g_free (qmp->path);
+  g_free (qmp);
+}
+
+static void
+ql_vm_config_init (QlVmConfig *self)
+{
+  for (guint i = 1; i < QL_VM_N_PROPS; i++)
+    {
+      g_value_init (&self->values[i], G_PARAM_SPEC_VALUE_TYPE (properties[i]));
+      g_param_value_set_default (properties[i], &self->values[i]);
+    }
+  self->qmp_sockets = g_ptr_array_new_with_free_func (qmp_socket_free);
+  self->iothreads = g_ptr_array_new_with_free_func (g_free);
+  self->devices = g_ptr_array_new_with_free_func (g_object_unref);
+  self->host_probe = ql_host_probe_new ();
+}
+
+/**
+ * ql_vm_config_new:
+ *
+ * Creates an empty VM configuration that checks the real host (see
+ * ql_vm_config_set_host_probe()).
+ *
+ * Returns: (transfer full): a new #QlVmConfig
+ */
+QlVmConfig *
+ql_vm_config_new (void)
+{
+  return g_object_new (QL_TYPE_VM_CONFIG, NULL);
+}
+
+const char *
+ql_vm_config_get_str (QlVmConfig *self,
+                      QlVmProp    prop)
+{
+  return g_value_get_string (&self->values[prop]);
+}
+
+gboolean
+ql_vm_config_get_bool (QlVmConfig *self,
+                       QlVmProp    prop)
+{
+  return g_value_get_boolean (&self->values[prop]);
+}
+
+guint64
+ql_vm_config_get_uint (QlVmConfig *self,
+                       QlVmProp    prop)
+{
+  const GValue *v = &self->values[prop];
+
+  return G_VALUE_HOLDS_UINT64 (v) ? g_value_get_uint64 (v) : g_value_get_uint (v);
+}
+
+gint
+ql_vm_config_get_enum (QlVmConfig *self,
+                       QlVmProp    prop)
+{
+  return g_value_get_enum (&self->values[prop]);
+}
+
+gint
+ql_vm_config_get_int (QlVmConfig *self,
+                      QlVmProp    prop)
+{
+  return g_value_get_int (&self->values[prop]);
+}
+
+const char * const *
+ql_vm_config_get_strv (QlVmConfig *self,
+                       QlVmProp    prop)
+{
+  return g_value_get_boxed (&self->values[prop]);
+}
+
+void
+ql_vm_config_set_source (QlVmConfig *self,
+                         const char *source_name)
+{
+  ql_set_str (&self->source_name, source_name);
+}
+
+/**
+ * ql_vm_config_get_source_name:
+ * @self: a #QlVmConfig
+ *
+ * Returns: (nullable): the VM file the configuration was loaded from
+ */
+const char *
+ql_vm_config_get_source_name (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  return self->source_name;
+}
+
+/**
+ * ql_vm_config_get_host_probe:
+ * @self: a #QlVmConfig
+ *
+ * Returns: (transfer none) (nullable): the probe host checks use, or %NULL
+ *   when host checks are off
+ */
+QlHostProbe *
+ql_vm_config_get_host_probe (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  return self->host_probe;
+}
+
+/**
+ * ql_vm_config_set_host_probe:
+ * @self: a #QlVmConfig
+ * @probe: (nullable): a probe, or %NULL to turn host checks off (for
+ *   building argv for another host)
+ *
+ * Replaces the probe used for host checks.
+ */
+void
+ql_vm_config_set_host_probe (QlVmConfig  *self,
+                             QlHostProbe *probe)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  g_set_object (&self->host_probe, probe);
+}
+
+/**
+ * ql_vm_config_set_from_string:
+ * @self: a #QlVmConfig
+ * @property: a property name, such as `memory-size`
+ * @value: the value as written in a VM file
+ * @error: return location for an error
+ *
+ * Sets a configuration property from text, with the checks of the VM file
+ * loader.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_vm_config_set_from_string (QlVmConfig  *self,
+                              const char  *property,
+                              const char  *value,
+                              GError     **error)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
+  return ql_object_set_property_from_string (G_OBJECT (self), property, value, error);
+}
+
+/**
+ * ql_vm_config_add_qmp_socket:
+ * @self: a #QlVmConfig
+ * @name: (nullable): a label for the socket (the `[qmp NAME]` group)
+ * @path: the unix socket path
+ * @server: whether QEMU listens (`server=on`)
+ * @no_wait: whether QEMU starts without waiting for a client (`wait=off`)
+ *
+ * Adds a QMP monitor on a unix socket (`-qmp unix:PATH,...`).
+ */
+void
+ql_vm_config_add_qmp_socket (QlVmConfig *self,
+                             const char *name,
+                             const char *path,
+                             gboolean    server,
+                             gboolean    no_wait)
+{
+  QlQmpSocket *qmp;
+
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+
+  qmp = g_malloc0 (sizeof (QlQmpSocket));
+  qmp->name = g_strdup (name);
+  qmp->path = g_strdup (path);
+  qmp->server = server;
+  qmp->no_wait = no_wait;
+  g_ptr_array_add (self->qmp_sockets, qmp);
+}
+
+/**
+ * ql_vm_config_get_n_qmp_sockets:
+ * @self: a #QlVmConfig
+ *
+ * Returns: the number of QMP sockets
+ */
+guint
+ql_vm_config_get_n_qmp_sockets (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), 0);
+  return self->qmp_sockets->len;
+}
+
+/**
+ * ql_vm_config_get_qmp_socket:
+ * @self: a #QlVmConfig
+ * @index: a socket index
+ * @name: (out) (optional) (transfer none) (nullable): the socket's label
+ * @path: (out) (optional) (transfer none) (nullable): the socket path
+ * @server: (out) (optional): whether QEMU listens
+ * @no_wait: (out) (optional): whether QEMU does not wait for a client
+ *
+ * Returns: %TRUE if @index is valid
+ */
+gboolean
+ql_vm_config_get_qmp_socket (QlVmConfig  *self,
+                             guint        index,
+                             const char **name,
+                             const char **path,
+                             gboolean    *server,
+                             gboolean    *no_wait)
+{
+  QlQmpSocket *qmp;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
+  if (index >= self->qmp_sockets->len)
+    return FALSE;
+  qmp = g_ptr_array_index (self->qmp_sockets, index);
+  if (name != NULL)
+    *name = qmp->name;
+  if (path != NULL)
+    *path = qmp->path;
+  if (server != NULL)
+    *server = qmp->server;
+  if (no_wait != NULL)
+    *no_wait = qmp->no_wait;
+  return TRUE;
+}
+
+/**
+ * ql_vm_config_add_iothread:
+ * @self: a #QlVmConfig
+ * @id: the iothread's id
+ *
+ * Adds an I/O thread (`-object iothread,id=ID`).
+ */
+void
+ql_vm_config_add_iothread (QlVmConfig *self,
+                           const char *id)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  g_return_if_fail (id != NULL);
+  g_ptr_array_add (self->iothreads, g_strdup (id));
+}
+
+/**
+ * ql_vm_config_has_iothread:
+ * @self: a #QlVmConfig
+ * @id: an id
+ *
+ * Returns: whether the VM has an iothread with @id
+ */
+gboolean
+ql_vm_config_has_iothread (QlVmConfig *self,
+                           const char *id)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
+  for (guint i = 0; i < self->iothreads->len; i++)
+    if (g_str_equal (g_ptr_array_index (self->iothreads, i), id))
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * ql_vm_config_get_iothreads:
+ * @self: a #QlVmConfig
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the iothread ids
+ */
+char **
+ql_vm_config_get_iothreads (QlVmConfig *self)
+{
+  GPtrArray *ids;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  ids = g_ptr_array_new ();
+  for (guint i = 0; i < self->iothreads->len; i++)
+    g_ptr_array_add (ids, g_strdup (g_ptr_array_index (self->iothreads, i)));
+  g_ptr_array_add (ids, NULL);
+  return (char **) g_ptr_array_free (ids, FALSE);
+}
+
+static gboolean
+id_in_use (QlVmConfig *self,
+           const char *id)
+{
+  return ql_vm_config_lookup_device (self, id) != NULL
+         || ql_vm_config_has_iothread (self, id);
+}
+
+/**
+ * ql_vm_config_add_device:
+ * @self: a #QlVmConfig
+ * @device: (transfer none): a device
+ *
+ * Appends a device; devices are emitted in the order added. A device
+ * without id gets one: its type name followed by the smallest free number
+ * (`net0`, `block1`).
+ */
+void
+ql_vm_config_add_device (QlVmConfig *self,
+                         QlDevice   *device)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  g_return_if_fail (QL_IS_DEVICE (device));
+
+  if (ql_device_get_id (device) == NULL)
+    {
+      const char *type = ql_device_get_type_name (device);
+
+      for (guint n = 0;; n++)
+        {
+          g_autofree char *id = g_strdup_printf ("%s%u", type != NULL ? type : "device", n);
+
+          if (!id_in_use (self, id))
+            {
+              ql_device_set_id (device, id);
+              break;
+            }
+        }
+    }
+  g_ptr_array_add (self->devices, g_object_ref (device));
+}
+
+/**
+ * ql_vm_config_get_devices:
+ * @self: a #QlVmConfig
+ *
+ * Returns: (transfer none) (element-type QlDevice): the devices in order
+ */
+GPtrArray *
+ql_vm_config_get_devices (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  return self->devices;
+}
+
+/**
+ * ql_vm_config_lookup_device:
+ * @self: a #QlVmConfig
+ * @id: a device id
+ *
+ * Returns: (transfer none) (nullable): the first device with @id
+ */
+QlDevice *
+ql_vm_config_lookup_device (QlVmConfig *self,
+                            const char *id)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  for (guint i = 0; i < self->devices->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (self->devices, i);
+
+      if (g_strcmp0 (ql_device_get_id (device), id) == 0)
+        return device;
+    }
+  return NULL;
+}

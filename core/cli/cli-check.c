@@ -1,0 +1,41 @@
+/* qlaunch CLI — `qlaunch check`: validate a VM and list every error. */
+#include "cli-common.h"
+
+int
+ql_cli_check (const QlCliGlobals *globals,
+              int                 argc,
+              char              **argv)
+{
+  g_auto(GStrv) specs = NULL;
+  gboolean no_host_checks = FALSE;
+  GOptionEntry entries[] = {
+    { "no-host-checks", 0, 0, G_OPTION_ARG_NONE, &no_host_checks,
+      "Skip checks of this host (device nodes, files, fds)", NULL },
+    { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs, "Add a device: TYPE,key=value,...", "SPEC" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE - validate a VM and list every error");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlVmConfig) vm = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return ql_cli_usage_error (context, error->message);
+  if (argc != 2)
+    return ql_cli_usage_error (context, "check needs exactly one VMFILE");
+
+  registry = ql_cli_registry_new (globals);
+  vm = ql_cli_load_vm (registry, argv[1], specs, !no_host_checks, &error);
+  if (vm != NULL)
+    cmdline = ql_vm_config_build_cmdline (vm, &error);
+  if (cmdline == NULL)
+    {
+      ql_cli_print_error (argv[1], error);
+      return QL_EXIT_FAILURE;
+    }
+  g_print ("%s: valid (%u devices, %u QEMU options)\n", argv[1],
+           ql_vm_config_get_devices (vm)->len, ql_cmdline_get_n_options (cmdline));
+  return QL_EXIT_OK;
+}

@@ -1,0 +1,91 @@
+/* qlaunch CLI — what every command shares. */
+#include "cli-common.h"
+
+QlRegistry *
+ql_cli_registry_new (const QlCliGlobals *globals)
+{
+  QlRegistry *registry = ql_registry_new ();
+  GPtrArray *errors;
+
+  for (guint i = 0; globals->plugin_dirs != NULL && globals->plugin_dirs[i] != NULL; i++)
+    ql_registry_add_search_dir (registry, globals->plugin_dirs[i]);
+  ql_registry_add_env_search_dirs (registry);
+  ql_registry_scan (registry);
+
+  /* A broken plugin is skipped; say so and go on with the others. */
+  errors = ql_registry_get_load_errors (registry);
+  for (guint i = 0; i < errors->len; i++)
+    g_printerr ("qlaunch: warning: plugin skipped: %s\n",
+                ((GError *) g_ptr_array_index (errors, i))->message);
+  return registry;
+}
+
+void
+ql_cli_print_error (const char   *prefix,
+                    const GError *error)
+{
+  g_auto(GStrv) lines = g_strsplit (error->message, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (prefix != NULL && !g_str_has_prefix (lines[i], prefix))
+        g_printerr ("qlaunch: %s: %s\n", prefix, lines[i]);
+      else
+        g_printerr ("qlaunch: %s\n", lines[i]);
+    }
+}
+
+int
+ql_cli_usage_error (GOptionContext *context,
+                    const char     *message)
+{
+  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+  g_printerr ("qlaunch: %s\n\n%s", message, help);
+  return QL_EXIT_USAGE;
+}
+
+QlVmConfig *
+ql_cli_load_vm (QlRegistry  *registry,
+                const char  *vm_file,
+                char       **device_specs,
+                gboolean     host_checks,
+                GError     **error)
+{
+  g_autoptr(QlVmConfig) vm = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GString) messages = g_string_new (NULL);
+  guint n_errors = 0;
+
+  vm = ql_vm_config_new_from_file (vm_file, registry, &local_error);
+  if (vm == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (!host_checks)
+    ql_vm_config_set_host_probe (vm, NULL);
+
+  for (guint i = 0; device_specs != NULL && device_specs[i] != NULL; i++)
+    {
+      g_autoptr(QlDevice) device = ql_registry_create_device_from_spec (registry, device_specs[i], &local_error);
+
+      if (device == NULL)
+        {
+          g_string_append_printf (messages, "%s-d %s: %s", n_errors ? "\n" : "",
+                                  device_specs[i], local_error->message);
+          n_errors++;
+          g_clear_error (&local_error);
+          continue;
+        }
+      ql_vm_config_add_device (vm, device);
+    }
+  if (n_errors > 0)
+    {
+      g_set_error_literal (error, QL_CONFIG_ERROR,
+                           n_errors > 1 ? QL_CONFIG_ERROR_MULTIPLE : QL_CONFIG_ERROR_INVALID_VALUE,
+                           messages->str);
+      return NULL;
+    }
+  return g_steal_pointer (&vm);
+}

@@ -1,0 +1,42 @@
+/* qlaunch CLI — what every command shares. */
+#pragma once
+
+#include <qlaunch/qlaunch.h>
+
+G_BEGIN_DECLS
+
+enum
+{
+  QL_EXIT_OK = 0,
+  QL_EXIT_FAILURE = 1,
+  QL_EXIT_USAGE = 2,
+};
+
+typedef struct
+{
+  char **plugin_dirs;          /* --plugin-dir, in order */
+} QlCliGlobals;
+
+QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);
+void        ql_cli_print_error     (const char         *prefix,
+                                    const GError       *error);
+int         ql_cli_usage_error     (GOptionContext     *context,
+                                    const char         *message);
+/* Loads VMFILE and appends -d device specs; gathers every error. */
+QlVmConfig *ql_cli_load_vm         (QlRegistry         *registry,
+                                    const char         *vm_file,
+                                    char              **device_specs,
+                                    gboolean            host_checks,
+                                    GError            **error);
+
+int         ql_cli_args            (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
+int         ql_cli_check           (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
+int         ql_cli_inspect         (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
+
+G_END_DECLS

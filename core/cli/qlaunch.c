@@ -1,0 +1,90 @@
+/* qlaunch CLI — entry point: global options, then one command. */
+#include "cli-common.h"
+
+#include <locale.h>
+#include <string.h>
+
+static const char usage[] =
+  "Usage: qlaunch [--plugin-dir DIR]... COMMAND [OPTIONS] ...\n"
+  "\n"
+  "Commands:\n"
+  "  args    [--format shell|lines|json] [--no-host-checks] [-d SPEC]... VMFILE\n"
+  "          print the QEMU command line, run nothing\n"
+  "  check   [--no-host-checks] [-d SPEC]... VMFILE\n"
+  "          validate the VM and list every error\n"
+  "  inspect [TYPE]\n"
+  "          list plugins and device types, or a type's properties\n"
+  "\n"
+  "Global options:\n"
+  "  --plugin-dir DIR   search DIR for plugins first (repeatable)\n"
+  "  --version          print the version\n"
+  "  -h, --help         print this help; COMMAND --help for a command's options\n"
+  "\n"
+  "Plugins are searched in the --plugin-dir directories, then QLAUNCH_PLUGIN_PATH\n"
+  "(colon-separated), then the installed plugin directory (QLAUNCH_PLUGIN_SYSTEM_PATH\n"
+  "replaces it; empty means none).\n"
+  "Exit status: 0 success, 1 invalid VM or failure, 2 usage error.\n";
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  QlCliGlobals globals = { NULL };
+  int i;
+
+  setlocale (LC_ALL, "");
+
+  for (i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+
+      if (g_str_equal (arg, "--plugin-dir"))
+        {
+          if (i + 1 >= argc)
+            {
+              g_printerr ("qlaunch: --plugin-dir needs a directory\n\n%s", usage);
+              return QL_EXIT_USAGE;
+            }
+          g_ptr_array_add (dirs, g_strdup (argv[++i]));
+        }
+      else if (g_str_has_prefix (arg, "--plugin-dir="))
+        g_ptr_array_add (dirs, g_strdup (arg + strlen ("--plugin-dir=")));
+      else if (g_str_equal (arg, "--version"))
+        {
+          g_print ("qlaunch %s (plugin ABI %d.%d)\n", QL_VERSION, QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
+          return QL_EXIT_OK;
+        }
+      else if (g_str_equal (arg, "--help") || g_str_equal (arg, "-h"))
+        {
+          g_print ("%s", usage);
+          return QL_EXIT_OK;
+        }
+      else if (arg[0] == '-')
+        {
+          g_printerr ("qlaunch: unknown option '%s'\n\n%s", arg, usage);
+          return QL_EXIT_USAGE;
+        }
+      else
+        break;
+    }
+  g_ptr_array_add (dirs, NULL);
+  globals.plugin_dirs = (char **) dirs->pdata;
+
+  if (i >= argc)
+    {
+      g_printerr ("qlaunch: no command given\n\n%s", usage);
+      return QL_EXIT_USAGE;
+    }
+
+  /* The command sees argv from its own name on, as GOptionContext expects. */
+  if (g_str_equal (argv[i], "args"))
+    return ql_cli_args (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "check"))
+    return ql_cli_check (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "inspect"))
+    return ql_cli_inspect (&globals, argc - i, argv + i);
+
+  g_printerr ("qlaunch: unknown command '%s'\n\n%s", argv[i], usage);
+  return QL_EXIT_USAGE;
+}

@@ -1,0 +1,423 @@
+/* qlaunch — whole-VM validation: every rule of the configuration, every
+ * device, every error gathered (DESIGN.md section 8). */
+#include "ql-vm-config-private.h"
+#include "ql-keyval.h"
+
+#include <string.h>
+
+#define STR(p) ql_vm_config_get_str (self, QL_VM_PROP_##p)
+#define BOOL(p) ql_vm_config_get_bool (self, QL_VM_PROP_##p)
+#define UINT(p) ql_vm_config_get_uint (self, QL_VM_PROP_##p)
+
+static void
+add (QlErrorList *errors,
+     gint         code,
+     const char  *format,
+     ...) G_GNUC_PRINTF (3, 4);
+
+static void
+add (QlErrorList *errors,
+     gint         code,
+     const char  *format,
+     ...)
+{
+  va_list ap;
+  g_autofree char *message = NULL;
+
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  ql_error_list_add (errors, g_error_new_literal (QL_CONFIG_ERROR, code, message));
+}
+
+static gboolean
+has_accel (QlVmConfig *self,
+           const char *accel)
+{
+  const char *list = STR (MACHINE_ACCELERATION);
+  g_auto(GStrv) parts = NULL;
+
+  if (list == NULL)
+    return FALSE;
+  parts = g_strsplit (list, ":", -1);
+  return g_strv_contains ((const char * const *) parts, accel);
+}
+
+static void
+check_machine (QlVmConfig  *self,
+               QlErrorList *errors)
+{
+  static const char *const accels[] = { "tcg", "kvm", "xen", "hax", "hvf", "whpx", "nvmm", "qtest", NULL };
+  const char *type = STR (MACHINE_TYPE);
+  const char *accel = STR (MACHINE_ACCELERATION);
+  const char *options = STR (MACHINE_OPTIONS);
+  const char *cpu = STR (CPU_MODEL);
+  QlHostProbe *probe = ql_vm_config_get_host_probe (self);
+
+  if (type != NULL && (*type == '\0' || strchr (type, ',') != NULL || strchr (type, '=') != NULL))
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+         "[machine] type: '%s' is not a machine type name (put properties in 'options')", type);
+
+  if (accel != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (accel, ":", -1);
+
+      for (guint i = 0; parts[i] != NULL; i++)
+        if (!g_strv_contains (accels, parts[i]))
+          add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+               "[machine] acceleration: '%s' is not an accelerator; expected tcg, kvm, xen, hax, hvf, whpx or nvmm, "
+               "several separated by ':'", parts[i]);
+    }
+
+  if (options != NULL && *options != '\0')
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) pairs = ql_keyval_split (options, "[machine] options", &error);
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+      if (pairs == NULL)
+        ql_error_list_add (errors, g_steal_pointer (&error));
+      for (guint i = 0; pairs != NULL && i < pairs->len; i++)
+        {
+          QlKeyvalPair *pair = g_ptr_array_index (pairs, i);
+
+          if (pair->key == NULL)
+            add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+                 "[machine] options: '%s' has no value; write '%s=on' (QEMU deprecates the short form)",
+                 pair->value, pair->value);
+          else if (g_str_equal (pair->key, "type"))
+            add (errors, QL_CONFIG_ERROR_CONFLICT,
+                 "[machine] options: set the machine type with the 'type' key, not in options");
+          else if (g_str_equal (pair->key, "accel"))
+            add (errors, QL_CONFIG_ERROR_CONFLICT,
+                 "[machine] options: set accelerators with the 'acceleration' key, not in options");
+          else if (g_str_equal (pair->key, "memory-backend")
+                   && (BOOL (KNOBS_HUGEPAGES) || BOOL (KNOBS_MEM_PREALLOC) || BOOL (KNOBS_FILE_BACKED_MEM)))
+            add (errors, QL_CONFIG_ERROR_CONFLICT,
+                 "[machine] options: memory-backend is set by the memory knobs already");
+          else if (!g_hash_table_add (seen, pair->key))
+            add (errors, QL_CONFIG_ERROR_DUPLICATE, "[machine] options: key '%s' appears twice", pair->key);
+        }
+    }
+
+  if (cpu != NULL && (g_str_equal (cpu, "host") || g_str_has_prefix (cpu, "host,")))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!has_accel (self, "kvm"))
+        add (errors, QL_CONFIG_ERROR_UNSUPPORTED,
+             "[vm] cpu-model: 'host' requires KVM but [machine] acceleration is '%s'; use 'max' under TCG",
+             accel != NULL ? accel : "(QEMU's default, tcg)");
+      else if (probe != NULL && !ql_host_probe_kvm_usable (probe, &error))
+        add (errors, QL_CONFIG_ERROR_HOST,
+             "[vm] cpu-model: 'host' requires KVM, which this host cannot give: %s", error->message);
+    }
+  else if (has_accel (self, "kvm") && !has_accel (self, "tcg") && probe != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!ql_host_probe_kvm_usable (probe, &error))
+        add (errors, QL_CONFIG_ERROR_HOST,
+             "[machine] acceleration: 'kvm' is not usable on this host: %s", error->message);
+    }
+}
+
+static void
+check_vm (QlVmConfig  *self,
+          QlErrorList *errors)
+{
+  static const char *const vgas[] = { "std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio", "none", NULL };
+  const char *uuid = STR (UUID);
+  const char *vga = STR (VGA);
+  const char *bios = STR (BIOS);
+  const char * const *globals = ql_vm_config_get_strv (self, QL_VM_PROP_GLOBAL);
+  QlHostProbe *probe = ql_vm_config_get_host_probe (self);
+
+  if (uuid != NULL && !g_uuid_string_is_valid (uuid))
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+         "[vm] uuid: '%s' is not a UUID; expected the form 4a5c6e1b-8a2b-4d4e-9f00-123456789abc", uuid);
+  if (vga != NULL && !g_strv_contains (vgas, vga))
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+         "[vm] vga: '%s' is not a VGA type; expected std, cirrus, vmware, qxl, xenfb, tcx, cg3, virtio or none", vga);
+  if (STR (QEMU) != NULL && *STR (QEMU) == '\0')
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE, "[vm] qemu: empty binary name");
+  if (bios != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (*bios == '\0')
+        add (errors, QL_CONFIG_ERROR_INVALID_VALUE, "[vm] bios: empty file name");
+      else if (strchr (bios, '/') != NULL && probe != NULL
+               && !ql_host_probe_file_readable (probe, bios, &error))
+        add (errors, QL_CONFIG_ERROR_HOST, "[vm] bios: cannot read '%s': %s", bios, error->message);
+    }
+  for (guint i = 0; globals != NULL && globals[i] != NULL; i++)
+    {
+      const char *g = globals[i];
+      const char *dot = strchr (g, '.');
+      const char *eq = strchr (g, '=');
+
+      if (dot == NULL || eq == NULL || dot == g || eq < dot + 2)
+        add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+             "[vm] global: '%s' is not of the form DRIVER.PROPERTY=VALUE", g);
+    }
+  if (STR (PID_FILE) != NULL && *STR (PID_FILE) == '\0')
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE, "[vm] pid-file: empty path");
+}
+
+static void
+check_smp (QlVmConfig  *self,
+           QlErrorList *errors)
+{
+  guint64 cpus = UINT (SMP_CPUS), cores = UINT (SMP_CORES), threads = UINT (SMP_THREADS);
+  guint64 sockets = UINT (SMP_SOCKETS), max = UINT (SMP_MAX_CPUS);
+  guint64 t, c, s, total;
+
+  if (cpus == 0)
+    {
+      if (cores || threads || sockets || max)
+        add (errors, QL_CONFIG_ERROR_MISSING,
+             "[smp] cpus: missing; cores, threads, sockets and max-cpus need a cpus count");
+      return;
+    }
+  if (max != 0 && max < cpus)
+    {
+      add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+           "[smp] max-cpus: %" G_GUINT64_FORMAT " is below cpus (%" G_GUINT64_FORMAT "); it must be at least cpus",
+           max, cpus);
+      return;
+    }
+  if (!cores && !threads && !sockets)
+    return;
+
+  /* QEMU 7.2's rule (smp_parse): missing members are computed, preferring
+   * sockets, then the product sockets * cores * threads (dies = 1) must
+   * equal maxcpus (cpus when unset). */
+  total = max != 0 ? max : cpus;
+  t = threads ? threads : 1;
+  c = cores;
+  s = sockets;
+  if (s == 0)
+    s = c ? total / (c * t) : total / t;
+  if (c == 0)
+    c = total / (s * t);
+  if (s == 0 || c == 0 || s * c * t != total)
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+         "[smp] sockets: topology %s%" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
+         " threads does not give %" G_GUINT64_FORMAT " (%s), as QEMU requires; omit sockets to let QEMU compute it",
+         sockets ? "" : "(computed) ", s, c, t, total, max ? "max-cpus" : "cpus");
+}
+
+static void
+check_memory (QlVmConfig  *self,
+              QlErrorList *errors)
+{
+  guint64 size = UINT (MEMORY_SIZE), max = UINT (MEMORY_MAX_MEM), slots = UINT (MEMORY_SLOTS);
+  gboolean huge = BOOL (KNOBS_HUGEPAGES), prealloc = BOOL (KNOBS_MEM_PREALLOC);
+  gboolean file = BOOL (KNOBS_FILE_BACKED_MEM);
+  const char *path = STR (MEMORY_PATH);
+  QlHostProbe *probe = ql_vm_config_get_host_probe (self);
+
+  if (size == 0 && (slots || max))
+    add (errors, QL_CONFIG_ERROR_MISSING, "[memory] size: missing; slots and max-mem need a size");
+  if (max != 0 && size != 0 && max < size)
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+         "[memory] max-mem: smaller than size; it must be at least size");
+  if (slots != 0 && size != 0 && max <= size)
+    add (errors, QL_CONFIG_ERROR_MISSING,
+         "[memory] max-mem: slots are set, so max-mem must be set and larger than size (QEMU rejects it otherwise)");
+  if (max != 0 && size != 0 && max > size && slots == 0)
+    add (errors, QL_CONFIG_ERROR_MISSING,
+         "[memory] slots: max-mem is larger than size but no slots are set for the extra memory");
+
+  if ((huge ? 1 : 0) + (prealloc ? 1 : 0) + (file ? 1 : 0) > 1)
+    add (errors, QL_CONFIG_ERROR_CONFLICT,
+         "[knobs] hugepages, mem-prealloc and file-backed-mem: at most one may be set (govmm silently preferred one)");
+  if ((huge || prealloc || file) && size == 0)
+    add (errors, QL_CONFIG_ERROR_MISSING,
+         "[memory] size: missing; the %s knob backs all guest RAM and needs its size",
+         huge ? "hugepages" : prealloc ? "mem-prealloc" : "file-backed-mem");
+  if (file && (path == NULL || *path == '\0'))
+    add (errors, QL_CONFIG_ERROR_MISSING, "[memory] path: missing; the file-backed-mem knob needs it");
+  if (BOOL (KNOBS_FILE_BACKED_MEM_SHARED) && !file)
+    add (errors, QL_CONFIG_ERROR_CONFLICT,
+         "[knobs] file-backed-mem-shared: set, but file-backed-mem is not");
+  if (!file && !huge && path != NULL)
+    add (errors, QL_CONFIG_ERROR_CONFLICT,
+         "[memory] path: set, but neither file-backed-mem nor hugepages uses it");
+  if (huge && probe != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      const char *mount = path != NULL ? path : "/dev/hugepages";
+
+      /* QEMU 7.2 silently creates a plain file when this is no hugetlbfs. */
+      if (!ql_host_probe_is_hugetlbfs (probe, mount, &error))
+        add (errors, QL_CONFIG_ERROR_HOST,
+             "[knobs] hugepages: '%s' is not a hugetlbfs mount (%s); QEMU would back RAM with a plain file",
+             mount, error->message);
+    }
+}
+
+static void
+check_kernel_and_knobs (QlVmConfig  *self,
+                        QlErrorList *errors)
+{
+  const char *kernel = STR (KERNEL_PATH);
+  QlHostProbe *probe = ql_vm_config_get_host_probe (self);
+
+  if (kernel == NULL && STR (KERNEL_INITRD) != NULL)
+    add (errors, QL_CONFIG_ERROR_MISSING, "[kernel] path: missing; initrd needs a kernel");
+  if (kernel == NULL && STR (KERNEL_PARAMS) != NULL)
+    add (errors, QL_CONFIG_ERROR_MISSING, "[kernel] path: missing; params need a kernel");
+  if (probe != NULL)
+    {
+      const char *files[] = { kernel, STR (KERNEL_INITRD) };
+      const char *keys[] = { "path", "initrd" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (files[i] != NULL && !ql_host_probe_file_readable (probe, files[i], &error))
+            add (errors, QL_CONFIG_ERROR_HOST, "[kernel] %s: cannot read '%s': %s",
+                 keys[i], files[i], error->message);
+        }
+    }
+  if (BOOL (KNOBS_DAEMONIZE))
+    {
+      if (BOOL (KNOBS_NO_GRAPHIC) && !BOOL (KNOBS_NO_DEFAULTS))
+        add (errors, QL_CONFIG_ERROR_CONFLICT,
+             "[knobs] daemonize: with no-graphic it needs no-defaults too (QEMU: -nographic cannot be used with -daemonize)");
+      if (STR (PID_FILE) == NULL)
+        add (errors, QL_CONFIG_ERROR_MISSING,
+             "[vm] pid-file: missing; a daemonized QEMU can only be found through its pid file");
+    }
+}
+
+static void
+check_qmp_iothreads_incoming (QlVmConfig  *self,
+                              QlErrorList *errors,
+                              GHashTable  *ids)
+{
+  g_auto(GStrv) iothreads = ql_vm_config_get_iothreads (self);
+  QlHostProbe *probe = ql_vm_config_get_host_probe (self);
+  QlIncomingType incoming = ql_vm_config_get_enum (self, QL_VM_PROP_INCOMING_TYPE);
+  int fd = ql_vm_config_get_int (self, QL_VM_PROP_INCOMING_FD);
+  const char *exec = STR (INCOMING_EXEC);
+
+  for (guint i = 0; i < ql_vm_config_get_n_qmp_sockets (self); i++)
+    {
+      const char *name, *path;
+      gboolean server, no_wait;
+
+      ql_vm_config_get_qmp_socket (self, i, &name, &path, &server, &no_wait);
+      if (path == NULL || *path == '\0')
+        add (errors, QL_CONFIG_ERROR_MISSING, "[qmp %s] path: missing", name ? name : "");
+      if (no_wait && !server)
+        add (errors, QL_CONFIG_ERROR_CONFLICT,
+             "[qmp %s] no-wait: only a server socket can skip waiting (set server=true)", name ? name : "");
+    }
+
+  for (guint i = 0; iothreads[i] != NULL; i++)
+    {
+      if (!ql_is_valid_id (iothreads[i]))
+        add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+             "[iothread %s]: '%s' is not a valid id; expected a letter, then letters, digits, '-', '.', '_'",
+             iothreads[i], iothreads[i]);
+      else if (!g_hash_table_add (ids, g_strdup (iothreads[i])))
+        add (errors, QL_CONFIG_ERROR_DUPLICATE, "[iothread %s]: id '%s' is used twice", iothreads[i], iothreads[i]);
+    }
+
+  switch (incoming)
+    {
+    case QL_INCOMING_FD:
+      if (fd < 0)
+        add (errors, QL_CONFIG_ERROR_MISSING, "[incoming] fd: missing; type fd needs an open descriptor");
+      else if (probe != NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (!ql_host_probe_fd_is_open (probe, fd, &error))
+            add (errors, QL_CONFIG_ERROR_HOST, "[incoming] fd: %s", error->message);
+        }
+      if (exec != NULL)
+        add (errors, QL_CONFIG_ERROR_CONFLICT, "[incoming] exec: set, but type is fd");
+      break;
+    case QL_INCOMING_EXEC:
+      if (exec == NULL || *exec == '\0')
+        add (errors, QL_CONFIG_ERROR_MISSING, "[incoming] exec: missing; type exec needs a command");
+      if (fd >= 0)
+        add (errors, QL_CONFIG_ERROR_CONFLICT, "[incoming] fd: set, but type is exec");
+      break;
+    case QL_INCOMING_NONE:
+    case QL_INCOMING_DEFER:
+    default:
+      if (fd >= 0 || exec != NULL)
+        add (errors, QL_CONFIG_ERROR_CONFLICT,
+             "[incoming] type: fd or exec is set, so type must say which (fd or exec)");
+      break;
+    }
+}
+
+static void
+check_devices (QlVmConfig  *self,
+               QlErrorList *errors,
+               GHashTable  *ids)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (self);
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (devices, i);
+      const char *id = ql_device_get_id (device);
+      g_autoptr(GError) error = NULL;
+
+      if (!ql_is_valid_id (id))
+        {
+          add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+               "device '%s': property 'id': not a valid id; expected a letter, then letters, digits, '-', '.', '_'",
+               id ? id : "");
+          continue;
+        }
+      if (!g_hash_table_add (ids, g_strdup (id)))
+        add (errors, QL_CONFIG_ERROR_DUPLICATE,
+             "device '%s': property 'id': the id '%s' is used twice in this VM", id, id);
+      if (!ql_device_valid (device, self, &error))
+        ql_error_list_add (errors, g_steal_pointer (&error));
+    }
+}
+
+/**
+ * ql_vm_config_validate:
+ * @self: a #QlVmConfig
+ * @error: return location for an error
+ *
+ * Checks the whole configuration and every device, gathering every error:
+ * one error is returned as is; several come as one
+ * %QL_CONFIG_ERROR_MULTIPLE error whose message lists each on its own line.
+ * Host checks run through the host probe unless it is %NULL.
+ *
+ * Returns: %TRUE when the configuration can be turned into an argv
+ */
+gboolean
+ql_vm_config_validate (QlVmConfig  *self,
+                       GError     **error)
+{
+  g_autoptr(GPtrArray) errors = ql_error_list_new ();
+  g_autoptr(GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
+
+  if (BOOL (KNOBS_HUGEPAGES) || BOOL (KNOBS_MEM_PREALLOC) || BOOL (KNOBS_FILE_BACKED_MEM))
+    g_hash_table_add (ids, g_strdup (QL_RAM_BACKEND_ID));
+
+  check_vm (self, errors);
+  check_machine (self, errors);
+  check_smp (self, errors);
+  check_memory (self, errors);
+  check_kernel_and_knobs (self, errors);
+  check_qmp_iothreads_incoming (self, errors, ids);
+  check_devices (self, errors, ids);
+
+  return ql_error_list_propagate (errors, error);
+}

@@ -1,0 +1,35 @@
+/* qlaunch net plugin — QlNetDevice: a guest network card (govmm's NetDevice). */
+#pragma once
+
+#include <qlaunch/qlaunch.h>
+
+G_BEGIN_DECLS
+
+/*
+ * QlNetType:
+ * @QL_NET_TYPE_TAP: a tap interface opened by name or passed as fds
+ * @QL_NET_TYPE_MACVTAP: a macvtap interface, passed as fds
+ * @QL_NET_TYPE_IPVTAP: an ipvtap interface, passed as fds
+ * @QL_NET_TYPE_VETHTAP: a tap bridged to a veth pair, a tap netdev for QEMU
+ * @QL_NET_TYPE_VFIO: not a netdev: use the `vfio` device type
+ * @QL_NET_TYPE_VHOST_USER: not handled here: use the `vhost-user` device type
+ *
+ * The kind of host interface behind the card (govmm's NetDeviceType).
+ */
+typedef enum
+{
+  QL_NET_TYPE_TAP,
+  QL_NET_TYPE_MACVTAP,
+  QL_NET_TYPE_IPVTAP,
+  QL_NET_TYPE_VETHTAP,
+  QL_NET_TYPE_VFIO,
+  QL_NET_TYPE_VHOST_USER,
+} QlNetType;
+
+#define QL_TYPE_NET_TYPE (ql_net_type_get_type ())
+GType ql_net_type_get_type (void) G_GNUC_CONST;
+
+#define QL_TYPE_NET_DEVICE (ql_net_device_get_type ())
+G_DECLARE_FINAL_TYPE (QlNetDevice, ql_net_device, QL, NET_DEVICE, QlDevice)
+
+G_END_DECLS

@@ -1,0 +1,136 @@
+/* Tests: a QlHostProbe whose answers the test sets. */
+#include "ql-fake-host-probe.h"
+
+#include <gio/gio.h>
+
+struct _QlFakeHostProbe
+{
+  QlHostProbe parent_instance;
+  GHashTable *facts;   /* "kind:subject" -> GINT_TO_POINTER (answer + 1) */
+};
+
+G_DEFINE_FINAL_TYPE (QlFakeHostProbe, ql_fake_host_probe, QL_TYPE_HOST_PROBE)
+
+static gboolean
+answer (QlHostProbe *probe,
+        const char  *kind,
+        const char  *subject,
+        GError     **error)
+{
+  QlFakeHostProbe *self = QL_FAKE_HOST_PROBE (probe);
+  g_autofree char *k = g_strconcat (kind, ":", subject, NULL);
+  gpointer v = g_hash_table_lookup (self->facts, k);
+
+  if (GPOINTER_TO_INT (v) == 2)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: No such file or directory", subject);
+  return FALSE;
+}
+
+static gboolean
+fake_device_usable (QlHostProbe *probe, const char *path, GError **error)
+{
+  return answer (probe, "device", path, error);
+}
+
+static gboolean
+fake_is_hugetlbfs (QlHostProbe *probe, const char *path, GError **error)
+{
+  return answer (probe, "hugetlbfs", path, error);
+}
+
+static gboolean
+fake_file_readable (QlHostProbe *probe, const char *path, GError **error)
+{
+  return answer (probe, "file", path, error);
+}
+
+static gboolean
+fake_fd_is_open (QlHostProbe *probe, int fd, GError **error)
+{
+  g_autofree char *subject = g_strdup_printf ("descriptor %d", fd);
+
+  return answer (probe, "fd", subject, error);
+}
+
+static gboolean
+fake_kvm_usable (QlHostProbe *probe, GError **error)
+{
+  return answer (probe, "device", "/dev/kvm", error);
+}
+
+static void
+ql_fake_host_probe_finalize (GObject *object)
+{
+  g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->facts);
+  G_OBJECT_CLASS (ql_fake_host_probe_parent_class)->finalize (object);
+}
+
+static void
+ql_fake_host_probe_class_init (QlFakeHostProbeClass *klass)
+{
+  QlHostProbeClass *probe_class = QL_HOST_PROBE_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = ql_fake_host_probe_finalize;
+  probe_class->device_usable = fake_device_usable;
+  probe_class->is_hugetlbfs = fake_is_hugetlbfs;
+  probe_class->file_readable = fake_file_readable;
+  probe_class->fd_is_open = fake_fd_is_open;
+  probe_class->kvm_usable = fake_kvm_usable;
+}
+
+static void
+ql_fake_host_probe_init (QlFakeHostProbe *self)
+{
+  self->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+QlHostProbe *
+ql_fake_host_probe_new (void)
+{
+  return g_object_new (QL_TYPE_FAKE_HOST_PROBE, NULL);
+}
+
+static void
+set (QlHostProbe *probe,
+     const char  *kind,
+     const char  *subject,
+     gboolean     value)
+{
+  QlFakeHostProbe *self = QL_FAKE_HOST_PROBE (probe);
+
+  g_hash_table_insert (self->facts, g_strconcat (kind, ":", subject, NULL),
+                       GINT_TO_POINTER (value ? 2 : 1));
+}
+
+void
+ql_fake_host_probe_set_device_usable (QlHostProbe *probe, const char *path, gboolean usable)
+{
+  set (probe, "device", path, usable);
+}
+
+void
+ql_fake_host_probe_set_hugetlbfs (QlHostProbe *probe, const char *path, gboolean is_hugetlbfs)
+{
+  set (probe, "hugetlbfs", path, is_hugetlbfs);
+}
+
+void
+ql_fake_host_probe_set_file_readable (QlHostProbe *probe, const char *path, gboolean readable)
+{
+  set (probe, "file", path, readable);
+}
+
+void
+ql_fake_host_probe_set_fd_open (QlHostProbe *probe, int fd, gboolean open)
+{
+  g_autofree char *subject = g_strdup_printf ("descriptor %d", fd);
+
+  set (probe, "fd", subject, open);
+}
+
+void
+ql_fake_host_probe_set_kvm (QlHostProbe *probe, gboolean usable)
+{
+  set (probe, "device", "/dev/kvm", usable);
+}

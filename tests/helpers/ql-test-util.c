@@ -1,0 +1,114 @@
+/* Tests: shared helpers. */
+#include "ql-test-util.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+QlRegistry *
+ql_test_registry_new (void)
+{
+  QlRegistry *registry = ql_registry_new ();
+  const char *dir = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+  GPtrArray *errors;
+
+  g_assert_nonnull (dir);
+  ql_registry_add_search_dir (registry, dir);
+  ql_registry_scan (registry);
+  errors = ql_registry_get_load_errors (registry);
+  for (guint i = 0; i < errors->len; i++)
+    g_printerr ("plugin load error: %s\n", ((GError *) g_ptr_array_index (errors, i))->message);
+  g_assert_cmpuint (errors->len, ==, 0);
+  return registry;
+}
+
+char *
+ql_test_argv_string (QlVmConfig  *vm,
+                     GError     **error)
+{
+  g_auto(GStrv) argv = ql_vm_config_to_argv (vm, error);
+  g_autoptr(GString) s = NULL;
+
+  if (argv == NULL)
+    return NULL;
+  s = g_string_new (NULL);
+  for (guint i = 1; argv[i] != NULL; i++)
+    {
+      g_string_append (s, argv[i]);
+      g_string_append_c (s, '\n');
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+QlVmConfig *
+ql_test_load_vm (QlRegistry *registry,
+                 const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  QlVmConfig *vm = ql_vm_config_new_from_data (text, -1, "test.vm", "/base", registry, &error);
+
+  g_assert_no_error (error);
+  ql_vm_config_set_host_probe (vm, NULL);
+  return vm;
+}
+
+int
+ql_test_run_cli (const char * const *args,
+                 char              **out_stdout,
+                 char              **out_stderr)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *bin = g_getenv ("QLAUNCH_BIN");
+
+  g_assert_nonnull (bin);
+  g_ptr_array_add (argv, (gpointer) bin);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  if (out_stdout != NULL)
+    *out_stdout = g_steal_pointer (&out);
+  if (out_stderr != NULL)
+    *out_stderr = g_steal_pointer (&err);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  return g_subprocess_get_exit_status (proc);
+}
+
+char *
+ql_test_make_tmpdir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("qlaunch-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+ql_test_rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            ql_test_rm_rf (child);
+          else
+            g_unlink (child);
+        }
+    }
+  g_rmdir (path);
+}

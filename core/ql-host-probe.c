@@ -16,12 +16,11 @@
 G_DEFINE_TYPE (QlHostProbe, ql_host_probe, G_TYPE_OBJECT)
 
 static gboolean
-set_errno_error (GError    **error,
-                 int         saved_errno,
-                 const char *what)
+set_errno_error (GError **error,
+                 int      saved_errno)
 {
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s: %s", what, g_strerror (saved_errno));
+  g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       g_strerror (saved_errno));
   return FALSE;
 }
 
@@ -33,7 +32,7 @@ real_device_usable (QlHostProbe *self,
   int fd = open (path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
   if (fd < 0)
-    return set_errno_error (error, errno, path);
+    return set_errno_error (error, errno);
   close (fd);
   return TRUE;
 }
@@ -46,11 +45,11 @@ real_is_hugetlbfs (QlHostProbe *self,
   struct statfs fs;
 
   if (statfs (path, &fs) < 0)
-    return set_errno_error (error, errno, path);
+    return set_errno_error (error, errno);
   if ((unsigned long) fs.f_type != (unsigned long) HUGETLBFS_MAGIC)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: not on a hugetlbfs mount", path);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "not a hugetlbfs mount");
       return FALSE;
     }
   return TRUE;
@@ -64,11 +63,11 @@ real_file_readable (QlHostProbe *self,
   struct stat st;
 
   if (stat (path, &st) < 0)
-    return set_errno_error (error, errno, path);
+    return set_errno_error (error, errno);
   if (S_ISDIR (st.st_mode))
-    return set_errno_error (error, EISDIR, path);
+    return set_errno_error (error, EISDIR);
   if (access (path, R_OK) < 0)
-    return set_errno_error (error, errno, path);
+    return set_errno_error (error, errno);
   return TRUE;
 }
 
@@ -82,7 +81,7 @@ real_fd_is_open (QlHostProbe *self,
       int saved_errno = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "descriptor %d: %s", fd, g_strerror (saved_errno));
+                   "descriptor %d is not open: %s", fd, g_strerror (saved_errno));
       return FALSE;
     }
   return TRUE;

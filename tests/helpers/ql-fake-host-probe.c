@@ -23,7 +23,7 @@ answer (QlHostProbe *probe,
 
   if (GPOINTER_TO_INT (v) == 2)
     return TRUE;
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: No such file or directory", subject);
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No such file or directory");
   return FALSE;
 }
 

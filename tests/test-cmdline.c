@@ -1,0 +1,215 @@
+/* Unit tests: QlCmdline, the one place that formats QEMU options. */
+#include <qlaunch/qlaunch.h>
+
+#include <string.h>
+
+static char *
+joined (QlCmdline *cl)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = ql_cmdline_to_argv (cl, &error);
+
+  g_assert_no_error (error);
+  return g_strjoinv ("|", argv);
+}
+
+static void
+test_syntax_table (void)
+{
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-device"), ==, QL_OPTION_SYNTAX_KEYVAL);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-drive"), ==, QL_OPTION_SYNTAX_KEYVAL);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-name"), ==, QL_OPTION_SYNTAX_KEYVAL);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-kernel"), ==, QL_OPTION_SYNTAX_VERBATIM);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-append"), ==, QL_OPTION_SYNTAX_VERBATIM);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-global"), ==, QL_OPTION_SYNTAX_VERBATIM);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-incoming"), ==, QL_OPTION_SYNTAX_VERBATIM);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-nodefaults"), ==, QL_OPTION_SYNTAX_FLAG);
+  g_assert_cmpint (ql_cmdline_syntax_for_flag ("-S"), ==, QL_OPTION_SYNTAX_FLAG);
+}
+
+static void
+test_keyval_escaping (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autofree char *s = NULL;
+  QlOption *drive;
+
+  drive = ql_cmdline_add_option (cl, "-drive", NULL, "id", "hd0",
+                                 "file", "/d/x,readonly=on.qcow2", "if", "none", NULL);
+  ql_cmdline_add_option (cl, "-name", "a,b", NULL);
+  ql_cmdline_add_option (cl, "-device", "virtio-blk-pci", "drive", "hd0", "skipped", NULL, NULL);
+  s = joined (cl);
+  g_assert_cmpstr (s, ==,
+                   "qemu|-drive|id=hd0,file=/d/x,,readonly=on.qcow2,if=none|-name|a,,b"
+                   "|-device|virtio-blk-pci,drive=hd0");
+  /* The structure keeps the unescaped value for later QMP use. */
+  g_assert_cmpstr (ql_option_lookup (drive, "file"), ==, "/d/x,readonly=on.qcow2");
+  g_assert_cmpuint (ql_option_get_n_values (drive), ==, 3);
+}
+
+static void
+test_verbatim_not_escaped (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autofree char *s = NULL;
+
+  ql_cmdline_add_verbatim (cl, "-append", "console=ttyS0,115200 quiet");
+  ql_cmdline_add_verbatim (cl, "-global", "kvm-pit.lost_tick_policy=discard");
+  ql_cmdline_add_verbatim (cl, "-incoming", "exec:cat a,b");
+  ql_cmdline_add_flag (cl, "-nodefaults");
+  s = joined (cl);
+  g_assert_cmpstr (s, ==, "qemu|-append|console=ttyS0,115200 quiet|-global|kvm-pit.lost_tick_policy=discard"
+                   "|-incoming|exec:cat a,b|-nodefaults");
+}
+
+static void
+test_typed_values (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autofree char *s = NULL;
+  QlOption *dev = ql_cmdline_add_option (cl, "-device", "virtio-net-pci", NULL);
+
+  ql_option_set_bool (dev, "mq", TRUE);
+  ql_option_set_bool (dev, "disable-modern", FALSE);
+  ql_option_set_uint (dev, "vectors", 6);
+  ql_option_set_int (dev, "bootindex", -1);
+  ql_option_set (dev, "vectors", "8");      /* replaced in place */
+  s = joined (cl);
+  g_assert_cmpstr (s, ==, "qemu|-device|virtio-net-pci,mq=on,disable-modern=off,vectors=8,bootindex=-1");
+  g_assert_cmpint (ql_option_get_value_type (dev, 0), ==, QL_VALUE_BOOL);
+  g_assert_cmpint (ql_option_get_value_type (dev, 2), ==, QL_VALUE_STRING);
+  g_assert_cmpint (ql_option_get_value_type (dev, 3), ==, QL_VALUE_INT);
+}
+
+static void
+test_empty_keyval_left_out (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autofree char *s = NULL;
+
+  ql_cmdline_add_option (cl, "-machine", NULL, "accel", NULL, NULL);
+  ql_cmdline_add_flag (cl, "-S");
+  s = joined (cl);
+  g_assert_cmpstr (s, ==, "qemu|-S");
+}
+
+static void
+test_machine_option (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *s = NULL;
+
+  ql_cmdline_add_option (cl, "-machine", "q35", "accel", "tcg", NULL);
+  ql_cmdline_add_option (cl, "-device", "nvdimm", "id", "nv0", NULL);
+  ql_cmdline_set_machine_option (cl, "nvdimm", "on");
+  ql_cmdline_set_machine_option (cl, "nvdimm", "on");   /* same value: fine */
+  s = joined (cl);
+  g_assert_cmpstr (s, ==, "qemu|-machine|q35,accel=tcg,nvdimm=on|-device|nvdimm,id=nv0");
+
+  ql_cmdline_set_machine_option (cl, "nvdimm", "off");
+  g_assert_false (ql_cmdline_check (cl, &error));
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT);
+  g_assert_nonnull (strstr (error->message, "nvdimm"));
+}
+
+static void
+test_machine_option_creates_machine (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autofree char *s = NULL;
+
+  ql_cmdline_set_machine_option (cl, "memory-backend", "m0");
+  s = joined (cl);
+  g_assert_cmpstr (s, ==, "qemu|-machine|memory-backend=m0");
+}
+
+static void
+test_rejects_line_breaks (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) error = NULL;
+  char **argv;
+
+  ql_cmdline_add_option (cl, "-device", "virtio-rng-pci", "id", "a\nb", NULL);
+  argv = ql_cmdline_to_argv (cl, &error);
+  g_assert_null (argv);
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE);
+  g_assert_nonnull (strstr (error->message, "line break"));
+}
+
+static void
+test_rejects_bad_key_and_empty_verbatim (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(QlCmdline) cl2 = ql_cmdline_new ("qemu");
+  g_autoptr(GError) error = NULL;
+
+  ql_cmdline_add_option (cl, "-device", "x", "a,b", "1", NULL);
+  g_assert_false (ql_cmdline_check (cl, &error));
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+
+  ql_cmdline_add_verbatim (cl2, "-append", "");
+  g_assert_false (ql_cmdline_check (cl2, &error));
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE);
+}
+
+static void
+test_fds_numbered_from_three (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  GArray *fds;
+
+  g_assert_cmpint (ql_cmdline_add_fd (cl, 17), ==, 3);
+  g_assert_cmpint (ql_cmdline_add_fd (cl, 9), ==, 4);
+  g_assert_cmpint (ql_cmdline_add_fd (cl, 30), ==, 5);
+  fds = ql_cmdline_get_fds (cl);
+  g_assert_cmpuint (fds->len, ==, 3);
+  g_assert_cmpint (g_array_index (fds, int, 0), ==, 17);
+  g_assert_cmpint (g_array_index (fds, int, 1), ==, 9);
+}
+
+static void
+test_find_option (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  QlOption *a = ql_cmdline_add_option (cl, "-device", "virtio-rng-pci", "id", "a", NULL);
+  QlOption *b = ql_cmdline_add_option (cl, "-device", "virtio-rng-pci", "id", "b", NULL);
+
+  g_assert_true (ql_cmdline_find_option (cl, "-device", "b") == b);
+  g_assert_true (ql_cmdline_find_option (cl, "-device", NULL) == a);
+  g_assert_null (ql_cmdline_find_option (cl, "-netdev", NULL));
+  g_assert_cmpuint (ql_cmdline_get_n_options (cl), ==, 2);
+  g_assert_cmpstr (ql_option_get_head (ql_cmdline_get_option (cl, 1)), ==, "virtio-rng-pci");
+  g_assert_cmpstr (ql_option_get_flag (a), ==, "-device");
+}
+
+static void
+test_escape_value (void)
+{
+  g_autofree char *a = ql_cmdline_escape_value ("a,b,,c");
+  g_autofree char *b = ql_cmdline_escape_value ("plain");
+
+  g_assert_cmpstr (a, ==, "a,,b,,,,c");
+  g_assert_cmpstr (b, ==, "plain");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cmdline/syntax-table", test_syntax_table);
+  g_test_add_func ("/cmdline/keyval-escaping", test_keyval_escaping);
+  g_test_add_func ("/cmdline/verbatim-not-escaped", test_verbatim_not_escaped);
+  g_test_add_func ("/cmdline/typed-values", test_typed_values);
+  g_test_add_func ("/cmdline/empty-keyval-left-out", test_empty_keyval_left_out);
+  g_test_add_func ("/cmdline/machine-option", test_machine_option);
+  g_test_add_func ("/cmdline/machine-option-creates-machine", test_machine_option_creates_machine);
+  g_test_add_func ("/cmdline/rejects-line-breaks", test_rejects_line_breaks);
+  g_test_add_func ("/cmdline/rejects-bad-key-and-empty-verbatim", test_rejects_bad_key_and_empty_verbatim);
+  g_test_add_func ("/cmdline/fds-numbered-from-three", test_fds_numbered_from_three);
+  g_test_add_func ("/cmdline/find-option", test_find_option);
+  g_test_add_func ("/cmdline/escape-value", test_escape_value);
+  return g_test_run ();
+}

@@ -94,7 +94,7 @@ configure ()
 rm -f -- "$testlog"
 
 if [ "$deps" -eq 1 ]; then
-  step deps scripts/setup-deps.sh || status=1
+  step deps bash scripts/setup-deps.sh || status=1
 fi
 if [ "$status" -eq 0 ]; then
   step "configure $builddir" configure || status=1

@@ -208,6 +208,30 @@ test_block_rule_driver_vs_interface (void)
 }
 
 static void
+test_block_rule_scsi_needs_controller (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(QlVmConfig) vm2 = test_vm_new (NULL);
+  g_autoptr(QlVmConfig) vm3 = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "block", "disk0", "file", DISK,
+                                   "interface", "scsi", NULL);
+  QlDevice *dev2 = test_add_device (vm2, "block", "disk0", "file", DISK,
+                                    "interface", "scsi", NULL);
+  QlDevice *dev3;
+
+  /* No controller, or one created after the disk: QEMU finds no bus. */
+  test_add_device (vm2, "scsi-controller", "scsi0", NULL);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_MISSING, "bus",
+                       "a SCSI disk needs a SCSI controller created before it");
+  test_assert_invalid (vm2, dev2, QL_CONFIG_ERROR_MISSING, "bus", NULL);
+
+  /* An explicit bus is taken as given. */
+  dev3 = test_add_device (vm3, "block", "disk0", "file", DISK,
+                          "interface", "scsi", "bus", "hba0.0", NULL);
+  test_assert_valid (vm3, dev3);
+}
+
+static void
 test_block_rule_aio_native (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
@@ -246,7 +270,7 @@ test_block_rule_virtio_blk_only (void)
     {
       g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
       QlDevice *dev = test_add_device (vm, "block", "disk0", "file", DISK,
-                                       "interface", "scsi",
+                                       "interface", "scsi", "bus", "scsi0.0",
                                        cases[i].property, cases[i].value,
                                        NULL);
 
@@ -411,6 +435,7 @@ main (int   argc,
   g_test_add_func ("/block/rule/file-missing", test_block_rule_file_missing);
   g_test_add_func ("/block/rule/driver", test_block_rule_driver);
   g_test_add_func ("/block/rule/driver-vs-interface", test_block_rule_driver_vs_interface);
+  g_test_add_func ("/block/rule/scsi-needs-controller", test_block_rule_scsi_needs_controller);
   g_test_add_func ("/block/rule/aio-native", test_block_rule_aio_native);
   g_test_add_func ("/block/rule/scsi-modern", test_block_rule_scsi_modern);
   g_test_add_func ("/block/rule/virtio-blk-only", test_block_rule_virtio_blk_only);

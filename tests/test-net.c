@@ -428,6 +428,20 @@ test_rule_queues_vs_fds (void)
 }
 
 static void
+test_rule_too_many_fds (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(GString) fds = g_string_new ("10");
+  QlDevice *dev;
+
+  for (guint i = 1; i < 257; i++)
+    g_string_append_printf (fds, ";%u", 10 + i);
+  dev = test_add_device (vm, "net", "net0", "fds", fds->str, NULL);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "fds",
+                       "257 fds given: a tap device has at most 256 queues");
+}
+
+static void
 test_rule_vhost_fds_need_vhost (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
@@ -591,7 +605,7 @@ test_rule_bad_text (void)
   QlDevice *dev = test_add_device (vm, "net", "net0", NULL);
 
   test_assert_bad_text (dev, "net-type", "bridge");
-  test_assert_bad_text (dev, "queues", "512");
+  test_assert_bad_text (dev, "queues", "257");
   test_assert_bad_text (dev, "queues", "-1");
   test_assert_bad_text (dev, "fds", "5;x");
   test_assert_bad_text (dev, "vhost", "maybe");
@@ -665,7 +679,7 @@ test_host_fd_closed (void)
   QlDevice *dev = test_add_device (vm, "net", "net0", "fds", "5;6", NULL);
 
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "fds",
-                       "file descriptor '6' is not open in this process: No such file or directory");
+                       "file descriptor '6' cannot be handed to QEMU: No such file or directory");
 }
 
 static void
@@ -679,7 +693,7 @@ test_host_vhost_fd_closed (void)
                                    "vhost", "true", "vhost-fds", "9", NULL);
 
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "vhost-fds",
-                       "file descriptor '9' is not open");
+                       "file descriptor '9' cannot be handed to QEMU");
 }
 
 int
@@ -716,6 +730,7 @@ main (int   argc,
   g_test_add_func ("/net/rule/needs-if-name", test_rule_needs_if_name);
   g_test_add_func ("/net/rule/fds-conflicts", test_rule_fds_conflicts);
   g_test_add_func ("/net/rule/queues-vs-fds", test_rule_queues_vs_fds);
+  g_test_add_func ("/net/rule/too-many-fds", test_rule_too_many_fds);
   g_test_add_func ("/net/rule/vhost-fds-need-vhost", test_rule_vhost_fds_need_vhost);
   g_test_add_func ("/net/rule/vhost-fds-need-fds", test_rule_vhost_fds_need_fds);
   g_test_add_func ("/net/rule/vhost-fds-per-queue", test_rule_vhost_fds_per_queue);

@@ -200,6 +200,27 @@ check_virtio_blk_only (QlBlockDevice  *self,
   return TRUE;
 }
 
+/* Whether a scsi-controller comes before @self in @vm (QEMU creates
+ * devices in command-line order, so a later one gives no bus). */
+static gboolean
+has_scsi_controller_before (QlBlockDevice *self,
+                            QlVmConfig    *vm)
+{
+  GPtrArray *devices = vm != NULL ? ql_vm_config_get_devices (vm) : NULL;
+
+  for (guint i = 0; devices != NULL && i < devices->len; i++)
+    {
+      QlDevice *other = g_ptr_array_index (devices, i);
+
+      if (other == QL_DEVICE (self))
+        return FALSE;
+      if (g_strcmp0 (ql_device_get_type_name (other), "scsi-controller") == 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
 static gboolean
 ql_block_device_valid (QlDevice    *device,
                        QlVmConfig  *vm,
@@ -243,6 +264,16 @@ ql_block_device_valid (QlDevice    *device,
   if (!check_not_empty (self, self->bus, "bus", error) ||
       !check_not_empty (self, self->addr, "addr", error))
     return FALSE;
+
+  /* QEMU: "No 'SCSI' bus found for device 'scsi-hd'". With an explicit bus
+   * the disk may sit on any SCSI bus, such as a third-party controller's. */
+  if (self->interface == QL_BLOCK_INTERFACE_SCSI && self->bus == NULL &&
+      !has_scsi_controller_before (self, vm))
+    {
+      ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "bus",
+                           "a SCSI disk needs a SCSI controller created before it: add a [device] of type 'scsi-controller' ahead of this one, or set bus to a SCSI bus such as 'scsi0.0'");
+      return FALSE;
+    }
 
   if (!check_virtio_blk_only (self, driver, self->scsi, "scsi", error) ||
       !check_virtio_blk_only (self, driver, self->wce, "wce", error) ||

@@ -25,8 +25,10 @@
 
 #include <string.h>
 
-/* virtio-net allows (VIRTIO_QUEUE_MAX - 1) / 2 queue pairs. */
-#define QL_NET_MAX_QUEUES 511
+/* Linux's tun driver takes at most 256 queues (MAX_TAP_QUEUES); QEMU 7.2
+ * fails with "could not configure /dev/net/tun (...): Argument list too
+ * long" beyond. */
+#define QL_NET_MAX_QUEUES 256
 
 /* Linux's IFNAMSIZ minus the terminating NUL; QEMU truncates longer names. */
 #define QL_NET_MAX_IF_NAME 15
@@ -152,7 +154,9 @@ driver_is_plain_virtio_net (const char *driver)
 }
 
 /* Six hex bytes separated by ':'. Sets *multicast from the first octet's
- * low bit (the I/G bit), which QEMU refuses for a card's address. */
+ * low bit (the I/G bit). QEMU 7.2 accepts a multicast address for a card
+ * without a word, but it is no address a station can have: the guest's
+ * driver discards it. */
 static gboolean
 parse_mac_address (const char *mac,
                    gboolean   *multicast)
@@ -264,7 +268,7 @@ probe_fd_list (QlNetDevice  *self,
         {
           ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST,
                                property,
-                               "file descriptor '%d' is not open in this process: %s",
+                               "file descriptor '%d' cannot be handed to QEMU: %s",
                                fd, local_error->message);
           return FALSE;
         }
@@ -438,6 +442,13 @@ ql_net_device_valid (QlDevice    *device,
     }
 
   n_queues = ql_net_device_get_n_queues (self);
+  if (n_queues > QL_NET_MAX_QUEUES)
+    {
+      ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "fds",
+                           "%u fds given: a tap device has at most 256 queues",
+                           n_queues);
+      return FALSE;
+    }
 
   if (n_vhost_fds > 0)
     {

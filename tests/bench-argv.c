@@ -1,0 +1,100 @@
+/* Benchmark (meson test --benchmark): argv building cost for 1,000 and
+ * 2,000 devices (should be linear), and the CPU cost of a whole
+ * `qlaunch args` run on the example VM. Prints figures; asserts nothing
+ * about time (these machines are noisy). */
+#include "ql-test-util.h"
+
+#include <sys/resource.h>
+
+static QlVmConfig *
+make_vm (QlRegistry *registry,
+         guint       n_devices)
+{
+  QlVmConfig *vm = ql_vm_config_new ();
+
+  ql_vm_config_set_host_probe (vm, NULL);
+  g_object_set (vm, "machine-type", "q35", "machine-acceleration", "tcg", NULL);
+  for (guint i = 0; i < n_devices; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("n%u", i);
+      g_autofree char *ifname = g_strdup_printf ("qlb%u", i);
+      g_autoptr(QlDevice) device = ql_registry_create_device (registry, i % 2 ? "net" : "scsi-controller", id, NULL);
+
+      if (i % 2)
+        g_object_set (device, "if-name", ifname, "mac-address", "02:00:ca:fe:00:01", NULL);
+      ql_vm_config_add_device (vm, device);
+    }
+  return vm;
+}
+
+static gint
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+seconds_per_build (QlVmConfig *vm,
+                   guint       rounds)
+{
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+
+  for (guint r = 0; r < rounds; r++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      g_auto(GStrv) argv = ql_vm_config_to_argv (vm, NULL);
+
+      g_assert_nonnull (argv);
+      double t = (g_get_monotonic_time () - start) / 1e6;
+      g_array_append_val (times, t);
+    }
+  /* The median is robust against a noisy neighbour. */
+  g_array_sort (times, compare_doubles);
+  return g_array_index (times, double, rounds / 2);
+}
+
+static double
+child_cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_CHILDREN, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(QlRegistry) registry = ql_test_registry_new ();
+  g_autoptr(QlVmConfig) vm1000 = make_vm (registry, 1000);
+  g_autoptr(QlVmConfig) vm2000 = make_vm (registry, 2000);
+  g_autofree char *example = g_build_filename (g_getenv ("QLAUNCH_TEST_SRCDIR"), "..", "data", "examples",
+                                               "minimal.vm", NULL);
+  const char *cli_args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), "args",
+                             "--no-host-checks", example, NULL };
+  const guint cli_runs = 30;
+  double t1000, t2000, cpu_before, cpu_per_run;
+
+  /* Warm up, then measure both sizes side by side. */
+  seconds_per_build (vm1000, 3);
+  t1000 = seconds_per_build (vm1000, 21);
+  t2000 = seconds_per_build (vm2000, 21);
+  g_print ("argv build, 1000 devices: %.3f ms (median of 21)\n", t1000 * 1e3);
+  g_print ("argv build, 2000 devices: %.3f ms (median of 21)\n", t2000 * 1e3);
+  g_print ("ratio 2000/1000: %.2f (linear = 2.00, target <= 2.20)\n", t2000 / t1000);
+
+  cpu_before = child_cpu_seconds ();
+  for (guint i = 0; i < cli_runs; i++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (ql_test_run_cli (cli_args, &out, NULL), ==, 0);
+    }
+  cpu_per_run = (child_cpu_seconds () - cpu_before) / cli_runs;
+  g_print ("qlaunch args on data/examples/minimal.vm: %.2f ms CPU per run (user+sys, mean of %u; target < 5 ms)\n",
+           cpu_per_run * 1e3, cli_runs);
+  return 0;
+}

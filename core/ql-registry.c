@@ -275,6 +275,37 @@ ql_plugin_family_from_basename (const char *basename)
   return g_strndup (start, len);
 }
 
+/* Refuses @dir, which holds the plugin @filename, if group or others can
+ * write it. */
+static gboolean
+ql_registry_check_dir (const char  *filename,
+                       const char  *dir,
+                       GError     **error)
+{
+  struct stat st;
+
+  if (stat (dir, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': cannot open plugin: directory '%s': %s",
+                   filename, dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
+                   "'%s': refusing to load a plugin from directory '%s', "
+                   "which is writable by group or others (mode %04o)",
+                   filename, dir, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* Refuses a plugin file, or a directory holding it, that group or others can
  * write: the plugin is code that runs as us. Symbolic links are followed; the
  * directory of the link and the directory of its target are both checked. */
@@ -286,11 +317,11 @@ ql_registry_check_path (const char  *filename,
   g_autofree char *real_path = NULL;
   g_autofree char *real_dir = NULL;
   struct stat st;
-  int saved_errno;
 
   if (stat (filename, &st) != 0)
     {
-      saved_errno = errno;
+      int saved_errno = errno;
+
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
                    "'%s': cannot open plugin: %s",
                    filename, g_strerror (saved_errno));
@@ -313,35 +344,15 @@ ql_registry_check_path (const char  *filename,
       return FALSE;
     }
 
+  if (!ql_registry_check_dir (filename, dir, error))
+    return FALSE;
+
   real_path = realpath (filename, NULL);
   if (real_path != NULL)
     real_dir = g_path_get_dirname (real_path);
-
-  for (guint i = 0; i < 2; i++)
-    {
-      const char *check_dir = i == 0 ? dir : real_dir;
-
-      if (check_dir == NULL || (i == 1 && g_str_equal (real_dir, dir)))
-        continue;
-
-      if (stat (check_dir, &st) != 0)
-        {
-          saved_errno = errno;
-          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                       "'%s': cannot open plugin: directory '%s': %s",
-                       filename, check_dir, g_strerror (saved_errno));
-          return FALSE;
-        }
-
-      if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        {
-          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
-                       "'%s': refusing to load a plugin from directory '%s', "
-                       "which is writable by group or others (mode %04o)",
-                       filename, check_dir, (guint) (st.st_mode & 07777));
-          return FALSE;
-        }
-    }
+  if (real_dir != NULL && !g_str_equal (real_dir, dir)
+      && !ql_registry_check_dir (filename, real_dir, error))
+    return FALSE;
 
   return TRUE;
 }
@@ -353,10 +364,12 @@ ql_registry_device_owner (QlDeviceEntry *entry)
                                : "the application";
 }
 
-/* Checks the required descriptor fields: returns the name of the first one
- * missing or malformed, or NULL. */
-static const char *
-ql_plugin_desc_find_bad_field (const QlPluginDesc *desc)
+/* Checks the required descriptor fields: sets @error naming the first one
+ * missing or malformed. */
+static gboolean
+ql_plugin_desc_check_fields (const char          *filename,
+                             const QlPluginDesc  *desc,
+                             GError             **error)
 {
   const struct
   {
@@ -372,15 +385,99 @@ ql_plugin_desc_find_bad_field (const QlPluginDesc *desc)
 
   for (i = 0; i < G_N_ELEMENTS (strings); i++)
     {
-      if (strings[i].value == NULL || strings[i].value[0] == '\0'
-          || !g_utf8_validate (strings[i].value, -1, NULL))
-        return strings[i].field;
+      if (strings[i].value == NULL || strings[i].value[0] == '\0')
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
+                       "'%s': plugin descriptor has no '%s'",
+                       filename, strings[i].field);
+          return FALSE;
+        }
+
+      if (!g_utf8_validate (strings[i].value, -1, NULL))
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
+                       "'%s': plugin descriptor field '%s' is not valid UTF-8",
+                       filename, strings[i].field);
+          return FALSE;
+        }
     }
 
   if (desc->init == NULL)
-    return "init";
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
+                   "'%s': plugin descriptor has no 'init' function", filename);
+      return FALSE;
+    }
 
-  return NULL;
+  return TRUE;
+}
+
+/* Finds the entry point of an opened plugin and checks its descriptor. The
+ * ABI version is checked before any other field, whose layout another major
+ * version may change. */
+static const QlPluginDesc *
+ql_plugin_module_get_desc (GModule     *module,
+                           const char  *filename,
+                           const char  *family,
+                           GError     **error)
+{
+  g_autofree char *symbol = NULL;
+  QlPluginGetDescFunc get_desc = NULL;
+  const QlPluginDesc *desc;
+
+  symbol = g_strdup_printf ("ql_plugin_%s_get_desc", family);
+  g_strdelimit (symbol, "-", '_');
+
+  if (!g_module_symbol (module, symbol, (gpointer *) &get_desc)
+      || get_desc == NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_NO_ENTRY_POINT,
+                   "'%s': plugin has no entry point '%s'", filename, symbol);
+      return NULL;
+    }
+
+  desc = get_desc ();
+  if (desc == NULL)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
+                   "'%s': entry point '%s' returned no descriptor",
+                   filename, symbol);
+      return NULL;
+    }
+
+  if (desc->abi_major != QL_PLUGIN_ABI_MAJOR)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_MISMATCH,
+                   "'%s': plugin ABI %u.%u does not match this qlaunch's "
+                   "ABI %u.%u (major versions differ)",
+                   filename, desc->abi_major, desc->abi_minor,
+                   QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
+      return NULL;
+    }
+
+  if (desc->abi_minor > QL_PLUGIN_ABI_MINOR)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_TOO_NEW,
+                   "'%s': plugin needs ABI %u.%u, newer than this qlaunch's "
+                   "ABI %u.%u",
+                   filename, desc->abi_major, desc->abi_minor,
+                   QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
+      return NULL;
+    }
+
+  if (!ql_plugin_desc_check_fields (filename, desc, error))
+    return NULL;
+
+  if (!g_str_equal (desc->name, family))
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_NAME_MISMATCH,
+                   "'%s': plugin name '%s' does not match the family '%s' "
+                   "of its file name",
+                   filename, desc->name, family);
+      return NULL;
+    }
+
+  return desc;
 }
 
 /* Runs the plugin's init and commits its device types, all or nothing. */
@@ -471,8 +568,10 @@ ql_registry_init_plugin (QlRegistry          *self,
  * - no plugin of that family may be loaded in @self already:
  *   %QL_PLUGIN_ERROR_DUPLICATE_DEVICE (loading the very file that was loaded
  *   returns its plugin again);
- * - the file must be a regular file (symbolic links are followed) and
- *   neither it nor its directory may be writable by group or others:
+ * - the file must exist and be a regular file (symbolic links are
+ *   followed): %QL_PLUGIN_ERROR_OPEN_FAILED;
+ * - neither the file, nor its directory, nor (for a symbolic link) its
+ *   target's directory may be writable by group or others:
  *   %QL_PLUGIN_ERROR_INSECURE_PATH, checked before the file is opened;
  * - the file must open as a shared module: %QL_PLUGIN_ERROR_OPEN_FAILED;
  * - it must export `ql_plugin_<family>_get_desc` (dashes in the family
@@ -508,13 +607,10 @@ ql_registry_load_plugin (QlRegistry  *self,
 {
   g_autofree char *basename = NULL;
   g_autofree char *family = NULL;
-  g_autofree char *symbol = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autoptr(QlPlugin) plugin = NULL;
   QlPlugin *loaded;
-  QlPluginGetDescFunc get_desc = NULL;
   const QlPluginDesc *desc;
-  const char *bad_field;
   GModule *module;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
@@ -553,73 +649,20 @@ ql_registry_load_plugin (QlRegistry  *self,
                                &local_error);
   if (module == NULL)
     {
+      g_autofree char *prefix = g_strdup_printf ("%s: ", filename);
+      const char *reason = local_error->message;
+
+      /* The dynamic loader's message often repeats the file name. */
+      if (g_str_has_prefix (reason, prefix))
+        reason += strlen (prefix);
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: %s",
-                   filename, local_error->message);
+                   "'%s': cannot open plugin: %s", filename, reason);
       return NULL;
     }
 
-  symbol = g_strdup_printf ("ql_plugin_%s_get_desc", family);
-  g_strdelimit (symbol, "-", '_');
-
-  if (!g_module_symbol (module, symbol, (gpointer *) &get_desc)
-      || get_desc == NULL)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_NO_ENTRY_POINT,
-                   "'%s': plugin has no entry point '%s'", filename, symbol);
-      g_module_close (module);
-      return NULL;
-    }
-
-  desc = get_desc ();
+  desc = ql_plugin_module_get_desc (module, filename, family, error);
   if (desc == NULL)
     {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
-                   "'%s': entry point '%s' returned no descriptor",
-                   filename, symbol);
-      g_module_close (module);
-      return NULL;
-    }
-
-  if (desc->abi_major != QL_PLUGIN_ABI_MAJOR)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_MISMATCH,
-                   "'%s': plugin ABI %u.%u does not match this qlaunch's "
-                   "ABI %u.%u (major versions differ)",
-                   filename, desc->abi_major, desc->abi_minor,
-                   QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
-      g_module_close (module);
-      return NULL;
-    }
-
-  if (desc->abi_minor > QL_PLUGIN_ABI_MINOR)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_TOO_NEW,
-                   "'%s': plugin needs ABI %u.%u, newer than this qlaunch's "
-                   "ABI %u.%u",
-                   filename, desc->abi_major, desc->abi_minor,
-                   QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
-      g_module_close (module);
-      return NULL;
-    }
-
-  bad_field = ql_plugin_desc_find_bad_field (desc);
-  if (bad_field != NULL)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DESCRIPTOR,
-                   "'%s': plugin descriptor field '%s' is missing or not "
-                   "valid UTF-8",
-                   filename, bad_field);
-      g_module_close (module);
-      return NULL;
-    }
-
-  if (!g_str_equal (desc->name, family))
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_NAME_MISMATCH,
-                   "'%s': plugin name '%s' does not match the family '%s' "
-                   "of its file name",
-                   filename, desc->name, family);
       g_module_close (module);
       return NULL;
     }
@@ -978,6 +1021,25 @@ ql_registry_create_device (QlRegistry  *self,
   return g_object_new (entry->type, "id", id, NULL);
 }
 
+static gboolean
+ql_spec_set_property (QlDevice      *device,
+                      const char    *spec,
+                      QlKeyvalPair  *pair,
+                      GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (!ql_device_set_property_from_string (device, pair->key, pair->value,
+                                           &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "device spec '%s': %s", spec, local_error->message);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * ql_registry_create_device_from_spec:
  * @self: a #QlRegistry
@@ -987,7 +1049,9 @@ ql_registry_create_device (QlRegistry  *self,
  *
  * Creates a device from the text of a `-d` option: the first element is the
  * device type, every further element sets the property of that name,
- * parsed from text according to its #GParamSpec.
+ * parsed from text according to its #GParamSpec. The spec's shape is checked
+ * before any value; `id` is set before the other properties, so that their
+ * errors name the device.
  *
  * Errors (messages name the spec and the key): %QL_CONFIG_ERROR_PARSE for
  * a malformed spec or an element that is not `key=value`,
@@ -1008,6 +1072,7 @@ ql_registry_create_device_from_spec (QlRegistry  *self,
   g_autoptr(QlDevice) device = NULL;
   g_autoptr(GError) local_error = NULL;
   QlKeyvalPair *head;
+  QlKeyvalPair *id_pair = NULL;
   guint i;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
@@ -1042,14 +1107,8 @@ ql_registry_create_device_from_spec (QlRegistry  *self,
       return NULL;
     }
 
-  device = ql_registry_create_device (self, head->value, NULL, &local_error);
-  if (device == NULL)
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   "device spec '%s': %s", spec, local_error->message);
-      return NULL;
-    }
-
+  /* The spec's shape first: every further element is key=value, each key
+   * once ('_' and '-' alike in property names, as in GObject). */
   seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_hash_table_add (seen, g_strdup ("type"));
 
@@ -1066,7 +1125,6 @@ ql_registry_create_device_from_spec (QlRegistry  *self,
           return NULL;
         }
 
-      /* GObject treats '_' and '-' in property names alike. */
       canonical = g_strdelimit (g_strdup (pair->key), "_", '-');
       if (g_hash_table_contains (seen, canonical))
         {
@@ -1081,15 +1139,30 @@ ql_registry_create_device_from_spec (QlRegistry  *self,
                          spec, pair->key);
           return NULL;
         }
-      g_hash_table_add (seen, g_steal_pointer (&canonical));
 
-      if (!ql_device_set_property_from_string (device, pair->key, pair->value,
-                                               &local_error))
-        {
-          g_set_error (error, local_error->domain, local_error->code,
-                       "device spec '%s': %s", spec, local_error->message);
-          return NULL;
-        }
+      if (g_str_equal (canonical, "id"))
+        id_pair = pair;
+      g_hash_table_add (seen, g_steal_pointer (&canonical));
+    }
+
+  device = ql_registry_create_device (self, head->value, NULL, &local_error);
+  if (device == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "device spec '%s': %s", spec, local_error->message);
+      return NULL;
+    }
+
+  /* The id first, so that errors about other properties name the device. */
+  if (id_pair != NULL && !ql_spec_set_property (device, spec, id_pair, error))
+    return NULL;
+
+  for (i = 1; i < elements->len; i++)
+    {
+      QlKeyvalPair *pair = g_ptr_array_index (elements, i);
+
+      if (pair != id_pair && !ql_spec_set_property (device, spec, pair, error))
+        return NULL;
     }
 
   return g_steal_pointer (&device);

@@ -189,6 +189,18 @@ load_fixed_group (Loader     *loader,
     }
 }
 
+/* Errors a device reports name the device and property already. */
+static void
+fail_device (Loader       *loader,
+             const GError *error,
+             const char   *group,
+             const char   *key)
+{
+  ql_error_list_add (loader->errors,
+                     g_error_new (QL_CONFIG_ERROR, error->code, "%s:%u: %s", loader->source,
+                                  line_of (loader, group, key), error->message));
+}
+
 static gboolean
 get_bool (Loader     *loader,
           GKeyFile   *kf,
@@ -265,6 +277,7 @@ load_device_group (Loader     *loader,
   g_autofree char *type = g_key_file_get_string (kf, group, "type", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(QlDevice) device = NULL;
+  guint errors_before = loader->errors->len;
 
   if (type == NULL)
     {
@@ -301,17 +314,20 @@ load_device_group (Loader     *loader,
         {
           /* Let the device name the property and suggest a close one. */
           ql_device_set_property_from_string (device, keys[k], value, &error);
-          fail (loader, error->code, group, keys[k], "%s", error->message);
+          fail_device (loader, error, group, keys[k]);
           g_clear_error (&error);
           continue;
         }
       if (!set_from_key_file (loader, G_OBJECT (device), pspec, value, &error))
         {
-          fail (loader, error->code, group, keys[k], "%s", error->message);
+          fail_device (loader, error, group, keys[k]);
           g_clear_error (&error);
         }
     }
-  ql_vm_config_add_device (vm, device);
+  /* A device with a bad key is left out, so that validating the rest
+   * does not report it again with a consequence of the same mistake. */
+  if (loader->errors->len == errors_before)
+    ql_vm_config_add_device (vm, device);
 }
 
 static void
@@ -369,8 +385,10 @@ load_group (Loader     *loader,
  * Loads a VM file (DESIGN.md section 5) from memory. Every error is
  * gathered: one comes as is, several as one %QL_CONFIG_ERROR_MULTIPLE error
  * listing each on its own line as `SOURCE:LINE: [group] key: message`.
- * The configuration is not validated as a whole here: see
- * ql_vm_config_validate().
+ * When the file has such errors, the whole-VM rules of ql_vm_config_validate()
+ * are also checked on what did load (without host checks) and their errors
+ * listed too, so that one run shows every mistake; a file without errors is
+ * not validated here: see ql_vm_config_validate().
  *
  * Returns: (transfer full): the configuration, or %NULL
  */
@@ -424,8 +442,24 @@ ql_vm_config_new_from_data (const char  *data,
   for (guint i = 0; groups[i] != NULL; i++)
     load_group (&loader, kf, groups[i], registry, vm);
 
-  if (!ql_error_list_propagate (errors, error))
-    return NULL;
+  if (errors->len > 0)
+    {
+      g_autoptr(GError) validation = NULL;
+
+      /* List the whole-VM errors of what did load too (without host
+       * checks), so one run shows every mistake in the file. */
+      ql_vm_config_set_host_probe (vm, NULL);
+      if (!ql_vm_config_validate (vm, &validation))
+        {
+          g_auto(GStrv) messages = g_strsplit (validation->message, "\n", -1);
+
+          for (guint i = 0; messages[i] != NULL; i++)
+            ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s: %s",
+                                                    source_name, messages[i]));
+        }
+      ql_error_list_propagate (errors, error);
+      return NULL;
+    }
   return g_steal_pointer (&vm);
 }
 

@@ -28,7 +28,10 @@ ql_cli_print_error (const char   *prefix,
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      if (prefix != NULL && !g_str_has_prefix (lines[i], prefix))
+      /* Lines from the VM file start with its name; -d spec errors are
+       * not in the file and say so themselves. */
+      if (prefix != NULL && !g_str_has_prefix (lines[i], prefix)
+          && !g_str_has_prefix (lines[i], "device spec "))
         g_printerr ("qlaunch: %s: %s\n", prefix, lines[i]);
       else
         g_printerr ("qlaunch: %s\n", lines[i]);
@@ -60,25 +63,28 @@ ql_cli_load_vm (QlRegistry  *registry,
   vm = ql_vm_config_new_from_file (vm_file, registry, &local_error);
   if (vm == NULL)
     {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
+      g_string_append (messages, local_error->message);
+      n_errors += local_error->code == QL_CONFIG_ERROR_MULTIPLE ? 2 : 1;
+      g_clear_error (&local_error);
     }
-  if (!host_checks)
+  else if (!host_checks)
     ql_vm_config_set_host_probe (vm, NULL);
 
+  /* Device specs are checked even when the file has errors: every
+   * mistake is reported in one run. */
   for (guint i = 0; device_specs != NULL && device_specs[i] != NULL; i++)
     {
       g_autoptr(QlDevice) device = ql_registry_create_device_from_spec (registry, device_specs[i], &local_error);
 
       if (device == NULL)
         {
-          g_string_append_printf (messages, "%s-d %s: %s", n_errors ? "\n" : "",
-                                  device_specs[i], local_error->message);
+          /* The message names the spec already. */
+          g_string_append_printf (messages, "%s%s", n_errors ? "\n" : "", local_error->message);
           n_errors++;
           g_clear_error (&local_error);
-          continue;
         }
-      ql_vm_config_add_device (vm, device);
+      else if (vm != NULL)
+        ql_vm_config_add_device (vm, device);
     }
   if (n_errors > 0)
     {

@@ -10,6 +10,7 @@ typedef struct
   const char *base_dir;        /* relative paths resolve against it */
   GHashTable *lines;           /* "group\x1fkey" or "group" -> line number */
   QlErrorList *errors;
+  GHashTable *failed_groups;   /* fixed groups with a bad key */
 } Loader;
 
 static const char *const fixed_groups[] = {
@@ -18,7 +19,7 @@ static const char *const fixed_groups[] = {
 
 static const char *const group_kinds[] = {
   "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming",
-  "qmp NAME", "iothread ID", "device LABEL", NULL,
+  "qmp", "iothread", "device", NULL,
 };
 
 static guint
@@ -184,8 +185,11 @@ load_fixed_group (Loader     *loader,
       value = g_key_file_get_string (kf, group, keys[k], &error);
       if (value == NULL
           || !set_from_key_file (loader, G_OBJECT (vm), ql_vm_config_pspec (entry->prop), value, &error))
-        fail (loader, error->code == QL_CONFIG_ERROR_INVALID_VALUE ? QL_CONFIG_ERROR_INVALID_VALUE : QL_CONFIG_ERROR_PARSE,
-              group, keys[k], "%s", error->message);
+        {
+          g_hash_table_add (loader->failed_groups, g_strdup (group));
+          fail (loader, error->code == QL_CONFIG_ERROR_INVALID_VALUE ? QL_CONFIG_ERROR_INVALID_VALUE : QL_CONFIG_ERROR_PARSE,
+                group, keys[k], "%s", error->message);
+        }
     }
 }
 
@@ -237,6 +241,7 @@ load_qmp_group (Loader     *loader,
   g_autofree char *path = g_key_file_get_string (kf, group, "path", NULL);
   g_autofree char *resolved = NULL;
   gboolean server, no_wait;
+  guint errors_before = loader->errors->len;
 
   for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
     if (!g_strv_contains (known, keys[k]))
@@ -262,7 +267,9 @@ load_qmp_group (Loader     *loader,
    * does not block QEMU's start unless the file says otherwise. */
   server = get_bool (loader, kf, group, "server", TRUE);
   no_wait = get_bool (loader, kf, group, "no-wait", server);
-  ql_vm_config_add_qmp_socket (vm, name, resolved, server, no_wait);
+  /* As for devices: a broken socket is reported once, not validated too. */
+  if (loader->errors->len == errors_before)
+    ql_vm_config_add_qmp_socket (vm, name, resolved, server, no_wait);
 }
 
 static void
@@ -362,8 +369,12 @@ load_group (Loader     *loader,
   else
     {
       const char *close = ql_closest_word (kind, group_kinds);
+      gboolean labelled = close != NULL && !g_strv_contains (fixed_groups, close);
 
-      if (close != NULL)
+      if (close != NULL && labelled)
+        fail (loader, QL_CONFIG_ERROR_UNKNOWN_GROUP, group, NULL,
+              "unknown group; did you mean [%s %s]?", close, label != NULL ? label : "LABEL");
+      else if (close != NULL)
         fail (loader, QL_CONFIG_ERROR_UNKNOWN_GROUP, group, NULL,
               "unknown group; did you mean [%s]?", close);
       else
@@ -404,6 +415,7 @@ ql_vm_config_new_from_data (const char  *data,
   g_autoptr(QlVmConfig) vm = ql_vm_config_new ();
   g_autoptr(GPtrArray) errors = ql_error_list_new ();
   g_autoptr(GHashTable) lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) failed_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GError) parse_error = NULL;
   g_auto(GStrv) groups = NULL;
   Loader loader = { 0 };
@@ -420,6 +432,7 @@ ql_vm_config_new_from_data (const char  *data,
   loader.base_dir = base_dir;
   loader.lines = lines;
   loader.errors = errors;
+  loader.failed_groups = failed_groups;
 
   if (memchr (data, '\0', length) != NULL || !g_utf8_validate (data, length, NULL))
     {
@@ -454,8 +467,18 @@ ql_vm_config_new_from_data (const char  *data,
           g_auto(GStrv) messages = g_strsplit (validation->message, "\n", -1);
 
           for (guint i = 0; messages[i] != NULL; i++)
-            ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s: %s",
-                                                    source_name, messages[i]));
+            {
+              g_autofree char *group = NULL;
+
+              /* "[memory] size: missing" after "size = 12Q" is the same
+               * mistake: leave out rules about a group that had bad keys. */
+              if (messages[i][0] == '[' && strchr (messages[i], ']') != NULL)
+                group = g_strndup (messages[i] + 1, strcspn (messages[i] + 1, "] "));
+              if (group != NULL && g_hash_table_contains (failed_groups, group))
+                continue;
+              ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s: %s",
+                                                      source_name, messages[i]));
+            }
         }
       ql_error_list_propagate (errors, error);
       return NULL;

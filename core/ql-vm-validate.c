@@ -43,6 +43,29 @@ has_accel (QlVmConfig *self,
   return g_strv_contains ((const char * const *) parts, accel);
 }
 
+/* An empty string would become an empty QEMU argument or value. */
+static void
+check_empty_strings (QlVmConfig  *self,
+                     QlErrorList *errors)
+{
+  guint n_keys;
+  const QlVmKey *keys = ql_vm_config_keys (&n_keys);
+
+  for (guint i = 0; i < n_keys; i++)
+    {
+      GParamSpec *pspec = ql_vm_config_pspec (keys[i].prop);
+      const char *value;
+
+      /* Empty kernel params simply mean none. */
+      if (G_PARAM_SPEC_VALUE_TYPE (pspec) != G_TYPE_STRING || keys[i].prop == QL_VM_PROP_KERNEL_PARAMS)
+        continue;
+      value = ql_vm_config_get_str (self, keys[i].prop);
+      if (value != NULL && *value == '\0')
+        add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+             "[%s] %s: empty value; remove the key to leave it unset", keys[i].group, keys[i].key);
+    }
+}
+
 static void
 check_machine (QlVmConfig  *self,
                QlErrorList *errors)
@@ -54,11 +77,11 @@ check_machine (QlVmConfig  *self,
   const char *cpu = STR (CPU_MODEL);
   QlHostProbe *probe = ql_vm_config_get_host_probe (self);
 
-  if (type != NULL && (*type == '\0' || strchr (type, ',') != NULL || strchr (type, '=') != NULL))
+  if (type != NULL && (strchr (type, ',') != NULL || strchr (type, '=') != NULL))
     add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
          "[machine] type: '%s' is not a machine type name (put properties in 'options')", type);
 
-  if (accel != NULL)
+  if (accel != NULL && *accel != '\0')
     {
       g_auto(GStrv) parts = g_strsplit (accel, ":", -1);
 
@@ -139,15 +162,11 @@ check_vm (QlVmConfig  *self,
   if (vga != NULL && !g_strv_contains (vgas, vga))
     add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
          "[vm] vga: '%s' is not a VGA type; expected std, cirrus, vmware, qxl, xenfb, tcx, cg3, virtio or none", vga);
-  if (STR (QEMU) != NULL && *STR (QEMU) == '\0')
-    add (errors, QL_CONFIG_ERROR_INVALID_VALUE, "[vm] qemu: empty binary name");
   if (bios != NULL)
     {
       g_autoptr(GError) error = NULL;
 
-      if (*bios == '\0')
-        add (errors, QL_CONFIG_ERROR_INVALID_VALUE, "[vm] bios: empty file name");
-      else if (strchr (bios, '/') != NULL && probe != NULL
+      if (strchr (bios, '/') != NULL && probe != NULL
                && !ql_host_probe_file_readable (probe, bios, &error))
         add (errors, QL_CONFIG_ERROR_HOST, "[vm] bios: cannot read '%s': %s", bios, error->message);
     }
@@ -161,8 +180,6 @@ check_vm (QlVmConfig  *self,
         add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
              "[vm] global: '%s' is not of the form DRIVER.PROPERTY=VALUE", g);
     }
-  if (STR (PID_FILE) != NULL && *STR (PID_FILE) == '\0')
-    add (errors, QL_CONFIG_ERROR_INVALID_VALUE, "[vm] pid-file: empty path");
 }
 
 static void
@@ -237,7 +254,7 @@ check_memory (QlVmConfig  *self,
     add (errors, QL_CONFIG_ERROR_MISSING,
          "[memory] size: missing; the %s knob backs all guest RAM and needs its size",
          huge ? "hugepages" : prealloc ? "mem-prealloc" : "file-backed-mem");
-  if (file && (path == NULL || *path == '\0'))
+  if (file && path == NULL)
     add (errors, QL_CONFIG_ERROR_MISSING, "[memory] path: missing; the file-backed-mem knob needs it");
   if (BOOL (KNOBS_FILE_BACKED_MEM_SHARED) && !file)
     add (errors, QL_CONFIG_ERROR_CONFLICT,
@@ -411,6 +428,7 @@ ql_vm_config_validate (QlVmConfig  *self,
   if (BOOL (KNOBS_HUGEPAGES) || BOOL (KNOBS_MEM_PREALLOC) || BOOL (KNOBS_FILE_BACKED_MEM))
     g_hash_table_add (ids, g_strdup (QL_RAM_BACKEND_ID));
 
+  check_empty_strings (self, errors);
   check_vm (self, errors);
   check_machine (self, errors);
   check_smp (self, errors);

@@ -46,12 +46,7 @@ typedef enum
   QL_BLOCK_FORMAT_VPC,
 } QlBlockFormat;
 
-#define QL_TYPE_BLOCK_INTERFACE (ql_block_interface_get_type ())
-GType ql_block_interface_get_type (void) G_GNUC_CONST;
-#define QL_TYPE_BLOCK_AIO (ql_block_aio_get_type ())
-GType ql_block_aio_get_type (void) G_GNUC_CONST;
-#define QL_TYPE_BLOCK_FORMAT (ql_block_format_get_type ())
-GType ql_block_format_get_type (void) G_GNUC_CONST;
+#include "ql-block-enums.h"
 
 #define QL_TYPE_BLOCK_DEVICE (ql_block_device_get_type ())
 G_DECLARE_FINAL_TYPE (QlBlockDevice, ql_block_device, QL, BLOCK_DEVICE, QlDevice)

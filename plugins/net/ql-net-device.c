@@ -88,31 +88,6 @@ static const char * const ql_net_drivers[] = {
   NULL
 };
 
-GType
-ql_net_type_get_type (void)
-{
-  static gsize type_id = 0;
-
-  if (g_once_init_enter (&type_id))
-    {
-      static const GEnumValue values[] = {
-        { QL_NET_TYPE_TAP, "QL_NET_TYPE_TAP", "tap" },
-        { QL_NET_TYPE_MACVTAP, "QL_NET_TYPE_MACVTAP", "macvtap" },
-        { QL_NET_TYPE_IPVTAP, "QL_NET_TYPE_IPVTAP", "ipvtap" },
-        { QL_NET_TYPE_VETHTAP, "QL_NET_TYPE_VETHTAP", "vethtap" },
-        { QL_NET_TYPE_VFIO, "QL_NET_TYPE_VFIO", "vfio" },
-        { QL_NET_TYPE_VHOST_USER, "QL_NET_TYPE_VHOST_USER", "vhost-user" },
-        { 0, NULL, NULL }
-      };
-      GType id = g_enum_register_static (g_intern_static_string ("QlNetType"),
-                                         values);
-
-      g_once_init_leave (&type_id, id);
-    }
-
-  return type_id;
-}
-
 static const char *
 ql_net_type_to_nick (QlNetType type)
 {

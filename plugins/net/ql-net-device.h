@@ -26,8 +26,7 @@ typedef enum
   QL_NET_TYPE_VHOST_USER,
 } QlNetType;
 
-#define QL_TYPE_NET_TYPE (ql_net_type_get_type ())
-GType ql_net_type_get_type (void) G_GNUC_CONST;
+#include "ql-net-enums.h"
 
 #define QL_TYPE_NET_DEVICE (ql_net_device_get_type ())
 G_DECLARE_FINAL_TYPE (QlNetDevice, ql_net_device, QL, NET_DEVICE, QlDevice)

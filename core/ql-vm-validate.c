@@ -207,22 +207,39 @@ check_smp (QlVmConfig  *self,
   if (!cores && !threads && !sockets)
     return;
 
-  /* QEMU 7.2's rule (smp_parse): missing members are computed, preferring
-   * sockets, then the product sockets * cores * threads (dies = 1) must
-   * equal maxcpus (cpus when unset). */
-  total = max != 0 ? max : cpus;
-  t = threads ? threads : 1;
-  c = cores;
+  /* QEMU 7.2's smp_parse() for machine types of 6.2 and later (which
+   * prefer cores): missing members are computed, then the product
+   * sockets * cores * threads (dies = clusters = 1) must equal maxcpus
+   * (the product itself when max-cpus is unset). */
   s = sockets;
-  if (s == 0)
-    s = c ? total / (c * t) : total / t;
+  c = cores;
+  t = threads;
   if (c == 0)
-    c = total / (s * t);
-  if (s == 0 || c == 0 || s * c * t != total)
+    {
+      s = s ? s : 1;
+      t = t ? t : 1;
+      c = (max ? max : cpus) / (s * t);
+    }
+  else if (s == 0)
+    {
+      t = t ? t : 1;
+      s = (max ? max : cpus) / (c * t);
+    }
+  else if (t == 0)
+    t = (max ? max : cpus) / (s * c);
+  total = s * c * t;
+  if (max == 0 && total != 0 && total < cpus)
     add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
-         "[smp] sockets: topology %s%" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
-         " threads does not give %" G_GUINT64_FORMAT " (%s), as QEMU requires; omit sockets to let QEMU compute it",
-         sockets ? "" : "(computed) ", s, c, t, total, max ? "max-cpus" : "cpus");
+         "[smp] sockets: topology %" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
+         " threads gives %" G_GUINT64_FORMAT " vCPUs, fewer than cpus (%" G_GUINT64_FORMAT "); "
+         "omit one of sockets, cores, threads to let QEMU compute it",
+         s, c, t, total, cpus);
+  else if (total == 0 || (max != 0 && total != max))
+    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+         "[smp] sockets: topology %" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
+         " threads gives %" G_GUINT64_FORMAT " vCPUs, but QEMU requires it to equal max-cpus (%" G_GUINT64_FORMAT "); "
+         "omit one of sockets, cores, threads to let QEMU compute it",
+         s, c, t, total, max ? max : cpus);
 }
 
 static void

@@ -9,14 +9,22 @@
 #define BOOL(p) ql_vm_config_get_bool (self, QL_VM_PROP_##p)
 #define UINT(p) ql_vm_config_get_uint (self, QL_VM_PROP_##p)
 
+/* QEMU names its system emulators by target, not by uname's machine. */
 static char *
 default_qemu_binary (void)
 {
+  static const struct { const char *prefix; const char *target; } targets[] = {
+    { "i386", "i386" }, { "i486", "i386" }, { "i586", "i386" }, { "i686", "i386" },
+    { "armv", "arm" }, { "ppc64", "ppc64" }, { "ppc", "ppc" }, { "mips64", "mips64" },
+  };
   struct utsname u;
 
-  if (uname (&u) == 0)
-    return g_strdup_printf ("qemu-system-%s", u.machine);
-  return g_strdup ("qemu-system-x86_64");
+  if (uname (&u) != 0)
+    return g_strdup ("qemu-system-x86_64");
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    if (g_str_has_prefix (u.machine, targets[i].prefix))
+      return g_strdup_printf ("qemu-system-%s", targets[i].target);
+  return g_strdup_printf ("qemu-system-%s", u.machine);
 }
 
 static const char *

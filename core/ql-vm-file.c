@@ -10,7 +10,8 @@ typedef struct
   const char *base_dir;        /* relative paths resolve against it */
   GHashTable *lines;           /* "group\x1fkey" or "group" -> line number */
   QlErrorList *errors;
-  GHashTable *failed_groups;   /* fixed groups with a bad key */
+  GHashTable *failed_groups;   /* "[group] key:" (or "[smp]") prefixes of bad keys */
+  GPtrArray *failed_properties; /* "device 'ID': property 'KEY'" with a bad value */
 } Loader;
 
 static const char *const fixed_groups[] = {
@@ -75,6 +76,7 @@ scan_lines (Loader     *loader,
   g_autofree char *text = g_strndup (data, length);
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
   g_autofree char *group = NULL;
+  gboolean repeated_group = FALSE;
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -91,7 +93,8 @@ scan_lines (Loader     *loader,
             continue;   /* GKeyFile reports it */
           g_free (group);
           group = g_strndup (line + 1, end - line - 1);
-          if (g_hash_table_contains (loader->lines, group))
+          repeated_group = g_hash_table_contains (loader->lines, group);
+          if (repeated_group)
             ql_error_list_add (loader->errors,
                                g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_DUPLICATE,
                                             "%s:%u: [%s]: group appears twice (first at line %u); GKeyFile would merge them",
@@ -100,7 +103,8 @@ scan_lines (Loader     *loader,
           else
             g_hash_table_insert (loader->lines, g_strdup (group), GUINT_TO_POINTER (lineno));
         }
-      else if (group != NULL && strchr (line, '=') != NULL)
+      /* The keys of a repeated group are not reported once more. */
+      else if (group != NULL && !repeated_group && strchr (line, '=') != NULL)
         {
           g_autofree char *key = g_strstrip (g_strndup (line, strchr (line, '=') - line));
           g_autofree char *k = g_strconcat (group, "\x1f", key, NULL);
@@ -135,7 +139,11 @@ set_from_key_file (Loader      *loader,
 {
   g_autofree char *resolved = NULL;
 
-  if (ql_param_spec_is_path (pspec))
+  /* A bare firmware name (bios-256k.bin) is looked up in QEMU's data
+   * directories; one with a '/' is a path like any other. */
+  if (ql_param_spec_is_path (pspec)
+      || (g_str_equal (pspec->name, "bios") && G_OBJECT_TYPE (object) == QL_TYPE_VM_CONFIG
+          && strchr (value, '/') != NULL))
     value = resolved = resolve_path (loader, value);
   if (QL_IS_DEVICE (object))
     return ql_device_set_property_from_string (QL_DEVICE (object), pspec->name, value, error);
@@ -186,7 +194,12 @@ load_fixed_group (Loader     *loader,
       if (value == NULL
           || !set_from_key_file (loader, G_OBJECT (vm), ql_vm_config_pspec (entry->prop), value, &error))
         {
-          g_hash_table_add (loader->failed_groups, g_strdup (group));
+          /* SMP members are computed from each other: a bad one makes any
+           * [smp] rule a consequence. Elsewhere only rules about the key. */
+          if (g_str_equal (group, "smp"))
+            g_hash_table_add (loader->failed_groups, g_strdup_printf ("[%s]", group));
+          else
+            g_hash_table_add (loader->failed_groups, g_strdup_printf ("[%s] %s:", group, keys[k]));
           fail (loader, error->code == QL_CONFIG_ERROR_INVALID_VALUE ? QL_CONFIG_ERROR_INVALID_VALUE : QL_CONFIG_ERROR_PARSE,
                 group, keys[k], "%s", error->message);
         }
@@ -284,7 +297,6 @@ load_device_group (Loader     *loader,
   g_autofree char *type = g_key_file_get_string (kf, group, "type", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(QlDevice) device = NULL;
-  guint errors_before = loader->errors->len;
 
   if (type == NULL)
     {
@@ -319,22 +331,36 @@ load_device_group (Loader     *loader,
       pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (device), keys[k]);
       if (pspec == NULL)
         {
+          g_autofree GParamSpec **pspecs = NULL;
+          g_autoptr(GPtrArray) names = g_ptr_array_new ();
+          const char *close;
+          guint n = 0;
+
           /* Let the device name the property and suggest a close one. */
           ql_device_set_property_from_string (device, keys[k], value, &error);
           fail_device (loader, error, group, keys[k]);
           g_clear_error (&error);
+
+          /* "fiel" meant "file": do not also report file as missing. */
+          pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (device), &n);
+          for (guint i = 0; i < n; i++)
+            g_ptr_array_add (names, (gpointer) pspecs[i]->name);
+          g_ptr_array_add (names, NULL);
+          close = ql_closest_word (keys[k], (const char * const *) names->pdata);
+          if (close != NULL)
+            g_ptr_array_add (loader->failed_properties,
+                             g_strdup_printf ("device '%s': property '%s'", ql_device_get_id (device), close));
           continue;
         }
       if (!set_from_key_file (loader, G_OBJECT (device), pspec, value, &error))
         {
+          g_ptr_array_add (loader->failed_properties,
+                           g_strdup_printf ("device '%s': property '%s'", ql_device_get_id (device), keys[k]));
           fail_device (loader, error, group, keys[k]);
           g_clear_error (&error);
         }
     }
-  /* A device with a bad key is left out, so that validating the rest
-   * does not report it again with a consequence of the same mistake. */
-  if (loader->errors->len == errors_before)
-    ql_vm_config_add_device (vm, device);
+  ql_vm_config_add_device (vm, device);
 }
 
 static void
@@ -384,6 +410,30 @@ load_group (Loader     *loader,
     }
 }
 
+static gboolean
+starts_with_any (const char *message,
+                 GHashTable *prefixes)
+{
+  GHashTableIter iter;
+  gpointer prefix;
+
+  g_hash_table_iter_init (&iter, prefixes);
+  while (g_hash_table_iter_next (&iter, &prefix, NULL))
+    if (g_str_has_prefix (message, prefix))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_about_failed_property (const char *message,
+                          GPtrArray  *failed_properties)
+{
+  for (guint i = 0; i < failed_properties->len; i++)
+    if (g_str_has_prefix (message, g_ptr_array_index (failed_properties, i)))
+      return TRUE;
+  return FALSE;
+}
+
 /**
  * ql_vm_config_new_from_data:
  * @data: the VM file's text
@@ -416,6 +466,7 @@ ql_vm_config_new_from_data (const char  *data,
   g_autoptr(GPtrArray) errors = ql_error_list_new ();
   g_autoptr(GHashTable) lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) failed_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) failed_properties = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) parse_error = NULL;
   g_auto(GStrv) groups = NULL;
   Loader loader = { 0 };
@@ -433,6 +484,7 @@ ql_vm_config_new_from_data (const char  *data,
   loader.lines = lines;
   loader.errors = errors;
   loader.failed_groups = failed_groups;
+  loader.failed_properties = failed_properties;
 
   if (memchr (data, '\0', length) != NULL || !g_utf8_validate (data, length, NULL))
     {
@@ -468,13 +520,12 @@ ql_vm_config_new_from_data (const char  *data,
 
           for (guint i = 0; messages[i] != NULL; i++)
             {
-              g_autofree char *group = NULL;
-
               /* "[memory] size: missing" after "size = 12Q" is the same
-               * mistake: leave out rules about a group that had bad keys. */
-              if (messages[i][0] == '[' && strchr (messages[i], ']') != NULL)
-                group = g_strndup (messages[i] + 1, strcspn (messages[i] + 1, "] "));
-              if (group != NULL && g_hash_table_contains (failed_groups, group))
+               * mistake: leave out rules about a key that was bad. */
+              if (starts_with_any (messages[i], failed_groups))
+                continue;
+              /* Nor rules about a device property whose value was bad. */
+              if (is_about_failed_property (messages[i], failed_properties))
                 continue;
               ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s: %s",
                                                       source_name, messages[i]));

@@ -188,7 +188,7 @@ check_smp (QlVmConfig  *self,
 {
   guint64 cpus = UINT (SMP_CPUS), cores = UINT (SMP_CORES), threads = UINT (SMP_THREADS);
   guint64 sockets = UINT (SMP_SOCKETS), max = UINT (SMP_MAX_CPUS);
-  guint64 t, c, s, total;
+  guint64 t, c, s, total, target;
 
   if (cpus == 0)
     {
@@ -208,9 +208,10 @@ check_smp (QlVmConfig  *self,
     return;
 
   /* QEMU 7.2's smp_parse() for machine types of 6.2 and later (which
-   * prefer cores): missing members are computed, then the product
-   * sockets * cores * threads (dies = clusters = 1) must equal maxcpus
-   * (the product itself when max-cpus is unset). */
+   * prefer cores): maxcpus defaults to cpus, missing members are computed
+   * from it, then sockets * cores * threads (dies = clusters = 1) must
+   * equal maxcpus. */
+  target = max ? max : cpus;
   s = sockets;
   c = cores;
   t = threads;
@@ -218,28 +219,22 @@ check_smp (QlVmConfig  *self,
     {
       s = s ? s : 1;
       t = t ? t : 1;
-      c = (max ? max : cpus) / (s * t);
+      c = target / (s * t);
     }
   else if (s == 0)
     {
       t = t ? t : 1;
-      s = (max ? max : cpus) / (c * t);
+      s = target / (c * t);
     }
   else if (t == 0)
-    t = (max ? max : cpus) / (s * c);
+    t = target / (s * c);
   total = s * c * t;
-  if (max == 0 && total != 0 && total < cpus)
+  if (total != target)
     add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
-         "[smp] sockets: topology %" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
-         " threads gives %" G_GUINT64_FORMAT " vCPUs, fewer than cpus (%" G_GUINT64_FORMAT "); "
+         "[smp] %s: topology %" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
+         " threads gives %" G_GUINT64_FORMAT " vCPU slots, but QEMU requires exactly %s (%" G_GUINT64_FORMAT "); "
          "omit one of sockets, cores, threads to let QEMU compute it",
-         s, c, t, total, cpus);
-  else if (total == 0 || (max != 0 && total != max))
-    add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
-         "[smp] sockets: topology %" G_GUINT64_FORMAT " sockets * %" G_GUINT64_FORMAT " cores * %" G_GUINT64_FORMAT
-         " threads gives %" G_GUINT64_FORMAT " vCPUs, but QEMU requires it to equal max-cpus (%" G_GUINT64_FORMAT "); "
-         "omit one of sockets, cores, threads to let QEMU compute it",
-         s, c, t, total, max ? max : cpus);
+         max ? "max-cpus" : "cpus", s, c, t, total, max ? "max-cpus" : "cpus", target);
 }
 
 static void
@@ -260,9 +255,6 @@ check_memory (QlVmConfig  *self,
   if (slots != 0 && size != 0 && max <= size)
     add (errors, QL_CONFIG_ERROR_MISSING,
          "[memory] max-mem: slots are set, so max-mem must be set and larger than size (QEMU rejects it otherwise)");
-  if (max != 0 && size != 0 && max > size && slots == 0)
-    add (errors, QL_CONFIG_ERROR_MISSING,
-         "[memory] slots: max-mem is larger than size but no slots are set for the extra memory");
 
   if ((huge ? 1 : 0) + (prealloc ? 1 : 0) + (file ? 1 : 0) > 1)
     add (errors, QL_CONFIG_ERROR_CONFLICT,

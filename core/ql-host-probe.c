@@ -94,6 +94,31 @@ real_kvm_usable (QlHostProbe *self,
   return ql_host_probe_device_usable (self, "/dev/kvm", error);
 }
 
+static gboolean
+real_query_file (QlHostProbe *self,
+                 const char  *path,
+                 GFileType   *out_type,
+                 guint64     *out_size,
+                 GError     **error)
+{
+  struct stat st;
+  GFileType type;
+
+  if (stat (path, &st) < 0)
+    return set_errno_error (error, errno);
+  if (S_ISREG (st.st_mode))
+    type = G_FILE_TYPE_REGULAR;
+  else if (S_ISDIR (st.st_mode))
+    type = G_FILE_TYPE_DIRECTORY;
+  else
+    type = G_FILE_TYPE_SPECIAL;
+  if (out_type != NULL)
+    *out_type = type;
+  if (out_size != NULL)
+    *out_size = (guint64) st.st_size;
+  return TRUE;
+}
+
 static void
 ql_host_probe_class_init (QlHostProbeClass *klass)
 {
@@ -102,6 +127,7 @@ ql_host_probe_class_init (QlHostProbeClass *klass)
   klass->file_readable = real_file_readable;
   klass->fd_is_open = real_fd_is_open;
   klass->kvm_usable = real_kvm_usable;
+  klass->query_file = real_query_file;
 }
 
 static void
@@ -203,4 +229,40 @@ ql_host_probe_kvm_usable (QlHostProbe *self,
 {
   g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
   return QL_HOST_PROBE_GET_CLASS (self)->kvm_usable (self, error);
+}
+
+/**
+ * ql_host_probe_query_file:
+ * @self: a #QlHostProbe
+ * @path: a path
+ * @out_type: (out) (optional): %G_FILE_TYPE_REGULAR, %G_FILE_TYPE_DIRECTORY
+ *   or %G_FILE_TYPE_SPECIAL (devices, sockets, fifos)
+ * @out_size: (out) (optional): the size in bytes
+ * @error: return location for the reason it cannot be queried
+ *   (%G_IO_ERROR_NOT_FOUND when nothing is there)
+ *
+ * Tells what is at @path, following symbolic links. A probe class that
+ * does not implement it answers %G_IO_ERROR_NOT_SUPPORTED, and callers then
+ * skip the check.
+ *
+ * Returns: %TRUE if @path exists
+ */
+gboolean
+ql_host_probe_query_file (QlHostProbe *self,
+                          const char  *path,
+                          GFileType   *out_type,
+                          guint64     *out_size,
+                          GError     **error)
+{
+  QlHostProbeClass *klass;
+
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  klass = QL_HOST_PROBE_GET_CLASS (self);
+  if (klass->query_file == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "this host probe cannot query files");
+      return FALSE;
+    }
+  return klass->query_file (self, path, out_type, out_size, error);
 }

@@ -724,8 +724,11 @@ test_inspect (void)
   g_auto(Run) r = { 0 };
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
-  const char *const expected_plugins[] = { "block", "net", NULL };
-  const char *const expected_types[] = { "block", "net", "scsi-controller", NULL };
+  /* Every family of DESIGN.md section 3. */
+  const char *const expected_plugins[] = { "block", "bridge", "char", "fs", "memory", "net", "vfio",
+                                           "vhost-user", "vsock", NULL };
+  const char *const expected_types[] = { "block", "bridge", "char", "fs", "memory-object", "net",
+                                         "scsi-controller", "serial", "vfio", "vhost-user", "vsock", NULL };
 
   run_args (&r, "inspect", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -818,7 +821,7 @@ test_inspect_unknown (void)
   g_auto(Run) r = { 0 };
 
   run_args (&r, "inspect", "nosuch", NULL);
-  assert_failure (&r, "'nosuch'", "block, net, scsi-controller", NULL);
+  assert_failure (&r, "'nosuch'", "block, bridge, char, fs, memory-object, net, scsi-controller", NULL);
   run_args (&r, "inspect", "nett", NULL);
   assert_failure (&r, "'nett'", "did you mean 'net'", NULL);
 }
@@ -977,7 +980,7 @@ test_plugin_env_path (void)
   g_autofree char *env_build = g_strdup_printf ("QLAUNCH_PLUGIN_PATH=%s", build);
   const char *inspect[] = { "inspect", NULL };
   const char *const only_net[] = { "net", NULL };
-  const char *const both[] = { "block", "net", NULL };
+  const char *const all[] = { "block", "bridge", "char", "fs", "memory", "net", "vfio", "vhost-user", "vsock", NULL };
   g_auto(Run) r = { 0 };
 
   {
@@ -998,7 +1001,7 @@ test_plugin_env_path (void)
     g_assert_cmpint (r.status, ==, 0);
     g_assert_cmpstr (r.err, ==, "");
     plugins = inspect_section (r.out, "Plugins:");
-    g_assert_cmpstrv (plugins, both);
+    g_assert_cmpstrv (plugins, all);
   }
   /* --plugin-dir comes first: its net wins over the path's. */
   {
@@ -1010,7 +1013,7 @@ test_plugin_env_path (void)
     run_env (&r, env, args);
     g_assert_cmpint (r.status, ==, 0);
     plugins = inspect_section (r.out, "Plugins:");
-    g_assert_cmpstrv (plugins, both);
+    g_assert_cmpstrv (plugins, all);
     assert_has (r.out, net_copy);
     assert_lacks (r.out, build_net);
   }
@@ -1040,13 +1043,13 @@ test_plugin_system_path (void)
     g_autofree char *env_system = g_strdup_printf ("QLAUNCH_PLUGIN_SYSTEM_PATH=%s",
                                                    env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"));
     const char *env[] = { "QLAUNCH_PLUGIN_PATH", env_system, NULL };
-    const char *const both[] = { "block", "net", NULL };
+    const char *const all[] = { "block", "bridge", "char", "fs", "memory", "net", "vfio", "vhost-user", "vsock", NULL };
     g_auto(GStrv) plugins = NULL;
 
     run_env (&r, env, inspect);
     g_assert_cmpint (r.status, ==, 0);
     plugins = inspect_section (r.out, "Plugins:");
-    g_assert_cmpstrv (plugins, both);
+    g_assert_cmpstrv (plugins, all);
   }
   /* With no plugin, a VM file with a device names the unknown type. */
   {

@@ -5,7 +5,7 @@
 #error "Only <qlaunch/qlaunch.h> can be included directly."
 #endif
 
-#include <glib-object.h>
+#include <gio/gio.h>
 #include <qlaunch/ql-macros.h>
 
 G_BEGIN_DECLS
@@ -21,6 +21,8 @@ QL_API G_DECLARE_DERIVABLE_TYPE (QlHostProbe, ql_host_probe, QL, HOST_PROBE, GOb
  * @file_readable: whether a path is an existing, readable file
  * @fd_is_open: whether a descriptor is open in this process
  * @kvm_usable: whether KVM can be used (`/dev/kvm` opens read-write)
+ * @query_file: what is at a path: its type and size (stat(), following
+ *   symbolic links); a missing path is %G_IO_ERROR_NOT_FOUND
  *
  * Each check returns %TRUE, or %FALSE with @error saying why (the system's
  * own message, such as "No such file or directory"). Tests subclass the
@@ -44,9 +46,14 @@ struct _QlHostProbeClass
                              GError     **error);
   gboolean (*kvm_usable)    (QlHostProbe *self,
                              GError     **error);
+  gboolean (*query_file)    (QlHostProbe *self,
+                             const char  *path,
+                             GFileType   *out_type,
+                             guint64     *out_size,
+                             GError     **error);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 QL_API QlHostProbe *ql_host_probe_new           (void);
@@ -63,6 +70,11 @@ QL_API gboolean     ql_host_probe_fd_is_open    (QlHostProbe *self,
                                                  int          fd,
                                                  GError     **error);
 QL_API gboolean     ql_host_probe_kvm_usable    (QlHostProbe *self,
+                                                 GError     **error);
+QL_API gboolean     ql_host_probe_query_file    (QlHostProbe *self,
+                                                 const char  *path,
+                                                 GFileType   *out_type,
+                                                 guint64     *out_size,
                                                  GError     **error);
 
 G_END_DECLS

@@ -7,6 +7,7 @@ struct _QlFakeHostProbe
 {
   QlHostProbe parent_instance;
   GHashTable *facts;   /* "kind:subject" -> GINT_TO_POINTER (answer + 1) */
+  GHashTable *files;   /* path -> FakeFile */
 };
 
 G_DEFINE_FINAL_TYPE (QlFakeHostProbe, ql_fake_host_probe, QL_TYPE_HOST_PROBE)
@@ -59,10 +60,44 @@ fake_kvm_usable (QlHostProbe *probe, GError **error)
   return answer (probe, "device", "/dev/kvm", error);
 }
 
+typedef struct
+{
+  GFileType type;
+  guint64 size;
+} FakeFile;
+
+static gboolean
+fake_query_file (QlHostProbe *probe, const char *path, GFileType *out_type, guint64 *out_size, GError **error)
+{
+  FakeFile *file = g_hash_table_lookup (QL_FAKE_HOST_PROBE (probe)->files, path);
+
+  if (file == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No such file or directory");
+      return FALSE;
+    }
+  if (out_type != NULL)
+    *out_type = file->type;
+  if (out_size != NULL)
+    *out_size = file->size;
+  return TRUE;
+}
+
+void
+ql_fake_host_probe_set_file (QlHostProbe *probe, const char *path, GFileType type, guint64 size)
+{
+  FakeFile *file = g_new (FakeFile, 1);
+
+  file->type = type;
+  file->size = size;
+  g_hash_table_insert (QL_FAKE_HOST_PROBE (probe)->files, g_strdup (path), file);
+}
+
 static void
 ql_fake_host_probe_finalize (GObject *object)
 {
   g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->facts);
+  g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->files);
   G_OBJECT_CLASS (ql_fake_host_probe_parent_class)->finalize (object);
 }
 
@@ -77,12 +112,14 @@ ql_fake_host_probe_class_init (QlFakeHostProbeClass *klass)
   probe_class->file_readable = fake_file_readable;
   probe_class->fd_is_open = fake_fd_is_open;
   probe_class->kvm_usable = fake_kvm_usable;
+  probe_class->query_file = fake_query_file;
 }
 
 static void
 ql_fake_host_probe_init (QlFakeHostProbe *self)
 {
   self->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 QlHostProbe *

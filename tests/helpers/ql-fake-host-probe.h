@@ -24,5 +24,10 @@ void         ql_fake_host_probe_set_fd_open        (QlHostProbe *probe,
                                                     gboolean     open);
 void         ql_fake_host_probe_set_kvm            (QlHostProbe *probe,
                                                     gboolean     usable);
+/* What query_file answers for @path (unset paths: not found). */
+void         ql_fake_host_probe_set_file           (QlHostProbe *probe,
+                                                    const char  *path,
+                                                    GFileType    type,
+                                                    guint64      size);
 
 G_END_DECLS

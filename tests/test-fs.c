@@ -10,67 +10,14 @@
 #define SHARE "/srv/share"
 #define PROXY_SOCKET "/run/virtfs-proxy.sock"
 
-/* ---- a host that has directories ----
- *
- * QlFakeHostProbe answers file_readable() with TRUE or "No such file or
- * directory" only. The fs plugin asks whether a path is a directory through
- * file_readable(), whose real implementation refuses a directory with
- * G_IO_ERROR_IS_DIRECTORY; this probe answers the same way for the
- * directories the test names. */
-
-#define TEST_TYPE_DIR_PROBE (test_dir_probe_get_type ())
-G_DECLARE_FINAL_TYPE (TestDirProbe, test_dir_probe, TEST, DIR_PROBE, QlHostProbe)
-
-struct _TestDirProbe
-{
-  QlHostProbe  parent_instance;
-  GHashTable  *dirs;
-};
-
-G_DEFINE_FINAL_TYPE (TestDirProbe, test_dir_probe, QL_TYPE_HOST_PROBE)
-
-static gboolean
-test_dir_probe_file_readable (QlHostProbe  *probe,
-                              const char   *path,
-                              GError      **error)
-{
-  if (g_hash_table_contains (TEST_DIR_PROBE (probe)->dirs, path))
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
-                         g_strerror (EISDIR));
-  else
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                         g_strerror (ENOENT));
-  return FALSE;
-}
-
-static void
-test_dir_probe_finalize (GObject *object)
-{
-  g_hash_table_unref (TEST_DIR_PROBE (object)->dirs);
-  G_OBJECT_CLASS (test_dir_probe_parent_class)->finalize (object);
-}
-
-static void
-test_dir_probe_class_init (TestDirProbeClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_dir_probe_finalize;
-  QL_HOST_PROBE_CLASS (klass)->file_readable = test_dir_probe_file_readable;
-}
-
-static void
-test_dir_probe_init (TestDirProbe *self)
-{
-  self->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-}
-
 /* A host whose only directory is @dir. */
 static QlHostProbe *
 test_dir_probe_new (const char *dir)
 {
-  TestDirProbe *probe = g_object_new (TEST_TYPE_DIR_PROBE, NULL);
+  QlHostProbe *probe = ql_fake_host_probe_new ();
 
-  g_hash_table_add (probe->dirs, g_strdup (dir));
-  return QL_HOST_PROBE (probe);
+  ql_fake_host_probe_set_file (probe, dir, G_FILE_TYPE_DIRECTORY, 4096);
+  return probe;
 }
 
 /* The host descriptors handed to QEMU, in order (QEMU's 3, 4, ...). */
@@ -584,7 +531,7 @@ test_host_path_not_directory (void)
                                    NULL);
 
   /* A readable file: QEMU 7.2 "failed to open '...': Not a directory". */
-  ql_fake_host_probe_set_file_readable (probe, SHARE, TRUE);
+  ql_fake_host_probe_set_file (probe, SHARE, G_FILE_TYPE_REGULAR, 10);
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "path",
                        "cannot share '" SHARE "': Not a directory");
 }

@@ -391,6 +391,7 @@ test_host_file_read_only (void)
   g_autoptr(QlVmConfig) vm = memory_vm_new ("q35", probe);
   QlDevice *dev = add_nvdimm (vm, "mem0", "nv0", "/srv/nv.img", "4K");
 
+  ql_fake_host_probe_set_file (probe, "/srv/nv.img", G_FILE_TYPE_REGULAR, 4096);
   ql_fake_host_probe_set_file_readable (probe, "/srv/nv.img", TRUE);
   ql_fake_host_probe_set_device_usable (probe, "/srv/nv.img", FALSE);
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "mem-path",
@@ -403,6 +404,7 @@ test_host_file_writable (void)
   g_autoptr(QlHostProbe) probe = ql_fake_host_probe_new ();
   g_autoptr(QlVmConfig) vm = memory_vm_new ("q35", probe);
 
+  ql_fake_host_probe_set_file (probe, "/srv/nv.img", G_FILE_TYPE_REGULAR, 4096);
   ql_fake_host_probe_set_file_readable (probe, "/srv/nv.img", TRUE);
   ql_fake_host_probe_set_device_usable (probe, "/srv/nv.img", TRUE);
   add_nvdimm (vm, "mem0", "nv0", "/srv/nv.img", "4K");
@@ -413,14 +415,32 @@ test_host_file_writable (void)
                "-object\nmemory-backend-file,id=mem0,mem-path=/srv/nv.img,size=4096\n");
 }
 
-/* A file that is not there yet is created by QEMU. */
+/* A file that is not there yet is created by QEMU, in a directory that is. */
 static void
 test_host_file_missing (void)
 {
   g_autoptr(QlHostProbe) probe = ql_fake_host_probe_new ();
   g_autoptr(QlVmConfig) vm = memory_vm_new ("q35", probe);
+  QlDevice *dev;
 
+  ql_fake_host_probe_set_file (probe, "/srv", G_FILE_TYPE_DIRECTORY, 4096);
   test_assert_valid (vm, add_nvdimm (vm, "mem0", "nv0", "/srv/new.img", "4K"));
+  dev = add_nvdimm (vm, "mem1", "nv1", "/nodir/new.img", "4K");
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "mem-path",
+                       "the directory '/nodir' does not exist");
+}
+
+/* QEMU: "backing store size 0x... does not match 'size' option". */
+static void
+test_host_file_size_differs (void)
+{
+  g_autoptr(QlHostProbe) probe = ql_fake_host_probe_new ();
+  g_autoptr(QlVmConfig) vm = memory_vm_new ("q35", probe);
+  QlDevice *dev = add_nvdimm (vm, "mem0", "nv0", "/srv/nv.img", "4K");
+
+  ql_fake_host_probe_set_file (probe, "/srv/nv.img", G_FILE_TYPE_REGULAR, 8192);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "size",
+                       "4096 bytes, but the backing file '/srv/nv.img' holds 8192 bytes");
 }
 
 /* With host checks off nothing is asked. */
@@ -471,6 +491,7 @@ main (int   argc,
   g_test_add_func ("/memory/host/file-read-only", test_host_file_read_only);
   g_test_add_func ("/memory/host/file-writable", test_host_file_writable);
   g_test_add_func ("/memory/host/file-missing", test_host_file_missing);
+  g_test_add_func ("/memory/host/file-size-differs", test_host_file_size_differs);
   g_test_add_func ("/memory/host/checks-off", test_host_checks_off);
 
   ret = g_test_run ();

@@ -118,27 +118,23 @@ check_not_empty (QlFsDevice  *self,
   return TRUE;
 }
 
-/* Whether @path is an existing directory, asked through the host probe.
- * QlHostProbe has no directory check of its own: file_readable() refuses
- * a directory with G_IO_ERROR_IS_DIRECTORY, which is the answer wanted. */
+/* Whether @path is an existing directory, asked through the host probe. */
 static gboolean
 probe_directory (QlHostProbe  *probe,
                  const char   *path,
                  GError      **error)
 {
-  g_autoptr(GError) local_error = NULL;
+  GFileType type = G_FILE_TYPE_UNKNOWN;
 
-  if (ql_host_probe_file_readable (probe, path, &local_error))
+  if (!ql_host_probe_query_file (probe, path, &type, NULL, error))
+    return FALSE;
+  if (type != G_FILE_TYPE_DIRECTORY)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY,
                            g_strerror (ENOTDIR));
       return FALSE;
     }
-  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY))
-    return TRUE;
-
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+  return TRUE;
 }
 
 /* The driver-specific rules of fs-driver local. */

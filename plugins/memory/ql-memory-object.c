@@ -269,6 +269,47 @@ check_vm_memory (QlMemoryObject  *self,
   return TRUE;
 }
 
+/* QEMU refuses an existing backing file whose size differs from size
+ * ("backing store size 0x... does not match 'size' option") and cannot
+ * create one in a missing directory. */
+static gboolean
+check_backing_file (QlMemoryObject  *self,
+                    QlHostProbe     *probe,
+                    GError         **error)
+{
+  QlDevice *device = QL_DEVICE (self);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *dir = NULL;
+  GFileType type = G_FILE_TYPE_UNKNOWN;
+  guint64 size = 0;
+
+  if (ql_host_probe_query_file (probe, self->mem_path, &type, &size, &local_error))
+    {
+      if (type == G_FILE_TYPE_REGULAR && size != self->size)
+        {
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "size",
+                               "%" G_GUINT64_FORMAT " bytes, but the backing file '%s' holds %" G_GUINT64_FORMAT
+                               " bytes: QEMU needs them equal",
+                               self->size, self->mem_path, size);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return TRUE;   /* a probe that cannot tell: QEMU will */
+
+  g_clear_error (&local_error);
+  dir = g_path_get_dirname (self->mem_path);
+  if (!ql_host_probe_query_file (probe, dir, &type, NULL, &local_error)
+      && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "mem-path",
+                           "the directory '%s' does not exist, so QEMU cannot create the backing file", dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 ql_memory_object_valid (QlDevice    *device,
                         QlVmConfig  *vm,
@@ -309,6 +350,9 @@ ql_memory_object_valid (QlDevice    *device,
   if (!check_device_id (self, vm, error) ||
       !check_machine (self, vm, error) ||
       !check_vm_memory (self, vm, error))
+    return FALSE;
+
+  if (probe != NULL && !check_backing_file (self, probe, error))
     return FALSE;
 
   if (probe != NULL && ql_host_probe_file_readable (probe, self->mem_path, NULL))

@@ -10,84 +10,26 @@
 
 #define SOCK "/run/vm/con0.sock"
 
-/* ---- a host that has directories ----
- *
- * QlFakeHostProbe answers file_readable() with TRUE or "No such file or
- * directory" only. The char plugin asks whether a socket's directory
- * exists through file_readable(), whose real implementation refuses a
- * directory with G_IO_ERROR_IS_DIRECTORY; this probe answers the same way
- * for the directories the test names, TRUE for its files, and "No such
- * file or directory" for everything else. */
-
-#define TEST_TYPE_DIR_PROBE (test_dir_probe_get_type ())
-G_DECLARE_FINAL_TYPE (TestDirProbe, test_dir_probe, TEST, DIR_PROBE, QlHostProbe)
-
-struct _TestDirProbe
-{
-  QlHostProbe  parent_instance;
-  GHashTable  *dirs;
-  GHashTable  *files;
-};
-
-G_DEFINE_FINAL_TYPE (TestDirProbe, test_dir_probe, QL_TYPE_HOST_PROBE)
-
-static gboolean
-test_dir_probe_file_readable (QlHostProbe  *probe,
-                              const char   *path,
-                              GError      **error)
-{
-  TestDirProbe *self = TEST_DIR_PROBE (probe);
-
-  if (g_hash_table_contains (self->files, path))
-    return TRUE;
-  if (g_hash_table_contains (self->dirs, path))
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
-                         g_strerror (EISDIR));
-  else
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                         g_strerror (ENOENT));
-  return FALSE;
-}
-
-static void
-test_dir_probe_finalize (GObject *object)
-{
-  g_hash_table_unref (TEST_DIR_PROBE (object)->dirs);
-  g_hash_table_unref (TEST_DIR_PROBE (object)->files);
-  G_OBJECT_CLASS (test_dir_probe_parent_class)->finalize (object);
-}
-
-static void
-test_dir_probe_class_init (TestDirProbeClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_dir_probe_finalize;
-  QL_HOST_PROBE_CLASS (klass)->file_readable = test_dir_probe_file_readable;
-}
-
-static void
-test_dir_probe_init (TestDirProbe *self)
-{
-  self->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-}
-
 /* A host whose only directory is @dir and whose files are the
  * NULL-terminated list that follows. */
 static G_GNUC_NULL_TERMINATED QlHostProbe *
 test_dir_probe_new (const char *dir,
                     ...)
 {
-  TestDirProbe *probe = g_object_new (TEST_TYPE_DIR_PROBE, NULL);
+  QlHostProbe *probe = ql_fake_host_probe_new ();
   const char *file;
   va_list ap;
 
   if (dir != NULL)
-    g_hash_table_add (probe->dirs, g_strdup (dir));
+    ql_fake_host_probe_set_file (probe, dir, G_FILE_TYPE_DIRECTORY, 4096);
   va_start (ap, dir);
   while ((file = va_arg (ap, const char *)) != NULL)
-    g_hash_table_add (probe->files, g_strdup (file));
+    {
+      ql_fake_host_probe_set_file (probe, file, G_FILE_TYPE_SPECIAL, 0);
+      ql_fake_host_probe_set_file_readable (probe, file, TRUE);
+    }
   va_end (ap);
-  return QL_HOST_PROBE (probe);
+  return probe;
 }
 
 /* ---- char: output ---- */
@@ -632,7 +574,7 @@ test_char_host_socket_server (void)
     g_autoptr(QlVmConfig) vm = test_vm_new (file);
     QlDevice *dev = add_port (vm, "virtconsole", "path", SOCK, NULL);
 
-    ql_fake_host_probe_set_file_readable (file, "/run/vm", TRUE);
+    ql_fake_host_probe_set_file (file, "/run/vm", G_FILE_TYPE_REGULAR, 10);
     test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "path",
                          "its directory '/run/vm' is not usable: Not a directory");
   }
@@ -648,9 +590,19 @@ test_char_host_socket_server (void)
     QlDevice *dev = add_port (vm, "virtconsole", "path", "/run/vm", NULL);
 
     /* QEMU 7.2: "Failed to unlink socket /run/vm: Is a directory". */
-    g_hash_table_add (TEST_DIR_PROBE (both)->dirs, g_strdup ("/run"));
+    ql_fake_host_probe_set_file (both, "/run", G_FILE_TYPE_DIRECTORY, 4096);
     test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "path",
                          "'/run/vm' is a directory: QEMU cannot create its socket there");
+  }
+  {
+    g_autoptr(QlHostProbe) data = test_dir_probe_new ("/run/vm", NULL);
+    g_autoptr(QlVmConfig) vm = test_vm_new (data);
+    QlDevice *dev = add_port (vm, "virtconsole", "path", SOCK, NULL);
+
+    /* QEMU would unlink a regular file at the socket path without a word. */
+    ql_fake_host_probe_set_file (data, SOCK, G_FILE_TYPE_REGULAR, 100);
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "path",
+                         "is a regular file, which QEMU would delete");
   }
 }
 

@@ -146,27 +146,18 @@ check_not_empty (QlCharDevice  *self,
   return TRUE;
 }
 
-/* Whether @path is an existing directory, asked through the host probe.
- * QlHostProbe has no directory check of its own: file_readable() refuses
- * a directory with G_IO_ERROR_IS_DIRECTORY, which is the answer wanted. */
-static gboolean
-probe_directory (QlHostProbe  *probe,
+/* What is at @path, asked through the host probe: G_FILE_TYPE_UNKNOWN
+ * when nothing is (or the probe cannot tell), with the reason in @error. */
+static GFileType
+probe_file_type (QlHostProbe  *probe,
                  const char   *path,
                  GError      **error)
 {
-  g_autoptr(GError) local_error = NULL;
+  GFileType type = G_FILE_TYPE_UNKNOWN;
 
-  if (ql_host_probe_file_readable (probe, path, &local_error))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY,
-                           g_strerror (ENOTDIR));
-      return FALSE;
-    }
-  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY))
-    return TRUE;
-
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+  if (!ql_host_probe_query_file (probe, path, &type, NULL, error))
+    return G_FILE_TYPE_UNKNOWN;
+  return type;
 }
 
 /* Path, server and wait against the backend. */
@@ -403,20 +394,33 @@ valid_host (QlCharDevice  *self,
         {
           g_autofree char *dir = g_path_get_dirname (self->path);
 
+          GFileType at_path;
+
           /* QEMU binds the socket there: "Failed to bind socket". */
-          if (!probe_directory (probe, dir, &local_error))
+          if (probe_file_type (probe, dir, &local_error) != G_FILE_TYPE_DIRECTORY)
             {
               ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "path",
                                    "cannot create the socket '%s': its directory '%s' is not usable: %s",
-                                   self->path, dir, local_error->message);
+                                   self->path, dir,
+                                   local_error != NULL ? local_error->message : g_strerror (ENOTDIR));
               return FALSE;
             }
           /* QEMU unlinks what is at the path first: "Failed to unlink
-           * socket ...: Is a directory". */
-          if (probe_directory (probe, self->path, NULL))
+           * socket ...: Is a directory" for a directory, and a regular
+           * file there would be deleted without a word. */
+          at_path = probe_file_type (probe, self->path, NULL);
+          if (at_path == G_FILE_TYPE_DIRECTORY)
             {
               ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "path",
                                    "'%s' is a directory: QEMU cannot create its socket there; choose a path inside it",
+                                   self->path);
+              return FALSE;
+            }
+          if (at_path == G_FILE_TYPE_REGULAR)
+            {
+              ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "path",
+                                   "'%s' is a regular file, which QEMU would delete to create its socket; "
+                                   "move it away or choose another path",
                                    self->path);
               return FALSE;
             }

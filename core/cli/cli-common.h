@@ -35,6 +35,9 @@ int         ql_cli_args            (const QlCliGlobals *globals,
 int         ql_cli_check           (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);
+int         ql_cli_run             (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
 int         ql_cli_inspect         (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);

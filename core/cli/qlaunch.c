@@ -12,6 +12,8 @@ static const char usage[] =
   "          print the QEMU command line, run nothing\n"
   "  check   [--no-host-checks] [-d SPEC]... VMFILE\n"
   "          validate the VM and list every error\n"
+  "  run     [--grace-period MS] [-d SPEC]... VMFILE\n"
+  "          launch QEMU on the terminal and wait; exit with QEMU's status\n"
   "  inspect [TYPE]\n"
   "          list plugins and device types, or a type's properties\n"
   "\n"
@@ -23,7 +25,8 @@ static const char usage[] =
   "Plugins are searched in the --plugin-dir directories, then QLAUNCH_PLUGIN_PATH\n"
   "(colon-separated), then the installed plugin directory (QLAUNCH_PLUGIN_SYSTEM_PATH\n"
   "replaces it; empty means none).\n"
-  "Exit status: 0 success, 1 invalid VM or failure, 2 usage error.\n";
+  "Exit status: 0 success, 1 invalid VM or failure, 2 usage error; run exits with\n"
+  "QEMU's status, or 128+N when stopped by signal N.\n";
 
 int
 main (int    argc,
@@ -82,6 +85,8 @@ main (int    argc,
     return ql_cli_args (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "check"))
     return ql_cli_check (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "run"))
+    return ql_cli_run (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "inspect"))
     return ql_cli_inspect (&globals, argc - i, argv + i);
 

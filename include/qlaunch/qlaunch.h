@@ -13,5 +13,6 @@
 #include <qlaunch/ql-plugin.h>
 #include <qlaunch/ql-registry.h>
 #include <qlaunch/ql-vm-config.h>
+#include <qlaunch/ql-vm.h>
 #include <qlaunch/ql-enum-types.h>
 #undef QLAUNCH_INSIDE

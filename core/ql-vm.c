@@ -1,0 +1,1622 @@
+/* qlaunch — QlVm: one QEMU process of a VM configuration, run through
+ * GSubprocess (DESIGN.md section 7).
+ *
+ * Everything that follows the process (its exit, its stderr, the grace
+ * period timer, the watch on a daemonized QEMU) runs in the VM's main
+ * context: the thread-default main context of the launch call. The blocking
+ * calls iterate that context themselves while they wait.
+ *
+ * While QEMU (or the parent of a daemonizing QEMU) runs, each pending
+ * internal operation holds a reference on the VM, so a VM is never
+ * finalized with a live child: the child is always reaped (by GSubprocess)
+ * and its stderr always drained.
+ */
+#include "ql-vm-config-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+/* How much of QEMU's stderr is kept. */
+#define STDERR_KEEP (64 * 1024)
+/* After QEMU exited, how long to wait for the end of its stderr (a child
+ * of QEMU may hold the pipe open). */
+#define STDERR_SETTLE_MS 500
+/* Poll interval for a daemonized QEMU when pidfds are not available. */
+#define DAEMON_POLL_MS 50
+
+/**
+ * ql_launch_error_quark:
+ *
+ * Returns: the quark of the #QL_LAUNCH_ERROR error domain
+ */
+G_DEFINE_QUARK (ql-launch-error-quark, ql_launch_error)
+
+typedef struct
+{
+  GTask   *task;
+  GSource *cancel_source;
+  gboolean cancelled;      /* its cancellable stopped the VM */
+} Waiter;
+
+/**
+ * QlVm:
+ *
+ * One run of QEMU for a #QlVmConfig: spawned through #GSubprocessLauncher,
+ * followed until it exits, stopped on request or cancellation.
+ *
+ * A #QlVm runs QEMU once. It follows QEMU (its exit, its stderr, the grace
+ * period, a daemonized QEMU's pid) in its main context: the thread-default
+ * main context of the launch call, which must keep running (a main loop,
+ * or the blocking ql_vm_wait(), which iterates it). Notifications are
+ * emitted there; async callbacks run in the thread-default context of
+ * their call. A #QlVm is not thread-safe: use it from the thread of its
+ * context. While QEMU runs, the VM keeps itself alive, so its child is
+ * always reaped and its stderr drained, even if the caller drops its
+ * reference.
+ */
+struct _QlVm
+{
+  GObject parent_instance;
+
+  QlVmConfig *config;
+  QlVmState state;
+  GPid pid;
+  int exit_status;
+  guint grace_period;
+  gboolean stdio_inherit;
+  int stdout_fd;                  /* ours (a dup), or -1 */
+
+  GMainContext *context;          /* where the process is followed */
+  char *binary;
+  gboolean daemonize;
+  char *pid_file;
+  gint64 spawn_time;              /* real time of the spawn, µs */
+
+  /* Our child: QEMU, or the parent of a daemonizing QEMU. */
+  GSubprocess *subprocess;
+  gboolean child_exited;
+  int child_status;               /* raw wait status */
+  GSource *settle_source;
+
+  /* QEMU's stderr. */
+  GString *stderr_text;
+  GInputStream *stderr_stream;
+  GCancellable *stderr_cancellable;
+  gboolean stderr_reading;
+
+  /* A daemonized QEMU: not our child. */
+  gboolean daemon;
+  int pidfd;
+  GSource *daemon_source;
+
+  gboolean stopping;              /* we sent SIGTERM (or SIGKILL) */
+  GSource *kill_source;
+
+  GTask *launch_task;             /* pending while daemonizing */
+  GSource *launch_cancel_source;
+  gboolean launch_cancelled;
+  GList *waiters;                 /* Waiter */
+  GError *failure;                /* why the VM is FAILED */
+};
+
+G_DEFINE_FINAL_TYPE (QlVm, ql_vm, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_CONFIG,
+  PROP_STATE,
+  PROP_PID,
+  PROP_EXIT_STATUS,
+  PROP_GRACE_PERIOD,
+  PROP_STDERR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void process_gone (QlVm *self);
+static void stderr_read_next (QlVm *self);
+
+/* Helpers */
+
+static void
+set_state (QlVm      *self,
+           QlVmState  state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_pid (QlVm *self,
+         GPid  pid)
+{
+  if (self->pid == pid)
+    return;
+  self->pid = pid;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+}
+
+static void
+set_exit_status (QlVm *self,
+                 int   status)
+{
+  if (self->exit_status == status)
+    return;
+  self->exit_status = status;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_STATUS]);
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+/* Attaches @source to the VM's context with a reference on the VM. */
+static GSource *
+attach_source (QlVm        *self,
+               GSource     *source,
+               GSourceFunc  func,
+               const char  *name)
+{
+  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
+  g_source_set_name (source, name);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+/* QEMU's stderr for a message: valid UTF-8, without surrounding blanks. */
+static char *
+stderr_for_message (QlVm *self)
+{
+  g_autofree char *text = g_utf8_make_valid (self->stderr_text->str, self->stderr_text->len);
+
+  return g_strdup (g_strstrip (text));
+}
+
+/* Makes the VM's context the thread-default one around a GIO call that
+ * attaches to the thread-default context; FALSE when it is already. */
+static gboolean
+push_context (QlVm *self)
+{
+  GMainContext *current = g_main_context_get_thread_default ();
+
+  if ((current != NULL ? current : g_main_context_default ()) == self->context)
+    return FALSE;
+  g_main_context_push_thread_default (self->context);
+  return TRUE;
+}
+
+static void
+pop_context (QlVm     *self,
+             gboolean  pushed)
+{
+  if (pushed)
+    g_main_context_pop_thread_default (self->context);
+}
+
+static void
+write_all (int         fd,
+           const void *data,
+           gsize       size)
+{
+  const char *p = data;
+
+  while (size > 0)
+    {
+      ssize_t n = write (fd, p, size);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      p += n;
+      size -= (gsize) n;
+    }
+}
+
+static int
+pidfd_open_ (pid_t pid)
+{
+  return (int) syscall (SYS_pidfd_open, pid, 0);
+}
+
+/* Sends @sig to the process QEMU is: our child, or the daemon. */
+static void
+send_signal (QlVm *self,
+             int   sig)
+{
+  if (self->daemon)
+    {
+      if (self->pidfd >= 0)
+        {
+          if (syscall (SYS_pidfd_send_signal, self->pidfd, sig, NULL, 0) == 0 || errno != ENOSYS)
+            return;
+        }
+      if (self->pid > 0)
+        kill (self->pid, sig);
+      return;
+    }
+  /* GSubprocess does nothing once the child has been reaped: no risk of
+   * signalling a recycled pid. */
+  if (self->subprocess != NULL && !self->child_exited)
+    g_subprocess_send_signal (self->subprocess, sig);
+}
+
+/* Stderr */
+
+static void
+stderr_append (QlVm        *self,
+               const char  *data,
+               gsize        size)
+{
+  g_string_append_len (self->stderr_text, data, size);
+  if (self->stderr_text->len > STDERR_KEEP)
+    {
+      gsize cut = self->stderr_text->len - STDERR_KEEP;
+      const char *nl = memchr (self->stderr_text->str + cut, '\n', self->stderr_text->len - cut);
+
+      /* Keep whole lines where a line ends in what is kept. */
+      if (nl != NULL && nl + 1 < self->stderr_text->str + self->stderr_text->len)
+        cut = (gsize) (nl + 1 - self->stderr_text->str);
+      g_string_erase (self->stderr_text, 0, (gssize) cut);
+    }
+}
+
+static void
+stderr_done (QlVm *self)
+{
+  self->stderr_reading = FALSE;
+  if (self->child_exited && self->settle_source != NULL)
+    {
+      destroy_source (&self->settle_source);
+      process_gone (self);
+    }
+}
+
+static void
+stderr_read_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(QlVm) self = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, NULL);
+  gsize size = 0;
+  const char *data;
+
+  data = bytes != NULL ? g_bytes_get_data (bytes, &size) : NULL;
+  if (size == 0 || g_cancellable_is_cancelled (self->stderr_cancellable))
+    {
+      /* End of file, an error or cancelled: nothing more will come. */
+      stderr_done (self);
+      return;
+    }
+  stderr_append (self, data, size);
+  if (self->stdio_inherit)
+    write_all (STDERR_FILENO, data, size);
+  stderr_read_next (self);
+}
+
+static void
+stderr_read_next (QlVm *self)
+{
+  gboolean pushed = push_context (self);
+
+  self->stderr_reading = TRUE;
+  g_input_stream_read_bytes_async (self->stderr_stream, 16384, G_PRIORITY_DEFAULT,
+                                   self->stderr_cancellable, stderr_read_cb,
+                                   g_object_ref (self));
+  pop_context (self, pushed);
+}
+
+/* Completion */
+
+static void
+complete_launch (QlVm   *self,
+                 GError *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->launch_task);
+
+  destroy_source (&self->launch_cancel_source);
+  if (task == NULL)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+waiter_free (Waiter *waiter)
+{
+  destroy_source (&waiter->cancel_source);
+  g_clear_object (&waiter->task);
+  g_free (waiter);
+}
+
+static void
+complete_waiters (QlVm *self)
+{
+  GList *waiters = g_steal_pointer (&self->waiters);
+
+  for (GList *l = waiters; l != NULL; l = l->next)
+    {
+      Waiter *waiter = l->data;
+
+      destroy_source (&waiter->cancel_source);
+      if (waiter->cancelled)
+        g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 "The wait was cancelled: QEMU was stopped");
+      else if (self->failure != NULL)
+        g_task_return_error (waiter->task, g_error_copy (self->failure));
+      else
+        g_task_return_boolean (waiter->task, TRUE);
+    }
+  g_list_free_full (waiters, (GDestroyNotify) waiter_free);
+}
+
+/* QEMU is gone (our child was reaped and its stderr has ended or settled,
+ * or the daemon exited): record the outcome, tell everyone. */
+static void
+process_gone (QlVm *self)
+{
+  g_autoptr(QlVm) keep = g_object_ref (self);
+  gboolean launch_pending = self->launch_task != NULL;
+  int status = -1;
+  QlVmState state = QL_VM_STATE_EXITED;
+
+  destroy_source (&self->kill_source);
+  destroy_source (&self->settle_source);
+  destroy_source (&self->daemon_source);
+  if (self->pidfd >= 0)
+    {
+      close (self->pidfd);
+      self->pidfd = -1;
+    }
+  /* A read still pending ends now (its callback sees the cancellation). */
+  g_cancellable_cancel (self->stderr_cancellable);
+
+  if (!self->daemon && self->child_exited)
+    {
+      int raw = self->child_status;
+
+      if (WIFEXITED (raw))
+        status = WEXITSTATUS (raw);
+      else if (WIFSIGNALED (raw))
+        status = 128 + WTERMSIG (raw);
+    }
+
+  if (self->stopping || self->launch_cancelled)
+    state = QL_VM_STATE_EXITED;
+  else if (self->daemon)
+    state = QL_VM_STATE_EXITED;   /* not our child: its status is unknown */
+  else if (WIFEXITED (self->child_status) && WEXITSTATUS (self->child_status) == 0)
+    state = QL_VM_STATE_EXITED;
+  else
+    {
+      g_autofree char *text = stderr_for_message (self);
+      int raw = self->child_status;
+
+      state = QL_VM_STATE_FAILED;
+      if (WIFSIGNALED (raw))
+        {
+          if (*text != '\0')
+            self->failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SIGNALED,
+                                         "QEMU '%s' was killed by signal %d (%s): %s",
+                                         self->binary, WTERMSIG (raw), g_strsignal (WTERMSIG (raw)), text);
+          else
+            self->failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SIGNALED,
+                                         "QEMU '%s' was killed by signal %d (%s) and wrote nothing on stderr",
+                                         self->binary, WTERMSIG (raw), g_strsignal (WTERMSIG (raw)));
+        }
+      else if (*text != '\0')
+        self->failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED,
+                                     "QEMU '%s' exited with status %d: %s",
+                                     self->binary, WEXITSTATUS (raw), text);
+      else
+        self->failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED,
+                                     "QEMU '%s' exited with status %d and wrote nothing on stderr",
+                                     self->binary, WEXITSTATUS (raw));
+    }
+
+  set_exit_status (self, status);
+  set_state (self, state);
+
+  if (launch_pending)
+    {
+      if (self->launch_cancelled || self->stopping)
+        complete_launch (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                    "The launch was cancelled: QEMU was stopped"));
+      else if (self->failure != NULL)
+        complete_launch (self, g_error_copy (self->failure));
+      else
+        complete_launch (self, g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
+                                            "the daemonized QEMU '%s' exited before it was found",
+                                            self->binary));
+    }
+  complete_waiters (self);
+
+  g_clear_object (&self->stderr_stream);
+  g_clear_object (&self->subprocess);
+}
+
+/* Failure of the daemon search: the launch fails with @error. */
+static void
+daemon_failed (QlVm   *self,
+               GError *error)
+{
+  g_autoptr(QlVm) keep = g_object_ref (self);
+
+  destroy_source (&self->kill_source);
+  g_cancellable_cancel (self->stderr_cancellable);
+  self->failure = error;
+  set_state (self, QL_VM_STATE_FAILED);
+  complete_launch (self, g_error_copy (error));
+  complete_waiters (self);
+  g_clear_object (&self->stderr_stream);
+  g_clear_object (&self->subprocess);
+}
+
+/* Stopping */
+
+static gboolean
+kill_timeout_cb (gpointer user_data)
+{
+  QlVm *self = user_data;
+
+  g_clear_pointer (&self->kill_source, g_source_unref);
+  send_signal (self, SIGKILL);
+  /* A daemonizing QEMU that is still in its parent: kill the parent too;
+   * whatever daemon it made is found through the pid file once the parent
+   * is reaped. */
+  return G_SOURCE_REMOVE;
+}
+
+static void
+begin_stop (QlVm *self)
+{
+  if (self->stopping)
+    return;
+  if (self->state != QL_VM_STATE_STARTING && self->state != QL_VM_STATE_RUNNING)
+    return;
+  /* QEMU ended by itself already (its last stderr is being read): what it
+   * did stands. */
+  if (self->child_exited && !self->daemon)
+    return;
+  self->stopping = TRUE;
+
+  /* While QEMU daemonizes, its parent is not QEMU: a signal to it would
+   * leave the daemon behind. It is waited for (it ends when the daemon is
+   * ready or failed), then the daemon is stopped; the grace period bounds
+   * the wait. */
+  if (!(self->daemonize && !self->daemon))
+    send_signal (self, self->grace_period == 0 ? SIGKILL : SIGTERM);
+
+  self->kill_source = attach_source (self, g_timeout_source_new (self->grace_period),
+                                     kill_timeout_cb, "[qlaunch] QEMU grace period");
+}
+
+/* Daemon */
+
+static gboolean
+daemon_exited_cb (gpointer user_data)
+{
+  QlVm *self = user_data;
+
+  process_gone (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+daemon_pidfd_cb (gint         fd,
+                 GIOCondition condition,
+                 gpointer     user_data)
+{
+  return daemon_exited_cb (user_data);
+}
+
+/* Whether @pid is a process that has not exited (a zombie has: its parent,
+ * not us, has yet to reap it). */
+static gboolean
+process_running (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *stat = NULL;
+  const char *paren;
+
+  if (kill (pid, 0) != 0 && errno == ESRCH)
+    return FALSE;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;   /* no /proc: kill() said it exists */
+  paren = strrchr (stat, ')');
+  return paren == NULL || paren[1] == '\0' || paren[2] != 'Z';
+}
+
+static gboolean
+daemon_poll_cb (gpointer user_data)
+{
+  QlVm *self = user_data;
+
+  if (process_running (self->pid))
+    return G_SOURCE_CONTINUE;
+  return daemon_exited_cb (user_data);
+}
+
+/* The pid in @pid_file, or 0 with @error set. */
+static GPid
+read_pid_file (const char  *pid_file,
+               GError     **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  char *end = NULL;
+  gint64 pid;
+
+  if (!g_file_get_contents (pid_file, &contents, NULL, &local_error))
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
+                   "the daemonized QEMU cannot be found: %s", local_error->message);
+      return 0;
+    }
+  g_strstrip (contents);
+  errno = 0;
+  pid = g_ascii_strtoll (contents, &end, 10);
+  if (errno != 0 || end == contents || *end != '\0' || pid <= 1 || pid > G_MAXINT)
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
+                   "the daemonized QEMU cannot be found: pid file '%s' holds '%s', not a pid",
+                   pid_file, contents);
+      return 0;
+    }
+  return (GPid) pid;
+}
+
+/* The daemon's pid from the pid file, only if the file was written since
+ * the spawn (a stale file may name an unrelated process). 0 otherwise. */
+static GPid
+fresh_daemon_pid (QlVm *self)
+{
+  GStatBuf st;
+
+  if (g_stat (self->pid_file, &st) != 0)
+    return 0;
+  if ((gint64) st.st_mtime * G_USEC_PER_SEC < self->spawn_time - G_USEC_PER_SEC)
+    return 0;
+  return read_pid_file (self->pid_file, NULL);
+}
+
+/* Starts following the daemon @pid; FALSE with @error when it is not
+ * running. */
+static gboolean
+watch_daemon (QlVm     *self,
+              GPid      pid,
+              GError  **error)
+{
+  int pidfd = pidfd_open_ (pid);
+
+  if (pidfd < 0 && errno == ESRCH)
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
+                   "the daemonized QEMU (pid %d, from pid file '%s') is not running",
+                   (int) pid, self->pid_file);
+      return FALSE;
+    }
+  if (pidfd < 0 && !process_running (pid))
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
+                   "the daemonized QEMU (pid %d, from pid file '%s') is not running",
+                   (int) pid, self->pid_file);
+      return FALSE;
+    }
+
+  self->daemon = TRUE;
+  self->pidfd = pidfd;
+  set_pid (self, pid);
+  if (pidfd >= 0)
+    {
+      GSource *source = g_unix_fd_source_new (pidfd, G_IO_IN);
+
+      g_source_set_callback (source, G_SOURCE_FUNC (daemon_pidfd_cb), g_object_ref (self), g_object_unref);
+      g_source_set_name (source, "[qlaunch] daemonized QEMU");
+      g_source_attach (source, self->context);
+      self->daemon_source = source;
+    }
+  else
+    self->daemon_source = attach_source (self, g_timeout_source_new (DAEMON_POLL_MS),
+                                         daemon_poll_cb, "[qlaunch] daemonized QEMU (poll)");
+  return TRUE;
+}
+
+/* The parent of a daemonizing QEMU exited with status 0: QEMU is ready and
+ * has written its pid file. */
+static void
+daemon_ready (QlVm *self)
+{
+  GError *error = NULL;
+  GPid pid = read_pid_file (self->pid_file, &error);
+
+  if (pid == 0 || !watch_daemon (self, pid, &error))
+    {
+      daemon_failed (self, error);
+      return;
+    }
+  if (self->stopping)
+    {
+      /* Stopped while it daemonized: stop the daemon now (the grace timer
+       * runs already). */
+      send_signal (self, self->grace_period == 0 ? SIGKILL : SIGTERM);
+      return;
+    }
+  set_state (self, QL_VM_STATE_RUNNING);
+  complete_launch (self, NULL);
+}
+
+/* The parent of a daemonizing QEMU that we stopped was reaped: stop the
+ * daemon it may have left. */
+static void
+daemon_stopped_early (QlVm *self)
+{
+  GPid pid = fresh_daemon_pid (self);
+
+  if (pid > 0 && watch_daemon (self, pid, NULL))
+    {
+      send_signal (self, self->kill_source != NULL ? SIGTERM : SIGKILL);
+      return;
+    }
+  process_gone (self);
+}
+
+/* Our child */
+
+static gboolean
+settle_timeout_cb (gpointer user_data)
+{
+  QlVm *self = user_data;
+
+  g_clear_pointer (&self->settle_source, g_source_unref);
+  process_gone (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+child_wait_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(QlVm) self = user_data;
+  GSubprocess *subprocess = G_SUBPROCESS (object);
+
+  /* Never cancelled: it returns once GSubprocess has reaped the child. */
+  g_subprocess_wait_finish (subprocess, result, NULL);
+  self->child_exited = TRUE;
+  self->child_status = g_subprocess_get_status (subprocess);
+
+  if (self->daemonize && !self->daemon && self->state == QL_VM_STATE_STARTING)
+    {
+      if (self->stopping)
+        {
+          daemon_stopped_early (self);
+          return;
+        }
+      if (g_subprocess_get_if_exited (subprocess) && g_subprocess_get_exit_status (subprocess) == 0)
+        {
+          daemon_ready (self);
+          return;
+        }
+    }
+
+  if (!self->stderr_reading)
+    {
+      process_gone (self);
+      return;
+    }
+  /* Give the end of stderr a moment: QEMU's last words are in the error. */
+  self->settle_source = attach_source (self, g_timeout_source_new (STDERR_SETTLE_MS),
+                                       settle_timeout_cb, "[qlaunch] QEMU stderr settle");
+}
+
+/* GObject */
+
+static void
+ql_vm_finalize (GObject *object)
+{
+  QlVm *self = QL_VM (object);
+
+  /* Every operation that could still run holds a reference: nothing is
+   * pending here. */
+  g_clear_object (&self->config);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->binary);
+  g_free (self->pid_file);
+  g_clear_object (&self->subprocess);
+  g_string_free (self->stderr_text, TRUE);
+  g_clear_object (&self->stderr_stream);
+  g_clear_object (&self->stderr_cancellable);
+  if (self->pidfd >= 0)
+    close (self->pidfd);
+  if (self->stdout_fd >= 0)
+    close (self->stdout_fd);
+  g_clear_error (&self->failure);
+
+  G_OBJECT_CLASS (ql_vm_parent_class)->finalize (object);
+}
+
+static void
+ql_vm_get_property (GObject    *object,
+                    guint       prop_id,
+                    GValue     *value,
+                    GParamSpec *pspec)
+{
+  QlVm *self = QL_VM (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      g_value_set_object (value, self->config);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_PID:
+      g_value_set_int (value, self->pid);
+      break;
+    case PROP_EXIT_STATUS:
+      g_value_set_int (value, self->exit_status);
+      break;
+    case PROP_GRACE_PERIOD:
+      g_value_set_uint (value, self->grace_period);
+      break;
+    case PROP_STDERR:
+      g_value_set_string (value, self->stderr_text->str);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ql_vm_set_property (GObject      *object,
+                    guint         prop_id,
+                    const GValue *value,
+                    GParamSpec   *pspec)
+{
+  QlVm *self = QL_VM (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      self->config = g_value_dup_object (value);
+      break;
+    case PROP_GRACE_PERIOD:
+      ql_vm_set_grace_period (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ql_vm_class_init (QlVmClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ql_vm_finalize;
+  object_class->get_property = ql_vm_get_property;
+  object_class->set_property = ql_vm_set_property;
+
+  /**
+   * QlVm:config:
+   *
+   * The VM configuration QEMU's argv is built from, at launch.
+   */
+  properties[PROP_CONFIG] =
+    g_param_spec_object ("config", "Config", "The VM configuration QEMU's argv is built from",
+                         QL_TYPE_VM_CONFIG,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlVm:state:
+   *
+   * Where the VM is in its life; notified on every change.
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", "State", "Where the VM is in its life",
+                       QL_TYPE_VM_STATE, QL_VM_STATE_NEW,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlVm:pid:
+   *
+   * The process id of QEMU (of the daemon, once a daemonizing QEMU is
+   * found), or 0 before the launch.
+   */
+  properties[PROP_PID] =
+    g_param_spec_int ("pid", "Pid", "The process id of QEMU, or 0 before the launch",
+                      0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlVm:exit-status:
+   *
+   * QEMU's exit status, 128 + the signal number when a signal ended it,
+   * or -1 while it runs or when it is not known (a daemonized QEMU).
+   */
+  properties[PROP_EXIT_STATUS] =
+    g_param_spec_int ("exit-status", "Exit status",
+                      "QEMU's exit status (128 + signal when killed), or -1 while running or unknown",
+                      -1, G_MAXINT, -1,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlVm:grace-period:
+   *
+   * Milliseconds between SIGTERM and SIGKILL when QEMU is stopped; 0 sends
+   * SIGKILL at once.
+   */
+  properties[PROP_GRACE_PERIOD] =
+    g_param_spec_uint ("grace-period", "Grace period",
+                       "Milliseconds between SIGTERM and SIGKILL when QEMU is stopped",
+                       0, G_MAXUINT, 5000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlVm:stderr:
+   *
+   * What QEMU wrote on its standard error so far (the last 64 KiB). Not
+   * notified.
+   */
+  properties[PROP_STDERR] =
+    g_param_spec_string ("stderr", "Stderr", "What QEMU wrote on its standard error (the last 64 KiB)",
+                         "",
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+ql_vm_init (QlVm *self)
+{
+  self->grace_period = 5000;
+  self->exit_status = -1;
+  self->stdout_fd = -1;
+  self->pidfd = -1;
+  self->stderr_text = g_string_new (NULL);
+  self->stderr_cancellable = g_cancellable_new ();
+}
+
+/* Public API */
+
+/**
+ * ql_vm_new:
+ * @config: the VM configuration
+ *
+ * Creates a VM for @config. Nothing runs until ql_vm_launch() or
+ * ql_vm_launch_async(); the configuration is read (and QEMU's argv built)
+ * at launch.
+ *
+ * Returns: (transfer full): a new #QlVm in state %QL_VM_STATE_NEW
+ */
+QlVm *
+ql_vm_new (QlVmConfig *config)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (config), NULL);
+  return g_object_new (QL_TYPE_VM, "config", config, NULL);
+}
+
+/**
+ * ql_vm_get_config:
+ * @self: a #QlVm
+ *
+ * Returns: (transfer none): the VM's configuration
+ */
+QlVmConfig *
+ql_vm_get_config (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+  return self->config;
+}
+
+/**
+ * ql_vm_get_state:
+ * @self: a #QlVm
+ *
+ * Returns: the VM's state (#QlVm:state)
+ */
+QlVmState
+ql_vm_get_state (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), QL_VM_STATE_NEW);
+  return self->state;
+}
+
+/**
+ * ql_vm_get_pid:
+ * @self: a #QlVm
+ *
+ * The process id of QEMU: the child spawned, or for a daemonized QEMU the
+ * pid read from its pid file once the launch completed. It stays set after
+ * QEMU exited (the process is then gone).
+ *
+ * Returns: the pid, or 0 before the launch
+ */
+GPid
+ql_vm_get_pid (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), 0);
+  return self->pid;
+}
+
+/**
+ * ql_vm_get_exit_status:
+ * @self: a #QlVm
+ *
+ * Returns: QEMU's exit status once it ended (128 + the signal number when
+ *   a signal ended it), or -1 while it runs, before the launch, or when the
+ *   status cannot be known (a daemonized QEMU is not our child)
+ */
+int
+ql_vm_get_exit_status (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), -1);
+  return self->exit_status;
+}
+
+/**
+ * ql_vm_get_stderr:
+ * @self: a #QlVm
+ *
+ * What QEMU wrote on its standard error so far: the last 64 KiB, read
+ * continuously while QEMU runs (also with ql_vm_set_stdio_inherit()).
+ *
+ * Returns: (transfer none): the text; it changes when the VM's main
+ *   context runs, so copy it to keep it
+ */
+const char *
+ql_vm_get_stderr (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+  return self->stderr_text->str;
+}
+
+/**
+ * ql_vm_get_grace_period:
+ * @self: a #QlVm
+ *
+ * Returns: the milliseconds between SIGTERM and SIGKILL when QEMU is
+ *   stopped (#QlVm:grace-period)
+ */
+guint
+ql_vm_get_grace_period (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), 0);
+  return self->grace_period;
+}
+
+/**
+ * ql_vm_set_grace_period:
+ * @self: a #QlVm
+ * @milliseconds: the time QEMU has to exit after SIGTERM before it is sent
+ *   SIGKILL; 0 sends SIGKILL at once
+ *
+ * Sets #QlVm:grace-period (default 5000). A stop already in progress keeps
+ * the period it started with.
+ */
+void
+ql_vm_set_grace_period (QlVm  *self,
+                        guint  milliseconds)
+{
+  g_return_if_fail (QL_IS_VM (self));
+  if (self->grace_period == milliseconds)
+    return;
+  self->grace_period = milliseconds;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GRACE_PERIOD]);
+}
+
+/**
+ * ql_vm_set_stdio_inherit:
+ * @self: a #QlVm
+ * @inherit: whether QEMU shares this process's stdin and stdout
+ *
+ * By default QEMU's stdin and stdout are `/dev/null` and its stderr is
+ * captured. With @inherit, QEMU inherits stdin and stdout (so a
+ * `-nographic` guest console is on the terminal) and its stderr is still
+ * captured and also copied, as it arrives, to this process's stderr. Call
+ * before the launch.
+ */
+void
+ql_vm_set_stdio_inherit (QlVm     *self,
+                         gboolean  inherit)
+{
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (self->state == QL_VM_STATE_NEW);
+  self->stdio_inherit = !!inherit;
+}
+
+/**
+ * ql_vm_set_stdout_fd:
+ * @self: a #QlVm
+ * @fd: a descriptor open for writing, or -1
+ *
+ * Sends QEMU's standard output (with `-nographic` and the default devices:
+ * the guest's serial console) to @fd instead of `/dev/null` (or of the
+ * stdout inherited with ql_vm_set_stdio_inherit()). @fd is duplicated now:
+ * the caller keeps @fd and may close it; the VM closes its duplicate once
+ * QEMU is spawned, so the reader of a pipe sees its end when QEMU exits.
+ * -1 undoes a previous call. Call before the launch.
+ */
+void
+ql_vm_set_stdout_fd (QlVm *self,
+                     int   fd)
+{
+  int copy = -1;
+
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (self->state == QL_VM_STATE_NEW);
+  g_return_if_fail (fd >= -1);
+
+  if (fd >= 0)
+    {
+      copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+      g_return_if_fail (copy >= 0);
+    }
+  if (self->stdout_fd >= 0)
+    close (self->stdout_fd);
+  self->stdout_fd = copy;
+}
+
+static void
+launch_cancelled_cb (QlVm *self)
+{
+  self->launch_cancelled = TRUE;
+  g_clear_pointer (&self->launch_cancel_source, g_source_unref);
+  begin_stop (self);
+}
+
+static gboolean
+launch_cancel_source_cb (GCancellable *cancellable,
+                         gpointer      user_data)
+{
+  launch_cancelled_cb (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Builds the launcher: stdio and the fds of @cmdline at 3 upward. */
+static GSubprocessLauncher *
+make_launcher (QlVm       *self,
+               QlCmdline  *cmdline,
+               GError    **error)
+{
+  GSubprocessFlags flags = G_SUBPROCESS_FLAGS_STDERR_PIPE;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  GArray *fds = ql_cmdline_get_fds (cmdline);
+  g_autoptr(GArray) dups = g_array_new (FALSE, FALSE, sizeof (int));
+  int stdout_copy = -1;
+
+  if (self->stdio_inherit)
+    flags |= G_SUBPROCESS_FLAGS_STDIN_INHERIT;   /* stdout: inherited by default */
+  else if (self->stdout_fd < 0)
+    flags |= G_SUBPROCESS_FLAGS_STDOUT_SILENCE;
+  /* (stdin is /dev/null unless inherited) */
+
+  /* Duplicates first (close-on-exec, above every target number so no
+   * source is also a target): the caller's descriptors stay its own. */
+  for (guint i = 0; i < fds->len; i++)
+    {
+      int fd = g_array_index (fds, int, i);
+      int copy = fcntl (fd, F_DUPFD_CLOEXEC, 3 + (int) fds->len);
+
+      if (copy < 0)
+        {
+          int saved = errno;
+
+          for (guint j = 0; j < dups->len; j++)
+            close (g_array_index (dups, int, j));
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                       "cannot pass descriptor %d to QEMU as %d: %s",
+                       fd, 3 + (int) i, g_strerror (saved));
+          return NULL;
+        }
+      g_array_append_val (dups, copy);
+    }
+  if (self->stdout_fd >= 0)
+    {
+      stdout_copy = fcntl (self->stdout_fd, F_DUPFD_CLOEXEC, 3 + (int) fds->len);
+      if (stdout_copy < 0)
+        {
+          int saved = errno;
+
+          for (guint j = 0; j < dups->len; j++)
+            close (g_array_index (dups, int, j));
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                       "cannot give QEMU its standard output: %s", g_strerror (saved));
+          return NULL;
+        }
+    }
+
+  launcher = g_subprocess_launcher_new (flags);
+  for (guint i = 0; i < dups->len; i++)
+    g_subprocess_launcher_take_fd (launcher, g_array_index (dups, int, i), 3 + (int) i);
+  if (stdout_copy >= 0)
+    g_subprocess_launcher_take_stdout_fd (launcher, stdout_copy);
+  return g_steal_pointer (&launcher);
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void
+report_pid (gpointer user_data)
+{
+  pid_t pid = getpid ();
+  ssize_t n = write (GPOINTER_TO_INT (user_data), &pid, sizeof pid);
+
+  (void) n;
+}
+
+/* A close-on-exec pipe whose write end is at @min_fd or above: no
+ * descriptor QEMU receives (3 up to @min_fd - 1) can land on it in the
+ * child before report_pid() runs. */
+static gboolean
+open_pid_pipe (int      fds[2],
+               int      min_fd,
+               GError **error)
+{
+  int high;
+
+  if (!g_unix_open_pipe (fds, FD_CLOEXEC, error))
+    return FALSE;
+  high = fcntl (fds[1], F_DUPFD_CLOEXEC, min_fd);
+  if (high < 0)
+    {
+      int saved = errno;
+
+      close (fds[0]);
+      close (fds[1]);
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                   "cannot start QEMU: %s", g_strerror (saved));
+      return FALSE;
+    }
+  close (fds[1]);
+  fds[1] = high;
+  return TRUE;
+}
+
+static GPid
+read_reported_pid (int fd)
+{
+  pid_t pid = 0;
+  ssize_t n;
+
+  /* Written before exec, and the spawn returned after exec: no wait. */
+  do
+    n = read (fd, &pid, sizeof pid);
+  while (n < 0 && errno == EINTR);
+  return n == (ssize_t) sizeof pid ? (GPid) pid : 0;
+}
+
+/**
+ * ql_vm_launch_async:
+ * @self: a #QlVm in state %QL_VM_STATE_NEW
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when QEMU runs, or failed to start
+ * @user_data: data for @callback
+ *
+ * Builds QEMU's argv from the configuration (ql_vm_config_build_cmdline():
+ * validation and the host checks of the config's host probe) and starts
+ * QEMU through #GSubprocessLauncher, without a shell. The descriptors the
+ * configuration names are duplicated and given to QEMU as 3, 4, ... in the
+ * order of the argv; the caller keeps its own. No other descriptor of this
+ * process reaches QEMU. QEMU's stdin and stdout are `/dev/null` (see
+ * ql_vm_set_stdio_inherit() and ql_vm_set_stdout_fd()); its stderr is read
+ * continuously into #QlVm:stderr.
+ *
+ * The launch completes as soon as QEMU is spawned (state
+ * %QL_VM_STATE_STARTING, then %QL_VM_STATE_RUNNING). With the `daemonize`
+ * knob it completes when QEMU's parent process exits: on status 0 the
+ * daemon's pid is read from the pid file and checked to be alive
+ * (%QL_LAUNCH_ERROR_DAEMON otherwise); on another status the VM is
+ * %QL_VM_STATE_FAILED with QEMU's stderr in the error.
+ *
+ * The VM follows QEMU from the thread-default main context of this call
+ * (the VM's context): keep it running. Cancelling @cancellable while the
+ * launch is pending (a daemonizing QEMU) stops QEMU and the launch fails
+ * with %G_IO_ERROR_CANCELLED; once the launch completed, @cancellable has
+ * no effect (use the one of ql_vm_wait_async() or ql_vm_stop()). A
+ * configuration error leaves the VM in %QL_VM_STATE_NEW.
+ */
+void
+ql_vm_launch_async (QlVm                *self,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  int pid_pipe[2] = { -1, -1 };
+  GPid pid = 0;
+  gboolean pushed;
+
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_vm_launch_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (self->state != QL_VM_STATE_NEW)
+    {
+      g_task_return_new_error (task, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                               "the VM was launched already: a QlVm runs QEMU once");
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  cmdline = ql_vm_config_build_cmdline (self->config, &error);
+  if (cmdline != NULL)
+    argv = ql_cmdline_to_argv (cmdline, &error);
+  if (argv == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
+  self->binary = g_strdup (argv[0]);
+  self->daemonize = ql_vm_config_get_bool (self->config, QL_VM_PROP_KNOBS_DAEMONIZE);
+  self->pid_file = g_strdup (ql_vm_config_get_str (self->config, QL_VM_PROP_PID_FILE));
+
+  set_state (self, QL_VM_STATE_STARTING);
+
+  launcher = make_launcher (self, cmdline, &error);
+  if (launcher != NULL && !open_pid_pipe (pid_pipe, 3 + (int) ql_cmdline_get_fds (cmdline)->len, &error))
+    g_clear_object (&launcher);
+  if (launcher != NULL)
+    {
+      /* GSubprocess forgets the pid once it reaped the child, which for a
+       * QEMU that exits at once can be before we ask: the child reports
+       * its pid itself, before exec. */
+      g_subprocess_launcher_set_child_setup (launcher, report_pid, GINT_TO_POINTER (pid_pipe[1]), NULL);
+      self->spawn_time = g_get_real_time ();
+      self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
+      /* Closes our duplicates now: only QEMU holds them. */
+      g_clear_object (&launcher);
+      close (pid_pipe[1]);
+      if (self->subprocess != NULL)
+        pid = read_reported_pid (pid_pipe[0]);
+      close (pid_pipe[0]);
+    }
+  /* A QlVm runs QEMU once: its copy of the stdout descriptor is not needed
+   * any more (and would keep the reader of the pipe from seeing its end). */
+  if (self->stdout_fd >= 0)
+    {
+      close (self->stdout_fd);
+      self->stdout_fd = -1;
+    }
+  if (self->subprocess == NULL)
+    {
+      if (error->domain != QL_LAUNCH_ERROR)
+        {
+          GError *spawn_error = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                                             "cannot start QEMU '%s': %s", argv[0], error->message);
+
+          g_clear_error (&error);
+          error = spawn_error;
+        }
+      self->failure = g_error_copy (error);
+      set_state (self, QL_VM_STATE_FAILED);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (pid <= 0)
+    {
+      const char *identifier = g_subprocess_get_identifier (self->subprocess);
+
+      pid = identifier != NULL ? (GPid) atoi (identifier) : 0;
+    }
+  set_pid (self, pid);
+
+  self->stderr_stream = g_object_ref (g_subprocess_get_stderr_pipe (self->subprocess));
+  pushed = push_context (self);
+  g_subprocess_wait_async (self->subprocess, NULL, child_wait_cb, g_object_ref (self));
+  pop_context (self, pushed);
+  stderr_read_next (self);
+
+  if (!self->daemonize)
+    {
+      set_state (self, QL_VM_STATE_RUNNING);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  self->launch_task = g_steal_pointer (&task);
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      g_source_set_callback (source, G_SOURCE_FUNC (launch_cancel_source_cb), g_object_ref (self), g_object_unref);
+      g_source_set_name (source, "[qlaunch] launch cancelled");
+      g_source_attach (source, self->context);
+      self->launch_cancel_source = source;
+    }
+}
+
+/**
+ * ql_vm_launch_finish:
+ * @self: a #QlVm
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for an error
+ *
+ * Finishes ql_vm_launch_async(). Errors: a configuration error
+ * (#QL_CONFIG_ERROR), %QL_LAUNCH_ERROR_SPAWN naming the binary and the
+ * reason, %QL_LAUNCH_ERROR_STATE, and for a daemonizing QEMU
+ * %QL_LAUNCH_ERROR_EXITED, %QL_LAUNCH_ERROR_SIGNALED,
+ * %QL_LAUNCH_ERROR_DAEMON or %G_IO_ERROR_CANCELLED.
+ *
+ * Returns: %TRUE when QEMU runs
+ */
+gboolean
+ql_vm_launch_finish (QlVm          *self,
+                     GAsyncResult  *result,
+                     GError       **error)
+{
+  g_return_val_if_fail (QL_IS_VM (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == ql_vm_launch_async, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+sync_result_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/**
+ * ql_vm_launch:
+ * @self: a #QlVm in state %QL_VM_STATE_NEW
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Launches QEMU and blocks until the launch completes; see
+ * ql_vm_launch_async(). The thread-default main context of the caller
+ * becomes the VM's context: it is iterated while this waits (for a
+ * daemonizing QEMU), and must be iterated afterwards (a main loop, or
+ * ql_vm_wait()) to follow QEMU. It must not be owned by another thread.
+ *
+ * Returns: %TRUE when QEMU runs
+ */
+gboolean
+ql_vm_launch (QlVm          *self,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (QL_IS_VM (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  context = g_main_context_ref_thread_default ();
+  if (!g_main_context_acquire (context))
+    {
+      g_set_error_literal (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                           "cannot launch: this thread's main context is owned by another thread (use ql_vm_launch_async() there)");
+      return FALSE;
+    }
+  g_main_context_push_thread_default (context);
+  ql_vm_launch_async (self, cancellable, sync_result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+  g_main_context_release (context);
+  return ql_vm_launch_finish (self, result, error);
+}
+
+static void
+wait_cancelled_cb (Waiter *waiter)
+{
+  QlVm *self = g_task_get_source_object (waiter->task);
+
+  waiter->cancelled = TRUE;
+  g_clear_pointer (&waiter->cancel_source, g_source_unref);
+  begin_stop (self);
+}
+
+static gboolean
+wait_cancel_source_cb (GCancellable *cancellable,
+                       gpointer      user_data)
+{
+  wait_cancelled_cb (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * ql_vm_wait_async:
+ * @self: a launched #QlVm
+ * @cancellable: (nullable): a #GCancellable that stops QEMU
+ * @callback: (scope async): called when QEMU has ended
+ * @user_data: data for @callback
+ *
+ * Waits until QEMU exits (at once when it has exited already). Cancelling
+ * @cancellable stops QEMU as ql_vm_stop() does (SIGTERM, SIGKILL after the
+ * grace period); the wait then completes, once QEMU is gone and reaped,
+ * with %G_IO_ERROR_CANCELLED, and the state is %QL_VM_STATE_EXITED.
+ * Several waits may be pending; @callback runs in the thread-default main
+ * context of this call.
+ */
+void
+ql_vm_wait_async (QlVm                *self,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Waiter *waiter;
+
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_vm_wait_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  switch (self->state)
+    {
+    case QL_VM_STATE_NEW:
+      g_task_return_new_error (task, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                               "the VM was not launched: there is nothing to wait for");
+      return;
+    case QL_VM_STATE_EXITED:
+      g_task_return_boolean (task, TRUE);
+      return;
+    case QL_VM_STATE_FAILED:
+      g_task_return_error (task, g_error_copy (self->failure));
+      return;
+    case QL_VM_STATE_STARTING:
+    case QL_VM_STATE_RUNNING:
+    default:
+      break;
+    }
+
+  waiter = g_new0 (Waiter, 1);
+  waiter->task = g_steal_pointer (&task);
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      /* The task holds the VM; the waiter lives until the task returns. */
+      g_source_set_callback (source, G_SOURCE_FUNC (wait_cancel_source_cb), waiter, NULL);
+      g_source_set_name (source, "[qlaunch] wait cancelled");
+      g_source_attach (source, self->context);
+      waiter->cancel_source = source;
+    }
+  self->waiters = g_list_append (self->waiters, waiter);
+}
+
+/**
+ * ql_vm_wait_finish:
+ * @self: a #QlVm
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for an error
+ *
+ * Finishes ql_vm_wait_async(). QEMU exited with status 0, or was stopped by
+ * ql_vm_stop(): %TRUE (state %QL_VM_STATE_EXITED). Otherwise the error of
+ * the %QL_VM_STATE_FAILED VM (%QL_LAUNCH_ERROR_EXITED with the status and
+ * QEMU's stderr, %QL_LAUNCH_ERROR_SIGNALED, ...), %G_IO_ERROR_CANCELLED
+ * when the wait's cancellable stopped QEMU, or %QL_LAUNCH_ERROR_STATE when
+ * the VM was not launched.
+ *
+ * Returns: %TRUE when QEMU ended well
+ */
+gboolean
+ql_vm_wait_finish (QlVm          *self,
+                   GAsyncResult  *result,
+                   GError       **error)
+{
+  g_return_val_if_fail (QL_IS_VM (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == ql_vm_wait_async, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * ql_vm_wait:
+ * @self: a launched #QlVm
+ * @cancellable: (nullable): a #GCancellable that stops QEMU
+ * @error: return location for an error
+ *
+ * Blocks until QEMU exits; see ql_vm_wait_async(). Iterates the VM's main
+ * context (the thread-default context of the launch) while it waits, which
+ * must not be owned by another thread.
+ *
+ * Returns: %TRUE when QEMU exited with status 0 or was stopped by
+ *   ql_vm_stop()
+ */
+gboolean
+ql_vm_wait (QlVm          *self,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  GMainContext *context;
+
+  g_return_val_if_fail (QL_IS_VM (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->context == NULL)
+    {
+      g_set_error_literal (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                           "the VM was not launched: there is nothing to wait for");
+      return FALSE;
+    }
+  context = self->context;
+  if (!g_main_context_acquire (context))
+    {
+      g_set_error_literal (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                           "cannot wait: the VM's main context is owned by another thread (use ql_vm_wait_async() there)");
+      return FALSE;
+    }
+  g_main_context_ref (context);
+  g_main_context_push_thread_default (context);
+  ql_vm_wait_async (self, cancellable, sync_result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+  g_main_context_release (context);
+  g_main_context_unref (context);
+  return ql_vm_wait_finish (self, result, error);
+}
+
+/**
+ * ql_vm_stop:
+ * @self: a #QlVm
+ *
+ * Stops QEMU: SIGTERM now, SIGKILL when it still runs after the grace
+ * period (#QlVm:grace-period). Never blocks: the VM becomes
+ * %QL_VM_STATE_EXITED when QEMU is gone, and pending waits then complete
+ * with %TRUE. A daemonized QEMU (not our child) is signalled through a
+ * pidfd and watched until it is gone. While a daemonizing QEMU starts, its
+ * daemon is stopped as soon as it is known (the launch then fails with
+ * %G_IO_ERROR_CANCELLED). Does nothing before the launch or after QEMU
+ * ended.
+ */
+void
+ql_vm_stop (QlVm *self)
+{
+  g_return_if_fail (QL_IS_VM (self));
+  begin_stop (self);
+}

@@ -346,6 +346,36 @@ ql_device_set_error (QlDevice    *self,
 }
 
 /**
+ * ql_device_check_not_empty:
+ * @self: a #QlDevice
+ * @value: (nullable): a string property's value
+ * @property: the property's name
+ * @error: return location for an error
+ *
+ * A string property left unset is fine; set to the empty string it would
+ * become an empty QEMU value, so it is an error naming the device and
+ * @property.
+ *
+ * Returns: %TRUE when @value is %NULL or not empty
+ */
+gboolean
+ql_device_check_not_empty (QlDevice    *self,
+                           const char  *value,
+                           const char  *property,
+                           GError     **error)
+{
+  g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
+
+  if (value != NULL && *value == '\0')
+    {
+      ql_device_set_error (self, error, QL_CONFIG_ERROR_INVALID_VALUE, property,
+                           "the value is empty: leave it unset or give a value");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
  * ql_is_valid_id:
  * @id: (nullable): a candidate id
  *

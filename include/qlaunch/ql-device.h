@@ -68,6 +68,11 @@ QL_API void        ql_device_set_error       (QlDevice    *self,
                                               const char  *format,
                                               ...) G_GNUC_PRINTF (5, 6);
 
+QL_API gboolean    ql_device_check_not_empty (QlDevice    *self,
+                                              const char  *value,
+                                              const char  *property,
+                                              GError     **error);
+
 QL_API gboolean    ql_is_valid_id            (const char  *id);
 QL_API gboolean    ql_is_valid_pci_addr      (const char  *addr);
 

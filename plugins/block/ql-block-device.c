@@ -96,23 +96,6 @@ driver_is_virtio_blk (const char *driver)
          g_str_equal (driver, "virtio-blk");
 }
 
-static gboolean
-check_not_empty (QlBlockDevice  *self,
-                 const char     *value,
-                 const char     *property,
-                 GError        **error)
-{
-  if (value != NULL && *value == '\0')
-    {
-      ql_device_set_error (QL_DEVICE (self), error,
-                           QL_CONFIG_ERROR_INVALID_VALUE, property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* A virtio-blk property set on a scsi-hd disk. */
 static gboolean
 check_virtio_blk_only (QlBlockDevice  *self,
@@ -194,8 +177,8 @@ ql_block_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  if (!check_not_empty (self, self->bus, "bus", error) ||
-      !check_not_empty (self, self->addr, "addr", error))
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->bus, "bus", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->addr, "addr", error))
     return FALSE;
 
   /* QEMU: "No 'SCSI' bus found for device 'scsi-hd'". With an explicit bus

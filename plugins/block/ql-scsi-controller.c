@@ -40,22 +40,11 @@ ql_scsi_controller_valid (QlDevice    *device,
                           GError     **error)
 {
   QlScsiController *self = QL_SCSI_CONTROLLER (device);
-  const char *empty_property = NULL;
 
-  if (self->bus != NULL && *self->bus == '\0')
-    empty_property = "bus";
-  else if (self->addr != NULL && *self->addr == '\0')
-    empty_property = "addr";
-  else if (self->io_thread != NULL && *self->io_thread == '\0')
-    empty_property = "io-thread";
-
-  if (empty_property != NULL)
-    {
-      ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE,
-                           empty_property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
+  if (!ql_device_check_not_empty (device, self->bus, "bus", error) ||
+      !ql_device_check_not_empty (device, self->addr, "addr", error) ||
+      !ql_device_check_not_empty (device, self->io_thread, "io-thread", error))
+    return FALSE;
 
   if (self->addr != NULL && !ql_is_valid_pci_addr (self->addr))
     {

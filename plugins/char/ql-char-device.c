@@ -129,23 +129,6 @@ qemu_device_id_of (QlDevice *device)
   return ql_device_get_id (device);
 }
 
-static gboolean
-check_not_empty (QlCharDevice  *self,
-                 const char    *value,
-                 const char    *property,
-                 GError       **error)
-{
-  if (value != NULL && *value == '\0')
-    {
-      ql_device_set_error (QL_DEVICE (self), error,
-                           QL_CONFIG_ERROR_INVALID_VALUE, property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* What is at @path, asked through the host probe: G_FILE_TYPE_UNKNOWN
  * when nothing is (or the probe cannot tell), with the reason in @error. */
 static GFileType
@@ -516,9 +499,9 @@ ql_char_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  if (!check_not_empty (self, self->bus, "bus", error) ||
-      !check_not_empty (self, self->device_id, "device-id", error) ||
-      !check_not_empty (self, self->name, "name", error))
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->bus, "bus", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->device_id, "device-id", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->name, "name", error))
     return FALSE;
 
   if (!valid_device_id (self, vm, error) ||

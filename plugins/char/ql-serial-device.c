@@ -58,22 +58,11 @@ ql_serial_device_valid (QlDevice    *device,
                         GError     **error)
 {
   QlSerialDevice *self = QL_SERIAL_DEVICE (device);
-  const char *empty_property = NULL;
 
-  if (*self->driver == '\0')
-    empty_property = "driver";
-  else if (self->bus != NULL && *self->bus == '\0')
-    empty_property = "bus";
-  else if (self->addr != NULL && *self->addr == '\0')
-    empty_property = "addr";
-
-  if (empty_property != NULL)
-    {
-      ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE,
-                           empty_property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
+  if (!ql_device_check_not_empty (device, self->driver, "driver", error) ||
+      !ql_device_check_not_empty (device, self->bus, "bus", error) ||
+      !ql_device_check_not_empty (device, self->addr, "addr", error))
+    return FALSE;
 
   if (!g_strv_contains (ql_serial_drivers, self->driver))
     {

@@ -101,23 +101,6 @@ driver_has_disable_modern (const char *driver)
          g_str_equal (driver, "virtio-9p");
 }
 
-static gboolean
-check_not_empty (QlFsDevice  *self,
-                 const char  *value,
-                 const char  *property,
-                 GError     **error)
-{
-  if (value != NULL && *value == '\0')
-    {
-      ql_device_set_error (QL_DEVICE (self), error,
-                           QL_CONFIG_ERROR_INVALID_VALUE, property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* Whether @path is an existing directory, asked through the host probe. */
 static gboolean
 probe_directory (QlHostProbe  *probe,
@@ -158,7 +141,7 @@ valid_local (QlFsDevice  *self,
                            "no security model given, and QEMU requires one for fs-driver local: set security-model to passthrough, mapped-xattr, mapped-file or none");
       return FALSE;
     }
-  if (!check_not_empty (self, self->security_model, "security-model", error))
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->security_model, "security-model", error))
     return FALSE;
   if (!g_strv_contains (ql_fs_security_models, self->security_model))
     {
@@ -201,7 +184,7 @@ valid_proxy (QlFsDevice  *self,
       return FALSE;
     }
 
-  if (!check_not_empty (self, self->socket, "socket", error))
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->socket, "socket", error))
     return FALSE;
   if (self->socket == NULL && self->sock_fd < 0)
     {
@@ -334,8 +317,8 @@ ql_fs_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  if (!check_not_empty (self, self->bus, "bus", error) ||
-      !check_not_empty (self, self->addr, "addr", error))
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->bus, "bus", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->addr, "addr", error))
     return FALSE;
   if (self->addr != NULL && !ql_is_valid_pci_addr (self->addr))
     {

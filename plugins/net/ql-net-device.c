@@ -171,23 +171,6 @@ is_valid_if_name (const char *name)
   return TRUE;
 }
 
-static gboolean
-check_not_empty (QlNetDevice  *self,
-                 const char   *value,
-                 const char   *property,
-                 GError      **error)
-{
-  if (value != NULL && *value == '\0')
-    {
-      ql_device_set_error (QL_DEVICE (self), error,
-                           QL_CONFIG_ERROR_INVALID_VALUE, property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* Each fd non-negative and used once by this card. */
 static gboolean
 check_fd_list (QlNetDevice  *self,
@@ -294,9 +277,9 @@ ql_net_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  if (!check_not_empty (self, self->bus, "bus", error) ||
-      !check_not_empty (self, self->addr, "addr", error) ||
-      !check_not_empty (self, self->mac_address, "mac-address", error))
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->bus, "bus", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->addr, "addr", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->mac_address, "mac-address", error))
     return FALSE;
 
   if (self->addr != NULL && !ql_is_valid_pci_addr (self->addr))

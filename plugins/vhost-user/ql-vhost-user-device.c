@@ -120,23 +120,6 @@ parse_mac_address (const char *mac,
 }
 
 static gboolean
-check_not_empty (QlVhostUserDevice  *self,
-                 const char         *value,
-                 const char         *property,
-                 GError            **error)
-{
-  if (value != NULL && *value == '\0')
-    {
-      ql_device_set_error (QL_DEVICE (self), error,
-                           QL_CONFIG_ERROR_INVALID_VALUE, property,
-                           "the value is empty: leave it unset or give a value");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static gboolean
 check_id_syntax (QlVhostUserDevice  *self,
                  const char         *value,
                  const char         *property,
@@ -363,9 +346,9 @@ ql_vhost_user_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  if (!check_not_empty (self, self->char_dev_id, "char-dev-id", error) ||
-      !check_not_empty (self, self->type_dev_id, "type-dev-id", error) ||
-      !check_not_empty (self, self->address, "address", error) ||
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->char_dev_id, "char-dev-id", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->type_dev_id, "type-dev-id", error) ||
+      !ql_device_check_not_empty (QL_DEVICE (self), self->address, "address", error) ||
       !check_id_syntax (self, self->char_dev_id, "char-dev-id", error) ||
       !check_id_syntax (self, self->type_dev_id, "type-dev-id", error))
     return FALSE;

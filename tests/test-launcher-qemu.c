@@ -118,34 +118,6 @@ new_vm (Fixture    *f,
   return vm;
 }
 
-static void
-run_until (gboolean *flag,
-           guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!*flag)
-    {
-      if (g_get_monotonic_time () > end)
-        g_error ("timed out after %u ms", timeout_ms);
-      g_main_context_iteration (NULL, FALSE);
-      if (!*flag)
-        g_usleep (1000);
-    }
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-}
-
 typedef struct
 {
   gboolean done;
@@ -193,7 +165,7 @@ qmp_connect (Fixture    *f,
       if (ql_vm_get_state (vm) != QL_VM_STATE_RUNNING)
         g_error ("QEMU ended before its QMP socket appeared: %s", ql_vm_get_stderr (vm));
       g_assert_cmpint (g_get_monotonic_time (), <, end);
-      spin (10);
+      ql_test_spin (10);
     }
   {
     g_autoptr(GError) error = NULL;
@@ -273,11 +245,11 @@ cancel_vm (QlVm  *vm,
 
   ql_vm_set_grace_period (vm, grace_ms);
   ql_vm_wait_async (vm, cancellable, waited_cb, &waited);
-  spin (20);
+  ql_test_spin (20);
   g_assert_false (waited.done);
   start = g_get_monotonic_time ();
   g_cancellable_cancel (cancellable);
-  run_until (&waited.done, grace_ms + 10000);
+  ql_test_run_until (&waited.done, grace_ms + 10000);
   g_test_message ("QEMU ended %" G_GINT64_FORMAT " ms after the cancellation (grace %u ms); stderr: %s",
                   (waited.time - start) / 1000, grace_ms, ql_vm_get_stderr (vm));
   g_assert_error (waited.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -565,7 +537,7 @@ test_concurrent (Fixture       *f,
     g_assert_nonnull (warm);
     g_assert_true (g_subprocess_wait (warm, NULL, NULL));
   }
-  spin (50);
+  ql_test_spin (50);
   fds_before = count_own_fds ();
   start = g_get_monotonic_time ();
   for (guint i = 0; i < N; i++)
@@ -623,7 +595,7 @@ test_concurrent (Fixture       *f,
       assert_process_gone (vms[i].pid);
       g_clear_object (&vms[i].vm);
     }
-  spin (50);
+  ql_test_spin (50);
   g_assert_cmpuint (count_own_fds (), ==, fds_before);
 }
 

@@ -92,35 +92,6 @@ new_vm (Fixture    *f,
   return vm;
 }
 
-/* Iterates the default context until *@flag or @timeout_ms (fails then). */
-static void
-run_until (gboolean *flag,
-           guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!*flag)
-    {
-      if (g_get_monotonic_time () > end)
-        g_error ("timed out after %u ms", timeout_ms);
-      g_main_context_iteration (NULL, FALSE);
-      if (!*flag)
-        g_usleep (1000);
-    }
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-}
-
 /* The fake's record: lines "KIND VALUE". */
 typedef struct
 {
@@ -212,7 +183,7 @@ warm_up_spawn (void)
 
   g_assert_nonnull (warm);
   g_assert_true (g_subprocess_wait (warm, NULL, NULL));
-  spin (20);
+  ql_test_spin (20);
 }
 
 static guint
@@ -358,13 +329,13 @@ test_launch_wait_async (Fixture       *f,
   ql_vm_launch_async (vm, NULL, launched_cb, &launched);
   /* The callback runs from the main context, never inside the call. */
   g_assert_false (launched.done);
-  run_until (&launched.done, 5000);
+  ql_test_run_until (&launched.done, 5000);
   g_assert_no_error (launched.error);
   g_assert_true (launched.ok);
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
 
   ql_vm_wait_async (vm, NULL, waited_cb, &waited);
-  run_until (&waited.done, 5000);
+  ql_test_run_until (&waited.done, 5000);
   g_assert_no_error (waited.error);
   g_assert_true (waited.ok);
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_EXITED);
@@ -392,7 +363,7 @@ test_launch_in_thread_context (Fixture       *f,
   g_main_context_pop_thread_default (context);
 
   /* Iterating only the global default context does nothing for it. */
-  spin (400);
+  ql_test_spin (400);
   g_assert_false (waited.done);
   while (!waited.done)
     g_main_context_iteration (context, TRUE);
@@ -467,7 +438,7 @@ test_large_stderr (Fixture       *f,
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   /* A fake blocked on a full pipe would never exit: bounded wait. */
   ql_vm_wait_async (vm, NULL, waited_cb, &waited);
-  run_until (&waited.done, 20000);
+  ql_test_run_until (&waited.done, 20000);
   g_assert_error (waited.error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED);
   g_clear_error (&waited.error);
   text = ql_vm_get_stderr (vm);
@@ -500,7 +471,7 @@ test_spawn_missing (Fixture       *f,
 
   /* A wait reports the same failure. */
   ql_vm_wait_async (vm, NULL, waited_cb, &waited);
-  run_until (&waited.done, 1000);
+  ql_test_run_until (&waited.done, 1000);
   g_assert_error (waited.error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN);
   g_clear_error (&waited.error);
 
@@ -531,7 +502,7 @@ test_errors_before_launch (Fixture       *f,
     g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE);
     g_clear_error (&error);
     ql_vm_wait_async (vm, NULL, waited_cb, &waited);
-    run_until (&waited.done, 1000);
+    ql_test_run_until (&waited.done, 1000);
     g_assert_error (waited.error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE);
     g_clear_error (&waited.error);
     /* Stopping it does nothing. */
@@ -686,18 +657,18 @@ cancel_and_measure (Fixture *f,
   gint64 start;
 
   ql_vm_launch_async (vm, NULL, launched_cb, &launched);
-  run_until (&launched.done, 5000);
+  ql_test_run_until (&launched.done, 5000);
   g_assert_no_error (launched.error);
   /* The fake has set up its signal handling once it recorded. */
   r = record_wait (f->record);
   g_assert_cmpint (r->pid, ==, ql_vm_get_pid (vm));
 
   ql_vm_wait_async (vm, cancellable, waited_cb, &waited);
-  spin (50);
+  ql_test_spin (50);
   g_assert_false (waited.done);
   start = g_get_monotonic_time ();
   g_cancellable_cancel (cancellable);
-  run_until (&waited.done, 20000);
+  ql_test_run_until (&waited.done, 20000);
   g_assert_false (waited.ok);
   g_assert_error (waited.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&waited.error);
@@ -833,7 +804,7 @@ test_fds (Fixture       *f,
   g_assert_no_error (error);
   /* No descriptor of the launch stays open here (duplicates, pipes). */
   g_clear_object (&vm);
-  spin (20);
+  ql_test_spin (20);
   g_assert_cmpuint (count_own_fds (), ==, fds_before);
 
   r = record_load (f->record);
@@ -1026,12 +997,12 @@ test_daemonize (Fixture       *f,
 
   /* It keeps running until stopped. */
   ql_vm_wait_async (vm, cancellable, waited_cb, &waited);
-  spin (300);
+  ql_test_spin (300);
   g_assert_false (waited.done);
   g_assert_true (process_alive (daemon));
   start = g_get_monotonic_time ();
   g_cancellable_cancel (cancellable);
-  run_until (&waited.done, 10000);
+  ql_test_run_until (&waited.done, 10000);
   g_test_message ("the daemon ended %" G_GINT64_FORMAT " ms after the cancellation",
                   (waited.time - start) / 1000);
   g_assert_error (waited.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -1134,15 +1105,15 @@ cancel_daemonizing (Fixture    *f,
   ql_vm_launch_async (vm, cancellable, launched_cb, &launched);
   r = record_wait (f->record);
   while (!g_file_test (pid_file, G_FILE_TEST_EXISTS))
-    spin (5);
-  spin (20);
+    ql_test_spin (5);
+  ql_test_spin (20);
   daemon = pid_from_file (pid_file);
   g_assert_true (process_alive (daemon));
   g_assert_false (launched.done);
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_STARTING);
 
   g_cancellable_cancel (cancellable);
-  run_until (&launched.done, 20000);
+  ql_test_run_until (&launched.done, 20000);
   g_assert_false (launched.ok);
   g_assert_error (launched.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&launched.error);
@@ -1197,7 +1168,7 @@ test_concurrent (Fixture       *f,
     g_assert_true (ql_vm_launch (vm, NULL, NULL));
     g_assert_true (ql_vm_wait (vm, NULL, NULL));
   }
-  spin (50);
+  ql_test_spin (50);
   fds_before = count_own_fds ();
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "60000", TRUE);
@@ -1223,7 +1194,7 @@ test_concurrent (Fixture       *f,
       g_assert_true (process_alive (vms[i].pid));
       ql_vm_wait_async (vms[i].vm, cancellable, waited_cb, &vms[i].waited);
     }
-  spin (100);
+  ql_test_spin (100);
   start = g_get_monotonic_time ();
   g_cancellable_cancel (cancellable);
   do
@@ -1245,7 +1216,7 @@ test_concurrent (Fixture       *f,
       assert_process_gone (vms[i].pid);
       g_clear_object (&vms[i].vm);
     }
-  spin (50);
+  ql_test_spin (50);
   g_assert_cmpuint (count_own_fds (), ==, fds_before);
 }
 

@@ -112,3 +112,31 @@ ql_test_rm_rf (const char *path)
     }
   g_rmdir (path);
 }
+
+void
+ql_test_run_until (gboolean *flag,
+                   guint     timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (!*flag)
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("timed out after %u ms", timeout_ms);
+      g_main_context_iteration (NULL, FALSE);
+      if (!*flag)
+        g_usleep (1000);
+    }
+}
+
+void
+ql_test_spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}

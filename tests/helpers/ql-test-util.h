@@ -22,6 +22,13 @@ int         ql_test_run_cli             (const char * const *args,
                                          char              **out_stdout,
                                          char              **out_stderr);
 
+/* Iterates the thread-default main context until *@flag is set; aborts
+ * the test after @timeout_ms. */
+void        ql_test_run_until           (gboolean    *flag,
+                                         guint        timeout_ms);
+/* Iterates the thread-default main context for @ms milliseconds. */
+void        ql_test_spin                (guint        ms);
+
 /* A fresh private temporary directory (removed by ql_test_rm_rf). */
 char       *ql_test_make_tmpdir         (void);
 void        ql_test_rm_rf               (const char  *path);

@@ -426,6 +426,35 @@ ql_option_set_uint (QlOption   *option,
 }
 
 /**
+ * ql_option_set_fds:
+ * @option: a key=value #QlOption
+ * @key: the key, e.g. `fds`
+ * @qemu_fds: (array length=n_fds): descriptor numbers returned by
+ *   ql_cmdline_add_fd()
+ * @n_fds: how many, at least one
+ *
+ * Sets a value naming descriptors passed to QEMU, written `3:4` on the
+ * command line. Marking them lets hotplug pass the same descriptors over
+ * QMP (`getfd`) and write their names instead.
+ */
+void
+ql_option_set_fds (QlOption   *option,
+                   const char *key,
+                   const int  *qemu_fds,
+                   guint       n_fds)
+{
+  GString *s;
+
+  g_return_if_fail (option != NULL && key != NULL);
+  g_return_if_fail (qemu_fds != NULL && n_fds > 0);
+
+  s = g_string_new (NULL);
+  for (guint i = 0; i < n_fds; i++)
+    g_string_append_printf (s, "%s%d", i > 0 ? ":" : "", qemu_fds[i]);
+  option_put (option, key, g_string_free (s, FALSE), QL_VALUE_FDS);
+}
+
+/**
  * ql_option_get_flag:
  * @option: a #QlOption
  *

@@ -243,6 +243,43 @@ ql_device_qemu_params (QlDevice    *self,
   return ok;
 }
 
+/**
+ * ql_device_hotplug_params:
+ * @self: a #QlDevice
+ * @vm: the VM the device is added to
+ * @cmdline: the command line to append to
+ * @error: return location for an error
+ *
+ * Calls the device's `hotplug_params` vfunc, or `qemu_params` when the
+ * device type has none. Call only after ql_device_valid().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_device_hotplug_params (QlDevice    *self,
+                          QlVmConfig  *vm,
+                          QlCmdline   *cmdline,
+                          GError     **error)
+{
+  QlDeviceClass *klass;
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (QL_IS_CMDLINE (cmdline), FALSE);
+
+  klass = QL_DEVICE_GET_CLASS (self);
+  if (klass->hotplug_params == NULL)
+    return ql_device_qemu_params (self, vm, cmdline, error);
+  ok = klass->hotplug_params (self, vm, cmdline, &local_error);
+  if (!ok && local_error == NULL)
+    ql_device_set_error (self, &local_error, QL_CONFIG_ERROR_INVALID_VALUE, NULL,
+                         "cannot be hot-plugged (the plugin gave no reason)");
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return ok;
+}
+
 static char **
 settable_property_names (GObject *object)
 {

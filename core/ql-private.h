@@ -61,3 +61,18 @@ G_BEGIN_DECLS
 gboolean    ql_set_str                     (char               **str_pointer,
                                             const char          *new_str);
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* QlVm's QMP state, kept by ql-vm-lifecycle.c. */
+void        ql_vm_set_run_state            (QlVm                *self,
+                                            const char          *run_state);
+void        ql_vm_set_qmp                  (QlVm                *self,
+                                            QlQmp               *qmp,
+                                            GCallback            on_event);
+void        ql_vm_emit_device_deleted      (QlVm                *self,
+                                            const char          *id,
+                                            const char          *path);
+void        ql_vm_emit_reset               (QlVm                *self,
+                                            gboolean             guest,
+                                            const char          *reason);
+G_END_DECLS

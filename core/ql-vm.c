@@ -115,6 +115,11 @@ struct _QlVm
   gboolean launch_cancelled;
   GList *waiters;                 /* Waiter */
   GError *failure;                /* why the VM is FAILED */
+
+  /* QMP (ql-vm-lifecycle.c) */
+  QlQmp *qmp;
+  gulong qmp_event_id;
+  char *run_state;                /* QMP's run state, NULL before QMP */
 };
 
 G_DEFINE_FINAL_TYPE (QlVm, ql_vm, G_TYPE_OBJECT)
@@ -128,10 +133,21 @@ enum
   PROP_EXIT_STATUS,
   PROP_GRACE_PERIOD,
   PROP_STDERR,
+  PROP_RUN_STATE,
+  PROP_QMP,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum
+{
+  SIGNAL_DEVICE_DELETED,
+  SIGNAL_RESET,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void process_gone (QlVm *self);
 static void stderr_read_next (QlVm *self);
@@ -766,6 +782,13 @@ ql_vm_finalize (GObject *object)
   if (self->stdout_fd >= 0)
     close (self->stdout_fd);
   g_clear_error (&self->failure);
+  if (self->qmp != NULL)
+    {
+      /* The event handler went with our weak reference (connect_object). */
+      ql_qmp_close (self->qmp);
+      g_clear_object (&self->qmp);
+    }
+  g_free (self->run_state);
 
   G_OBJECT_CLASS (ql_vm_parent_class)->finalize (object);
 }
@@ -794,6 +817,12 @@ ql_vm_get_property (GObject    *object,
       break;
     case PROP_GRACE_PERIOD:
       g_value_set_uint (value, self->grace_period);
+      break;
+    case PROP_RUN_STATE:
+      g_value_set_string (value, self->run_state);
+      break;
+    case PROP_QMP:
+      g_value_set_object (value, self->qmp);
       break;
     case PROP_STDERR:
       g_value_set_string (value, self->stderr_text->str);
@@ -894,7 +923,127 @@ ql_vm_class_init (QlVmClass *klass)
                          "",
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * QlVm:run-state:
+   *
+   * QEMU's run state as QMP reports it (`running`, `paused`, `prelaunch`,
+   * `inmigrate`, `postmigrate`, `shutdown`, ...), kept in sync from the
+   * STOP, RESUME and SHUTDOWN events once ql_vm_connect_qmp() succeeded;
+   * %NULL before.
+   */
+  properties[PROP_RUN_STATE] =
+    g_param_spec_string ("run-state", "Run state", "QEMU's run state as QMP reports it",
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlVm:qmp:
+   *
+   * The VM's QMP client once ql_vm_connect_qmp() succeeded.
+   */
+  properties[PROP_QMP] =
+    g_param_spec_object ("qmp", "QMP", "The VM's QMP client",
+                         QL_TYPE_QMP,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * QlVm::device-deleted:
+   * @self: the VM
+   * @id: (nullable): the device's id (%NULL for a device without one)
+   * @path: the device's QOM path
+   *
+   * QEMU reported a device gone (`DEVICE_DELETED`).
+   */
+  signals[SIGNAL_DEVICE_DELETED] =
+    g_signal_new ("device-deleted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * QlVm::reset:
+   * @self: the VM
+   * @guest: whether the guest asked for it
+   * @reason: QEMU's reason, e.g. `guest-reset`, `host-qmp-system-reset`
+   *
+   * The VM was reset (`RESET`).
+   */
+  signals[SIGNAL_RESET] =
+    g_signal_new ("reset", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+}
+
+/* QMP state, for ql-vm-lifecycle.c */
+
+/**
+ * ql_vm_get_qmp:
+ * @self: a #QlVm
+ *
+ * Returns: (transfer none) (nullable): the VM's QMP client once
+ *   ql_vm_connect_qmp() succeeded
+ */
+QlQmp *
+ql_vm_get_qmp (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+  return self->qmp;
+}
+
+/**
+ * ql_vm_get_run_state:
+ * @self: a #QlVm
+ *
+ * Returns: (nullable): QEMU's run state as QMP reports it (#QlVm:run-state)
+ */
+const char *
+ql_vm_get_run_state (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+  return self->run_state;
+}
+
+void
+ql_vm_set_run_state (QlVm       *self,
+                     const char *run_state)
+{
+  if (g_strcmp0 (self->run_state, run_state) == 0)
+    return;
+  g_free (self->run_state);
+  self->run_state = g_strdup (run_state);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUN_STATE]);
+}
+
+void
+ql_vm_set_qmp (QlVm   *self,
+               QlQmp  *qmp,
+               GCallback on_event)
+{
+  if (self->qmp != NULL)
+    {
+      if (g_signal_handler_is_connected (self->qmp, self->qmp_event_id))
+        g_signal_handler_disconnect (self->qmp, self->qmp_event_id);
+      g_clear_object (&self->qmp);
+    }
+  if (qmp != NULL)
+    {
+      self->qmp = g_object_ref (qmp);
+      self->qmp_event_id = g_signal_connect_object (qmp, "event", on_event, self, 0);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QMP]);
+}
+
+void
+ql_vm_emit_device_deleted (QlVm       *self,
+                           const char *id,
+                           const char *path)
+{
+  g_signal_emit (self, signals[SIGNAL_DEVICE_DELETED], 0, id, path);
+}
+
+void
+ql_vm_emit_reset (QlVm       *self,
+                  gboolean    guest,
+                  const char *reason)
+{
+  g_signal_emit (self, signals[SIGNAL_RESET], 0, guest, reason);
 }
 
 static void

@@ -41,5 +41,15 @@ int         ql_cli_run             (const QlCliGlobals *globals,
 int         ql_cli_inspect         (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);
+/* cli-qmp.c: a running QEMU over its QMP socket. */
+int         ql_cli_qmp             (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
+int         ql_cli_hotplug         (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
+int         ql_cli_unplug          (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
 
 G_END_DECLS

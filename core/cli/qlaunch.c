@@ -16,6 +16,15 @@ static const char usage[] =
   "          launch QEMU on the terminal and wait; exit with QEMU's status\n"
   "  inspect [TYPE]\n"
   "          list plugins and device types, or a type's properties\n"
+  "  qmp     [--timeout MS] SOCKET COMMAND [JSON-ARGUMENTS]\n"
+  "          run a QMP command on a running QEMU, print its return value as JSON\n"
+  "  qmp     [--timeout MS] SOCKET --events\n"
+  "          print QEMU's events, one JSON line each, until SIGINT/SIGTERM\n"
+  "  hotplug [--timeout MS] [--dry-run] [--vm VMFILE] SOCKET -d SPEC...\n"
+  "          add devices (SPEC with an id) to a running VM; --dry-run prints the\n"
+  "          QMP commands instead\n"
+  "  unplug  [--timeout MS] SOCKET ID...\n"
+  "          remove devices and wait until the guest released them (default 10 s)\n"
   "\n"
   "Global options:\n"
   "  --plugin-dir DIR   search DIR for plugins first (repeatable)\n"
@@ -25,7 +34,8 @@ static const char usage[] =
   "Plugins are searched in the --plugin-dir directories, then QLAUNCH_PLUGIN_PATH\n"
   "(colon-separated), then the installed plugin directory (QLAUNCH_PLUGIN_SYSTEM_PATH\n"
   "replaces it; empty means none).\n"
-  "Exit status: 0 success, 1 invalid VM or failure, 2 usage error; run exits with\n"
+  "Exit status: 0 success, 1 invalid VM or failure (a QMP error, a device the\n"
+  "guest did not release), 2 usage error; run exits with\n"
   "QEMU's status, or 128+N when stopped by signal N.\n";
 
 int
@@ -89,6 +99,12 @@ main (int    argc,
     return ql_cli_run (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "inspect"))
     return ql_cli_inspect (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "qmp"))
+    return ql_cli_qmp (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "hotplug"))
+    return ql_cli_hotplug (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "unplug"))
+    return ql_cli_unplug (&globals, argc - i, argv + i);
 
   g_printerr ("qlaunch: unknown command '%s'\n\n%s", argv[i], usage);
   return QL_EXIT_USAGE;

@@ -34,6 +34,8 @@ typedef enum
  * @QL_VALUE_BOOL: a boolean, written `on`/`off`
  * @QL_VALUE_INT: a signed integer
  * @QL_VALUE_UINT: an unsigned integer
+ * @QL_VALUE_FDS: file descriptor numbers as QEMU sees them, joined with
+ *   `:` (see ql_option_set_fds()); since ABI 1.1
  *
  * The type of a value in a key=value option. Kept so that the same option can
  * later be written as JSON or turned into QMP arguments with the right types.
@@ -44,6 +46,7 @@ typedef enum
   QL_VALUE_BOOL,
   QL_VALUE_INT,
   QL_VALUE_UINT,
+  QL_VALUE_FDS,
 } QlValueType;
 
 /**
@@ -90,6 +93,10 @@ QL_API void            ql_option_set_int             (QlOption    *option,
 QL_API void            ql_option_set_uint            (QlOption    *option,
                                                       const char  *key,
                                                       guint64      value);
+QL_API void            ql_option_set_fds             (QlOption    *option,
+                                                      const char  *key,
+                                                      const int   *qemu_fds,
+                                                      guint        n_fds);
 QL_API const char     *ql_option_get_flag            (QlOption    *option);
 QL_API const char     *ql_option_get_head            (QlOption    *option);
 QL_API QlOptionSyntax  ql_option_get_syntax          (QlOption    *option);

@@ -25,6 +25,16 @@ QL_API G_DECLARE_DERIVABLE_TYPE (QlDevice, ql_device, QL, DEVICE, GObject)
  *   names the device id and the property at fault (see ql_device_set_error()).
  * @qemu_params: appends the device's QEMU options to @cmdline through the
  *   #QlCmdline API only. Called only after @valid returned %TRUE.
+ * @hotplug_params: (nullable): since ABI 1.1. Appends the options that
+ *   hot-plug the device into a running VM, for a device whose start-up form
+ *   has no QMP equivalent (`-drive` becomes `-blockdev`). %NULL (the
+ *   default, and every 1.0 plugin) means @qemu_params serves for both. The
+ *   core turns each option into a QMP command: `-device` into `device_add`,
+ *   `-netdev` into `netdev_add`, `-object` into `object-add`, `-blockdev`
+ *   into `blockdev-add` (dotted keys become nested objects), `-chardev` into
+ *   `chardev-add`; descriptors added with ql_cmdline_add_fd() and written
+ *   with ql_option_set_fds() travel with `getfd`. Any other option (`-fsdev`,
+ *   `-drive`, machine options) makes the device not hot-pluggable.
  *
  * The class structure of a device type. A plugin subclasses #QlDevice, installs
  * one GObject property per option (kebab-case name, non-empty blurb, a default)
@@ -41,9 +51,13 @@ struct _QlDeviceClass
                            QlVmConfig  *vm,
                            QlCmdline   *cmdline,
                            GError     **error);
+  gboolean (*hotplug_params) (QlDevice    *self,
+                              QlVmConfig  *vm,
+                              QlCmdline   *cmdline,
+                              GError     **error);
 
   /*< private >*/
-  gpointer padding[16];
+  gpointer padding[15];
 };
 
 QL_API const char *ql_device_get_id          (QlDevice    *self);
@@ -54,6 +68,10 @@ QL_API gboolean    ql_device_valid           (QlDevice    *self,
                                               QlVmConfig  *vm,
                                               GError     **error);
 QL_API gboolean    ql_device_qemu_params     (QlDevice    *self,
+                                              QlVmConfig  *vm,
+                                              QlCmdline   *cmdline,
+                                              GError     **error);
+QL_API gboolean    ql_device_hotplug_params  (QlDevice    *self,
                                               QlVmConfig  *vm,
                                               QlCmdline   *cmdline,
                                               GError     **error);

@@ -24,8 +24,11 @@ G_BEGIN_DECLS
  *
  * The plugin ABI minor version. A loader accepts plugins whose minor version
  * is at most its own: minor versions only add (into reserved slots).
+ *
+ * 1.1 added #QlDeviceClass.hotplug_params, %QL_VALUE_FDS and
+ * ql_option_set_fds().
  */
-#define QL_PLUGIN_ABI_MINOR 0
+#define QL_PLUGIN_ABI_MINOR 1
 
 /**
  * QlPluginInitFunc:

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <qlaunch/ql-types.h>
 #include <qlaunch/ql-vm-config.h>
+#include <qlaunch/ql-qmp.h>
 
 G_BEGIN_DECLS
 
@@ -63,6 +64,23 @@ typedef enum
   QL_VM_STATE_FAILED,
 } QlVmState;
 
+/**
+ * QlVmShutdownMethod:
+ * @QL_VM_SHUTDOWN_ALREADY_EXITED: QEMU had exited before
+ * @QL_VM_SHUTDOWN_POWERDOWN: the guest powered off after `system_powerdown`
+ * @QL_VM_SHUTDOWN_QUIT: QEMU exited on `quit`
+ * @QL_VM_SHUTDOWN_KILLED: QEMU had to be stopped with signals (ql_vm_stop())
+ *
+ * How ql_vm_shutdown() ended QEMU.
+ */
+typedef enum
+{
+  QL_VM_SHUTDOWN_ALREADY_EXITED,
+  QL_VM_SHUTDOWN_POWERDOWN,
+  QL_VM_SHUTDOWN_QUIT,
+  QL_VM_SHUTDOWN_KILLED,
+} QlVmShutdownMethod;
+
 #define QL_TYPE_VM (ql_vm_get_type ())
 QL_API G_DECLARE_FINAL_TYPE (QlVm, ql_vm, QL, VM, GObject)
 
@@ -105,5 +123,54 @@ QL_API gboolean     ql_vm_wait_finish          (QlVm                *self,
                                                 GError             **error);
 
 QL_API void         ql_vm_stop                 (QlVm                *self);
+
+QL_API QlQmp       *ql_vm_get_qmp              (QlVm                *self);
+QL_API const char  *ql_vm_get_run_state        (QlVm                *self);
+QL_API void         ql_vm_connect_qmp_async    (QlVm                *self,
+                                                guint                timeout_ms,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+QL_API gboolean     ql_vm_connect_qmp_finish   (QlVm                *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+QL_API gboolean     ql_vm_connect_qmp          (QlVm                *self,
+                                                guint                timeout_ms,
+                                                GCancellable        *cancellable,
+                                                GError             **error);
+QL_API void         ql_vm_pause_async          (QlVm                *self,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+QL_API gboolean     ql_vm_pause_finish         (QlVm                *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+QL_API gboolean     ql_vm_pause                (QlVm                *self,
+                                                GCancellable        *cancellable,
+                                                GError             **error);
+QL_API void         ql_vm_resume_async         (QlVm                *self,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+QL_API gboolean     ql_vm_resume_finish        (QlVm                *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+QL_API gboolean     ql_vm_resume               (QlVm                *self,
+                                                GCancellable        *cancellable,
+                                                GError             **error);
+QL_API void         ql_vm_shutdown_async       (QlVm                *self,
+                                                guint                powerdown_timeout_ms,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+QL_API gboolean     ql_vm_shutdown_finish      (QlVm                *self,
+                                                GAsyncResult        *result,
+                                                QlVmShutdownMethod  *method,
+                                                GError             **error);
+QL_API gboolean     ql_vm_shutdown             (QlVm                *self,
+                                                guint                powerdown_timeout_ms,
+                                                QlVmShutdownMethod  *method,
+                                                GCancellable        *cancellable,
+                                                GError             **error);
 
 G_END_DECLS

@@ -14,5 +14,8 @@
 #include <qlaunch/ql-registry.h>
 #include <qlaunch/ql-vm-config.h>
 #include <qlaunch/ql-vm.h>
+#include <qlaunch/ql-qmp.h>
+#include <qlaunch/ql-qmp-commands.h>
+#include <qlaunch/ql-hotplug.h>
 #include <qlaunch/ql-enum-types.h>
 #undef QLAUNCH_INSIDE

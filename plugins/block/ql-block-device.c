@@ -241,17 +241,14 @@ ql_block_device_valid (QlDevice    *device,
   return TRUE;
 }
 
-static gboolean
-ql_block_device_qemu_params (QlDevice    *device,
-                             QlVmConfig  *vm,
-                             QlCmdline   *cmdline,
-                             GError     **error)
+/* The disk's -device, shared by the start-up and the hotplug forms. */
+static void
+add_device_option (QlBlockDevice *self,
+                   QlCmdline     *cmdline)
 {
-  QlBlockDevice *self = QL_BLOCK_DEVICE (device);
-  const char *id = ql_device_get_id (device);
+  const char *id = ql_device_get_id (QL_DEVICE (self));
   const char *driver = ql_block_device_get_driver (self);
   QlOption *dev;
-  QlOption *drive;
 
   dev = ql_cmdline_add_option (cmdline, "-device", driver,
                                "id", id,
@@ -270,6 +267,21 @@ ql_block_device_qemu_params (QlDevice    *device,
       if (!self->wce)
         ql_option_set_bool (dev, "config-wce", FALSE);
     }
+}
+
+static gboolean
+ql_block_device_qemu_params (QlDevice    *device,
+                             QlVmConfig  *vm,
+                             QlCmdline   *cmdline,
+                             GError     **error)
+{
+  QlBlockDevice *self = QL_BLOCK_DEVICE (device);
+  const char *id = ql_device_get_id (device);
+  QlOption *drive;
+
+  (void) vm;
+  (void) error;
+  add_device_option (self, cmdline);
 
   /* Always if=none: the -device above is the disk's interface. */
   drive = ql_cmdline_add_option (cmdline, "-drive", NULL,
@@ -284,6 +296,34 @@ ql_block_device_qemu_params (QlDevice    *device,
   if (self->read_only)
     ql_option_set_bool (drive, "readonly", TRUE);
 
+  return TRUE;
+}
+
+/* -drive has no QMP twin: a hot-plugged disk is a -blockdev node (format
+ * over file, named after the device) and the same -device. */
+static gboolean
+ql_block_device_hotplug_params (QlDevice    *device,
+                                QlVmConfig  *vm,
+                                QlCmdline   *cmdline,
+                                GError     **error)
+{
+  QlBlockDevice *self = QL_BLOCK_DEVICE (device);
+  QlOption *node;
+
+  (void) vm;
+  (void) error;
+  node = ql_cmdline_add_option (cmdline, "-blockdev", NULL,
+                                "driver", ql_block_format_nicks[self->format],
+                                "node-name", ql_device_get_id (device),
+                                "file.driver", "file",
+                                "file.filename", self->file,
+                                "file.aio", ql_block_aio_nicks[self->aio],
+                                NULL);
+  if (self->cache_direct)
+    ql_option_set_bool (node, "file.cache.direct", TRUE);
+  if (self->read_only)
+    ql_option_set_bool (node, "read-only", TRUE);
+  add_device_option (self, cmdline);
   return TRUE;
 }
 
@@ -425,6 +465,7 @@ ql_block_device_class_init (QlBlockDeviceClass *klass)
 
   device_class->valid = ql_block_device_valid;
   device_class->qemu_params = ql_block_device_qemu_params;
+  device_class->hotplug_params = ql_block_device_hotplug_params;
 
   properties[PROP_DRIVER] =
     g_param_spec_string ("driver", "Driver",

@@ -403,15 +403,7 @@ ql_fs_device_qemu_params (QlDevice    *device,
         {
           int qemu_fd = ql_cmdline_add_fd (cmdline, self->sock_fd);
 
-          if (qemu_fd < 0)
-            {
-              ql_device_set_error (device, error,
-                                   QL_CONFIG_ERROR_INVALID_VALUE, "sock-fd",
-                                   "file descriptor '%d' cannot be passed to QEMU",
-                                   self->sock_fd);
-              return FALSE;
-            }
-          ql_option_set_int (fsdev, "sock_fd", qemu_fd);
+          ql_option_set_fds (fsdev, "sock_fd", &qemu_fd, 1);
         }
     }
   if (self->read_only)

@@ -459,37 +459,21 @@ ql_net_device_valid (QlDevice    *device,
 }
 
 /* Registers each fd of @list with @cmdline in order and returns the numbers
- * QEMU will see joined with ':' ("3:4"), or NULL with @error set. */
-static char *
-add_fd_list (QlNetDevice  *self,
-             QlCmdline    *cmdline,
-             QlFdList     *list,
-             const char   *property,
-             GError      **error)
+ * QEMU will see them as. */
+static GArray *
+add_fd_list (QlCmdline *cmdline,
+             QlFdList  *list)
 {
-  g_autoptr(GString) numbers = g_string_new (NULL);
   guint n = fd_list_length (list);
-  guint i;
+  GArray *numbers = g_array_sized_new (FALSE, FALSE, sizeof (int), n);
 
-  for (i = 0; i < n; i++)
+  for (guint i = 0; i < n; i++)
     {
-      int fd = ql_fd_list_get (list, i);
-      int qemu_fd = ql_cmdline_add_fd (cmdline, fd);
+      int qemu_fd = ql_cmdline_add_fd (cmdline, ql_fd_list_get (list, i));
 
-      if (qemu_fd < 0)
-        {
-          ql_device_set_error (QL_DEVICE (self), error,
-                               QL_CONFIG_ERROR_INVALID_VALUE, property,
-                               "file descriptor '%d' cannot be passed to QEMU",
-                               fd);
-          return NULL;
-        }
-      if (i > 0)
-        g_string_append_c (numbers, ':');
-      g_string_append_printf (numbers, "%d", qemu_fd);
+      g_array_append_val (numbers, qemu_fd);
     }
-
-  return g_string_free (g_steal_pointer (&numbers), FALSE);
+  return numbers;
 }
 
 static gboolean
@@ -501,31 +485,22 @@ ql_net_device_qemu_params (QlDevice    *device,
   QlNetDevice *self = QL_NET_DEVICE (device);
   const char *id = ql_device_get_id (device);
   guint n_queues = ql_net_device_get_n_queues (self);
-  g_autofree char *fd_numbers = NULL;
-  g_autofree char *vhost_fd_numbers = NULL;
+  g_autoptr(GArray) fd_numbers = NULL;
+  g_autoptr(GArray) vhost_fd_numbers = NULL;
   QlOption *netdev;
   QlOption *dev;
 
   /* Numbers as QEMU sees them: this card's fds, then its vhost fds. */
   if (fd_list_length (self->fds) > 0)
-    {
-      fd_numbers = add_fd_list (self, cmdline, self->fds, "fds", error);
-      if (fd_numbers == NULL)
-        return FALSE;
-    }
+    fd_numbers = add_fd_list (cmdline, self->fds);
   if (self->vhost && fd_list_length (self->vhost_fds) > 0)
-    {
-      vhost_fd_numbers = add_fd_list (self, cmdline, self->vhost_fds,
-                                      "vhost-fds", error);
-      if (vhost_fd_numbers == NULL)
-        return FALSE;
-    }
+    vhost_fd_numbers = add_fd_list (cmdline, self->vhost_fds);
 
   /* macvtap, ipvtap and vethtap are all tap netdevs to QEMU. */
   netdev = ql_cmdline_add_option (cmdline, "-netdev", "tap", "id", id, NULL);
   if (fd_numbers != NULL)
     {
-      ql_option_set (netdev, "fds", fd_numbers);
+      ql_option_set_fds (netdev, "fds", (const int *) fd_numbers->data, fd_numbers->len);
     }
   else
     {
@@ -539,7 +514,8 @@ ql_net_device_qemu_params (QlDevice    *device,
     {
       ql_option_set_bool (netdev, "vhost", TRUE);
       if (vhost_fd_numbers != NULL)
-        ql_option_set (netdev, "vhostfds", vhost_fd_numbers);
+        ql_option_set_fds (netdev, "vhostfds", (const int *) vhost_fd_numbers->data,
+                           vhost_fd_numbers->len);
     }
 
   dev = ql_cmdline_add_option (cmdline, "-device", self->driver,

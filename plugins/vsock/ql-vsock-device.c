@@ -172,15 +172,7 @@ ql_vsock_device_qemu_params (QlDevice    *device,
     {
       int qemu_fd = ql_cmdline_add_fd (cmdline, self->vhost_fd);
 
-      if (qemu_fd < 0)
-        {
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE,
-                               "vhost-fd",
-                               "file descriptor '%d' cannot be passed to QEMU",
-                               self->vhost_fd);
-          return FALSE;
-        }
-      ql_option_set_int (dev, "vhostfd", qemu_fd);
+      ql_option_set_fds (dev, "vhostfd", &qemu_fd, 1);
     }
 
   return TRUE;

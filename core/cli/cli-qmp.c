@@ -1,0 +1,572 @@
+/* qlaunch CLI — the commands that talk to a running QEMU over QMP:
+ *
+ *   qmp SOCKET COMMAND [JSON]   run one QMP command, print its return value
+ *   qmp SOCKET --events         print QEMU's events, one JSON line each
+ *   hotplug SOCKET -d SPEC...   add devices of any plugin type (ql-hotplug)
+ *   unplug SOCKET ID...         remove devices, waiting for DEVICE_DELETED
+ *
+ * All of them use the library's QlQmp client on the default main context;
+ * the library never prints, so every message is made here. Exit status:
+ * 0 success, 1 failure (a message naming the command, device or socket),
+ * 2 usage. */
+#include "cli-common.h"
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define QMP_DEFAULT_TIMEOUT_MS     5000
+#define UNPLUG_DEFAULT_TIMEOUT_MS 10000
+
+static gboolean
+parse_timeout (const char *text,
+               guint      *out_ms)
+{
+  guint64 value;
+
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT, &value, NULL))
+    return FALSE;
+  *out_ms = (guint) value;
+  return TRUE;
+}
+
+/* A QMP error reply as `CLASS: DESCRIPTION`; any other error as its message.
+ * The library's messages start with `COMMAND: `, which the caller prints
+ * itself. */
+static char *
+describe_qmp_error (const char   *command,
+                    const GError *error)
+{
+  const char *klass = ql_qmp_error_get_class (error);
+  const char *desc = error->message;
+  g_autofree char *prefix = g_strdup_printf ("%s: ", command);
+
+  if (g_str_has_prefix (desc, prefix))
+    desc = desc + strlen (prefix);
+  if (klass == NULL)
+    return g_strdup (desc);
+  if (error->code == QL_QMP_ERROR_OTHER_CLASS)
+    {
+      /* "DESCRIPTION (CLASS)": the class QEMU sent is in the message. */
+      const char *open = g_strrstr (desc, " (");
+      gsize len = strlen (desc);
+
+      if (open != NULL && len > 0 && desc[len - 1] == ')')
+        return g_strdup_printf ("%.*s: %.*s", (int) (len - (open - desc) - 3), open + 2,
+                                (int) (open - desc), desc);
+    }
+  return g_strdup_printf ("%s: %s", klass, desc);
+}
+
+static QlQmp *
+connect_or_report (const char *what,
+                   const char *socket_path,
+                   guint       timeout_ms)
+{
+  g_autoptr(QlQmp) qmp = ql_qmp_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
+    {
+      g_printerr ("qlaunch: %s: %s\n", what, error->message);
+      return NULL;
+    }
+  return g_steal_pointer (&qmp);
+}
+
+/* ---- qmp --events --------------------------------------------------------- */
+
+typedef struct
+{
+  GMainLoop *loop;
+  int        status;
+  gboolean   done;
+} EventsState;
+
+static void
+on_event (QlQmp      *qmp,
+          const char *name,
+          JsonObject *data,
+          gpointer    user_data)
+{
+  g_autoptr(JsonObject) line = json_object_new ();
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *text = NULL;
+
+  (void) qmp;
+  (void) user_data;
+  /* QlQmp::event gives the name and data; QEMU's timestamp is not kept. */
+  json_object_set_string_member (line, "event", name);
+  json_object_set_object_member (line, "data", json_object_ref (data));
+  json_node_set_object (node, line);
+  text = json_to_string (node, FALSE);
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static void
+on_disconnected (QlQmp    *qmp,
+                 GError   *reason,
+                 gpointer  user_data)
+{
+  EventsState *state = user_data;
+
+  (void) qmp;
+  if (state->done)
+    return;
+  g_printerr ("qlaunch: qmp: %s\n", reason->message);
+  /* QEMU quit or closed the socket: the end of the stream, not a failure. */
+  state->status = g_error_matches (reason, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED)
+                  ? QL_EXIT_OK : QL_EXIT_FAILURE;
+  state->done = TRUE;
+  g_main_loop_quit (state->loop);
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  EventsState *state = user_data;
+
+  if (!state->done)
+    {
+      state->status = QL_EXIT_OK;
+      state->done = TRUE;
+      g_main_loop_quit (state->loop);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+print_events (const char *socket_path,
+              guint       timeout_ms)
+{
+  g_autoptr(QlQmp) qmp = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  EventsState state = { loop, QL_EXIT_OK, FALSE };
+  guint sigint, sigterm;
+
+  qmp = connect_or_report ("qmp", socket_path, timeout_ms);
+  if (qmp == NULL)
+    return QL_EXIT_FAILURE;
+
+  g_signal_connect (qmp, "event", G_CALLBACK (on_event), &state);
+  g_signal_connect (qmp, "disconnected", G_CALLBACK (on_disconnected), &state);
+  sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
+  sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, &state);
+  /* On stderr, so that stdout holds events only; a caller can wait for it
+   * before making QEMU send the events it wants to see. */
+  g_printerr ("qlaunch: qmp: connected to %s; printing events until SIGINT or SIGTERM\n", socket_path);
+
+  while (!state.done)
+    g_main_loop_run (loop);
+
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_signal_handlers_disconnect_by_data (qmp, &state);
+  ql_qmp_close (qmp);
+  return state.status;
+}
+
+/* ---- qmp ------------------------------------------------------------------ */
+
+int
+ql_cli_qmp (const QlCliGlobals *globals,
+            int                 argc,
+            char              **argv)
+{
+  g_autofree char *timeout_text = NULL;
+  gboolean events = FALSE;
+  GOptionEntry entries[] = {
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
+      "Keep trying to connect for MS milliseconds (default 5000)", "MS" },
+    { "events", 0, 0, G_OPTION_ARG_NONE, &events,
+      "Print QEMU's events, one JSON object a line, until SIGINT/SIGTERM or QEMU closes the socket", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("SOCKET COMMAND [JSON-ARGUMENTS] | SOCKET --events - talk to QEMU over QMP");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(QlQmp) qmp = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *text = NULL;
+  JsonObject *arguments = NULL;
+  guint timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
+  const char *command;
+
+  (void) globals;
+  g_option_context_set_description (context,
+    "Runs COMMAND with JSON-ARGUMENTS (a JSON object) and prints the return value\n"
+    "as one JSON line. A QMP error is printed as 'CLASS: DESCRIPTION', exit 1.\n"
+    "With --events, prints every event as {\"event\": NAME, \"data\": {...}}.\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return ql_cli_usage_error (context, error->message);
+  if (!parse_timeout (timeout_text, &timeout_ms))
+    return ql_cli_usage_error (context, "--timeout must be a positive number of milliseconds");
+
+  if (events)
+    {
+      if (argc != 2)
+        return ql_cli_usage_error (context, "qmp --events takes exactly one SOCKET and no COMMAND");
+      return print_events (argv[1], timeout_ms);
+    }
+  if (argc < 3 || argc > 4)
+    return ql_cli_usage_error (context, "qmp needs a SOCKET, a COMMAND and at most one JSON-ARGUMENTS");
+  command = argv[2];
+
+  if (argc == 4)
+    {
+      JsonNode *root;
+
+      parser = json_parser_new ();
+      if (!json_parser_load_from_data (parser, argv[3], -1, &error))
+        {
+          g_autofree char *message = g_strdup_printf ("JSON-ARGUMENTS '%s': %s", argv[3], error->message);
+
+          return ql_cli_usage_error (context, message);
+        }
+      root = json_parser_get_root (parser);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        {
+          g_autofree char *message =
+            g_strdup_printf ("JSON-ARGUMENTS '%s': not a JSON object (expected {\"name\": value, ...})", argv[3]);
+
+          return ql_cli_usage_error (context, message);
+        }
+      arguments = json_node_get_object (root);
+    }
+
+  qmp = connect_or_report ("qmp", argv[1], timeout_ms);
+  if (qmp == NULL)
+    return QL_EXIT_FAILURE;
+  reply = ql_qmp_execute (qmp, command, arguments, NULL, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *what = describe_qmp_error (command, error);
+
+      g_printerr ("qlaunch: qmp %s: %s\n", command, what);
+      return QL_EXIT_FAILURE;
+    }
+  text = json_to_string (reply, FALSE);
+  g_print ("%s\n", text);
+  return QL_EXIT_OK;
+}
+
+/* ---- hotplug -------------------------------------------------------------- */
+
+/* The VM the devices join: VMFILE (the one QEMU was started from, so that
+ * the plugins' checks see the devices already there), or an empty one. */
+static QlVmConfig *
+load_vm (QlRegistry  *registry,
+         const char  *vm_file,
+         GError     **error)
+{
+  if (vm_file == NULL)
+    return ql_vm_config_new ();
+  return ql_vm_config_new_from_file (vm_file, registry, error);
+}
+
+/* The devices of @specs, each with an id that neither @vm nor an earlier
+ * spec uses; every error in one message. */
+static GPtrArray *
+create_devices (QlRegistry  *registry,
+                QlVmConfig  *vm,
+                const char  *vm_file,
+                char       **specs,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GString) messages = g_string_new (NULL);
+  guint n_errors = 0;
+
+  for (guint i = 0; specs[i] != NULL; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(QlDevice) device = ql_registry_create_device_from_spec (registry, specs[i], &local_error);
+      const char *id;
+
+      if (device == NULL)
+        {
+          g_string_append_printf (messages, "%s%s", n_errors++ ? "\n" : "", local_error->message);
+          continue;
+        }
+      id = ql_device_get_id (device);
+      if (id == NULL || *id == '\0')
+        {
+          g_string_append_printf (messages, "%sdevice spec '%s': hotplug needs an id (add id=NAME)",
+                                  n_errors++ ? "\n" : "", specs[i]);
+          continue;
+        }
+      if (ql_vm_config_lookup_device (vm, id) != NULL)
+        {
+          g_string_append_printf (messages, "%sdevice spec '%s': id '%s' is the id of a device of %s",
+                                  n_errors++ ? "\n" : "", specs[i], id, vm_file);
+          continue;
+        }
+      if (!g_hash_table_add (ids, (gpointer) id))
+        {
+          g_string_append_printf (messages, "%sdevice spec '%s': id '%s' is given to an earlier -d device",
+                                  n_errors++ ? "\n" : "", specs[i], id);
+          continue;
+        }
+      g_ptr_array_add (devices, g_steal_pointer (&device));
+    }
+  if (n_errors > 0)
+    {
+      g_set_error_literal (error, QL_CONFIG_ERROR,
+                           n_errors > 1 ? QL_CONFIG_ERROR_MULTIPLE : QL_CONFIG_ERROR_INVALID_VALUE,
+                           messages->str);
+      return NULL;
+    }
+  return g_steal_pointer (&devices);
+}
+
+/* `qlaunch: hotplug: device 'ID' (TYPE): MESSAGE`, without the plugin's own
+ * `device 'ID': ` at the start of MESSAGE. */
+static void
+print_device_error (QlDevice     *device,
+                    const GError *error)
+{
+  g_autofree char *prefix = g_strdup_printf ("device '%s': ", ql_device_get_id (device));
+  const char *message = error->message;
+
+  if (g_str_has_prefix (message, prefix))
+    message += strlen (prefix);
+  g_printerr ("qlaunch: hotplug: device '%s' (%s): %s\n", ql_device_get_id (device),
+              ql_device_get_type_name (device), message);
+}
+
+/* The commands of every device, in order, as one JSON array: each device
+ * is checked against @vm and then joins it, so that a later device may use
+ * an earlier one (a port on a controller plugged before it). NULL, with a
+ * message printed, when a device cannot be hot-plugged. */
+static JsonArray *
+plan_all (GPtrArray  *devices,
+          QlVmConfig *vm,
+          gboolean    dry_run)
+{
+  g_autoptr(JsonArray) all = json_array_new ();
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (devices, i);
+      g_autoptr(GError) error = NULL;
+      /* Descriptors (a spec's fds=N) stay the device's: nothing to close. */
+      g_autoptr(JsonArray) plan = ql_hotplug_plan (device, vm, NULL, &error);
+
+      if (plan == NULL)
+        {
+          print_device_error (device, error);
+          if (!dry_run)
+            g_printerr ("qlaunch: hotplug: no device was added (nothing was sent to QEMU)\n");
+          return NULL;
+        }
+      for (guint j = 0; j < json_array_get_length (plan); j++)
+        json_array_add_element (all, json_node_copy (json_array_get_element (plan, j)));
+      ql_vm_config_add_device (vm, device);
+    }
+  return g_steal_pointer (&all);
+}
+
+static char *
+join_ids (GPtrArray *devices,
+          guint      n)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%s'%s'", i > 0 ? ", " : "",
+                            ql_device_get_id (g_ptr_array_index (devices, i)));
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+int
+ql_cli_hotplug (const QlCliGlobals *globals,
+                int                 argc,
+                char              **argv)
+{
+  g_autofree char *timeout_text = NULL;
+  g_autofree char *vm_file = NULL;
+  g_auto(GStrv) specs = NULL;
+  gboolean dry_run = FALSE;
+  GOptionEntry entries[] = {
+    { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs,
+      "A device to add: TYPE,id=ID,key=value,... (repeatable; added in order)", "SPEC" },
+    { "vm", 0, 0, G_OPTION_ARG_FILENAME, &vm_file,
+      "The VM file QEMU was started from: the devices are checked against its devices "
+      "(e.g. a 'char' port's bus on a 'serial' controller of the VM)", "VMFILE" },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
+      "Keep trying to connect for MS milliseconds (default 5000)", "MS" },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
+      "Print the QMP commands as a JSON array; do not connect (SOCKET may be left out)", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("SOCKET -d SPEC... - add devices to a running VM over QMP");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlVmConfig) check_vm = NULL;
+  g_autoptr(QlVmConfig) vm = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(JsonArray) plan = NULL;
+  g_autoptr(QlQmp) qmp = NULL;
+  guint timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
+
+  g_option_context_set_description (context,
+    "Each SPEC is a device as 'qlaunch args -d' takes it, with an id. Every device\n"
+    "is checked first (against --vm VMFILE and the -d devices before it); then\n"
+    "they are added in order, each with its backends (blockdev-add, chardev-add,\n"
+    "netdev_add, object-add) before its device_add. A device that fails is rolled\n"
+    "back; the devices added before it stay. Prints 'hotplugged ID (TYPE)' per device.\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return ql_cli_usage_error (context, error->message);
+  if (!parse_timeout (timeout_text, &timeout_ms))
+    return ql_cli_usage_error (context, "--timeout must be a positive number of milliseconds");
+  if (specs == NULL || specs[0] == NULL)
+    return ql_cli_usage_error (context, "hotplug needs at least one -d SPEC");
+  if (argc != 2 && !(dry_run && argc == 1))
+    return ql_cli_usage_error (context, "hotplug needs exactly one SOCKET");
+
+  registry = ql_cli_registry_new (globals);
+  check_vm = load_vm (registry, vm_file, &error);
+  if (check_vm == NULL)
+    {
+      ql_cli_print_error (vm_file, error);
+      return QL_EXIT_FAILURE;
+    }
+  devices = create_devices (registry, check_vm, vm_file, specs, &error);
+  if (devices == NULL)
+    {
+      ql_cli_print_error ("hotplug", error);
+      return QL_EXIT_FAILURE;
+    }
+
+  /* Every device is checked and converted before QEMU is touched. */
+  plan = plan_all (devices, check_vm, dry_run);
+  if (plan == NULL)
+    return QL_EXIT_FAILURE;
+  if (dry_run)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      g_autofree char *text = NULL;
+
+      json_node_set_array (node, plan);
+      text = json_to_string (node, TRUE);
+      g_print ("%s\n", text);
+      return QL_EXIT_OK;
+    }
+
+  vm = load_vm (registry, vm_file, &error);
+  if (vm == NULL)
+    {
+      ql_cli_print_error (vm_file, error);
+      return QL_EXIT_FAILURE;
+    }
+  qmp = connect_or_report ("hotplug", argv[1], timeout_ms);
+  if (qmp == NULL)
+    return QL_EXIT_FAILURE;
+  for (guint i = 0; i < devices->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (devices, i);
+
+      if (!ql_qmp_hotplug_device (qmp, device, vm, NULL, &error))
+        {
+          g_autofree char *added = join_ids (devices, i);
+
+          print_device_error (device, error);
+          if (i == 0)
+            g_printerr ("qlaunch: hotplug: no device was added\n");
+          else
+            g_printerr ("qlaunch: hotplug: the devices added before it stay in the VM: %s\n", added);
+          return QL_EXIT_FAILURE;
+        }
+      ql_vm_config_add_device (vm, device);
+      g_print ("hotplugged %s (%s)\n", ql_device_get_id (device), ql_device_get_type_name (device));
+      fflush (stdout);
+    }
+  return QL_EXIT_OK;
+}
+
+/* ---- unplug --------------------------------------------------------------- */
+
+int
+ql_cli_unplug (const QlCliGlobals *globals,
+               int                 argc,
+               char              **argv)
+{
+  g_autofree char *timeout_text = NULL;
+  GOptionEntry entries[] = {
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
+      "Wait MS milliseconds for the guest to release each device (default 10000); "
+      "also bounds the connection attempt", "MS" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    g_option_context_new ("SOCKET ID... - remove devices from a running VM over QMP");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlQmp) qmp = NULL;
+  guint timeout_ms = UNPLUG_DEFAULT_TIMEOUT_MS;
+
+  (void) globals;
+  g_option_context_set_description (context,
+    "Removes each device (device_del), waits for QEMU's DEVICE_DELETED event (a PCI\n"
+    "device needs the guest's consent), then removes its backends. Prints\n"
+    "'unplugged ID' per device; stops at the first failure.\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return ql_cli_usage_error (context, error->message);
+  if (!parse_timeout (timeout_text, &timeout_ms))
+    return ql_cli_usage_error (context, "--timeout must be a positive number of milliseconds");
+  if (argc < 3)
+    return ql_cli_usage_error (context, "unplug needs a SOCKET and at least one device ID");
+
+  qmp = connect_or_report ("unplug", argv[1], timeout_ms);
+  if (qmp == NULL)
+    return QL_EXIT_FAILURE;
+  for (int i = 2; i < argc; i++)
+    {
+      const char *id = argv[i];
+
+      if (!ql_qmp_unplug_device (qmp, id, timeout_ms, NULL, &error))
+        {
+          const char *message = error->message;
+
+          if (g_str_has_prefix (message, "unplug: "))
+            message += strlen ("unplug: ");
+          if (g_error_matches (error, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT))
+            g_printerr ("qlaunch: unplug: device '%s': the guest did not release the device within %u ms "
+                        "(QEMU's device_del stays pending: the device and its backends are still there)\n",
+                        id, timeout_ms);
+          else
+            g_printerr ("qlaunch: unplug: device '%s': %s\n", id, message);
+          if (i > 2)
+            {
+              g_autoptr(GString) removed = g_string_new (NULL);
+
+              for (int j = 2; j < i; j++)
+                g_string_append_printf (removed, "%s'%s'", j > 2 ? ", " : "", argv[j]);
+              g_printerr ("qlaunch: unplug: already removed: %s\n", removed->str);
+            }
+          if (i + 1 < argc)
+            {
+              g_autoptr(GString) left = g_string_new (NULL);
+
+              for (int j = i + 1; j < argc; j++)
+                g_string_append_printf (left, "%s'%s'", j > i + 1 ? ", " : "", argv[j]);
+              g_printerr ("qlaunch: unplug: not tried: %s\n", left->str);
+            }
+          return QL_EXIT_FAILURE;
+        }
+      g_print ("unplugged %s\n", id);
+      fflush (stdout);
+    }
+  return QL_EXIT_OK;
+}

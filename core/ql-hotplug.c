@@ -1,0 +1,1017 @@
+/* qlaunch — hotplug: a plugin's structured options become QMP commands.
+ *
+ * The device's plugin fills a QlCmdline exactly as for the command line
+ * (its hotplug_params vfunc, or qemu_params); each option then maps to one
+ * QMP command whose arguments are the option's typed values:
+ *
+ *   -device TYPE,k=v     device_add   {"driver": TYPE, k: v, ...}
+ *   -netdev TYPE,k=v     netdev_add   {"type": TYPE, k: v, ...}
+ *   -object TYPE,k=v     object-add   {"qom-type": TYPE, k: v, ...}
+ *   -blockdev k=v        blockdev-add {k: v, ...}, "a.b=v" -> {"a": {"b": v}}
+ *   -chardev TYPE,k=v    chardev-add  {"id": ID, "backend": {"type": TYPE,
+ *                                      "data": {...}}} (QEMU's own mapping
+ *                                      of its legacy -chardev keys)
+ *
+ * Backends go first, devices last. Descriptors are sent with getfd under a
+ * name that replaces their number in the option. When a command fails,
+ * what was added before is taken away again, newest first.
+ */
+#include "ql-private.h"
+#include "ql-qmp-private.h"
+
+#include <string.h>
+
+#define UNPLUG_QOM_PREFIX "/machine/peripheral/"
+
+typedef struct
+{
+  const char *flag;
+  const char *command;
+  const char *head_key;         /* member the option's head goes to */
+  const char *undo;             /* command that removes what it added */
+  const char *undo_key;         /* and the member naming it */
+  const char *id_key;           /* the member holding that name */
+} CommandMap;
+
+static const CommandMap command_map[] = {
+  { "-netdev", "netdev_add", "type", "netdev_del", "id", "id" },
+  { "-object", "object-add", "qom-type", "object-del", "id", "id" },
+  { "-blockdev", "blockdev-add", NULL, "blockdev-del", "node-name", "node-name" },
+  { "-chardev", "chardev-add", NULL, "chardev-remove", "id", "id" },
+  { "-device", "device_add", "driver", "device_del", "id", "id" },
+};
+
+static const CommandMap *
+lookup_map (const char *flag)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (command_map); i++)
+    if (strcmp (command_map[i].flag, flag) == 0)
+      return &command_map[i];
+  return NULL;
+}
+
+static const CommandMap *
+lookup_command (const char *command)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (command_map); i++)
+    if (strcmp (command_map[i].command, command) == 0)
+      return &command_map[i];
+  return NULL;
+}
+
+static void
+set_error (GError     **error,
+           QlDevice    *device,
+           const char  *format,
+           ...) G_GNUC_PRINTF (3, 4);
+
+static void
+set_error (GError     **error,
+           QlDevice    *device,
+           const char  *format,
+           ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNSUPPORTED,
+               "device '%s' (type %s) cannot be hot-plugged: %s",
+               ql_device_get_id (device), ql_device_get_type_name (device), what);
+}
+
+/* Puts @value at the dotted @key inside @object: "file.cache.direct" ->
+ * {"file": {"cache": {"direct": value}}}. */
+static gboolean
+put_dotted (JsonObject *object,
+            const char *key,
+            JsonNode   *value)
+{
+  g_auto(GStrv) parts = g_strsplit (key, ".", -1);
+  guint n = g_strv_length (parts);
+
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      JsonNode *child = json_object_get_member (object, parts[i]);
+
+      if (child == NULL)
+        {
+          json_object_set_object_member (object, parts[i], json_object_new ());
+          child = json_object_get_member (object, parts[i]);
+        }
+      else if (!JSON_NODE_HOLDS_OBJECT (child))
+        {
+          json_node_unref (value);
+          return FALSE;
+        }
+      object = json_node_get_object (child);
+    }
+  if (json_object_has_member (object, parts[n - 1]))
+    {
+      json_node_unref (value);
+      return FALSE;
+    }
+  json_object_set_member (object, parts[n - 1], value);
+  return TRUE;
+}
+
+/* The typed JSON value of the option's value @i; descriptor numbers become
+ * the names in @fd_names (QEMU number - 3 -> name). */
+static JsonNode *
+typed_value (QlOption   *option,
+             guint       i,
+             GPtrArray  *fd_names,
+             gboolean   *fd_used)
+{
+  const char *text = ql_option_get_value (option, i);
+  JsonNode *node = json_node_new (JSON_NODE_VALUE);
+
+  switch (ql_option_get_value_type (option, i))
+    {
+    case QL_VALUE_BOOL:
+      json_node_set_boolean (node, g_str_equal (text, "on"));
+      break;
+    case QL_VALUE_INT:
+      json_node_set_int (node, g_ascii_strtoll (text, NULL, 10));
+      break;
+    case QL_VALUE_UINT:
+      json_node_set_int (node, (gint64) g_ascii_strtoull (text, NULL, 10));
+      break;
+    case QL_VALUE_FDS:
+      {
+        g_auto(GStrv) numbers = g_strsplit (text, ":", -1);
+        g_autoptr(GString) names = g_string_new (NULL);
+
+        for (guint k = 0; numbers[k] != NULL; k++)
+          {
+            guint index = (guint) g_ascii_strtoull (numbers[k], NULL, 10) - 3;
+
+            if (index >= fd_names->len)
+              {
+                json_node_unref (node);
+                return NULL;
+              }
+            g_string_append_printf (names, "%s%s", k > 0 ? ":" : "",
+                                    (const char *) g_ptr_array_index (fd_names, index));
+            fd_used[index] = TRUE;
+          }
+        json_node_set_string (node, names->str);
+      }
+      break;
+    case QL_VALUE_STRING:
+    default:
+      json_node_set_string (node, text);
+      break;
+    }
+  return node;
+}
+
+/* QEMU's legacy -chardev keys (qemu_chr_parse_*) as ChardevBackend. */
+static JsonObject *
+chardev_arguments (QlDevice  *device,
+                   QlOption  *option,
+                   GError   **error)
+{
+  const char *type = ql_option_get_head (option);
+  const char *id = ql_option_lookup (option, "id");
+  g_autoptr(JsonObject) args = json_object_new ();
+  JsonObject *backend = json_object_new ();
+  JsonObject *data = json_object_new ();
+
+  json_object_set_object_member (backend, "data", data);
+  json_object_set_object_member (args, "backend", backend);
+  if (type == NULL || id == NULL)
+    {
+      set_error (error, device, "a -chardev option without a backend type or id");
+      return NULL;
+    }
+  json_object_set_string_member (args, "id", id);
+  json_object_set_string_member (backend, "type", type);
+
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      const char *key = ql_option_get_key (option, i);
+      const char *value = ql_option_get_value (option, i);
+      gboolean is_bool = ql_option_get_value_type (option, i) == QL_VALUE_BOOL;
+
+      if (strcmp (key, "id") == 0)
+        continue;
+      if (strcmp (type, "socket") == 0 && strcmp (key, "path") == 0)
+        {
+          JsonObject *addr = json_object_new ();
+          JsonObject *unix_addr = json_object_new ();
+
+          json_object_set_string_member (unix_addr, "path", value);
+          json_object_set_string_member (addr, "type", "unix");
+          json_object_set_object_member (addr, "data", unix_addr);
+          json_object_set_object_member (data, "addr", addr);
+        }
+      else if (strcmp (type, "socket") == 0 && is_bool
+               && (strcmp (key, "server") == 0 || strcmp (key, "wait") == 0
+                   || strcmp (key, "telnet") == 0 || strcmp (key, "nodelay") == 0))
+        json_object_set_boolean_member (data, key, g_str_equal (value, "on"));
+      else if (strcmp (type, "file") == 0 && strcmp (key, "path") == 0)
+        json_object_set_string_member (data, "out", value);
+      else if ((strcmp (type, "pipe") == 0 || strcmp (type, "serial") == 0)
+               && strcmp (key, "path") == 0)
+        json_object_set_string_member (data, "device", value);
+      else if (strcmp (key, "logfile") == 0)
+        json_object_set_string_member (data, key, value);
+      else
+        {
+          set_error (error, device, "-chardev %s key '%s' has no chardev-add form in qlaunch",
+                     type, key);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&args);
+}
+
+static JsonObject *
+option_arguments (QlDevice         *device,
+                  QlOption         *option,
+                  const CommandMap *map,
+                  GPtrArray        *fd_names,
+                  gboolean         *fd_used,
+                  GError          **error)
+{
+  g_autoptr(JsonObject) args = NULL;
+  const char *head = ql_option_get_head (option);
+
+  if (strcmp (map->flag, "-chardev") == 0)
+    return chardev_arguments (device, option, error);
+
+  args = json_object_new ();
+  if (head != NULL)
+    {
+      if (map->head_key == NULL)
+        {
+          set_error (error, device, "%s with a head ('%s') has no QMP form", map->flag, head);
+          return NULL;
+        }
+      json_object_set_string_member (args, map->head_key, head);
+    }
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      const char *key = ql_option_get_key (option, i);
+      JsonNode *value = typed_value (option, i, fd_names, fd_used);
+
+      if (value == NULL)
+        {
+          set_error (error, device, "%s %s=%s names a descriptor the plugin did not add",
+                     map->flag, key, ql_option_get_value (option, i));
+          return NULL;
+        }
+      if (!put_dotted (args, key, value))
+        {
+          set_error (error, device, "%s key '%s' clashes with another key", map->flag, key);
+          return NULL;
+        }
+    }
+  if (map->head_key != NULL && !json_object_has_member (args, map->head_key))
+    {
+      set_error (error, device, "%s without a %s", map->flag, map->head_key);
+      return NULL;
+    }
+  return g_steal_pointer (&args);
+}
+
+static void
+add_step (JsonArray  *plan,
+          const char *command,
+          JsonObject *arguments,
+          int         fd)
+{
+  JsonObject *step = json_object_new ();
+
+  json_object_set_string_member (step, "execute", command);
+  json_object_set_object_member (step, "arguments", arguments);
+  if (fd >= 0)
+    json_object_set_int_member (step, "fd", fd);
+  json_array_add_object_element (plan, step);
+}
+
+/**
+ * ql_hotplug_plan:
+ * @device: a device of any registered type, with an id
+ * @vm: (nullable): the configuration of the VM the device joins: the
+ *   plugin's checks that look at the rest of the VM (a port's
+ *   virtio-serial controller, a disk's SCSI controller) run against it.
+ *   %NULL stands for an empty VM, so a device that names another device
+ *   fails those checks: pass the running VM's configuration for it
+ * @fds: (out) (optional) (transfer container) (element-type gint): the host
+ *   descriptors the plan passes, in order; they stay the device's (do not
+ *   close them)
+ * @error: return location for a #QL_CONFIG_ERROR error
+ *
+ * The QMP commands that hot-plug @device, without sending them: validates
+ * the device, asks its plugin for its options (ql_device_hotplug_params())
+ * and converts them. Each element is an object with `execute` and
+ * `arguments` (and `fd`, the host descriptor a `getfd` step passes).
+ * %QL_CONFIG_ERROR_UNSUPPORTED when an option has no QMP equivalent.
+ *
+ * Returns: (transfer full) (nullable): the commands in order, or %NULL
+ */
+JsonArray *
+ql_hotplug_plan (QlDevice    *device,
+                 QlVmConfig  *vm,
+                 GArray     **fds,
+                 GError     **error)
+{
+  g_autoptr(QlVmConfig) empty_vm = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
+  g_autoptr(JsonArray) plan = NULL;
+  g_autoptr(GPtrArray) fd_names = NULL;
+  g_autoptr(JsonArray) devices = NULL;
+  g_autofree gboolean *fd_used = NULL;
+  GArray *host_fds;
+  const char *id;
+
+  g_return_val_if_fail (QL_IS_DEVICE (device), NULL);
+  g_return_val_if_fail (vm == NULL || QL_IS_VM_CONFIG (vm), NULL);
+
+  id = ql_device_get_id (device);
+  if (id == NULL || *id == '\0')
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING,
+                   "a %s device to hot-plug needs an id", ql_device_get_type_name (device));
+      return NULL;
+    }
+  if (vm == NULL)
+    vm = empty_vm = ql_vm_config_new ();
+  if (!ql_device_valid (device, vm, error))
+    return NULL;
+  cmdline = ql_cmdline_new ("qemu");
+  if (!ql_device_hotplug_params (device, vm, cmdline, error)
+      || !ql_cmdline_check (cmdline, error))
+    return NULL;
+
+  plan = json_array_new ();
+  devices = json_array_new ();
+  fd_names = g_ptr_array_new_with_free_func (g_free);
+  host_fds = ql_cmdline_get_fds (cmdline);
+  fd_used = g_new0 (gboolean, host_fds->len + 1);
+  for (guint i = 0; i < host_fds->len; i++)
+    {
+      JsonObject *args = json_object_new ();
+      char *name = g_strdup_printf ("ql-%s-fd%u", id, i);
+
+      json_object_set_string_member (args, "fdname", name);
+      g_ptr_array_add (fd_names, name);
+      add_step (plan, "getfd", args, g_array_index (host_fds, int, i));
+    }
+
+  for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cmdline, i);
+      const char *flag = ql_option_get_flag (option);
+      const CommandMap *map = lookup_map (flag);
+      JsonObject *args;
+
+      if (map == NULL)
+        {
+          if (strcmp (flag, "-machine") == 0)
+            set_error (error, device, "it sets machine options (%s), which only apply at start-up",
+                       ql_option_get_n_values (option) > 0 ? ql_option_get_key (option, 0) : "");
+          else
+            set_error (error, device, "QEMU has no QMP command for its %s option", flag);
+          return NULL;
+        }
+      args = option_arguments (device, option, map, fd_names, fd_used, error);
+      if (args == NULL)
+        return NULL;
+      if (strcmp (flag, "-device") == 0)
+        {
+          JsonObject *step = json_object_new ();
+
+          json_object_set_string_member (step, "execute", map->command);
+          json_object_set_object_member (step, "arguments", args);
+          json_array_add_object_element (devices, step);
+        }
+      else
+        add_step (plan, map->command, args, -1);
+    }
+  for (guint i = 0; i < json_array_get_length (devices); i++)
+    json_array_add_element (plan, json_node_copy (json_array_get_element (devices, i)));
+
+  /* Every descriptor must be written as such somewhere. */
+  for (guint i = 0; i < host_fds->len; i++)
+    if (!fd_used[i])
+      {
+        set_error (error, device,
+                   "its plugin passes file descriptor %d without marking where it is "
+                   "used (ql_option_set_fds())",
+                   g_array_index (host_fds, int, i));
+        return NULL;
+      }
+
+  if (fds != NULL)
+    {
+      *fds = g_array_new (FALSE, FALSE, sizeof (int));
+      g_array_append_vals (*fds, host_fds->data, host_fds->len);
+    }
+  return g_steal_pointer (&plan);
+}
+
+/* ---- running a plan ----------------------------------------------------- */
+
+typedef struct
+{
+  JsonArray *plan;
+  guint next;
+  GError *error;                /* the failure being rolled back */
+  guint undo;                   /* steps still to undo, counting down */
+} HotplugRun;
+
+static void
+hotplug_run_free (HotplugRun *run)
+{
+  json_array_unref (run->plan);
+  g_clear_error (&run->error);
+  g_free (run);
+}
+
+static void hotplug_step (GTask *task);
+static void hotplug_undo_step (GTask *task);
+
+static JsonObject *
+undo_arguments (JsonObject *step,
+                const char **command)
+{
+  const char *execute = json_object_get_string_member (step, "execute");
+  JsonObject *args = json_object_get_object_member (step, "arguments");
+  JsonObject *undo = json_object_new ();
+
+  if (strcmp (execute, "getfd") == 0)
+    {
+      *command = "closefd";
+      json_object_set_string_member (undo, "fdname",
+                                     json_object_get_string_member (args, "fdname"));
+      return undo;
+    }
+  {
+    const CommandMap *map = lookup_command (execute);
+
+    *command = map->undo;
+    json_object_set_string_member (undo, map->undo_key,
+                                   json_object_get_string_member_with_default (args, map->id_key, ""));
+  }
+  return undo;
+}
+
+static void
+hotplug_undone (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  g_autoptr(GTask) task = data;
+  g_autoptr(JsonNode) ret = NULL;
+
+  /* Best effort: the error that started the rollback is what is reported. */
+  ret = ql_qmp_execute_finish (QL_QMP (source), result, NULL);
+  hotplug_undo_step (g_steal_pointer (&task));
+}
+
+static void
+hotplug_undo_step (GTask *task)
+{
+  HotplugRun *run = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = NULL;
+  const char *command = NULL;
+  JsonObject *step;
+
+  if (run->undo == 0)
+    {
+      g_task_return_error (task, g_steal_pointer (&run->error));
+      g_object_unref (task);
+      return;
+    }
+  run->undo--;
+  step = json_array_get_object_element (run->plan, run->undo);
+  args = undo_arguments (step, &command);
+  ql_qmp_execute_async (g_task_get_source_object (task), command, args, NULL,
+                        hotplug_undone, task);
+}
+
+static void
+hotplug_step_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  GTask *task = data;
+  HotplugRun *run = g_task_get_task_data (task);
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
+  if (ret == NULL)
+    {
+      JsonObject *step = json_array_get_object_element (run->plan, run->next - 1);
+
+      run->error = g_steal_pointer (&error);
+      /* QMP's message starts with the command's name. */
+      (void) step;
+      g_prefix_error (&run->error, "hotplug step %u of %u: ", run->next,
+                      json_array_get_length (run->plan));
+      run->undo = run->next - 1;
+      if (!ql_qmp_is_connected (QL_QMP (source)))
+        run->undo = 0;          /* nothing to talk to */
+      hotplug_undo_step (task);
+      return;
+    }
+  hotplug_step (task);
+}
+
+static void
+hotplug_step (GTask *task)
+{
+  HotplugRun *run = g_task_get_task_data (task);
+  QlQmp *qmp = g_task_get_source_object (task);
+  JsonObject *step;
+  const char *command;
+  JsonObject *args;
+
+  if (run->next == json_array_get_length (run->plan))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  step = json_array_get_object_element (run->plan, run->next++);
+  command = json_object_get_string_member (step, "execute");
+  args = json_object_get_object_member (step, "arguments");
+  if (json_object_has_member (step, "fd"))
+    ql_qmp_execute_with_fd_async (qmp, command, args, (int) json_object_get_int_member (step, "fd"),
+                                  g_task_get_cancellable (task), hotplug_step_done, task);
+  else
+    ql_qmp_execute_async (qmp, command, args, g_task_get_cancellable (task),
+                          hotplug_step_done, task);
+}
+
+/**
+ * ql_qmp_hotplug_device_async:
+ * @self: a connected #QlQmp
+ * @device: a device of any registered type, with an id, set up with the
+ *   same properties as in a VM file
+ * @vm: (nullable): the running VM's configuration, for the device's checks
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the device is plugged, or on failure
+ * @user_data: data for @callback
+ *
+ * Hot-plugs @device: the commands of ql_hotplug_plan(), in order. When one
+ * fails, the ones before it are undone (newest first) and the error names
+ * the failing step. Finish with ql_qmp_hotplug_device_finish().
+ */
+void
+ql_qmp_hotplug_device_async (QlQmp               *self,
+                             QlDevice            *device,
+                             QlVmConfig          *vm,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task;
+  HotplugRun *run;
+  GError *error = NULL;
+  JsonArray *plan;
+
+  g_return_if_fail (QL_IS_QMP (self));
+  g_return_if_fail (QL_IS_DEVICE (device));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_qmp_hotplug_device_async);
+  plan = ql_hotplug_plan (device, vm, NULL, &error);
+  if (plan == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  run = g_new0 (HotplugRun, 1);
+  run->plan = plan;
+  g_task_set_task_data (task, run, (GDestroyNotify) hotplug_run_free);
+  hotplug_step (task);
+}
+
+/**
+ * ql_qmp_hotplug_device_finish:
+ * @self: a #QlQmp
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for an error
+ *
+ * Finishes ql_qmp_hotplug_device_async().
+ *
+ * Returns: %TRUE when the device is plugged
+ */
+gboolean
+ql_qmp_hotplug_device_finish (QlQmp         *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+typedef struct
+{
+  QlDevice *device;
+  QlVmConfig *vm;
+  GCancellable *cancellable;
+} HotplugArgs;
+
+static void
+start_hotplug (QlQmp               *self,
+               gpointer             data,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  HotplugArgs *a = data;
+
+  ql_qmp_hotplug_device_async (self, a->device, a->vm, a->cancellable, callback, user_data);
+}
+
+/**
+ * ql_qmp_hotplug_device:
+ * @self: a connected #QlQmp
+ * @device: the device to add
+ * @vm: (nullable): the running VM's configuration
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * The synchronous form of ql_qmp_hotplug_device_async().
+ *
+ * Returns: %TRUE when the device is plugged
+ */
+gboolean
+ql_qmp_hotplug_device (QlQmp         *self,
+                       QlDevice      *device,
+                       QlVmConfig    *vm,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  HotplugArgs a = { device, vm, cancellable };
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
+
+  result = ql_qmp_run_sync (self, start_hotplug, &a);
+  return ql_qmp_hotplug_device_finish (self, result, error);
+}
+
+/* ---- unplug ------------------------------------------------------------- */
+
+/* The device's backends, found over QOM before it goes: then device_del,
+ * DEVICE_DELETED, and the backends are removed. A -drive made at start-up
+ * is deleted by QEMU with its device; a -blockdev node is not. */
+typedef enum
+{
+  UNPLUG_LIST,
+  UNPLUG_GET,
+  UNPLUG_QUERY_BLOCK,
+  UNPLUG_DEL,
+  UNPLUG_BACKENDS,
+} UnplugPhase;
+
+static const char *const backend_properties[] = { "drive", "netdev", "chardev", "memdev" };
+
+typedef struct
+{
+  char *id;
+  guint timeout_ms;
+  UnplugPhase phase;
+  GPtrArray *to_get;            /* backend properties the device has */
+  GPtrArray *undo_commands;     /* parallel: command, */
+  GPtrArray *undo_args;         /*           JsonObject args */
+  char *drive;
+  GError *error;                /* backend removals that failed */
+} Unplug;
+
+static void
+unplug_free (Unplug *u)
+{
+  g_free (u->id);
+  g_ptr_array_unref (u->to_get);
+  g_ptr_array_unref (u->undo_commands);
+  g_ptr_array_unref (u->undo_args);
+  g_free (u->drive);
+  g_clear_error (&u->error);
+  g_free (u);
+}
+
+static void unplug_next (GTask *task);
+
+static void
+add_backend (Unplug     *u,
+             const char *command,
+             const char *key,
+             const char *name)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, key, name);
+  g_ptr_array_add (u->undo_commands, g_strdup (command));
+  g_ptr_array_add (u->undo_args, args);
+}
+
+static void
+unplug_fail (GTask  *task,
+             GError *error)
+{
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+unplug_reply (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  GTask *task = data;
+  Unplug *u = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+
+  if (u->phase == UNPLUG_DEL)
+    {
+      if (!ql_qmp_device_del_finish (QL_QMP (source), result, &error))
+        {
+          if (g_error_matches (error, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT))
+            g_prefix_error (&error, "device '%s' is still there (the guest did not release it): ", u->id);
+          unplug_fail (task, g_steal_pointer (&error));
+          return;
+        }
+      u->phase = UNPLUG_BACKENDS;
+      unplug_next (task);
+      return;
+    }
+
+  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
+  switch (u->phase)
+    {
+    case UNPLUG_LIST:
+      if (ret == NULL)
+        {
+          if (g_error_matches (error, QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_FOUND))
+            unplug_fail (task, g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_FOUND,
+                                            "the VM has no device '%s'", u->id));
+          else
+            unplug_fail (task, g_steal_pointer (&error));
+          return;
+        }
+      if (JSON_NODE_HOLDS_ARRAY (ret))
+        {
+          JsonArray *props = json_node_get_array (ret);
+
+          for (guint i = 0; i < json_array_get_length (props); i++)
+            {
+              JsonObject *p = json_array_get_object_element (props, i);
+              const char *name = p != NULL ? json_object_get_string_member_with_default (p, "name", "") : "";
+
+              for (gsize k = 0; k < G_N_ELEMENTS (backend_properties); k++)
+                if (strcmp (name, backend_properties[k]) == 0)
+                  g_ptr_array_add (u->to_get, g_strdup (name));
+            }
+        }
+      u->phase = UNPLUG_GET;
+      break;
+
+    case UNPLUG_GET:
+      {
+        g_autofree char *property = g_ptr_array_steal_index (u->to_get, 0);
+        const char *value = ret != NULL && JSON_NODE_HOLDS_VALUE (ret)
+                            && json_node_get_value_type (ret) == G_TYPE_STRING
+                            ? json_node_get_string (ret) : NULL;
+
+        if (value == NULL || *value == '\0')
+          break;        /* unset (or unreadable): nothing to remove */
+        if (strcmp (property, "drive") == 0)
+          u->drive = g_strdup (value);
+        else if (strcmp (property, "netdev") == 0)
+          add_backend (u, "netdev_del", "id", value);
+        else if (strcmp (property, "chardev") == 0)
+          add_backend (u, "chardev-remove", "id", value);
+        else if (strcmp (property, "memdev") == 0)
+          {
+            const char *slash = strrchr (value, '/');
+
+            add_backend (u, "object-del", "id", slash != NULL ? slash + 1 : value);
+          }
+      }
+      break;
+
+    case UNPLUG_QUERY_BLOCK:
+      {
+        gboolean legacy = FALSE;
+
+        if (ret != NULL && JSON_NODE_HOLDS_ARRAY (ret))
+          {
+            JsonArray *blocks = json_node_get_array (ret);
+
+            for (guint i = 0; i < json_array_get_length (blocks); i++)
+              {
+                JsonObject *b = json_array_get_object_element (blocks, i);
+
+                if (b != NULL && g_strcmp0 (json_object_get_string_member_with_default (b, "device", ""),
+                                            u->drive) == 0)
+                  legacy = TRUE;
+              }
+          }
+        if (!legacy)
+          add_backend (u, "blockdev-del", "node-name", u->drive);
+        g_clear_pointer (&u->drive, g_free);
+      }
+      break;
+
+    case UNPLUG_BACKENDS:
+      if (ret == NULL)
+        {
+          if (u->error == NULL)
+            u->error = g_error_new (QL_QMP_ERROR, error->code,
+                                    "device '%s' was removed, but not all of its backends: %s",
+                                    u->id, error->message);
+          else
+            g_prefix_error (&u->error, "%s; ", error->message);
+        }
+      break;
+
+    case UNPLUG_DEL:
+    default:
+      g_assert_not_reached ();
+    }
+  unplug_next (task);
+}
+
+static void
+unplug_next (GTask *task)
+{
+  Unplug *u = g_task_get_task_data (task);
+  QlQmp *qmp = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autofree char *path = g_strconcat (UNPLUG_QOM_PREFIX, u->id, NULL);
+
+  switch (u->phase)
+    {
+    case UNPLUG_LIST:
+      json_object_set_string_member (args, "path", path);
+      ql_qmp_execute_async (qmp, "qom-list", args, cancellable, unplug_reply, task);
+      return;
+    case UNPLUG_GET:
+      if (u->to_get->len > 0)
+        {
+          json_object_set_string_member (args, "path", path);
+          json_object_set_string_member (args, "property", g_ptr_array_index (u->to_get, 0));
+          ql_qmp_execute_async (qmp, "qom-get", args, cancellable, unplug_reply, task);
+          return;
+        }
+      u->phase = UNPLUG_QUERY_BLOCK;
+      G_GNUC_FALLTHROUGH;
+    case UNPLUG_QUERY_BLOCK:
+      if (u->drive != NULL)
+        {
+          ql_qmp_execute_async (qmp, "query-block", NULL, cancellable, unplug_reply, task);
+          return;
+        }
+      u->phase = UNPLUG_DEL;
+      G_GNUC_FALLTHROUGH;
+    case UNPLUG_DEL:
+      ql_qmp_device_del_async (qmp, u->id, u->timeout_ms, cancellable, unplug_reply, task);
+      return;
+    case UNPLUG_BACKENDS:
+      if (u->undo_commands->len > 0)
+        {
+          g_autofree char *command = g_ptr_array_steal_index (u->undo_commands, 0);
+          g_autoptr(JsonObject) backend_args = g_ptr_array_steal_index (u->undo_args, 0);
+
+          ql_qmp_execute_async (qmp, command, backend_args, NULL, unplug_reply, task);
+          return;
+        }
+      if (u->error != NULL)
+        unplug_fail (task, g_steal_pointer (&u->error));
+      else
+        {
+          g_task_return_boolean (task, TRUE);
+          g_object_unref (task);
+        }
+      return;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/**
+ * ql_qmp_unplug_device_async:
+ * @self: a connected #QlQmp
+ * @id: the device's id (for a hot-plugged device, the id it was added with)
+ * @timeout_ms: how long to wait for the guest to release the device; 0
+ *   waits for ever
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the device and its backends are gone, or on failure
+ * @user_data: data for @callback
+ *
+ * Removes a device and what it used: reads its `drive`, `netdev`, `chardev`
+ * and `memdev` over QOM, removes the device (ql_qmp_device_del_async(),
+ * waiting for `DEVICE_DELETED`), then the block node, netdev, chardev or
+ * memory backend. A start-up `-drive` is left to QEMU, which deletes it
+ * with its device. Finish with ql_qmp_unplug_device_finish().
+ */
+void
+ql_qmp_unplug_device_async (QlQmp               *self,
+                            const char          *id,
+                            guint                timeout_ms,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  GTask *task;
+  Unplug *u;
+
+  g_return_if_fail (QL_IS_QMP (self));
+  g_return_if_fail (id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_qmp_unplug_device_async);
+  u = g_new0 (Unplug, 1);
+  u->id = g_strdup (id);
+  u->timeout_ms = timeout_ms;
+  u->to_get = g_ptr_array_new_with_free_func (g_free);
+  u->undo_commands = g_ptr_array_new_with_free_func (g_free);
+  u->undo_args = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_task_set_task_data (task, u, (GDestroyNotify) unplug_free);
+  if (!ql_is_valid_id (id))
+    {
+      unplug_fail (task, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                                      "unplug: '%s' is not a device id", id));
+      return;
+    }
+  unplug_next (task);
+}
+
+/**
+ * ql_qmp_unplug_device_finish:
+ * @self: a #QlQmp
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for an error
+ *
+ * Finishes ql_qmp_unplug_device_async().
+ *
+ * Returns: %TRUE when the device and its backends are gone
+ */
+gboolean
+ql_qmp_unplug_device_finish (QlQmp         *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+typedef struct
+{
+  const char *id;
+  guint timeout_ms;
+  GCancellable *cancellable;
+} UnplugArgs;
+
+static void
+start_unplug (QlQmp               *self,
+              gpointer             data,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  UnplugArgs *a = data;
+
+  ql_qmp_unplug_device_async (self, a->id, a->timeout_ms, a->cancellable, callback, user_data);
+}
+
+/**
+ * ql_qmp_unplug_device:
+ * @self: a connected #QlQmp
+ * @id: the device's id
+ * @timeout_ms: how long to wait for the guest; 0 waits for ever
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * The synchronous form of ql_qmp_unplug_device_async().
+ *
+ * Returns: %TRUE when the device and its backends are gone
+ */
+gboolean
+ql_qmp_unplug_device (QlQmp         *self,
+                      const char    *id,
+                      guint          timeout_ms,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  UnplugArgs a = { id, timeout_ms, cancellable };
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
+
+  result = ql_qmp_run_sync (self, start_unplug, &a);
+  return ql_qmp_unplug_device_finish (self, result, error);
+}

@@ -5,27 +5,17 @@
 #include <json-glib/json-glib.h>
 #include <gio/gunixsocketaddress.h>
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #define GRACE_AFTER_MARKER_US (15 * G_USEC_PER_SEC)
 #define DRAIN_AFTER_KILL_US   (5 * G_USEC_PER_SEC)
-
-struct _QlTestGuest
-{
-  char *work_dir;
-  char *vm_text;
-  char *check;
-  char *check_args;
-  guint timeout_s;
-
-  char *full_vm_text;
-  GSubprocess *qemu;
-  gboolean waited;
-  QlTestGuestResult *result;
-};
+#define SHELL_PROMPT          "QLTEST-SHELL"
+#define SHELL_DONE            "QLTEST-DONE "
 
 typedef struct
 {
@@ -35,6 +25,38 @@ typedef struct
   gboolean pending;
   gboolean eof;
 } Reader;
+
+struct _QlTestGuest
+{
+  char *work_dir;
+  char *vm_text;
+  char *check;
+  char *check_args;
+  guint timeout_s;
+  GPtrArray *qemu_args;       /* extra QEMU arguments, appended last */
+
+  char *full_vm_text;
+  char *qmp_path;
+  GSubprocess *qemu;
+  gboolean waited;
+  QlTestGuestResult *result;
+
+  /* QEMU's output, read from ql_test_guest_start() until QEMU is reaped:
+   * the reads run in @context, iterated (as the thread default) only
+   * inside this file's calls. */
+  GMainContext *context;
+  GCancellable *cancellable;
+  GSource *tick;
+  Reader out;
+  Reader err;
+  gboolean exited;
+  gboolean io_done;
+  gint64 start_time;
+  /* The shell: the bytes of out.buf already consumed (prompts, command
+   * outputs), and whether the guest waits for a line. */
+  gsize shell_pos;
+  gboolean at_prompt;
+};
 
 const char *
 ql_test_guest_status_name (QlTestGuestStatus status)
@@ -172,8 +194,19 @@ ql_test_guest_new (const char *work_dir,
   guest->check = g_strdup (check);
   guest->check_args = g_strdup (check_args);
   guest->timeout_s = 60;
+  guest->qemu_args = g_ptr_array_new_with_free_func (g_free);
   guest->result = g_new0 (QlTestGuestResult, 1);
   return guest;
+}
+
+void
+ql_test_guest_add_qemu_args (QlTestGuest        *guest,
+                             const char * const *args)
+{
+  g_return_if_fail (guest->qemu == NULL);
+
+  for (; args != NULL && *args != NULL; args++)
+    g_ptr_array_add (guest->qemu_args, g_strdup (*args));
 }
 
 void
@@ -187,6 +220,36 @@ const char *
 ql_test_guest_get_vm_text (QlTestGuest *guest)
 {
   return guest->full_vm_text;
+}
+
+const char *
+ql_test_guest_get_qmp_path (QlTestGuest *guest)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_auto(GStrv) groups = NULL;
+  const char *text = guest->full_vm_text != NULL ? guest->full_vm_text : guest->vm_text;
+
+  if (guest->qmp_path != NULL)
+    return guest->qmp_path;
+  if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, NULL))
+    return NULL;
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_autofree char *path = NULL;
+
+      if (!g_str_has_prefix (groups[i], "qmp "))
+        continue;
+      path = g_key_file_get_value (kf, groups[i], "path", NULL);
+      if (path == NULL)
+        continue;
+      if (g_path_is_absolute (path))
+        guest->qmp_path = g_steal_pointer (&path);
+      else
+        guest->qmp_path = g_build_filename (guest->work_dir, path, NULL);
+      return guest->qmp_path;
+    }
+  return NULL;
 }
 
 static void
@@ -206,6 +269,98 @@ launch_error (QlTestGuest *guest,
   guest->result->error = g_strdup_vprintf (format, args);
   guest->result->status = QL_TEST_GUEST_LAUNCH_ERROR;
   va_end (args);
+}
+
+static void
+reader_read (Reader *r);
+
+static void
+reader_done (GObject      *source,
+             GAsyncResult *res,
+             gpointer      user_data)
+{
+  Reader *r = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
+
+  r->pending = FALSE;
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      r->eof = TRUE;
+      return;
+    }
+  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (!g_cancellable_is_cancelled (r->cancellable))
+    reader_read (r);
+}
+
+static void
+reader_read (Reader *r)
+{
+  r->pending = TRUE;
+  g_input_stream_read_bytes_async (r->stream, 4096, G_PRIORITY_DEFAULT, r->cancellable, reader_done, r);
+}
+
+static void
+wait_done (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
+{
+  gboolean *exited = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
+  *exited = TRUE;
+}
+
+static gboolean
+wake_up (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Starts reading QEMU's stdout and stderr and watching for its exit. */
+static void
+io_begin (QlTestGuest *guest)
+{
+  guest->context = g_main_context_new ();
+  g_main_context_push_thread_default (guest->context);
+  guest->cancellable = g_cancellable_new ();
+  guest->out.stream = g_subprocess_get_stdout_pipe (guest->qemu);
+  guest->out.buf = g_string_new (NULL);
+  guest->out.cancellable = guest->cancellable;
+  guest->err.stream = g_subprocess_get_stderr_pipe (guest->qemu);
+  guest->err.buf = g_string_new (NULL);
+  guest->err.cancellable = guest->cancellable;
+  reader_read (&guest->out);
+  reader_read (&guest->err);
+  g_subprocess_wait_async (guest->qemu, NULL, wait_done, &guest->exited);
+  guest->tick = g_timeout_source_new (50);
+  g_source_set_callback (guest->tick, wake_up, NULL, NULL);
+  g_source_attach (guest->tick, guest->context);
+  g_main_context_pop_thread_default (guest->context);
+}
+
+/* One blocking iteration (at most 50 ms: the tick) of the guest's context. */
+static void
+io_iterate (QlTestGuest *guest)
+{
+  g_main_context_push_thread_default (guest->context);
+  g_main_context_iteration (guest->context, TRUE);
+  g_main_context_pop_thread_default (guest->context);
+}
+
+/* Kills QEMU unless it exited, reaps it and stops reading. Idempotent. */
+static void
+io_end (QlTestGuest *guest)
+{
+  if (guest->context == NULL || guest->io_done)
+    return;
+  if (!guest->exited)
+    g_subprocess_force_exit (guest->qemu);
+  g_cancellable_cancel (guest->cancellable);
+  while (guest->out.pending || guest->err.pending || !guest->exited)
+    io_iterate (guest);
+  g_source_destroy (guest->tick);
+  guest->io_done = TRUE;
 }
 
 /* The test's VM text with the guest's [kernel] group and the defaults. */
@@ -310,11 +465,14 @@ ql_test_guest_start (QlTestGuest *guest)
   g_ptr_array_add (argv, g_strdup ("-display"));
   g_ptr_array_add (argv, g_strdup ("none"));
   g_ptr_array_add (argv, g_strdup ("-no-reboot"));
+  for (guint i = 0; i < guest->qemu_args->len; i++)
+    g_ptr_array_add (argv, g_strdup (g_ptr_array_index (guest->qemu_args, i)));
   g_ptr_array_add (argv, NULL);
   guest->result->argv = (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
 
-  /* stdin is a pipe nobody writes: QEMU's stdio chardev must not read the
-   * test's stdin or put a terminal in raw mode. */
+  /* stdin is a pipe only the shell API writes: QEMU's stdio chardev must
+   * not read the test's stdin or put a terminal in raw mode. */
+  guest->start_time = g_get_monotonic_time ();
   guest->qemu = ql_test_spawn ((const char * const *) guest->result->argv,
                                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
                                | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
@@ -323,53 +481,8 @@ ql_test_guest_start (QlTestGuest *guest)
       launch_error (guest, "cannot start QEMU: %s", error->message);
       return FALSE;
     }
+  io_begin (guest);
   return TRUE;
-}
-
-static void
-reader_read (Reader *r);
-
-static void
-reader_done (GObject      *source,
-             GAsyncResult *res,
-             gpointer      user_data)
-{
-  Reader *r = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
-
-  r->pending = FALSE;
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      r->eof = TRUE;
-      return;
-    }
-  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (!g_cancellable_is_cancelled (r->cancellable))
-    reader_read (r);
-}
-
-static void
-reader_read (Reader *r)
-{
-  r->pending = TRUE;
-  g_input_stream_read_bytes_async (r->stream, 4096, G_PRIORITY_DEFAULT, r->cancellable, reader_done, r);
-}
-
-static void
-wait_done (GObject      *source,
-           GAsyncResult *res,
-           gpointer      user_data)
-{
-  gboolean *exited = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
-  *exited = TRUE;
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
 }
 
 /* The first complete result-marker line in @console, or NULL. */
@@ -412,19 +525,12 @@ QlTestGuestResult *
 ql_test_guest_wait (QlTestGuest *guest)
 {
   QlTestGuestResult *result = g_steal_pointer (&guest->result);
-  g_autoptr(GMainContext) context = NULL;
-  g_autoptr(GCancellable) cancellable = NULL;
-  g_autoptr(GSource) tick = NULL;
-  Reader out = { 0 };
-  Reader err = { 0 };
-  gboolean exited = FALSE;
   gboolean marker = FALSE;
   gboolean pass = FALSE;
   gboolean killed = FALSE;
   gboolean timed_out = FALSE;
-  gint64 start;
   gint64 deadline;
-  g_autofree char *console = NULL;
+  g_autofree char *tail = NULL;
   const char *at;
   gsize len;
 
@@ -432,37 +538,26 @@ ql_test_guest_wait (QlTestGuest *guest)
   if (guest->qemu == NULL)
     {
       if (result->status != QL_TEST_GUEST_LAUNCH_ERROR)
-        launch_error (guest, "ql_test_guest_start() was not called or failed");
+        {
+          guest->result = result;
+          launch_error (guest, "ql_test_guest_start() was not called or failed");
+          guest->result = NULL;
+        }
       result->console = g_strdup ("");
       result->qemu_stderr = g_strdup ("");
       return result;
     }
 
-  context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
-  cancellable = g_cancellable_new ();
-  out.stream = g_subprocess_get_stdout_pipe (guest->qemu);
-  out.buf = g_string_new (NULL);
-  out.cancellable = cancellable;
-  err.stream = g_subprocess_get_stderr_pipe (guest->qemu);
-  err.buf = g_string_new (NULL);
-  err.cancellable = cancellable;
-  reader_read (&out);
-  reader_read (&err);
-  g_subprocess_wait_async (guest->qemu, NULL, wait_done, &exited);
-  tick = g_timeout_source_new (50);
-  g_source_set_callback (tick, wake_up, NULL, NULL);
-  g_source_attach (tick, context);
-
-  start = g_get_monotonic_time ();
-  deadline = start + (gint64) guest->timeout_s * G_USEC_PER_SEC;
-  while (!(exited && out.eof && err.eof))
+  /* Result markers count from where the shell API stopped reading: a
+   * command's output is not the check's result. */
+  deadline = g_get_monotonic_time () + (gint64) guest->timeout_s * G_USEC_PER_SEC;
+  while (!(guest->exited && guest->out.eof && guest->err.eof))
     {
       gint64 now;
 
-      g_main_context_iteration (context, TRUE);
+      io_iterate (guest);
       now = g_get_monotonic_time ();
-      if (!marker && find_marker (out.buf->str, &pass, &len) != NULL)
+      if (!marker && find_marker (guest->out.buf->str + guest->shell_pos, &pass, &len) != NULL)
         {
           marker = TRUE;
           /* The guest powers off right after the marker. */
@@ -478,23 +573,17 @@ ql_test_guest_wait (QlTestGuest *guest)
       killed = TRUE;
       deadline = now + DRAIN_AFTER_KILL_US;
     }
-  result->seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  result->seconds = (g_get_monotonic_time () - guest->start_time) / (double) G_USEC_PER_SEC;
 
   /* QEMU was killed (or exited) by now: reap it, stop reading. */
-  if (!exited)
-    g_subprocess_force_exit (guest->qemu);
-  g_cancellable_cancel (cancellable);
-  while (out.pending || err.pending || !exited)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (tick);
-  g_main_context_pop_thread_default (context);
+  io_end (guest);
   guest->waited = TRUE;
 
-  console = g_string_free (out.buf, FALSE);
-  result->console = strip_cr (console);
-  result->qemu_stderr = g_string_free (err.buf, FALSE);
+  result->console = strip_cr (guest->out.buf->str);
+  result->qemu_stderr = g_strdup (guest->err.buf->str);
   result->ready = strstr (result->console, "QLTEST-READY") != NULL;
-  at = find_marker (result->console, &pass, &len);
+  tail = strip_cr (guest->out.buf->str + guest->shell_pos);
+  at = find_marker (tail, &pass, &len);
   if (at != NULL)
     {
       g_autofree char *line = g_strndup (at + strlen ("QLTEST-PASS "), len - strlen ("QLTEST-PASS "));
@@ -509,6 +598,286 @@ ql_test_guest_wait (QlTestGuest *guest)
   return result;
 }
 
+/* The interactive shell (check `shell` of tests/guest/init). */
+
+/* The last @max bytes of the console so far, without '\r'. */
+static char *
+console_tail (QlTestGuest *guest,
+              gsize        max)
+{
+  const char *s = guest->out.buf->str;
+  gsize len = guest->out.buf->len;
+
+  if (len > max)
+    s += len - max;
+  return strip_cr (s);
+}
+
+/* Sets @error for a shell call that gave up: QEMU is gone or the deadline
+ * passed while waiting for @what. */
+static void
+shell_error (QlTestGuest  *guest,
+             const char   *what,
+             guint         timeout_s,
+             GError      **error)
+{
+  g_autofree char *tail = console_tail (guest, 2000);
+
+  if (guest->exited)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                 "QEMU exited while waiting for %s\nQEMU stderr:\n%s\nconsole (end):\n%s",
+                 what, guest->err.buf->str, tail);
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                 "no %s within %u s\nconsole (end):\n%s", what, timeout_s, tail);
+}
+
+/* The first @prefix at or after offset @from of the console whose line is
+ * complete (its '\n' arrived), or -1. @prefix may follow other text on its
+ * line (output without a final newline). @line_end: the offset after that
+ * line's '\n'. */
+static gssize
+find_line (QlTestGuest *guest,
+           const char  *prefix,
+           gsize        from,
+           gsize       *line_end)
+{
+  const char *buf = guest->out.buf->str;
+  gsize len = guest->out.buf->len;
+  const char *at;
+  const char *nl;
+
+  if (from >= len)
+    return -1;
+  at = memmem (buf + from, len - from, prefix, strlen (prefix));
+  if (at == NULL)
+    return -1;
+  nl = memchr (at, '\n', buf + len - at);
+  if (nl == NULL)
+    return -1;
+  *line_end = nl + 1 - buf;
+  return at - buf;
+}
+
+/* Iterates until find_line() finds @prefix, QEMU's output ends, or
+ * @deadline passes. */
+static gssize
+wait_for_line (QlTestGuest *guest,
+               const char  *prefix,
+               gsize        from,
+               gint64       deadline,
+               gsize       *line_end)
+{
+  for (;;)
+    {
+      gssize at = find_line (guest, prefix, from, line_end);
+
+      if (at >= 0)
+        return at;
+      if ((guest->exited && guest->out.eof) || g_get_monotonic_time () >= deadline)
+        return -1;
+      io_iterate (guest);
+    }
+}
+
+/* Whether the console's line that goes on at @at (up to @line_end) holds
+ * nothing more than a '\r'. */
+static gboolean
+rest_is_empty (QlTestGuest *guest,
+               gsize        at,
+               gsize        line_end)
+{
+  const char *p = guest->out.buf->str + at;
+  const char *end = guest->out.buf->str + line_end - 1;   /* the '\n' */
+
+  return p == end || (p + 1 == end && *p == '\r');
+}
+
+static gboolean
+shell_usable (QlTestGuest  *guest,
+              GError      **error)
+{
+  if (guest->qemu == NULL || guest->context == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                   "QEMU is not running: %s",
+                   guest->result != NULL && guest->result->error != NULL
+                   ? guest->result->error : "ql_test_guest_start() was not called or failed");
+      return FALSE;
+    }
+  if (guest->waited || guest->io_done)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                           "ql_test_guest_wait() was called: QEMU is gone");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+wait_for_prompt (QlTestGuest  *guest,
+                 gint64        deadline,
+                 guint         timeout_s,
+                 GError      **error)
+{
+  gsize from = guest->shell_pos;
+  gsize end;
+  gssize at;
+
+  if (guest->at_prompt)
+    return TRUE;
+  /* The prompt is a line of its own. */
+  for (;;)
+    {
+      at = wait_for_line (guest, SHELL_PROMPT, from, deadline, &end);
+      if (at < 0)
+        {
+          shell_error (guest, "the shell's prompt (" SHELL_PROMPT ")", timeout_s, error);
+          return FALSE;
+        }
+      if ((at == 0 || guest->out.buf->str[at - 1] == '\n')
+          && rest_is_empty (guest, at + strlen (SHELL_PROMPT), end))
+        break;
+      from = end;
+    }
+  guest->shell_pos = end;
+  guest->at_prompt = TRUE;
+  return TRUE;
+}
+
+gboolean
+ql_test_guest_wait_for_shell (QlTestGuest  *guest,
+                              guint         timeout_s,
+                              GError      **error)
+{
+  if (!shell_usable (guest, error))
+    return FALSE;
+  return wait_for_prompt (guest, g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC,
+                          timeout_s, error);
+}
+
+void
+ql_test_guest_assume_shell (QlTestGuest *guest)
+{
+  guest->at_prompt = TRUE;
+}
+
+/* Writes @line and a newline to QEMU's stdin (the guest's console). A QEMU
+ * that is gone is an error, not a SIGPIPE. */
+static gboolean
+write_line (QlTestGuest  *guest,
+            const char   *line,
+            GError      **error)
+{
+  GOutputStream *in = g_subprocess_get_stdin_pipe (guest->qemu);
+  g_autofree char *data = g_strconcat (line, "\n", NULL);
+  sigset_t pipe_set;
+  sigset_t old_set;
+  gboolean ok;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
+  ok = g_output_stream_write_all (in, data, strlen (data), NULL, NULL, error)
+       && g_output_stream_flush (in, NULL, error);
+  if (!ok && !sigismember (&old_set, SIGPIPE))
+    {
+      /* Consume the SIGPIPE the failed write raised before unblocking. */
+      struct timespec zero = { 0, 0 };
+
+      while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+    }
+  pthread_sigmask (SIG_SETMASK, &old_set, NULL);
+  if (!ok)
+    g_prefix_error (error, "cannot write to QEMU's stdin: ");
+  return ok;
+}
+
+char *
+ql_test_guest_shell (QlTestGuest  *guest,
+                     const char   *command,
+                     guint         timeout_s,
+                     int          *exit_status,
+                     GError      **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  g_autofree char *what = NULL;
+  g_autofree char *raw = NULL;
+  const char *p;
+  char *digits_end;
+  gsize from;
+  gssize at;
+  gsize end;
+  long status = 0;
+
+  g_return_val_if_fail (command != NULL, NULL);
+
+  if (strchr (command, '\n') != NULL || strchr (command, '\r') != NULL || strlen (command) > 4000)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "a shell command is one line of at most 4000 bytes: '%s'", command);
+      return NULL;
+    }
+  if (!shell_usable (guest, error) || !wait_for_prompt (guest, deadline, timeout_s, error))
+    return NULL;
+  if (!write_line (guest, command, error))
+    return NULL;
+  guest->at_prompt = FALSE;
+
+  what = g_strdup_printf ("the end (" SHELL_DONE "N) of the command '%s'", command);
+  from = guest->shell_pos;
+  for (;;)
+    {
+      at = wait_for_line (guest, SHELL_DONE, from, deadline, &end);
+      if (at < 0)
+        {
+          shell_error (guest, what, timeout_s, error);
+          return NULL;
+        }
+      /* "QLTEST-DONE <digits>\r\n": anything else is output that happens
+       * to contain the word; look further. */
+      p = guest->out.buf->str + at + strlen (SHELL_DONE);
+      if (g_ascii_isdigit (*p))
+        {
+          errno = 0;
+          status = strtol (p, &digits_end, 10);
+          if (errno == 0 && status <= 255 && rest_is_empty (guest, digits_end - guest->out.buf->str, end))
+            break;
+        }
+      from = at + strlen (SHELL_DONE);
+    }
+
+  raw = g_strndup (guest->out.buf->str + guest->shell_pos, at - guest->shell_pos);
+  guest->shell_pos = end;
+  if (exit_status != NULL)
+    *exit_status = (int) status;
+  return strip_cr (raw);
+}
+
+gboolean
+ql_test_guest_shell_poweroff (QlTestGuest  *guest,
+                              guint         timeout_s,
+                              GError      **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  if (!shell_usable (guest, error) || !wait_for_prompt (guest, deadline, timeout_s, error))
+    return FALSE;
+  if (!write_line (guest, "poweroff", error))
+    return FALSE;
+  guest->at_prompt = FALSE;
+  return TRUE;
+}
+
+char *
+ql_test_guest_get_console (QlTestGuest *guest)
+{
+  if (guest->out.buf == NULL)
+    return g_strdup ("");
+  return strip_cr (guest->out.buf->str);
+}
+
 void
 ql_test_guest_free (QlTestGuest *guest)
 {
@@ -516,16 +885,30 @@ ql_test_guest_free (QlTestGuest *guest)
     return;
   if (guest->qemu != NULL && !guest->waited)
     {
-      g_subprocess_force_exit (guest->qemu);
-      g_subprocess_wait (guest->qemu, NULL, NULL);
+      if (guest->context != NULL)
+        io_end (guest);
+      else
+        {
+          g_subprocess_force_exit (guest->qemu);
+          g_subprocess_wait (guest->qemu, NULL, NULL);
+        }
     }
   g_clear_object (&guest->qemu);
+  if (guest->out.buf != NULL)
+    g_string_free (guest->out.buf, TRUE);
+  if (guest->err.buf != NULL)
+    g_string_free (guest->err.buf, TRUE);
+  g_clear_pointer (&guest->tick, g_source_unref);
+  g_clear_object (&guest->cancellable);
+  g_clear_pointer (&guest->context, g_main_context_unref);
   g_clear_pointer (&guest->result, ql_test_guest_result_free);
+  g_ptr_array_unref (guest->qemu_args);
   g_free (guest->work_dir);
   g_free (guest->vm_text);
   g_free (guest->check);
   g_free (guest->check_args);
   g_free (guest->full_vm_text);
+  g_free (guest->qmp_path);
   g_free (guest);
 }
 

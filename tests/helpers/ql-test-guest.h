@@ -14,6 +14,13 @@
  * -no-reboot`. It reads the console until a result marker (and QEMU's exit)
  * or the timeout, kills QEMU when it has to, and never leaves a process
  * behind: every child it starts dies with the test process (PDEATHSIG).
+ *
+ * With the check `shell` the guest is interactive: between
+ * ql_test_guest_start() and ql_test_guest_wait() (or instead of the
+ * latter), ql_test_guest_shell() runs commands in it over the console while
+ * the test drives QEMU (e.g. over QMP: put a [qmp NAME] group in the VM
+ * text, see ql_test_guest_get_qmp_path()). The console is read only inside
+ * these calls; everything it printed still ends up in the result's console.
  */
 #pragma once
 
@@ -59,11 +66,21 @@ QlTestGuest       *ql_test_guest_new              (const char   *work_dir,
                                                    const char   *vm_text,
                                                    const char   *check,
                                                    const char   *check_args);
-/* Seconds to wait for a result marker (default 60). */
+/* Seconds ql_test_guest_wait() waits for a result marker (default 60);
+ * 0 kills QEMU at once (e.g. the source of a migration) and keeps its
+ * console in the result (status TIMEOUT). */
 void               ql_test_guest_set_timeout      (QlTestGuest  *guest,
                                                    guint         seconds);
+/* More QEMU arguments, after the harness's (e.g. "-incoming", "defer" for
+ * the destination of a migration that reuses the source's VM text: give it
+ * another [qmp] path, or free the source first). Before start. */
+void               ql_test_guest_add_qemu_args    (QlTestGuest  *guest,
+                                                   const char * const *args);
 /* The completed VM file text (after ql_test_guest_start()). */
 const char        *ql_test_guest_get_vm_text      (QlTestGuest  *guest);
+/* The socket path of the VM text's first [qmp NAME] group (relative paths
+ * resolved against the work directory), or NULL. Owned by @guest. */
+const char        *ql_test_guest_get_qmp_path     (QlTestGuest  *guest);
 /* Runs `qlaunch args` and starts QEMU. FALSE (and the reason in the result
  * of ql_test_guest_wait()) when qlaunch refuses the VM or QEMU cannot be
  * spawned. */
@@ -73,6 +90,41 @@ gboolean           ql_test_guest_start            (QlTestGuest  *guest);
 QlTestGuestResult *ql_test_guest_wait             (QlTestGuest  *guest);
 /* Kills QEMU if it still runs and waits for it. */
 void               ql_test_guest_free             (QlTestGuest  *guest);
+
+/* The interactive shell of the check `shell` (tests/guest/init): the guest
+ * prints `QLTEST-SHELL`, reads one line, runs it (eval in a subshell, stdin
+ * /dev/null, output on the console) and prints `QLTEST-DONE <status>`.
+ * These calls work after a successful ql_test_guest_start() and before
+ * ql_test_guest_wait(); on failure they set @error (G_IO_ERROR_TIMED_OUT,
+ * or G_IO_ERROR_CLOSED when QEMU exited, with the end of the console). */
+
+/* Waits for the guest's first prompt (boot takes about 6 s under TCG). */
+gboolean           ql_test_guest_wait_for_shell   (QlTestGuest  *guest,
+                                                   guint         timeout_s,
+                                                   GError      **error);
+/* Runs @command (one line, at most 4000 bytes) in the guest: waits for the
+ * prompt if needed, writes @command and '\n' to QEMU's stdin and returns
+ * what the guest printed until `QLTEST-DONE`, without '\r' (stdout and
+ * stderr; commands do not echo). @exit_status: (nullable) the command's
+ * status. @timeout_s bounds the whole call. Each command runs in its own
+ * subshell: cd and variables do not carry over, files do. */
+char              *ql_test_guest_shell            (QlTestGuest  *guest,
+                                                   const char   *command,
+                                                   guint         timeout_s,
+                                                   int          *exit_status,
+                                                   GError      **error);
+/* Waits for the prompt and sends `poweroff`: the guest prints
+ * `QLTEST-PASS shell <N> commands` and powers off; ql_test_guest_wait()
+ * then returns PASS. */
+gboolean           ql_test_guest_shell_poweroff   (QlTestGuest  *guest,
+                                                   guint         timeout_s,
+                                                   GError      **error);
+/* The guest already waits at a prompt that was printed on another QEMU's
+ * console (this QEMU is the destination of a migration): the next shell
+ * call does not wait for one. */
+void               ql_test_guest_assume_shell     (QlTestGuest  *guest);
+/* Everything the console printed so far, without '\r'. */
+char              *ql_test_guest_get_console      (QlTestGuest  *guest);
 
 /* new + start + wait + free. */
 QlTestGuestResult *ql_test_guest_run              (const char   *work_dir,

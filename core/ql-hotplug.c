@@ -767,11 +767,10 @@ unplug_reply (GObject      *source,
 
           for (guint i = 0; i < json_array_get_length (props); i++)
             {
-              JsonObject *p = json_array_get_object_element (props, i);
-              const char *name = p != NULL ? json_object_get_string_member_with_default (p, "name", "") : "";
+              const char *name = ql_json_string (ql_json_array_object (props, i), "name");
 
               for (gsize k = 0; k < G_N_ELEMENTS (backend_properties); k++)
-                if (strcmp (name, backend_properties[k]) == 0)
+                if (g_strcmp0 (name, backend_properties[k]) == 0)
                   g_ptr_array_add (u->to_get, g_strdup (name));
             }
         }
@@ -812,10 +811,8 @@ unplug_reply (GObject      *source,
 
             for (guint i = 0; i < json_array_get_length (blocks); i++)
               {
-                JsonObject *b = json_array_get_object_element (blocks, i);
-
-                if (b != NULL && g_strcmp0 (json_object_get_string_member_with_default (b, "device", ""),
-                                            u->drive) == 0)
+                if (g_strcmp0 (ql_json_string (ql_json_array_object (blocks, i), "device"),
+                               u->drive) == 0)
                   legacy = TRUE;
               }
           }

@@ -645,7 +645,7 @@ migration_polled (GObject      *source,
       return;
     }
   o = JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
-  status = o != NULL ? json_object_get_string_member_with_default (o, "status", NULL) : NULL;
+  status = ql_json_string (o, "status");
   if (g_strcmp0 (status, "completed") == 0)
     {
       g_task_return_boolean (task, TRUE);
@@ -654,8 +654,8 @@ migration_polled (GObject      *source,
   if (g_strcmp0 (status, "failed") == 0 || g_strcmp0 (status, "cancelled") == 0)
     {
       g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_FAILED, "migration %s%s%s",
-                               status, json_object_has_member (o, "error-desc") ? ": " : "",
-                               json_object_get_string_member_with_default (o, "error-desc", ""));
+                               status, ql_json_string (o, "error-desc") != NULL ? ": " : "",
+                               ql_json_string (o, "error-desc") != NULL ? ql_json_string (o, "error-desc") : "");
       return;
     }
   if (w->deadline != 0 && g_get_monotonic_time () >= w->deadline)

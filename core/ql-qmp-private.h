@@ -18,4 +18,19 @@ GAsyncResult *ql_qmp_run_sync (QlQmp          *self,
                                QlQmpStartFunc  start,
                                gpointer        start_data);
 
+/* Readers for JSON from QEMU (untrusted): each gives NULL (or the default)
+ * when the member is missing or of another type, never a critical. */
+const char   *ql_json_string       (JsonObject  *object,
+                                    const char  *member);
+gint64        ql_json_int          (JsonObject  *object,
+                                    const char  *member,
+                                    gint64       default_value);
+gboolean      ql_json_bool         (JsonObject  *object,
+                                    const char  *member,
+                                    gboolean     default_value);
+JsonObject   *ql_json_object       (JsonObject  *object,
+                                    const char  *member);
+JsonObject   *ql_json_array_object (JsonArray   *array,
+                                    guint        index);
+
 G_END_DECLS

@@ -29,6 +29,9 @@
 #include <gio/gunixsocketaddress.h>
 
 #define READ_CHUNK (64 * 1024)
+/* QEMU nests a few levels; json-glib's parser recurses per level, so a
+ * deeper message is refused before it is parsed. */
+#define MAX_NESTING 256
 #define CONNECT_RETRY_MS 20
 
 typedef enum
@@ -81,6 +84,7 @@ struct _QlQmp
   gulong connect_cancel_id;
 
   GList *waiters;               /* EventWaiter* */
+  gint64 event_timestamp;       /* of the event being emitted, or -1 */
 };
 
 enum
@@ -143,11 +147,86 @@ ql_qmp_error_get_class (const GError *error)
   return NULL;
 }
 
+/* A pending command's cancellable handler goes with the command. */
+static void
+disconnect_cancel (GTask *task)
+{
+  gulong id = GPOINTER_TO_SIZE (g_object_steal_data (G_OBJECT (task), "ql-qmp-cancel-id"));
+
+  if (id != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (task), id);
+}
+
 static void
 unref_task (gpointer task)
 {
   if (task != NULL)
-    g_object_unref (task);
+    {
+      disconnect_cancel (task);
+      g_object_unref (task);
+    }
+}
+
+/* ---- safe readers for QEMU's JSON ---------------------------------------- */
+
+static JsonNode *
+value_member (JsonObject *object,
+              const char *member,
+              GType       type)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != type)
+    return NULL;
+  return node;
+}
+
+const char *
+ql_json_string (JsonObject *object,
+                const char *member)
+{
+  JsonNode *node = value_member (object, member, G_TYPE_STRING);
+
+  return node != NULL ? json_node_get_string (node) : NULL;
+}
+
+gint64
+ql_json_int (JsonObject *object,
+             const char *member,
+             gint64      default_value)
+{
+  JsonNode *node = value_member (object, member, G_TYPE_INT64);
+
+  return node != NULL ? json_node_get_int (node) : default_value;
+}
+
+gboolean
+ql_json_bool (JsonObject *object,
+              const char *member,
+              gboolean    default_value)
+{
+  JsonNode *node = value_member (object, member, G_TYPE_BOOLEAN);
+
+  return node != NULL ? json_node_get_boolean (node) : default_value;
+}
+
+JsonObject *
+ql_json_object (JsonObject *object,
+                const char *member)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+JsonObject *
+ql_json_array_object (JsonArray *array,
+                      guint      index)
+{
+  JsonNode *node = array != NULL && index < json_array_get_length (array)
+                   ? json_array_get_element (array, index) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
 static void
@@ -238,7 +317,10 @@ close_with_error (QlQmp  *self,
   g_hash_table_iter_init (&iter, pending);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     if (value != NULL)
-      g_task_return_error (G_TASK (value), g_error_copy (reason));
+      {
+        disconnect_cancel (value);
+        g_task_return_error (G_TASK (value), g_error_copy (reason));
+      }
 
   for (GList *l = waiters; l != NULL; l = l->next)
     {
@@ -387,11 +469,29 @@ send_message (QlQmp       *self,
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* QEMU's "timestamp": {"seconds": S, "microseconds": U} as µs, or -1. */
+static gint64
+event_timestamp (JsonObject *message)
+{
+  JsonNode *ts = json_object_get_member (message, "timestamp");
+  JsonObject *o;
+  gint64 seconds, micro;
+
+  if (ts == NULL || !JSON_NODE_HOLDS_OBJECT (ts))
+    return -1;
+  o = json_node_get_object (ts);
+  seconds = ql_json_int (o, "seconds", -1);
+  micro = ql_json_int (o, "microseconds", -1);
+  if (seconds < 0 || micro < 0 || micro >= G_USEC_PER_SEC || seconds > G_MAXINT64 / G_USEC_PER_SEC - 1)
+    return -1;
+  return seconds * G_USEC_PER_SEC + micro;
+}
+
 static void
 emit_event (QlQmp      *self,
             JsonObject *message)
 {
-  const char *name = json_object_get_string_member_with_default (message, "event", NULL);
+  const char *name = ql_json_string (message, "event");
   JsonObject *data = NULL;
   g_autoptr(JsonObject) empty = NULL;
   GList *l;
@@ -424,7 +524,7 @@ emit_event (QlQmp      *self,
 
       if (g_strcmp0 (w->event, name) == 0
           && (w->key == NULL
-              || g_strcmp0 (json_object_get_string_member_with_default (data, w->key, NULL),
+              || g_strcmp0 (ql_json_string (data, w->key),
                             w->value) == 0))
         {
           self->waiters = g_list_delete_link (self->waiters, l);
@@ -435,7 +535,9 @@ emit_event (QlQmp      *self,
       l = next;
     }
 
+  self->event_timestamp = event_timestamp (message);
   g_signal_emit (self, signals[SIGNAL_EVENT], g_quark_from_string (name), name, data);
+  self->event_timestamp = -1;
 }
 
 static void
@@ -452,10 +554,9 @@ complete_reply (QlQmp      *self,
     {
       if (json_object_has_member (message, "error"))
         {
-          JsonObject *e = json_object_get_object_member (message, "error");
+          const char *desc = ql_json_string (ql_json_object (message, "error"), "desc");
 
-          protocol_error (self, "error reply without an id: %s",
-                          e != NULL ? json_object_get_string_member_with_default (e, "desc", "?") : "?");
+          protocol_error (self, "error reply without an id: %s", desc != NULL ? desc : "?");
         }
       else
         protocol_error (self, "a reply without an id");
@@ -471,6 +572,7 @@ complete_reply (QlQmp      *self,
   task = stolen_task;
   if (task == NULL)
     return;     /* the caller cancelled: the reply is dropped */
+  disconnect_cancel (task);
 
   if (json_object_has_member (message, "return"))
     {
@@ -482,15 +584,18 @@ complete_reply (QlQmp      *self,
     {
       JsonNode *e = json_object_get_member (message, "error");
       JsonObject *eo = e != NULL && JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-      const char *klass = eo != NULL ? json_object_get_string_member_with_default (eo, "class", NULL) : NULL;
-      const char *desc = eo != NULL ? json_object_get_string_member_with_default (eo, "desc", NULL) : NULL;
+      const char *klass = ql_json_string (eo, "class");
+      const char *desc = ql_json_string (eo, "desc");
       const char *command = g_task_get_task_data (task);
       QlQmpError code = QL_QMP_ERROR_OTHER_CLASS;
 
       if (klass == NULL || desc == NULL)
         {
+          /* Not QMP: this command and everything else fail, and the
+           * connection ends. */
           g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL,
                                    "%s: malformed error reply (no class or desc)", command);
+          protocol_error (self, "a malformed error reply (no class or desc) to %s", command);
           return;
         }
       for (gsize i = 0; i < G_N_ELEMENTS (qmp_classes); i++)
@@ -504,6 +609,36 @@ complete_reply (QlQmp      *self,
 }
 
 static void negotiate (QlQmp *self);
+
+/* The deepest nesting of arrays and objects in @line (outside strings). */
+static guint
+nesting_depth (const char *line,
+               gsize       len)
+{
+  guint depth = 0, max = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = line[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        max = MAX (max, ++depth);
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return max;
+}
 
 static void
 handle_line (QlQmp      *self,
@@ -528,6 +663,11 @@ handle_line (QlQmp      *self,
   if (!g_utf8_validate_len (line, len, NULL))
     {
       protocol_error (self, "a message that is not UTF-8");
+      return;
+    }
+  if (nesting_depth (line, len) > MAX_NESTING)
+    {
+      protocol_error (self, "JSON nested more than %d levels deep", MAX_NESTING);
       return;
     }
   parser = json_parser_new_immutable ();
@@ -580,7 +720,6 @@ on_readable (GSocket      *socket,
   g_autoptr(GError) error = NULL;
   guint8 chunk[READ_CHUNK];
   gssize n;
-  gsize start = 0;
 
   (void) cond;
   n = g_socket_receive (socket, (char *) chunk, sizeof chunk, NULL, &error);
@@ -606,26 +745,32 @@ on_readable (GSocket      *socket,
     }
 
   g_byte_array_append (self->inbuf, chunk, n);
+  /* Each line leaves the buffer before it is handled: a handler may run
+   * the main context (a sync call inside a signal handler), and this
+   * source may then run again, nested, and take the next lines. */
   while (self->state != STATE_CLOSED)
     {
-      const guint8 *nl = memchr (self->inbuf->data + start, '\n', self->inbuf->len - start);
+      const guint8 *nl = memchr (self->inbuf->data, '\n', self->inbuf->len);
+      g_autofree char *line = NULL;
       gsize len;
 
       if (nl == NULL)
         break;
-      len = nl - (self->inbuf->data + start);
+      len = nl - self->inbuf->data;
       if (len > self->max_message_size)
         {
           protocol_error (self, "a message of %" G_GSIZE_FORMAT " bytes (the limit is %" G_GSIZE_FORMAT ")",
                           len, self->max_message_size);
           break;
         }
-      handle_line (self, (const char *) self->inbuf->data + start, len);
-      start += len + 1;
+      line = g_malloc (len + 1);
+      memcpy (line, self->inbuf->data, len);
+      line[len] = '\0';
+      g_byte_array_remove_range (self->inbuf, 0, len + 1);
+      handle_line (self, line, len);
     }
   if (self->state == STATE_CLOSED)
     return G_SOURCE_REMOVE;
-  g_byte_array_remove_range (self->inbuf, 0, start);
   if (self->inbuf->len > self->max_message_size)
     {
       protocol_error (self, "more than %" G_GSIZE_FORMAT " bytes without a newline",
@@ -743,9 +888,12 @@ execute_internal (QlQmp               *self,
   if (cancellable != NULL)
     {
       /* The pending entry stays to swallow the reply; the caller is told now. */
+      gulong handler;
+
       g_object_set_data_full (G_OBJECT (task), "ql-qmp-id", g_strdup (id), g_free);
-      g_cancellable_connect (cancellable, G_CALLBACK (pending_task_cancelled),
-                             task, NULL);
+      handler = g_cancellable_connect (cancellable, G_CALLBACK (pending_task_cancelled),
+                                       task, NULL);
+      g_object_set_data (G_OBJECT (task), "ql-qmp-cancel-id", GSIZE_TO_POINTER (handler));
     }
 }
 
@@ -760,8 +908,10 @@ return_cancelled_in_idle (gpointer data)
   /* Still pending (no reply yet): answer the caller, keep the slot. */
   if (g_hash_table_lookup_extended (self->pending, id, NULL, &current) && current == task)
     {
-      g_hash_table_insert (self->pending, g_strdup (id), NULL);
+      g_object_ref (task);
+      g_hash_table_insert (self->pending, g_strdup (id), NULL);   /* unrefs, disconnects */
       g_task_return_error_if_cancelled (task);
+      g_object_unref (task);
     }
   return G_SOURCE_REMOVE;
 }
@@ -1117,6 +1267,9 @@ try_connect (gpointer data)
           self->socket = g_steal_pointer (&socket);
           self->state = STATE_GREETING;
           self->in_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+          /* Sync calls from event handlers iterate the context: replies
+           * must still be read then. */
+          g_source_set_can_recurse (self->in_source, TRUE);
           g_source_set_callback (self->in_source, (GSourceFunc) (void (*) (void)) on_readable,
                                  self, NULL);
           g_source_attach (self->in_source, self->context);
@@ -1354,22 +1507,35 @@ ql_qmp_get_qemu_version (QlQmp *self,
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
 
-  if (self->greeting == NULL
-      || !json_object_has_member (self->greeting, "version")
-      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (self->greeting, "version")))
+  version = ql_json_object (self->greeting, "version");
+  qemu = ql_json_object (version, "qemu");
+  if (qemu == NULL)
     return FALSE;
-  version = json_object_get_object_member (self->greeting, "version");
-  if (!json_object_has_member (version, "qemu")
-      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (version, "qemu")))
-    return FALSE;
-  qemu = json_object_get_object_member (version, "qemu");
   if (major != NULL)
-    *major = json_object_get_int_member_with_default (qemu, "major", 0);
+    *major = (guint) CLAMP (ql_json_int (qemu, "major", 0), 0, G_MAXUINT);
   if (minor != NULL)
-    *minor = json_object_get_int_member_with_default (qemu, "minor", 0);
+    *minor = (guint) CLAMP (ql_json_int (qemu, "minor", 0), 0, G_MAXUINT);
   if (micro != NULL)
-    *micro = json_object_get_int_member_with_default (qemu, "micro", 0);
+    *micro = (guint) CLAMP (ql_json_int (qemu, "micro", 0), 0, G_MAXUINT);
   return TRUE;
+}
+
+/**
+ * ql_qmp_get_event_timestamp:
+ * @self: a #QlQmp
+ *
+ * QEMU's time stamp of the event being emitted: valid in #QlQmp::event
+ * handlers.
+ *
+ * Returns: microseconds since the epoch, or -1 outside an emission or when
+ *   the event had no valid `timestamp`
+ */
+gint64
+ql_qmp_get_event_timestamp (QlQmp *self)
+{
+  g_return_val_if_fail (QL_IS_QMP (self), -1);
+
+  return self->event_timestamp;
 }
 
 /**
@@ -1535,7 +1701,8 @@ ql_qmp_class_init (QlQmpClass *klass)
    * @name: the event's name, e.g. `STOP`; also the signal's detail
    * @data: the event's `data` (an empty object when it had none)
    *
-   * Emitted for every QMP event, in the order QEMU sent them. Connect to
+   * Emitted for every QMP event, in the order QEMU sent them; during the
+   * emission ql_qmp_get_event_timestamp() gives QEMU's time stamp. Connect to
    * `event::DEVICE_DELETED` for one kind only.
    */
   signals[SIGNAL_EVENT] =
@@ -1563,6 +1730,7 @@ ql_qmp_init (QlQmp *self)
   g_queue_init (&self->outq);
   self->max_message_size = QL_QMP_DEFAULT_MAX_MESSAGE_SIZE;
   self->next_id = 1;
+  self->event_timestamp = -1;
 }
 
 /**

@@ -1,6 +1,7 @@
 /* qlaunch — QlVm over QMP: ready, pause, resume, graceful shutdown, and
  * the VM's state kept in sync from QMP events. */
 #include "ql-private.h"
+#include "ql-qmp-private.h"
 
 #include <string.h>
 
@@ -35,11 +36,11 @@ on_qmp_event (QlQmp      *qmp,
   else if (strcmp (name, "SHUTDOWN") == 0)
     ql_vm_set_run_state (self, "shutdown");
   else if (strcmp (name, "RESET") == 0)
-    ql_vm_emit_reset (self, json_object_get_boolean_member_with_default (data, "guest", FALSE),
-                      json_object_get_string_member_with_default (data, "reason", ""));
+    ql_vm_emit_reset (self, ql_json_bool (data, "guest", FALSE),
+                      ql_json_string (data, "reason") != NULL ? ql_json_string (data, "reason") : "");
   else if (strcmp (name, "DEVICE_DELETED") == 0)
-    ql_vm_emit_device_deleted (self, json_object_get_string_member_with_default (data, "device", NULL),
-                               json_object_get_string_member_with_default (data, "path", ""));
+    ql_vm_emit_device_deleted (self, ql_json_string (data, "device"),
+                               ql_json_string (data, "path") != NULL ? ql_json_string (data, "path") : "");
 }
 
 static gboolean

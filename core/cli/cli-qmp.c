@@ -93,15 +93,24 @@ on_event (QlQmp      *qmp,
           JsonObject *data,
           gpointer    user_data)
 {
+  gint64 timestamp_us = ql_qmp_get_event_timestamp (qmp);
   g_autoptr(JsonObject) line = json_object_new ();
   g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   g_autofree char *text = NULL;
 
   (void) qmp;
   (void) user_data;
-  /* QlQmp::event gives the name and data; QEMU's timestamp is not kept. */
+  /* As QEMU sent it: event, data, timestamp. */
   json_object_set_string_member (line, "event", name);
   json_object_set_object_member (line, "data", json_object_ref (data));
+  if (timestamp_us >= 0)
+    {
+      JsonObject *ts = json_object_new ();
+
+      json_object_set_int_member (ts, "seconds", timestamp_us / G_USEC_PER_SEC);
+      json_object_set_int_member (ts, "microseconds", timestamp_us % G_USEC_PER_SEC);
+      json_object_set_object_member (line, "timestamp", ts);
+    }
   json_node_set_object (node, line);
   text = json_to_string (node, FALSE);
   fputs (text, stdout);

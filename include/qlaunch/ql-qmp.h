@@ -95,6 +95,7 @@ QL_API gboolean     ql_qmp_get_qemu_version     (QlQmp               *self,
                                                  guint               *major,
                                                  guint               *minor,
                                                  guint               *micro);
+QL_API gint64       ql_qmp_get_event_timestamp  (QlQmp               *self);
 QL_API gsize        ql_qmp_get_max_message_size (QlQmp               *self);
 QL_API void         ql_qmp_set_max_message_size (QlQmp               *self,
                                                  gsize                size);

@@ -82,6 +82,7 @@ struct _QlQmp
   GSource *connect_retry;
   gint64 connect_deadline;
   gulong connect_cancel_id;
+  gsize scanned;                /* inbuf bytes known to hold no newline */
 
   GList *waiters;               /* EventWaiter* */
   gint64 event_timestamp;       /* of the event being emitted, or -1 */
@@ -297,6 +298,7 @@ close_with_error (QlQmp  *self,
     }
   g_queue_clear_full (&self->outq, (GDestroyNotify) out_message_free);
   g_byte_array_set_size (self->inbuf, 0);
+  self->scanned = 0;
 
   /* Detach everything first: the callbacks may call back into us. */
   pending = g_steal_pointer (&self->pending);
@@ -426,8 +428,8 @@ on_writable (GSocket      *socket,
 
   (void) socket;
   (void) cond;
-  /* flush_output() destroys the source once the queue is empty. */
-  g_clear_pointer (&self->out_source, g_source_unref);
+  /* flush_output() keeps this source while blocked and destroys it once
+   * the queue is empty. */
   flush_output (self);
   return self->out_source != NULL ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -494,6 +496,7 @@ emit_event (QlQmp      *self,
   const char *name = ql_json_string (message, "event");
   JsonObject *data = NULL;
   g_autoptr(JsonObject) empty = NULL;
+  GList *matched = NULL;
   GList *l;
 
   if (name == NULL || *name == '\0')
@@ -515,7 +518,9 @@ emit_event (QlQmp      *self,
   else
     data = empty = json_object_new ();
 
-  /* Waiters first: a signal handler may close the connection. */
+  /* Waiters first: a signal handler may close the connection. The
+   * matching ones leave the list before any is completed, since a
+   * completion may close the client and free the rest. */
   l = self->waiters;
   while (l != NULL)
     {
@@ -523,17 +528,23 @@ emit_event (QlQmp      *self,
       GList *next = l->next;
 
       if (g_strcmp0 (w->event, name) == 0
-          && (w->key == NULL
-              || g_strcmp0 (ql_json_string (data, w->key),
-                            w->value) == 0))
+          && (w->key == NULL || g_strcmp0 (ql_json_string (data, w->key), w->value) == 0))
         {
-          self->waiters = g_list_delete_link (self->waiters, l);
-          g_task_return_pointer (w->task, json_object_ref (data),
-                                 (GDestroyNotify) json_object_unref);
-          event_waiter_free (w);
+          self->waiters = g_list_remove_link (self->waiters, l);
+          matched = g_list_concat (matched, l);
         }
       l = next;
     }
+  for (l = matched; l != NULL; l = l->next)
+    {
+      EventWaiter *w = l->data;
+
+      g_task_return_pointer (w->task, json_object_ref (data), (GDestroyNotify) json_object_unref);
+      event_waiter_free (w);
+    }
+  g_list_free (matched);
+  if (self->state == STATE_CLOSED)
+    return;
 
   self->event_timestamp = event_timestamp (message);
   g_signal_emit (self, signals[SIGNAL_EVENT], g_quark_from_string (name), name, data);
@@ -750,12 +761,17 @@ on_readable (GSocket      *socket,
    * source may then run again, nested, and take the next lines. */
   while (self->state != STATE_CLOSED)
     {
-      const guint8 *nl = memchr (self->inbuf->data, '\n', self->inbuf->len);
+      const guint8 *nl = memchr (self->inbuf->data + self->scanned, '\n',
+                                 self->inbuf->len - self->scanned);
       g_autofree char *line = NULL;
       gsize len;
 
       if (nl == NULL)
-        break;
+        {
+          self->scanned = self->inbuf->len;
+          break;
+        }
+      self->scanned = 0;
       len = nl - self->inbuf->data;
       if (len > self->max_message_size)
         {

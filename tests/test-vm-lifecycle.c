@@ -196,9 +196,11 @@ int
 main (int    argc,
       char **argv)
 {
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+
   g_test_init (&argc, &argv, NULL);
   ql_test_vm_guard_install ();
-  if (g_find_program_in_path ("qemu-system-x86_64") == NULL)
+  if (qemu == NULL)
     {
       g_test_skip ("no qemu-system-x86_64");
       return g_test_run ();

@@ -877,11 +877,9 @@ ql_qmp_stop_async (QlQmp *self,
                    GAsyncReadyCallback callback,
                    gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "stop", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "stop", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -899,11 +897,9 @@ ql_qmp_stop (QlQmp *self,
              GCancellable *cancellable,
              GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
 
-  return execute_discard (self, "stop", args, cancellable, error);
+  return execute_discard (self, "stop", NULL, cancellable, error);
 }
 
 /**
@@ -921,11 +917,9 @@ ql_qmp_cont_async (QlQmp *self,
                    GAsyncReadyCallback callback,
                    gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "cont", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "cont", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -943,11 +937,9 @@ ql_qmp_cont (QlQmp *self,
              GCancellable *cancellable,
              GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
 
-  return execute_discard (self, "cont", args, cancellable, error);
+  return execute_discard (self, "cont", NULL, cancellable, error);
 }
 
 /**
@@ -965,11 +957,9 @@ ql_qmp_system_powerdown_async (QlQmp *self,
                                GAsyncReadyCallback callback,
                                gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "system_powerdown", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "system_powerdown", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -987,11 +977,9 @@ ql_qmp_system_powerdown (QlQmp *self,
                          GCancellable *cancellable,
                          GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
 
-  return execute_discard (self, "system_powerdown", args, cancellable, error);
+  return execute_discard (self, "system_powerdown", NULL, cancellable, error);
 }
 
 /**
@@ -1009,11 +997,9 @@ ql_qmp_quit_async (QlQmp *self,
                    GAsyncReadyCallback callback,
                    gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "quit", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "quit", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -1031,11 +1017,22 @@ ql_qmp_quit (QlQmp *self,
              GCancellable *cancellable,
              GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
 
-  return execute_discard (self, "quit", args, cancellable, error);
+  return execute_discard (self, "quit", NULL, cancellable, error);
+}
+
+static JsonObject *
+device_add_args (const char *driver,
+                 const char *id,
+                 JsonObject *properties)
+{
+  JsonObject *args = properties_copy (properties);
+
+  json_object_set_string_member (args, "driver", driver);
+  json_object_set_string_member (args, "id", id);
+
+  return args;
 }
 
 /**
@@ -1059,13 +1056,13 @@ ql_qmp_device_add_async (QlQmp *self,
                          GAsyncReadyCallback callback,
                          gpointer user_data)
 {
-  g_autoptr(JsonObject) args = properties_copy (properties);
-  json_object_set_string_member (args, "driver", driver);
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (driver != NULL);
   g_return_if_fail (id != NULL);
+
+  args = device_add_args (driver, id, properties);
   ql_qmp_execute_async (self, "device_add", args, cancellable, callback, user_data);
 }
 
@@ -1090,14 +1087,27 @@ ql_qmp_device_add (QlQmp *self,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr(JsonObject) args = properties_copy (properties);
-  json_object_set_string_member (args, "driver", driver);
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (driver != NULL, FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = device_add_args (driver, id, properties);
   return execute_discard (self, "device_add", args, cancellable, error);
+}
+
+static JsonObject *
+netdev_add_args (const char *type,
+                 const char *id,
+                 JsonObject *properties)
+{
+  JsonObject *args = properties_copy (properties);
+
+  json_object_set_string_member (args, "type", type);
+  json_object_set_string_member (args, "id", id);
+
+  return args;
 }
 
 /**
@@ -1121,13 +1131,13 @@ ql_qmp_netdev_add_async (QlQmp *self,
                          GAsyncReadyCallback callback,
                          gpointer user_data)
 {
-  g_autoptr(JsonObject) args = properties_copy (properties);
-  json_object_set_string_member (args, "type", type);
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (type != NULL);
   g_return_if_fail (id != NULL);
+
+  args = netdev_add_args (type, id, properties);
   ql_qmp_execute_async (self, "netdev_add", args, cancellable, callback, user_data);
 }
 
@@ -1152,14 +1162,24 @@ ql_qmp_netdev_add (QlQmp *self,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr(JsonObject) args = properties_copy (properties);
-  json_object_set_string_member (args, "type", type);
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (type != NULL, FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = netdev_add_args (type, id, properties);
   return execute_discard (self, "netdev_add", args, cancellable, error);
+}
+
+static JsonObject *
+netdev_del_args (const char *id)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "id", id);
+
+  return args;
 }
 
 /**
@@ -1179,11 +1199,12 @@ ql_qmp_netdev_del_async (QlQmp *self,
                          GAsyncReadyCallback callback,
                          gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (id != NULL);
+
+  args = netdev_del_args (id);
   ql_qmp_execute_async (self, "netdev_del", args, cancellable, callback, user_data);
 }
 
@@ -1204,12 +1225,21 @@ ql_qmp_netdev_del (QlQmp *self,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = netdev_del_args (id);
   return execute_discard (self, "netdev_del", args, cancellable, error);
+}
+
+static JsonObject *
+blockdev_add_args (JsonObject *options)
+{
+  JsonObject *args = json_object_ref (options);
+
+  return args;
 }
 
 /**
@@ -1229,10 +1259,12 @@ ql_qmp_blockdev_add_async (QlQmp *self,
                            GAsyncReadyCallback callback,
                            gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_ref (options);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (options != NULL);
+
+  args = blockdev_add_args (options);
   ql_qmp_execute_async (self, "blockdev-add", args, cancellable, callback, user_data);
 }
 
@@ -1253,11 +1285,23 @@ ql_qmp_blockdev_add (QlQmp *self,
                      GCancellable *cancellable,
                      GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_ref (options);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (options != NULL, FALSE);
+
+  args = blockdev_add_args (options);
   return execute_discard (self, "blockdev-add", args, cancellable, error);
+}
+
+static JsonObject *
+blockdev_del_args (const char *node_name)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "node-name", node_name);
+
+  return args;
 }
 
 /**
@@ -1277,11 +1321,12 @@ ql_qmp_blockdev_del_async (QlQmp *self,
                            GAsyncReadyCallback callback,
                            gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "node-name", node_name);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (node_name != NULL);
+
+  args = blockdev_del_args (node_name);
   ql_qmp_execute_async (self, "blockdev-del", args, cancellable, callback, user_data);
 }
 
@@ -1302,12 +1347,25 @@ ql_qmp_blockdev_del (QlQmp *self,
                      GCancellable *cancellable,
                      GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "node-name", node_name);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (node_name != NULL, FALSE);
+
+  args = blockdev_del_args (node_name);
   return execute_discard (self, "blockdev-del", args, cancellable, error);
+}
+
+static JsonObject *
+chardev_add_args (const char *id,
+                  JsonObject *backend)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "id", id);
+  json_object_set_object_member (args, "backend", json_object_ref (backend));
+
+  return args;
 }
 
 /**
@@ -1329,13 +1387,13 @@ ql_qmp_chardev_add_async (QlQmp *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
-  json_object_set_object_member (args, "backend", json_object_ref (backend));
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (id != NULL);
   g_return_if_fail (backend != NULL);
+
+  args = chardev_add_args (id, backend);
   ql_qmp_execute_async (self, "chardev-add", args, cancellable, callback, user_data);
 }
 
@@ -1358,14 +1416,24 @@ ql_qmp_chardev_add (QlQmp *self,
                     GCancellable *cancellable,
                     GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
-  json_object_set_object_member (args, "backend", json_object_ref (backend));
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
   g_return_val_if_fail (backend != NULL, FALSE);
+
+  args = chardev_add_args (id, backend);
   return execute_discard (self, "chardev-add", args, cancellable, error);
+}
+
+static JsonObject *
+chardev_remove_args (const char *id)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "id", id);
+
+  return args;
 }
 
 /**
@@ -1385,11 +1453,12 @@ ql_qmp_chardev_remove_async (QlQmp *self,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (id != NULL);
+
+  args = chardev_remove_args (id);
   ql_qmp_execute_async (self, "chardev-remove", args, cancellable, callback, user_data);
 }
 
@@ -1410,12 +1479,26 @@ ql_qmp_chardev_remove (QlQmp *self,
                        GCancellable *cancellable,
                        GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = chardev_remove_args (id);
   return execute_discard (self, "chardev-remove", args, cancellable, error);
+}
+
+static JsonObject *
+object_add_args (const char *qom_type,
+                 const char *id,
+                 JsonObject *properties)
+{
+  JsonObject *args = properties_copy (properties);
+
+  json_object_set_string_member (args, "qom-type", qom_type);
+  json_object_set_string_member (args, "id", id);
+
+  return args;
 }
 
 /**
@@ -1439,13 +1522,13 @@ ql_qmp_object_add_async (QlQmp *self,
                          GAsyncReadyCallback callback,
                          gpointer user_data)
 {
-  g_autoptr(JsonObject) args = properties_copy (properties);
-  json_object_set_string_member (args, "qom-type", qom_type);
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (qom_type != NULL);
   g_return_if_fail (id != NULL);
+
+  args = object_add_args (qom_type, id, properties);
   ql_qmp_execute_async (self, "object-add", args, cancellable, callback, user_data);
 }
 
@@ -1470,14 +1553,24 @@ ql_qmp_object_add (QlQmp *self,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr(JsonObject) args = properties_copy (properties);
-  json_object_set_string_member (args, "qom-type", qom_type);
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (qom_type != NULL, FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = object_add_args (qom_type, id, properties);
   return execute_discard (self, "object-add", args, cancellable, error);
+}
+
+static JsonObject *
+object_del_args (const char *id)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "id", id);
+
+  return args;
 }
 
 /**
@@ -1497,11 +1590,12 @@ ql_qmp_object_del_async (QlQmp *self,
                          GAsyncReadyCallback callback,
                          gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (id != NULL);
+
+  args = object_del_args (id);
   ql_qmp_execute_async (self, "object-del", args, cancellable, callback, user_data);
 }
 
@@ -1522,12 +1616,37 @@ ql_qmp_object_del (QlQmp *self,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "id", id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = object_del_args (id);
   return execute_discard (self, "object-del", args, cancellable, error);
+}
+
+static JsonObject *
+hotplug_cpu_args (const char *driver,
+                  const char *id,
+                  gint socket_id,
+                  gint die_id,
+                  gint core_id,
+                  gint thread_id)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "driver", driver);
+  json_object_set_string_member (args, "id", id);
+  if (socket_id >= 0)
+    json_object_set_int_member (args, "socket-id", socket_id);
+  if (die_id >= 0)
+    json_object_set_int_member (args, "die-id", die_id);
+  if (core_id >= 0)
+    json_object_set_int_member (args, "core-id", core_id);
+  if (thread_id >= 0)
+    json_object_set_int_member (args, "thread-id", thread_id);
+
+  return args;
 }
 
 /**
@@ -1557,21 +1676,13 @@ ql_qmp_hotplug_cpu_async (QlQmp *self,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "driver", driver);
-  json_object_set_string_member (args, "id", id);
-  if (socket_id >= 0)
-    json_object_set_int_member (args, "socket-id", socket_id);
-  if (die_id >= 0)
-    json_object_set_int_member (args, "die-id", die_id);
-  if (core_id >= 0)
-    json_object_set_int_member (args, "core-id", core_id);
-  if (thread_id >= 0)
-    json_object_set_int_member (args, "thread-id", thread_id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (driver != NULL);
   g_return_if_fail (id != NULL);
+
+  args = hotplug_cpu_args (driver, id, socket_id, die_id, core_id, thread_id);
   ql_qmp_execute_async (self, "device_add", args, cancellable, callback, user_data);
 }
 
@@ -1602,22 +1713,23 @@ ql_qmp_hotplug_cpu (QlQmp *self,
                     GCancellable *cancellable,
                     GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "driver", driver);
-  json_object_set_string_member (args, "id", id);
-  if (socket_id >= 0)
-    json_object_set_int_member (args, "socket-id", socket_id);
-  if (die_id >= 0)
-    json_object_set_int_member (args, "die-id", die_id);
-  if (core_id >= 0)
-    json_object_set_int_member (args, "core-id", core_id);
-  if (thread_id >= 0)
-    json_object_set_int_member (args, "thread-id", thread_id);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (driver != NULL, FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
+
+  args = hotplug_cpu_args (driver, id, socket_id, die_id, core_id, thread_id);
   return execute_discard (self, "device_add", args, cancellable, error);
+}
+
+static JsonObject *
+migrate_set_capabilities_args (const char * const *enable,
+                               const char * const *disable)
+{
+  JsonObject *args = capabilities_args (enable, disable);
+
+  return args;
 }
 
 /**
@@ -1639,10 +1751,11 @@ ql_qmp_migrate_set_capabilities_async (QlQmp *self,
                                        GAsyncReadyCallback callback,
                                        gpointer user_data)
 {
-  g_autoptr(JsonObject) args = capabilities_args (enable, disable);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
 
+  args = migrate_set_capabilities_args (enable, disable);
   ql_qmp_execute_async (self, "migrate-set-capabilities", args, cancellable, callback, user_data);
 }
 
@@ -1665,11 +1778,20 @@ ql_qmp_migrate_set_capabilities (QlQmp *self,
                                  GCancellable *cancellable,
                                  GError **error)
 {
-  g_autoptr(JsonObject) args = capabilities_args (enable, disable);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
 
+  args = migrate_set_capabilities_args (enable, disable);
   return execute_discard (self, "migrate-set-capabilities", args, cancellable, error);
+}
+
+static JsonObject *
+migrate_set_parameters_args (JsonObject *parameters)
+{
+  JsonObject *args = json_object_ref (parameters);
+
+  return args;
 }
 
 /**
@@ -1689,10 +1811,12 @@ ql_qmp_migrate_set_parameters_async (QlQmp *self,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_ref (parameters);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (parameters != NULL);
+
+  args = migrate_set_parameters_args (parameters);
   ql_qmp_execute_async (self, "migrate-set-parameters", args, cancellable, callback, user_data);
 }
 
@@ -1713,11 +1837,23 @@ ql_qmp_migrate_set_parameters (QlQmp *self,
                                GCancellable *cancellable,
                                GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_ref (parameters);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (parameters != NULL, FALSE);
+
+  args = migrate_set_parameters_args (parameters);
   return execute_discard (self, "migrate-set-parameters", args, cancellable, error);
+}
+
+static JsonObject *
+migrate_args (const char *uri)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "uri", uri);
+
+  return args;
 }
 
 /**
@@ -1737,11 +1873,12 @@ ql_qmp_migrate_async (QlQmp *self,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "uri", uri);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (uri != NULL);
+
+  args = migrate_args (uri);
   ql_qmp_execute_async (self, "migrate", args, cancellable, callback, user_data);
 }
 
@@ -1762,12 +1899,23 @@ ql_qmp_migrate (QlQmp *self,
                 GCancellable *cancellable,
                 GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "uri", uri);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (uri != NULL, FALSE);
+
+  args = migrate_args (uri);
   return execute_discard (self, "migrate", args, cancellable, error);
+}
+
+static JsonObject *
+migrate_incoming_args (const char *uri)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "uri", uri);
+
+  return args;
 }
 
 /**
@@ -1787,11 +1935,12 @@ ql_qmp_migrate_incoming_async (QlQmp *self,
                                GAsyncReadyCallback callback,
                                gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "uri", uri);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (uri != NULL);
+
+  args = migrate_incoming_args (uri);
   ql_qmp_execute_async (self, "migrate-incoming", args, cancellable, callback, user_data);
 }
 
@@ -1812,12 +1961,23 @@ ql_qmp_migrate_incoming (QlQmp *self,
                          GCancellable *cancellable,
                          GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "uri", uri);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (uri != NULL, FALSE);
+
+  args = migrate_incoming_args (uri);
   return execute_discard (self, "migrate-incoming", args, cancellable, error);
+}
+
+static JsonObject *
+closefd_args (const char *name)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "fdname", name);
+
+  return args;
 }
 
 /**
@@ -1837,11 +1997,12 @@ ql_qmp_closefd_async (QlQmp *self,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "fdname", name);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (name != NULL);
+
+  args = closefd_args (name);
   ql_qmp_execute_async (self, "closefd", args, cancellable, callback, user_data);
 }
 
@@ -1862,11 +2023,12 @@ ql_qmp_closefd (QlQmp *self,
                 GCancellable *cancellable,
                 GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "fdname", name);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), FALSE);
   g_return_val_if_fail (name != NULL, FALSE);
+
+  args = closefd_args (name);
   return execute_discard (self, "closefd", args, cancellable, error);
 }
 
@@ -1885,11 +2047,9 @@ ql_qmp_query_hotpluggable_cpus_async (QlQmp *self,
                                       GAsyncReadyCallback callback,
                                       gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "query-hotpluggable-cpus", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "query-hotpluggable-cpus", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -1907,11 +2067,9 @@ ql_qmp_query_hotpluggable_cpus (QlQmp *self,
                                 GCancellable *cancellable,
                                 GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), NULL);
 
-  return ql_qmp_execute (self, "query-hotpluggable-cpus", args, cancellable, error);
+  return ql_qmp_execute (self, "query-hotpluggable-cpus", NULL, cancellable, error);
 }
 
 /**
@@ -1929,11 +2087,9 @@ ql_qmp_query_memory_devices_async (QlQmp *self,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "query-memory-devices", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "query-memory-devices", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -1951,11 +2107,9 @@ ql_qmp_query_memory_devices (QlQmp *self,
                              GCancellable *cancellable,
                              GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), NULL);
 
-  return ql_qmp_execute (self, "query-memory-devices", args, cancellable, error);
+  return ql_qmp_execute (self, "query-memory-devices", NULL, cancellable, error);
 }
 
 /**
@@ -1973,11 +2127,9 @@ ql_qmp_query_migrate_async (QlQmp *self,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-  JsonObject *args = NULL;
-
   g_return_if_fail (QL_IS_QMP (self));
 
-  ql_qmp_execute_async (self, "query-migrate", args, cancellable, callback, user_data);
+  ql_qmp_execute_async (self, "query-migrate", NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -1995,11 +2147,21 @@ ql_qmp_query_migrate (QlQmp *self,
                       GCancellable *cancellable,
                       GError **error)
 {
-  JsonObject *args = NULL;
-
   g_return_val_if_fail (QL_IS_QMP (self), NULL);
 
-  return ql_qmp_execute (self, "query-migrate", args, cancellable, error);
+  return ql_qmp_execute (self, "query-migrate", NULL, cancellable, error);
+}
+
+static JsonObject *
+qom_get_args (const char *path,
+              const char *property)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "path", path);
+  json_object_set_string_member (args, "property", property);
+
+  return args;
 }
 
 /**
@@ -2021,13 +2183,13 @@ ql_qmp_qom_get_async (QlQmp *self,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "path", path);
-  json_object_set_string_member (args, "property", property);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (path != NULL);
   g_return_if_fail (property != NULL);
+
+  args = qom_get_args (path, property);
   ql_qmp_execute_async (self, "qom-get", args, cancellable, callback, user_data);
 }
 
@@ -2050,12 +2212,13 @@ ql_qmp_qom_get (QlQmp *self,
                 GCancellable *cancellable,
                 GError **error)
 {
-  g_autoptr(JsonObject) args = json_object_new ();
-  json_object_set_string_member (args, "path", path);
-  json_object_set_string_member (args, "property", property);
+  g_autoptr(JsonObject) args = NULL;
 
   g_return_val_if_fail (QL_IS_QMP (self), NULL);
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (property != NULL, NULL);
+
+  args = qom_get_args (path, property);
   return ql_qmp_execute (self, "qom-get", args, cancellable, error);
 }
+

@@ -335,6 +335,16 @@ test_qmp_query_status (void)
   g_assert_false (json_object_get_boolean_member (o, "running"));
   g_assert_cmpint (json_node_get_value_type (json_object_get_member (o, "status")), ==, G_TYPE_STRING);
   g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "prelaunch");
+
+  /* A running VM: after cont, the same shape says so. */
+  {
+    g_autoptr(JsonNode) ret = qmp_ok (q, "cont", NULL);
+    g_autoptr(JsonNode) running = qmp_ok (q, "query-status", NULL);
+
+    o = json_node_get_object (running);
+    g_assert_true (json_object_get_boolean_member (o, "running"));
+    g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "running");
+  }
 }
 
 static void

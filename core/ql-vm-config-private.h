@@ -87,6 +87,17 @@ const char * const *ql_vm_config_get_strv (QlVmConfig  *self,
 void           ql_vm_config_set_source    (QlVmConfig  *self,
                                            const char  *source_name);
 
+/* The text and base directory of the VM file the configuration was loaded
+ * from (NULL for one built through the API); templates keep them. */
+void           ql_vm_config_set_source_text (QlVmConfig  *self,
+                                             const char  *text,
+                                             gsize        length,
+                                             const char  *base_dir,
+                                             QlRegistry  *registry);
+QlRegistry    *ql_vm_config_get_registry    (QlVmConfig  *self);
+const char    *ql_vm_config_get_source_text (QlVmConfig  *self);
+const char    *ql_vm_config_get_base_dir    (QlVmConfig  *self);
+
 /* The id core uses for the guest RAM backend of the memory knobs. */
 #define QL_RAM_BACKEND_ID "dimm1"
 

@@ -19,6 +19,9 @@ struct _QlVmConfig
   GPtrArray *devices;          /* QlDevice */
   QlHostProbe *host_probe;
   char *source_name;
+  char *source_text;
+  char *base_dir;
+  QlRegistry *registry;
 };
 
 G_DEFINE_FINAL_TYPE (QlVmConfig, ql_vm_config, G_TYPE_OBJECT)
@@ -95,6 +98,9 @@ ql_vm_config_finalize (GObject *object)
   g_ptr_array_unref (self->devices);
   g_clear_object (&self->host_probe);
   g_free (self->source_name);
+  g_free (self->source_text);
+  g_free (self->base_dir);
+  g_clear_object (&self->registry);
 
   G_OBJECT_CLASS (ql_vm_config_parent_class)->finalize (object);
 }
@@ -319,6 +325,37 @@ ql_vm_config_set_source (QlVmConfig *self,
                          const char *source_name)
 {
   ql_set_str (&self->source_name, source_name);
+}
+
+void
+ql_vm_config_set_source_text (QlVmConfig *self,
+                              const char *text,
+                              gsize       length,
+                              const char *base_dir,
+                              QlRegistry *registry)
+{
+  g_free (self->source_text);
+  self->source_text = g_strndup (text, length);
+  ql_set_str (&self->base_dir, base_dir);
+  g_set_object (&self->registry, registry);
+}
+
+QlRegistry *
+ql_vm_config_get_registry (QlVmConfig *self)
+{
+  return self->registry;
+}
+
+const char *
+ql_vm_config_get_source_text (QlVmConfig *self)
+{
+  return self->source_text;
+}
+
+const char *
+ql_vm_config_get_base_dir (QlVmConfig *self)
+{
+  return self->base_dir;
 }
 
 /**

@@ -502,6 +502,7 @@ ql_vm_config_new_from_data (const char  *data,
 
   scan_lines (&loader, data, length);
   ql_vm_config_set_source (vm, source_name);
+  ql_vm_config_set_source_text (vm, data, length, base_dir, registry);
 
   groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)

@@ -83,6 +83,7 @@ struct _QlVm
   guint grace_period;
   gboolean stdio_inherit;
   int stdout_fd;                  /* ours (a dup), or -1 */
+  int stdin_fd;                   /* ours (a dup), or -1 */
 
   GMainContext *context;          /* where the process is followed */
   char *binary;
@@ -781,6 +782,8 @@ ql_vm_finalize (GObject *object)
     close (self->pidfd);
   if (self->stdout_fd >= 0)
     close (self->stdout_fd);
+  if (self->stdin_fd >= 0)
+    close (self->stdin_fd);
   g_clear_error (&self->failure);
   if (self->qmp != NULL)
     {
@@ -1052,6 +1055,7 @@ ql_vm_init (QlVm *self)
   self->grace_period = 5000;
   self->exit_status = -1;
   self->stdout_fd = -1;
+  self->stdin_fd = -1;
   self->pidfd = -1;
   self->stderr_text = g_string_new (NULL);
   self->stderr_cancellable = g_cancellable_new ();
@@ -1237,6 +1241,36 @@ ql_vm_set_stdout_fd (QlVm *self,
   self->stdout_fd = copy;
 }
 
+/**
+ * ql_vm_set_stdin_fd:
+ * @self: a #QlVm
+ * @fd: a descriptor open for reading, or -1
+ *
+ * Gives QEMU @fd as its standard input (with the serial console on stdio:
+ * what the guest reads) instead of `/dev/null`. As with
+ * ql_vm_set_stdout_fd(), @fd is duplicated now and the duplicate closed
+ * once QEMU is spawned. -1 undoes a previous call. Call before the launch.
+ */
+void
+ql_vm_set_stdin_fd (QlVm *self,
+                    int   fd)
+{
+  int copy = -1;
+
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (self->state == QL_VM_STATE_NEW);
+  g_return_if_fail (fd >= -1);
+
+  if (fd >= 0)
+    {
+      copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+      g_return_if_fail (copy >= 0);
+    }
+  if (self->stdin_fd >= 0)
+    close (self->stdin_fd);
+  self->stdin_fd = copy;
+}
+
 static void
 launch_cancelled_cb (QlVm *self)
 {
@@ -1264,6 +1298,7 @@ make_launcher (QlVm       *self,
   GArray *fds = ql_cmdline_get_fds (cmdline);
   g_autoptr(GArray) dups = g_array_new (FALSE, FALSE, sizeof (int));
   int stdout_copy = -1;
+  int stdin_copy = -1;
 
   if (self->stdio_inherit)
     flags |= G_SUBPROCESS_FLAGS_STDIN_INHERIT;   /* stdout: inherited by default */
@@ -1306,7 +1341,27 @@ make_launcher (QlVm       *self,
         }
     }
 
+  if (self->stdin_fd >= 0)
+    {
+      stdin_copy = fcntl (self->stdin_fd, F_DUPFD_CLOEXEC, 3 + (int) fds->len);
+      if (stdin_copy < 0)
+        {
+          int saved = errno;
+
+          for (guint j = 0; j < dups->len; j++)
+            close (g_array_index (dups, int, j));
+          if (stdout_copy >= 0)
+            close (stdout_copy);
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                       "cannot give QEMU its standard input: %s", g_strerror (saved));
+          return NULL;
+        }
+      flags &= ~G_SUBPROCESS_FLAGS_STDIN_INHERIT;
+    }
+
   launcher = g_subprocess_launcher_new (flags);
+  if (stdin_copy >= 0)
+    g_subprocess_launcher_take_stdin_fd (launcher, stdin_copy);
   for (guint i = 0; i < dups->len; i++)
     g_subprocess_launcher_take_fd (launcher, g_array_index (dups, int, i), 3 + (int) i);
   if (stdout_copy >= 0)
@@ -1467,6 +1522,11 @@ ql_vm_launch_async (QlVm                *self,
     {
       close (self->stdout_fd);
       self->stdout_fd = -1;
+    }
+  if (self->stdin_fd >= 0)
+    {
+      close (self->stdin_fd);
+      self->stdin_fd = -1;
     }
   if (self->subprocess == NULL)
     {

@@ -35,6 +35,24 @@ int         ql_cli_args            (const QlCliGlobals *globals,
 int         ql_cli_check           (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);
+/* How `run` starts a VM, and how a template clone does. */
+typedef void     (*QlCliStartFunc)   (QlVm                *vm,
+                                      gpointer             data,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data);
+typedef gboolean (*QlCliStartFinish) (QlVm                *vm,
+                                      gpointer             data,
+                                      GAsyncResult        *result,
+                                      GError             **error);
+int         ql_cli_run_vm          (QlVm               *vm,
+                                    const char         *label,
+                                    QlCliStartFunc      start,
+                                    QlCliStartFinish    start_finish,
+                                    gpointer            start_data);
+int         ql_cli_template        (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
 int         ql_cli_run             (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);

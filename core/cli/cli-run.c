@@ -44,6 +44,8 @@ typedef struct
 {
   GMainLoop    *loop;
   QlVm         *vm;
+  QlCliStartFinish start_finish;
+  gpointer      start_data;
   GCancellable *cancellable;
   gboolean      launched;       /* QEMU runs (or ran) */
   int           pidfd;          /* QEMU's, for the second signal; or -1 */
@@ -183,7 +185,8 @@ on_launched (GObject      *source,
   RunState *state = user_data;
   GPid pid;
 
-  if (!ql_vm_launch_finish (QL_VM (source), result, &state->error))
+  (void) source;
+  if (!state->start_finish (state->vm, state->start_data, result, &state->error))
     {
       state->done = TRUE;
       g_main_loop_quit (state->loop);
@@ -259,6 +262,27 @@ report_end (RunState *state)
   return QL_EXIT_OK;
 }
 
+static void
+start_launch (QlVm               *vm,
+              gpointer            data,
+              GCancellable       *cancellable,
+              GAsyncReadyCallback callback,
+              gpointer            user_data)
+{
+  (void) data;
+  ql_vm_launch_async (vm, cancellable, callback, user_data);
+}
+
+static gboolean
+finish_launch (QlVm          *vm,
+               gpointer       data,
+               GAsyncResult  *result,
+               GError       **error)
+{
+  (void) data;
+  return ql_vm_launch_finish (vm, result, error);
+}
+
 int
 ql_cli_run (const QlCliGlobals *globals,
             int                 argc,
@@ -277,14 +301,8 @@ ql_cli_run (const QlCliGlobals *globals,
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
   g_autoptr(QlVm) vm = NULL;
-  g_autoptr(GCancellable) cancellable = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  SignalWatch watches[] = { { NULL, SIGINT }, { NULL, SIGTERM }, { NULL, SIGHUP } };
-  guint sources[G_N_ELEMENTS (watches)];
-  RunState state = { .pidfd = -1 };
   guint grace_ms = 0;
   gboolean grace_set;
-  int status;
 
   g_option_context_set_description (context,
     "QEMU's standard input, output and error are qlaunch's: with the no-graphic\n"
@@ -316,7 +334,27 @@ ql_cli_run (const QlCliGlobals *globals,
   ql_vm_set_stdio_inherit (vm, TRUE);
   if (grace_set)
     ql_vm_set_grace_period (vm, grace_ms);
+  return ql_cli_run_vm (vm, argv[1], start_launch, finish_launch, NULL);
+}
 
+/* Runs @vm as `qlaunch run` does, from @start to QEMU's end; @label names
+ * it in messages. */
+int
+ql_cli_run_vm (QlVm            *vm,
+               const char      *label,
+               QlCliStartFunc   start,
+               QlCliStartFinish start_finish,
+               gpointer         start_data)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  SignalWatch watches[] = { { NULL, SIGINT }, { NULL, SIGTERM }, { NULL, SIGHUP } };
+  guint sources[G_N_ELEMENTS (watches)];
+  RunState state = { .pidfd = -1 };
+  int status;
+
+  state.start_finish = start_finish;
+  state.start_data = start_data;
   cancellable = g_cancellable_new ();
   loop = g_main_loop_new (NULL, FALSE);
   state.loop = loop;
@@ -334,7 +372,7 @@ ql_cli_run (const QlCliGlobals *globals,
       && tcgetattr (STDIN_FILENO, &state.tty_saved) == 0)
     state.tty = TRUE;
 
-  ql_vm_launch_async (vm, cancellable, on_launched, &state);
+  start (vm, start_data, cancellable, on_launched, &state);
   while (!state.done)
     g_main_loop_run (loop);
 
@@ -355,7 +393,7 @@ ql_cli_run (const QlCliGlobals *globals,
       /* QEMU never ran: an invalid VM, a failed host check, no binary
        * (or a stop signal came first: nothing to say). */
       if (!(state.signal_number != 0 && g_error_matches (state.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
-        ql_cli_print_error (argv[1], state.error);
+        ql_cli_print_error (label, state.error);
       status = QL_EXIT_FAILURE;
     }
   for (guint i = 0; i < G_N_ELEMENTS (sources); i++)

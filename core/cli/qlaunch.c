@@ -25,6 +25,10 @@ static const char usage[] =
   "          QMP commands instead\n"
   "  unplug  [--timeout MS] SOCKET ID...\n"
   "          remove devices and wait until the guest released them (default 10 s)\n"
+  "  template create [--ready-pattern REGEX] [--timeout SECONDS] VMFILE DIR\n"
+  "          boot VMFILE, wait until ready, save it paused as a template in DIR\n"
+  "  template clone [--timeout SECONDS] [-d SPEC]... DIR\n"
+  "          start a VM from the template in DIR, then as run\n"
   "\n"
   "Global options:\n"
   "  --plugin-dir DIR   search DIR for plugins first (repeatable)\n"
@@ -105,6 +109,8 @@ main (int    argc,
     return ql_cli_hotplug (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "unplug"))
     return ql_cli_unplug (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "template"))
+    return ql_cli_template (&globals, argc - i, argv + i);
 
   g_printerr ("qlaunch: unknown command '%s'\n\n%s", argv[i], usage);
   return QL_EXIT_USAGE;

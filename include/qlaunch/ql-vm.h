@@ -99,6 +99,8 @@ QL_API void         ql_vm_set_stdio_inherit    (QlVm                *self,
                                                 gboolean             inherit);
 QL_API void         ql_vm_set_stdout_fd        (QlVm                *self,
                                                 int                  fd);
+QL_API void         ql_vm_set_stdin_fd         (QlVm                *self,
+                                                int                  fd);
 
 QL_API gboolean     ql_vm_launch               (QlVm                *self,
                                                 GCancellable        *cancellable,

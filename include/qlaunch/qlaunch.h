@@ -17,5 +17,7 @@
 #include <qlaunch/ql-qmp.h>
 #include <qlaunch/ql-qmp-commands.h>
 #include <qlaunch/ql-hotplug.h>
+#include <qlaunch/ql-template.h>
+#include <qlaunch/ql-vm-factory.h>
 #include <qlaunch/ql-enum-types.h>
 #undef QLAUNCH_INSIDE

@@ -1,0 +1,63 @@
+/* qlaunch — what the template files share (manifest, files, configs). */
+#pragma once
+
+#include "ql-vm-config-private.h"
+#include "ql-qmp-private.h"
+
+G_BEGIN_DECLS
+
+#define QL_TEMPLATE_FORMAT 1
+#define QL_TEMPLATE_MANIFEST "manifest.json"
+#define QL_TEMPLATE_MEMORY "memory"
+#define QL_TEMPLATE_STATE "state"
+#define QL_TEMPLATE_CONSOLE "console.log"
+#define QL_TEMPLATE_QMP_NAME "qlaunch-template"
+/* A phase without its own deadline gets this much. */
+#define QL_TEMPLATE_DEFAULT_TIMEOUT_MS 120000
+
+/* The VM file text the template keeps, with what one run adds: the memory
+ * file (shared for the template, private for a clone), a QMP socket, and
+ * for a clone `-incoming defer`. @qmp_path NULL adds no socket. */
+QlVmConfig *ql_template_run_config     (const char   *text,
+                                        const char   *source_name,
+                                        const char   *base_dir,
+                                        QlRegistry   *registry,
+                                        const char   *memory_path,
+                                        gboolean      shared,
+                                        const char   *qmp_path,
+                                        gboolean      incoming,
+                                        GError      **error);
+
+/* The configuration's argv with the run-specific parts fixed (memory path,
+ * no QMP socket, no incoming): equal for the template and its clones. */
+JsonArray  *ql_template_device_argv    (const char   *text,
+                                        const char   *source_name,
+                                        const char   *base_dir,
+                                        QlRegistry   *registry,
+                                        GError      **error);
+
+/* {"path", "size", "mtime"[, "sha256"]} of a file. */
+JsonObject *ql_template_file_record    (const char   *path,
+                                        gboolean      with_hash,
+                                        GError      **error);
+char       *ql_template_file_sha256    (const char   *path,
+                                        GError      **error);
+
+/* The QEMU binary a configuration runs, resolved through PATH. */
+char       *ql_template_resolve_qemu   (QlVmConfig   *config,
+                                        GError      **error);
+
+/* Removes @dir and everything in it (best effort). */
+void        ql_template_remove_tree    (const char   *dir);
+
+/* Wraps an error from a run (launch, QMP, migration) of @what. */
+GError     *ql_template_run_error      (GError       *error,
+                                        QlVm         *vm,
+                                        const char   *what);
+
+QlTemplate *ql_template_new_from_manifest (const char  *dir,
+                                           JsonObject  *manifest,
+                                           QlRegistry  *registry,
+                                           GError     **error);
+
+G_END_DECLS

@@ -1,0 +1,1126 @@
+/* qlaunch — QlTemplate: a saved, paused VM, and clones started from it.
+ *
+ * A template directory holds (ql-template-create.c makes it):
+ *
+ *   memory         the guest RAM, the template's memory-backend-file
+ *   state          the device state, saved with x-ignore-shared (no RAM)
+ *   console.log    the template's console up to the snapshot
+ *   manifest.json  written last: what the files and the host must match
+ *
+ * A clone maps `memory` privately (share=off: copy-on-write, the file stays
+ * the template's), starts with `-incoming defer`, sets x-ignore-shared,
+ * loads `state` and continues. Everything the manifest records is checked
+ * before QEMU starts: QEMU 7.2 sits in `inmigrate` for ever on a missing or
+ * broken state, and accepts a clone with extra devices silently.
+ */
+#include "ql-template-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
+#define MANIFEST_MAX (16 * 1024 * 1024)
+
+struct _QlTemplate
+{
+  GObject parent_instance;
+
+  char *dir;
+  JsonObject *manifest;
+  QlRegistry *registry;
+  QlVmConfig *config;           /* the VM as the template runs it */
+  char *qemu;
+  char *qemu_version;
+  char *machine_type;
+  guint64 memory_size;
+};
+
+G_DEFINE_QUARK (ql-template-error-quark, ql_template_error)
+G_DEFINE_FINAL_TYPE (QlTemplate, ql_template, G_TYPE_OBJECT)
+
+/* ---- shared with ql-template-create.c ----------------------------------- */
+
+QlVmConfig *
+ql_template_run_config (const char  *text,
+                        const char  *source_name,
+                        const char  *base_dir,
+                        QlRegistry  *registry,
+                        const char  *memory_path,
+                        gboolean     shared,
+                        const char  *qmp_path,
+                        gboolean     incoming,
+                        GError     **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *data = NULL;
+  gsize length = 0;
+
+  if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_KEEP_COMMENTS, error))
+    return NULL;
+  g_key_file_set_value (kf, "memory", "path", memory_path);
+  g_key_file_set_value (kf, "knobs", "file-backed-mem", "true");
+  g_key_file_set_value (kf, "knobs", "file-backed-mem-shared", shared ? "true" : "false");
+  if (qmp_path != NULL)
+    {
+      g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "path", qmp_path);
+      g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "server", "true");
+      g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "no-wait", "true");
+    }
+  if (incoming)
+    g_key_file_set_value (kf, "incoming", "type", "defer");
+  data = g_key_file_to_data (kf, &length, NULL);
+  return ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
+}
+
+JsonArray *
+ql_template_device_argv (const char  *text,
+                         const char  *source_name,
+                         const char  *base_dir,
+                         QlRegistry  *registry,
+                         GError     **error)
+{
+  g_autoptr(QlVmConfig) config = NULL;
+  g_auto(GStrv) argv = NULL;
+  JsonArray *array;
+
+  config = ql_template_run_config (text, source_name, base_dir, registry,
+                                   "/template/" QL_TEMPLATE_MEMORY, FALSE, NULL, FALSE, error);
+  if (config == NULL)
+    return NULL;
+  /* Built for comparison only: no host checks. */
+  ql_vm_config_set_host_probe (config, NULL);
+  argv = ql_vm_config_to_argv (config, error);
+  if (argv == NULL)
+    return NULL;
+  array = json_array_new ();
+  for (guint i = 0; argv[i] != NULL; i++)
+    json_array_add_string_element (array, argv[i]);
+  return array;
+}
+
+char *
+ql_template_file_sha256 (const char  *path,
+                         GError     **error)
+{
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
+
+  if (mapped == NULL)
+    return NULL;
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                      (const guchar *) g_mapped_file_get_contents (mapped),
+                                      g_mapped_file_get_length (mapped));
+}
+
+JsonObject *
+ql_template_file_record (const char  *path,
+                         gboolean     with_hash,
+                         GError     **error)
+{
+  g_autoptr(JsonObject) record = json_object_new ();
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "%s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  json_object_set_string_member (record, "path", path);
+  json_object_set_int_member (record, "size", st.st_size);
+  json_object_set_int_member (record, "mtime", st.st_mtime);
+  if (with_hash)
+    {
+      g_autofree char *sha = ql_template_file_sha256 (path, error);
+
+      if (sha == NULL)
+        return NULL;
+      json_object_set_string_member (record, "sha256", sha);
+    }
+  return g_steal_pointer (&record);
+}
+
+char *
+ql_template_resolve_qemu (QlVmConfig  *config,
+                          GError     **error)
+{
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
+  const char *binary;
+  char *path;
+
+  cmdline = ql_vm_config_build_cmdline (config, error);
+  if (cmdline == NULL)
+    return NULL;
+  binary = ql_cmdline_get_binary (cmdline);
+  path = strchr (binary, '/') != NULL ? g_canonicalize_filename (binary, NULL)
+                                      : g_find_program_in_path (binary);
+  if (path == NULL)
+    g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                 "QEMU binary '%s' not found in PATH", binary);
+  return path;
+}
+
+void
+ql_template_remove_tree (const char *dir)
+{
+  g_autoptr(GDir) d = NULL;
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  d = g_dir_open (dir, 0, NULL);
+  if (d != NULL)
+    while ((name = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+          ql_template_remove_tree (path);
+        else
+          g_unlink (path);
+      }
+  g_rmdir (dir);
+}
+
+GError *
+ql_template_run_error (GError     *error,
+                       QlVm       *vm,
+                       const char *what)
+{
+  const char *err = vm != NULL ? ql_vm_get_stderr (vm) : NULL;
+  gint code = QL_TEMPLATE_ERROR_FAILED;
+  GError *out;
+
+  if (g_error_matches (error, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT)
+      || g_error_matches (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_TIMEOUT))
+    code = QL_TEMPLATE_ERROR_TIMEOUT;
+  else if (error->domain == QL_TEMPLATE_ERROR)
+    code = error->code;
+  out = g_error_new (QL_TEMPLATE_ERROR, code, "%s: %s%s%s", what, error->message,
+                     err != NULL && *err != '\0' && strstr (error->message, err) == NULL
+                     ? "; QEMU said: " : "",
+                     err != NULL && *err != '\0' && strstr (error->message, err) == NULL ? err : "");
+  g_error_free (error);
+  return out;
+}
+
+/* ---- loading and checking ----------------------------------------------- */
+
+static gboolean
+corrupt (GError    **error,
+         const char *dir,
+         const char *format,
+         ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+corrupt (GError    **error,
+         const char *dir,
+         const char *format,
+         ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_CORRUPT,
+               "template %s is corrupt: %s", dir, what);
+  return FALSE;
+}
+
+/* A host file the template depends on (QEMU, kernel, initrd) is unchanged:
+ * same size and mtime, or, when those moved, the same content. */
+static gboolean
+check_host_file (const char  *dir,
+                 const char  *what,
+                 JsonObject  *record,
+                 GError     **error)
+{
+  const char *path = ql_json_string (record, "path");
+  const char *sha = ql_json_string (record, "sha256");
+  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonObject) now = NULL;
+
+  if (path == NULL)
+    return corrupt (error, dir, "the manifest's %s has no path", what);
+  now = ql_template_file_record (path, FALSE, &local);
+  if (now == NULL)
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                   "template %s does not fit this host: its %s %s is gone (%s)",
+                   dir, what, path, local->message);
+      return FALSE;
+    }
+  if (ql_json_int (now, "size", -1) != ql_json_int (record, "size", -2))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                   "template %s does not fit this host: its %s %s changed size "
+                   "(%" G_GINT64_FORMAT " bytes, the template was made with %" G_GINT64_FORMAT "): "
+                   "make the template again", dir, what, path,
+                   ql_json_int (now, "size", -1), ql_json_int (record, "size", -1));
+      return FALSE;
+    }
+  if (ql_json_int (now, "mtime", -1) == ql_json_int (record, "mtime", -2))
+    return TRUE;
+  if (sha != NULL)
+    {
+      g_autofree char *current = ql_template_file_sha256 (path, NULL);
+
+      if (g_strcmp0 (current, sha) == 0)
+        return TRUE;
+    }
+  g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+               "template %s does not fit this host: its %s %s changed since the template "
+               "was made: make the template again", dir, what, path);
+  return FALSE;
+}
+
+/* The template's own files are what the manifest says. */
+static gboolean
+check_own_files (QlTemplate  *self,
+                 GError     **error)
+{
+  JsonObject *state = ql_json_object (self->manifest, "state");
+  g_autofree char *state_path = g_build_filename (self->dir, QL_TEMPLATE_STATE, NULL);
+  g_autofree char *memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
+  g_autofree char *sha = NULL;
+  GStatBuf st;
+
+  if (g_stat (state_path, &st) != 0)
+    return corrupt (error, self->dir, "the device state file %s is missing", state_path);
+  if (st.st_size != ql_json_int (state, "size", -1))
+    return corrupt (error, self->dir, "the device state file %s has %" G_GINT64_FORMAT
+                    " bytes, the manifest says %" G_GINT64_FORMAT " (truncated or replaced)",
+                    state_path, (gint64) st.st_size, ql_json_int (state, "size", -1));
+  sha = ql_template_file_sha256 (state_path, NULL);
+  if (sha == NULL || g_strcmp0 (sha, ql_json_string (state, "sha256")) != 0)
+    return corrupt (error, self->dir, "the device state file %s does not match the manifest's "
+                    "sha256", state_path);
+  if (g_stat (memory_path, &st) != 0)
+    return corrupt (error, self->dir, "the memory file %s is missing", memory_path);
+  if ((guint64) st.st_size != self->memory_size)
+    return corrupt (error, self->dir, "the memory file %s has %" G_GINT64_FORMAT " bytes, "
+                    "the guest has %" G_GUINT64_FORMAT, memory_path, (gint64) st.st_size,
+                    self->memory_size);
+  return TRUE;
+}
+
+static gboolean
+check_host (QlTemplate  *self,
+            GError     **error)
+{
+  JsonObject *qemu = ql_json_object (self->manifest, "qemu");
+  g_autofree char *binary = NULL;
+  g_autoptr(JsonArray) argv = NULL;
+  JsonNode *recorded = json_object_get_member (self->manifest, "argv");
+  const char *text = ql_json_string (ql_json_object (self->manifest, "vm"), "text");
+  g_autoptr(JsonNode) now = NULL;
+
+  binary = ql_template_resolve_qemu (self->config, error);
+  if (binary == NULL)
+    return FALSE;
+  if (g_strcmp0 (binary, ql_json_string (qemu, "path")) != 0)
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                   "template %s was made with QEMU %s, this VM would run %s",
+                   self->dir, ql_json_string (qemu, "path"), binary);
+      return FALSE;
+    }
+  if (!check_host_file (self->dir, "QEMU binary", qemu, error))
+    return FALSE;
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *key = i == 0 ? "kernel" : "initrd";
+      JsonObject *record = ql_json_object (self->manifest, key);
+
+      if (record != NULL && !check_host_file (self->dir, key, record, error))
+        return FALSE;
+    }
+
+  /* The configuration the clone would run is the template's, device for
+   * device (a plugin upgrade could change it). */
+  argv = ql_template_device_argv (text, ql_json_string (ql_json_object (self->manifest, "vm"), "name"),
+                                  ql_json_string (ql_json_object (self->manifest, "vm"), "base-dir"),
+                                  self->registry, error);
+  if (argv == NULL)
+    return FALSE;
+  now = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (now, argv);
+  if (recorded == NULL || !json_node_equal (recorded, now))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                   "template %s: the VM it was made from now gives another QEMU command line "
+                   "(the plugins changed?): make the template again", self->dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+QlTemplate *
+ql_template_new_from_manifest (const char  *dir,
+                               JsonObject  *manifest,
+                               QlRegistry  *registry,
+                               GError     **error)
+{
+  g_autoptr(QlTemplate) self = g_object_new (QL_TYPE_TEMPLATE, NULL);
+  g_autofree char *memory_path = g_build_filename (dir, QL_TEMPLATE_MEMORY, NULL);
+  JsonObject *vm = ql_json_object (manifest, "vm");
+  JsonObject *qemu = ql_json_object (manifest, "qemu");
+  g_autoptr(GError) local = NULL;
+
+  self->dir = g_canonicalize_filename (dir, NULL);
+  self->manifest = json_object_ref (manifest);
+  self->registry = g_object_ref (registry);
+  if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT)
+    {
+      corrupt (error, dir, "manifest format %" G_GINT64_FORMAT ", this qlaunch reads %d",
+               ql_json_int (manifest, "format", -1), QL_TEMPLATE_FORMAT);
+      return NULL;
+    }
+  if (ql_json_string (vm, "text") == NULL || ql_json_string (qemu, "path") == NULL
+      || ql_json_string (qemu, "version") == NULL || ql_json_string (manifest, "machine-type") == NULL
+      || ql_json_int (manifest, "memory-size", 0) <= 0 || ql_json_object (manifest, "state") == NULL)
+    {
+      corrupt (error, dir, "the manifest lacks a field (vm.text, qemu.path, qemu.version, "
+               "machine-type, memory-size or state)");
+      return NULL;
+    }
+  self->qemu = g_strdup (ql_json_string (qemu, "path"));
+  self->qemu_version = g_strdup (ql_json_string (qemu, "version"));
+  self->machine_type = g_strdup (ql_json_string (manifest, "machine-type"));
+  self->memory_size = ql_json_int (manifest, "memory-size", 0);
+  self->config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                         ql_json_string (vm, "base-dir"), registry, memory_path,
+                                         FALSE, NULL, FALSE, &local);
+  if (self->config == NULL)
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                   "template %s: its VM file no longer loads: %s", dir, local->message);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * ql_template_load:
+ * @dir: a template directory made by ql_template_create()
+ * @registry: the registry that provides the template VM's device types
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * Reads a template's manifest. Everything it records is checked later, by
+ * ql_template_new_clone(), right before a clone starts.
+ *
+ * Returns: (transfer full): the template, or %NULL: %QL_TEMPLATE_ERROR_CORRUPT
+ *   when the manifest is missing or malformed
+ */
+QlTemplate *
+ql_template_load (const char  *dir,
+                  QlRegistry  *registry,
+                  GError     **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local = NULL;
+  JsonNode *root;
+  gsize length = 0;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (QL_IS_REGISTRY (registry), NULL);
+
+  path = g_build_filename (dir, QL_TEMPLATE_MANIFEST, NULL);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_CORRUPT,
+                   "%s is not a template directory", dir);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &data, &length, &local))
+    {
+      corrupt (error, dir, "no manifest (%s): not a template, or one whose creation "
+               "did not finish", local->message);
+      return NULL;
+    }
+  if (length > MANIFEST_MAX)
+    {
+      corrupt (error, dir, "the manifest is larger than %d bytes", MANIFEST_MAX);
+      return NULL;
+    }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, length, &local))
+    {
+      corrupt (error, dir, "the manifest is not JSON (%s)", local->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      corrupt (error, dir, "the manifest is not a JSON object");
+      return NULL;
+    }
+  return ql_template_new_from_manifest (dir, json_node_get_object (root), registry, error);
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+/**
+ * ql_template_get_dir:
+ * @self: a #QlTemplate
+ *
+ * Returns: the template directory (absolute)
+ */
+const char *
+ql_template_get_dir (QlTemplate *self)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  return self->dir;
+}
+
+/**
+ * ql_template_get_qemu:
+ * @self: a #QlTemplate
+ *
+ * Returns: the QEMU binary the template was made with
+ */
+const char *
+ql_template_get_qemu (QlTemplate *self)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  return self->qemu;
+}
+
+/**
+ * ql_template_get_qemu_version:
+ * @self: a #QlTemplate
+ *
+ * Returns: that QEMU's version, as its QMP greeting gave it (`7.2.22`)
+ */
+const char *
+ql_template_get_qemu_version (QlTemplate *self)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  return self->qemu_version;
+}
+
+/**
+ * ql_template_get_machine_type:
+ * @self: a #QlTemplate
+ *
+ * Returns: the template VM's machine type
+ */
+const char *
+ql_template_get_machine_type (QlTemplate *self)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  return self->machine_type;
+}
+
+/**
+ * ql_template_get_memory_size:
+ * @self: a #QlTemplate
+ *
+ * Returns: the guest's memory in bytes
+ */
+guint64
+ql_template_get_memory_size (QlTemplate *self)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), 0);
+  return self->memory_size;
+}
+
+/**
+ * ql_template_get_config:
+ * @self: a #QlTemplate
+ *
+ * Returns: (transfer none): the template VM's configuration, as a clone
+ *   runs it (memory from the template's file, private)
+ */
+QlVmConfig *
+ql_template_get_config (QlTemplate *self)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  return self->config;
+}
+
+/* ---- clones ------------------------------------------------------------- */
+
+static char *
+make_runtime_dir (GError **error)
+{
+  g_autofree char *base = g_build_filename (g_get_user_runtime_dir (), "qlaunch", NULL);
+  g_autofree char *template_ = NULL;
+
+  if (g_mkdir_with_parents (base, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                   "cannot create the runtime directory %s: %s", base, g_strerror (saved));
+      return NULL;
+    }
+  template_ = g_build_filename (base, "clone-XXXXXX", NULL);
+  if (g_mkdtemp_full (template_, 0700) == NULL)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                   "cannot create a directory in %s: %s", base, g_strerror (saved));
+      return NULL;
+    }
+  return g_steal_pointer (&template_);
+}
+
+static void
+remove_runtime_dir (gpointer dir)
+{
+  ql_template_remove_tree (dir);
+  g_free (dir);
+}
+
+/**
+ * ql_template_new_clone:
+ * @self: a #QlTemplate
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * Checks the template against the manifest and the host (QEMU binary and
+ * version, kernel and initrd, the state file's size and hash, the memory
+ * file's size, the VM's command line) and makes the VM of a clone, not
+ * launched yet: set its standard input and output as you need
+ * (ql_vm_set_stdio_inherit(), ql_vm_set_stdout_fd(), ...), then start it
+ * with ql_template_start_clone_async(). The clone's QMP socket lives in a
+ * private directory under `$XDG_RUNTIME_DIR/qlaunch`, removed with the VM.
+ *
+ * Returns: (transfer full): the clone's VM, or %NULL: %QL_TEMPLATE_ERROR_CORRUPT
+ *   or %QL_TEMPLATE_ERROR_MISMATCH, and no QEMU started
+ */
+QlVm *
+ql_template_new_clone (QlTemplate  *self,
+                       GError     **error)
+{
+  g_autofree char *runtime = NULL;
+  g_autofree char *qmp_path = NULL;
+  g_autofree char *memory_path = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  JsonObject *vm = NULL;
+  QlVm *clone;
+
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+
+  if (!check_own_files (self, error) || !check_host (self, error))
+    return NULL;
+  runtime = make_runtime_dir (error);
+  if (runtime == NULL)
+    return NULL;
+  qmp_path = g_build_filename (runtime, "qmp.sock", NULL);
+  memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
+  vm = ql_json_object (self->manifest, "vm");
+  config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                   ql_json_string (vm, "base-dir"), self->registry,
+                                   memory_path, FALSE, qmp_path, TRUE, error);
+  if (config == NULL)
+    {
+      ql_template_remove_tree (runtime);
+      return NULL;
+    }
+  clone = ql_vm_new (config);
+  g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
+                          g_steal_pointer (&runtime), remove_runtime_dir);
+  return clone;
+}
+
+typedef enum
+{
+  CLONE_LAUNCH,
+  CLONE_QMP,
+  CLONE_CAPABILITIES,
+  CLONE_INCOMING,
+  CLONE_WAIT,
+  CLONE_RESUME,
+  CLONE_HOTPLUG,
+  CLONE_DONE,
+} ClonePhase;
+
+typedef struct
+{
+  QlVm *vm;
+  QlTemplateCloneFlags flags;
+  GPtrArray *extra;             /* QlDevice */
+  guint next_extra;
+  gint64 deadline;
+  ClonePhase phase;
+  GError *error;                /* being reported once QEMU is gone */
+} CloneRun;
+
+static void
+clone_run_free (CloneRun *run)
+{
+  g_clear_object (&run->vm);
+  g_clear_pointer (&run->extra, g_ptr_array_unref);
+  g_clear_error (&run->error);
+  g_free (run);
+}
+
+static guint
+remaining_ms (CloneRun *run)
+{
+  gint64 left = (run->deadline - g_get_monotonic_time ()) / 1000;
+
+  return (guint) CLAMP (left, 1, G_MAXUINT);
+}
+
+static void clone_step (GTask *task);
+
+static void
+clone_stopped (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  GTask *task = data;
+  CloneRun *run = g_task_get_task_data (task);
+
+  ql_vm_wait_finish (QL_VM (source), result, NULL);
+  g_task_return_error (task, g_steal_pointer (&run->error));
+  g_object_unref (task);
+}
+
+/* A failed clone leaves no QEMU: stop it, report once it is gone. */
+static void
+clone_fail (GTask  *task,
+            GError *error,
+            const char *what)
+{
+  CloneRun *run = g_task_get_task_data (task);
+
+  run->error = ql_template_run_error (error, run->vm, what);
+  if (ql_vm_get_state (run->vm) == QL_VM_STATE_RUNNING
+      || ql_vm_get_state (run->vm) == QL_VM_STATE_STARTING)
+    {
+      ql_vm_set_grace_period (run->vm, 0);
+      ql_vm_stop (run->vm);
+      ql_vm_wait_async (run->vm, NULL, clone_stopped, task);
+      return;
+    }
+  g_task_return_error (task, g_steal_pointer (&run->error));
+  g_object_unref (task);
+}
+
+static const char *
+phase_name (ClonePhase phase)
+{
+  switch (phase)
+    {
+    case CLONE_LAUNCH: return "starting QEMU";
+    case CLONE_QMP: return "connecting to QMP";
+    case CLONE_CAPABILITIES: return "setting x-ignore-shared";
+    case CLONE_INCOMING: return "loading the device state";
+    case CLONE_WAIT: return "loading the device state";
+    case CLONE_RESUME: return "resuming";
+    case CLONE_HOTPLUG: return "hot-plugging an extra device";
+    case CLONE_DONE:
+    default: return "cloning";
+    }
+}
+
+static void
+clone_step_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  GTask *task = data;
+  CloneRun *run = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = FALSE;
+
+  switch (run->phase)
+    {
+    case CLONE_LAUNCH:
+      ok = ql_vm_launch_finish (QL_VM (source), result, &error);
+      break;
+    case CLONE_QMP:
+      ok = ql_vm_connect_qmp_finish (QL_VM (source), result, &error);
+      break;
+    case CLONE_CAPABILITIES:
+    case CLONE_INCOMING:
+      {
+        g_autoptr(JsonNode) ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
+
+        ok = ret != NULL;
+      }
+      break;
+    case CLONE_WAIT:
+      ok = ql_qmp_wait_migration_finish (QL_QMP (source), result, &error);
+      break;
+    case CLONE_RESUME:
+      ok = ql_vm_resume_finish (QL_VM (source), result, &error);
+      break;
+    case CLONE_HOTPLUG:
+      ok = ql_qmp_hotplug_device_finish (QL_QMP (source), result, &error);
+      break;
+    case CLONE_DONE:
+    default:
+      g_assert_not_reached ();
+    }
+  if (!ok)
+    {
+      g_autofree char *what = g_strdup_printf ("template clone: %s", phase_name (run->phase));
+
+      clone_fail (task, g_steal_pointer (&error), what);
+      return;
+    }
+  if (run->phase == CLONE_HOTPLUG)
+    run->next_extra++;
+  else
+    run->phase++;
+  clone_step (task);
+}
+
+static void
+clone_step (GTask *task)
+{
+  CloneRun *run = g_task_get_task_data (task);
+  QlTemplate *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  QlQmp *qmp = ql_vm_get_qmp (run->vm);
+
+  if (run->phase == CLONE_RESUME && (run->flags & QL_TEMPLATE_CLONE_PAUSED))
+    run->phase = CLONE_DONE;
+  if (run->phase == CLONE_HOTPLUG && (run->extra == NULL || run->next_extra >= run->extra->len))
+    run->phase = CLONE_DONE;
+  if (run->phase != CLONE_DONE && g_get_monotonic_time () >= run->deadline)
+    {
+      g_autofree char *what = g_strdup_printf ("template clone: %s", phase_name (run->phase));
+
+      clone_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_TIMEOUT,
+                                     "not done in time"), what);
+      return;
+    }
+
+  switch (run->phase)
+    {
+    case CLONE_LAUNCH:
+      ql_vm_launch_async (run->vm, cancellable, clone_step_done, task);
+      return;
+    case CLONE_QMP:
+      ql_vm_connect_qmp_async (run->vm, remaining_ms (run), cancellable, clone_step_done, task);
+      return;
+    case CLONE_CAPABILITIES:
+      {
+        static const char *const enable[] = { "x-ignore-shared", NULL };
+        guint major = 0, minor = 0, micro = 0;
+        g_autofree char *version = NULL;
+
+        ql_qmp_get_qemu_version (qmp, &major, &minor, &micro);
+        version = g_strdup_printf ("%u.%u.%u", major, minor, micro);
+        if (g_strcmp0 (version, self->qemu_version) != 0)
+          {
+            clone_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
+                                           "QEMU %s runs, the template was made with %s",
+                                           version, self->qemu_version),
+                        "template clone");
+            return;
+          }
+        ql_qmp_migrate_set_capabilities_async (qmp, enable, NULL, cancellable, clone_step_done, task);
+      }
+      return;
+    case CLONE_INCOMING:
+      {
+        g_autofree char *state = g_build_filename (self->dir, QL_TEMPLATE_STATE, NULL);
+        g_autofree char *quoted = g_shell_quote (state);
+        g_autofree char *uri = g_strdup_printf ("exec:cat %s", quoted);
+
+        ql_qmp_migrate_incoming_async (qmp, uri, cancellable, clone_step_done, task);
+      }
+      return;
+    case CLONE_WAIT:
+      ql_qmp_wait_migration_async (qmp, remaining_ms (run), cancellable, clone_step_done, task);
+      return;
+    case CLONE_RESUME:
+      ql_vm_resume_async (run->vm, cancellable, clone_step_done, task);
+      return;
+    case CLONE_HOTPLUG:
+      ql_qmp_hotplug_device_async (qmp, g_ptr_array_index (run->extra, run->next_extra),
+                                   ql_vm_get_config (run->vm), cancellable, clone_step_done, task);
+      return;
+    case CLONE_DONE:
+    default:
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+}
+
+/**
+ * ql_template_start_clone_async:
+ * @self: a #QlTemplate
+ * @clone: a VM made by ql_template_new_clone(), not launched yet
+ * @flags: how to start it
+ * @extra_devices: (nullable) (element-type QlDevice): devices beyond the
+ *   template's, hot-plugged after the clone resumed (never on its command
+ *   line: QEMU would accept them silently and the clone would differ from
+ *   its state); not with %QL_TEMPLATE_CLONE_PAUSED
+ * @timeout_ms: a deadline for the whole start (0: 120 s); QEMU 7.2 waits
+ *   for ever on a state it cannot load
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the clone runs (or is paused, with
+ *   %QL_TEMPLATE_CLONE_PAUSED), or on failure
+ * @user_data: data for @callback
+ *
+ * Launches @clone with `-incoming defer`, connects to its QMP socket, sets
+ * `x-ignore-shared`, loads the template's device state
+ * (`migrate-incoming` from the state file), waits for it within the
+ * deadline, resumes the guest (`cont`) and hot-plugs @extra_devices. On
+ * failure QEMU is stopped before the callback runs. Finish with
+ * ql_template_start_clone_finish().
+ */
+void
+ql_template_start_clone_async (QlTemplate          *self,
+                               QlVm                *clone,
+                               QlTemplateCloneFlags flags,
+                               GPtrArray           *extra_devices,
+                               guint                timeout_ms,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+  CloneRun *run;
+
+  g_return_if_fail (QL_IS_TEMPLATE (self));
+  g_return_if_fail (QL_IS_VM (clone));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_template_start_clone_async);
+  run = g_new0 (CloneRun, 1);
+  run->vm = g_object_ref (clone);
+  run->flags = flags;
+  run->extra = extra_devices != NULL ? g_ptr_array_ref (extra_devices) : NULL;
+  run->deadline = g_get_monotonic_time ()
+                  + (gint64) (timeout_ms > 0 ? timeout_ms : QL_TEMPLATE_DEFAULT_TIMEOUT_MS) * 1000;
+  g_task_set_task_data (task, run, (GDestroyNotify) clone_run_free);
+  if ((flags & QL_TEMPLATE_CLONE_PAUSED) && extra_devices != NULL && extra_devices->len > 0)
+    {
+      g_task_return_new_error (task, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSUPPORTED,
+                               "extra devices are hot-plugged after the clone resumed: "
+                               "not with a paused clone");
+      g_object_unref (task);
+      return;
+    }
+  if (ql_vm_get_state (clone) != QL_VM_STATE_NEW)
+    {
+      g_task_return_new_error (task, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                               "the clone's VM was launched already");
+      g_object_unref (task);
+      return;
+    }
+  if (flags & QL_TEMPLATE_CLONE_INHERIT_STDIO)
+    ql_vm_set_stdio_inherit (clone, TRUE);
+  clone_step (task);
+}
+
+/**
+ * ql_template_start_clone_finish:
+ * @self: a #QlTemplate
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * Finishes ql_template_start_clone_async().
+ *
+ * Returns: %TRUE when the clone runs (or is paused as asked)
+ */
+gboolean
+ql_template_start_clone_finish (QlTemplate    *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  (void) source;
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static void
+wait_result (GAsyncResult **result)
+{
+  GMainContext *context = g_main_context_ref_thread_default ();
+
+  while (*result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_unref (context);
+}
+
+/**
+ * ql_template_start_clone:
+ * @self: a #QlTemplate
+ * @clone: a VM made by ql_template_new_clone()
+ * @flags: how to start it
+ * @extra_devices: (nullable) (element-type QlDevice): devices to hot-plug
+ * @timeout_ms: a deadline for the whole start (0: 120 s)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * The synchronous form of ql_template_start_clone_async(), on the
+ * thread-default main context.
+ *
+ * Returns: %TRUE when the clone runs (or is paused as asked)
+ */
+gboolean
+ql_template_start_clone (QlTemplate          *self,
+                         QlVm                *clone,
+                         QlTemplateCloneFlags flags,
+                         GPtrArray           *extra_devices,
+                         guint                timeout_ms,
+                         GCancellable        *cancellable,
+                         GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  ql_template_start_clone_async (self, clone, flags, extra_devices, timeout_ms, cancellable,
+                                 store_result, &result);
+  wait_result (&result);
+  return ql_template_start_clone_finish (self, result, error);
+}
+
+static void
+clone_started (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!ql_template_start_clone_finish (QL_TEMPLATE (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_object_ref (g_task_get_task_data (task)), g_object_unref);
+  g_object_unref (task);
+}
+
+/**
+ * ql_template_clone_async:
+ * @self: a #QlTemplate
+ * @flags: how to start the clone
+ * @extra_devices: (nullable) (element-type QlDevice): devices to hot-plug
+ * @timeout_ms: a deadline for the whole start (0: 120 s)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the clone runs, or on failure
+ * @user_data: data for @callback
+ *
+ * ql_template_new_clone() and ql_template_start_clone_async() in one.
+ * Finish with ql_template_clone_finish().
+ */
+void
+ql_template_clone_async (QlTemplate          *self,
+                         QlTemplateCloneFlags flags,
+                         GPtrArray           *extra_devices,
+                         guint                timeout_ms,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  GTask *task;
+  GError *error = NULL;
+  QlVm *clone;
+
+  g_return_if_fail (QL_IS_TEMPLATE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_template_clone_async);
+  clone = ql_template_new_clone (self, &error);
+  if (clone == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  g_task_set_task_data (task, clone, g_object_unref);
+  ql_template_start_clone_async (self, clone, flags, extra_devices, timeout_ms, cancellable,
+                                 clone_started, task);
+}
+
+/**
+ * ql_template_clone_finish:
+ * @self: a #QlTemplate
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * Finishes ql_template_clone_async().
+ *
+ * Returns: (transfer full): the running clone, or %NULL
+ */
+QlVm *
+ql_template_clone_finish (QlTemplate    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * ql_template_clone:
+ * @self: a #QlTemplate
+ * @flags: how to start the clone
+ * @extra_devices: (nullable) (element-type QlDevice): devices to hot-plug
+ * @timeout_ms: a deadline for the whole start (0: 120 s)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * The synchronous form of ql_template_clone_async().
+ *
+ * Returns: (transfer full): the running clone, or %NULL
+ */
+QlVm *
+ql_template_clone (QlTemplate          *self,
+                   QlTemplateCloneFlags flags,
+                   GPtrArray           *extra_devices,
+                   guint                timeout_ms,
+                   GCancellable        *cancellable,
+                   GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  ql_template_clone_async (self, flags, extra_devices, timeout_ms, cancellable,
+                           store_result, &result);
+  wait_result (&result);
+  return ql_template_clone_finish (self, result, error);
+}
+
+/* ---- GObject ------------------------------------------------------------ */
+
+static void
+ql_template_finalize (GObject *object)
+{
+  QlTemplate *self = QL_TEMPLATE (object);
+
+  g_free (self->dir);
+  g_clear_pointer (&self->manifest, json_object_unref);
+  g_clear_object (&self->registry);
+  g_clear_object (&self->config);
+  g_free (self->qemu);
+  g_free (self->qemu_version);
+  g_free (self->machine_type);
+  G_OBJECT_CLASS (ql_template_parent_class)->finalize (object);
+}
+
+static void
+ql_template_class_init (QlTemplateClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ql_template_finalize;
+}
+
+static void
+ql_template_init (QlTemplate *self)
+{
+  (void) self;
+}

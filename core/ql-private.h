@@ -76,3 +76,13 @@ void        ql_vm_emit_reset               (QlVm                *self,
                                             gboolean             guest,
                                             const char          *reason);
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* Synchronous wrappers: pass ql_store_result and &result to the async
+ * call, then ql_wait_result (&result) iterates the thread-default main
+ * context until it is set (a reference the caller drops). */
+void        ql_store_result                (GObject             *source,
+                                            GAsyncResult        *result,
+                                            gpointer             data);
+void        ql_wait_result                 (GAsyncResult       **result);
+G_END_DECLS

@@ -1025,17 +1025,6 @@ ql_qmp_execute_finish (QlQmp         *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  GAsyncResult **out = data;
-
-  (void) source;
-  *out = g_object_ref (result);
-}
-
 GAsyncResult *
 ql_qmp_run_sync (QlQmp           *self,
                  QlQmpStartFunc   start,
@@ -1045,7 +1034,7 @@ ql_qmp_run_sync (QlQmp           *self,
   GMainContext *context = self->context != NULL ? g_main_context_ref (self->context)
                                                 : g_main_context_ref_thread_default ();
 
-  start (self, start_data, store_result, &result);
+  start (self, start_data, ql_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (context, TRUE);
   g_main_context_unref (context);

@@ -865,15 +865,6 @@ ql_template_create_finish (GAsyncResult  *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  (void) source;
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
 /**
  * ql_template_create:
  * @config: the template VM, loaded from a VM file
@@ -897,12 +888,9 @@ ql_template_create (QlVmConfig    *config,
                     GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  GMainContext *context = g_main_context_ref_thread_default ();
 
   ql_template_create_async (config, dir, ready_pattern, timeout_ms, cancellable,
-                            store_result, &result);
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_unref (context);
+                            ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_template_create_finish (result, error);
 }

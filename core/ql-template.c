@@ -940,25 +940,6 @@ ql_template_start_clone_finish (QlTemplate    *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  (void) source;
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
-static void
-wait_result (GAsyncResult **result)
-{
-  GMainContext *context = g_main_context_ref_thread_default ();
-
-  while (*result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_unref (context);
-}
-
 /**
  * ql_template_start_clone:
  * @self: a #QlTemplate
@@ -986,8 +967,8 @@ ql_template_start_clone (QlTemplate          *self,
   g_autoptr(GAsyncResult) result = NULL;
 
   ql_template_start_clone_async (self, clone, flags, extra_devices, timeout_ms, cancellable,
-                                 store_result, &result);
-  wait_result (&result);
+                                 ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_template_start_clone_finish (self, result, error);
 }
 
@@ -1091,8 +1072,8 @@ ql_template_clone (QlTemplate          *self,
   g_autoptr(GAsyncResult) result = NULL;
 
   ql_template_clone_async (self, flags, extra_devices, timeout_ms, cancellable,
-                           store_result, &result);
-  wait_result (&result);
+                           ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_template_clone_finish (self, result, error);
 }
 

@@ -306,26 +306,6 @@ ql_vm_connect_qmp_finish (QlVm          *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* Iterates the thread-default context until *result is set. */
-static void
-wait_result (GAsyncResult **result)
-{
-  GMainContext *context = g_main_context_ref_thread_default ();
-
-  while (*result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_unref (context);
-}
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  (void) source;
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
 /**
  * ql_vm_connect_qmp:
  * @self: a launched #QlVm
@@ -346,8 +326,8 @@ ql_vm_connect_qmp (QlVm          *self,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  ql_vm_connect_qmp_async (self, timeout_ms, cancellable, store_result, &result);
-  wait_result (&result);
+  ql_vm_connect_qmp_async (self, timeout_ms, cancellable, ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_vm_connect_qmp_finish (self, result, error);
 }
 
@@ -450,8 +430,8 @@ ql_vm_pause (QlVm          *self,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  ql_vm_pause_async (self, cancellable, store_result, &result);
-  wait_result (&result);
+  ql_vm_pause_async (self, cancellable, ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_vm_pause_finish (self, result, error);
 }
 
@@ -511,8 +491,8 @@ ql_vm_resume (QlVm          *self,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  ql_vm_resume_async (self, cancellable, store_result, &result);
-  wait_result (&result);
+  ql_vm_resume_async (self, cancellable, ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_vm_resume_finish (self, result, error);
 }
 
@@ -735,7 +715,7 @@ ql_vm_shutdown (QlVm                *self,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  ql_vm_shutdown_async (self, powerdown_timeout_ms, cancellable, store_result, &result);
-  wait_result (&result);
+  ql_vm_shutdown_async (self, powerdown_timeout_ms, cancellable, ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_vm_shutdown_finish (self, result, method, error);
 }

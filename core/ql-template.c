@@ -581,6 +581,21 @@ remove_runtime_dir (gpointer dir)
   g_free (dir);
 }
 
+/* The socket directory goes as soon as QEMU has (not only with the VM
+ * object, which a program may never drop before it exits). */
+static void
+clone_state_changed (QlVm       *clone,
+                     GParamSpec *pspec,
+                     gpointer    data)
+{
+  QlVmState state = ql_vm_get_state (clone);
+
+  (void) pspec;
+  (void) data;
+  if (state == QL_VM_STATE_EXITED || state == QL_VM_STATE_FAILED)
+    g_object_set_data (G_OBJECT (clone), "ql-template-runtime-dir", NULL);
+}
+
 /**
  * ql_template_new_clone:
  * @self: a #QlTemplate
@@ -629,6 +644,7 @@ ql_template_new_clone (QlTemplate  *self,
   clone = ql_vm_new (config);
   g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
                           g_steal_pointer (&runtime), remove_runtime_dir);
+  g_signal_connect (clone, "notify::state", G_CALLBACK (clone_state_changed), NULL);
   return clone;
 }
 
@@ -894,6 +910,8 @@ ql_template_start_clone_async (QlTemplate          *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_template_start_clone_async);
+  /* A late cancellation must not turn a running clone into an error. */
+  g_task_set_check_cancellable (task, FALSE);
   run = g_new0 (CloneRun, 1);
   run->vm = g_object_ref (clone);
   run->flags = flags;
@@ -1017,6 +1035,7 @@ ql_template_clone_async (QlTemplate          *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_template_clone_async);
+  g_task_set_check_cancellable (task, FALSE);
   clone = ql_template_new_clone (self, &error);
   if (clone == NULL)
     {

@@ -138,7 +138,7 @@ enum
 static guint signals[N_SIGNALS];
 
 static void fill (QlVmFactory *self);
-static void dispatch (QlVmFactory *self);
+static guint dispatch (QlVmFactory *self);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -321,10 +321,12 @@ fill_source_cb (gpointer data)
   QlVmFactory *self = data;
 
   g_clear_pointer (&self->fill_source, g_source_unref);
+  g_object_ref (self);
   g_object_freeze_notify (G_OBJECT (self));
   fill (self);
   update_counts (self);
   g_object_thaw_notify (G_OBJECT (self));
+  g_object_unref (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -446,10 +448,11 @@ start_done (GObject      *source,
     }
   if (ok && !self->shutting_down)
     {
+      /* The count is the same: no refill (a clone handed out now is
+       * replaced once it is resumed). */
       self->failures = 0;
       add_ready (self, vm);
       dispatch (self);
-      fill (self);
     }
   else
     {
@@ -560,6 +563,10 @@ resume_done (GObject      *source,
   else
     g_task_return_pointer (task, vm, g_object_unref);
   g_clear_object (&task);
+  /* The replacement starts right after the hand-out, not during it: what
+   * it does synchronously (checking the template, spawning QEMU) would
+   * delay the request by tens of milliseconds. */
+  schedule_fill (self, 0);
   maybe_finish_shutdown (self);
   update_counts (self);
   g_object_thaw_notify (G_OBJECT (self));
@@ -599,10 +606,13 @@ arm_request_cancel (QlVmFactory *self,
   g_source_attach (req->cancel_source, self->context);
 }
 
-/* Gives ready clones to waiting requests, oldest to oldest. */
-static void
+/* Gives ready clones to waiting requests, oldest to oldest; returns how
+ * many. */
+static guint
 dispatch (QlVmFactory *self)
 {
+  guint n = 0;
+
   while (!self->shutting_down && self->requests.length > 0 && self->ready.length > 0)
     {
       GTask *task = g_queue_pop_head (&self->requests);
@@ -615,10 +625,12 @@ dispatch (QlVmFactory *self)
       pushed = push_context (self);
       ql_vm_resume_async (req->vm, NULL, resume_done, task);
       pop_context (self, pushed);
+      n++;
     }
   /* A request that was put back first in line waits again. */
   for (GList *l = self->requests.head; l != NULL; l = l->next)
     arm_request_cancel (self, l->data);
+  return n;
 }
 
 /* ---- GObject ------------------------------------------------------------ */
@@ -1074,8 +1086,10 @@ ql_vm_factory_get_async (QlVmFactory         *self,
       self->failures = 0;
       destroy_source (&self->fill_source);
     }
-  dispatch (self);
-  fill (self);
+  /* Without a ready clone the request waits: the pool fills now. With one,
+   * it fills once the clone is resumed. */
+  if (dispatch (self) == 0)
+    fill (self);
   update_counts (self);
   g_object_thaw_notify (G_OBJECT (self));
   g_object_unref (self);
@@ -1104,26 +1118,6 @@ ql_vm_factory_get_finish (QlVmFactory   *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Iterates the thread-default context until *result is set. */
-static void
-wait_result (GAsyncResult **result)
-{
-  GMainContext *context = g_main_context_ref_thread_default ();
-
-  while (*result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_unref (context);
-}
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  (void) source;
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
 /**
  * ql_vm_factory_get:
  * @self: a #QlVmFactory
@@ -1146,8 +1140,8 @@ ql_vm_factory_get (QlVmFactory   *self,
 
   g_return_val_if_fail (QL_IS_VM_FACTORY (self), NULL);
 
-  ql_vm_factory_get_async (self, cancellable, store_result, &result);
-  wait_result (&result);
+  ql_vm_factory_get_async (self, cancellable, ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_vm_factory_get_finish (self, result, error);
 }
 
@@ -1212,6 +1206,17 @@ ql_vm_factory_shutdown_async (QlVmFactory         *self,
   g_object_freeze_notify (G_OBJECT (self));
   if (self->context == NULL)
     self->context = g_main_context_ref_thread_default ();
+  if (!self->shutting_down)
+    {
+      QlVm *vm;
+
+      self->shutting_down = TRUE;
+      destroy_source (&self->fill_source);
+      while ((vm = take_ready (self)) != NULL)
+        retire (self, vm);
+      fail_requests (self, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                        "The request was cancelled: the factory is shut down"));
+    }
   self->shutdowns = g_list_append (self->shutdowns, task);
   if (cancellable != NULL)
     {
@@ -1220,19 +1225,8 @@ ql_vm_factory_shutdown_async (QlVmFactory         *self,
       g_source_set_name (s->cancel_source, "[qlaunch] VM factory shutdown cancelled");
       g_source_attach (s->cancel_source, self->context);
     }
-  if (!self->shutting_down)
-    {
-      QlVm *vm;
-
-      self->shutting_down = TRUE;
-      destroy_source (&self->fill_source);
-      /* Clones being started end in start_done(), ready ones now. */
-      g_cancellable_cancel (self->cancel);
-      while ((vm = take_ready (self)) != NULL)
-        retire (self, vm);
-      fail_requests (self, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                        "The request was cancelled: the factory is shut down"));
-    }
+  /* The clones being started end in start_done(), which may run now. */
+  g_cancellable_cancel (self->cancel);
   maybe_finish_shutdown (self);
   update_counts (self);
   g_object_thaw_notify (G_OBJECT (self));
@@ -1284,7 +1278,7 @@ ql_vm_factory_shutdown (QlVmFactory   *self,
 
   g_return_val_if_fail (QL_IS_VM_FACTORY (self), FALSE);
 
-  ql_vm_factory_shutdown_async (self, cancellable, store_result, &result);
-  wait_result (&result);
+  ql_vm_factory_shutdown_async (self, cancellable, ql_store_result, &result);
+  ql_wait_result (&result);
   return ql_vm_factory_shutdown_finish (self, result, error);
 }

@@ -19,6 +19,24 @@ struct _QlOption
   QlCmdline *owner;
 };
 
+/**
+ * QlCmdline:
+ *
+ * A QEMU command line under construction: the binary, then structured
+ * options (#QlOption), and the host file descriptors QEMU inherits.
+ *
+ * Every option is kept as data (a flag, its #QlOptionSyntax, a head and
+ * typed key/value pairs) and formatted only by ql_cmdline_to_argv(), which
+ * doubles every `,` in key=value values, so that no value can inject an
+ * option. The same options can become QMP commands for hot-plugging
+ * (ql_hotplug_plan()).
+ *
+ * Device plugins append their options in #QlDeviceClass.qemu_params
+ * through this API only; ql_vm_config_build_cmdline() makes the whole
+ * command line of a VM. A bad value does not stop the building: the first
+ * one is kept (ql_cmdline_fail()) and reported by ql_cmdline_check() and
+ * ql_cmdline_to_argv().
+ */
 struct _QlCmdline
 {
   GObject parent_instance;
@@ -106,6 +124,8 @@ ql_cmdline_new (const char *binary)
 /**
  * ql_cmdline_get_binary:
  * @self: a #QlCmdline
+ *
+ * Gets the QEMU binary the command line starts with.
  *
  * Returns: the QEMU binary (argv[0])
  */
@@ -458,6 +478,8 @@ ql_option_set_fds (QlOption   *option,
  * ql_option_get_flag:
  * @option: a #QlOption
  *
+ * Gets the option's flag.
+ *
  * Returns: the option's flag, such as `-device`
  */
 const char *
@@ -469,6 +491,8 @@ ql_option_get_flag (QlOption *option)
 /**
  * ql_option_get_head:
  * @option: a #QlOption
+ *
+ * Gets the option's head: what comes before the first `key=value` pair.
  *
  * Returns: (nullable): the driver/type of a key=value option, or the value
  *   of a verbatim option
@@ -483,6 +507,8 @@ ql_option_get_head (QlOption *option)
  * ql_option_get_syntax:
  * @option: a #QlOption
  *
+ * Gets the option's syntax.
+ *
  * Returns: how the option is written
  */
 QlOptionSyntax
@@ -494,6 +520,8 @@ ql_option_get_syntax (QlOption *option)
 /**
  * ql_option_get_n_values:
  * @option: a #QlOption
+ *
+ * Gets the number of key/value pairs of a key=value option.
  *
  * Returns: the number of key/value pairs
  */
@@ -507,6 +535,8 @@ ql_option_get_n_values (QlOption *option)
  * ql_option_get_key:
  * @option: a #QlOption
  * @index: a pair index
+ *
+ * Gets the key of one key/value pair of a key=value option.
  *
  * Returns: the key of pair @index
  */
@@ -523,6 +553,9 @@ ql_option_get_key (QlOption *option,
  * @option: a #QlOption
  * @index: a pair index
  *
+ * Gets the value of one key/value pair of a key=value option, as it was set
+ * (before `,` is doubled).
+ *
  * Returns: the unescaped value of pair @index
  */
 const char *
@@ -538,6 +571,8 @@ ql_option_get_value (QlOption *option,
  * @option: a #QlOption
  * @index: a pair index
  *
+ * Gets the type the value of one key/value pair was set with.
+ *
  * Returns: the type of pair @index's value
  */
 QlValueType
@@ -552,6 +587,8 @@ ql_option_get_value_type (QlOption *option,
  * ql_option_lookup:
  * @option: a #QlOption
  * @key: a key
+ *
+ * Looks up the value of a key in a key=value option.
  *
  * Returns: (nullable): the value for @key, or %NULL
  */
@@ -569,6 +606,9 @@ ql_option_lookup (QlOption   *option,
  * ql_cmdline_get_n_options:
  * @self: a #QlCmdline
  *
+ * Gets the number of options added so far (flags, verbatim and key=value
+ * options).
+ *
  * Returns: the number of options
  */
 guint
@@ -582,6 +622,8 @@ ql_cmdline_get_n_options (QlCmdline *self)
  * ql_cmdline_get_option:
  * @self: a #QlCmdline
  * @index: an option index
+ *
+ * Gets one of the options, in command-line order.
  *
  * Returns: (transfer none): the option at @index
  */
@@ -599,6 +641,8 @@ ql_cmdline_get_option (QlCmdline *self,
  * @self: a #QlCmdline
  * @flag: an option flag such as `-device`
  * @id: (nullable): the value of its `id` key, or %NULL for the first @flag
+ *
+ * Finds an option by its flag and, for key=value options, its `id` key.
  *
  * Returns: (transfer none) (nullable): the first matching option
  */
@@ -680,6 +724,9 @@ ql_cmdline_add_fd (QlCmdline *self,
 /**
  * ql_cmdline_get_fds:
  * @self: a #QlCmdline
+ *
+ * Gets the host file descriptors added with ql_cmdline_add_fd(), which the
+ * launcher passes to QEMU.
  *
  * Returns: (transfer none) (element-type gint): the host descriptors, the
  *   one at index i to become QEMU's descriptor 3 + i

@@ -3,6 +3,21 @@
 
 #include <string.h>
 
+/**
+ * QlDevice:
+ *
+ * The abstract base class of every device type a plugin provides (`net`,
+ * `block`, ...).
+ *
+ * A device type is a #QlDevice subclass registered under a name with
+ * ql_plugin_register_device(); its options are GObject properties with
+ * kebab-case names, which a VM file's `[device LABEL]` group and a device
+ * spec (`TYPE,key=value,...`) set from text
+ * (ql_device_set_property_from_string()). Devices are made with
+ * ql_registry_create_device() or ql_registry_create_device_from_spec().
+ * #QlDeviceClass.valid checks them without touching the host;
+ * #QlDeviceClass.qemu_params appends their QEMU options to a #QlCmdline.
+ */
 typedef struct
 {
   char *id;
@@ -135,6 +150,9 @@ ql_device_init (QlDevice *self)
  * ql_device_get_id:
  * @self: a #QlDevice
  *
+ * Gets the device's QEMU id (in a VM file, the `[device LABEL]` label
+ * unless the group sets `id`).
+ *
  * Returns: (nullable): the device's id
  */
 const char *
@@ -170,6 +188,8 @@ ql_device_set_id (QlDevice   *self,
 /**
  * ql_device_get_type_name:
  * @self: a #QlDevice
+ *
+ * Gets the device type name the plugin registered the device's #GType under.
  *
  * Returns: (nullable): the name the device's type was registered under
  *   (`net`, `block`, ...), or %NULL for an unregistered type
@@ -416,6 +436,8 @@ ql_device_check_not_empty (QlDevice    *self,
  * ql_is_valid_id:
  * @id: (nullable): a candidate id
  *
+ * Checks that a string can be a QEMU id (of a device, netdev, chardev, ...).
+ *
  * Returns: whether @id is a valid QEMU id: a letter, then letters, digits,
  *   `-`, `.` or `_`
  */
@@ -433,6 +455,8 @@ ql_is_valid_id (const char *id)
 /**
  * ql_is_valid_pci_addr:
  * @addr: (nullable): a candidate PCI address
+ *
+ * Checks the syntax of a PCI address property (`addr`).
  *
  * Returns: whether @addr is QEMU's PCI address syntax: hexadecimal
  *   `slot[.function]`, slot 0..1f, function 0..7

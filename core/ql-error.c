@@ -3,7 +3,22 @@
 
 #include <string.h>
 
+/**
+ * ql_config_error_quark:
+ *
+ * Gets the #GQuark of the #QL_CONFIG_ERROR error domain.
+ *
+ * Returns: the error domain's quark
+ */
 G_DEFINE_QUARK (ql-config-error-quark, ql_config_error)
+
+/**
+ * ql_plugin_error_quark:
+ *
+ * Gets the #GQuark of the #QL_PLUGIN_ERROR error domain.
+ *
+ * Returns: the error domain's quark
+ */
 G_DEFINE_QUARK (ql-plugin-error-quark, ql_plugin_error)
 
 QlErrorList *

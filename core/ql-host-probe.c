@@ -13,6 +13,18 @@
 #define HUGETLBFS_MAGIC 0x958458f6
 #endif
 
+/**
+ * QlHostProbe:
+ *
+ * The facts about the host that validating a VM configuration needs:
+ * whether device nodes can be opened, whether a path is on hugetlbfs,
+ * whether files exist and descriptors are open, whether KVM is usable.
+ *
+ * Validation asks only through the probe of the configuration
+ * (ql_vm_config_get_host_probe()), which is %NULL when host checks are off
+ * (to build the argv for another host). The default implementation asks
+ * the real system; tests subclass it to fake a host.
+ */
 G_DEFINE_TYPE (QlHostProbe, ql_host_probe, G_TYPE_OBJECT)
 
 static gboolean
@@ -154,6 +166,9 @@ ql_host_probe_new (void)
  * @path: a device node such as `/dev/vhost-net`
  * @error: return location for the reason it is not usable
  *
+ * Checks that a device node can be opened read-write, through the
+ * #QlHostProbeClass.device_usable vfunc.
+ *
  * Returns: whether @path can be opened read-write
  */
 gboolean
@@ -170,6 +185,9 @@ ql_host_probe_device_usable (QlHostProbe *self,
  * @self: a #QlHostProbe
  * @path: a directory or file
  * @error: return location for the reason it is not
+ *
+ * Checks that a path is on a mounted hugetlbfs, through the
+ * #QlHostProbeClass.is_hugetlbfs vfunc.
  *
  * Returns: whether @path lies on a mounted hugetlbfs
  */
@@ -188,6 +206,9 @@ ql_host_probe_is_hugetlbfs (QlHostProbe *self,
  * @path: a file
  * @error: return location for the reason it is not
  *
+ * Checks that a path is an existing, readable file, through the
+ * #QlHostProbeClass.file_readable vfunc.
+ *
  * Returns: whether @path exists, is not a directory, and is readable
  */
 gboolean
@@ -205,6 +226,9 @@ ql_host_probe_file_readable (QlHostProbe *self,
  * @fd: a descriptor number
  * @error: return location for the reason it is not
  *
+ * Checks that a file descriptor is open in this process, through the
+ * #QlHostProbeClass.fd_is_open vfunc.
+ *
  * Returns: whether @fd is open in this process
  */
 gboolean
@@ -220,6 +244,9 @@ ql_host_probe_fd_is_open (QlHostProbe *self,
  * ql_host_probe_kvm_usable:
  * @self: a #QlHostProbe
  * @error: return location for the reason it is not
+ *
+ * Checks that KVM can be used, through the #QlHostProbeClass.kvm_usable
+ * vfunc.
  *
  * Returns: whether `/dev/kvm` can be opened read-write
  */

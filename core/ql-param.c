@@ -33,6 +33,8 @@ ql_fd_list_new (void)
  * ql_fd_list_ref:
  * @list: a #QlFdList
  *
+ * Takes a reference on the list.
+ *
  * Returns: (transfer full): @list
  */
 QlFdList *
@@ -80,6 +82,8 @@ ql_fd_list_append (QlFdList *list,
  * ql_fd_list_get_length:
  * @list: (nullable): a #QlFdList
  *
+ * Gets the number of descriptors in the list.
+ *
  * Returns: the number of descriptors in @list (0 for %NULL)
  */
 guint
@@ -92,6 +96,8 @@ ql_fd_list_get_length (QlFdList *list)
  * ql_fd_list_get:
  * @list: a #QlFdList
  * @index: a position in @list
+ *
+ * Gets one descriptor of the list.
  *
  * Returns: the descriptor at @index
  */
@@ -189,6 +195,9 @@ ql_param_spec_path (const char  *name,
  * ql_param_spec_is_size:
  * @pspec: a #GParamSpec
  *
+ * Tells whether a property holds a size, which a VM file writes with a K, M,
+ * G or T suffix.
+ *
  * Returns: whether @pspec was made by ql_param_spec_size()
  */
 gboolean
@@ -200,6 +209,9 @@ ql_param_spec_is_size (GParamSpec *pspec)
 /**
  * ql_param_spec_is_path:
  * @pspec: a #GParamSpec
+ *
+ * Tells whether a property holds a path, which a VM file resolves against
+ * its directory.
  *
  * Returns: whether @pspec was made by ql_param_spec_path()
  */

@@ -61,6 +61,25 @@ typedef struct
   gulong cancel_id;
 } EventWaiter;
 
+/**
+ * QlQmp:
+ *
+ * A client of QEMU's machine protocol (QMP) over a unix socket, driven by
+ * a GLib main context.
+ *
+ * ql_qmp_connect_async() retries until QEMU listens, reads the greeting and
+ * negotiates capabilities. Every command (ql_qmp_execute_async() and the
+ * typed helpers of `ql-qmp-commands.h`) gets an `id` and its reply is
+ * matched by it; a QMP error reply is a %QL_QMP_ERROR whose code is its
+ * class. Events are emitted as the detailed #QlQmp::event signal and can
+ * be awaited with ql_qmp_wait_event_async().
+ *
+ * The client treats the socket as untrusted: anything that is not QMP
+ * closes the connection with %QL_QMP_ERROR_PROTOCOL, and when the
+ * connection ends every pending command and event wait fails at once with
+ * %QL_QMP_ERROR_DISCONNECTED. The synchronous wrappers iterate the client's
+ * main context, so they must be called from the thread that runs it.
+ */
 struct _QlQmp
 {
   GObject parent_instance;
@@ -108,7 +127,15 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
+/**
+ * ql_qmp_error_quark:
+ *
+ * Gets the #GQuark of the #QL_QMP_ERROR error domain.
+ *
+ * Returns: the error domain's quark
+ */
 G_DEFINE_QUARK (ql-qmp-error-quark, ql_qmp_error)
+
 G_DEFINE_FINAL_TYPE (QlQmp, ql_qmp, G_TYPE_OBJECT)
 
 static const struct
@@ -1451,6 +1478,9 @@ ql_qmp_connect (QlQmp         *self,
  * ql_qmp_is_connected:
  * @self: a #QlQmp
  *
+ * Tells whether the client is connected: the greeting arrived and
+ * `qmp_capabilities` succeeded, and the connection has not ended since.
+ *
  * Returns: %TRUE between a successful connect and the connection's end
  */
 gboolean
@@ -1465,6 +1495,8 @@ ql_qmp_is_connected (QlQmp *self)
  * ql_qmp_get_socket_path:
  * @self: a #QlQmp
  *
+ * Gets the path of the QMP socket the client connects or connected to.
+ *
  * Returns: (nullable): the socket given to ql_qmp_connect_async()
  */
 const char *
@@ -1478,6 +1510,8 @@ ql_qmp_get_socket_path (QlQmp *self)
 /**
  * ql_qmp_get_greeting:
  * @self: a #QlQmp
+ *
+ * Gets the greeting QEMU sent when the client connected.
  *
  * Returns: (transfer none) (nullable): the `QMP` member of QEMU's greeting
  *   (`version`, `capabilities`), or %NULL before it arrived
@@ -1546,6 +1580,8 @@ ql_qmp_get_event_timestamp (QlQmp *self)
 /**
  * ql_qmp_get_max_message_size:
  * @self: a #QlQmp
+ *
+ * Gets the largest message the client accepts (#QlQmp:max-message-size).
  *
  * Returns: the largest message, in bytes, the client accepts from the socket
  */

@@ -2,7 +2,7 @@
  * device state with x-ignore-shared, stop; built atomically.
  *
  * Everything is written into a temporary sibling of the template directory
- * (DIR.partial-XXXXXX); the manifest is written last (to a temporary name,
+ * (.DIR.partial-XXXXXX); the manifest is written last (to a temporary name,
  * synced, renamed), the files are made read-only, and the directory is
  * renamed to DIR. A failure anywhere stops QEMU and removes the temporary
  * directory: DIR is either a whole template or not there.
@@ -55,6 +55,8 @@ typedef struct
   gulong state_id;
   GSource *timer;
   char *qemu_version;
+  GCancellable *cancellable;
+  gulong cancel_id;
   GError *error;                /* being reported once QEMU is gone */
 } CreateRun;
 
@@ -64,6 +66,9 @@ static void create_fail (GTask *task, GError *error);
 static void
 create_run_free (CreateRun *run)
 {
+  if (run->cancel_id != 0)
+    g_cancellable_disconnect (run->cancellable, run->cancel_id);
+  g_clear_object (&run->cancellable);
   if (run->timer != NULL)
     {
       g_source_destroy (run->timer);
@@ -787,6 +792,31 @@ prepare (CreateRun    *run,
   return TRUE;
 }
 
+static gboolean
+cancel_in_idle (gpointer data)
+{
+  GTask *task = data;
+  CreateRun *run = g_task_get_task_data (task);
+
+  if (run->phase < CREATE_QUIT)
+    create_fail (task, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled"));
+  return G_SOURCE_REMOVE;
+}
+
+/* Cancelling stops QEMU and removes the partial directory at once, in any
+ * phase before the template is complete. */
+static void
+create_cancelled (GCancellable *cancellable,
+                  GTask        *task)
+{
+  GSource *idle = g_idle_source_new ();
+
+  (void) cancellable;
+  g_source_set_callback (idle, cancel_in_idle, g_object_ref (task), g_object_unref);
+  g_source_attach (idle, g_task_get_context (task));
+  g_source_unref (idle);
+}
+
 /**
  * ql_template_create_async:
  * @config: the template VM, loaded from a VM file (its text is kept in the
@@ -830,6 +860,9 @@ ql_template_create_async (QlVmConfig          *config,
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_template_create_async);
+  /* Cancellation is handled (QEMU stopped, directory removed) by the run
+   * itself; a late one does not undo a finished template. */
+  g_task_set_check_cancellable (task, FALSE);
   run = g_new0 (CreateRun, 1);
   run->log_fd = -1;
   run->source = g_object_ref (config);
@@ -843,6 +876,11 @@ ql_template_create_async (QlVmConfig          *config,
       return;
     }
   run->state_id = g_signal_connect (run->vm, "notify::state", G_CALLBACK (vm_state_changed), task);
+  if (cancellable != NULL)
+    {
+      run->cancellable = g_object_ref (cancellable);
+      run->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (create_cancelled), task, NULL);
+    }
   /* The console reader holds its own reference until its end. */
   console_read_next (g_object_ref (task));
   create_step (task);

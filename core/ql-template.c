@@ -22,6 +22,22 @@
 
 #define MANIFEST_MAX (16 * 1024 * 1024)
 
+/**
+ * QlTemplate:
+ *
+ * A VM template: a VM booted once, paused and saved in a directory, from
+ * which clones start in milliseconds.
+ *
+ * ql_template_create_async() boots a VM with its RAM in a file, waits until
+ * it is ready, and saves its device state; ql_template_load() opens an
+ * existing template. A clone (ql_template_clone_async(), or
+ * ql_template_new_clone() then ql_template_start_clone_async()) maps the
+ * template's memory privately (copy-on-write), loads the saved state and
+ * runs on. Everything the template's manifest records (the QEMU binary and
+ * version, kernel, initrd, state, memory size and the VM's argv) is
+ * checked before a clone's QEMU starts. #QlVmFactory keeps a pool of
+ * clones ready.
+ */
 struct _QlTemplate
 {
   GObject parent_instance;
@@ -36,7 +52,15 @@ struct _QlTemplate
   guint64 memory_size;
 };
 
+/**
+ * ql_template_error_quark:
+ *
+ * Gets the #GQuark of the #QL_TEMPLATE_ERROR error domain.
+ *
+ * Returns: the error domain's quark
+ */
 G_DEFINE_QUARK (ql-template-error-quark, ql_template_error)
+
 G_DEFINE_FINAL_TYPE (QlTemplate, ql_template, G_TYPE_OBJECT)
 
 /* ---- shared with ql-template-create.c ----------------------------------- */
@@ -471,6 +495,8 @@ ql_template_load (const char  *dir,
  * ql_template_get_dir:
  * @self: a #QlTemplate
  *
+ * Gets the directory the template is stored in.
+ *
  * Returns: the template directory (absolute)
  */
 const char *
@@ -483,6 +509,9 @@ ql_template_get_dir (QlTemplate *self)
 /**
  * ql_template_get_qemu:
  * @self: a #QlTemplate
+ *
+ * Gets the path of the QEMU binary the template was made with; a clone needs
+ * the same binary.
  *
  * Returns: the QEMU binary the template was made with
  */
@@ -497,6 +526,9 @@ ql_template_get_qemu (QlTemplate *self)
  * ql_template_get_qemu_version:
  * @self: a #QlTemplate
  *
+ * Gets the version of the QEMU the template was made with; a clone needs the
+ * same version.
+ *
  * Returns: that QEMU's version, as its QMP greeting gave it (`7.2.22`)
  */
 const char *
@@ -509,6 +541,8 @@ ql_template_get_qemu_version (QlTemplate *self)
 /**
  * ql_template_get_machine_type:
  * @self: a #QlTemplate
+ *
+ * Gets the machine type of the template's VM, as its manifest records it.
  *
  * Returns: the template VM's machine type
  */
@@ -523,6 +557,9 @@ ql_template_get_machine_type (QlTemplate *self)
  * ql_template_get_memory_size:
  * @self: a #QlTemplate
  *
+ * Gets the size of the guest's memory, which every clone maps from the
+ * template.
+ *
  * Returns: the guest's memory in bytes
  */
 guint64
@@ -535,6 +572,8 @@ ql_template_get_memory_size (QlTemplate *self)
 /**
  * ql_template_get_config:
  * @self: a #QlTemplate
+ *
+ * Gets the configuration of the template's VM, which every clone runs.
  *
  * Returns: (transfer none): the template VM's configuration, as a clone
  *   runs it (memory from the template's file, private)
@@ -665,6 +704,7 @@ typedef struct
   QlVm *vm;
   QlTemplateCloneFlags flags;
   GPtrArray *extra;             /* QlDevice */
+  QlVmConfig *with_extra;       /* the template's VM plus the extra devices */
   guint next_extra;
   gint64 deadline;
   ClonePhase phase;
@@ -676,6 +716,7 @@ clone_run_free (CloneRun *run)
 {
   g_clear_object (&run->vm);
   g_clear_pointer (&run->extra, g_ptr_array_unref);
+  g_clear_object (&run->with_extra);
   g_clear_error (&run->error);
   g_free (run);
 }
@@ -859,7 +900,7 @@ clone_step (GTask *task)
       return;
     case CLONE_HOTPLUG:
       ql_qmp_hotplug_device_async (qmp, g_ptr_array_index (run->extra, run->next_extra),
-                                   ql_vm_get_config (run->vm), cancellable, clone_step_done, task);
+                                   run->with_extra, cancellable, clone_step_done, task);
       return;
     case CLONE_DONE:
     default:
@@ -867,6 +908,50 @@ clone_step (GTask *task)
       g_object_unref (task);
       return;
     }
+}
+
+/* The extra devices are checked (and converted) before QEMU starts, against
+ * the template's VM plus the extra devices before each: a bad one fails
+ * the clone before anything runs. */
+static gboolean
+check_extra_devices (QlTemplate  *self,
+                     CloneRun    *run,
+                     GError     **error)
+{
+  JsonObject *vm = ql_json_object (self->manifest, "vm");
+  g_autofree char *memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
+
+  if (run->extra == NULL || run->extra->len == 0)
+    return TRUE;
+  run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                            ql_json_string (vm, "base-dir"), self->registry,
+                                            memory_path, FALSE, NULL, FALSE, error);
+  if (run->with_extra == NULL)
+    return FALSE;
+  for (guint i = 0; i < run->extra->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (run->extra, i);
+      const char *id = ql_device_get_id (device);
+      g_autoptr(JsonArray) plan = NULL;
+      g_autoptr(GError) local = NULL;
+
+      if (id != NULL && ql_vm_config_lookup_device (run->with_extra, id) != NULL)
+        {
+          g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSUPPORTED,
+                       "extra device '%s': the template's VM (or an extra device before it) "
+                       "has a device with that id", id);
+          return FALSE;
+        }
+      plan = ql_hotplug_plan (device, run->with_extra, NULL, &local);
+      if (plan == NULL)
+        {
+          g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSUPPORTED,
+                       "extra device: %s", local->message);
+          return FALSE;
+        }
+      ql_vm_config_add_device (run->with_extra, device);
+    }
+  return TRUE;
 }
 
 /**
@@ -904,6 +989,7 @@ ql_template_start_clone_async (QlTemplate          *self,
 {
   GTask *task;
   CloneRun *run;
+  GError *error = NULL;
 
   g_return_if_fail (QL_IS_TEMPLATE (self));
   g_return_if_fail (QL_IS_VM (clone));
@@ -931,6 +1017,12 @@ ql_template_start_clone_async (QlTemplate          *self,
     {
       g_task_return_new_error (task, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
                                "the clone's VM was launched already");
+      g_object_unref (task);
+      return;
+    }
+  if (!check_extra_devices (self, run, &error))
+    {
+      g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }

@@ -9,6 +9,22 @@ typedef struct
   gboolean no_wait;
 } QlQmpSocket;
 
+/**
+ * QlVmConfig:
+ *
+ * A VM configuration: every setting of a VM file (govmm's `Config`) as a
+ * GObject property, its QMP sockets, iothreads and devices.
+ *
+ * ql_vm_config_new_from_file() reads a VM file (a #GKeyFile: `[vm]`,
+ * `[machine]`, `[device LABEL]`, ...); every bad group, key or value is a
+ * %QL_CONFIG_ERROR that names it. ql_vm_config_validate() checks the whole
+ * VM, devices included, and ql_vm_config_to_argv() builds QEMU's argv (as
+ * `qlaunch args` prints it); #QlVm launches it.
+ *
+ * The property of VM file key `KEY` of group `[GROUP]` is `GROUP-KEY`
+ * (`[memory] size` is #QlVmConfig:memory-size), except that the `[vm]`
+ * keys keep their own names (#QlVmConfig:name).
+ */
 struct _QlVmConfig
 {
   GObject parent_instance;
@@ -168,6 +184,284 @@ mem_size_prop (const char *name,
   ql_param_spec_set_size_unit (pspec, G_GUINT64_CONSTANT (1) << 20);
   return pspec;
 }
+
+/**
+ * QlVmConfig:name:
+ *
+ * The guest's name (`-name`). VM file key: `[vm] name`.
+ */
+
+/**
+ * QlVmConfig:uuid:
+ *
+ * The guest's UUID (`-uuid`), such as
+ * `4a5c6e1b-8a2b-4d4e-9f00-123456789abc`. VM file key: `[vm] uuid`.
+ */
+
+/**
+ * QlVmConfig:qemu:
+ *
+ * The QEMU binary; %NULL for `qemu-system-<host arch>`, found in `PATH`. VM
+ * file key: `[vm] qemu`.
+ */
+
+/**
+ * QlVmConfig:cpu-model:
+ *
+ * The CPU model (`-cpu`), such as `max`; `host` needs KVM. VM file key:
+ * `[vm] cpu-model`.
+ */
+
+/**
+ * QlVmConfig:vga:
+ *
+ * The VGA card (`-vga`): `std`, `cirrus`, `vmware`, `qxl`, `virtio`, `none`,
+ * ... VM file key: `[vm] vga`.
+ */
+
+/**
+ * QlVmConfig:bios:
+ *
+ * The firmware image (`-bios`); a bare name is looked up in QEMU's data
+ * directories. VM file key: `[vm] bios`.
+ */
+
+/**
+ * QlVmConfig:global:
+ *
+ * Global device defaults, each `DRIVER.PROPERTY=VALUE` (one `-global` each);
+ * `;`-separated in a VM file. VM file key: `[vm] global`.
+ */
+
+/**
+ * QlVmConfig:pid-file:
+ *
+ * The file QEMU writes its pid to (`-pidfile`); needed with
+ * #QlVmConfig:knobs-daemonize. VM file key: `[vm] pid-file`.
+ */
+
+/**
+ * QlVmConfig:machine-type:
+ *
+ * The machine type (`-machine TYPE`), such as `q35` or `pc`. VM file key:
+ * `[machine] type`.
+ */
+
+/**
+ * QlVmConfig:machine-acceleration:
+ *
+ * The accelerators (`-machine accel=`), such as `tcg`, `kvm` or `kvm:tcg`.
+ * VM file key: `[machine] acceleration`.
+ */
+
+/**
+ * QlVmConfig:machine-options:
+ *
+ * More `-machine` properties, in QEMU's `key=value,key=value` syntax. VM
+ * file key: `[machine] options`.
+ */
+
+/**
+ * QlVmConfig:smp-cpus:
+ *
+ * The number of vCPUs at start (`-smp N`); 0 for QEMU's default. VM file
+ * key: `[smp] cpus`.
+ */
+
+/**
+ * QlVmConfig:smp-cores:
+ *
+ * The number of cores per socket; 0 to let QEMU compute it. VM file key:
+ * `[smp] cores`.
+ */
+
+/**
+ * QlVmConfig:smp-threads:
+ *
+ * The number of threads per core; 0 to let QEMU compute it. VM file key:
+ * `[smp] threads`.
+ */
+
+/**
+ * QlVmConfig:smp-sockets:
+ *
+ * The number of sockets; 0 to let QEMU compute it. VM file key: `[smp]
+ * sockets`.
+ */
+
+/**
+ * QlVmConfig:smp-max-cpus:
+ *
+ * The maximum number of vCPUs, for CPU hotplug; 0 for the same as
+ * #QlVmConfig:smp-cpus. VM file key: `[smp] max-cpus`.
+ */
+
+/**
+ * QlVmConfig:memory-size:
+ *
+ * The guest's RAM at start (`-m`), in bytes; a VM file's number without a
+ * suffix is MiB. VM file key: `[memory] size`.
+ */
+
+/**
+ * QlVmConfig:memory-slots:
+ *
+ * The number of memory hotplug slots (`-m slots=`). VM file key: `[memory]
+ * slots`.
+ */
+
+/**
+ * QlVmConfig:memory-max-mem:
+ *
+ * The maximum RAM with memory hotplug (`-m maxmem=`), in bytes; a VM file's
+ * number without a suffix is MiB. VM file key: `[memory] max-mem`.
+ */
+
+/**
+ * QlVmConfig:memory-path:
+ *
+ * The file or directory backing guest RAM (with
+ * #QlVmConfig:knobs-file-backed-mem), or the hugetlbfs mount (with
+ * #QlVmConfig:knobs-hugepages; default `/dev/hugepages`). VM file key:
+ * `[memory] path`.
+ */
+
+/**
+ * QlVmConfig:kernel-path:
+ *
+ * The guest kernel image (`-kernel`). VM file key: `[kernel] path`.
+ */
+
+/**
+ * QlVmConfig:kernel-initrd:
+ *
+ * The initial ramdisk (`-initrd`). VM file key: `[kernel] initrd`.
+ */
+
+/**
+ * QlVmConfig:kernel-params:
+ *
+ * The kernel command line (`-append`). VM file key: `[kernel] params`.
+ */
+
+/**
+ * QlVmConfig:knobs-no-user-config:
+ *
+ * Whether QEMU loads no user configuration files (`-no-user-config`). VM
+ * file key: `[knobs] no-user-config`.
+ */
+
+/**
+ * QlVmConfig:knobs-no-defaults:
+ *
+ * Whether QEMU creates no default devices (`-nodefaults`). VM file key:
+ * `[knobs] no-defaults`.
+ */
+
+/**
+ * QlVmConfig:knobs-no-graphic:
+ *
+ * Whether QEMU has no graphical output, with the serial console on its
+ * standard input and output (`-nographic`). VM file key: `[knobs]
+ * no-graphic`.
+ */
+
+/**
+ * QlVmConfig:knobs-daemonize:
+ *
+ * Whether QEMU detaches and runs as a daemon (`-daemonize`); needs
+ * #QlVmConfig:pid-file. VM file key: `[knobs] daemonize`.
+ */
+
+/**
+ * QlVmConfig:knobs-hugepages:
+ *
+ * Whether all guest RAM is backed by preallocated huge pages; needs
+ * #QlVmConfig:memory-size and a hugetlbfs mount. VM file key: `[knobs]
+ * hugepages`.
+ */
+
+/**
+ * QlVmConfig:knobs-mem-prealloc:
+ *
+ * Whether all guest RAM is preallocated; needs #QlVmConfig:memory-size. VM
+ * file key: `[knobs] mem-prealloc`.
+ */
+
+/**
+ * QlVmConfig:knobs-file-backed-mem:
+ *
+ * Whether guest RAM is backed by a file at #QlVmConfig:memory-path; needs
+ * #QlVmConfig:memory-size. VM file key: `[knobs] file-backed-mem`.
+ */
+
+/**
+ * QlVmConfig:knobs-file-backed-mem-shared:
+ *
+ * Whether the file-backed RAM is mapped shared (`share=on`), as vhost-user
+ * devices need. VM file key: `[knobs] file-backed-mem-shared`.
+ */
+
+/**
+ * QlVmConfig:knobs-mlock:
+ *
+ * Whether guest and QEMU memory is locked in RAM (`-overcommit
+ * mem-lock=on`). VM file key: `[knobs] mlock`.
+ */
+
+/**
+ * QlVmConfig:knobs-stopped:
+ *
+ * Whether the vCPUs stay stopped at start (`-S`) until QMP `cont`. VM file
+ * key: `[knobs] stopped`.
+ */
+
+/**
+ * QlVmConfig:knobs-realtime:
+ *
+ * govmm's `-realtime`, which QEMU removed: only its mlock sub-option
+ * survives, as `-overcommit mem-lock`; alone it has no effect. VM file key:
+ * `[knobs] realtime`.
+ */
+
+/**
+ * QlVmConfig:rtc-base:
+ *
+ * The RTC's start time (`-rtc base=`). VM file key: `[rtc] base`.
+ */
+
+/**
+ * QlVmConfig:rtc-clock:
+ *
+ * The RTC's clock source (`-rtc clock=`). VM file key: `[rtc] clock`.
+ */
+
+/**
+ * QlVmConfig:rtc-drift-fix:
+ *
+ * The RTC's drift fix (`-rtc driftfix=`). VM file key: `[rtc] drift-fix`.
+ */
+
+/**
+ * QlVmConfig:incoming-type:
+ *
+ * How the VM receives an incoming migration (`-incoming`); any kind starts
+ * the VM stopped. VM file key: `[incoming] type`.
+ */
+
+/**
+ * QlVmConfig:incoming-fd:
+ *
+ * The open descriptor to migrate in from, with %QL_INCOMING_FD; -1 for none.
+ * VM file key: `[incoming] fd`.
+ */
+
+/**
+ * QlVmConfig:incoming-exec:
+ *
+ * The command whose output is the migration stream, with %QL_INCOMING_EXEC.
+ * VM file key: `[incoming] exec`.
+ */
 
 static void
 ql_vm_config_class_init (QlVmConfigClass *klass)
@@ -362,6 +656,9 @@ ql_vm_config_get_base_dir (QlVmConfig *self)
  * ql_vm_config_get_source_name:
  * @self: a #QlVmConfig
  *
+ * Gets the name of the VM file the configuration was read from, as errors
+ * name it.
+ *
  * Returns: (nullable): the VM file the configuration was loaded from
  */
 const char *
@@ -374,6 +671,8 @@ ql_vm_config_get_source_name (QlVmConfig *self)
 /**
  * ql_vm_config_get_host_probe:
  * @self: a #QlVmConfig
+ *
+ * Gets the host probe the configuration's checks use.
  *
  * Returns: (transfer none) (nullable): the probe host checks use, or %NULL
  *   when host checks are off
@@ -456,6 +755,8 @@ ql_vm_config_add_qmp_socket (QlVmConfig *self,
  * ql_vm_config_get_n_qmp_sockets:
  * @self: a #QlVmConfig
  *
+ * Gets the number of QMP sockets (`[qmp NAME]` groups) of the VM.
+ *
  * Returns: the number of QMP sockets
  */
 guint
@@ -473,6 +774,8 @@ ql_vm_config_get_n_qmp_sockets (QlVmConfig *self)
  * @path: (out) (optional) (transfer none) (nullable): the socket path
  * @server: (out) (optional): whether QEMU listens
  * @no_wait: (out) (optional): whether QEMU does not wait for a client
+ *
+ * Gets one of the VM's QMP sockets.
  *
  * Returns: %TRUE if @index is valid
  */
@@ -522,6 +825,8 @@ ql_vm_config_add_iothread (QlVmConfig *self,
  * @self: a #QlVmConfig
  * @id: an id
  *
+ * Tells whether the VM has an iothread with the given id.
+ *
  * Returns: whether the VM has an iothread with @id
  */
 gboolean
@@ -538,6 +843,8 @@ ql_vm_config_has_iothread (QlVmConfig *self,
 /**
  * ql_vm_config_get_iothreads:
  * @self: a #QlVmConfig
+ *
+ * Gets the ids of the VM's iothreads (`[iothread ID]` groups), in order.
  *
  * Returns: (transfer full) (array zero-terminated=1): the iothread ids
  */
@@ -600,6 +907,9 @@ ql_vm_config_add_device (QlVmConfig *self,
  * ql_vm_config_get_devices:
  * @self: a #QlVmConfig
  *
+ * Gets the VM's devices, in the order of the VM file or of
+ * ql_vm_config_add_device().
+ *
  * Returns: (transfer none) (element-type QlDevice): the devices in order
  */
 GPtrArray *
@@ -613,6 +923,8 @@ ql_vm_config_get_devices (QlVmConfig *self)
  * ql_vm_config_lookup_device:
  * @self: a #QlVmConfig
  * @id: a device id
+ *
+ * Looks a device up by its id.
  *
  * Returns: (transfer none) (nullable): the first device with @id
  */

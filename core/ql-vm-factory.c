@@ -882,6 +882,8 @@ ql_vm_factory_new (QlTemplate *template_,
  * ql_vm_factory_get_template:
  * @self: a #QlVmFactory
  *
+ * Gets the template the factory clones.
+ *
  * Returns: (transfer none): the template the clones are made from
  */
 QlTemplate *
@@ -895,6 +897,8 @@ ql_vm_factory_get_template (QlVmFactory *self)
  * ql_vm_factory_get_pool_size:
  * @self: a #QlVmFactory
  *
+ * Gets the number of clones the factory keeps ready.
+ *
  * Returns: how many clones the factory keeps started (#QlVmFactory:pool-size)
  */
 guint
@@ -907,6 +911,8 @@ ql_vm_factory_get_pool_size (QlVmFactory *self)
 /**
  * ql_vm_factory_get_clone_timeout:
  * @self: a #QlVmFactory
+ *
+ * Gets the time one clone gets to start.
  *
  * Returns: the milliseconds one clone gets to start
  *   (#QlVmFactory:clone-timeout)
@@ -944,6 +950,9 @@ ql_vm_factory_set_clone_timeout (QlVmFactory *self,
  * ql_vm_factory_get_max_failures:
  * @self: a #QlVmFactory
  *
+ * Gets the number of clones that may fail in a row before the pending
+ * requests fail.
+ *
  * Returns: how many clones may fail in a row before the pending requests
  *   fail (#QlVmFactory:max-failures)
  */
@@ -979,6 +988,8 @@ ql_vm_factory_set_max_failures (QlVmFactory *self,
  * ql_vm_factory_get_n_ready:
  * @self: a #QlVmFactory
  *
+ * Gets the number of clones ready to be handed out.
+ *
  * Returns: how many clones are ready to be handed out (#QlVmFactory:n-ready)
  */
 guint
@@ -991,6 +1002,8 @@ ql_vm_factory_get_n_ready (QlVmFactory *self)
 /**
  * ql_vm_factory_get_n_starting:
  * @self: a #QlVmFactory
+ *
+ * Gets the number of clones being started.
  *
  * Returns: how many clones are being started (#QlVmFactory:n-starting)
  */

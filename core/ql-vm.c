@@ -45,6 +45,8 @@
 /**
  * ql_launch_error_quark:
  *
+ * Gets the #GQuark of the #QL_LAUNCH_ERROR error domain.
+ *
  * Returns: the quark of the #QL_LAUNCH_ERROR error domain
  */
 G_DEFINE_QUARK (ql-launch-error-quark, ql_launch_error)
@@ -980,6 +982,8 @@ ql_vm_class_init (QlVmClass *klass)
  * ql_vm_get_qmp:
  * @self: a #QlVm
  *
+ * Gets the VM's QMP client.
+ *
  * Returns: (transfer none) (nullable): the VM's QMP client once
  *   ql_vm_connect_qmp() succeeded
  */
@@ -993,6 +997,9 @@ ql_vm_get_qmp (QlVm *self)
 /**
  * ql_vm_get_run_state:
  * @self: a #QlVm
+ *
+ * Gets QEMU's run state (`prelaunch`, `running`, `paused`, `shutdown`, ...),
+ * followed over QMP once ql_vm_connect_qmp() succeeded.
  *
  * Returns: (nullable): QEMU's run state as QMP reports it (#QlVm:run-state)
  */
@@ -1084,6 +1091,8 @@ ql_vm_new (QlVmConfig *config)
  * ql_vm_get_config:
  * @self: a #QlVm
  *
+ * Gets the configuration the VM was created with.
+ *
  * Returns: (transfer none): the VM's configuration
  */
 QlVmConfig *
@@ -1096,6 +1105,8 @@ ql_vm_get_config (QlVm *self)
 /**
  * ql_vm_get_state:
  * @self: a #QlVm
+ *
+ * Gets the VM's state in its life: new, starting, running, exited or failed.
  *
  * Returns: the VM's state (#QlVm:state)
  */
@@ -1126,6 +1137,8 @@ ql_vm_get_pid (QlVm *self)
 /**
  * ql_vm_get_exit_status:
  * @self: a #QlVm
+ *
+ * Gets QEMU's exit status.
  *
  * Returns: QEMU's exit status once it ended (128 + the signal number when
  *   a signal ended it), or -1 while it runs, before the launch, or when the
@@ -1158,6 +1171,8 @@ ql_vm_get_stderr (QlVm *self)
 /**
  * ql_vm_get_grace_period:
  * @self: a #QlVm
+ *
+ * Gets the grace period given to QEMU between SIGTERM and SIGKILL.
  *
  * Returns: the milliseconds between SIGTERM and SIGKILL when QEMU is
  *   stopped (#QlVm:grace-period)

@@ -1,9 +1,23 @@
 /* qlaunch CLI — `qlaunch template create|clone`. */
 #include "cli-common.h"
 
+#include <glib-unix.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
+
+static void
+ql_store_result_cli (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  (void) source;
+  *(GAsyncResult **) data = g_object_ref (result);
+}
 
 static gboolean
 parse_seconds (const char *text,
@@ -17,6 +31,33 @@ parse_seconds (const char *text,
     return FALSE;
   *out_ms = (guint) value * 1000;
   return TRUE;
+}
+
+typedef struct
+{
+  GCancellable *cancellable;
+  int signal_number;
+  GAsyncResult *result;
+} CreateState;
+
+typedef struct
+{
+  CreateState *state;
+  int signo;
+} CreateSignal;
+
+static gboolean
+on_create_signal (gpointer data)
+{
+  CreateSignal *s = data;
+
+  if (s->state->signal_number == 0)
+    {
+      s->state->signal_number = s->signo;
+      g_printerr ("qlaunch: template: stopping (QEMU ends, the partial template is removed)\n");
+      g_cancellable_cancel (s->state->cancellable);
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static int
@@ -39,7 +80,7 @@ template_create (const QlCliGlobals *globals,
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
   g_autoptr(QlTemplate) template_ = NULL;
-  g_autofree char *state = NULL;
+  g_autofree char *state_file = NULL;
   g_autofree char *size_text = NULL;
   guint timeout_ms = 0;
   gint64 start;
@@ -66,22 +107,46 @@ template_create (const QlCliGlobals *globals,
       ql_cli_print_error (argv[1], error);
       return QL_EXIT_FAILURE;
     }
-  g_printerr ("qlaunch: template: booting %s (ready: %s)\n", argv[1],
+  g_printerr ("qlaunch: template: making %s from %s (ready: %s)\n", argv[2], argv[1],
               pattern != NULL ? pattern : "VSERPORT_CHANGE open");
   start = g_get_monotonic_time ();
-  template_ = ql_template_create (config, argv[2], pattern, timeout_ms, NULL, &error);
+  {
+    CreateState state = { g_cancellable_new (), 0, NULL };
+    CreateSignal signals[] = { { &state, SIGINT }, { &state, SIGTERM }, { &state, SIGHUP } };
+    guint sources[G_N_ELEMENTS (signals)];
+
+    for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+      sources[i] = g_unix_signal_add (signals[i].signo, on_create_signal, &signals[i]);
+    ql_template_create_async (config, argv[2], pattern, timeout_ms, state.cancellable,
+                              ql_store_result_cli, &state.result);
+    while (state.result == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    template_ = ql_template_create_finish (state.result, &error);
+    g_object_unref (state.result);
+    g_object_unref (state.cancellable);
+    for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
+      g_source_remove (sources[i]);
+    if (state.signal_number != 0 && template_ == NULL)
+      {
+        /* Interrupted: end with the signal, as `run` does. */
+        fflush (stderr);
+        signal (state.signal_number, SIG_DFL);
+        raise (state.signal_number);
+        return 128 + state.signal_number;
+      }
+  }
   if (template_ == NULL)
     {
       ql_cli_print_error ("template create", error);
       return QL_EXIT_FAILURE;
     }
-  state = g_build_filename (ql_template_get_dir (template_), "state", NULL);
+  state_file = g_build_filename (ql_template_get_dir (template_), "state", NULL);
   size_text = g_format_size (ql_template_get_memory_size (template_));
   g_printerr ("qlaunch: template %s made in %.1f s: QEMU %s, %s, %s of memory, "
               "device state %" G_GINT64_FORMAT " bytes\n",
               ql_template_get_dir (template_), (g_get_monotonic_time () - start) / 1e6,
               ql_template_get_qemu_version (template_), ql_template_get_machine_type (template_),
-              size_text, g_stat (state, &st) == 0 ? (gint64) st.st_size : (gint64) -1);
+              size_text, g_stat (state_file, &st) == 0 ? (gint64) st.st_size : (gint64) -1);
   return QL_EXIT_OK;
 }
 
@@ -90,7 +155,18 @@ typedef struct
   QlTemplate *template_;
   GPtrArray *extra;
   guint timeout_ms;
+  int stdin_pipe;               /* QEMU's stdin, fed once the clone runs; or -1 */
 } CloneStart;
+
+static void
+stdin_spliced (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  (void) data;
+  /* EOF on our stdin, or QEMU gone (EPIPE): either way, done. */
+  g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, NULL);
+}
 
 static void
 start_clone (QlVm               *vm,
@@ -112,9 +188,24 @@ finish_clone (QlVm          *vm,
               GError       **error)
 {
   CloneStart *c = data;
+  gboolean ok;
 
   (void) vm;
-  return ql_template_start_clone_finish (c->template_, result, error);
+  ok = ql_template_start_clone_finish (c->template_, result, error);
+  if (c->stdin_pipe >= 0)
+    {
+      /* What was typed (or piped) before the clone ran reaches it only
+       * now: a byte the serial port took before the state was loaded
+       * would be lost. */
+      g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+      g_autoptr(GOutputStream) out = g_unix_output_stream_new (c->stdin_pipe, TRUE);
+
+      c->stdin_pipe = -1;
+      if (ok)
+        g_output_stream_splice_async (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                      G_PRIORITY_DEFAULT, NULL, stdin_spliced, NULL);
+    }
+  return ok;
 }
 
 static int
@@ -175,6 +266,24 @@ template_clone (const QlCliGlobals *globals,
     }
   c.template_ = template_;
   c.extra = extra;
+  c.stdin_pipe = -1;
+  if (!isatty (STDIN_FILENO))
+    {
+      int fds[2];
+
+      /* Not a terminal (a pipe, a file): QEMU reads it through us, from
+       * the moment the clone runs. A terminal is QEMU's own, as for run
+       * (keys typed in the first few hundred ms may be lost). */
+      if (!g_unix_open_pipe (fds, FD_CLOEXEC, &error))
+        {
+          ql_cli_print_error ("template clone", error);
+          return QL_EXIT_FAILURE;
+        }
+      ql_vm_set_stdin_fd (vm, fds[0]);
+      close (fds[0]);
+      c.stdin_pipe = fds[1];
+      signal (SIGPIPE, SIG_IGN);
+    }
   return ql_cli_run_vm (vm, "template clone", start_clone, finish_clone, &c);
 }
 

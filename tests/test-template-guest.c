@@ -1,0 +1,1547 @@
+/* Suite guest: VM templates (include/qlaunch/ql-template.h), through
+ * `qlaunch template create|clone` and the library, on the test guest.
+ *
+ * The template is the test guest at its interactive shell (qltest=shell,
+ * tests/guest/init), machine pc (its root bus takes hot-plugged devices),
+ * TCG, 256 MiB, the serial console on QEMU's stdio (no-graphic without
+ * no-defaults, as data/examples/boot.vm). It is made once, by the first
+ * case, with --ready-pattern QLTEST-SHELL: the guest waits in `read` at
+ * its prompt when it is saved, so a clone's console takes a command line
+ * at once and answers with `QLTEST-DONE <status>`.
+ *
+ * /template-guest/create: DIR holds manifest.json, memory (256 MiB),
+ *   state (< 5 MB), console.log (with the guest's QLTEST-BOOTID), all
+ *   read-only (memory: by its owner only); nothing else is left beside DIR and no QEMU runs; the
+ *   library loads it (memory size, machine type, QEMU version).
+ * /template-guest/clone: `qlaunch template clone DIR` answers on its
+ *   console (timed) with the boot id the guest wrote before the snapshot,
+ *   and exits 0 when the guest powers off.
+ * /template-guest/type-ahead: a line written to the clone's console (a
+ *   pipe) before it resumed reaches the guest whole: qlaunch holds piped
+ *   input until `cont` (QEMU's 16550 would take a byte before the state is
+ *   loaded, and the state would drop it).
+ * /template-guest/two-clones: a CLI clone and a library clone (console on
+ *   pipes) at the same time: a file written in one is not in the other;
+ *   the template's memory, state and manifest are unchanged (sha256).
+ * /template-guest/paused: ql_template_clone() with
+ *   QL_TEMPLATE_CLONE_PAUSED stays paused until ql_vm_resume().
+ * /template-guest/errors: a corrupt, truncated or missing state, a missing
+ *   manifest, a truncated memory file, a manifest naming another QEMU
+ *   version or kernel size: `template clone` exits 1 with a message that
+ *   says so and leaves no QEMU (and, but for the version, which only the
+ *   QMP greeting gives, starts none); `template create` into a non-empty
+ *   directory, of a VM with a [qmp] group, or that never gets ready
+ *   (--timeout) exits 1 and leaves nothing behind.
+ * /template-guest/vserport: a template made without --ready-pattern: ready
+ *   when the guest opens the virtio-serial port org.qlaunch.ready (QMP
+ *   VSERPORT_CHANGE), made into an existing empty directory; its clone
+ *   answers.
+ * /template-guest/extra-device: `template clone -d block,...`: the disk is
+ *   hot-plugged after the clone resumed, the guest reads it as /dev/vda.
+ * /template-guest/bad-device: `template clone -d` with a device that does
+ *   not check exits 1 before QEMU starts.
+ * /template-guest/create-interrupted: SIGTERM to `template create` while
+ *   the VM boots stops QEMU and leaves nothing beside DIR.
+ *
+ * Skipped when the test guest is not built.
+ */
+#include "ql-test-util.h"
+#include "ql-test-guest.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#define CREATE_TIMEOUT_S  120
+#define CLONE_TIMEOUT_S   60
+#define COMMAND_TIMEOUT_S 30
+#define SHELL_PROMPT      "QLTEST-SHELL"
+#define SHELL_DONE        "QLTEST-DONE "
+#define MEMORY_SIZE       (256 * 1024 * 1024)
+#define DISK_HEADER       "QLTPL-DISK-HEAD1"
+
+/* ---- the template every case shares (made by the first) ---------------- */
+
+static char *work_dir;          /* VM file, template, copies */
+static char *template_dir;      /* work_dir/tpl */
+static char *template_boot_id;  /* the guest's QLTEST-BOOTID */
+static double template_seconds; /* how long `template create` took */
+
+static gboolean
+skip_without_guest (void)
+{
+  if (ql_test_guest_dir () != NULL)
+    return FALSE;
+  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
+  return TRUE;
+}
+
+/* The template's VM file, plus @extra (more groups). */
+static char *
+vm_text (const char *extra)
+{
+  const char *guest = ql_test_guest_dir ();
+
+  return g_strdup_printf ("[vm]\nname = qltpl\n"
+                          "[machine]\ntype = pc\nacceleration = tcg\n"
+                          "[memory]\nsize = 256M\n"
+                          "[knobs]\nno-user-config = true\nno-graphic = true\n"
+                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "params = console=ttyS0 quiet panic=-1 qltest=shell\n"
+                          "%s",
+                          guest, guest, extra != NULL ? extra : "");
+}
+
+static char *
+write_vm_file (const char *dir,
+               const char *name,
+               const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* ---- QEMU processes, found through /proc -------------------------------- */
+
+/* The pids of the qemu-system-* processes with an argument containing
+ * @needle. */
+static GArray *
+qemu_pids (const char *needle)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (proc);
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *cmdline = NULL;
+      gsize len = 0;
+      gboolean is_qemu = FALSE, mentions = FALSE;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_build_filename ("/proc", name, "cmdline", NULL);
+      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
+        continue;
+      for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
+        {
+          const char *arg = cmdline + at;
+
+          if (at == 0)
+            {
+              const char *base = strrchr (arg, '/');
+
+              is_qemu = g_str_has_prefix (base != NULL ? base + 1 : arg, "qemu-system-");
+            }
+          else if (strstr (arg, needle) != NULL)
+            mentions = TRUE;
+        }
+      if (is_qemu && mentions)
+        {
+          int pid = atoi (name);
+
+          g_array_append_val (pids, pid);
+        }
+    }
+  return pids;
+}
+
+/* No QEMU mentioning @needle is left (one that is being reaped gets a
+ * second to go). */
+static void
+assert_no_qemu (const char *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GArray) pids = qemu_pids (needle);
+
+      if (pids->len == 0)
+        return;
+      if (g_get_monotonic_time () >= deadline)
+        g_error ("a QEMU (pid %d) mentioning %s is still running", g_array_index (pids, int, 0), needle);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* A failed assertion (or meson's timeout) ends this process: qlaunch dies
+ * with it (ql_test_spawn()'s PDEATHSIG), but its QEMU, and the QEMU of a
+ * library clone, would stay. Kill every QEMU of this test's directory, and
+ * remove the directory. */
+static void
+kill_leftovers (int sig)
+{
+  if (work_dir != NULL)
+    {
+      GArray *pids = qemu_pids (work_dir);
+
+      for (guint i = 0; i < pids->len; i++)
+        kill (g_array_index (pids, int, i), SIGKILL);
+      /* The templates are large (256 MiB of memory each). */
+      ql_test_rm_rf (work_dir);
+    }
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+/* ---- a console: a qlaunch process or a library clone, on pipes --------- */
+
+typedef struct
+{
+  GInputStream *stream;
+  GString *buf;
+  GCancellable *cancellable;
+  gboolean pending;
+  gboolean eof;
+} Reader;
+
+typedef struct
+{
+  GSubprocess *proc;        /* `qlaunch ...`, or */
+  QlVm *vm;                 /* a clone started through the library */
+  GOutputStream *in;        /* the console's input (NULL: none) */
+  Reader out;               /* the console (QEMU's stdout) */
+  Reader err;               /* qlaunch's stderr (CLI only) */
+  GCancellable *cancellable;
+  gboolean exited;
+  int status;               /* exit status (CLI), -1 if killed */
+  gsize pos;                /* bytes of out.buf consumed by shell calls */
+  gboolean typed;           /* a line was written to the console */
+  gint64 start;             /* when it was spawned */
+  char *what;               /* for messages */
+} Console;
+
+static void reader_read (Reader *r);
+
+static void
+reader_done (GObject      *source,
+             GAsyncResult *res,
+             gpointer      user_data)
+{
+  Reader *r = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
+
+  r->pending = FALSE;
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      r->eof = TRUE;
+      return;
+    }
+  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (!g_cancellable_is_cancelled (r->cancellable))
+    reader_read (r);
+}
+
+static void
+reader_read (Reader *r)
+{
+  r->pending = TRUE;
+  g_input_stream_read_bytes_async (r->stream, 65536, G_PRIORITY_DEFAULT, r->cancellable, reader_done, r);
+}
+
+static void
+reader_start (Reader        *r,
+              GInputStream  *stream,
+              GCancellable  *cancellable)
+{
+  r->stream = g_object_ref (stream);
+  r->buf = g_string_new (NULL);
+  r->cancellable = cancellable;
+  reader_read (r);
+}
+
+static gboolean
+wake_up (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* One iteration of the default main context, at most 50 ms (a tick). */
+static void
+iterate (void)
+{
+  static guint tick;
+
+  if (tick == 0)
+    tick = g_timeout_add (50, wake_up, NULL);
+  g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+cli_exited (GObject      *source,
+            GAsyncResult *res,
+            gpointer      user_data)
+{
+  Console *c = user_data;
+  GSubprocess *proc = G_SUBPROCESS (source);
+
+  g_subprocess_wait_finish (proc, res, NULL);
+  c->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+  c->exited = TRUE;
+}
+
+static void
+vm_exited (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
+{
+  Console *c = user_data;
+
+  ql_vm_wait_finish (QL_VM (source), res, NULL);
+  c->status = ql_vm_get_exit_status (QL_VM (source));
+  c->exited = TRUE;
+}
+
+/* `qlaunch --plugin-dir $QLAUNCH_BUILD_PLUGIN_DIR ARGS...`, its stdin,
+ * stdout and stderr on pipes. */
+static Console *
+console_spawn_cli (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  Console *c = g_new0 (Console, 1);
+
+  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BIN"));
+  g_ptr_array_add (argv, "--plugin-dir");
+  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
+  for (; *args != NULL; args++)
+    g_ptr_array_add (argv, (char *) *args);
+  g_ptr_array_add (argv, NULL);
+  g_assert_nonnull (g_ptr_array_index (argv, 0));
+  g_assert_nonnull (g_ptr_array_index (argv, 2));
+
+  c->what = g_strjoinv (" ", (char **) argv->pdata + 3);
+  c->start = g_get_monotonic_time ();
+  c->proc = ql_test_spawn ((const char * const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                           | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  c->cancellable = g_cancellable_new ();
+  c->in = g_object_ref (g_subprocess_get_stdin_pipe (c->proc));
+  reader_start (&c->out, g_subprocess_get_stdout_pipe (c->proc), c->cancellable);
+  reader_start (&c->err, g_subprocess_get_stderr_pipe (c->proc), c->cancellable);
+  g_subprocess_wait_async (c->proc, NULL, cli_exited, c);
+  return c;
+}
+
+/* A clone's VM (ql_template_new_clone()) with its console on pipes; start
+ * it with ql_template_start_clone*(). */
+static Console *
+console_for_vm (QlVm       *vm,
+                const char *what)
+{
+  g_autoptr(GError) error = NULL;
+  int in_pipe[2], out_pipe[2];
+  Console *c = g_new0 (Console, 1);
+  g_autoptr(GInputStream) out = NULL;
+
+  g_assert_true (g_unix_open_pipe (in_pipe, FD_CLOEXEC, &error));
+  g_assert_true (g_unix_open_pipe (out_pipe, FD_CLOEXEC, &error));
+  g_assert_no_error (error);
+  ql_vm_set_stdin_fd (vm, in_pipe[0]);
+  ql_vm_set_stdout_fd (vm, out_pipe[1]);
+  close (in_pipe[0]);
+  close (out_pipe[1]);
+
+  c->what = g_strdup (what);
+  c->vm = g_object_ref (vm);
+  c->start = g_get_monotonic_time ();
+  c->cancellable = g_cancellable_new ();
+  c->in = g_unix_output_stream_new (in_pipe[1], TRUE);
+  out = g_unix_input_stream_new (out_pipe[0], TRUE);
+  reader_start (&c->out, out, c->cancellable);
+  return c;
+}
+
+/* Call once the clone's VM was launched. */
+static void
+console_watch_vm (Console *c)
+{
+  ql_vm_wait_async (c->vm, NULL, vm_exited, c);
+}
+
+static char *
+strip_cr (const char *s)
+{
+  GString *out = g_string_sized_new (strlen (s));
+
+  for (; *s != '\0'; s++)
+    if (*s != '\r')
+      g_string_append_c (out, *s);
+  return g_string_free (out, FALSE);
+}
+
+static char *
+console_tail (Console *c)
+{
+  const char *s = c->out.buf->str;
+
+  if (c->out.buf->len > 3000)
+    s += c->out.buf->len - 3000;
+  return strip_cr (s);
+}
+
+G_GNUC_NORETURN static void
+console_fail (Console    *c,
+              const char *why)
+{
+  g_autofree char *tail = console_tail (c);
+
+  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", c->what, why,
+           c->err.buf != NULL ? c->err.buf->str
+           : c->vm != NULL ? ql_vm_get_stderr (c->vm) : "", tail);
+}
+
+static gboolean
+console_done (Console *c)
+{
+  return c->exited && c->out.eof && (c->err.buf == NULL || c->err.eof);
+}
+
+/* Waits until it exited and its output ended; kills it after @timeout_s.
+ * Returns the exit status. @qemu_seen: (nullable): set when a QEMU
+ * mentioning @needle ran meanwhile (/proc looked at every 10 ms or so). */
+static int
+console_wait_watching (Console    *c,
+                       guint       timeout_s,
+                       const char *needle,
+                       gboolean   *qemu_seen)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  while (!console_done (c))
+    {
+      if (g_get_monotonic_time () >= deadline)
+        console_fail (c, "did not end in time");
+      if (qemu_seen != NULL && !*qemu_seen)
+        {
+          g_autoptr(GArray) pids = qemu_pids (needle);
+
+          *qemu_seen = pids->len > 0;
+          g_main_context_iteration (NULL, FALSE);
+          g_usleep (5000);
+        }
+      else
+        iterate ();
+    }
+  return c->status;
+}
+
+static int
+console_wait (Console *c,
+              guint    timeout_s)
+{
+  return console_wait_watching (c, timeout_s, NULL, NULL);
+}
+
+static void
+console_free (Console *c)
+{
+  if (c == NULL)
+    return;
+  if (!c->exited)
+    {
+      if (c->proc != NULL)
+        g_subprocess_force_exit (c->proc);
+      else if (ql_vm_get_state (c->vm) == QL_VM_STATE_RUNNING)
+        {
+          ql_vm_set_grace_period (c->vm, 0);
+          ql_vm_stop (c->vm);
+        }
+      else
+        c->exited = TRUE;     /* never launched */
+    }
+  g_cancellable_cancel (c->cancellable);
+  while (!c->exited || c->out.pending || c->err.pending)
+    iterate ();
+  g_clear_object (&c->in);
+  g_clear_object (&c->out.stream);
+  g_clear_object (&c->err.stream);
+  if (c->out.buf != NULL)
+    g_string_free (c->out.buf, TRUE);
+  if (c->err.buf != NULL)
+    g_string_free (c->err.buf, TRUE);
+  g_clear_object (&c->cancellable);
+  g_clear_object (&c->proc);
+  g_clear_object (&c->vm);
+  g_free (c->what);
+  g_free (c);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Console, console_free)
+
+static void
+console_write_line (Console    *c,
+                    const char *line)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = g_strconcat (line, "\n", NULL);
+
+  if (!g_output_stream_write_all (c->in, data, strlen (data), NULL, NULL, &error)
+      || !g_output_stream_flush (c->in, NULL, &error))
+    console_fail (c, error->message);
+  c->typed = TRUE;
+}
+
+/* The offset of the first "QLTEST-DONE <digits>" that ends a line at or
+ * after c->pos, or -1; @status, @line_end set. */
+static gssize
+find_done (Console *c,
+           int     *status,
+           gsize   *line_end)
+{
+  const char *buf = c->out.buf->str;
+  gsize from = c->pos;
+
+  for (;;)
+    {
+      const char *at = from < c->out.buf->len
+                       ? memmem (buf + from, c->out.buf->len - from, SHELL_DONE, strlen (SHELL_DONE))
+                       : NULL;
+      const char *p;
+      char *end;
+      long n;
+
+      if (at == NULL)
+        return -1;
+      p = at + strlen (SHELL_DONE);
+      if (g_ascii_isdigit (*p))
+        {
+          n = strtol (p, &end, 10);
+          if (*end == '\r')
+            end++;
+          if (*end == '\n')
+            {
+              *status = (int) n;
+              *line_end = end + 1 - buf;
+              return at - buf;
+            }
+          if (*end == '\0')
+            return -1;      /* the line is not complete yet */
+        }
+      from = p - buf;
+    }
+}
+
+/* What the console printed from c->pos to @end, without '\r' and without
+ * the shell's prompt lines (a clone prints its first prompt after it
+ * resumed when the template was saved before the guest printed it). */
+static char *
+output_between (Console *c,
+                gsize    end)
+{
+  g_autofree char *raw = g_strndup (c->out.buf->str + c->pos, end - c->pos);
+  g_autofree char *text = strip_cr (raw);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      /* QEMU's own line on stdout for a pty backend (the template of
+       * /template-guest/vserport has one). */
+      if (g_str_equal (lines[i], SHELL_PROMPT) || g_str_has_prefix (lines[i], "char device redirected to "))
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      g_string_append (out, lines[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Runs @command in the guest (one line): writes it, reads the console
+ * until QLTEST-DONE. Returns the output (stripped), sets @status.
+ *
+ * The first line written to a clone gets a leading blank: a clone's
+ * console is written as soon as it is spawned (the guest reads it once it
+ * runs), but QEMU's serial port takes one byte before the device state is
+ * loaded, and loading it drops that byte (see test_type_ahead()). */
+static char *
+console_shell (Console    *c,
+               const char *command,
+               int        *status)
+{
+  gint64 deadline = g_get_monotonic_time () + COMMAND_TIMEOUT_S * G_USEC_PER_SEC;
+  gsize end = 0;
+  gssize at;
+  int st = -1;
+  char *out;
+
+  if (!c->typed)
+    {
+      g_autofree char *padded = g_strconcat (" ", command, NULL);
+
+      console_write_line (c, padded);
+    }
+  else
+    console_write_line (c, command);
+  while ((at = find_done (c, &st, &end)) < 0)
+    {
+      g_autofree char *why = NULL;
+
+      if (c->exited && c->out.eof)
+        {
+          why = g_strdup_printf ("exited (status %d) before the end of '%s'", c->status, command);
+          console_fail (c, why);
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          why = g_strdup_printf ("no " SHELL_DONE "N for '%s' within %d s", command, COMMAND_TIMEOUT_S);
+          console_fail (c, why);
+        }
+      iterate ();
+    }
+  out = output_between (c, at);
+  c->pos = end;
+  if (status != NULL)
+    *status = st;
+  return g_strstrip (out);
+}
+
+/* @command must succeed. */
+static char *
+console_shell_ok (Console    *c,
+                  const char *command)
+{
+  int status = -1;
+  char *out = console_shell (c, command, &status);
+
+  if (status != 0)
+    {
+      g_autofree char *why = g_strdup_printf ("'%s' exited with %d: %s", command, status, out);
+
+      console_fail (c, why);
+    }
+  return out;
+}
+
+/* Sends `poweroff`: the guest prints QLTEST-PASS shell and powers off;
+ * asserts that QEMU (and qlaunch) exit 0. */
+static void
+console_poweroff (Console *c)
+{
+  g_autofree char *console = NULL;
+
+  console_write_line (c, "poweroff");
+  g_assert_cmpint (console_wait (c, CLONE_TIMEOUT_S), ==, 0);
+  console = strip_cr (c->out.buf->str + c->pos);
+  if (strstr (console, "QLTEST-PASS shell") == NULL)
+    console_fail (c, "no QLTEST-PASS shell after poweroff");
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static char *
+file_sha256 (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
+
+  g_assert_no_error (error);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                      (const guchar *) g_mapped_file_get_contents (mapped),
+                                      g_mapped_file_get_length (mapped));
+}
+
+static gint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    g_error ("stat %s: %s", path, g_strerror (errno));
+  return st.st_size;
+}
+
+/* "memory=HASH state=HASH manifest.json=HASH" */
+static char *
+template_hashes (const char *dir)
+{
+  static const char * const names[] = { "memory", "state", "manifest.json" };
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[i], NULL);
+      g_autofree char *sha = file_sha256 (path);
+
+      g_string_append_printf (s, "%s%s=%s", i ? " " : "", names[i], sha);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* A writable copy of the template (cp -a, then chmod -R u+w). */
+static char *
+copy_template (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  char *copy = g_build_filename (work_dir, name, NULL);
+  const char *cp[] = { "cp", "-a", template_dir, copy, NULL };
+  const char *chmod[] = { "chmod", "-R", "u+w", copy, NULL };
+
+  g_assert_true (ql_test_run (cp, &error));
+  g_assert_no_error (error);
+  g_assert_true (ql_test_run (chmod, &error));
+  g_assert_no_error (error);
+  return copy;
+}
+
+static void
+remove_tree (const char *path)
+{
+  const char *chmod[] = { "chmod", "-R", "u+w", path, NULL };
+
+  ql_test_run (chmod, NULL);
+  ql_test_rm_rf (path);
+}
+
+static JsonObject *
+read_manifest (const char *dir)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "manifest.json", NULL);
+  JsonNode *root;
+
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  return json_object_ref (json_node_get_object (root));
+}
+
+static void
+write_manifest (const char *dir,
+                JsonObject *manifest)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (dir, "manifest.json", NULL);
+
+  json_node_set_object (root, manifest);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  g_assert_true (json_generator_to_file (gen, path, &error));
+  g_assert_no_error (error);
+}
+
+static gint
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The names in @dir, sorted, space-separated. */
+static char *
+dir_listing (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* The 16 hex digits after "QLTEST-BOOTID " in @text, or NULL. */
+static char *
+boot_id_in (const char *text)
+{
+  g_autoptr(GRegex) re = g_regex_new ("QLTEST-BOOTID ([0-9a-f]{16})\\r?\\n", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+
+  if (!g_regex_match (re, text, 0, &match))
+    return NULL;
+  return g_match_info_fetch (match, 1);
+}
+
+/* ---- running qlaunch template ... -------------------------------------- */
+
+/* `qlaunch template create [--ready-pattern P] VMFILE DIR` to its end;
+ * returns the exit status, sets @err (its stderr). */
+static int
+template_create (const char  *vm_file,
+                 const char  *dir,
+                 const char  *ready_pattern,
+                 char       **err,
+                 double      *seconds)
+{
+  g_autoptr(Console) c = NULL;
+  g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
+  const char *with_pattern[] = { "template", "create", "--timeout", timeout, "--ready-pattern",
+                                 ready_pattern, vm_file, dir, NULL };
+  const char *without[] = { "template", "create", "--timeout", timeout, vm_file, dir, NULL };
+  int status;
+
+  c = console_spawn_cli (ready_pattern != NULL ? with_pattern : without);
+  g_output_stream_close (c->in, NULL, NULL);
+  status = console_wait (c, CREATE_TIMEOUT_S);
+  if (seconds != NULL)
+    *seconds = (g_get_monotonic_time () - c->start) / 1e6;
+  if (err != NULL)
+    *err = g_strdup (c->err.buf->str);
+  return status;
+}
+
+/* `qlaunch template clone [-d SPEC] DIR` (console on pipes). */
+static Console *
+template_clone (const char *dir,
+                const char *device_spec)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
+  const char *plain[] = { "template", "clone", "--timeout", timeout, dir, NULL };
+  const char *with_device[] = { "template", "clone", "--timeout", timeout, "-d", device_spec, dir, NULL };
+
+  return console_spawn_cli (device_spec != NULL ? with_device : plain);
+}
+
+/* The template of every case: made once. */
+static void
+ensure_template (void)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *vm_file = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *log_path = NULL;
+  g_autofree char *log = NULL;
+  int status;
+
+  if (template_dir != NULL)
+    return;
+  work_dir = ql_test_make_tmpdir ();
+  text = vm_text (NULL);
+  vm_file = write_vm_file (work_dir, "tpl.vm", text);
+  template_dir = g_build_filename (work_dir, "tpl", NULL);
+  status = template_create (vm_file, template_dir, SHELL_PROMPT, &err, &template_seconds);
+  if (status != 0)
+    g_error ("qlaunch template create exited with %d:\n%s", status, err);
+  g_test_message ("template create: %.2f s; stderr:\n%s", template_seconds, err);
+  log_path = g_build_filename (template_dir, "console.log", NULL);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  template_boot_id = boot_id_in (log);
+  if (template_boot_id == NULL)
+    g_error ("no QLTEST-BOOTID in %s:\n%s", log_path, log);
+}
+
+/* ---- cases ------------------------------------------------------------- */
+
+static void
+test_create (void)
+{
+  static const char * const files[] = { "manifest.json", "memory", "state", "console.log" };
+  g_autofree char *listing = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(JsonObject) manifest = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlTemplate) tpl = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+  gint64 state_size;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  /* The files, read-only. */
+  listing = dir_listing (template_dir);
+  g_test_message ("template: %s", listing);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *file = g_build_filename (template_dir, files[i], NULL);
+      GStatBuf st;
+
+      if (g_lstat (file, &st) != 0)
+        g_error ("%s: %s (the template has: %s)", file, g_strerror (errno), listing);
+      if (S_ISLNK (st.st_mode))
+        g_assert_cmpint (g_stat (file, &st), ==, 0);
+      g_assert_true (S_ISREG (st.st_mode));
+      /* QEMU 7.2 opens a memory-backend-file read-write even for a private
+       * mapping: the memory file stays writable by its owner (clones map
+       * it share=off), by nobody else. */
+      if ((st.st_mode & (g_str_equal (files[i], "memory") ? 0022 : 0222)) != 0)
+        g_error ("%s is writable (mode %04o)", file, (guint) (st.st_mode & 07777));
+    }
+  path = g_build_filename (template_dir, "memory", NULL);
+  g_assert_cmpint (file_size (path), ==, MEMORY_SIZE);
+  g_free (path);
+  path = g_build_filename (template_dir, "state", NULL);
+  state_size = file_size (path);
+  g_test_message ("state: %" G_GINT64_FORMAT " bytes", state_size);
+  g_assert_cmpint (state_size, >, 0);
+  g_assert_cmpint (state_size, <, 5 * 1000 * 1000);
+  g_free (path);
+  path = g_build_filename (template_dir, "console.log", NULL);
+  g_assert_true (g_file_get_contents (path, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "QLTEST-READY"));
+  g_assert_nonnull (strstr (log, SHELL_PROMPT));
+
+  /* The manifest is JSON and names the state's size. */
+  manifest = read_manifest (template_dir);
+  g_assert_true (json_object_has_member (manifest, "state"));
+
+  /* Built beside DIR and renamed: nothing else is left there. */
+  g_clear_pointer (&listing, g_free);
+  listing = dir_listing (work_dir);
+  g_assert_cmpstr (listing, ==, "tpl tpl.vm");
+  assert_no_qemu (work_dir);
+
+  /* The library reads it. */
+  registry = ql_test_registry_new ();
+  tpl = ql_template_load (template_dir, registry, &error);
+  g_assert_no_error (error);
+  canonical = g_canonicalize_filename (template_dir, NULL);
+  g_assert_cmpstr (ql_template_get_dir (tpl), ==, canonical);
+  g_assert_cmpuint (ql_template_get_memory_size (tpl), ==, MEMORY_SIZE);
+  g_assert_true (g_str_has_prefix (ql_template_get_machine_type (tpl), "pc"));
+  g_assert_true (g_str_has_prefix (ql_template_get_qemu_version (tpl), "7."));
+  g_assert_true (g_path_is_absolute (ql_template_get_qemu (tpl)));
+  g_assert_nonnull (ql_template_get_config (tpl));
+  g_test_message ("QEMU %s (%s), machine %s", ql_template_get_qemu_version (tpl),
+                  ql_template_get_qemu (tpl), ql_template_get_machine_type (tpl));
+}
+
+static void
+test_clone (void)
+{
+  g_autoptr(Console) c = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *out = NULL;
+  double answered;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  /* The command goes in at once: the guest reads it once it runs. */
+  c = template_clone (template_dir, NULL);
+  id = console_shell_ok (c, "cat /tmp/boot-id");
+  answered = (g_get_monotonic_time () - c->start) / 1e6;
+  g_assert_cmpstr (id, ==, template_boot_id);
+  g_test_message ("template clone to the first command answered: %.3f s (template create %.1f s)",
+                  answered, template_seconds);
+  /* No boot on the clone's console: it starts where the template stopped. */
+  g_assert_null (strstr (c->out.buf->str, "QLTEST-READY"));
+  out = console_shell_ok (c, "echo clone-$((6 * 7))");
+  g_assert_cmpstr (out, ==, "clone-42");
+  console_poweroff (c);
+  assert_no_qemu (template_dir);
+}
+
+/* What a user types before the clone runs reaches the guest whole. */
+static void
+test_type_ahead (void)
+{
+  g_autoptr(Console) c = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  c = template_clone (template_dir, NULL);
+  c->typed = TRUE;      /* no leading blank: the line as typed */
+  out = console_shell (c, "echo typed-ahead", &status);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, "typed-ahead");
+  console_poweroff (c);
+  assert_no_qemu (template_dir);
+}
+
+static void
+clone_started (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  GError **error = data;
+
+  if (!ql_template_start_clone_finish (QL_TEMPLATE (source), result, error))
+    g_assert_nonnull (*error);
+  else
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "started");
+}
+
+/* A clone through the library, its console on pipes, running. */
+static Console *
+library_clone (QlTemplate *tpl)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlVm) vm = ql_template_new_clone (tpl, &error);
+  GError *started = NULL;
+  Console *c;
+
+  g_assert_no_error (error);
+  c = console_for_vm (vm, "library clone");
+  ql_template_start_clone_async (tpl, vm, QL_TEMPLATE_CLONE_NONE, NULL, CLONE_TIMEOUT_S * 1000,
+                                 NULL, clone_started, &started);
+  while (started == NULL)
+    iterate ();
+  if (!g_error_matches (started, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    g_error ("library clone: %s", started->message);
+  g_error_free (started);
+  console_watch_vm (c);
+  return c;
+}
+
+static void
+test_two_clones (void)
+{
+  g_autoptr(Console) a = NULL;
+  g_autoptr(Console) b = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlTemplate) tpl = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  before = template_hashes (template_dir);
+
+  registry = ql_test_registry_new ();
+  tpl = ql_template_load (template_dir, registry, &error);
+  g_assert_no_error (error);
+  a = template_clone (template_dir, NULL);
+  b = library_clone (tpl);
+
+  /* Both are the template's guest... */
+  out = console_shell_ok (a, "cat /tmp/boot-id");
+  g_assert_cmpstr (out, ==, template_boot_id);
+  g_free (out);
+  out = console_shell_ok (b, "cat /tmp/boot-id");
+  g_assert_cmpstr (out, ==, template_boot_id);
+
+  /* ...and each its own from there: files (guest RAM) written in one,
+   * 8 MiB of them, are not in the other. */
+  g_free (out);
+  out = console_shell_ok (a, "echo from-a > /tmp/x && dd if=/dev/urandom of=/tmp/big bs=1M count=8 2>/dev/null"
+                             " && cat /tmp/x");
+  g_assert_cmpstr (out, ==, "from-a");
+  g_free (out);
+  out = console_shell_ok (b, "echo from-b > /tmp/y && dd if=/dev/zero of=/tmp/big bs=1M count=8 2>/dev/null"
+                             " && cat /tmp/y");
+  g_assert_cmpstr (out, ==, "from-b");
+  g_free (out);
+  out = console_shell (b, "cat /tmp/x", &status);
+  g_assert_cmpint (status, !=, 0);
+  g_free (out);
+  out = console_shell (a, "cat /tmp/y", &status);
+  g_assert_cmpint (status, !=, 0);
+  g_free (out);
+  out = console_shell_ok (a, "cat /tmp/x");
+  g_assert_cmpstr (out, ==, "from-a");
+  g_free (out);
+  out = console_shell_ok (b, "echo $(wc -c < /tmp/big) $(tr -d '\\0' < /tmp/big | wc -c)");
+  g_assert_cmpstr (out, ==, "8388608 0");
+
+  console_poweroff (a);
+  console_poweroff (b);
+  assert_no_qemu (template_dir);
+
+  /* The template is what it was. */
+  after = template_hashes (template_dir);
+  g_assert_cmpstr (after, ==, before);
+}
+
+static void
+test_paused (void)
+{
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlTemplate) tpl = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *status = NULL;
+  gboolean running = TRUE;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  registry = ql_test_registry_new ();
+  tpl = ql_template_load (template_dir, registry, &error);
+  g_assert_no_error (error);
+
+  vm = ql_template_clone (tpl, QL_TEMPLATE_CLONE_PAUSED, NULL, CLONE_TIMEOUT_S * 1000, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
+  g_assert_true (ql_qmp_query_status (ql_vm_get_qmp (vm), &status, &running, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "paused");
+  g_assert_false (running);
+  g_assert_true (ql_vm_resume (vm, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&status, g_free);
+  g_assert_true (ql_qmp_query_status (ql_vm_get_qmp (vm), &status, &running, NULL, &error));
+  g_assert_cmpstr (status, ==, "running");
+  g_assert_true (running);
+  ql_vm_set_grace_period (vm, 0);
+  ql_vm_stop (vm);
+  ql_vm_wait (vm, NULL, NULL);
+  g_clear_object (&vm);
+  assert_no_qemu (template_dir);
+}
+
+/* `template clone DIR` fails: exit 1, stderr names every word of @words
+ * (case-insensitive; "a|b": either), no QEMU left; unless
+ * @qemu_may_start, no QEMU was started at all (the check is made before). */
+static void
+clone_must_fail (const char         *dir,
+                 gboolean            qemu_may_start,
+                 const char * const *words)
+{
+  g_autoptr(Console) c = template_clone (dir, NULL);
+  g_autofree char *lower = NULL;
+  gboolean qemu_seen = FALSE;
+  int status;
+
+  g_output_stream_close (c->in, NULL, NULL);
+  status = console_wait_watching (c, CLONE_TIMEOUT_S, dir, &qemu_seen);
+  g_test_message ("clone of %s: exit %d after %.2f s: %s", dir, status,
+                  (g_get_monotonic_time () - c->start) / 1e6, c->err.buf->str);
+  if (status != 1)
+    console_fail (c, "exit status is not 1");
+  lower = g_ascii_strdown (c->err.buf->str, -1);
+  for (; *words != NULL; words++)
+    {
+      g_auto(GStrv) alternatives = g_strsplit (*words, "|", -1);
+      gboolean found = FALSE;
+
+      for (guint i = 0; alternatives[i] != NULL; i++)
+        found = found || strstr (lower, alternatives[i]) != NULL;
+      if (!found)
+        g_error ("the message of the clone of %s does not say '%s':\n%s", dir, *words, c->err.buf->str);
+    }
+  g_assert_cmpuint (c->out.buf->len, ==, 0);
+  assert_no_qemu (dir);
+  if (qemu_seen && !qemu_may_start)
+    g_error ("the clone of %s started QEMU before it failed: %s", dir, c->err.buf->str);
+}
+
+static void
+flip_byte (const char *path,
+           gint64      offset)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, &error));
+  g_assert_cmpint (offset, <, (gint64) len);
+  data[offset] ^= 0x5a;
+  g_assert_true (g_file_set_contents (path, data, len, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_errors (void)
+{
+  g_autofree char *copy = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *vm_file = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *listing = NULL;
+  g_autofree char *lower = NULL;
+  g_autoptr(JsonObject) manifest = NULL;
+  JsonObject *member;
+  gint64 state_size;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  /* A byte of the state flipped. */
+  copy = copy_template ("corrupt");
+  path = g_build_filename (copy, "state", NULL);
+  state_size = file_size (path);
+  flip_byte (path, state_size / 2);
+  clone_must_fail (copy, FALSE, (const char *[]) { "corrupt", "state", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+  g_clear_pointer (&path, g_free);
+
+  /* The state truncated. */
+  copy = copy_template ("truncated");
+  path = g_build_filename (copy, "state", NULL);
+  g_assert_cmpint (truncate (path, state_size / 2), ==, 0);
+  clone_must_fail (copy, FALSE, (const char *[]) { "corrupt|truncated", "state", NULL });
+  /* ...and empty (QEMU would wait for ever on it). */
+  g_assert_cmpint (truncate (path, 0), ==, 0);
+  clone_must_fail (copy, FALSE, (const char *[]) { "corrupt|truncated", "state", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+  g_clear_pointer (&path, g_free);
+
+  /* The state missing. */
+  copy = copy_template ("no-state");
+  path = g_build_filename (copy, "state", NULL);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  clone_must_fail (copy, FALSE, (const char *[]) { "state", "missing|no such", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+  g_clear_pointer (&path, g_free);
+
+  /* The manifest missing (a creation that did not finish). */
+  copy = copy_template ("no-manifest");
+  path = g_build_filename (copy, "manifest.json", NULL);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  clone_must_fail (copy, FALSE, (const char *[]) { "manifest", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+  g_clear_pointer (&path, g_free);
+
+  /* The memory file cut short. */
+  copy = copy_template ("short-memory");
+  path = g_build_filename (copy, "memory", NULL);
+  g_assert_cmpint (truncate (path, 1024 * 1024), ==, 0);
+  clone_must_fail (copy, FALSE, (const char *[]) { "memory", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+  g_clear_pointer (&path, g_free);
+
+  /* Made with another QEMU version. */
+  copy = copy_template ("other-qemu");
+  manifest = read_manifest (copy);
+  member = json_object_get_object_member (manifest, "qemu");
+  g_assert_nonnull (member);
+  json_object_set_string_member (member, "version", "6.0.99");
+  write_manifest (copy, manifest);
+  clone_must_fail (copy, TRUE, (const char *[]) { "6.0.99", "qemu", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+  g_clear_pointer (&manifest, json_object_unref);
+
+  /* Made with another kernel (its size differs). */
+  copy = copy_template ("other-kernel");
+  manifest = read_manifest (copy);
+  member = json_object_get_object_member (manifest, "kernel");
+  g_assert_nonnull (member);
+  json_object_set_int_member (member, "size", json_object_get_int_member (member, "size") + 1);
+  write_manifest (copy, manifest);
+  clone_must_fail (copy, FALSE, (const char *[]) { "kernel", "mismatch|changed|differ", NULL });
+  remove_tree (copy);
+  g_clear_pointer (&copy, g_free);
+
+  /* create into a non-empty directory: refused, the directory untouched. */
+  target = g_build_filename (work_dir, "occupied", NULL);
+  g_assert_cmpint (g_mkdir (target, 0700), ==, 0);
+  path = g_build_filename (target, "keep", NULL);
+  g_assert_true (g_file_set_contents (path, "keep\n", -1, NULL));
+  vm_file = g_build_filename (work_dir, "tpl.vm", NULL);
+  g_assert_cmpint (template_create (vm_file, target, SHELL_PROMPT, &err, NULL), ==, 1);
+  g_test_message ("create into a non-empty directory: %s", err);
+  lower = g_ascii_strdown (err, -1);
+  g_assert_true (strstr (lower, "exists") != NULL || strstr (lower, "not empty") != NULL);
+  g_clear_pointer (&lower, g_free);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  g_clear_pointer (&listing, g_free);
+  listing = dir_listing (target);
+  g_assert_cmpstr (listing, ==, "keep");
+  assert_no_qemu (target);
+  g_clear_pointer (&path, g_free);
+  g_clear_pointer (&vm_file, g_free);
+  g_clear_pointer (&target, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* create of a VM that has its own QMP socket: unsupported. */
+  text = vm_text ("[qmp mine]\ntype = unix\npath = mine.sock\n");
+  vm_file = write_vm_file (work_dir, "with-qmp.vm", text);
+  target = g_build_filename (work_dir, "with-qmp", NULL);
+  g_assert_cmpint (template_create (vm_file, target, SHELL_PROMPT, &err, NULL), ==, 1);
+  g_test_message ("create of a VM with [qmp]: %s", err);
+  lower = g_ascii_strdown (err, -1);
+  g_assert_nonnull (strstr (lower, "qmp"));
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  assert_no_qemu (work_dir);
+  g_unlink (vm_file);
+
+  /* create that never gets ready: the deadline stops it, nothing stays. */
+  g_clear_pointer (&vm_file, g_free);
+  g_clear_pointer (&target, g_free);
+  g_clear_pointer (&err, g_free);
+  vm_file = g_build_filename (work_dir, "tpl.vm", NULL);
+  target = g_build_filename (work_dir, "never-ready", NULL);
+  {
+    const char *args[] = { "template", "create", "--timeout", "2", "--ready-pattern", "^NEVER-PRINTED$",
+                           vm_file, target, NULL };
+    g_autoptr(Console) c = console_spawn_cli (args);
+    int status = console_wait (c, 60);
+
+    g_test_message ("create that times out: exit %d after %.2f s: %s", status,
+                    (g_get_monotonic_time () - c->start) / 1e6, c->err.buf->str);
+    if (status != 1)
+      console_fail (c, "exit status is not 1");
+    g_clear_pointer (&lower, g_free);
+    lower = g_ascii_strdown (c->err.buf->str, -1);
+    g_assert_true (strstr (lower, "ready") != NULL);
+    g_assert_true (strstr (lower, "within") != NULL || strstr (lower, "time") != NULL);
+  }
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  assert_no_qemu (work_dir);
+
+  /* Nothing left behind by all that. */
+  g_clear_pointer (&listing, g_free);
+  listing = dir_listing (work_dir);
+  g_assert_cmpstr (listing, ==, "occupied tpl tpl.vm");
+  remove_tree (target);
+  g_clear_pointer (&target, g_free);
+  target = g_build_filename (work_dir, "occupied", NULL);
+  remove_tree (target);
+}
+
+static void
+test_vserport (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *vm_file = NULL;
+  g_autofree char *tpl = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *log_path = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(Console) c = NULL;
+  double seconds = 0;
+  int status;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  dir = g_build_filename (work_dir, "vserport", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  text = vm_text ("[device vser0]\ntype = serial\n"
+                  "[device ready]\ntype = char\ndriver = virtserialport\nbackend = pty\n"
+                  "bus = vser0.0\nname = org.qlaunch.ready\n");
+  vm_file = write_vm_file (dir, "ready.vm", text);
+  /* An empty directory may be there already. */
+  tpl = g_build_filename (dir, "tpl", NULL);
+  g_assert_cmpint (g_mkdir (tpl, 0755), ==, 0);
+  status = template_create (vm_file, tpl, NULL, &err, &seconds);
+  if (status != 0)
+    g_error ("qlaunch template create (no --ready-pattern) exited with %d:\n%s", status, err);
+  g_test_message ("template create, ready on VSERPORT_CHANGE: %.2f s; stderr:\n%s", seconds, err);
+  log_path = g_build_filename (tpl, "console.log", NULL);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  id = boot_id_in (log);
+  g_assert_nonnull (id);
+  assert_no_qemu (dir);
+  {
+    g_autofree char *listing = dir_listing (dir);
+
+    g_assert_cmpstr (listing, ==, "ready.vm tpl");
+  }
+
+  /* Its clone answers (it may print its first prompt after it resumed). */
+  c = template_clone (tpl, NULL);
+  out = console_shell_ok (c, "cat /tmp/boot-id");
+  g_assert_cmpstr (out, ==, id);
+  g_test_message ("its clone answered after %.3f s", (g_get_monotonic_time () - c->start) / 1e6);
+  console_poweroff (c);
+  assert_no_qemu (dir);
+  remove_tree (dir);
+}
+
+static void
+test_extra_device (void)
+{
+  g_autofree char *disk = NULL;
+  g_autofree char *spec = NULL;
+  g_autofree char *data = g_malloc0 (1024 * 1024);
+  g_autofree char *out = NULL;
+  g_autoptr(Console) c = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  disk = g_build_filename (work_dir, "extra.img", NULL);
+  memcpy (data, DISK_HEADER, strlen (DISK_HEADER));
+  g_assert_true (g_file_set_contents (disk, data, 1024 * 1024, &error));
+  g_assert_no_error (error);
+  spec = g_strdup_printf ("block,id=hd1,file=%s,format=raw", disk);
+
+  /* The template has no disk. */
+  c = template_clone (template_dir, spec);
+  out = console_shell_ok (c, "n=100; while [ ! -b /dev/vda ] && [ $n -gt 0 ]; do usleep 100000; n=$((n-1)); done; "
+                             "head -c 16 /dev/vda");
+  g_assert_cmpstr (out, ==, DISK_HEADER);
+  g_test_message ("hot-plugged disk read after %.3f s", (g_get_monotonic_time () - c->start) / 1e6);
+  g_free (out);
+  out = console_shell (c, "cat /tmp/boot-id", &status);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, template_boot_id);
+  console_poweroff (c);
+  assert_no_qemu (template_dir);
+  g_unlink (disk);
+}
+
+/* An extra device that does not check is refused before QEMU starts, as
+ * every other error of `template clone` (last: a failure here does not
+ * hide the other cases). */
+static void
+test_bad_device (void)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
+  const char *args[] = { "template", "clone", "--timeout", timeout, "-d", "block,id=hd9",
+                         NULL, NULL };
+  g_autoptr(Console) c = NULL;
+  gboolean qemu_seen = FALSE;
+  int status;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  args[6] = template_dir;
+  c = console_spawn_cli (args);
+  status = console_wait_watching (c, 60, template_dir, &qemu_seen);
+  g_test_message ("clone -d with a bad device: exit %d: %s", status, c->err.buf->str);
+  if (status != 1)
+    console_fail (c, "exit status is not 1");
+  g_assert_nonnull (strstr (c->err.buf->str, "hd9"));
+  assert_no_qemu (template_dir);
+  if (qemu_seen)
+    {
+      g_test_message ("an extra device (-d) that does not check was refused only after QEMU "
+                      "started (when it was hot-plugged); it must be refused before");
+      g_test_fail ();
+    }
+}
+
+/* SIGTERM to `template create` while the VM boots: QEMU stops, the
+ * partial directory goes, DIR is not made. */
+static void
+test_create_interrupted (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *vm_file = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *listing = NULL;
+  g_autoptr(Console) c = NULL;
+  gint64 deadline;
+  gboolean qemu_left = FALSE;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  dir = g_build_filename (work_dir, "interrupted", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  vm_file = g_build_filename (work_dir, "tpl.vm", NULL);
+  target = g_build_filename (dir, "tpl", NULL);
+  {
+    const char *args[] = { "template", "create", "--ready-pattern", SHELL_PROMPT, vm_file, target, NULL };
+
+    c = console_spawn_cli (args);
+  }
+  /* Its QEMU runs: let it boot a moment, then SIGTERM qlaunch. */
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GArray) pids = qemu_pids (dir);
+
+      if (pids->len > 0)
+        break;
+      if (c->exited || g_get_monotonic_time () >= deadline)
+        console_fail (c, "no QEMU started");
+      iterate ();
+    }
+  g_usleep (G_USEC_PER_SEC);
+  g_subprocess_send_signal (c->proc, SIGTERM);
+  console_wait (c, 30);
+  g_test_message ("create stopped by SIGTERM: status %d, stderr: %s", c->status, c->err.buf->str);
+  g_assert_cmpint (c->status, !=, 0);
+
+  /* QEMU goes with it (a second for it to be reaped). */
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GArray) pids = qemu_pids (dir);
+
+      if (pids->len == 0)
+        break;
+      if (g_get_monotonic_time () >= deadline)
+        {
+          for (guint i = 0; i < pids->len; i++)
+            kill (g_array_index (pids, int, i), SIGKILL);
+          qemu_left = TRUE;
+          break;
+        }
+      g_usleep (50 * 1000);
+    }
+  listing = dir_listing (dir);
+  remove_tree (dir);
+  if (qemu_left || *listing != '\0')
+    {
+      g_test_message ("after SIGTERM to `template create`: %s%s%s",
+                      qemu_left ? "its QEMU was still running (killed by the test)" : "",
+                      qemu_left && *listing != '\0' ? "; " : "",
+                      *listing != '\0' ? "left beside DIR: " : "");
+      if (*listing != '\0')
+        g_test_message ("  %s", listing);
+      g_test_fail ();
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int ret;
+
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGABRT, kill_leftovers);
+  signal (SIGTRAP, kill_leftovers);
+  signal (SIGTERM, kill_leftovers);
+  signal (SIGINT, kill_leftovers);
+  /* A case that fails with g_test_fail() (not an assertion) lets the
+   * others run. */
+  {
+    char **args = g_new0 (char *, argc + 2);
+
+    memcpy (args, argv, sizeof (char *) * argc);
+    args[argc] = (char *) "--keep-going";
+    argc++;
+    argv = args;
+  }
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/template-guest/create", test_create);
+  g_test_add_func ("/template-guest/clone", test_clone);
+  g_test_add_func ("/template-guest/type-ahead", test_type_ahead);
+  g_test_add_func ("/template-guest/two-clones", test_two_clones);
+  g_test_add_func ("/template-guest/paused", test_paused);
+  g_test_add_func ("/template-guest/errors", test_errors);
+  g_test_add_func ("/template-guest/vserport", test_vserport);
+  g_test_add_func ("/template-guest/extra-device", test_extra_device);
+  g_test_add_func ("/template-guest/bad-device", test_bad_device);
+  g_test_add_func ("/template-guest/create-interrupted", test_create_interrupted);
+  ret = g_test_run ();
+  if (work_dir != NULL)
+    remove_tree (work_dir);
+  return ret;
+}

@@ -49,6 +49,23 @@ struct _QlCmdline
 
 G_DEFINE_FINAL_TYPE (QlCmdline, ql_cmdline, G_TYPE_OBJECT)
 
+/* A boxed reference to an option keeps its command line alive (bindings
+ * may hold an option longer than the command line). */
+static QlOption *
+ql_option_keep (QlOption *option)
+{
+  g_object_ref (option->owner);
+  return option;
+}
+
+static void
+ql_option_release (QlOption *option)
+{
+  g_object_unref (option->owner);
+}
+
+G_DEFINE_BOXED_TYPE (QlOption, ql_option, ql_option_keep, ql_option_release)
+
 /* Options whose value QEMU reads as is (DESIGN.md section 4). */
 static const char *const verbatim_flags[] = {
   "-kernel", "-initrd", "-append", "-bios", "-uuid", "-incoming", "-pidfile",

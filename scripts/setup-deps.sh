@@ -18,6 +18,8 @@ packages=(
   qemu-system-x86 qemu-utils qemu-system-common
   # test tools
   iproute2 socat python3 python3-gi gir1.2-glib-2.0 jq
+  # GObject Introspection (Qlaunch-1.0.gir/.typelib) and the gi-docgen API reference
+  gobject-introspection libgirepository1.0-dev gir1.2-json-1.0 gi-docgen
   # sanitizers, fuzzing, memory checks
   clang libclang-rt-14-dev valgrind
   # guest image (kernel modules + busybox initramfs)

@@ -58,6 +58,9 @@ typedef enum
  */
 typedef struct _QlOption QlOption;
 
+#define QL_TYPE_OPTION (ql_option_get_type ())
+QL_API GType ql_option_get_type (void) G_GNUC_CONST;
+
 #define QL_TYPE_CMDLINE (ql_cmdline_get_type ())
 QL_API G_DECLARE_FINAL_TYPE (QlCmdline, ql_cmdline, QL, CMDLINE, GObject)
 

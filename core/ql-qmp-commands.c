@@ -626,6 +626,32 @@ migration_poll_again (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void migration_poll_later (GTask *task);
+
+static void
+migration_state_polled (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      data)
+{
+  g_autoptr(GTask) task = data;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
+  if (ret == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (g_strcmp0 (ql_json_string (JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL,
+                                 "status"), "finish-migrate") == 0)
+    {
+      migration_poll_later (task);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
 static void
 migration_polled (GObject      *source,
                   GAsyncResult *result,
@@ -648,7 +674,11 @@ migration_polled (GObject      *source,
   status = ql_json_string (o, "status");
   if (g_strcmp0 (status, "completed") == 0)
     {
-      g_task_return_boolean (task, TRUE);
+      /* QEMU marks an outgoing migration completed, then moves the run
+       * state from finish-migrate to postmigrate in a bottom half: done
+       * when that happened too. */
+      ql_qmp_execute_async (QL_QMP (source), "query-status", NULL, g_task_get_cancellable (task),
+                            migration_state_polled, g_object_ref (task));
       return;
     }
   if (g_strcmp0 (status, "failed") == 0 || g_strcmp0 (status, "cancelled") == 0)
@@ -665,8 +695,22 @@ migration_polled (GObject      *source,
                                w->timeout_ms, status != NULL ? status : "none: not started");
       return;
     }
+  migration_poll_later (task);
+}
+
+static void
+migration_poll_later (GTask *task)
+{
+  MigrationWait *w = g_task_get_task_data (task);
+
   if (g_task_return_error_if_cancelled (task))
     return;
+  if (w->deadline != 0 && g_get_monotonic_time () >= w->deadline)
+    {
+      g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT,
+                               "migration not completed within %u ms", w->timeout_ms);
+      return;
+    }
   w->timer = g_timeout_source_new (MIGRATION_POLL_MS);
   g_source_set_callback (w->timer, migration_poll_again, g_object_ref (task), g_object_unref);
   g_source_attach (w->timer, g_task_get_context (task));

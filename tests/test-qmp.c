@@ -2126,6 +2126,14 @@ script_migration (Server *s)
   srv_return (s, "{\"status\": \"active\"}");
   srv_expect_args (s, "query-migrate", NULL);
   srv_return (s, "{\"status\": \"completed\", \"total-time\": 5}");
+  /* Completed, but the run state has not left finish-migrate yet: the wait
+   * goes on until it has. */
+  srv_expect_args (s, "query-status", NULL);
+  srv_return (s, "{\"status\": \"finish-migrate\", \"running\": false}");
+  srv_expect_args (s, "query-migrate", NULL);
+  srv_return (s, "{\"status\": \"completed\", \"total-time\": 5}");
+  srv_expect_args (s, "query-status", NULL);
+  srv_return (s, "{\"status\": \"postmigrate\", \"running\": false}");
 
   srv_expect_args (s, "query-migrate", NULL);
   srv_return (s, "{\"status\": \"failed\", \"error-desc\": \"boom\"}");

@@ -1513,6 +1513,7 @@ main (int    argc,
       char **argv)
 {
   int ret;
+  char **args;
 
   signal (SIGPIPE, SIG_IGN);
   signal (SIGABRT, kill_leftovers);
@@ -1521,14 +1522,11 @@ main (int    argc,
   signal (SIGINT, kill_leftovers);
   /* A case that fails with g_test_fail() (not an assertion) lets the
    * others run. */
-  {
-    char **args = g_new0 (char *, argc + 2);
-
-    memcpy (args, argv, sizeof (char *) * argc);
-    args[argc] = (char *) "--keep-going";
-    argc++;
-    argv = args;
-  }
+  args = g_new0 (char *, argc + 2);
+  memcpy (args, argv, sizeof (char *) * argc);
+  args[argc] = (char *) "--keep-going";
+  argc++;
+  argv = args;
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/template-guest/create", test_create);
   g_test_add_func ("/template-guest/clone", test_clone);
@@ -1543,5 +1541,6 @@ main (int    argc,
   ret = g_test_run ();
   if (work_dir != NULL)
     remove_tree (work_dir);
+  g_free (args);
   return ret;
 }

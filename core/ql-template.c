@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #define MANIFEST_MAX (16 * 1024 * 1024)
@@ -587,18 +588,71 @@ ql_template_get_config (QlTemplate *self)
 
 /* ---- clones ------------------------------------------------------------- */
 
+/* Whether @st is a directory of ours that nobody else may write to (and,
+ * with @exact_0700, that only we may enter). */
+static gboolean
+runtime_dir_private (const GStatBuf *st,
+                     gboolean        exact_0700)
+{
+  if (!S_ISDIR (st->st_mode) || st->st_uid != getuid ())
+    return FALSE;
+  if (exact_0700)
+    return (st->st_mode & 07777) == 0700;
+  return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* A private directory (0700) for a clone's sockets:
+ * `$XDG_RUNTIME_DIR/qlaunch/clone-XXXXXX` when XDG_RUNTIME_DIR is a
+ * directory of ours with mode 0700, else `qlaunch-XXXXXX` made by
+ * g_dir_make_tmp(). An existing `qlaunch` directory that is not ours, is a
+ * symbolic link or is writable by others is refused. The caller removes
+ * the directory. */
 static char *
 make_runtime_dir (GError **error)
 {
-  g_autofree char *base = g_build_filename (g_get_user_runtime_dir (), "qlaunch", NULL);
+  const char *xdg = g_getenv ("XDG_RUNTIME_DIR");
+  g_autofree char *base = NULL;
   g_autofree char *template_ = NULL;
+  GStatBuf st;
 
-  if (g_mkdir_with_parents (base, 0700) != 0)
+  if (xdg == NULL || !g_path_is_absolute (xdg) || g_lstat (xdg, &st) != 0
+      || !runtime_dir_private (&st, TRUE))
+    {
+      g_autoptr(GError) local_error = NULL;
+      char *dir = g_dir_make_tmp ("qlaunch-XXXXXX", &local_error);
+
+      if (dir == NULL)
+        g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                     "cannot create a private runtime directory: %s", local_error->message);
+      return dir;
+    }
+
+  base = g_build_filename (xdg, "qlaunch", NULL);
+  if (g_mkdir (base, 0700) != 0 && errno != EEXIST)
     {
       int saved = errno;
 
       g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
                    "cannot create the runtime directory %s: %s", base, g_strerror (saved));
+      return NULL;
+    }
+  if (g_lstat (base, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                   "cannot check the runtime directory %s: %s", base, g_strerror (saved));
+      return NULL;
+    }
+  if (!runtime_dir_private (&st, FALSE))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                   "refusing the runtime directory %s: it must be a directory (not a symbolic link) "
+                   "owned by user %u and not writable by group or others "
+                   "(it is %s, owned by %u, mode %04o); remove it or fix it",
+                   base, (unsigned) getuid (),
+                   S_ISDIR (st.st_mode) ? "a directory" : S_ISLNK (st.st_mode) ? "a symbolic link" : "not a directory",
+                   (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
       return NULL;
     }
   template_ = g_build_filename (base, "clone-XXXXXX", NULL);
@@ -646,7 +700,9 @@ clone_state_changed (QlVm       *clone,
  * launched yet: set its standard input and output as you need
  * (ql_vm_set_stdio_inherit(), ql_vm_set_stdout_fd(), ...), then start it
  * with ql_template_start_clone_async(). The clone's QMP socket lives in a
- * private directory under `$XDG_RUNTIME_DIR/qlaunch`, removed with the VM.
+ * private directory (0700) under `$XDG_RUNTIME_DIR/qlaunch` when that is a
+ * directory of ours with mode 0700, else in a private temporary directory;
+ * it is removed when QEMU exits.
  *
  * Returns: (transfer full): the clone's VM, or %NULL: %QL_TEMPLATE_ERROR_CORRUPT
  *   or %QL_TEMPLATE_ERROR_MISMATCH, and no QEMU started

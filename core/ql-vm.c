@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -86,6 +87,8 @@ struct _QlVm
   gboolean stdio_inherit;
   int stdout_fd;                  /* ours (a dup), or -1 */
   int stdin_fd;                   /* ours (a dup), or -1 */
+  gboolean die_with_parent;       /* PR_SET_PDEATHSIG in the child */
+  char **env;                     /* QEMU's environment, or NULL: the default */
 
   GMainContext *context;          /* where the process is followed */
   char *binary;
@@ -786,6 +789,7 @@ ql_vm_finalize (GObject *object)
     close (self->stdout_fd);
   if (self->stdin_fd >= 0)
     close (self->stdin_fd);
+  g_strfreev (self->env);
   g_clear_error (&self->failure);
   if (self->qmp != NULL)
     {
@@ -1286,6 +1290,110 @@ ql_vm_set_stdin_fd (QlVm *self,
   self->stdin_fd = copy;
 }
 
+/**
+ * ql_vm_set_die_with_parent:
+ * @self: a #QlVm
+ * @die_with_parent: whether QEMU is killed when this process dies
+ *
+ * With @die_with_parent, QEMU is sent SIGKILL by the kernel as soon as the
+ * process that launched it dies, however it dies (even by SIGKILL, when
+ * nothing of qlaunch can run): no VM outlives a crashed launcher. It is
+ * set up between fork and exec by the #GSubprocessLauncher child-setup
+ * function: `prctl (PR_SET_PDEATHSIG, SIGKILL)`, then a check that the
+ * parent is still the launcher (a launcher that died before the prctl
+ * would go unnoticed: QEMU then exits before it starts).
+ *
+ * Linux ties the death signal to the thread that spawned QEMU, not to the
+ * process: launch from a thread that lives as long as the VM (the main
+ * thread, or the thread of the VM's main context), or QEMU is killed when
+ * that thread exits. The signal is not inherited across fork, so a
+ * daemonizing QEMU (the `daemonize` knob) is not covered once it has
+ * forked. Linux only; the default is %FALSE. Call before the launch.
+ *
+ * Independently of this, QEMU always runs in a process group of its own
+ * (`setpgid (0, 0)` in the same child setup), so that a signal to the
+ * launcher's process group (a job-control signal, a supervisor's kill) does
+ * not reach QEMU behind qlaunch's back: qlaunch stops it (ql_vm_stop()). The
+ * exception is a QEMU whose standard input or output is a terminal
+ * (ql_vm_set_stdio_inherit() on a terminal): it stays in the launcher's
+ * process group, which is the terminal's foreground group, as a console on
+ * the terminal needs (a background group is stopped by SIGTTIN and SIGTTOU
+ * when it reads the terminal or sets it up).
+ */
+void
+ql_vm_set_die_with_parent (QlVm     *self,
+                           gboolean  die_with_parent)
+{
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (self->state == QL_VM_STATE_NEW);
+  self->die_with_parent = !!die_with_parent;
+}
+
+/**
+ * ql_vm_set_environ:
+ * @self: a #QlVm
+ * @env: (array zero-terminated=1) (element-type filename) (nullable): the
+ *   whole environment of QEMU, as `NAME=VALUE` strings, or %NULL for the
+ *   default
+ *
+ * Sets the environment QEMU runs with: exactly @env, nothing of this
+ * process's environment is added. By default (and with %NULL), QEMU gets
+ * only these variables of this process's environment, as they are at the
+ * launch: `PATH`, `HOME`, `LANG`, `LC_*`, `TMPDIR` and `XDG_RUNTIME_DIR`.
+ * Everything else (credentials, `LD_PRELOAD`, proxies, a display) stays
+ * out; a QEMU that needs more (for example `DISPLAY`, `WAYLAND_DISPLAY` or
+ * `XAUTHORITY` for a graphical display) is given its full environment
+ * here, for example from g_get_environ() and g_environ_setenv(). @env is
+ * copied. Call before the launch.
+ */
+void
+ql_vm_set_environ (QlVm               *self,
+                   const char * const *env)
+{
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (self->state == QL_VM_STATE_NEW);
+  g_strfreev (self->env);
+  self->env = g_strdupv ((char **) env);
+}
+
+/* Whether the environment variable @entry (`NAME=VALUE`) goes to QEMU by
+ * default. */
+static gboolean
+default_env_allowed (const char *entry)
+{
+  static const char * const names[] = { "PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR" };
+  const char *eq = strchr (entry, '=');
+  gsize len;
+
+  if (eq == NULL)
+    return FALSE;
+  len = (gsize) (eq - entry);
+  if (len > 3 && strncmp (entry, "LC_", 3) == 0)
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strlen (names[i]) == len && strncmp (entry, names[i], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* QEMU's environment: the caller's, or the allowed part of ours. */
+static char **
+qemu_environ (QlVm *self)
+{
+  g_auto(GStrv) all = NULL;
+  GPtrArray *kept;
+
+  if (self->env != NULL)
+    return g_strdupv (self->env);
+  all = g_get_environ ();
+  kept = g_ptr_array_new ();
+  for (guint i = 0; all[i] != NULL; i++)
+    if (default_env_allowed (all[i]))
+      g_ptr_array_add (kept, g_strdup (all[i]));
+  g_ptr_array_add (kept, NULL);
+  return (char **) g_ptr_array_free (kept, FALSE);
+}
+
 static void
 launch_cancelled_cb (QlVm *self)
 {
@@ -1384,13 +1492,34 @@ make_launcher (QlVm       *self,
   return g_steal_pointer (&launcher);
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void
-report_pid (gpointer user_data)
+typedef struct
 {
-  pid_t pid = getpid ();
-  ssize_t n = write (GPOINTER_TO_INT (user_data), &pid, sizeof pid);
+  int pid_fd;                 /* the pid pipe's write end */
+  gboolean die_with_parent;
+  pid_t parent;               /* the launcher */
+} ChildSetup;
 
+/* In the child, between fork and exec (after GLib set up its stdio and
+ * descriptors): async-signal-safe calls only. */
+static void
+child_setup (gpointer user_data)
+{
+  const ChildSetup *setup = user_data;
+  pid_t pid = getpid ();
+  ssize_t n;
+
+  /* A process group of its own, except for a console on a terminal (see
+   * ql_vm_set_die_with_parent()). */
+  if (!isatty (STDIN_FILENO) && !isatty (STDOUT_FILENO))
+    setpgid (0, 0);
+  if (setup->die_with_parent)
+    {
+      /* The launcher may have died before the prctl: then nothing would
+       * kill QEMU; it must not start. */
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != setup->parent)
+        _exit (127);
+    }
+  n = write (setup->pid_fd, &pid, sizeof pid);
   (void) n;
 }
 
@@ -1449,7 +1578,10 @@ read_reported_pid (int fd)
  * order of the argv; the caller keeps its own. No other descriptor of this
  * process reaches QEMU. QEMU's stdin and stdout are `/dev/null` (see
  * ql_vm_set_stdio_inherit() and ql_vm_set_stdout_fd()); its stderr is read
- * continuously into #QlVm:stderr.
+ * continuously into #QlVm:stderr. QEMU's environment is explicit: a few
+ * variables of this process (see ql_vm_set_environ()). QEMU runs in a
+ * process group of its own, and is killed with this process when
+ * ql_vm_set_die_with_parent() asks for it.
  *
  * The launch completes as soon as QEMU is spawned (state
  * %QL_VM_STATE_STARTING, then %QL_VM_STATE_RUNNING). With the `daemonize`
@@ -1476,7 +1608,9 @@ ql_vm_launch_async (QlVm                *self,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) argv = NULL;
+  g_auto(GStrv) env = NULL;
   int pid_pipe[2] = { -1, -1 };
+  ChildSetup setup = { -1, FALSE, 0 };
   GPid pid = 0;
   gboolean pushed;
 
@@ -1521,7 +1655,13 @@ ql_vm_launch_async (QlVm                *self,
       /* GSubprocess forgets the pid once it reaped the child, which for a
        * QEMU that exits at once can be before we ask: the child reports
        * its pid itself, before exec. */
-      g_subprocess_launcher_set_child_setup (launcher, report_pid, GINT_TO_POINTER (pid_pipe[1]), NULL);
+      setup.pid_fd = pid_pipe[1];
+      setup.die_with_parent = self->die_with_parent;
+      setup.parent = getpid ();
+      /* The spawn forks and returns before @setup goes out of scope. */
+      g_subprocess_launcher_set_child_setup (launcher, child_setup, &setup, NULL);
+      env = qemu_environ (self);
+      g_subprocess_launcher_set_environ (launcher, env);
       self->spawn_time = g_get_real_time ();
       self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
       /* Closes our duplicates now: only QEMU holds them. */

@@ -92,6 +92,37 @@ new_vm (Fixture    *f,
   return vm;
 }
 
+/* QEMU gets only a few of our variables by default (ql_vm_set_environ());
+ * the fake is driven by FAKE_QEMU_* variables, which the tests set after
+ * making the VM: each launch gives it our whole environment as it is then. */
+static void
+pass_environ (QlVm *vm)
+{
+  g_auto(GStrv) env = g_get_environ ();
+
+  if (ql_vm_get_state (vm) == QL_VM_STATE_NEW)
+    ql_vm_set_environ (vm, (const char * const *) env);
+}
+
+static gboolean
+launch (QlVm          *vm,
+        GCancellable  *cancellable,
+        GError       **error)
+{
+  pass_environ (vm);
+  return ql_vm_launch (vm, cancellable, error);
+}
+
+static void
+launch_async (QlVm                *vm,
+              GCancellable        *cancellable,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  pass_environ (vm);
+  ql_vm_launch_async (vm, cancellable, callback, user_data);
+}
+
 /* The fake's record: lines "KIND VALUE". */
 typedef struct
 {
@@ -265,7 +296,7 @@ test_launch_wait_sync (Fixture       *f,
   g_assert_cmpint (ql_vm_get_exit_status (vm), ==, -1);
   g_assert_cmpuint (ql_vm_get_grace_period (vm), ==, 5000);
 
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
   g_assert_cmpint (ql_vm_get_pid (vm), >, 0);
@@ -290,7 +321,7 @@ test_launch_wait_sync (Fixture       *f,
 
   /* Waiting again answers at once; launching again is refused. */
   g_assert_true (ql_vm_wait (vm, NULL, &error));
-  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_false (launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE);
 }
 
@@ -326,7 +357,7 @@ test_launch_wait_async (Fixture       *f,
   Result launched = { 0 }, waited = { 0 };
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "200", TRUE);
-  ql_vm_launch_async (vm, NULL, launched_cb, &launched);
+  launch_async (vm, NULL, launched_cb, &launched);
   /* The callback runs from the main context, never inside the call. */
   g_assert_false (launched.done);
   ql_test_run_until (&launched.done, 5000);
@@ -355,7 +386,7 @@ test_launch_in_thread_context (Fixture       *f,
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "100", TRUE);
   g_main_context_push_thread_default (context);
-  ql_vm_launch_async (vm, NULL, launched_cb, &launched);
+  launch_async (vm, NULL, launched_cb, &launched);
   while (!launched.done)
     g_main_context_iteration (context, TRUE);
   g_assert_true (launched.ok);
@@ -382,7 +413,7 @@ test_exit_status_stderr (Fixture       *f,
 
   g_setenv ("FAKE_QEMU_EXIT", "3", TRUE);
   g_setenv ("FAKE_QEMU_STDERR", "fake-qemu: -device foo: no such device 'foo'\n", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (ql_vm_wait (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED);
@@ -412,7 +443,7 @@ test_exit_no_stderr (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_setenv ("FAKE_QEMU_EXIT", "1", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_assert_false (ql_vm_wait (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED);
   g_assert_nonnull (strstr (error->message, "status 1"));
@@ -435,7 +466,7 @@ test_large_stderr (Fixture       *f,
   g_setenv ("FAKE_QEMU_STDERR", line, TRUE);
   g_setenv ("FAKE_QEMU_STDERR_REPEAT", "3200", TRUE);
   g_setenv ("FAKE_QEMU_EXIT", "2", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   /* A fake blocked on a full pipe would never exit: bounded wait. */
   ql_vm_wait_async (vm, NULL, waited_cb, &waited);
   ql_test_run_until (&waited.done, 20000);
@@ -461,7 +492,7 @@ test_spawn_missing (Fixture       *f,
   g_autoptr(GError) error = NULL;
   Result waited = { 0 };
 
-  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_false (launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN);
   g_test_message ("error: %s", error->message);
   g_assert_nonnull (strstr (error->message, missing));
@@ -481,7 +512,7 @@ test_spawn_missing (Fixture       *f,
     g_autoptr(QlVm) vm2 = ql_vm_new (config2);
 
     g_clear_error (&error);
-    g_assert_false (ql_vm_launch (vm2, NULL, &error));
+    g_assert_false (launch (vm2, NULL, &error));
     g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN);
     g_assert_nonnull (strstr (error->message, "'qemu-system-nonexistent-arch'"));
   }
@@ -514,7 +545,7 @@ test_errors_before_launch (Fixture       *f,
   {
     g_autoptr(QlVm) vm = new_vm (f, NULL, "[knobs]\ndaemonize = true\n");
 
-    g_assert_false (ql_vm_launch (vm, NULL, &error));
+    g_assert_false (launch (vm, NULL, &error));
     g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING);
     g_test_message ("error: %s", error->message);
     g_clear_error (&error);
@@ -528,7 +559,7 @@ test_errors_before_launch (Fixture       *f,
     g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 
     g_cancellable_cancel (cancellable);
-    g_assert_false (ql_vm_launch (vm, cancellable, &error));
+    g_assert_false (launch (vm, cancellable, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     g_clear_error (&error);
     g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_NEW);
@@ -587,7 +618,7 @@ test_state_notifications (Fixture       *f,
                : load_config (f, NULL, NULL);
       vm = ql_vm_new (config);
       g_signal_connect (vm, "notify::state", G_CALLBACK (state_changed_cb), states);
-      ql_vm_launch (vm, NULL, NULL);
+      launch (vm, NULL, NULL);
       ql_vm_wait (vm, NULL, NULL);
       got = states_string (states);
       g_assert_cmpstr (got, ==, cases[i].expected);
@@ -604,7 +635,7 @@ test_stop (Fixture       *f,
   gint64 start;
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "60000", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   r = record_wait (f->record);
   start = g_get_monotonic_time ();
   ql_vm_stop (vm);
@@ -632,7 +663,7 @@ test_killed_by_other (Fixture       *f,
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "60000", TRUE);
   g_setenv ("FAKE_QEMU_STDERR", "fake-qemu: about to be killed\n", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   r = record_wait (f->record);
   g_assert_cmpint (kill (r->pid, SIGKILL), ==, 0);
   g_assert_false (ql_vm_wait (vm, NULL, &error));
@@ -656,7 +687,7 @@ cancel_and_measure (Fixture *f,
   Result launched = { 0 }, waited = { 0 };
   gint64 start;
 
-  ql_vm_launch_async (vm, NULL, launched_cb, &launched);
+  launch_async (vm, NULL, launched_cb, &launched);
   ql_test_run_until (&launched.done, 5000);
   g_assert_no_error (launched.error);
   /* The fake has set up its signal handling once it recorded. */
@@ -724,7 +755,7 @@ test_cancel_sync_wait (Fixture       *f,
   gint64 start;
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "60000", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_timeout_add_once (300, (GSourceOnceFunc) g_cancellable_cancel, cancellable);
   start = g_get_monotonic_time ();
   g_assert_false (ql_vm_wait (vm, cancellable, &error));
@@ -798,7 +829,7 @@ test_fds (Fixture       *f,
   vm = new_vm (f, NULL, extra);
   warm_up_spawn ();
   fds_before = count_own_fds ();
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_no_error (error);
@@ -875,7 +906,7 @@ test_stdout_fd (Fixture       *f,
   ql_vm_set_stdout_fd (vm, p[1]);
   target = fd_target (p[1]);
   close (p[1]);   /* the VM has its own copy */
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_no_error (error);
   r = record_load (f->record);
@@ -885,6 +916,9 @@ test_stdout_fd (Fixture       *f,
   close (p[0]);
 }
 
+/* QEMU's environment is exactly what ql_vm_set_environ() gave: nothing of
+ * ours is added (the default, a few variables of ours, is checked by
+ * test-hardening on the real QEMU's /proc/PID/environ). */
 static void
 test_environment (Fixture       *f,
                   gconstpointer  data)
@@ -892,17 +926,18 @@ test_environment (Fixture       *f,
   g_autoptr(QlVm) vm = new_vm (f, NULL, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(Record) r = NULL;
-  gboolean found = FALSE;
+  g_autofree char *record = g_strdup_printf ("FAKE_QEMU_RECORD=%s", f->record);
+  const char * const env[] = { record, "QLAUNCH_TEST_MARKER=value with spaces", NULL };
 
-  g_setenv ("QLAUNCH_TEST_MARKER", "value with spaces", TRUE);
+  g_setenv ("QLAUNCH_TEST_CANARY", "not for QEMU", TRUE);
+  ql_vm_set_environ (vm, env);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_true (ql_vm_wait (vm, NULL, &error));
-  g_unsetenv ("QLAUNCH_TEST_MARKER");
+  g_unsetenv ("QLAUNCH_TEST_CANARY");
   r = record_load (f->record);
-  for (guint i = 0; i < r->env->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (r->env, i), "QLAUNCH_TEST_MARKER=value with spaces") == 0)
-      found = TRUE;
-  g_assert_true (found);
+  g_assert_cmpuint (r->env->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (r->env, 0), ==, record);
+  g_assert_cmpstr (g_ptr_array_index (r->env, 1), ==, "QLAUNCH_TEST_MARKER=value with spaces");
 }
 
 /* With stdio inherited: QEMU's stdin and stdout are ours, its stderr is
@@ -923,7 +958,7 @@ test_stdio_inherit (Fixture       *f,
       g_setenv ("FAKE_QEMU_STDERR", "fake-qemu: live on stderr\n", TRUE);
       g_setenv ("FAKE_QEMU_EXIT", "5", TRUE);
       ql_vm_set_stdio_inherit (vm, TRUE);
-      g_assert_true (ql_vm_launch (vm, NULL, &error));
+      g_assert_true (launch (vm, NULL, &error));
       g_assert_false (ql_vm_wait (vm, NULL, &error));
       g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED);
       g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "fake-qemu: live on stderr\n");
@@ -982,7 +1017,7 @@ test_daemonize (Fixture       *f,
   g_setenv ("FAKE_QEMU_DAEMON_DELAY_MS", "300", TRUE);
   g_signal_connect (vm, "notify::state", G_CALLBACK (state_changed_cb), states);
   start = g_get_monotonic_time ();
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   g_assert_no_error (error);
   /* Completed only once the parent exited (after the daemon's 300 ms). */
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 300 * 1000);
@@ -1025,7 +1060,7 @@ test_daemonize_exits (Fixture       *f,
   GPid daemon;
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "300", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_true (launch (vm, NULL, &error));
   daemon = ql_vm_get_pid (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_no_error (error);
@@ -1042,7 +1077,7 @@ test_daemonize_fails (Fixture       *f,
 
   g_setenv ("FAKE_QEMU_EXIT", "1", TRUE);
   g_setenv ("FAKE_QEMU_STDERR", "fake-qemu: could not load kernel\n", TRUE);
-  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_false (launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_EXITED);
   g_test_message ("error: %s", error->message);
   g_assert_nonnull (strstr (error->message, "fake-qemu: could not load kernel"));
@@ -1059,7 +1094,7 @@ test_daemonize_bad_pid_file (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_setenv ("FAKE_QEMU_PIDFILE", "bad", TRUE);
-  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_false (launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON);
   g_test_message ("error: %s", error->message);
   g_assert_nonnull (strstr (error->message, "'not-a-pid'"));
@@ -1079,7 +1114,7 @@ test_daemonize_no_pid_file (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_setenv ("FAKE_QEMU_PIDFILE", "none", TRUE);
-  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_false (launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON);
   g_test_message ("error: %s", error->message);
   g_assert_nonnull (strstr (error->message, pid_file));
@@ -1102,7 +1137,7 @@ cancel_daemonizing (Fixture    *f,
   g_setenv ("FAKE_QEMU_SLEEP_MS", "60000", TRUE);
   g_setenv ("FAKE_QEMU_DAEMON_DELAY_MS", delay_ms, TRUE);
   ql_vm_set_grace_period (vm, grace_ms);
-  ql_vm_launch_async (vm, cancellable, launched_cb, &launched);
+  launch_async (vm, cancellable, launched_cb, &launched);
   r = record_wait (f->record);
   while (!g_file_test (pid_file, G_FILE_TEST_EXISTS))
     ql_test_spin (5);
@@ -1165,7 +1200,7 @@ test_concurrent (Fixture       *f,
   {
     g_autoptr(QlVm) vm = new_vm (f, NULL, NULL);
 
-    g_assert_true (ql_vm_launch (vm, NULL, NULL));
+    g_assert_true (launch (vm, NULL, NULL));
     g_assert_true (ql_vm_wait (vm, NULL, NULL));
   }
   ql_test_spin (50);
@@ -1176,7 +1211,7 @@ test_concurrent (Fixture       *f,
     {
       vms[i].vm = new_vm (f, NULL, NULL);
       ql_vm_set_grace_period (vms[i].vm, 2000);
-      ql_vm_launch_async (vms[i].vm, NULL, launched_cb, &vms[i].launched);
+      launch_async (vms[i].vm, NULL, launched_cb, &vms[i].launched);
     }
   do
     {
@@ -1231,7 +1266,7 @@ test_vm_outlives_ref (Fixture       *f,
   gint64 end;
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "300", TRUE);
-  g_assert_true (ql_vm_launch (vm, NULL, NULL));
+  g_assert_true (launch (vm, NULL, NULL));
   g_object_add_weak_pointer (G_OBJECT (vm), (gpointer *) &vm);
   g_object_unref (vm);
   g_assert_nonnull (vm);

@@ -101,6 +101,10 @@ QL_API void         ql_vm_set_stdout_fd        (QlVm                *self,
                                                 int                  fd);
 QL_API void         ql_vm_set_stdin_fd         (QlVm                *self,
                                                 int                  fd);
+QL_API void         ql_vm_set_die_with_parent  (QlVm                *self,
+                                                gboolean             die_with_parent);
+QL_API void         ql_vm_set_environ          (QlVm                *self,
+                                                const char * const  *env);
 
 QL_API gboolean     ql_vm_launch               (QlVm                *self,
                                                 GCancellable        *cancellable,

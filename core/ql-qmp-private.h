@@ -33,4 +33,9 @@ JsonObject   *ql_json_object       (JsonObject  *object,
 JsonObject   *ql_json_array_object (JsonArray   *array,
                                     guint        index);
 
+gboolean      ql_json_check_single_object (const char  *text,
+                                           gsize        len,
+                                           guint        max_depth,
+                                           const char **why);
+
 G_END_DECLS

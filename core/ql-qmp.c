@@ -574,7 +574,9 @@ emit_event (QlQmp      *self,
     return;
 
   self->event_timestamp = event_timestamp (message);
-  g_signal_emit (self, signals[SIGNAL_EVENT], g_quark_from_string (name), name, data);
+  /* An event name nobody connected to is not made a quark: a peer could
+   * otherwise grow the quark table with endless new names. */
+  g_signal_emit (self, signals[SIGNAL_EVENT], g_quark_try_string (name), name, data);
   self->event_timestamp = -1;
 }
 
@@ -648,18 +650,40 @@ complete_reply (QlQmp      *self,
 
 static void negotiate (QlQmp *self);
 
-/* The deepest nesting of arrays and objects in @line (outside strings). */
-static guint
-nesting_depth (const char *line,
-               gsize       len)
+/* Checks, before json-glib sees it, that @text is one JSON object and
+ * nothing after it: json-glib recurses per nesting level, and with several
+ * top-level values keeps the last and leaks the others. */
+gboolean
+ql_json_check_single_object (const char  *text,
+                             gsize        len,
+                             guint        max_depth,
+                             const char **why)
 {
-  guint depth = 0, max = 0;
+  guint depth = 0;
   gboolean in_string = FALSE;
+  gboolean closed = FALSE;
+  gsize i = 0;
 
-  for (gsize i = 0; i < len; i++)
+  while (i < len && g_ascii_isspace (text[i]))
+    i++;
+  if (i == len || text[i] != '{')
     {
-      char c = line[i];
+      *why = "a message that is not a JSON object";
+      return FALSE;
+    }
+  for (; i < len; i++)
+    {
+      char c = text[i];
 
+      if (closed)
+        {
+          if (!g_ascii_isspace (c))
+            {
+              *why = "more than one JSON value in one message";
+              return FALSE;
+            }
+          continue;
+        }
       if (in_string)
         {
           if (c == '\\')
@@ -671,11 +695,17 @@ nesting_depth (const char *line,
       if (c == '"')
         in_string = TRUE;
       else if (c == '[' || c == '{')
-        max = MAX (max, ++depth);
+        {
+          if (++depth > max_depth)
+            {
+              *why = "JSON nested too deep";
+              return FALSE;
+            }
+        }
       else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
+        closed = --depth == 0;
     }
-  return max;
+  return TRUE;   /* an unclosed object is for the parser to refuse */
 }
 
 static void
@@ -683,6 +713,7 @@ handle_line (QlQmp      *self,
              const char *line,
              gsize       len)
 {
+  const char *why = NULL;
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) error = NULL;
   JsonNode *root;
@@ -703,9 +734,9 @@ handle_line (QlQmp      *self,
       protocol_error (self, "a message that is not UTF-8");
       return;
     }
-  if (nesting_depth (line, len) > MAX_NESTING)
+  if (!ql_json_check_single_object (line, len, MAX_NESTING, &why))
     {
-      protocol_error (self, "JSON nested more than %d levels deep", MAX_NESTING);
+      protocol_error (self, "%s", why);
       return;
     }
   parser = json_parser_new_immutable ();

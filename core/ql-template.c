@@ -475,6 +475,15 @@ ql_template_load (const char  *dir,
       corrupt (error, dir, "the manifest is larger than %d bytes", MANIFEST_MAX);
       return NULL;
     }
+  {
+    const char *why = NULL;
+
+    if (!ql_json_check_single_object (data, length, 64, &why))
+      {
+        corrupt (error, dir, "the manifest: %s", why);
+        return NULL;
+      }
+  }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, length, &local))
     {

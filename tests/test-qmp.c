@@ -1228,6 +1228,17 @@ payload_error_not_object (GByteArray *out, const char *id)
   APPEND (out, "{\"error\": \"boom\"}\r\n");
 }
 
+/* Two replies on one line: json-glib would keep the second and leak the
+ * first (found by fuzz-qmp). */
+static void
+payload_two_values (GByteArray *out, const char *id)
+{
+  g_autofree char *line = g_strdup_printf ("{\"return\": [], \"id\": \"%s\"}{\"return\": [], \"id\": \"%s\"}\r\n",
+                                           id, id);
+
+  g_byte_array_append (out, (const guint8 *) line, strlen (line));
+}
+
 static void
 payload_error_malformed (GByteArray *out, const char *id)
 {
@@ -1279,6 +1290,7 @@ static const HostileCase hostile_cases[] = {
   { "deep-nesting", PHASE_COMMAND, 0, payload_deep, FALSE },
   { "error-not-object", PHASE_COMMAND, 0, payload_error_not_object, FALSE },
   { "error-malformed", PHASE_COMMAND, 0, payload_error_malformed, FALSE },
+  { "two-values", PHASE_COMMAND, 0, payload_two_values, FALSE },
   { "event-bad-data", PHASE_COMMAND, 0, payload_event_bad_data, FALSE },
   { "event-no-name", PHASE_COMMAND, 0, payload_event_no_name, FALSE },
   { "neither-reply-nor-event", PHASE_COMMAND, 0, payload_neither, FALSE },

@@ -45,6 +45,8 @@ emit_machine (QlVmConfig *self,
                                              "accel", STR (MACHINE_ACCELERATION), NULL);
   const char *options = STR (MACHINE_OPTIONS);
 
+  ql_option_set_origin (machine, "[machine]");
+
   if (options != NULL && *options != '\0')
     {
       /* Validated already: every element is key=value. */
@@ -112,8 +114,17 @@ emit_devices (QlVmConfig  *self,
   GPtrArray *devices = ql_vm_config_get_devices (self);
 
   for (guint i = 0; i < devices->len; i++)
-    if (!ql_device_qemu_params (g_ptr_array_index (devices, i), self, cl, error))
-      return FALSE;
+    {
+      QlDevice *device = g_ptr_array_index (devices, i);
+      guint first = ql_cmdline_get_n_options (cl);
+      g_autofree char *origin = NULL;
+
+      if (!ql_device_qemu_params (device, self, cl, error))
+        return FALSE;
+      origin = g_strdup_printf ("device '%s'", ql_device_get_id (device));
+      for (guint k = first; k < ql_cmdline_get_n_options (cl); k++)
+        ql_option_set_origin (ql_cmdline_get_option (cl, k), origin);
+    }
   return TRUE;
 }
 
@@ -134,11 +145,23 @@ emit_rtc (QlVmConfig *self,
                          NULL);
 }
 
+/* The boot RAM backend: id, then size in bytes (typed: the JSON form of
+ * -object needs a number), then the rest. */
+static QlOption *
+add_ram_backend (QlVmConfig *self,
+                 QlCmdline  *cl,
+                 const char *type)
+{
+  QlOption *backend = ql_cmdline_add_option (cl, "-object", type, "id", QL_RAM_BACKEND_ID, NULL);
+
+  ql_option_set_uint (backend, "size", UINT (MEMORY_SIZE));
+  return backend;
+}
+
 static void
 emit_memory_knobs (QlVmConfig *self,
                    QlCmdline  *cl)
 {
-  g_autofree char *size = ql_format_size (UINT (MEMORY_SIZE));
   QlOption *backend;
 
   /* govmm's -numa node,memdev= / pc-dimm forms are replaced by
@@ -148,23 +171,20 @@ emit_memory_knobs (QlVmConfig *self,
     {
       const char *mount = STR (MEMORY_PATH) != NULL ? STR (MEMORY_PATH) : "/dev/hugepages";
 
-      backend = ql_cmdline_add_option (cl, "-object", "memory-backend-file",
-                                       "id", QL_RAM_BACKEND_ID, "size", size,
-                                       "mem-path", mount, NULL);
+      backend = add_ram_backend (self, cl, "memory-backend-file");
+      ql_option_set (backend, "mem-path", mount);
       ql_option_set_bool (backend, "share", TRUE);
       ql_option_set_bool (backend, "prealloc", TRUE);
     }
   else if (BOOL (KNOBS_MEM_PREALLOC))
     {
-      backend = ql_cmdline_add_option (cl, "-object", "memory-backend-ram",
-                                       "id", QL_RAM_BACKEND_ID, "size", size, NULL);
+      backend = add_ram_backend (self, cl, "memory-backend-ram");
       ql_option_set_bool (backend, "prealloc", TRUE);
     }
   else if (BOOL (KNOBS_FILE_BACKED_MEM))
     {
-      backend = ql_cmdline_add_option (cl, "-object", "memory-backend-file",
-                                       "id", QL_RAM_BACKEND_ID, "size", size,
-                                       "mem-path", STR (MEMORY_PATH), NULL);
+      backend = add_ram_backend (self, cl, "memory-backend-file");
+      ql_option_set (backend, "mem-path", STR (MEMORY_PATH));
       if (BOOL (KNOBS_FILE_BACKED_MEM_SHARED))
         ql_option_set_bool (backend, "share", TRUE);
     }
@@ -293,6 +313,7 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
   g_autoptr(QlCmdline) cl = NULL;
   g_autofree char *binary = NULL;
   const char * const *globals;
+  guint major = 0, minor = 0;
 
   g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
 
@@ -301,6 +322,9 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
 
   binary = STR (QEMU) != NULL ? g_strdup (STR (QEMU)) : default_qemu_binary ();
   cl = ql_cmdline_new (binary);
+  ql_vm_config_get_qemu_version (self, &major, &minor);
+  if (major > 0)
+    ql_cmdline_set_qemu_version (cl, major, minor);
 
   if (STR (NAME) != NULL)
     ql_cmdline_add_option (cl, "-name", STR (NAME), NULL);
@@ -308,7 +332,10 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
     ql_cmdline_add_verbatim (cl, "-uuid", STR (UUID));
   emit_machine (self, cl);
   if (STR (CPU_MODEL) != NULL)
-    ql_cmdline_add_verbatim (cl, "-cpu", STR (CPU_MODEL));
+    {
+      ql_cmdline_add_verbatim (cl, "-cpu", STR (CPU_MODEL));
+      ql_option_set_origin (ql_cmdline_get_option (cl, ql_cmdline_get_n_options (cl) - 1), "[vm]");
+    }
   emit_qmp (self, cl);
   emit_memory (self, cl);
   if (!emit_devices (self, cl, error))

@@ -17,6 +17,7 @@ struct _QlOption
   char *head;                 /* KEYVAL: driver/type; VERBATIM: the value */
   GArray *values;             /* QlOptionValue, KEYVAL only */
   QlCmdline *owner;
+  char *origin;               /* VM-file group that produced it, or NULL */
 };
 
 /**
@@ -45,6 +46,8 @@ struct _QlCmdline
   GPtrArray *options;         /* QlOption */
   GArray *fds;                /* host fds, index i is QEMU fd 3 + i */
   GError *error;              /* first bad value, reported by check/to_argv */
+  guint qemu_major;           /* target QEMU version; 0: the oldest (7.2) */
+  guint qemu_minor;
 };
 
 G_DEFINE_FINAL_TYPE (QlCmdline, ql_cmdline, G_TYPE_OBJECT)
@@ -91,6 +94,7 @@ option_free (QlOption *option)
 {
   g_free (option->flag);
   g_free (option->head);
+  g_free (option->origin);
   g_clear_pointer (&option->values, g_array_unref);
   g_free (option);
 }
@@ -119,6 +123,8 @@ ql_cmdline_init (QlCmdline *self)
 {
   self->options = g_ptr_array_new_with_free_func ((GDestroyNotify) option_free);
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  self->qemu_major = QL_QEMU_OLDEST_MAJOR;
+  self->qemu_minor = QL_QEMU_OLDEST_MINOR;
 }
 
 /**
@@ -151,6 +157,75 @@ ql_cmdline_get_binary (QlCmdline *self)
 {
   g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
   return self->binary;
+}
+
+/**
+ * ql_cmdline_set_qemu_version:
+ * @self: a #QlCmdline
+ * @major: QEMU's major version
+ * @minor: QEMU's minor version
+ *
+ * Sets the QEMU version the command line is written for. It chooses the
+ * form of the options whose form changed between versions (from QEMU 9.0,
+ * `-device`, `-object` and `-netdev` are written as JSON) and makes
+ * ql_cmdline_to_argv() refuse options that version removed. The default is
+ * the oldest version qlaunch supports, %QL_QEMU_OLDEST_MAJOR.
+ * %QL_QEMU_OLDEST_MINOR (7.2); older versions are raised to it.
+ */
+void
+ql_cmdline_set_qemu_version (QlCmdline *self,
+                             guint      major,
+                             guint      minor)
+{
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  if (major < QL_QEMU_OLDEST_MAJOR
+      || (major == QL_QEMU_OLDEST_MAJOR && minor < QL_QEMU_OLDEST_MINOR))
+    {
+      major = QL_QEMU_OLDEST_MAJOR;
+      minor = QL_QEMU_OLDEST_MINOR;
+    }
+  self->qemu_major = major;
+  self->qemu_minor = minor;
+}
+
+/**
+ * ql_cmdline_get_qemu_version:
+ * @self: a #QlCmdline
+ * @major: (out) (optional): QEMU's major version
+ * @minor: (out) (optional): QEMU's minor version
+ *
+ * Gets the QEMU version the command line is written for (see
+ * ql_cmdline_set_qemu_version()).
+ */
+void
+ql_cmdline_get_qemu_version (QlCmdline *self,
+                             guint     *major,
+                             guint     *minor)
+{
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  if (major != NULL)
+    *major = self->qemu_major;
+  if (minor != NULL)
+    *minor = self->qemu_minor;
+}
+
+/**
+ * ql_cmdline_writes_json:
+ * @self: a #QlCmdline
+ * @flag: an option such as `-device`
+ *
+ * Whether ql_cmdline_to_argv() writes @flag's key=value options as JSON for
+ * the QEMU version the command line targets.
+ *
+ * Returns: %TRUE for JSON, %FALSE for key=value
+ */
+gboolean
+ql_cmdline_writes_json (QlCmdline  *self,
+                        const char *flag)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), FALSE);
+  g_return_val_if_fail (flag != NULL, FALSE);
+  return ql_qemu_syntax_writes_json (self->qemu_major, self->qemu_minor, flag);
 }
 
 /**
@@ -535,6 +610,30 @@ ql_option_get_syntax (QlOption *option)
 }
 
 /**
+ * ql_option_get_origin:
+ * @option: a #QlOption
+ *
+ * Gets what in the VM configuration produced the option, as error messages
+ * name it: `device 'disk0'` for a device's options, `[machine]`,
+ * `[memory]`, ... for the VM's own groups.
+ *
+ * Returns: (nullable): the origin, or %NULL for an option added directly
+ */
+const char *
+ql_option_get_origin (QlOption *option)
+{
+  g_return_val_if_fail (option != NULL, NULL);
+  return option->origin;
+}
+
+void
+ql_option_set_origin (QlOption   *option,
+                      const char *origin)
+{
+  ql_set_str (&option->origin, origin);
+}
+
+/**
  * ql_option_get_n_values:
  * @option: a #QlOption
  *
@@ -846,6 +945,163 @@ format_keyval (QlOption *option)
   return g_string_free (s, FALSE);
 }
 
+static void
+append_json_string (GString    *s,
+                    const char *text)
+{
+  g_string_append_c (s, '"');
+  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        {
+          g_string_append_c (s, '\\');
+          g_string_append_c (s, (char) *p);
+        }
+      else if (*p < 0x20 || *p == 0x7f)
+        g_string_append_printf (s, "\\u%04x", *p);
+      else
+        g_string_append_c (s, (char) *p);
+    }
+  g_string_append_c (s, '"');
+}
+
+static void
+append_json_value (GString             *s,
+                   const QlOptionValue *v)
+{
+  switch (v->type)
+    {
+    case QL_VALUE_BOOL:
+      g_string_append (s, g_str_equal (v->value, "on") ? "true" : "false");
+      break;
+    case QL_VALUE_INT:
+    case QL_VALUE_UINT:
+      /* Checked decimal numbers (ql_option_set_int/uint). */
+      g_string_append (s, v->value);
+      break;
+    case QL_VALUE_FDS:
+    case QL_VALUE_STRING:
+    default:
+      append_json_string (s, v->value);
+      break;
+    }
+}
+
+/* The JSON key QEMU reads the head from. */
+static const char *
+json_head_key (const char *flag)
+{
+  if (strcmp (flag, "-device") == 0)
+    return "driver";
+  if (strcmp (flag, "-object") == 0)
+    return "qom-type";
+  return "type";   /* -netdev, -blockdev (driver: not written as JSON) */
+}
+
+/* Writes @object, whose leaves are strings holding JSON text. */
+static void
+append_json_tree (GString    *s,
+                  JsonObject *object)
+{
+  g_autoptr(GList) members = json_object_get_members (object);
+  gboolean first = TRUE;
+
+  g_string_append_c (s, '{');
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (object, l->data);
+
+      if (!first)
+        g_string_append_c (s, ',');
+      first = FALSE;
+      append_json_string (s, l->data);
+      g_string_append_c (s, ':');
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        append_json_tree (s, json_node_get_object (node));
+      else
+        g_string_append (s, json_node_get_string (node));
+    }
+  g_string_append_c (s, '}');
+}
+
+/* @option as one JSON object, keys in the order added. Dotted keys become
+ * nested objects, as QEMU's key=value parser reads them ("file.filename"
+ * -> {"file": {"filename": ...}}). Values keep their #QlValueType: QEMU's
+ * JSON input is strictly typed. */
+static char *
+format_json (QlOption  *option,
+             GError   **error)
+{
+  g_autoptr(JsonObject) root = json_object_new ();
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  if (option->head != NULL)
+    {
+      append_json_string (s, option->head);
+      json_object_set_string_member (root, json_head_key (option->flag), s->str);
+    }
+  for (guint i = 0; i < option->values->len; i++)
+    {
+      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+      g_auto(GStrv) parts = g_strsplit (v->key, ".", -1);
+      guint n = g_strv_length (parts);
+      JsonObject *object = root;
+
+      for (guint k = 0; k + 1 < n; k++)
+        {
+          JsonNode *child = json_object_get_member (object, parts[k]);
+
+          if (child == NULL)
+            {
+              json_object_set_object_member (object, parts[k], json_object_new ());
+              child = json_object_get_member (object, parts[k]);
+            }
+          else if (!JSON_NODE_HOLDS_OBJECT (child))
+            object = NULL;
+          if (object == NULL)
+            break;
+          object = json_node_get_object (child);
+        }
+      if (object == NULL || json_object_has_member (object, parts[n - 1]))
+        {
+          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                       "%s%s%s %s: key '%s' clashes with another key in JSON form",
+                       option->origin != NULL ? option->origin : "",
+                       option->origin != NULL ? ": " : "",
+                       option->flag, option->head != NULL ? option->head : "", v->key);
+          return NULL;
+        }
+      g_string_truncate (s, 0);
+      append_json_value (s, v);
+      json_object_set_string_member (object, parts[n - 1], s->str);
+    }
+  g_string_truncate (s, 0);
+  append_json_tree (s, root);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+check_removed (QlCmdline  *self,
+               QlOption   *option,
+               GError    **error)
+{
+  guint major = 0, minor = 0;
+  const char *instead = ql_qemu_syntax_removed (self->qemu_major, self->qemu_minor,
+                                                option->flag, option->head,
+                                                &major, &minor);
+
+  if (instead == NULL)
+    return TRUE;
+  g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE,
+               "%s%sQEMU %u.%u has no %s%s%s (removed in %u.%u): %s",
+               option->origin != NULL ? option->origin : "",
+               option->origin != NULL ? ": " : "",
+               self->qemu_major, self->qemu_minor, option->flag,
+               option->head != NULL ? " " : "", option->head != NULL ? option->head : "",
+               major, minor, instead);
+  return FALSE;
+}
+
 /**
  * ql_cmdline_to_argv:
  * @self: a #QlCmdline
@@ -875,6 +1131,8 @@ ql_cmdline_to_argv (QlCmdline  *self,
       switch (option->syntax)
         {
         case QL_OPTION_SYNTAX_FLAG:
+          if (!check_removed (self, option, error))
+            return NULL;
           g_ptr_array_add (argv, g_strdup (option->flag));
           break;
         case QL_OPTION_SYNTAX_VERBATIM:
@@ -884,8 +1142,19 @@ ql_cmdline_to_argv (QlCmdline  *self,
         case QL_OPTION_SYNTAX_KEYVAL:
           if (option->head == NULL && option->values->len == 0)
             break;
+          if (!check_removed (self, option, error))
+            return NULL;
           g_ptr_array_add (argv, g_strdup (option->flag));
-          g_ptr_array_add (argv, format_keyval (option));
+          if (ql_cmdline_writes_json (self, option->flag))
+            {
+              char *json = format_json (option, error);
+
+              if (json == NULL)
+                return NULL;
+              g_ptr_array_add (argv, json);
+            }
+          else
+            g_ptr_array_add (argv, format_keyval (option));
           break;
         default:
           g_assert_not_reached ();

@@ -86,3 +86,27 @@ void        ql_store_result                (GObject             *source,
                                             gpointer             data);
 void        ql_wait_result                 (GAsyncResult       **result);
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* Command-line forms per QEMU version (ql-qemu-syntax.c). */
+gboolean    ql_qemu_syntax_accepts_json    (guint                major,
+                                            guint                minor,
+                                            const char          *flag);
+gboolean    ql_qemu_syntax_writes_json     (guint                major,
+                                            guint                minor,
+                                            const char          *flag);
+const char *ql_qemu_syntax_removed         (guint                major,
+                                            guint                minor,
+                                            const char          *flag,
+                                            const char          *head,
+                                            guint               *removed_major,
+                                            guint               *removed_minor);
+gboolean    ql_qemu_syntax_parse_version   (const char          *text,
+                                            guint               *major,
+                                            guint               *minor,
+                                            guint               *micro);
+/* Which VM-file group an option came from ("device 'disk0'", "[machine]"),
+ * set by the argv builder; NULL for options added by hand. */
+void        ql_option_set_origin           (QlOption            *option,
+                                            const char          *origin);
+G_END_DECLS

@@ -38,6 +38,8 @@ struct _QlVmConfig
   char *source_text;
   char *base_dir;
   QlRegistry *registry;
+  guint qemu_major;            /* 0: QlCmdline's default (7.2) */
+  guint qemu_minor;
 };
 
 G_DEFINE_FINAL_TYPE (QlVmConfig, ql_vm_config, G_TYPE_OBJECT)
@@ -666,6 +668,47 @@ ql_vm_config_get_source_name (QlVmConfig *self)
 {
   g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
   return self->source_name;
+}
+
+/**
+ * ql_vm_config_set_qemu_version:
+ * @self: a #QlVmConfig
+ * @major: QEMU's major version, 0 for the default
+ * @minor: QEMU's minor version
+ *
+ * Sets the QEMU version the command line is built for
+ * (ql_cmdline_set_qemu_version(); usually from ql_qemu_caps_get_version()
+ * of the binary that will run it). Not a VM-file key: the same VM file
+ * runs on several QEMU versions. The default, 0, builds for 7.2.
+ */
+void
+ql_vm_config_set_qemu_version (QlVmConfig *self,
+                               guint       major,
+                               guint       minor)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  self->qemu_major = major;
+  self->qemu_minor = minor;
+}
+
+/**
+ * ql_vm_config_get_qemu_version:
+ * @self: a #QlVmConfig
+ * @major: (out) (optional): the major version, 0 when not set
+ * @minor: (out) (optional): the minor version
+ *
+ * Gets the QEMU version set by ql_vm_config_set_qemu_version().
+ */
+void
+ql_vm_config_get_qemu_version (QlVmConfig *self,
+                               guint      *major,
+                               guint      *minor)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  if (major != NULL)
+    *major = self->qemu_major;
+  if (minor != NULL)
+    *minor = self->qemu_minor;
 }
 
 /**

@@ -187,16 +187,16 @@ static void
 test_memory_knobs (void)
 {
   check_knob ("hugepages = true\n", "",
-              "-object\nmemory-backend-file,id=dimm1,size=512M,mem-path=/dev/hugepages,share=on,prealloc=on\n",
+              "-object\nmemory-backend-file,id=dimm1,size=536870912,mem-path=/dev/hugepages,share=on,prealloc=on\n",
               "-machine\nq35,memory-backend=dimm1\n");
   check_knob ("mem-prealloc = true\n", "",
-              "-object\nmemory-backend-ram,id=dimm1,size=512M,prealloc=on\n",
+              "-object\nmemory-backend-ram,id=dimm1,size=536870912,prealloc=on\n",
               "-machine\nq35,memory-backend=dimm1\n");
   check_knob ("file-backed-mem = true\n", "path = /dev/shm/vm,1\n",
-              "-object\nmemory-backend-file,id=dimm1,size=512M,mem-path=/dev/shm/vm,,1\n",
+              "-object\nmemory-backend-file,id=dimm1,size=536870912,mem-path=/dev/shm/vm,,1\n",
               "-machine\nq35,memory-backend=dimm1\n");
   check_knob ("file-backed-mem = true\nfile-backed-mem-shared = true\n", "path = /dev/shm/vm\n",
-              "-object\nmemory-backend-file,id=dimm1,size=512M,mem-path=/dev/shm/vm,share=on\n",
+              "-object\nmemory-backend-file,id=dimm1,size=536870912,mem-path=/dev/shm/vm,share=on\n",
               "-machine\nq35,memory-backend=dimm1\n");
 }
 

@@ -23,6 +23,7 @@
  * records a bug is worse than none.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -34,6 +35,7 @@
 #define DEFAULT_QEMU_TOKEN "@DEFAULT_QEMU@"
 
 static QlRegistry *registry;
+static gint compare_names (gconstpointer a, gconstpointer b);
 static char *golden_dir;         /* absolute, as the library sees it */
 static gboolean regenerate;
 
@@ -93,6 +95,8 @@ argv_to_lines (QlVmConfig  *vm,
  * argv lines, or NULL with @error set. */
 static char *
 build_lines (const char  *vm_file,
+             guint        major,
+             guint        minor,
              GError     **error)
 {
   g_autoptr(QlVmConfig) vm = ql_vm_config_new_from_file (vm_file, registry, error);
@@ -101,6 +105,7 @@ build_lines (const char  *vm_file,
   if (vm == NULL)
     return NULL;
   ql_vm_config_set_host_probe (vm, NULL);
+  ql_vm_config_set_qemu_version (vm, major, minor);
   argv = ql_vm_config_to_argv (vm, error);
   if (argv == NULL)
     return NULL;
@@ -166,7 +171,7 @@ test_golden_case (gconstpointer data)
   gboolean has_err = g_file_test (err_file, G_FILE_TEST_EXISTS);
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) read_error = NULL;
-  g_autofree char *lines = build_lines (vm_file, &error);
+  g_autofree char *lines = build_lines (vm_file, 0, 0, &error);
   g_autofree char *produced = NULL;
   g_autofree char *expected = NULL;
   const char *expected_file;
@@ -223,6 +228,116 @@ test_golden_case (gconstpointer data)
   g_assert_cmpstr (produced, ==, expected);
 }
 
+/* A case built for another QEMU version: golden/qemu-X.Y/<case>.args (or
+ * .err) holds what golden/<case>.vm gives for QEMU X.Y. Which cases have a
+ * version file is chosen by hand (regeneration rewrites only those). */
+typedef struct
+{
+  char *dir;       /* "qemu-9.2" */
+  char *name;      /* the case */
+  guint major, minor;
+} VersionCase;
+
+static void
+version_case_free (gpointer data)
+{
+  VersionCase *c = data;
+
+  g_free (c->dir);
+  g_free (c->name);
+  g_free (c);
+}
+
+static void
+test_golden_version_case (gconstpointer data)
+{
+  const VersionCase *c = data;
+  g_autofree char *vm_file = g_strconcat (c->name, ".vm", NULL);
+  g_autofree char *args_file = g_strconcat (c->dir, "/", c->name, ".args", NULL);
+  g_autofree char *err_file = g_strconcat (c->dir, "/", c->name, ".err", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) read_error = NULL;
+  g_autofree char *lines = build_lines (vm_file, c->major, c->minor, &error);
+  g_autofree char *produced = NULL;
+  g_autofree char *expected = NULL;
+  const char *expected_file = lines != NULL ? args_file : err_file;
+
+  if (!g_file_test (vm_file, G_FILE_TEST_EXISTS))
+    {
+      g_test_fail_printf ("%s/%s has no case %s", c->dir, c->name, vm_file);
+      return;
+    }
+  if (lines != NULL)
+    produced = normalize (lines);
+  else
+    {
+      g_autofree char *message = g_strconcat (error->message, "\n", NULL);
+
+      produced = normalize (message);
+    }
+  if (regenerate)
+    {
+      write_or_die (expected_file, produced);
+      remove_if_exists (lines != NULL ? err_file : args_file);
+      return;
+    }
+  if (!g_file_test (expected_file, G_FILE_TEST_EXISTS))
+    {
+      g_test_fail_printf ("%s: QEMU %u.%u: expected %s but got:\n%s", c->name, c->major, c->minor,
+                          lines != NULL ? err_file : args_file, produced);
+      return;
+    }
+  g_file_get_contents (expected_file, &expected, NULL, &read_error);
+  g_assert_no_error (read_error);
+  if (g_strcmp0 (produced, expected) != 0)
+    g_test_message ("%s: produced:\n%s\nexpected (%s):\n%s", c->name, produced, expected_file, expected);
+  g_assert_cmpstr (produced, ==, expected);
+}
+
+/* Adds a test for every golden/qemu-X.Y/<case>.{args,err}. */
+static void
+add_version_cases (GPtrArray *keep)
+{
+  g_autoptr(GDir) top = g_dir_open (".", 0, NULL);
+  const char *entry;
+
+  while (top != NULL && (entry = g_dir_read_name (top)) != NULL)
+    {
+      g_autoptr(GDir) dir = NULL;
+      g_autoptr(GPtrArray) names = NULL;
+      const char *file;
+      guint major, minor;
+
+      if (!g_str_has_prefix (entry, "qemu-") || !g_file_test (entry, G_FILE_TEST_IS_DIR))
+        continue;
+      if (sscanf (entry, "qemu-%u.%u", &major, &minor) != 2)
+        g_error ("golden/%s: expected qemu-MAJOR.MINOR", entry);
+      dir = g_dir_open (entry, 0, NULL);
+      names = g_ptr_array_new_with_free_func (g_free);
+      while ((file = g_dir_read_name (dir)) != NULL)
+        {
+          const char *dot = strrchr (file, '.');
+
+          if (dot != NULL && (strcmp (dot, ".args") == 0 || strcmp (dot, ".err") == 0))
+            g_ptr_array_add (names, g_strndup (file, dot - file));
+        }
+      g_ptr_array_sort (names, compare_names);
+      for (guint i = 0; i < names->len; i++)
+        {
+          VersionCase *c = g_new0 (VersionCase, 1);
+          g_autofree char *path = NULL;
+
+          c->dir = g_strdup (entry);
+          c->name = g_strdup (g_ptr_array_index (names, i));
+          c->major = major;
+          c->minor = minor;
+          path = g_strconcat ("/golden/", entry, "/", c->name, NULL);
+          g_ptr_array_add (keep, c);
+          g_test_add_data_func (path, c, test_golden_version_case);
+        }
+    }
+}
+
 /* Every .args/.err file belongs to a .vm case (a leftover of a renamed
  * case would otherwise never be noticed). */
 static void
@@ -258,6 +373,7 @@ main (int    argc,
   g_autoptr(GDir) gdir = NULL;
   g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) version_cases = NULL;
   g_autoptr(GError) error = NULL;
   const char *entry;
   int ret;
@@ -304,6 +420,8 @@ main (int    argc,
     }
   if (!regenerate)
     g_test_add_data_func ("/golden-files/no-orphans", others, test_golden_no_orphans);
+  version_cases = g_ptr_array_new_with_free_func (version_case_free);
+  add_version_cases (version_cases);
 
   ret = g_test_run ();
 

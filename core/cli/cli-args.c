@@ -57,7 +57,10 @@ ql_cli_args (const QlCliGlobals *globals,
   g_autofree char *format = NULL;
   g_auto(GStrv) specs = NULL;
   gboolean no_host_checks = FALSE;
+  g_autofree char *qemu_version = NULL;
   GOptionEntry entries[] = {
+    { "qemu-version", 0, 0, G_OPTION_ARG_STRING, &qemu_version,
+      "Write the forms of QEMU X.Y (no probing, no check against a binary)", "X.Y" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Output: shell (default), lines or json", "FORMAT" },
     { "no-host-checks", 0, 0, G_OPTION_ARG_NONE, &no_host_checks,
       "Skip checks of this host (device nodes, files, fds): build argv for another host", NULL },
@@ -69,6 +72,7 @@ ql_cli_args (const QlCliGlobals *globals,
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) vm = NULL;
   g_auto(GStrv) qemu_argv = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -83,7 +87,9 @@ ql_cli_args (const QlCliGlobals *globals,
   registry = ql_cli_registry_new (globals);
   vm = ql_cli_load_vm (registry, argv[1], specs, !no_host_checks, &error);
   if (vm != NULL)
-    qemu_argv = ql_vm_config_to_argv (vm, &error);
+    cmdline = ql_cli_build_for_qemu (vm, qemu_version, !no_host_checks, &error);
+  if (cmdline != NULL)
+    qemu_argv = ql_cmdline_to_argv (cmdline, &error);
   if (qemu_argv == NULL)
     {
       ql_cli_print_error (argv[1], error);

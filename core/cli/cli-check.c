@@ -8,9 +8,12 @@ ql_cli_check (const QlCliGlobals *globals,
 {
   g_auto(GStrv) specs = NULL;
   gboolean no_host_checks = FALSE;
+  g_autofree char *qemu_version = NULL;
   GOptionEntry entries[] = {
     { "no-host-checks", 0, 0, G_OPTION_ARG_NONE, &no_host_checks,
-      "Skip checks of this host (device nodes, files, fds)", NULL },
+      "Skip checks of this host (device nodes, files, fds, the QEMU binary's capabilities)", NULL },
+    { "qemu-version", 0, 0, G_OPTION_ARG_STRING, &qemu_version,
+      "Check for QEMU X.Y's forms instead of probing the binary", "X.Y" },
     { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs, "Add a device: TYPE,key=value,...", "SPEC" },
     { NULL }
   };
@@ -29,7 +32,7 @@ ql_cli_check (const QlCliGlobals *globals,
   registry = ql_cli_registry_new (globals);
   vm = ql_cli_load_vm (registry, argv[1], specs, !no_host_checks, &error);
   if (vm != NULL)
-    cmdline = ql_vm_config_build_cmdline (vm, &error);
+    cmdline = ql_cli_build_for_qemu (vm, qemu_version, !no_host_checks, &error);
   if (cmdline == NULL)
     {
       ql_cli_print_error (argv[1], error);

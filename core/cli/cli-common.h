@@ -71,3 +71,18 @@ int         ql_cli_unplug          (const QlCliGlobals *globals,
                                     char              **argv);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* cli-caps.c. Builds @vm's command line for its QEMU: with @qemu_version
+ * ("X.Y"), for that version, no probing; else, with @host_checks, for the
+ * probed (cached) binary, and checks it against what that binary offers;
+ * else for QEMU 7.2 forms, unchecked. Sets the version on @vm too, so that
+ * a QlVm built from it writes the same forms. */
+QlCmdline  *ql_cli_build_for_qemu  (QlVmConfig         *vm,
+                                    const char         *qemu_version,
+                                    gboolean            host_checks,
+                                    GError            **error);
+int         ql_cli_caps            (const QlCliGlobals *globals,
+                                    int                 argc,
+                                    char              **argv);
+G_END_DECLS

@@ -301,6 +301,7 @@ ql_cli_run (const QlCliGlobals *globals,
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
   g_autoptr(QlVm) vm = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
   guint grace_ms = 0;
   gboolean grace_set;
 
@@ -325,6 +326,14 @@ ql_cli_run (const QlCliGlobals *globals,
   registry = ql_cli_registry_new (globals);
   config = ql_cli_load_vm (registry, argv[1], specs, TRUE, &error);
   if (config == NULL)
+    {
+      ql_cli_print_error (argv[1], error);
+      return QL_EXIT_FAILURE;
+    }
+
+  /* The VM against what its QEMU offers, before QEMU starts. */
+  cmdline = ql_cli_build_for_qemu (config, NULL, TRUE, &error);
+  if (cmdline == NULL)
     {
       ql_cli_print_error (argv[1], error);
       return QL_EXIT_FAILURE;

@@ -8,12 +8,16 @@ static const char usage[] =
   "Usage: qlaunch [--plugin-dir DIR]... COMMAND [OPTIONS] ...\n"
   "\n"
   "Commands:\n"
-  "  args    [--format shell|lines|json] [--no-host-checks] [-d SPEC]... VMFILE\n"
+  "  args    [--format shell|lines|json] [--no-host-checks] [--qemu-version X.Y]\n"
+  "          [-d SPEC]... VMFILE\n"
   "          print the QEMU command line, run nothing\n"
-  "  check   [--no-host-checks] [-d SPEC]... VMFILE\n"
-  "          validate the VM and list every error\n"
+  "  check   [--no-host-checks] [--qemu-version X.Y] [-d SPEC]... VMFILE\n"
+  "          validate the VM against this host and its QEMU; list every error\n"
   "  run     [--grace-period MS] [-d SPEC]... VMFILE\n"
   "          launch QEMU on the terminal and wait; exit with QEMU's status\n"
+  "  caps    [--format text|json] [--all-properties] [--device TYPE] [--refresh]\n"
+  "          [--no-cache] [QEMU]\n"
+  "          print what a QEMU binary offers (probed once, then cached)\n"
   "  inspect [TYPE]\n"
   "          list plugins and device types, or a type's properties\n"
   "  qmp     [--timeout MS] SOCKET COMMAND [JSON-ARGUMENTS]\n"
@@ -97,6 +101,8 @@ main (int    argc,
   /* The command sees argv from its own name on, as GOptionContext expects. */
   if (g_str_equal (argv[i], "args"))
     return ql_cli_args (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "caps"))
+    return ql_cli_caps (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "check"))
     return ql_cli_check (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "run"))

@@ -66,6 +66,14 @@ QL_API G_DECLARE_FINAL_TYPE (QlCmdline, ql_cmdline, QL, CMDLINE, GObject)
 
 QL_API QlCmdline      *ql_cmdline_new                (const char  *binary);
 QL_API const char     *ql_cmdline_get_binary         (QlCmdline   *self);
+QL_API void            ql_cmdline_set_qemu_version   (QlCmdline   *self,
+                                                      guint        major,
+                                                      guint        minor);
+QL_API void            ql_cmdline_get_qemu_version   (QlCmdline   *self,
+                                                      guint       *major,
+                                                      guint       *minor);
+QL_API gboolean        ql_cmdline_writes_json        (QlCmdline   *self,
+                                                      const char  *flag);
 
 QL_API QlOptionSyntax  ql_cmdline_syntax_for_flag    (const char  *flag);
 
@@ -103,6 +111,7 @@ QL_API void            ql_option_set_fds             (QlOption    *option,
 QL_API const char     *ql_option_get_flag            (QlOption    *option);
 QL_API const char     *ql_option_get_head            (QlOption    *option);
 QL_API QlOptionSyntax  ql_option_get_syntax          (QlOption    *option);
+QL_API const char     *ql_option_get_origin          (QlOption    *option);
 QL_API guint           ql_option_get_n_values        (QlOption    *option);
 QL_API const char     *ql_option_get_key             (QlOption    *option,
                                                       guint        index);

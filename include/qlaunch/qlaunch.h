@@ -19,5 +19,6 @@
 #include <qlaunch/ql-hotplug.h>
 #include <qlaunch/ql-template.h>
 #include <qlaunch/ql-vm-factory.h>
+#include <qlaunch/ql-qemu-caps.h>
 #include <qlaunch/ql-enum-types.h>
 #undef QLAUNCH_INSIDE

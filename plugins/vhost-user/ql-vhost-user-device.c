@@ -15,10 +15,11 @@
  * Differences from govmm, on purpose:
  * - `vhostforce=on` instead of the bare `vhostforce` (deprecated short-form
  *   boolean: QEMU 7.2 warns);
- * - no `logical_block_size=4096,size=512M` on vhost-user-blk-pci: QEMU 7.2
- *   has neither property and refuses to start; the size and block size of
- *   the disk are the backend export's. Setting size or logical-block-size
- *   is an error that says so;
+ * - no `logical_block_size=4096,size=512M` on vhost-user-blk-pci unless
+ *   asked for (govmm always wrote them): QEMU 7.2 has neither property, the
+ *   size and block size of the disk are the backend export's. When set,
+ *   they are written, and the check against the QEMU binary's capabilities
+ *   refuses them before launch on a QEMU that lacks them (7.2 does);
  * - the virtio-net-pci card and the vhost-user-blk-pci disk get an id;
  * - the chardev is a plain client socket: no `server=on` (QEMU would wait
  *   for the backend to connect) and no `reconnect=` (QEMU 7.2 hangs in
@@ -211,24 +212,30 @@ check_id_unique (QlVhostUserDevice  *self,
   return TRUE;
 }
 
-/* govmm's hard-coded size=512M and logical_block_size=4096 made QEMU 7.2
- * refuse to start: vhost-user-blk-pci has neither property. */
+/* size and logical-block-size are properties of a disk: refused on a net
+ * card or SCSI controller. On a disk they are written as govmm wrote them,
+ * and the capability check (ql_qemu_caps_check_cmdline()) refuses them
+ * before launch on a QEMU whose vhost-user-blk-pci lacks them, as 7.2's
+ * does: "device 'vhu0': QEMU 7.2 has no property 'logical_block_size' on
+ * vhost-user-blk-pci". */
 static gboolean
 check_backend_only (QlVhostUserDevice  *self,
                     GError            **error)
 {
+  if (self->vhost_user_type == QL_VHOST_USER_TYPE_BLK)
+    return TRUE;
   if (self->size != 0)
     {
       ql_device_set_error (QL_DEVICE (self), error,
                            QL_CONFIG_ERROR_UNSUPPORTED, "size",
-                           "QEMU 7.2's vhost-user-blk-pci has no size property (\"Property 'vhost-user-blk-pci.size' not found\"): the disk's size belongs to the backend export, the image it serves; unset size");
+                           "only a vhost-user blk disk has a size; unset size");
       return FALSE;
     }
   if (self->logical_block_size != 0)
     {
       ql_device_set_error (QL_DEVICE (self), error,
                            QL_CONFIG_ERROR_UNSUPPORTED, "logical-block-size",
-                           "QEMU 7.2's vhost-user-blk-pci has no logical_block_size property: the block size belongs to the backend export (qemu-storage-daemon --export type=vhost-user-blk,...,logical-block-size=4096); unset logical-block-size");
+                           "only a vhost-user blk disk has a logical block size; unset logical-block-size");
       return FALSE;
     }
 
@@ -414,10 +421,17 @@ ql_vhost_user_device_qemu_params (QlDevice    *device,
                              NULL);
       break;
     case QL_VHOST_USER_TYPE_BLK:
-      ql_cmdline_add_option (cmdline, "-device", "vhost-user-blk-pci",
-                             "id", type_id,
-                             "chardev", char_id,
-                             NULL);
+      {
+        QlOption *disk = ql_cmdline_add_option (cmdline, "-device", "vhost-user-blk-pci",
+                                                "id", type_id,
+                                                "chardev", char_id,
+                                                NULL);
+
+        if (self->logical_block_size != 0)
+          ql_option_set_uint (disk, "logical_block_size", self->logical_block_size);
+        if (self->size != 0)
+          ql_option_set_uint (disk, "size", self->size);
+      }
       break;
     case QL_VHOST_USER_TYPE_SCSI:
       ql_cmdline_add_option (cmdline, "-device", "vhost-user-scsi-pci",
@@ -567,11 +581,11 @@ ql_vhost_user_device_class_init (QlVhostUserDeviceClass *klass)
                          NULL, flags);
   properties[PROP_SIZE] =
     ql_param_spec_size ("size", "Size",
-                        "Not supported: QEMU 7.2's vhost-user-blk-pci has no size (govmm wrote size=512M); the disk's size comes from the backend export. 0 = unset; any other value is an error",
+                        "blk only: size=N on vhost-user-blk-pci, as govmm wrote (512M); QEMU 7.2 has no such property (the size comes from the backend export) and the check against QEMU's capabilities refuses it before launch. 0 = unset",
                         0, G_MAXUINT64, 0, flags);
   properties[PROP_LOGICAL_BLOCK_SIZE] =
     ql_param_spec_size ("logical-block-size", "Logical block size",
-                        "Not supported: QEMU 7.2's vhost-user-blk-pci has no logical_block_size; set the block size on the backend export (qemu-storage-daemon logical-block-size=). 0 = unset; any other value is an error",
+                        "blk only: logical_block_size=N on vhost-user-blk-pci, as govmm wrote (4096); QEMU 7.2 has no such property (set it on the backend export: qemu-storage-daemon logical-block-size=) and the check against QEMU's capabilities refuses it before launch. 0 = unset",
                         0, G_MAXUINT64, 0, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);

@@ -1,0 +1,355 @@
+/* qlaunch — checking a command line against a QEMU's capabilities. */
+#include "ql-qemu-caps-private.h"
+
+#include <string.h>
+
+#define MAX_LISTED 12
+
+/* Properties every -device takes that device-list-properties omits. */
+static const char *const generic_device_keys[] = { "id", "bus", NULL };
+
+static guint
+edit_distance (const char *a,
+               const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  g_autofree guint *row = g_new (guint, lb + 1);
+
+  for (gsize j = 0; j <= lb; j++)
+    row[j] = (guint) j;
+  for (gsize i = 1; i <= la; i++)
+    {
+      guint diag = row[0];
+
+      row[0] = (guint) i;
+      for (gsize j = 1; j <= lb; j++)
+        {
+          guint up = row[j];
+          guint cost = a[i - 1] == b[j - 1] ? 0 : 1;
+
+          row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1), diag + cost);
+          diag = up;
+        }
+    }
+  return row[lb];
+}
+
+/* "; did you mean 'x'?" when a candidate is close to @wrong, else
+ * "; <what> : a, b, c (and N more)", or "" when @candidates is empty. */
+static char *
+suggest (const char  *wrong,
+         char       **candidates,
+         const char  *what)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  guint limit = MAX (2, (guint) strlen (wrong) / 4);
+  const char *best = NULL;
+  guint best_distance = G_MAXUINT;
+  guint n = candidates != NULL ? g_strv_length (candidates) : 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint d = edit_distance (wrong, candidates[i]);
+
+      if (d < best_distance)
+        {
+          best_distance = d;
+          best = candidates[i];
+        }
+    }
+  if (best != NULL && best_distance <= limit)
+    {
+      g_string_printf (s, "; did you mean '%s'?", best);
+      return g_string_free (g_steal_pointer (&s), FALSE);
+    }
+  if (n == 0)
+    return g_strdup ("");
+  g_string_printf (s, "; %s: ", what);
+  for (guint i = 0; i < n && i < MAX_LISTED; i++)
+    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", candidates[i]);
+  if (n > MAX_LISTED)
+    g_string_append_printf (s, " (and %u more: qlaunch caps)", n - MAX_LISTED);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* Machine types for a message: the aliased ones first ("pc-q35-7.2
+ * (q35)"), then the rest, newest names first. */
+static GStrv
+machine_names_for_message (QlQemuCaps *caps)
+{
+  g_auto(GStrv) machines = ql_qemu_caps_list_machines (caps);
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  guint n = g_strv_length (machines);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const char *alias = ql_qemu_caps_get_machine_alias (caps, machines[i]);
+
+      if (alias != NULL)
+        {
+          g_autofree char *s = g_strdup_printf ("%s (%s)", machines[i], alias);
+
+          g_strv_builder_add (b, s);
+        }
+    }
+  for (guint i = n; i > 0; i--)
+    if (ql_qemu_caps_get_machine_alias (caps, machines[i - 1]) == NULL)
+      g_strv_builder_add (b, machines[i - 1]);
+  return g_strv_builder_end (b);
+}
+
+typedef struct
+{
+  QlQemuCaps *caps;
+  GPtrArray *problems;
+  char *qemu;           /* "/usr/bin/qemu-system-x86_64 7.2.22" */
+  char *short_version;  /* "QEMU 7.2" */
+} Check;
+
+G_GNUC_PRINTF (3, 4)
+static void
+problem (Check      *check,
+         QlOption   *option,
+         const char *format,
+         ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+  const char *origin = ql_option_get_origin (option);
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (origin != NULL)
+    g_ptr_array_add (check->problems, g_strdup_printf ("%s: %s", origin, text));
+  else
+    g_ptr_array_add (check->problems, g_strdup_printf ("%s %s: %s", ql_option_get_flag (option),
+                                                       ql_option_get_head (option) != NULL
+                                                       ? ql_option_get_head (option) : "",
+                                                       text));
+}
+
+static void
+check_machine (Check    *check,
+               QlOption *option)
+{
+  const char *type = ql_option_get_head (option);
+  const char *accel = ql_option_lookup (option, "accel");
+
+  if (type != NULL && ql_qemu_caps_resolve_machine (check->caps, type) == NULL)
+    {
+      g_auto(GStrv) known = machine_names_for_message (check->caps);
+      g_autoptr(GString) list = g_string_new (NULL);
+
+      for (guint i = 0; known[i] != NULL && i < MAX_LISTED; i++)
+        g_string_append_printf (list, "%s%s", i > 0 ? ", " : "", known[i]);
+      if (g_strv_length (known) > MAX_LISTED)
+        g_string_append_printf (list, ", ... (%u more: qlaunch caps)",
+                                g_strv_length (known) - MAX_LISTED);
+      problem (check, option, "type: machine type '%s' is not known to %s; known: %s",
+               type, check->qemu, list->str);
+    }
+  if (accel != NULL)
+    {
+      g_auto(GStrv) wanted = g_strsplit (accel, ":", -1);
+      g_auto(GStrv) have = ql_qemu_caps_list_accelerators (check->caps);
+
+      for (guint i = 0; wanted[i] != NULL; i++)
+        if (!g_strv_contains ((const char * const *) have, wanted[i]))
+          {
+            g_autofree char *hint = suggest (wanted[i], have, "it has");
+
+            problem (check, option, "acceleration: accelerator '%s' is not built into %s%s",
+                     wanted[i], check->qemu, hint);
+          }
+    }
+}
+
+static void
+check_cpu (Check    *check,
+           QlOption *option)
+{
+  const char *value = ql_option_get_head (option);
+  g_autofree char *model = g_strndup (value, strcspn (value, ","));
+  g_auto(GStrv) models = ql_qemu_caps_list_cpu_models (check->caps);
+
+  if (!g_strv_contains ((const char * const *) models, model))
+    {
+      g_autofree char *hint = suggest (model, models, "known");
+
+      problem (check, option, "cpu-model: CPU model '%s' is not known to %s%s",
+               model, check->qemu, hint);
+    }
+}
+
+static void
+check_device (Check    *check,
+              QlOption *option)
+{
+  const char *driver = ql_option_get_head (option);
+
+  if (driver == NULL)
+    return;
+  if (!ql_qemu_caps_has_device_type (check->caps, driver))
+    {
+      g_auto(GStrv) types = ql_qemu_caps_list_device_types (check->caps);
+      g_autofree char *hint = suggest (driver, types, "it has");
+
+      problem (check, option, "%s has no device type '%s'%s", check->short_version, driver, hint);
+      return;
+    }
+  if (!ql_qemu_caps_has_device_properties (check->caps, driver))
+    return;   /* not probed: ql_qemu_caps_lookup_for_cmdline() probes them */
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      const char *key = ql_option_get_key (option, i);
+
+      if (g_strv_contains (generic_device_keys, key)
+          || ql_qemu_caps_get_device_property_type (check->caps, driver, key) != NULL)
+        continue;
+      {
+        g_auto(GStrv) props = ql_qemu_caps_list_device_properties (check->caps, driver);
+        g_autofree char *hint = suggest (key, props, "it has");
+
+        problem (check, option, "%s has no property '%s' on %s%s",
+                 check->short_version, key, driver, hint);
+      }
+    }
+}
+
+static void
+check_in_list (Check       *check,
+               QlOption    *option,
+               char       **have,
+               const char  *what)
+{
+  const char *head = ql_option_get_head (option);
+
+  if (head != NULL && have[0] != NULL && !g_strv_contains ((const char * const *) have, head))
+    {
+      g_autofree char *hint = suggest (head, have, "it has");
+
+      problem (check, option, "%s has no %s '%s'%s", check->short_version, what, head, hint);
+    }
+}
+
+/**
+ * ql_qemu_caps_check_cmdline:
+ * @self: a #QlQemuCaps
+ * @cmdline: a built command line
+ * @error: return location for an error
+ *
+ * Checks @cmdline against this QEMU before it starts: options this version
+ * removed; then, for a probed binary, the machine type (or alias), each
+ * accelerator of `accel=`, the CPU model, each `-device` driver and its
+ * properties (those probed: ql_qemu_caps_lookup_for_cmdline() probes the
+ * drivers of @cmdline), `-netdev` types, `-chardev` backends and `-object`
+ * types. Each problem names the VM-file group it comes from and says what
+ * this QEMU has instead, such as `device 'disk0': QEMU 7.2 has no property
+ * 'logical_block_size' on vhost-user-blk-pci; it has: ...`.
+ *
+ * Returns: %TRUE when QEMU has everything; else %FALSE with
+ *   %QL_QEMU_CAPS_ERROR_INCOMPATIBLE, one problem a line
+ */
+gboolean
+ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
+                            QlCmdline   *cmdline,
+                            GError     **error)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *qemu = NULL;
+  g_autofree char *short_version = NULL;
+  g_auto(GStrv) netdevs = NULL;
+  g_auto(GStrv) chardevs = NULL;
+  g_auto(GStrv) objects = NULL;
+  guint major, minor;
+  Check check;
+
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), FALSE);
+  g_return_val_if_fail (QL_IS_CMDLINE (cmdline), FALSE);
+
+  ql_qemu_caps_get_version (self, &major, &minor, NULL);
+  short_version = g_strdup_printf ("QEMU %u.%u", major, minor);
+  qemu = g_strdup_printf ("%s %s", ql_qemu_caps_is_probed (self) ? ql_qemu_caps_get_binary (self)
+                                                                 : "QEMU",
+                          ql_qemu_caps_get_version_string (self));
+  check = (Check) { self, problems, qemu, short_version };
+  netdevs = ql_qemu_caps_list_netdev_types (self);
+  chardevs = ql_qemu_caps_list_chardev_backends (self);
+  objects = ql_qemu_caps_list_object_types (self);
+
+  for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cmdline, i);
+      const char *flag = ql_option_get_flag (option);
+      guint removed_major, removed_minor;
+      const char *instead = ql_qemu_syntax_removed (major, minor, flag, ql_option_get_head (option),
+                                                    &removed_major, &removed_minor);
+
+      if (instead != NULL)
+        {
+          problem (&check, option, "%s has no %s%s%s (removed in %u.%u): %s", short_version, flag,
+                   ql_option_get_head (option) != NULL ? " " : "",
+                   ql_option_get_head (option) != NULL ? ql_option_get_head (option) : "",
+                   removed_major, removed_minor, instead);
+          continue;
+        }
+      if (!ql_qemu_caps_is_probed (self))
+        continue;
+      if (strcmp (flag, "-machine") == 0)
+        check_machine (&check, option);
+      else if (strcmp (flag, "-cpu") == 0)
+        check_cpu (&check, option);
+      else if (strcmp (flag, "-device") == 0)
+        check_device (&check, option);
+      else if (strcmp (flag, "-netdev") == 0)
+        check_in_list (&check, option, netdevs, "netdev type");
+      else if (strcmp (flag, "-chardev") == 0)
+        check_in_list (&check, option, chardevs, "chardev backend");
+      else if (strcmp (flag, "-object") == 0)
+        check_in_list (&check, option, objects, "object type");
+    }
+  if (problems->len == 0)
+    return TRUE;
+  g_ptr_array_add (problems, NULL);
+  {
+    g_autofree char *message = g_strjoinv ("\n", (char **) problems->pdata);
+
+    g_set_error_literal (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE, message);
+  }
+  return FALSE;
+}
+
+/**
+ * ql_qemu_caps_lookup_for_cmdline:
+ * @cmdline: a built command line
+ * @flags: #QlQemuCapsLookupFlags
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * ql_qemu_caps_lookup() for @cmdline's binary, with the properties of every
+ * `-device` driver it uses.
+ *
+ * Returns: (transfer full): the capabilities, or %NULL with @error set
+ */
+QlQemuCaps *
+ql_qemu_caps_lookup_for_cmdline (QlCmdline              *cmdline,
+                                 QlQemuCapsLookupFlags   flags,
+                                 GCancellable           *cancellable,
+                                 GError                **error)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) types = NULL;
+
+  g_return_val_if_fail (QL_IS_CMDLINE (cmdline), NULL);
+  for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cmdline, i);
+
+      if (strcmp (ql_option_get_flag (option), "-device") == 0 && ql_option_get_head (option) != NULL)
+        g_strv_builder_add (b, ql_option_get_head (option));
+    }
+  types = g_strv_builder_end (b);
+  return ql_qemu_caps_lookup (ql_cmdline_get_binary (cmdline), (const char * const *) types,
+                              flags, cancellable, error);
+}

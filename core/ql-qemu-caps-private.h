@@ -1,0 +1,87 @@
+/* qlaunch — QlQemuCaps internals shared by its files.
+ *
+ * A probe's result is one GVariant (QL_CAPS_TYPE), the same bytes the
+ * cache file holds after its header: a cached lookup maps the file and
+ * reads it in place, without parsing. Every list is sorted, so lookups are
+ * binary searches. */
+#pragma once
+
+#include "ql-private.h"
+
+G_BEGIN_DECLS
+
+/* Bumped whenever QL_CAPS_TYPE or what the probe collects changes. */
+#define QL_CAPS_FORMAT "qlaunch-caps-2"
+
+#define QL_CAPS_TYPE "(sssxxx(uuu)ssbsa(sssb)asa(sa(ss))asa(sa(ss))asasasas)"
+
+enum
+{
+  QL_CAPS_FIELD_FORMAT,          /* s: QL_CAPS_FORMAT */
+  QL_CAPS_FIELD_QLAUNCH_VERSION, /* s: the qlaunch that probed */
+  QL_CAPS_FIELD_BINARY,          /* s: canonical path */
+  QL_CAPS_FIELD_SIZE,            /* x */
+  QL_CAPS_FIELD_MTIME,           /* x: nanoseconds */
+  QL_CAPS_FIELD_INODE,           /* x */
+  QL_CAPS_FIELD_VERSION,         /* (uuu) */
+  QL_CAPS_FIELD_VERSION_STRING,  /* s */
+  QL_CAPS_FIELD_PACKAGE,         /* s */
+  QL_CAPS_FIELD_KVM_PRESENT,     /* b */
+  QL_CAPS_FIELD_DEFAULT_MACHINE, /* s, "" if none */
+  QL_CAPS_FIELD_MACHINES,        /* a(sssb): name, alias, default CPU type, deprecated */
+  QL_CAPS_FIELD_DEVICE_TYPES,    /* as */
+  QL_CAPS_FIELD_DEVICE_PROPS,    /* a(sa(ss)): type, (property, type) */
+  QL_CAPS_FIELD_OBJECT_TYPES,    /* as */
+  QL_CAPS_FIELD_OBJECT_PROPS,    /* a(sa(ss)) */
+  QL_CAPS_FIELD_CPU_MODELS,      /* as */
+  QL_CAPS_FIELD_ACCELERATORS,    /* as */
+  QL_CAPS_FIELD_CHARDEVS,        /* as */
+  QL_CAPS_FIELD_NETDEVS,         /* as */
+};
+
+/* The binary's identity, as the cache keys it. */
+typedef struct
+{
+  char *path;     /* canonical */
+  gint64 size;
+  gint64 mtime;   /* ns */
+  gint64 inode;
+} QlCapsStamp;
+
+void        ql_caps_stamp_clear      (QlCapsStamp  *stamp);
+gboolean    ql_caps_stamp_read       (const char   *binary,
+                                      QlCapsStamp  *stamp,
+                                      GError      **error);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QlCapsStamp, ql_caps_stamp_clear)
+
+/* Wraps probed or cached data (takes a reference on @data). */
+QlQemuCaps *ql_qemu_caps_new_from_data (GVariant   *data,
+                                        gboolean    from_cache);
+GVariant   *ql_qemu_caps_get_data    (QlQemuCaps  *self);
+
+/* Runs QEMU once and collects its capabilities, with the properties of
+ * @device_types (NULL-terminated, may be NULL; unknown types are skipped)
+ * or, with @all_properties, of every device type. */
+GVariant   *ql_qemu_caps_probe_data  (const QlCapsStamp   *stamp,
+                                      const char * const  *device_types,
+                                      gboolean             all_properties,
+                                      GCancellable        *cancellable,
+                                      GError             **error);
+
+/* The cache file for @stamp's binary; NULL and a debug message when it is
+ * missing, stale, of another format or damaged. */
+GVariant   *ql_qemu_caps_cache_load  (const char         *cache_dir,
+                                      const QlCapsStamp  *stamp);
+gboolean    ql_qemu_caps_cache_save  (const char         *cache_dir,
+                                      GVariant           *data,
+                                      GError            **error);
+char       *ql_qemu_caps_cache_path  (const char         *cache_dir,
+                                      const char         *binary);
+
+/* Binary search in a sorted `as` or in an array of tuples whose first
+ * member is the sorted string key; the child (owned) or NULL. */
+GVariant   *ql_caps_array_lookup     (GVariant    *array,
+                                      const char  *key);
+char      **ql_caps_array_keys       (GVariant    *array);
+
+G_END_DECLS

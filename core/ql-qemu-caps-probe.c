@@ -1,0 +1,577 @@
+/* qlaunch — probing a QEMU binary through QMP.
+ *
+ * One QEMU, `-machine none -nodefaults -no-user-config -S -display none`,
+ * its QMP on a socket in a private 0700 directory, dying with us
+ * (PR_SET_PDEATHSIG). The commands of each phase are sent at once (QMP
+ * answers in order; pipelining saves a round trip each): first the type
+ * lists, then the properties of the device types wanted that QEMU has.
+ * QEMU is killed when the answers are in; it has no state worth a `quit`.
+ */
+#include "ql-qemu-caps-private.h"
+#include "ql-qmp-private.h"
+
+#include <glib/gstdio.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define PROBE_TIMEOUT_MS 30000
+
+/* qom-list-properties instantiates the type: QEMU 7.2 aborts on
+ * x-remote-object and colo-compare, so only these prefixes are asked. */
+static const char *const object_prop_prefixes[] = {
+  "memory-backend-", "iothread", "rng-", "secret",
+};
+
+typedef struct
+{
+  GMainContext *context;
+  QlQmp *qmp;
+  GSubprocess *qemu;
+  GCancellable *cancellable;
+  guint pending;
+  gboolean exited;
+  gboolean connected;
+  gboolean timed_out;
+  GError *error;
+  GHashTable *replies;        /* key -> JsonNode */
+  GSource *timeout;
+} Probe;
+
+typedef struct
+{
+  Probe *probe;
+  char *key;
+} Request;
+
+static void
+request_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Request *r = user_data;
+  g_autoptr(GError) error = NULL;
+  JsonNode *reply = ql_qmp_execute_finish (QL_QMP (source), result, &error);
+
+  if (reply != NULL)
+    g_hash_table_insert (r->probe->replies, g_steal_pointer (&r->key), reply);
+  else if (r->probe->error == NULL)
+    r->probe->error = g_steal_pointer (&error);
+  r->probe->pending--;
+  g_free (r->key);
+  g_free (r);
+}
+
+static void
+send (Probe      *probe,
+      const char *key,
+      const char *command,
+      JsonObject *arguments)   /* transfer full, nullable */
+{
+  Request *r = g_new0 (Request, 1);
+
+  r->probe = probe;
+  r->key = g_strdup (key);
+  probe->pending++;
+  ql_qmp_execute_async (probe->qmp, command, arguments, probe->cancellable, request_done, r);
+  if (arguments != NULL)
+    json_object_unref (arguments);
+}
+
+static JsonObject *
+list_types_args (const char *implements)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "implements", implements);
+  json_object_set_boolean_member (args, "abstract", FALSE);
+  return args;
+}
+
+static JsonObject *
+typename_args (const char *type)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_string_member (args, "typename", type);
+  return args;
+}
+
+static void
+qemu_exited (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Probe *probe = user_data;
+
+  (void) g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  probe->exited = TRUE;
+}
+
+static void
+connected (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Probe *probe = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (ql_qmp_connect_finish (QL_QMP (source), result, &error))
+    probe->connected = TRUE;
+  else if (probe->error == NULL)
+    probe->error = g_steal_pointer (&error);
+  probe->pending--;
+}
+
+static gboolean
+timed_out (gpointer user_data)
+{
+  Probe *probe = user_data;
+
+  probe->timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates until every request is answered, QEMU exits, time runs out or
+ * an error comes. */
+static gboolean
+run (Probe *probe)
+{
+  while (probe->pending > 0 && !probe->exited && !probe->timed_out && probe->error == NULL)
+    g_main_context_iteration (probe->context, TRUE);
+  return probe->pending == 0 && probe->error == NULL && !probe->exited && !probe->timed_out;
+}
+
+static JsonArray *
+reply_array (Probe      *probe,
+             const char *key)
+{
+  JsonNode *node = g_hash_table_lookup (probe->replies, key);
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+static JsonObject *
+reply_object (Probe      *probe,
+              const char *key)
+{
+  JsonNode *node = g_hash_table_lookup (probe->replies, key);
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The "name" members of an array of objects, sorted, without duplicates;
+ * @strip is cut from the end of each (accelerators: "tcg-accel" -> "tcg"). */
+static GPtrArray *
+names_of (JsonArray  *array,
+          const char *member,
+          const char *strip)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = ql_json_array_object (array, i);
+      const char *name = o != NULL ? ql_json_string (o, member) : NULL;
+
+      if (name == NULL)
+        continue;
+      if (strip != NULL)
+        {
+          if (!g_str_has_suffix (name, strip) || strlen (name) == strlen (strip))
+            continue;
+          g_ptr_array_add (names, g_strndup (name, strlen (name) - strlen (strip)));
+        }
+      else
+        g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_sort (names, compare_strings);
+  for (guint i = 1; i < names->len;)
+    if (strcmp (g_ptr_array_index (names, i - 1), g_ptr_array_index (names, i)) == 0)
+      g_ptr_array_remove_index (names, i);
+    else
+      i++;
+  return names;
+}
+
+static GVariant *
+string_array (GPtrArray *names)
+{
+  return g_variant_new_strv ((const char * const *) names->pdata, names->len);
+}
+
+/* a(ss) of (name, type) from device-list-properties / qom-list-properties. */
+static GVariant *
+property_list (JsonArray *array)
+{
+  g_autoptr(GPtrArray) names = names_of (array, "name", NULL);
+  g_autoptr(GHashTable) types = g_hash_table_new (g_str_hash, g_str_equal);
+  GVariantBuilder b;
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = ql_json_array_object (array, i);
+      const char *name = o != NULL ? ql_json_string (o, "name") : NULL;
+      const char *type = o != NULL ? ql_json_string (o, "type") : NULL;
+
+      if (name != NULL)
+        g_hash_table_insert (types, (gpointer) name, (gpointer) (type != NULL ? type : ""));
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i < names->len; i++)
+    g_variant_builder_add (&b, "(ss)", g_ptr_array_index (names, i),
+                           g_hash_table_lookup (types, g_ptr_array_index (names, i)));
+  return g_variant_builder_end (&b);
+}
+
+/* The netdev types: the enum of netdev_add's "type" in the QMP schema
+ * (QEMU 7.2 has no query for them). */
+static GPtrArray *
+netdev_types (JsonArray *schema)
+{
+  g_autoptr(GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *cmd, *args, *type_enum;
+  JsonArray *members, *values;
+  const char *arg_type, *type_name = NULL;
+
+  for (guint i = 0; schema != NULL && i < json_array_get_length (schema); i++)
+    {
+      JsonObject *o = ql_json_array_object (schema, i);
+      const char *name = o != NULL ? ql_json_string (o, "name") : NULL;
+
+      if (name != NULL)
+        g_hash_table_insert (by_name, (gpointer) name, o);
+    }
+  cmd = g_hash_table_lookup (by_name, "netdev_add");
+  arg_type = cmd != NULL ? ql_json_string (cmd, "arg-type") : NULL;
+  args = arg_type != NULL ? g_hash_table_lookup (by_name, arg_type) : NULL;
+  members = args != NULL && json_object_has_member (args, "members")
+            && JSON_NODE_HOLDS_ARRAY (json_object_get_member (args, "members"))
+            ? json_object_get_array_member (args, "members") : NULL;
+  for (guint i = 0; members != NULL && i < json_array_get_length (members); i++)
+    {
+      JsonObject *m = ql_json_array_object (members, i);
+
+      if (m != NULL && g_strcmp0 (ql_json_string (m, "name"), "type") == 0)
+        type_name = ql_json_string (m, "type");
+    }
+  type_enum = type_name != NULL ? g_hash_table_lookup (by_name, type_name) : NULL;
+  values = type_enum != NULL && json_object_has_member (type_enum, "values")
+           && JSON_NODE_HOLDS_ARRAY (json_object_get_member (type_enum, "values"))
+           ? json_object_get_array_member (type_enum, "values") : NULL;
+  for (guint i = 0; values != NULL && i < json_array_get_length (values); i++)
+    {
+      JsonNode *v = json_array_get_element (values, i);
+
+      if (JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING)
+        g_ptr_array_add (out, g_strdup (json_node_get_string (v)));
+    }
+  g_ptr_array_sort (out, compare_strings);
+  return out;
+}
+
+static GVariant *
+machines_variant (JsonArray *machines,
+                  char     **default_machine)
+{
+  g_autoptr(GPtrArray) names = names_of (machines, "name", NULL);
+  g_autoptr(GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  GVariantBuilder b;
+
+  for (guint i = 0; machines != NULL && i < json_array_get_length (machines); i++)
+    {
+      JsonObject *o = ql_json_array_object (machines, i);
+      const char *name = o != NULL ? ql_json_string (o, "name") : NULL;
+
+      if (name == NULL)
+        continue;
+      g_hash_table_insert (by_name, (gpointer) name, o);
+      if (ql_json_bool (o, "is-default", FALSE))
+        ql_set_str (default_machine, name);
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sssb)"));
+  for (guint i = 0; i < names->len; i++)
+    {
+      JsonObject *o = g_hash_table_lookup (by_name, g_ptr_array_index (names, i));
+      const char *alias = ql_json_string (o, "alias");
+      const char *cpu = ql_json_string (o, "default-cpu-type");
+
+      g_variant_builder_add (&b, "(sssb)", g_ptr_array_index (names, i),
+                             alias != NULL ? alias : "", cpu != NULL ? cpu : "",
+                             ql_json_bool (o, "deprecated", FALSE));
+    }
+  return g_variant_builder_end (&b);
+}
+
+static void
+probe_clear (Probe *probe)
+{
+  if (probe->qmp != NULL)
+    ql_qmp_close (probe->qmp);
+  /* Closing fails every pending command at once; let their callbacks run
+   * (they point at @probe). */
+  for (guint i = 0; probe->pending > 0 && i < 1000; i++)
+    g_main_context_iteration (probe->context, FALSE);
+  g_clear_object (&probe->qmp);
+  if (probe->qemu != NULL)
+    {
+      if (!probe->exited)
+        g_subprocess_force_exit (probe->qemu);
+      /* Reap it: the wait set up in ql_qemu_caps_probe_data() completes. */
+      while (!probe->exited)
+        g_main_context_iteration (probe->context, TRUE);
+    }
+  g_clear_object (&probe->qemu);
+  if (probe->timeout != NULL)
+    g_source_destroy (probe->timeout);
+  g_clear_pointer (&probe->timeout, g_source_unref);
+  g_clear_pointer (&probe->replies, g_hash_table_unref);
+  g_clear_error (&probe->error);
+}
+
+static void
+child_setup (gpointer user_data)
+{
+  pid_t parent = (pid_t) GPOINTER_TO_INT (user_data);
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != parent)
+    _exit (127);
+}
+
+static char *
+read_stderr (GSubprocess *qemu)
+{
+  GInputStream *err = g_subprocess_get_stderr_pipe (qemu);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *text = NULL;
+
+  if (err == NULL)
+    return g_strdup ("");
+  /* QEMU has exited or was killed: this does not block for long. */
+  bytes = g_input_stream_read_bytes (err, 4096, NULL, NULL);
+  if (bytes == NULL)
+    return g_strdup ("");
+  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  return g_strdup (g_strstrip (text));
+}
+
+static GVariant *
+probe_in_context (Probe              *probe,
+                  const QlCapsStamp  *stamp,
+                  const char         *socket_path,
+                  const char * const *device_types,
+                  gboolean            all_properties,
+                  GError            **error)
+{
+  g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", socket_path);
+  const char *argv[] = {
+    stamp->path, "-machine", "none", "-nodefaults", "-no-user-config", "-S",
+    "-display", "none", "-qmp", qmp_arg, NULL,
+  };
+  const char *env[] = { "LANG=C", "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) objects = NULL;
+  g_autoptr(GPtrArray) object_names = NULL;
+  g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
+  g_autoptr(GPtrArray) chardevs = NULL;
+  g_autoptr(GPtrArray) accels = NULL;
+  g_autoptr(GPtrArray) cpus = NULL;
+  g_autoptr(GPtrArray) netdevs = NULL;
+  g_autofree char *default_machine = NULL;
+  g_autofree char *version_string = NULL;
+  g_autofree char *package = NULL;
+  GVariantBuilder dprops, oprops;
+  JsonObject *greeting, *kvm;
+  GVariant *machines;
+  guint major = 0, minor = 0, micro = 0;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_environ (launcher, (char **) env);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup,
+                                         GINT_TO_POINTER ((int) getpid ()), NULL);
+  probe->qemu = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (probe->qemu == NULL)
+    {
+      g_prefix_error (error, "cannot start %s to probe it: ", stamp->path);
+      return NULL;
+    }
+  g_subprocess_wait_async (probe->qemu, NULL, qemu_exited, probe);
+  probe->timeout = g_timeout_source_new (PROBE_TIMEOUT_MS);
+  g_source_set_callback (probe->timeout, timed_out, probe, NULL);
+  g_source_attach (probe->timeout, probe->context);
+
+  probe->qmp = ql_qmp_new ();
+  probe->pending = 1;
+  ql_qmp_connect_async (probe->qmp, socket_path, PROBE_TIMEOUT_MS, probe->cancellable,
+                        connected, probe);
+  if (run (probe))
+    {
+      send (probe, "kvm", "query-kvm", NULL);
+      send (probe, "machines", "query-machines", NULL);
+      send (probe, "cpus", "query-cpu-definitions", NULL);
+      send (probe, "devices", "qom-list-types", list_types_args ("device"));
+      send (probe, "objects", "qom-list-types", list_types_args ("user-creatable"));
+      send (probe, "accels", "qom-list-types", list_types_args ("accel"));
+      send (probe, "chardevs", "query-chardev-backends", NULL);
+      send (probe, "schema", "query-qmp-schema", NULL);
+    }
+  if (probe->pending > 0 && run (probe))
+    {
+      devices = names_of (reply_array (probe, "devices"), "name", NULL);
+      object_names = names_of (reply_array (probe, "objects"), "name", NULL);
+      for (guint i = 0; i < devices->len; i++)
+        {
+          const char *type = g_ptr_array_index (devices, i);
+          gboolean want = all_properties;
+
+          for (guint k = 0; !want && device_types != NULL && device_types[k] != NULL; k++)
+            want = strcmp (device_types[k], type) == 0;
+          if (want)
+            {
+              g_autofree char *key = g_strconcat ("device:", type, NULL);
+
+              g_ptr_array_add (wanted, (gpointer) type);
+              send (probe, key, "device-list-properties", typename_args (type));
+            }
+        }
+      for (guint i = 0; i < object_names->len; i++)
+        {
+          const char *type = g_ptr_array_index (object_names, i);
+
+          for (gsize k = 0; k < G_N_ELEMENTS (object_prop_prefixes); k++)
+            if (g_str_has_prefix (type, object_prop_prefixes[k]))
+              {
+                g_autofree char *key = g_strconcat ("object:", type, NULL);
+
+                send (probe, key, "qom-list-properties", typename_args (type));
+                break;
+              }
+        }
+      run (probe);
+    }
+
+  if (probe->exited || probe->error != NULL || probe->timed_out || probe->pending > 0)
+    {
+      g_autofree char *why = NULL;
+
+      if (!probe->exited)
+        {
+          g_subprocess_force_exit (probe->qemu);
+          while (!probe->exited)
+            g_main_context_iteration (probe->context, TRUE);
+        }
+      why = read_stderr (probe->qemu);
+      if (probe->timed_out)
+        g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_TIMED_OUT,
+                     "probing %s took longer than %d s", stamp->path, PROBE_TIMEOUT_MS / 1000);
+      else if (probe->error != NULL && g_error_matches (probe->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&probe->error));
+      else
+        g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED,
+                     "probing %s failed: %s%s%s", stamp->path,
+                     probe->error != NULL ? probe->error->message : "QEMU exited",
+                     why[0] != '\0' ? "; QEMU said: " : "", why);
+      return NULL;
+    }
+
+  greeting = ql_qmp_get_greeting (probe->qmp);
+  if (!ql_qmp_get_qemu_version (probe->qmp, &major, &minor, &micro))
+    {
+      g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED,
+                   "probing %s failed: its QMP greeting has no version", stamp->path);
+      return NULL;
+    }
+  version_string = g_strdup_printf ("%u.%u.%u", major, minor, micro);
+  if (greeting != NULL)
+    {
+      /* The greeting's "QMP" member: {"version": {"qemu", "package"}, ...}. */
+      JsonObject *version = ql_json_object (greeting, "version");
+      const char *p = version != NULL ? ql_json_string (version, "package") : NULL;
+
+      if (p != NULL)
+        package = g_strstrip (g_strdup (p));
+    }
+  if (package == NULL)
+    package = g_strdup ("");
+
+  g_variant_builder_init (&dprops, G_VARIANT_TYPE ("a(sa(ss))"));
+  for (guint i = 0; i < wanted->len; i++)
+    {
+      g_autofree char *key = g_strconcat ("device:", (char *) g_ptr_array_index (wanted, i), NULL);
+      JsonArray *props = reply_array (probe, key);
+
+      if (props != NULL)
+        g_variant_builder_add (&dprops, "(s@a(ss))", g_ptr_array_index (wanted, i),
+                               property_list (props));
+    }
+  g_variant_builder_init (&oprops, G_VARIANT_TYPE ("a(sa(ss))"));
+  for (guint i = 0; i < object_names->len; i++)
+    {
+      g_autofree char *key = g_strconcat ("object:", (char *) g_ptr_array_index (object_names, i), NULL);
+      JsonArray *props = reply_array (probe, key);
+
+      if (props != NULL)
+        g_variant_builder_add (&oprops, "(s@a(ss))", g_ptr_array_index (object_names, i),
+                               property_list (props));
+    }
+  kvm = reply_object (probe, "kvm");
+  chardevs = names_of (reply_array (probe, "chardevs"), "name", NULL);
+  accels = names_of (reply_array (probe, "accels"), "name", "-accel");
+  cpus = names_of (reply_array (probe, "cpus"), "name", NULL);
+  netdevs = netdev_types (reply_array (probe, "schema"));
+
+  machines = machines_variant (reply_array (probe, "machines"), &default_machine);
+  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@asa(sa(ss))@asa(sa(ss))@as@as@as@as)",
+      QL_CAPS_FORMAT, QL_VERSION, stamp->path, stamp->size, stamp->mtime, stamp->inode,
+      major, minor, micro, version_string, package,
+      kvm != NULL && ql_json_bool (kvm, "present", FALSE),
+      default_machine != NULL ? default_machine : "",
+      machines, string_array (devices), &dprops,
+      string_array (object_names), &oprops,
+      string_array (cpus), string_array (accels), string_array (chardevs),
+      string_array (netdevs)));
+}
+
+GVariant *
+ql_qemu_caps_probe_data (const QlCapsStamp   *stamp,
+                         const char * const  *device_types,
+                         gboolean             all_properties,
+                         GCancellable        *cancellable,
+                         GError             **error)
+{
+  Probe probe = { 0 };
+  g_autofree char *dir = NULL;
+  g_autofree char *socket_path = NULL;
+  GVariant *data;
+
+  dir = g_dir_make_tmp ("qlaunch-probe-XXXXXX", error);
+  if (dir == NULL)
+    return NULL;
+  socket_path = g_build_filename (dir, "qmp.sock", NULL);
+
+  probe.context = g_main_context_new ();
+  probe.cancellable = cancellable;
+  probe.replies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) json_node_unref);
+  g_main_context_push_thread_default (probe.context);
+  data = probe_in_context (&probe, stamp, socket_path, device_types, all_properties, error);
+  probe_clear (&probe);
+  g_main_context_pop_thread_default (probe.context);
+  g_main_context_unref (probe.context);
+  (void) g_unlink (socket_path);
+  (void) g_rmdir (dir);
+  return data;
+}

@@ -35,14 +35,16 @@ edit_distance (const char *a,
 }
 
 /* "; did you mean 'x'?" when a candidate is close to @wrong, else
- * "; <what> : a, b, c (and N more)", or "" when @candidates is empty. */
+ * "; <what>: a, b, c (and N more)", or "" when @candidates is empty or
+ * @what is NULL. */
 static char *
-suggest (const char  *wrong,
-         char       **candidates,
-         const char  *what)
+suggest_more (const char  *wrong,
+              char       **candidates,
+              const char  *what,
+              const char  *more)
 {
   g_autoptr(GString) s = g_string_new (NULL);
-  guint limit = MAX (2, (guint) strlen (wrong) / 4);
+  guint limit = MAX (1, (guint) strlen (wrong) / 3);
   const char *best = NULL;
   guint best_distance = G_MAXUINT;
   guint n = candidates != NULL ? g_strv_length (candidates) : 0;
@@ -62,14 +64,22 @@ suggest (const char  *wrong,
       g_string_printf (s, "; did you mean '%s'?", best);
       return g_string_free (g_steal_pointer (&s), FALSE);
     }
-  if (n == 0)
+  if (n == 0 || what == NULL)
     return g_strdup ("");
   g_string_printf (s, "; %s: ", what);
   for (guint i = 0; i < n && i < MAX_LISTED; i++)
     g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", candidates[i]);
   if (n > MAX_LISTED)
-    g_string_append_printf (s, " (and %u more: qlaunch caps)", n - MAX_LISTED);
+    g_string_append_printf (s, " (and %u more: %s)", n - MAX_LISTED, more);
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static char *
+suggest (const char  *wrong,
+         char       **candidates,
+         const char  *what)
+{
+  return suggest_more (wrong, candidates, what, "qlaunch caps");
 }
 
 /* Machine types for a message: the aliased ones first ("pc-q35-7.2
@@ -190,12 +200,15 @@ check_device (Check    *check,
 
   if (driver == NULL)
     return;
-  if (!ql_qemu_caps_has_device_type (check->caps, driver))
+  driver = ql_qemu_caps_resolve_device_type (check->caps, driver);
+  if (driver == NULL)
     {
       g_auto(GStrv) types = ql_qemu_caps_list_device_types (check->caps);
-      g_autofree char *hint = suggest (driver, types, "it has");
+      g_autofree char *hint = suggest (ql_option_get_head (option), types, NULL);
 
-      problem (check, option, "%s has no device type '%s'%s", check->short_version, driver, hint);
+      problem (check, option, "%s has no device type '%s'%s", check->short_version,
+               ql_option_get_head (option),
+               hint[0] != '\0' ? hint : "; `qlaunch caps` lists its device types");
       return;
     }
   if (!ql_qemu_caps_has_device_properties (check->caps, driver))
@@ -209,7 +222,8 @@ check_device (Check    *check,
         continue;
       {
         g_auto(GStrv) props = ql_qemu_caps_list_device_properties (check->caps, driver);
-        g_autofree char *hint = suggest (key, props, "it has");
+        g_autofree char *more = g_strdup_printf ("qlaunch caps --device %s", driver);
+        g_autofree char *hint = suggest_more (key, props, "it has", more);
 
         problem (check, option, "%s has no property '%s' on %s%s",
                  check->short_version, key, driver, hint);

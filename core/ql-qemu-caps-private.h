@@ -84,4 +84,12 @@ GVariant   *ql_caps_array_lookup     (GVariant    *array,
                                       const char  *key);
 char      **ql_caps_array_keys       (GVariant    *array);
 
+/* The device type QEMU's alias @name stands for, among the types @has
+ * says exist (NULL if @name is no alias or none exists); may return a
+ * string kept in *@storage. */
+const char *ql_qemu_caps_device_alias_target (const char  *name,
+                                              gboolean   (*has) (gpointer data, const char *type),
+                                              gpointer     data,
+                                              char       **storage);
+
 G_END_DECLS

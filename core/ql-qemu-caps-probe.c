@@ -204,6 +204,18 @@ names_of (JsonArray  *array,
   return names;
 }
 
+static gboolean
+in_list (gpointer    data,
+         const char *type)
+{
+  GPtrArray *names = data;
+
+  for (guint i = 0; i < names->len; i++)
+    if (strcmp (g_ptr_array_index (names, i), type) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static GVariant *
 string_array (GPtrArray *names)
 {
@@ -438,7 +450,13 @@ probe_in_context (Probe              *probe,
           gboolean want = all_properties;
 
           for (guint k = 0; !want && device_types != NULL && device_types[k] != NULL; k++)
-            want = strcmp (device_types[k], type) == 0;
+            {
+              g_autofree char *storage = NULL;
+              const char *target = ql_qemu_caps_device_alias_target (device_types[k], in_list,
+                                                                     devices, &storage);
+
+              want = strcmp (device_types[k], type) == 0 || g_strcmp0 (target, type) == 0;
+            }
           if (want)
             {
               g_autofree char *key = g_strconcat ("device:", type, NULL);

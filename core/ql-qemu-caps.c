@@ -227,7 +227,17 @@ ql_caps_stamp_read (const char   *binary,
   return TRUE;
 }
 
-/* Every type in @wanted that @data knows and has no properties for. */
+static gboolean
+variant_has_type (gpointer    data,
+                  const char *type)
+{
+  g_autoptr(GVariant) found = ql_caps_array_lookup (data, type);
+
+  return found != NULL;
+}
+
+/* Whether a type in @wanted (or the type an alias in it stands for) is
+ * one @data knows and has no properties for. */
 static gboolean
 missing_properties (GVariant           *data,
                     const char * const *wanted)
@@ -239,10 +249,16 @@ missing_properties (GVariant           *data,
     {
       g_autoptr(GVariant) type = ql_caps_array_lookup (types, wanted[i]);
       g_autoptr(GVariant) has = NULL;
+      g_autofree char *storage = NULL;
+      const char *name = wanted[i];
 
       if (type == NULL)
-        continue;
-      has = ql_caps_array_lookup (props, wanted[i]);
+        {
+          name = ql_qemu_caps_device_alias_target (wanted[i], variant_has_type, types, &storage);
+          if (name == NULL)
+            continue;
+        }
+      has = ql_caps_array_lookup (props, name);
       if (has == NULL)
         return TRUE;
     }
@@ -608,6 +624,87 @@ ql_qemu_caps_has_device_type (QlQemuCaps *self,
     return FALSE;
   found = ql_caps_array_lookup (types, type);
   return found != NULL;
+}
+
+/* QEMU's qdev aliases (qdev-monitor.c, qdev_alias_table): -device NAME
+ * creates the first of NAME-pci, NAME-ccw, NAME-device the binary has. */
+static const char *const alias_names[] = {
+  "virtio-9p", "virtio-balloon", "virtio-blk", "virtio-gpu", "virtio-input-host",
+  "virtio-iommu", "virtio-keyboard", "virtio-mouse", "virtio-net", "virtio-rng",
+  "virtio-scsi", "virtio-serial", "virtio-tablet",
+};
+static const char *const alias_suffixes[] = { "-pci", "-ccw", "-device" };
+static const struct { const char *alias, *type; } fixed_aliases[] = {
+  { "e1000", "e1000-82540em" }, { "ahci", "ich9-ahci" }, { "lsi", "lsi53c895a" },
+};
+
+const char *
+ql_qemu_caps_device_alias_target (const char *name,
+                                  gboolean  (*has) (gpointer data, const char *type),
+                                  gpointer    data,
+                                  char      **storage)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (fixed_aliases); i++)
+    if (strcmp (name, fixed_aliases[i].alias) == 0 && has (data, fixed_aliases[i].type))
+      return fixed_aliases[i].type;
+  for (gsize i = 0; i < G_N_ELEMENTS (alias_names); i++)
+    if (strcmp (name, alias_names[i]) == 0)
+      for (gsize k = 0; k < G_N_ELEMENTS (alias_suffixes); k++)
+        {
+          g_autofree char *type = g_strconcat (name, alias_suffixes[k], NULL);
+
+          if (has (data, type))
+            {
+              g_free (*storage);
+              *storage = g_steal_pointer (&type);
+              return *storage;
+            }
+        }
+  return NULL;
+}
+
+static gboolean
+caps_has_type (gpointer    data,
+               const char *type)
+{
+  return ql_qemu_caps_has_device_type (data, type);
+}
+
+/**
+ * ql_qemu_caps_resolve_device_type:
+ * @self: a #QlQemuCaps
+ * @name: a `-device` driver name, such as `virtio-blk`
+ *
+ * Resolves a `-device` driver as QEMU does: a device type, or one of
+ * QEMU's aliases (`virtio-blk` is `virtio-blk-pci` on a PCI machine,
+ * `e1000` is `e1000-82540em`).
+ *
+ * Returns: (nullable): the device type, %NULL when QEMU has none of that name
+ */
+const char *
+ql_qemu_caps_resolve_device_type (QlQemuCaps *self,
+                                  const char *name)
+{
+  g_autoptr(GVariant) types = NULL;
+  g_autoptr(GVariant) found = NULL;
+  g_autofree char *storage = NULL;
+  const char *target;
+
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  types = field (self, QL_CAPS_FIELD_DEVICE_TYPES);
+  if (types == NULL)
+    return NULL;
+  found = ql_caps_array_lookup (types, name);
+  if (found != NULL)
+    return g_variant_get_string (found, NULL);
+  target = ql_qemu_caps_device_alias_target (name, caps_has_type, self, &storage);
+  if (target == NULL)
+    return NULL;
+  g_clear_pointer (&found, g_variant_unref);
+  found = ql_caps_array_lookup (types, target);
+  /* Points into self->data, which outlives the child. */
+  return found != NULL ? g_variant_get_string (found, NULL) : NULL;
 }
 
 static GVariant *

@@ -110,6 +110,8 @@ QL_API const char  *ql_qemu_caps_get_default_machine (QlQemuCaps *self);
 QL_API char       **ql_qemu_caps_list_device_types (QlQemuCaps *self);
 QL_API gboolean     ql_qemu_caps_has_device_type  (QlQemuCaps  *self,
                                                    const char  *type);
+QL_API const char  *ql_qemu_caps_resolve_device_type (QlQemuCaps *self,
+                                                   const char  *name);
 QL_API gboolean     ql_qemu_caps_has_device_properties (QlQemuCaps *self,
                                                    const char  *type);
 QL_API char       **ql_qemu_caps_list_device_properties (QlQemuCaps *self,

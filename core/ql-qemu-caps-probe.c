@@ -1,11 +1,14 @@
 /* qlaunch — probing a QEMU binary through QMP.
  *
- * One QEMU, `-machine none -nodefaults -no-user-config -S -display none`,
- * its QMP on a socket in a private 0700 directory, dying with us
- * (PR_SET_PDEATHSIG). The commands of each phase are sent at once (QMP
- * answers in order; pipelining saves a round trip each): first the type
- * lists, then the properties of the device types wanted that QEMU has.
- * QEMU is killed when the answers are in; it has no state worth a `quit`.
+ * Two QEMUs, `-machine none -nodefaults -no-user-config -S -display
+ * none`, each with its QMP on a socket in a private 0700 directory, dying
+ * with us (PR_SET_PDEATHSIG), run side by side: the first lists types, the
+ * second answers the slow queries (QMP schema, CPU models), and the device
+ * properties are shared between them. The commands of each phase are sent
+ * at once (QMP answers in order; pipelining saves a round trip each):
+ * first the lists, then the properties of the device types wanted that
+ * QEMU has. The QEMUs are killed when the answers are in; they have no
+ * state worth a `quit`.
  */
 #include "ql-qemu-caps-private.h"
 #include "ql-qmp-private.h"
@@ -26,15 +29,25 @@ static const char *const object_prop_prefixes[] = {
   "memory-backend-", "iothread", "rng-", "secret",
 };
 
+/* One probing QEMU. */
+typedef struct
+{
+  GSubprocess *qemu;
+  QlQmp *qmp;
+  gboolean exited;
+} Instance;
+
+/* Two QEMUs run side by side: the slow queries (the QMP schema, about
+ * 120 ms of QEMU's time, and the CPU models) on the second while the
+ * first lists types and device properties. */
+#define N_INSTANCES 2
+
 typedef struct
 {
   GMainContext *context;
-  QlQmp *qmp;
-  GSubprocess *qemu;
+  Instance inst[N_INSTANCES];
   GCancellable *cancellable;
   guint pending;
-  gboolean exited;
-  gboolean connected;
   gboolean timed_out;
   GError *error;
   GHashTable *replies;        /* key -> JsonNode */
@@ -67,6 +80,7 @@ request_done (GObject      *source,
 
 static void
 send (Probe      *probe,
+      guint       which,
       const char *key,
       const char *command,
       JsonObject *arguments)   /* transfer full, nullable */
@@ -76,7 +90,8 @@ send (Probe      *probe,
   r->probe = probe;
   r->key = g_strdup (key);
   probe->pending++;
-  ql_qmp_execute_async (probe->qmp, command, arguments, probe->cancellable, request_done, r);
+  ql_qmp_execute_async (probe->inst[which % N_INSTANCES].qmp, command, arguments, probe->cancellable,
+                        request_done, r);
   if (arguments != NULL)
     json_object_unref (arguments);
 }
@@ -105,10 +120,10 @@ qemu_exited (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  Probe *probe = user_data;
+  Instance *inst = user_data;
 
   (void) g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  probe->exited = TRUE;
+  inst->exited = TRUE;
 }
 
 static void
@@ -119,11 +134,18 @@ connected (GObject      *source,
   Probe *probe = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (ql_qmp_connect_finish (QL_QMP (source), result, &error))
-    probe->connected = TRUE;
-  else if (probe->error == NULL)
+  if (!ql_qmp_connect_finish (QL_QMP (source), result, &error) && probe->error == NULL)
     probe->error = g_steal_pointer (&error);
   probe->pending--;
+}
+
+static gboolean
+any_exited (Probe *probe)
+{
+  for (guint i = 0; i < N_INSTANCES; i++)
+    if (probe->inst[i].qemu != NULL && probe->inst[i].exited)
+      return TRUE;
+  return FALSE;
 }
 
 static gboolean
@@ -140,9 +162,9 @@ timed_out (gpointer user_data)
 static gboolean
 run (Probe *probe)
 {
-  while (probe->pending > 0 && !probe->exited && !probe->timed_out && probe->error == NULL)
+  while (probe->pending > 0 && !any_exited (probe) && !probe->timed_out && probe->error == NULL)
     g_main_context_iteration (probe->context, TRUE);
-  return probe->pending == 0 && probe->error == NULL && !probe->exited && !probe->timed_out;
+  return probe->pending == 0 && probe->error == NULL && !any_exited (probe) && !probe->timed_out;
 }
 
 static JsonArray *
@@ -326,25 +348,34 @@ machines_variant (JsonArray *machines,
   return g_variant_builder_end (&b);
 }
 
+/* Kills the QEMUs still running and reaps them. */
+static void
+stop_all (Probe *probe)
+{
+  for (guint i = 0; i < N_INSTANCES; i++)
+    if (probe->inst[i].qemu != NULL && !probe->inst[i].exited)
+      g_subprocess_force_exit (probe->inst[i].qemu);
+  for (guint i = 0; i < N_INSTANCES; i++)
+    while (probe->inst[i].qemu != NULL && !probe->inst[i].exited)
+      g_main_context_iteration (probe->context, TRUE);
+}
+
 static void
 probe_clear (Probe *probe)
 {
-  if (probe->qmp != NULL)
-    ql_qmp_close (probe->qmp);
+  for (guint i = 0; i < N_INSTANCES; i++)
+    if (probe->inst[i].qmp != NULL)
+      ql_qmp_close (probe->inst[i].qmp);
   /* Closing fails every pending command at once; let their callbacks run
    * (they point at @probe). */
   for (guint i = 0; probe->pending > 0 && i < 1000; i++)
     g_main_context_iteration (probe->context, FALSE);
-  g_clear_object (&probe->qmp);
-  if (probe->qemu != NULL)
+  stop_all (probe);
+  for (guint i = 0; i < N_INSTANCES; i++)
     {
-      if (!probe->exited)
-        g_subprocess_force_exit (probe->qemu);
-      /* Reap it: the wait set up in ql_qemu_caps_probe_data() completes. */
-      while (!probe->exited)
-        g_main_context_iteration (probe->context, TRUE);
+      g_clear_object (&probe->inst[i].qmp);
+      g_clear_object (&probe->inst[i].qemu);
     }
-  g_clear_object (&probe->qemu);
   if (probe->timeout != NULL)
     g_source_destroy (probe->timeout);
   g_clear_pointer (&probe->timeout, g_source_unref);
@@ -362,29 +393,37 @@ child_setup (gpointer user_data)
 }
 
 static char *
-read_stderr (GSubprocess *qemu)
+read_stderr (Probe *probe)
 {
-  GInputStream *err = g_subprocess_get_stderr_pipe (qemu);
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(GString) all = g_string_new (NULL);
 
-  if (err == NULL)
-    return g_strdup ("");
-  /* QEMU has exited or was killed: this does not block for long. */
-  bytes = g_input_stream_read_bytes (err, 4096, NULL, NULL);
-  if (bytes == NULL)
-    return g_strdup ("");
-  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  return g_strdup (g_strstrip (text));
+  for (guint i = 0; i < N_INSTANCES; i++)
+    {
+      GInputStream *err = probe->inst[i].qemu != NULL
+                          ? g_subprocess_get_stderr_pipe (probe->inst[i].qemu) : NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autofree char *text = NULL;
+
+      if (err == NULL)
+        continue;
+      /* QEMU has exited or was killed: this does not block for long. */
+      bytes = g_input_stream_read_bytes (err, 4096, NULL, NULL);
+      if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+        continue;
+      text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      g_strstrip (text);
+      if (text[0] != '\0' && strstr (all->str, text) == NULL)
+        g_string_append_printf (all, "%s%s", all->len > 0 ? "; " : "", text);
+    }
+  return g_string_free (g_steal_pointer (&all), FALSE);
 }
 
-static GVariant *
-probe_in_context (Probe              *probe,
-                  const QlCapsStamp  *stamp,
-                  const char         *socket_path,
-                  const char * const *device_types,
-                  gboolean            all_properties,
-                  GError            **error)
+static gboolean
+start_instance (Probe              *probe,
+                guint               which,
+                const QlCapsStamp  *stamp,
+                const char         *socket_path,
+                GError            **error)
 {
   g_autofree char *qmp_arg = g_strdup_printf ("unix:%s,server=on,wait=off", socket_path);
   const char *argv[] = {
@@ -393,8 +432,36 @@ probe_in_context (Probe              *probe,
   };
   const char *env[] = { "LANG=C", "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
   g_autoptr(GSubprocessLauncher) launcher = NULL;
+  Instance *inst = &probe->inst[which];
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_environ (launcher, (char **) env);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup,
+                                         GINT_TO_POINTER ((int) getpid ()), NULL);
+  inst->qemu = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (inst->qemu == NULL)
+    {
+      g_prefix_error (error, "cannot start %s to probe it: ", stamp->path);
+      return FALSE;
+    }
+  g_subprocess_wait_async (inst->qemu, NULL, qemu_exited, inst);
+  inst->qmp = ql_qmp_new ();
+  probe->pending++;
+  ql_qmp_connect_async (inst->qmp, socket_path, PROBE_TIMEOUT_MS, probe->cancellable,
+                        connected, probe);
+  return TRUE;
+}
+
+static GVariant *
+probe_in_context (Probe              *probe,
+                  const QlCapsStamp  *stamp,
+                  const char         *dir,
+                  const char * const *device_types,
+                  gboolean            all_properties,
+                  GError            **error)
+{
   g_autoptr(GPtrArray) devices = NULL;
-  g_autoptr(GPtrArray) objects = NULL;
   g_autoptr(GPtrArray) object_names = NULL;
   g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
   g_autoptr(GPtrArray) chardevs = NULL;
@@ -409,36 +476,28 @@ probe_in_context (Probe              *probe,
   GVariant *machines;
   guint major = 0, minor = 0, micro = 0;
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_set_environ (launcher, (char **) env);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup,
-                                         GINT_TO_POINTER ((int) getpid ()), NULL);
-  probe->qemu = g_subprocess_launcher_spawnv (launcher, argv, error);
-  if (probe->qemu == NULL)
-    {
-      g_prefix_error (error, "cannot start %s to probe it: ", stamp->path);
-      return NULL;
-    }
-  g_subprocess_wait_async (probe->qemu, NULL, qemu_exited, probe);
   probe->timeout = g_timeout_source_new (PROBE_TIMEOUT_MS);
   g_source_set_callback (probe->timeout, timed_out, probe, NULL);
   g_source_attach (probe->timeout, probe->context);
+  for (guint i = 0; i < N_INSTANCES; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("qmp%u.sock", i);
+      g_autofree char *socket_path = g_build_filename (dir, name, NULL);
 
-  probe->qmp = ql_qmp_new ();
-  probe->pending = 1;
-  ql_qmp_connect_async (probe->qmp, socket_path, PROBE_TIMEOUT_MS, probe->cancellable,
-                        connected, probe);
+      if (!start_instance (probe, i, stamp, socket_path, error))
+        return NULL;
+    }
+
   if (run (probe))
     {
-      send (probe, "kvm", "query-kvm", NULL);
-      send (probe, "machines", "query-machines", NULL);
-      send (probe, "cpus", "query-cpu-definitions", NULL);
-      send (probe, "devices", "qom-list-types", list_types_args ("device"));
-      send (probe, "objects", "qom-list-types", list_types_args ("user-creatable"));
-      send (probe, "accels", "qom-list-types", list_types_args ("accel"));
-      send (probe, "chardevs", "query-chardev-backends", NULL);
-      send (probe, "schema", "query-qmp-schema", NULL);
+      send (probe, 1, "schema", "query-qmp-schema", NULL);
+      send (probe, 1, "cpus", "query-cpu-definitions", NULL);
+      send (probe, 0, "kvm", "query-kvm", NULL);
+      send (probe, 0, "machines", "query-machines", NULL);
+      send (probe, 0, "devices", "qom-list-types", list_types_args ("device"));
+      send (probe, 0, "objects", "qom-list-types", list_types_args ("user-creatable"));
+      send (probe, 0, "accels", "qom-list-types", list_types_args ("accel"));
+      send (probe, 0, "chardevs", "query-chardev-backends", NULL);
     }
   if (probe->pending > 0 && run (probe))
     {
@@ -462,7 +521,8 @@ probe_in_context (Probe              *probe,
               g_autofree char *key = g_strconcat ("device:", type, NULL);
 
               g_ptr_array_add (wanted, (gpointer) type);
-              send (probe, key, "device-list-properties", typename_args (type));
+              send (probe, (guint) (wanted->len % N_INSTANCES), key, "device-list-properties",
+                    typename_args (type));
             }
         }
       for (guint i = 0; i < object_names->len; i++)
@@ -474,24 +534,19 @@ probe_in_context (Probe              *probe,
               {
                 g_autofree char *key = g_strconcat ("object:", type, NULL);
 
-                send (probe, key, "qom-list-properties", typename_args (type));
+                send (probe, 1, key, "qom-list-properties", typename_args (type));
                 break;
               }
         }
       run (probe);
     }
 
-  if (probe->exited || probe->error != NULL || probe->timed_out || probe->pending > 0)
+  if (any_exited (probe) || probe->error != NULL || probe->timed_out || probe->pending > 0)
     {
       g_autofree char *why = NULL;
 
-      if (!probe->exited)
-        {
-          g_subprocess_force_exit (probe->qemu);
-          while (!probe->exited)
-            g_main_context_iteration (probe->context, TRUE);
-        }
-      why = read_stderr (probe->qemu);
+      stop_all (probe);
+      why = read_stderr (probe);
       if (probe->timed_out)
         g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_TIMED_OUT,
                      "probing %s took longer than %d s", stamp->path, PROBE_TIMEOUT_MS / 1000);
@@ -505,8 +560,8 @@ probe_in_context (Probe              *probe,
       return NULL;
     }
 
-  greeting = ql_qmp_get_greeting (probe->qmp);
-  if (!ql_qmp_get_qemu_version (probe->qmp, &major, &minor, &micro))
+  greeting = ql_qmp_get_greeting (probe->inst[0].qmp);
+  if (!ql_qmp_get_qemu_version (probe->inst[0].qmp, &major, &minor, &micro))
     {
       g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED,
                    "probing %s failed: its QMP greeting has no version", stamp->path);
@@ -572,24 +627,28 @@ ql_qemu_caps_probe_data (const QlCapsStamp   *stamp,
 {
   Probe probe = { 0 };
   g_autofree char *dir = NULL;
-  g_autofree char *socket_path = NULL;
   GVariant *data;
 
   dir = g_dir_make_tmp ("qlaunch-probe-XXXXXX", error);
   if (dir == NULL)
     return NULL;
-  socket_path = g_build_filename (dir, "qmp.sock", NULL);
 
   probe.context = g_main_context_new ();
   probe.cancellable = cancellable;
   probe.replies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) json_node_unref);
   g_main_context_push_thread_default (probe.context);
-  data = probe_in_context (&probe, stamp, socket_path, device_types, all_properties, error);
+  data = probe_in_context (&probe, stamp, dir, device_types, all_properties, error);
   probe_clear (&probe);
   g_main_context_pop_thread_default (probe.context);
   g_main_context_unref (probe.context);
-  (void) g_unlink (socket_path);
+  for (guint i = 0; i < N_INSTANCES; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("qmp%u.sock", i);
+      g_autofree char *socket_path = g_build_filename (dir, name, NULL);
+
+      (void) g_unlink (socket_path);
+    }
   (void) g_rmdir (dir);
   return data;
 }

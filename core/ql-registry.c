@@ -176,8 +176,12 @@ ql_registry_add_search_dir (QlRegistry *self,
   g_ptr_array_add (self->search_dirs, g_strdup (dir));
 }
 
+/* A search path from the environment: relative entries would load plugins
+ * from wherever the process happens to run (the current directory), so
+ * they are refused, each with a load error. */
 static void
 ql_registry_add_path_list (QlRegistry *self,
+                           const char *variable,
                            const char *path_list)
 {
   g_auto(GStrv) dirs = g_strsplit (path_list, G_SEARCHPATH_SEPARATOR_S, -1);
@@ -185,8 +189,19 @@ ql_registry_add_path_list (QlRegistry *self,
 
   for (i = 0; dirs[i] != NULL; i++)
     {
-      if (dirs[i][0] != '\0')
-        ql_registry_add_search_dir (self, dirs[i]);
+      if (dirs[i][0] == '\0')
+        continue;
+      if (!g_path_is_absolute (dirs[i]))
+        {
+          g_ptr_array_add (self->load_errors,
+                           g_error_new (QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
+                                        "%s: ignoring '%s': plugins are never loaded from a "
+                                        "relative directory (it would depend on the current "
+                                        "directory); use an absolute path",
+                                        variable, dirs[i]));
+          continue;
+        }
+      ql_registry_add_search_dir (self, dirs[i]);
     }
 }
 
@@ -198,7 +213,8 @@ ql_registry_add_path_list (QlRegistry *self,
  * those already added:
  *
  * - the directories of `QLAUNCH_PLUGIN_PATH` (colon-separated; empty entries
- *   are ignored);
+ *   are ignored, relative ones refused with a load error, since they would
+ *   load plugins from the current directory);
  * - then the installed plugin directory, ql_registry_get_system_plugin_dir(),
  *   unless `QLAUNCH_PLUGIN_SYSTEM_PATH` is set: then its directories
  *   (colon-separated) are searched instead, and none if it is empty.
@@ -213,11 +229,11 @@ ql_registry_add_env_search_dirs (QlRegistry *self)
 
   plugin_path = g_getenv ("QLAUNCH_PLUGIN_PATH");
   if (plugin_path != NULL)
-    ql_registry_add_path_list (self, plugin_path);
+    ql_registry_add_path_list (self, "QLAUNCH_PLUGIN_PATH", plugin_path);
 
   system_path = g_getenv ("QLAUNCH_PLUGIN_SYSTEM_PATH");
   if (system_path != NULL)
-    ql_registry_add_path_list (self, system_path);
+    ql_registry_add_path_list (self, "QLAUNCH_PLUGIN_SYSTEM_PATH", system_path);
   else
     ql_registry_add_search_dir (self, QL_SYSTEM_PLUGIN_DIR);
 }

@@ -1310,6 +1310,10 @@ ql_vm_set_stdin_fd (QlVm *self,
  * daemonizing QEMU (the `daemonize` knob) is not covered once it has
  * forked. Linux only; the default is %FALSE. Call before the launch.
  *
+ * QEMU always runs with the file mode creation mask 077, so that the
+ * sockets (QMP, chardevs), pid file and memory-backend files it creates
+ * are its user's only (a socket is 0600: nobody else can connect).
+ *
  * Independently of this, QEMU always runs in a process group of its own
  * (`setpgid (0, 0)` in the same child setup), so that a signal to the
  * launcher's process group (a job-control signal, a supervisor's kill) does
@@ -1512,6 +1516,10 @@ child_setup (gpointer user_data)
    * ql_vm_set_die_with_parent()). */
   if (!isatty (STDIN_FILENO) && !isatty (STDOUT_FILENO))
     setpgid (0, 0);
+  /* What QEMU creates (QMP and chardev sockets, the pid file, memory
+   * backend files) is its user's only: sockets 0600 (connecting needs
+   * write permission), files 0600, directories 0700. */
+  umask (077);
   if (setup->die_with_parent)
     {
       /* The launcher may have died before the prctl: then nothing would

@@ -5,6 +5,7 @@
  *   QEMU and is then SIGKILLed; its QEMU must be gone within 2 s (and,
  *   as a control, survives without the setting);
  * - QEMU runs in a process group of its own;
+ * - what QEMU creates (QMP socket, pid file) is 0600 whatever our umask;
  * - QEMU's environment holds only the allowed variables of ours (a canary
  *   set in ours does not reach it), or exactly what ql_vm_set_environ()
  *   gave.
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define CHILD_ARG "--hardening-child"
 #define CANARY "QLAUNCH_HARDENING_CANARY"
@@ -223,6 +225,45 @@ allowed (const char *entry)
   return FALSE;
 }
 
+/* What QEMU creates is its user's only, whatever our umask: with ours at
+ * 000, the QMP socket and the pid file QEMU makes are still 0600. */
+static void
+test_created_files_private (void)
+{
+  g_autofree char *dir = ql_test_make_tmpdir ();
+  g_autofree char *qmp = g_build_filename (dir, "qmp.sock", NULL);
+  g_autofree char *pidfile = g_build_filename (dir, "qemu.pid", NULL);
+  g_autofree char *text = g_strdup_printf (
+    "[vm]\nname = umask\npid-file = %s\n[machine]\ntype = pc\nacceleration = tcg\n"
+    "[memory]\nsize = 64M\n[knobs]\nno-defaults = true\nno-user-config = true\n"
+    "no-graphic = true\nstopped = true\n[qmp ctl]\npath = %s\n", pidfile, qmp);
+  g_autoptr(QlRegistry) registry = ql_test_registry_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlVmConfig) config = ql_vm_config_new_from_data (text, -1, "umask.vm", dir, registry, &error);
+  g_autoptr(QlVm) vm = NULL;
+  struct stat st;
+  mode_t saved;
+
+  g_assert_no_error (error);
+  vm = ql_vm_new (config);
+  ql_test_vm_guard (vm);
+  saved = umask (0);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  umask (saved);
+  g_assert_no_error (error);
+  g_assert_true (ql_vm_connect_qmp (vm, 20000, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (qmp, &st), ==, 0);
+  g_test_message ("QMP socket mode %04o", (guint) (st.st_mode & 07777));
+  g_assert_true (S_ISSOCK (st.st_mode));
+  g_assert_cmpint (st.st_mode & 0077, ==, 0);
+  g_assert_cmpint (stat (pidfile, &st), ==, 0);
+  g_test_message ("pid file mode %04o", (guint) (st.st_mode & 07777));
+  g_assert_cmpint (st.st_mode & 0077, ==, 0);
+  stop_vm (vm);
+  ql_test_rm_rf (dir);
+}
+
 static void
 test_environment_default (void)
 {
@@ -286,6 +327,7 @@ main (int    argc,
   g_test_add_func ("/hardening/die-with-parent", test_die_with_parent);
   g_test_add_func ("/hardening/outlives-parent-by-default", test_outlives_parent_by_default);
   g_test_add_func ("/hardening/process-group", test_process_group);
+  g_test_add_func ("/hardening/created-files-private", test_created_files_private);
   g_test_add_func ("/hardening/environment-default", test_environment_default);
   g_test_add_func ("/hardening/environment-explicit", test_environment_explicit);
   return g_test_run ();

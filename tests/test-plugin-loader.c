@@ -581,6 +581,24 @@ test_env (void)
       "/cli/dir", "/p/one", "/p/two", system_dir, NULL });
   }
 
+  /* Relative entries would load from the current directory: refused,
+   * each with a load error. */
+  {
+    g_autoptr(QlRegistry) registry = ql_registry_new ();
+    GPtrArray *errors;
+
+    g_setenv ("QLAUNCH_PLUGIN_PATH", ".:/p/one:plugins", TRUE);
+    ql_registry_add_env_search_dirs (registry);
+    assert_search_dirs (registry, (const char * const[]) { "/p/one", system_dir, NULL });
+    errors = ql_registry_get_load_errors (registry);
+    g_assert_cmpuint (errors->len, ==, 2);
+    g_assert_error ((GError *) g_ptr_array_index (errors, 0), QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH);
+    g_assert_cmpstr (((GError *) g_ptr_array_index (errors, 1))->message, ==,
+                     "QLAUNCH_PLUGIN_PATH: ignoring 'plugins': plugins are never loaded from a "
+                     "relative directory (it would depend on the current directory); use an absolute path");
+    g_setenv ("QLAUNCH_PLUGIN_PATH", ":/p/one::/p/two:", TRUE);
+  }
+
   /* QLAUNCH_PLUGIN_SYSTEM_PATH replaces the installed dir... */
   {
     g_autoptr(QlRegistry) registry = ql_registry_new ();

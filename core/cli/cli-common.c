@@ -7,8 +7,15 @@ ql_cli_registry_new (const QlCliGlobals *globals)
   QlRegistry *registry = ql_registry_new ();
   GPtrArray *errors;
 
+  /* --plugin-dir names a directory explicitly: a relative one is made
+   * absolute once, here, so that nothing later depends on the current
+   * directory. */
   for (guint i = 0; globals->plugin_dirs != NULL && globals->plugin_dirs[i] != NULL; i++)
-    ql_registry_add_search_dir (registry, globals->plugin_dirs[i]);
+    {
+      g_autofree char *dir = g_canonicalize_filename (globals->plugin_dirs[i], NULL);
+
+      ql_registry_add_search_dir (registry, dir);
+    }
   ql_registry_add_env_search_dirs (registry);
   ql_registry_scan (registry);
 

@@ -79,6 +79,7 @@ template_create (const QlCliGlobals *globals,
   g_autoptr(GError) error = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlCmdline) checked = NULL;
   g_autoptr(QlTemplate) template_ = NULL;
   g_autofree char *state_file = NULL;
   g_autofree char *size_text = NULL;
@@ -102,7 +103,13 @@ template_create (const QlCliGlobals *globals,
 
   registry = ql_cli_registry_new (globals);
   config = ql_cli_load_vm (registry, argv[1], NULL, TRUE, &error);
-  if (config == NULL)
+  /* Checked against what its QEMU offers, as `run` does. (A template
+   * writes the key=value forms, which every supported QEMU reads.) */
+  if (config != NULL)
+    checked = ql_cli_build_for_qemu (config, NULL, TRUE, &error);
+  if (config != NULL)
+    ql_vm_config_set_qemu_version (config, 0, 0);
+  if (checked == NULL)
     {
       ql_cli_print_error (argv[1], error);
       return QL_EXIT_FAILURE;

@@ -195,6 +195,124 @@ test_escape_value (void)
   g_assert_cmpstr (b, ==, "plain");
 }
 
+/* QEMU 9.0 and newer get -device/-object/-netdev as JSON: typed values,
+ * escaped strings, dotted keys nested, in the order added. */
+static void
+test_json_forms (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  QlOption *dev, *obj, *net, *drive;
+
+  dev = ql_cmdline_add_option (cl, "-device", "virtio-net-pci", "id", "n0", NULL);
+  ql_option_set_bool (dev, "mq", TRUE);
+  ql_option_set_uint (dev, "vectors", 6);
+  ql_option_set_int (dev, "bootindex", -1);
+  ql_option_set (dev, "romfile", "a\"b\\c,d\te\x01");
+  obj = ql_cmdline_add_option (cl, "-object", "memory-backend-file", "id", "m0", NULL);
+  ql_option_set_uint (obj, "size", G_MAXUINT64);
+  net = ql_cmdline_add_option (cl, "-netdev", "tap", "id", "t0", NULL);
+  ql_option_set (net, "x.y", "1");
+  ql_option_set (net, "x.z", "2");
+  ql_option_set (net, "w", "3");
+  drive = ql_cmdline_add_option (cl, "-drive", NULL, "file", "a,b", NULL);
+  (void) drive;
+
+  /* 7.2 by default: key=value. */
+  g_assert_false (ql_cmdline_writes_json (cl, "-device"));
+  ql_cmdline_set_qemu_version (cl, 9, 2);
+  g_assert_true (ql_cmdline_writes_json (cl, "-device"));
+  g_assert_false (ql_cmdline_writes_json (cl, "-drive"));
+  argv = ql_cmdline_to_argv (cl, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (argv[2], ==,
+                   "{\"driver\":\"virtio-net-pci\",\"id\":\"n0\",\"mq\":true,\"vectors\":6,"
+                   "\"bootindex\":-1,\"romfile\":\"a\\\"b\\\\c,d\\u0009e\\u0001\"}");
+  g_assert_cmpstr (argv[4], ==,
+                   "{\"qom-type\":\"memory-backend-file\",\"id\":\"m0\",\"size\":18446744073709551615}");
+  g_assert_cmpstr (argv[6], ==, "{\"type\":\"tap\",\"id\":\"t0\",\"x\":{\"y\":\"1\",\"z\":\"2\"},\"w\":\"3\"}");
+  g_assert_cmpstr (argv[8], ==, "file=a,,b");
+
+  /* Older versions are raised to 7.2. */
+  ql_cmdline_set_qemu_version (cl, 5, 0);
+  {
+    guint major, minor;
+
+    ql_cmdline_get_qemu_version (cl, &major, &minor);
+    g_assert_cmpuint (major, ==, 7);
+    g_assert_cmpuint (minor, ==, 2);
+  }
+}
+
+/* A dotted key cannot sit under a plain value of the same name in JSON. */
+static void
+test_json_clash (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  QlOption *net = ql_cmdline_add_option (cl, "-netdev", "tap", "id", "t0", NULL);
+
+  ql_option_set (net, "x", "1");
+  ql_option_set (net, "x.y", "2");
+  ql_cmdline_set_qemu_version (cl, 9, 0);
+  argv = ql_cmdline_to_argv (cl, &error);
+  g_assert_null (argv);
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE);
+  g_assert_cmpstr (error->message, ==, "-netdev tap: key 'x.y' clashes with another key in JSON form");
+}
+
+/* Versions: X.Y or X.Y.Z, 7.2 at least. */
+static void
+test_qemu_versions (void)
+{
+  const char *bad[] = { "7", "7.", "7.2.", "x.2", "7.2.1.4", "-7.2", " 7.2", "7.2a", "", "99999.0" };
+  const char *old[] = { "6.2", "7.1", "2.12.0" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QlQemuCaps) caps = ql_qemu_caps_new_for_version (bad[i], &error);
+
+      g_assert_null (caps);
+      g_assert_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_UNSUPPORTED_VERSION);
+      g_assert_nonnull (strstr (error->message, "is not a QEMU version"));
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (old); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QlQemuCaps) caps = ql_qemu_caps_new_for_version (old[i], &error);
+
+      g_assert_null (caps);
+      g_assert_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_UNSUPPORTED_VERSION);
+      g_assert_nonnull (strstr (error->message, "older than 7.2"));
+    }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QlQemuCaps) caps = ql_qemu_caps_new_for_version ("9.2", &error);
+    g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+    g_auto(GStrv) machines = NULL;
+    guint major, minor;
+
+    g_assert_no_error (error);
+    g_assert_false (ql_qemu_caps_is_probed (caps));
+    g_assert_cmpstr (ql_qemu_caps_get_version_string (caps), ==, "9.2.0");
+    g_assert_true (ql_qemu_caps_accepts_json (caps, "-netdev"));
+    machines = ql_qemu_caps_list_machines (caps);
+    g_assert_cmpuint (g_strv_length (machines), ==, 0);
+    ql_qemu_caps_apply_syntax (caps, cl);
+    ql_cmdline_get_qemu_version (cl, &major, &minor);
+    g_assert_cmpuint (major, ==, 9);
+    g_assert_cmpuint (minor, ==, 2);
+    /* Without a binary, only removed options are checked. */
+    ql_cmdline_add_option (cl, "-fsdev", "proxy", "id", "f0", NULL);
+    g_assert_false (ql_qemu_caps_check_cmdline (caps, cl, &error));
+    g_assert_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE);
+    g_assert_true (g_str_has_prefix (error->message, "-fsdev proxy: QEMU 9.2 has no -fsdev proxy (removed in 9.2)"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -211,5 +329,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cmdline/fds-numbered-from-three", test_fds_numbered_from_three);
   g_test_add_func ("/cmdline/find-option", test_find_option);
   g_test_add_func ("/cmdline/escape-value", test_escape_value);
+  g_test_add_func ("/cmdline/json-forms", test_json_forms);
+  g_test_add_func ("/cmdline/json-clash", test_json_clash);
+  g_test_add_func ("/cmdline/qemu-versions", test_qemu_versions);
   return g_test_run ();
 }

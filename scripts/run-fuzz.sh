@@ -16,7 +16,7 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz-vm-file fuzz-device-spec fuzz-qmp}
+targets=${*:-fuzz-vm-file fuzz-device-spec fuzz-qmp fuzz-argv}
 build=${BUILD_DIR:-$srcdir/build-fuzz}
 work=${FUZZ_WORK:-$build/fuzz-work}
 crashdir=$srcdir/tests/fuzz/crashes

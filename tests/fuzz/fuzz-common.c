@@ -194,3 +194,35 @@ ql_fuzz_check_same (char **a,
       fuzz_fail ("the same configuration gave two argvs:\n  '%s'\n  '%s'", ja, jb);
     }
 }
+
+void
+ql_fuzz_check_heads (QlCmdline          *cmdline,
+                     const char * const *skip_flags)
+{
+  for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cmdline, i);
+      const char *flag = ql_option_get_flag (option);
+      const char *head = ql_option_get_head (option);
+
+      if (ql_option_get_syntax (option) != QL_OPTION_SYNTAX_KEYVAL || head == NULL
+          || (skip_flags != NULL && g_strv_contains (skip_flags, flag)))
+        continue;
+      if (strchr (head, '=') != NULL)
+        fuzz_fail ("%s: head '%s' holds '=', so QEMU reads it as a key=value pair", flag, head);
+    }
+}
+
+void
+ql_fuzz_fail (const char *format,
+              ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  fputs ("qlaunch fuzz invariant broken: ", stderr);
+  vfprintf (stderr, format, args);
+  fputc ('\n', stderr);
+  va_end (args);
+  abort ();
+}

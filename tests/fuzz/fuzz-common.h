@@ -25,4 +25,16 @@ void        ql_fuzz_check_argv     (QlCmdline   *cmdline,
 void        ql_fuzz_check_same     (char       **a,
                                     char       **b);
 
+/* Aborts unless the head (driver, type, ...) of every key=value option of
+ * @cmdline is free of '=': QEMU reads a first element with '=' as a
+ * key=value pair, not as the implied head (`-name a=b`: "Invalid parameter
+ * 'a'"). Options whose flag is in @skip_flags (nullable) are not checked. */
+void        ql_fuzz_check_heads    (QlCmdline          *cmdline,
+                                    const char * const *skip_flags);
+
+/* Aborts with "qlaunch fuzz invariant broken: MESSAGE". */
+G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)
+void        ql_fuzz_fail           (const char  *format,
+                                    ...);
+
 G_END_DECLS

@@ -8,6 +8,10 @@ fuzz-device-spec: every [device ID] group of the golden files written as a
 fuzz-qmp:         replies and events from docs/qemu-7.2-qmp.md, each given
                   the ids the harness's pending commands have (ql-2, ql-3),
                   plus a few stream shapes (several lines, a STOP event).
+fuzz-argv:        choice streams (the harness builds the configuration from
+                  the bytes): empty, all zeros, all 0xff, and pseudo-random
+                  bytes of a few lengths in strict mode (first byte not
+                  7 mod 8) and wild mode (7 mod 8), from a fixed seed.
 
 Run from anywhere: python3 tests/fuzz/make-corpus.py
 """
@@ -16,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 
@@ -109,3 +114,14 @@ write('fuzz-qmp', 'half-message', '{"return": {}, "id": "ql-2"')
 write('fuzz-qmp', 'second-greeting',
       '{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}}\n')
 write('fuzz-qmp', 'empty', '')
+
+# fuzz-argv
+write('fuzz-argv', 'empty', b'')
+write('fuzz-argv', 'zeros', bytes(256))
+write('fuzz-argv', 'ones', b'\xff' * 256)
+rng = random.Random(20261126)
+for mode, first in (('strict', 0), ('wild', 7)):
+    for length in (16, 64, 256, 1024, 4096):
+        for n in range(2):
+            data = bytes([first]) + bytes(rng.randrange(256) for _ in range(length - 1))
+            write('fuzz-argv', '%s-%d-%d' % (mode, length, n), data)

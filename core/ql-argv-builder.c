@@ -327,7 +327,10 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
     ql_cmdline_set_qemu_version (cl, major, minor);
 
   if (STR (NAME) != NULL)
-    ql_cmdline_add_option (cl, "-name", STR (NAME), NULL);
+    /* guest=NAME, not NAME as the head: QEMU reads a first element that
+     * holds '=' as a key (name "process=x" renamed QEMU's process: found
+     * by fuzz-argv). */
+    ql_cmdline_add_option (cl, "-name", NULL, "guest", STR (NAME), NULL);
   if (STR (UUID) != NULL)
     ql_cmdline_add_verbatim (cl, "-uuid", STR (UUID));
   emit_machine (self, cl);

@@ -436,6 +436,28 @@ ql_param_describe_type (GParamSpec *pspec)
   return g_strdup (g_type_name (vtype));
 }
 
+/* What QlCmdline accepts in a value: no line break (\n or \r), UTF-8. */
+static gboolean
+check_option_text (const char  *text,
+                   GError     **error)
+{
+  if (strpbrk (text, "\n\r") != NULL)
+    {
+      g_autofree char *shown = g_strescape (text, NULL);
+
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                   "'%s' holds a line break, which no QEMU option accepts", shown);
+      return FALSE;
+    }
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                   "the value is not valid UTF-8");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * ql_param_value_from_string:
  * @pspec: the property to read a value for
@@ -480,12 +502,8 @@ ql_param_value_from_string (GParamSpec  *pspec,
     }
   else if (vtype == G_TYPE_STRING)
     {
-      if (strchr (text, '\n') != NULL)
-        {
-          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
-                       "'%s' holds a newline, which no QEMU option accepts", text);
-          return FALSE;
-        }
+      if (!check_option_text (text, error))
+        return FALSE;
       g_value_set_string (&tmp, text);
     }
   else if (vtype == G_TYPE_STRV)
@@ -499,6 +517,9 @@ ql_param_value_from_string (GParamSpec  *pspec,
           g_free (parts[n - 1]);
           parts[n - 1] = NULL;
         }
+      for (guint i = 0; parts[i] != NULL; i++)
+        if (!check_option_text (parts[i], error))
+          return FALSE;
       g_value_set_boxed (&tmp, parts);
     }
   else if (vtype == QL_TYPE_FD_LIST)

@@ -1,5 +1,8 @@
 /* qlaunch — QlVmConfig: every field of govmm's Config as a GObject property. */
 #include "ql-vm-config-private.h"
+#include "ql-keyval.h"
+
+#include <string.h>
 
 typedef struct
 {
@@ -668,6 +671,41 @@ ql_vm_config_get_source_name (QlVmConfig *self)
 {
   g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
   return self->source_name;
+}
+
+/**
+ * ql_vm_config_lookup_machine_option:
+ * @self: a #QlVmConfig
+ * @key: a `-machine` property, such as `nvdimm`
+ *
+ * Looks @key up in `[machine] options`, read with QEMU's key=value rule
+ * (a single `,` separates, `,,` is a literal comma). Plugins use it to see
+ * what the VM file set on the machine.
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL when @key is not
+ *   set (or the options do not parse; validation reports that)
+ */
+char *
+ql_vm_config_lookup_machine_option (QlVmConfig *self,
+                                    const char *key)
+{
+  const char *options;
+  g_autoptr(GPtrArray) pairs = NULL;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+  options = g_value_get_string (&self->values[QL_VM_PROP_MACHINE_OPTIONS]);
+  if (options == NULL || *options == '\0')
+    return NULL;
+  pairs = ql_keyval_split (options, "[machine] options", NULL);
+  for (guint i = 0; pairs != NULL && i < pairs->len; i++)
+    {
+      QlKeyvalPair *pair = g_ptr_array_index (pairs, i);
+
+      if (pair->key != NULL && strcmp (pair->key, key) == 0)
+        return g_strdup (pair->value);
+    }
+  return NULL;
 }
 
 /**

@@ -108,6 +108,13 @@ check_machine (QlVmConfig  *self,
             add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
                  "[machine] options: '%s' has no value; write '%s=on' (QEMU deprecates the short form)",
                  pair->value, pair->value);
+          else if (strpbrk (pair->key, ",= \t\n\r") != NULL || !g_utf8_validate (pair->key, -1, NULL))
+            add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+                 "[machine] options: '%s' is not a valid key (no comma, '=', space or line break)",
+                 pair->key);
+          else if (strpbrk (pair->value, "\n\r") != NULL || !g_utf8_validate (pair->value, -1, NULL))
+            add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+                 "[machine] options: the value of '%s' holds a line break or is not UTF-8", pair->key);
           else if (g_str_equal (pair->key, "type"))
             add (errors, QL_CONFIG_ERROR_CONFLICT,
                  "[machine] options: set the machine type with the 'type' key, not in options");
@@ -339,6 +346,16 @@ check_qmp_iothreads_incoming (QlVmConfig  *self,
       ql_vm_config_get_qmp_socket (self, i, &name, &path, &server, &no_wait);
       if (path == NULL || *path == '\0')
         add (errors, QL_CONFIG_ERROR_MISSING, "[qmp %s] path: missing", name ? name : "");
+      else if (strpbrk (path, "\n\r") != NULL || !g_utf8_validate (path, -1, NULL))
+        add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+             "[qmp %s] path: holds a line break or is not UTF-8, which no QEMU option accepts",
+             name ? name : "");
+      else if (strchr (path, '=') != NULL)
+        /* -qmp unix:PATH: QEMU reads a first element that holds '=' as a
+         * key=value pair (found by fuzz-argv). */
+        add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
+             "[qmp %s] path: '%s' holds '=', which QEMU's -qmp reads as option syntax; "
+             "choose a path without '='", name ? name : "", path);
       if (no_wait && !server)
         add (errors, QL_CONFIG_ERROR_CONFLICT,
              "[qmp %s] no-wait: only a server socket can skip waiting (set server=true)", name ? name : "");

@@ -66,7 +66,7 @@ test_full_config_in_govmm_order (void)
 
   text = argv_text (vm);
   g_assert_cmpstr (text, ==,
-                   "-name\nvm,,1\n"
+                   "-name\nguest=vm,,1\n"
                    "-uuid\n4a5c6e1b-8a2b-4d4e-9f00-123456789abc\n"
                    "-machine\nq35,accel=tcg,usb=off\n"
                    "-cpu\nmax\n"

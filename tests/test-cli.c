@@ -352,7 +352,7 @@ test_args_formats (void)
   g_assert_cmpstr (r.err, ==, "");
   lines = argv_of_lines (r.out);
   g_assert_cmpstr (lines[0], ==, "qemu-system-x86_64");
-  g_assert_cmpstr (arg_after (lines, "-name"), ==, "my \"vm\" it's");
+  g_assert_cmpstr (arg_after (lines, "-name"), ==, "guest=my \"vm\" it's");
   g_assert_cmpstr (arg_after (lines, "-append"), ==, "console=ttyS0 init=\"/bin/sh -c 'echo $HOME; exit'\" quiet");
   g_assert_cmpstr (arg_after (lines, "-kernel"), ==, kernel);
   g_assert_nonnull (arg_after (lines, "-drive"));

@@ -317,7 +317,7 @@ test_launch_wait_sync (Fixture       *f,
   for (guint i = 0; argv[i] != NULL; i++)
     g_assert_cmpstr (g_ptr_array_index (r->argv, i), ==, argv[i]);
   g_assert_cmpstr (g_ptr_array_index (r->argv, 1), ==, "-name");
-  g_assert_cmpstr (g_ptr_array_index (r->argv, 2), ==, "sync-vm");
+  g_assert_cmpstr (g_ptr_array_index (r->argv, 2), ==, "guest=sync-vm");
 
   /* Waiting again answers at once; launching again is refused. */
   g_assert_true (ql_vm_wait (vm, NULL, &error));

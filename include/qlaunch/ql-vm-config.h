@@ -129,6 +129,8 @@ QL_API QlDevice    *ql_vm_config_lookup_device       (QlVmConfig   *self,
 
 QL_API gboolean     ql_vm_config_validate            (QlVmConfig   *self,
                                                       GError      **error);
+QL_API char        *ql_vm_config_lookup_machine_option (QlVmConfig *self,
+                                                 const char   *key);
 QL_API void         ql_vm_config_set_qemu_version    (QlVmConfig   *self,
                                                  guint         major,
                                                  guint         minor);

@@ -157,29 +157,16 @@ parse_pci_addr (const char *addr,
   *function = (end != NULL && *end == '.') ? (guint) strtoul (end + 1, NULL, 16) : 0;
 }
 
-/* Whether [machine] options (QEMU's key=value,key=value) turn @key off. */
+/* Whether [machine] options (QEMU's key=value rule, ",," a literal comma)
+ * turn @key off. */
 static gboolean
 machine_option_is_off (QlVmConfig *vm,
                        const char *key)
 {
   static const char * const off[] = { "off", "false", "no", NULL };
-  g_autofree char *options = NULL;
-  g_auto(GStrv) parts = NULL;
-  gsize key_len = strlen (key);
+  g_autofree char *value = vm != NULL ? ql_vm_config_lookup_machine_option (vm, key) : NULL;
 
-  if (vm != NULL)
-    g_object_get (vm, "machine-options", &options, NULL);
-  if (options == NULL)
-    return FALSE;
-
-  parts = g_strsplit (options, ",", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      if (strncmp (parts[i], key, key_len) == 0 && parts[i][key_len] == '=')
-        return g_strv_contains (off, parts[i] + key_len + 1);
-    }
-
-  return FALSE;
+  return value != NULL && g_strv_contains (off, value);
 }
 
 static const QlBridgeReservedFunction *

@@ -60,30 +60,6 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
-/* The value of @key in [machine] options (QEMU's key=value,key=value), or
- * NULL when it is not there. */
-static char *
-machine_option_value (QlVmConfig *vm,
-                      const char *key)
-{
-  g_autofree char *options = NULL;
-  g_auto(GStrv) parts = NULL;
-  gsize key_len = strlen (key);
-
-  g_object_get (vm, "machine-options", &options, NULL);
-  if (options == NULL)
-    return NULL;
-
-  parts = g_strsplit (options, ",", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      if (strncmp (parts[i], key, key_len) == 0 && parts[i][key_len] == '=')
-        return g_strdup (parts[i] + key_len + 1);
-    }
-
-  return NULL;
-}
-
 /* The machine must support nvdimm, and [machine] options must not turn
  * it off. */
 static gboolean
@@ -93,7 +69,7 @@ check_machine (QlMemoryObject  *self,
 {
   QlDevice *device = QL_DEVICE (self);
   g_autofree char *type = NULL;
-  g_autofree char *nvdimm = machine_option_value (vm, "nvdimm");
+  g_autofree char *nvdimm = ql_vm_config_lookup_machine_option (vm, "nvdimm");
 
   g_object_get (vm, "machine-type", &type, NULL);
   if (g_strcmp0 (type, "microvm") == 0)

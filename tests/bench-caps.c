@@ -65,7 +65,9 @@ main (void)
   double lists[ROUNDS], with_vm[ROUNDS], all[3], cached[LOOKUPS];
   double probe_median, cached_median;
 
-  if (g_find_program_in_path (QEMU) == NULL)
+  g_autofree char *qemu = g_find_program_in_path (QEMU);
+
+  if (qemu == NULL)
     {
       printf ("no %s: skipped\n", QEMU);
       return 77;

@@ -521,10 +521,12 @@ int
 main (int    argc,
       char **argv)
 {
+  g_autofree char *qemu = NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (g_find_program_in_path (QEMU) == NULL)
+  qemu = g_find_program_in_path (QEMU);
+  if (qemu == NULL)
     {
       g_test_message ("no %s", QEMU);
       return 77;

@@ -42,16 +42,17 @@
  * A configuration that validates must build (ql_vm_config_build_cmdline(),
  * ql_cmdline_to_argv(): ql_vm_config_validate() promises it "can be turned
  * into an argv"), and its argv keeps the invariants of ql_fuzz_check_argv()
- * and ql_fuzz_check_heads(), is the same built twice and through
+ * (which include heads without '='), is the same built twice and through
  * ql_vm_config_to_argv(). Each device's hot-plug form
  * (ql_device_hotplug_params()) keeps the argv invariants too, and
  * ql_hotplug_plan() gives commands or a GError. Criticals abort
  * (ql_fuzz_init()), and ASan/UBSan/LSan watch the rest.
  *
- * Known library bugs the harness found are kept out of the generated
- * configurations (see KnownIssue below) so that a run goes on looking for
- * new ones; QL_FUZZ_ARGV_KNOWN_ISSUES=NAME,... (or "all") lets them in
- * again, to check a fix.
+ * The library bugs the harness found (tests/fuzz/crashes/fuzz-argv/
+ * README.md) are fixed; the shapes that hit them ('=' in [vm] name and QMP
+ * socket paths, '\r' in strings, line breaks in list values and QMP paths,
+ * [machine] options keys with spaces or ",,", nvdimm=on,,X) are generated
+ * like any other, and their inputs are in the seed corpus.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -64,30 +65,6 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 #define MAX_DEVICES 10
 #define MAX_ROUNDS 8
-
-/* Known library bugs (tests/fuzz/crashes/fuzz-argv/README.md), kept out
- * unless QL_FUZZ_ARGV_KNOWN_ISSUES names them (a comma-separated list, or
- * "all"): hits_known_issue() drops the values that would hit them, and
- * ql_fuzz_check_heads() skips -name and -qmp.
- * - head-equals: '=' in [vm] name or a QMP socket path makes a head that
- *   QEMU reads as a key (`-name process=x` sets the process name);
- * - line-break: '\r' in a string value, or '\n' in a list value ([vm]
- *   global) or a QMP socket path, validates but does not build;
- * - machine-options-key: a [machine] options key with a space, a tab or a
- *   comma (",,") validates but does not build;
- * - nvdimm-option: [machine] options nvdimm=on,,X with a memory-object
- *   validates but does not build. */
-typedef enum
-{
-  KNOWN_HEAD_EQUALS = 1 << 0,
-  KNOWN_LINE_BREAK = 1 << 1,
-  KNOWN_MACHINE_OPTIONS_KEY = 1 << 2,
-  KNOWN_NVDIMM_OPTION = 1 << 3,
-} KnownIssue;
-
-static guint known_issues;   /* KnownIssue: those let in */
-
-#define KNOWN(issue) ((known_issues & (issue)) != 0)
 
 typedef struct
 {
@@ -231,8 +208,7 @@ static const char * const spicy[] = {
 static const char plain[] = "abcdefghijklmnopqrstuvwxyz0123456789-_./";
 
 /* Appends up to @max_bytes of generated text without the characters of
- * @forbidden; newlines only in wild mode, carriage returns only with the
- * known issues. */
+ * @forbidden; newlines only in wild mode. */
 static void
 append_text (Gen        *g,
              GString    *s,
@@ -249,9 +225,7 @@ append_text (Gen        *g,
       char one[2] = { plain[b % (sizeof plain - 1)], '\0' };
       const char *piece = b < 160 ? one : spicy[(b - 160) % G_N_ELEMENTS (spicy)];
 
-      if (strpbrk (piece, forbidden) != NULL
-          || (!g->wild && strchr (piece, '\n') != NULL)
-          || (!KNOWN (KNOWN_LINE_BREAK) && strchr (piece, '\r') != NULL))
+      if (strpbrk (piece, forbidden) != NULL || (!g->wild && strchr (piece, '\n') != NULL))
         piece = "x";
       if (s->len + strlen (piece) > max_bytes)
         break;
@@ -447,54 +421,6 @@ plan_unset (Plan       *plan,
   return FALSE;
 }
 
-/* Whether setting @key to @text would run into a known issue that is not
- * let in (see KnownIssue). */
-static gboolean
-hits_known_issue (const char *key,
-                  const char *text)
-{
-  /* A string property refuses '\n' itself (a GError worth reaching); a
-   * list value and a QMP socket path do not. */
-  if (!KNOWN (KNOWN_LINE_BREAK)
-      && (strchr (text, '\r') != NULL
-          || ((g_str_equal (key, "global") || g_str_equal (key, "qmp-path")) && strchr (text, '\n') != NULL)))
-    return TRUE;
-  if (g_str_equal (key, "machine-options")
-      && (!KNOWN (KNOWN_MACHINE_OPTIONS_KEY) || !KNOWN (KNOWN_NVDIMM_OPTION)))
-    {
-      /* QEMU's key=value syntax, as [machine] options reads it. */
-      g_auto(GStrv) elements = NULL;
-      g_autofree char *marked = NULL;
-      GString *s = g_string_new (NULL);
-
-      for (const char *p = text; *p != '\0'; p++)
-        {
-          if (p[0] == ',' && p[1] == ',')
-            {
-              g_string_append_c (s, '\x01');
-              p++;
-            }
-          else
-            g_string_append_c (s, *p);
-        }
-      marked = g_string_free (s, FALSE);
-      elements = g_strsplit (marked, ",", -1);
-      for (guint i = 0; elements[i] != NULL; i++)
-        {
-          const char *eq = strchr (elements[i], '=');
-          g_autofree char *element_key = eq != NULL ? g_strndup (elements[i], eq - elements[i]) : NULL;
-
-          if (element_key == NULL)
-            continue;
-          if (!KNOWN (KNOWN_MACHINE_OPTIONS_KEY) && strpbrk (element_key, "\x01 \t") != NULL)
-            return TRUE;
-          if (!KNOWN (KNOWN_NVDIMM_OPTION) && g_str_equal (element_key, "nvdimm") && strchr (eq, '\x01') != NULL)
-            return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 /* Sets a VM property from text, as a VM file does. A value the property
  * refuses is a QL_CONFIG_ERROR, and is left out of the plan. */
 static void
@@ -506,8 +432,6 @@ plan_set (Plan       *plan,
   g_autoptr(GError) error = NULL;
   Setting *s;
 
-  if (hits_known_issue (key, value))
-    return;
   if (scratch == NULL)
     scratch = ql_vm_config_new ();
   if (!ql_vm_config_set_from_string (scratch, key, value, &error))
@@ -739,7 +663,7 @@ gen_by_type (Gen        *g,
         {
           if (i > 0)
             g_string_append_c (s, ';');
-          append_text (g, s, s->len + 100, KNOWN (KNOWN_LINE_BREAK) ? ";" : ";\n");
+          append_text (g, s, s->len + 100, ";");
         }
       return g_string_free (s, FALSE);
     }
@@ -1194,7 +1118,7 @@ set_device_property (Gen        *g,
   g_autofree char *text = gen_device_value (g, plan, device, ql_device_get_type_name (device), pspec);
   g_autoptr(GError) error = NULL;
 
-  if (text == NULL || hits_known_issue (pspec->name, text))
+  if (text == NULL)
     return FALSE;
   if (!ql_device_set_property_from_string (device, pspec->name, text, &error))
     {
@@ -1354,10 +1278,10 @@ gen_machine_options (Gen  *g,
           /* Any key: with ",," (a comma in the key), spaces, '='. */
           GString *k = g_string_new (NULL);
 
-          append_text (g, k, 30, KNOWN (KNOWN_MACHINE_OPTIONS_KEY) ? "=" : "=, \t");
+          append_text (g, k, 30, "=");
           if (k->len == 0)
             g_string_append_c (k, 'k');
-          if (KNOWN (KNOWN_MACHINE_OPTIONS_KEY) && take_chance (g, 20))
+          if (take_chance (g, 20))
             g_string_append (k, ",,");
           key = wild_key = g_string_free (k, FALSE);
         }
@@ -1369,7 +1293,7 @@ gen_machine_options (Gen  *g,
       if (g_str_equal (key, "nvdimm"))
         {
           g_string_append (s, "on");
-          if (KNOWN (KNOWN_NVDIMM_OPTION) && take_chance (g, 30))
+          if (take_chance (g, 30))
             g_string_append (s, ",,x");
         }
       else if (g_str_equal (key, "firmware") || (g->wild && take_chance (g, 30)))
@@ -1442,7 +1366,7 @@ gen_vm_value (Gen        *g,
           if (g_str_has_suffix (s->str, "."))
             g_string_append_c (s, 'p');
           g_string_append_c (s, '=');
-          append_text (g, s, s->len + 80, KNOWN (KNOWN_LINE_BREAK) ? ";" : ";\n");
+          append_text (g, s, s->len + 80, ";");
         }
       return g_string_free (s, FALSE);
     }
@@ -1651,11 +1575,6 @@ gen_iothreads_and_qmp (Gen  *g,
       q->name = g_strdup_printf ("qmp%u", i);
       q->path = g->wild && take_chance (g, 10) ? g_strdup ("")
                                                : gen_path (g, 200, "");
-      if (hits_known_issue ("qmp-path", q->path))
-        {
-          g_free (q->path);
-          q->path = g_strdup ("/tmp/qmp.sock");
-        }
       q->server = !take_chance (g, 20);
       q->no_wait = q->server ? take_chance (g, 50) : (g->wild && take_chance (g, 30));
       g_ptr_array_add (plan->qmp, q);
@@ -1992,7 +1911,6 @@ check_valid (QlVmConfig *vm)
     ql_fuzz_fail ("the configuration builds but gives no argv: %s",
                   error != NULL ? error->message : "(no error)");
   ql_fuzz_check_argv (cmdline, argv);
-  ql_fuzz_check_heads (cmdline, KNOWN (KNOWN_HEAD_EQUALS) ? NULL : (const char * const[]) { "-name", "-qmp", NULL });
   again = ql_cmdline_to_argv (cmdline, &error);
   g_assert (again != NULL);
   ql_fuzz_check_same (argv, again);
@@ -2015,10 +1933,7 @@ check_valid (QlVmConfig *vm)
       if (!ql_device_hotplug_params (device, vm, hotplug, &hotplug_error))
         g_assert (hotplug_error != NULL);
       else if ((hotplug_argv = ql_cmdline_to_argv (hotplug, &hotplug_error)) != NULL)
-        {
-          ql_fuzz_check_argv (hotplug, hotplug_argv);
-          ql_fuzz_check_heads (hotplug, NULL);
-        }
+        ql_fuzz_check_argv (hotplug, hotplug_argv);
       g_clear_error (&hotplug_error);
       steps = ql_hotplug_plan (device, vm, &fds, &hotplug_error);
       g_assert ((steps != NULL) != (hotplug_error != NULL));
@@ -2055,14 +1970,6 @@ init_once (void)
   if (done)
     return;
   done = TRUE;
-  static const GDebugKey keys[] = {
-    { "head-equals", KNOWN_HEAD_EQUALS },
-    { "line-break", KNOWN_LINE_BREAK },
-    { "machine-options-key", KNOWN_MACHINE_OPTIONS_KEY },
-    { "nvdimm-option", KNOWN_NVDIMM_OPTION },
-  };
-
-  known_issues = g_parse_debug_string (g_getenv ("QL_FUZZ_ARGV_KNOWN_ISSUES"), keys, G_N_ELEMENTS (keys));
   print_stats = g_getenv ("QL_FUZZ_ARGV_STATS") != NULL && *g_getenv ("QL_FUZZ_ARGV_STATS") != '\0';
   debug = g_strcmp0 (g_getenv ("QL_FUZZ_ARGV_DEBUG"), "1") == 0;
   if (print_stats)

@@ -17,20 +17,16 @@ QlRegistry *ql_fuzz_registry       (void);
 /* Aborts unless @argv keeps the invariants of a QEMU command line built
  * from @cmdline: no empty argument, and every key=value argument splits
  * back (QEMU's comma rule: a single comma separates, ",," is a literal
- * comma) into exactly the option's head and key/value pairs. */
+ * comma) into exactly the option's head and key/value pairs, with a head
+ * (driver, type, ...) free of '=': QEMU reads a first element with '=' as
+ * a key=value pair, not as the implied head (`-name a=b`: "Invalid
+ * parameter 'a'"). */
 void        ql_fuzz_check_argv     (QlCmdline   *cmdline,
                                     char       **argv);
 
 /* Aborts unless @a and @b are the same argv. */
 void        ql_fuzz_check_same     (char       **a,
                                     char       **b);
-
-/* Aborts unless the head (driver, type, ...) of every key=value option of
- * @cmdline is free of '=': QEMU reads a first element with '=' as a
- * key=value pair, not as the implied head (`-name a=b`: "Invalid parameter
- * 'a'"). Options whose flag is in @skip_flags (nullable) are not checked. */
-void        ql_fuzz_check_heads    (QlCmdline          *cmdline,
-                                    const char * const *skip_flags);
 
 /* Aborts with "qlaunch fuzz invariant broken: MESSAGE". */
 G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)

@@ -22,8 +22,13 @@
 
 #include "fuzz-common.h"
 
-/* Wall-clock bound for one input (seconds): a hang is a bug. */
-#define INPUT_TIME_LIMIT_S 5
+/* Wall-clock bound for one input (seconds): a hang is a bug. Generous,
+ * so that a loaded machine (CI runs two harnesses on two cores, under
+ * ASan) is not taken for a hang: an input normally takes microseconds.
+ * libFuzzer's own -timeout (25 s in run-one.sh) is above it. */
+#define INPUT_TIME_LIMIT_S 20
+/* The client's bound for the greeting and qmp_capabilities. */
+#define CONNECT_TIMEOUT_MS 15000
 
 static const char greeting[] =
   "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, "
@@ -188,7 +193,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_main_context_push_thread_default (context);
   qmp = ql_qmp_new ();
   g_signal_connect (qmp, "event", G_CALLBACK (on_event), NULL);
-  ql_qmp_connect_async (qmp, socket_path, 2000, NULL, connect_done, &run);
+  ql_qmp_connect_async (qmp, socket_path, CONNECT_TIMEOUT_MS, NULL, connect_done, &run);
 
   /* Accept the client and greet it. */
   while (fd < 0)

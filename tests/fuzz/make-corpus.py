@@ -22,7 +22,6 @@ import json
 import os
 import random
 import re
-import shutil
 
 src = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 out = os.path.join(src, 'tests', 'fuzz', 'corpus')
@@ -43,7 +42,14 @@ def escape(value):
     return value.replace(',', ',,')
 
 
-shutil.rmtree(out, ignore_errors=True)
+# Regenerated seeds are replaced; regression inputs (the reproducers of
+# fixed bugs: *-crash-*, *-regress-*, leak-*) are kept, since they cannot be
+# regenerated.
+KEEP = ('-crash-', '-regress-', 'leak-')
+for target in glob.glob(os.path.join(out, '*')):
+    for path in glob.glob(os.path.join(target, '*')):
+        if not any(k in os.path.basename(path) for k in KEEP):
+            os.unlink(path)
 
 # fuzz-vm-file and the device groups for fuzz-device-spec
 specs = set()

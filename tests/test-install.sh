@@ -321,7 +321,7 @@ help_options ()
 {
   ql "$@" --help 2>/dev/null | sed -n 's/^  \(-[a-z]\), \(--[a-z-]*\).*/\1 \2/p; s/^  \(--[a-z-]*\).*/\1/p' | tr ' ' '\n' | sed 's/=.*//' | grep -v -x -e --help -e --help-all -e -h
 }
-commands=(args check run inspect qmp hotplug unplug "template create" "template clone")
+commands=(args check run caps inspect qmp hotplug unplug "template create" "template clone")
 
 man_options ()
 {
@@ -336,7 +336,7 @@ man_options ()
   for opt in --plugin-dir --version --help QLAUNCH_PLUGIN_PATH QLAUNCH_PLUGIN_SYSTEM_PATH; do
     grep -q -F -- "${opt//-/\\-}" "$man1" || { echo "qlaunch.1 lacks $opt"; status=1; }
   done
-  for cmd in args check run inspect qmp hotplug unplug "template create" "template clone"; do
+  for cmd in args check run caps inspect qmp hotplug unplug "template create" "template clone"; do
     grep -q -F ".SS \"$cmd" "$man1" || grep -q -F ".SS $cmd" "$man1" || { echo "qlaunch.1 lacks a section for $cmd"; status=1; }
   done
   return "$status"
@@ -438,7 +438,7 @@ completion_commands ()
 {
   local out cmd opt status=0
   out=$(complete_line "qlaunch ")
-  has_all "$out" args check run inspect qmp hotplug unplug template || status=1
+  has_all "$out" args check run caps inspect qmp hotplug unplug template || status=1
   out=$(complete_line "qlaunch template ")
   has_all "$out" create clone || status=1
   out=$(complete_line "qlaunch args --format ")

@@ -87,6 +87,9 @@ char      **ql_caps_array_keys       (GVariant    *array);
 /* The device type QEMU's alias @name stands for, among the types @has
  * says exist (NULL if @name is no alias or none exists); may return a
  * string kept in *@storage. */
+/* The device types QEMU's alias @name may stand for, in QEMU's order
+ * (empty when @name is no alias). */
+GStrv       ql_qemu_caps_device_alias_candidates (const char *name);
 const char *ql_qemu_caps_device_alias_target (const char  *name,
                                               gboolean   (*has) (gpointer data, const char *type),
                                               gpointer     data,

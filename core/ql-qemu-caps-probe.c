@@ -1,14 +1,14 @@
 /* qlaunch — probing a QEMU binary through QMP.
  *
- * Two QEMUs, `-machine none -nodefaults -no-user-config -S -display
- * none`, each with its QMP on a socket in a private 0700 directory, dying
- * with us (PR_SET_PDEATHSIG), run side by side: the first lists types, the
- * second answers the slow queries (QMP schema, CPU models), and the device
- * properties are shared between them. The commands of each phase are sent
- * at once (QMP answers in order; pipelining saves a round trip each):
- * first the lists, then the properties of the device types wanted that
- * QEMU has. The QEMUs are killed when the answers are in; they have no
- * state worth a `quit`.
+ * QEMU, `-machine none -nodefaults -no-user-config -S -display none`, its
+ * QMP on a socket in a private 0700 directory, dying with us
+ * (PR_SET_PDEATHSIG). Every query is sent at once (QMP answers in order;
+ * pipelining saves a round trip each): the lists, the QMP schema (netdev
+ * types), the CPU models, and the properties of the device types asked
+ * for (and of the types their QEMU aliases may stand for) before the
+ * device list is even known; a type QEMU lacks is simply no answer. Only
+ * `--all-properties` needs a second round. QEMU is killed when the
+ * answers are in; it has no state worth a `quit`.
  */
 #include "ql-qemu-caps-private.h"
 #include "ql-qmp-private.h"
@@ -24,9 +24,11 @@
 #define PROBE_TIMEOUT_MS 30000
 
 /* qom-list-properties instantiates the type: QEMU 7.2 aborts on
- * x-remote-object and colo-compare, so only these prefixes are asked. */
-static const char *const object_prop_prefixes[] = {
-  "memory-backend-", "iothread", "rng-", "secret",
+ * x-remote-object and colo-compare, so it is asked only about these (the
+ * objects a VM's plugins create); a type the binary lacks is skipped. */
+static const char *const object_prop_types[] = {
+  "memory-backend-file", "memory-backend-ram", "memory-backend-memfd",
+  "iothread", "rng-random", "rng-builtin", "rng-egd", "secret", "secret_keyring",
 };
 
 /* One probing QEMU. */
@@ -37,10 +39,12 @@ typedef struct
   gboolean exited;
 } Instance;
 
-/* Two QEMUs run side by side: the slow queries (the QMP schema, about
- * 120 ms of QEMU's time, and the CPU models) on the second while the
- * first lists types and device properties. */
-#define N_INSTANCES 2
+/* How many QEMUs share the queries (request i goes to QEMU i % N). One:
+ * measured on the 2-core machine, idle, one QEMU answers everything in
+ * about 240 ms, while two side by side took about 300 ms: the second
+ * QEMU's start-up (about 90 ms of CPU) competes with the first's work and
+ * with our parsing. */
+#define N_INSTANCES 1
 
 typedef struct
 {
@@ -52,12 +56,16 @@ typedef struct
   GError *error;
   GHashTable *replies;        /* key -> JsonNode */
   GSource *timeout;
+  gboolean retryable;         /* failed on QMP's protocol, QEMU still running */
 } Probe;
+
+static JsonObject *typename_args (const char *type);
 
 typedef struct
 {
   Probe *probe;
   char *key;
+  gboolean optional;    /* an error reply is no answer, not a failure */
 } Request;
 
 static void
@@ -71,11 +79,33 @@ request_done (GObject      *source,
 
   if (reply != NULL)
     g_hash_table_insert (r->probe->replies, g_steal_pointer (&r->key), reply);
+  else if (r->optional && ql_qmp_error_get_class (error) != NULL)
+    ;   /* QEMU's error reply (GenericError, DeviceNotFound): no such type */
   else if (r->probe->error == NULL)
     r->probe->error = g_steal_pointer (&error);
   r->probe->pending--;
   g_free (r->key);
   g_free (r);
+}
+
+static void
+send_request (Probe      *probe,
+              guint       which,
+              const char *key,
+              const char *command,
+              JsonObject *arguments,   /* transfer full, nullable */
+              gboolean    optional)
+{
+  Request *r = g_new0 (Request, 1);
+
+  r->probe = probe;
+  r->key = g_strdup (key);
+  r->optional = optional;
+  probe->pending++;
+  ql_qmp_execute_async (probe->inst[which % N_INSTANCES].qmp, command, arguments, probe->cancellable,
+                        request_done, r);
+  if (arguments != NULL)
+    json_object_unref (arguments);
 }
 
 static void
@@ -85,15 +115,22 @@ send (Probe      *probe,
       const char *command,
       JsonObject *arguments)   /* transfer full, nullable */
 {
-  Request *r = g_new0 (Request, 1);
+  send_request (probe, which, key, command, arguments, FALSE);
+}
 
-  r->probe = probe;
-  r->key = g_strdup (key);
-  probe->pending++;
-  ql_qmp_execute_async (probe->inst[which % N_INSTANCES].qmp, command, arguments, probe->cancellable,
-                        request_done, r);
-  if (arguments != NULL)
-    json_object_unref (arguments);
+/* The properties of a type QEMU may lack: its error is no failure. */
+static void
+send_properties (Probe      *probe,
+                 guint       which,
+                 const char *prefix,
+                 const char *command,
+                 const char *type)
+{
+  g_autofree char *key = g_strconcat (prefix, type, NULL);
+
+  if (g_hash_table_contains (probe->replies, key))
+    return;
+  send_request (probe, which, key, command, typename_args (type), TRUE);
 }
 
 static JsonObject *
@@ -224,18 +261,6 @@ names_of (JsonArray  *array,
     else
       i++;
   return names;
-}
-
-static gboolean
-in_list (gpointer    data,
-         const char *type)
-{
-  GPtrArray *names = data;
-
-  for (guint i = 0; i < names->len; i++)
-    if (strcmp (g_ptr_array_index (names, i), type) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 static GVariant *
@@ -463,7 +488,6 @@ probe_in_context (Probe              *probe,
 {
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GPtrArray) object_names = NULL;
-  g_autoptr(GPtrArray) wanted = g_ptr_array_new ();
   g_autoptr(GPtrArray) chardevs = NULL;
   g_autoptr(GPtrArray) accels = NULL;
   g_autoptr(GPtrArray) cpus = NULL;
@@ -488,56 +512,38 @@ probe_in_context (Probe              *probe,
         return NULL;
     }
 
+  /* One round: the lists on the first QEMU, the slow queries on the
+   * second, and the properties of the types asked for (and of the types
+   * their aliases may stand for) at once, before the lists are known. */
   if (run (probe))
     {
       send (probe, 1, "schema", "query-qmp-schema", NULL);
       send (probe, 1, "cpus", "query-cpu-definitions", NULL);
+      for (gsize i = 0; i < G_N_ELEMENTS (object_prop_types); i++)
+        send_properties (probe, 1, "object:", "qom-list-properties", object_prop_types[i]);
       send (probe, 0, "kvm", "query-kvm", NULL);
       send (probe, 0, "machines", "query-machines", NULL);
       send (probe, 0, "devices", "qom-list-types", list_types_args ("device"));
       send (probe, 0, "objects", "qom-list-types", list_types_args ("user-creatable"));
       send (probe, 0, "accels", "qom-list-types", list_types_args ("accel"));
       send (probe, 0, "chardevs", "query-chardev-backends", NULL);
+      for (guint k = 0; device_types != NULL && device_types[k] != NULL; k++)
+        {
+          g_auto(GStrv) candidates = ql_qemu_caps_device_alias_candidates (device_types[k]);
+
+          send_properties (probe, k, "device:", "device-list-properties", device_types[k]);
+          for (guint c = 0; candidates[c] != NULL; c++)
+            send_properties (probe, k + c + 1, "device:", "device-list-properties", candidates[c]);
+        }
+      run (probe);
     }
-  if (probe->pending > 0 && run (probe))
+  devices = names_of (reply_array (probe, "devices"), "name", NULL);
+  object_names = names_of (reply_array (probe, "objects"), "name", NULL);
+  /* Every type's properties: a second round, now that the list is known. */
+  if (all_properties && probe->pending == 0 && probe->error == NULL && !any_exited (probe))
     {
-      devices = names_of (reply_array (probe, "devices"), "name", NULL);
-      object_names = names_of (reply_array (probe, "objects"), "name", NULL);
       for (guint i = 0; i < devices->len; i++)
-        {
-          const char *type = g_ptr_array_index (devices, i);
-          gboolean want = all_properties;
-
-          for (guint k = 0; !want && device_types != NULL && device_types[k] != NULL; k++)
-            {
-              g_autofree char *storage = NULL;
-              const char *target = ql_qemu_caps_device_alias_target (device_types[k], in_list,
-                                                                     devices, &storage);
-
-              want = strcmp (device_types[k], type) == 0 || g_strcmp0 (target, type) == 0;
-            }
-          if (want)
-            {
-              g_autofree char *key = g_strconcat ("device:", type, NULL);
-
-              g_ptr_array_add (wanted, (gpointer) type);
-              send (probe, (guint) (wanted->len % N_INSTANCES), key, "device-list-properties",
-                    typename_args (type));
-            }
-        }
-      for (guint i = 0; i < object_names->len; i++)
-        {
-          const char *type = g_ptr_array_index (object_names, i);
-
-          for (gsize k = 0; k < G_N_ELEMENTS (object_prop_prefixes); k++)
-            if (g_str_has_prefix (type, object_prop_prefixes[k]))
-              {
-                g_autofree char *key = g_strconcat ("object:", type, NULL);
-
-                send (probe, 1, key, "qom-list-properties", typename_args (type));
-                break;
-              }
-        }
+        send_properties (probe, i, "device:", "device-list-properties", g_ptr_array_index (devices, i));
       run (probe);
     }
 
@@ -553,10 +559,18 @@ probe_in_context (Probe              *probe,
       else if (probe->error != NULL && g_error_matches (probe->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&probe->error));
       else
-        g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED,
-                     "probing %s failed: %s%s%s", stamp->path,
-                     probe->error != NULL ? probe->error->message : "QEMU exited",
-                     why[0] != '\0' ? "; QEMU said: " : "", why);
+        {
+          /* QEMU 7.2 can greet twice a client that connected while it was
+           * starting (the monitor's OPENED event comes again when it
+           * attaches): QlQmp takes that as a protocol error. Seen once in
+           * hundreds of probes; one more try is enough. */
+          probe->retryable = probe->error != NULL
+                             && g_error_matches (probe->error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL);
+          g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED,
+                       "probing %s failed: %s%s%s", stamp->path,
+                       probe->error != NULL ? probe->error->message : "QEMU exited",
+                       why[0] != '\0' ? "; QEMU said: " : "", why);
+        }
       return NULL;
     }
 
@@ -581,13 +595,13 @@ probe_in_context (Probe              *probe,
     package = g_strdup ("");
 
   g_variant_builder_init (&dprops, G_VARIANT_TYPE ("a(sa(ss))"));
-  for (guint i = 0; i < wanted->len; i++)
+  for (guint i = 0; i < devices->len; i++)
     {
-      g_autofree char *key = g_strconcat ("device:", (char *) g_ptr_array_index (wanted, i), NULL);
+      g_autofree char *key = g_strconcat ("device:", (char *) g_ptr_array_index (devices, i), NULL);
       JsonArray *props = reply_array (probe, key);
 
       if (props != NULL)
-        g_variant_builder_add (&dprops, "(s@a(ss))", g_ptr_array_index (wanted, i),
+        g_variant_builder_add (&dprops, "(s@a(ss))", g_ptr_array_index (devices, i),
                                property_list (props));
     }
   g_variant_builder_init (&oprops, G_VARIANT_TYPE ("a(sa(ss))"));
@@ -618,12 +632,13 @@ probe_in_context (Probe              *probe,
       string_array (netdevs)));
 }
 
-GVariant *
-ql_qemu_caps_probe_data (const QlCapsStamp   *stamp,
-                         const char * const  *device_types,
-                         gboolean             all_properties,
-                         GCancellable        *cancellable,
-                         GError             **error)
+static GVariant *
+probe_once (const QlCapsStamp   *stamp,
+            const char * const  *device_types,
+            gboolean             all_properties,
+            GCancellable        *cancellable,
+            gboolean            *retryable,
+            GError             **error)
 {
   Probe probe = { 0 };
   g_autofree char *dir = NULL;
@@ -639,6 +654,7 @@ ql_qemu_caps_probe_data (const QlCapsStamp   *stamp,
                                          (GDestroyNotify) json_node_unref);
   g_main_context_push_thread_default (probe.context);
   data = probe_in_context (&probe, stamp, dir, device_types, all_properties, error);
+  *retryable = probe.retryable;
   probe_clear (&probe);
   g_main_context_pop_thread_default (probe.context);
   g_main_context_unref (probe.context);
@@ -651,4 +667,26 @@ ql_qemu_caps_probe_data (const QlCapsStamp   *stamp,
     }
   (void) g_rmdir (dir);
   return data;
+}
+
+GVariant *
+ql_qemu_caps_probe_data (const QlCapsStamp   *stamp,
+                         const char * const  *device_types,
+                         gboolean             all_properties,
+                         GCancellable        *cancellable,
+                         GError             **error)
+{
+  g_autoptr(GError) first = NULL;
+  gboolean retryable = FALSE;
+  GVariant *data;
+
+  data = probe_once (stamp, device_types, all_properties, cancellable, &retryable, &first);
+  if (data != NULL || !retryable)
+    {
+      if (first != NULL)
+        g_propagate_error (error, g_steal_pointer (&first));
+      return data;
+    }
+  g_debug ("qlaunch: probing again: %s", first->message);
+  return probe_once (stamp, device_types, all_properties, cancellable, &retryable, error);
 }

@@ -638,28 +638,40 @@ static const struct { const char *alias, *type; } fixed_aliases[] = {
   { "e1000", "e1000-82540em" }, { "ahci", "ich9-ahci" }, { "lsi", "lsi53c895a" },
 };
 
-const char *
-ql_qemu_caps_device_alias_target (const char *name,
-                                  gboolean  (*has) (gpointer data, const char *type),
-                                  gpointer    data,
-                                  char      **storage)
+GStrv
+ql_qemu_caps_device_alias_candidates (const char *name)
 {
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
   for (gsize i = 0; i < G_N_ELEMENTS (fixed_aliases); i++)
-    if (strcmp (name, fixed_aliases[i].alias) == 0 && has (data, fixed_aliases[i].type))
-      return fixed_aliases[i].type;
+    if (strcmp (name, fixed_aliases[i].alias) == 0)
+      g_strv_builder_add (b, fixed_aliases[i].type);
   for (gsize i = 0; i < G_N_ELEMENTS (alias_names); i++)
     if (strcmp (name, alias_names[i]) == 0)
       for (gsize k = 0; k < G_N_ELEMENTS (alias_suffixes); k++)
         {
           g_autofree char *type = g_strconcat (name, alias_suffixes[k], NULL);
 
-          if (has (data, type))
-            {
-              g_free (*storage);
-              *storage = g_steal_pointer (&type);
-              return *storage;
-            }
+          g_strv_builder_add (b, type);
         }
+  return g_strv_builder_end (b);
+}
+
+const char *
+ql_qemu_caps_device_alias_target (const char *name,
+                                  gboolean  (*has) (gpointer data, const char *type),
+                                  gpointer    data,
+                                  char      **storage)
+{
+  g_auto(GStrv) candidates = ql_qemu_caps_device_alias_candidates (name);
+
+  for (guint i = 0; candidates[i] != NULL; i++)
+    if (has (data, candidates[i]))
+      {
+        g_free (*storage);
+        *storage = g_strdup (candidates[i]);
+        return *storage;
+      }
   return NULL;
 }
 

@@ -181,7 +181,8 @@ ql_cli_caps (const QlCliGlobals *globals,
     }
   if (properties_of != NULL)
     {
-      g_auto(GStrv) props = ql_qemu_caps_list_device_properties (caps, properties_of);
+      const char *type = ql_qemu_caps_resolve_device_type (caps, properties_of);
+      g_auto(GStrv) props = type != NULL ? ql_qemu_caps_list_device_properties (caps, type) : NULL;
 
       if (props == NULL)
         {
@@ -189,9 +190,10 @@ ql_cli_caps (const QlCliGlobals *globals,
                       ql_qemu_caps_get_version_string (caps), properties_of);
           return QL_EXIT_FAILURE;
         }
+      if (strcmp (type, properties_of) != 0)
+        g_printerr ("qlaunch: '%s' is QEMU's alias of %s\n", properties_of, type);
       for (guint i = 0; props[i] != NULL; i++)
-        g_print ("%s %s\n", props[i],
-                 ql_qemu_caps_get_device_property_type (caps, properties_of, props[i]));
+        g_print ("%s %s\n", props[i], ql_qemu_caps_get_device_property_type (caps, type, props[i]));
       return QL_EXIT_OK;
     }
   if (g_str_equal (format, "json"))

@@ -534,6 +534,18 @@ begin_stop (QlVm *self)
    * did stands. */
   if (self->child_exited && !self->daemon)
     return;
+  /* It may also have ended (killed by someone else) without its exit being
+   * dispatched yet: then it was not stopped by us either, and must end
+   * FAILED (a signal qlaunch did not send), not as a clean stop. WNOWAIT
+   * leaves the reaping to GSubprocess; ECHILD means it is reaped already. */
+  if (!self->daemon && self->pid > 0)
+    {
+      siginfo_t info = { 0 };
+
+      if (waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0
+          ? errno == ECHILD : info.si_pid == self->pid)
+        return;
+    }
   self->stopping = TRUE;
 
   /* While QEMU daemonizes, its parent is not QEMU: a signal to it would

@@ -268,11 +268,19 @@ create_timed_out (gpointer data)
   CreateRun *run = g_task_get_task_data (task);
 
   g_clear_pointer (&run->timer, g_source_unref);
-  create_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_TIMEOUT,
-                                  "the template VM was not ready within %u ms (%s)",
-                                  run->timeout_ms,
-                                  run->ready != NULL ? "no console line matched the ready pattern"
-                                                     : "no VSERPORT_CHANGE event with open=true"));
+  if (run->phase == CREATE_READY)
+    create_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_TIMEOUT,
+                                    "the template VM was not ready within %u ms (%s)",
+                                    run->timeout_ms,
+                                    run->ready != NULL ? "no console line matched the ready pattern"
+                                                       : "no VSERPORT_CHANGE event with open=true"));
+  else
+    create_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_TIMEOUT,
+                                    "the template was not saved within %u ms: QEMU stopped "
+                                    "answering while %s", run->timeout_ms,
+                                    run->phase == CREATE_STOP ? "pausing the VM"
+                                    : run->phase == CREATE_CAPABILITIES ? "setting migration capabilities"
+                                    : "saving its state"));
   return G_SOURCE_REMOVE;
 }
 
@@ -650,11 +658,8 @@ create_step (GTask *task)
       }
       return;
     case CREATE_STOP:
-      if (run->timer != NULL)
-        {
-          g_source_destroy (run->timer);
-          g_clear_pointer (&run->timer, g_source_unref);
-        }
+      /* The timer armed at READY keeps bounding stop, capabilities, migrate
+       * and its wait: a QEMU that stops answering cannot hold the create. */
       ql_qmp_stop_async (qmp, cancellable, create_step_done, g_object_ref (task));
       return;
     case CREATE_CAPABILITIES:
@@ -679,6 +684,12 @@ create_step (GTask *task)
                                    g_object_ref (task));
       return;
     case CREATE_QUIT:
+      /* The state is saved; quit escalates to SIGKILL by itself. */
+      if (run->timer != NULL)
+        {
+          g_source_destroy (run->timer);
+          g_clear_pointer (&run->timer, g_source_unref);
+        }
       ql_vm_shutdown_async (run->vm, 0, NULL, create_step_done, g_object_ref (task));
       return;
     case CREATE_DONE:

@@ -774,11 +774,18 @@ typedef struct
   gint64 deadline;
   ClonePhase phase;
   GError *error;                /* being reported once QEMU is gone */
+  gboolean failed;              /* clone_fail ran: QEMU is being stopped */
+  GSource *timer;               /* the deadline, whatever the phase */
 } CloneRun;
 
 static void
 clone_run_free (CloneRun *run)
 {
+  if (run->timer != NULL)
+    {
+      g_source_destroy (run->timer);
+      g_source_unref (run->timer);
+    }
   g_clear_object (&run->vm);
   g_clear_pointer (&run->extra, g_ptr_array_unref);
   g_clear_object (&run->with_extra);
@@ -795,6 +802,8 @@ remaining_ms (CloneRun *run)
 }
 
 static void clone_step (GTask *task);
+static void clone_fail (GTask *task, GError *error, const char *what);
+static const char *phase_name (ClonePhase phase);
 
 static void
 clone_stopped (GObject      *source,
@@ -809,6 +818,26 @@ clone_stopped (GObject      *source,
   g_object_unref (task);
 }
 
+/* The deadline passed with a step pending (QEMU stopped answering): fail
+ * now. The pending step completes once QEMU is gone and drops the
+ * reference taken here for it. */
+static gboolean
+clone_timed_out (gpointer data)
+{
+  GTask *task = data;
+  CloneRun *run = g_task_get_task_data (task);
+  g_autofree char *what = NULL;
+
+  g_clear_pointer (&run->timer, g_source_unref);
+  if (run->failed)
+    return G_SOURCE_REMOVE;
+  what = g_strdup_printf ("template clone: %s", phase_name (run->phase));
+  g_object_ref (task);
+  clone_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_TIMEOUT,
+                                 "not done in time (QEMU stopped answering?)"), what);
+  return G_SOURCE_REMOVE;
+}
+
 /* A failed clone leaves no QEMU: stop it, report once it is gone. */
 static void
 clone_fail (GTask  *task,
@@ -817,6 +846,17 @@ clone_fail (GTask  *task,
 {
   CloneRun *run = g_task_get_task_data (task);
 
+  if (run->failed)
+    {
+      g_error_free (error);
+      return;
+    }
+  run->failed = TRUE;
+  if (run->timer != NULL)
+    {
+      g_source_destroy (run->timer);
+      g_clear_pointer (&run->timer, g_source_unref);
+    }
   run->error = ql_template_run_error (error, run->vm, what);
   if (ql_vm_get_state (run->vm) == QL_VM_STATE_RUNNING
       || ql_vm_get_state (run->vm) == QL_VM_STATE_STARTING)
@@ -857,6 +897,13 @@ clone_step_done (GObject      *source,
   g_autoptr(GError) error = NULL;
   gboolean ok = FALSE;
 
+  if (run->failed)
+    {
+      /* The deadline failed the clone while this step was pending; its
+       * reference was taken then. */
+      g_object_unref (task);
+      return;
+    }
   switch (run->phase)
     {
     case CLONE_LAUNCH:
@@ -969,6 +1016,11 @@ clone_step (GTask *task)
       return;
     case CLONE_DONE:
     default:
+      if (run->timer != NULL)
+        {
+          g_source_destroy (run->timer);
+          g_clear_pointer (&run->timer, g_source_unref);
+        }
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
@@ -1093,6 +1145,9 @@ ql_template_start_clone_async (QlTemplate          *self,
     }
   if (flags & QL_TEMPLATE_CLONE_INHERIT_STDIO)
     ql_vm_set_stdio_inherit (clone, TRUE);
+  run->timer = g_timeout_source_new (remaining_ms (run));
+  g_source_set_callback (run->timer, clone_timed_out, task, NULL);
+  g_source_attach (run->timer, g_task_get_context (task));
   clone_step (task);
 }
 

@@ -70,11 +70,20 @@ typedef struct
   GCancellable *caller;
   GError *qmp_error;            /* the connect failure, while QEMU's exit is awaited */
   GSource *exit_timer;
+  GSource *status_timer;        /* bounds query-status by what is left of timeout_ms */
+  gint64 deadline;              /* monotonic, of the whole connect */
+  guint timeout_ms;
+  gboolean timed_out;
 } Connect;
 
 static void
 connect_free (Connect *c)
 {
+  if (c->status_timer != NULL)
+    {
+      g_source_destroy (c->status_timer);
+      g_source_unref (c->status_timer);
+    }
   g_clear_error (&c->qmp_error);
   if (c->exit_timer != NULL)
     {
@@ -158,6 +167,19 @@ connect_caller_cancelled (GCancellable *caller,
   g_cancellable_cancel (ours);
 }
 
+/* QEMU greeted but does not answer (stopped, hung): the connect's
+ * timeout covers the first command too. */
+static gboolean
+connect_status_timed_out (gpointer data)
+{
+  Connect *c = data;
+
+  g_clear_pointer (&c->status_timer, g_source_unref);
+  c->timed_out = TRUE;
+  g_cancellable_cancel (c->cancel);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 connect_status_done (GObject      *source,
                      GAsyncResult *result,
@@ -165,13 +187,33 @@ connect_status_done (GObject      *source,
 {
   g_autoptr(GTask) task = data;
   QlVm *self = g_task_get_source_object (task);
+  Connect *c = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autofree char *status = NULL;
 
+  if (c->status_timer != NULL)
+    {
+      g_source_destroy (c->status_timer);
+      g_clear_pointer (&c->status_timer, g_source_unref);
+    }
+  if (c->state_id != 0)
+    {
+      g_signal_handler_disconnect (self, c->state_id);
+      c->state_id = 0;
+    }
   if (!ql_qmp_query_status_finish (QL_QMP (source), result, &status, NULL, &error))
     {
       ql_vm_set_qmp (self, NULL, NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
+      if (c->timed_out)
+        g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT,
+                                 "QMP socket %s: QEMU greeted, but did not answer query-status "
+                                 "within the connect timeout (%u ms): is it stopped or hung?",
+                                 ql_qmp_get_socket_path (c->qmp), c->timeout_ms);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && vm_is_alive (self)
+               && !g_cancellable_is_cancelled (c->caller))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        connect_fail (task, g_steal_pointer (&error));
       return;
     }
   ql_vm_set_run_state (self, status);
@@ -187,7 +229,6 @@ connect_done (GObject      *source,
   QlVm *self = g_task_get_source_object (task);
   Connect *c = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  GCancellable *cancellable;
 
   if (!ql_qmp_connect_finish (QL_QMP (source), result, &error))
     {
@@ -206,11 +247,13 @@ connect_done (GObject      *source,
       connect_fail (task, g_steal_pointer (&error));
       return;
     }
-  g_signal_handler_disconnect (self, c->state_id);
-  c->state_id = 0;
+  /* QEMU's exit still cancels c->cancel (and so the query-status) until
+   * the task ends; so do the caller's cancellable and the deadline. */
   ql_vm_set_qmp (self, c->qmp, G_CALLBACK (on_qmp_event));
-  cancellable = g_task_get_cancellable (task);
-  ql_qmp_query_status_async (c->qmp, cancellable, connect_status_done, g_steal_pointer (&task));
+  c->status_timer = g_timeout_source_new (MAX (1, (c->deadline - g_get_monotonic_time ()) / 1000));
+  g_source_set_callback (c->status_timer, connect_status_timed_out, c, NULL);
+  g_source_attach (c->status_timer, g_task_get_context (task));
+  ql_qmp_query_status_async (c->qmp, c->cancel, connect_status_done, g_steal_pointer (&task));
 }
 
 /**
@@ -275,6 +318,8 @@ ql_vm_connect_qmp_async (QlVm                *self,
   c = g_new0 (Connect, 1);
   c->qmp = ql_qmp_new ();
   c->cancel = g_cancellable_new ();
+  c->timeout_ms = timeout_ms;
+  c->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   if (cancellable != NULL)
     {
       c->caller = g_object_ref (cancellable);

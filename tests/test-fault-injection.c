@@ -50,14 +50,13 @@
  *   a clone in its incoming migration, a template create when the guest is
  *   ready. Each must fail once its deadline passed (5 s of slack); then
  *   QEMU is killed and the operation must end at once, leaving nothing.
- *   KNOWN BUG: none of the three honours its deadline (the deadlines are
- *   only checked between steps or not armed in these phases): reported as
- *   "not ok # TODO" (g_test_incomplete), a failure with
- *   QL_TEST_FAULT_STRICT=1.
+ *   (This test found that none of the three honoured its deadline: the
+ *   deadlines were only checked between steps, or not armed in these
+ *   phases. Fixed: one timer covers each operation.)
  * /fault/kill-then-stop: QEMU killed from outside, then ql_vm_stop()
  *   before the VM saw the exit (what a failing clone does): the VM should
- *   say FAILED / QL_LAUNCH_ERROR_SIGNALED. KNOWN BUG (minor): it says
- *   EXITED and the wait succeeds; "# TODO" as above.
+ *   say FAILED / QL_LAUNCH_ERROR_SIGNALED (it said EXITED and the wait
+ *   succeeded until begin_stop() looked for the exit first).
  * /fault/peer-stops-reading: the peer stops reading after the handshake: a
  *   command of 1-4 MiB backs up in the client (the main loop keeps running;
  *   the peer finds less than the command in its socket); commands cancelled
@@ -2280,15 +2279,7 @@ test_hung_qemu (void)
 
   ql_test_rm_rf (dir);
   if (hung.hangs > 0)
-    {
-      /* A known bug (see the test's header): reported, not failed, unless
-       * QL_TEST_FAULT_STRICT is set. Once fixed, this branch is not taken. */
-      if (g_getenv ("QL_TEST_FAULT_STRICT") != NULL)
-        g_test_fail_printf ("deadlines not enforced while QEMU does not answer: %s", hung.report->str);
-      else
-        g_test_incomplete_printf ("known bug, deadlines not enforced while QEMU does not answer: %s",
-                                  hung.report->str);
-    }
+    g_test_fail_printf ("deadlines not enforced while QEMU does not answer: %s", hung.report->str);
   g_string_free (hung.report, TRUE);
 }
 
@@ -2329,19 +2320,8 @@ test_kill_then_stop (void)
   g_test_message ("kill, then stop: wait %s%s, state %d, exit status %d", ok ? "succeeded" : "failed: ",
                   error != NULL ? error->message : "", ql_vm_get_state (vm), ql_vm_get_exit_status (vm));
   g_assert_cmpint (ql_vm_get_exit_status (vm), ==, 128 + SIGKILL);
-  if (ql_vm_get_state (vm) == QL_VM_STATE_EXITED && ok)
-    {
-      if (g_getenv ("QL_TEST_FAULT_STRICT") != NULL)
-        g_test_fail_printf ("an external SIGKILL followed by ql_vm_stop() reads as a clean stop");
-      else
-        g_test_incomplete ("known bug: an external SIGKILL followed by ql_vm_stop() reads as a clean "
-                           "stop (EXITED, the wait succeeds) instead of FAILED, SIGNALED");
-    }
-  else
-    {
-      g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
-      g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SIGNALED);
-    }
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SIGNALED);
   close (p.fd);
   assert_pid_gone (pid, -1, "kill, then stop");
   drop_vm (&vm, "kill, then stop");

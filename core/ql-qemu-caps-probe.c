@@ -22,6 +22,10 @@
 #include <unistd.h>
 
 #define PROBE_TIMEOUT_MS 30000
+/* QEMU makes its QMP socket and greets within about 100 ms of exec (a few
+ * hundred under load): a binary that has not after 5 s is no QEMU (or a
+ * wrapper that does not pass the arguments on). */
+#define CONNECT_TIMEOUT_MS 5000
 
 /* qom-list-properties instantiates the type: QEMU 7.2 aborts on
  * x-remote-object and colo-compare, so it is asked only about these (the
@@ -473,7 +477,7 @@ start_instance (Probe              *probe,
   g_subprocess_wait_async (inst->qemu, NULL, qemu_exited, inst);
   inst->qmp = ql_qmp_new ();
   probe->pending++;
-  ql_qmp_connect_async (inst->qmp, socket_path, PROBE_TIMEOUT_MS, probe->cancellable,
+  ql_qmp_connect_async (inst->qmp, socket_path, CONNECT_TIMEOUT_MS, probe->cancellable,
                         connected, probe);
   return TRUE;
 }

@@ -3,11 +3,12 @@
 
 #include <string.h>
 
-QlCmdline *
-ql_cli_build_for_qemu (QlVmConfig  *vm,
-                       const char  *qemu_version,
-                       gboolean     host_checks,
-                       GError     **error)
+static QlCmdline *
+build_for_qemu (QlVmConfig  *vm,
+                const char  *qemu_version,
+                gboolean     host_checks,
+                const char  *hint,
+                GError     **error)
 {
   g_autoptr(QlCmdline) cmdline = NULL;
   g_autoptr(QlQemuCaps) caps = NULL;
@@ -27,8 +28,7 @@ ql_cli_build_for_qemu (QlVmConfig  *vm,
       caps = ql_qemu_caps_lookup_for_cmdline (cmdline, QL_QEMU_CAPS_LOOKUP_NONE, NULL, error);
       if (caps == NULL)
         {
-          g_prefix_error (error, "cannot check the VM against its QEMU (--no-host-checks or "
-                                 "--qemu-version X.Y skip this): ");
+          g_prefix_error (error, "cannot check the VM against its QEMU%s: ", hint);
           return NULL;
         }
     }
@@ -40,6 +40,40 @@ ql_cli_build_for_qemu (QlVmConfig  *vm,
   if (!ql_qemu_caps_check_cmdline (caps, cmdline, error))
     return NULL;
   return g_steal_pointer (&cmdline);
+}
+
+QlCmdline *
+ql_cli_build_for_qemu (QlVmConfig  *vm,
+                       const char  *qemu_version,
+                       gboolean     host_checks,
+                       GError     **error)
+{
+  return build_for_qemu (vm, qemu_version, host_checks,
+                         " (--no-host-checks or --qemu-version X.Y skip this)", error);
+}
+
+QlCmdline *
+ql_cli_build_for_launch (QlVmConfig  *vm,
+                         const char  *label,
+                         GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  QlCmdline *cmdline = build_for_qemu (vm, NULL, TRUE, "", &local);
+
+  if (cmdline != NULL)
+    return cmdline;
+  if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED)
+      && !g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_TIMED_OUT)
+      && !g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  /* A missing binary is reported by the launch itself, as before. */
+  if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
+    g_printerr ("qlaunch: warning: %s: %s; launching it unchecked\n", label, local->message);
+  ql_vm_config_set_qemu_version (vm, 0, 0);
+  return ql_vm_config_build_cmdline (vm, error);
 }
 
 static void

@@ -82,6 +82,12 @@ QlCmdline  *ql_cli_build_for_qemu  (QlVmConfig         *vm,
                                     const char         *qemu_version,
                                     gboolean            host_checks,
                                     GError            **error);
+/* For commands that launch (run, template create): a binary that cannot be
+ * probed (not QEMU, or a wrapper) is launched unchecked after a warning
+ * naming @label; what it refuses, QEMU says itself. */
+QlCmdline  *ql_cli_build_for_launch (QlVmConfig        *vm,
+                                     const char        *label,
+                                     GError           **error);
 int         ql_cli_caps            (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);

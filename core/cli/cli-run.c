@@ -332,7 +332,7 @@ ql_cli_run (const QlCliGlobals *globals,
     }
 
   /* The VM against what its QEMU offers, before QEMU starts. */
-  cmdline = ql_cli_build_for_qemu (config, NULL, TRUE, &error);
+  cmdline = ql_cli_build_for_launch (config, argv[1], &error);
   if (cmdline == NULL)
     {
       ql_cli_print_error (argv[1], error);

@@ -106,7 +106,7 @@ template_create (const QlCliGlobals *globals,
   /* Checked against what its QEMU offers, as `run` does. (A template
    * writes the key=value forms, which every supported QEMU reads.) */
   if (config != NULL)
-    checked = ql_cli_build_for_qemu (config, NULL, TRUE, &error);
+    checked = ql_cli_build_for_launch (config, argv[1], &error);
   if (config != NULL)
     ql_vm_config_set_qemu_version (config, 0, 0);
   if (checked == NULL)

@@ -389,6 +389,27 @@ stop_all (Probe *probe)
       g_main_context_iteration (probe->context, TRUE);
 }
 
+/* a(sa(ss)): the types of @names whose properties were answered (under
+ * @prefix + name), with their properties. */
+static GVariant *
+properties_variant (Probe      *probe,
+                    GPtrArray  *names,
+                    const char *prefix)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sa(ss))"));
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *key = g_strconcat (prefix, (char *) g_ptr_array_index (names, i), NULL);
+      JsonArray *props = reply_array (probe, key);
+
+      if (props != NULL)
+        g_variant_builder_add (&b, "(s@a(ss))", g_ptr_array_index (names, i), property_list (props));
+    }
+  return g_variant_builder_end (&b);
+}
+
 static void
 probe_clear (Probe *probe)
 {
@@ -499,7 +520,6 @@ probe_in_context (Probe              *probe,
   g_autofree char *default_machine = NULL;
   g_autofree char *version_string = NULL;
   g_autofree char *package = NULL;
-  GVariantBuilder dprops, oprops;
   JsonObject *greeting, *kvm;
   GVariant *machines;
   guint major = 0, minor = 0, micro = 0;
@@ -598,26 +618,6 @@ probe_in_context (Probe              *probe,
   if (package == NULL)
     package = g_strdup ("");
 
-  g_variant_builder_init (&dprops, G_VARIANT_TYPE ("a(sa(ss))"));
-  for (guint i = 0; i < devices->len; i++)
-    {
-      g_autofree char *key = g_strconcat ("device:", (char *) g_ptr_array_index (devices, i), NULL);
-      JsonArray *props = reply_array (probe, key);
-
-      if (props != NULL)
-        g_variant_builder_add (&dprops, "(s@a(ss))", g_ptr_array_index (devices, i),
-                               property_list (props));
-    }
-  g_variant_builder_init (&oprops, G_VARIANT_TYPE ("a(sa(ss))"));
-  for (guint i = 0; i < object_names->len; i++)
-    {
-      g_autofree char *key = g_strconcat ("object:", (char *) g_ptr_array_index (object_names, i), NULL);
-      JsonArray *props = reply_array (probe, key);
-
-      if (props != NULL)
-        g_variant_builder_add (&oprops, "(s@a(ss))", g_ptr_array_index (object_names, i),
-                               property_list (props));
-    }
   kvm = reply_object (probe, "kvm");
   chardevs = names_of (reply_array (probe, "chardevs"), "name", NULL);
   accels = names_of (reply_array (probe, "accels"), "name", "-accel");
@@ -625,13 +625,13 @@ probe_in_context (Probe              *probe,
   netdevs = netdev_types (reply_array (probe, "schema"));
 
   machines = machines_variant (reply_array (probe, "machines"), &default_machine);
-  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@asa(sa(ss))@asa(sa(ss))@as@as@as@as)",
+  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@as@a(sa(ss))@as@a(sa(ss))@as@as@as@as)",
       QL_CAPS_FORMAT, QL_VERSION, stamp->path, stamp->size, stamp->mtime, stamp->inode,
       major, minor, micro, version_string, package,
       kvm != NULL && ql_json_bool (kvm, "present", FALSE),
       default_machine != NULL ? default_machine : "",
-      machines, string_array (devices), &dprops,
-      string_array (object_names), &oprops,
+      machines, string_array (devices), properties_variant (probe, devices, "device:"),
+      string_array (object_names), properties_variant (probe, object_names, "object:"),
       string_array (cpus), string_array (accels), string_array (chardevs),
       string_array (netdevs)));
 }

@@ -76,32 +76,27 @@ ql_cli_build_for_launch (QlVmConfig  *vm,
   return ql_vm_config_build_cmdline (vm, error);
 }
 
+/* "title (N):" then the items, wrapped at 78 columns. */
 static void
 print_list (const char  *title,
             char       **items)
 {
-  guint n = g_strv_length (items);
-  g_autofree char *joined = g_strjoinv (" ", items);
+  g_autoptr(GString) line = g_string_new ("  ");
 
-  g_print ("%s (%u):\n", title, n);
-  if (n > 0)
+  g_print ("%s (%u):\n", title, g_strv_length (items));
+  for (guint i = 0; items[i] != NULL; i++)
     {
-      g_autoptr(GString) line = g_string_new ("  ");
-      g_auto(GStrv) words = g_strsplit (joined, " ", -1);
-
-      for (guint i = 0; words[i] != NULL; i++)
+      if (line->len > 2 && line->len + strlen (items[i]) + 1 > 78)
         {
-          if (line->len > 2 && line->len + strlen (words[i]) + 1 > 78)
-            {
-              g_print ("%s\n", line->str);
-              g_string_assign (line, "  ");
-            }
-          if (line->len > 2)
-            g_string_append_c (line, ' ');
-          g_string_append (line, words[i]);
+          g_print ("%s\n", line->str);
+          g_string_assign (line, "  ");
         }
-      g_print ("%s\n", line->str);
+      if (line->len > 2)
+        g_string_append_c (line, ' ');
+      g_string_append (line, items[i]);
     }
+  if (line->len > 2)
+    g_print ("%s\n", line->str);
 }
 
 static void

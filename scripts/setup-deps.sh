@@ -24,6 +24,8 @@ packages=(
   clang libclang-rt-14-dev valgrind
   # guest image (kernel modules + busybox initramfs)
   kmod cpio busybox-static
+  # helper processes of devices (virtio-fs: virtiofsd ships with qemu-system-common; passt)
+  passt
 )
 
 say () { printf 'setup-deps: %s\n' "$*"; }

@@ -36,6 +36,8 @@ modules=(
   scsi_mod virtio_scsi sd_mod
   libnvdimm nfit nd_pmem
   vsock vmw_vsock_virtio_transport
+  fuse virtiofs
+  virtio-rng virtio_balloon
 )
 
 say () { printf 'make-guest: %s\n' "$*" >&2; }
@@ -185,6 +187,31 @@ done
 depmod -b "$root" "$kver"
 printf '%s\n' "${modules[@]}" > "$root/etc/qltest-modules"
 install -m 0755 "$here/init" "$root/init"
+# busybox udhcpc configures the interface through this script (its default
+# path): address, netmask, default route and DNS from the lease.
+mkdir -p "$root/usr/share/udhcpc"
+cat > "$root/usr/share/udhcpc/default.script" <<'SCRIPT'
+#!/bin/sh
+# udhcpc event script of the qlaunch test guest.
+case "$1" in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    if [ -n "$router" ]; then
+      ip route replace default via "${router%% *}" dev "$interface"
+    fi
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    echo "QLTEST-DHCP $interface $ip/${mask:-24} router=${router%% *} dns=$dns"
+    ;;
+esac
+exit 0
+SCRIPT
+chmod 0755 "$root/usr/share/udhcpc/default.script"
 # The kernel opens /dev/console for init before anything is mounted; without
 # the node it warns and /init redirects itself once devtmpfs is up.
 if [ "$(id -u)" -eq 0 ]; then

@@ -2,6 +2,7 @@
  * section 4), through QlCmdline only. */
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
+#include "ql-runtime-dir.h"
 
 #include <sys/utsname.h>
 
@@ -119,11 +120,15 @@ emit_devices (QlVmConfig  *self,
       guint first = ql_cmdline_get_n_options (cl);
       g_autofree char *origin = NULL;
 
+      guint first_helper = ql_cmdline_get_n_helpers (cl);
+
       if (!ql_device_qemu_params (device, self, cl, error))
         return FALSE;
       origin = g_strdup_printf ("device '%s'", ql_device_get_id (device));
       for (guint k = first; k < ql_cmdline_get_n_options (cl); k++)
         ql_option_set_origin (ql_cmdline_get_option (cl, k), origin);
+      for (guint k = first_helper; k < ql_cmdline_get_n_helpers (cl); k++)
+        ql_helper_set_device_id (ql_cmdline_get_helper (cl, k), ql_device_get_id (device));
     }
   return TRUE;
 }
@@ -162,6 +167,7 @@ static void
 emit_memory_knobs (QlVmConfig *self,
                    QlCmdline  *cl)
 {
+  const char *shared_for = ql_cmdline_get_shared_memory_reason (cl);
   QlOption *backend;
 
   /* govmm's -numa node,memdev= / pc-dimm forms are replaced by
@@ -178,8 +184,12 @@ emit_memory_knobs (QlVmConfig *self,
     }
   else if (BOOL (KNOBS_MEM_PREALLOC))
     {
-      backend = add_ram_backend (self, cl, "memory-backend-ram");
+      /* RAM that a vhost-user backend maps must be shared: a memfd is
+       * what memory-backend-ram is, shareable. */
+      backend = add_ram_backend (self, cl, shared_for != NULL ? "memory-backend-memfd" : "memory-backend-ram");
       ql_option_set_bool (backend, "prealloc", TRUE);
+      if (shared_for != NULL)
+        ql_option_set_bool (backend, "share", TRUE);
     }
   else if (BOOL (KNOBS_FILE_BACKED_MEM))
     {
@@ -187,9 +197,31 @@ emit_memory_knobs (QlVmConfig *self,
       ql_option_set (backend, "mem-path", STR (MEMORY_PATH));
       if (BOOL (KNOBS_FILE_BACKED_MEM_SHARED))
         ql_option_set_bool (backend, "share", TRUE);
+      else if (shared_for != NULL)
+        ql_cmdline_fail (cl, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+                                          "[memory]: guest RAM is a private file mapping ([knobs] file-backed-mem "
+                                          "without file-backed-mem-shared), and %s maps it from another process: "
+                                          "set [knobs] file-backed-mem-shared = true",
+                                          shared_for));
+    }
+  else if (shared_for != NULL)
+    {
+      /* Nothing asked for a backend, and a device needs guest RAM shared
+       * with its backend process: an anonymous shared memfd. */
+      if (UINT (MEMORY_SIZE) == 0)
+        {
+          ql_cmdline_fail (cl, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING,
+                                            "[memory]: size: %s needs guest RAM shared with its backend "
+                                            "(memory-backend-memfd, share=on), which needs the size: set [memory] size",
+                                            shared_for));
+          return;
+        }
+      backend = add_ram_backend (self, cl, "memory-backend-memfd");
+      ql_option_set_bool (backend, "share", TRUE);
     }
   else
     return;
+  ql_option_set_origin (backend, "[memory]");
 
   ql_cmdline_set_machine_option (cl, "memory-backend", QL_RAM_BACKEND_ID);
 }
@@ -294,6 +326,29 @@ emit_smp (QlVmConfig *self,
     ql_option_set_uint (smp, "maxcpus", UINT (SMP_MAX_CPUS));
 }
 
+/* Host checks of the helpers the devices declared: each program may be
+ * run (an executable that no other user can change). */
+static gboolean
+check_helpers (QlCmdline  *cl,
+               GError    **error)
+{
+  for (guint i = 0; i < ql_cmdline_get_n_helpers (cl); i++)
+    {
+      QlHelper *helper = ql_cmdline_get_helper (cl, i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (!ql_helper_check_binary_trusted (ql_helper_get_binary (helper), &local_error))
+        {
+          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
+                       "device '%s': helper %s: %s",
+                       ql_helper_get_device_id (helper) != NULL ? ql_helper_get_device_id (helper) : "?",
+                       ql_helper_get_name (helper), local_error->message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /**
  * ql_vm_config_build_cmdline:
  * @self: a #QlVmConfig
@@ -310,18 +365,39 @@ QlCmdline *
 ql_vm_config_build_cmdline (QlVmConfig  *self,
                             GError     **error)
 {
+  g_autofree char *runtime_dir = NULL;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+
+  if (ql_vm_config_get_runtime_dir (self) != NULL)
+    runtime_dir = g_strdup (ql_vm_config_get_runtime_dir (self));
+  else
+    {
+      g_autofree char *base = ql_runtime_dir_default_base ();
+      g_autofree char *name = ql_runtime_dir_name_for (STR (NAME));
+
+      runtime_dir = g_build_filename (base, name, NULL);
+    }
+  return ql_vm_config_build_cmdline_in (self, runtime_dir, error);
+}
+
+/* ql_vm_config_build_cmdline() with the runtime directory a launch made. */
+QlCmdline *
+ql_vm_config_build_cmdline_in (QlVmConfig  *self,
+                               const char  *runtime_dir,
+                               GError     **error)
+{
   g_autoptr(QlCmdline) cl = NULL;
   g_autofree char *binary = NULL;
   const char * const *globals;
   guint major = 0, minor = 0;
-
-  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
 
   if (!ql_vm_config_validate (self, error))
     return NULL;
 
   binary = STR (QEMU) != NULL ? g_strdup (STR (QEMU)) : default_qemu_binary ();
   cl = ql_cmdline_new (binary);
+  ql_cmdline_set_runtime_dir (cl, runtime_dir);
   ql_vm_config_get_qemu_version (self, &major, &minor);
   if (major > 0)
     ql_cmdline_set_qemu_version (cl, major, minor);
@@ -355,6 +431,8 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
   emit_smp (self, cl);
 
   if (!ql_cmdline_check (cl, error))
+    return NULL;
+  if (ql_vm_config_get_host_probe (self) != NULL && !check_helpers (cl, error))
     return NULL;
   return g_steal_pointer (&cl);
 }

@@ -48,6 +48,9 @@ struct _QlCmdline
   GError *error;              /* first bad value, reported by check/to_argv */
   guint qemu_major;           /* target QEMU version; 0: the oldest (7.2) */
   guint qemu_minor;
+  GPtrArray *helpers;         /* QlHelper */
+  char *runtime_dir;          /* where helpers' sockets go */
+  char *shared_memory_reason; /* non-NULL: guest RAM must be shared */
 };
 
 G_DEFINE_FINAL_TYPE (QlCmdline, ql_cmdline, G_TYPE_OBJECT)
@@ -108,6 +111,9 @@ ql_cmdline_finalize (GObject *object)
   g_ptr_array_unref (self->options);
   g_array_unref (self->fds);
   g_clear_error (&self->error);
+  g_ptr_array_unref (self->helpers);
+  g_free (self->runtime_dir);
+  g_free (self->shared_memory_reason);
 
   G_OBJECT_CLASS (ql_cmdline_parent_class)->finalize (object);
 }
@@ -123,6 +129,7 @@ ql_cmdline_init (QlCmdline *self)
 {
   self->options = g_ptr_array_new_with_free_func ((GDestroyNotify) option_free);
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  self->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_helper_free);
   self->qemu_major = QL_QEMU_OLDEST_MAJOR;
   self->qemu_minor = QL_QEMU_OLDEST_MINOR;
 }
@@ -1162,4 +1169,214 @@ ql_cmdline_to_argv (QlCmdline  *self,
     }
   g_ptr_array_add (argv, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
+}
+
+/* Helpers, the runtime directory and shared memory (ql-helper.h) */
+
+/**
+ * ql_cmdline_add_helper:
+ * @self: a #QlCmdline
+ * @name: what messages call the helper, e.g. `virtiofsd`
+ *   (`[a-z0-9][a-z0-9._-]*`)
+ * @binary: the program: an absolute path, or a name looked up in `PATH`
+ *
+ * Declares a host process the VM needs beside QEMU (see #QlHelper); a
+ * plugin calls it from #QlDeviceClass.qemu_params, then adds the helper's
+ * arguments, socket and descriptors. The core records which device
+ * declared it.
+ *
+ * Returns: (transfer none): the helper, to describe further
+ *
+ * Since: ABI 1.2
+ */
+QlHelper *
+ql_cmdline_add_helper (QlCmdline  *self,
+                       const char *name,
+                       const char *binary)
+{
+  g_autofree char *found = NULL;
+  QlHelper *helper;
+  gboolean name_ok;
+
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  g_return_val_if_fail (name != NULL && binary != NULL, NULL);
+
+  name_ok = g_ascii_isalnum (*name);
+  for (const char *p = name; name_ok && *p != '\0'; p++)
+    name_ok = g_ascii_isalnum (*p) || strchr ("._-", *p) != NULL;
+  if (!name_ok)
+    ql_cmdline_fail (self, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                                        "helper name '%s' is not a name ([a-z0-9][a-z0-9._-]*)", name));
+  if (*binary == '\0')
+    ql_cmdline_fail (self, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                                        "helper '%s': no binary given", name));
+  if (strchr (binary, '/') == NULL && *binary != '\0')
+    found = g_find_program_in_path (binary);
+  helper = ql_helper_new (self, name, found != NULL ? found : binary);
+  g_ptr_array_add (self->helpers, helper);
+  return helper;
+}
+
+/**
+ * ql_cmdline_get_n_helpers:
+ * @self: a #QlCmdline
+ *
+ * Gets the number of helpers declared so far.
+ *
+ * Returns: the number of helpers
+ *
+ * Since: ABI 1.2
+ */
+guint
+ql_cmdline_get_n_helpers (QlCmdline *self)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), 0);
+  return self->helpers->len;
+}
+
+/**
+ * ql_cmdline_get_helper:
+ * @self: a #QlCmdline
+ * @index: a helper index
+ *
+ * Gets one of the helpers, in the order they were declared (the order the
+ * launcher starts them in).
+ *
+ * Returns: (transfer none): the helper at @index
+ *
+ * Since: ABI 1.2
+ */
+QlHelper *
+ql_cmdline_get_helper (QlCmdline *self,
+                       guint      index)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  g_return_val_if_fail (index < self->helpers->len, NULL);
+  return g_ptr_array_index (self->helpers, index);
+}
+
+/**
+ * ql_cmdline_set_runtime_dir:
+ * @self: a #QlCmdline
+ * @dir: (nullable): an absolute directory, or %NULL
+ *
+ * Sets the VM's runtime directory, where devices put the sockets between
+ * QEMU and their helpers. ql_vm_config_build_cmdline() sets it (see
+ * ql_vm_config_set_runtime_dir()); the launcher creates it, private (0700),
+ * and removes it when the VM ends.
+ *
+ * Since: ABI 1.2
+ */
+void
+ql_cmdline_set_runtime_dir (QlCmdline  *self,
+                            const char *dir)
+{
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  ql_set_str (&self->runtime_dir, dir);
+}
+
+/**
+ * ql_cmdline_get_runtime_dir:
+ * @self: a #QlCmdline
+ *
+ * Gets the VM's runtime directory (see ql_cmdline_set_runtime_dir()).
+ *
+ * Returns: (nullable): the directory, or %NULL when none was set
+ *
+ * Since: ABI 1.2
+ */
+const char *
+ql_cmdline_get_runtime_dir (QlCmdline *self)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  return self->runtime_dir;
+}
+
+/**
+ * ql_cmdline_build_runtime_path:
+ * @self: a #QlCmdline
+ * @name: a file name, e.g. `fs0.virtiofsd.sock`
+ *
+ * Builds the path of a file in the runtime directory. Without a runtime
+ * directory the build of the command line fails (the path returned is then
+ * only @name).
+ *
+ * Returns: (transfer full): the path
+ *
+ * Since: ABI 1.2
+ */
+char *
+ql_cmdline_build_runtime_path (QlCmdline  *self,
+                               const char *name)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  if (self->runtime_dir == NULL)
+    {
+      ql_cmdline_fail (self, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                                          "'%s' needs a runtime directory, and the command line has none "
+                                          "(ql_cmdline_set_runtime_dir())", name));
+      return g_strdup (name);
+    }
+  return g_build_filename (self->runtime_dir, name, NULL);
+}
+
+/**
+ * ql_cmdline_require_shared_memory:
+ * @self: a #QlCmdline
+ * @reason: what needs it, for messages and `qlaunch args`, e.g.
+ *   `device 'fs0' (vhost-user-fs-pci)`
+ *
+ * Says that guest RAM must be shared with another process (a vhost-user
+ * backend maps it). Unless the VM's memory knobs give a shared backend
+ * already, the core then backs guest RAM with `memory-backend-memfd`
+ * (`share=on`). A device checks in its #QlDeviceClass.valid that the
+ * configuration does not force private memory.
+ *
+ * Since: ABI 1.2
+ */
+void
+ql_cmdline_require_shared_memory (QlCmdline  *self,
+                                  const char *reason)
+{
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  g_return_if_fail (reason != NULL);
+  if (self->shared_memory_reason == NULL)
+    self->shared_memory_reason = g_strdup (reason);
+}
+
+/**
+ * ql_cmdline_get_shared_memory:
+ * @self: a #QlCmdline
+ *
+ * Whether a device asked for shared guest RAM
+ * (ql_cmdline_require_shared_memory()).
+ *
+ * Returns: %TRUE when guest RAM must be shared
+ *
+ * Since: ABI 1.2
+ */
+gboolean
+ql_cmdline_get_shared_memory (QlCmdline *self)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), FALSE);
+  return self->shared_memory_reason != NULL;
+}
+
+/**
+ * ql_cmdline_get_shared_memory_reason:
+ * @self: a #QlCmdline
+ *
+ * Gets what asked first for shared guest RAM.
+ *
+ * Returns: (nullable): the reason given to
+ *   ql_cmdline_require_shared_memory(), or %NULL
+ *
+ * Since: ABI 1.2
+ */
+const char *
+ql_cmdline_get_shared_memory_reason (QlCmdline *self)
+{
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  return self->shared_memory_reason;
 }

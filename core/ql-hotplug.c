@@ -18,6 +18,8 @@
  */
 #include "ql-private.h"
 #include "ql-qmp-private.h"
+#include "ql-helper-group.h"
+#include "ql-runtime-dir.h"
 
 #include <string.h>
 
@@ -226,6 +228,10 @@ chardev_arguments (QlDevice  *device,
           return NULL;
         }
     }
+  /* -chardev socket is a client unless server=on; QMP's ChardevSocket
+   * is a server unless "server": false. */
+  if (strcmp (type, "socket") == 0 && !json_object_has_member (data, "server"))
+    json_object_set_boolean_member (data, "server", FALSE);
   return g_steal_pointer (&args);
 }
 
@@ -309,16 +315,23 @@ add_step (JsonArray  *plan,
  * The QMP commands that hot-plug @device, without sending them: validates
  * the device, asks its plugin for its options (ql_device_hotplug_params())
  * and converts them. Each element is an object with `execute` and
- * `arguments` (and `fd`, the host descriptor a `getfd` step passes).
+ * `arguments` (and `fd`, the host descriptor a `getfd` step passes); a
+ * device with helper processes (#QlHelper) has first one element per
+ * helper, with `helper` (its name), `device`, `argv` and `socket`: the
+ * process started, and listening, before the commands run. Their sockets
+ * are shown in a runtime directory `ID.hotplug`; a hot-plug makes a fresh
+ * one.
  * %QL_CONFIG_ERROR_UNSUPPORTED when an option has no QMP equivalent.
  *
  * Returns: (transfer full) (nullable): the commands in order, or %NULL
  */
-JsonArray *
-ql_hotplug_plan (QlDevice    *device,
-                 QlVmConfig  *vm,
-                 GArray     **fds,
-                 GError     **error)
+static JsonArray *
+build_plan (QlDevice    *device,
+            QlVmConfig  *vm,
+            const char  *runtime_dir,
+            GArray     **fds,
+            QlCmdline  **cmdline_out,
+            GError     **error)
 {
   g_autoptr(QlVmConfig) empty_vm = NULL;
   g_autoptr(QlCmdline) cmdline = NULL;
@@ -344,11 +357,30 @@ ql_hotplug_plan (QlDevice    *device,
   if (!ql_device_valid (device, vm, error))
     return NULL;
   cmdline = ql_cmdline_new ("qemu");
+  ql_cmdline_set_runtime_dir (cmdline, runtime_dir);
   if (!ql_device_hotplug_params (device, vm, cmdline, error)
       || !ql_cmdline_check (cmdline, error))
     return NULL;
 
   plan = json_array_new ();
+  /* The helpers first: started (and listening) before any command. */
+  for (guint i = 0; i < ql_cmdline_get_n_helpers (cmdline); i++)
+    {
+      QlHelper *helper = ql_cmdline_get_helper (cmdline, i);
+      g_auto(GStrv) argv = ql_helper_get_argv (helper);
+      JsonObject *step = json_object_new ();
+      JsonArray *array = json_array_new ();
+
+      ql_helper_set_device_id (helper, id);
+      json_object_set_string_member (step, "helper", ql_helper_get_name (helper));
+      json_object_set_string_member (step, "device", id);
+      for (guint k = 0; argv[k] != NULL; k++)
+        json_array_add_string_element (array, argv[k]);
+      json_object_set_array_member (step, "argv", array);
+      if (ql_helper_get_socket (helper) != NULL)
+        json_object_set_string_member (step, "socket", ql_helper_get_socket (helper));
+      json_array_add_object_element (plan, step);
+    }
   devices = json_array_new ();
   fd_names = g_ptr_array_new_with_free_func (g_free);
   host_fds = ql_cmdline_get_fds (cmdline);
@@ -412,7 +444,27 @@ ql_hotplug_plan (QlDevice    *device,
       *fds = g_array_new (FALSE, FALSE, sizeof (int));
       g_array_append_vals (*fds, host_fds->data, host_fds->len);
     }
+  if (cmdline_out != NULL)
+    *cmdline_out = g_steal_pointer (&cmdline);
   return g_steal_pointer (&plan);
+}
+
+JsonArray *
+ql_hotplug_plan (QlDevice    *device,
+                 QlVmConfig  *vm,
+                 GArray     **fds,
+                 GError     **error)
+{
+  g_autofree char *base = ql_runtime_dir_default_base ();
+  g_autofree char *name = NULL;
+  g_autofree char *runtime_dir = NULL;
+
+  g_return_val_if_fail (QL_IS_DEVICE (device), NULL);
+  g_return_val_if_fail (vm == NULL || QL_IS_VM_CONFIG (vm), NULL);
+
+  name = ql_runtime_dir_name_for (ql_device_get_id (device));
+  runtime_dir = g_strdup_printf ("%s/%s.hotplug", base, name);
+  return build_plan (device, vm, runtime_dir, fds, NULL, error);
 }
 
 /* ---- running a plan ----------------------------------------------------- */
@@ -420,9 +472,12 @@ ql_hotplug_plan (QlDevice    *device,
 typedef struct
 {
   JsonArray *plan;
+  guint first;                  /* the first QMP command (after helpers) */
   guint next;
   GError *error;                /* the failure being rolled back */
   guint undo;                   /* steps still to undo, counting down */
+  QlCmdline *cmdline;
+  QlHelperGroup *helpers;       /* the device's helpers, or NULL */
 } HotplugRun;
 
 static void
@@ -430,7 +485,37 @@ hotplug_run_free (HotplugRun *run)
 {
   json_array_unref (run->plan);
   g_clear_error (&run->error);
+  g_clear_object (&run->cmdline);
+  g_clear_object (&run->helpers);
   g_free (run);
+}
+
+static void
+helpers_stopped_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  g_autoptr(GTask) task = data;
+  HotplugRun *run = g_task_get_task_data (task);
+
+  ql_helper_group_stop_finish (QL_HELPER_GROUP (object), result, NULL);
+  g_task_return_error (task, g_steal_pointer (&run->error));
+}
+
+/* The hot-plug failed (rolled back): the helpers started for it go, then
+ * the task fails. */
+static void
+hotplug_fail (GTask *task)
+{
+  HotplugRun *run = g_task_get_task_data (task);
+
+  if (run->helpers != NULL)
+    {
+      ql_helper_group_stop_async (run->helpers, NULL, 0, helpers_stopped_cb, task);
+      return;
+    }
+  g_task_return_error (task, g_steal_pointer (&run->error));
+  g_object_unref (task);
 }
 
 static void hotplug_step (GTask *task);
@@ -482,10 +567,9 @@ hotplug_undo_step (GTask *task)
   const char *command = NULL;
   JsonObject *step;
 
-  if (run->undo == 0)
+  if (run->undo <= run->first)
     {
-      g_task_return_error (task, g_steal_pointer (&run->error));
-      g_object_unref (task);
+      hotplug_fail (task);
       return;
     }
   run->undo--;
@@ -513,11 +597,11 @@ hotplug_step_done (GObject      *source,
       run->error = g_steal_pointer (&error);
       /* QMP's message starts with the command's name. */
       (void) step;
-      g_prefix_error (&run->error, "hotplug step %u of %u: ", run->next,
-                      json_array_get_length (run->plan));
+      g_prefix_error (&run->error, "hotplug step %u of %u: ", run->next - run->first,
+                      json_array_get_length (run->plan) - run->first);
       run->undo = run->next - 1;
       if (!ql_qmp_is_connected (QL_QMP (source)))
-        run->undo = 0;          /* nothing to talk to */
+        run->undo = run->first;  /* nothing to talk to */
       hotplug_undo_step (task);
       return;
     }
@@ -535,6 +619,11 @@ hotplug_step (GTask *task)
 
   if (run->next == json_array_get_length (run->plan))
     {
+      /* QEMU is connected to the helpers: they run on by themselves (each
+       * ends when QEMU's connection goes: the device's unplug removes its
+       * chardev), and their sockets are not needed any more. */
+      if (run->helpers != NULL)
+        ql_helper_group_release_all (run->helpers);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
@@ -550,6 +639,25 @@ hotplug_step (GTask *task)
                           hotplug_step_done, task);
 }
 
+static void
+hotplug_helpers_started (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!ql_helper_group_start_finish (QL_HELPER_GROUP (object), result, &error))
+    {
+      /* Those started are stopped already; the directory goes with the
+       * group. */
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  hotplug_step (task);
+}
+
 /**
  * ql_qmp_hotplug_device_async:
  * @self: a connected #QlQmp
@@ -563,6 +671,15 @@ hotplug_step (GTask *task)
  * Hot-plugs @device: the commands of ql_hotplug_plan(), in order. When one
  * fails, the ones before it are undone (newest first) and the error names
  * the failing step. Finish with ql_qmp_hotplug_device_finish().
+ *
+ * A device with helper processes (#QlHelper, e.g. a virtio-fs share's
+ * virtiofsd) gets them started first, in a fresh private runtime
+ * directory, each listening before the commands run. Once the device is
+ * plugged they are left to run on their own (detached: not killed with
+ * this process), and their sockets and directory are removed: each helper
+ * serves QEMU's one connection and ends when it goes (the unplug of the
+ * device removes its chardev) or when QEMU ends. On failure they are
+ * stopped.
  */
 void
 ql_qmp_hotplug_device_async (QlQmp               *self,
@@ -576,13 +693,17 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
   HotplugRun *run;
   GError *error = NULL;
   JsonArray *plan;
+  g_autoptr(QlCmdline) cmdline = NULL;
+  g_autofree char *runtime_dir = NULL;
+  int lock_fd = -1;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (QL_IS_DEVICE (device));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_qmp_hotplug_device_async);
-  plan = ql_hotplug_plan (device, vm, NULL, &error);
+  runtime_dir = ql_runtime_dir_propose (ql_device_get_id (device));
+  plan = build_plan (device, vm, runtime_dir, NULL, &cmdline, &error);
   if (plan == NULL)
     {
       g_task_return_error (task, error);
@@ -591,8 +712,27 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
     }
   run = g_new0 (HotplugRun, 1);
   run->plan = plan;
+  run->cmdline = g_steal_pointer (&cmdline);
+  run->first = ql_cmdline_get_n_helpers (run->cmdline);
+  run->next = run->first;
   g_task_set_task_data (task, run, (GDestroyNotify) hotplug_run_free);
-  hotplug_step (task);
+  if (run->first == 0)
+    {
+      hotplug_step (task);
+      return;
+    }
+  if (!ql_runtime_dir_claim (runtime_dir, TRUE, &lock_fd, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* The helpers outlive this call (and a short-lived command such as
+   * `qlaunch hotplug`): detached, each ends when QEMU's connection to it
+   * goes. */
+  run->helpers = ql_helper_group_new (NULL, runtime_dir, TRUE, lock_fd);
+  ql_helper_group_set_detached (run->helpers, TRUE);
+  ql_helper_group_start_async (run->helpers, run->cmdline, cancellable, hotplug_helpers_started, task);
 }
 
 /**

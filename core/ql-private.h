@@ -110,3 +110,18 @@ gboolean    ql_qemu_syntax_parse_version   (const char          *text,
 void        ql_option_set_origin           (QlOption            *option,
                                             const char          *origin);
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* QlHelper's life inside its command line (ql-helper.c). */
+QlHelper   *ql_helper_new                  (QlCmdline           *owner,
+                                            const char          *name,
+                                            const char          *binary);
+void        ql_helper_free                 (QlHelper            *helper);
+void        ql_helper_set_device_id        (QlHelper            *helper,
+                                            const char          *device_id);
+/* Whether the program @path may be run: an executable file that neither
+ * it nor a directory above it can be changed by another user
+ * (ql-helper-find.c). QL_CONFIG_ERROR_HOST otherwise. */
+gboolean    ql_helper_check_binary_trusted (const char          *path,
+                                            GError             **error);
+G_END_DECLS

@@ -98,6 +98,11 @@ QlRegistry    *ql_vm_config_get_registry    (QlVmConfig  *self);
 const char    *ql_vm_config_get_source_text (QlVmConfig  *self);
 const char    *ql_vm_config_get_base_dir    (QlVmConfig  *self);
 
+/* ql_vm_config_build_cmdline() with the runtime directory of a launch. */
+QlCmdline     *ql_vm_config_build_cmdline_in (QlVmConfig  *self,
+                                              const char  *runtime_dir,
+                                              GError     **error);
+
 /* The id core uses for the guest RAM backend of the memory knobs. */
 #define QL_RAM_BACKEND_ID "dimm1"
 

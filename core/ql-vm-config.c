@@ -43,6 +43,7 @@ struct _QlVmConfig
   QlRegistry *registry;
   guint qemu_major;            /* 0: QlCmdline's default (7.2) */
   guint qemu_minor;
+  char *runtime_dir;           /* NULL: the default */
 };
 
 G_DEFINE_FINAL_TYPE (QlVmConfig, ql_vm_config, G_TYPE_OBJECT)
@@ -121,6 +122,7 @@ ql_vm_config_finalize (GObject *object)
   g_free (self->source_name);
   g_free (self->source_text);
   g_free (self->base_dir);
+  g_free (self->runtime_dir);
   g_clear_object (&self->registry);
 
   G_OBJECT_CLASS (ql_vm_config_parent_class)->finalize (object);
@@ -727,6 +729,52 @@ ql_vm_config_set_qemu_version (QlVmConfig *self,
   g_return_if_fail (QL_IS_VM_CONFIG (self));
   self->qemu_major = major;
   self->qemu_minor = minor;
+}
+
+/**
+ * ql_vm_config_set_runtime_dir:
+ * @self: a #QlVmConfig
+ * @dir: (nullable) (type filename): an absolute directory, or %NULL for the
+ *   default
+ *
+ * Sets the VM's runtime directory: where the sockets between QEMU and the
+ * devices' helper processes (#QlHelper) go. Not a VM-file key. By default
+ * the launcher (#QlVm) makes a fresh private directory for every launch,
+ * `NAME.XXXXXX` under `$XDG_RUNTIME_DIR/qlaunch` (when `XDG_RUNTIME_DIR`
+ * is a private directory of ours), `/run/qlaunch` (root) or
+ * `$TMPDIR/qlaunch-UID`, and removes it when QEMU has ended; a command
+ * line built without launching (ql_vm_config_build_cmdline()) names
+ * `NAME` there instead. With @dir, that directory is used as it is
+ * (created with mode 0700 if missing; refused unless it is a directory of
+ * ours that nobody else can write to); the launcher then removes only what
+ * it put there.
+ *
+ * Since: ABI 1.2
+ */
+void
+ql_vm_config_set_runtime_dir (QlVmConfig *self,
+                              const char *dir)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  ql_set_str (&self->runtime_dir, dir);
+}
+
+/**
+ * ql_vm_config_get_runtime_dir:
+ * @self: a #QlVmConfig
+ *
+ * Gets the runtime directory set by ql_vm_config_set_runtime_dir().
+ *
+ * Returns: (nullable) (type filename): the directory, or %NULL for the
+ *   default
+ *
+ * Since: ABI 1.2
+ */
+const char *
+ql_vm_config_get_runtime_dir (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  return self->runtime_dir;
 }
 
 /**

@@ -12,6 +12,8 @@
  * and its stderr always drained.
  */
 #include "ql-vm-config-private.h"
+#include "ql-helper-group.h"
+#include "ql-runtime-dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +123,16 @@ struct _QlVm
   gboolean launch_cancelled;
   GList *waiters;                 /* Waiter */
   GError *failure;                /* why the VM is FAILED */
+
+  /* The devices' helper processes (virtiofsd, passt, ...): started
+   * before QEMU, stopped after it. */
+  QlHelperGroup *helpers;
+  GCancellable *helper_cancellable;  /* cancels their start */
+  gboolean helpers_starting;
+  QlCmdline *pending_cmdline;     /* QEMU's, while the helpers start */
+  char **pending_argv;
+  GError *helper_failure;         /* a helper died while the VM ran */
+  gboolean finishing;             /* QEMU gone; the helpers are stopped */
 
   /* QMP (ql-vm-lifecycle.c) */
   QlQmp *qmp;
@@ -406,13 +418,57 @@ complete_waiters (QlVm *self)
   g_list_free_full (waiters, (GDestroyNotify) waiter_free);
 }
 
+static void finish_gone (QlVm *self, QlVmState state, int status);
+
+typedef struct
+{
+  QlVm *vm;
+  QlVmState state;
+  int status;
+} Finish;
+
+static void
+helpers_stopped_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Finish *finish = user_data;
+
+  ql_helper_group_stop_finish (QL_HELPER_GROUP (object), result, NULL);
+  finish_gone (finish->vm, finish->state, finish->status);
+  g_object_unref (finish->vm);
+  g_free (finish);
+}
+
+/* QEMU has ended: its helpers are stopped (they normally end by
+ * themselves when QEMU's connection goes) and their runtime directory
+ * removed before anyone is told. */
+static void
+stop_helpers_then_finish (QlVm      *self,
+                          QlVmState  state,
+                          int        status)
+{
+  Finish *finish;
+
+  if (self->helpers == NULL || self->finishing)
+    {
+      finish_gone (self, state, status);
+      return;
+    }
+  self->finishing = TRUE;
+  finish = g_new0 (Finish, 1);
+  finish->vm = g_object_ref (self);
+  finish->state = state;
+  finish->status = status;
+  ql_helper_group_stop_async (self->helpers, NULL, self->grace_period, helpers_stopped_cb, finish);
+}
+
 /* QEMU is gone (our child was reaped and its stderr has ended or settled,
  * or the daemon exited): record the outcome, tell everyone. */
 static void
 process_gone (QlVm *self)
 {
   g_autoptr(QlVm) keep = g_object_ref (self);
-  gboolean launch_pending = self->launch_task != NULL;
   int status = -1;
   QlVmState state = QL_VM_STATE_EXITED;
 
@@ -437,7 +493,13 @@ process_gone (QlVm *self)
         status = 128 + WTERMSIG (raw);
     }
 
-  if (self->stopping || self->launch_cancelled)
+  if (self->helper_failure != NULL)
+    {
+      /* A helper died, and we stopped QEMU: that is the VM's failure. */
+      state = QL_VM_STATE_FAILED;
+      self->failure = g_steal_pointer (&self->helper_failure);
+    }
+  else if (self->stopping || self->launch_cancelled)
     state = QL_VM_STATE_EXITED;
   else if (self->daemon)
     state = QL_VM_STATE_EXITED;   /* not our child: its status is unknown */
@@ -470,6 +532,17 @@ process_gone (QlVm *self)
                                      self->binary, WEXITSTATUS (raw));
     }
 
+  stop_helpers_then_finish (self, state, status);
+}
+
+static void
+finish_gone (QlVm      *self,
+             QlVmState  state,
+             int        status)
+{
+  g_autoptr(QlVm) keep = g_object_ref (self);
+  gboolean launch_pending = self->launch_task != NULL;
+
   set_exit_status (self, status);
   set_state (self, state);
 
@@ -501,11 +574,7 @@ daemon_failed (QlVm   *self,
   destroy_source (&self->kill_source);
   g_cancellable_cancel (self->stderr_cancellable);
   self->failure = error;
-  set_state (self, QL_VM_STATE_FAILED);
-  complete_launch (self, g_error_copy (error));
-  complete_waiters (self);
-  g_clear_object (&self->stderr_stream);
-  g_clear_object (&self->subprocess);
+  stop_helpers_then_finish (self, QL_VM_STATE_FAILED, -1);
 }
 
 /* Stopping */
@@ -528,6 +597,15 @@ begin_stop (QlVm *self)
 {
   if (self->stopping)
     return;
+  if (self->helpers_starting)
+    {
+      /* No QEMU yet: the helpers' start is cancelled, and the launch
+       * fails as cancelled once they are gone. */
+      self->stopping = TRUE;
+      self->launch_cancelled = TRUE;
+      g_cancellable_cancel (self->helper_cancellable);
+      return;
+    }
   if (self->state != QL_VM_STATE_STARTING && self->state != QL_VM_STATE_RUNNING)
     return;
   /* QEMU ended by itself already (its last stderr is being read): what it
@@ -803,6 +881,11 @@ ql_vm_finalize (GObject *object)
     close (self->stdin_fd);
   g_strfreev (self->env);
   g_clear_error (&self->failure);
+  g_clear_error (&self->helper_failure);
+  g_clear_object (&self->helpers);
+  g_clear_object (&self->helper_cancellable);
+  g_clear_object (&self->pending_cmdline);
+  g_strfreev (self->pending_argv);
   if (self->qmp != NULL)
     {
       /* The event handler went with our weak reference (connect_object). */
@@ -1584,88 +1667,36 @@ read_reported_pid (int fd)
   return n == (ssize_t) sizeof pid ? (GPid) pid : 0;
 }
 
-/**
- * ql_vm_launch_async:
- * @self: a #QlVm in state %QL_VM_STATE_NEW
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when QEMU runs, or failed to start
- * @user_data: data for @callback
- *
- * Builds QEMU's argv from the configuration (ql_vm_config_build_cmdline():
- * validation and the host checks of the config's host probe) and starts
- * QEMU through #GSubprocessLauncher, without a shell. The descriptors the
- * configuration names are duplicated and given to QEMU as 3, 4, ... in the
- * order of the argv; the caller keeps its own. No other descriptor of this
- * process reaches QEMU. QEMU's stdin and stdout are `/dev/null` (see
- * ql_vm_set_stdio_inherit() and ql_vm_set_stdout_fd()); its stderr is read
- * continuously into #QlVm:stderr. QEMU's environment is explicit: a few
- * variables of this process (see ql_vm_set_environ()). QEMU runs in a
- * process group of its own, and is killed with this process when
- * ql_vm_set_die_with_parent() asks for it.
- *
- * The launch completes as soon as QEMU is spawned (state
- * %QL_VM_STATE_STARTING, then %QL_VM_STATE_RUNNING). With the `daemonize`
- * knob it completes when QEMU's parent process exits: on status 0 the
- * daemon's pid is read from the pid file and checked to be alive
- * (%QL_LAUNCH_ERROR_DAEMON otherwise); on another status the VM is
- * %QL_VM_STATE_FAILED with QEMU's stderr in the error.
- *
- * The VM follows QEMU from the thread-default main context of this call
- * (the VM's context): keep it running. Cancelling @cancellable while the
- * launch is pending (a daemonizing QEMU) stops QEMU and the launch fails
- * with %G_IO_ERROR_CANCELLED; once the launch completed, @cancellable has
- * no effect (use the one of ql_vm_wait_async() or ql_vm_stop()). A
- * configuration error leaves the VM in %QL_VM_STATE_NEW.
- */
-void
-ql_vm_launch_async (QlVm                *self,
-                    GCancellable        *cancellable,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data)
+/* The launch failed before or while QEMU started: the helpers started
+ * for it go first (and the runtime directory), then the launch fails. */
+static void
+fail_launch (QlVm   *self,
+             GError *error)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(QlCmdline) cmdline = NULL;
+  g_clear_error (&self->failure);
+  self->failure = error;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      self->launch_cancelled = TRUE;
+      stop_helpers_then_finish (self, QL_VM_STATE_EXITED, -1);
+      return;
+    }
+  stop_helpers_then_finish (self, QL_VM_STATE_FAILED, -1);
+}
+
+/* Spawns QEMU with @argv (the launch task is pending in the VM). */
+static void
+spawn_qemu (QlVm       *self,
+            QlCmdline  *cmdline,
+            char      **argv)
+{
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) argv = NULL;
   g_auto(GStrv) env = NULL;
   int pid_pipe[2] = { -1, -1 };
   ChildSetup setup = { -1, FALSE, 0 };
   GPid pid = 0;
   gboolean pushed;
-
-  g_return_if_fail (QL_IS_VM (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, ql_vm_launch_async);
-  g_task_set_check_cancellable (task, FALSE);
-
-  if (self->state != QL_VM_STATE_NEW)
-    {
-      g_task_return_new_error (task, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
-                               "the VM was launched already: a QlVm runs QEMU once");
-      return;
-    }
-  if (g_task_return_error_if_cancelled (task))
-    return;
-
-  cmdline = ql_vm_config_build_cmdline (self->config, &error);
-  if (cmdline != NULL)
-    argv = ql_cmdline_to_argv (cmdline, &error);
-  if (argv == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  g_clear_pointer (&self->context, g_main_context_unref);
-  self->context = g_main_context_ref_thread_default ();
-  self->binary = g_strdup (argv[0]);
-  self->daemonize = ql_vm_config_get_bool (self->config, QL_VM_PROP_KNOBS_DAEMONIZE);
-  self->pid_file = g_strdup (ql_vm_config_get_str (self->config, QL_VM_PROP_PID_FILE));
-
-  set_state (self, QL_VM_STATE_STARTING);
 
   launcher = make_launcher (self, cmdline, &error);
   if (launcher != NULL && !open_pid_pipe (pid_pipe, 3 + (int) ql_cmdline_get_fds (cmdline)->len, &error))
@@ -1713,9 +1744,7 @@ ql_vm_launch_async (QlVm                *self,
           g_clear_error (&error);
           error = spawn_error;
         }
-      self->failure = g_error_copy (error);
-      set_state (self, QL_VM_STATE_FAILED);
-      g_task_return_error (task, g_steal_pointer (&error));
+      fail_launch (self, g_steal_pointer (&error));
       return;
     }
 
@@ -1736,10 +1765,169 @@ ql_vm_launch_async (QlVm                *self,
   if (!self->daemonize)
     {
       set_state (self, QL_VM_STATE_RUNNING);
-      g_task_return_boolean (task, TRUE);
+      complete_launch (self, NULL);
+    }
+  /* A daemonizing QEMU: the launch completes when its parent exits. */
+}
+
+static void
+helpers_started_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(QlVm) self = user_data;
+  g_autoptr(QlCmdline) cmdline = g_steal_pointer (&self->pending_cmdline);
+  g_auto(GStrv) argv = g_steal_pointer (&self->pending_argv);
+  GError *error = NULL;
+
+  self->helpers_starting = FALSE;
+  if (!ql_helper_group_start_finish (QL_HELPER_GROUP (object), result, &error))
+    {
+      fail_launch (self, error);
+      return;
+    }
+  if (self->stopping || self->launch_cancelled)
+    {
+      fail_launch (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                              "The launch was cancelled: QEMU was stopped"));
+      return;
+    }
+  spawn_qemu (self, cmdline, argv);
+}
+
+/* A helper ended by itself while QEMU runs: the VM cannot work without
+ * it. QEMU is stopped, and the VM fails with the helper's story. */
+static void
+helper_died (QlHelperGroup   *group,
+             QlHelperProcess *helper,
+             gpointer         user_data)
+{
+  QlVm *self = user_data;
+  g_autofree char *who = NULL;
+  g_autofree char *how = NULL;
+  g_autofree char *output = NULL;
+
+  (void) group;
+  if (self->finishing || self->helper_failure != NULL || self->subprocess == NULL || self->child_exited)
+    return;
+  who = ql_helper_process_describe (helper);
+  how = ql_helper_process_describe_exit (helper);
+  output = ql_helper_process_get_output (helper);
+  self->helper_failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                                      "%s %s while the VM ran; QEMU was stopped%s%s",
+                                      who, how, *output != '\0' ? ". It said: " : "", output);
+  begin_stop (self);
+}
+
+/* QEMU's command line for a launch, in the VM's runtime directory: the
+ * configuration's, or a fresh one (*@made_here) that is created only if a
+ * helper needs it. */
+static QlCmdline *
+build_cmdline (QlVm      *self,
+               char     **runtime_dir,
+               gboolean  *made_here,
+               GError   **error)
+{
+  const char *explicit_dir = ql_vm_config_get_runtime_dir (self->config);
+
+  *made_here = explicit_dir == NULL;
+  *runtime_dir = explicit_dir != NULL
+                 ? g_strdup (explicit_dir)
+                 : ql_runtime_dir_propose (ql_vm_config_get_str (self->config, QL_VM_PROP_NAME));
+  return ql_vm_config_build_cmdline_in (self->config, *runtime_dir, error);
+}
+
+/**
+ * ql_vm_launch_async:
+ * @self: a #QlVm in state %QL_VM_STATE_NEW
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when QEMU runs, or failed to start
+ * @user_data: data for @callback
+ *
+ * Builds QEMU's argv from the configuration (ql_vm_config_build_cmdline():
+ * validation and the host checks of the config's host probe) and starts
+ * QEMU through #GSubprocessLauncher, without a shell. The descriptors the
+ * configuration names are duplicated and given to QEMU as 3, 4, ... in the
+ * order of the argv; the caller keeps its own. No other descriptor of this
+ * process reaches QEMU. QEMU's stdin and stdout are `/dev/null` (see
+ * ql_vm_set_stdio_inherit() and ql_vm_set_stdout_fd()); its stderr is read
+ * continuously into #QlVm:stderr. QEMU's environment is explicit: a few
+ * variables of this process (see ql_vm_set_environ()). QEMU runs in a
+ * process group of its own, and is killed with this process when
+ * ql_vm_set_die_with_parent() asks for it.
+ *
+ * The launch completes as soon as QEMU is spawned (state
+ * %QL_VM_STATE_STARTING, then %QL_VM_STATE_RUNNING). With the `daemonize`
+ * knob it completes when QEMU's parent process exits: on status 0 the
+ * daemon's pid is read from the pid file and checked to be alive
+ * (%QL_LAUNCH_ERROR_DAEMON otherwise); on another status the VM is
+ * %QL_VM_STATE_FAILED with QEMU's stderr in the error.
+ *
+ * The VM follows QEMU from the thread-default main context of this call
+ * (the VM's context): keep it running. Cancelling @cancellable while the
+ * launch is pending (a daemonizing QEMU) stops QEMU and the launch fails
+ * with %G_IO_ERROR_CANCELLED; once the launch completed, @cancellable has
+ * no effect (use the one of ql_vm_wait_async() or ql_vm_stop()). A
+ * configuration error leaves the VM in %QL_VM_STATE_NEW.
+ */
+void
+ql_vm_launch_async (QlVm                *self,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(QlCmdline) cmdline = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *runtime_dir = NULL;
+  gboolean made_here = FALSE;
+
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ql_vm_launch_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (self->state != QL_VM_STATE_NEW)
+    {
+      g_task_return_new_error (task, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                               "the VM was launched already: a QlVm runs QEMU once");
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  cmdline = build_cmdline (self, &runtime_dir, &made_here, &error);
+  if (cmdline != NULL)
+    argv = ql_cmdline_to_argv (cmdline, &error);
+  if (argv == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
+  self->binary = g_strdup (argv[0]);
+  self->daemonize = ql_vm_config_get_bool (self->config, QL_VM_PROP_KNOBS_DAEMONIZE);
+  self->pid_file = g_strdup (ql_vm_config_get_str (self->config, QL_VM_PROP_PID_FILE));
+
+  if (ql_cmdline_get_n_helpers (cmdline) > 0)
+    {
+      int lock_fd = -1;
+
+      if (!ql_runtime_dir_claim (runtime_dir, made_here, &lock_fd, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      self->helpers = ql_helper_group_new (self->context, runtime_dir, made_here, lock_fd);
+      ql_helper_group_set_died_func (self->helpers, helper_died, self);
+    }
+
+  set_state (self, QL_VM_STATE_STARTING);
   self->launch_task = g_steal_pointer (&task);
   if (cancellable != NULL)
     {
@@ -1750,6 +1938,20 @@ ql_vm_launch_async (QlVm                *self,
       g_source_attach (source, self->context);
       self->launch_cancel_source = source;
     }
+
+  if (self->helpers == NULL)
+    {
+      spawn_qemu (self, cmdline, argv);
+      return;
+    }
+  /* The helpers first, each ready (listening) before the next; QEMU
+   * connects to their sockets as it starts. */
+  self->pending_cmdline = g_steal_pointer (&cmdline);
+  self->pending_argv = g_steal_pointer (&argv);
+  self->helpers_starting = TRUE;
+  self->helper_cancellable = g_cancellable_new ();
+  ql_helper_group_start_async (self->helpers, self->pending_cmdline, self->helper_cancellable,
+                               helpers_started_cb, g_object_ref (self));
 }
 
 /**

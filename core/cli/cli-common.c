@@ -102,3 +102,21 @@ ql_cli_load_vm (QlRegistry  *registry,
     }
   return g_steal_pointer (&vm);
 }
+
+gboolean
+ql_cli_set_runtime_dir (QlVmConfig  *vm,
+                        const char  *dir,
+                        GError     **error)
+{
+  g_autofree char *absolute = NULL;
+
+  if (*dir == '\0')
+    {
+      g_set_error_literal (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                           "--runtime-dir: the directory is empty");
+      return FALSE;
+    }
+  absolute = g_canonicalize_filename (dir, NULL);
+  ql_vm_config_set_runtime_dir (vm, absolute);
+  return TRUE;
+}

@@ -29,6 +29,12 @@ QlVmConfig *ql_cli_load_vm         (QlRegistry         *registry,
                                     gboolean            host_checks,
                                     GError            **error);
 
+/* --runtime-dir DIR: made absolute (a command-line path is relative to
+ * the current directory) and set on @vm. */
+gboolean    ql_cli_set_runtime_dir (QlVmConfig         *vm,
+                                    const char         *dir,
+                                    GError            **error);
+
 int         ql_cli_args            (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);

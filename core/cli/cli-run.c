@@ -290,7 +290,10 @@ ql_cli_run (const QlCliGlobals *globals,
 {
   g_auto(GStrv) specs = NULL;
   g_autofree char *grace_text = NULL;
+  g_autofree char *runtime_dir = NULL;
   GOptionEntry entries[] = {
+    { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &runtime_dir,
+      "Put the helpers' sockets in DIR (default: a fresh directory under $XDG_RUNTIME_DIR/qlaunch or /run/qlaunch)", "DIR" },
     { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs, "Add a device: TYPE,key=value,...", "SPEC" },
     { "grace-period", 0, 0, G_OPTION_ARG_STRING, &grace_text,
       "On Ctrl-C or SIGTERM, wait MS milliseconds after QEMU's SIGTERM before SIGKILL (default 5000)", "MS" },
@@ -325,6 +328,8 @@ ql_cli_run (const QlCliGlobals *globals,
   /* Host checks always run: this VM is for this host. */
   registry = ql_cli_registry_new (globals);
   config = ql_cli_load_vm (registry, argv[1], specs, TRUE, &error);
+  if (config != NULL && runtime_dir != NULL && !ql_cli_set_runtime_dir (config, runtime_dir, &error))
+    g_clear_object (&config);
   if (config == NULL)
     {
       ql_cli_print_error (argv[1], error);
@@ -341,6 +346,10 @@ ql_cli_run (const QlCliGlobals *globals,
 
   vm = ql_vm_new (config);
   ql_vm_set_stdio_inherit (vm, TRUE);
+  /* Nothing of the VM outlives qlaunch, even when it is killed (SIGKILL
+   * cannot be caught): QEMU gets SIGKILL from the kernel then, and its
+   * helpers too. */
+  ql_vm_set_die_with_parent (vm, TRUE);
   if (grace_set)
     ql_vm_set_grace_period (vm, grace_ms);
   return ql_cli_run_vm (vm, argv[1], start_launch, finish_launch, NULL);

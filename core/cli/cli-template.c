@@ -271,6 +271,8 @@ template_clone (const QlCliGlobals *globals,
       ql_cli_print_error ("template clone", error);
       return QL_EXIT_FAILURE;
     }
+  /* Nothing of the clone outlives this command, even if it is killed. */
+  ql_vm_set_die_with_parent (vm, TRUE);
   c.template_ = template_;
   c.extra = extra;
   c.stdin_pipe = -1;

@@ -27,8 +27,14 @@ G_BEGIN_DECLS
  *
  * 1.1 added #QlDeviceClass.hotplug_params, %QL_VALUE_FDS and
  * ql_option_set_fds().
+ *
+ * 1.2 added helper processes (#QlHelper: ql_cmdline_add_helper() and the
+ * ql_helper_*() calls, ql_helper_find_vhost_user_binary()), the runtime
+ * directory (ql_cmdline_get_runtime_dir(), ql_cmdline_build_runtime_path())
+ * and shared guest RAM (ql_cmdline_require_shared_memory()). A 1.0 or 1.1
+ * plugin loads unchanged.
  */
-#define QL_PLUGIN_ABI_MINOR 1
+#define QL_PLUGIN_ABI_MINOR 2
 
 /**
  * QlPluginInitFunc:

@@ -137,6 +137,9 @@ QL_API void         ql_vm_config_set_qemu_version    (QlVmConfig   *self,
 QL_API void         ql_vm_config_get_qemu_version    (QlVmConfig   *self,
                                                  guint        *major,
                                                  guint        *minor);
+QL_API void         ql_vm_config_set_runtime_dir     (QlVmConfig   *self,
+                                                      const char   *dir);
+QL_API const char  *ql_vm_config_get_runtime_dir     (QlVmConfig   *self);
 QL_API QlCmdline   *ql_vm_config_build_cmdline       (QlVmConfig   *self,
                                                       GError      **error);
 QL_API char       **ql_vm_config_to_argv             (QlVmConfig   *self,

@@ -33,6 +33,9 @@ G_BEGIN_DECLS
  *   twice, waiting before launching)
  * @QL_LAUNCH_ERROR_DAEMON: a daemonized QEMU could not be found (no or a bad
  *   pid file)
+ * @QL_LAUNCH_ERROR_HELPER: a device's helper process (#QlHelper) could not
+ *   start, did not get ready in time, or died while the VM ran; the message
+ *   names the device, the helper and how it ended, with its output
  *
  * Error codes in the #QL_LAUNCH_ERROR domain.
  */
@@ -43,6 +46,7 @@ typedef enum
   QL_LAUNCH_ERROR_SIGNALED,
   QL_LAUNCH_ERROR_STATE,
   QL_LAUNCH_ERROR_DAEMON,
+  QL_LAUNCH_ERROR_HELPER,
 } QlLaunchError;
 
 /**

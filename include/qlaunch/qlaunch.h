@@ -8,6 +8,7 @@
 #include <qlaunch/ql-types.h>
 #include <qlaunch/ql-param.h>
 #include <qlaunch/ql-cmdline.h>
+#include <qlaunch/ql-helper.h>
 #include <qlaunch/ql-host-probe.h>
 #include <qlaunch/ql-device.h>
 #include <qlaunch/ql-plugin.h>

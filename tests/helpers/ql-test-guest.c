@@ -34,6 +34,8 @@ struct _QlTestGuest
   char *check_args;
   guint timeout_s;
   GPtrArray *qemu_args;       /* extra QEMU arguments, appended last */
+  GPtrArray *run_args;        /* non-NULL: launched through `qlaunch run` */
+  GPid pid;
 
   char *full_vm_text;
   char *qmp_path;
@@ -209,6 +211,34 @@ ql_test_guest_add_qemu_args (QlTestGuest        *guest,
     g_ptr_array_add (guest->qemu_args, g_strdup (*args));
 }
 
+static void io_iterate_nonblocking (QlTestGuest *guest);
+static void io_iterate (QlTestGuest *guest);
+
+void
+ql_test_guest_use_run (QlTestGuest        *guest,
+                       const char * const *run_args)
+{
+  g_return_if_fail (guest->qemu == NULL);
+
+  guest->run_args = g_ptr_array_new_with_free_func (g_free);
+  for (; run_args != NULL && *run_args != NULL; run_args++)
+    g_ptr_array_add (guest->run_args, g_strdup (*run_args));
+}
+
+GPid
+ql_test_guest_get_pid (QlTestGuest *guest)
+{
+  return guest->pid;
+}
+
+char *
+ql_test_guest_get_stderr (QlTestGuest *guest)
+{
+  if (guest->context != NULL && !guest->io_done)
+    io_iterate_nonblocking (guest);
+  return guest->err.buf != NULL ? g_strdup (guest->err.buf->str) : g_strdup ("");
+}
+
 void
 ql_test_guest_set_timeout (QlTestGuest *guest,
                            guint        seconds)
@@ -348,6 +378,35 @@ io_iterate (QlTestGuest *guest)
   g_main_context_pop_thread_default (guest->context);
 }
 
+/* What is ready in the guest's context, without blocking. */
+static void
+io_iterate_nonblocking (QlTestGuest *guest)
+{
+  g_main_context_push_thread_default (guest->context);
+  while (g_main_context_iteration (guest->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (guest->context);
+}
+
+gboolean
+ql_test_guest_wait_for_stderr (QlTestGuest *guest,
+                               const char  *text,
+                               guint        timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  if (guest->context == NULL)
+    return FALSE;
+  while (strstr (guest->err.buf->str, text) == NULL)
+    {
+      if (guest->io_done || g_get_monotonic_time () > deadline
+          || (guest->exited && guest->err.eof))
+        return strstr (guest->err.buf->str, text) != NULL;
+      io_iterate (guest);
+    }
+  return TRUE;
+}
+
 /* Kills QEMU unless it exited, reaps it and stops reading. Idempotent. */
 static void
 io_end (QlTestGuest *guest)
@@ -390,6 +449,15 @@ complete_vm_text (QlTestGuest  *guest,
                            "the test's VM text must not have a [kernel] group: the harness sets it");
       return NULL;
     }
+  if (guest->run_args != NULL)
+    {
+      /* qlaunch run: the console is QEMU's default serial port on its
+       * standard output (-nographic without -nodefaults). */
+      if (!g_key_file_has_key (kf, "knobs", "no-graphic", NULL))
+        g_key_file_set_value (kf, "knobs", "no-graphic", "true");
+      if (!g_key_file_has_key (kf, "knobs", "no-defaults", NULL))
+        g_key_file_set_value (kf, "knobs", "no-defaults", "false");
+    }
   for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
     if (!g_key_file_has_key (kf, defaults[i][0], defaults[i][1], NULL))
       g_key_file_set_value (kf, defaults[i][0], defaults[i][1], defaults[i][2]);
@@ -401,6 +469,45 @@ complete_vm_text (QlTestGuest  *guest,
   g_key_file_set_value (kf, "kernel", "initrd", initrd);
   g_key_file_set_value (kf, "kernel", "params", params);
   return g_key_file_to_data (kf, NULL, error);
+}
+
+/* `qlaunch run VMFILE`, its standard streams the harness's pipes. */
+static gboolean
+start_run (QlTestGuest *guest,
+           const char  *vm_file)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  const char *pid_text;
+
+  if (guest->qemu_args->len > 0)
+    {
+      launch_error (guest, "extra QEMU arguments cannot go through qlaunch run");
+      return FALSE;
+    }
+  g_ptr_array_add (argv, g_strdup (g_getenv ("QLAUNCH_BIN")));
+  g_ptr_array_add (argv, g_strdup ("--plugin-dir"));
+  g_ptr_array_add (argv, g_strdup (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR")));
+  g_ptr_array_add (argv, g_strdup ("run"));
+  for (guint i = 0; i < guest->run_args->len; i++)
+    g_ptr_array_add (argv, g_strdup (g_ptr_array_index (guest->run_args, i)));
+  g_ptr_array_add (argv, g_strdup (vm_file));
+  g_ptr_array_add (argv, NULL);
+  guest->result->argv = (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
+
+  guest->start_time = g_get_monotonic_time ();
+  guest->qemu = ql_test_spawn ((const char * const *) guest->result->argv,
+                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                               | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  if (guest->qemu == NULL)
+    {
+      launch_error (guest, "cannot start qlaunch run: %s", error->message);
+      return FALSE;
+    }
+  pid_text = g_subprocess_get_identifier (guest->qemu);
+  guest->pid = pid_text != NULL ? (GPid) atoi (pid_text) : 0;
+  io_begin (guest);
+  return TRUE;
 }
 
 gboolean
@@ -438,6 +545,9 @@ ql_test_guest_start (QlTestGuest *guest)
       launch_error (guest, "%s", error->message);
       return FALSE;
     }
+
+  if (guest->run_args != NULL)
+    return start_run (guest, vm_file);
 
   status = ql_test_run_cli (args, &out, &err);
   if (status != 0)
@@ -481,6 +591,8 @@ ql_test_guest_start (QlTestGuest *guest)
       launch_error (guest, "cannot start QEMU: %s", error->message);
       return FALSE;
     }
+  if (g_subprocess_get_identifier (guest->qemu) != NULL)
+    guest->pid = (GPid) atoi (g_subprocess_get_identifier (guest->qemu));
   io_begin (guest);
   return TRUE;
 }
@@ -903,6 +1015,7 @@ ql_test_guest_free (QlTestGuest *guest)
   g_clear_pointer (&guest->context, g_main_context_unref);
   g_clear_pointer (&guest->result, ql_test_guest_result_free);
   g_ptr_array_unref (guest->qemu_args);
+  g_clear_pointer (&guest->run_args, g_ptr_array_unref);
   g_free (guest->work_dir);
   g_free (guest->vm_text);
   g_free (guest->check);

@@ -76,6 +76,23 @@ void               ql_test_guest_set_timeout      (QlTestGuest  *guest,
  * another [qmp] path, or free the source first). Before start. */
 void               ql_test_guest_add_qemu_args    (QlTestGuest  *guest,
                                                    const char * const *args);
+/* Launches through `qlaunch run` (which runs the devices' helper
+ * processes) instead of `qlaunch args` + QEMU: QEMU's console is on
+ * qlaunch's standard output, the guest's serial port being QEMU's default
+ * one ([knobs] no-graphic = true and no-defaults = false unless the VM text
+ * says otherwise). @run_args: (nullable) more arguments of `run`, before
+ * VMFILE. No extra QEMU arguments then. Before start. */
+void               ql_test_guest_use_run          (QlTestGuest  *guest,
+                                                   const char * const *run_args);
+/* The pid of the process started: QEMU, or `qlaunch run`. */
+GPid               ql_test_guest_get_pid          (QlTestGuest  *guest);
+/* Its standard error so far (QEMU's; qlaunch's with ql_test_guest_use_run()). */
+char              *ql_test_guest_get_stderr       (QlTestGuest  *guest);
+/* Reads until its standard error holds @text; FALSE after @timeout_ms or
+ * when it exited without. */
+gboolean           ql_test_guest_wait_for_stderr  (QlTestGuest  *guest,
+                                                   const char   *text,
+                                                   guint         timeout_ms);
 /* The completed VM file text (after ql_test_guest_start()). */
 const char        *ql_test_guest_get_vm_text      (QlTestGuest  *guest);
 /* The socket path of the VM text's first [qmp NAME] group (relative paths

@@ -1,0 +1,66 @@
+/* qlaunch — private: the helper processes of one VM and their runtime
+ * directory (ql-helper-group.c). */
+#pragma once
+
+#include "ql-helper-process.h"
+
+G_BEGIN_DECLS
+
+#define QL_TYPE_HELPER_GROUP (ql_helper_group_get_type ())
+G_DECLARE_FINAL_TYPE (QlHelperGroup, ql_helper_group, QL, HELPER_GROUP, GObject)
+
+/* A group followed in @context, whose sockets live in @runtime_dir (made
+ * by ql_runtime_dir_create(); @made_here: remove it whole at the end;
+ * @lock_fd: its lock, now the group's). */
+QlHelperGroup   *ql_helper_group_new              (GMainContext        *context,
+                                                   const char          *runtime_dir,
+                                                   gboolean             made_here,
+                                                   int                  lock_fd);
+
+/* Starts the helpers of @cmdline, one after the other, each once the one
+ * before listens. On failure, those started are stopped (and waited for)
+ * before the task fails with the first error. */
+void             ql_helper_group_start_async      (QlHelperGroup       *self,
+                                                   QlCmdline           *cmdline,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean         ql_helper_group_start_finish     (QlHelperGroup       *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+
+/* Called when a started helper ends without being stopped by the group. */
+typedef void (*QlHelperGroupDiedFunc) (QlHelperGroup   *group,
+                                       QlHelperProcess *helper,
+                                       gpointer         user_data);
+void             ql_helper_group_set_died_func    (QlHelperGroup       *self,
+                                                   QlHelperGroupDiedFunc func,
+                                                   gpointer             user_data);
+
+/* Stops the helpers of @device_id (all with NULL): SIGTERM, SIGKILL after
+ * @grace_ms; completes when they are gone and their sockets removed. With
+ * @device_id NULL the runtime directory goes too. */
+void             ql_helper_group_stop_async       (QlHelperGroup       *self,
+                                                   const char          *device_id,
+                                                   guint                grace_ms,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean         ql_helper_group_stop_finish      (QlHelperGroup       *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+
+/* Helpers started from now on are detached (see
+ * ql_helper_process_set_detached()): for a short-lived command. */
+void             ql_helper_group_set_detached     (QlHelperGroup       *self,
+                                                   gboolean             detached);
+/* Gives up every helper (they run on, no longer followed: each ends when
+ * QEMU's connection to it goes) and removes their sockets and the runtime
+ * directory: QEMU is connected already. */
+void             ql_helper_group_release_all      (QlHelperGroup       *self);
+
+guint            ql_helper_group_get_n_running    (QlHelperGroup       *self);
+/* Every helper started and not yet removed, in start order. */
+GPtrArray       *ql_helper_group_get_processes    (QlHelperGroup       *self);
+const char      *ql_helper_group_get_runtime_dir  (QlHelperGroup       *self);
+
+G_END_DECLS

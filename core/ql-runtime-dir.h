@@ -1,0 +1,33 @@
+/* qlaunch — private: the runtime directory of a running VM
+ * (ql-runtime-dir.c). */
+#pragma once
+
+#include "ql-private.h"
+
+G_BEGIN_DECLS
+
+/* Where runtime directories go, computed without touching anything:
+ * $XDG_RUNTIME_DIR/qlaunch, /run/qlaunch (root) or $TMPDIR/qlaunch-UID. */
+char     *ql_runtime_dir_default_base (void);
+/* A file-name-safe form of a VM name (at most 32 bytes; "vm" for none). */
+char     *ql_runtime_dir_name_for     (const char  *vm_name);
+/* Removes the directories under @base that no running launcher holds. */
+void      ql_runtime_dir_sweep        (const char  *base);
+/* A fresh BASE/NAME.XXXXXX (random), not created yet. */
+char     *ql_runtime_dir_propose      (const char  *vm_name);
+/* Takes @dir for a launch. @made_here: create it (its base is created and
+ * checked, and stale directories of killed launchers in it swept first);
+ * else it is the caller's (created 0700 if missing, refused when not
+ * private). Locked: *@lock_fd holds the flock until
+ * ql_runtime_dir_remove(). */
+gboolean  ql_runtime_dir_claim        (const char  *dir,
+                                       gboolean     made_here,
+                                       int         *lock_fd,
+                                       GError     **error);
+/* Removes the directory (@made_here: all of it; else only the lock and the
+ * directory if empty) and drops the lock. */
+void      ql_runtime_dir_remove       (const char  *dir,
+                                       gboolean     made_here,
+                                       int          lock_fd);
+
+G_END_DECLS

@@ -815,7 +815,7 @@ typedef enum
   UNPLUG_BACKENDS,
 } UnplugPhase;
 
-static const char *const backend_properties[] = { "drive", "netdev", "chardev", "memdev" };
+static const char *const backend_properties[] = { "drive", "netdev", "chardev", "memdev", "rng" };
 
 typedef struct
 {
@@ -932,7 +932,7 @@ unplug_reply (GObject      *source,
           add_backend (u, "netdev_del", "id", value);
         else if (strcmp (property, "chardev") == 0)
           add_backend (u, "chardev-remove", "id", value);
-        else if (strcmp (property, "memdev") == 0)
+        else if (strcmp (property, "memdev") == 0 || strcmp (property, "rng") == 0)
           {
             const char *slash = strrchr (value, '/');
 
@@ -1049,10 +1049,10 @@ unplug_next (GTask *task)
  * @callback: called when the device and its backends are gone, or on failure
  * @user_data: data for @callback
  *
- * Removes a device and what it used: reads its `drive`, `netdev`, `chardev`
- * and `memdev` over QOM, removes the device (ql_qmp_device_del_async(),
- * waiting for `DEVICE_DELETED`), then the block node, netdev, chardev or
- * memory backend. A start-up `-drive` is left to QEMU, which deletes it
+ * Removes a device and what it used: reads its `drive`, `netdev`, `chardev`,
+ * `memdev` and `rng` over QOM, removes the device (ql_qmp_device_del_async(),
+ * waiting for `DEVICE_DELETED`), then the block node, netdev, chardev,
+ * memory backend or random number backend. A start-up `-drive` is left to QEMU, which deletes it
  * with its device. Finish with ql_qmp_unplug_device_finish().
  */
 void

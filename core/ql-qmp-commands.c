@@ -2266,3 +2266,196 @@ ql_qmp_qom_get (QlQmp *self,
   return ql_qmp_execute (self, "qom-get", args, cancellable, error);
 }
 
+
+/* ---- the memory balloon ------------------------------------------------- */
+
+/* QMP's `value` is a JSON integer QEMU reads as a signed 64-bit number, and
+ * QEMU refuses 0 with a message about a parameter 'target' the command
+ * does not have: both are caught here, naming the command. */
+static gboolean
+check_balloon_target (guint64   target,
+                      GError  **error)
+{
+  if (target == 0 || target > G_MAXINT64)
+    {
+      g_set_error (error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                   "balloon: the target size '%" G_GUINT64_FORMAT "' is not valid: expected 1 to %" G_GINT64_FORMAT " bytes",
+                   target, G_MAXINT64);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonObject *
+balloon_args (guint64 target)
+{
+  JsonObject *args = json_object_new ();
+
+  json_object_set_int_member (args, "value", (gint64) target);
+
+  return args;
+}
+
+/**
+ * ql_qmp_balloon_async:
+ * @self: a connected #QlQmp
+ * @target: the guest's memory size to aim at, in bytes: 1 to 2^63-1
+ *   (QEMU caps it at the guest's RAM size)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Sets the memory balloon's target (`balloon {"value": TARGET}`): the
+ * guest's balloon driver inflates or deflates the balloon until the guest
+ * has @target bytes, at its own pace; ql_qmp_query_balloon() reads how far
+ * it got. The VM needs a balloon device (QEMU answers `DeviceNotActive`
+ * otherwise). A @target of 0 or above 2^63-1 fails with
+ * %QL_QMP_ERROR_FAILED without reaching QEMU. Finish with
+ * ql_qmp_execute_finish().
+ */
+void
+ql_qmp_balloon_async (QlQmp               *self,
+                      guint64              target,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(JsonObject) args = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (QL_IS_QMP (self));
+
+  if (!check_balloon_target (target, &error))
+    {
+      GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, ql_qmp_balloon_async);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  args = balloon_args (target);
+  ql_qmp_execute_async (self, "balloon", args, cancellable, callback, user_data);
+}
+
+/**
+ * ql_qmp_balloon:
+ * @self: a connected #QlQmp
+ * @target: the guest's memory size to aim at, in bytes: 1 to 2^63-1
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * The synchronous form of ql_qmp_balloon_async(). It returns once QEMU has
+ * taken the target, not once the guest has reached it.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_qmp_balloon (QlQmp         *self,
+                guint64        target,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(JsonObject) args = NULL;
+
+  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
+
+  if (!check_balloon_target (target, error))
+    return FALSE;
+  args = balloon_args (target);
+  return execute_discard (self, "balloon", args, cancellable, error);
+}
+
+static gboolean
+parse_balloon_info (JsonNode  *ret,
+                    guint64   *actual,
+                    GError   **error)
+{
+  JsonObject *o = ret != NULL && JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
+  JsonNode *a = o != NULL ? json_object_get_member (o, "actual") : NULL;
+
+  if (a == NULL || !JSON_NODE_HOLDS_VALUE (a) || json_node_get_value_type (a) != G_TYPE_INT64
+      || json_node_get_int (a) < 0)
+    {
+      g_set_error_literal (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL,
+                           "query-balloon: the reply lacks \"actual\" (a size in bytes)");
+      return FALSE;
+    }
+  if (actual != NULL)
+    *actual = (guint64) json_node_get_int (a);
+  return TRUE;
+}
+
+/**
+ * ql_qmp_query_balloon_async:
+ * @self: a connected #QlQmp
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Asks for the guest's memory size as the balloon leaves it
+ * (`query-balloon`): the RAM size minus what the guest has put into the
+ * balloon. The VM needs a balloon device (QEMU answers `DeviceNotActive`
+ * otherwise). Finish with ql_qmp_query_balloon_finish().
+ */
+void
+ql_qmp_query_balloon_async (QlQmp               *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+
+  ql_qmp_execute_async (self, "query-balloon", NULL, cancellable, callback, user_data);
+}
+
+/**
+ * ql_qmp_query_balloon_finish:
+ * @self: a #QlQmp
+ * @result: the #GAsyncResult given to the callback
+ * @actual: (out) (optional): the guest's memory size in bytes (QMP's
+ *   `actual`)
+ * @error: return location for an error
+ *
+ * Finishes ql_qmp_query_balloon_async(). A reply without a non-negative
+ * integer `actual` is %QL_QMP_ERROR_PROTOCOL.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_qmp_query_balloon_finish (QlQmp         *self,
+                             GAsyncResult  *result,
+                             guint64       *actual,
+                             GError       **error)
+{
+  g_autoptr(JsonNode) ret = ql_qmp_execute_finish (self, result, error);
+
+  return ret != NULL && parse_balloon_info (ret, actual, error);
+}
+
+/**
+ * ql_qmp_query_balloon:
+ * @self: a connected #QlQmp
+ * @actual: (out) (optional): the guest's memory size in bytes (QMP's
+ *   `actual`)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * The synchronous form of ql_qmp_query_balloon_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_qmp_query_balloon (QlQmp         *self,
+                      guint64       *actual,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(JsonNode) ret = NULL;
+
+  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
+
+  ret = ql_qmp_execute (self, "query-balloon", NULL, cancellable, error);
+  return ret != NULL && parse_balloon_info (ret, actual, error);
+}

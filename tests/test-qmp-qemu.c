@@ -693,6 +693,200 @@ test_memory_hotplug (Fixture       *f,
   g_assert_cmpuint (json_array_get_length (json_node_get_array (ret)), ==, 1);
 }
 
+/* ---- the memory balloon; rng and balloon hot-plugged ------------------- */
+
+static void
+on_query_balloon (GObject      *source,
+                  GAsyncResult *res,
+                  gpointer      data)
+{
+  Result *r = data;
+  guint64 actual = 0;
+
+  r->ok = ql_qmp_query_balloon_finish (QL_QMP (source), res, &actual, &r->error);
+  if (r->ok)
+    r->ret = json_node_init_int (json_node_alloc (), (gint64) actual);
+  r->done = TRUE;
+}
+
+static QlDevice *
+device_from_spec (QlRegistry *registry,
+                  const char *spec)
+{
+  g_autoptr(GError) error = NULL;
+  QlDevice *device = ql_registry_create_device_from_spec (registry, spec, &error);
+
+  g_assert_no_error (error);
+  return device;
+}
+
+static void
+test_balloon (Fixture       *f,
+              gconstpointer  data)
+{
+  const char *extra[] = { "-device", "virtio-balloon-pci,id=balloon0", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) args = json_object_new ();
+  Result r = { 0 };
+  guint64 actual = 0;
+  Vm *plain;
+  Vm *vm;
+
+  if (!have_qemu ())
+    return;
+
+  /* No balloon device: QEMU's class comes through. */
+  plain = vm_start (f, "no-balloon", "256M", NULL);
+  g_assert_false (ql_qmp_balloon (plain->qmp, 128 * 1024 * 1024, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_ACTIVE);
+  g_assert_cmpstr (error->message, ==, "balloon: No balloon device has been activated");
+  g_clear_error (&error);
+  g_assert_false (ql_qmp_query_balloon (plain->qmp, &actual, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_ACTIVE);
+  g_clear_error (&error);
+
+  vm = vm_start (f, "balloon", "256M", extra);
+  g_assert_true (ql_qmp_query_balloon (vm->qmp, &actual, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (actual, ==, 256 * 1024 * 1024);
+  g_assert_true (ql_qmp_balloon (vm->qmp, 128 * 1024 * 1024, NULL, &error));
+  g_assert_no_error (error);
+  /* The guest never ran (-S): no driver took pages, so the memory the
+   * balloon leaves the guest is still all of it. */
+  ql_qmp_query_balloon_async (vm->qmp, NULL, on_query_balloon, &r);
+  wait_result (&r, "query-balloon");
+  g_assert_no_error (r.error);
+  g_assert_cmpint (json_node_get_int (r.ret), ==, 256 * 1024 * 1024);
+  result_clear (&r);
+  /* Above the RAM size: QEMU takes it (and caps it). */
+  ql_qmp_balloon_async (vm->qmp, G_GINT64_CONSTANT (1) << 40, NULL, on_execute, &r);
+  wait_result (&r, "balloon");
+  g_assert_no_error (r.error);
+  result_clear (&r);
+
+  /* What the library's check of 0 spares the caller: QEMU names a
+   * parameter 'target' that the command does not have. */
+  json_object_set_int_member (args, "value", 0);
+  g_assert_null (ql_qmp_execute (vm->qmp, "balloon", args, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_GENERIC);
+  g_test_message ("QEMU on balloon 0: %s", error->message);
+  g_clear_error (&error);
+  g_assert_false (ql_qmp_balloon (vm->qmp, 0, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_true (ql_qmp_is_connected (vm->qmp));
+
+  /* `qlaunch qmp SOCKET balloon SIZE`, the CLI's shorthand, and its JSON
+   * form (QEMU serves one QMP client at a time: the library's goes). */
+  g_signal_handlers_disconnect_by_data (vm->qmp, vm);
+  ql_qmp_close (vm->qmp);
+  {
+    static const struct
+    {
+      const char *arg;          /* NULL: query-balloon */
+      int status;
+      const char *out;
+      const char *err;          /* a fragment; NULL: empty */
+    } cli[] = {
+      { "128M", 0, "{}\n", NULL },
+      { NULL, 0, "{\"actual\":268435456}\n", NULL },
+      { "134217728", 0, "{}\n", NULL },
+      { " {\"value\": 67108864}", 0, "{}\n", NULL },
+      { "1T", 0, "{}\n", NULL },
+      { "0", 2, "", "qlaunch: balloon SIZE '0': the guest's target memory size must be from 1 to 9223372036854775807 bytes (2^63-1), such as 128M\n" },
+      { "8388608T", 2, "", "qlaunch: balloon SIZE '8388608T': the guest's target memory size must be" },
+      { "128Q", 2, "", "qlaunch: balloon SIZE '128Q': not a size: expected bytes with an optional suffix K, M, G or T (such as 128M), or JSON-ARGUMENTS such as {\"value\": 134217728}\n" },
+      { "1.5G", 2, "", "qlaunch: balloon SIZE '1.5G': not a size" },
+      { "{\"value\": 0}", 1, "", "qlaunch: qmp balloon: GenericError: Parameter 'target' expects a size\n" },
+      { "{\"value\": ", 2, "", "qlaunch: JSON-ARGUMENTS '{\"value\": ': " },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (cli); i++)
+      {
+        const char *cli_args[] = { "qmp", vm->qmp_path, cli[i].arg != NULL ? "balloon" : "query-balloon",
+                                   cli[i].arg, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        int status = ql_test_run_cli (cli_args, &out, &err);
+
+        g_test_message ("qlaunch qmp %s %s: %d %s%s", cli_args[2], cli[i].arg != NULL ? cli[i].arg : "",
+                        status, out, err);
+        g_assert_cmpint (status, ==, cli[i].status);
+        g_assert_cmpstr (out, ==, cli[i].out);
+        if (cli[i].err == NULL)
+          g_assert_cmpstr (err, ==, "");
+        else
+          g_assert_true (g_str_has_prefix (err, cli[i].err));
+      }
+  }
+}
+
+static void
+test_rng_balloon_hotplug (Fixture       *f,
+                          gconstpointer  data)
+{
+  const char *extra[] = { "-device", "pcie-root-port,id=rp0,chassis=1",
+                          "-device", "pcie-root-port,id=rp1,chassis=2", NULL };
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlDevice) rng = NULL;
+  g_autoptr(QlDevice) balloon = NULL;
+  g_autoptr(QlDevice) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) period = NULL;
+  g_autoptr(JsonNode) max_bytes = NULL;
+  g_autoptr(JsonNode) link = NULL;
+  g_autoptr(JsonNode) filename = NULL;
+  g_autoptr(JsonNode) deflate = NULL;
+  guint64 actual = 0;
+  Vm *vm;
+
+  if (!have_qemu ())
+    return;
+  vm = vm_start (f, "hotplug", "256M", extra);
+  registry = ql_test_registry_new ();
+
+  /* Through the plugins, as `qlaunch hotplug` does: object-add, then
+   * device_add with typed values. */
+  rng = device_from_spec (registry, "rng,id=rng0,bus=rp0,max-bytes=1K,period=100");
+  g_assert_true (ql_qmp_hotplug_device (vm->qmp, rng, NULL, NULL, &error));
+  g_assert_no_error (error);
+  max_bytes = ql_qmp_qom_get (vm->qmp, "/machine/peripheral/rng0", "max-bytes", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_node_get_int (max_bytes), ==, 1024);
+  period = ql_qmp_qom_get (vm->qmp, "/machine/peripheral/rng0", "period", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_node_get_int (period), ==, 100);
+  link = ql_qmp_qom_get (vm->qmp, "/machine/peripheral/rng0", "rng", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (link), ==, "/objects/rng0");
+  filename = ql_qmp_qom_get (vm->qmp, "/objects/rng0", "filename", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (filename), ==, "/dev/urandom");
+
+  balloon = device_from_spec (registry, "balloon,id=balloon0,bus=rp1,deflate-on-oom=on");
+  g_assert_true (ql_qmp_hotplug_device (vm->qmp, balloon, NULL, NULL, &error));
+  g_assert_no_error (error);
+  deflate = ql_qmp_qom_get (vm->qmp, "/machine/peripheral/balloon0/virtio-backend", "deflate-on-oom",
+                            NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_node_get_boolean (deflate));
+  g_assert_true (ql_qmp_balloon (vm->qmp, 64 * 1024 * 1024, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ql_qmp_query_balloon (vm->qmp, &actual, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (actual, ==, 256 * 1024 * 1024);
+
+  /* A second balloon: QEMU refuses it ("Only one balloon device is
+   * supported") and the hot-plug leaves nothing behind. */
+  second = device_from_spec (registry, "balloon,id=balloon1,bus=rp0");
+  g_assert_false (ql_qmp_hotplug_device (vm->qmp, second, NULL, NULL, &error));
+  g_test_message ("second balloon: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "Only one balloon device is supported"));
+  g_clear_error (&error);
+  g_assert_null (ql_qmp_qom_get (vm->qmp, "/machine/peripheral/balloon1", "type", NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_FOUND);
+}
+
 /* ---- getfd / closefd ---------------------------------------------------- */
 
 /* Whether process @pid has a descriptor open on @path. */
@@ -965,6 +1159,8 @@ main (int   argc,
   ADD ("migration-settings", test_migration_settings);
   ADD ("cpu-hotplug", test_cpu_hotplug);
   ADD ("memory-hotplug", test_memory_hotplug);
+  ADD ("balloon", test_balloon);
+  ADD ("rng-balloon-hotplug", test_rng_balloon_hotplug);
   ADD ("getfd", test_getfd);
   ADD ("migration", test_migration);
   ADD ("migration-missing-source", test_migration_missing);

@@ -1982,6 +1982,144 @@ test_wire (void)
   g_object_unref (qmp);
 }
 
+/* ---- the memory balloon ------------------------------------------------- */
+
+static void
+script_balloon (Server *s)
+{
+  srv_handshake (s);
+  srv_expect_args (s, "balloon", "{\"value\": 134217728}");
+  srv_return (s, "{}");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{\"actual\": 268435456}");
+  /* async forms; the largest target QMP can carry */
+  srv_expect_args (s, "balloon", "{\"value\": 9223372036854775807}");
+  srv_return (s, "{}");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{\"actual\": 134217728}");
+  /* QEMU without a balloon device */
+  srv_expect_args (s, "balloon", "{\"value\": 1}");
+  srv_error (s, s->last_id, "DeviceNotActive", "No balloon device has been activated");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_error (s, s->last_id, "DeviceNotActive", "No balloon device has been activated");
+  /* replies of the wrong shape */
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{\"actual\": -1}");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{\"actual\": \"256M\"}");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{\"actual\": 1.5e8}");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{}");
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "[]");
+  /* still connected */
+  srv_expect_args (s, "query-balloon", NULL);
+  srv_return (s, "{\"actual\": 0}");
+  srv_wait_eof (s);
+}
+
+static void
+on_query_balloon (GObject      *source,
+                  GAsyncResult *res,
+                  gpointer      data)
+{
+  Result *r = data;
+  guint64 actual = 0;
+
+  r->ok = ql_qmp_query_balloon_finish (QL_QMP (source), res, &actual, &r->error);
+  if (r->ok)
+    r->ret = json_node_init_int (json_node_alloc (), (gint64) actual);
+  result_done (r);
+}
+
+static void
+test_balloon (void)
+{
+  Server *s = server_new (script_balloon, NULL);
+  QlQmp *qmp = client_connect (s, NULL);
+  g_autoptr(GError) error = NULL;
+  Result r = { 0 };
+  guint64 actual = 0;
+
+  g_assert_true (ql_qmp_balloon (qmp, 128 * 1024 * 1024, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ql_qmp_query_balloon (qmp, &actual, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (actual, ==, 256 * 1024 * 1024);
+
+  ql_qmp_balloon_async (qmp, G_MAXINT64, NULL, on_execute, &r);
+  wait_result (&r, "balloon");
+  g_assert_no_error (r.error);
+  assert_json (r.ret, "{}");
+  result_clear (&r);
+  ql_qmp_query_balloon_async (qmp, NULL, on_query_balloon, &r);
+  wait_result (&r, "query-balloon");
+  g_assert_no_error (r.error);
+  g_assert_cmpint (json_node_get_int (r.ret), ==, 128 * 1024 * 1024);
+  result_clear (&r);
+
+  /* Targets QMP cannot carry or QEMU refuses never reach the server (the
+   * script would see them), in both forms. */
+  g_assert_false (ql_qmp_balloon (qmp, 0, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==,
+                   "balloon: the target size '0' is not valid: expected 1 to 9223372036854775807 bytes");
+  g_clear_error (&error);
+  g_assert_false (ql_qmp_balloon (qmp, (guint64) G_MAXINT64 + 1, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==,
+                   "balloon: the target size '9223372036854775808' is not valid: expected 1 to 9223372036854775807 bytes");
+  g_clear_error (&error);
+  ql_qmp_balloon_async (qmp, 0, NULL, on_execute, &r);
+  wait_result (&r, "balloon 0");
+  g_assert_error (r.error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED);
+  result_clear (&r);
+  ql_qmp_balloon_async (qmp, G_MAXUINT64, NULL, on_execute, &r);
+  wait_result (&r, "balloon 2^64-1");
+  g_assert_error (r.error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED);
+  result_clear (&r);
+
+  /* QEMU's refusals keep their class. */
+  g_assert_false (ql_qmp_balloon (qmp, 1, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_ACTIVE);
+  g_assert_cmpstr (error->message, ==, "balloon: No balloon device has been activated");
+  g_clear_error (&error);
+  actual = 7;
+  g_assert_false (ql_qmp_query_balloon (qmp, &actual, NULL, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DEVICE_NOT_ACTIVE);
+  g_assert_cmpstr (error->message, ==, "query-balloon: No balloon device has been activated");
+  g_assert_cmpuint (actual, ==, 7);
+  g_clear_error (&error);
+
+  /* Malformed replies: a negative, a string, a float, none, not an object. */
+  for (guint i = 0; i < 5; i++)
+    {
+      if (i % 2 == 0)
+        {
+          g_assert_false (ql_qmp_query_balloon (qmp, &actual, NULL, &error));
+          g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL);
+          g_assert_cmpstr (error->message, ==, "query-balloon: the reply lacks \"actual\" (a size in bytes)");
+          g_clear_error (&error);
+        }
+      else
+        {
+          ql_qmp_query_balloon_async (qmp, NULL, on_query_balloon, &r);
+          wait_result (&r, "query-balloon");
+          g_assert_error (r.error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL);
+          result_clear (&r);
+        }
+      g_assert_cmpuint (actual, ==, 7);
+    }
+  g_assert_true (ql_qmp_is_connected (qmp));
+  g_assert_true (ql_qmp_query_balloon (qmp, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  ql_qmp_close (qmp);
+  server_free (s);
+  g_object_unref (qmp);
+}
+
 /* ---- device_del waits for DEVICE_DELETED -------------------------------- */
 
 static void
@@ -2579,6 +2717,7 @@ main (int   argc,
   g_test_add_func ("/qmp/getfd", test_getfd);
   g_test_add_func ("/qmp/sync", test_sync);
   g_test_add_func ("/qmp/helpers/wire", test_wire);
+  g_test_add_func ("/qmp/helpers/balloon", test_balloon);
   g_test_add_func ("/qmp/helpers/device-del", test_device_del);
   g_test_add_func ("/qmp/helpers/hotplug-memory", test_hotplug_memory);
   g_test_add_func ("/qmp/helpers/wait-migration", test_wait_migration);

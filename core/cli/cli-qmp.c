@@ -183,6 +183,45 @@ print_events (const char *socket_path,
 
 /* ---- qmp ------------------------------------------------------------------ */
 
+/* `balloon SIZE`: the shorthand of `balloon {"value": BYTES}`, SIZE with
+ * QEMU's suffixes (128M). Anything that starts like a JSON object is left
+ * to the JSON form. */
+static gboolean
+is_balloon_shorthand (const char *command,
+                      const char *text)
+{
+  while (g_ascii_isspace (*text))
+    text++;
+  return g_str_equal (command, "balloon") && *text != '{';
+}
+
+/* The arguments of `balloon SIZE`, or NULL with the usage message in
+ * @message. */
+static JsonObject *
+balloon_shorthand_arguments (const char  *text,
+                             char       **message)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *arguments;
+  guint64 bytes = 0;
+
+  if (!ql_parse_size (text, 1, &bytes, &error))
+    {
+      *message = g_strdup_printf ("balloon SIZE '%s': not a size: expected bytes with an optional suffix K, M, G or T (such as 128M), or JSON-ARGUMENTS such as {\"value\": 134217728}",
+                                  text);
+      return NULL;
+    }
+  if (bytes == 0 || bytes > G_MAXINT64)
+    {
+      *message = g_strdup_printf ("balloon SIZE '%s': the guest's target memory size must be from 1 to 9223372036854775807 bytes (2^63-1), such as 128M",
+                                  text);
+      return NULL;
+    }
+  arguments = json_object_new ();
+  json_object_set_int_member (arguments, "value", (gint64) bytes);
+  return arguments;
+}
+
 int
 ql_cli_qmp (const QlCliGlobals *globals,
             int                 argc,
@@ -203,6 +242,7 @@ ql_cli_qmp (const QlCliGlobals *globals,
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(QlQmp) qmp = NULL;
   g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(JsonObject) shorthand = NULL;
   g_autofree char *text = NULL;
   JsonObject *arguments = NULL;
   guint timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
@@ -212,6 +252,7 @@ ql_cli_qmp (const QlCliGlobals *globals,
   g_option_context_set_description (context,
     "Runs COMMAND with JSON-ARGUMENTS (a JSON object) and prints the return value\n"
     "as one JSON line. A QMP error is printed as 'CLASS: DESCRIPTION', exit 1.\n"
+    "'balloon SIZE' takes a size with suffix K, M, G or T (128M) for {\"value\": BYTES}.\n"
     "With --events, prints every event as {\"event\": NAME, \"data\": {...}}.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -229,7 +270,16 @@ ql_cli_qmp (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, "qmp needs a SOCKET, a COMMAND and at most one JSON-ARGUMENTS");
   command = argv[2];
 
-  if (argc == 4)
+  if (argc == 4 && is_balloon_shorthand (command, argv[3]))
+    {
+      g_autofree char *message = NULL;
+
+      shorthand = balloon_shorthand_arguments (argv[3], &message);
+      if (shorthand == NULL)
+        return ql_cli_usage_error (context, message);
+      arguments = shorthand;
+    }
+  else if (argc == 4)
     {
       JsonNode *root;
 

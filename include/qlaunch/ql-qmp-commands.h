@@ -357,4 +357,30 @@ QL_API JsonNode *ql_qmp_qom_get (QlQmp *self,
                                  GCancellable *cancellable,
                                  GError **error);
 
+QL_API void ql_qmp_balloon_async (QlQmp *self,
+                                  guint64 target,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+
+QL_API gboolean ql_qmp_balloon (QlQmp *self,
+                                guint64 target,
+                                GCancellable *cancellable,
+                                GError **error);
+
+QL_API void ql_qmp_query_balloon_async (QlQmp *self,
+                                        GCancellable *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data);
+
+QL_API gboolean ql_qmp_query_balloon_finish (QlQmp *self,
+                                             GAsyncResult *result,
+                                             guint64 *actual,
+                                             GError **error);
+
+QL_API gboolean ql_qmp_query_balloon (QlQmp *self,
+                                      guint64 *actual,
+                                      GCancellable *cancellable,
+                                      GError **error);
+
 G_END_DECLS

@@ -132,6 +132,11 @@ struct _QlVm
   QlCmdline *pending_cmdline;     /* QEMU's, while the helpers start */
   char **pending_argv;
   GError *helper_failure;         /* a helper died while the VM ran */
+  char *helper_death;             /* "device 'x': helper y (pid N) exited
+                                   * with status S while the VM ran", when
+                                   * QEMU may be ending too */
+  char *helper_death_output;
+  GSource *helper_death_source;   /* decides which, after a moment */
   gboolean finishing;             /* QEMU gone; the helpers are stopped */
 
   /* QMP (ql-vm-lifecycle.c) */
@@ -475,6 +480,7 @@ process_gone (QlVm *self)
   destroy_source (&self->kill_source);
   destroy_source (&self->settle_source);
   destroy_source (&self->daemon_source);
+  destroy_source (&self->helper_death_source);
   if (self->pidfd >= 0)
     {
       close (self->pidfd);
@@ -532,6 +538,12 @@ process_gone (QlVm *self)
                                      self->binary, WEXITSTATUS (raw));
     }
 
+  /* QEMU failed right after a helper ended: say both. */
+  if (state == QL_VM_STATE_FAILED && self->helper_death != NULL && self->failure != NULL
+      && self->failure->domain == QL_LAUNCH_ERROR && self->failure->code != QL_LAUNCH_ERROR_HELPER)
+    g_prefix_error (&self->failure, "%s; then ", self->helper_death);
+  g_clear_pointer (&self->helper_death, g_free);
+  g_clear_pointer (&self->helper_death_output, g_free);
   stop_helpers_then_finish (self, state, status);
 }
 
@@ -882,6 +894,8 @@ ql_vm_finalize (GObject *object)
   g_strfreev (self->env);
   g_clear_error (&self->failure);
   g_clear_error (&self->helper_failure);
+  g_free (self->helper_death);
+  g_free (self->helper_death_output);
   g_clear_object (&self->helpers);
   g_clear_object (&self->helper_cancellable);
   g_clear_object (&self->pending_cmdline);
@@ -1795,8 +1809,34 @@ helpers_started_cb (GObject      *object,
   spawn_qemu (self, cmdline, argv);
 }
 
+/* How long a helper's death waits for QEMU's: a helper such as virtiofsd
+ * ends when QEMU's connection to it goes, so when QEMU exits (a guest
+ * power-off) its helper may be seen ending first. */
+#define HELPER_DEATH_SETTLE_MS 300
+
+static gboolean
+helper_death_settled_cb (gpointer user_data)
+{
+  QlVm *self = user_data;
+
+  g_clear_pointer (&self->helper_death_source, g_source_unref);
+  if (self->child_exited || self->stopping || self->finishing)
+    return G_SOURCE_REMOVE;   /* QEMU ended (or is being stopped): its story stands */
+  /* QEMU still runs without it: the VM fails with the helper's story. */
+  if (*self->helper_death_output != '\0')
+    self->helper_failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                                        "%s; QEMU was stopped. It said: %s",
+                                        self->helper_death, self->helper_death_output);
+  else
+    self->helper_failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                                        "%s, and wrote nothing; QEMU was stopped", self->helper_death);
+  begin_stop (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* A helper ended by itself while QEMU runs: the VM cannot work without
- * it. QEMU is stopped, and the VM fails with the helper's story. */
+ * it. Unless QEMU ends at the same moment (which ended the helper), QEMU
+ * is stopped and the VM fails with the helper's story. */
 static void
 helper_died (QlHelperGroup   *group,
              QlHelperProcess *helper,
@@ -1805,18 +1845,17 @@ helper_died (QlHelperGroup   *group,
   QlVm *self = user_data;
   g_autofree char *who = NULL;
   g_autofree char *how = NULL;
-  g_autofree char *output = NULL;
 
   (void) group;
-  if (self->finishing || self->helper_failure != NULL || self->subprocess == NULL || self->child_exited)
+  if (self->finishing || self->stopping || self->helper_death != NULL || self->helper_failure != NULL
+      || self->subprocess == NULL || self->child_exited)
     return;
   who = ql_helper_process_describe (helper);
   how = ql_helper_process_describe_exit (helper);
-  output = ql_helper_process_get_output (helper);
-  self->helper_failure = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
-                                      "%s %s while the VM ran; QEMU was stopped%s%s",
-                                      who, how, *output != '\0' ? ". It said: " : "", output);
-  begin_stop (self);
+  self->helper_death = g_strdup_printf ("%s %s while the VM ran", who, how);
+  self->helper_death_output = ql_helper_process_get_output (helper);
+  self->helper_death_source = attach_source (self, g_timeout_source_new (HELPER_DEATH_SETTLE_MS),
+                                             helper_death_settled_cb, "[qlaunch] helper death");
 }
 
 /* QEMU's command line for a launch, in the VM's runtime directory: the

@@ -1,0 +1,648 @@
+/* Suite qemu: the helper processes QlVm owns, with the real QEMU (-S, TCG)
+ * and a stand-in helper (tests/helpers/fake-helper.c) declared by a device
+ * type of this test:
+ *
+ *  /helpers/lifecycle        two helpers start before QEMU, in order, each
+ *                            listening; QEMU runs; stop: QEMU, helpers,
+ *                            sockets and the runtime directory are gone
+ *  /helpers/start-fails      a helper that exits at once: the launch fails
+ *                            naming the device, its status and its output;
+ *                            the helper started before it is stopped; no
+ *                            QEMU, no directory
+ *  /helpers/not-ready        a helper that never listens: the launch fails
+ *                            after its deadline and it is killed
+ *  /helpers/dies-while-running  a helper exits while QEMU runs: the VM
+ *                            fails naming the device and the status, QEMU
+ *                            is stopped
+ *  /helpers/grace            a helper that ignores SIGTERM is killed after
+ *                            the VM's grace period
+ *  /helpers/cancel           cancelling the launch while a helper starts
+ *  /helpers/untrusted        a helper program in a directory other users
+ *                            may write to is refused before anything runs
+ *  /helpers/explicit-runtime-dir  a runtime directory of the caller's:
+ *                            used as it is, and only what qlaunch put
+ *                            there is removed
+ *  /helpers/virtio-fs        the real virtiofsd and a vhost-user-fs-pci
+ *                            device: QEMU starts with empty stderr, the
+ *                            device's tag reads back over QOM, everything
+ *                            goes with the VM
+ *
+ * Every test has its own XDG_RUNTIME_DIR (0700).
+ */
+#include "ql-test-util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+/* ---- a device type that declares a fake helper ---- */
+
+#define TEST_TYPE_HELPER_DEVICE (test_helper_device_get_type ())
+G_DECLARE_FINAL_TYPE (TestHelperDevice, test_helper_device, TEST, HELPER_DEVICE, QlDevice)
+
+struct _TestHelperDevice
+{
+  QlDevice parent_instance;
+  char *binary;
+  char *mode;
+  char *say;
+  guint ready_timeout;
+};
+
+G_DEFINE_FINAL_TYPE (TestHelperDevice, test_helper_device, QL_TYPE_DEVICE)
+
+enum { PROP_0, PROP_BINARY, PROP_MODE, PROP_SAY, PROP_READY_TIMEOUT, N_PROPS };
+
+static gboolean
+test_helper_device_valid (QlDevice    *device,
+                          QlVmConfig  *vm,
+                          GError     **error)
+{
+  (void) vm;
+  return ql_device_check_not_empty (device, TEST_HELPER_DEVICE (device)->binary, "binary", error);
+}
+
+static gboolean
+test_helper_device_qemu_params (QlDevice    *device,
+                                QlVmConfig  *vm,
+                                QlCmdline   *cmdline,
+                                GError     **error)
+{
+  TestHelperDevice *self = TEST_HELPER_DEVICE (device);
+  g_autofree char *name = g_strconcat (ql_device_get_id (device), ".sock", NULL);
+  g_autofree char *socket = ql_cmdline_build_runtime_path (cmdline, name);
+  QlHelper *helper = ql_cmdline_add_helper (cmdline, "fake-helper", self->binary);
+
+  (void) vm;
+  (void) error;
+  ql_helper_add_arg_printf (helper, "--socket=%s", socket);
+  ql_helper_add_arg_printf (helper, "--mode=%s", self->mode);
+  if (self->say != NULL)
+    ql_helper_add_arg_printf (helper, "--say=%s", self->say);
+  ql_helper_set_socket (helper, socket);
+  if (self->ready_timeout > 0)
+    ql_helper_set_ready_timeout (helper, self->ready_timeout);
+  return TRUE;
+}
+
+static void
+test_helper_device_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  TestHelperDevice *self = TEST_HELPER_DEVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BINARY: g_free (self->binary); self->binary = g_value_dup_string (value); break;
+    case PROP_MODE: g_free (self->mode); self->mode = g_value_dup_string (value); break;
+    case PROP_SAY: g_free (self->say); self->say = g_value_dup_string (value); break;
+    case PROP_READY_TIMEOUT: self->ready_timeout = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+    }
+}
+
+static void
+test_helper_device_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  TestHelperDevice *self = TEST_HELPER_DEVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BINARY: g_value_set_string (value, self->binary); break;
+    case PROP_MODE: g_value_set_string (value, self->mode); break;
+    case PROP_SAY: g_value_set_string (value, self->say); break;
+    case PROP_READY_TIMEOUT: g_value_set_uint (value, self->ready_timeout); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+    }
+}
+
+static void
+test_helper_device_finalize (GObject *object)
+{
+  TestHelperDevice *self = TEST_HELPER_DEVICE (object);
+
+  g_free (self->binary);
+  g_free (self->mode);
+  g_free (self->say);
+  G_OBJECT_CLASS (test_helper_device_parent_class)->finalize (object);
+}
+
+static void
+test_helper_device_class_init (TestHelperDeviceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  QlDeviceClass *device_class = QL_DEVICE_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  object_class->set_property = test_helper_device_set_property;
+  object_class->get_property = test_helper_device_get_property;
+  object_class->finalize = test_helper_device_finalize;
+  device_class->valid = test_helper_device_valid;
+  device_class->qemu_params = test_helper_device_qemu_params;
+  g_object_class_install_property (object_class, PROP_BINARY,
+    g_param_spec_string ("binary", "Binary", "The fake helper program", NULL, flags));
+  g_object_class_install_property (object_class, PROP_MODE,
+    g_param_spec_string ("mode", "Mode", "The fake helper's --mode", "listen", flags));
+  g_object_class_install_property (object_class, PROP_SAY,
+    g_param_spec_string ("say", "Say", "What the fake helper writes first on stderr", NULL, flags));
+  g_object_class_install_property (object_class, PROP_READY_TIMEOUT,
+    g_param_spec_uint ("ready-timeout", "Ready timeout", "Readiness deadline in ms (0: the default)",
+                       0, G_MAXUINT, 0, flags));
+}
+
+static void
+test_helper_device_init (TestHelperDevice *self)
+{
+  self->mode = g_strdup ("listen");
+}
+
+/* ---- the test's world ---- */
+
+static QlRegistry *registry;
+static char *fake_helper;
+
+typedef struct
+{
+  char *work;
+  char *runtime;
+  char *base;
+} World;
+
+static void
+world_init (World *w)
+{
+  w->work = ql_test_make_tmpdir ();
+  w->runtime = g_build_filename (w->work, "rt", NULL);
+  g_assert_cmpint (g_mkdir (w->runtime, 0700), ==, 0);
+  w->base = g_build_filename (w->runtime, "qlaunch", NULL);
+  g_setenv ("XDG_RUNTIME_DIR", w->runtime, TRUE);
+}
+
+static void
+world_clear (World *w)
+{
+  g_unsetenv ("XDG_RUNTIME_DIR");
+  ql_test_rm_rf (w->work);
+  g_free (w->work);
+  g_free (w->runtime);
+  g_free (w->base);
+}
+
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+static gboolean
+pid_alive (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *stat = NULL;
+  const char *paren;
+
+  if (pid <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  paren = strrchr (stat, ')');
+  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
+}
+
+/* Live children of this process whose command line holds @needle. */
+static GArray *
+children_with (const char *needle)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *stat_path = NULL, *stat = NULL, *cmd_path = NULL, *cmdline = NULL;
+      gsize len = 0;
+      const char *paren;
+      int ppid = 0;
+      GPid pid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      pid = (GPid) atoi (name);
+      stat_path = g_strdup_printf ("/proc/%s/stat", name);
+      cmd_path = g_strdup_printf ("/proc/%s/cmdline", name);
+      if (!g_file_get_contents (stat_path, &stat, NULL, NULL)
+          || !g_file_get_contents (cmd_path, &cmdline, &len, NULL))
+        continue;
+      paren = strrchr (stat, ')');
+      if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1 || ppid != getpid ())
+        continue;
+      for (gsize i = 0; i + 1 < len; i++)
+        if (cmdline[i] == '\0')
+          cmdline[i] = ' ';
+      if (len > 0 && strstr (cmdline, needle) != NULL && pid_alive (pid))
+        g_array_append_val (pids, pid);
+    }
+  return pids;
+}
+
+/* A VM whose QEMU stops at start (-S, TCG, no display) with @devices. */
+static QlVmConfig *
+vm_new (World      *w,
+        const char *devices)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_strdup_printf ("[vm]\nname=helpers\n"
+                                           "[machine]\ntype=pc\nacceleration=tcg\n"
+                                           "[memory]\nsize=128M\n"
+                                           "[knobs]\nno-defaults=true\nno-user-config=true\nno-graphic=true\nstopped=true\n"
+                                           "[qmp q]\ntype=unix\npath=qmp.sock\nserver=true\nno-wait=true\n"
+                                           "%s", devices);
+  QlVmConfig *vm = ql_vm_config_new_from_data (text, -1, "helpers.vm", w->work, registry, &error);
+
+  g_assert_no_error (error);
+  return vm;
+}
+
+static char *
+fake_device (const char *id,
+             const char *extra)
+{
+  return g_strdup_printf ("[device %s]\ntype=helper-test\nbinary=%s\n%s", id, fake_helper, extra);
+}
+
+/* ---- tests ---- */
+
+static void
+test_lifecycle (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL, *b = NULL, *devices = NULL, *dir = NULL, *sock_a = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  g_autoptr(GDir) d = NULL;
+  GPid qemu;
+
+  world_init (&w);
+  a = fake_device ("a", "");
+  b = fake_device ("b", "");
+  devices = g_strconcat (a, b, NULL);
+  config = vm_new (&w, devices);
+  vm = ql_vm_new (config);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  qemu = ql_vm_get_pid (vm);
+  g_assert_true (pid_alive (qemu));
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
+
+  helpers = children_with ("fake-helper --socket=");
+  g_assert_cmpuint (helpers->len, ==, 2);
+  /* One private directory NAME.XXXXXX (0700) holding both sockets and the
+   * lock. */
+  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  d = g_dir_open (w.base, 0, NULL);
+  dir = g_build_filename (w.base, g_dir_read_name (d), NULL);
+  g_assert_true (g_str_has_prefix (dir + strlen (w.base) + 1, "helpers."));
+  {
+    GStatBuf st;
+
+    g_assert_cmpint (g_stat (dir, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+  }
+  sock_a = g_build_filename (dir, "a.sock", NULL);
+  g_assert_true (g_file_test (sock_a, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_entries (dir), ==, 3);
+
+  ql_vm_stop (vm);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_EXITED);
+  g_assert_false (pid_alive (qemu));
+  for (guint i = 0; i < helpers->len; i++)
+    g_assert_false (pid_alive (g_array_index (helpers, GPid, i)));
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static void
+test_start_fails (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL, *b = NULL, *devices = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  world_init (&w);
+  a = fake_device ("first", "");
+  b = fake_device ("broken", "mode=exit:3\nsay=fake: the share is gone\n");
+  devices = g_strconcat (a, b, NULL);
+  config = vm_new (&w, devices);
+  vm = ql_vm_new (config);
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "device 'broken': helper fake-helper (pid "));
+  g_assert_nonnull (strstr (error->message, "exited with status 3 before it listened on"));
+  g_assert_nonnull (strstr (error->message, ": fake: the share is gone"));
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
+  g_assert_cmpint (ql_vm_get_pid (vm), ==, 0);
+  {
+    g_autoptr(GArray) left = children_with ("fake-helper --socket=");
+
+    g_assert_cmpuint (left->len, ==, 0);
+  }
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static void
+test_not_ready (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t0;
+
+  world_init (&w);
+  a = fake_device ("slow", "mode=never\nready-timeout=300\nsay=fake: still thinking\n");
+  config = vm_new (&w, a);
+  vm = ql_vm_new (config);
+  t0 = g_get_monotonic_time ();
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
+  g_test_message ("%s (after %.0f ms)", error->message, (g_get_monotonic_time () - t0) / 1000.0);
+  g_assert_nonnull (strstr (error->message, "device 'slow': helper fake-helper"));
+  g_assert_nonnull (strstr (error->message, "did not listen on"));
+  g_assert_nonnull (strstr (error->message, "within 300 ms"));
+  g_assert_nonnull (strstr (error->message, "fake: still thinking"));
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 300 * 1000);
+  {
+    g_autoptr(GArray) left = children_with ("fake-helper --socket=");
+
+    g_assert_cmpuint (left->len, ==, 0);
+  }
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static void
+test_dies_while_running (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  GPid qemu;
+
+  world_init (&w);
+  a = fake_device ("net9", "mode=listen-exit:700:7\n");
+  config = vm_new (&w, a);
+  vm = ql_vm_new (config);
+  ql_vm_set_grace_period (vm, 2000);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  qemu = ql_vm_get_pid (vm);
+  g_assert_false (ql_vm_wait (vm, NULL, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "device 'net9': helper fake-helper (pid "));
+  g_assert_nonnull (strstr (error->message, "exited with status 7 while the VM ran; QEMU was stopped"));
+  g_assert_nonnull (strstr (error->message, "giving up after 700 ms"));
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
+  g_assert_false (pid_alive (qemu));
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static void
+test_grace (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  gint64 t0;
+  double ms;
+
+  world_init (&w);
+  a = fake_device ("stubborn", "mode=ignore-term\n");
+  config = vm_new (&w, a);
+  vm = ql_vm_new (config);
+  ql_vm_set_grace_period (vm, 400);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  helpers = children_with ("fake-helper --socket=");
+  g_assert_cmpuint (helpers->len, ==, 1);
+  t0 = g_get_monotonic_time ();
+  ql_vm_stop (vm);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  ms = (g_get_monotonic_time () - t0) / 1000.0;
+  g_test_message ("stopped in %.0f ms with a helper that ignores SIGTERM (grace 400 ms)", ms);
+  g_assert_cmpfloat (ms, >=, 400.0);
+  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static gboolean
+cancel_later (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  world_init (&w);
+  a = fake_device ("waits", "mode=never\nready-timeout=20000\n");
+  config = vm_new (&w, a);
+  vm = ql_vm_new (config);
+  g_timeout_add (300, cancel_later, cancellable);
+  g_assert_false (ql_vm_launch (vm, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (ql_vm_get_pid (vm), ==, 0);
+  {
+    g_autoptr(GArray) left = children_with ("fake-helper --socket=");
+
+    g_assert_cmpuint (left->len, ==, 0);
+  }
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static void
+test_untrusted (void)
+{
+  World w = { 0 };
+  g_autofree char *bin_dir = NULL, *copy = NULL, *contents = NULL, *device = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len;
+
+  world_init (&w);
+  bin_dir = g_build_filename (w.work, "bin", NULL);
+  g_assert_cmpint (g_mkdir (bin_dir, 0777), ==, 0);
+  g_assert_cmpint (g_chmod (bin_dir, 0777), ==, 0);   /* another user could swap the program */
+  copy = g_build_filename (bin_dir, "fake-helper", NULL);
+  g_assert_true (g_file_get_contents (fake_helper, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, contents, (gssize) len, NULL));
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+  device = g_strdup_printf ("[device u]\ntype=helper-test\nbinary=%s\n", copy);
+  config = vm_new (&w, device);
+  /* With host checks: refused while the command line is built. */
+  vm = ql_vm_new (config);
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "device 'u': helper fake-helper: refusing to run"));
+  g_assert_nonnull (strstr (error->message, "can be changed by another user"));
+  g_clear_error (&error);
+  g_clear_object (&vm);
+  /* Without: refused by the launcher itself, before it spawns. */
+  ql_vm_config_set_host_probe (config, NULL);
+  vm = ql_vm_new (config);
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "device 'u': helper fake-helper cannot start: refusing to run"));
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+static void
+test_explicit_runtime_dir (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL, *dir = NULL, *keep = NULL, *sock = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  world_init (&w);
+  dir = g_build_filename (w.work, "mine", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  keep = g_build_filename (dir, "keep-me", NULL);
+  g_assert_true (g_file_set_contents (keep, "x", -1, NULL));
+  a = fake_device ("a", "");
+  config = vm_new (&w, a);
+  ql_vm_config_set_runtime_dir (config, dir);
+  vm = ql_vm_new (config);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  sock = g_build_filename (dir, "a.sock", NULL);
+  g_assert_true (g_file_test (sock, G_FILE_TEST_EXISTS));
+  ql_vm_stop (vm);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  g_assert_false (g_file_test (sock, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (keep, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_entries (dir), ==, 1);
+  g_clear_object (&vm);
+
+  /* Writable by others: refused before anything runs. */
+  g_assert_cmpint (g_chmod (dir, 0777), ==, 0);
+  vm = ql_vm_new (config);
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN);
+  g_assert_nonnull (strstr (error->message, "refusing the runtime directory"));
+  world_clear (&w);
+}
+
+static void
+test_virtio_fs (void)
+{
+  World w = { 0 };
+  g_autofree char *share = NULL, *device = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(JsonNode) tag = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  GPid qemu;
+
+  if (!g_file_test ("/usr/lib/qemu/virtiofsd", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no /usr/lib/qemu/virtiofsd");
+      return;
+    }
+  world_init (&w);
+  share = g_build_filename (w.work, "share", NULL);
+  g_assert_cmpint (g_mkdir (share, 0755), ==, 0);
+  device = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\n", share);
+  config = vm_new (&w, device);
+  vm = ql_vm_new (config);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  qemu = ql_vm_get_pid (vm);
+  g_assert_true (ql_vm_connect_qmp (vm, 10000, NULL, &error));
+  g_assert_no_error (error);
+  json_object_set_string_member (args, "path", "/machine/peripheral/fs0");
+  json_object_set_string_member (args, "property", "tag");
+  tag = ql_qmp_execute (ql_vm_get_qmp (vm), "qom-get", args, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (tag), ==, "myshare");
+  /* QEMU 7.2 took the argv, shared memfd included, without a word. */
+  g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
+  helpers = children_with ("virtiofsd --socket-path=");
+  g_assert_cmpuint (helpers->len, ==, 1);
+
+  ql_vm_stop (vm);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  g_assert_false (pid_alive (qemu));
+  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  fake_helper = g_build_filename (g_getenv ("QLAUNCH_TEST_BUILDDIR"), "fake-helper", NULL);
+  registry = ql_test_registry_new ();
+  g_assert_true (ql_registry_register_device (registry, "helper-test", TEST_TYPE_HELPER_DEVICE, &error));
+
+  g_test_add_func ("/helpers/lifecycle", test_lifecycle);
+  g_test_add_func ("/helpers/start-fails", test_start_fails);
+  g_test_add_func ("/helpers/not-ready", test_not_ready);
+  g_test_add_func ("/helpers/dies-while-running", test_dies_while_running);
+  g_test_add_func ("/helpers/grace", test_grace);
+  g_test_add_func ("/helpers/cancel", test_cancel);
+  g_test_add_func ("/helpers/untrusted", test_untrusted);
+  g_test_add_func ("/helpers/explicit-runtime-dir", test_explicit_runtime_dir);
+  g_test_add_func ("/helpers/virtio-fs", test_virtio_fs);
+  ret = g_test_run ();
+  g_clear_object (&registry);
+  g_free (fake_helper);
+  return ret;
+}

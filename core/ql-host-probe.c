@@ -3,8 +3,12 @@
 
 #include <gio/gio.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -18,7 +22,8 @@
  *
  * The facts about the host that validating a VM configuration needs:
  * whether device nodes can be opened, whether a path is on hugetlbfs,
- * whether files exist and descriptors are open, whether KVM is usable.
+ * whether files exist and descriptors are open, whether KVM is usable,
+ * whether a port forwarded into a guest is free.
  *
  * Validation asks only through the probe of the configuration
  * (ql_vm_config_get_host_probe()), which is %NULL when host checks are off
@@ -131,6 +136,55 @@ real_query_file (QlHostProbe *self,
   return TRUE;
 }
 
+/* Binds the port as libslirp (QEMU 7.2's user-mode stack) does for a
+ * forward: TCP with SO_REUSEADDR, then listen() (a port in TIME_WAIT is
+ * free, one with a listener is not); UDP with a plain bind() (libslirp
+ * sets SO_REUSEADDR only after binding). The socket is closed at once. */
+static gboolean
+real_port_available (QlHostProbe *self,
+                     gboolean     udp,
+                     const char  *address,
+                     guint        port,
+                     GError     **error)
+{
+  struct sockaddr_in sa;
+  int one = 1;
+  int fd;
+
+  if (port == 0 || port > 65535)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%u is not a port number (1 to 65535)", port);
+      return FALSE;
+    }
+  memset (&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons ((guint16) port);
+  if (address == NULL || *address == '\0')
+    sa.sin_addr.s_addr = htonl (INADDR_ANY);
+  else if (inet_pton (AF_INET, address, &sa.sin_addr) != 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "'%s' is not an IPv4 address", address);
+      return FALSE;
+    }
+
+  fd = socket (AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return set_errno_error (error, errno);
+  if ((!udp && setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+      || bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0
+      || (!udp && listen (fd, 1) < 0))
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      return set_errno_error (error, saved_errno);
+    }
+  close (fd);
+  return TRUE;
+}
+
 static void
 ql_host_probe_class_init (QlHostProbeClass *klass)
 {
@@ -140,6 +194,7 @@ ql_host_probe_class_init (QlHostProbeClass *klass)
   klass->fd_is_open = real_fd_is_open;
   klass->kvm_usable = real_kvm_usable;
   klass->query_file = real_query_file;
+  klass->port_available = real_port_available;
 }
 
 static void
@@ -292,4 +347,45 @@ ql_host_probe_query_file (QlHostProbe *self,
       return FALSE;
     }
   return klass->query_file (self, path, out_type, out_size, error);
+}
+
+/**
+ * ql_host_probe_port_available:
+ * @self: a #QlHostProbe
+ * @udp: %TRUE for a UDP port, %FALSE for TCP
+ * @address: (nullable): an IPv4 address in dotted-quad form, such as
+ *   `127.0.0.1`; %NULL or empty for every address
+ * @port: the port, 1 to 65535
+ * @error: return location for the reason it cannot be bound
+ *   (%G_IO_ERROR_ADDRESS_IN_USE when something holds it)
+ *
+ * Checks that a host port can be bound the way QEMU's user-mode network
+ * stack binds a forwarded port (`hostfwd=`), through the
+ * #QlHostProbeClass.port_available vfunc. The default implementation binds
+ * a socket and closes it at once: the answer holds for that moment only.
+ * A probe class that does not implement it answers
+ * %G_IO_ERROR_NOT_SUPPORTED, and callers then skip the check.
+ *
+ * Returns: %TRUE if the port can be bound
+ *
+ * Since: ABI 1.2
+ */
+gboolean
+ql_host_probe_port_available (QlHostProbe *self,
+                              gboolean     udp,
+                              const char  *address,
+                              guint        port,
+                              GError     **error)
+{
+  QlHostProbeClass *klass;
+
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), FALSE);
+  klass = QL_HOST_PROBE_GET_CLASS (self);
+  if (klass->port_available == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "this host probe cannot check ports");
+      return FALSE;
+    }
+  return klass->port_available (self, udp, address, port, error);
 }

@@ -1,6 +1,11 @@
 /* qlaunch tests — the `net` device: every rule, every output form. */
 #include "ql-device-test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 /* The host descriptors handed to QEMU, in order (QEMU's 3, 4, ...). */
 static void
 assert_fds (QlVmConfig *vm,
@@ -696,6 +701,797 @@ test_host_vhost_fd_closed (void)
                        "file descriptor '9' cannot be handed to QEMU");
 }
 
+/* ---- net-type user (QEMU's user-mode stack) ---- */
+
+static void
+test_user_defaults (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user", NULL);
+  g_auto(GStrv) forwards = NULL;
+  g_autofree char *network = NULL;
+  g_autofree char *dns = NULL;
+  g_autofree char *hostname = NULL;
+  gboolean restrict_ = TRUE;
+  gboolean ipv6 = FALSE;
+  int net_type = -1;
+
+  g_object_get (dev, "net-type", &net_type, "host-forwards", &forwards,
+                "guest-network", &network, "dns", &dns, "restrict", &restrict_,
+                "ipv6", &ipv6, "hostname", &hostname, NULL);
+  g_assert_cmpint (net_type, ==, 6);   /* QL_NET_TYPE_USER */
+  g_assert_null (forwards);
+  g_assert_null (network);
+  g_assert_null (dns);
+  g_assert_null (hostname);
+  g_assert_false (restrict_);
+  g_assert_true (ipv6);
+
+  /* QEMU's defaults are not written: net=10.0.2.0/24, ipv6=on. */
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "user,id=net0\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net0,netdev=net0");
+  assert_fds (vm, NULL, 0);
+}
+
+static void
+test_user_all_options (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+
+  test_add_device (vm, "net", "nic0",
+                   "net-type", "user",
+                   "guest-network", "10.0.5.0/24",
+                   "dns", "10.0.5.53",
+                   "ipv6", "false",
+                   "hostname", "qlguest.example",
+                   "host-forwards", "tcp:127.0.0.1:2222-:22",
+                   "mac-address", "52:54:00:12:34:56",
+                   "bus", "pcie.0",
+                   "addr", "5",
+                   "disable-modern", "true",
+                   "rom-file", "",
+                   NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "user,id=nic0,net=10.0.5.0/24,dns=10.0.5.53,ipv6=off,hostname=qlguest.example,hostfwd=tcp:127.0.0.1:2222-:22\n"
+                            "-device\n"
+                            "virtio-net-pci,id=nic0,netdev=nic0,mac=52:54:00:12:34:56,bus=pcie.0,addr=5,disable-modern=on,romfile=");
+}
+
+static void
+test_user_forward_forms (void)
+{
+  static const char * const forwards[] = {
+    "tcp::2222-:22",
+    "udp:127.0.0.1:5353-:53",
+    "::8080-10.0.2.20:80",                /* empty protocol: tcp */
+    "tcp:0.0.0.0:65535-:1",
+    "udp:192.168.1.10:1-10.0.2.254:65535",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (forwards); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      g_autofree char *expected = NULL;
+
+      test_add_device (vm, "net", "net0", "net-type", "user",
+                       "host-forwards", forwards[i], NULL);
+      /* Written as given: validation accepts only what QEMU reads the
+       * same way. */
+      expected = g_strdup_printf ("-netdev\n"
+                                  "user,id=net0,hostfwd=%s\n"
+                                  "-device\n"
+                                  "virtio-net-pci,id=net0,netdev=net0", forwards[i]);
+      test_assert_device_lines (vm, expected);
+    }
+}
+
+static void
+test_user_restricted (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+
+  /* Forwards still reach a restricted guest. */
+  test_add_device (vm, "net", "net0", "net-type", "user", "restrict", "true",
+                   "host-forwards", "tcp:127.0.0.1:2222-:22", NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net0,netdev=net0");
+}
+
+static void
+test_user_custom_network (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+
+  /* The smallest network: gateway .2, DNS .3 by default, leases .15-.30. */
+  test_add_device (vm, "net", "net0", "net-type", "user",
+                   "guest-network", "192.168.76.32/27",
+                   "dns", "192.168.76.45",
+                   "host-forwards", "tcp::2222-192.168.76.33:22",
+                   NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "user,id=net0,net=192.168.76.32/27,dns=192.168.76.45,hostfwd=tcp::2222-192.168.76.33:22\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net0,netdev=net0");
+}
+
+static void
+test_user_beside_tap_fds (void)
+{
+  static const int fds[] = { 10, 11 };
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+
+  /* A user card passes no descriptor: the tap's are still QEMU's 3, 4. */
+  test_add_device (vm, "net", "net0", "net-type", "user", NULL);
+  test_add_device (vm, "net", "net1", "fds", "10;11", NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "user,id=net0\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net0,netdev=net0\n"
+                            "-netdev\n"
+                            "tap,id=net1,fds=3:4\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net1,netdev=net1,mq=on,vectors=6");
+  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+}
+
+static void
+test_user_json (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+
+  /* QEMU 9.0 and later: JSON, booleans typed. */
+  ql_vm_config_set_qemu_version (vm, 9, 2);
+  test_add_device (vm, "net", "net0", "net-type", "user",
+                   "guest-network", "10.0.5.0/24", "restrict", "true",
+                   "ipv6", "false", "hostname", "h", NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "{\"type\":\"user\",\"id\":\"net0\",\"net\":\"10.0.5.0/24\",\"restrict\":true,\"ipv6\":false,\"hostname\":\"h\"}\n"
+                            "-device\n"
+                            "{\"driver\":\"virtio-net-pci\",\"id\":\"net0\",\"netdev\":\"net0\"}");
+}
+
+static void
+test_rule_user_tap_properties (void)
+{
+  static const struct {
+    const char *property;
+    const char *value;
+    const char *fragment;
+  } cases[] = {
+    { "if-name", "tap0", "'tap0' is for tap interfaces, not for net-type 'user'" },
+    { "if-name", "", "'' is for tap interfaces" },
+    { "script", "/etc/qemu-ifup", "'/etc/qemu-ifup' is for tap interfaces" },
+    { "down-script", "/etc/qemu-ifdown", "'/etc/qemu-ifdown' is for tap interfaces" },
+    { "fds", "5", "1 descriptor(s) is for tap interfaces" },
+    { "vhost-fds", "5;6", "2 descriptor(s) is for tap interfaces" },
+    { "vhost", "true", "vhost=true is for tap interfaces" },
+    { "queues", "2", "queues=2 is for tap interfaces" },
+    { "queues", "1", "queues=1 is for tap interfaces" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       cases[i].property, cases[i].value, NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, cases[i].property,
+                           cases[i].fragment);
+    }
+}
+
+static void
+test_rule_user_properties_elsewhere (void)
+{
+  static const char * const types[][2] = {
+    { "tap", "if-name" }, { "vethtap", "if-name" },
+    { "macvtap", "fds" }, { "ipvtap", "fds" },
+  };
+  static const struct {
+    const char *property;
+    const char *value;
+    const char *shown;
+  } cases[] = {
+    { "host-forwards", "tcp::2222-:22;udp::53-:53", "'tcp::2222-:22;udp::53-:53'" },
+    { "guest-network", "10.0.5.0/24", "'10.0.5.0/24'" },
+    { "dns", "10.0.2.3", "'10.0.2.3'" },
+    { "restrict", "true", "restrict=true" },
+    { "ipv6", "false", "ipv6=false" },
+    { "hostname", "guest", "'guest'" },
+  };
+
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+        g_autofree char *fragment = g_strdup_printf ("%s only applies to net-type 'user' (QEMU's user-mode stack), not to '%s'",
+                                                     cases[i].shown, types[t][0]);
+        QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", types[t][0],
+                                         types[t][1], g_str_equal (types[t][1], "fds") ? "5" : "tap0",
+                                         cases[i].property, cases[i].value, NULL);
+
+        test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, cases[i].property, fragment);
+      }
+
+  /* The defaults, said explicitly, are no user-mode settings. */
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    QlDevice *dev = test_add_device (vm, "net", "net0", "if-name", "tap0",
+                                     "restrict", "false", "ipv6", "true", NULL);
+
+    test_assert_valid (vm, dev);
+  }
+}
+
+static void
+test_rule_user_common_checks (void)
+{
+  static const struct {
+    const char *property;
+    const char *value;
+    gint code;
+  } cases[] = {
+    { "driver", "e1000", QL_CONFIG_ERROR_INVALID_VALUE },
+    { "mac-address", "01:00:5e:00:00:01", QL_CONFIG_ERROR_INVALID_VALUE },
+    { "addr", "20", QL_CONFIG_ERROR_INVALID_VALUE },
+    { "bus", "", QL_CONFIG_ERROR_INVALID_VALUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       cases[i].property, cases[i].value, NULL);
+
+      test_assert_invalid (vm, dev, cases[i].code, cases[i].property, NULL);
+    }
+
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                     "driver", "virtio-net-pci-transitional",
+                                     "disable-modern", "true", NULL);
+
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "disable-modern",
+                         "virtio-net-pci-transitional");
+  }
+}
+
+static void
+test_rule_user_forward_values (void)
+{
+  static const struct {
+    const char *forward;
+    const char *fragment;
+  } cases[] = {
+    { "2222:22", "'2222:22' is not a forward: expected [tcp|udp]:[host address]:host port-[guest address]:guest port" },
+    { "tcp::2222:22", "'tcp::2222:22' is not a forward" },
+    { "tcp::2222-22", "'tcp::2222-22' is not a forward" },
+    { "tcp", "'tcp' is not a forward" },
+    { "2222-:22", "'2222-:22' is not a forward" },
+    { "sctp::2222-:22", "forward 'sctp::2222-:22': protocol 'sctp' is not tcp or udp" },
+    { "TCP::2222-:22", "protocol 'TCP' is not tcp or udp" },
+    { "unix::2222-:22", "forward 'unix::2222-:22': protocol 'unix' is not tcp or udp" },
+    { " tcp::2222-:22", "protocol ' tcp' is not tcp or udp" },
+    { "tcp:localhost:2222-:22", "forward 'tcp:localhost:2222-:22': host address 'localhost' is not an IPv4 address" },
+    { "tcp:127.1:2222-:22", "host address '127.1' is not an IPv4 address" },
+    { "tcp:127.0.0.01:2222-:22", "host address '127.0.0.01' is not an IPv4 address" },
+    { "tcp:256.0.0.1:2222-:22", "host address '256.0.0.1' is not an IPv4 address" },
+    { "tcp:1.2.3.4.5:2222-:22", "host address '1.2.3.4.5' is not an IPv4 address" },
+    { "tcp::-:22", "forward 'tcp::-:22': host port '' is not a port: expected a decimal number from 1 to 65535" },
+    { "tcp::0-:22", "host port '0' is not a port" },
+    { "tcp::65536-:22", "host port '65536' is not a port" },
+    { "tcp::022-:22", "host port '022' is not a port" },
+    { "tcp::+22-:22", "host port '+22' is not a port" },
+    { "tcp::0x16-:22", "host port '0x16' is not a port" },
+    { "tcp::2222-:", "forward 'tcp::2222-:': guest port '' is not a port" },
+    { "tcp::2222-:0", "guest port '0' is not a port" },
+    { "tcp::2222-:22x", "guest port '22x' is not a port" },
+    { "tcp::2222-:22:23", "guest port '22:23' is not a port" },
+    { "tcp::2222-guest:22", "forward 'tcp::2222-guest:22': guest address 'guest' is not an IPv4 address: expected one in guest-network 10.0.2.0/24, or nothing for the guest's DHCP address 10.0.2.15" },
+    { "tcp::2222-10.0.3.15:22", "guest address '10.0.3.15' is outside guest-network 10.0.2.0/24" },
+    { "tcp::2222-10.0.2.0:22", "guest address '10.0.2.0' is the network's own address of guest-network 10.0.2.0/24, not a guest's" },
+    { "tcp::2222-10.0.2.255:22", "guest address '10.0.2.255' is the broadcast address" },
+    { "tcp::2222-10.0.2.2:22", "guest address '10.0.2.2' is slirp's gateway address" },
+    { "tcp::2222-10.0.2.3:22", "guest address '10.0.2.3' is the DNS server address" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "host-forwards", cases[i].forward, NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           cases[i].fragment);
+    }
+
+  /* The guest address is checked against guest-network and dns. */
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    g_autoptr(QlVmConfig) vm2 = test_vm_new (NULL);
+    QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                     "guest-network", "10.0.5.0/24",
+                                     "host-forwards", "tcp::2222-10.0.2.15:22", NULL);
+    QlDevice *dev2 = test_add_device (vm2, "net", "net0", "net-type", "user",
+                                      "dns", "10.0.2.53",
+                                      "host-forwards", "udp::5353-10.0.2.53:53", NULL);
+
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                         "guest address '10.0.2.15' is outside guest-network 10.0.5.0/24");
+    test_assert_invalid (vm2, dev2, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                         "guest address '10.0.2.53' is the DNS server address");
+  }
+}
+
+static void
+test_rule_user_forward_list (void)
+{
+  static const struct {
+    const char *forwards;
+    const char *fragment;
+  } cases[] = {
+    { "", "the list is empty: leave it unset or give forwards such as 'tcp::2222-:22'" },
+    { ";", "forward 1 of 1 is empty" },
+    { "tcp::2222-:22;;udp::53-:53", "forward 2 of 3 is empty" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "host-forwards", cases[i].forwards, NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           cases[i].fragment);
+    }
+}
+
+static void
+test_rule_user_forward_clash (void)
+{
+  static const struct {
+    const char *forwards;
+    const char *fragment;
+  } clashes[] = {
+    { "tcp::2222-:22;tcp::2222-:23",
+      "forward 'tcp::2222-:23': host port 2222/tcp is already forwarded by 'tcp::2222-:22'" },
+    { "tcp::2222-:22;::2222-:23", "host port 2222/tcp is already forwarded by 'tcp::2222-:22'" },
+    { "tcp:127.0.0.1:2222-:22;tcp::2222-:23", "already forwarded by 'tcp:127.0.0.1:2222-:22'" },
+    { "tcp::2222-:22;tcp:127.0.0.1:2222-:23", "already forwarded by 'tcp::2222-:22'" },
+    { "udp:127.0.0.1:53-:53;udp:127.0.0.1:53-10.0.2.16:53", "host port 53/udp is already forwarded" },
+    { "tcp:0.0.0.0:80-:80;tcp:10.1.1.1:80-:8080", "host port 80/tcp is already forwarded by 'tcp:0.0.0.0:80-:80'" },
+  };
+  /* No clash: another protocol, or two distinct addresses. */
+  static const char * const distinct[] = {
+    "tcp::2222-:22;udp::2222-:22",
+    "tcp:127.0.0.1:2222-:22;tcp:127.0.0.2:2222-:22",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (clashes); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "host-forwards", clashes[i].forwards, NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "host-forwards",
+                           clashes[i].fragment);
+    }
+  /* These get past the clash check and stop at the one-forward limit. */
+  for (guint i = 0; i < G_N_ELEMENTS (distinct); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "host-forwards", distinct[i], NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
+                           "2 forwards given");
+    }
+}
+
+static void
+test_rule_user_one_forward (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                   "host-forwards", "tcp::2222-:22;udp::5353-:53;tcp::8080-:80",
+                                   NULL);
+
+  /* QEMU needs a repeated hostfwd key for several forwards, which
+   * QlCmdline cannot write: refused, never one silently kept. */
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
+                       "3 forwards given ('tcp::2222-:22', 'udp::5353-:53', ...): this version of qlaunch writes one forward per card");
+}
+
+static void
+test_rule_user_guest_network (void)
+{
+  static const struct {
+    const char *network;
+    const char *fragment;
+  } bad[] = {
+    { "10.0.2.0", "'10.0.2.0' is not an IPv4 network: expected address/prefix, such as '10.0.2.0/24'" },
+    { "10.0.2.0/", "is not an IPv4 network" },
+    { "10.0.2/24", "is not an IPv4 network" },
+    { "10.0.2.0/024", "is not an IPv4 network" },
+    { "10.0.2.0/33", "is not an IPv4 network" },
+    { "10.0.2.0/24 ", "is not an IPv4 network" },
+    { "10.0.2.0/255.255.255.0", "is not an IPv4 network" },
+    { "fec0::/64", "is not an IPv4 network" },
+    { "10.0.2.0/28", "'10.0.2.0/28': a /28 network does not fit QEMU's user-mode stack: expected a prefix from /4 to /27" },
+    { "10.0.2.0/30", "a /30 network does not fit" },
+    { "0.0.0.0/0", "a /0 network does not fit" },
+    { "0.0.0.0/3", "a /3 network does not fit" },
+    { "10.0.2.5/24", "'10.0.2.5/24' has host bits set: expected the network's own address, '10.0.2.0/24'" },
+    { "10.1.0.0/8", "expected the network's own address, '10.0.0.0/8'" },
+    { "127.0.0.0/24", "'127.0.0.0/24' overlaps 127.0.0.0/8 (loopback)" },
+    { "0.0.0.0/8", "overlaps 0.0.0.0/8 (this network)" },
+    { "112.0.0.0/4", "overlaps 127.0.0.0/8 (loopback)" },
+    { "224.0.0.0/24", "overlaps 224.0.0.0/3 (multicast and reserved)" },
+    { "240.0.0.0/4", "overlaps 224.0.0.0/3" },
+    { "", "the value is empty" },
+  };
+  static const char * const good[] = {
+    "10.0.2.0/24", "10.0.0.0/8", "172.16.0.0/12", "192.168.100.0/27", "16.0.0.0/4",
+    "1.0.0.0/8", "223.255.255.224/27",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "guest-network", bad[i].network, NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "guest-network",
+                           bad[i].fragment);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "guest-network", good[i],
+                                       "host-forwards", "tcp::2222-:22", NULL);
+
+      test_assert_valid (vm, dev);
+    }
+}
+
+static void
+test_rule_user_dns (void)
+{
+  static const struct {
+    const char *network;
+    const char *dns;
+    const char *fragment;
+  } bad[] = {
+    { NULL, "10.0.3.3", "'10.0.3.3' is outside guest-network 10.0.2.0/24: expected an address of the guest's network, such as '10.0.2.3'" },
+    { NULL, "8.8.8.8", "is outside guest-network 10.0.2.0/24" },
+    { NULL, "10.0.2.2", "'10.0.2.2' is slirp's gateway address of guest-network 10.0.2.0/24" },
+    { NULL, "10.0.2.0", "is the network's own address" },
+    { NULL, "10.0.2.255", "is the broadcast address" },
+    { NULL, "10.0.2.15", "'10.0.2.15' is in the DHCP range 10.0.2.15 to 10.0.2.30 of guest-network 10.0.2.0/24" },
+    { NULL, "10.0.2.30", "is in the DHCP range 10.0.2.15 to 10.0.2.30" },
+    { NULL, "dns.example", "'dns.example' is not an IPv4 address: expected one in guest-network 10.0.2.0/24, such as '10.0.2.3'" },
+    { NULL, "10.0.2.003", "is not an IPv4 address" },
+    { NULL, "", "the value is empty" },
+    { "192.168.76.32/27", "192.168.76.63", "is the broadcast address of guest-network 192.168.76.32/27" },
+    { "192.168.76.32/27", "192.168.76.47", "is in the DHCP range 192.168.76.47 to 192.168.76.62" },
+    { "10.0.0.0/16", "10.0.2.2", "is slirp's gateway address of guest-network 10.0.0.0/16" },
+  };
+  static const struct {
+    const char *network;
+    const char *dns;
+  } good[] = {
+    { NULL, "10.0.2.3" }, { NULL, "10.0.2.53" }, { NULL, "10.0.2.31" }, { NULL, "10.0.2.14" },
+    { NULL, "10.0.2.1" }, { "10.0.0.0/16", "10.0.0.2" }, { "192.168.76.32/27", "192.168.76.46" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "dns", bad[i].dns, NULL);
+
+      if (bad[i].network != NULL)
+        g_object_set (dev, "guest-network", bad[i].network, NULL);
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "dns", bad[i].fragment);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "dns", good[i].dns, NULL);
+
+      if (good[i].network != NULL)
+        g_object_set (dev, "guest-network", good[i].network, NULL);
+      test_assert_valid (vm, dev);
+    }
+}
+
+static void
+test_rule_user_dns_restrict (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                   "restrict", "true", "dns", "10.0.2.3", NULL);
+
+  /* libslirp's restricted stack announces no DNS server and drops the
+   * queries: a dns there would do nothing. */
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "dns",
+                       "'10.0.2.3' has no effect with restrict=true: the restricted stack announces no DNS server and relays no DNS query; remove dns or set restrict=false");
+}
+
+static void
+test_rule_user_hostname (void)
+{
+  g_autofree char *label63 = g_strnfill (63, 'a');
+  g_autofree char *label64 = g_strnfill (64, 'a');
+  g_autofree char *label63b = g_strnfill (63, 'b');
+  g_autofree char *long255 = g_strdup_printf ("%s.%s.%s.%s", label63, label63, label63, label63b);
+  g_autofree char *long256 = g_strconcat (long255, "b", NULL);
+  const char *bad[] = {
+    "-guest", "guest-", "a..b", ".guest", "guest.", "has space", "under_score", "a,b",
+    "gäst", label64, long256,
+  };
+  const char *good[] = { "guest", "guest-1.example.org", "G1", "1", label63, long255 };
+
+  g_assert_cmpuint (strlen (long255), ==, 255);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      g_autofree char *fragment = g_strdup_printf ("'%s' is not a host name", bad[i]);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "hostname", bad[i], NULL);
+
+      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "hostname", fragment);
+    }
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                     "hostname", "", NULL);
+
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "hostname", "the value is empty");
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                       "hostname", good[i], NULL);
+
+      test_assert_valid (vm, dev);
+    }
+}
+
+static void
+test_rule_user_bad_text (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user", NULL);
+
+  test_assert_bad_text (dev, "net-type", "slirp");
+  test_assert_bad_text (dev, "restrict", "maybe");
+  test_assert_bad_text (dev, "ipv6", "6");
+  test_assert_bad_text (dev, "hostname", "a\nb");
+  test_assert_bad_text (dev, "host-forwards", "tcp::2222-:22;udp::53-:53\n");
+}
+
+static void
+test_rule_user_forward_json (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                   "host-forwards", "tcp::2222-:22", NULL);
+
+  /* QEMU 9.x reads -netdev as JSON, where hostfwd is a list. */
+  ql_vm_config_set_qemu_version (vm, 9, 2);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
+                       "'tcp::2222-:22' cannot be written for QEMU 9.2 by this version of qlaunch");
+  ql_vm_config_set_qemu_version (vm, 8, 2);
+  test_assert_valid (vm, dev);
+}
+
+static void
+test_host_user_ports (void)
+{
+  g_autoptr(QlHostProbe) probe = ql_fake_host_probe_new ();
+  g_autoptr(QlVmConfig) vm = test_vm_new (probe);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                   "host-forwards", "tcp:127.0.0.1:2222-:22", NULL);
+
+  /* Free: asked once, for that protocol, address and port. */
+  test_assert_valid (vm, dev);
+  g_assert_cmpuint (ql_fake_host_probe_get_n_port_queries (probe), ==, 1);
+
+  ql_fake_host_probe_set_port_available (probe, FALSE, "127.0.0.1", 2222, FALSE);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "host-forwards",
+                       "forward 'tcp:127.0.0.1:2222-:22': host port 2222/tcp on 127.0.0.1 cannot be bound: Address already in use; choose another host port or stop what holds it");
+
+  /* The same port in UDP, or on every address, is another question. */
+  g_object_set (dev, "host-forwards", (const char * const []) { "udp:127.0.0.1:2222-:22", NULL }, NULL);
+  test_assert_valid (vm, dev);
+  g_object_set (dev, "host-forwards", (const char * const []) { "tcp::2222-:22", NULL }, NULL);
+  test_assert_valid (vm, dev);
+  ql_fake_host_probe_set_port_available (probe, FALSE, "", 2222, FALSE);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "host-forwards",
+                       "host port 2222/tcp on every address cannot be bound");
+}
+
+static void
+test_host_user_no_port_check (void)
+{
+  g_autoptr(QlHostProbe) probe = ql_fake_host_probe_new ();
+  g_autoptr(QlVmConfig) vm = test_vm_new (probe);
+  g_autoptr(QlVmConfig) vm2 = test_vm_new (probe);
+  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user", NULL);
+  QlDevice *dev2 = test_add_device (vm2, "net", "net0", "net-type", "user",
+                                    "host-forwards", "tcp:127.0.0.1:2222-:22", NULL);
+
+  /* No forward, nothing to ask; host checks off: nothing asked. */
+  ql_fake_host_probe_set_port_available (probe, FALSE, "127.0.0.1", 2222, FALSE);
+  test_assert_valid (vm, dev);
+  ql_vm_config_set_host_probe (vm2, NULL);
+  test_assert_valid (vm2, dev2);
+  g_assert_cmpuint (ql_fake_host_probe_get_n_port_queries (probe), ==, 0);
+}
+
+/* A socket of @type holding a port on 127.0.0.1 (listening for TCP). */
+static int
+hold_port (int    type,
+           guint *port)
+{
+  struct sockaddr_in sa = { 0 };
+  socklen_t len = sizeof sa;
+  int fd = socket (AF_INET, type | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
+  if (type == SOCK_STREAM)
+    g_assert_cmpint (listen (fd, 1), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
+  *port = ntohs (sa.sin_port);
+  return fd;
+}
+
+static void
+test_host_probe_real_ports (void)
+{
+  g_autoptr(QlHostProbe) probe = ql_host_probe_new ();
+  g_autoptr(GError) error = NULL;
+  guint tcp_port = 0;
+  guint udp_port = 0;
+  int tcp_fd = hold_port (SOCK_STREAM, &tcp_port);
+  int udp_fd = hold_port (SOCK_DGRAM, &udp_port);
+
+  /* Held: refused on that address and on every address. */
+  g_assert_false (ql_host_probe_port_available (probe, FALSE, "127.0.0.1", tcp_port, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+  g_assert_false (ql_host_probe_port_available (probe, FALSE, NULL, tcp_port, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+  g_assert_false (ql_host_probe_port_available (probe, TRUE, "127.0.0.1", udp_port, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+  g_assert_false (ql_host_probe_port_available (probe, TRUE, "", udp_port, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+
+  /* A whole VM with host checks: the forward is named. */
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (probe);
+    g_autofree char *forward = g_strdup_printf ("tcp:127.0.0.1:%u-:22", tcp_port);
+    g_autofree char *fragment = g_strdup_printf ("forward '%s': host port %u/tcp on 127.0.0.1 cannot be bound: Address already in use",
+                                                 forward, tcp_port);
+    QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
+                                     "host-forwards", forward, NULL);
+
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "host-forwards", fragment);
+  }
+
+  /* Released: free again (a closed listener leaves no TIME_WAIT). */
+  close (tcp_fd);
+  close (udp_fd);
+  g_assert_true (ql_host_probe_port_available (probe, FALSE, "127.0.0.1", tcp_port, &error));
+  g_assert_no_error (error);
+  g_assert_true (ql_host_probe_port_available (probe, TRUE, "127.0.0.1", udp_port, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (ql_host_probe_port_available (probe, FALSE, "127.1", 2222, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (ql_host_probe_port_available (probe, FALSE, NULL, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
+/* ---- hot-plug ---- */
+
+static void
+assert_plan (QlDevice   *device,
+             const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) fds = NULL;
+  g_autoptr(JsonArray) plan = ql_hotplug_plan (device, NULL, &fds, &error);
+  g_autoptr(JsonNode) got = NULL;
+  g_autoptr(JsonNode) want = NULL;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (plan);
+  g_assert_cmpuint (fds->len, ==, 0);
+  got = json_node_init_array (json_node_alloc (), plan);
+  want = json_from_string (expected, &error);
+  g_assert_no_error (error);
+  if (!json_node_equal (got, want))
+    {
+      g_autofree char *text = json_to_string (got, FALSE);
+
+      g_error ("plan %s, expected %s", text, expected);
+    }
+}
+
+static void
+test_hotplug_user (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "nic1", "net-type", "user",
+                                   "guest-network", "10.0.5.0/24", "dns", "10.0.5.53",
+                                   "ipv6", "false", "hostname", "qlguest",
+                                   "mac-address", "52:54:00:12:34:56", NULL);
+
+  /* Typed for QMP: booleans are JSON booleans. */
+  assert_plan (dev,
+               "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic1\", "
+               "\"net\": \"10.0.5.0/24\", \"dns\": \"10.0.5.53\", \"ipv6\": false, "
+               "\"hostname\": \"qlguest\"}},"
+               " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
+               "\"id\": \"nic1\", \"netdev\": \"nic1\", \"mac\": \"52:54:00:12:34:56\"}}]");
+}
+
+static void
+test_hotplug_user_forward (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) plan = NULL;
+  QlDevice *dev = test_add_device (vm, "net", "nic1", "net-type", "user",
+                                   "host-forwards", "tcp:127.0.0.1:2222-:22", NULL);
+
+  /* netdev_add wants hostfwd as a list of {"str": RULE}; QlCmdline would
+   * give a string, which QEMU refuses: the plan fails, naming the way. */
+  plan = ql_hotplug_plan (dev, NULL, NULL, &error);
+  g_assert_null (plan);
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNSUPPORTED);
+  g_assert_true (g_str_has_prefix (error->message, "device 'nic1': property 'host-forwards': "));
+  g_assert_nonnull (strstr (error->message, "'tcp:127.0.0.1:2222-:22' cannot be hot-plugged"));
+  g_assert_nonnull (strstr (error->message, "'hostfwd_add nic1 tcp:127.0.0.1:2222-:22'"));
+}
+
+static void
+test_hotplug_tap (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "net", "nic2", "if-name", "tap0", "queues", "2", NULL);
+
+  /* The tap form is what it was before user-mode cards. */
+  assert_plan (dev,
+               "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"tap\", \"id\": \"nic2\", "
+               "\"ifname\": \"tap0\", \"script\": \"no\", \"downscript\": \"no\", \"queues\": 2}},"
+               " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
+               "\"id\": \"nic2\", \"netdev\": \"nic2\", \"mq\": true, \"vectors\": 6}}]");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -748,6 +1544,33 @@ main (int   argc,
   g_test_add_func ("/net/host/fds-open", test_host_fds_open);
   g_test_add_func ("/net/host/fd-closed", test_host_fd_closed);
   g_test_add_func ("/net/host/vhost-fd-closed", test_host_vhost_fd_closed);
+
+  g_test_add_func ("/net/user/output/defaults", test_user_defaults);
+  g_test_add_func ("/net/user/output/all-options", test_user_all_options);
+  g_test_add_func ("/net/user/output/forward-forms", test_user_forward_forms);
+  g_test_add_func ("/net/user/output/restricted", test_user_restricted);
+  g_test_add_func ("/net/user/output/custom-network", test_user_custom_network);
+  g_test_add_func ("/net/user/output/beside-tap-fds", test_user_beside_tap_fds);
+  g_test_add_func ("/net/user/output/json", test_user_json);
+  g_test_add_func ("/net/user/rule/tap-properties", test_rule_user_tap_properties);
+  g_test_add_func ("/net/user/rule/user-properties-elsewhere", test_rule_user_properties_elsewhere);
+  g_test_add_func ("/net/user/rule/common-checks", test_rule_user_common_checks);
+  g_test_add_func ("/net/user/rule/forward-values", test_rule_user_forward_values);
+  g_test_add_func ("/net/user/rule/forward-list", test_rule_user_forward_list);
+  g_test_add_func ("/net/user/rule/forward-clash", test_rule_user_forward_clash);
+  g_test_add_func ("/net/user/rule/one-forward", test_rule_user_one_forward);
+  g_test_add_func ("/net/user/rule/guest-network", test_rule_user_guest_network);
+  g_test_add_func ("/net/user/rule/dns", test_rule_user_dns);
+  g_test_add_func ("/net/user/rule/dns-restrict", test_rule_user_dns_restrict);
+  g_test_add_func ("/net/user/rule/hostname", test_rule_user_hostname);
+  g_test_add_func ("/net/user/rule/bad-text", test_rule_user_bad_text);
+  g_test_add_func ("/net/user/rule/forward-json", test_rule_user_forward_json);
+  g_test_add_func ("/net/user/host/ports", test_host_user_ports);
+  g_test_add_func ("/net/user/host/no-port-check", test_host_user_no_port_check);
+  g_test_add_func ("/net/user/host/real-probe-ports", test_host_probe_real_ports);
+  g_test_add_func ("/net/user/hotplug/plan", test_hotplug_user);
+  g_test_add_func ("/net/user/hotplug/forward", test_hotplug_user_forward);
+  g_test_add_func ("/net/user/hotplug/tap", test_hotplug_tap);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

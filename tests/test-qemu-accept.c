@@ -8,6 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 typedef struct
 {
   char *dir;
@@ -307,11 +311,210 @@ test_knobs_and_memory_backends (void)
     }
 }
 
+/* The entropy and balloon devices: every property reaches QEMU 7.2 (read
+ * back over QMP), a ',' in the backend's file name stays in the name, and
+ * QEMU prints nothing on stderr. */
+static void
+test_rng_balloon (void)
+{
+  Vm vm = { 0 };
+  g_autofree char *seed = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) balloon = NULL;
+  static const struct
+  {
+    const char *path;
+    const char *property;
+    gint64 value;
+  } numbers[] = {
+    { "/machine/peripheral/rng1", "max-bytes", 1024 },
+    { "/machine/peripheral/rng1", "period", 500 },
+    /* max-bytes without period: QEMU 7.2's default period. */
+    { "/machine/peripheral/rng3", "max-bytes", 2147483648 },
+    { "/machine/peripheral/rng3", "period", 65536 },
+    /* Nothing set: no limit. */
+    { "/machine/peripheral/rng0", "max-bytes", G_MAXINT64 },
+  };
+  static const struct
+  {
+    const char *path;
+    const char *property;
+    gboolean value;
+  } booleans[] = {
+    { "/machine/peripheral/rng1", "disable-modern", TRUE },
+    { "/machine/peripheral/rng0", "disable-modern", FALSE },
+    { "/machine/peripheral/balloon0/virtio-backend", "deflate-on-oom", TRUE },
+    { "/machine/peripheral/balloon0/virtio-backend", "free-page-reporting", TRUE },
+    { "/machine/peripheral/balloon0", "disable-modern", FALSE },
+  };
+
+  vm.dir = ql_test_make_tmpdir ();
+  seed = g_build_filename (vm.dir, "seed,filename=x", NULL);
+  g_assert_true (g_file_set_contents (seed, "0123456789abcdef", -1, NULL));
+
+  text = g_strdup ("[machine]\ntype = q35\nacceleration = tcg\n"
+                   "[memory]\nsize = 256M\n"
+                   "[knobs]\nno-defaults = true\nno-user-config = true\nstopped = true\n"
+                   "[qmp control]\npath = qmp.sock\n"
+                   "[device rng0]\ntype = rng\n"
+                   "[device rng1]\ntype = rng\nbackend = builtin\nmax-bytes = 1K\nperiod = 500\n"
+                   "bus = pcie.0\naddr = 5\ndisable-modern = true\n"
+                   "[device rng2]\ntype = rng\nfile = seed,filename=x\n"
+                   "[device rng3]\ntype = rng\nmax-bytes = 2G\n"
+                   "[device balloon0]\ntype = balloon\ndeflate-on-oom = true\nfree-page-reporting = true\n"
+                   "addr = 6\n");
+  vm_start (&vm, text);
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autoptr(JsonNode) v = qom_get (&vm, numbers[i].path, numbers[i].property);
+
+      g_assert_cmpint (json_node_get_int (v), ==, numbers[i].value);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (booleans); i++)
+    {
+      g_autoptr(JsonNode) v = qom_get (&vm, booleans[i].path, booleans[i].property);
+
+      g_assert_cmpint (json_node_get_boolean (v), ==, booleans[i].value);
+    }
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *dev = g_strdup_printf ("/machine/peripheral/rng%u", i);
+      g_autofree char *obj = g_strdup_printf ("/objects/rng%u", i);
+      g_autoptr(JsonNode) link = qom_get (&vm, dev, "rng");
+      g_autoptr(JsonNode) type = qom_get (&vm, obj, "type");
+
+      g_assert_cmpstr (json_node_get_string (link), ==, obj);
+      g_assert_cmpstr (json_node_get_string (type), ==, i == 1 ? "rng-builtin" : "rng-random");
+    }
+  {
+    g_autoptr(JsonNode) f0 = qom_get (&vm, "/objects/rng0", "filename");
+    g_autoptr(JsonNode) f2 = qom_get (&vm, "/objects/rng2", "filename");
+
+    g_assert_cmpstr (json_node_get_string (f0), ==, "/dev/urandom");
+    /* The exact file: ",filename=x" was not taken as an option. */
+    g_assert_cmpstr (json_node_get_string (f2), ==, seed);
+  }
+  {
+    g_autoptr(JsonNode) pci = qmp (&vm, "query-pci", NULL, NULL);
+    JsonArray *devices = json_object_get_array_member (json_array_get_object_element (json_node_get_array (pci), 0),
+                                                       "devices");
+    guint found = 0;
+
+    /* addr 5 and 6 on the root bus, as written. */
+    for (guint i = 0; i < json_array_get_length (devices); i++)
+      {
+        JsonObject *d = json_array_get_object_element (devices, i);
+        const char *qdev_id = json_object_get_string_member_with_default (d, "qdev_id", "");
+
+        if (g_str_equal (qdev_id, "rng1"))
+          {
+            g_assert_cmpint (json_object_get_int_member (d, "slot"), ==, 5);
+            found++;
+          }
+        else if (g_str_equal (qdev_id, "balloon0"))
+          {
+            g_assert_cmpint (json_object_get_int_member (d, "slot"), ==, 6);
+            found++;
+          }
+      }
+    g_assert_cmpuint (found, ==, 2);
+  }
+  balloon = qmp (&vm, "query-balloon", NULL, NULL);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (balloon), "actual"), ==, 256 << 20);
+
+  vm_quit (&vm);
+  vm_clear (&vm);
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+static guint
+free_tcp_port (void)
+{
+  struct sockaddr_in sa = { 0 };
+  socklen_t len = sizeof sa;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
+  close (fd);
+  return ntohs (sa.sin_port);
+}
+
+/* A user-mode card (no root, no tap), restricted, with a forward on a free
+ * port (host checks on: `qlaunch args` checks the port): QEMU takes it
+ * without a word, its slirp stack has the network and the forward, and
+ * while QEMU holds the port the host probe says so. (dns is refused with
+ * restrict; test-user-net-guest sees it in the guest's DHCP lease.) */
+static void
+test_user_net_forward (void)
+{
+  Vm vm = { 0 };
+  guint port = free_tcp_port ();
+  g_autoptr(QlHostProbe) probe = ql_host_probe_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) mac = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *network = NULL;
+  g_autofree char *usernet = NULL;
+  g_auto(GStrv) lines = NULL;
+  gboolean found = FALSE;
+
+  vm.dir = ql_test_make_tmpdir ();
+  text = g_strdup_printf ("[vm]\nname = user-net\n"
+                          "[machine]\ntype = q35\nacceleration = tcg\n"
+                          "[memory]\nsize = 128M\n"
+                          "[knobs]\nno-defaults = true\nno-user-config = true\nstopped = true\n"
+                          "[qmp control]\npath = qmp.sock\n"
+                          "[device nic0]\ntype = net\nnet-type = user\nmac-address = 52:54:00:12:34:57\n"
+                          "guest-network = 10.0.5.0/24\nrestrict = true\nipv6 = false\n"
+                          "hostname = qlguest\nhost-forwards = tcp:127.0.0.1:%u-:22\nrom-file =\n",
+                          port);
+  vm_start (&vm, text);
+
+  mac = qom_get (&vm, "/machine/peripheral/nic0", "mac");
+  g_assert_cmpstr (json_node_get_string (mac), ==, "52:54:00:12:34:57");
+  network = hmp (&vm, "info network");
+  g_assert_nonnull (strstr (network, "type=user,net=10.0.5.0,restrict=on"));
+  /* "TCP[HOST_FORWARD]  FD  127.0.0.1  PORT  10.0.5.15  22  0  0": to the
+   * guest's first DHCP lease in the configured network. */
+  usernet = hmp (&vm, "info usernet");
+  lines = g_strsplit (usernet, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) words = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+      g_autoptr(GPtrArray) tokens = g_ptr_array_new ();
+
+      for (guint k = 0; words[k] != NULL; k++)
+        if (*words[k] != '\0')
+          g_ptr_array_add (tokens, words[k]);
+      if (tokens->len < 6 || !g_str_equal (g_ptr_array_index (tokens, 0), "TCP[HOST_FORWARD]"))
+        continue;
+      g_assert_cmpstr (g_ptr_array_index (tokens, 2), ==, "127.0.0.1");
+      g_assert_cmpuint (g_ascii_strtoull (g_ptr_array_index (tokens, 3), NULL, 10), ==, port);
+      g_assert_cmpstr (g_ptr_array_index (tokens, 4), ==, "10.0.5.15");
+      g_assert_cmpstr (g_ptr_array_index (tokens, 5), ==, "22");
+      found = TRUE;
+    }
+  if (!found)
+    g_error ("no TCP host forward in 'info usernet':\n%s", usernet);
+  g_assert_false (ql_host_probe_port_available (probe, FALSE, "127.0.0.1", port, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+
+  vm_quit (&vm);
+  vm_clear (&vm);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/qemu/tap-multiqueue-scsi-iothread-disks", test_tap_multiqueue_scsi_iothread_disks);
   g_test_add_func ("/qemu/knobs-and-memory-backends", test_knobs_and_memory_backends);
+  g_test_add_func ("/qemu/rng-balloon", test_rng_balloon);
+  g_test_add_func ("/qemu/user-net-forward", test_user_net_forward);
   return g_test_run ();
 }

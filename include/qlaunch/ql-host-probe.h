@@ -23,6 +23,12 @@ QL_API G_DECLARE_DERIVABLE_TYPE (QlHostProbe, ql_host_probe, QL, HOST_PROBE, GOb
  * @kvm_usable: whether KVM can be used (`/dev/kvm` opens read-write)
  * @query_file: what is at a path: its type and size (stat(), following
  *   symbolic links); a missing path is %G_IO_ERROR_NOT_FOUND
+ * @port_available: since ABI 1.2. Whether a TCP or UDP port can be bound
+ *   on an IPv4 address (%NULL or empty: every address) the way QEMU's
+ *   user-mode network stack binds a forwarded host port; a port something
+ *   else holds is %G_IO_ERROR_ADDRESS_IN_USE. %NULL in a class means the
+ *   probe cannot tell (ql_host_probe_port_available() then answers
+ *   %G_IO_ERROR_NOT_SUPPORTED)
  *
  * Each check returns %TRUE, or %FALSE with @error saying why (the system's
  * own message, such as "No such file or directory"). Tests subclass the
@@ -51,9 +57,14 @@ struct _QlHostProbeClass
                              GFileType   *out_type,
                              guint64     *out_size,
                              GError     **error);
+  gboolean (*port_available) (QlHostProbe *self,
+                              gboolean     udp,
+                              const char  *address,
+                              guint        port,
+                              GError     **error);
 
   /*< private >*/
-  gpointer padding[11];
+  gpointer padding[10];
 };
 
 QL_API QlHostProbe *ql_host_probe_new           (void);
@@ -76,5 +87,10 @@ QL_API gboolean     ql_host_probe_query_file    (QlHostProbe *self,
                                                  GFileType   *out_type,
                                                  guint64     *out_size,
                                                  GError     **error);
+QL_API gboolean     ql_host_probe_port_available (QlHostProbe *self,
+                                                  gboolean     udp,
+                                                  const char  *address,
+                                                  guint        port,
+                                                  GError     **error);
 
 G_END_DECLS

@@ -1,10 +1,13 @@
-/* qlaunch net plugin — QlNetDevice: a tap-backed virtio-net card.
+/* qlaunch net plugin — QlNetDevice: a virtio-net card on a tap or on QEMU's
+ * user-mode network stack.
  *
  * What it produces (govmm's NetDevice, corrected for QEMU 7.2):
  *
  *   -netdev tap,id=ID,ifname=IF,script=S,downscript=D[,queues=N]
  *   -netdev tap,id=ID,fds=3:4
  *     then, on either form, [,vhost=on[,vhostfds=5:6]]
+ *   -netdev user,id=ID[,net=CIDR][,dns=A][,restrict=on][,ipv6=off]
+ *     [,hostname=H][,hostfwd=RULE]      (net-type user, beyond govmm)
  *   -device DRIVER,id=ID,netdev=ID[,mac=MAC][,bus=B][,addr=A]
  *     [,disable-modern=on][,mq=on,vectors=2N+2][,romfile=R]
  *
@@ -20,6 +23,12 @@
  *   default of running /etc/qemu-ifup;
  * - `vhost=on` is only emitted when /dev/vhost-net is usable or vhost fds
  *   are passed: QEMU 7.2 aborts (SIGABRT) otherwise.
+ *
+ * The user-mode stack (slirp) needs no host interface and no privileges.
+ * Its settings are checked the way QEMU 7.2's net_slirp_init() and
+ * libslirp 4.7 use them, and more strictly where QEMU would accept
+ * something that cannot work (a network too small for slirp's addresses,
+ * a forward to the gateway, octal-looking numbers): see check_user().
  */
 #include "ql-net-device.h"
 
@@ -32,6 +41,19 @@
 
 /* Linux's IFNAMSIZ minus the terminating NUL; QEMU truncates longer names. */
 #define QL_NET_MAX_IF_NAME 15
+
+/* QEMU's user-mode network when net= is not given. */
+#define QL_NET_USER_DEFAULT_NETWORK "10.0.2.0/24"
+/* Prefixes of guest-network: QEMU 7.2 takes 4 to 32 ("Invalid netmask
+ * provided (must be in range 4-32)"), but slirp puts its gateway at .2, its
+ * DNS server at .3 and hands out 16 DHCP leases from .15 (libslirp's
+ * NB_BOOTP_CLIENTS): on a /28, .15 is the broadcast address, and from /30
+ * on QEMU refuses ("DHCP must be different from host and DNS"). */
+#define QL_NET_USER_MIN_PREFIX 4
+#define QL_NET_USER_MAX_PREFIX 27
+#define QL_NET_USER_DHCP_LEASES 16
+/* QEMU 7.2: "'vhostname' parameter cannot exceed 255 bytes". */
+#define QL_NET_USER_MAX_HOSTNAME 255
 
 struct _QlNetDevice
 {
@@ -51,6 +73,13 @@ struct _QlNetDevice
   gboolean   disable_modern;
   guint      queues;
   char      *rom_file;
+  /* net-type user */
+  char     **host_forwards;
+  char      *guest_network;
+  char      *dns;
+  gboolean   restrict_;
+  gboolean   ipv6;
+  char      *hostname;
 };
 
 G_DEFINE_FINAL_TYPE (QlNetDevice, ql_net_device, QL_TYPE_DEVICE)
@@ -72,6 +101,12 @@ enum
   PROP_DISABLE_MODERN,
   PROP_QUEUES,
   PROP_ROM_FILE,
+  PROP_HOST_FORWARDS,
+  PROP_GUEST_NETWORK,
+  PROP_DNS,
+  PROP_RESTRICT,
+  PROP_IPV6,
+  PROP_HOSTNAME,
   N_PROPS
 };
 
@@ -98,6 +133,7 @@ ql_net_type_to_nick (QlNetType type)
     [QL_NET_TYPE_VETHTAP] = "vethtap",
     [QL_NET_TYPE_VFIO] = "vfio",
     [QL_NET_TYPE_VHOST_USER] = "vhost-user",
+    [QL_NET_TYPE_USER] = "user",
   };
 
   g_return_val_if_fail ((guint) type < G_N_ELEMENTS (nicks), "?");
@@ -235,6 +271,685 @@ probe_fd_list (QlNetDevice  *self,
   return TRUE;
 }
 
+/* disable-modern only exists on the plain virtio-net models. */
+static gboolean
+check_disable_modern (QlNetDevice  *self,
+                      GError      **error)
+{
+  if (self->disable_modern && !driver_is_plain_virtio_net (self->driver))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT,
+                           "disable-modern",
+                           "disable-modern=true only applies to drivers virtio-net-pci and virtio-net, not to '%s'",
+                           self->driver);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- net-type user: QEMU's user-mode network stack (slirp) ---- */
+
+/* guest-network and the addresses slirp derives from it, as QEMU 7.2's
+ * net_slirp_init() computes them (host byte order). */
+typedef struct
+{
+  guint32 network;
+  guint32 mask;
+  guint   prefix;
+  guint32 gateway;      /* slirp's own address (QEMU's host=) */
+  guint32 dns;          /* dns=, or the network's .3 */
+  guint32 dhcp_start;   /* the first lease, the network's .15 */
+} QlUserNetwork;
+
+/* One element of host-forwards. */
+typedef struct
+{
+  const char *text;
+  gboolean    udp;
+  char        host_address[16];  /* as written; empty for every address */
+  guint32     host_addr;         /* 0: every address */
+  guint       host_port;
+  guint32     guest_addr;        /* 0: the first DHCP lease */
+  guint       guest_port;
+} QlNetForward;
+
+static void
+format_ipv4 (guint32 address,
+             char     buf[16])
+{
+  g_snprintf (buf, 16, "%u.%u.%u.%u", address >> 24, (address >> 16) & 0xff,
+              (address >> 8) & 0xff, address & 0xff);
+}
+
+/* Decimal digits without a leading zero, at most @max_digits of them. */
+static gboolean
+parse_decimal (const char *text,
+               gsize       len,
+               gsize       max_digits,
+               guint      *out)
+{
+  guint value = 0;
+
+  if (len == 0 || len > max_digits || (text[0] == '0' && len > 1))
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (!g_ascii_isdigit (text[i]))
+        return FALSE;
+      value = value * 10 + (guint) (text[i] - '0');
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* Four decimal numbers 0-255 separated by '.', without leading zeros: the
+ * inet_aton() QEMU uses would read "010" as octal 8 and "127.1" as
+ * 127.0.0.1. */
+static gboolean
+parse_ipv4 (const char *text,
+            gsize       len,
+            guint32    *out)
+{
+  guint32 value = 0;
+  gsize start = 0;
+
+  for (guint part = 0; part < 4; part++)
+    {
+      gsize end = start;
+      guint number;
+
+      while (end < len && text[end] != '.')
+        end++;
+      if ((part < 3) != (end < len)
+          || !parse_decimal (text + start, end - start, 3, &number) || number > 255)
+        return FALSE;
+      value = (value << 8) | number;
+      start = end + 1;
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* A port: 1 to 65535, decimal (QEMU reads "022" as octal 18). */
+static gboolean
+parse_port (const char *text,
+            gsize       len,
+            guint      *out)
+{
+  return parse_decimal (text, len, 5, out) && *out >= 1 && *out <= 65535;
+}
+
+/* RFC 1123 host name: labels of letters, digits and '-' (not first or
+ * last), 1 to 63 bytes each, separated by '.'. */
+static gboolean
+is_valid_hostname (const char *name)
+{
+  gsize label = 0;
+
+  if (strlen (name) > QL_NET_USER_MAX_HOSTNAME)
+    return FALSE;
+  for (const char *p = name; ; p++)
+    {
+      if (*p == '.' || *p == '\0')
+        {
+          if (label == 0 || label > 63 || p[-1] == '-')
+            return FALSE;
+          if (*p == '\0')
+            return TRUE;
+          label = 0;
+          continue;
+        }
+      if (!g_ascii_isalnum (*p) && !(*p == '-' && label > 0))
+        return FALSE;
+      label++;
+    }
+}
+
+static gboolean
+ranges_overlap (guint32 first_a,
+                guint32 last_a,
+                guint32 first_b,
+                guint32 last_b)
+{
+  return first_a <= last_b && first_b <= last_a;
+}
+
+/* What an address of @net is to slirp, or NULL for a plain guest address. */
+static const char *
+special_address (const QlUserNetwork *net,
+                 guint32              address,
+                 gboolean             with_dns)
+{
+  if (address == net->network)
+    return "the network's own address";
+  if (address == (net->network | ~net->mask))
+    return "the broadcast address";
+  if (address == net->gateway)
+    return "slirp's gateway address";
+  if (with_dns && address == net->dns)
+    return "the DNS server address";
+  return NULL;
+}
+
+/* guest-network, or QEMU's default, into @net (dns: the default .3). */
+static gboolean
+check_guest_network (QlNetDevice    *self,
+                     QlUserNetwork  *net,
+                     GError        **error)
+{
+  static const struct
+  {
+    guint32 first, last;
+    const char *what;
+  } reserved[] = {
+    { 0x00000000u, 0x00ffffffu, "0.0.0.0/8 (this network)" },
+    { 0x7f000000u, 0x7fffffffu, "127.0.0.0/8 (loopback)" },
+    { 0xe0000000u, 0xffffffffu, "224.0.0.0/3 (multicast and reserved)" },
+  };
+  const char *text = self->guest_network != NULL ? self->guest_network : QL_NET_USER_DEFAULT_NETWORK;
+  const char *slash = strchr (text, '/');
+  guint32 address = 0;
+  guint prefix = 0;
+  char shown[16];
+
+  if (slash == NULL || !parse_ipv4 (text, (gsize) (slash - text), &address)
+      || !parse_decimal (slash + 1, strlen (slash + 1), 2, &prefix) || prefix > 32)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE,
+                           "guest-network",
+                           "'%s' is not an IPv4 network: expected address/prefix, such as '10.0.2.0/24'",
+                           text);
+      return FALSE;
+    }
+  if (prefix < QL_NET_USER_MIN_PREFIX || prefix > QL_NET_USER_MAX_PREFIX)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE,
+                           "guest-network",
+                           "'%s': a /%u network does not fit QEMU's user-mode stack: expected a prefix from /4 to /27 (slirp's gateway is .2, its DNS server .3, and it leases 16 addresses from .15)",
+                           text, prefix);
+      return FALSE;
+    }
+  net->prefix = prefix;
+  net->mask = 0xffffffffu << (32 - prefix);
+  if ((address & ~net->mask) != 0)
+    {
+      format_ipv4 (address & net->mask, shown);
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE,
+                           "guest-network",
+                           "'%s' has host bits set: expected the network's own address, '%s/%u'",
+                           text, shown, prefix);
+      return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (reserved); i++)
+    if (ranges_overlap (address, address | ~net->mask, reserved[i].first, reserved[i].last))
+      {
+        ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE,
+                             "guest-network",
+                             "'%s' overlaps %s: expected a unicast network a guest can use, such as '10.0.2.0/24'",
+                             text, reserved[i].what);
+        return FALSE;
+      }
+  net->network = address;
+  /* QEMU 7.2, net_slirp_init(): host .2, dns .3, dhcp .15, masked. */
+  net->gateway = address | (0x0202u & ~net->mask);
+  net->dns = address | (0x0203u & ~net->mask);
+  net->dhcp_start = address | (0x020fu & ~net->mask);
+  return TRUE;
+}
+
+/* dns: an address of the guest network that slirp does not use itself.
+ * QEMU 7.2 takes one outside the network unless restrict=on ("DNS doesn't
+ * belong to network"); qlaunch wants it inside either way. With
+ * restrict=on it would do nothing: libslirp's DHCP then announces neither
+ * router nor DNS server, and it drops the guest's DNS queries (any UDP but
+ * DHCP and TFTP). */
+static gboolean
+check_dns (QlNetDevice    *self,
+           QlUserNetwork  *net,
+           GError        **error)
+{
+  const char *network = self->guest_network != NULL ? self->guest_network : QL_NET_USER_DEFAULT_NETWORK;
+  const char *what;
+  guint32 dns = 0;
+  char example[16];
+  char first[16];
+  char last[16];
+
+  if (self->dns == NULL)
+    return TRUE;
+  if (self->restrict_)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "dns",
+                           "'%s' has no effect with restrict=true: the restricted stack announces no DNS server and relays no DNS query; remove dns or set restrict=false",
+                           self->dns);
+      return FALSE;
+    }
+  format_ipv4 (net->dns, example);
+  if (!parse_ipv4 (self->dns, strlen (self->dns), &dns))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "dns",
+                           "'%s' is not an IPv4 address: expected one in guest-network %s, such as '%s'",
+                           self->dns, network, example);
+      return FALSE;
+    }
+  if ((dns & net->mask) != net->network)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "dns",
+                           "'%s' is outside guest-network %s: expected an address of the guest's network, such as '%s'",
+                           self->dns, network, example);
+      return FALSE;
+    }
+  what = special_address (net, dns, FALSE);
+  if (what != NULL)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "dns",
+                           "'%s' is %s of guest-network %s: expected another address, such as '%s'",
+                           self->dns, what, network, example);
+      return FALSE;
+    }
+  if (dns >= net->dhcp_start && dns < net->dhcp_start + QL_NET_USER_DHCP_LEASES)
+    {
+      format_ipv4 (net->dhcp_start, first);
+      format_ipv4 (net->dhcp_start + QL_NET_USER_DHCP_LEASES - 1, last);
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "dns",
+                           "'%s' is in the DHCP range %s to %s of guest-network %s, where slirp leases guest addresses: expected another address, such as '%s'",
+                           self->dns, first, last, network, example);
+      return FALSE;
+    }
+  net->dns = dns;
+  return TRUE;
+}
+
+static gboolean
+forward_syntax_error (QlNetDevice  *self,
+                      const char   *text,
+                      GError      **error)
+{
+  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                       "'%s' is not a forward: expected [tcp|udp]:[host address]:host port-[guest address]:guest port, such as 'tcp::2222-:22' or 'udp:127.0.0.1:5353-:53'",
+                       text);
+  return FALSE;
+}
+
+/* One forward, QEMU's hostfwd syntax as slirp_hostfwd() reads it (without
+ * its `unix:` form, which QEMU 7.2 lacks). */
+static gboolean
+parse_forward (QlNetDevice          *self,
+               const QlUserNetwork  *net,
+               const char           *text,
+               QlNetForward         *fwd,
+               GError              **error)
+{
+  const char *network = self->guest_network != NULL ? self->guest_network : QL_NET_USER_DEFAULT_NETWORK;
+  const char *proto_end = strchr (text, ':');
+  const char *address_end = proto_end != NULL ? strchr (proto_end + 1, ':') : NULL;
+  const char *port_end = address_end != NULL ? strchr (address_end + 1, '-') : NULL;
+  const char *guest_end = port_end != NULL ? strchr (port_end + 1, ':') : NULL;
+  g_autofree char *part = NULL;
+  const char *what;
+  char lease[16];
+
+  memset (fwd, 0, sizeof *fwd);
+  fwd->text = text;
+  if (guest_end == NULL)
+    return forward_syntax_error (self, text, error);
+
+  part = g_strndup (text, (gsize) (proto_end - text));
+  if (*part == '\0' || g_str_equal (part, "tcp"))
+    fwd->udp = FALSE;
+  else if (g_str_equal (part, "udp"))
+    fwd->udp = TRUE;
+  else
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           "forward '%s': protocol '%s' is not tcp or udp (empty means tcp)",
+                           text, part);
+      return FALSE;
+    }
+
+  g_free (part);
+  part = g_strndup (proto_end + 1, (gsize) (address_end - proto_end - 1));
+  if (*part != '\0')
+    {
+      if (strlen (part) >= sizeof fwd->host_address
+          || !parse_ipv4 (part, strlen (part), &fwd->host_addr))
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                               "forward '%s': host address '%s' is not an IPv4 address: expected four numbers 0-255 such as '127.0.0.1', or nothing for every address",
+                               text, part);
+          return FALSE;
+        }
+      g_strlcpy (fwd->host_address, part, sizeof fwd->host_address);
+    }
+
+  g_free (part);
+  part = g_strndup (address_end + 1, (gsize) (port_end - address_end - 1));
+  if (!parse_port (part, strlen (part), &fwd->host_port))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           "forward '%s': host port '%s' is not a port: expected a decimal number from 1 to 65535 without leading zeros",
+                           text, part);
+      return FALSE;
+    }
+
+  g_free (part);
+  part = g_strndup (port_end + 1, (gsize) (guest_end - port_end - 1));
+  format_ipv4 (net->dhcp_start, lease);
+  if (*part != '\0')
+    {
+      if (!parse_ipv4 (part, strlen (part), &fwd->guest_addr))
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                               "forward '%s': guest address '%s' is not an IPv4 address: expected one in guest-network %s, or nothing for the guest's DHCP address %s",
+                               text, part, network, lease);
+          return FALSE;
+        }
+      if ((fwd->guest_addr & net->mask) != net->network)
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                               "forward '%s': guest address '%s' is outside guest-network %s: expected an address in it, or nothing for the guest's DHCP address %s",
+                               text, part, network, lease);
+          return FALSE;
+        }
+      what = special_address (net, fwd->guest_addr, TRUE);
+      if (what != NULL)
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                               "forward '%s': guest address '%s' is %s of guest-network %s, not a guest's: expected a guest address, or nothing for the guest's DHCP address %s",
+                               text, part, what, network, lease);
+          return FALSE;
+        }
+    }
+
+  if (!parse_port (guest_end + 1, strlen (guest_end + 1), &fwd->guest_port))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           "forward '%s': guest port '%s' is not a port: expected a decimal number from 1 to 65535 without leading zeros",
+                           text, guest_end + 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Two forwards that bind the same host port: same protocol and port, and
+ * the same address or one of them on every address (empty or 0.0.0.0):
+ * the second bind() fails with EADDRINUSE. */
+static gboolean
+forwards_clash (const QlNetForward *a,
+                const QlNetForward *b)
+{
+  return a->udp == b->udp && a->host_port == b->host_port
+         && (a->host_addr == 0 || b->host_addr == 0 || a->host_addr == b->host_addr);
+}
+
+/* host-forwards: every element parsed into @out_forwards (@out_n of them),
+ * no two on the same host port. */
+static gboolean
+check_forwards (QlNetDevice          *self,
+                const QlUserNetwork  *net,
+                QlNetForward        **out_forwards,
+                guint                *out_n,
+                GError              **error)
+{
+  guint n = self->host_forwards != NULL ? g_strv_length (self->host_forwards) : 0;
+  g_autofree QlNetForward *forwards = NULL;
+
+  *out_forwards = NULL;
+  *out_n = 0;
+  if (self->host_forwards == NULL)
+    return TRUE;
+  if (n == 0)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           "the list is empty: leave it unset or give forwards such as 'tcp::2222-:22'");
+      return FALSE;
+    }
+
+  forwards = g_new0 (QlNetForward, n);
+  for (guint i = 0; i < n; i++)
+    {
+      if (*self->host_forwards[i] == '\0')
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                               "forward %u of %u is empty: expected [tcp|udp]:[host address]:host port-[guest address]:guest port, such as 'tcp::2222-:22'",
+                               i + 1, n);
+          return FALSE;
+        }
+      if (!parse_forward (self, net, self->host_forwards[i], &forwards[i], error))
+        return FALSE;
+      for (guint k = 0; k < i; k++)
+        if (forwards_clash (&forwards[k], &forwards[i]))
+          {
+            ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "host-forwards",
+                                 "forward '%s': host port %u/%s is already forwarded by '%s': a host port (on one address, or on every address) takes one forward",
+                                 forwards[i].text, forwards[i].host_port,
+                                 forwards[i].udp ? "udp" : "tcp", forwards[k].text);
+            return FALSE;
+          }
+    }
+
+  /* QEMU takes several forwards only as repeated hostfwd= keys (a list of
+   * {"str": ...} in JSON and QMP), which QlCmdline cannot write yet: one
+   * key holds one value. */
+  if (n > 1)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
+                           "%u forwards given ('%s', '%s'%s): this version of qlaunch writes one forward per card (QEMU needs a repeated hostfwd key for more); keep one forward",
+                           n, forwards[0].text, forwards[1].text, n > 2 ? ", ..." : "");
+      return FALSE;
+    }
+  *out_forwards = g_steal_pointer (&forwards);
+  *out_n = n;
+  return TRUE;
+}
+
+/* Whether the QEMU version the VM is written for reads -netdev as JSON
+ * (QEMU 9.0 and later, as QlCmdline writes it). */
+static gboolean
+vm_writes_json_netdev (QlVmConfig *vm,
+                       guint      *major,
+                       guint      *minor)
+{
+  g_autoptr(QlCmdline) cmdline = NULL;
+
+  *major = 0;
+  *minor = 0;
+  if (vm == NULL)
+    return FALSE;
+  ql_vm_config_get_qemu_version (vm, major, minor);
+  if (*major == 0)
+    return FALSE;
+  cmdline = ql_cmdline_new ("qemu");
+  ql_cmdline_set_qemu_version (cmdline, *major, *minor);
+  return ql_cmdline_writes_json (cmdline, "-netdev");
+}
+
+/* A forward for a QEMU that reads -netdev as JSON: hostfwd is a list of
+ * {"str": RULE} there, which QlCmdline has no value type for (a string is
+ * refused: "Invalid parameter type for 'hostfwd', expected: array"). */
+static gboolean
+set_json_forward_error (QlNetDevice  *self,
+                        guint         major,
+                        guint         minor,
+                        GError      **error)
+{
+  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
+                       "'%s' cannot be written for QEMU %u.%u by this version of qlaunch: that QEMU reads -netdev as JSON, where hostfwd is a list, which qlaunch cannot write yet; remove host-forwards or write for QEMU 7.2 to 8.x",
+                       self->host_forwards[0], major, minor);
+  return FALSE;
+}
+
+/* With host checks on: each forwarded host port can be bound now. */
+static gboolean
+probe_forwards (QlNetDevice         *self,
+                QlHostProbe         *probe,
+                const QlNetForward  *forwards,
+                guint                n,
+                GError             **error)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      const QlNetForward *fwd = &forwards[i];
+
+      if (ql_host_probe_port_available (probe, fwd->udp, fwd->host_address, fwd->host_port,
+                                        &local_error))
+        continue;
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        return TRUE;
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST, "host-forwards",
+                           "forward '%s': host port %u/%s on %s cannot be bound: %s%s",
+                           fwd->text, fwd->host_port, fwd->udp ? "udp" : "tcp",
+                           fwd->host_address[0] != '\0' ? fwd->host_address : "every address",
+                           local_error->message,
+                           g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED)
+                           && fwd->host_port < 1024
+                           ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher host port)"
+                           : "; choose another host port or stop what holds it");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A property of tap netdevs set on a user-mode card. */
+static gboolean
+check_no_tap_property (QlNetDevice  *self,
+                       GError      **error)
+{
+  const char *property;
+  g_autofree char *shown = NULL;
+
+  if (self->if_name != NULL)
+    {
+      property = "if-name";
+      shown = g_strdup_printf ("'%s'", self->if_name);
+    }
+  else if (!g_str_equal (self->script, QL_NET_DEFAULT_SCRIPT))
+    {
+      property = "script";
+      shown = g_strdup_printf ("'%s'", self->script);
+    }
+  else if (!g_str_equal (self->down_script, QL_NET_DEFAULT_SCRIPT))
+    {
+      property = "down-script";
+      shown = g_strdup_printf ("'%s'", self->down_script);
+    }
+  else if (fd_list_length (self->fds) > 0)
+    {
+      property = "fds";
+      shown = g_strdup_printf ("%u descriptor(s)", fd_list_length (self->fds));
+    }
+  else if (fd_list_length (self->vhost_fds) > 0)
+    {
+      property = "vhost-fds";
+      shown = g_strdup_printf ("%u descriptor(s)", fd_list_length (self->vhost_fds));
+    }
+  else if (self->vhost)
+    {
+      property = "vhost";
+      shown = g_strdup ("vhost=true");
+    }
+  else if (self->queues != 0)
+    {
+      property = "queues";
+      shown = g_strdup_printf ("queues=%u", self->queues);
+    }
+  else
+    return TRUE;
+
+  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, property,
+                       "%s is for tap interfaces, not for net-type 'user' (QEMU's user-mode stack has no host interface and one queue): remove %s",
+                       shown, property);
+  return FALSE;
+}
+
+/* A user-mode property set on a card of another net-type. */
+static gboolean
+check_no_user_property (QlNetDevice  *self,
+                        GError      **error)
+{
+  const char *property;
+  g_autofree char *shown = NULL;
+
+  if (self->host_forwards != NULL)
+    {
+      g_autofree char *joined = g_strjoinv (";", self->host_forwards);
+
+      property = "host-forwards";
+      shown = g_strdup_printf ("'%s'", joined);
+    }
+  else if (self->guest_network != NULL)
+    {
+      property = "guest-network";
+      shown = g_strdup_printf ("'%s'", self->guest_network);
+    }
+  else if (self->dns != NULL)
+    {
+      property = "dns";
+      shown = g_strdup_printf ("'%s'", self->dns);
+    }
+  else if (self->restrict_)
+    {
+      property = "restrict";
+      shown = g_strdup ("restrict=true");
+    }
+  else if (!self->ipv6)
+    {
+      property = "ipv6";
+      shown = g_strdup ("ipv6=false");
+    }
+  else if (self->hostname != NULL)
+    {
+      property = "hostname";
+      shown = g_strdup_printf ("'%s'", self->hostname);
+    }
+  else
+    return TRUE;
+
+  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, property,
+                       "%s only applies to net-type 'user' (QEMU's user-mode stack), not to '%s': set net-type=user or remove %s",
+                       shown, ql_net_type_to_nick (self->net_type), property);
+  return FALSE;
+}
+
+/* Everything about a net-type user card after the checks common to every
+ * card (driver, bus, addr, mac-address). */
+static gboolean
+check_user (QlNetDevice  *self,
+            QlVmConfig   *vm,
+            QlHostProbe  *probe,
+            GError      **error)
+{
+  QlUserNetwork net = { 0 };
+  g_autofree QlNetForward *forwards = NULL;
+  guint n_forwards = 0;
+  guint major;
+  guint minor;
+
+  if (!check_no_tap_property (self, error) || !check_disable_modern (self, error))
+    return FALSE;
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->guest_network, "guest-network", error)
+      || !ql_device_check_not_empty (QL_DEVICE (self), self->dns, "dns", error)
+      || !ql_device_check_not_empty (QL_DEVICE (self), self->hostname, "hostname", error))
+    return FALSE;
+  if (!check_guest_network (self, &net, error) || !check_dns (self, &net, error))
+    return FALSE;
+  if (self->hostname != NULL && !is_valid_hostname (self->hostname))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "hostname",
+                           "'%s' is not a host name: expected labels of letters, digits and '-' (not first or last) separated by '.', each at most 63 bytes, at most 255 in all",
+                           self->hostname);
+      return FALSE;
+    }
+  if (!check_forwards (self, &net, &forwards, &n_forwards, error))
+    return FALSE;
+  if (n_forwards > 0 && vm_writes_json_netdev (vm, &major, &minor))
+    return set_json_forward_error (self, major, minor, error);
+  if (probe != NULL && !probe_forwards (self, probe, forwards, n_forwards, error))
+    return FALSE;
+  return TRUE;
+}
+
 static gboolean
 ql_net_device_valid (QlDevice    *device,
                      QlVmConfig  *vm,
@@ -264,9 +979,13 @@ ql_net_device_valid (QlDevice    *device,
     case QL_NET_TYPE_MACVTAP:
     case QL_NET_TYPE_IPVTAP:
     case QL_NET_TYPE_VETHTAP:
+    case QL_NET_TYPE_USER:
     default:
       break;
     }
+
+  if (self->net_type != QL_NET_TYPE_USER && !check_no_user_property (self, error))
+    return FALSE;
 
   if (!g_strv_contains (ql_net_drivers, self->driver))
     {
@@ -311,6 +1030,9 @@ ql_net_device_valid (QlDevice    *device,
         }
     }
 
+  if (self->net_type == QL_NET_TYPE_USER)
+    return check_user (self, vm, probe, error);
+
   if (self->if_name != NULL && *self->if_name != '\0' &&
       !is_valid_if_name (self->if_name))
     {
@@ -329,14 +1051,8 @@ ql_net_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  if (self->disable_modern && !driver_is_plain_virtio_net (self->driver))
-    {
-      ql_device_set_error (device, error, QL_CONFIG_ERROR_CONFLICT,
-                           "disable-modern",
-                           "disable-modern=true only applies to drivers virtio-net-pci and virtio-net, not to '%s'",
-                           self->driver);
-      return FALSE;
-    }
+  if (!check_disable_modern (self, error))
+    return FALSE;
 
   if (!check_fd_list (self, self->fds, "fds", seen_fds, error) ||
       !check_fd_list (self, self->vhost_fds, "vhost-fds", seen_fds, error))
@@ -476,19 +1192,63 @@ add_fd_list (QlCmdline *cmdline,
   return numbers;
 }
 
+/* -netdev user: QEMU's user-mode stack. @hotplug: for netdev_add. */
 static gboolean
-ql_net_device_qemu_params (QlDevice    *device,
-                           QlVmConfig  *vm,
-                           QlCmdline   *cmdline,
-                           GError     **error)
+add_user_netdev (QlNetDevice  *self,
+                 const char   *id,
+                 QlCmdline    *cmdline,
+                 gboolean      hotplug,
+                 GError      **error)
 {
-  QlNetDevice *self = QL_NET_DEVICE (device);
-  const char *id = ql_device_get_id (device);
+  QlOption *netdev;
+  guint major = 0;
+  guint minor = 0;
+
+  /* One forward is one hostfwd=RULE; QMP's netdev_add (like JSON -netdev)
+   * wants hostfwd as a list of {"str": RULE}, which QlCmdline has no value
+   * type for. */
+  if (self->host_forwards != NULL && self->host_forwards[0] != NULL)
+    {
+      if (hotplug)
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
+                               "'%s' cannot be hot-plugged by this version of qlaunch: QMP's netdev_add takes hostfwd as a list, which it cannot write yet; hot-plug the card without host-forwards, then add the forward with the monitor command 'hostfwd_add %s %s'",
+                               self->host_forwards[0], id, self->host_forwards[0]);
+          return FALSE;
+        }
+      /* valid() refused this for the VM's QEMU version already. */
+      if (ql_cmdline_writes_json (cmdline, "-netdev"))
+        {
+          ql_cmdline_get_qemu_version (cmdline, &major, &minor);
+          return set_json_forward_error (self, major, minor, error);
+        }
+    }
+
+  netdev = ql_cmdline_add_option (cmdline, "-netdev", "user",
+                                  "id", id,
+                                  "net", self->guest_network,
+                                  "dns", self->dns,
+                                  NULL);
+  if (self->restrict_)
+    ql_option_set_bool (netdev, "restrict", TRUE);
+  if (!self->ipv6)
+    ql_option_set_bool (netdev, "ipv6", FALSE);
+  ql_option_set (netdev, "hostname", self->hostname);
+  if (self->host_forwards != NULL && self->host_forwards[0] != NULL)
+    ql_option_set (netdev, "hostfwd", self->host_forwards[0]);
+  return TRUE;
+}
+
+/* -netdev tap: macvtap, ipvtap and vethtap are all tap netdevs to QEMU. */
+static void
+add_tap_netdev (QlNetDevice *self,
+                const char  *id,
+                QlCmdline   *cmdline)
+{
   guint n_queues = ql_net_device_get_n_queues (self);
   g_autoptr(GArray) fd_numbers = NULL;
   g_autoptr(GArray) vhost_fd_numbers = NULL;
   QlOption *netdev;
-  QlOption *dev;
 
   /* Numbers as QEMU sees them: this card's fds, then its vhost fds. */
   if (fd_list_length (self->fds) > 0)
@@ -496,7 +1256,6 @@ ql_net_device_qemu_params (QlDevice    *device,
   if (self->vhost && fd_list_length (self->vhost_fds) > 0)
     vhost_fd_numbers = add_fd_list (cmdline, self->vhost_fds);
 
-  /* macvtap, ipvtap and vethtap are all tap netdevs to QEMU. */
   netdev = ql_cmdline_add_option (cmdline, "-netdev", "tap", "id", id, NULL);
   if (fd_numbers != NULL)
     {
@@ -517,6 +1276,26 @@ ql_net_device_qemu_params (QlDevice    *device,
         ql_option_set_fds (netdev, "vhostfds", (const int *) vhost_fd_numbers->data,
                            vhost_fd_numbers->len);
     }
+}
+
+/* The card's options, for the command line or (@hotplug) for QMP. */
+static gboolean
+add_params (QlNetDevice  *self,
+            QlCmdline    *cmdline,
+            gboolean      hotplug,
+            GError      **error)
+{
+  const char *id = ql_device_get_id (QL_DEVICE (self));
+  guint n_queues = ql_net_device_get_n_queues (self);
+  QlOption *dev;
+
+  if (self->net_type == QL_NET_TYPE_USER)
+    {
+      if (!add_user_netdev (self, id, cmdline, hotplug, error))
+        return FALSE;
+    }
+  else
+    add_tap_netdev (self, id, cmdline);
 
   dev = ql_cmdline_add_option (cmdline, "-device", self->driver,
                                "id", id,
@@ -538,6 +1317,26 @@ ql_net_device_qemu_params (QlDevice    *device,
     ql_option_set (dev, "romfile", self->rom_file);
 
   return TRUE;
+}
+
+static gboolean
+ql_net_device_qemu_params (QlDevice    *device,
+                           QlVmConfig  *vm,
+                           QlCmdline   *cmdline,
+                           GError     **error)
+{
+  return add_params (QL_NET_DEVICE (device), cmdline, FALSE, error);
+}
+
+/* The same options as qemu_params, except what has no QMP form yet (a
+ * user-mode card's host forwards). */
+static gboolean
+ql_net_device_hotplug_params (QlDevice    *device,
+                              QlVmConfig  *vm,
+                              QlCmdline   *cmdline,
+                              GError     **error)
+{
+  return add_params (QL_NET_DEVICE (device), cmdline, TRUE, error);
 }
 
 static void
@@ -606,6 +1405,25 @@ ql_net_device_set_property (GObject      *object,
     case PROP_ROM_FILE:
       set_string_or_default (&self->rom_file, value, NULL);
       break;
+    case PROP_HOST_FORWARDS:
+      g_strfreev (self->host_forwards);
+      self->host_forwards = g_value_dup_boxed (value);
+      break;
+    case PROP_GUEST_NETWORK:
+      set_string_or_default (&self->guest_network, value, NULL);
+      break;
+    case PROP_DNS:
+      set_string_or_default (&self->dns, value, NULL);
+      break;
+    case PROP_RESTRICT:
+      self->restrict_ = g_value_get_boolean (value);
+      break;
+    case PROP_IPV6:
+      self->ipv6 = g_value_get_boolean (value);
+      break;
+    case PROP_HOSTNAME:
+      set_string_or_default (&self->hostname, value, NULL);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -664,6 +1482,24 @@ ql_net_device_get_property (GObject    *object,
     case PROP_ROM_FILE:
       g_value_set_string (value, self->rom_file);
       break;
+    case PROP_HOST_FORWARDS:
+      g_value_set_boxed (value, self->host_forwards);
+      break;
+    case PROP_GUEST_NETWORK:
+      g_value_set_string (value, self->guest_network);
+      break;
+    case PROP_DNS:
+      g_value_set_string (value, self->dns);
+      break;
+    case PROP_RESTRICT:
+      g_value_set_boolean (value, self->restrict_);
+      break;
+    case PROP_IPV6:
+      g_value_set_boolean (value, self->ipv6);
+      break;
+    case PROP_HOSTNAME:
+      g_value_set_string (value, self->hostname);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -685,6 +1521,10 @@ ql_net_device_finalize (GObject *object)
   g_clear_pointer (&self->vhost_fds, ql_fd_list_unref);
   g_free (self->mac_address);
   g_free (self->rom_file);
+  g_strfreev (self->host_forwards);
+  g_free (self->guest_network);
+  g_free (self->dns);
+  g_free (self->hostname);
 
   G_OBJECT_CLASS (ql_net_device_parent_class)->finalize (object);
 }
@@ -702,10 +1542,11 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
 
   device_class->valid = ql_net_device_valid;
   device_class->qemu_params = ql_net_device_qemu_params;
+  device_class->hotplug_params = ql_net_device_hotplug_params;
 
   properties[PROP_NET_TYPE] =
     g_param_spec_enum ("net-type", "Net type",
-                       "Kind of host interface: tap, macvtap, ipvtap or vethtap (all QEMU tap netdevs); vfio and vhost-user are separate device types",
+                       "Kind of host interface: tap, macvtap, ipvtap or vethtap (all QEMU tap netdevs), or user (QEMU's user-mode stack, -netdev user: no host interface, no root needed); vfio and vhost-user are separate device types",
                        QL_TYPE_NET_TYPE, QL_NET_TYPE_TAP, flags);
   properties[PROP_DRIVER] =
     g_param_spec_string ("driver", "Driver",
@@ -759,6 +1600,30 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
     g_param_spec_string ("rom-file", "ROM file",
                          "Option ROM of the card (romfile=); empty for none, which skips the iPXE boot ROM; unset keeps QEMU's default",
                          NULL, flags);
+  properties[PROP_HOST_FORWARDS] =
+    g_param_spec_boxed ("host-forwards", "Host forwards",
+                        "net-type user only: host ports forwarded to the guest (QEMU's hostfwd=), each [tcp|udp]:[host address]:host port-[guest address]:guest port, such as 'tcp:127.0.0.1:2222-:22'; an empty host address is every address, an empty guest address the guest's DHCP address; one per card in this version. Default: none",
+                        G_TYPE_STRV, flags);
+  properties[PROP_GUEST_NETWORK] =
+    g_param_spec_string ("guest-network", "Guest network",
+                         "net-type user only: the guest's IPv4 network as address/prefix, /4 to /27 (QEMU's net=); slirp's gateway is its .2, its DNS server .3, DHCP leases start at .15. Default: QEMU's 10.0.2.0/24",
+                         NULL, flags);
+  properties[PROP_DNS] =
+    g_param_spec_string ("dns", "DNS server",
+                         "net-type user only: the DNS server address the guest is given by DHCP, in guest-network, not the gateway nor a DHCP lease, and not with restrict (QEMU's dns=); slirp relays it to the host's resolver. Default: the network's .3 (10.0.2.3)",
+                         NULL, flags);
+  properties[PROP_RESTRICT] =
+    g_param_spec_boolean ("restrict", "Restrict",
+                          "net-type user only: isolate the guest, which then reaches neither the host nor the outside, and gets no router and no DNS server by DHCP; host-forwards still reach it (QEMU's restrict=on). Default: false",
+                          FALSE, flags);
+  properties[PROP_IPV6] =
+    g_param_spec_boolean ("ipv6", "IPv6",
+                          "net-type user only: give the guest IPv6 as well as IPv4 (QEMU's ipv6=; false writes ipv6=off). Default: true",
+                          TRUE, flags);
+  properties[PROP_HOSTNAME] =
+    g_param_spec_string ("hostname", "Host name",
+                         "net-type user only: the host name the guest gets from DHCP (QEMU's hostname=): labels of letters, digits and '-' separated by '.', at most 255 bytes. Default: none",
+                         NULL, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -770,4 +1635,5 @@ ql_net_device_init (QlNetDevice *self)
   self->driver = g_strdup (QL_NET_DEFAULT_DRIVER);
   self->script = g_strdup (QL_NET_DEFAULT_SCRIPT);
   self->down_script = g_strdup (QL_NET_DEFAULT_SCRIPT);
+  self->ipv6 = TRUE;
 }

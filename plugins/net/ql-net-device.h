@@ -1,4 +1,5 @@
-/* qlaunch net plugin — QlNetDevice: a guest network card (govmm's NetDevice). */
+/* qlaunch net plugin — QlNetDevice: a guest network card (govmm's NetDevice,
+ * plus QEMU's user-mode stack). */
 #pragma once
 
 #include <qlaunch/qlaunch.h>
@@ -13,8 +14,11 @@ G_BEGIN_DECLS
  * @QL_NET_TYPE_VETHTAP: a tap bridged to a veth pair, a tap netdev for QEMU
  * @QL_NET_TYPE_VFIO: not a netdev: use the `vfio` device type
  * @QL_NET_TYPE_VHOST_USER: not handled here: use the `vhost-user` device type
+ * @QL_NET_TYPE_USER: QEMU's user-mode network stack (slirp): no host
+ *   interface and no privileges needed; host ports can be forwarded in
  *
- * The kind of host interface behind the card (govmm's NetDeviceType).
+ * The kind of host interface behind the card (govmm's NetDeviceType, plus
+ * `user`).
  */
 typedef enum
 {
@@ -24,6 +28,7 @@ typedef enum
   QL_NET_TYPE_VETHTAP,
   QL_NET_TYPE_VFIO,
   QL_NET_TYPE_VHOST_USER,
+  QL_NET_TYPE_USER,
 } QlNetType;
 
 #include "ql-net-enums.h"

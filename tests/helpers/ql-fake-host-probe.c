@@ -8,6 +8,8 @@ struct _QlFakeHostProbe
   QlHostProbe parent_instance;
   GHashTable *facts;   /* "kind:subject" -> GINT_TO_POINTER (answer + 1) */
   GHashTable *files;   /* path -> FakeFile */
+  GHashTable *ports;   /* "tcp|udp:address:port" -> GINT_TO_POINTER (available + 1) */
+  guint n_port_queries;
 };
 
 G_DEFINE_FINAL_TYPE (QlFakeHostProbe, ql_fake_host_probe, QL_TYPE_HOST_PROBE)
@@ -83,6 +85,41 @@ fake_query_file (QlHostProbe *probe, const char *path, GFileType *out_type, guin
   return TRUE;
 }
 
+static char *
+port_key (gboolean udp, const char *address, guint port)
+{
+  return g_strdup_printf ("%s:%s:%u", udp ? "udp" : "tcp", address != NULL ? address : "", port);
+}
+
+static gboolean
+fake_port_available (QlHostProbe *probe, gboolean udp, const char *address, guint port, GError **error)
+{
+  QlFakeHostProbe *self = QL_FAKE_HOST_PROBE (probe);
+  g_autofree char *key = port_key (udp, address, port);
+
+  self->n_port_queries++;
+  if (GPOINTER_TO_INT (g_hash_table_lookup (self->ports, key)) == 1)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE, "Address already in use");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+ql_fake_host_probe_set_port_available (QlHostProbe *probe, gboolean udp, const char *address, guint port,
+                                       gboolean available)
+{
+  g_hash_table_insert (QL_FAKE_HOST_PROBE (probe)->ports, port_key (udp, address, port),
+                       GINT_TO_POINTER (available ? 2 : 1));
+}
+
+guint
+ql_fake_host_probe_get_n_port_queries (QlHostProbe *probe)
+{
+  return QL_FAKE_HOST_PROBE (probe)->n_port_queries;
+}
+
 void
 ql_fake_host_probe_set_file (QlHostProbe *probe, const char *path, GFileType type, guint64 size)
 {
@@ -98,6 +135,7 @@ ql_fake_host_probe_finalize (GObject *object)
 {
   g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->facts);
   g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->files);
+  g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->ports);
   G_OBJECT_CLASS (ql_fake_host_probe_parent_class)->finalize (object);
 }
 
@@ -113,6 +151,7 @@ ql_fake_host_probe_class_init (QlFakeHostProbeClass *klass)
   probe_class->fd_is_open = fake_fd_is_open;
   probe_class->kvm_usable = fake_kvm_usable;
   probe_class->query_file = fake_query_file;
+  probe_class->port_available = fake_port_available;
 }
 
 static void
@@ -120,6 +159,7 @@ ql_fake_host_probe_init (QlFakeHostProbe *self)
 {
   self->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->ports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 QlHostProbe *

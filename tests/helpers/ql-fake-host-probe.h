@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 #define QL_TYPE_FAKE_HOST_PROBE (ql_fake_host_probe_get_type ())
 G_DECLARE_FINAL_TYPE (QlFakeHostProbe, ql_fake_host_probe, QL, FAKE_HOST_PROBE, QlHostProbe)
 
-/* Everything not set answers FALSE with "No such file or directory". */
+/* Everything not set answers FALSE with "No such file or directory",
+ * except ports: a port not set is free (a host where nothing listens). */
 QlHostProbe *ql_fake_host_probe_new                (void);
 void         ql_fake_host_probe_set_device_usable  (QlHostProbe *probe,
                                                     const char  *path,
@@ -29,5 +30,15 @@ void         ql_fake_host_probe_set_file           (QlHostProbe *probe,
                                                     const char  *path,
                                                     GFileType    type,
                                                     guint64      size);
+/* What port_available answers for @port on @address (NULL or "" for every
+ * address; matched as given, not as overlapping addresses): a port set
+ * not available answers "Address already in use". */
+void         ql_fake_host_probe_set_port_available (QlHostProbe *probe,
+                                                    gboolean     udp,
+                                                    const char  *address,
+                                                    guint        port,
+                                                    gboolean     available);
+/* How many times port_available was asked, for any port. */
+guint        ql_fake_host_probe_get_n_port_queries (QlHostProbe *probe);
 
 G_END_DECLS

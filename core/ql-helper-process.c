@@ -28,9 +28,9 @@
 /* After the helper exited, how long to wait for the end of its output. */
 #define OUTPUT_SETTLE_MS 500
 /* Readiness polling: fast at first, then slower. */
-#define POLL_FAST_MS 5
+#define POLL_FAST_MS 1
 #define POLL_FAST_UNTIL_MS 200
-#define POLL_SLOW_MS 25
+#define POLL_SLOW_MS 20
 /* __SO_ACCEPTCON in /proc/net/unix's Flags: a listening socket. */
 #define UNIX_FLAG_LISTENING 0x10000
 

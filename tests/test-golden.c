@@ -11,7 +11,9 @@
  * VM file resolve against the golden directory: its absolute name is
  * replaced by the literal @GOLDEN_DIR@ in the produced text. A VM file
  * without [vm] qemu gets the host's default binary, qemu-system-<arch>:
- * that argv[0] is written as @DEFAULT_QEMU@.
+ * that argv[0] is written as @DEFAULT_QEMU@. The runtime directory (where
+ * the sockets of helper processes go) is /run/qlaunch/golden, and
+ * virtiofsd is found through golden/vhost-user/.
  *
  * Each argv case also checks determinism (DESIGN.md section 4): the same
  * configuration built twice, and the file loaded again, give the same argv
@@ -33,6 +35,9 @@
 
 #define GOLDEN_DIR_TOKEN "@GOLDEN_DIR@"
 #define DEFAULT_QEMU_TOKEN "@DEFAULT_QEMU@"
+/* The runtime directory of every case: the sockets between QEMU and the
+ * devices' helper processes (virtio-fs) are written in it. */
+#define GOLDEN_RUNTIME_DIR "/run/qlaunch/golden"
 
 static QlRegistry *registry;
 static gint compare_names (gconstpointer a, gconstpointer b);
@@ -105,6 +110,7 @@ build_lines (const char  *vm_file,
   if (vm == NULL)
     return NULL;
   ql_vm_config_set_host_probe (vm, NULL);
+  ql_vm_config_set_runtime_dir (vm, GOLDEN_RUNTIME_DIR);
   ql_vm_config_set_qemu_version (vm, major, minor);
   argv = ql_vm_config_to_argv (vm, error);
   if (argv == NULL)
@@ -129,6 +135,7 @@ check_determinism (const char *vm_file,
   if (vm == NULL)
     return;
   ql_vm_config_set_host_probe (vm, NULL);
+  ql_vm_config_set_runtime_dir (vm, GOLDEN_RUNTIME_DIR);
   argv1 = ql_vm_config_to_argv (vm, &error);
   g_assert_no_error (error);
   if (argv1 == NULL)
@@ -398,6 +405,13 @@ main (int    argc,
   golden_dir = g_get_current_dir ();
 
   registry = ql_test_registry_new ();
+  /* virtiofsd is found through the golden directory's own vhost-user
+   * descriptor, whatever the host has. */
+  {
+    g_autofree char *descriptors = g_build_filename (golden_dir, "vhost-user", NULL);
+
+    g_setenv ("QLAUNCH_VHOST_USER_DIRS", descriptors, TRUE);
+  }
 
   gdir = g_dir_open (".", 0, &error);
   g_assert_no_error (error);

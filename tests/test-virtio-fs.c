@@ -638,6 +638,99 @@ test_helper_api (void)
   }
 }
 
+/* ---- qlaunch args ---- */
+
+static void
+test_cli_args (void)
+{
+  g_autofree char *dir = ql_test_make_tmpdir ();
+  g_autofree char *vm_file = g_build_filename (dir, "fs.vm", NULL);
+  g_autofree char *runtime = g_build_filename (dir, "rt", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *sock = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  const char *plugin_dir = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+  JsonObject *root;
+  JsonObject *helper;
+  int status;
+
+  g_assert_true (g_file_set_contents (vm_file,
+                                      "[vm]\nname=fsvm\n[memory]\nsize=256M\n"
+                                      "[device fs0]\ntype=virtio-fs\npath=/srv/share\ntag=t\n", -1, NULL));
+  sock = g_build_filename (runtime, "fs0.virtiofsd.sock", NULL);
+
+  /* JSON: an object with QEMU's argv and the helper, so that a program
+   * that only knows the array cannot start QEMU without virtiofsd. */
+  {
+    const char *args[] = { "--plugin-dir", plugin_dir, "args", "--no-host-checks", "--format", "json",
+                           "--runtime-dir", runtime, vm_file, NULL };
+
+    status = ql_test_run_cli (args, &out, &err);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (err, "note: guest RAM is memory-backend-memfd with share=on: device 'fs0'"));
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "runtime-dir"), ==, runtime);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (root, "qemu"), 0), ==,
+                   "qemu-system-x86_64");
+  helper = json_array_get_object_element (json_object_get_array_member (root, "helpers"), 0);
+  g_assert_cmpstr (json_object_get_string_member (helper, "device"), ==, "fs0");
+  g_assert_cmpstr (json_object_get_string_member (helper, "name"), ==, "virtiofsd");
+  g_assert_cmpstr (json_object_get_string_member (helper, "socket"), ==, sock);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (helper, "argv"), 0), ==,
+                   FAKE_VIRTIOFSD);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Shell: the runtime directory, then the helper in the background, then
+   * QEMU. */
+  {
+    const char *args[] = { "--plugin-dir", plugin_dir, "args", "--no-host-checks",
+                           "--runtime-dir", runtime, vm_file, NULL };
+    g_auto(GStrv) lines = NULL;
+
+    status = ql_test_run_cli (args, &out, &err);
+    g_assert_cmpint (status, ==, 0);
+    lines = g_strsplit (out, "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 6);
+    g_assert_true (g_str_has_prefix (lines[0], "# helper processes"));
+    g_assert_true (g_str_has_prefix (lines[1], "mkdir -p -m 0700 "));
+    g_assert_true (g_str_has_prefix (lines[2], "# device 'fs0': virtiofsd, listens on "));
+    g_assert_true (g_str_has_prefix (lines[3], FAKE_VIRTIOFSD " --socket-path="));
+    g_assert_true (g_str_has_suffix (lines[3], " &"));
+    g_assert_true (g_str_has_prefix (lines[4], "qemu-system-x86_64 "));
+  }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Lines: QEMU's argv only, and a note per helper. */
+  {
+    const char *args[] = { "--plugin-dir", plugin_dir, "args", "--no-host-checks", "--format", "lines",
+                           vm_file, NULL };
+
+    status = ql_test_run_cli (args, &out, &err);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_true (g_str_has_prefix (out, "qemu-system-x86_64\n"));
+    g_assert_nonnull (strstr (err, "note: device 'fs0' needs its helper virtiofsd running before QEMU starts"));
+  }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* An empty --runtime-dir is refused. */
+  {
+    const char *args[] = { "--plugin-dir", plugin_dir, "args", "--no-host-checks", "--runtime-dir", "",
+                           vm_file, NULL };
+
+    status = ql_test_run_cli (args, &out, &err);
+    g_assert_cmpint (status, !=, 0);
+    g_assert_nonnull (strstr (err, "--runtime-dir"));
+  }
+  ql_test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -675,6 +768,7 @@ main (int   argc,
   g_test_add_func ("/virtio-fs/hotplug/plan", test_hotplug_plan);
   g_test_add_func ("/virtio-fs/find/descriptors", test_find_descriptors);
   g_test_add_func ("/virtio-fs/helper/api", test_helper_api);
+  g_test_add_func ("/virtio-fs/cli/args", test_cli_args);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

@@ -2,7 +2,8 @@
 # qlaunch from Python, through GObject Introspection (PyGObject).
 #
 # Loads a VM file, adds devices from specs (as `qlaunch args -d` takes them),
-# prints QEMU's argv exactly as `qlaunch args --format lines|json` does, and
+# prints QEMU's argv exactly as `qlaunch args --format lines|json` does (for a
+# VM whose devices need helper processes, JSON lists them too), and
 # with --run launches the VM, reads its run state over QMP (when the VM file
 # has a [qmp] group) and shuts it down.
 #
@@ -65,6 +66,63 @@ def argv_to_json(argv):
     return text
 
 
+def plan_to_json(cmdline, argv):
+    """A VM with helper processes (virtiofsd, ...): the object `qlaunch args
+    --format json` prints then, QEMU's argv with the helpers to start first."""
+    builder = Json.Builder.new()
+    builder.begin_object()
+    builder.set_member_name('qemu')
+    builder.begin_array()
+    for arg in argv:
+        builder.add_string_value(arg)
+    builder.end_array()
+    builder.set_member_name('runtime-dir')
+    builder.add_string_value(cmdline.get_runtime_dir())
+    builder.set_member_name('helpers')
+    builder.begin_array()
+    for i in range(cmdline.get_n_helpers()):
+        helper = cmdline.get_helper(i)
+        builder.begin_object()
+        builder.set_member_name('device')
+        builder.add_string_value(helper.get_device_id())
+        builder.set_member_name('name')
+        builder.add_string_value(helper.get_name())
+        builder.set_member_name('argv')
+        builder.begin_array()
+        for arg in helper.get_argv():
+            builder.add_string_value(arg)
+        builder.end_array()
+        builder.set_member_name('env')
+        builder.begin_object()
+        for entry in helper.get_environ():
+            name, _eq, value = entry.partition('=')
+            builder.set_member_name(name)
+            builder.add_string_value(value)
+        builder.end_object()
+        builder.set_member_name('socket')
+        if helper.get_socket() is not None:
+            builder.add_string_value(helper.get_socket())
+        else:
+            builder.add_null_value()
+        builder.set_member_name('fds')
+        builder.begin_array()
+        for fd in helper.get_fds():
+            builder.add_int_value(fd)
+        builder.end_array()
+        builder.set_member_name('read-only-paths')
+        builder.begin_array()
+        for path in helper.get_read_only_paths():
+            builder.add_string_value(path)
+        builder.end_array()
+        builder.end_object()
+    builder.end_array()
+    builder.end_object()
+    generator = Json.Generator.new()
+    generator.set_root(builder.get_root())
+    text, _length = generator.to_data()
+    return text
+
+
 def run(config, qmp_timeout_ms, powerdown_timeout_ms):
     """Launches QEMU, follows its run state over QMP, shuts it down."""
     vm = Qlaunch.Vm.new(config)
@@ -119,12 +177,15 @@ def main():
             config.set_host_probe(None)
         for spec in args.specs:
             config.add_device(registry.create_device_from_spec(spec))
-        argv = config.to_argv()
+        cmdline = config.build_cmdline()
+        argv = cmdline.to_argv()
     except GLib.Error as error:
         print_error(error)
         return 1
 
-    if args.format == 'json':
+    if args.format == 'json' and cmdline.get_n_helpers() > 0:
+        print(plan_to_json(cmdline, argv), flush=True)
+    elif args.format == 'json':
         print(argv_to_json(argv), flush=True)
     else:
         for arg in argv:

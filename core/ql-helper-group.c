@@ -21,6 +21,8 @@ struct _QlHelperGroup
   GList *stops;               /* StopOp */
   QlHelperGroupDiedFunc died_func;
   gpointer died_data;
+  QlHelperGroupDiedFunc ready_func;
+  gpointer ready_data;
   gboolean detached;
 };
 
@@ -171,6 +173,8 @@ helper_started_cb (GObject      *object,
                             g_steal_pointer (&task));
       return;
     }
+  if (self->ready_func != NULL)
+    self->ready_func (self, QL_HELPER_PROCESS (object), self->ready_data);
   start_next (g_steal_pointer (&task));
 }
 
@@ -256,6 +260,15 @@ ql_helper_group_stop_finish (QlHelperGroup  *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+ql_helper_group_set_ready_func (QlHelperGroup         *self,
+                                QlHelperGroupDiedFunc  func,
+                                gpointer               user_data)
+{
+  self->ready_func = func;
+  self->ready_data = user_data;
 }
 
 void

@@ -36,6 +36,10 @@ typedef void (*QlHelperGroupDiedFunc) (QlHelperGroup   *group,
 void             ql_helper_group_set_died_func    (QlHelperGroup       *self,
                                                    QlHelperGroupDiedFunc func,
                                                    gpointer             user_data);
+/* Called when a helper listens (after its start, before the next one). */
+void             ql_helper_group_set_ready_func   (QlHelperGroup       *self,
+                                                   QlHelperGroupDiedFunc func,
+                                                   gpointer             user_data);
 
 /* Stops the helpers of @device_id (all with NULL): SIGTERM, SIGKILL after
  * @grace_ms; completes when they are gone and their sockets removed. With

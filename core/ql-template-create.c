@@ -159,6 +159,10 @@ check_template_vm (QlVmConfig  *config,
       GParamSpec *ro = g_object_class_find_property (G_OBJECT_GET_CLASS (device), "read-only");
       gboolean read_only = TRUE;
 
+      if (g_strcmp0 (ql_device_get_type_name (device), "virtio-fs") == 0)
+        return unsupported (error, "device '%s' is a virtio-fs share: QEMU cannot save a "
+                            "vhost-user-fs device's state (\"State blocked by non-migratable "
+                            "device\"), and a template is a saved VM", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "block") != 0 || ro == NULL)
         continue;
       g_object_get (device, "read-only", &read_only, NULL);

@@ -167,6 +167,7 @@ enum
 {
   SIGNAL_DEVICE_DELETED,
   SIGNAL_RESET,
+  SIGNAL_HELPER_READY,
   N_SIGNALS
 };
 
@@ -1087,6 +1088,21 @@ ql_vm_class_init (QlVmClass *klass)
   signals[SIGNAL_RESET] =
     g_signal_new ("reset", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+  /**
+   * QlVm::helper-ready:
+   * @self: the VM
+   * @device_id: the device that declared the helper
+   * @name: the helper's name, e.g. `virtiofsd`
+   * @pid: its process id
+   *
+   * A device's helper process (#QlHelper) was started and listens on its
+   * socket; emitted before QEMU starts, once per helper, in start order.
+   *
+   * Since: ABI 1.2
+   */
+  signals[SIGNAL_HELPER_READY] =
+    g_signal_new ("helper-ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT);
 }
 
 /* QMP state, for ql-vm-lifecycle.c */
@@ -1809,6 +1825,18 @@ helpers_started_cb (GObject      *object,
   spawn_qemu (self, cmdline, argv);
 }
 
+static void
+helper_ready (QlHelperGroup   *group,
+              QlHelperProcess *helper,
+              gpointer         user_data)
+{
+  QlVm *self = user_data;
+
+  (void) group;
+  g_signal_emit (self, signals[SIGNAL_HELPER_READY], 0, ql_helper_process_get_device_id (helper),
+                 ql_helper_process_get_name (helper), (int) ql_helper_process_get_pid (helper));
+}
+
 /* How long a helper's death waits for QEMU's: a helper such as virtiofsd
  * ends when QEMU's connection to it goes, so when QEMU exits (a guest
  * power-off) its helper may be seen ending first. */
@@ -1964,6 +1992,7 @@ ql_vm_launch_async (QlVm                *self,
         }
       self->helpers = ql_helper_group_new (self->context, runtime_dir, made_here, lock_fd);
       ql_helper_group_set_died_func (self->helpers, helper_died, self);
+      ql_helper_group_set_ready_func (self->helpers, helper_ready, self);
     }
 
   set_state (self, QL_VM_STATE_STARTING);

@@ -284,6 +284,14 @@ test_share (void)
   launcher = ql_test_guest_get_pid (guest);
   qemu = qemu_pid_of (guest);
   g_assert_cmpint (parent_of (qemu), ==, launcher);
+  /* Said on stderr: the helper, once it listens, before QEMU. */
+  {
+    g_autofree char *err_now = ql_test_guest_get_stderr (guest);
+    const char *helper_line = strstr (err_now, "qlaunch: virtiofsd of device 'fs0' started (pid ");
+
+    g_assert_nonnull (helper_line);
+    g_assert_true (helper_line < strstr (err_now, "QEMU started (pid "));
+  }
 
   /* The helper is the launcher's child, its socket in a private runtime
    * directory: one directory under the base. */

@@ -283,6 +283,18 @@ finish_launch (QlVm          *vm,
   return ql_vm_launch_finish (vm, result, error);
 }
 
+static void
+on_helper_ready (QlVm       *vm,
+                 const char *device_id,
+                 const char *name,
+                 int         pid,
+                 gpointer    user_data)
+{
+  (void) vm;
+  (void) user_data;
+  g_printerr ("qlaunch: %s of device '%s' started (pid %d)\n", name, device_id, pid);
+}
+
 int
 ql_cli_run (const QlCliGlobals *globals,
             int                 argc,
@@ -350,6 +362,7 @@ ql_cli_run (const QlCliGlobals *globals,
    * cannot be caught): QEMU gets SIGKILL from the kernel then, and its
    * helpers too. */
   ql_vm_set_die_with_parent (vm, TRUE);
+  g_signal_connect (vm, "helper-ready", G_CALLBACK (on_helper_ready), NULL);
   if (grace_set)
     ql_vm_set_grace_period (vm, grace_ms);
   return ql_cli_run_vm (vm, argv[1], start_launch, finish_launch, NULL);

@@ -16,7 +16,9 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +46,9 @@ struct _QlHelperProcess
   char **argv;
   char **env;                 /* the helper's own variables */
   char *socket;
-  GArray *fds;                /* host fds, ours to duplicate at spawn */
+  GArray *fds;                /* host fds, ours to duplicate at spawn;
+                               * -1: a listening socket made at spawn */
+  GPtrArray *listen_paths;    /* parallel: where that socket listens */
   guint ready_timeout;
   gboolean detached;
   char **read_only_paths;
@@ -599,6 +603,36 @@ clear_socket_path (QlHelperProcess  *self,
   return TRUE;
 }
 
+/* A unix socket listening at @path (socket activation: the helper gets
+ * it, and connections queue until it accepts them). */
+static int
+listen_socket (const char  *path,
+               GError     **error)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd;
+
+  if (strlen (path) >= sizeof addr.sun_path)
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                   "socket path '%s' is too long", path);
+      return -1;
+    }
+  strcpy (addr.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (fd, 16) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                   "cannot listen on '%s': %s", path, g_strerror (saved));
+      return -1;
+    }
+  return fd;
+}
+
 static GSubprocess *
 spawn (QlHelperProcess  *self,
        GError          **error)
@@ -632,19 +666,38 @@ spawn (QlHelperProcess  *self,
 
   for (guint i = 0; i < self->fds->len; i++)
     {
-      int copy = fcntl (g_array_index (self->fds, int, i), F_DUPFD_CLOEXEC, min_fd);
+      const char *listen_path = g_ptr_array_index (self->listen_paths, i);
+      int source = g_array_index (self->fds, int, i);
+      int copy;
 
+      if (listen_path != NULL)
+        {
+          source = listen_socket (listen_path, &local_error);
+          if (source < 0)
+            {
+              for (guint j = 0; j < dups->len; j++)
+                close (g_array_index (dups, int, j));
+              g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                           "%s cannot start: %s", who, local_error->message);
+              return NULL;
+            }
+        }
+      copy = fcntl (source, F_DUPFD_CLOEXEC, min_fd);
       if (copy < 0)
         {
           int saved = errno;
 
+          if (listen_path != NULL)
+            close (source);
           for (guint j = 0; j < dups->len; j++)
             close (g_array_index (dups, int, j));
           g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
                        "%s cannot start: descriptor %d cannot be passed: %s",
-                       who, g_array_index (self->fds, int, i), g_strerror (saved));
+                       who, source, g_strerror (saved));
           return NULL;
         }
+      if (listen_path != NULL)
+        close (source);
       g_array_append_val (dups, copy);
     }
   if (!g_unix_open_pipe (pid_pipe, FD_CLOEXEC, &local_error))
@@ -923,6 +976,7 @@ ql_helper_process_finalize (GObject *object)
   g_strfreev (self->read_only_paths);
   g_free (self->socket);
   g_array_unref (self->fds);
+  g_ptr_array_unref (self->listen_paths);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->subprocess);
   g_string_free (self->output, TRUE);
@@ -952,6 +1006,7 @@ ql_helper_process_init (QlHelperProcess *self)
   self->output_fd = -1;
   self->output_cancellable = g_cancellable_new ();
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  self->listen_paths = g_ptr_array_new_with_free_func (g_free);
 }
 
 QlHelperProcess *
@@ -970,6 +1025,8 @@ ql_helper_process_new (QlHelper     *helper,
   self->ready_timeout = ql_helper_get_ready_timeout (helper);
   self->read_only_paths = ql_helper_get_read_only_paths (helper);
   g_array_append_vals (self->fds, fds->data, fds->len);
+  for (guint i = 0; i < fds->len; i++)
+    g_ptr_array_add (self->listen_paths, g_strdup (ql_helper_get_listen_socket (helper, 3 + (int) i)));
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   return self;
 }

@@ -12,7 +12,9 @@ struct _QlHelper
   GPtrArray *args;            /* after the binary */
   GPtrArray *env;             /* NAME=VALUE */
   char *socket;
-  GArray *fds;                /* host fds, index i is the helper's fd 3 + i */
+  GArray *fds;                /* host fds, index i is the helper's fd 3 + i;
+                               * -1 for a listening socket made at launch */
+  GPtrArray *listen_paths;    /* parallel to fds: the socket's path, or NULL */
   guint ready_timeout;
   char *device_id;
   GPtrArray *read_only_paths;
@@ -62,6 +64,7 @@ ql_helper_new (QlCmdline  *owner,
   helper->args = g_ptr_array_new_with_free_func (g_free);
   helper->env = g_ptr_array_new_with_free_func (g_free);
   helper->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  helper->listen_paths = g_ptr_array_new_with_free_func (g_free);
   helper->ready_timeout = QL_HELPER_READY_TIMEOUT_DEFAULT;
   helper->read_only_paths = g_ptr_array_new_with_free_func (g_free);
   return helper;
@@ -76,6 +79,7 @@ ql_helper_free (QlHelper *helper)
   g_ptr_array_unref (helper->env);
   g_free (helper->socket);
   g_array_unref (helper->fds);
+  g_ptr_array_unref (helper->listen_paths);
   g_free (helper->device_id);
   g_ptr_array_unref (helper->read_only_paths);
   g_free (helper);
@@ -286,8 +290,67 @@ ql_helper_add_fd (QlHelper *helper,
                   int       host_fd)
 {
   g_return_val_if_fail (helper != NULL, -1);
+  g_return_val_if_fail (host_fd >= 0, -1);
   g_array_append_val (helper->fds, host_fd);
+  g_ptr_array_add (helper->listen_paths, NULL);
   return 3 + (int) helper->fds->len - 1;
+}
+
+/**
+ * ql_helper_add_listen_socket:
+ * @helper: a #QlHelper
+ * @path: the absolute path of the unix socket, normally in the runtime
+ *   directory (ql_cmdline_build_runtime_path())
+ *
+ * Socket activation, as systemd does it: when the helper starts, the
+ * launcher creates a unix socket listening at @path and hands it to the
+ * helper as the descriptor returned here (numbered with those of
+ * ql_helper_add_fd()), for a helper that takes a listening socket (QEMU
+ * 7.2's virtiofsd: `--fd=N`). The socket accepts connections from the
+ * start (the kernel queues them until the helper accepts), so the helper
+ * is ready at once: QEMU is started right after it, and both get going
+ * side by side. @path is also the helper's socket
+ * (ql_helper_set_socket()), removed when it stops. The same rules as for
+ * ql_helper_set_socket() apply to @path.
+ *
+ * Returns: the descriptor number in the helper
+ *
+ * Since: ABI 1.2
+ */
+int
+ql_helper_add_listen_socket (QlHelper   *helper,
+                             const char *path)
+{
+  int none = -1;
+
+  g_return_val_if_fail (helper != NULL, -1);
+  g_return_val_if_fail (path != NULL, -1);
+  ql_helper_set_socket (helper, path);
+  g_array_append_val (helper->fds, none);
+  g_ptr_array_add (helper->listen_paths, g_strdup (path));
+  return 3 + (int) helper->fds->len - 1;
+}
+
+/**
+ * ql_helper_get_listen_socket:
+ * @helper: a #QlHelper
+ * @fd: a descriptor number in the helper (3 upward)
+ *
+ * Gets the path of the listening socket the launcher makes for descriptor
+ * @fd (ql_helper_add_listen_socket()).
+ *
+ * Returns: (nullable): its path, or %NULL when @fd is not such a socket
+ *
+ * Since: ABI 1.2
+ */
+const char *
+ql_helper_get_listen_socket (QlHelper *helper,
+                             int       fd)
+{
+  g_return_val_if_fail (helper != NULL, NULL);
+  if (fd < 3 || (guint) (fd - 3) >= helper->listen_paths->len)
+    return NULL;
+  return g_ptr_array_index (helper->listen_paths, fd - 3);
 }
 
 /**
@@ -448,7 +511,8 @@ ql_helper_get_socket (QlHelper *helper)
  * @helper: a #QlHelper
  *
  * Gets the host descriptors handed to the helper, index i becoming its
- * descriptor 3 + i.
+ * descriptor 3 + i; -1 stands for a listening socket the launcher makes
+ * (ql_helper_get_listen_socket()).
  *
  * Returns: (transfer none) (element-type int): the descriptors
  */

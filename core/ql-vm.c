@@ -175,6 +175,7 @@ static guint signals[N_SIGNALS];
 
 static void process_gone (QlVm *self);
 static void stderr_read_next (QlVm *self);
+static void watch_helper_death (QlVm *self);
 
 /* Helpers */
 
@@ -1792,6 +1793,8 @@ spawn_qemu (QlVm       *self,
   pop_context (self, pushed);
   stderr_read_next (self);
 
+  if (self->helper_death != NULL)
+    watch_helper_death (self);
   if (!self->daemonize)
     {
       set_state (self, QL_VM_STATE_RUNNING);
@@ -1862,6 +1865,14 @@ helper_death_settled_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+watch_helper_death (QlVm *self)
+{
+  if (self->helper_death_source == NULL)
+    self->helper_death_source = attach_source (self, g_timeout_source_new (HELPER_DEATH_SETTLE_MS),
+                                               helper_death_settled_cb, "[qlaunch] helper death");
+}
+
 /* A helper ended by itself while QEMU runs: the VM cannot work without
  * it. Unless QEMU ends at the same moment (which ended the helper), QEMU
  * is stopped and the VM fails with the helper's story. */
@@ -1876,14 +1887,16 @@ helper_died (QlHelperGroup   *group,
 
   (void) group;
   if (self->finishing || self->stopping || self->helper_death != NULL || self->helper_failure != NULL
-      || self->subprocess == NULL || self->child_exited)
+      || self->child_exited)
     return;
   who = ql_helper_process_describe (helper);
   how = ql_helper_process_describe_exit (helper);
   self->helper_death = g_strdup_printf ("%s %s while the VM ran", who, how);
   self->helper_death_output = ql_helper_process_get_output (helper);
-  self->helper_death_source = attach_source (self, g_timeout_source_new (HELPER_DEATH_SETTLE_MS),
-                                             helper_death_settled_cb, "[qlaunch] helper death");
+  /* Before QEMU runs (a socket-activated helper that died while the next
+   * one, or QEMU, was being started): QEMU is watched from its spawn. */
+  if (self->subprocess != NULL)
+    watch_helper_death (self);
 }
 
 /* QEMU's command line for a launch, in the VM's runtime directory: the

@@ -7,9 +7,9 @@
  * alternates) time from the first spawn until QMP answers
  * `qmp_capabilities`:
  *   driver:  a minimal launcher (tests/helpers/min-driver.c: libc only)
- *            with the argv `qlaunch args --format json` prints: it starts
- *            virtiofsd, waits until its socket exists (polled every 1 ms)
- *            and starts QEMU; the bench connects to QMP;
+ *            with the argv `qlaunch args --format json` prints: it makes
+ *            the listening socket virtiofsd gets as descriptor 3 (--fd=3),
+ *            starts virtiofsd and QEMU at once; the bench connects to QMP;
  *   qlaunch: spawn `qlaunch run VMFILE` (it probes nothing new: the
  *            capability cache is warm after the first rounds), connect to
  *            QMP.
@@ -306,7 +306,7 @@ main (int    argc,
           g_array_append_val (direct ? driver : ql, seconds);
         }
 
-    g_print ("to QMP ready, minimal C driver (virtiofsd, socket, QEMU): median %.1f ms (min %.1f; %u runs)\n",
+    g_print ("to QMP ready, minimal C driver (socket, virtiofsd, QEMU): median %.1f ms (min %.1f; %u runs)\n",
              median (driver) * 1e3, minimum (driver) * 1e3, rounds);
     g_print ("to QMP ready, qlaunch run:                              median %.1f ms (min %.1f; %u runs)\n",
              median (ql) * 1e3, minimum (ql) * 1e3, rounds);

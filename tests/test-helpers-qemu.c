@@ -609,7 +609,7 @@ test_virtio_fs (void)
   g_assert_cmpstr (json_node_get_string (tag), ==, "myshare");
   /* QEMU 7.2 took the argv, shared memfd included, without a word. */
   g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
-  helpers = children_with ("virtiofsd --socket-path=");
+  helpers = children_with ("virtiofsd --fd=");
   g_assert_cmpuint (helpers->len, ==, 1);
 
   ql_vm_stop (vm);

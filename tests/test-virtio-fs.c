@@ -118,9 +118,13 @@ test_minimal (void)
   g_assert_cmpstr (ql_cmdline_get_runtime_dir (cmdline), ==, RUNTIME);
   g_assert_cmpstr (ql_cmdline_get_shared_memory_reason (cmdline), ==, "device 'fs0' (vhost-user-fs-pci)");
   helper_text = helper_argv_text (helper);
+  /* Socket activation: descriptor 3 is the socket qlaunch makes. */
   g_assert_cmpstr (helper_text, ==,
-                   FAKE_VIRTIOFSD " --socket-path=" RUNTIME "/fs0.virtiofsd.sock "
-                   "-o source=/srv/share -o cache=auto -o no_xattr");
+                   FAKE_VIRTIOFSD " --fd=3 -o source=/srv/share -o cache=auto -o no_xattr");
+  g_assert_cmpstr (ql_helper_get_listen_socket (helper, 3), ==, RUNTIME "/fs0.virtiofsd.sock");
+  g_assert_null (ql_helper_get_listen_socket (helper, 4));
+  g_assert_cmpuint (ql_helper_get_fds (helper)->len, ==, 1);
+  g_assert_cmpint (g_array_index (ql_helper_get_fds (helper), int, 0), ==, -1);
   {
     g_auto(GStrv) ro = ql_helper_get_read_only_paths (helper);
 
@@ -149,7 +153,7 @@ test_every_property (void)
   helper_text = helper_argv_text (helper);
   /* libfuse's option list: ',' and '\' are escaped with '\'. */
   g_assert_cmpstr (helper_text, ==,
-                   "/opt/vfsd/virtiofsd --socket-path=" RUNTIME "/fs1.virtiofsd.sock "
+                   "/opt/vfsd/virtiofsd --fd=3 "
                    "-o source=/srv/a\\,b\\\\c -o cache=always -o xattr -o sandbox=chroot --thread-pool-size=0");
   ro = ql_helper_get_read_only_paths (helper);
   g_assert_cmpuint (g_strv_length (ro), ==, 1);
@@ -682,6 +686,15 @@ test_cli_args (void)
   g_assert_cmpstr (json_object_get_string_member (helper, "socket"), ==, sock);
   g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (helper, "argv"), 0), ==,
                    FAKE_VIRTIOFSD);
+  {
+    JsonArray *listen = json_object_get_array_member (helper, "listen-sockets");
+    JsonObject *first = json_array_get_object_element (listen, 0);
+
+    g_assert_cmpuint (json_array_get_length (listen), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (first, "fd"), ==, 3);
+    g_assert_cmpstr (json_object_get_string_member (first, "path"), ==, sock);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (helper, "fds")), ==, 0);
+  }
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
@@ -699,7 +712,10 @@ test_cli_args (void)
     g_assert_true (g_str_has_prefix (lines[0], "# helper processes"));
     g_assert_true (g_str_has_prefix (lines[1], "mkdir -p -m 0700 "));
     g_assert_true (g_str_has_prefix (lines[2], "# device 'fs0': virtiofsd, listens on "));
-    g_assert_true (g_str_has_prefix (lines[3], FAKE_VIRTIOFSD " --socket-path="));
+    /* Its descriptor 3 is a listening socket: systemd-socket-activate
+     * makes one by hand. */
+    g_assert_true (g_str_has_prefix (lines[3], "systemd-socket-activate -l "));
+    g_assert_nonnull (strstr (lines[3], " " FAKE_VIRTIOFSD " --fd=3 "));
     g_assert_true (g_str_has_suffix (lines[3], " &"));
     g_assert_true (g_str_has_prefix (lines[4], "qemu-system-x86_64 "));
   }

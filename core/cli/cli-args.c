@@ -52,12 +52,27 @@ print_shell_helpers (QlCmdline *cmdline)
       g_autofree char *env_text = env[0] != NULL ? shell_join (env) : NULL;
       g_autofree char *line = shell_join (helper_argv);
 
+      GArray *fds = ql_helper_get_fds (helper);
+      const char *activated = ql_helper_get_listen_socket (helper, 3);
+      g_autofree char *quoted_socket = NULL;
+
       g_print ("# device '%s': %s", ql_helper_get_device_id (helper), ql_helper_get_name (helper));
       if (ql_helper_get_socket (helper) != NULL)
         g_print (", listens on %s", ql_helper_get_socket (helper));
       for (guint k = 0; read_only[k] != NULL; k++)
         g_print ("%s%s", k == 0 ? "; run it where this is a read-only bind mount: " : ", ", read_only[k]);
-      g_print ("\n%s%s%s &\n", env_text != NULL ? env_text : "", env_text != NULL ? " " : "", line);
+      for (guint k = 0; k < fds->len; k++)
+        if (g_array_index (fds, int, k) >= 0)
+          g_print ("; its descriptor %u is our %d", 3 + k, g_array_index (fds, int, k));
+      g_print ("\n");
+      /* A socket qlaunch would make and pass as descriptor 3: by hand,
+       * systemd-socket-activate does the same. */
+      if (activated != NULL && fds->len == 1)
+        {
+          quoted_socket = needs_quoting (activated) ? g_shell_quote (activated) : g_strdup (activated);
+          g_print ("systemd-socket-activate -l %s ", quoted_socket);
+        }
+      g_print ("%s%s%s &\n", env_text != NULL ? env_text : "", env_text != NULL ? " " : "", line);
     }
 }
 
@@ -75,7 +90,10 @@ add_strv (JsonBuilder  *builder,
  * helpers, an object, so that a program that only knows the array cannot
  * start QEMU without them by mistake:
  * {"qemu": [...], "runtime-dir": DIR, "helpers": [{"device", "name",
- *  "argv", "env", "socket", "fds", "read-only-paths"}, ...]} */
+ *  "argv", "env", "socket", "fds", "listen-sockets", "read-only-paths"},
+ *  ...]}: "fds" are our descriptors the helper gets (as 3, 4, ...),
+ * "listen-sockets" [{"fd": N, "path": P}] the sockets qlaunch makes
+ * listening at P and hands over as descriptor N. */
 static void
 print_json (QlCmdline  *cmdline,
             char      **argv)
@@ -131,7 +149,21 @@ print_json (QlCmdline  *cmdline,
           json_builder_set_member_name (builder, "fds");
           json_builder_begin_array (builder);
           for (guint k = 0; k < fds->len; k++)
-            json_builder_add_int_value (builder, g_array_index (fds, int, k));
+            if (g_array_index (fds, int, k) >= 0)
+              json_builder_add_int_value (builder, g_array_index (fds, int, k));
+          json_builder_end_array (builder);
+          json_builder_set_member_name (builder, "listen-sockets");
+          json_builder_begin_array (builder);
+          for (guint k = 0; k < fds->len; k++)
+            if (ql_helper_get_listen_socket (helper, 3 + (int) k) != NULL)
+              {
+                json_builder_begin_object (builder);
+                json_builder_set_member_name (builder, "fd");
+                json_builder_add_int_value (builder, 3 + (int) k);
+                json_builder_set_member_name (builder, "path");
+                json_builder_add_string_value (builder, ql_helper_get_listen_socket (helper, 3 + (int) k));
+                json_builder_end_object (builder);
+              }
           json_builder_end_array (builder);
           json_builder_set_member_name (builder, "read-only-paths");
           add_strv (builder, read_only);

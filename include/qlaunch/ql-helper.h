@@ -64,6 +64,8 @@ QL_API void        ql_helper_set_socket            (QlHelper    *helper,
                                                     const char  *path);
 QL_API int         ql_helper_add_fd                (QlHelper    *helper,
                                                     int          host_fd);
+QL_API int         ql_helper_add_listen_socket     (QlHelper    *helper,
+                                                    const char  *path);
 QL_API void        ql_helper_set_ready_timeout     (QlHelper    *helper,
                                                     guint        milliseconds);
 QL_API void        ql_helper_add_read_only_path    (QlHelper    *helper,
@@ -78,6 +80,8 @@ QL_API GArray     *ql_helper_get_fds               (QlHelper    *helper);
 QL_API guint       ql_helper_get_ready_timeout     (QlHelper    *helper);
 QL_API const char *ql_helper_get_device_id         (QlHelper    *helper);
 QL_API char      **ql_helper_get_read_only_paths   (QlHelper    *helper);
+QL_API const char *ql_helper_get_listen_socket     (QlHelper    *helper,
+                                                    int          fd);
 
 QL_API char       *ql_helper_find_vhost_user_binary (const char  *backend_type,
                                                      GError     **error);

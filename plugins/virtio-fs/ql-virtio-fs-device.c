@@ -8,9 +8,13 @@
  *
  * and a helper process the launcher runs before QEMU and stops after it:
  *
- *   virtiofsd --socket-path=RUNTIME/ID.virtiofsd.sock -o source=PATH
- *             -o cache=MODE -o xattr|no_xattr [-o sandbox=MODE]
- *             [--thread-pool-size=N]
+ *   virtiofsd --fd=3 -o source=PATH -o cache=MODE -o xattr|no_xattr
+ *             [-o sandbox=MODE] [--thread-pool-size=N]
+ *
+ * where descriptor 3 is a unix socket the launcher made listening at
+ * RUNTIME/ID.virtiofsd.sock (socket activation): QEMU connects to it as
+ * soon as it starts, and virtiofsd accepts once it is up, so the two start
+ * side by side.
  *
  * virtiofsd is found the way QEMU's interop specification says (the
  * vhost-user descriptors of type "fs": Debian's QEMU 7.2 ships
@@ -296,8 +300,10 @@ ql_virtio_fs_device_qemu_params (QlDevice    *device,
         return FALSE;
     }
 
+  /* Socket activation: qlaunch makes the listening socket and passes it
+   * (--fd), so QEMU can start at once and connect while virtiofsd starts. */
   helper = ql_cmdline_add_helper (cmdline, "virtiofsd", binary);
-  ql_helper_add_arg_printf (helper, "--socket-path=%s", socket_path);
+  ql_helper_add_arg_printf (helper, "--fd=%d", ql_helper_add_listen_socket (helper, socket_path));
   ql_helper_add_arg (helper, "-o");
   ql_helper_add_arg_printf (helper, "source=%s", source);
   ql_helper_add_arg (helper, "-o");
@@ -313,7 +319,6 @@ ql_virtio_fs_device_qemu_params (QlDevice    *device,
     ql_helper_add_arg_printf (helper, "--thread-pool-size=%d", self->thread_pool_size);
   if (self->read_only)
     ql_helper_add_read_only_path (helper, self->path);
-  ql_helper_set_socket (helper, socket_path);
 
   ql_cmdline_add_option (cmdline, "-chardev", "socket",
                          "id", chardev,

@@ -2,25 +2,29 @@
  *
  *   min-driver SOCKET HELPER-ARGV... -- QEMU-ARGV...
  *
- * starts the helper (fork + exec), waits until SOCKET exists as a socket
- * (polled every 1 ms), starts QEMU, waits for QEMU, then for the helper
- * (which ends when QEMU's connection goes), and exits with QEMU's status.
- * libc only: what a shell script or a few lines of C would do. */
+ * makes a unix socket listening at SOCKET and starts the helper (fork +
+ * exec) with it as descriptor 3 (socket activation: the argv `qlaunch
+ * args` prints for virtiofsd says --fd=3), starts QEMU at once, waits for
+ * QEMU, then for the helper (which ends when QEMU's connection goes), and
+ * exits with QEMU's status. libc only: what a few lines of C would do. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static pid_t
-start (char **argv)
+start (char **argv,
+       int    fd3)
 {
   pid_t pid = fork ();
 
   if (pid == 0)
     {
+      if (fd3 >= 0 && dup2 (fd3, 3) != 3)
+        _exit (126);
       execv (argv[0], argv);
       fprintf (stderr, "min-driver: cannot run %s: %s\n", argv[0], strerror (errno));
       _exit (127);
@@ -32,11 +36,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  const struct timespec ms = { 0, 1000 * 1000 };
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
   int sep = 0;
   int status = 0;
+  int listener;
   pid_t helper, qemu;
-  struct stat st;
 
   for (int i = 2; i < argc; i++)
     if (strcmp (argv[i], "--") == 0)
@@ -50,10 +54,17 @@ main (int   argc,
       return 2;
     }
   argv[sep] = NULL;
-  helper = start (argv + 2);
-  while (stat (argv[1], &st) != 0 || !S_ISSOCK (st.st_mode))
-    nanosleep (&ms, NULL);
-  qemu = start (argv + sep + 1);
+  strncpy (addr.sun_path, argv[1], sizeof addr.sun_path - 1);
+  listener = socket (AF_UNIX, SOCK_STREAM, 0);
+  if (listener < 0 || bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0
+      || listen (listener, 16) != 0)
+    {
+      fprintf (stderr, "min-driver: cannot listen on %s: %s\n", argv[1], strerror (errno));
+      return 1;
+    }
+  helper = start (argv + 2, listener);
+  close (listener);
+  qemu = start (argv + sep + 1, -1);
   waitpid (qemu, &status, 0);
   waitpid (helper, NULL, 0);
   unlink (argv[1]);

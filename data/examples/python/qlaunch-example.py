@@ -104,10 +104,25 @@ def plan_to_json(cmdline, argv):
             builder.add_string_value(helper.get_socket())
         else:
             builder.add_null_value()
+        fds = helper.get_fds()
         builder.set_member_name('fds')
         builder.begin_array()
-        for fd in helper.get_fds():
-            builder.add_int_value(fd)
+        for fd in fds:
+            if fd >= 0:
+                builder.add_int_value(fd)
+        builder.end_array()
+        # Sockets qlaunch makes listening and hands over (socket activation).
+        builder.set_member_name('listen-sockets')
+        builder.begin_array()
+        for number in range(3, 3 + len(fds)):
+            path = helper.get_listen_socket(number)
+            if path is not None:
+                builder.begin_object()
+                builder.set_member_name('fd')
+                builder.add_int_value(number)
+                builder.set_member_name('path')
+                builder.add_string_value(path)
+                builder.end_object()
         builder.end_array()
         builder.set_member_name('read-only-paths')
         builder.begin_array()

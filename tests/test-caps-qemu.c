@@ -228,7 +228,8 @@ test_damaged_cache (void)
     const char *what;
     gsize len;         /* of the good file's bytes; G_MAXSIZE: garbage */
   } cases[] = { { "truncated to half", 0 }, { "truncated header", 10 }, { "empty", 1 },
-                { "not a cache", G_MAXSIZE }, { "payload bytes flipped", 2 } };
+                { "not a cache", G_MAXSIZE }, { "payload bytes flipped", 2 },
+                { "one byte in the middle flipped", 3 } };
 
   g_file_get_contents (file, &good, &good_len, &error);
   g_assert_no_error (error);
@@ -247,9 +248,19 @@ test_damaged_cache (void)
         {
           g_autofree char *bad = g_memdup2 (good, good_len);
 
-          /* The format string at the start of the payload. */
-          for (gsize k = 16; k < 32 && k < good_len; k++)
+          /* The format string at the start of the payload (after the
+           * 24-byte header). */
+          for (gsize k = 24; k < 40 && k < good_len; k++)
             bad[k] ^= 0x5a;
+          write_cache (file, bad, (gssize) good_len);
+        }
+      else if (cases[i].len == 3)
+        {
+          g_autofree char *bad = g_memdup2 (good, good_len);
+
+          /* One bit inside a string of the payload: still a well-formed
+           * GVariant, but not what was probed. The hash tells. */
+          bad[good_len / 2] ^= 0x01;
           write_cache (file, bad, (gssize) good_len);
         }
       else
@@ -258,7 +269,8 @@ test_damaged_cache (void)
       g_free (after);
       g_file_get_contents (file, &after, &after_len, &error);
       g_assert_no_error (error);
-      g_assert_cmpuint (after_len, >=, 16);
+      /* Missed (probed again: not from the cache), and rewritten. */
+      g_assert_cmpuint (after_len, >=, 24);
       back = lookup (QEMU, TRUE);
     }
 }

@@ -406,6 +406,18 @@ test_host_no_virtiofsd (void)
   g_setenv ("QLAUNCH_VHOST_USER_DIRS", empty, TRUE);
   dev = test_add_device (vm, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "binary", "no virtiofsd found");
+  /* Without host checks (a command line for another host) it still
+   * builds: the program is then looked for in PATH. */
+  {
+    g_autoptr(QlVmConfig) other = vm_new (NULL);
+    g_autoptr(QlCmdline) cmdline = NULL;
+    const char *binary;
+
+    test_add_device (other, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
+    cmdline = build (other);
+    binary = ql_helper_get_binary (ql_cmdline_get_helper (cmdline, 0));
+    g_assert_true (g_str_equal (binary, "virtiofsd") || g_str_has_suffix (binary, "/virtiofsd"));
+  }
   g_setenv ("QLAUNCH_VHOST_USER_DIRS", descriptor_dir, TRUE);
   ql_test_rm_rf (empty);
 }

@@ -362,7 +362,8 @@ test_rule_socket_path_length (void)
   g_autoptr(QlVmConfig) vm = vm_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(QlCmdline) cmdline = NULL;
-  g_autofree char *dir = g_strconcat ("/", g_strnfill (90, 'd'), NULL);
+  g_autofree char *name = g_strnfill (90, 'd');
+  g_autofree char *dir = g_strconcat ("/", name, NULL);
 
   ql_vm_config_set_runtime_dir (vm, dir);
   test_add_device (vm, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);

@@ -26,6 +26,9 @@
  *                            device: QEMU starts with empty stderr, the
  *                            device's tag reads back over QOM, everything
  *                            goes with the VM
+ *  /helpers/binary-without-virtio-fs  a QEMU without vhost-user-fs-pci
+ *                            (Debian's microvm build): check and run
+ *                            refuse the VM before anything starts
  *
  * Every test has its own XDG_RUNTIME_DIR (0700).
  */
@@ -221,9 +224,11 @@ pid_alive (GPid pid)
   return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
 }
 
-/* Live children of this process whose command line holds @needle. */
+/* Live processes (children of this process only, with @children_only)
+ * whose command line holds @needle. */
 static GArray *
-children_with (const char *needle)
+processes_with (const char *needle,
+                gboolean    children_only)
 {
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
   g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
@@ -246,7 +251,8 @@ children_with (const char *needle)
           || !g_file_get_contents (cmd_path, &cmdline, &len, NULL))
         continue;
       paren = strrchr (stat, ')');
-      if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1 || ppid != getpid ())
+      if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1
+          || (children_only && ppid != getpid ()) || pid == getpid ())
         continue;
       for (gsize i = 0; i + 1 < len; i++)
         if (cmdline[i] == '\0')
@@ -255,6 +261,12 @@ children_with (const char *needle)
         g_array_append_val (pids, pid);
     }
   return pids;
+}
+
+static GArray *
+children_with (const char *needle)
+{
+  return processes_with (needle, TRUE);
 }
 
 /* A VM whose QEMU stops at start (-S, TCG, no display) with @devices. */
@@ -620,6 +632,51 @@ test_virtio_fs (void)
   world_clear (&w);
 }
 
+/* A QEMU binary without vhost-user-fs-pci (Debian's microvm build) is
+ * refused before anything starts: no virtiofsd, no runtime directory. */
+static void
+test_binary_without_virtio_fs (void)
+{
+  const char *microvm = "/usr/bin/qemu-system-x86_64-microvm";
+  World w = { 0 };
+  g_autofree char *share = NULL, *vm_file = NULL, *text = NULL;
+  g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
+  g_autofree char *needle = NULL;
+  const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+
+  if (!g_file_test (microvm, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no qemu-system-x86_64-microvm");
+      return;
+    }
+  world_init (&w);
+  share = g_build_filename (w.work, "share", NULL);
+  g_assert_cmpint (g_mkdir (share, 0755), ==, 0);
+  vm_file = g_build_filename (w.work, "micro.vm", NULL);
+  text = g_strdup_printf ("[vm]\nqemu = %s\n[machine]\ntype = q35\n[memory]\nsize = 256M\n"
+                          "[device fs0]\ntype = virtio-fs\npath = %s\ntag = share\n", microvm, share);
+  g_assert_true (g_file_set_contents (vm_file, text, -1, NULL));
+  {
+    const char *check[] = { "--plugin-dir", plugins, "check", vm_file, NULL };
+    const char *run[] = { "--plugin-dir", plugins, "run", vm_file, NULL };
+
+    g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "device 'fs0': QEMU 7.2 has no device type 'vhost-user-fs-pci'"));
+    g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
+    g_assert_nonnull (strstr (err2, "device 'fs0': QEMU 7.2 has no device type 'vhost-user-fs-pci'"));
+    g_assert_null (strstr (err2, "virtiofsd of device"));
+  }
+  needle = g_strdup_printf ("source=%s", share);
+  {
+    g_autoptr(GArray) left = processes_with (needle, FALSE);
+
+    g_assert_cmpuint (left->len, ==, 0);
+  }
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -641,6 +698,7 @@ main (int   argc,
   g_test_add_func ("/helpers/untrusted", test_untrusted);
   g_test_add_func ("/helpers/explicit-runtime-dir", test_explicit_runtime_dir);
   g_test_add_func ("/helpers/virtio-fs", test_virtio_fs);
+  g_test_add_func ("/helpers/binary-without-virtio-fs", test_binary_without_virtio_fs);
   ret = g_test_run ();
   g_clear_object (&registry);
   g_free (fake_helper);

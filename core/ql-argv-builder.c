@@ -2,6 +2,7 @@
  * section 4), through QlCmdline only. */
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
+#include "ql-pcie-private.h"
 #include "ql-runtime-dir.h"
 
 #include <sys/utsname.h>
@@ -26,6 +27,26 @@ default_qemu_binary (void)
     if (g_str_has_prefix (u.machine, targets[i].prefix))
       return g_strdup_printf ("qemu-system-%s", targets[i].target);
   return g_strdup_printf ("qemu-system-%s", u.machine);
+}
+
+/**
+ * ql_vm_config_dup_qemu_binary:
+ * @self: a #QlVmConfig
+ *
+ * Gets the QEMU binary the VM's command line starts with: #QlVmConfig:qemu,
+ * or `qemu-system-<host arch>` (looked up in `PATH` when QEMU starts) when
+ * it is unset. Probe that binary (ql_qemu_caps_lookup()) for
+ * ql_vm_config_set_qemu_caps().
+ *
+ * Returns: (transfer full) (type filename): the binary
+ *
+ * Since: ABI 1.2
+ */
+char *
+ql_vm_config_dup_qemu_binary (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  return STR (QEMU) != NULL ? g_strdup (STR (QEMU)) : default_qemu_binary ();
 }
 
 static const char *
@@ -107,10 +128,13 @@ emit_memory (QlVmConfig *self,
     }
 }
 
+/* The devices' options in order. With @startup_only, not the devices
+ * ql_hotplug_plan() placed into a running VM. */
 static gboolean
-emit_devices (QlVmConfig  *self,
-              QlCmdline   *cl,
-              GError     **error)
+emit_device_options (QlVmConfig  *self,
+                     QlCmdline   *cl,
+                     gboolean     startup_only,
+                     GError     **error)
 {
   GPtrArray *devices = ql_vm_config_get_devices (self);
 
@@ -122,6 +146,8 @@ emit_devices (QlVmConfig  *self,
 
       guint first_helper = ql_cmdline_get_n_helpers (cl);
 
+      if (startup_only && ql_pcie_get_planned_ports (device) != NULL)
+        continue;
       if (!ql_device_qemu_params (device, self, cl, error))
         return FALSE;
       origin = g_strdup_printf ("device '%s'", ql_device_get_id (device));
@@ -131,6 +157,41 @@ emit_devices (QlVmConfig  *self,
         ql_helper_set_device_id (ql_cmdline_get_helper (cl, k), ql_device_get_id (device));
     }
   return TRUE;
+}
+
+/* The devices, then their PCIe topology (ql-pcie.c). */
+static gboolean
+emit_devices (QlVmConfig  *self,
+              QlCmdline   *cl,
+              gboolean     startup_only,
+              GError     **error)
+{
+  guint first_device = ql_cmdline_get_n_options (cl);
+
+  if (!emit_device_options (self, cl, startup_only, error))
+    return FALSE;
+  /* A plugin's bad value is reported before the topology is looked at. */
+  if (!ql_cmdline_check (cl, error))
+    return FALSE;
+  return ql_pcie_place (self, cl, first_device, error);
+}
+
+GError *
+ql_vm_config_check_topology (QlVmConfig *self,
+                             gboolean    startup_only)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) plugin_error = NULL;
+  GError *error = NULL;
+
+  /* Helpers only name their sockets in it. */
+  ql_cmdline_set_runtime_dir (cl, "/run/qlaunch/check");
+  if (!emit_device_options (self, cl, startup_only, &plugin_error)
+      || !ql_cmdline_check (cl, &plugin_error))
+    return NULL;
+  if (!ql_pcie_place (self, cl, 0, &error))
+    return error;
+  return NULL;
 }
 
 static void
@@ -381,21 +442,21 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
   return ql_vm_config_build_cmdline_in (self, runtime_dir, error);
 }
 
-/* ql_vm_config_build_cmdline() with the runtime directory a launch made. */
-QlCmdline *
-ql_vm_config_build_cmdline_in (QlVmConfig  *self,
-                               const char  *runtime_dir,
-                               GError     **error)
+static QlCmdline *
+build_cmdline (QlVmConfig  *self,
+               const char  *runtime_dir,
+               gboolean     startup_only,
+               GError     **error)
 {
   g_autoptr(QlCmdline) cl = NULL;
   g_autofree char *binary = NULL;
   const char * const *globals;
   guint major = 0, minor = 0;
 
-  if (!ql_vm_config_validate (self, error))
+  if (!ql_vm_config_validate_for (self, startup_only, error))
     return NULL;
 
-  binary = STR (QEMU) != NULL ? g_strdup (STR (QEMU)) : default_qemu_binary ();
+  binary = ql_vm_config_dup_qemu_binary (self);
   cl = ql_cmdline_new (binary);
   ql_cmdline_set_runtime_dir (cl, runtime_dir);
   ql_vm_config_get_qemu_version (self, &major, &minor);
@@ -417,7 +478,7 @@ ql_vm_config_build_cmdline_in (QlVmConfig  *self,
     }
   emit_qmp (self, cl);
   emit_memory (self, cl);
-  if (!emit_devices (self, cl, error))
+  if (!emit_devices (self, cl, startup_only, error))
     return NULL;
   emit_rtc (self, cl);
   globals = ql_vm_config_get_strv (self, QL_VM_PROP_GLOBAL);
@@ -435,6 +496,34 @@ ql_vm_config_build_cmdline_in (QlVmConfig  *self,
   if (ql_vm_config_get_host_probe (self) != NULL && !check_helpers (cl, error))
     return NULL;
   return g_steal_pointer (&cl);
+}
+
+/* ql_vm_config_build_cmdline() with the runtime directory a launch made. */
+QlCmdline *
+ql_vm_config_build_cmdline_in (QlVmConfig  *self,
+                               const char  *runtime_dir,
+                               GError     **error)
+{
+  return build_cmdline (self, runtime_dir, FALSE, error);
+}
+
+QlCmdline *
+ql_vm_config_build_startup_cmdline (QlVmConfig  *self,
+                                    GError     **error)
+{
+  g_autoptr(QlHostProbe) probe = NULL;
+  g_autofree char *base = ql_runtime_dir_default_base ();
+  g_autofree char *name = ql_runtime_dir_name_for (STR (NAME));
+  g_autofree char *runtime_dir = g_build_filename (base, name, NULL);
+  QlCmdline *cl;
+
+  /* The host was checked when the VM started. */
+  if (ql_vm_config_get_host_probe (self) != NULL)
+    probe = g_object_ref (ql_vm_config_get_host_probe (self));
+  ql_vm_config_set_host_probe (self, NULL);
+  cl = build_cmdline (self, runtime_dir, TRUE, error);
+  ql_vm_config_set_host_probe (self, probe);
+  return cl;
 }
 
 /**

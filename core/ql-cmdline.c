@@ -8,6 +8,7 @@ typedef struct
   char *key;
   char *value;
   QlValueType type;
+  char *member;               /* QL_VALUE_LIST: each element's member, or NULL */
 } QlOptionValue;
 
 struct _QlOption
@@ -18,6 +19,7 @@ struct _QlOption
   GArray *values;             /* QlOptionValue, KEYVAL only */
   QlCmdline *owner;
   char *origin;               /* VM-file group that produced it, or NULL */
+  QlPciPlacement pci_placement; /* -device: a plugin's mark (ql-pcie.c) */
 };
 
 /**
@@ -90,6 +92,7 @@ option_value_clear (QlOptionValue *v)
 {
   g_free (v->key);
   g_free (v->value);
+  g_free (v->member);
 }
 
 static void
@@ -305,6 +308,20 @@ check_key (QlCmdline  *self,
   return TRUE;
 }
 
+/* A key used against its kind: a list key set to one value, or the
+ * reverse; the elements of one list with different members. */
+static void
+fail_key (QlCmdline  *self,
+          const char *flag,
+          const char *key,
+          const char *why)
+{
+  if (self->error != NULL)
+    return;
+  self->error = g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                             "option %s: key '%s' %s", flag, key, why);
+}
+
 static QlOption *
 append_option (QlCmdline      *self,
                const char     *flag,
@@ -463,6 +480,13 @@ option_put (QlOption    *option,
 
       if (g_str_equal (old->key, key))
         {
+          if (old->type == QL_VALUE_LIST)
+            {
+              fail_key (option->owner, option->flag, key,
+                        "holds a list (ql_option_add_list_value()), and cannot be set to one value");
+              g_free (value);
+              return;
+            }
           g_free (old->value);
           old->value = value;
           old->type = type;
@@ -574,6 +598,89 @@ ql_option_set_fds (QlOption   *option,
 }
 
 /**
+ * ql_option_add_list_value:
+ * @option: a key=value #QlOption
+ * @key: the key, e.g. `hostfwd`
+ * @member: (nullable): the member each element is an object of, for QEMU
+ *   lists of structures such as QAPI's `['String']` (member `str`); %NULL
+ *   for a list of plain strings
+ * @value: (nullable): the element to append; %NULL leaves the option
+ *   unchanged
+ *
+ * Appends an element to a list-valued key. The elements of a key stay
+ * together, in the order added, and are written:
+ *
+ * - in key=value form, as the key repeated, each value with its `,`
+ *   doubled: `hostfwd=A,hostfwd=B` (QEMU's QemuOpts read a repeated key as
+ *   a list);
+ * - in JSON form (ql_cmdline_writes_json()), as one array:
+ *   `"hostfwd":[{"str":"A"},{"str":"B"}]` with @member `str`,
+ *   `"key":["A","B"]` without;
+ * - as QMP arguments (ql_hotplug_plan()), as the same array.
+ *
+ * Each element is one key/value pair of the option (its type
+ * %QL_VALUE_LIST, its member ql_option_get_list_member()), so
+ * ql_option_lookup() finds the first. A key holds either one value or a
+ * list, and all the elements of a list have the same @member: anything
+ * else makes ql_cmdline_check() fail.
+ *
+ * Since: ABI 1.2
+ */
+void
+ql_option_add_list_value (QlOption   *option,
+                          const char *key,
+                          const char *member,
+                          const char *value)
+{
+  QlOptionValue v = { NULL, NULL, QL_VALUE_LIST, NULL };
+  guint at;
+
+  g_return_if_fail (option != NULL && key != NULL);
+  g_return_if_fail (option->syntax == QL_OPTION_SYNTAX_KEYVAL);
+  if (value == NULL)
+    return;
+  if (!check_key (option->owner, option->flag, key)
+      || !check_text (option->owner, option->flag, key, value))
+    return;
+  if (member != NULL && (*member == '\0' || strpbrk (member, ",=. \t\n") != NULL
+                         || !g_utf8_validate (member, -1, NULL)))
+    {
+      g_autofree char *why = g_strdup_printf ("has list member '%s', which is not a member name (empty, or with ',', '=', '.' or a space)",
+                                              member);
+
+      fail_key (option->owner, option->flag, key, why);
+      return;
+    }
+
+  /* After the key's last element, or at the end. */
+  at = option->values->len;
+  for (guint i = 0; i < option->values->len; i++)
+    {
+      QlOptionValue *old = &g_array_index (option->values, QlOptionValue, i);
+
+      if (!g_str_equal (old->key, key))
+        continue;
+      if (old->type != QL_VALUE_LIST)
+        {
+          fail_key (option->owner, option->flag, key,
+                    "holds one value, and cannot also be a list");
+          return;
+        }
+      if (g_strcmp0 (old->member, member) != 0)
+        {
+          fail_key (option->owner, option->flag, key,
+                    "is a list whose elements need the same member");
+          return;
+        }
+      at = i + 1;
+    }
+  v.key = g_strdup (key);
+  v.value = g_strdup (value);
+  v.member = g_strdup (member);
+  g_array_insert_val (option->values, at, v);
+}
+
+/**
  * ql_option_get_flag:
  * @option: a #QlOption
  *
@@ -638,6 +745,69 @@ ql_option_set_origin (QlOption   *option,
                       const char *origin)
 {
   ql_set_str (&option->origin, origin);
+}
+
+/**
+ * ql_option_set_pci_placement:
+ * @option: a `-device` #QlOption
+ * @placement: whether the device is a PCI endpoint that gets a PCIe root
+ *   port of its own
+ *
+ * Marks a `-device` option for the automatic PCIe topology: on a PCI
+ * Express machine (q35) every PCI endpoint that names no `bus` and no
+ * `addr` is put behind a PCIe root port of its own
+ * (ql_vm_config_build_cmdline()). By default (%QL_PCI_PLACEMENT_AUTO) the
+ * driver's name decides (ql_option_is_pci_endpoint()); a plugin whose
+ * device is a PCI endpoint with another name (`e1000e`) marks it
+ * %QL_PCI_PLACEMENT_ROOT_PORT, one whose `-pci` device must stay on the
+ * root bus marks it %QL_PCI_PLACEMENT_NONE.
+ *
+ * Since: ABI 1.2
+ */
+void
+ql_option_set_pci_placement (QlOption       *option,
+                             QlPciPlacement  placement)
+{
+  g_return_if_fail (option != NULL);
+  g_return_if_fail (placement <= QL_PCI_PLACEMENT_NONE);
+  option->pci_placement = placement;
+}
+
+/**
+ * ql_option_get_pci_placement:
+ * @option: a #QlOption
+ *
+ * Gets the mark set by ql_option_set_pci_placement().
+ *
+ * Returns: the mark; %QL_PCI_PLACEMENT_AUTO when none was set
+ *
+ * Since: ABI 1.2
+ */
+QlPciPlacement
+ql_option_get_pci_placement (QlOption *option)
+{
+  g_return_val_if_fail (option != NULL, QL_PCI_PLACEMENT_AUTO);
+  return option->pci_placement;
+}
+
+/* A key=value option inserted at @index (ql-pcie.c: a root port right
+ * before the device that plugs into it). */
+QlOption *
+ql_cmdline_insert_option (QlCmdline  *self,
+                          guint       index,
+                          const char *flag,
+                          const char *head)
+{
+  QlOption *option;
+
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  g_return_val_if_fail (index <= self->options->len, NULL);
+  g_return_val_if_fail (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_KEYVAL, NULL);
+
+  option = append_option (self, flag, QL_OPTION_SYNTAX_KEYVAL, head);
+  g_ptr_array_steal_index (self->options, self->options->len - 1);
+  g_ptr_array_insert (self->options, (gint) index, option);
+  return option;
 }
 
 /**
@@ -707,11 +877,33 @@ ql_option_get_value_type (QlOption *option,
 }
 
 /**
+ * ql_option_get_list_member:
+ * @option: a #QlOption
+ * @index: a pair index
+ *
+ * Gets the member of one element of a list-valued key (see
+ * ql_option_add_list_value()).
+ *
+ * Returns: (nullable): the member (`str` for QEMU's `['String']`), or
+ *   %NULL for a plain string element or a value that is no list element
+ *
+ * Since: ABI 1.2
+ */
+const char *
+ql_option_get_list_member (QlOption *option,
+                           guint     index)
+{
+  g_return_val_if_fail (index < ql_option_get_n_values (option), NULL);
+  return g_array_index (option->values, QlOptionValue, index).member;
+}
+
+/**
  * ql_option_lookup:
  * @option: a #QlOption
  * @key: a key
  *
- * Looks up the value of a key in a key=value option.
+ * Looks up the value of a key in a key=value option (for a list-valued
+ * key, its first element).
  *
  * Returns: (nullable): the value for @key, or %NULL
  */
@@ -988,10 +1180,42 @@ append_json_value (GString             *s,
       break;
     case QL_VALUE_FDS:
     case QL_VALUE_STRING:
+    case QL_VALUE_LIST:
     default:
       append_json_string (s, v->value);
       break;
     }
+}
+
+/* The list whose first element is value @first: one array of its
+ * elements, which ql_option_add_list_value() keeps together. */
+static void
+append_json_list (GString  *s,
+                  QlOption *option,
+                  guint     first)
+{
+  const char *key = g_array_index (option->values, QlOptionValue, first).key;
+
+  g_string_append_c (s, '[');
+  for (guint i = first; i < option->values->len; i++)
+    {
+      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+
+      if (!g_str_equal (v->key, key))
+        break;
+      if (i > first)
+        g_string_append_c (s, ',');
+      if (v->member != NULL)
+        {
+          g_string_append_c (s, '{');
+          append_json_string (s, v->member);
+          g_string_append_c (s, ':');
+        }
+      append_json_string (s, v->value);
+      if (v->member != NULL)
+        g_string_append_c (s, '}');
+    }
+  g_string_append_c (s, ']');
 }
 
 /* The JSON key QEMU reads the head from. */
@@ -1050,10 +1274,16 @@ format_json (QlOption  *option,
   for (guint i = 0; i < option->values->len; i++)
     {
       QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
-      g_auto(GStrv) parts = g_strsplit (v->key, ".", -1);
-      guint n = g_strv_length (parts);
+      g_auto(GStrv) parts = NULL;
+      guint n;
       JsonObject *object = root;
 
+      /* A list's later elements went with its first. */
+      if (v->type == QL_VALUE_LIST && i > 0
+          && g_str_equal (g_array_index (option->values, QlOptionValue, i - 1).key, v->key))
+        continue;
+      parts = g_strsplit (v->key, ".", -1);
+      n = g_strv_length (parts);
       for (guint k = 0; k + 1 < n; k++)
         {
           JsonNode *child = json_object_get_member (object, parts[k]);
@@ -1079,7 +1309,10 @@ format_json (QlOption  *option,
           return NULL;
         }
       g_string_truncate (s, 0);
-      append_json_value (s, v);
+      if (v->type == QL_VALUE_LIST)
+        append_json_list (s, option, i);
+      else
+        append_json_value (s, v);
       json_object_set_string_member (object, parts[n - 1], s->str);
     }
   g_string_truncate (s, 0);

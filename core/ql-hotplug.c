@@ -15,10 +15,16 @@
  * Backends go first, devices last. Descriptors are sent with getfd under a
  * name that replaces their number in the option. When a command fails,
  * what was added before is taken away again, newest first.
+ *
+ * On q35 a PCI device that names no bus goes into a free PCIe root port
+ * reserved for hot-plug ([machine] hotplug-slots, ql-pcie.c): the running
+ * QEMU says which are free (over QOM) before anything is sent; a plan made
+ * without QEMU (ql_hotplug_plan()) takes them from the VM configuration.
  */
 #include "ql-private.h"
 #include "ql-qmp-private.h"
 #include "ql-helper-group.h"
+#include "ql-pcie-private.h"
 #include "ql-runtime-dir.h"
 
 #include <string.h>
@@ -162,6 +168,33 @@ typed_value (QlOption   *option,
         json_node_set_string (node, names->str);
       }
       break;
+    case QL_VALUE_LIST:
+      {
+        /* The whole list (its elements are kept together): one array of
+         * {member: element}, or of strings without a member. */
+        const char *key = ql_option_get_key (option, i);
+        JsonArray *array = json_array_new ();
+
+        for (guint k = i; k < ql_option_get_n_values (option)
+             && g_str_equal (ql_option_get_key (option, k), key); k++)
+          {
+            const char *member = ql_option_get_list_member (option, k);
+
+            if (member != NULL)
+              {
+                JsonObject *element = json_object_new ();
+
+                json_object_set_string_member (element, member, ql_option_get_value (option, k));
+                json_array_add_object_element (array, element);
+              }
+            else
+              json_array_add_string_element (array, ql_option_get_value (option, k));
+          }
+        json_node_unref (node);
+        node = json_node_init_array (json_node_alloc (), array);
+        json_array_unref (array);
+      }
+      break;
     case QL_VALUE_STRING:
     default:
       json_node_set_string (node, text);
@@ -262,8 +295,13 @@ option_arguments (QlDevice         *device,
   for (guint i = 0; i < ql_option_get_n_values (option); i++)
     {
       const char *key = ql_option_get_key (option, i);
-      JsonNode *value = typed_value (option, i, fd_names, fd_used);
+      JsonNode *value;
 
+      /* A list's later elements went into its array with the first. */
+      if (ql_option_get_value_type (option, i) == QL_VALUE_LIST && i > 0
+          && g_str_equal (ql_option_get_key (option, i - 1), key))
+        continue;
+      value = typed_value (option, i, fd_names, fd_used);
       if (value == NULL)
         {
           set_error (error, device, "%s %s=%s names a descriptor the plugin did not add",
@@ -299,38 +337,115 @@ add_step (JsonArray  *plan,
   json_array_add_object_element (plan, step);
 }
 
-/**
- * ql_hotplug_plan:
- * @device: a device of any registered type, with an id
- * @vm: (nullable): the configuration of the VM the device joins: the
- *   plugin's checks that look at the rest of the VM (a port's
- *   virtio-serial controller, a disk's SCSI controller) run against it.
- *   %NULL stands for an empty VM, so a device that names another device
- *   fails those checks: pass the running VM's configuration for it
- * @fds: (out) (optional) (transfer container) (element-type gint): the host
- *   descriptors the plan passes, in order; they stay the device's (do not
- *   close them)
- * @error: return location for a #QL_CONFIG_ERROR error
- *
- * The QMP commands that hot-plug @device, without sending them: validates
- * the device, asks its plugin for its options (ql_device_hotplug_params())
- * and converts them. Each element is an object with `execute` and
- * `arguments` (and `fd`, the host descriptor a `getfd` step passes); a
- * device with helper processes (#QlHelper) has first one element per
- * helper, with `helper` (its name), `device`, `argv` and `socket`: the
- * process started, and listening, before the commands run. Their sockets
- * are shown in a runtime directory `ID.hotplug`; a hot-plug makes a fresh
- * one.
- * %QL_CONFIG_ERROR_UNSUPPORTED when an option has no QMP equivalent.
- *
- * Returns: (transfer full) (nullable): the commands in order, or %NULL
- */
+/* Where the root port of a PCI device that names no bus comes from. */
+typedef enum
+{
+  PORTS_FROM_VM,      /* the VM config's reserved ports, set in the plan */
+  PORTS_FROM_QEMU,    /* left out; the steps that need one are listed */
+} PortSource;
+
+/* No free reserved root port for @device: how many the VM has, how to
+ * reserve more, and (from QEMU) which other root ports are empty. */
+static GError *
+no_free_port_error (QlDevice   *device,
+                    PortSource  source,
+                    guint       n_reserved,
+                    GPtrArray  *other_free)
+{
+  const char *id = ql_device_get_id (device);
+  g_autoptr(GString) others = g_string_new (NULL);
+
+  for (guint i = 0; other_free != NULL && i < other_free->len; i++)
+    g_string_append_printf (others, "%s'%s'", i > 0 ? ", " : "", (char *) g_ptr_array_index (other_free, i));
+
+  if (source == PORTS_FROM_VM && n_reserved == 0)
+    return g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+                        "device '%s': no free PCIe root port to plug it into: the VM (q35: its root bus "
+                        "takes no hot-plug) reserves no root port for hot-plug; reserve N with "
+                        "[machine] hotplug-slots = N in its VM file (read when QEMU starts), or give the device a bus",
+                        id);
+  if (source == PORTS_FROM_VM)
+    return g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+                        "device '%s': no free PCIe root port to plug it into: the VM reserves %u root ports "
+                        "for hot-plug ([machine] hotplug-slots = %u) and the devices hot-plugged before this one "
+                        "take them all; reserve more with a larger [machine] hotplug-slots = N in its VM file "
+                        "(read when QEMU starts), or give the device a bus",
+                        id, n_reserved, n_reserved);
+  if (n_reserved == 0 && others->len == 0)
+    return g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                        "device '%s': no free PCIe root port to plug it into: the VM (q35: its root bus "
+                        "takes no hot-plug) has no root port reserved for hot-plug; start it from a VM file "
+                        "with [machine] hotplug-slots = N to reserve N, or give the device a bus",
+                        id);
+  if (n_reserved == 0)
+    return g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                        "device '%s': no free PCIe root port to plug it into: the VM (q35: its root bus "
+                        "takes no hot-plug) has no root port reserved for hot-plug; start it from a VM file "
+                        "with [machine] hotplug-slots = N to reserve N, or give the device a bus: "
+                        "empty root ports not reserved for hot-plug: %s",
+                        id, others->str);
+  if (others->len == 0)
+    return g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                        "device '%s': no free PCIe root port to plug it into: the VM has %u root ports "
+                        "reserved for hot-plug ([machine] hotplug-slots = %u) and each holds a device; "
+                        "unplug one, reserve more with a larger [machine] hotplug-slots = N in its VM file "
+                        "(read when QEMU starts), or give the device a bus",
+                        id, n_reserved, n_reserved);
+  return g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                      "device '%s': no free PCIe root port to plug it into: the VM has %u root ports "
+                      "reserved for hot-plug ([machine] hotplug-slots = %u) and each holds a device; "
+                      "unplug one, reserve more with a larger [machine] hotplug-slots = N in its VM file "
+                      "(read when QEMU starts), or give the device a bus: empty root ports not reserved "
+                      "for hot-plug: %s",
+                      id, n_reserved, n_reserved, others->str);
+}
+
+/* PORTS_FROM_VM: the options of @cmdline that need a root port get the
+ * free reserved ports of @vm, which @device remembers. */
+static gboolean
+plan_ports (QlDevice    *device,
+            QlVmConfig  *vm,
+            QlCmdline   *cmdline,
+            GError     **error)
+{
+  g_autoptr(GPtrArray) needing = g_ptr_array_new ();
+  g_autoptr(GPtrArray) free_ports = NULL;
+  g_autoptr(GPtrArray) assigned = g_ptr_array_new ();
+  guint n_reserved = 0;
+
+  ql_pcie_set_planned_ports (device, NULL);
+  if (!ql_vm_config_is_pcie_machine (vm))
+    return TRUE;
+  for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
+    if (ql_pcie_option_needs_port (ql_cmdline_get_option (cmdline, i)))
+      g_ptr_array_add (needing, ql_cmdline_get_option (cmdline, i));
+  if (needing->len == 0)
+    return TRUE;
+  free_ports = ql_pcie_plan_free_ports (vm, device, &n_reserved, error);
+  if (free_ports == NULL)
+    return FALSE;
+  if (free_ports->len < needing->len)
+    {
+      g_propagate_error (error, no_free_port_error (device, PORTS_FROM_VM, n_reserved, NULL));
+      return FALSE;
+    }
+  for (guint i = 0; i < needing->len; i++)
+    {
+      ql_option_set (g_ptr_array_index (needing, i), "bus", g_ptr_array_index (free_ports, i));
+      g_ptr_array_add (assigned, g_ptr_array_index (free_ports, i));
+    }
+  ql_pcie_set_planned_ports (device, assigned);
+  return TRUE;
+}
+
 static JsonArray *
 build_plan (QlDevice    *device,
             QlVmConfig  *vm,
             const char  *runtime_dir,
+            PortSource   port_source,
             GArray     **fds,
             QlCmdline  **cmdline_out,
+            GArray     **port_steps,
             GError     **error)
 {
   g_autoptr(QlVmConfig) empty_vm = NULL;
@@ -338,6 +453,7 @@ build_plan (QlDevice    *device,
   g_autoptr(JsonArray) plan = NULL;
   g_autoptr(GPtrArray) fd_names = NULL;
   g_autoptr(JsonArray) devices = NULL;
+  g_autoptr(GArray) device_ports = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autofree gboolean *fd_used = NULL;
   GArray *host_fds;
   const char *id;
@@ -360,6 +476,8 @@ build_plan (QlDevice    *device,
   ql_cmdline_set_runtime_dir (cmdline, runtime_dir);
   if (!ql_device_hotplug_params (device, vm, cmdline, error)
       || !ql_cmdline_check (cmdline, error))
+    return NULL;
+  if (port_source == PORTS_FROM_VM && !plan_ports (device, vm, cmdline, error))
     return NULL;
 
   plan = json_array_new ();
@@ -417,14 +535,20 @@ build_plan (QlDevice    *device,
       if (strcmp (flag, "-device") == 0)
         {
           JsonObject *step = json_object_new ();
+          guint index = json_array_get_length (devices);
 
           json_object_set_string_member (step, "execute", map->command);
           json_object_set_object_member (step, "arguments", args);
           json_array_add_object_element (devices, step);
+          if (port_source == PORTS_FROM_QEMU && ql_pcie_option_needs_port (option))
+            g_array_append_val (device_ports, index);
         }
       else
         add_step (plan, map->command, args, -1);
     }
+  /* The device_add steps that wait for a root port, by their place. */
+  for (guint i = 0; i < device_ports->len; i++)
+    g_array_index (device_ports, guint, i) += json_array_get_length (plan);
   for (guint i = 0; i < json_array_get_length (devices); i++)
     json_array_add_element (plan, json_node_copy (json_array_get_element (devices, i)));
 
@@ -446,9 +570,49 @@ build_plan (QlDevice    *device,
     }
   if (cmdline_out != NULL)
     *cmdline_out = g_steal_pointer (&cmdline);
+  if (port_steps != NULL)
+    *port_steps = g_steal_pointer (&device_ports);
   return g_steal_pointer (&plan);
 }
 
+/**
+ * ql_hotplug_plan:
+ * @device: a device of any registered type, with an id
+ * @vm: (nullable): the configuration of the VM the device joins: the
+ *   plugin's checks that look at the rest of the VM (a port's
+ *   virtio-serial controller, a disk's SCSI controller) run against it.
+ *   %NULL stands for an empty VM, so a device that names another device
+ *   fails those checks: pass the running VM's configuration for it
+ * @fds: (out) (optional) (transfer container) (element-type gint): the host
+ *   descriptors the plan passes, in order; they stay the device's (do not
+ *   close them)
+ * @error: return location for a #QL_CONFIG_ERROR error
+ *
+ * The QMP commands that hot-plug @device, without sending them: validates
+ * the device, asks its plugin for its options (ql_device_hotplug_params())
+ * and converts them. Each element is an object with `execute` and
+ * `arguments` (and `fd`, the host descriptor a `getfd` step passes); a
+ * device with helper processes (#QlHelper) has first one element per
+ * helper, with `helper` (its name), `device`, `argv` and `socket`: the
+ * process started, and listening, before the commands run. Their sockets
+ * are shown in a runtime directory `ID.hotplug`; a hot-plug makes a fresh
+ * one.
+ * %QL_CONFIG_ERROR_UNSUPPORTED when an option has no QMP equivalent.
+ *
+ * On a PCI Express machine (@vm's ql_vm_config_is_pcie_machine(): q35,
+ * whose root bus takes no hot-plug), each PCI device option that names no
+ * `bus` and no `addr` (ql_option_is_pci_endpoint()) gets the `bus` of a
+ * root port @vm reserves for hot-plug (#QlVmConfig:machine-hotplug-slots,
+ * `ql-hotplugN`): the first that no device of @vm was planned into before
+ * (@device remembers its port when it then joins @vm, as `qlaunch hotplug`
+ * does for several devices in one command). Too few free ports is a
+ * %QL_CONFIG_ERROR_CONFLICT that says how many the VM reserves and how to
+ * reserve more. The plan knows the configuration only: a hot-plug
+ * (ql_qmp_hotplug_device_async()) asks the running QEMU which reserved
+ * ports are free instead.
+ *
+ * Returns: (transfer full) (nullable): the commands in order, or %NULL
+ */
 JsonArray *
 ql_hotplug_plan (QlDevice    *device,
                  QlVmConfig  *vm,
@@ -464,7 +628,7 @@ ql_hotplug_plan (QlDevice    *device,
 
   name = ql_runtime_dir_name_for (ql_device_get_id (device));
   runtime_dir = g_strdup_printf ("%s/%s.hotplug", base, name);
-  return build_plan (device, vm, runtime_dir, fds, NULL, error);
+  return build_plan (device, vm, runtime_dir, PORTS_FROM_VM, fds, NULL, NULL, error);
 }
 
 /* ---- running a plan ----------------------------------------------------- */
@@ -478,6 +642,9 @@ typedef struct
   guint undo;                   /* steps still to undo, counting down */
   QlCmdline *cmdline;
   QlHelperGroup *helpers;       /* the device's helpers, or NULL */
+  QlDevice *device;
+  char *runtime_dir;            /* the helpers' */
+  GArray *port_steps;           /* device_add steps that need a root port */
 } HotplugRun;
 
 static void
@@ -487,6 +654,9 @@ hotplug_run_free (HotplugRun *run)
   g_clear_error (&run->error);
   g_clear_object (&run->cmdline);
   g_clear_object (&run->helpers);
+  g_clear_object (&run->device);
+  g_free (run->runtime_dir);
+  g_clear_pointer (&run->port_steps, g_array_unref);
   g_free (run);
 }
 
@@ -658,6 +828,76 @@ hotplug_helpers_started (GObject      *object,
   hotplug_step (task);
 }
 
+/* The plan is complete: start the device's helpers, then the commands. */
+static void
+hotplug_begin (GTask *task)
+{
+  HotplugRun *run = g_task_get_task_data (task);
+  GError *error = NULL;
+  int lock_fd = -1;
+
+  if (run->first == 0)
+    {
+      hotplug_step (task);
+      return;
+    }
+  if (!ql_runtime_dir_claim (run->runtime_dir, TRUE, &lock_fd, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* The helpers outlive this call (and a short-lived command such as
+   * `qlaunch hotplug`): detached, each ends when QEMU's connection to it
+   * goes. */
+  run->helpers = ql_helper_group_new (NULL, run->runtime_dir, TRUE, lock_fd);
+  ql_helper_group_set_detached (run->helpers, TRUE);
+  ql_helper_group_start_async (run->helpers, run->cmdline, g_task_get_cancellable (task),
+                               hotplug_helpers_started, task);
+}
+
+/* QEMU said which root ports are free: each device_add that needs one
+ * gets the next reserved port, before anything is sent. */
+static void
+hotplug_ports_found (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  GTask *task = data;
+  HotplugRun *run = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr(QlPcieRuntimePorts) ports = ql_pcie_query_ports_finish (QL_QMP (source), result, &error);
+
+  if (ports == NULL)
+    {
+      g_prefix_error (&error, "device '%s': ", ql_device_get_id (run->device));
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* pc and others: QEMU puts the device on its root bus, as before. */
+  if (!ports->pcie)
+    {
+      hotplug_begin (task);
+      return;
+    }
+  if (ports->free_reserved->len < run->port_steps->len)
+    {
+      g_task_return_error (task, no_free_port_error (run->device, PORTS_FROM_QEMU, ports->n_reserved,
+                                                     ports->free_other));
+      g_object_unref (task);
+      return;
+    }
+  for (guint i = 0; i < run->port_steps->len; i++)
+    {
+      JsonObject *step = json_array_get_object_element (run->plan, g_array_index (run->port_steps, guint, i));
+
+      json_object_set_string_member (json_object_get_object_member (step, "arguments"), "bus",
+                                     g_ptr_array_index (ports->free_reserved, i));
+    }
+  hotplug_begin (task);
+}
+
 /**
  * ql_qmp_hotplug_device_async:
  * @self: a connected #QlQmp
@@ -671,6 +911,15 @@ hotplug_helpers_started (GObject      *object,
  * Hot-plugs @device: the commands of ql_hotplug_plan(), in order. When one
  * fails, the ones before it are undone (newest first) and the error names
  * the failing step. Finish with ql_qmp_hotplug_device_finish().
+ *
+ * On q35 (QEMU's machine type, read over QOM), each PCI device option of
+ * @device that names no `bus` and no `addr` (ql_option_is_pci_endpoint())
+ * goes into an empty PCIe root port reserved for hot-plug
+ * (#QlVmConfig:machine-hotplug-slots: `ql-hotplugN`, the lowest N first),
+ * as QEMU reports them before anything is sent; when there are too few, it
+ * fails with a %QL_QMP_ERROR_FAILED that says how many the VM reserved and
+ * how to reserve more, and nothing is sent. Other machine types put such a
+ * device on their root bus, as QEMU chooses.
  *
  * A device with helper processes (#QlHelper, e.g. a virtio-fs share's
  * virtiofsd) gets them started first, in a fresh private runtime
@@ -694,8 +943,8 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
   GError *error = NULL;
   JsonArray *plan;
   g_autoptr(QlCmdline) cmdline = NULL;
+  g_autoptr(GArray) port_steps = NULL;
   g_autofree char *runtime_dir = NULL;
-  int lock_fd = -1;
 
   g_return_if_fail (QL_IS_QMP (self));
   g_return_if_fail (QL_IS_DEVICE (device));
@@ -703,7 +952,7 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_qmp_hotplug_device_async);
   runtime_dir = ql_runtime_dir_propose (ql_device_get_id (device));
-  plan = build_plan (device, vm, runtime_dir, NULL, &cmdline, &error);
+  plan = build_plan (device, vm, runtime_dir, PORTS_FROM_QEMU, NULL, &cmdline, &port_steps, &error);
   if (plan == NULL)
     {
       g_task_return_error (task, error);
@@ -715,24 +964,16 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
   run->cmdline = g_steal_pointer (&cmdline);
   run->first = ql_cmdline_get_n_helpers (run->cmdline);
   run->next = run->first;
+  run->device = g_object_ref (device);
+  run->runtime_dir = g_steal_pointer (&runtime_dir);
+  run->port_steps = g_steal_pointer (&port_steps);
   g_task_set_task_data (task, run, (GDestroyNotify) hotplug_run_free);
-  if (run->first == 0)
+  if (run->port_steps->len > 0)
     {
-      hotplug_step (task);
+      ql_pcie_query_ports_async (self, cancellable, hotplug_ports_found, task);
       return;
     }
-  if (!ql_runtime_dir_claim (runtime_dir, TRUE, &lock_fd, &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-  /* The helpers outlive this call (and a short-lived command such as
-   * `qlaunch hotplug`): detached, each ends when QEMU's connection to it
-   * goes. */
-  run->helpers = ql_helper_group_new (NULL, runtime_dir, TRUE, lock_fd);
-  ql_helper_group_set_detached (run->helpers, TRUE);
-  ql_helper_group_start_async (run->helpers, run->cmdline, cancellable, hotplug_helpers_started, task);
+  hotplug_begin (task);
 }
 
 /**

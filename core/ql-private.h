@@ -109,6 +109,12 @@ gboolean    ql_qemu_syntax_parse_version   (const char          *text,
  * set by the argv builder; NULL for options added by hand. */
 void        ql_option_set_origin           (QlOption            *option,
                                             const char          *origin);
+/* A key=value option inserted before the option at @index (ql-pcie.c:
+ * a root port right before the device that plugs into it). */
+QlOption   *ql_cmdline_insert_option       (QlCmdline           *self,
+                                            guint                index,
+                                            const char          *flag,
+                                            const char          *head);
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -22,6 +22,8 @@ typedef enum
   QL_VM_PROP_MACHINE_TYPE,
   QL_VM_PROP_MACHINE_ACCELERATION,
   QL_VM_PROP_MACHINE_OPTIONS,
+  QL_VM_PROP_MACHINE_HOTPLUG_SLOTS,
+  QL_VM_PROP_MACHINE_AUTO_ROOT_PORTS,
   /* [smp] */
   QL_VM_PROP_SMP_CPUS,
   QL_VM_PROP_SMP_CORES,
@@ -83,6 +85,10 @@ gint           ql_vm_config_get_int       (QlVmConfig  *self,
                                            QlVmProp     prop);
 const char * const *ql_vm_config_get_strv (QlVmConfig  *self,
                                            QlVmProp     prop);
+/* Whether @prop was set (from a VM file or g_object_set()), even to its
+ * default value. */
+gboolean       ql_vm_config_is_set        (QlVmConfig  *self,
+                                           QlVmProp     prop);
 
 void           ql_vm_config_set_source    (QlVmConfig  *self,
                                            const char  *source_name);
@@ -98,12 +104,34 @@ QlRegistry    *ql_vm_config_get_registry    (QlVmConfig  *self);
 const char    *ql_vm_config_get_source_text (QlVmConfig  *self);
 const char    *ql_vm_config_get_base_dir    (QlVmConfig  *self);
 
+/* ql_vm_config_validate(); with @startup_only, the topology check leaves
+ * out the devices ql_hotplug_plan() placed (see
+ * ql_vm_config_build_startup_cmdline()). */
+gboolean       ql_vm_config_validate_for  (QlVmConfig  *self,
+                                           gboolean     startup_only,
+                                           GError     **error);
+/* The PCIe topology of the devices' options (ql_pcie_place() on a scratch
+ * command line): its error, or NULL (also when a plugin's own options
+ * fail: the build reports that). */
+GError        *ql_vm_config_check_topology (QlVmConfig *self,
+                                            gboolean    startup_only);
+
 /* ql_vm_config_build_cmdline() with the runtime directory of a launch. */
 QlCmdline     *ql_vm_config_build_cmdline_in (QlVmConfig  *self,
                                               const char  *runtime_dir,
                                               GError     **error);
 
+/* The command line the running VM of @self was started with, to work out
+ * its PCIe topology for a hot-plug: without host checks, and without the
+ * devices ql_hotplug_plan() placed in a root port reserved for hot-plug
+ * (ql_pcie_get_planned_ports()), which were not on it. */
+QlCmdline     *ql_vm_config_build_startup_cmdline (QlVmConfig  *self,
+                                                   GError     **error);
+
 /* The id core uses for the guest RAM backend of the memory knobs. */
 #define QL_RAM_BACKEND_ID "dimm1"
+
+/* [machine] hotplug-slots: at most the free slots of q35's root bus. */
+#define QL_VM_MAX_HOTPLUG_SLOTS 30
 
 G_END_DECLS

@@ -44,6 +44,8 @@ struct _QlVmConfig
   guint qemu_major;            /* 0: QlCmdline's default (7.2) */
   guint qemu_minor;
   char *runtime_dir;           /* NULL: the default */
+  QlQemuCaps *caps;            /* the binary's, when known: machine aliases */
+  gboolean set[QL_VM_N_PROPS]; /* properties given a value */
 };
 
 G_DEFINE_FINAL_TYPE (QlVmConfig, ql_vm_config, G_TYPE_OBJECT)
@@ -62,6 +64,8 @@ static const QlVmKey vm_keys[] = {
   { QL_VM_PROP_MACHINE_TYPE, "machine", "type" },
   { QL_VM_PROP_MACHINE_ACCELERATION, "machine", "acceleration" },
   { QL_VM_PROP_MACHINE_OPTIONS, "machine", "options" },
+  { QL_VM_PROP_MACHINE_HOTPLUG_SLOTS, "machine", "hotplug-slots" },
+  { QL_VM_PROP_MACHINE_AUTO_ROOT_PORTS, "machine", "auto-root-ports" },
   { QL_VM_PROP_SMP_CPUS, "smp", "cpus" },
   { QL_VM_PROP_SMP_CORES, "smp", "cores" },
   { QL_VM_PROP_SMP_THREADS, "smp", "threads" },
@@ -124,6 +128,7 @@ ql_vm_config_finalize (GObject *object)
   g_free (self->base_dir);
   g_free (self->runtime_dir);
   g_clear_object (&self->registry);
+  g_clear_object (&self->caps);
 
   G_OBJECT_CLASS (ql_vm_config_parent_class)->finalize (object);
 }
@@ -148,6 +153,7 @@ ql_vm_config_set_property (GObject      *object,
   QlVmConfig *self = QL_VM_CONFIG (object);
 
   g_value_copy (value, &self->values[prop_id]);
+  self->set[prop_id] = TRUE;
 }
 
 #define RW (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)
@@ -266,6 +272,31 @@ mem_size_prop (const char *name,
  *
  * More `-machine` properties, in QEMU's `key=value,key=value` syntax. VM
  * file key: `[machine] options`.
+ */
+
+/**
+ * QlVmConfig:machine-hotplug-slots:
+ *
+ * The number of empty PCIe root ports reserved for hot-plug on a PCI
+ * Express machine (q35): `-device pcie-root-port,id=ql-hotplugN,...` after
+ * the devices, where ql_qmp_hotplug_device() puts a device that names no
+ * bus. 0 reserves none; an error on a machine without PCIe root ports
+ * (pc). VM file key: `[machine] hotplug-slots`.
+ *
+ * Since: ABI 1.2
+ */
+
+/**
+ * QlVmConfig:machine-auto-root-ports:
+ *
+ * Whether, on a PCI Express machine (q35), every PCI device that names no
+ * bus and no address gets a PCIe root port of its own (`ql-portN`, right
+ * before it), so that it can be unplugged and its slot reused; %FALSE puts
+ * such devices on the root bus `pcie.0`, where nothing can be hot-plugged
+ * or unplugged. %TRUE set explicitly is an error on a machine without PCIe
+ * root ports. VM file key: `[machine] auto-root-ports`.
+ *
+ * Since: ABI 1.2
  */
 
 /**
@@ -494,6 +525,17 @@ ql_vm_config_class_init (QlVmConfigClass *klass)
                                                           "Accelerators (-machine accel=), e.g. tcg, kvm, kvm:tcg");
   properties[QL_VM_PROP_MACHINE_OPTIONS] = str_prop ("machine-options",
                                                      "More -machine properties, QEMU's key=value,key=value syntax");
+  properties[QL_VM_PROP_MACHINE_HOTPLUG_SLOTS] =
+    uint_prop ("machine-hotplug-slots",
+               "Empty PCIe root ports reserved for hot-plug on q35 (-device pcie-root-port,id=ql-hotplugN,...); "
+               "default 0; q35's root bus has 30 slots",
+               QL_VM_MAX_HOTPLUG_SLOTS);
+  properties[QL_VM_PROP_MACHINE_AUTO_ROOT_PORTS] =
+    g_param_spec_boolean ("machine-auto-root-ports", NULL,
+                          "On q35, give every PCI device without bus or addr a PCIe root port of its own "
+                          "(-device pcie-root-port,id=ql-portN,... before it); default true; "
+                          "false leaves them on pcie.0, which takes no hot-plug",
+                          TRUE, RW);
   properties[QL_VM_PROP_SMP_CPUS] = uint_prop ("smp-cpus", "Number of vCPUs at start (-smp N); 0 = QEMU's default", 4096);
   properties[QL_VM_PROP_SMP_CORES] = uint_prop ("smp-cores", "Cores per socket (0 = let QEMU compute)", 4096);
   properties[QL_VM_PROP_SMP_THREADS] = uint_prop ("smp-threads", "Threads per core (0 = let QEMU compute)", 4096);
@@ -619,6 +661,13 @@ ql_vm_config_get_strv (QlVmConfig *self,
                        QlVmProp    prop)
 {
   return g_value_get_boxed (&self->values[prop]);
+}
+
+gboolean
+ql_vm_config_is_set (QlVmConfig *self,
+                     QlVmProp    prop)
+{
+  return self->set[prop];
 }
 
 void
@@ -775,6 +824,109 @@ ql_vm_config_get_runtime_dir (QlVmConfig *self)
 {
   g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
   return self->runtime_dir;
+}
+
+/**
+ * ql_vm_config_set_qemu_caps:
+ * @self: a #QlVmConfig
+ * @caps: (nullable): the capabilities of the QEMU binary that will run the
+ *   VM (ql_qemu_caps_lookup()), or %NULL to forget them
+ *
+ * Tells the configuration what its QEMU binary offers, so that its checks
+ * and plugins see the machine type as that binary does:
+ * ql_vm_config_resolve_machine_type() resolves aliases (`q35` is
+ * `pc-q35-7.2` for QEMU 7.2) and an unset type is the binary's default
+ * machine. Not a VM-file key; `qlaunch args`, `check` and `run` set it from
+ * the probed binary before they build the command line. Without it, the
+ * machine type is read by its name alone.
+ *
+ * Since: ABI 1.2
+ */
+void
+ql_vm_config_set_qemu_caps (QlVmConfig *self,
+                            QlQemuCaps *caps)
+{
+  g_return_if_fail (QL_IS_VM_CONFIG (self));
+  g_return_if_fail (caps == NULL || QL_IS_QEMU_CAPS (caps));
+  g_set_object (&self->caps, caps);
+}
+
+/**
+ * ql_vm_config_get_qemu_caps:
+ * @self: a #QlVmConfig
+ *
+ * Gets the capabilities set by ql_vm_config_set_qemu_caps().
+ *
+ * Returns: (transfer none) (nullable): the capabilities, or %NULL
+ *
+ * Since: ABI 1.2
+ */
+QlQemuCaps *
+ql_vm_config_get_qemu_caps (QlVmConfig *self)
+{
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  return self->caps;
+}
+
+/**
+ * ql_vm_config_resolve_machine_type:
+ * @self: a #QlVmConfig
+ *
+ * Gets the machine type the VM runs, as its QEMU binary resolves
+ * `[machine] type`: with capabilities from a probed binary
+ * (ql_vm_config_set_qemu_caps()), an alias becomes the machine type it
+ * stands for (`q35` → `pc-q35-7.2`, `pc` → `pc-i440fx-7.2`) and an unset
+ * type the binary's default machine; without them, or for a name the
+ * binary does not know, the type as written. Plugins compare this, not the
+ * raw #QlVmConfig:machine-type, with the machine types they know.
+ *
+ * Returns: (nullable): the machine type, or %NULL when it is unset and no
+ *   probed binary gives a default
+ *
+ * Since: ABI 1.2
+ */
+const char *
+ql_vm_config_resolve_machine_type (QlVmConfig *self)
+{
+  const char *type;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  type = g_value_get_string (&self->values[QL_VM_PROP_MACHINE_TYPE]);
+  if (self->caps != NULL && ql_qemu_caps_is_probed (self->caps))
+    {
+      const char *resolved = type != NULL ? ql_qemu_caps_resolve_machine (self->caps, type)
+                                          : ql_qemu_caps_get_default_machine (self->caps);
+
+      if (resolved != NULL && *resolved != '\0')
+        return resolved;
+    }
+  return type;
+}
+
+/**
+ * ql_vm_config_is_pcie_machine:
+ * @self: a #QlVmConfig
+ *
+ * Tells whether the VM's machine is a PCI Express machine, whose devices
+ * are hot-plugged into PCIe root ports: the q35 family (`q35` and the
+ * versioned `pc-q35-X.Y`, and any alias the probed binary resolves to one:
+ * see ql_vm_config_resolve_machine_type()). On such a machine the core
+ * gives PCI devices root ports of their own (#QlVmConfig:machine-auto-root-ports)
+ * and reserves #QlVmConfig:machine-hotplug-slots; `pcie-root-port`
+ * devices are valid only there.
+ *
+ * Returns: %TRUE for a q35 machine
+ *
+ * Since: ABI 1.2
+ */
+gboolean
+ql_vm_config_is_pcie_machine (QlVmConfig *self)
+{
+  const char *type;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
+  type = ql_vm_config_resolve_machine_type (self);
+  return type != NULL && (strcmp (type, "q35") == 0 || g_str_has_prefix (type, "pc-q35-"));
 }
 
 /**

@@ -130,6 +130,29 @@ check_machine (QlVmConfig  *self,
         }
     }
 
+  /* Root ports exist on PCI Express machines only. */
+  if (!ql_vm_config_is_pcie_machine (self))
+    {
+      /* As the VM file says it, or QEMU's default machine. */
+      const char *resolved = type != NULL ? type : ql_vm_config_resolve_machine_type (self);
+      guint64 slots = UINT (MACHINE_HOTPLUG_SLOTS);
+
+      if (slots > 0 && resolved == NULL)
+        add (errors, QL_CONFIG_ERROR_MISSING,
+             "[machine] hotplug-slots: root ports reserved for hot-plug need a PCI Express machine, "
+             "and no [machine] type says which machine: set type = q35");
+      else if (slots > 0)
+        add (errors, QL_CONFIG_ERROR_UNSUPPORTED,
+             "[machine] hotplug-slots: machine type '%s' has no PCIe root ports to reserve (only q35 has): "
+             "remove the key (pc hot-plugs into its root bus pci.0 without them) or use type = q35",
+             resolved);
+      if (ql_vm_config_is_set (self, QL_VM_PROP_MACHINE_AUTO_ROOT_PORTS) && BOOL (MACHINE_AUTO_ROOT_PORTS))
+        add (errors, QL_CONFIG_ERROR_UNSUPPORTED,
+             "[machine] auto-root-ports: machine type '%s' has no PCIe root ports (only q35 has): "
+             "remove the key or use type = q35",
+             resolved != NULL ? resolved : "(unset)");
+    }
+
   if (cpu != NULL && (g_str_equal (cpu, "host") || g_str_has_prefix (cpu, "host,")))
     {
       g_autoptr(GError) error = NULL;
@@ -438,7 +461,10 @@ check_devices (QlVmConfig  *self,
  * Checks the whole configuration and every device, gathering every error:
  * one error is returned as is; several come as one
  * %QL_CONFIG_ERROR_MULTIPLE error whose message lists each on its own line.
- * Host checks run through the host probe unless it is %NULL.
+ * Host checks run through the host probe unless it is %NULL. On a PCI
+ * Express machine the PCIe topology the command line would get is checked
+ * too (the root ports fit on the root bus, a device behind a root port
+ * sits in its slot 0).
  *
  * Returns: %TRUE when the configuration can be turned into an argv
  */
@@ -446,10 +472,17 @@ gboolean
 ql_vm_config_validate (QlVmConfig  *self,
                        GError     **error)
 {
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
+  return ql_vm_config_validate_for (self, FALSE, error);
+}
+
+gboolean
+ql_vm_config_validate_for (QlVmConfig  *self,
+                           gboolean     startup_only,
+                           GError     **error)
+{
   g_autoptr(GPtrArray) errors = ql_error_list_new ();
   g_autoptr(GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  g_return_val_if_fail (QL_IS_VM_CONFIG (self), FALSE);
 
   if (BOOL (KNOBS_HUGEPAGES) || BOOL (KNOBS_MEM_PREALLOC) || BOOL (KNOBS_FILE_BACKED_MEM))
     g_hash_table_add (ids, g_strdup (QL_RAM_BACKEND_ID));
@@ -462,6 +495,14 @@ ql_vm_config_validate (QlVmConfig  *self,
   check_kernel_and_knobs (self, errors);
   check_qmp_iothreads_incoming (self, errors, ids);
   check_devices (self, errors, ids);
+  /* The topology comes from the devices' options: once they are valid. */
+  if (errors->len == 0 && ql_vm_config_is_pcie_machine (self))
+    {
+      GError *topology = ql_vm_config_check_topology (self, startup_only);
+
+      if (topology != NULL)
+        ql_error_list_add (errors, topology);
+    }
 
   return ql_error_list_propagate (errors, error);
 }

@@ -74,8 +74,11 @@ test_full_config_in_govmm_order (void)
                    "-qmp\nunix:/run/q2.sock\n"
                    "-m\n256M,slots=2,maxmem=1G\n"
                    "-netdev\ntap,id=net0,ifname=tap0,script=no,downscript=no\n"
-                   "-device\nvirtio-net-pci,id=net0,netdev=net0,mac=02:00:ca:fe:00:01\n"
-                   "-device\nvirtio-scsi-pci,id=scsi0,iothread=io0\n"
+                   /* q35: each PCI device in a root port of its own. */
+                   "-device\npcie-root-port,id=ql-port1,bus=pcie.0,chassis=1,slot=1\n"
+                   "-device\nvirtio-net-pci,id=net0,netdev=net0,mac=02:00:ca:fe:00:01,bus=ql-port1\n"
+                   "-device\npcie-root-port,id=ql-port2,bus=pcie.0,chassis=2,slot=2\n"
+                   "-device\nvirtio-scsi-pci,id=scsi0,iothread=io0,bus=ql-port2\n"
                    "-device\nscsi-hd,id=disk0,drive=disk0\n"
                    "-drive\nid=disk0,file=/img/a,,b.qcow2,aio=threads,format=qcow2,if=none\n"
                    "-rtc\nbase=utc,driftfix=slew,clock=host\n"

@@ -728,7 +728,8 @@ test_inspect (void)
   const char *const expected_plugins[] = { "balloon", "block", "bridge", "char", "fs", "memory", "net", "rng",
                                            "vfio", "vhost-user", "virtio-fs", "vsock", NULL };
   const char *const expected_types[] = { "balloon", "block", "bridge", "char", "fs", "memory-object", "net",
-                                         "rng", "scsi-controller", "serial", "vfio", "vhost-user", "virtio-fs", "vsock", NULL };
+                                         "pcie-root-port", "rng", "scsi-controller", "serial", "vfio", "vhost-user",
+                                         "virtio-fs", "vsock", NULL };
 
   run_args (&r, "inspect", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -821,7 +822,7 @@ test_inspect_unknown (void)
   g_auto(Run) r = { 0 };
 
   run_args (&r, "inspect", "nosuch", NULL);
-  assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, fs, memory-object, net, rng, scsi-controller", NULL);
+  assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
   run_args (&r, "inspect", "nett", NULL);
   assert_failure (&r, "'nett'", "did you mean 'net'", NULL);
 }

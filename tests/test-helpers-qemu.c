@@ -287,6 +287,17 @@ vm_new (World      *w,
   return vm;
 }
 
+/* A QlVm whose QEMU dies with this test even when an assertion aborts
+ * it (helpers always do). */
+static QlVm *
+vm_launcher_new (QlVmConfig *config)
+{
+  QlVm *vm = ql_vm_new (config);
+
+  ql_vm_set_die_with_parent (vm, TRUE);
+  return vm;
+}
+
 static char *
 fake_device (const char *id,
              const char *extra)
@@ -313,7 +324,7 @@ test_lifecycle (void)
   b = fake_device ("b", "");
   devices = g_strconcat (a, b, NULL);
   config = vm_new (&w, devices);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
   qemu = ql_vm_get_pid (vm);
@@ -364,7 +375,7 @@ test_start_fails (void)
   b = fake_device ("broken", "mode=exit:3\nsay=fake: the share is gone\n");
   devices = g_strconcat (a, b, NULL);
   config = vm_new (&w, devices);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_false (ql_vm_launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
   g_test_message ("%s", error->message);
@@ -395,7 +406,7 @@ test_not_ready (void)
   world_init (&w);
   a = fake_device ("slow", "mode=never\nready-timeout=300\nsay=fake: still thinking\n");
   config = vm_new (&w, a);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   t0 = g_get_monotonic_time ();
   g_assert_false (ql_vm_launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
@@ -427,7 +438,7 @@ test_dies_while_running (void)
   world_init (&w);
   a = fake_device ("net9", "mode=listen-exit:700:7\n");
   config = vm_new (&w, a);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   ql_vm_set_grace_period (vm, 2000);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   qemu = ql_vm_get_pid (vm);
@@ -458,7 +469,7 @@ test_grace (void)
   world_init (&w);
   a = fake_device ("stubborn", "mode=ignore-term\n");
   config = vm_new (&w, a);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   ql_vm_set_grace_period (vm, 400);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   helpers = children_with ("fake-helper --socket=");
@@ -494,7 +505,7 @@ test_cancel (void)
   world_init (&w);
   a = fake_device ("waits", "mode=never\nready-timeout=20000\n");
   config = vm_new (&w, a);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_timeout_add (300, cancel_later, cancellable);
   g_assert_false (ql_vm_launch (vm, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -529,7 +540,7 @@ test_untrusted (void)
   device = g_strdup_printf ("[device u]\ntype=helper-test\nbinary=%s\n", copy);
   config = vm_new (&w, device);
   /* With host checks: refused while the command line is built. */
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_false (ql_vm_launch (vm, NULL, &error));
   g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST);
   g_test_message ("%s", error->message);
@@ -539,7 +550,7 @@ test_untrusted (void)
   g_clear_object (&vm);
   /* Without: refused by the launcher itself, before it spawns. */
   ql_vm_config_set_host_probe (config, NULL);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_false (ql_vm_launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
   g_test_message ("%s", error->message);
@@ -565,7 +576,7 @@ test_explicit_runtime_dir (void)
   a = fake_device ("a", "");
   config = vm_new (&w, a);
   ql_vm_config_set_runtime_dir (config, dir);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   sock = g_build_filename (dir, "a.sock", NULL);
   g_assert_true (g_file_test (sock, G_FILE_TEST_EXISTS));
@@ -578,7 +589,7 @@ test_explicit_runtime_dir (void)
 
   /* Writable by others: refused before anything runs. */
   g_assert_cmpint (g_chmod (dir, 0777), ==, 0);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_false (ql_vm_launch (vm, NULL, &error));
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN);
   g_assert_nonnull (strstr (error->message, "refusing the runtime directory"));
@@ -608,7 +619,7 @@ test_virtio_fs (void)
   g_assert_cmpint (g_mkdir (share, 0755), ==, 0);
   device = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\n", share);
   config = vm_new (&w, device);
-  vm = ql_vm_new (config);
+  vm = vm_launcher_new (config);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
   qemu = ql_vm_get_pid (vm);

@@ -316,7 +316,8 @@ test_vfio_no_such_device (void)
                         NULL);
 
   argv = qlaunch_argv (vm_file, FALSE, -1, -1);
-  assert_qemu_refuses (argv, -1, -1, "-device", "vfio-pci,id=hostdev0,host=ffff:ff:1f.7",
+  /* q35: the device in a PCIe root port of its own. */
+  assert_qemu_refuses (argv, -1, -1, "-device", "vfio-pci,id=hostdev0,host=ffff:ff:1f.7,bus=ql-port1",
                        "vfio /sys/bus/pci/devices/ffff:ff:1f.7: no such host device: No such file or directory");
   ql_test_rm_rf (dir);
 }
@@ -381,7 +382,7 @@ test_vfio_no_iommu_group (void)
                         NULL);
 
   argv = qlaunch_argv (vm_file, FALSE, -1, -1);
-  device = g_strdup_printf ("vfio-pci,id=hostdev0,host=%s", bdf);
+  device = g_strdup_printf ("vfio-pci,id=hostdev0,host=%s,bus=ql-port1", bdf);
   g_free (fragment);
   fragment = g_strdup_printf ("vfio %s: no iommu_group found", bdf);
   assert_qemu_refuses (argv, -1, -1, "-device", device, fragment);
@@ -417,7 +418,7 @@ test_vsock_no_vhost_device (void)
                         NULL);
 
   argv = qlaunch_argv (vm_file, FALSE, -1, -1);
-  assert_qemu_refuses (argv, -1, -1, "-device", "vhost-vsock-pci,id=vsock0,guest-cid=3",
+  assert_qemu_refuses (argv, -1, -1, "-device", "vhost-vsock-pci,id=vsock0,guest-cid=3,bus=ql-port1",
                        "vhost-vsock: failed to open vhost device: ");
   ql_test_rm_rf (dir);
 }
@@ -443,7 +444,7 @@ test_vsock_vhost_fd_not_vhost (void)
 
   argv = qlaunch_argv (vm_file, TRUE, devnull, 9);
   assert_qemu_refuses (argv, devnull, 3, "-device",
-                       "vhost-vsock-pci,id=vsock0,guest-cid=3,vhostfd=3",
+                       "vhost-vsock-pci,id=vsock0,guest-cid=3,vhostfd=3,bus=ql-port1",
                        "vhost_set_owner failed: Inappropriate ioctl for device");
   close (devnull);
   ql_test_rm_rf (dir);
@@ -667,7 +668,7 @@ test_vhost_user_blk_accepted (void)
 
   /* Host checks on: the socket exists. */
   argv = qlaunch_argv (vm_file, TRUE, -1, -1);
-  assert_argv_has (argv, "vhost-user-blk-pci,id=disk0,chardev=char-disk0");
+  assert_argv_has (argv, "vhost-user-blk-pci,id=disk0,chardev=char-disk0,bus=ql-port1");
 
   qemu = spawn ((const char * const *) argv, -1, -1,
                 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |

@@ -195,6 +195,8 @@ static const KeyCase key_cases[] = {
   { "machine", "type", "q35", "machine-type", K_STR, "q35", 0 },
   { "machine", "acceleration", "kvm:tcg", "machine-acceleration", K_STR, "kvm:tcg", 0 },
   { "machine", "options", "usb=off,vmport=off", "machine-options", K_STR, "usb=off,vmport=off", 0 },
+  { "machine", "hotplug-slots", "2", "machine-hotplug-slots", K_UINT, NULL, 2 },
+  { "machine", "auto-root-ports", "false", "machine-auto-root-ports", K_BOOL, NULL, FALSE },
   { "smp", "cpus", "4", "smp-cpus", K_UINT, NULL, 4 },
   { "smp", "cores", "2", "smp-cores", K_UINT, NULL, 2 },
   { "smp", "threads", "2", "smp-threads", K_UINT, NULL, 2 },
@@ -631,7 +633,7 @@ test_device_errors (void)
   assert_load_error ("[device disk0]\ntype = blok\nfile = /a.img\n", QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
                      "test.vm:2:", "[device disk0] type", "'blok'", "did you mean 'block'", NULL);
   assert_load_error ("[device disk0]\ntype = floppy\n", QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
-                     "[device disk0] type", "'floppy'", "balloon, block, bridge, char, fs, memory-object, net, rng, scsi-controller", NULL);
+                     "[device disk0] type", "'floppy'", "balloon, block, bridge, char, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
   /* A device's own errors name the device (its id, the label here) and
    * the property. */
   assert_load_error ("[device disk0]\ntype = block\nfiel = /a.img\n", QL_CONFIG_ERROR_UNKNOWN_KEY,

@@ -20,6 +20,20 @@ build_for_qemu (QlVmConfig  *vm,
       if (caps == NULL)
         return NULL;
     }
+  else if (host_checks)
+    {
+      /* The binary's machine types first: plugins and the PCIe topology
+       * see [machine] type as it resolves it (q35 is pc-q35-7.2). */
+      g_autofree char *binary = ql_vm_config_dup_qemu_binary (vm);
+      g_autoptr(QlQemuCaps) machines = ql_qemu_caps_lookup (binary, NULL, QL_QEMU_CAPS_LOOKUP_NONE, NULL, error);
+
+      if (machines == NULL)
+        {
+          g_prefix_error (error, "cannot check the VM against its QEMU%s: ", hint);
+          return NULL;
+        }
+      ql_vm_config_set_qemu_caps (vm, machines);
+    }
   cmdline = ql_vm_config_build_cmdline (vm, error);
   if (cmdline == NULL)
     return NULL;

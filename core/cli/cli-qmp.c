@@ -483,7 +483,9 @@ ql_cli_hotplug (const QlCliGlobals *globals,
     "is checked first (against --vm VMFILE and the -d devices before it); then\n"
     "they are added in order, each with its backends (blockdev-add, chardev-add,\n"
     "netdev_add, object-add) before its device_add. A device that fails is rolled\n"
-    "back; the devices added before it stay. Prints 'hotplugged ID (TYPE)' per device.\n");
+    "back; the devices added before it stay. Prints 'hotplugged ID (TYPE)' per device.\n"
+    "On q35 a PCI device that names no bus goes into a free PCIe root port that the\n"
+    "VM reserved with [machine] hotplug-slots (QEMU says which are free).\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);

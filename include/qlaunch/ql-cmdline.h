@@ -36,6 +36,9 @@ typedef enum
  * @QL_VALUE_UINT: an unsigned integer
  * @QL_VALUE_FDS: file descriptor numbers as QEMU sees them, joined with
  *   `:` (see ql_option_set_fds()); since ABI 1.1
+ * @QL_VALUE_LIST: one element of a list-valued key (see
+ *   ql_option_add_list_value()): a repeated key in key=value form, one
+ *   array in JSON and QMP; since ABI 1.2
  *
  * The type of a value in a key=value option. Kept so that the same option can
  * later be written as JSON or turned into QMP arguments with the right types.
@@ -47,7 +50,32 @@ typedef enum
   QL_VALUE_INT,
   QL_VALUE_UINT,
   QL_VALUE_FDS,
+  QL_VALUE_LIST,
 } QlValueType;
+
+/**
+ * QlPciPlacement:
+ * @QL_PCI_PLACEMENT_AUTO: the driver's name decides (the default): a
+ *   driver ending in `-pci`, `-pci-transitional` or `-pci-non-transitional`,
+ *   or one of QEMU's virtio aliases that stand for a `-pci` type
+ *   (`virtio-blk`, `virtio-net`, ...), is a PCI endpoint
+ * @QL_PCI_PLACEMENT_ROOT_PORT: a PCI endpoint, whatever its driver's name
+ *   (`e1000e`, `nvme`)
+ * @QL_PCI_PLACEMENT_NONE: never put behind a root port: not a PCI endpoint,
+ *   or one that must stay on the root bus
+ *
+ * Whether a `-device` option is a PCI endpoint that, on a PCI Express
+ * machine (q35), gets a PCIe root port of its own when it names no `bus`
+ * and no `addr` (see ql_option_set_pci_placement()).
+ *
+ * Since: ABI 1.2
+ */
+typedef enum
+{
+  QL_PCI_PLACEMENT_AUTO,
+  QL_PCI_PLACEMENT_ROOT_PORT,
+  QL_PCI_PLACEMENT_NONE,
+} QlPciPlacement;
 
 /**
  * QlOption:
@@ -108,6 +136,10 @@ QL_API void            ql_option_set_fds             (QlOption    *option,
                                                       const char  *key,
                                                       const int   *qemu_fds,
                                                       guint        n_fds);
+QL_API void            ql_option_add_list_value      (QlOption    *option,
+                                                      const char  *key,
+                                                      const char  *member,
+                                                      const char  *value);
 QL_API const char     *ql_option_get_flag            (QlOption    *option);
 QL_API const char     *ql_option_get_head            (QlOption    *option);
 QL_API QlOptionSyntax  ql_option_get_syntax          (QlOption    *option);
@@ -119,8 +151,14 @@ QL_API const char     *ql_option_get_value           (QlOption    *option,
                                                       guint        index);
 QL_API QlValueType     ql_option_get_value_type      (QlOption    *option,
                                                       guint        index);
+QL_API const char     *ql_option_get_list_member     (QlOption    *option,
+                                                      guint        index);
 QL_API const char     *ql_option_lookup              (QlOption    *option,
                                                       const char  *key);
+QL_API void            ql_option_set_pci_placement   (QlOption    *option,
+                                                      QlPciPlacement placement);
+QL_API QlPciPlacement  ql_option_get_pci_placement   (QlOption    *option);
+QL_API gboolean        ql_option_is_pci_endpoint     (QlOption    *option);
 
 QL_API guint           ql_cmdline_get_n_options      (QlCmdline   *self);
 QL_API QlOption       *ql_cmdline_get_option         (QlCmdline   *self,

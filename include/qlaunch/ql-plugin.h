@@ -30,9 +30,14 @@ G_BEGIN_DECLS
  *
  * 1.2 added helper processes (#QlHelper: ql_cmdline_add_helper() and the
  * ql_helper_*() calls, ql_helper_find_vhost_user_binary()), the runtime
- * directory (ql_cmdline_get_runtime_dir(), ql_cmdline_build_runtime_path())
- * and shared guest RAM (ql_cmdline_require_shared_memory()). A 1.0 or 1.1
- * plugin loads unchanged.
+ * directory (ql_cmdline_get_runtime_dir(), ql_cmdline_build_runtime_path()),
+ * shared guest RAM (ql_cmdline_require_shared_memory()), list-valued keys
+ * (ql_option_add_list_value(), %QL_VALUE_LIST, ql_option_get_list_member())
+ * the host check of a port (#QlHostProbeClass.port_available,
+ * ql_host_probe_port_available()) and the PCIe topology of q35
+ * (ql_option_set_pci_placement(), ql_option_is_pci_endpoint(),
+ * ql_vm_config_is_pcie_machine(), ql_vm_config_resolve_machine_type(),
+ * ql_vm_config_set_qemu_caps()). A 1.0 or 1.1 plugin loads unchanged.
  */
 #define QL_PLUGIN_ABI_MINOR 2
 

@@ -10,6 +10,7 @@
 #include <qlaunch/ql-cmdline.h>
 #include <qlaunch/ql-host-probe.h>
 #include <qlaunch/ql-registry.h>
+#include <qlaunch/ql-qemu-caps.h>
 
 G_BEGIN_DECLS
 
@@ -140,6 +141,12 @@ QL_API void         ql_vm_config_get_qemu_version    (QlVmConfig   *self,
 QL_API void         ql_vm_config_set_runtime_dir     (QlVmConfig   *self,
                                                       const char   *dir);
 QL_API const char  *ql_vm_config_get_runtime_dir     (QlVmConfig   *self);
+QL_API void         ql_vm_config_set_qemu_caps       (QlVmConfig   *self,
+                                                      QlQemuCaps   *caps);
+QL_API QlQemuCaps  *ql_vm_config_get_qemu_caps       (QlVmConfig   *self);
+QL_API const char  *ql_vm_config_resolve_machine_type (QlVmConfig  *self);
+QL_API gboolean     ql_vm_config_is_pcie_machine     (QlVmConfig   *self);
+QL_API char        *ql_vm_config_dup_qemu_binary     (QlVmConfig   *self);
 QL_API QlCmdline   *ql_vm_config_build_cmdline       (QlVmConfig   *self,
                                                       GError      **error);
 QL_API char       **ql_vm_config_to_argv             (QlVmConfig   *self,

@@ -19,15 +19,17 @@
  * - `bus` is a bus name ('pcie.0', a bridge's id), not a QEMU bus path
  *   (govmm's example "/pci-bus/pcie.0" is a path QEMU refuses), and
  *   defaults to the machine's root bus: `pcie.0` on q35, `pci.0` on pc
- *   (from [machine] type); with another or no machine type it is required,
+ *   ([machine] type, as the probed QEMU resolves it:
+ *   ql_vm_config_resolve_machine_type()); with another or no machine type
+ *   it is required,
  *   as govmm required it. The other machine's root bus is an error (QEMU:
  *   "Bus 'pci.0' not found" on q35), and so is a root-bus address that the
  *   machine's own chipset occupies (QEMU: "PCI: slot 0 function 0 not
  *   available for pci-bridge, in use by mch").
  */
 #include "ql-bridge-device.h"
+#include "ql-pcie-root-port.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* QEMU's chassis_nr is a uint8 and 0 means "not specified". */
@@ -60,135 +62,18 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
-/* The machines whose PCI layout qlaunch knows for certain. */
-typedef enum
-{
-  QL_BRIDGE_MACHINE_OTHER,   /* unset, or one qlaunch knows nothing certain about */
-  QL_BRIDGE_MACHINE_Q35,
-  QL_BRIDGE_MACHINE_PC,
-  QL_BRIDGE_MACHINE_ISAPC,   /* no PCI at all */
-} QlBridgeMachine;
-
-/* A function of the root bus that the machine's chipset takes (QEMU 7.2,
- * checked with -nodefaults), unless [machine] options turn the machine
- * property @option (when not NULL) off. */
-typedef struct
-{
-  QlBridgeMachine  machine;
-  guint            slot;
-  gint             function;   /* -1: every function of the slot */
-  const char      *occupant;
-  const char      *option;
-} QlBridgeReservedFunction;
-
-static const QlBridgeReservedFunction ql_bridge_reserved_functions[] = {
-  { QL_BRIDGE_MACHINE_Q35, 0x00, -1, "the host bridge (mch)", NULL },
-  { QL_BRIDGE_MACHINE_Q35, 0x1f, 0, "the ICH9 LPC/ISA bridge", NULL },
-  { QL_BRIDGE_MACHINE_Q35, 0x1f, 2, "the ICH9 SATA controller", "sata" },
-  { QL_BRIDGE_MACHINE_Q35, 0x1f, 3, "the ICH9 SMBus controller", "smbus" },
-  { QL_BRIDGE_MACHINE_PC, 0x00, -1, "the host bridge (i440FX)", NULL },
-  { QL_BRIDGE_MACHINE_PC, 0x01, 0, "the PIIX3 ISA bridge", NULL },
-  { QL_BRIDGE_MACHINE_PC, 0x01, 1, "the PIIX3 IDE controller", NULL },
-  { QL_BRIDGE_MACHINE_PC, 0x01, 3, "the PIIX4 power management controller", "acpi" },
-};
-
-static QlBridgeMachine
-classify_machine (const char *type)
-{
-  if (type == NULL)
-    return QL_BRIDGE_MACHINE_OTHER;
-  if (g_str_equal (type, "q35") || g_str_has_prefix (type, "pc-q35-"))
-    return QL_BRIDGE_MACHINE_Q35;
-  if (g_str_equal (type, "pc") || g_str_has_prefix (type, "pc-i440fx-"))
-    return QL_BRIDGE_MACHINE_PC;
-  if (g_str_equal (type, "isapc"))
-    return QL_BRIDGE_MACHINE_ISAPC;
-  return QL_BRIDGE_MACHINE_OTHER;
-}
-
-static const char *
-machine_root_bus (QlBridgeMachine machine)
-{
-  switch (machine)
-    {
-    case QL_BRIDGE_MACHINE_Q35:
-      return "pcie.0";
-    case QL_BRIDGE_MACHINE_PC:
-      return "pci.0";
-    case QL_BRIDGE_MACHINE_ISAPC:
-    case QL_BRIDGE_MACHINE_OTHER:
-    default:
-      return NULL;
-    }
-}
-
-static QlBridgeMachine
-vm_machine (QlVmConfig  *vm,
-            char       **out_type)
-{
-  g_autofree char *type = NULL;
-  QlBridgeMachine machine;
-
-  if (vm != NULL)
-    g_object_get (vm, "machine-type", &type, NULL);
-  machine = classify_machine (type);
-  if (out_type != NULL)
-    *out_type = g_steal_pointer (&type);
-  return machine;
-}
-
 /* The bus the bridge plugs into: its own, or the machine's root bus. */
-static const char *
-ql_bridge_device_get_bus (QlBridgeDevice  *self,
-                          QlBridgeMachine  machine)
+const char *
+ql_bridge_device_get_bus_on (QlBridgeDevice  *self,
+                             QlBridgeMachine  machine)
 {
-  return self->bus != NULL ? self->bus : machine_root_bus (machine);
+  return self->bus != NULL ? self->bus : ql_bridge_machine_root_bus (machine);
 }
 
-/* Splits a valid QEMU PCI address (see ql_is_valid_pci_addr()). */
-static void
-parse_pci_addr (const char *addr,
-                guint      *slot,
-                guint      *function)
+const char *
+ql_bridge_device_get_addr (QlBridgeDevice *self)
 {
-  char *end = NULL;
-
-  *slot = (guint) strtoul (addr, &end, 16);
-  *function = (end != NULL && *end == '.') ? (guint) strtoul (end + 1, NULL, 16) : 0;
-}
-
-/* Whether [machine] options (QEMU's key=value rule, ",," a literal comma)
- * turn @key off. */
-static gboolean
-machine_option_is_off (QlVmConfig *vm,
-                       const char *key)
-{
-  static const char * const off[] = { "off", "false", "no", NULL };
-  g_autofree char *value = vm != NULL ? ql_vm_config_lookup_machine_option (vm, key) : NULL;
-
-  return value != NULL && g_strv_contains (off, value);
-}
-
-static const QlBridgeReservedFunction *
-find_reserved_function (QlVmConfig      *vm,
-                        QlBridgeMachine  machine,
-                        guint            slot,
-                        guint            function)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (ql_bridge_reserved_functions); i++)
-    {
-      const QlBridgeReservedFunction *r = &ql_bridge_reserved_functions[i];
-
-      if (r->machine != machine || r->slot != slot)
-        continue;
-      if (r->function >= 0 && (guint) r->function != function)
-        continue;
-      if (r->option != NULL && machine_option_is_off (vm, r->option))
-        continue;
-      return r;
-    }
-
-  return NULL;
+  return self->addr;
 }
 
 /* Chassis numbers, and addresses on one bus, do not repeat among bridges:
@@ -201,7 +86,6 @@ check_earlier_bridge (QlBridgeDevice   *self,
                       GError          **error)
 {
   const char *other_id = ql_device_get_id (QL_DEVICE (other));
-  guint slot, function, other_slot, other_function;
 
   if (self->bridge_type == QL_BRIDGE_TYPE_PCI &&
       other->bridge_type == QL_BRIDGE_TYPE_PCI &&
@@ -213,27 +97,13 @@ check_earlier_bridge (QlBridgeDevice   *self,
       return FALSE;
     }
 
-  if (self->addr == NULL || other->addr == NULL ||
-      !ql_is_valid_pci_addr (other->addr) ||
-      g_strcmp0 (ql_bridge_device_get_bus (other, machine), bus) != 0)
-    return TRUE;
-
-  parse_pci_addr (self->addr, &slot, &function);
-  parse_pci_addr (other->addr, &other_slot, &other_function);
-  if (slot == other_slot && function == other_function)
-    {
-      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "addr",
-                           "'%s' on bus '%s' is taken by bridge '%s' already: give each device on a bus its own address",
-                           self->addr, bus, other_id);
-      return FALSE;
-    }
-
-  return TRUE;
+  return ql_bridge_check_addr_free (QL_DEVICE (self), QL_DEVICE (other), machine, bus, self->addr, error);
 }
 
 /* Rules that involve the other devices of @vm: the bus must exist when
- * QEMU creates the bridge (QEMU creates devices in command-line order), and
- * the rules of check_earlier_bridge(). */
+ * QEMU creates the bridge (QEMU creates devices in command-line order), the
+ * rules of check_earlier_bridge(), and no root port defined before it at
+ * the same address. */
 static gboolean
 check_other_devices (QlBridgeDevice   *self,
                      QlVmConfig       *vm,
@@ -242,7 +112,7 @@ check_other_devices (QlBridgeDevice   *self,
 {
   QlDevice *device = QL_DEVICE (self);
   GPtrArray *devices = vm != NULL ? ql_vm_config_get_devices (vm) : NULL;
-  const char *bus = ql_bridge_device_get_bus (self, machine);
+  const char *bus = ql_bridge_device_get_bus_on (self, machine);
   gboolean before = TRUE;
 
   for (guint i = 0; devices != NULL && i < devices->len; i++)
@@ -268,6 +138,11 @@ check_other_devices (QlBridgeDevice   *self,
         {
           return FALSE;
         }
+      else if (QL_IS_PCIE_ROOT_PORT (other) &&
+               !ql_bridge_check_addr_free (device, other, machine, bus, self->addr, error))
+        {
+          return FALSE;
+        }
     }
 
   return TRUE;
@@ -279,9 +154,9 @@ ql_bridge_device_valid (QlDevice    *device,
                         GError     **error)
 {
   QlBridgeDevice *self = QL_BRIDGE_DEVICE (device);
-  g_autofree char *machine_type = NULL;
-  QlBridgeMachine machine = vm_machine (vm, &machine_type);
-  const char *root_bus = machine_root_bus (machine);
+  const char *machine_type = NULL;
+  QlBridgeMachine machine = ql_bridge_machine (vm, &machine_type);
+  const char *root_bus = ql_bridge_machine_root_bus (machine);
   const char *bus;
 
   if (machine == QL_BRIDGE_MACHINE_ISAPC)
@@ -311,7 +186,7 @@ ql_bridge_device_valid (QlDevice    *device,
       return FALSE;
     }
 
-  bus = ql_bridge_device_get_bus (self, machine);
+  bus = ql_bridge_device_get_bus_on (self, machine);
   if (bus == NULL)
     {
       if (machine_type != NULL)
@@ -374,36 +249,8 @@ ql_bridge_device_valid (QlDevice    *device,
       break;
     }
 
-  if (self->addr != NULL)
-    {
-      guint slot, function;
-      const QlBridgeReservedFunction *reserved;
-
-      if (*self->addr == '\0')
-        {
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "addr",
-                               "the value is empty: leave it unset or give a value");
-          return FALSE;
-        }
-      if (!ql_is_valid_pci_addr (self->addr))
-        {
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "addr",
-                               "'%s' is not a PCI address: expected a hex slot with an optional function, such as '5' or '1e.0'",
-                               self->addr);
-          return FALSE;
-        }
-
-      parse_pci_addr (self->addr, &slot, &function);
-      reserved = g_strcmp0 (bus, root_bus) == 0
-                 ? find_reserved_function (vm, machine, slot, function) : NULL;
-      if (reserved != NULL)
-        {
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_CONFLICT, "addr",
-                               "'%s' on the root bus '%s' of machine type '%s' is taken by %s: choose another slot",
-                               self->addr, bus, machine_type, reserved->occupant);
-          return FALSE;
-        }
-    }
+  if (!ql_bridge_check_addr (device, vm, machine, machine_type, bus, self->addr, error))
+    return FALSE;
 
   return check_other_devices (self, vm, machine, error);
 }
@@ -415,7 +262,7 @@ ql_bridge_device_qemu_params (QlDevice    *device,
                               GError     **error)
 {
   QlBridgeDevice *self = QL_BRIDGE_DEVICE (device);
-  const char *bus = ql_bridge_device_get_bus (self, vm_machine (vm, NULL));
+  const char *bus = ql_bridge_device_get_bus_on (self, ql_bridge_machine (vm, NULL));
   QlOption *dev;
 
   if (bus == NULL)

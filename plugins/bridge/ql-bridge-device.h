@@ -3,6 +3,8 @@
 
 #include <qlaunch/qlaunch.h>
 
+#include "ql-bridge-common.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -24,5 +26,11 @@ typedef enum
 
 #define QL_TYPE_BRIDGE_DEVICE (ql_bridge_device_get_type ())
 G_DECLARE_FINAL_TYPE (QlBridgeDevice, ql_bridge_device, QL, BRIDGE_DEVICE, QlDevice)
+
+/* The bus the bridge plugs into on @machine (its root bus when unset), and
+ * its address (NULL: unset). */
+const char *ql_bridge_device_get_bus_on (QlBridgeDevice  *self,
+                                         QlBridgeMachine  machine);
+const char *ql_bridge_device_get_addr   (QlBridgeDevice  *self);
 
 G_END_DECLS

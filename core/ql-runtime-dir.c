@@ -55,7 +55,7 @@ ql_runtime_dir_name_for (const char *vm_name)
 {
   GString *s = g_string_new (NULL);
 
-  for (const char *p = vm_name != NULL ? vm_name : ""; *p != '\0' && s->len < 32; p++)
+  for (const char *p = vm_name != NULL ? vm_name : ""; *p != '\0' && s->len < 16; p++)
     g_string_append_c (s, g_ascii_isalnum (*p) || *p == '-' || *p == '_' ? *p : '_');
   if (s->len == 0 || s->str[0] == '.')
     g_string_prepend (s, "vm");

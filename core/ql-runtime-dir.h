@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 /* Where runtime directories go, computed without touching anything:
  * $XDG_RUNTIME_DIR/qlaunch, /run/qlaunch (root) or $TMPDIR/qlaunch-UID. */
 char     *ql_runtime_dir_default_base (void);
-/* A file-name-safe form of a VM name (at most 32 bytes; "vm" for none). */
+/* A file-name-safe form of a VM name (at most 16 bytes, so that socket paths under it fit in a unix socket address; "vm" for none). */
 char     *ql_runtime_dir_name_for     (const char  *vm_name);
 /* Removes the directories under @base that no running launcher holds. */
 void      ql_runtime_dir_sweep        (const char  *base);

@@ -337,41 +337,64 @@ test_rule_private_memory (void)
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "path", "[memory]");
 }
 
-/* Without [memory] size the core cannot size the shared backend. */
+/* Without [memory] size the core cannot size the shared backend: caught
+ * by validation, so that what validates builds. */
 static void
 test_rule_memory_size (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(QlVmConfig) vm2 = test_vm_new (NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(QlCmdline) cmdline = NULL;
+  QlDevice *dev;
 
   ql_vm_config_set_runtime_dir (vm, RUNTIME);
-  test_add_device (vm, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
-  cmdline = ql_vm_config_build_cmdline (vm, &error);
-  g_assert_null (cmdline);
-  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING);
-  g_assert_nonnull (strstr (error->message, "[memory]: size"));
-  g_assert_nonnull (strstr (error->message, "device 'fs0'"));
+  dev = test_add_device (vm, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_MISSING, "path", "[memory]: size");
+
+  /* Hugepages give a shared backend of QEMU's default size: no size
+   * needed. */
+  g_assert_true (ql_vm_config_set_from_string (vm2, "knobs-hugepages", "true", &error));
+  ql_vm_config_set_runtime_dir (vm2, RUNTIME);
+  dev = test_add_device (vm2, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
+  test_assert_valid (vm2, dev);
 }
 
 /* A runtime directory so long that the socket path does not fit in a
- * unix socket address. */
+ * unix socket address: refused at validation, naming the id; a long id
+ * under a short directory is shortened, and fits. */
 static void
 test_rule_socket_path_length (void)
 {
   g_autoptr(QlVmConfig) vm = vm_new (NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(QlVmConfig) vm2 = vm_new (NULL);
   g_autoptr(QlCmdline) cmdline = NULL;
   g_autofree char *name = g_strnfill (90, 'd');
   g_autofree char *dir = g_strconcat ("/", name, NULL);
+  g_autofree char *long_id = g_strnfill (100, 'i');
+  const char *socket;
+  QlDevice *dev;
 
   ql_vm_config_set_runtime_dir (vm, dir);
-  test_add_device (vm, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
-  cmdline = ql_vm_config_build_cmdline (vm, &error);
-  g_assert_null (cmdline);
-  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE);
-  g_assert_nonnull (strstr (error->message, "helper 'virtiofsd'"));
-  g_assert_nonnull (strstr (error->message, "at most 107"));
+  dev = test_add_device (vm, "virtio-fs", "fs0", "path", "/srv", "tag", "t", NULL);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "id", "at most 107");
+
+  test_add_device (vm2, "virtio-fs", long_id, "path", "/srv", "tag", "t", NULL);
+  cmdline = build (vm2);
+  socket = ql_helper_get_socket (ql_cmdline_get_helper (cmdline, 0));
+  g_assert_cmpuint (strlen (socket), <=, QL_HELPER_SOCKET_PATH_MAX);
+  g_assert_true (g_str_has_prefix (socket, RUNTIME "/iiiiiiiiiiiiiiiiiiiiiii-"));
+  g_assert_true (g_str_has_suffix (socket, ".virtiofsd.sock"));
+}
+
+static void
+test_rule_relative_path (void)
+{
+  g_autoptr(QlVmConfig) vm = vm_new (NULL);
+  QlDevice *dev = test_add_device (vm, "virtio-fs", "fs0", "tag", "t", NULL);
+
+  /* Through the API (a VM file makes it absolute). */
+  g_object_set (dev, "path", "relative/dir", NULL);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "path", "not an absolute path");
 }
 
 /* ---- host checks ---- */
@@ -791,6 +814,7 @@ main (int   argc,
   g_test_add_func ("/virtio-fs/rule/private-memory", test_rule_private_memory);
   g_test_add_func ("/virtio-fs/rule/memory-size", test_rule_memory_size);
   g_test_add_func ("/virtio-fs/rule/socket-path-length", test_rule_socket_path_length);
+  g_test_add_func ("/virtio-fs/rule/relative-path", test_rule_relative_path);
   g_test_add_func ("/virtio-fs/host/directory", test_host_directory);
   g_test_add_func ("/virtio-fs/host/no-virtiofsd", test_host_no_virtiofsd);
   g_test_add_func ("/virtio-fs/host/untrusted-binary", test_host_untrusted_binary);

@@ -44,6 +44,8 @@
 /* QEMU 7.2 hw/virtio/vhost-user-fs.c: the tag field of virtio_fs_config. */
 #define QL_VIRTIO_FS_MAX_TAG 36
 #define QL_VIRTIO_FS_MAX_QUEUE_SIZE 1024
+/* The longest device id written whole into the socket's name. */
+#define QL_VIRTIO_FS_SOCKET_ID_MAX 32
 
 struct _QlVirtioFsDevice
 {
@@ -172,6 +174,60 @@ valid_memory (QlVirtioFsDevice  *self,
   return TRUE;
 }
 
+/* The socket's file name in the runtime directory: the device id, or for a
+ * long one its start and a hash, so that the path stays short enough for a
+ * unix socket address under the default runtime directory. */
+static char *
+socket_name (const char *id)
+{
+  if (strlen (id) <= QL_VIRTIO_FS_SOCKET_ID_MAX)
+    return g_strconcat (id, ".virtiofsd.sock", NULL);
+  return g_strdup_printf ("%.23s-%08x.virtiofsd.sock", id, g_str_hash (id));
+}
+
+/* What the launcher needs of the VM: guest RAM it can share (a size for
+ * the memfd, unless the knobs give a shared backend), and socket paths
+ * that fit a unix socket address. */
+static gboolean
+valid_launch (QlVirtioFsDevice  *self,
+              QlVmConfig        *vm,
+              GError           **error)
+{
+  QlDevice *device = QL_DEVICE (self);
+  gboolean hugepages = FALSE, file_backed = FALSE, file_backed_shared = FALSE;
+  guint64 memory_size = 0;
+  const char *runtime_dir = ql_vm_config_get_runtime_dir (vm);
+
+  g_object_get (vm,
+                "memory-size", &memory_size,
+                "knobs-hugepages", &hugepages,
+                "knobs-file-backed-mem", &file_backed,
+                "knobs-file-backed-mem-shared", &file_backed_shared,
+                NULL);
+  if (memory_size == 0 && !hugepages && !(file_backed && file_backed_shared))
+    {
+      ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "path",
+                           "[memory]: size: virtiofsd maps guest RAM, which qlaunch then backs with a shared "
+                           "memfd (memory-backend-memfd, share=on) of the VM's size: set [memory] size");
+      return FALSE;
+    }
+  if (runtime_dir != NULL)
+    {
+      g_autofree char *name = socket_name (ql_device_get_id (device));
+      gsize len = strlen (runtime_dir) + 1 + strlen (name);
+
+      if (len > QL_HELPER_SOCKET_PATH_MAX)
+        {
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "id",
+                               "the socket '%s/%s' would be %" G_GSIZE_FORMAT " bytes long, and a unix socket path "
+                               "holds at most %d: use a shorter runtime directory",
+                               runtime_dir, name, len, QL_HELPER_SOCKET_PATH_MAX);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 valid_host (QlVirtioFsDevice  *self,
             QlHostProbe       *probe,
@@ -223,6 +279,13 @@ ql_virtio_fs_device_valid (QlDevice    *device,
                            "no directory given: set path to the host directory to share");
       return FALSE;
     }
+  if (!g_path_is_absolute (self->path))
+    {
+      ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "path",
+                           "'%s' is not an absolute path (in a VM file, a relative path is relative to the VM file)",
+                           self->path);
+      return FALSE;
+    }
   if (!valid_tag (self, vm, error))
     return FALSE;
   if (self->queue_size != 0
@@ -250,7 +313,7 @@ ql_virtio_fs_device_valid (QlDevice    *device,
                            self->addr);
       return FALSE;
     }
-  if (!valid_memory (self, vm, error))
+  if (!valid_memory (self, vm, error) || !valid_launch (self, vm, error))
     return FALSE;
   if (probe != NULL && !valid_host (self, probe, error))
     return FALSE;
@@ -282,8 +345,8 @@ ql_virtio_fs_device_qemu_params (QlDevice    *device,
   QlVirtioFsDevice *self = QL_VIRTIO_FS_DEVICE (device);
   const char *id = ql_device_get_id (device);
   g_autofree char *chardev = g_strconcat (id, "-vfsd", NULL);
-  g_autofree char *socket_name = g_strconcat (id, ".virtiofsd.sock", NULL);
-  g_autofree char *socket_path = ql_cmdline_build_runtime_path (cmdline, socket_name);
+  g_autofree char *name = socket_name (id);
+  g_autofree char *socket_path = ql_cmdline_build_runtime_path (cmdline, name);
   g_autofree char *binary = NULL;
   g_autofree char *source = fuse_opt_escape (self->path);
   g_autofree char *reason = g_strdup_printf ("device '%s' (vhost-user-fs-pci)", id);

@@ -510,6 +510,15 @@ test_hotplug_plan (void)
 
   step = json_array_get_object_element (plan, 2);
   g_assert_cmpstr (json_object_get_string_member (step, "execute"), ==, "device_add");
+
+  /* Without the VM's configuration (qlaunch hotplug without --vm): the
+   * running VM's RAM is what it is, no [memory] size is asked for. */
+  {
+    g_autoptr(JsonArray) plan2 = ql_hotplug_plan (dev, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (json_array_get_length (plan2), >=, 3);
+  }
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (step, "arguments"), "driver"),
                    ==, "vhost-user-fs-pci");
 }

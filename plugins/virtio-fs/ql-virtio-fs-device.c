@@ -185,6 +185,18 @@ socket_name (const char *id)
   return g_strdup_printf ("%.23s-%08x.virtiofsd.sock", id, g_str_hash (id));
 }
 
+static gboolean
+device_in_vm (QlDevice   *device,
+              QlVmConfig *vm)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (vm);
+
+  for (guint i = 0; devices != NULL && i < devices->len; i++)
+    if (g_ptr_array_index (devices, i) == device)
+      return TRUE;
+  return FALSE;
+}
+
 /* What the launcher needs of the VM: guest RAM it can share (a size for
  * the memfd, unless the knobs give a shared backend), and socket paths
  * that fit a unix socket address. */
@@ -204,7 +216,10 @@ valid_launch (QlVirtioFsDevice  *self,
                 "knobs-file-backed-mem", &file_backed,
                 "knobs-file-backed-mem-shared", &file_backed_shared,
                 NULL);
-  if (memory_size == 0 && !hugepages && !(file_backed && file_backed_shared))
+  /* A device hot-plugged into a running VM (not one of @vm's devices)
+   * finds guest RAM as that VM was started: nothing to size here. */
+  if (memory_size == 0 && !hugepages && !(file_backed && file_backed_shared)
+      && device_in_vm (device, vm))
     {
       ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "path",
                            "[memory]: size: virtiofsd maps guest RAM, which qlaunch then backs with a shared "

@@ -514,7 +514,8 @@ test_hotplug_plan (void)
   /* Without the VM's configuration (qlaunch hotplug without --vm): the
    * running VM's RAM is what it is, no [memory] size is asked for. */
   {
-    g_autoptr(JsonArray) plan2 = ql_hotplug_plan (dev, NULL, NULL, &error);
+    g_autoptr(QlVmConfig) empty = test_vm_new (NULL);
+    g_autoptr(JsonArray) plan2 = ql_hotplug_plan (dev, empty, NULL, &error);
 
     g_assert_no_error (error);
     g_assert_cmpuint (json_array_get_length (plan2), >=, 3);

@@ -263,6 +263,208 @@ test_json_clash (void)
   g_assert_cmpstr (error->message, ==, "-netdev tap: key 'x.y' clashes with another key in JSON form");
 }
 
+/* List-valued keys: the key repeated in key=value form (QEMU 7.2 reads
+ * `hostfwd=A,hostfwd=B`; `hostfwd.0.str=A` is refused), each value with
+ * its ',' doubled; the elements stay together where the first was added. */
+static void
+test_list_keyval (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autofree char *s = NULL;
+  QlOption *net = ql_cmdline_add_option (cl, "-netdev", "user", "id", "n0", NULL);
+
+  ql_option_add_list_value (net, "hostfwd", "str", "tcp:127.0.0.1:2222-:22");
+  ql_option_set_bool (net, "ipv6", FALSE);
+  ql_option_add_list_value (net, "hostfwd", "str", "udp::5353-:53,x=1");
+  ql_option_add_list_value (net, "hostfwd", "str", NULL);     /* nothing */
+  ql_option_add_list_value (net, "dnssearch", NULL, "a.example");
+  s = joined (cl);
+  g_assert_cmpstr (s, ==, "qemu|-netdev|user,id=n0,hostfwd=tcp:127.0.0.1:2222-:22,"
+                   "hostfwd=udp::5353-:53,,x=1,ipv6=off,dnssearch=a.example");
+
+  /* Each element is a pair of its own, typed and with its member. */
+  g_assert_cmpuint (ql_option_get_n_values (net), ==, 5);
+  g_assert_cmpstr (ql_option_get_key (net, 2), ==, "hostfwd");
+  g_assert_cmpstr (ql_option_get_value (net, 2), ==, "udp::5353-:53,x=1");
+  g_assert_cmpint (ql_option_get_value_type (net, 1), ==, QL_VALUE_LIST);
+  g_assert_cmpint (ql_option_get_value_type (net, 2), ==, QL_VALUE_LIST);
+  g_assert_cmpint (ql_option_get_value_type (net, 3), ==, QL_VALUE_BOOL);
+  g_assert_cmpstr (ql_option_get_list_member (net, 1), ==, "str");
+  g_assert_null (ql_option_get_list_member (net, 3));
+  g_assert_null (ql_option_get_list_member (net, 4));
+  g_assert_cmpint (ql_option_get_value_type (net, 4), ==, QL_VALUE_LIST);
+  g_assert_cmpstr (ql_option_lookup (net, "hostfwd"), ==, "tcp:127.0.0.1:2222-:22");
+}
+
+/* From QEMU 9.0, one array: of {member: value} objects (QAPI's
+ * ['String'], "hostfwd":[{"str":...}]), or of strings without a member;
+ * the values as they were given (no ',' doubling in JSON). */
+static void
+test_list_json (void)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  QlOption *net = ql_cmdline_add_option (cl, "-netdev", "user", "id", "n0", NULL);
+  QlOption *obj = ql_cmdline_add_option (cl, "-object", "x-list", "id", "o0", NULL);
+
+  ql_option_add_list_value (net, "hostfwd", "str", "tcp::2222-:22");
+  ql_option_set_bool (net, "restrict", TRUE);
+  ql_option_add_list_value (net, "hostfwd", "str", "udp:127.0.0.1:5353-:53,x\"y");
+  ql_option_add_list_value (obj, "a.names", NULL, "one");
+  ql_option_add_list_value (obj, "a.names", NULL, "two,three");
+  ql_option_set (obj, "a.other", "z");
+  ql_cmdline_set_qemu_version (cl, 9, 2);
+  argv = ql_cmdline_to_argv (cl, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (argv[2], ==,
+                   "{\"type\":\"user\",\"id\":\"n0\",\"hostfwd\":[{\"str\":\"tcp::2222-:22\"},"
+                   "{\"str\":\"udp:127.0.0.1:5353-:53,x\\\"y\"}],\"restrict\":true}");
+  g_assert_cmpstr (argv[4], ==,
+                   "{\"qom-type\":\"x-list\",\"id\":\"o0\",\"a\":{\"names\":[\"one\",\"two,three\"],\"other\":\"z\"}}");
+
+  /* The same options for 8.2: repeated keys. */
+  g_clear_pointer (&argv, g_strfreev);
+  ql_cmdline_set_qemu_version (cl, 8, 2);
+  argv = ql_cmdline_to_argv (cl, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (argv[2], ==, "user,id=n0,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-:53,,x\"y,restrict=on");
+  g_assert_cmpstr (argv[4], ==, "x-list,id=o0,a.names=one,a.names=two,,three,a.other=z");
+}
+
+/* A key holds one value or a list, and one list one member; a bad member
+ * or element is refused like a bad value. */
+static void
+test_list_misuse (void)
+{
+  static const struct
+  {
+    const char *message;
+  } cases[] = {
+    { "option -netdev: key 'hostfwd' holds one value, and cannot also be a list" },
+    { "option -netdev: key 'hostfwd' holds a list (ql_option_add_list_value()), and cannot be set to one value" },
+    { "option -netdev: key 'hostfwd' is a list whose elements need the same member" },
+    { "option -netdev: key 'hostfwd' has list member 'a.b', which is not a member name (empty, or with ',', '=', '.' or a space)" },
+    { "option -netdev: key 'hostfwd' has list member '', which is not a member name (empty, or with ',', '=', '.' or a space)" },
+    { "option -netdev: value 'a\nb' for 'hostfwd' holds a line break" },
+    { "option -netdev: 'host fwd' is not a valid key" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+      g_autoptr(GError) error = NULL;
+      g_auto(GStrv) argv = NULL;
+      QlOption *net = ql_cmdline_add_option (cl, "-netdev", "user", "id", "n0", NULL);
+
+      switch (i)
+        {
+        case 0:
+          ql_option_set (net, "hostfwd", "a");
+          ql_option_add_list_value (net, "hostfwd", "str", "b");
+          break;
+        case 1:
+          ql_option_add_list_value (net, "hostfwd", "str", "a");
+          ql_option_set (net, "hostfwd", "b");
+          break;
+        case 2:
+          ql_option_add_list_value (net, "hostfwd", "str", "a");
+          ql_option_add_list_value (net, "hostfwd", NULL, "b");
+          break;
+        case 3:
+          ql_option_add_list_value (net, "hostfwd", "a.b", "a");
+          break;
+        case 4:
+          ql_option_add_list_value (net, "hostfwd", "", "a");
+          break;
+        case 5:
+          ql_option_add_list_value (net, "hostfwd", "str", "a\nb");
+          break;
+        default:
+          ql_option_add_list_value (net, "host fwd", "str", "a");
+          break;
+        }
+      argv = ql_cmdline_to_argv (cl, &error);
+      g_assert_null (argv);
+      g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+    }
+}
+
+/* A device whose -netdev has list keys, for the QMP form. */
+#define TEST_TYPE_LIST_DEVICE (test_list_device_get_type ())
+G_DECLARE_FINAL_TYPE (TestListDevice, test_list_device, TEST, LIST_DEVICE, QlDevice)
+
+struct _TestListDevice
+{
+  QlDevice parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (TestListDevice, test_list_device, QL_TYPE_DEVICE)
+
+static gboolean
+test_list_device_valid (QlDevice    *device,
+                        QlVmConfig  *vm,
+                        GError     **error)
+{
+  return TRUE;
+}
+
+static gboolean
+test_list_device_qemu_params (QlDevice    *device,
+                              QlVmConfig  *vm,
+                              QlCmdline   *cmdline,
+                              GError     **error)
+{
+  const char *id = ql_device_get_id (device);
+  QlOption *net = ql_cmdline_add_option (cmdline, "-netdev", "user", "id", id, NULL);
+
+  ql_option_add_list_value (net, "hostfwd", "str", "tcp:127.0.0.1:2222-:22");
+  ql_option_add_list_value (net, "hostfwd", "str", "udp::5353-:53,x");
+  ql_option_set_bool (net, "ipv6", FALSE);
+  ql_option_add_list_value (net, "dnssearch.names", NULL, "example.org");
+  ql_cmdline_add_option (cmdline, "-device", "virtio-net-pci", "id", id, "netdev", id, NULL);
+  return TRUE;
+}
+
+static void
+test_list_device_class_init (TestListDeviceClass *klass)
+{
+  QL_DEVICE_CLASS (klass)->valid = test_list_device_valid;
+  QL_DEVICE_CLASS (klass)->qemu_params = test_list_device_qemu_params;
+}
+
+static void
+test_list_device_init (TestListDevice *self)
+{
+}
+
+/* QMP (netdev_add): the same array as JSON; a plain string is what QEMU
+ * 7.2 refuses ("Invalid parameter type for 'hostfwd', expected: array"). */
+static void
+test_list_qmp (void)
+{
+  g_autoptr(QlDevice) device = g_object_new (TEST_TYPE_LIST_DEVICE, "id", "n1", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) plan = ql_hotplug_plan (device, NULL, NULL, &error);
+  g_autoptr(JsonNode) got = NULL;
+  g_autoptr(JsonNode) want = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (plan);
+  got = json_node_init_array (json_node_alloc (), plan);
+  want = json_from_string ("[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"n1\","
+                           " \"hostfwd\": [{\"str\": \"tcp:127.0.0.1:2222-:22\"}, {\"str\": \"udp::5353-:53,x\"}],"
+                           " \"ipv6\": false, \"dnssearch\": {\"names\": [\"example.org\"]}}},"
+                           " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\","
+                           " \"id\": \"n1\", \"netdev\": \"n1\"}}]", &error);
+  g_assert_no_error (error);
+  text = json_to_string (got, FALSE);
+  g_test_message ("plan: %s", text);
+  g_assert_true (json_node_equal (got, want));
+}
+
 /* Versions: X.Y or X.Y.Z, 7.2 at least. */
 static void
 test_qemu_versions (void)
@@ -331,6 +533,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cmdline/escape-value", test_escape_value);
   g_test_add_func ("/cmdline/json-forms", test_json_forms);
   g_test_add_func ("/cmdline/json-clash", test_json_clash);
+  g_test_add_func ("/cmdline/list/keyval", test_list_keyval);
+  g_test_add_func ("/cmdline/list/json", test_list_json);
+  g_test_add_func ("/cmdline/list/misuse", test_list_misuse);
+  g_test_add_func ("/cmdline/list/qmp", test_list_qmp);
   g_test_add_func ("/cmdline/qemu-versions", test_qemu_versions);
   return g_test_run ();
 }

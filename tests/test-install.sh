@@ -9,15 +9,17 @@
 #  2. build data/examples/plugin with PKG_CONFIG_PATH naming only that
 #     prefix's pkgconfig directory, install it into the pc file's pluginsdir;
 #  3. run the installed qlaunch (LD_LIBRARY_PATH = the prefix's libdir):
-#     `inspect` finds the rng plugin in the installed plugin directory,
-#     `inspect rng`, `args` and `check` on a VM file with an rng device,
-#     --plugin-dir with the example's build directory, and QEMU accepting
-#     the argv (when qemu-system-x86_64 is installed);
+#     `inspect` finds the example-rng plugin in the installed plugin
+#     directory beside the stock ones (its own family: the stock rng plugin
+#     is still there), `inspect example-rng`, `args` and `check` on a VM
+#     file with an example-rng device, --plugin-dir with the example's
+#     build directory, and QEMU accepting the argv (when
+#     qemu-system-x86_64 is installed);
 #  4. the installed man pages render without warnings and document every
 #     option of every command and every key of every fixed VM file group;
 #  5. the installed bash completion completes `qlaunch inspect <TAB>` with
-#     the device types found (net, block, ... and rng), respects
-#     --plugin-dir, and knows every option of every command.
+#     the device types found (net, block, ..., rng and example-rng),
+#     respects --plugin-dir, and knows every option of every command.
 #
 # Output: TAP. Environment (set by tests/meson.build): QLAUNCH_MESON (the
 # meson that configured the build), QLAUNCH_TOP_SRCDIR (the source tree).
@@ -131,7 +133,7 @@ pcfile ()
   pkg-config --libs qlaunch-1 | grep -q -- "-lqlaunch-1" || return 1
   # The stock plugins, each exporting only its entry point.
   local family
-  for family in net block fs char vhost-user vfio bridge vsock memory; do
+  for family in net block fs char vhost-user vfio bridge vsock memory virtio-fs rng balloon; do
     [ -f "$pluginsdir/libqlaunch-$family.so" ] || { echo "missing plugin $family"; return 1; }
   done
 }
@@ -149,7 +151,7 @@ build_example ()
   fi
   grep -F -q -- "-I$prefix/include/qlaunch-1" "$example/compile_commands.json" || return 1
   "$meson" install -C "$example" || return 1
-  [ -f "$pluginsdir/libqlaunch-rng.so" ] || { echo "not installed into $pluginsdir"; return 1; }
+  [ -f "$pluginsdir/libqlaunch-example-rng.so" ] || { echo "not installed into $pluginsdir"; return 1; }
 }
 check "data/examples/plugin builds (-Dwerror=true) against the installed qlaunch-1.pc and installs into its pluginsdir" build_example
 printf '# example plugin: %s\n' "$(elapsed "$t0")"
@@ -157,12 +159,12 @@ printf '# example plugin: %s\n' "$(elapsed "$t0")"
 exports ()
 {
   local symbols
-  symbols=$(nm -D --defined-only "$pluginsdir/libqlaunch-rng.so" | awk '$2 == "T" { print $3 }')
+  symbols=$(nm -D --defined-only "$pluginsdir/libqlaunch-example-rng.so" | awk '$2 == "T" { print $3 }')
   echo "exports: $symbols"
-  [ "$symbols" = ql_plugin_rng_get_desc ]
+  [ "$symbols" = ql_plugin_example_rng_get_desc ]
 }
 if command -v nm >/dev/null; then
-  check "libqlaunch-rng.so exports only ql_plugin_rng_get_desc" exports
+  check "libqlaunch-example-rng.so exports only ql_plugin_example_rng_get_desc" exports
 else
   skip "nm is not installed"
 fi
@@ -181,6 +183,9 @@ inspect_all ()
   local out
   out=$(ql inspect 2>&1) || { echo "$out"; return 1; }
   echo "$out"
+  grep -q -E '^  example-rng +\(plugin example-rng\)$' <<<"$out" || return 1
+  grep -q -F "file: $pluginsdir/libqlaunch-example-rng.so" <<<"$out" || return 1
+  # The stock rng plugin is still the one of family rng.
   grep -q -E '^  rng +\(plugin rng\)$' <<<"$out" || return 1
   grep -q -F "file: $pluginsdir/libqlaunch-rng.so" <<<"$out" || return 1
   grep -q -E '^  net +\(plugin net\)$' <<<"$out" || return 1
@@ -188,20 +193,20 @@ inspect_all ()
   grep -q "^$(find "$pluginsdir" -name 'libqlaunch-*.so' | wc -l) plugins, " <<<"$out" || return 1
   ! grep -q 'warning' <<<"$out"
 }
-check "installed qlaunch inspect: the stock plugins and rng, from the installed plugin directory" inspect_all
+check "installed qlaunch inspect: the stock plugins (rng included) and example-rng, from the installed plugin directory" inspect_all
 
 inspect_rng ()
 {
   local out prop
-  out=$(ql inspect rng 2>&1) || { echo "$out"; return 1; }
+  out=$(ql inspect example-rng 2>&1) || { echo "$out"; return 1; }
   echo "$out"
-  grep -q '^Device type rng (GType ExampleRng, plugin rng)$' <<<"$out" || return 1
+  grep -q '^Device type example-rng (GType ExampleRng, plugin example-rng)$' <<<"$out" || return 1
   for prop in id bus addr max-bytes period; do
     grep -q "^  $prop\$" <<<"$out" || { echo "no property $prop"; return 1; }
   done
   grep -q 'type: size' <<<"$out"
 }
-check "installed qlaunch inspect rng: id, bus, addr, max-bytes, period" inspect_rng
+check "installed qlaunch inspect example-rng: id, bus, addr, max-bytes, period" inspect_rng
 
 cat >"$tmp/rng.vm" <<'EOF'
 [vm]
@@ -220,7 +225,7 @@ no-defaults = true
 stopped = true
 
 [device r]
-type = rng
+type = example-rng
 bus = pcie.0
 addr = 5
 max-bytes = 1K
@@ -238,10 +243,10 @@ args_rng ()
   echo "$out"
   grep -q -F -- "$rng_args" <<<"$out" || return 1
   # A -d spec of the new type; its ',' in a value cannot inject an option.
-  out=$(ql args --format lines -d 'rng,id=r2,period=7,bus=b,,max-bytes=1' "$tmp/rng.vm") || return 1
+  out=$(ql args --format lines -d 'example-rng,id=r2,period=7,bus=b,,max-bytes=1' "$tmp/rng.vm") || return 1
   grep -q -x -F -- "virtio-rng-pci,id=r2,bus=b,,max-bytes=1,period=7" <<<"$out"
 }
-check "installed qlaunch args: [device r] type=rng gives $rng_args" args_rng
+check "installed qlaunch args: [device r] type=example-rng gives $rng_args" args_rng
 
 check_errors ()
 {
@@ -255,7 +260,7 @@ check_errors ()
   grep -q "device 'r': property 'addr'" <<<"$out" || return 1
   ql check "$tmp/rng.vm"
 }
-check "installed qlaunch check: every error of an rng device names it and the property" check_errors
+check "installed qlaunch check: every error of an example-rng device names it and the property" check_errors
 
 plugin_dir ()
 {
@@ -263,9 +268,9 @@ plugin_dir ()
   out=$(QLAUNCH_PLUGIN_SYSTEM_PATH='' ql --plugin-dir "$example" inspect 2>&1) || { echo "$out"; return 1; }
   echo "$out"
   grep -q '^1 plugins, 1 device types' <<<"$out" || return 1
-  grep -q -F "file: $example/libqlaunch-rng.so" <<<"$out"
+  grep -q -F "file: $example/libqlaunch-example-rng.so" <<<"$out"
 }
-check "installed qlaunch --plugin-dir EXAMPLE_BUILDDIR (no system plugins): rng only" plugin_dir
+check "installed qlaunch --plugin-dir EXAMPLE_BUILDDIR (no system plugins): example-rng only" plugin_dir
 
 qemu_accepts ()
 {
@@ -285,7 +290,7 @@ qemu_accepts ()
   return "$status"
 }
 if command -v qemu-system-x86_64 >/dev/null; then
-  check "QEMU starts on the argv and has the rng device (max-bytes, period over QMP)" qemu_accepts
+  check "QEMU starts on the argv and has the example-rng device (max-bytes, period over QMP)" qemu_accepts
 else
   skip "qemu-system-x86_64 is not installed"
 fi
@@ -400,35 +405,35 @@ completion_inspect ()
   local out
   out=$(complete_line "qlaunch inspect ")
   echo "qlaunch inspect <TAB>: $(tr '\n' ' ' <<<"$out")"
-  has_all "$out" net block fs char serial vsock rng || return 1
+  has_all "$out" net block fs char serial vsock rng example-rng || return 1
   # Exactly the types `qlaunch inspect` lists.
   [ "$(sort <<<"$out")" = "$(ql inspect | sed -n '/^Device types:/,/^$/s/^  \([^ ]*\) .*/\1/p' | sort)" ] || return 1
   out=$(complete_line "qlaunch inspect v")
   has_all "$out" vfio vhost-user vsock
 }
-check "bash completion: qlaunch inspect <TAB> completes the device types found (net, block, ..., rng)" completion_inspect
+check "bash completion: qlaunch inspect <TAB> completes the device types found (net, block, ..., rng, example-rng)" completion_inspect
 
 completion_plugin_dir ()
 {
   local out
   out=$(QLAUNCH_PLUGIN_SYSTEM_PATH='' complete_line "qlaunch --plugin-dir $example inspect ")
   echo "--plugin-dir: $out"
-  [ "$out" = rng ] || return 1
+  [ "$out" = example-rng ] || return 1
   out=$(QLAUNCH_PLUGIN_SYSTEM_PATH='' complete_line "qlaunch --plugin-dir=$example args -d ")
   echo "-d: $out"
-  [ "$out" = rng ] || return 1
+  [ "$out" = example-rng ] || return 1
   out=$(complete_line "qlaunch run -d vs")
   echo "-d vs: $out"
   [ "$out" = vsock ] || return 1
   # A complete type gets its ',', for the properties.
-  out=$(complete_line "qlaunch check --device=rng")
-  echo "--device=rng: $out"
-  [ "$out" = rng, ] || return 1
-  out=$(complete_line "qlaunch args --no-host-checks -d rng,m")
-  echo "-d rng,m: $out"
-  [ "$out" = rng,max-bytes= ] || return 1
-  out=$(complete_line "qlaunch args -d rng,period=5,b")
-  echo "-d rng,period=5,b: $out"
+  out=$(complete_line "qlaunch check --device=example-rng")
+  echo "--device=example-rng: $out"
+  [ "$out" = example-rng, ] || return 1
+  out=$(complete_line "qlaunch args --no-host-checks -d example-rng,m")
+  echo "-d example-rng,m: $out"
+  [ "$out" = example-rng,max-bytes= ] || return 1
+  out=$(complete_line "qlaunch args -d example-rng,period=5,b")
+  echo "-d example-rng,period=5,b: $out"
   # readline replaces only the part after the last '='.
   [ "$out" = 5,bus= ]
 }

@@ -901,25 +901,35 @@ test_rule_user_properties_elsewhere (void)
     const char *property;
     const char *value;
     const char *shown;
+    gboolean passt_too;
   } cases[] = {
-    { "host-forwards", "tcp::2222-:22;udp::53-:53", "'tcp::2222-:22;udp::53-:53'" },
-    { "guest-network", "10.0.5.0/24", "'10.0.5.0/24'" },
-    { "dns", "10.0.2.3", "'10.0.2.3'" },
-    { "restrict", "true", "restrict=true" },
-    { "ipv6", "false", "ipv6=false" },
-    { "hostname", "guest", "'guest'" },
+    { "host-forwards", "tcp::2222-:22;udp::53-:53", "'tcp::2222-:22;udp::53-:53'", TRUE },
+    { "guest-network", "10.0.5.0/24", "'10.0.5.0/24'", FALSE },
+    { "dns", "10.0.2.3", "'10.0.2.3'", TRUE },
+    { "restrict", "true", "restrict=true", FALSE },
+    { "ipv6", "false", "ipv6=false", TRUE },
+    { "hostname", "guest", "'guest'", FALSE },
+    { "passt-binary", "/usr/bin/passt", "'/usr/bin/passt'", FALSE },
   };
 
   for (guint t = 0; t < G_N_ELEMENTS (types); t++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       {
         g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
-        g_autofree char *fragment = g_strdup_printf ("%s only applies to net-type 'user' (QEMU's user-mode stack), not to '%s'",
-                                                     cases[i].shown, types[t][0]);
+        g_autofree char *fragment = NULL;
         QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", types[t][0],
                                          types[t][1], g_str_equal (types[t][1], "fds") ? "5" : "tap0",
                                          cases[i].property, cases[i].value, NULL);
 
+        if (cases[i].passt_too)
+          fragment = g_strdup_printf ("%s only applies to user-mode networking (net-type 'user' or 'passt'), not to '%s': set net-type=user or net-type=passt, or remove %s",
+                                      cases[i].shown, types[t][0], cases[i].property);
+        else if (g_str_equal (cases[i].property, "passt-binary"))
+          fragment = g_strdup_printf ("%s only applies to net-type 'passt', not to '%s'",
+                                      cases[i].shown, types[t][0]);
+        else
+          fragment = g_strdup_printf ("%s only applies to net-type 'user' (QEMU's user-mode stack), not to '%s'",
+                                      cases[i].shown, types[t][0]);
         test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, cases[i].property, fragment);
       }
 
@@ -1087,30 +1097,31 @@ test_rule_user_forward_clash (void)
       test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "host-forwards",
                            clashes[i].fragment);
     }
-  /* These get past the clash check and stop at the one-forward limit. */
   for (guint i = 0; i < G_N_ELEMENTS (distinct); i++)
     {
       g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
       QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
                                        "host-forwards", distinct[i], NULL);
 
-      test_assert_invalid (vm, dev, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
-                           "2 forwards given");
+      test_assert_valid (vm, dev);
     }
 }
 
 static void
-test_rule_user_one_forward (void)
+test_user_several_forwards (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
-  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
-                                   "host-forwards", "tcp::2222-:22;udp::5353-:53;tcp::8080-:80",
-                                   NULL);
 
-  /* QEMU needs a repeated hostfwd key for several forwards, which
-   * QlCmdline cannot write: refused, never one silently kept. */
-  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
-                       "3 forwards given ('tcp::2222-:22', 'udp::5353-:53', ...): this version of qlaunch writes one forward per card");
+  /* Every forward, in order, as a repeated hostfwd key (QEMU 7.2 to 8.x;
+   * hostfwd.0.str= is refused there). */
+  test_add_device (vm, "net", "net0", "net-type", "user",
+                   "host-forwards", "tcp::2222-:22;udp:127.0.0.1:5353-:53;tcp::8080-10.0.2.20:80",
+                   NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "user,id=net0,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-:53,hostfwd=tcp::8080-10.0.2.20:80\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net0,netdev=net0");
 }
 
 static void
@@ -1286,18 +1297,22 @@ test_rule_user_bad_text (void)
 }
 
 static void
-test_rule_user_forward_json (void)
+test_user_forwards_json (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
-  QlDevice *dev = test_add_device (vm, "net", "net0", "net-type", "user",
-                                   "host-forwards", "tcp::2222-:22", NULL);
 
-  /* QEMU 9.x reads -netdev as JSON, where hostfwd is a list. */
+  /* QEMU 9.x reads -netdev as JSON, where hostfwd is QAPI's ['String']:
+   * a list of {"str": RULE} (a string: "Invalid parameter type for
+   * 'hostfwd', expected: array"). */
   ql_vm_config_set_qemu_version (vm, 9, 2);
-  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
-                       "'tcp::2222-:22' cannot be written for QEMU 9.2 by this version of qlaunch");
-  ql_vm_config_set_qemu_version (vm, 8, 2);
-  test_assert_valid (vm, dev);
+  test_add_device (vm, "net", "net0", "net-type", "user",
+                   "host-forwards", "tcp::2222-:22;udp:127.0.0.1:5353-:53", "ipv6", "false", NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "{\"type\":\"user\",\"id\":\"net0\",\"ipv6\":false,"
+                            "\"hostfwd\":[{\"str\":\"tcp::2222-:22\"},{\"str\":\"udp:127.0.0.1:5353-:53\"}]}\n"
+                            "-device\n"
+                            "{\"driver\":\"virtio-net-pci\",\"id\":\"net0\",\"netdev\":\"net0\"}");
 }
 
 static void
@@ -1415,6 +1430,390 @@ test_host_probe_real_ports (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
+/* ---- net-type passt (a passt helper, -netdev stream) ---- */
+
+#define PASST_RUNTIME "/run/qlaunch/test-net"
+
+/* The VM's command line, built in PASST_RUNTIME. */
+static QlCmdline *
+passt_cmdline (QlVmConfig *vm)
+{
+  g_autoptr(GError) error = NULL;
+  QlCmdline *cmdline;
+
+  ql_vm_config_set_runtime_dir (vm, PASST_RUNTIME);
+  cmdline = ql_vm_config_build_cmdline (vm, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (cmdline);
+  return cmdline;
+}
+
+/* The argv of the VM's only helper, joined with ' ', its binary checked
+ * and left out; and that the helper is @id's passt on its socket. */
+static char *
+passt_helper_args (QlVmConfig *vm,
+                   const char *id,
+                   const char *binary)
+{
+  g_autoptr(QlCmdline) cmdline = passt_cmdline (vm);
+  g_autofree char *socket = g_strdup_printf (PASST_RUNTIME "/%s.passt.sock", id);
+  QlHelper *helper;
+  g_auto(GStrv) argv = NULL;
+
+  g_assert_cmpuint (ql_cmdline_get_n_helpers (cmdline), ==, 1);
+  helper = ql_cmdline_get_helper (cmdline, 0);
+  g_assert_cmpstr (ql_helper_get_name (helper), ==, "passt");
+  g_assert_cmpstr (ql_helper_get_device_id (helper), ==, id);
+  g_assert_cmpstr (ql_helper_get_socket (helper), ==, socket);
+  g_assert_cmpuint (ql_helper_get_fds (helper)->len, ==, 0);
+  argv = ql_helper_get_argv (helper);
+  g_assert_cmpstr (argv[0], ==, binary);
+  return g_strjoinv (" ", argv + 1);
+}
+
+/* The arguments every passt gets: foreground, errors on stderr, one
+ * client, the launcher's own user (as root, passt would become nobody,
+ * who cannot create its socket in the private runtime directory). */
+static char *
+passt_common_args (const char *id)
+{
+  return g_strdup_printf ("--foreground --quiet --stderr --one-off --runas %u:%u --socket " PASST_RUNTIME "/%s.passt.sock",
+                          (guint) geteuid (), (guint) getegid (), id);
+}
+
+static void
+test_passt_defaults (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autofree char *found = g_find_program_in_path ("passt");
+  g_autofree char *args = NULL;
+  g_autofree char *common = passt_common_args ("nic0");
+  g_autoptr(QlCmdline) cmdline = NULL;
+
+  test_add_device (vm, "net", "nic0", "net-type", "passt", NULL);
+  ql_vm_config_set_runtime_dir (vm, PASST_RUNTIME);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "stream,id=nic0,server=off,addr.type=unix,addr.path=" PASST_RUNTIME "/nic0.passt.sock\n"
+                            "-device\n"
+                            "virtio-net-pci,id=nic0,netdev=nic0");
+  /* passt from PATH (the bare name when there is none: host checks then
+   * refuse it, see test_passt_host). */
+  args = passt_helper_args (vm, "nic0", found != NULL ? found : "passt");
+  g_assert_cmpstr (args, ==, common);
+  assert_fds (vm, NULL, 0);
+}
+
+/* Forwards become passt's port specs, in order: [ADDRESS/]PORT:GUEST_PORT
+ * with --tcp-ports (tcp, or no protocol) or --udp-ports. */
+static void
+test_passt_forwards (void)
+{
+  static const struct {
+    const char *forward;
+    const char *passt;
+  } cases[] = {
+    { "tcp:127.0.0.1:2222-:22", "--tcp-ports 127.0.0.1/2222:22" },
+    { "tcp::2222-:22", "--tcp-ports 2222:22" },
+    { "::8080-:80", "--tcp-ports 8080:80" },
+    { "udp:127.0.0.1:5353-:53", "--udp-ports 127.0.0.1/5353:53" },
+    { "udp::5353-:53", "--udp-ports 5353:53" },
+    { "tcp:0.0.0.0:65535-:1", "--tcp-ports 0.0.0.0/65535:1" },
+    { "tcp:192.168.1.10:1-:65535", "--tcp-ports 192.168.1.10/1:65535" },
+  };
+  g_autofree char *common = passt_common_args ("nic0");
+  g_autoptr(GString) all_forwards = g_string_new (NULL);
+  g_autoptr(GString) all_specs = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      g_autofree char *args = NULL;
+      g_autofree char *expected = g_strdup_printf ("%s %s", common, cases[i].passt);
+
+      test_add_device (vm, "net", "nic0", "net-type", "passt",
+                       "passt-binary", "/opt/passt/bin/passt",
+                       "host-forwards", cases[i].forward, NULL);
+      args = passt_helper_args (vm, "nic0", "/opt/passt/bin/passt");
+      g_assert_cmpstr (args, ==, expected);
+    }
+
+  /* Several at once (no two on one host port), in the order given. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_string_append_printf (all_forwards, "%s%s", i > 0 ? ";" : "", cases[i * 3].forward);
+      g_string_append_printf (all_specs, " %s", cases[i * 3].passt);
+    }
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    g_autofree char *args = NULL;
+    g_autofree char *expected = g_strdup_printf ("%s%s", common, all_specs->str);
+
+    test_add_device (vm, "net", "nic0", "net-type", "passt", "passt-binary", "/opt/passt/bin/passt",
+                     "host-forwards", all_forwards->str, NULL);
+    args = passt_helper_args (vm, "nic0", "/opt/passt/bin/passt");
+    g_assert_cmpstr (args, ==, expected);
+  }
+}
+
+static void
+test_passt_all_options (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autofree char *args = NULL;
+  g_autofree char *common = passt_common_args ("net1");
+  g_autofree char *expected = g_strdup_printf ("%s --ipv4-only --dns 192.0.2.53 --tcp-ports 127.0.0.1/2222:22 --udp-ports 5353:53",
+                                               common);
+
+  test_add_device (vm, "net", "net1", "net-type", "passt",
+                   "passt-binary", "/usr/local/bin/passt",
+                   "ipv6", "false", "dns", "192.0.2.53",
+                   "host-forwards", "tcp:127.0.0.1:2222-:22;udp::5353-:53",
+                   "mac-address", "52:54:00:12:34:56", "bus", "pcie.0", "addr", "5",
+                   "disable-modern", "true", "rom-file", "", NULL);
+  ql_vm_config_set_runtime_dir (vm, PASST_RUNTIME);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "stream,id=net1,server=off,addr.type=unix,addr.path=" PASST_RUNTIME "/net1.passt.sock\n"
+                            "-device\n"
+                            "virtio-net-pci,id=net1,netdev=net1,mac=52:54:00:12:34:56,bus=pcie.0,addr=5,disable-modern=on,romfile=");
+  args = passt_helper_args (vm, "net1", "/usr/local/bin/passt");
+  g_assert_cmpstr (args, ==, expected);
+}
+
+static void
+test_passt_json (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+
+  /* QEMU 9.x: typed JSON, the socket address nested. */
+  ql_vm_config_set_qemu_version (vm, 9, 2);
+  ql_vm_config_set_runtime_dir (vm, PASST_RUNTIME);
+  test_add_device (vm, "net", "nic0", "net-type", "passt", "host-forwards", "tcp::2222-:22", NULL);
+  test_assert_device_lines (vm,
+                            "-netdev\n"
+                            "{\"type\":\"stream\",\"id\":\"nic0\",\"server\":false,"
+                            "\"addr\":{\"type\":\"unix\",\"path\":\"" PASST_RUNTIME "/nic0.passt.sock\"}}\n"
+                            "-device\n"
+                            "{\"driver\":\"virtio-net-pci\",\"id\":\"nic0\",\"netdev\":\"nic0\"}");
+}
+
+/* Two passt cards: two helpers, one socket each, in card order. */
+static void
+test_passt_two_cards (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(QlCmdline) cmdline = NULL;
+
+  test_add_device (vm, "net", "a", "net-type", "passt", "host-forwards", "tcp::2222-:22", NULL);
+  test_add_device (vm, "net", "b", "net-type", "passt", "host-forwards", "tcp::2223-:22", NULL);
+  cmdline = passt_cmdline (vm);
+  g_assert_cmpuint (ql_cmdline_get_n_helpers (cmdline), ==, 2);
+  g_assert_cmpstr (ql_helper_get_device_id (ql_cmdline_get_helper (cmdline, 0)), ==, "a");
+  g_assert_cmpstr (ql_helper_get_socket (ql_cmdline_get_helper (cmdline, 0)), ==, PASST_RUNTIME "/a.passt.sock");
+  g_assert_cmpstr (ql_helper_get_device_id (ql_cmdline_get_helper (cmdline, 1)), ==, "b");
+  g_assert_cmpstr (ql_helper_get_socket (ql_cmdline_get_helper (cmdline, 1)), ==, PASST_RUNTIME "/b.passt.sock");
+}
+
+static void
+test_rule_passt (void)
+{
+  static const struct {
+    const char *property;
+    const char *value;
+    gint code;
+    const char *fragment;
+  } cases[] = {
+    /* What passt cannot express. */
+    { "host-forwards", "tcp::2222-10.0.2.15:22", QL_CONFIG_ERROR_INVALID_VALUE,
+      "forward 'tcp::2222-10.0.2.15:22': guest address '10.0.2.15' cannot be given to passt, which forwards to the guest's one address" },
+    { "guest-network", "10.0.5.0/24", QL_CONFIG_ERROR_CONFLICT,
+      "'10.0.5.0/24' is for net-type 'user': passt gives the guest the address, prefix and gateway of the host's interface with the default route" },
+    { "restrict", "true", QL_CONFIG_ERROR_CONFLICT, "restrict=true is for net-type 'user'" },
+    { "hostname", "guest", QL_CONFIG_ERROR_CONFLICT, "'guest' is for net-type 'user'" },
+    /* Forwards are checked as for user. */
+    { "host-forwards", "tcp::022-:22", QL_CONFIG_ERROR_INVALID_VALUE, "host port '022' is not a port" },
+    { "host-forwards", "sctp::2222-:22", QL_CONFIG_ERROR_INVALID_VALUE, "protocol 'sctp' is not tcp or udp" },
+    { "host-forwards", "tcp:127.1:2222-:22", QL_CONFIG_ERROR_INVALID_VALUE, "host address '127.1' is not an IPv4 address" },
+    { "host-forwards", "tcp::2222-:0", QL_CONFIG_ERROR_INVALID_VALUE, "guest port '0' is not a port" },
+    { "host-forwards", "2222:22", QL_CONFIG_ERROR_INVALID_VALUE, "'2222:22' is not a forward" },
+    { "host-forwards", "tcp::2222-:22;tcp:127.0.0.1:2222-:23", QL_CONFIG_ERROR_CONFLICT,
+      "host port 2222/tcp is already forwarded by 'tcp::2222-:22'" },
+    { "host-forwards", "", QL_CONFIG_ERROR_INVALID_VALUE, "the list is empty" },
+    /* dns: a unicast address the guest can reach. */
+    { "dns", "192.0.2.053", QL_CONFIG_ERROR_INVALID_VALUE, "'192.0.2.053' is not an IPv4 address" },
+    { "dns", "127.0.0.53", QL_CONFIG_ERROR_INVALID_VALUE, "'127.0.0.53' is no DNS server the guest can reach" },
+    { "dns", "0.0.0.0", QL_CONFIG_ERROR_INVALID_VALUE, "is no DNS server the guest can reach" },
+    { "dns", "224.0.0.251", QL_CONFIG_ERROR_INVALID_VALUE, "is no DNS server the guest can reach" },
+    { "dns", "", QL_CONFIG_ERROR_INVALID_VALUE, "the value is empty" },
+    { "passt-binary", "", QL_CONFIG_ERROR_INVALID_VALUE, "the value is empty" },
+    /* Tap settings, as on a user card. */
+    { "if-name", "tap0", QL_CONFIG_ERROR_CONFLICT, "'tap0' is for tap interfaces, not for net-type 'passt'" },
+    { "fds", "5", QL_CONFIG_ERROR_CONFLICT, "1 descriptor(s) is for tap interfaces, not for net-type 'passt'" },
+    { "vhost", "true", QL_CONFIG_ERROR_CONFLICT, "vhost=true is for tap interfaces, not for net-type 'passt'" },
+    { "queues", "2", QL_CONFIG_ERROR_CONFLICT, "queues=2 is for tap interfaces, not for net-type 'passt'" },
+    /* And the card's own. */
+    { "mac-address", "01:00:5e:00:00:01", QL_CONFIG_ERROR_INVALID_VALUE, "is a multicast address" },
+    { "addr", "0x5", QL_CONFIG_ERROR_INVALID_VALUE, "is not a PCI address" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      QlDevice *dev = test_add_device (vm, "net", "nic0", "net-type", "passt",
+                                       cases[i].property, cases[i].value, NULL);
+
+      test_assert_invalid (vm, dev, cases[i].code, cases[i].property, cases[i].fragment);
+    }
+
+  /* passt-binary is a path: from the API, a relative one is refused (a
+   * VM file resolves it against its own directory). */
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    QlDevice *dev = test_add_device (vm, "net", "nic0", "net-type", "passt", NULL);
+
+    g_object_set (dev, "passt-binary", "bin/passt", NULL);
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "passt-binary",
+                         "'bin/passt' is not an absolute path");
+  }
+  /* passt-binary on a user card. */
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    QlDevice *dev = test_add_device (vm, "net", "nic0", "net-type", "user",
+                                     "passt-binary", "/usr/bin/passt", NULL);
+
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "passt-binary",
+                         "'/usr/bin/passt' only applies to net-type 'passt', not to 'user'");
+  }
+}
+
+static void
+test_passt_host (void)
+{
+  g_autoptr(QlHostProbe) probe = ql_fake_host_probe_new ();
+  g_autoptr(QlVmConfig) vm = test_vm_new (probe);
+  QlDevice *dev = test_add_device (vm, "net", "nic0", "net-type", "passt",
+                                   "passt-binary", "/opt/passt",
+                                   "host-forwards", "tcp:127.0.0.1:2222-:22;udp::5353-:53", NULL);
+
+  /* The program must be there; each forwarded port free, as for user. */
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "passt-binary",
+                       "cannot run '/opt/passt': ");
+  ql_fake_host_probe_set_file (probe, "/opt/passt", G_FILE_TYPE_DIRECTORY, 0);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "passt-binary",
+                       "cannot run '/opt/passt': it is not a regular file");
+  ql_fake_host_probe_set_file (probe, "/opt/passt", G_FILE_TYPE_REGULAR, 1000);
+  test_assert_valid (vm, dev);
+  g_assert_cmpuint (ql_fake_host_probe_get_n_port_queries (probe), ==, 2);
+  ql_fake_host_probe_set_port_available (probe, TRUE, "", 5353, FALSE);
+  test_assert_invalid (vm, dev, QL_CONFIG_ERROR_HOST, "host-forwards",
+                       "forward 'udp::5353-:53': host port 5353/udp on every address cannot be bound: Address already in use");
+
+  /* Unset, passt is looked up in PATH. */
+  {
+    g_autoptr(QlVmConfig) vm2 = test_vm_new (probe);
+    g_autofree char *saved = g_strdup (g_getenv ("PATH"));
+    QlDevice *dev2 = test_add_device (vm2, "net", "nic0", "net-type", "passt", NULL);
+
+    g_setenv ("PATH", "/nonexistent", TRUE);
+    test_assert_invalid (vm2, dev2, QL_CONFIG_ERROR_HOST, "passt-binary",
+                         "net-type 'passt' needs the passt program, and there is none in PATH: install passt (Debian: passt) or name it in passt-binary");
+    g_setenv ("PATH", saved, TRUE);
+  }
+}
+
+/* passt's socket: RUNTIME_DIR/ID.passt.sock; a long id gives its first 23
+ * bytes and a hash instead, so that the path fits under the default
+ * runtime directory; a runtime directory the caller chose that leaves no
+ * room is refused at validation, naming the device and its id. */
+static void
+test_passt_socket_name (void)
+{
+  g_autofree char *id32 = g_strnfill (32, 'n');
+  g_autofree char *id33 = g_strnfill (33, 'n');
+  g_autofree char *dirname = g_strnfill (59, 'd');
+  g_autofree char *long_dir = g_strconcat ("/run/", dirname, NULL);
+
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    g_autoptr(QlCmdline) cmdline = NULL;
+    g_autofree char *expected = g_strdup_printf (PASST_RUNTIME "/%s.passt.sock", id32);
+
+    test_add_device (vm, "net", id32, "net-type", "passt", NULL);
+    cmdline = passt_cmdline (vm);
+    g_assert_cmpstr (ql_helper_get_socket (ql_cmdline_get_helper (cmdline, 0)), ==, expected);
+  }
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    g_autoptr(QlCmdline) cmdline = NULL;
+    g_autofree char *expected = g_strdup_printf (PASST_RUNTIME "/nnnnnnnnnnnnnnnnnnnnnnn-%08x.passt.sock",
+                                                 g_str_hash (id33));
+
+    test_add_device (vm, "net", id33, "net-type", "passt", NULL);
+    cmdline = passt_cmdline (vm);
+    g_assert_cmpstr (ql_helper_get_socket (ql_cmdline_get_helper (cmdline, 0)), ==, expected);
+    g_assert_cmpstr (ql_option_lookup (ql_cmdline_find_option (cmdline, "-netdev", id33), "addr.path"),
+                     ==, expected);
+  }
+  {
+    g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+    g_autofree char *fragment = NULL;
+    QlDevice *dev = test_add_device (vm, "net", "nic0", "net-type", "passt", NULL);
+
+    /* 64 + 1 + 15 = 80 bytes fit; 64 + 1 + 43 = 108 do not. */
+    ql_vm_config_set_runtime_dir (vm, long_dir);
+    test_assert_valid (vm, dev);
+    g_object_set (dev, "id", id32, NULL);
+    fragment = g_strdup_printf ("passt's socket '%s/%s.passt.sock' would be 108 bytes long, and a unix socket path holds at most 107: use a shorter runtime directory",
+                                long_dir, id32);
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "id", fragment);
+  }
+}
+
+/* Hot-plug: passt first (started, and listening, before any command; it
+ * ends with QEMU's connection), then netdev_add of the stream and
+ * device_add. */
+static void
+test_hotplug_passt (void)
+{
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) plan = NULL;
+  QlDevice *dev = test_add_device (vm, "net", "nic3", "net-type", "passt",
+                                   "passt-binary", "/usr/bin/passt",
+                                   "host-forwards", "tcp:127.0.0.1:2222-:22",
+                                   "mac-address", "52:54:00:12:34:58", NULL);
+  JsonObject *helper;
+  JsonObject *netdev;
+  JsonObject *addr;
+  JsonArray *argv;
+  const char *socket;
+
+  plan = ql_hotplug_plan (dev, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (plan), ==, 3);
+  helper = json_array_get_object_element (plan, 0);
+  g_assert_cmpstr (json_object_get_string_member (helper, "helper"), ==, "passt");
+  g_assert_cmpstr (json_object_get_string_member (helper, "device"), ==, "nic3");
+  socket = json_object_get_string_member (helper, "socket");
+  g_assert_true (g_str_has_suffix (socket, "/nic3.passt.sock"));
+  argv = json_object_get_array_member (helper, "argv");
+  g_assert_cmpstr (json_array_get_string_element (argv, 0), ==, "/usr/bin/passt");
+  g_assert_cmpstr (json_array_get_string_element (argv, json_array_get_length (argv) - 1), ==, "127.0.0.1/2222:22");
+
+  netdev = json_array_get_object_element (plan, 1);
+  g_assert_cmpstr (json_object_get_string_member (netdev, "execute"), ==, "netdev_add");
+  netdev = json_object_get_object_member (netdev, "arguments");
+  g_assert_cmpstr (json_object_get_string_member (netdev, "type"), ==, "stream");
+  g_assert_cmpstr (json_object_get_string_member (netdev, "id"), ==, "nic3");
+  g_assert_false (json_object_get_boolean_member (netdev, "server"));
+  addr = json_object_get_object_member (netdev, "addr");
+  g_assert_cmpstr (json_object_get_string_member (addr, "type"), ==, "unix");
+  g_assert_cmpstr (json_object_get_string_member (addr, "path"), ==, socket);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (plan, 2), "execute"),
+                   ==, "device_add");
+}
+
 /* ---- hot-plug ---- */
 
 static void
@@ -1463,19 +1862,16 @@ static void
 test_hotplug_user_forward (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonArray) plan = NULL;
   QlDevice *dev = test_add_device (vm, "net", "nic1", "net-type", "user",
-                                   "host-forwards", "tcp:127.0.0.1:2222-:22", NULL);
+                                   "host-forwards", "tcp:127.0.0.1:2222-:22;udp::5353-:53", NULL);
 
-  /* netdev_add wants hostfwd as a list of {"str": RULE}; QlCmdline would
-   * give a string, which QEMU refuses: the plan fails, naming the way. */
-  plan = ql_hotplug_plan (dev, NULL, NULL, &error);
-  g_assert_null (plan);
-  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNSUPPORTED);
-  g_assert_true (g_str_has_prefix (error->message, "device 'nic1': property 'host-forwards': "));
-  g_assert_nonnull (strstr (error->message, "'tcp:127.0.0.1:2222-:22' cannot be hot-plugged"));
-  g_assert_nonnull (strstr (error->message, "'hostfwd_add nic1 tcp:127.0.0.1:2222-:22'"));
+  /* netdev_add wants hostfwd as a list of {"str": RULE} (QEMU 7.2 refuses
+   * a string: "Invalid parameter type for 'hostfwd', expected: array"). */
+  assert_plan (dev,
+               "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic1\", "
+               "\"hostfwd\": [{\"str\": \"tcp:127.0.0.1:2222-:22\"}, {\"str\": \"udp::5353-:53\"}]}},"
+               " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
+               "\"id\": \"nic1\", \"netdev\": \"nic1\"}}]");
 }
 
 static void
@@ -1552,25 +1948,35 @@ main (int   argc,
   g_test_add_func ("/net/user/output/custom-network", test_user_custom_network);
   g_test_add_func ("/net/user/output/beside-tap-fds", test_user_beside_tap_fds);
   g_test_add_func ("/net/user/output/json", test_user_json);
+  g_test_add_func ("/net/user/output/several-forwards", test_user_several_forwards);
+  g_test_add_func ("/net/user/output/forwards-json", test_user_forwards_json);
   g_test_add_func ("/net/user/rule/tap-properties", test_rule_user_tap_properties);
   g_test_add_func ("/net/user/rule/user-properties-elsewhere", test_rule_user_properties_elsewhere);
   g_test_add_func ("/net/user/rule/common-checks", test_rule_user_common_checks);
   g_test_add_func ("/net/user/rule/forward-values", test_rule_user_forward_values);
   g_test_add_func ("/net/user/rule/forward-list", test_rule_user_forward_list);
   g_test_add_func ("/net/user/rule/forward-clash", test_rule_user_forward_clash);
-  g_test_add_func ("/net/user/rule/one-forward", test_rule_user_one_forward);
   g_test_add_func ("/net/user/rule/guest-network", test_rule_user_guest_network);
   g_test_add_func ("/net/user/rule/dns", test_rule_user_dns);
   g_test_add_func ("/net/user/rule/dns-restrict", test_rule_user_dns_restrict);
   g_test_add_func ("/net/user/rule/hostname", test_rule_user_hostname);
   g_test_add_func ("/net/user/rule/bad-text", test_rule_user_bad_text);
-  g_test_add_func ("/net/user/rule/forward-json", test_rule_user_forward_json);
   g_test_add_func ("/net/user/host/ports", test_host_user_ports);
   g_test_add_func ("/net/user/host/no-port-check", test_host_user_no_port_check);
   g_test_add_func ("/net/user/host/real-probe-ports", test_host_probe_real_ports);
   g_test_add_func ("/net/user/hotplug/plan", test_hotplug_user);
   g_test_add_func ("/net/user/hotplug/forward", test_hotplug_user_forward);
   g_test_add_func ("/net/user/hotplug/tap", test_hotplug_tap);
+
+  g_test_add_func ("/net/passt/output/defaults", test_passt_defaults);
+  g_test_add_func ("/net/passt/output/forwards", test_passt_forwards);
+  g_test_add_func ("/net/passt/output/all-options", test_passt_all_options);
+  g_test_add_func ("/net/passt/output/json", test_passt_json);
+  g_test_add_func ("/net/passt/output/two-cards", test_passt_two_cards);
+  g_test_add_func ("/net/passt/rule/all", test_rule_passt);
+  g_test_add_func ("/net/passt/host/checks", test_passt_host);
+  g_test_add_func ("/net/passt/output/socket-name", test_passt_socket_name);
+  g_test_add_func ("/net/passt/hotplug/plan", test_hotplug_passt);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

@@ -427,13 +427,13 @@ test_rng_balloon (void)
   vm_clear (&vm);
 }
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP (or @type) port on 127.0.0.1 that was free a moment ago. */
 static guint
-free_tcp_port (void)
+free_port (int type)
 {
   struct sockaddr_in sa = { 0 };
   socklen_t len = sizeof sa;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket (AF_INET, type | SOCK_CLOEXEC, 0);
 
   g_assert_cmpint (fd, >=, 0);
   sa.sin_family = AF_INET;
@@ -444,16 +444,19 @@ free_tcp_port (void)
   return ntohs (sa.sin_port);
 }
 
-/* A user-mode card (no root, no tap), restricted, with a forward on a free
- * port (host checks on: `qlaunch args` checks the port): QEMU takes it
- * without a word, its slirp stack has the network and the forward, and
- * while QEMU holds the port the host probe says so. (dns is refused with
- * restrict; test-user-net-guest sees it in the guest's DHCP lease.) */
+/* A user-mode card (no root, no tap), restricted, with two forwards on
+ * free ports (host checks on: `qlaunch args` checks the ports), written as
+ * a repeated hostfwd key: QEMU takes it without a word, its slirp stack
+ * has the network and both forwards, and while QEMU holds the port the
+ * host probe says so. (dns is refused with restrict; test-user-net-guest
+ * sees it in the guest's DHCP lease.) */
 static void
 test_user_net_forward (void)
 {
   Vm vm = { 0 };
-  guint port = free_tcp_port ();
+  guint port = free_port (SOCK_STREAM);
+  guint udp_port = free_port (SOCK_DGRAM);
+  gboolean found_udp = FALSE;
   g_autoptr(QlHostProbe) probe = ql_host_probe_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) mac = NULL;
@@ -471,8 +474,9 @@ test_user_net_forward (void)
                           "[qmp control]\npath = qmp.sock\n"
                           "[device nic0]\ntype = net\nnet-type = user\nmac-address = 52:54:00:12:34:57\n"
                           "guest-network = 10.0.5.0/24\nrestrict = true\nipv6 = false\n"
-                          "hostname = qlguest\nhost-forwards = tcp:127.0.0.1:%u-:22\nrom-file =\n",
-                          port);
+                          "hostname = qlguest\nhost-forwards = tcp:127.0.0.1:%u-:22;udp:127.0.0.1:%u-:53\n"
+                          "rom-file =\n",
+                          port, udp_port);
   vm_start (&vm, text);
 
   mac = qom_get (&vm, "/machine/peripheral/nic0", "mac");
@@ -491,6 +495,14 @@ test_user_net_forward (void)
       for (guint k = 0; words[k] != NULL; k++)
         if (*words[k] != '\0')
           g_ptr_array_add (tokens, words[k]);
+      if (tokens->len >= 6 && g_str_equal (g_ptr_array_index (tokens, 0), "UDP[HOST_FORWARD]"))
+        {
+          g_assert_cmpstr (g_ptr_array_index (tokens, 2), ==, "127.0.0.1");
+          g_assert_cmpuint (g_ascii_strtoull (g_ptr_array_index (tokens, 3), NULL, 10), ==, udp_port);
+          g_assert_cmpstr (g_ptr_array_index (tokens, 4), ==, "10.0.5.15");
+          g_assert_cmpstr (g_ptr_array_index (tokens, 5), ==, "53");
+          found_udp = TRUE;
+        }
       if (tokens->len < 6 || !g_str_equal (g_ptr_array_index (tokens, 0), "TCP[HOST_FORWARD]"))
         continue;
       g_assert_cmpstr (g_ptr_array_index (tokens, 2), ==, "127.0.0.1");
@@ -499,8 +511,8 @@ test_user_net_forward (void)
       g_assert_cmpstr (g_ptr_array_index (tokens, 5), ==, "22");
       found = TRUE;
     }
-  if (!found)
-    g_error ("no TCP host forward in 'info usernet':\n%s", usernet);
+  if (!found || !found_udp)
+    g_error ("no TCP or no UDP host forward in 'info usernet':\n%s", usernet);
   g_assert_false (ql_host_probe_port_available (probe, FALSE, "127.0.0.1", port, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
 

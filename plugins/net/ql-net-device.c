@@ -7,7 +7,9 @@
  *   -netdev tap,id=ID,fds=3:4
  *     then, on either form, [,vhost=on[,vhostfds=5:6]]
  *   -netdev user,id=ID[,net=CIDR][,dns=A][,restrict=on][,ipv6=off]
- *     [,hostname=H][,hostfwd=RULE]      (net-type user, beyond govmm)
+ *     [,hostname=H][,hostfwd=RULE]...   (net-type user, beyond govmm)
+ *   -netdev stream,id=ID,server=off,addr.type=unix,addr.path=SOCK
+ *     with a passt helper listening on SOCK (net-type passt, beyond govmm)
  *   -device DRIVER,id=ID,netdev=ID[,mac=MAC][,bus=B][,addr=A]
  *     [,disable-modern=on][,mq=on,vectors=2N+2][,romfile=R]
  *
@@ -29,10 +31,17 @@
  * libslirp 4.7 use them, and more strictly where QEMU would accept
  * something that cannot work (a network too small for slirp's addresses,
  * a forward to the gateway, octal-looking numbers): see check_user().
+ *
+ * passt (net-type passt) is the same idea in a process of its own, which
+ * QEMU 7.2 reaches through -netdev stream: the plugin declares it as a
+ * helper (started, and listening, before QEMU; stopped after), with the
+ * forwards as its -t/-u port specs: see check_passt() and
+ * add_passt_netdev().
  */
 #include "ql-net-device.h"
 
 #include <string.h>
+#include <unistd.h>
 
 /* Linux's tun driver takes at most 256 queues (MAX_TAP_QUEUES); QEMU 7.2
  * fails with "could not configure /dev/net/tun (...): Argument list too
@@ -54,6 +63,8 @@
 #define QL_NET_USER_DHCP_LEASES 16
 /* QEMU 7.2: "'vhostname' parameter cannot exceed 255 bytes". */
 #define QL_NET_USER_MAX_HOSTNAME 255
+/* The longest device id written whole into the name of passt's socket. */
+#define QL_NET_PASST_SOCKET_ID_MAX 32
 
 struct _QlNetDevice
 {
@@ -80,6 +91,8 @@ struct _QlNetDevice
   gboolean   restrict_;
   gboolean   ipv6;
   char      *hostname;
+  /* net-type passt */
+  char      *passt_binary;
 };
 
 G_DEFINE_FINAL_TYPE (QlNetDevice, ql_net_device, QL_TYPE_DEVICE)
@@ -107,6 +120,7 @@ enum
   PROP_RESTRICT,
   PROP_IPV6,
   PROP_HOSTNAME,
+  PROP_PASST_BINARY,
   N_PROPS
 };
 
@@ -134,6 +148,7 @@ ql_net_type_to_nick (QlNetType type)
     [QL_NET_TYPE_VFIO] = "vfio",
     [QL_NET_TYPE_VHOST_USER] = "vhost-user",
     [QL_NET_TYPE_USER] = "user",
+    [QL_NET_TYPE_PASST] = "passt",
   };
 
   g_return_val_if_fail ((guint) type < G_N_ELEMENTS (nicks), "?");
@@ -572,7 +587,9 @@ forward_syntax_error (QlNetDevice  *self,
 }
 
 /* One forward, QEMU's hostfwd syntax as slirp_hostfwd() reads it (without
- * its `unix:` form, which QEMU 7.2 lacks). */
+ * its `unix:` form, which QEMU 7.2 lacks). @net: the user-mode network the
+ * guest address must lie in; NULL for passt, which forwards to the
+ * guest's one address only. */
 static gboolean
 parse_forward (QlNetDevice          *self,
                const QlUserNetwork  *net,
@@ -587,7 +604,7 @@ parse_forward (QlNetDevice          *self,
   const char *guest_end = port_end != NULL ? strchr (port_end + 1, ':') : NULL;
   g_autofree char *part = NULL;
   const char *what;
-  char lease[16];
+  char lease[16] = "";
 
   memset (fwd, 0, sizeof *fwd);
   fwd->text = text;
@@ -634,7 +651,15 @@ parse_forward (QlNetDevice          *self,
 
   g_free (part);
   part = g_strndup (port_end + 1, (gsize) (guest_end - port_end - 1));
-  format_ipv4 (net->dhcp_start, lease);
+  if (net == NULL && *part != '\0')
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "host-forwards",
+                           "forward '%s': guest address '%s' cannot be given to passt, which forwards to the guest's one address (the host's, given by DHCP): leave it empty, as in 'tcp::2222-:22'",
+                           text, part);
+      return FALSE;
+    }
+  if (net != NULL)
+    format_ipv4 (net->dhcp_start, lease);
   if (*part != '\0')
     {
       if (!parse_ipv4 (part, strlen (part), &fwd->guest_addr))
@@ -728,55 +753,9 @@ check_forwards (QlNetDevice          *self,
           }
     }
 
-  /* QEMU takes several forwards only as repeated hostfwd= keys (a list of
-   * {"str": ...} in JSON and QMP), which QlCmdline cannot write yet: one
-   * key holds one value. */
-  if (n > 1)
-    {
-      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
-                           "%u forwards given ('%s', '%s'%s): this version of qlaunch writes one forward per card (QEMU needs a repeated hostfwd key for more); keep one forward",
-                           n, forwards[0].text, forwards[1].text, n > 2 ? ", ..." : "");
-      return FALSE;
-    }
   *out_forwards = g_steal_pointer (&forwards);
   *out_n = n;
   return TRUE;
-}
-
-/* Whether the QEMU version the VM is written for reads -netdev as JSON
- * (QEMU 9.0 and later, as QlCmdline writes it). */
-static gboolean
-vm_writes_json_netdev (QlVmConfig *vm,
-                       guint      *major,
-                       guint      *minor)
-{
-  g_autoptr(QlCmdline) cmdline = NULL;
-
-  *major = 0;
-  *minor = 0;
-  if (vm == NULL)
-    return FALSE;
-  ql_vm_config_get_qemu_version (vm, major, minor);
-  if (*major == 0)
-    return FALSE;
-  cmdline = ql_cmdline_new ("qemu");
-  ql_cmdline_set_qemu_version (cmdline, *major, *minor);
-  return ql_cmdline_writes_json (cmdline, "-netdev");
-}
-
-/* A forward for a QEMU that reads -netdev as JSON: hostfwd is a list of
- * {"str": RULE} there, which QlCmdline has no value type for (a string is
- * refused: "Invalid parameter type for 'hostfwd', expected: array"). */
-static gboolean
-set_json_forward_error (QlNetDevice  *self,
-                        guint         major,
-                        guint         minor,
-                        GError      **error)
-{
-  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
-                       "'%s' cannot be written for QEMU %u.%u by this version of qlaunch: that QEMU reads -netdev as JSON, where hostfwd is a list, which qlaunch cannot write yet; remove host-forwards or write for QEMU 7.2 to 8.x",
-                       self->host_forwards[0], major, minor);
-  return FALSE;
 }
 
 /* With host checks on: each forwarded host port can be bound now. */
@@ -811,7 +790,7 @@ probe_forwards (QlNetDevice         *self,
   return TRUE;
 }
 
-/* A property of tap netdevs set on a user-mode card. */
+/* A property of tap netdevs set on a user-mode card (user or passt). */
 static gboolean
 check_no_tap_property (QlNetDevice  *self,
                        GError      **error)
@@ -857,13 +836,19 @@ check_no_tap_property (QlNetDevice  *self,
   else
     return TRUE;
 
-  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, property,
-                       "%s is for tap interfaces, not for net-type 'user' (QEMU's user-mode stack has no host interface and one queue): remove %s",
-                       shown, property);
+  if (self->net_type == QL_NET_TYPE_PASST)
+    ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, property,
+                         "%s is for tap interfaces, not for net-type 'passt' (passt's user-mode network has no host interface and one queue): remove %s",
+                         shown, property);
+  else
+    ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, property,
+                         "%s is for tap interfaces, not for net-type 'user' (QEMU's user-mode stack has no host interface and one queue): remove %s",
+                         shown, property);
   return FALSE;
 }
 
-/* A user-mode property set on a card of another net-type. */
+/* A user-mode property set on a tap card: host-forwards, dns and ipv6
+ * apply to user and passt, passt-binary to passt, the rest to user. */
 static gboolean
 check_no_user_property (QlNetDevice  *self,
                         GError      **error)
@@ -871,32 +856,46 @@ check_no_user_property (QlNetDevice  *self,
   const char *property;
   g_autofree char *shown = NULL;
 
-  if (self->host_forwards != NULL)
+  if (self->host_forwards != NULL || self->dns != NULL || !self->ipv6)
     {
-      g_autofree char *joined = g_strjoinv (";", self->host_forwards);
+      if (self->host_forwards != NULL)
+        {
+          g_autofree char *joined = g_strjoinv (";", self->host_forwards);
 
-      property = "host-forwards";
-      shown = g_strdup_printf ("'%s'", joined);
+          property = "host-forwards";
+          shown = g_strdup_printf ("'%s'", joined);
+        }
+      else if (self->dns != NULL)
+        {
+          property = "dns";
+          shown = g_strdup_printf ("'%s'", self->dns);
+        }
+      else
+        {
+          property = "ipv6";
+          shown = g_strdup ("ipv6=false");
+        }
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, property,
+                           "%s only applies to user-mode networking (net-type 'user' or 'passt'), not to '%s': set net-type=user or net-type=passt, or remove %s",
+                           shown, ql_net_type_to_nick (self->net_type), property);
+      return FALSE;
     }
-  else if (self->guest_network != NULL)
+  if (self->passt_binary != NULL)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "passt-binary",
+                           "'%s' only applies to net-type 'passt', not to '%s': set net-type=passt or remove passt-binary",
+                           self->passt_binary, ql_net_type_to_nick (self->net_type));
+      return FALSE;
+    }
+  if (self->guest_network != NULL)
     {
       property = "guest-network";
       shown = g_strdup_printf ("'%s'", self->guest_network);
-    }
-  else if (self->dns != NULL)
-    {
-      property = "dns";
-      shown = g_strdup_printf ("'%s'", self->dns);
     }
   else if (self->restrict_)
     {
       property = "restrict";
       shown = g_strdup ("restrict=true");
-    }
-  else if (!self->ipv6)
-    {
-      property = "ipv6";
-      shown = g_strdup ("ipv6=false");
     }
   else if (self->hostname != NULL)
     {
@@ -916,18 +915,22 @@ check_no_user_property (QlNetDevice  *self,
  * card (driver, bus, addr, mac-address). */
 static gboolean
 check_user (QlNetDevice  *self,
-            QlVmConfig   *vm,
             QlHostProbe  *probe,
             GError      **error)
 {
   QlUserNetwork net = { 0 };
   g_autofree QlNetForward *forwards = NULL;
   guint n_forwards = 0;
-  guint major;
-  guint minor;
 
   if (!check_no_tap_property (self, error) || !check_disable_modern (self, error))
     return FALSE;
+  if (self->passt_binary != NULL)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "passt-binary",
+                           "'%s' only applies to net-type 'passt', not to 'user' (QEMU's own user-mode stack runs no helper): set net-type=passt or remove passt-binary",
+                           self->passt_binary);
+      return FALSE;
+    }
   if (!ql_device_check_not_empty (QL_DEVICE (self), self->guest_network, "guest-network", error)
       || !ql_device_check_not_empty (QL_DEVICE (self), self->dns, "dns", error)
       || !ql_device_check_not_empty (QL_DEVICE (self), self->hostname, "hostname", error))
@@ -943,11 +946,170 @@ check_user (QlNetDevice  *self,
     }
   if (!check_forwards (self, &net, &forwards, &n_forwards, error))
     return FALSE;
-  if (n_forwards > 0 && vm_writes_json_netdev (vm, &major, &minor))
-    return set_json_forward_error (self, major, minor, error);
   if (probe != NULL && !probe_forwards (self, probe, forwards, n_forwards, error))
     return FALSE;
   return TRUE;
+}
+
+/* ---- net-type passt: passt beside QEMU, through -netdev stream ---- */
+
+/* A slirp setting that passt has no equivalent of. */
+static gboolean
+check_passt_no_slirp_property (QlNetDevice  *self,
+                               GError      **error)
+{
+  if (self->guest_network != NULL)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "guest-network",
+                           "'%s' is for net-type 'user': passt gives the guest the address, prefix and gateway of the host's interface with the default route, so the guest's network is the host's; remove guest-network, or use net-type=user",
+                           self->guest_network);
+      return FALSE;
+    }
+  if (self->restrict_)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "restrict",
+                           "restrict=true is for net-type 'user': passt has no mode that cuts the guest off while forwarding ports in; remove restrict, or use net-type=user");
+      return FALSE;
+    }
+  if (self->hostname != NULL)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_CONFLICT, "hostname",
+                           "'%s' is for net-type 'user': qlaunch gives passt no host name to hand out by DHCP; remove hostname, or use net-type=user",
+                           self->hostname);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* dns for passt: the IPv4 address it announces by DHCP instead of the
+ * host's resolvers (--dns). The guest sends its queries there through
+ * passt, as any traffic: no address of the guest's own (0.0.0.0/8,
+ * loopback) nor a multicast one. */
+static gboolean
+check_passt_dns (QlNetDevice  *self,
+                 GError      **error)
+{
+  guint32 dns = 0;
+
+  if (self->dns == NULL)
+    return TRUE;
+  if (!parse_ipv4 (self->dns, strlen (self->dns), &dns))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "dns",
+                           "'%s' is not an IPv4 address: expected four numbers 0-255 without leading zeros, such as '192.0.2.53'",
+                           self->dns);
+      return FALSE;
+    }
+  if (dns >> 24 == 0 || dns >> 24 == 127 || dns >= 0xe0000000u)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "dns",
+                           "'%s' is no DNS server the guest can reach: 0.0.0.0/8 and 127.0.0.0/8 are the guest's own, 224.0.0.0/3 multicast and reserved; expected a unicast address, such as '192.0.2.53'",
+                           self->dns);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The name of passt's socket in the runtime directory: the device id, or
+ * for a long one its start and a hash, so that the path fits a unix socket
+ * address under the default runtime directory (as virtio-fs does). */
+static char *
+passt_socket_name (const char *id)
+{
+  if (strlen (id) <= QL_NET_PASST_SOCKET_ID_MAX)
+    return g_strconcat (id, ".passt.sock", NULL);
+  return g_strdup_printf ("%.23s-%08x.passt.sock", id, g_str_hash (id));
+}
+
+/* passt's socket in a runtime directory the caller chose must fit a unix
+ * socket address (the default one always leaves room). */
+static gboolean
+check_passt_socket (QlNetDevice  *self,
+                    QlVmConfig   *vm,
+                    GError      **error)
+{
+  const char *runtime_dir = vm != NULL ? ql_vm_config_get_runtime_dir (vm) : NULL;
+  g_autofree char *name = NULL;
+  gsize len;
+
+  if (runtime_dir == NULL)
+    return TRUE;
+  name = passt_socket_name (ql_device_get_id (QL_DEVICE (self)));
+  len = strlen (runtime_dir) + 1 + strlen (name);
+  if (len <= QL_HELPER_SOCKET_PATH_MAX)
+    return TRUE;
+  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "id",
+                       "passt's socket '%s/%s' would be %" G_GSIZE_FORMAT " bytes long, and a unix socket path holds at most %d: use a shorter runtime directory",
+                       runtime_dir, name, len, QL_HELPER_SOCKET_PATH_MAX);
+  return FALSE;
+}
+
+/* Everything about a net-type passt card after the checks common to every
+ * card (driver, bus, addr, mac-address). */
+static gboolean
+check_passt (QlNetDevice  *self,
+             QlVmConfig   *vm,
+             QlHostProbe  *probe,
+             GError      **error)
+{
+  g_autofree QlNetForward *forwards = NULL;
+  guint n_forwards = 0;
+
+  if (!check_no_tap_property (self, error) || !check_disable_modern (self, error)
+      || !check_passt_no_slirp_property (self, error))
+    return FALSE;
+  if (!ql_device_check_not_empty (QL_DEVICE (self), self->dns, "dns", error)
+      || !ql_device_check_not_empty (QL_DEVICE (self), self->passt_binary, "passt-binary", error))
+    return FALSE;
+  if (!check_passt_dns (self, error))
+    return FALSE;
+  if (self->passt_binary != NULL && !g_path_is_absolute (self->passt_binary))
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "passt-binary",
+                           "'%s' is not an absolute path: name the passt program by its full path (in a VM file, relative to the VM file), or leave passt-binary unset to find passt in PATH",
+                           self->passt_binary);
+      return FALSE;
+    }
+  if (!check_forwards (self, NULL, &forwards, &n_forwards, error)
+      || !check_passt_socket (self, vm, error))
+    return FALSE;
+  if (probe == NULL)
+    return TRUE;
+  if (self->passt_binary != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      GFileType type = G_FILE_TYPE_UNKNOWN;
+
+      if (!ql_host_probe_query_file (probe, self->passt_binary, &type, NULL, &local_error))
+        {
+          if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+            {
+              ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST, "passt-binary",
+                                   "cannot run '%s': %s: expected the passt program",
+                                   self->passt_binary, local_error->message);
+              return FALSE;
+            }
+        }
+      else if (type != G_FILE_TYPE_REGULAR)
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST, "passt-binary",
+                               "cannot run '%s': it is not a regular file: expected the passt program",
+                               self->passt_binary);
+          return FALSE;
+        }
+    }
+  else
+    {
+      g_autofree char *found = g_find_program_in_path ("passt");
+
+      if (found == NULL)
+        {
+          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST, "passt-binary",
+                               "net-type 'passt' needs the passt program, and there is none in PATH: install passt (Debian: passt) or name it in passt-binary");
+          return FALSE;
+        }
+    }
+  return probe_forwards (self, probe, forwards, n_forwards, error);
 }
 
 static gboolean
@@ -980,11 +1142,13 @@ ql_net_device_valid (QlDevice    *device,
     case QL_NET_TYPE_IPVTAP:
     case QL_NET_TYPE_VETHTAP:
     case QL_NET_TYPE_USER:
+    case QL_NET_TYPE_PASST:
     default:
       break;
     }
 
-  if (self->net_type != QL_NET_TYPE_USER && !check_no_user_property (self, error))
+  if (self->net_type != QL_NET_TYPE_USER && self->net_type != QL_NET_TYPE_PASST
+      && !check_no_user_property (self, error))
     return FALSE;
 
   if (!g_strv_contains (ql_net_drivers, self->driver))
@@ -1031,7 +1195,9 @@ ql_net_device_valid (QlDevice    *device,
     }
 
   if (self->net_type == QL_NET_TYPE_USER)
-    return check_user (self, vm, probe, error);
+    return check_user (self, probe, error);
+  if (self->net_type == QL_NET_TYPE_PASST)
+    return check_passt (self, vm, probe, error);
 
   if (self->if_name != NULL && *self->if_name != '\0' &&
       !is_valid_if_name (self->if_name))
@@ -1192,37 +1358,13 @@ add_fd_list (QlCmdline *cmdline,
   return numbers;
 }
 
-/* -netdev user: QEMU's user-mode stack. @hotplug: for netdev_add. */
-static gboolean
-add_user_netdev (QlNetDevice  *self,
-                 const char   *id,
-                 QlCmdline    *cmdline,
-                 gboolean      hotplug,
-                 GError      **error)
+/* -netdev user: QEMU's user-mode stack. */
+static void
+add_user_netdev (QlNetDevice *self,
+                 const char  *id,
+                 QlCmdline   *cmdline)
 {
   QlOption *netdev;
-  guint major = 0;
-  guint minor = 0;
-
-  /* One forward is one hostfwd=RULE; QMP's netdev_add (like JSON -netdev)
-   * wants hostfwd as a list of {"str": RULE}, which QlCmdline has no value
-   * type for. */
-  if (self->host_forwards != NULL && self->host_forwards[0] != NULL)
-    {
-      if (hotplug)
-        {
-          ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_UNSUPPORTED, "host-forwards",
-                               "'%s' cannot be hot-plugged by this version of qlaunch: QMP's netdev_add takes hostfwd as a list, which it cannot write yet; hot-plug the card without host-forwards, then add the forward with the monitor command 'hostfwd_add %s %s'",
-                               self->host_forwards[0], id, self->host_forwards[0]);
-          return FALSE;
-        }
-      /* valid() refused this for the VM's QEMU version already. */
-      if (ql_cmdline_writes_json (cmdline, "-netdev"))
-        {
-          ql_cmdline_get_qemu_version (cmdline, &major, &minor);
-          return set_json_forward_error (self, major, minor, error);
-        }
-    }
 
   netdev = ql_cmdline_add_option (cmdline, "-netdev", "user",
                                   "id", id,
@@ -1234,8 +1376,83 @@ add_user_netdev (QlNetDevice  *self,
   if (!self->ipv6)
     ql_option_set_bool (netdev, "ipv6", FALSE);
   ql_option_set (netdev, "hostname", self->hostname);
-  if (self->host_forwards != NULL && self->host_forwards[0] != NULL)
-    ql_option_set (netdev, "hostfwd", self->host_forwards[0]);
+  /* QAPI's hostfwd is ['String']: hostfwd=A,hostfwd=B in key=value form,
+   * [{"str": A}, {"str": B}] in JSON and for netdev_add. */
+  for (guint i = 0; self->host_forwards != NULL && self->host_forwards[i] != NULL; i++)
+    ql_option_add_list_value (netdev, "hostfwd", "str", self->host_forwards[i]);
+}
+
+/* passt's port spec of one forward: [ADDRESS/]PORT:GUEST_PORT (-t for
+ * TCP, -u for UDP). No address is every address, IPv4 and IPv6 (slirp
+ * binds IPv4 only); the guest address is always the guest's own. */
+static char *
+passt_port_spec (const QlNetForward *fwd)
+{
+  if (fwd->host_address[0] != '\0')
+    return g_strdup_printf ("%s/%u:%u", fwd->host_address, fwd->host_port, fwd->guest_port);
+  return g_strdup_printf ("%u:%u", fwd->host_port, fwd->guest_port);
+}
+
+/* net-type passt: the passt helper, then -netdev stream to its socket.
+ *
+ *   passt --foreground --quiet --stderr --one-off --runas UID:GID
+ *         --socket RUNTIME_DIR/ID.passt.sock [--ipv4-only] [--dns A]
+ *         [--tcp-ports SPEC | --udp-ports SPEC]...
+ *
+ * (for an id longer than 32 bytes, its first 23 and a hash name the
+ * socket) in the foreground with its errors on stderr (the launcher keeps them for
+ * its messages), ending with its one client: QEMU's connection, so it
+ * never outlives the VM (nor a hot-plugged card's netdev_del). --runas
+ * keeps it as the user who runs qlaunch: as root, passt would otherwise
+ * switch to nobody, who cannot create its socket in the private runtime
+ * directory (and this passt then says so only by exiting). */
+static gboolean
+add_passt_netdev (QlNetDevice  *self,
+                  const char   *id,
+                  QlCmdline    *cmdline,
+                  GError      **error)
+{
+  g_autofree char *socket_name = passt_socket_name (id);
+  g_autofree char *socket_path = ql_cmdline_build_runtime_path (cmdline, socket_name);
+  g_autofree QlNetForward *forwards = NULL;
+  guint n_forwards = 0;
+  QlHelper *helper;
+  QlOption *netdev;
+
+  if (!check_forwards (self, NULL, &forwards, &n_forwards, error))
+    return FALSE;
+  /* The runtime directory a launch makes is known only now: under a long
+   * $XDG_RUNTIME_DIR or $TMPDIR, even a short name may not fit. */
+  if (strlen (socket_path) > QL_HELPER_SOCKET_PATH_MAX)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "id",
+                           "passt's socket '%s' would be %" G_GSIZE_FORMAT " bytes long, and a unix socket path holds at most %d: use a shorter runtime directory (run --runtime-dir)",
+                           socket_path, strlen (socket_path), QL_HELPER_SOCKET_PATH_MAX);
+      return FALSE;
+    }
+
+  helper = ql_cmdline_add_helper (cmdline, "passt",
+                                  self->passt_binary != NULL ? self->passt_binary : "passt");
+  ql_helper_add_args (helper, "--foreground", "--quiet", "--stderr", "--one-off", NULL);
+  ql_helper_add_arg (helper, "--runas");
+  ql_helper_add_arg_printf (helper, "%u:%u", (guint) geteuid (), (guint) getegid ());
+  ql_helper_add_args (helper, "--socket", socket_path, NULL);
+  if (!self->ipv6)
+    ql_helper_add_arg (helper, "--ipv4-only");
+  if (self->dns != NULL)
+    ql_helper_add_args (helper, "--dns", self->dns, NULL);
+  for (guint i = 0; i < n_forwards; i++)
+    {
+      g_autofree char *spec = passt_port_spec (&forwards[i]);
+
+      ql_helper_add_args (helper, forwards[i].udp ? "--udp-ports" : "--tcp-ports", spec, NULL);
+    }
+  ql_helper_set_socket (helper, socket_path);
+
+  netdev = ql_cmdline_add_option (cmdline, "-netdev", "stream", "id", id, NULL);
+  ql_option_set_bool (netdev, "server", FALSE);
+  ql_option_set (netdev, "addr.type", "unix");
+  ql_option_set (netdev, "addr.path", socket_path);
   return TRUE;
 }
 
@@ -1278,20 +1495,23 @@ add_tap_netdev (QlNetDevice *self,
     }
 }
 
-/* The card's options, for the command line or (@hotplug) for QMP. */
+/* The card's options, for the command line and (the same) for QMP. */
 static gboolean
-add_params (QlNetDevice  *self,
-            QlCmdline    *cmdline,
-            gboolean      hotplug,
-            GError      **error)
+ql_net_device_qemu_params (QlDevice    *device,
+                           QlVmConfig  *vm,
+                           QlCmdline   *cmdline,
+                           GError     **error)
 {
-  const char *id = ql_device_get_id (QL_DEVICE (self));
+  QlNetDevice *self = QL_NET_DEVICE (device);
+  const char *id = ql_device_get_id (device);
   guint n_queues = ql_net_device_get_n_queues (self);
   QlOption *dev;
 
   if (self->net_type == QL_NET_TYPE_USER)
+    add_user_netdev (self, id, cmdline);
+  else if (self->net_type == QL_NET_TYPE_PASST)
     {
-      if (!add_user_netdev (self, id, cmdline, hotplug, error))
+      if (!add_passt_netdev (self, id, cmdline, error))
         return FALSE;
     }
   else
@@ -1317,26 +1537,6 @@ add_params (QlNetDevice  *self,
     ql_option_set (dev, "romfile", self->rom_file);
 
   return TRUE;
-}
-
-static gboolean
-ql_net_device_qemu_params (QlDevice    *device,
-                           QlVmConfig  *vm,
-                           QlCmdline   *cmdline,
-                           GError     **error)
-{
-  return add_params (QL_NET_DEVICE (device), cmdline, FALSE, error);
-}
-
-/* The same options as qemu_params, except what has no QMP form yet (a
- * user-mode card's host forwards). */
-static gboolean
-ql_net_device_hotplug_params (QlDevice    *device,
-                              QlVmConfig  *vm,
-                              QlCmdline   *cmdline,
-                              GError     **error)
-{
-  return add_params (QL_NET_DEVICE (device), cmdline, TRUE, error);
 }
 
 static void
@@ -1424,6 +1624,9 @@ ql_net_device_set_property (GObject      *object,
     case PROP_HOSTNAME:
       set_string_or_default (&self->hostname, value, NULL);
       break;
+    case PROP_PASST_BINARY:
+      set_string_or_default (&self->passt_binary, value, NULL);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1500,6 +1703,9 @@ ql_net_device_get_property (GObject    *object,
     case PROP_HOSTNAME:
       g_value_set_string (value, self->hostname);
       break;
+    case PROP_PASST_BINARY:
+      g_value_set_string (value, self->passt_binary);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1525,6 +1731,7 @@ ql_net_device_finalize (GObject *object)
   g_free (self->guest_network);
   g_free (self->dns);
   g_free (self->hostname);
+  g_free (self->passt_binary);
 
   G_OBJECT_CLASS (ql_net_device_parent_class)->finalize (object);
 }
@@ -1542,11 +1749,10 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
 
   device_class->valid = ql_net_device_valid;
   device_class->qemu_params = ql_net_device_qemu_params;
-  device_class->hotplug_params = ql_net_device_hotplug_params;
 
   properties[PROP_NET_TYPE] =
     g_param_spec_enum ("net-type", "Net type",
-                       "Kind of host interface: tap, macvtap, ipvtap or vethtap (all QEMU tap netdevs), or user (QEMU's user-mode stack, -netdev user: no host interface, no root needed); vfio and vhost-user are separate device types",
+                       "Kind of host interface: tap, macvtap, ipvtap or vethtap (all QEMU tap netdevs), user (QEMU's user-mode stack, -netdev user) or passt (a passt process qlaunch runs beside QEMU, -netdev stream; the guest gets the host's address): no host interface, no root needed for the last two; vfio and vhost-user are separate device types",
                        QL_TYPE_NET_TYPE, QL_NET_TYPE_TAP, flags);
   properties[PROP_DRIVER] =
     g_param_spec_string ("driver", "Driver",
@@ -1602,7 +1808,7 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
                          NULL, flags);
   properties[PROP_HOST_FORWARDS] =
     g_param_spec_boxed ("host-forwards", "Host forwards",
-                        "net-type user only: host ports forwarded to the guest (QEMU's hostfwd=), each [tcp|udp]:[host address]:host port-[guest address]:guest port, such as 'tcp:127.0.0.1:2222-:22'; an empty host address is every address, an empty guest address the guest's DHCP address; one per card in this version. Default: none",
+                        "net-type user and passt: host ports forwarded to the guest, each [tcp|udp]:[host address]:host port-[guest address]:guest port, such as 'tcp:127.0.0.1:2222-:22'; an empty host address is every address, an empty guest address the guest's DHCP address; several are separated by ';', no two on one host port. user: QEMU's hostfwd=. passt: --tcp-ports/--udp-ports [host address/]host port:guest port, the guest address left empty (passt forwards to the guest's one address), and no host address binds IPv6 too. Default: none",
                         G_TYPE_STRV, flags);
   properties[PROP_GUEST_NETWORK] =
     g_param_spec_string ("guest-network", "Guest network",
@@ -1610,7 +1816,7 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
                          NULL, flags);
   properties[PROP_DNS] =
     g_param_spec_string ("dns", "DNS server",
-                         "net-type user only: the DNS server address the guest is given by DHCP, in guest-network, not the gateway nor a DHCP lease, and not with restrict (QEMU's dns=); slirp relays it to the host's resolver. Default: the network's .3 (10.0.2.3)",
+                         "net-type user and passt: the DNS server address the guest is given by DHCP. user: in guest-network, not the gateway nor a DHCP lease, and not with restrict (QEMU's dns=); slirp relays it to the host's resolver; default the network's .3 (10.0.2.3). passt: any unicast IPv4 address, which the guest then queries through passt (--dns); default the host's resolvers (/etc/resolv.conf)",
                          NULL, flags);
   properties[PROP_RESTRICT] =
     g_param_spec_boolean ("restrict", "Restrict",
@@ -1618,12 +1824,16 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
                           FALSE, flags);
   properties[PROP_IPV6] =
     g_param_spec_boolean ("ipv6", "IPv6",
-                          "net-type user only: give the guest IPv6 as well as IPv4 (QEMU's ipv6=; false writes ipv6=off). Default: true",
+                          "net-type user and passt: give the guest IPv6 as well as IPv4 (user: false writes QEMU's ipv6=off; passt: --ipv4-only). Default: true",
                           TRUE, flags);
   properties[PROP_HOSTNAME] =
     g_param_spec_string ("hostname", "Host name",
                          "net-type user only: the host name the guest gets from DHCP (QEMU's hostname=): labels of letters, digits and '-' separated by '.', at most 255 bytes. Default: none",
                          NULL, flags);
+  properties[PROP_PASST_BINARY] =
+    ql_param_spec_path ("passt-binary", "passt binary",
+                        "net-type passt only: the passt program, an absolute path (in a VM file, relative to the VM file). Default: passt found in PATH",
+                        flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

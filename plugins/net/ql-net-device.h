@@ -16,9 +16,12 @@ G_BEGIN_DECLS
  * @QL_NET_TYPE_VHOST_USER: not handled here: use the `vhost-user` device type
  * @QL_NET_TYPE_USER: QEMU's user-mode network stack (slirp): no host
  *   interface and no privileges needed; host ports can be forwarded in
+ * @QL_NET_TYPE_PASST: user-mode networking by a passt process qlaunch
+ *   runs beside QEMU (`-netdev stream` to its unix socket): no host
+ *   interface and no privileges needed; the guest gets the host's address
  *
  * The kind of host interface behind the card (govmm's NetDeviceType, plus
- * `user`).
+ * `user` and `passt`).
  */
 typedef enum
 {
@@ -29,6 +32,7 @@ typedef enum
   QL_NET_TYPE_VFIO,
   QL_NET_TYPE_VHOST_USER,
   QL_NET_TYPE_USER,
+  QL_NET_TYPE_PASST,
 } QlNetType;
 
 #include "ql-net-enums.h"

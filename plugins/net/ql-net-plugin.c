@@ -11,5 +11,5 @@ ql_net_plugin_init (QlPlugin  *plugin,
 }
 
 QL_PLUGIN_DEFINE (net, "net",
-                  "Network cards: virtio-net on a tap, macvtap, ipvtap or vethtap interface, or on QEMU's user-mode stack",
+                  "Network cards: virtio-net on a tap, macvtap, ipvtap or vethtap interface, on QEMU's user-mode stack, or on passt",
                   QL_VERSION, "Apache-2.0", ql_net_plugin_init)

@@ -23,7 +23,10 @@
  *   characters and long runs; ids, buses, PCI and MAC addresses in their
  *   syntax, and the references between devices (a port's bus is an
  *   earlier virtio-serial controller's, a disk's an earlier SCSI
- *   controller's, ...) made to point at real devices.
+ *   controller's, ...) made to point at real devices; user-mode network
+ *   cards (net-type user and passt) with forwards, guest networks, DNS
+ *   servers and host names in their domains, virtio-fs shares with
+ *   unique tags and the [memory] size their shared RAM needs.
  *
  * The first byte picks strict mode (7 in 8 inputs: values from the valid
  * domains, the properties a type needs always set, the couplings between
@@ -261,6 +264,16 @@ gen_path (Gen        *g,
   if (s->len == 0 || g_str_has_suffix (s->str, "/"))
     g_string_append_c (s, 'f');
   return g_string_free (s, FALSE);
+}
+
+/* An absolute path: @dir, then a file name of generated text. */
+static char *
+gen_absolute_path (Gen        *g,
+                   const char *dir)
+{
+  g_autofree char *name = gen_text (g, 60, "/", FALSE);
+
+  return g_strconcat (dir, name, NULL);
 }
 
 /* An id in ql_is_valid_id()'s syntax, ending with a letter so that it is
@@ -785,6 +798,188 @@ value_taken (Plan       *plan,
   return FALSE;
 }
 
+/* ---- user-mode networking (net-type user and passt) ---- */
+
+/* An IPv4 address the checks read back (decimal, no leading zero). */
+static char *
+format_ipv4 (guint32 a)
+{
+  return g_strdup_printf ("%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+/* A unicast address outside 0/8, 127/8 and 224/3. */
+static guint32
+gen_unicast (Gen *g)
+{
+  guint32 a = (guint32) take_range (g, 0, G_MAXUINT32);
+  guint first = a >> 24;
+
+  if (first == 0 || first == 127 || first >= 224)
+    a = (10u << 24) | (a & 0xffffff);
+  return a;
+}
+
+/* The guest network of a user card (guest-network, else QEMU's
+ * 10.0.2.0/24), as address and prefix. */
+static void
+user_network (GObject *object,
+              guint32 *network,
+              guint   *prefix)
+{
+  g_autofree char *text = dup_string_property (object, "guest-network");
+  guint a = 0, b = 0, c = 0, d = 0, p = 0;
+
+  *network = (10u << 24) | (2u << 8);
+  *prefix = 24;
+  if (text != NULL && sscanf (text, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &p) == 5 && p <= 32)
+    {
+      *network = (a << 24) | (b << 16) | (c << 8) | d;
+      *prefix = p;
+    }
+}
+
+/* host-forwards: 1 to 3 forwards in QEMU's hostfwd syntax on distinct
+ * host ports, so that none clashes; a guest address (user only) in QEMU's
+ * default network, which guest-network then keeps. */
+static char *
+gen_forwards (Gen      *g,
+              gboolean  passt)
+{
+  static const char * const protocols[] = { "tcp", "udp", "", NULL };
+  GString *s = g_string_new (NULL);
+  guint n = 1 + take_below (g, 3);
+  guint port = 1 + take_below (g, 65535 - 3);
+
+  for (guint i = 0; i < n; i++, port++)
+    {
+      g_autofree char *host = NULL;
+      g_autofree char *guest = NULL;
+
+      switch (take_below (g, 4))
+        {
+        case 0:
+          host = g_strdup ("127.0.0.1");
+          break;
+        case 1:
+          host = g_strdup (take_chance (g, 50) ? "0.0.0.0" : "");
+          break;
+        case 2:
+          host = format_ipv4 (gen_unicast (g));
+          break;
+        default:
+          host = g_strdup ("");
+          break;
+        }
+      if (!passt && take_chance (g, 40))
+        guest = g_strdup_printf ("10.0.2.%u", 4 + take_below (g, 251));
+      g_string_append_printf (s, "%s%s:%s:%u-%s:%u", i > 0 ? ";" : "", take_one_of (g, protocols),
+                              host, port, guest != NULL ? guest : "",
+                              (guint) take_range (g, 1, 65535));
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* A network for guest-network: a prefix from /8 to /27 (slirp needs .2,
+ * .3 and 16 leases from .15), unicast, host bits clear. */
+static char *
+gen_guest_network (Gen *g)
+{
+  guint prefix = 8 + take_below (g, 20);
+  guint32 mask = 0xffffffffu << (32 - prefix);
+  g_autofree char *address = format_ipv4 (gen_unicast (g) & mask);
+
+  return g_strdup_printf ("%s/%u", address, prefix);
+}
+
+/* A host name: labels of letters, digits and inner '-'. */
+static char *
+gen_hostname (Gen *g)
+{
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  GString *s = g_string_new (NULL);
+  guint labels = 1 + take_below (g, 3);
+
+  for (guint i = 0; i < labels; i++)
+    {
+      guint len = 1 + take_below (g, 12);
+
+      if (i > 0)
+        g_string_append_c (s, '.');
+      for (guint k = 0; k < len; k++)
+        g_string_append_c (s, k > 0 && k + 1 < len && take_chance (g, 10)
+                              ? '-' : chars[take_below (g, sizeof chars - 1)]);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* A property of a net-type user or passt card (@passt), in the order the
+ * properties come: the tap settings are errors there, guest-network
+ * keeps a forward's guest address in it, dns lies in the guest network
+ * (user) and rules restrict out. *@handled is FALSE for the properties
+ * every card has. */
+static char *
+gen_user_net_value (Gen        *g,
+                    GObject    *object,
+                    const char *name,
+                    gboolean    passt,
+                    gboolean   *handled)
+{
+  static const char * const tap_only[] = { "if-name", "script", "down-script", "fds", "vhost-fds",
+                                           "queues", NULL };
+
+  *handled = TRUE;
+  if (g_strv_contains (tap_only, name))
+    return NULL;
+  if (g_str_equal (name, "vhost"))
+    return g_strdup ("false");
+  if (g_str_equal (name, "host-forwards"))
+    return gen_forwards (g, passt);
+  if (g_str_equal (name, "ipv6"))
+    return g_strdup (take_chance (g, 50) ? "true" : "false");
+  if (g_str_equal (name, "passt-binary"))
+    return passt && take_chance (g, 50) ? gen_absolute_path (g, "/usr/local/bin/") : NULL;
+  if (passt)
+    {
+      if (g_str_equal (name, "dns"))
+        return format_ipv4 (gen_unicast (g));
+      if (g_str_equal (name, "guest-network") || g_str_equal (name, "restrict") || g_str_equal (name, "hostname"))
+        return NULL;
+    }
+  else
+    {
+      g_auto(GStrv) forwards = NULL;
+      g_autofree char *dns = NULL;
+
+      if (g_str_equal (name, "guest-network"))
+        {
+          g_object_get (object, "host-forwards", &forwards, NULL);
+          /* "...-GUEST:PORT": a guest address of 10.0.2.0/24. */
+          for (guint i = 0; forwards != NULL && forwards[i] != NULL; i++)
+            if (strstr (forwards[i], "-:") == NULL)
+              return NULL;
+          return gen_guest_network (g);
+        }
+      if (g_str_equal (name, "dns"))
+        {
+          guint32 network;
+          guint prefix;
+
+          user_network (object, &network, &prefix);
+          /* .3 to .14: neither the gateway (.2) nor a lease (.15 on). */
+          return format_ipv4 (network | (3 + take_below (g, 12)));
+        }
+      if (g_str_equal (name, "restrict"))
+        {
+          dns = dup_string_property (object, "dns");
+          return g_strdup (dns == NULL && take_chance (g, 30) ? "true" : "false");
+        }
+      if (g_str_equal (name, "hostname"))
+        return gen_hostname (g);
+    }
+  *handled = FALSE;
+  return NULL;
+}
+
 /* Text for property @pspec of @device (of @type), in the property's
  * domain as far as the harness knows it; NULL to leave it unset. */
 static char *
@@ -976,13 +1171,30 @@ gen_device_value (Gen        *g,
       guint n_fds = fd_list_length (object, "fds");
       guint n_vhost_fds = fd_list_length (object, "vhost-fds");
       gboolean by_name = has_nick (object, "net-type", "tap") || has_nick (object, "net-type", "vethtap");
+      gboolean passt = has_nick (object, "net-type", "passt");
+      static const char * const user_only[] = { "host-forwards", "guest-network", "dns", "restrict",
+                                                "hostname", "passt-binary", NULL };
 
       if (g_str_equal (name, "net-type"))
         {
-          static const char * const types[] = { "tap", "vethtap", "macvtap", "ipvtap", NULL };
+          static const char * const types[] = { "tap", "vethtap", "macvtap", "ipvtap", "user", "passt", NULL };
 
           return g_strdup (take_one_of (g, types));
         }
+      if (passt || has_nick (object, "net-type", "user"))
+        {
+          gboolean handled = FALSE;
+          char *value = gen_user_net_value (g, object, name, passt, &handled);
+
+          if (handled)
+            return value;
+        }
+      /* The user-mode settings are errors on a tap card; ipv6 too but
+       * its default. */
+      else if (g_strv_contains (user_only, name))
+        return NULL;
+      else if (g_str_equal (name, "ipv6"))
+        return g_strdup ("true");
       if (g_str_equal (name, "if-name"))
         return by_name && take_chance (g, 80) ? gen_text (g, 15, "/: \t\r\n\v\f", FALSE) : NULL;
       if (g_str_equal (name, "script") || g_str_equal (name, "down-script"))
@@ -1099,6 +1311,47 @@ gen_device_value (Gen        *g,
         return NULL;
     }
 
+  if (g_str_equal (type, "virtio-fs"))
+    {
+      /* Absolute: the API keeps a relative path as it is. */
+      if (g_str_equal (name, "path"))
+        return gen_absolute_path (g, take_chance (g, 50) ? "/srv/" : "/tmp/ql share/");
+      if (g_str_equal (name, "tag"))
+        {
+          /* At most 36 bytes, unique among the shares. */
+          char *tag = gen_text (g, 36, "", FALSE);
+
+          for (guint k = 0; value_taken (plan, device, "virtio-fs", "tag", tag); k++)
+            {
+              g_free (tag);
+              tag = g_strdup_printf ("t%u", k);
+            }
+          return tag;
+        }
+      if (g_str_equal (name, "queue-size"))
+        return g_strdup_printf ("%u", take_chance (g, 20) ? 0 : 1u << take_below (g, 11));
+      if (g_str_equal (name, "binary"))
+        return take_chance (g, 50) ? NULL : gen_absolute_path (g, "/usr/libexec/");
+      if (g_str_equal (name, "thread-pool-size"))
+        return g_strdup_printf ("%d", (int) take_below (g, 66) - 1);
+    }
+
+  if (g_str_equal (type, "rng"))
+    {
+      /* backend, file (random only), max-bytes, period (with max-bytes). */
+      if (g_str_equal (name, "file"))
+        return has_nick (object, "backend", "builtin") ? NULL : gen_path (g, 300, "");
+      if (g_str_equal (name, "max-bytes"))
+        return format_size (g, take_range (g, 0, G_MAXINT64));
+      if (g_str_equal (name, "period"))
+        {
+          guint64 max_bytes = 0;
+
+          g_object_get (object, "max-bytes", &max_bytes, NULL);
+          return max_bytes == 0 ? NULL : g_strdup_printf ("%" G_GUINT64_FORMAT, take_range (g, 1, G_MAXUINT32));
+        }
+    }
+
   if (g_str_equal (name, "sock-fd") || g_str_equal (name, "vhost-fd"))
     return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) take_range (g, 0, G_MAXINT) - (take_chance (g, 30) ? 1 : 0));
 
@@ -1166,7 +1419,7 @@ wanted (const char *type,
     "block:file", "block:bus", "block:interface", "block:cache-direct", "block:disable-modern", "bridge:bus", "bridge:chassis", "char:driver", "char:path", "fs:mount-tag", "fs:path", "fs:security-model", "fs:socket", "fs:sock-fd",
     "memory-object:device-id", "memory-object:mem-path", "memory-object:size",
     "net:if-name", "net:fds", "net:vhost", "vfio:bdf", "vhost-user:vhost-user-type", "vhost-user:socket-path",
-    "vhost-user:address", "vsock:context-id", NULL
+    "vhost-user:address", "vsock:context-id", "virtio-fs:path", "virtio-fs:tag", NULL
   };
   g_autofree char *both = g_strconcat (type, ":", name, NULL);
 
@@ -1186,12 +1439,12 @@ gen_device (Gen        *g,
   guint n = 0;
 
   /* What the device needs before it: a virtio-serial controller for a
-   * port, a single vsock. */
+   * port, a single vsock, a single balloon. */
   if (!g->wild)
     {
       if (g_str_equal (type, "char") && !plan_has_type (plan, "serial"))
         gen_device (g, plan, registry, "serial");
-      if (g_str_equal (type, "vsock") && plan_has_type (plan, "vsock"))
+      if ((g_str_equal (type, "vsock") || g_str_equal (type, "balloon")) && plan_has_type (plan, type))
         return;
     }
 
@@ -1457,7 +1710,8 @@ device_size (QlDevice *device)
 }
 
 /* [memory] and the memory knobs, after the devices: an nvdimm needs
- * slots and room up to max-mem, vhost-user shared guest RAM. */
+ * slots and room up to max-mem, vhost-user and virtio-fs shared guest
+ * RAM. */
 static void
 gen_memory (Gen  *g,
             Plan *plan)
@@ -1465,6 +1719,7 @@ gen_memory (Gen  *g,
   guint64 mib = 64 * (1 + (guint64) take_below (g, 256));
   guint64 nvdimms = 0, n_nvdimms = 0;
   gboolean vhost_user = plan_has_type (plan, "vhost-user");
+  gboolean virtio_fs = plan_has_type (plan, "virtio-fs");
   guint mode = take_below (g, 6);   /* none, prealloc, hugepages, file, file shared, plain */
 
   for (guint i = 0; i < plan->devices->len; i++)
@@ -1475,6 +1730,11 @@ gen_memory (Gen  *g,
       }
   if (vhost_user && mode != 2)
     mode = 4;
+  /* virtio-fs: the core shares guest RAM itself (a memfd of [memory]
+   * size) unless a knob gives a backend; a private file mapping is an
+   * error. Wild inputs leave [memory] out too. */
+  if (virtio_fs && !g->wild && (mode == 0 || mode == 3))
+    mode = take_chance (g, 50) ? 4 : 5;
   if (mode == 0 && n_nvdimms == 0)
     return;
 

@@ -1,15 +1,18 @@
-/* An out-of-tree qlaunch plugin: the `rng` family, one device type, `rng`,
- * a virtio entropy source for the guest (/dev/hwrng), fed by QEMU's
- * built-in backend (the host's getrandom()).
+/* An out-of-tree qlaunch plugin: the `example-rng` family, one device
+ * type, `example-rng`, a virtio entropy source for the guest (/dev/hwrng),
+ * fed by QEMU's built-in backend (the host's getrandom()). Its names are
+ * its own: a plugin must not take a family or a device type of another
+ * plugin (the stock `rng` plugin does the same job with more options).
  *
  * What it produces:
  *
  *   -device virtio-rng-pci,id=ID[,bus=B][,addr=A][,max-bytes=N][,period=MS]
  *
  * It builds against the installed qlaunch-1.pc only (see meson.build and the
- * README's "Writing a plugin"). The file name, libqlaunch-rng.so, names the
- * family; QL_PLUGIN_DEFINE() at the end exports the one symbol the loader
- * looks for, ql_plugin_rng_get_desc. */
+ * README's "Writing a plugin"). The file name, libqlaunch-example-rng.so,
+ * names the family; QL_PLUGIN_DEFINE() at the end exports the one symbol
+ * the loader looks for, ql_plugin_example_rng_get_desc (the family's '-'
+ * becomes '_'). */
 #include <qlaunch/qlaunch.h>
 
 /* A device type is a final GObject subclass of QlDevice. Its GType name must
@@ -181,9 +184,10 @@ example_rng_class_init (ExampleRngClass *klass)
   device_class->valid = example_rng_valid;
   device_class->qemu_params = example_rng_qemu_params;
 
-  /* Kebab-case names, a non-empty blurb (`qlaunch inspect rng` prints it),
-   * a default. The range is checked before a value is set: a VM file with
-   * `period = 0x10` or `max-bytes = -1` is an error naming the key. */
+  /* Kebab-case names, a non-empty blurb (`qlaunch inspect example-rng`
+   * prints it), a default. The range is checked before a value is set: a
+   * VM file with `period = 0x10` or `max-bytes = -1` is an error naming
+   * the key. */
   properties[PROP_BUS] =
     g_param_spec_string ("bus", "Bus",
                          "PCI bus the device plugs into, such as 'pcie.0' or a bridge id; QEMU picks one when unset",
@@ -215,10 +219,10 @@ static gboolean
 example_rng_plugin_init (QlPlugin  *plugin,
                          GError   **error)
 {
-  return ql_plugin_register_device (plugin, "rng", EXAMPLE_TYPE_RNG, error);
+  return ql_plugin_register_device (plugin, "example-rng", EXAMPLE_TYPE_RNG, error);
 }
 
-/* family (C identifier), name (= the file's family), description, version,
- * license (SPDX), init. */
-QL_PLUGIN_DEFINE (rng, "rng", "Entropy for the guest (virtio-rng-pci); an out-of-tree example",
+/* family (C identifier: '-' written '_'), name (= the file's family),
+ * description, version, license (SPDX), init. */
+QL_PLUGIN_DEFINE (example_rng, "example-rng", "Entropy for the guest (virtio-rng-pci); an out-of-tree example",
                   "1.0", "Apache-2.0", example_rng_plugin_init)

@@ -35,6 +35,8 @@
 #define POLL_SLOW_MS 20
 /* __SO_ACCEPTCON in /proc/net/unix's Flags: a listening socket. */
 #define UNIX_FLAG_LISTENING 0x10000
+/* SS_CONNECTED in its St column. */
+#define UNIX_STATE_CONNECTED 3
 
 struct _QlHelperProcess
 {
@@ -272,21 +274,28 @@ complete_start (QlHelperProcess *self,
     g_task_return_boolean (task, TRUE);
 }
 
-/* The state of the socket bound at @path: TRUE when one listens there. */
-static gboolean
-socket_listening (const char *path)
+/* What /proc/net/unix says of the sockets named @path: whether one
+ * listens, and whether one is connected (a client the listener accepted:
+ * an accepted socket carries its listener's name). */
+static void
+socket_state (const char *path,
+              gboolean   *listening,
+              gboolean   *connected)
 {
   g_autofree char *contents = NULL;
   gsize path_len = strlen (path);
   char *line;
   char *next;
 
+  *listening = FALSE;
+  *connected = FALSE;
   if (!g_file_get_contents ("/proc/net/unix", &contents, NULL, NULL))
     {
       /* No /proc: the socket file is the best we have. */
       GStatBuf st;
 
-      return g_lstat (path, &st) == 0 && S_ISSOCK (st.st_mode);
+      *listening = g_lstat (path, &st) == 0 && S_ISSOCK (st.st_mode);
+      return;
     }
   /* Num RefCount Protocol Flags Type St Inode Path */
   for (line = contents; line != NULL && *line != '\0'; line = next)
@@ -314,9 +323,30 @@ socket_listening (const char *path)
       if (strlen (p) != path_len || memcmp (p, path, path_len) != 0)
         continue;
       if ((strtoul (fields[3], NULL, 16) & UNIX_FLAG_LISTENING) != 0)
-        return TRUE;
+        *listening = TRUE;
+      else if (strtoul (fields[5], NULL, 16) == UNIX_STATE_CONNECTED)
+        *connected = TRUE;
     }
-  return FALSE;
+}
+
+static gboolean
+socket_listening (const char *path)
+{
+  gboolean listening, connected;
+
+  socket_state (path, &listening, &connected);
+  return listening;
+}
+
+gboolean
+ql_helper_process_has_client (QlHelperProcess *self)
+{
+  gboolean listening, connected;
+
+  if (self->socket == NULL)
+    return TRUE;
+  socket_state (self->socket, &listening, &connected);
+  return connected;
 }
 
 static gboolean

@@ -59,6 +59,9 @@ char            *ql_helper_process_describe_exit  (QlHelperProcess     *self);
 /* "device 'fs0': helper virtiofsd (pid 42)" (without a device for a helper
  * added by hand). */
 char            *ql_helper_process_describe       (QlHelperProcess     *self);
+/* Whether it accepted a client on its socket (read in /proc/net/unix);
+ * TRUE for a helper without a socket. */
+gboolean         ql_helper_process_has_client     (QlHelperProcess     *self);
 /* Removes its socket file, if any. */
 void             ql_helper_process_remove_socket  (QlHelperProcess     *self);
 

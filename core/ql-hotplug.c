@@ -645,6 +645,7 @@ typedef struct
   QlDevice *device;
   char *runtime_dir;            /* the helpers' */
   GArray *port_steps;           /* device_add steps that need a root port */
+  gint64 connect_deadline;      /* monotonic, µs: QEMU connects to the helpers */
 } HotplugRun;
 
 static void
@@ -690,6 +691,7 @@ hotplug_fail (GTask *task)
 
 static void hotplug_step (GTask *task);
 static void hotplug_undo_step (GTask *task);
+static void hotplug_wait_connected (GTask *task);
 
 static JsonObject *
 undo_arguments (JsonObject *step,
@@ -778,6 +780,73 @@ hotplug_step_done (GObject      *source,
   hotplug_step (task);
 }
 
+/* How long QEMU has to connect to a hot-plugged device's helpers. */
+#define HOTPLUG_CONNECT_TIMEOUT_MS 10000
+#define HOTPLUG_CONNECT_POLL_MS 5
+
+static gboolean
+hotplug_connect_poll_cb (gpointer data)
+{
+  hotplug_wait_connected (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every helper has QEMU as its client: they run on by themselves (each
+ * ends when QEMU's connection goes: the device's unplug removes its
+ * chardev or netdev), and their sockets are not needed any more. Until
+ * then, polled; past the deadline, the device is taken away again. */
+static void
+hotplug_wait_connected (GTask *task)
+{
+  HotplugRun *run = g_task_get_task_data (task);
+  GPtrArray *processes = ql_helper_group_get_processes (run->helpers);
+  QlHelperProcess *waiting = NULL;
+
+  for (guint i = 0; i < processes->len && waiting == NULL; i++)
+    {
+      QlHelperProcess *process = g_ptr_array_index (processes, i);
+
+      if (!ql_helper_process_has_client (process))
+        waiting = process;
+    }
+  if (waiting == NULL)
+    {
+      ql_helper_group_release_all (run->helpers);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  if (g_get_monotonic_time () < run->connect_deadline && !ql_helper_process_is_gone (waiting))
+    {
+      GSource *source = g_timeout_source_new (HOTPLUG_CONNECT_POLL_MS);
+
+      g_source_set_callback (source, hotplug_connect_poll_cb, task, NULL);
+      g_source_set_name (source, "[qlaunch] hot-plugged helper connected");
+      g_source_attach (source, g_main_context_get_thread_default ());
+      g_source_unref (source);
+      return;
+    }
+  {
+    g_autofree char *who = ql_helper_process_describe (waiting);
+    g_autofree char *output = ql_helper_process_get_output (waiting);
+
+    if (ql_helper_process_is_gone (waiting))
+      {
+        g_autofree char *how = ql_helper_process_describe_exit (waiting);
+
+        run->error = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                                  "%s %s before QEMU connected to it%s%s", who, how,
+                                  *output != '\0' ? ": " : "", output);
+      }
+    else
+      run->error = g_error_new (QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                                "QEMU did not connect to %s within %d ms; the device is taken away again%s%s",
+                                who, HOTPLUG_CONNECT_TIMEOUT_MS, *output != '\0' ? ". It said: " : "", output);
+  }
+  run->undo = run->next;
+  hotplug_undo_step (task);
+}
+
 static void
 hotplug_step (GTask *task)
 {
@@ -789,11 +858,15 @@ hotplug_step (GTask *task)
 
   if (run->next == json_array_get_length (run->plan))
     {
-      /* QEMU is connected to the helpers: they run on by themselves (each
-       * ends when QEMU's connection goes: the device's unplug removes its
-       * chardev), and their sockets are not needed any more. */
       if (run->helpers != NULL)
-        ql_helper_group_release_all (run->helpers);
+        {
+          /* QEMU may connect after its command returned (-netdev stream
+           * connects in the background): wait until each helper has
+           * accepted it. */
+          run->connect_deadline = g_get_monotonic_time () + HOTPLUG_CONNECT_TIMEOUT_MS * 1000;
+          hotplug_wait_connected (task);
+          return;
+        }
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;

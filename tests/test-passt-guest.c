@@ -18,11 +18,8 @@
  *     interface (the first one taken down, so that replies leave through
  *     it) and forwards a second host port to the server; `qlaunch unplug`
  *     removes it and its passt ends with QEMU's connection. QEMU 7.2
- *     connects a hot-plugged -netdev stream in the background, and
- *     qlaunch hotplug removes the helper's socket as soon as its commands
- *     are done: when QEMU comes too late ("connection error"), the test
- *     says so (incomplete), kills that passt (which would wait for ever)
- *     and goes on;
+ *     connects a hot-plugged -netdev stream in the background: qlaunch
+ *     hotplug returns once passt has accepted QEMU's connection;
  *   - passt of the first card is killed (SIGKILL): `qlaunch run` fails,
  *     naming the device and the helper, QEMU is gone, and no passt
  *     process and no runtime directory is left.
@@ -687,20 +684,11 @@ test_unprivileged (void)
     hot_passt = g_array_index (hot, GPid, 0);
     g_assert_cmpint (parent_of (hot_passt), !=, launcher);
   }
-  /* QEMU 7.2 connects the stream after netdev_add returned, and qlaunch
-   * hotplug removes passt's socket once the commands are done: when QEMU
-   * comes too late, the card has no network and passt, never connected,
-   * would wait for ever. Said, and the rest of the hot-plug skipped. */
-  if (wait_netdev_connected (qmp, "nic1"))
-    test_hot_plugged (guest, qmp, iface, port2, marker, needle2, &route);
-  else
-    {
-      g_test_incomplete ("QEMU connected the hot-plugged card's -netdev stream after qlaunch hotplug "
-                         "had removed passt's socket: hot-plug must wait for QEMU's connection before "
-                         "it removes a helper's socket");
-      g_assert_cmpint (kill (hot_passt, SIGKILL), ==, 0);
-      g_assert_true (wait_processes_gone (needle2, 2000));
-    }
+  /* QEMU 7.2 connects the stream after netdev_add returned: qlaunch
+   * hotplug waits until passt has accepted it before it removes passt's
+   * socket and returns, so the card is connected by now. */
+  g_assert_true (wait_netdev_connected (qmp, "nic1"));
+  test_hot_plugged (guest, qmp, iface, port2, marker, needle2, &route);
 
   /* passt of nic0 dies: the VM fails, naming the device and the helper. */
   g_assert_cmpint (kill (passt, SIGKILL), ==, 0);

@@ -1,5 +1,5 @@
-/* qlaunch — the argv of a VM, in govmm's LaunchQemu order (DESIGN.md
- * section 4), through QlCmdline only. */
+/* qlaunch — the argv of a VM, in govmm's LaunchQemu order,
+ * through QlCmdline only. */
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
 #include "ql-pcie-private.h"

@@ -74,7 +74,7 @@ ql_option_release (QlOption *option)
 
 G_DEFINE_BOXED_TYPE (QlOption, ql_option, ql_option_keep, ql_option_release)
 
-/* Options whose value QEMU reads as is (DESIGN.md section 4). */
+/* Options whose value QEMU reads as is. */
 static const char *const verbatim_flags[] = {
   "-kernel", "-initrd", "-append", "-bios", "-uuid", "-incoming", "-pidfile",
   "-global", "-cpu", "-vga", "-serial", "-monitor", "-L", "-D", "-d",

@@ -1,4 +1,4 @@
-/* qlaunch — the VM file loader (DESIGN.md section 5): GKeyFile, plus the
+/* qlaunch — the VM file loader: GKeyFile, plus the
  * checks GKeyFile does not make (duplicate groups and keys, unknown names). */
 #include "ql-vm-config-private.h"
 
@@ -443,7 +443,7 @@ is_about_failed_property (const char *message,
  * @registry: the registry that provides device types
  * @error: return location for an error
  *
- * Loads a VM file (DESIGN.md section 5) from memory. Every error is
+ * Loads a VM file from memory. Every error is
  * gathered: one comes as is, several as one %QL_CONFIG_ERROR_MULTIPLE error
  * listing each on its own line as `SOURCE:LINE: [group] key: message`.
  * When the file has such errors, the whole-VM rules of ql_vm_config_validate()

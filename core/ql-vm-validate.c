@@ -1,5 +1,5 @@
 /* qlaunch — whole-VM validation: every rule of the configuration, every
- * device, every error gathered (DESIGN.md section 8). */
+ * device, every error gathered. */
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
 

@@ -1,5 +1,5 @@
 /* qlaunch — QlVm: one QEMU process of a VM configuration, run through
- * GSubprocess (DESIGN.md section 7).
+ * GSubprocess.
  *
  * Everything that follows the process (its exit, its stderr, the grace
  * period timer, the watch on a daemonized QEMU) runs in the VM's main

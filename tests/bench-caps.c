@@ -1,10 +1,10 @@
-/* Benchmark: probing this machine's QEMU against a cached lookup (issue 9).
+/* Benchmark: probing this machine's QEMU against a cached lookup.
  *
  * In one run, side by side: ROUNDS probes that bypass the cache (the
  * lists; the lists plus the properties of the device types a typical VM
  * uses; every device type's properties), then LOOKUPS cached lookups of the
  * same binary and device types (stat, map, check). Prints min, median and
- * mean of each and the ratio of the medians. The targets of issue 9 (probe
+ * mean of each and the ratio of the medians. The targets (probe
  * under 300 ms, cached lookup under 1 ms) are reported, not asserted: these
  * machines are noisy. */
 #include "ql-test-util.h"

@@ -1,4 +1,4 @@
-/* Suite qemu: the capabilities of the real QEMU (issue 9).
+/* Suite qemu: the capabilities of the real QEMU.
  *
  * Probes this machine's qemu-system-x86_64 into a private cache
  * ($QLAUNCH_CACHE_DIR), reads it back from the cache, re-probes when the

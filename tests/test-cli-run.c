@@ -1,4 +1,4 @@
-/* qlaunch tests — `qlaunch run` (DESIGN.md sections 6 and 7): the built
+/* qlaunch tests — `qlaunch run`: the built
  * qlaunch ($QLAUNCH_BIN) launches the real qemu-system-x86_64 (TCG) on VM
  * files written to a temporary directory.
  *

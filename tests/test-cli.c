@@ -1,4 +1,4 @@
-/* qlaunch tests — the command line (DESIGN.md section 6): the real qlaunch
+/* qlaunch tests — the command line: the real qlaunch
  * binary ($QLAUNCH_BIN) run on VM files written to a temporary directory;
  * exit statuses, output formats, messages, plugin discovery. */
 #include <string.h>
@@ -724,7 +724,7 @@ test_inspect (void)
   g_auto(Run) r = { 0 };
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
-  /* Every family of DESIGN.md section 3. */
+  /* Every stock family. */
   const char *const expected_plugins[] = { "balloon", "block", "bridge", "char", "fs", "memory", "net", "rng",
                                            "vfio", "vhost-user", "virtio-fs", "vsock", NULL };
   const char *const expected_types[] = { "balloon", "block", "bridge", "char", "fs", "memory-object", "net",

@@ -1,5 +1,5 @@
 /* qlaunch tests — every device type of every loaded plugin follows the
- * device contract (DESIGN.md section 2): kebab-case properties with blurbs
+ * device contract: kebab-case properties with blurbs
  * and valid defaults, enums that list their values, errors that name the
  * device, and no empty argument on the command line. */
 #include <string.h>

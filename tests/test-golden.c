@@ -1,4 +1,4 @@
-/* qlaunch tests — golden files (DESIGN.md section 9).
+/* qlaunch tests — golden files.
  *
  * Every tests/golden/<case>.vm is loaded (no host checks) and turned into
  * an argv, written one argument a line with argv[0] included; the text must
@@ -15,7 +15,7 @@
  * the sockets of helper processes go) is /run/qlaunch/golden, and
  * virtiofsd is found through golden/vhost-user/.
  *
- * Each argv case also checks determinism (DESIGN.md section 4): the same
+ * Each argv case also checks determinism: the same
  * configuration built twice, and the file loaded again, give the same argv
  * byte for byte.
  *
@@ -119,7 +119,7 @@ build_lines (const char  *vm_file,
 }
 
 /* The same configuration built twice, and a second load of the same file,
- * give the same argv byte for byte (DESIGN.md section 4). */
+ * give the same argv byte for byte. */
 static void
 check_determinism (const char *vm_file,
                    const char *first)

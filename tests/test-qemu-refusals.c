@@ -637,7 +637,7 @@ test_vhost_user_blk_accepted (void)
     run_or_die (create);
   }
 
-  /* The backend (qemu-7.2-notes.md section 17): the block size is set on
+  /* The backend (QEMU 7.2's vhost-user-blk): the block size is set on
    * the export, not on QEMU's device. */
   blockdev = g_strdup_printf ("driver=file,node-name=file0,filename=%s", image);
   export = g_strdup_printf ("type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,"

@@ -1,4 +1,4 @@
-/* qlaunch tests — the VM file loader (DESIGN.md section 5): every key of
+/* qlaunch tests — the VM file loader: every key of
  * every group, every error; whole-VM validation (ql_vm_config_validate)
  * rule by rule, host checks through a fake probe; device id allocation. */
 #include <string.h>

@@ -1,5 +1,5 @@
 /* qlaunch — QlVm: one QEMU process of a VM configuration, run through
- * GSubprocess (DESIGN.md section 7). */
+ * GSubprocess. */
 #pragma once
 
 #if !defined(QLAUNCH_INSIDE) && !defined(QLAUNCH_COMPILATION)

@@ -1888,6 +1888,22 @@ test_hotplug_tap (void)
                "\"id\": \"nic2\", \"netdev\": \"nic2\", \"mq\": true, \"vectors\": 6}}]");
 }
 
+/* A card made from a spec without an id (found by fuzz-device-spec):
+ * passt's socket is named after the id, so it is refused. */
+static void
+test_passt_no_id (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+  g_autoptr(QlDevice) anon = ql_registry_create_device_from_spec (test_registry,
+                                                                  "net,net-type=passt,dns=126.0.0.53", &error);
+
+  g_assert_no_error (error);
+  g_assert_false (ql_device_valid (anon, vm, &error));
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING);
+  g_assert_nonnull (strstr (error->message, "property 'id'"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1968,6 +1984,7 @@ main (int   argc,
   g_test_add_func ("/net/user/hotplug/forward", test_hotplug_user_forward);
   g_test_add_func ("/net/user/hotplug/tap", test_hotplug_tap);
 
+  g_test_add_func ("/net/passt/rule/no-id", test_passt_no_id);
   g_test_add_func ("/net/passt/output/defaults", test_passt_defaults);
   g_test_add_func ("/net/passt/output/forwards", test_passt_forwards);
   g_test_add_func ("/net/passt/output/all-options", test_passt_all_options);

@@ -241,6 +241,21 @@ test_rule_missing (void)
 
   test_assert_invalid (vm, dev, QL_CONFIG_ERROR_MISSING, "path", "no directory given");
   test_assert_invalid (vm2, dev2, QL_CONFIG_ERROR_MISSING, "tag", "mount -t virtiofs");
+
+  /* A device made without an id (a spec without one): its chardev and
+   * socket are named after it. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QlVmConfig) vm3 = vm_new (NULL);
+    g_autoptr(QlDevice) anon = ql_registry_create_device (test_registry, "virtio-fs", NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (ql_device_set_property_from_string (anon, "path", "/srv", &error));
+    g_assert_true (ql_device_set_property_from_string (anon, "tag", "t", &error));
+    g_assert_false (ql_device_valid (anon, vm3, &error));
+    g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING);
+    g_assert_nonnull (strstr (error->message, "property 'id'"));
+  }
 }
 
 static void

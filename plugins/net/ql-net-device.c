@@ -1032,6 +1032,14 @@ check_passt_socket (QlNetDevice  *self,
   g_autofree char *name = NULL;
   gsize len;
 
+  /* passt's socket is named after the card (found by fuzz-device-spec: a
+   * card made from a spec without an id). */
+  if (ql_device_get_id (QL_DEVICE (self)) == NULL)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_MISSING, "id",
+                           "a passt card needs an id: its passt's socket is named after it");
+      return FALSE;
+    }
   if (runtime_dir == NULL)
     return TRUE;
   name = passt_socket_name (ql_device_get_id (QL_DEVICE (self)));

@@ -288,6 +288,12 @@ ql_virtio_fs_device_valid (QlDevice    *device,
   QlVirtioFsDevice *self = QL_VIRTIO_FS_DEVICE (device);
   QlHostProbe *probe = ql_vm_config_get_host_probe (vm);
 
+  if (ql_device_get_id (device) == NULL)
+    {
+      ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "id",
+                           "a virtio-fs share needs an id: its chardev and virtiofsd's socket are named after it");
+      return FALSE;
+    }
   if (self->path == NULL || *self->path == '\0')
     {
       ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "path",

@@ -26,6 +26,8 @@
  *                            device: QEMU starts with empty stderr, the
  *                            device's tag reads back over QOM, everything
  *                            goes with the VM
+ *  /helpers/passt            the real passt and a -netdev stream card: QEMU
+ *                            starts with empty stderr and connects
  *  /helpers/binary-without-virtio-fs  a QEMU without vhost-user-fs-pci
  *                            (Debian's microvm build): check and run
  *                            refuse the VM before anything starts
@@ -643,6 +645,62 @@ test_virtio_fs (void)
   world_clear (&w);
 }
 
+/* A passt card: QEMU 7.2 takes its -netdev stream without a word, and
+ * connects to the passt qlaunch started. */
+static void
+test_passt (void)
+{
+  World w = { 0 };
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  g_autofree char *passt = g_find_program_in_path ("passt");
+  gint64 deadline;
+  gboolean connected = FALSE;
+  GPid qemu;
+
+  if (passt == NULL)
+    {
+      g_test_skip ("no passt in PATH");
+      return;
+    }
+  world_init (&w);
+  config = vm_new (&w, "[device nic0]\ntype=net\nnet-type=passt\nmac-address=52:54:00:12:34:99\nrom-file=\n");
+  vm = vm_launcher_new (config);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  qemu = ql_vm_get_pid (vm);
+  g_assert_true (ql_vm_connect_qmp (vm, 10000, NULL, &error));
+  g_assert_no_error (error);
+  helpers = children_with ("passt ");
+  g_assert_cmpuint (helpers->len, ==, 1);
+  /* QEMU connects its stream in the background: "info network" says
+   * "unix:PATH" once it has. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!connected && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonObject) args = json_object_new ();
+      g_autoptr(JsonNode) reply = NULL;
+
+      json_object_set_string_member (args, "command-line", "info network");
+      reply = ql_qmp_execute (ql_vm_get_qmp (vm), "human-monitor-command", args, NULL, &error);
+      g_assert_no_error (error);
+      connected = strstr (json_node_get_string (reply), "nic0: index=0,type=stream,unix:") != NULL;
+      if (!connected)
+        g_usleep (20 * 1000);
+    }
+  g_assert_true (connected);
+  g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
+
+  ql_vm_stop (vm);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  g_assert_false (pid_alive (qemu));
+  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  world_clear (&w);
+}
+
 /* A QEMU binary without vhost-user-fs-pci (Debian's microvm build) is
  * refused before anything starts: no virtiofsd, no runtime directory. */
 static void
@@ -709,6 +767,7 @@ main (int   argc,
   g_test_add_func ("/helpers/untrusted", test_untrusted);
   g_test_add_func ("/helpers/explicit-runtime-dir", test_explicit_runtime_dir);
   g_test_add_func ("/helpers/virtio-fs", test_virtio_fs);
+  g_test_add_func ("/helpers/passt", test_passt);
   g_test_add_func ("/helpers/binary-without-virtio-fs", test_binary_without_virtio_fs);
   ret = g_test_run ();
   g_clear_object (&registry);

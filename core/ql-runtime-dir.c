@@ -16,11 +16,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #define LOCK_NAME ".lock"
+/* A runtime directory without a lock file older than this was left by a
+ * launcher killed before it locked it. */
+#define STALE_UNLOCKED_S 60
 
 static gboolean
 dir_private (const GStatBuf *st,
@@ -120,14 +124,35 @@ remove_tree (const char *dir)
   g_rmdir (dir);
 }
 
-/* An flock on @dir's lock file, or -1 (EWOULDBLOCK: someone holds it). */
+/* An flock on @dir's lock file, or -1 (EWOULDBLOCK: someone holds it).
+ * A new lock file is made under another name, locked, then renamed into
+ * place, so that a sweep never finds one that nobody holds yet. */
 static int
 lock_dir (const char *dir,
           gboolean    create)
 {
   g_autofree char *path = g_build_filename (dir, LOCK_NAME, NULL);
-  int fd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+  int fd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
+  if (fd < 0 && errno == ENOENT && create)
+    {
+      g_autofree char *fresh = g_build_filename (dir, LOCK_NAME ".new", NULL);
+
+      g_unlink (fresh);
+      fd = open (fresh, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, 0600);
+      if (fd < 0)
+        return -1;
+      if (flock (fd, LOCK_EX | LOCK_NB) != 0 || rename (fresh, path) != 0)
+        {
+          int saved = errno;
+
+          close (fd);
+          g_unlink (fresh);
+          errno = saved;
+          return -1;
+        }
+      return fd;
+    }
   if (fd < 0)
     return -1;
   if (flock (fd, LOCK_EX | LOCK_NB) != 0)
@@ -152,10 +177,19 @@ ql_runtime_dir_sweep (const char *base)
       g_autofree char *path = g_build_filename (base, name, NULL);
       g_autofree char *lock = g_build_filename (path, LOCK_NAME, NULL);
       GStatBuf st;
+      GStatBuf lock_st;
       int fd;
 
-      if (g_lstat (path, &st) != 0 || !dir_private (&st, TRUE) || g_lstat (lock, &st) != 0)
+      if (g_lstat (path, &st) != 0 || !dir_private (&st, TRUE))
         continue;
+      if (g_lstat (lock, &lock_st) != 0)
+        {
+          /* No lock: a launcher between its mkdir and its lock, or one
+           * killed right there. Only an old one is left over. */
+          if (st.st_mtime + STALE_UNLOCKED_S < (time_t) (g_get_real_time () / G_USEC_PER_SEC))
+            remove_tree (path);
+          continue;
+        }
       fd = lock_dir (path, FALSE);
       if (fd < 0)
         continue;   /* a launcher holds it: in use */

@@ -26,6 +26,8 @@
  *                            device: QEMU starts with empty stderr, the
  *                            device's tag reads back over QOM, everything
  *                            goes with the VM
+ *  /helpers/concurrent       six VMs with helpers launched at once: six
+ *                            directories, six helpers, all gone after
  *  /helpers/passt            the real passt and a -netdev stream card: QEMU
  *                            starts with empty stderr and connects
  *  /helpers/binary-without-virtio-fs  a QEMU without vhost-user-fs-pci
@@ -263,6 +265,23 @@ processes_with (const char *needle,
         g_array_append_val (pids, pid);
     }
   return pids;
+}
+
+/* Iterates the thread-default main context until *@count reaches @want;
+ * aborts after @timeout_ms. */
+static void
+ql_test_run_until_count (guint *count,
+                         guint  want,
+                         guint  timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (*count < want)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("only %u of %u launches completed in %u ms", *count, want, timeout_ms);
+      g_main_context_iteration (NULL, TRUE);
+    }
 }
 
 static GArray *
@@ -645,6 +664,74 @@ test_virtio_fs (void)
   world_clear (&w);
 }
 
+static void
+launched_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  guint *done = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ql_vm_launch_finish (QL_VM (source), result, &error));
+  g_assert_no_error (error);
+  (*done)++;
+}
+
+/* Several VMs with helpers launched at once under one base: each gets its
+ * own directory, none sweeps another's (a lock file appears only once it
+ * is locked), and all go with their VMs. */
+static void
+test_concurrent (void)
+{
+  World w = { 0 };
+  g_autofree char *a = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  QlVm *vms[6];
+  guint done = 0;
+
+  world_init (&w);
+  a = fake_device ("a", "");
+  config = vm_new (&w, a);
+  /* No QMP socket: six QEMUs cannot share one path. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = g_strdup_printf ("[machine]\ntype=pc\nacceleration=tcg\n[memory]\nsize=64M\n"
+                                             "[knobs]\nno-defaults=true\nno-user-config=true\n"
+                                             "no-graphic=true\nstopped=true\n%s", a);
+
+    g_clear_object (&config);
+    config = ql_vm_config_new_from_data (text, -1, "c.vm", w.work, registry, &error);
+    g_assert_no_error (error);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (vms); i++)
+    {
+      vms[i] = vm_launcher_new (config);
+      ql_vm_launch_async (vms[i], NULL, launched_cb, &done);
+    }
+  ql_test_run_until_count (&done, G_N_ELEMENTS (vms), 30000);
+  g_assert_cmpuint (count_entries (w.base), ==, G_N_ELEMENTS (vms));
+  {
+    g_autoptr(GArray) helpers = children_with ("fake-helper --socket=");
+
+    g_assert_cmpuint (helpers->len, ==, G_N_ELEMENTS (vms));
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (vms); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      ql_vm_stop (vms[i]);
+      g_assert_true (ql_vm_wait (vms[i], NULL, &error));
+      g_object_unref (vms[i]);
+    }
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  {
+    g_autoptr(GArray) helpers = children_with ("fake-helper --socket=");
+
+    g_assert_cmpuint (helpers->len, ==, 0);
+  }
+  world_clear (&w);
+}
+
 /* A passt card: QEMU 7.2 takes its -netdev stream without a word, and
  * connects to the passt qlaunch started. */
 static void
@@ -768,6 +855,7 @@ main (int   argc,
   g_test_add_func ("/helpers/explicit-runtime-dir", test_explicit_runtime_dir);
   g_test_add_func ("/helpers/virtio-fs", test_virtio_fs);
   g_test_add_func ("/helpers/passt", test_passt);
+  g_test_add_func ("/helpers/concurrent", test_concurrent);
   g_test_add_func ("/helpers/binary-without-virtio-fs", test_binary_without_virtio_fs);
   ret = g_test_run ();
   g_clear_object (&registry);

@@ -16,15 +16,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #define LOCK_NAME ".lock"
-/* A runtime directory without a lock file older than this was left by a
- * launcher killed before it locked it. */
-#define STALE_UNLOCKED_S 60
 
 static gboolean
 dir_private (const GStatBuf *st,
@@ -182,14 +178,10 @@ ql_runtime_dir_sweep (const char *base)
 
       if (g_lstat (path, &st) != 0 || !dir_private (&st, TRUE))
         continue;
+      /* No lock file: not ours to judge (a template clone's directory,
+       * or a launcher between its mkdir and its lock). */
       if (g_lstat (lock, &lock_st) != 0)
-        {
-          /* No lock: a launcher between its mkdir and its lock, or one
-           * killed right there. Only an old one is left over. */
-          if (st.st_mtime + STALE_UNLOCKED_S < (time_t) (g_get_real_time () / G_USEC_PER_SEC))
-            remove_tree (path);
-          continue;
-        }
+        continue;
       fd = lock_dir (path, FALSE);
       if (fd < 0)
         continue;   /* a launcher holds it: in use */

@@ -94,15 +94,7 @@ static guint signals[N_SIGNALS];
 static void output_read_next (QlHelperProcess *self);
 static void process_gone (QlHelperProcess *self);
 
-static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
+#define destroy_source ql_source_destroy
 
 static GSource *
 attach_source (QlHelperProcess *self,
@@ -110,29 +102,7 @@ attach_source (QlHelperProcess *self,
                GSourceFunc      func,
                const char      *name)
 {
-  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
-  g_source_set_name (source, name);
-  g_source_attach (source, self->context);
-  return source;
-}
-
-static gboolean
-push_context (QlHelperProcess *self)
-{
-  GMainContext *current = g_main_context_get_thread_default ();
-
-  if ((current != NULL ? current : g_main_context_default ()) == self->context)
-    return FALSE;
-  g_main_context_push_thread_default (self->context);
-  return TRUE;
-}
-
-static void
-pop_context (QlHelperProcess *self,
-             gboolean         pushed)
-{
-  if (pushed)
-    g_main_context_pop_thread_default (self->context);
+  return ql_source_attach_for (self, self->context, source, func, name);
 }
 
 /* Output */
@@ -180,13 +150,13 @@ output_read_cb (GObject      *object,
 static void
 output_read_next (QlHelperProcess *self)
 {
-  gboolean pushed = push_context (self);
+  gboolean pushed = ql_context_push (self->context);
 
   self->output_reading = TRUE;
   g_input_stream_read_bytes_async (self->output_stream, 8192, G_PRIORITY_DEFAULT,
                                    self->output_cancellable, output_read_cb,
                                    g_object_ref (self));
-  pop_context (self, pushed);
+  ql_context_pop (self->context, pushed);
 }
 
 /* A detached helper writes into an unlinked file (a pipe would break when
@@ -567,25 +537,6 @@ child_setup (gpointer user_data)
   (void) n;
 }
 
-/* The launcher's variables a helper gets, as QEMU does. */
-static gboolean
-default_env_allowed (const char *entry)
-{
-  static const char * const names[] = { "PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR" };
-  const char *eq = strchr (entry, '=');
-  gsize len;
-
-  if (eq == NULL)
-    return FALSE;
-  len = (gsize) (eq - entry);
-  if (len > 3 && strncmp (entry, "LC_", 3) == 0)
-    return TRUE;
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strlen (names[i]) == len && strncmp (entry, names[i], len) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 static char **
 helper_environ (QlHelperProcess *self)
 {
@@ -593,7 +544,7 @@ helper_environ (QlHelperProcess *self)
   char **env = NULL;
 
   for (guint i = 0; all[i] != NULL; i++)
-    if (default_env_allowed (all[i]))
+    if (ql_env_passed_by_default (all[i]))
       {
         g_autofree char *name = g_strndup (all[i], (gsize) (strchr (all[i], '=') - all[i]));
 
@@ -828,9 +779,9 @@ ql_helper_process_start_async (QlHelperProcess     *self,
       return;
     }
 
-  pushed = push_context (self);
+  pushed = ql_context_push (self->context);
   g_subprocess_wait_async (self->subprocess, NULL, wait_cb, g_object_ref (self));
-  pop_context (self, pushed);
+  ql_context_pop (self->context, pushed);
   if (self->output_fd < 0)
     {
       self->output_stream = g_object_ref (g_subprocess_get_stdout_pipe (self->subprocess));

@@ -131,3 +131,23 @@ void        ql_helper_set_device_id        (QlHelper            *helper,
 gboolean    ql_helper_check_binary_trusted (const char          *path,
                                             GError             **error);
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* Following child processes (ql-process-util.c). */
+void        ql_source_destroy              (GSource            **source);
+/* Attaches @source to @context; its callback holds a reference on @owner
+ * (a GObject) while the source lives. Returns @source. */
+GSource    *ql_source_attach_for           (gpointer             owner,
+                                            GMainContext        *context,
+                                            GSource             *source,
+                                            GSourceFunc          func,
+                                            const char          *name);
+/* Makes @context the thread-default one around a GIO call that attaches
+ * to the thread-default context; FALSE when it is already. */
+gboolean    ql_context_push                (GMainContext        *context);
+void        ql_context_pop                 (GMainContext        *context,
+                                            gboolean             pushed);
+/* Whether the variable @entry (NAME=VALUE) of this process goes to a child
+ * by default: PATH, HOME, LANG, LC_*, TMPDIR, XDG_RUNTIME_DIR. */
+gboolean    ql_env_passed_by_default       (const char          *entry);
+G_END_DECLS

@@ -273,3 +273,24 @@ ql_runtime_dir_remove (const char *dir,
   if (lock_fd >= 0)
     close (lock_fd);
 }
+
+char *
+ql_runtime_dir_make_temp (const char  *prefix,
+                          GError     **error)
+{
+  g_autofree char *base = ql_runtime_dir_default_base ();
+  g_autofree char *dir = NULL;
+
+  if (!ensure_private_dir (base, error))
+    return NULL;
+  dir = g_strdup_printf ("%s/%sXXXXXX", base, prefix);
+  if (g_mkdtemp_full (dir, 0700) == NULL)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                   "cannot create a directory in '%s': %s", base, g_strerror (saved));
+      return NULL;
+    }
+  return g_steal_pointer (&dir);
+}

@@ -14,6 +14,7 @@
  * broken state, and accepts a clone with extra devices silently.
  */
 #include "ql-template-private.h"
+#include "ql-runtime-dir.h"
 
 #include <errno.h>
 #include <string.h>
@@ -597,83 +598,21 @@ ql_template_get_config (QlTemplate *self)
 
 /* ---- clones ------------------------------------------------------------- */
 
-/* Whether @st is a directory of ours that nobody else may write to (and,
- * with @exact_0700, that only we may enter). */
-static gboolean
-runtime_dir_private (const GStatBuf *st,
-                     gboolean        exact_0700)
-{
-  if (!S_ISDIR (st->st_mode) || st->st_uid != getuid ())
-    return FALSE;
-  if (exact_0700)
-    return (st->st_mode & 07777) == 0700;
-  return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
-}
-
-/* A private directory (0700) for a clone's sockets:
- * `$XDG_RUNTIME_DIR/qlaunch/clone-XXXXXX` when XDG_RUNTIME_DIR is a
- * directory of ours with mode 0700, else `qlaunch-XXXXXX` made by
- * g_dir_make_tmp(). An existing `qlaunch` directory that is not ours, is a
- * symbolic link or is writable by others is refused. The caller removes
- * the directory. */
+/* A private directory (0700) for a clone's sockets, `clone-XXXXXX` under
+ * the runtime directories' base (ql-runtime-dir.c: $XDG_RUNTIME_DIR/qlaunch
+ * when XDG_RUNTIME_DIR is a private directory of ours, /run/qlaunch for
+ * root, $TMPDIR/qlaunch-UID; a base that is not ours, is a symbolic link or
+ * is writable by others is refused). The caller removes the directory. */
 static char *
 make_runtime_dir (GError **error)
 {
-  const char *xdg = g_getenv ("XDG_RUNTIME_DIR");
-  g_autofree char *base = NULL;
-  g_autofree char *template_ = NULL;
-  GStatBuf st;
+  g_autoptr(GError) local_error = NULL;
+  char *dir = ql_runtime_dir_make_temp ("clone-", &local_error);
 
-  if (xdg == NULL || !g_path_is_absolute (xdg) || g_lstat (xdg, &st) != 0
-      || !runtime_dir_private (&st, TRUE))
-    {
-      g_autoptr(GError) local_error = NULL;
-      char *dir = g_dir_make_tmp ("qlaunch-XXXXXX", &local_error);
-
-      if (dir == NULL)
-        g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                     "cannot create a private runtime directory: %s", local_error->message);
-      return dir;
-    }
-
-  base = g_build_filename (xdg, "qlaunch", NULL);
-  if (g_mkdir (base, 0700) != 0 && errno != EEXIST)
-    {
-      int saved = errno;
-
-      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                   "cannot create the runtime directory %s: %s", base, g_strerror (saved));
-      return NULL;
-    }
-  if (g_lstat (base, &st) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                   "cannot check the runtime directory %s: %s", base, g_strerror (saved));
-      return NULL;
-    }
-  if (!runtime_dir_private (&st, FALSE))
-    {
-      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                   "refusing the runtime directory %s: it must be a directory (not a symbolic link) "
-                   "owned by user %u and not writable by group or others "
-                   "(it is %s, owned by %u, mode %04o); remove it or fix it",
-                   base, (unsigned) getuid (),
-                   S_ISDIR (st.st_mode) ? "a directory" : S_ISLNK (st.st_mode) ? "a symbolic link" : "not a directory",
-                   (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
-      return NULL;
-    }
-  template_ = g_build_filename (base, "clone-XXXXXX", NULL);
-  if (g_mkdtemp_full (template_, 0700) == NULL)
-    {
-      int saved = errno;
-
-      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                   "cannot create a directory in %s: %s", base, g_strerror (saved));
-      return NULL;
-    }
-  return g_steal_pointer (&template_);
+  if (dir == NULL)
+    g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                 "cannot create a private runtime directory: %s", local_error->message);
+  return dir;
 }
 
 static void
@@ -710,8 +649,8 @@ clone_state_changed (QlVm       *clone,
  * (ql_vm_set_stdio_inherit(), ql_vm_set_stdout_fd(), ...), then start it
  * with ql_template_start_clone_async(). The clone's QMP socket lives in a
  * private directory (0700) under `$XDG_RUNTIME_DIR/qlaunch` when that is a
- * directory of ours with mode 0700, else in a private temporary directory;
- * it is removed when QEMU exits.
+ * directory of ours with mode 0700, else under `/run/qlaunch` (root) or
+ * `$TMPDIR/qlaunch-UID`; it is removed when QEMU exits.
  *
  * Returns: (transfer full): the clone's VM, or %NULL: %QL_TEMPLATE_ERROR_CORRUPT
  *   or %QL_TEMPLATE_ERROR_MISMATCH, and no QEMU started

@@ -209,15 +209,7 @@ set_exit_status (QlVm *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_STATUS]);
 }
 
-static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
+#define destroy_source ql_source_destroy
 
 /* Attaches @source to the VM's context with a reference on the VM. */
 static GSource *
@@ -226,10 +218,7 @@ attach_source (QlVm        *self,
                GSourceFunc  func,
                const char  *name)
 {
-  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
-  g_source_set_name (source, name);
-  g_source_attach (source, self->context);
-  return source;
+  return ql_source_attach_for (self, self->context, source, func, name);
 }
 
 /* QEMU's stderr for a message: valid UTF-8, without surrounding blanks. */
@@ -241,25 +230,17 @@ stderr_for_message (QlVm *self)
   return g_strdup (g_strstrip (text));
 }
 
-/* Makes the VM's context the thread-default one around a GIO call that
- * attaches to the thread-default context; FALSE when it is already. */
 static gboolean
 push_context (QlVm *self)
 {
-  GMainContext *current = g_main_context_get_thread_default ();
-
-  if ((current != NULL ? current : g_main_context_default ()) == self->context)
-    return FALSE;
-  g_main_context_push_thread_default (self->context);
-  return TRUE;
+  return ql_context_push (self->context);
 }
 
 static void
 pop_context (QlVm     *self,
              gboolean  pushed)
 {
-  if (pushed)
-    g_main_context_pop_thread_default (self->context);
+  ql_context_pop (self->context, pushed);
 }
 
 static void
@@ -1486,26 +1467,6 @@ ql_vm_set_environ (QlVm               *self,
   self->env = g_strdupv ((char **) env);
 }
 
-/* Whether the environment variable @entry (`NAME=VALUE`) goes to QEMU by
- * default. */
-static gboolean
-default_env_allowed (const char *entry)
-{
-  static const char * const names[] = { "PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR" };
-  const char *eq = strchr (entry, '=');
-  gsize len;
-
-  if (eq == NULL)
-    return FALSE;
-  len = (gsize) (eq - entry);
-  if (len > 3 && strncmp (entry, "LC_", 3) == 0)
-    return TRUE;
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strlen (names[i]) == len && strncmp (entry, names[i], len) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* QEMU's environment: the caller's, or the allowed part of ours. */
 static char **
 qemu_environ (QlVm *self)
@@ -1518,7 +1479,7 @@ qemu_environ (QlVm *self)
   all = g_get_environ ();
   kept = g_ptr_array_new ();
   for (guint i = 0; all[i] != NULL; i++)
-    if (default_env_allowed (all[i]))
+    if (ql_env_passed_by_default (all[i]))
       g_ptr_array_add (kept, g_strdup (all[i]));
   g_ptr_array_add (kept, NULL);
   return (char **) g_ptr_array_free (kept, FALSE);

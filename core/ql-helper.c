@@ -553,3 +553,75 @@ ql_helper_get_device_id (QlHelper *helper)
   g_return_val_if_fail (helper != NULL, NULL);
   return helper->device_id;
 }
+
+/* The longest device id written whole into a socket's name. */
+#define SOCKET_ID_MAX 32
+
+/**
+ * ql_helper_socket_name:
+ * @device_id: the device's id
+ * @kind: what the socket is for, e.g. `virtiofsd` or `passt`
+ *
+ * The file name of a helper's socket in the runtime directory,
+ * `ID.KIND.sock`; for an id longer than 32 bytes its first 23 bytes and a
+ * hash of it stand for the id, so that the path fits a unix socket address
+ * under the default runtime directory.
+ *
+ * Returns: (transfer full): the file name
+ *
+ * Since: ABI 1.2
+ */
+char *
+ql_helper_socket_name (const char *device_id,
+                       const char *kind)
+{
+  g_return_val_if_fail (device_id != NULL, NULL);
+  g_return_val_if_fail (kind != NULL, NULL);
+  if (strlen (device_id) <= SOCKET_ID_MAX)
+    return g_strdup_printf ("%s.%s.sock", device_id, kind);
+  return g_strdup_printf ("%.23s-%08x.%s.sock", device_id, g_str_hash (device_id), kind);
+}
+
+/**
+ * ql_helper_check_socket_name:
+ * @device: the device that names the socket
+ * @vm: its VM
+ * @helper: the helper's name, for the message (`passt`)
+ * @name: the socket's file name (ql_helper_socket_name())
+ * @error: return location for an error
+ *
+ * For a device's #QlDeviceClass.valid: checks that the socket @name, in
+ * the runtime directory the caller chose (ql_vm_config_set_runtime_dir()),
+ * fits a unix socket address (%QL_HELPER_SOCKET_PATH_MAX bytes). Under
+ * the default runtime directory a name of ql_helper_socket_name() always
+ * fits.
+ *
+ * Returns: %TRUE when it fits; else %FALSE with a %QL_CONFIG_ERROR naming
+ *   the device and its `id`
+ *
+ * Since: ABI 1.2
+ */
+gboolean
+ql_helper_check_socket_name (QlDevice    *device,
+                             QlVmConfig  *vm,
+                             const char  *helper,
+                             const char  *name,
+                             GError     **error)
+{
+  const char *runtime_dir;
+  gsize len;
+
+  g_return_val_if_fail (QL_IS_DEVICE (device), FALSE);
+  g_return_val_if_fail (helper != NULL && name != NULL, FALSE);
+  runtime_dir = vm != NULL ? ql_vm_config_get_runtime_dir (vm) : NULL;
+  if (runtime_dir == NULL)
+    return TRUE;
+  len = strlen (runtime_dir) + 1 + strlen (name);
+  if (len <= QL_HELPER_SOCKET_PATH_MAX)
+    return TRUE;
+  ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "id",
+                       "%s's socket '%s/%s' would be %" G_GSIZE_FORMAT " bytes long, and a unix socket path "
+                       "holds at most %d: use a shorter runtime directory",
+                       helper, runtime_dir, name, len, QL_HELPER_SOCKET_PATH_MAX);
+  return FALSE;
+}

@@ -9,6 +9,7 @@
 #include <glib-object.h>
 #include <qlaunch/ql-macros.h>
 #include <qlaunch/ql-cmdline.h>
+#include <qlaunch/ql-types.h>
 
 G_BEGIN_DECLS
 
@@ -84,6 +85,14 @@ QL_API const char *ql_helper_get_listen_socket     (QlHelper    *helper,
                                                     int          fd);
 
 QL_API char       *ql_helper_find_vhost_user_binary (const char  *backend_type,
+                                                     GError     **error);
+
+QL_API char       *ql_helper_socket_name            (const char  *device_id,
+                                                     const char  *kind);
+QL_API gboolean    ql_helper_check_socket_name      (QlDevice    *device,
+                                                     QlVmConfig  *vm,
+                                                     const char  *helper,
+                                                     const char  *name,
                                                      GError     **error);
 
 G_END_DECLS

@@ -29,7 +29,8 @@ G_BEGIN_DECLS
  * ql_option_set_fds().
  *
  * 1.2 added helper processes (#QlHelper: ql_cmdline_add_helper() and the
- * ql_helper_*() calls, ql_helper_find_vhost_user_binary()), the runtime
+ * ql_helper_*() calls, ql_helper_find_vhost_user_binary(),
+ * ql_helper_socket_name(), ql_helper_check_socket_name()), the runtime
  * directory (ql_cmdline_get_runtime_dir(), ql_cmdline_build_runtime_path()),
  * shared guest RAM (ql_cmdline_require_shared_memory()), list-valued keys
  * (ql_option_add_list_value(), %QL_VALUE_LIST, ql_option_get_list_member())

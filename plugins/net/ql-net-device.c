@@ -64,7 +64,6 @@
 /* QEMU 7.2: "'vhostname' parameter cannot exceed 255 bytes". */
 #define QL_NET_USER_MAX_HOSTNAME 255
 /* The longest device id written whole into the name of passt's socket. */
-#define QL_NET_PASST_SOCKET_ID_MAX 32
 
 struct _QlNetDevice
 {
@@ -1010,17 +1009,6 @@ check_passt_dns (QlNetDevice  *self,
   return TRUE;
 }
 
-/* The name of passt's socket in the runtime directory: the device id, or
- * for a long one its start and a hash, so that the path fits a unix socket
- * address under the default runtime directory (as virtio-fs does). */
-static char *
-passt_socket_name (const char *id)
-{
-  if (strlen (id) <= QL_NET_PASST_SOCKET_ID_MAX)
-    return g_strconcat (id, ".passt.sock", NULL);
-  return g_strdup_printf ("%.23s-%08x.passt.sock", id, g_str_hash (id));
-}
-
 /* passt's socket in a runtime directory the caller chose must fit a unix
  * socket address (the default one always leaves room). */
 static gboolean
@@ -1028,9 +1016,7 @@ check_passt_socket (QlNetDevice  *self,
                     QlVmConfig   *vm,
                     GError      **error)
 {
-  const char *runtime_dir = vm != NULL ? ql_vm_config_get_runtime_dir (vm) : NULL;
   g_autofree char *name = NULL;
-  gsize len;
 
   /* passt's socket is named after the card (found by fuzz-device-spec: a
    * card made from a spec without an id). */
@@ -1040,16 +1026,8 @@ check_passt_socket (QlNetDevice  *self,
                            "a passt card needs an id: its passt's socket is named after it");
       return FALSE;
     }
-  if (runtime_dir == NULL)
-    return TRUE;
-  name = passt_socket_name (ql_device_get_id (QL_DEVICE (self)));
-  len = strlen (runtime_dir) + 1 + strlen (name);
-  if (len <= QL_HELPER_SOCKET_PATH_MAX)
-    return TRUE;
-  ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_INVALID_VALUE, "id",
-                       "passt's socket '%s/%s' would be %" G_GSIZE_FORMAT " bytes long, and a unix socket path holds at most %d: use a shorter runtime directory",
-                       runtime_dir, name, len, QL_HELPER_SOCKET_PATH_MAX);
-  return FALSE;
+  name = ql_helper_socket_name (ql_device_get_id (QL_DEVICE (self)), "passt");
+  return ql_helper_check_socket_name (QL_DEVICE (self), vm, "passt", name, error);
 }
 
 /* Everything about a net-type passt card after the checks common to every
@@ -1420,7 +1398,7 @@ add_passt_netdev (QlNetDevice  *self,
                   QlCmdline    *cmdline,
                   GError      **error)
 {
-  g_autofree char *socket_name = passt_socket_name (id);
+  g_autofree char *socket_name = ql_helper_socket_name (id, "passt");
   g_autofree char *socket_path = ql_cmdline_build_runtime_path (cmdline, socket_name);
   g_autofree QlNetForward *forwards = NULL;
   guint n_forwards = 0;

@@ -44,8 +44,6 @@
 /* QEMU 7.2 hw/virtio/vhost-user-fs.c: the tag field of virtio_fs_config. */
 #define QL_VIRTIO_FS_MAX_TAG 36
 #define QL_VIRTIO_FS_MAX_QUEUE_SIZE 1024
-/* The longest device id written whole into the socket's name. */
-#define QL_VIRTIO_FS_SOCKET_ID_MAX 32
 
 struct _QlVirtioFsDevice
 {
@@ -174,17 +172,6 @@ valid_memory (QlVirtioFsDevice  *self,
   return TRUE;
 }
 
-/* The socket's file name in the runtime directory: the device id, or for a
- * long one its start and a hash, so that the path stays short enough for a
- * unix socket address under the default runtime directory. */
-static char *
-socket_name (const char *id)
-{
-  if (strlen (id) <= QL_VIRTIO_FS_SOCKET_ID_MAX)
-    return g_strconcat (id, ".virtiofsd.sock", NULL);
-  return g_strdup_printf ("%.23s-%08x.virtiofsd.sock", id, g_str_hash (id));
-}
-
 static gboolean
 device_in_vm (QlDevice   *device,
               QlVmConfig *vm)
@@ -208,7 +195,6 @@ valid_launch (QlVirtioFsDevice  *self,
   QlDevice *device = QL_DEVICE (self);
   gboolean hugepages = FALSE, file_backed = FALSE, file_backed_shared = FALSE;
   guint64 memory_size = 0;
-  const char *runtime_dir = ql_vm_config_get_runtime_dir (vm);
 
   g_object_get (vm,
                 "memory-size", &memory_size,
@@ -226,20 +212,12 @@ valid_launch (QlVirtioFsDevice  *self,
                            "memfd (memory-backend-memfd, share=on) of the VM's size: set [memory] size");
       return FALSE;
     }
-  if (runtime_dir != NULL)
-    {
-      g_autofree char *name = socket_name (ql_device_get_id (device));
-      gsize len = strlen (runtime_dir) + 1 + strlen (name);
+  {
+    g_autofree char *name = ql_helper_socket_name (ql_device_get_id (device), "virtiofsd");
 
-      if (len > QL_HELPER_SOCKET_PATH_MAX)
-        {
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "id",
-                               "the socket '%s/%s' would be %" G_GSIZE_FORMAT " bytes long, and a unix socket path "
-                               "holds at most %d: use a shorter runtime directory",
-                               runtime_dir, name, len, QL_HELPER_SOCKET_PATH_MAX);
-          return FALSE;
-        }
-    }
+    if (!ql_helper_check_socket_name (device, vm, "virtiofsd", name, error))
+      return FALSE;
+  }
   return TRUE;
 }
 
@@ -366,7 +344,7 @@ ql_virtio_fs_device_qemu_params (QlDevice    *device,
   QlVirtioFsDevice *self = QL_VIRTIO_FS_DEVICE (device);
   const char *id = ql_device_get_id (device);
   g_autofree char *chardev = g_strconcat (id, "-vfsd", NULL);
-  g_autofree char *name = socket_name (id);
+  g_autofree char *name = ql_helper_socket_name (id, "virtiofsd");
   g_autofree char *socket_path = ql_cmdline_build_runtime_path (cmdline, name);
   g_autofree char *binary = NULL;
   g_autofree char *source = fuse_opt_escape (self->path);

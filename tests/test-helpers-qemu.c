@@ -176,6 +176,7 @@ test_helper_device_init (TestHelperDevice *self)
 
 static QlRegistry *registry;
 static char *fake_helper;
+static char *fake_helper_dir;
 
 typedef struct
 {
@@ -833,6 +834,44 @@ test_binary_without_virtio_fs (void)
   world_clear (&w);
 }
 
+/* qlaunch runs a helper only from where no other user can change it: not
+ * from a build tree under /tmp (sticky, but writable by all). The fake
+ * helper is copied into a private directory of a base that is ours:
+ * /run for root, $XDG_RUNTIME_DIR (when private) for anyone else, else the
+ * build tree as it is. */
+static char *
+trusted_copy (const char  *dir,
+              const char  *name,
+              char       **made_dir)
+{
+  g_autofree char *source = g_build_filename (dir, name, NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *target_dir = NULL;
+  g_autoptr(GError) error = NULL;
+  char *target;
+  gsize len = 0;
+  GStatBuf st;
+
+  *made_dir = NULL;
+  if (geteuid () == 0)
+    base = g_strdup ("/run");
+  else if (g_getenv ("XDG_RUNTIME_DIR") != NULL && g_stat (g_getenv ("XDG_RUNTIME_DIR"), &st) == 0
+           && st.st_uid == getuid () && (st.st_mode & 077) == 0)
+    base = g_strdup (g_getenv ("XDG_RUNTIME_DIR"));
+  else
+    return g_steal_pointer (&source);
+  target_dir = g_build_filename (base, "qlaunch-test-helper-XXXXXX", NULL);
+  if (g_mkdtemp_full (target_dir, 0700) == NULL)
+    return g_steal_pointer (&source);
+  g_assert_true (g_file_get_contents (source, &contents, &len, &error));
+  target = g_build_filename (target_dir, name, NULL);
+  g_assert_true (g_file_set_contents (target, contents, (gssize) len, &error));
+  g_assert_cmpint (g_chmod (target, 0755), ==, 0);
+  *made_dir = g_steal_pointer (&target_dir);
+  return target;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -841,7 +880,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  fake_helper = g_build_filename (g_getenv ("QLAUNCH_TEST_BUILDDIR"), "fake-helper", NULL);
+  fake_helper = trusted_copy (g_getenv ("QLAUNCH_TEST_BUILDDIR"), "fake-helper", &fake_helper_dir);
   registry = ql_test_registry_new ();
   g_assert_true (ql_registry_register_device (registry, "helper-test", TEST_TYPE_HELPER_DEVICE, &error));
 
@@ -860,5 +899,8 @@ main (int   argc,
   ret = g_test_run ();
   g_clear_object (&registry);
   g_free (fake_helper);
+  if (fake_helper_dir != NULL)
+    ql_test_rm_rf (fake_helper_dir);
+  g_free (fake_helper_dir);
   return ret;
 }

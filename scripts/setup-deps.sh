@@ -24,8 +24,10 @@ packages=(
   clang libclang-rt-14-dev valgrind
   # guest image (kernel modules + busybox initramfs)
   kmod cpio busybox-static
-  # helper processes of devices (virtio-fs: virtiofsd ships with qemu-system-common; passt)
-  passt
+  # helper processes of devices (virtio-fs: virtiofsd ships with qemu-system-common; passt; swtpm)
+  passt swtpm swtpm-tools
+  # UEFI firmware (OVMF code and variable templates, with firmware descriptors)
+  ovmf
 )
 
 say () { printf 'setup-deps: %s\n' "$*"; }

@@ -1,5 +1,6 @@
 /* qlaunch — QlQemuCaps: what one QEMU binary offers. */
 #include "ql-qemu-caps-private.h"
+#include "ql-cache-file.h"
 
 #include <errno.h>
 #include <string.h>
@@ -172,11 +173,7 @@ ql_qemu_caps_new_for_version (const char  *version,
 char *
 ql_qemu_caps_get_cache_dir (void)
 {
-  const char *over = g_getenv ("QLAUNCH_CACHE_DIR");
-
-  if (over != NULL && over[0] != '\0')
-    return g_build_filename (over, "caps", NULL);
-  return g_build_filename (g_get_user_cache_dir (), "qlaunch", "caps", NULL);
+  return ql_cache_file_get_dir ("caps");
 }
 
 void

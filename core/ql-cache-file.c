@@ -1,0 +1,244 @@
+/* qlaunch — the on-disk cache files: one layout, one set of checks.
+ *
+ * A cache file is 0600 in a 0700 directory the caller owns, replaced
+ * atomically (g_file_set_contents_full). Layout: a 24-byte header — an
+ * 8-byte magic naming the cache and its format, 4 reserved bytes, the
+ * payload length as a little-endian 32-bit number, the payload's 64-bit
+ * FNV-1a hash, little-endian — then the payload: a GVariant in its
+ * serialized form, little-endian, 8-byte aligned.
+ *
+ * A read maps the file and reads the GVariant in place (no parsing). The
+ * file is not trusted: a wrong magic (another cache or format), length (a
+ * truncated file) or hash (a damaged one) makes the read miss, and the
+ * caller rebuilds and rewrites it. GLib reads a GVariant that is not
+ * trusted safely whatever its bytes (it checks each value as it is read),
+ * so the hash, not a walk of the whole value, tells a damaged file. A file
+ * or directory another user owns or may write is never read: whoever
+ * controls it would control what qlaunch believes about plugins and QEMU.
+ */
+#include "ql-cache-file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#define HEADER_SIZE 24
+
+/* FNV-1a, 64 bits: what tells a damaged payload. */
+static guint64
+payload_hash (const guint8 *data,
+              gsize         size)
+{
+  guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  for (gsize i = 0; i < size; i++)
+    {
+      hash ^= data[i];
+      hash *= G_GUINT64_CONSTANT (0x100000001b3);
+    }
+  return hash;
+}
+
+/**
+ * ql_cache_file_get_dir:
+ * @subdir: (nullable): a directory under qlaunch's cache directory
+ *
+ * qlaunch's cache directory: `$QLAUNCH_CACHE_DIR` when set, else
+ * `$XDG_CACHE_HOME/qlaunch` (GLib's g_get_user_cache_dir()); with @subdir
+ * appended.
+ *
+ * Returns: (transfer full): the directory
+ */
+char *
+ql_cache_file_get_dir (const char *subdir)
+{
+  const char *over = g_getenv ("QLAUNCH_CACHE_DIR");
+
+  if (over != NULL && over[0] != '\0')
+    return g_build_filename (over, subdir, NULL);
+  return g_build_filename (g_get_user_cache_dir (), "qlaunch", subdir, NULL);
+}
+
+/* Whether @st, of @what, is ours and written by no one else. */
+static gboolean
+owned_and_private (const char        *what,
+                   const struct stat *st)
+{
+  if (st->st_uid != geteuid ())
+    {
+      g_debug ("qlaunch: cache %s is owned by uid %u, not by us: not used",
+               what, (guint) st->st_uid);
+      return FALSE;
+    }
+  if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    {
+      g_debug ("qlaunch: cache %s is writable by group or others (mode %04o): not used",
+               what, (guint) (st->st_mode & 07777));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+dir_is_private (const char *dir)
+{
+  struct stat st;
+
+  if (g_lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
+    {
+      g_debug ("qlaunch: cache directory %s is missing or not a directory", dir);
+      return FALSE;
+    }
+  return owned_and_private (dir, &st);
+}
+
+/**
+ * ql_cache_file_read:
+ * @path: the cache file
+ * @magic: what its first 8 bytes must be
+ * @type: the payload's type
+ *
+ * Reads a cache file written by ql_cache_file_write(). Every reason it
+ * gives nothing (no file, another format, a damaged file, a file or
+ * directory others may write) is a debug message.
+ *
+ * Returns: (transfer full) (nullable): the payload, in host byte order, or
+ *   %NULL
+ */
+GVariant *
+ql_cache_file_read (const char         *path,
+                    const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
+                    const GVariantType *type)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMappedFile) file = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  GVariant *data;
+  const guint8 *contents;
+  struct stat st;
+  gsize size;
+  guint32 length;
+  guint64 hash;
+  int fd;
+
+  if (!dir_is_private (dir))
+    return NULL;
+  fd = g_open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_debug ("qlaunch: no cache %s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || !owned_and_private (path, &st))
+    {
+      close (fd);
+      return NULL;
+    }
+  file = g_mapped_file_new_from_fd (fd, FALSE, &error);
+  close (fd);
+  if (file == NULL)
+    {
+      g_debug ("qlaunch: cannot map cache %s: %s", path, error->message);
+      return NULL;
+    }
+  bytes = g_mapped_file_get_bytes (file);
+  contents = g_bytes_get_data (bytes, &size);
+  if (size < HEADER_SIZE || contents == NULL
+      || memcmp (contents, magic, QL_CACHE_FILE_MAGIC_SIZE) != 0)
+    {
+      g_debug ("qlaunch: %s is not a qlaunch cache of this kind and format", path);
+      return NULL;
+    }
+  memcpy (&length, contents + 12, sizeof length);
+  length = GUINT32_FROM_LE (length);
+  if ((gsize) length != size - HEADER_SIZE)
+    {
+      g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " payload bytes, header says %u)",
+               path, size - HEADER_SIZE, length);
+      return NULL;
+    }
+  memcpy (&hash, contents + 16, sizeof hash);
+  if (GUINT64_FROM_LE (hash) != payload_hash (contents + HEADER_SIZE, length))
+    {
+      g_debug ("qlaunch: %s is damaged (its payload does not match its hash)", path);
+      return NULL;
+    }
+  payload = g_bytes_new_from_bytes (bytes, HEADER_SIZE, length);
+  data = g_variant_ref_sink (g_variant_new_from_bytes (type, payload, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (data);
+
+      g_variant_unref (data);
+      data = swapped;
+    }
+  return data;
+}
+
+/**
+ * ql_cache_file_write:
+ * @path: the cache file
+ * @magic: its first 8 bytes
+ * @data: the payload
+ * @error: return location for an error
+ *
+ * Writes @data to @path atomically, 0600, creating its directory 0700 if
+ * needed. Refuses a directory another user owns or may write.
+ *
+ * Returns: %TRUE if the file was written
+ */
+gboolean
+ql_cache_file_write (const char  *path,
+                     const char   magic[QL_CACHE_FILE_MAGIC_SIZE],
+                     GVariant    *data,
+                     GError     **error)
+{
+  g_autoptr(GVariant) normal = g_variant_get_normal_form (data);
+  g_autoptr(GVariant) little = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree guint8 *contents = NULL;
+  gsize length;
+  guint32 le;
+  guint64 hash;
+
+  little = G_BYTE_ORDER == G_BIG_ENDIAN ? g_variant_byteswap (normal) : g_variant_ref (normal);
+  length = g_variant_get_size (little);
+  if (length > G_MAXUINT32)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "too large to cache");
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  if (!dir_is_private (dir))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "%s is not a private directory of ours (owned by another user, "
+                   "or writable by group or others)", dir);
+      return FALSE;
+    }
+  contents = g_malloc0 (HEADER_SIZE + length);
+  memcpy (contents, magic, QL_CACHE_FILE_MAGIC_SIZE);
+  le = GUINT32_TO_LE ((guint32) length);
+  memcpy (contents + 12, &le, sizeof le);
+  g_variant_store (little, contents + HEADER_SIZE);
+  hash = GUINT64_TO_LE (payload_hash (contents + HEADER_SIZE, length));
+  memcpy (contents + 16, &hash, sizeof hash);
+  return g_file_set_contents_full (path, (const char *) contents, (gssize) (HEADER_SIZE + length),
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}

@@ -1,6 +1,7 @@
 /* qlaunch — QlRegistry: plugin search, loading and device types. */
 #include "ql-private.h"
 #include "ql-keyval.h"
+#include "ql-registry-cache.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,6 +53,19 @@ struct _QlRegistry
   GHashTable *devices;          /* device type name → QlDeviceEntry */
   GPtrArray  *load_errors;      /* element-type GError, owned */
   GHashTable *failed_files;     /* set of paths that failed during a scan */
+
+  /* The registry cache (ql-registry-cache.c), when one is set: */
+  char       *cache_path;
+  GHashTable *cache;            /* path → QlRegistryCacheEntry (owned), or NULL */
+  gboolean    cache_dirty;
+  /* Plugin files the cache vouches for, not opened yet; entries borrowed
+   * from cache (a pending file's entry is never replaced). */
+  GHashTable *pending_types;    /* device type → entry */
+  GHashTable *pending_families; /* family → entry */
+  GPtrArray  *pending_order;    /* entries, in scan order */
+  GHashTable *scan_rank;        /* path → its rank in scan order, plus one */
+  guint       next_rank;
+  GHashTable *lazy_errors;      /* device type → GError: its plugin failed to load */
 };
 
 G_DEFINE_FINAL_TYPE (QlRegistry, ql_registry, G_TYPE_OBJECT)
@@ -76,6 +90,13 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->search_dirs, g_ptr_array_unref);
   g_clear_pointer (&self->load_errors, g_ptr_array_unref);
   g_clear_pointer (&self->failed_files, g_hash_table_unref);
+  g_clear_pointer (&self->pending_types, g_hash_table_unref);
+  g_clear_pointer (&self->pending_families, g_hash_table_unref);
+  g_clear_pointer (&self->pending_order, g_ptr_array_unref);
+  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->cache_path, g_free);
+  g_clear_pointer (&self->scan_rank, g_hash_table_unref);
+  g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
 
   G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
 }
@@ -99,6 +120,12 @@ ql_registry_init (QlRegistry *self)
   self->load_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   self->failed_files = g_hash_table_new_full (g_str_hash, g_str_equal,
                                               g_free, NULL);
+  self->pending_types = g_hash_table_new (g_str_hash, g_str_equal);
+  self->pending_families = g_hash_table_new (g_str_hash, g_str_equal);
+  self->pending_order = g_ptr_array_new ();
+  self->scan_rank = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->lazy_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) g_error_free);
 }
 
 /**
@@ -569,6 +596,261 @@ ql_registry_init_plugin (QlRegistry          *self,
   return TRUE;
 }
 
+/* The registry cache: pending plugin files */
+
+/* Forgets @entry as pending (it is being opened, or has failed). */
+static void
+ql_registry_pending_forget (QlRegistry           *self,
+                            QlRegistryCacheEntry *entry)
+{
+  if (!g_ptr_array_remove (self->pending_order, entry))
+    return;
+  g_hash_table_remove (self->pending_families, entry->family);
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    if (g_hash_table_lookup (self->pending_types, entry->device_types[i]) == entry)
+      g_hash_table_remove (self->pending_types, entry->device_types[i]);
+}
+
+static void
+ql_registry_cache_save (QlRegistry *self);
+
+/* Opens a plugin file the cache vouched for, now that it is needed. If it
+ * fails (it changed since the scan, or its init now fails), its error goes
+ * to the load errors and to each device type it was to provide, and its
+ * cache entry is dropped. */
+static void
+ql_registry_load_pending (QlRegistry           *self,
+                          QlRegistryCacheEntry *entry)
+{
+  g_autofree char *path = g_strdup (entry->path);
+  g_auto(GStrv) types = g_strdupv (entry->device_types);
+  GError *error = NULL;
+
+  ql_registry_pending_forget (self, entry);
+  if (ql_registry_load_plugin (self, path, &error) != NULL)
+    return;
+  g_debug ("%s", error->message);
+  for (guint i = 0; types[i] != NULL; i++)
+    g_hash_table_replace (self->lazy_errors, g_strdup (types[i]), g_error_copy (error));
+  g_ptr_array_add (self->load_errors, error);
+  g_hash_table_add (self->failed_files, g_strdup (path));
+  if (self->cache != NULL && g_hash_table_remove (self->cache, path))
+    {
+      self->cache_dirty = TRUE;
+      ql_registry_cache_save (self);
+    }
+}
+
+static void
+ql_registry_load_all_pending (QlRegistry *self)
+{
+  while (self->pending_order->len > 0)
+    ql_registry_load_pending (self, g_ptr_array_index (self->pending_order, 0));
+}
+
+/* The device entry of @name, opening its plugin if the cache says which
+ * pending file provides it. */
+static QlDeviceEntry *
+ql_registry_lookup_entry (QlRegistry *self,
+                          const char *name)
+{
+  QlDeviceEntry *entry = g_hash_table_lookup (self->devices, name);
+  QlRegistryCacheEntry *pending;
+
+  if (entry != NULL)
+    return entry;
+  pending = g_hash_table_lookup (self->pending_types, name);
+  if (pending == NULL)
+    return NULL;
+  ql_registry_load_pending (self, pending);
+  return g_hash_table_lookup (self->devices, name);
+}
+
+/* Records in the cache what opening @path (@st, before it was opened)
+ * gave: @plugin, or @error. Errors that depend on more than the file (its
+ * directories' modes, the other plugins) are not recorded. */
+static void
+ql_registry_cache_record (QlRegistry        *self,
+                          const char        *path,
+                          const struct stat *st,
+                          const char        *family,
+                          QlPlugin          *plugin,
+                          const GError      *error)
+{
+  QlRegistryCacheEntry *entry;
+
+  if (self->cache == NULL || family == NULL)
+    return;
+  if (plugin == NULL
+      && (error == NULL || error->domain != QL_PLUGIN_ERROR
+          || error->code == QL_PLUGIN_ERROR_INSECURE_PATH
+          || error->code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE))
+    {
+      if (g_hash_table_remove (self->cache, path))
+        self->cache_dirty = TRUE;
+      return;
+    }
+  entry = ql_registry_cache_entry_new (path, st);
+  entry->family = g_strdup (family);
+  if (plugin != NULL)
+    {
+      entry->description = g_strdup (ql_plugin_get_description (plugin));
+      entry->version = g_strdup (ql_plugin_get_version (plugin));
+      entry->license = g_strdup (ql_plugin_get_license (plugin));
+      entry->abi_major = QL_PLUGIN_ABI_MAJOR;
+      entry->abi_minor = ql_plugin_get_abi_minor (plugin);
+      entry->device_types = ql_plugin_get_device_types (plugin);
+      if (entry->device_types[0] == NULL)
+        {
+          /* Nothing to open it for: keep opening it at every scan. */
+          ql_registry_cache_entry_free (entry);
+          if (g_hash_table_remove (self->cache, path))
+            self->cache_dirty = TRUE;
+          return;
+        }
+    }
+  else
+    {
+      entry->error_code = error->code;
+      entry->error_message = g_strdup (error->message);
+    }
+  g_hash_table_replace (self->cache, entry->path, entry);
+  self->cache_dirty = TRUE;
+}
+
+/* Whether the cache answers for @path (@st): its error is reported, or its
+ * device types are pending, without opening it. */
+static gboolean
+ql_registry_scan_cached (QlRegistry        *self,
+                         const char        *path,
+                         const char        *family,
+                         const struct stat *st)
+{
+  QlRegistryCacheEntry *entry;
+
+  if (self->cache == NULL || family == NULL)
+    return FALSE;
+  entry = g_hash_table_lookup (self->cache, path);
+  if (entry == NULL || !ql_registry_cache_entry_matches (entry, st)
+      || strcmp (entry->family, family) != 0)
+    return FALSE;
+  /* The checks that depend on more than the file run every time (they
+   * open nothing); loading it reports their error. */
+  if (!ql_registry_check_path (path, NULL))
+    return FALSE;
+  if (entry->error_code >= 0)
+    {
+      GError *error = g_error_new_literal (QL_PLUGIN_ERROR, entry->error_code,
+                                           entry->error_message);
+
+      g_debug ("%s (from the registry cache)", error->message);
+      g_ptr_array_add (self->load_errors, error);
+      g_hash_table_add (self->failed_files, g_strdup (path));
+      return TRUE;
+    }
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    {
+      QlRegistryCacheEntry *owner = g_hash_table_lookup (self->pending_types, entry->device_types[i]);
+
+      /* Two files with one device type: open both, as a scan without the
+       * cache would, so that the second gets its error. */
+      if (owner != NULL)
+        ql_registry_load_pending (self, owner);
+      if (g_hash_table_contains (self->devices, entry->device_types[i]))
+        return FALSE;
+    }
+  g_ptr_array_add (self->pending_order, entry);
+  g_hash_table_insert (self->pending_families, entry->family, entry);
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    g_hash_table_insert (self->pending_types, entry->device_types[i], entry);
+  return TRUE;
+}
+
+/* Writes the cache if it changed, without the entries of files that are
+ * gone or changed. A cache that cannot be written is not an error. */
+static void
+ql_registry_cache_save (QlRegistry *self)
+{
+  g_autoptr(GError) error = NULL;
+  GHashTableIter iter;
+  QlRegistryCacheEntry *entry;
+
+  if (self->cache == NULL || !self->cache_dirty)
+    return;
+  g_hash_table_iter_init (&iter, self->cache);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    {
+      struct stat st;
+
+      if (g_ptr_array_find (self->pending_order, entry, NULL))
+        continue;
+      if (stat (entry->path, &st) != 0 || !ql_registry_cache_entry_matches (entry, &st))
+        g_hash_table_iter_remove (&iter);
+    }
+  if (!ql_registry_cache_write (self->cache_path, self->cache, &error))
+    g_debug ("qlaunch: registry cache %s not written: %s", self->cache_path, error->message);
+  self->cache_dirty = FALSE;
+}
+
+/**
+ * ql_registry_set_cache_file:
+ * @self: a #QlRegistry
+ * @path: (type filename) (nullable): the registry cache file, or %NULL for none
+ *
+ * Makes ql_registry_scan() use a registry cache: a file that records, for
+ * each plugin file opened, its identity (device, inode, size, mtime, ctime)
+ * and what it provides (descriptor, device types) or the error it gave. A
+ * scan then opens only the plugin files that are new or changed since the
+ * cache was written; the others are opened when one of their device types
+ * or their family is first looked up, or all at once by
+ * ql_registry_get_plugins(). A plugin file that failed is not opened again
+ * until it changes: its error is reported from the cache. The checks of a
+ * plugin's path (modes of the file and its directories) run at every scan.
+ *
+ * The file is 0600 in a 0700 directory; one owned by another user, or
+ * writable by group or others, is not read. A cache written by another
+ * qlaunch version, or damaged, is ignored and rewritten. Without a cache
+ * (the default), every plugin file is opened by the scan.
+ *
+ * Call it before ql_registry_scan(); ql_registry_get_default_cache_file()
+ * gives the per-user default.
+ */
+void
+ql_registry_set_cache_file (QlRegistry *self,
+                            const char *path)
+{
+  g_return_if_fail (QL_IS_REGISTRY (self));
+  g_return_if_fail (self->pending_order->len == 0);
+
+  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_free (self->cache_path);
+  self->cache_path = g_strdup (path);
+  self->cache_dirty = FALSE;
+  if (path == NULL)
+    return;
+  self->cache = ql_registry_cache_read (path);
+  if (self->cache == NULL)
+    {
+      self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                           (GDestroyNotify) ql_registry_cache_entry_free);
+      self->cache_dirty = TRUE;
+    }
+}
+
+/**
+ * ql_registry_get_default_cache_file:
+ *
+ * The per-user registry cache: `registry-ARCH.cache` in
+ * `$XDG_CACHE_HOME/qlaunch` (or in `$QLAUNCH_CACHE_DIR` when that is set).
+ *
+ * Returns: (transfer full) (type filename): the path
+ */
+char *
+ql_registry_get_default_cache_file (void)
+{
+  return ql_registry_cache_default_path ();
+}
+
 /**
  * ql_registry_load_plugin:
  * @self: a #QlRegistry
@@ -644,6 +926,20 @@ ql_registry_load_plugin (QlRegistry  *self,
                    filename);
       return NULL;
     }
+
+  {
+    QlRegistryCacheEntry *pending = g_hash_table_lookup (self->pending_families, family);
+
+    if (pending != NULL && g_str_equal (pending->path, filename))
+      ql_registry_pending_forget (self, pending);
+    else if (pending != NULL)
+      {
+        g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
+                     "'%s': plugin family '%s' is already loaded from '%s'",
+                     filename, family, pending->path);
+        return NULL;
+      }
+  }
 
   loaded = g_hash_table_lookup (self->plugins_by_name, family);
   if (loaded != NULL)
@@ -756,11 +1052,24 @@ ql_registry_scan_dir (QlRegistry *self,
                    path, family, ql_plugin_get_filename (loaded));
           continue;
         }
+      if (family != NULL && g_hash_table_contains (self->pending_families, family))
+        {
+          g_debug ("skipping '%s': plugin '%s' comes from an earlier file", path, family);
+          continue;
+        }
 
       if (g_hash_table_contains (self->failed_files, path))
         continue;
 
-      if (ql_registry_load_plugin (self, path, &load_error) == NULL)
+      if (!g_hash_table_contains (self->scan_rank, path))
+        g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
+
+      if (ql_registry_scan_cached (self, path, family, &st))
+        continue;
+
+      loaded = ql_registry_load_plugin (self, path, &load_error);
+      ql_registry_cache_record (self, path, &st, family, loaded, load_error);
+      if (loaded == NULL)
         {
           g_debug ("%s", load_error->message);
           g_ptr_array_add (self->load_errors, load_error);
@@ -793,6 +1102,7 @@ ql_registry_scan (QlRegistry *self)
 
   for (i = 0; i < self->search_dirs->len; i++)
     ql_registry_scan_dir (self, g_ptr_array_index (self->search_dirs, i));
+  ql_registry_cache_save (self);
 }
 
 /**
@@ -822,11 +1132,37 @@ ql_registry_get_load_errors (QlRegistry *self)
  * Returns: (transfer none) (element-type QlPlugin): the plugins in load
  *   order, owned by @self
  */
+static guint
+ql_registry_rank_of (QlRegistry *self,
+                     QlPlugin   *plugin)
+{
+  gpointer rank = g_hash_table_lookup (self->scan_rank, ql_plugin_get_filename (plugin));
+
+  return rank != NULL ? GPOINTER_TO_UINT (rank) : G_MAXUINT;
+}
+
+static int
+ql_registry_compare_rank (gconstpointer a,
+                          gconstpointer b,
+                          gpointer      user_data)
+{
+  guint ra = ql_registry_rank_of (user_data, *(QlPlugin * const *) a);
+  guint rb = ql_registry_rank_of (user_data, *(QlPlugin * const *) b);
+
+  return ra < rb ? -1 : ra > rb;
+}
+
 GPtrArray *
 ql_registry_get_plugins (QlRegistry *self)
 {
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
 
+  if (self->pending_order->len > 0)
+    {
+      ql_registry_load_all_pending (self);
+      /* Lazily opened plugins back in scan order (a stable sort). */
+      g_ptr_array_sort_with_data (self->plugins, ql_registry_compare_rank, self);
+    }
   return self->plugins;
 }
 
@@ -844,9 +1180,14 @@ QlPlugin *
 ql_registry_lookup_plugin (QlRegistry *self,
                            const char *name)
 {
+  QlRegistryCacheEntry *pending;
+
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
+  pending = g_hash_table_lookup (self->pending_families, name);
+  if (pending != NULL)
+    ql_registry_load_pending (self, pending);
   return g_hash_table_lookup (self->plugins_by_name, name);
 }
 
@@ -870,13 +1211,20 @@ char **
 ql_registry_list_device_types (QlRegistry *self)
 {
   char **names;
-  guint n_names;
+  guint n_names = 0;
+  GHashTableIter iter;
+  gpointer key;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
 
-  names = (char **) g_hash_table_get_keys_as_array (self->devices, &n_names);
-  for (guint i = 0; i < n_names; i++)
-    names[i] = g_strdup (names[i]);
+  names = g_new0 (char *, g_hash_table_size (self->devices)
+                          + g_hash_table_size (self->pending_types) + 1);
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    names[n_names++] = g_strdup (key);
+  g_hash_table_iter_init (&iter, self->pending_types);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    names[n_names++] = g_strdup (key);
   qsort (names, n_names, sizeof (char *), ql_compare_strv_items);
 
   return names;
@@ -901,7 +1249,7 @@ ql_registry_lookup_device_type (QlRegistry *self,
   g_return_val_if_fail (QL_IS_REGISTRY (self), G_TYPE_INVALID);
   g_return_val_if_fail (name != NULL, G_TYPE_INVALID);
 
-  entry = g_hash_table_lookup (self->devices, name);
+  entry = ql_registry_lookup_entry (self, name);
 
   return entry != NULL ? entry->type : G_TYPE_INVALID;
 }
@@ -926,7 +1274,7 @@ ql_registry_get_device_plugin (QlRegistry *self,
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  entry = g_hash_table_lookup (self->devices, name);
+  entry = ql_registry_lookup_entry (self, name);
 
   return entry != NULL ? entry->plugin : NULL;
 }
@@ -960,7 +1308,7 @@ ql_registry_register_device (QlRegistry  *self,
   if (!ql_device_type_check (name, type, error))
     return FALSE;
 
-  entry = g_hash_table_lookup (self->devices, name);
+  entry = ql_registry_lookup_entry (self, name);
   if (entry != NULL)
     {
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
@@ -985,6 +1333,15 @@ ql_registry_set_unknown_type_error (QlRegistry  *self,
   g_auto(GStrv) known = ql_registry_list_device_types (self);
   g_autofree char *known_list = NULL;
   const char *suggestion;
+  const GError *lazy_error = g_hash_table_lookup (self->lazy_errors, type_name);
+
+  if (lazy_error != NULL)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
+                   "device type '%s': its plugin could not be loaded: %s",
+                   type_name, lazy_error->message);
+      return;
+    }
 
   suggestion = ql_closest_word (type_name, (const char * const *) known);
   known_list = known[0] != NULL ? g_strjoinv (", ", known)
@@ -1027,7 +1384,7 @@ ql_registry_create_device (QlRegistry  *self,
   g_return_val_if_fail (type_name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  entry = g_hash_table_lookup (self->devices, type_name);
+  entry = ql_registry_lookup_entry (self, type_name);
   if (entry == NULL)
     {
       ql_registry_set_unknown_type_error (self, type_name, error);

@@ -17,6 +17,12 @@ ql_cli_registry_new (const QlCliGlobals *globals)
       ql_registry_add_search_dir (registry, dir);
     }
   ql_registry_add_env_search_dirs (registry);
+  if (!globals->no_registry_cache && g_strcmp0 (g_getenv ("QLAUNCH_REGISTRY_CACHE"), "0") != 0)
+    {
+      g_autofree char *cache = ql_registry_get_default_cache_file ();
+
+      ql_registry_set_cache_file (registry, cache);
+    }
   ql_registry_scan (registry);
 
   /* A broken plugin is skipped; say so and go on with the others. */

@@ -15,6 +15,7 @@ enum
 typedef struct
 {
   char **plugin_dirs;          /* --plugin-dir, in order */
+  gboolean no_registry_cache;   /* --no-registry-cache */
 } QlCliGlobals;
 
 QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);

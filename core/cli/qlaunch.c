@@ -36,6 +36,9 @@ static const char usage[] =
   "\n"
   "Global options:\n"
   "  --plugin-dir DIR   search DIR for plugins first (repeatable)\n"
+  "  --no-registry-cache  open every plugin file (default: only those a command\n"
+  "                     uses, known from the registry cache; QLAUNCH_REGISTRY_CACHE=0\n"
+  "                     does the same)\n"
   "  --version          print the version\n"
   "  -h, --help         print this help; COMMAND --help for a command's options\n"
   "\n"
@@ -71,6 +74,8 @@ main (int    argc,
         }
       else if (g_str_has_prefix (arg, "--plugin-dir="))
         g_ptr_array_add (dirs, g_strdup (arg + strlen ("--plugin-dir=")));
+      else if (g_str_equal (arg, "--no-registry-cache"))
+        globals.no_registry_cache = TRUE;
       else if (g_str_equal (arg, "--version"))
         {
           g_print ("qlaunch %s (plugin ABI %d.%d)\n", QL_VERSION, QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);

@@ -22,6 +22,9 @@ QL_API void        ql_registry_add_search_dir        (QlRegistry  *self,
                                                       const char  *dir);
 QL_API void        ql_registry_add_env_search_dirs   (QlRegistry  *self);
 QL_API char      **ql_registry_get_search_dirs       (QlRegistry  *self);
+QL_API void        ql_registry_set_cache_file        (QlRegistry  *self,
+                                                      const char  *path);
+QL_API char       *ql_registry_get_default_cache_file (void);
 QL_API void        ql_registry_scan                  (QlRegistry  *self);
 QL_API QlPlugin   *ql_registry_load_plugin           (QlRegistry  *self,
                                                       const char  *filename,

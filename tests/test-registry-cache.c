@@ -1,0 +1,477 @@
+/* Tests: the registry cache, through the qlaunch command (each call is a
+ * new process, as in real use).
+ *
+ * A private plugin directory holds copies of some of the build's plugins
+ * and a broken fixture; $QLAUNCH_CACHE_DIR is private too. Which plugin
+ * files a call opened is read from the library's debug messages
+ * ("loaded plugin 'F' from ..."; G_MESSAGES_DEBUG=qlaunch). Checked:
+ *   - a cold call opens every file and writes the cache (0600 in a 0700
+ *     directory); a warm `args` opens only the plugin the VM uses;
+ *   - touching, replacing, adding or removing a plugin file is seen by the
+ *     next call, which opens just that file;
+ *   - a failed plugin is reported at every call but opened only once;
+ *   - a cache that is truncated, damaged, of another format or written by
+ *     another qlaunch version is ignored and rewritten; one in a directory
+ *     others may write is neither read nor written;
+ *   - `inspect` (all, and one type) and `args` print the same bytes with
+ *     and without the cache; QLAUNCH_REGISTRY_CACHE=0 and
+ *     --no-registry-cache open every file.
+ */
+#include "ql-test-util.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <glib/gstdio.h>
+
+typedef struct
+{
+  char *root;
+  char *plugin_dir;
+  char *cache_dir;
+  char *cache_file;
+  char *vm_file;
+} Fixture;
+
+static const char * const copied[] = { "balloon", "block", "rng", NULL };
+
+static void
+copy_file (const char *from,
+           const char *to)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *tmp = g_strconcat (to, ".tmp", NULL);
+  gsize len = 0;
+
+  g_file_get_contents (from, &contents, &len, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (tmp, contents, (gssize) len, G_FILE_SET_CONTENTS_NONE, 0755, &error);
+  g_assert_no_error (error);
+  /* A new inode, as an install or a rebuild gives. */
+  g_assert_cmpint (g_rename (tmp, to), ==, 0);
+}
+
+static char *
+plugin_path (Fixture    *f,
+             const char *family)
+{
+  g_autofree char *name = g_strdup_printf ("libqlaunch-%s.so", family);
+
+  return g_build_filename (f->plugin_dir, name, NULL);
+}
+
+static void
+install_plugin (Fixture    *f,
+                const char *family)
+{
+  g_autofree char *name = g_strdup_printf ("libqlaunch-%s.so", family);
+  g_autofree char *from = g_build_filename (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), name, NULL);
+  g_autofree char *to = plugin_path (f, family);
+
+  copy_file (from, to);
+}
+
+/* The one registry cache file, registry-ARCH.cache. */
+static char *
+cache_file_path (const char *cache_dir)
+{
+  struct utsname u;
+  g_autofree char *name = NULL;
+
+  g_assert_cmpint (uname (&u), ==, 0);
+  name = g_strdup_printf ("registry-%s.cache", u.machine);
+  return g_build_filename (cache_dir, name, NULL);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *initfail = NULL;
+  g_autofree char *initfail_to = NULL;
+
+  (void) data;
+  f->root = ql_test_make_tmpdir ();
+  f->plugin_dir = g_build_filename (f->root, "plugins", NULL);
+  f->cache_dir = g_build_filename (f->root, "cache", NULL);
+  f->cache_file = cache_file_path (f->cache_dir);
+  f->vm_file = g_build_filename (f->root, "vm.vm", NULL);
+  g_assert_cmpint (g_mkdir (f->plugin_dir, 0755), ==, 0);
+  g_assert_cmpint (chmod (f->root, 0755), ==, 0);
+  for (guint i = 0; copied[i] != NULL; i++)
+    install_plugin (f, copied[i]);
+  initfail = g_build_filename (g_getenv ("QLAUNCH_FIXTURE_DIR"), "libqlaunch-initfail.so", NULL);
+  initfail_to = plugin_path (f, "initfail");
+  copy_file (initfail, initfail_to);
+  g_file_set_contents (f->vm_file, "[vm]\nname = cached\n[device rng0]\ntype = rng\n", -1, &error);
+  g_assert_no_error (error);
+  g_setenv ("QLAUNCH_CACHE_DIR", f->cache_dir, TRUE);
+  g_setenv ("G_MESSAGES_DEBUG", "qlaunch", TRUE);
+  g_unsetenv ("QLAUNCH_REGISTRY_CACHE");
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  (void) data;
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  g_unsetenv ("QLAUNCH_CACHE_DIR");
+  g_unsetenv ("QLAUNCH_REGISTRY_CACHE");
+  ql_test_rm_rf (f->root);
+  g_free (f->root);
+  g_free (f->plugin_dir);
+  g_free (f->cache_dir);
+  g_free (f->cache_file);
+  g_free (f->vm_file);
+}
+
+/* Runs qlaunch with the private plugin directory and @args; returns the
+ * families it opened, sorted and joined with ','. Asserts exit 0. */
+static char *
+run_opened (Fixture     *f,
+            const char  *first_arg,
+            ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GPtrArray) opened = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *both = NULL;
+  g_auto(GStrv) lines = NULL;
+  va_list ap;
+  int status;
+
+  g_ptr_array_add (args, (gpointer) "--plugin-dir");
+  g_ptr_array_add (args, f->plugin_dir);
+  va_start (ap, first_arg);
+  for (const char *a = first_arg; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  status = ql_test_run_cli ((const char * const *) args->pdata, &out, &err);
+  if (status != 0)
+    g_error ("qlaunch exited %d:\n%s\n%s", status, out, err);
+  both = g_strconcat (out, "\n", err, NULL);
+  g_test_message ("qlaunch said:\n%s", both);
+  lines = g_strsplit (both, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *p = strstr (lines[i], "loaded plugin '");
+      const char *end;
+
+      if (p == NULL)
+        continue;
+      p += strlen ("loaded plugin '");
+      end = strchr (p, '\'');
+      g_assert_nonnull (end);
+      g_ptr_array_add (opened, g_strndup (p, (gsize) (end - p)));
+    }
+  /* The broken fixture never gets as far as "loaded": count its opening
+   * by its error, reported fresh rather than from the cache. */
+  if (strstr (both, "cannot find its firmware") != NULL && strstr (both, "(from the registry cache)") == NULL)
+    g_ptr_array_add (opened, g_strdup ("initfail"));
+  g_ptr_array_sort (opened, compare_strings);
+  g_ptr_array_add (opened, NULL);
+  return g_strjoinv (",", (char **) opened->pdata);
+}
+
+static char *
+args_opened (Fixture *f)
+{
+  return run_opened (f, "args", "--no-host-checks", f->vm_file, NULL);
+}
+
+static void
+assert_opened (char       *got,
+               const char *expected)
+{
+  g_assert_cmpstr (got, ==, expected);
+  g_free (got);
+}
+
+static void
+test_cold_then_warm (Fixture       *f,
+                     gconstpointer  data)
+{
+  struct stat st;
+
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  g_assert_cmpint (g_stat (f->cache_file, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (f->cache_dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  /* Warm: only what the VM uses; the broken plugin is not reopened. */
+  assert_opened (args_opened (f), "rng");
+  assert_opened (args_opened (f), "rng");
+  assert_opened (run_opened (f, "check", "--no-host-checks", f->vm_file, NULL), "rng");
+  assert_opened (run_opened (f, "inspect", "balloon", NULL), "balloon");
+}
+
+static void
+test_changes_seen (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *balloon = plugin_path (f, "balloon");
+  g_autofree char *block = plugin_path (f, "block");
+  g_autofree char *vsock = plugin_path (f, "vsock");
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+
+  /* Touched: a new mtime. */
+  {
+    struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };
+
+    g_assert_cmpint (utime (balloon, &times), ==, 0);
+  }
+  assert_opened (args_opened (f), "balloon,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Replaced (a new inode, same size and contents). */
+  install_plugin (f, "block");
+  assert_opened (args_opened (f), "block,rng");
+
+  /* chmod changes only the ctime. */
+  g_assert_cmpint (chmod (block, 0700), ==, 0);
+  assert_opened (args_opened (f), "block,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Added. */
+  install_plugin (f, "vsock");
+  assert_opened (args_opened (f), "rng,vsock");
+  assert_opened (args_opened (f), "rng");
+  assert_opened (run_opened (f, "inspect", NULL), "balloon,block,rng,vsock");
+
+  /* Removed: gone from `inspect`, and the cache no longer lists it. */
+  g_assert_cmpint (g_unlink (vsock), ==, 0);
+  {
+    g_autofree char *out = NULL;
+    const char *args[] = { "--plugin-dir", f->plugin_dir, "inspect", NULL };
+
+    g_assert_cmpint (ql_test_run_cli (args, &out, NULL), ==, 0);
+    g_assert_null (strstr (out, "vsock"));
+    g_assert_nonnull (strstr (out, "balloon"));
+  }
+  /* The broken plugin changed: opened again, once. */
+  {
+    g_autofree char *initfail = plugin_path (f, "initfail");
+    struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };
+
+    g_assert_cmpint (utime (initfail, &times), ==, 0);
+  }
+  assert_opened (args_opened (f), "initfail,rng");
+  assert_opened (args_opened (f), "rng");
+}
+
+/* FNV-1a, 64 bits, as the cache file's header has it. */
+static guint64
+fnv1a (const guint8 *data,
+       gsize         size)
+{
+  guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  for (gsize i = 0; i < size; i++)
+    {
+      hash ^= data[i];
+      hash *= G_GUINT64_CONSTANT (0x100000001b3);
+    }
+  return hash;
+}
+
+static void
+rewrite_cache (Fixture    *f,
+               const char *contents,
+               gsize       len)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents_full (f->cache_file, contents, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_bad_cache_rewritten (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *good = NULL;
+  gsize good_len = 0;
+  g_autofree char *copy = NULL;
+
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  g_file_get_contents (f->cache_file, &good, &good_len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (good_len, >, 64);
+
+  /* Truncated. */
+  rewrite_cache (f, good, good_len / 2);
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Damaged: one payload byte flipped. */
+  copy = g_memdup2 (good, good_len);
+  copy[good_len - 20] ^= 0x5a;
+  rewrite_cache (f, copy, good_len);
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Another format (the magic's format byte). */
+  memcpy (copy, good, good_len);
+  copy[7] ^= 0x7f;
+  rewrite_cache (f, copy, good_len);
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Written by another qlaunch version: a well-formed file, hash right,
+   * whose version string differs. */
+  {
+    const char *from = QL_VERSION;
+    char *at = memmem (good, good_len, from, strlen (from));
+    guint64 hash;
+
+    g_assert_nonnull (at);
+    memcpy (copy, good, good_len);
+    copy[at - good] = at[0] == '9' ? '8' : '9';
+    hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, good_len - 24));
+    memcpy (copy + 16, &hash, sizeof hash);
+    rewrite_cache (f, copy, good_len);
+  }
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Garbage of the right size. */
+  memset (copy, 'x', good_len);
+  rewrite_cache (f, copy, good_len);
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+}
+
+static void
+test_unsafe_cache_dir (Fixture       *f,
+                       gconstpointer  data)
+{
+  struct stat before, after;
+
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  g_assert_cmpint (chmod (f->cache_dir, 0777), ==, 0);
+  g_assert_cmpint (g_stat (f->cache_file, &before), ==, 0);
+  /* Neither read nor written. */
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  g_assert_cmpint (g_stat (f->cache_file, &after), ==, 0);
+  g_assert_cmpint (before.st_ino, ==, after.st_ino);
+  g_assert_cmpint (before.st_mtim.tv_nsec, ==, after.st_mtim.tv_nsec);
+  g_assert_cmpint (chmod (f->cache_dir, 0700), ==, 0);
+  g_assert_cmpint (chmod (f->cache_file, 0666), ==, 0);
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+}
+
+static void
+test_switches (Fixture       *f,
+               gconstpointer  data)
+{
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (run_opened (f, "--no-registry-cache", "args", "--no-host-checks", f->vm_file, NULL),
+                 "balloon,block,initfail,rng");
+  g_setenv ("QLAUNCH_REGISTRY_CACHE", "0", TRUE);
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  g_unsetenv ("QLAUNCH_REGISTRY_CACHE");
+  assert_opened (args_opened (f), "rng");
+}
+
+static char *
+cli_output (Fixture    *f,
+            gboolean    cache,
+            const char *first_arg,
+            ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  va_list ap;
+  int status;
+
+  if (!cache)
+    g_ptr_array_add (args, (gpointer) "--no-registry-cache");
+  g_ptr_array_add (args, (gpointer) "--plugin-dir");
+  g_ptr_array_add (args, f->plugin_dir);
+  va_start (ap, first_arg);
+  for (const char *a = first_arg; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  status = ql_test_run_cli ((const char * const *) args->pdata, &out, &err);
+  return g_strdup_printf ("status %d\nstdout:\n%s\nstderr:\n%s", status, out, err);
+}
+
+static void
+test_same_output (Fixture       *f,
+                  gconstpointer  data)
+{
+  (void) data;
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  /* Warm the cache, then compare each command both ways. */
+  g_free (cli_output (f, TRUE, "inspect", NULL));
+  {
+    g_autofree char *with = cli_output (f, TRUE, "inspect", NULL);
+    g_autofree char *without = cli_output (f, FALSE, "inspect", NULL);
+
+    g_assert_cmpstr (with, ==, without);
+    g_assert_nonnull (strstr (with, "cannot find its firmware"));
+  }
+  {
+    g_autofree char *with = cli_output (f, TRUE, "inspect", "rng", NULL);
+    g_autofree char *without = cli_output (f, FALSE, "inspect", "rng", NULL);
+
+    g_assert_cmpstr (with, ==, without);
+  }
+  {
+    g_autofree char *with = cli_output (f, TRUE, "args", "--no-host-checks", "--format", "json", f->vm_file, NULL);
+    g_autofree char *without = cli_output (f, FALSE, "args", "--no-host-checks", "--format", "json", f->vm_file, NULL);
+
+    g_assert_cmpstr (with, ==, without);
+  }
+  {
+    /* An unknown type lists the cached types too. */
+    g_autofree char *with = cli_output (f, TRUE, "args", "--no-host-checks", "-d", "rgn", f->vm_file, NULL);
+    g_autofree char *without = cli_output (f, FALSE, "args", "--no-host-checks", "-d", "rgn", f->vm_file, NULL);
+
+    g_assert_cmpstr (with, ==, without);
+    g_assert_nonnull (strstr (with, "did you mean 'rng'"));
+  }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/registry-cache/cold-then-warm", test_cold_then_warm);
+  ADD ("/registry-cache/changes-seen", test_changes_seen);
+  ADD ("/registry-cache/bad-cache-rewritten", test_bad_cache_rewritten);
+  ADD ("/registry-cache/unsafe-cache-dir", test_unsafe_cache_dir);
+  ADD ("/registry-cache/switches", test_switches);
+  ADD ("/registry-cache/same-output", test_same_output);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -2,6 +2,7 @@
 #include "ql-private.h"
 #include "ql-keyval.h"
 #include "ql-registry-cache.h"
+#include "ql-registry-scanner.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@ struct _QlRegistry
   GHashTable *scan_rank;        /* path → its rank in scan order, plus one */
   guint       next_rank;
   GHashTable *lazy_errors;      /* device type → GError: its plugin failed to load */
+  char       *scanner;          /* the plugin scanner, or NULL: open in-process */
+  gboolean    scanner_looked_up;
 };
 
 G_DEFINE_FINAL_TYPE (QlRegistry, ql_registry, G_TYPE_OBJECT)
@@ -97,6 +100,7 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->cache_path, g_free);
   g_clear_pointer (&self->scan_rank, g_hash_table_unref);
   g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
+  g_clear_pointer (&self->scanner, g_free);
 
   G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
 }
@@ -766,6 +770,41 @@ ql_registry_scan_cached (QlRegistry        *self,
   return TRUE;
 }
 
+/* Opens @path (@st) in the plugin scanner and records what it gives in
+ * the cache; whether that answers for it (as ql_registry_scan_cached()). */
+static gboolean
+ql_registry_scan_in_child (QlRegistry        *self,
+                           const char        *path,
+                           const char        *family,
+                           const struct stat *st)
+{
+  QlRegistryCacheEntry *entry;
+
+  if (self->cache == NULL || family == NULL)
+    return FALSE;
+  if (!self->scanner_looked_up)
+    {
+      self->scanner = ql_registry_scanner_find ();
+      self->scanner_looked_up = TRUE;
+    }
+  if (self->scanner == NULL)
+    return FALSE;
+  entry = ql_registry_scanner_scan (self->scanner, path, st, family);
+  if (entry == NULL)
+    return FALSE;
+  g_debug ("plugin scanner opened '%s' from '%s'", family, path);
+  if (entry->error_code == QL_PLUGIN_ERROR_INSECURE_PATH
+      || entry->error_code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE)
+    {
+      /* Depends on more than the file: let the load here say it. */
+      ql_registry_cache_entry_free (entry);
+      return FALSE;
+    }
+  g_hash_table_replace (self->cache, entry->path, entry);
+  self->cache_dirty = TRUE;
+  return ql_registry_scan_cached (self, path, family, st);
+}
+
 /* Writes the cache if it changed, without the entries of files that are
  * gone or changed. A cache that cannot be written is not an error. */
 static void
@@ -806,6 +845,14 @@ ql_registry_cache_save (QlRegistry *self)
  * ql_registry_get_plugins(). A plugin file that failed is not opened again
  * until it changes: its error is reported from the cache. The checks of a
  * plugin's path (modes of the file and its directories) run at every scan.
+ *
+ * A new or changed file is opened first in `qlaunch-plugin-scanner`, a
+ * child process (installed in `$libexecdir/qlaunch-1`;
+ * `$QLAUNCH_PLUGIN_SCANNER` names another, empty for none), under a
+ * deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s): a plugin that
+ * crashes, aborts or hangs while loading is recorded as bad
+ * (%QL_PLUGIN_ERROR_SCAN_FAILED, the message saying how) and never opened
+ * in this process. Without a scanner, such files are opened in-process.
  *
  * The file is 0600 in a 0700 directory; one owned by another user, or
  * writable by group or others, is not read. A cache written by another
@@ -1065,6 +1112,8 @@ ql_registry_scan_dir (QlRegistry *self,
         g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
 
       if (ql_registry_scan_cached (self, path, family, &st))
+        continue;
+      if (ql_registry_scan_in_child (self, path, family, &st))
         continue;
 
       loaded = ql_registry_load_plugin (self, path, &load_error);

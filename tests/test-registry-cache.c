@@ -3,8 +3,9 @@
  *
  * A private plugin directory holds copies of some of the build's plugins
  * and a broken fixture; $QLAUNCH_CACHE_DIR is private too. Which plugin
- * files a call opened is read from the library's debug messages
- * ("loaded plugin 'F' from ..."; G_MESSAGES_DEBUG=qlaunch). Checked:
+ * files a call opened, in qlaunch or in its plugin scanner, is read from
+ * the library's debug messages ("loaded plugin 'F' from ...", "plugin
+ * scanner opened 'F' from ..."; G_MESSAGES_DEBUG=qlaunch). Checked:
  *   - a cold call opens every file and writes the cache (0600 in a 0700
  *     directory); a warm `args` opens only the plugin the VM uses;
  *   - touching, replacing, adding or removing a plugin file is seen by the
@@ -15,7 +16,10 @@
  *     others may write is neither read nor written;
  *   - `inspect` (all, and one type) and `args` print the same bytes with
  *     and without the cache; QLAUNCH_REGISTRY_CACHE=0 and
- *     --no-registry-cache open every file.
+ *     --no-registry-cache open every file;
+ *   - plugins that crash, abort or hang in their init are found out by
+ *     the plugin scanner once, reported once per call, and qlaunch goes on
+ *     with the others.
  */
 #include "ql-test-util.h"
 
@@ -169,20 +173,31 @@ run_opened (Fixture     *f,
   lines = g_strsplit (both, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      const char *p = strstr (lines[i], "loaded plugin '");
-      const char *end;
+      const char *markers[] = { "loaded plugin '", "plugin scanner opened '" };
 
-      if (p == NULL)
-        continue;
-      p += strlen ("loaded plugin '");
-      end = strchr (p, '\'');
-      g_assert_nonnull (end);
-      g_ptr_array_add (opened, g_strndup (p, (gsize) (end - p)));
+      /* A plugin that fails in-process never gets as far as "loaded":
+       * its error's debug line, not from the cache, tells. */
+      if (strstr (lines[i], "-DEBUG") != NULL && strstr (lines[i], "cannot find its firmware") != NULL
+          && strstr (lines[i], "(from the registry cache)") == NULL
+          && !g_ptr_array_find_with_equal_func (opened, "initfail", g_str_equal, NULL))
+        g_ptr_array_add (opened, g_strdup ("initfail"));
+
+      for (guint m = 0; m < G_N_ELEMENTS (markers); m++)
+        {
+          const char *p = strstr (lines[i], markers[m]);
+          const char *end;
+          g_autofree char *family = NULL;
+
+          if (p == NULL)
+            continue;
+          p += strlen (markers[m]);
+          end = strchr (p, '\'');
+          g_assert_nonnull (end);
+          family = g_strndup (p, (gsize) (end - p));
+          if (!g_ptr_array_find_with_equal_func (opened, family, g_str_equal, NULL))
+            g_ptr_array_add (opened, g_steal_pointer (&family));
+        }
     }
-  /* The broken fixture never gets as far as "loaded": count its opening
-   * by its error, reported fresh rather than from the cache. */
-  if (strstr (both, "cannot find its firmware") != NULL && strstr (both, "(from the registry cache)") == NULL)
-    g_ptr_array_add (opened, g_strdup ("initfail"));
   g_ptr_array_sort (opened, compare_strings);
   g_ptr_array_add (opened, NULL);
   return g_strjoinv (",", (char **) opened->pdata);
@@ -458,6 +473,76 @@ test_same_output (Fixture       *f,
   }
 }
 
+/* Plugins that crash, abort and hang in their init: the scanner finds
+ * each out once, qlaunch reports each once per call and goes on. */
+static void
+test_unsafe_plugins (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char * const unsafe[] = { "crash", "abort", "hang", NULL };
+  const char * const reasons[] = { "signal 11", "signal 6", "hung while loading", NULL };
+
+  (void) data;
+  if (g_getenv ("QLAUNCH_PLUGIN_SCANNER") == NULL)
+    {
+      g_test_skip ("no plugin scanner ($QLAUNCH_PLUGIN_SCANNER)");
+      return;
+    }
+  for (guint i = 0; unsafe[i] != NULL; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("libqlaunch-%s.so", unsafe[i]);
+      g_autofree char *from = g_build_filename (g_getenv ("QLAUNCH_UNSAFE_FIXTURE_DIR"), name, NULL);
+      g_autofree char *to = g_build_filename (f->plugin_dir, name, NULL);
+
+      copy_file (from, to);
+    }
+  g_setenv ("QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS", "1500", TRUE);
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  for (guint round = 0; round < 2; round++)
+    {
+      const char *args[] = { "--plugin-dir", f->plugin_dir, "args", "--no-host-checks", f->vm_file, NULL };
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+
+      g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+      g_assert_nonnull (strstr (out, "virtio-rng-pci"));
+      for (guint i = 0; unsafe[i] != NULL; i++)
+        {
+          g_autofree char *file = g_strdup_printf ("libqlaunch-%s.so'", unsafe[i]);
+          const char *first = strstr (err, file);
+
+          g_assert_nonnull (first);
+          /* Once per call. */
+          g_assert_null (strstr (first + 1, file));
+          g_assert_nonnull (strstr (first, reasons[i]));
+        }
+      /* No core dump message, no GLib warning: only the four skipped plugins. */
+      {
+        g_auto(GStrv) lines = g_strsplit (g_strstrip (err), "\n", -1);
+
+        g_assert_cmpuint (g_strv_length (lines), ==, 4);
+        for (guint i = 0; lines[i] != NULL; i++)
+          g_assert_true (g_str_has_prefix (lines[i], "qlaunch: warning: plugin skipped: "));
+      }
+    }
+  /* The second call ran no scanner: every answer came from the cache. */
+  g_setenv ("G_MESSAGES_DEBUG", "qlaunch", TRUE);
+  {
+    const char *args[] = { "--plugin-dir", f->plugin_dir, "args", "--no-host-checks", f->vm_file, NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *both = NULL;
+    guint cached = 0;
+
+    g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+    both = g_strconcat (out, err, NULL);
+    for (const char *p = both; (p = strstr (p, "(from the registry cache)")) != NULL; p++)
+      cached++;
+    g_assert_cmpuint (cached, ==, 4);
+  }
+  g_unsetenv ("QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -471,6 +556,7 @@ main (int    argc,
   ADD ("/registry-cache/unsafe-cache-dir", test_unsafe_cache_dir);
   ADD ("/registry-cache/switches", test_switches);
   ADD ("/registry-cache/same-output", test_same_output);
+  ADD ("/registry-cache/unsafe-plugins", test_unsafe_plugins);
 #undef ADD
 
   return g_test_run ();

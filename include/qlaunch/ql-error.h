@@ -68,6 +68,8 @@ typedef enum
  * @QL_PLUGIN_ERROR_DUPLICATE_DEVICE: the plugin registers a device type that exists already
  * @QL_PLUGIN_ERROR_INSECURE_PATH: the file or its directory is writable by group or others
  * @QL_PLUGIN_ERROR_BAD_DEVICE_TYPE: a registered device type is not a concrete #QlDevice subclass or has a bad name
+ * @QL_PLUGIN_ERROR_SCAN_FAILED: loading it in the plugin scanner (a child process) crashed,
+ *   aborted, hung or gave no answer (Since: 0.2)
  *
  * Error codes in the #QL_PLUGIN_ERROR domain.
  */
@@ -83,6 +85,7 @@ typedef enum
   QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
   QL_PLUGIN_ERROR_INSECURE_PATH,
   QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+  QL_PLUGIN_ERROR_SCAN_FAILED,
 } QlPluginError;
 
 QL_API GQuark ql_config_error_quark (void);

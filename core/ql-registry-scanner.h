@@ -1,0 +1,15 @@
+/* qlaunch — private: opening a plugin file in qlaunch-plugin-scanner, a
+ * child process, for the registry cache. */
+#pragma once
+
+#include "ql-registry-cache.h"
+
+G_BEGIN_DECLS
+
+char                 *ql_registry_scanner_find (void);
+QlRegistryCacheEntry *ql_registry_scanner_scan (const char        *scanner,
+                                                const char        *path,
+                                                const struct stat *st,
+                                                const char        *family);
+
+G_END_DECLS

@@ -19,7 +19,7 @@
 #define FORMAT "qlaunch-registry-1"
 /* (format, qlaunch version, entries) */
 #define ENTRY_TYPE "(stttxxsissssuuas)"
-#define ENTRY_BUILD "(stttxxsissssuu^as)"
+#define ENTRY_BUILD "(stttxxsissssuu^as)"  /* for writing */
 #define CACHE_TYPE "(ssa" ENTRY_TYPE ")"
 
 static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 1 };
@@ -104,18 +104,75 @@ valid_name (const char *s)
   return TRUE;
 }
 
+static char *
+child_string (GVariant *v,
+              gsize     i)
+{
+  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
+
+  return g_variant_dup_string (c, NULL);
+}
+
+static guint64
+child_uint64 (GVariant *v,
+              gsize     i)
+{
+  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
+
+  return g_variant_get_uint64 (c);
+}
+
+static gint64
+child_int64 (GVariant *v,
+             gsize     i)
+{
+  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
+
+  return g_variant_get_int64 (c);
+}
+
+static guint32
+child_uint32 (GVariant *v,
+              gsize     i)
+{
+  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
+
+  return g_variant_get_uint32 (c);
+}
+
 /* An entry read from the file, if it makes sense (the file is untrusted:
- * its strings are valid UTF-8, as GVariant guarantees, but nothing more). */
+ * its strings are valid UTF-8, as GVariant guarantees, but nothing more).
+ * Read child by child: g_variant_get() would parse its format string at
+ * every entry, ten times the cost. */
 static QlRegistryCacheEntry *
 entry_from_variant (GVariant *v)
 {
   g_autoptr(QlRegistryCacheEntry) entry = g_new0 (QlRegistryCacheEntry, 1);
   g_autofree char *error_message = NULL;
 
-  g_variant_get (v, ENTRY_BUILD, &entry->path, &entry->dev, &entry->inode,
-                 &entry->size, &entry->mtime_ns, &entry->ctime_ns, &entry->family,
-                 &entry->error_code, &error_message, &entry->description, &entry->version,
-                 &entry->license, &entry->abi_major, &entry->abi_minor, &entry->device_types);
+  entry->path = child_string (v, 0);
+  entry->dev = child_uint64 (v, 1);
+  entry->inode = child_uint64 (v, 2);
+  entry->size = child_uint64 (v, 3);
+  entry->mtime_ns = child_int64 (v, 4);
+  entry->ctime_ns = child_int64 (v, 5);
+  entry->family = child_string (v, 6);
+  {
+    g_autoptr(GVariant) c = g_variant_get_child_value (v, 7);
+
+    entry->error_code = g_variant_get_int32 (c);
+  }
+  error_message = child_string (v, 8);
+  entry->description = child_string (v, 9);
+  entry->version = child_string (v, 10);
+  entry->license = child_string (v, 11);
+  entry->abi_major = child_uint32 (v, 12);
+  entry->abi_minor = child_uint32 (v, 13);
+  {
+    g_autoptr(GVariant) c = g_variant_get_child_value (v, 14);
+
+    entry->device_types = g_variant_dup_strv (c, NULL);
+  }
   if (!g_path_is_absolute (entry->path) || !valid_name (entry->family))
     return NULL;
   if (entry->error_code >= 0)

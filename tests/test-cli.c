@@ -548,7 +548,7 @@ test_check_valid (void)
   g_assert_cmpstr (r.err, ==, "");
   assert_has (r.out, vm);
   assert_has (r.out, "valid");
-  assert_has (r.out, "1 devices");
+  assert_has (r.out, "(1 device, ");
   ql_test_rm_rf (tmp);
 }
 

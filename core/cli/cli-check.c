@@ -38,7 +38,13 @@ ql_cli_check (const QlCliGlobals *globals,
       ql_cli_print_error (argv[1], error);
       return QL_EXIT_FAILURE;
     }
-  g_print ("%s: valid (%u devices, %u QEMU options)\n", argv[1],
-           ql_vm_config_get_devices (vm)->len, ql_cmdline_get_n_options (cmdline));
+  {
+    guint n_devices = ql_vm_config_get_devices (vm)->len;
+    guint n_options = ql_cmdline_get_n_options (cmdline);
+
+    g_print ("%s: valid (%u %s, %u QEMU %s)\n", argv[1],
+             n_devices, n_devices == 1 ? "device" : "devices",
+             n_options, n_options == 1 ? "option" : "options");
+  }
   return QL_EXIT_OK;
 }

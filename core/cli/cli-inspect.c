@@ -1,11 +1,22 @@
 /* qlaunch CLI — `qlaunch inspect`: plugins, device types, properties. */
 #include "cli-common.h"
 
+#include <string.h>
+
 static void
 list_all (QlRegistry *registry)
 {
   GPtrArray *plugins = ql_registry_get_plugins (registry);
   g_auto(GStrv) types = ql_registry_list_device_types (registry);
+
+  int name_width = 12;
+  int type_width = 18;
+
+  /* Columns as wide as the longest name (at least the usual width). */
+  for (guint i = 0; i < plugins->len; i++)
+    name_width = MAX (name_width, (int) strlen (ql_plugin_get_name (g_ptr_array_index (plugins, i))));
+  for (guint i = 0; types[i] != NULL; i++)
+    type_width = MAX (type_width, (int) strlen (types[i]));
 
   g_print ("Plugins:\n");
   for (guint i = 0; i < plugins->len; i++)
@@ -14,18 +25,19 @@ list_all (QlRegistry *registry)
       g_auto(GStrv) devices = ql_plugin_get_device_types (plugin);
       g_autofree char *list = g_strjoinv (", ", devices);
 
-      g_print ("  %-12s %s (version %s, %s)\n", ql_plugin_get_name (plugin),
+      g_print ("  %-*s %s (version %s, %s)\n", name_width, ql_plugin_get_name (plugin),
                ql_plugin_get_description (plugin), ql_plugin_get_version (plugin),
                ql_plugin_get_license (plugin));
-      g_print ("  %-12s file: %s\n", "", ql_plugin_get_filename (plugin));
-      g_print ("  %-12s device types: %s\n", "", list);
+      g_print ("  %-*s file: %s\n", name_width, "", ql_plugin_get_filename (plugin));
+      g_print ("  %-*s device types: %s\n", name_width, "", list);
     }
   g_print ("\nDevice types:\n");
   for (guint i = 0; types[i] != NULL; i++)
     {
       QlPlugin *plugin = ql_registry_get_device_plugin (registry, types[i]);
 
-      g_print ("  %-18s (plugin %s)\n", types[i], plugin != NULL ? ql_plugin_get_name (plugin) : "built in");
+      g_print ("  %-*s (plugin %s)\n", type_width, types[i],
+               plugin != NULL ? ql_plugin_get_name (plugin) : "built in");
     }
   g_print ("\n%u plugins, %u device types. 'qlaunch inspect TYPE' lists a type's properties.\n",
            plugins->len, g_strv_length (types));

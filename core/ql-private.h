@@ -7,8 +7,13 @@ G_BEGIN_DECLS
 
 /* Sets the name a device class was registered under (class qdata). */
 void        ql_device_type_set_name        (GType        type,
-                                            const char  *name);
+                                            const char  *name,
+                                            const char  *plugin);
 const char *ql_device_type_get_name        (GType        type);
+/* The plugin that registered it; NULL for a type registered in-process. */
+const char *ql_device_type_get_plugin      (GType        type);
+/* The first error recorded in a command line, or NULL. */
+const GError *ql_cmdline_peek_error        (QlCmdline   *self);
 
 /* A list of errors gathered while loading or validating. */
 typedef GPtrArray QlErrorList;   /* element-type GError, owned */

@@ -594,7 +594,7 @@ ql_registry_init_plugin (QlRegistry          *self,
       entry->type = reg->type;
       entry->plugin = g_object_ref (plugin);
       g_hash_table_insert (self->devices, g_strdup (reg->name), entry);
-      ql_device_type_set_name (reg->type, reg->name);
+      ql_device_type_set_name (reg->type, reg->name, ql_plugin_get_name (plugin));
     }
 
   return TRUE;
@@ -1369,7 +1369,7 @@ ql_registry_register_device (QlRegistry  *self,
   entry = g_new0 (QlDeviceEntry, 1);
   entry->type = type;
   g_hash_table_insert (self->devices, g_strdup (name), entry);
-  ql_device_type_set_name (type, name);
+  ql_device_type_set_name (type, name, NULL);
 
   return TRUE;
 }

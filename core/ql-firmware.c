@@ -790,7 +790,8 @@ ql_vm_config_emit_firmware (QlVmConfig *self,
       /* Only code running in SMM may write the variables: what makes
        * Secure Boot's keys safe from the guest's OS. */
       ql_cmdline_set_machine_option (cl, "smm", "on");
-      ql_cmdline_add_verbatim (cl, "-global", "cfi.pflash01.secure=on");
+      /* Not cfi.pflash01.secure=on: QEMU splits that at the first dot. */
+      ql_cmdline_add_verbatim (cl, "-global", "driver=cfi.pflash01,property=secure,value=on");
     }
 }
 

@@ -551,7 +551,7 @@ mem_size_prop (const char *name,
  *
  * Whether the UEFI firmware is a Secure Boot build: the descriptor must
  * have the `secure-boot` feature, the machine must be q35, and the VM gets
- * SMM (`-machine smm=on`, `-global cfi.pflash01.secure=on`) so that only
+ * SMM (`-machine smm=on`, `-global driver=cfi.pflash01,property=secure,value=on`) so that only
  * the firmware can write its variables. %FALSE takes firmware without
  * Secure Boot. VM file key: `[firmware] secure-boot`.
  */

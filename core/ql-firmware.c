@@ -123,14 +123,18 @@ typedef struct
   char *code;
   char *vars_template;
   gboolean requires_smm;
+  gboolean secure_boot;
 } Candidate;
+
+/* Whether to match the secure-boot feature: no, yes, or either. */
+#define SECURE_BOOT_ANY (-1)
 
 /* Whether descriptor @root fits; when it does not, *@why says why. */
 static gboolean
 descriptor_fits (JsonObject  *root,
                  const char  *architecture,
                  const char  *machine,
-                 gboolean     secure_boot,
+                 int          secure_boot,
                  const char  *code,
                  Candidate   *out,
                  char       **why)
@@ -219,7 +223,8 @@ descriptor_fits (JsonObject  *root,
       return FALSE;
     }
 
-  if (secure_boot != strv_member_contains (root, "features", "secure-boot"))
+  out->secure_boot = strv_member_contains (root, "features", "secure-boot");
+  if (secure_boot != SECURE_BOOT_ANY && secure_boot != out->secure_boot)
     {
       *why = g_strdup (secure_boot ? "no secure-boot feature" : "secure-boot feature");
       return FALSE;
@@ -268,6 +273,14 @@ descriptor_fits (JsonObject  *root,
  * Returns: %TRUE when a descriptor fits; %FALSE with @error set
  *   (%QL_CONFIG_ERROR_HOST), which lists each descriptor and why it does not
  */
+static gboolean find_descriptor (const char  *architecture,
+                                 const char  *machine_type,
+                                 int          secure_boot,
+                                 const char  *code,
+                                 Candidate   *out,
+                                 char       **out_descriptor,
+                                 GError     **error);
+
 gboolean
 ql_firmware_find_uefi (const char  *architecture,
                        const char  *machine_type,
@@ -279,14 +292,44 @@ ql_firmware_find_uefi (const char  *architecture,
                        gboolean    *out_requires_smm,
                        GError     **error)
 {
+  Candidate found = { 0 };
+  g_autofree char *descriptor = NULL;
+
+  g_return_val_if_fail (architecture != NULL, FALSE);
+  g_return_val_if_fail (machine_type != NULL, FALSE);
+
+  if (!find_descriptor (architecture, machine_type, secure_boot ? TRUE : FALSE, code, &found, &descriptor, error))
+    return FALSE;
+  if (out_code != NULL)
+    *out_code = g_steal_pointer (&found.code);
+  if (out_vars_template != NULL)
+    *out_vars_template = g_steal_pointer (&found.vars_template);
+  if (out_descriptor != NULL)
+    *out_descriptor = g_steal_pointer (&descriptor);
+  if (out_requires_smm != NULL)
+    *out_requires_smm = found.requires_smm;
+  g_free (found.code);
+  g_free (found.vars_template);
+  return TRUE;
+}
+
+/* ql_firmware_find_uefi(), the secure-boot feature also matched either way
+ * (SECURE_BOOT_ANY); the fitting descriptor's facts in *@out. */
+static gboolean
+find_descriptor (const char  *architecture,
+                 const char  *machine_type,
+                 int          secure_boot,
+                 const char  *code,
+                 Candidate   *out,
+                 char       **out_descriptor,
+                 GError     **error)
+{
   g_autoptr(GPtrArray) dirs = descriptor_dirs ();
   g_autoptr(GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GList) names = NULL;
   g_autoptr(GString) searched = g_string_new (NULL);
   g_autoptr(GString) reasons = g_string_new (NULL);
-
-  g_return_val_if_fail (architecture != NULL, FALSE);
-  g_return_val_if_fail (machine_type != NULL, FALSE);
+  const char *wanted = secure_boot == SECURE_BOOT_ANY ? "" : secure_boot ? " with secure boot" : " without secure boot";
 
   for (guint i = 0; i < dirs->len; i++)
     {
@@ -342,29 +385,19 @@ ql_firmware_find_uefi (const char  *architecture,
           g_string_append_printf (reasons, "; %s: %s", (const char *) l->data, why);
           continue;
         }
-      if (out_code != NULL)
-        *out_code = g_steal_pointer (&found.code);
-      if (out_vars_template != NULL)
-        *out_vars_template = g_steal_pointer (&found.vars_template);
-      if (out_descriptor != NULL)
-        *out_descriptor = g_strdup (path);
-      if (out_requires_smm != NULL)
-        *out_requires_smm = found.requires_smm;
-      g_free (found.code);
-      g_free (found.vars_template);
+      *out = found;
+      *out_descriptor = g_strdup (path);
       return TRUE;
     }
 
   if (code != NULL)
     g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
                  "no firmware descriptor in %s names code '%s' for %s machine '%s'%s%s",
-                 searched->str, code, architecture, machine_type,
-                 secure_boot ? " with secure boot" : " without secure boot", reasons->str);
+                 searched->str, code, architecture, machine_type, wanted, reasons->str);
   else
     g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
                  "no UEFI firmware descriptor in %s fits %s machine '%s'%s%s",
-                 searched->str, architecture, machine_type,
-                 secure_boot ? " with secure boot" : " without secure boot",
+                 searched->str, architecture, machine_type, wanted,
                  reasons->len > 0 ? reasons->str : " (there are none)");
   return FALSE;
 }
@@ -473,30 +506,59 @@ ql_vm_config_resolve_firmware (QlVmConfig  *self,
   firmware->code = g_strdup (STR (FIRMWARE_CODE));
   firmware->vars_template = g_strdup (STR (FIRMWARE_VARS_TEMPLATE));
 
-  /* Explicit paths win; a descriptor gives the rest (and for an explicit
-   * code, whether it needs SMM). */
-  if (firmware->code == NULL || firmware->vars_template == NULL)
+  /* Explicit paths win; a descriptor gives the rest: for an explicit
+   * code, the descriptor that names it (with or without the secure-boot
+   * feature) tells its template, whether it needs SMM and whether it is
+   * Secure Boot firmware at all. */
+  if (firmware->code != NULL)
     {
       g_autoptr(GError) local_error = NULL;
-      g_autofree char *code = NULL;
-      g_autofree char *vars_template = NULL;
+      Candidate found = { 0 };
 
-      if (!ql_firmware_find_uefi (architecture, machine_type (self), secure_boot, firmware->code,
-                                  &code, &vars_template, &firmware->descriptor, &requires_smm, &local_error))
+      if (find_descriptor (architecture, machine_type (self), SECURE_BOOT_ANY, firmware->code, &found,
+                           &firmware->descriptor, &local_error))
         {
-          if (firmware->code != NULL)
-            g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING,
-                         "[firmware] vars-template: missing, and %s: set vars-template", local_error->message);
-          else
-            g_set_error (error, QL_CONFIG_ERROR, local_error->code,
-                         "[firmware] code: %s; set code and vars-template, or install firmware (Debian: ovmf)",
-                         local_error->message);
+          requires_smm = found.requires_smm;
+          if (secure_boot && !found.secure_boot)
+            {
+              g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+                           "[firmware] secure-boot: code '%s' is not Secure Boot firmware (its descriptor %s "
+                           "has no secure-boot feature): choose a Secure Boot code image or remove code",
+                           firmware->code, firmware->descriptor);
+              g_free (found.code);
+              g_free (found.vars_template);
+              return NULL;
+            }
+          if (firmware->vars_template == NULL)
+            firmware->vars_template = g_steal_pointer (&found.vars_template);
+          g_free (found.code);
+          g_free (found.vars_template);
+        }
+      else if (firmware->vars_template == NULL)
+        {
+          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_MISSING,
+                       "[firmware] vars-template: missing, and %s: set vars-template", local_error->message);
           return NULL;
         }
-      if (firmware->code == NULL)
-        firmware->code = g_steal_pointer (&code);
+    }
+  else
+    {
+      g_autoptr(GError) local_error = NULL;
+      Candidate found = { 0 };
+
+      if (!find_descriptor (architecture, machine_type (self), secure_boot, NULL, &found, &firmware->descriptor,
+                            &local_error))
+        {
+          g_set_error (error, QL_CONFIG_ERROR, local_error->code,
+                       "[firmware] code: %s; set code and vars-template, or install firmware (Debian: ovmf)",
+                       local_error->message);
+          return NULL;
+        }
+      requires_smm = found.requires_smm;
+      firmware->code = g_steal_pointer (&found.code);
       if (firmware->vars_template == NULL)
-        firmware->vars_template = g_steal_pointer (&vars_template);
+        firmware->vars_template = g_steal_pointer (&found.vars_template);
+      g_free (found.vars_template);
     }
   firmware->vars = ql_vm_config_dup_firmware_vars_path (self, error);
   if (firmware->vars == NULL)

@@ -236,6 +236,14 @@ descriptor_fits (JsonObject  *root,
   return TRUE;
 }
 
+static gboolean find_descriptor (const char  *architecture,
+                                 const char  *machine_type,
+                                 int          secure_boot,
+                                 const char  *code,
+                                 Candidate   *out,
+                                 char       **out_descriptor,
+                                 GError     **error);
+
 /**
  * ql_firmware_find_uefi:
  * @architecture: QEMU's target architecture, such as `x86_64`
@@ -273,14 +281,6 @@ descriptor_fits (JsonObject  *root,
  * Returns: %TRUE when a descriptor fits; %FALSE with @error set
  *   (%QL_CONFIG_ERROR_HOST), which lists each descriptor and why it does not
  */
-static gboolean find_descriptor (const char  *architecture,
-                                 const char  *machine_type,
-                                 int          secure_boot,
-                                 const char  *code,
-                                 Candidate   *out,
-                                 char       **out_descriptor,
-                                 GError     **error);
-
 gboolean
 ql_firmware_find_uefi (const char  *architecture,
                        const char  *machine_type,

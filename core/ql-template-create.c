@@ -842,8 +842,8 @@ create_cancelled (GCancellable *cancellable,
 /**
  * ql_template_create_async:
  * @config: the template VM, loaded from a VM file (its text is kept in the
- *   template); no [qmp], [incoming], daemonize, pid file, memory knobs or
- *   writable disks
+ *   template); no [qmp], [incoming], daemonize, pid file, memory knobs,
+ *   writable disks or UEFI firmware
  * @dir: the template directory to make: must not exist, or be empty
  * @ready_pattern: (nullable): a regular expression: the VM is ready when a
  *   line of its console (QEMU's standard output: the serial console with

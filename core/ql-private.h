@@ -2,6 +2,7 @@
 #pragma once
 
 #include <qlaunch/qlaunch.h>
+#include <glib/gstdio.h>
 
 G_BEGIN_DECLS
 
@@ -137,6 +138,9 @@ void        ql_helper_set_device_id        (QlHelper            *helper,
  * (ql-helper-find.c). QL_CONFIG_ERROR_HOST otherwise. */
 gboolean    ql_helper_check_binary_trusted (const char          *path,
                                             GError             **error);
+/* Whether another user than us or root could change a file of this stat
+ * (owner, or write permission for group or others). */
+gboolean    ql_file_writable_by_others     (const GStatBuf      *st);
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -386,7 +386,7 @@ check_properties (QlConfidentialGuest  *self,
         g_autofree char *owners = applies_text (prop_applies[prop]);
 
         ql_device_set_error (device, error, QL_CONFIG_ERROR_CONFLICT, properties[prop]->name,
-                             "QEMU's %s has no property '%s' (%s has it): remove it or change object-type",
+                             "QEMU's %s has no property '%s', a property of %s: remove it or change object-type",
                              type, properties[prop]->name, owners);
         return FALSE;
       }

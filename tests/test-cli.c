@@ -822,7 +822,7 @@ test_inspect_unknown (void)
   g_auto(Run) r = { 0 };
 
   run_args (&r, "inspect", "nosuch", NULL);
-  assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
+  assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, confidential-guest, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
   run_args (&r, "inspect", "nett", NULL);
   assert_failure (&r, "'nett'", "did you mean 'net'", NULL);
 }

@@ -11,8 +11,9 @@
  *   /sys/module/kvm_amd/parameters/sev and refuses it here; under TCG
  *   (tests never run KVM) QEMU 7.2 aborts on an assertion, which is why
  *   qlaunch refuses any acceleration but kvm.
- * - QMP query-sev-capabilities on a running QEMU (TCG), through `qlaunch
- *   qmp`: QEMU's exact error.
+ * - QMP query-sev-capabilities on a running QEMU (TCG), through the
+ *   library's ql_qmp_query_sev_capabilities() and `qlaunch qmp`: QEMU's
+ *   exact error.
  *
  * Every QEMU here runs with accel=tcg: the argv's accel=kvm is replaced;
  * the refusals shown happen before any accelerator starts, or (sev-guest)
@@ -439,6 +440,24 @@ test_query_sev_capabilities (void)
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (sev), "state"), ==, "uninit");
   /* The -qmp monitor serves one client at a time. */
   g_clear_pointer (&qmp, ql_test_qmp_free);
+
+  /* Through the library's typed command: QEMU's class and description. */
+  {
+    g_autoptr(QlQmp) client = ql_qmp_new ();
+    g_autofree char *pdh = NULL;
+    guint cbitpos = 99;
+
+    ql_qmp_connect (client, sock, QMP_TIMEOUT_MS, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_false (ql_qmp_query_sev_capabilities (client, &pdh, NULL, &cbitpos, NULL, NULL, &error));
+    g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_GENERIC);
+    g_assert_cmpstr (ql_qmp_error_get_class (error), ==, "GenericError");
+    g_assert_cmpstr (error->message, ==, "query-sev-capabilities: KVM not enabled");
+    g_assert_null (pdh);
+    g_assert_cmpuint (cbitpos, ==, 99);
+    g_clear_error (&error);
+    ql_qmp_close (client);
+  }
 
   /* Through qlaunch qmp: QEMU's error class and description. */
   {

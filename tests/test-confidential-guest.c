@@ -706,6 +706,26 @@ test_host_real_probe (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
+/* ---- hot-plug ---- */
+
+/* Memory is encrypted from the launch on: the device cannot come later. */
+static void
+test_hotplug_refused (void)
+{
+  g_autoptr(QlVmConfig) vm = cvm_vm_new (NULL);
+  g_autoptr(QlDevice) dev = ql_registry_create_device (test_registry, "confidential-guest", "sev0", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) plan = NULL;
+
+  g_object_set (dev, "cbitpos", 51, "reduced-phys-bits", 1, NULL);
+  plan = ql_hotplug_plan (dev, vm, NULL, &error);
+  g_assert_null (plan);
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNSUPPORTED);
+  g_assert_cmpstr (error->message, ==,
+                   "device 'sev0' (type confidential-guest) cannot be hot-plugged: it sets machine options "
+                   "(confidential-guest-support), which only apply at start-up");
+}
+
 /* ---- templates ---- */
 
 static void
@@ -774,6 +794,7 @@ main (int   argc,
   g_test_add_func ("/confidential-guest/host/checks-off", test_host_checks_off);
   g_test_add_func ("/confidential-guest/host/real-probe", test_host_real_probe);
 
+  g_test_add_func ("/confidential-guest/hotplug/refused", test_hotplug_refused);
   g_test_add_func ("/confidential-guest/template/refused", test_template_refused);
 
   ret = g_test_run ();

@@ -211,8 +211,6 @@ parse_sev_capabilities (JsonNode    *ret,
  * SEV; otherwise the error is QEMU's (%QL_QMP_ERROR_GENERIC: QEMU 7.2 says
  * "KVM not enabled" under TCG and "SEV is not enabled in KVM" under KVM
  * without SEV). Finish with ql_qmp_query_sev_capabilities_finish().
- *
- * Since: ABI 1.3
  */
 void
 ql_qmp_query_sev_capabilities_async (QlQmp               *self,
@@ -242,8 +240,6 @@ ql_qmp_query_sev_capabilities_async (QlQmp               *self,
  * Finishes ql_qmp_query_sev_capabilities_async().
  *
  * Returns: %TRUE on success
- *
- * Since: ABI 1.3
  */
 gboolean
 ql_qmp_query_sev_capabilities_finish (QlQmp         *self,
@@ -272,8 +268,6 @@ ql_qmp_query_sev_capabilities_finish (QlQmp         *self,
  * The synchronous form of ql_qmp_query_sev_capabilities_async().
  *
  * Returns: %TRUE on success
- *
- * Since: ABI 1.3
  */
 gboolean
 ql_qmp_query_sev_capabilities (QlQmp         *self,

@@ -251,7 +251,8 @@ test_rule_cbitpos_reduced_phys_bits (void)
     QlDevice *dev = test_add_device (vm, "confidential-guest", "sev0",
                                      "cbitpos", "0", "reduced-phys-bits", "1", NULL);
 
-    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_MISSING, "cbitpos", "0 is no C-bit position");
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "cbitpos",
+                         "0 is no C-bit position: set cbitpos to the host's");
   }
   {
     g_autoptr(QlVmConfig) vm = cvm_vm_new (NULL);
@@ -267,7 +268,8 @@ test_rule_cbitpos_reduced_phys_bits (void)
     QlDevice *dev = test_add_device (vm, "confidential-guest", "sev0",
                                      "cbitpos", "51", "reduced-phys-bits", "0", NULL);
 
-    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_MISSING, "reduced-phys-bits", "0 is too few");
+    test_assert_invalid (vm, dev, QL_CONFIG_ERROR_INVALID_VALUE, "reduced-phys-bits",
+                         "0 is too few: sev-guest takes at least 1 physical address bit (1 on AMD EPYC)");
   }
 }
 

@@ -393,22 +393,34 @@ check_properties (QlConfidentialGuest  *self,
 
   if (applies & APPLIES_SEV_COMMON)
     {
+      /* QEMU: "sev_kvm_init: cbitpos check failed, host '51' requested
+       * '0'". */
+      if (self->cbitpos == 0 && !IS_SET (self, PROP_CBITPOS))
+        {
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "cbitpos",
+                               "not set: set cbitpos to the host's C-bit position (CPUID 0x8000001F EBX bits 5:0, 47 or 51 on AMD EPYC); QEMU refuses any other");
+          return FALSE;
+        }
       if (self->cbitpos == 0)
         {
-          /* QEMU: "sev_kvm_init: cbitpos check failed, host '51'
-           * requested '0'". */
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "cbitpos",
-                               "%s: set cbitpos to the host's C-bit position (CPUID 0x8000001F EBX bits 5:0, 47 or 51 on AMD EPYC); QEMU refuses any other",
-                               IS_SET (self, PROP_CBITPOS) ? "0 is no C-bit position" : "not set");
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "cbitpos",
+                               "0 is no C-bit position: set cbitpos to the host's (CPUID 0x8000001F EBX bits 5:0, 47 or 51 on AMD EPYC); QEMU refuses any other");
+          return FALSE;
+        }
+      /* QEMU: "Parameter 'reduced-phys-bits' is missing", or for 0
+       * "reduced_phys_bits check failed, it should be >=1". */
+      if (self->reduced_phys_bits == 0 && !IS_SET (self, PROP_REDUCED_PHYS_BITS))
+        {
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "reduced-phys-bits",
+                               "not set: set reduced-phys-bits to the physical address bits the host loses with %s (1 on AMD EPYC); QEMU requires it",
+                               type);
           return FALSE;
         }
       if (self->reduced_phys_bits == 0)
         {
-          /* QEMU: "Parameter 'reduced-phys-bits' is missing", or for 0
-           * "reduced_phys_bits check failed, it should be >=1". */
-          ql_device_set_error (device, error, QL_CONFIG_ERROR_MISSING, "reduced-phys-bits",
-                               "%s: set reduced-phys-bits to the physical address bits the host loses with %s (1 on AMD EPYC), at least 1",
-                               IS_SET (self, PROP_REDUCED_PHYS_BITS) ? "0 is too few" : "not set", type);
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, "reduced-phys-bits",
+                               "0 is too few: %s takes at least 1 physical address bit (1 on AMD EPYC)",
+                               type);
           return FALSE;
         }
     }

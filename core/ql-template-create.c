@@ -170,6 +170,10 @@ check_template_vm (QlVmConfig  *config,
         return unsupported (error, "device '%s' is a virtio-fs share: QEMU cannot save a "
                             "vhost-user-fs device's state (\"State blocked by non-migratable "
                             "device\"), and a template is a saved VM", ql_device_get_id (device));
+      if (g_strcmp0 (ql_device_get_type_name (device), "confidential-guest") == 0)
+        return unsupported (error, "device '%s' is a confidential guest: its memory is encrypted "
+                            "with a key of this launch only, and a template is saved guest memory "
+                            "that every clone maps", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "block") != 0 || ro == NULL)
         continue;
       g_object_get (device, "read-only", &read_only, NULL);

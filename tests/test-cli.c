@@ -915,7 +915,7 @@ typedef struct
 
 static const BrokenFixture broken_fixtures[] = {
   { "abimajor", "ABI 2.0" },
-  { "abiminor", "needs ABI 1.3" },
+  { "abiminor", "needs ABI 1.4" },
   { "abstract", "is abstract" },
   { "dupb", "'fixture-dup'" },
   { "garbage", "cannot open plugin" },

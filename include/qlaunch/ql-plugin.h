@@ -39,8 +39,14 @@ G_BEGIN_DECLS
  * (ql_option_set_pci_placement(), ql_option_is_pci_endpoint(),
  * ql_vm_config_is_pcie_machine(), ql_vm_config_resolve_machine_type(),
  * ql_vm_config_set_qemu_caps()). A 1.0 or 1.1 plugin loads unchanged.
+ *
+ * 1.3 added state directories that belong to the VM
+ * (ql_helper_add_state_dir(), ql_helper_get_state_dirs(): created 0700 and
+ * checked by the launcher before the helper starts) and the default place
+ * of such state beside the VM file (ql_vm_config_build_state_path()).
+ * Older plugins load unchanged.
  */
-#define QL_PLUGIN_ABI_MINOR 2
+#define QL_PLUGIN_ABI_MINOR 3
 
 /**
  * QlPluginInitFunc:

@@ -555,6 +555,53 @@ test_hotplug_refused (void)
   g_assert_nonnull (strstr (error->message, "cannot be hot-plugged"));
 }
 
+/* ---- qlaunch args ---- */
+
+/* `qlaunch args` names swtpm's state directory (JSON: state-dirs; shell:
+ * a mkdir -m 0700 before swtpm) and creates nothing. */
+static void
+test_cli_args (void)
+{
+  g_autofree char *dir = ql_test_make_tmpdir ();
+  g_autofree char *vm_file = g_build_filename (dir, "db.vm", NULL);
+  g_autofree char *state = g_build_filename (dir, "db.tpm", NULL);
+  g_autofree char *out = NULL, *err = NULL, *mkdir_line = NULL, *quoted = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  const char *plugin_dir = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+  JsonObject *root, *helper;
+  JsonArray *dirs;
+
+  g_assert_true (g_file_set_contents (vm_file, "[machine]\ntype=q35\n[device tpm0]\ntype=tpm\n", -1, NULL));
+  {
+    const char *args[] = { "--plugin-dir", plugin_dir, "args", "--no-host-checks", "--format", "json", vm_file, NULL };
+
+    g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+  }
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  helper = json_array_get_object_element (json_object_get_array_member (root, "helpers"), 0);
+  g_assert_cmpstr (json_object_get_string_member (helper, "device"), ==, "tpm0");
+  g_assert_cmpstr (json_object_get_string_member (helper, "name"), ==, "swtpm");
+  dirs = json_object_get_array_member (helper, "state-dirs");
+  g_assert_cmpuint (json_array_get_length (dirs), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (dirs, 0), ==, state);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  {
+    const char *args[] = { "--plugin-dir", plugin_dir, "args", "--no-host-checks", "--format", "shell", vm_file, NULL };
+
+    g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+  }
+  quoted = g_shell_quote (state);
+  mkdir_line = g_strdup_printf ("\nmkdir -p -m 0700 %s\n", quoted);
+  g_assert_nonnull (strstr (out, mkdir_line));
+  g_assert_true (strstr (out, mkdir_line) < strstr (out, " socket --tpm2 "));
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  ql_test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -604,6 +651,7 @@ main (int   argc,
   g_test_add_func ("/tpm/host/checks-off", test_host_checks_off);
 
   g_test_add_func ("/tpm/hotplug/refused", test_hotplug_refused);
+  g_test_add_func ("/tpm/cli/args", test_cli_args);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

@@ -602,6 +602,29 @@ test_cli_args (void)
   ql_test_rm_rf (dir);
 }
 
+/* `qlaunch template create` refuses a VM with a TPM before anything
+ * starts: every clone would resume with the template's TPM. */
+static void
+test_cli_template_refused (void)
+{
+  g_autofree char *dir = ql_test_make_tmpdir ();
+  g_autofree char *vm_file = g_build_filename (dir, "t.vm", NULL);
+  g_autofree char *target = g_build_filename (dir, "tpl", NULL);
+  g_autofree char *state = g_build_filename (dir, "t.tpm", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  const char *args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"),
+                         "template", "create", vm_file, target, NULL };
+
+  g_assert_true (g_file_set_contents (vm_file, "[machine]\ntype=q35\nacceleration=tcg\n[memory]\nsize=128M\n"
+                                      "[device tpm0]\ntype=tpm\n", -1, NULL));
+  g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "device 'tpm0' is a TPM: its state"));
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  ql_test_rm_rf (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -652,6 +675,7 @@ main (int   argc,
 
   g_test_add_func ("/tpm/hotplug/refused", test_hotplug_refused);
   g_test_add_func ("/tpm/cli/args", test_cli_args);
+  g_test_add_func ("/tpm/cli/template-refused", test_cli_template_refused);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

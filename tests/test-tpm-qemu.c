@@ -14,6 +14,9 @@
  *                             the message naming the device and directory
  *  /tpm-qemu/state-dir-not-directory  refused by the host check, naming
  *                             the device and state-dir
+ *  /tpm-qemu/state-dir-in-use  a second VM on the state directory of a
+ *                             running one: refused naming the swtpm that
+ *                             holds it
  *  /tpm-qemu/swtpm-killed     kill -9 of swtpm while QEMU runs: the VM
  *                             fails naming the device and the signal, and
  *                             QEMU is stopped
@@ -369,6 +372,55 @@ test_state_dir_not_directory (void)
   world_clear (&w);
 }
 
+/* A second VM on the state directory of a running one: refused by the
+ * host check, naming the swtpm that holds it; the first runs on. */
+static void
+test_state_dir_in_use (void)
+{
+  World w = { 0 };
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVmConfig) config2 = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(QlVm) vm2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  g_autofree char *state = NULL, *device = NULL, *expected = NULL;
+
+  if (!have_swtpm ())
+    return;
+  world_init (&w);
+  config = vm_new (&w, "first", "q35", "");
+  state = g_build_filename (w.work, "first.tpm", NULL);
+  vm = vm_launcher_new (config);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  assert_query_tpm (vm, "tpm-crb", "emulator");
+  helpers = swtpm_with (w.work);
+  g_assert_cmpuint (helpers->len, ==, 1);
+
+  device = g_strdup_printf ("state-dir=%s\n", state);
+  config2 = vm_new (&w, "second", "q35", device);
+  vm2 = vm_launcher_new (config2);
+  g_assert_false (ql_vm_launch (vm2, NULL, &error));
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST);
+  g_test_message ("%s", error->message);
+  expected = g_strdup_printf ("device 'tpm0': property 'state-dir': '%s' is in use by another swtpm (pid %d)",
+                              state, (int) g_array_index (helpers, GPid, 0));
+  g_assert_nonnull (strstr (error->message, expected));
+  g_clear_error (&error);
+  /* Still one swtpm: the first VM's. */
+  {
+    g_autoptr(GArray) now = swtpm_with (w.work);
+
+    g_assert_cmpuint (now->len, ==, 1);
+  }
+  ql_vm_stop (vm);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  g_assert_no_error (error);
+  assert_no_swtpm (&w);
+  world_clear (&w);
+}
+
 static void
 test_swtpm_killed (void)
 {
@@ -422,6 +474,7 @@ main (int   argc,
   g_test_add_func ("/tpm-qemu/state-dir-world-writable", test_state_dir_world_writable);
   g_test_add_func ("/tpm-qemu/state-dir-other-owner", test_state_dir_other_owner);
   g_test_add_func ("/tpm-qemu/state-dir-not-directory", test_state_dir_not_directory);
+  g_test_add_func ("/tpm-qemu/state-dir-in-use", test_state_dir_in_use);
   g_test_add_func ("/tpm-qemu/swtpm-killed", test_swtpm_killed);
   ret = g_test_run ();
   g_clear_object (&registry);

@@ -42,12 +42,16 @@
  * - swtpm reads its options as key=value lists split at every ',' with no
  *   escape: a state directory with a comma is refused;
  * - with host checks: swtpm must be found in PATH, a state-dir that exists
- *   must be a directory, the host TPM and its cancel file must open
+ *   must be a directory that no running swtpm holds (its lock on .lock;
+ *   else swtpm starts and QEMU 7.2 fails with only "TPM result for
+ *   CMD_INIT: 0x9 operation failed"), the host TPM and its cancel file must open
  *   read-write (QEMU 7.2: "Cannot access TPM device using '...'").
  */
 #include "ql-tpm-device.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define QL_TPM_STATE_SUFFIX "tpm"
 
@@ -135,6 +139,24 @@ dup_cancel_path (QlTpmDevice *self)
   return g_strdup_printf ("/sys/class/tpm/%s/device/cancel", base);
 }
 
+/* The pid of the swtpm that holds @state_dir (its POSIX lock on .lock),
+ * or 0. */
+static int
+state_dir_holder (const char *state_dir)
+{
+  g_autofree char *lock = g_build_filename (state_dir, ".lock", NULL);
+  struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+  int fd = open (lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int pid = 0;
+
+  if (fd < 0)
+    return 0;
+  if (fcntl (fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+    pid = (int) fl.l_pid;
+  close (fd);
+  return pid;
+}
+
 static gboolean
 valid_emulator (QlTpmDevice  *self,
                 QlVmConfig   *vm,
@@ -205,11 +227,24 @@ valid_emulator (QlTpmDevice  *self,
         }
       if (ql_host_probe_query_file (probe, state_dir, &type, NULL, &local_error))
         {
+          int holder;
+
           if (type != G_FILE_TYPE_DIRECTORY)
             {
               ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "state-dir",
                                    "'%s' exists and is not a directory: the TPM's state is kept in a directory of the VM's own",
                                    state_dir);
+              return FALSE;
+            }
+          /* swtpm would start, and fail QEMU's CMD_INIT without a word
+           * of why. */
+          holder = state_dir_holder (state_dir);
+          if (holder != 0)
+            {
+              ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "state-dir",
+                                   "'%s' is in use by another swtpm (pid %d): a TPM's state belongs to one running VM "
+                                   "at a time (is this VM running already?)",
+                                   state_dir, holder);
               return FALSE;
             }
         }

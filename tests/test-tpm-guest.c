@@ -16,7 +16,14 @@
  *   command answered; the guest powers off cleanly, QEMU wrote nothing on
  *   stderr, and no swtpm is left.
  *
- * QLAUNCH_GUEST_BREAK=tpm leaves the TPM out: both tests must then fail.
+ * /tpm-guest/state-kept: the guest defines and writes an NV index
+ *   (TPM2_NV_DefineSpace, TPM2_NV_Write with an empty password session)
+ *   and powers off; in a second run of the same VM file the guest reads it
+ *   back (TPM2_NV_Read): the state directory carried it over.
+ *
+ * QLAUNCH_GUEST_BREAK=tpm leaves the TPM out: every test must then fail;
+ * QLAUNCH_GUEST_BREAK=tpm-state removes the state directory between the
+ * two runs of /tpm-guest/state-kept, which must then fail.
  */
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
@@ -197,6 +204,59 @@ check_guest_tpm (QlTestGuest *guest,
   g_test_message ("guest /sys/class/tpm/tpm0/pcr-sha256/0 (status %d): %s", status, g_strstrip (out));
 }
 
+/* Sends the TPM command @hex (spaces allowed) to the guest's /dev/tpm0
+ * and returns the answer, in hex without spaces. */
+static char *
+tpm_command (QlTestGuest *guest,
+             const char  *hex)
+{
+  g_autoptr(GString) escaped = g_string_new (NULL);
+  g_autofree char *command = NULL;
+  g_autofree char *out = NULL;
+  char *answer;
+  guint nibbles = 0, byte = 0;
+
+  for (const char *p = hex; *p != '\0'; p++)
+    {
+      if (*p == ' ')
+        continue;
+      g_assert_true (g_ascii_isxdigit (*p));
+      byte = byte * 16 + (guint) g_ascii_xdigit_value (*p);
+      if (++nibbles % 2 == 0)
+        {
+          g_string_append_printf (escaped, "\\%03o", byte);
+          byte = 0;
+        }
+    }
+  g_assert_cmpuint (nibbles % 2, ==, 0);
+  command = g_strdup_printf ("(exec 3<>/dev/tpm0; printf '%s' >&3; dd bs=4096 count=1 <&3 2>/dev/null) "
+                             "| od -An -tx1 | tr -d ' \\n'", escaped->str);
+  out = shell_ok (guest, command);
+  answer = g_strdup (out);
+  return answer;
+}
+
+/* The response code of a TPM answer (bytes 6 to 9). */
+static guint32
+tpm_rc (const char *answer)
+{
+  g_autofree char *rc = NULL;
+
+  g_assert_cmpuint (strlen (answer), >=, 20);
+  rc = g_strndup (answer + 12, 8);
+  return (guint32) g_ascii_strtoull (rc, NULL, 16);
+}
+
+/* NV index 0x01500001, 8 bytes, owner/auth read and write, empty auth;
+ * commands with one password session (TPM_RS_PW, empty). */
+#define NV_DEFINE "8002 0000002d 0000012a 40000001 00000009 40000009 0000 00 0000 0000 000e 01500001 000b 00060006 0000 0008"
+#define NV_WRITE  "8002 0000002b 00000137 01500001 01500001 00000009 40000009 0000 00 0000 0008 514c54504d4e5631 0000"
+#define NV_READ   "8002 00000023 0000014e 01500001 01500001 00000009 40000009 0000 00 0000 0008 0000"
+/* "QLTPMNV1", what NV_WRITE writes. */
+#define NV_DATA   "514c54504d4e5631"
+/* TPM_RC_RETRY: swtpm asks for the first NV write again. */
+#define TPM_RC_RETRY 0x922
+
 static void
 assert_private_dir (const char *path)
 {
@@ -309,6 +369,72 @@ test_tis_pc (void)
   ql_test_rm_rf (work);
 }
 
+/* The TPM's state outlives the VM: an NV index the guest defines and
+ * writes in one run is read back by the guest in the next. */
+static void
+test_state_kept (void)
+{
+  g_autofree char *work = NULL, *runtime = NULL, *vm_text = NULL;
+  g_autofree char *state = NULL;
+  gboolean break_state = breaking ("tpm-state");
+
+  if (skip_without ())
+    return;
+  work = ql_test_make_tmpdir ();
+  runtime = g_build_filename (work, "rt", NULL);
+  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s", breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
+  state = g_build_filename (work, "guest.tpm", NULL);
+
+  for (guint run = 0; run < 2; run++)
+    {
+      g_autoptr(QlTestGuest) guest = NULL;
+      g_autoptr(QlTestGuestResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *answer = NULL;
+      g_autofree char *describe = NULL;
+
+      guest = boot (work, vm_text);
+      if (run == 0)
+        {
+          answer = tpm_command (guest, NV_DEFINE);
+          g_test_message ("run 1: TPM2_NV_DefineSpace: %s", answer);
+          g_assert_cmphex (tpm_rc (answer), ==, 0);
+          for (guint attempt = 0; attempt < 5; attempt++)
+            {
+              g_clear_pointer (&answer, g_free);
+              answer = tpm_command (guest, NV_WRITE);
+              g_test_message ("run 1: TPM2_NV_Write: %s", answer);
+              if (tpm_rc (answer) != TPM_RC_RETRY)
+                break;
+            }
+          g_assert_cmphex (tpm_rc (answer), ==, 0);
+        }
+      else
+        {
+          answer = tpm_command (guest, NV_READ);
+          g_test_message ("run 2: TPM2_NV_Read: %s", answer);
+          g_assert_cmphex (tpm_rc (answer), ==, 0);
+          /* parameterSize, then the TPM2B: 8 bytes, the data. */
+          g_assert_nonnull (strstr (answer, "0008" NV_DATA));
+        }
+      g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
+      g_assert_no_error (error);
+      result = ql_test_guest_wait (guest);
+      describe = ql_test_guest_result_describe (result);
+      if (result->status != QL_TEST_GUEST_PASS)
+        g_error ("run %u: the guest did not power off cleanly:\n%s", run + 1, describe);
+      g_assert_true (swtpm_gone (work, 2000));
+      assert_private_dir (state);
+      /* Breaking it: the second run gets a fresh TPM. */
+      if (run == 0 && break_state)
+        ql_test_rm_rf (state);
+    }
+  g_unsetenv ("XDG_RUNTIME_DIR");
+  ql_test_rm_rf (work);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -316,5 +442,6 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tpm-guest/crb-q35", test_crb_q35);
   g_test_add_func ("/tpm-guest/tis-pc", test_tis_pc);
+  g_test_add_func ("/tpm-guest/state-kept", test_state_kept);
   return g_test_run ();
 }

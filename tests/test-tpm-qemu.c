@@ -10,8 +10,10 @@
  *                             second run uses it again
  *  /tpm-qemu/emulator-tis-pc  pc: tpm-tis, a state-dir of the file's
  *  /tpm-qemu/state-dir-group-writable, /tpm-qemu/state-dir-world-writable,
- *  /tpm-qemu/state-dir-other-owner  refused before swtpm or QEMU start,
- *                             the message naming the device and directory
+ *  /tpm-qemu/state-dir-other-owner  refused before swtpm or QEMU start:
+ *                             by the host check (naming the device and
+ *                             state-dir) and, with host checks off, by the
+ *                             launcher (naming the device and directory)
  *  /tpm-qemu/state-dir-not-directory  refused by the host check, naming
  *                             the device and state-dir
  *  /tpm-qemu/state-dir-in-use  a second VM on the state directory of a
@@ -278,44 +280,58 @@ test_emulator_tis_pc (void)
   world_clear (&w);
 }
 
-/* The launch of a VM whose state directory is @mode (and, unless -1,
- * owned by @uid) fails with a message holding @fragment; nothing runs. */
+/* A VM whose state directory is @mode (and, unless -1, owned by @uid) is
+ * refused with a message holding @fragment, nothing runs, and the
+ * directory is left as it was: by the host check of the configuration,
+ * naming device and key, and, with host checks off (as the launcher sees
+ * a directory changed after the check), by the launcher before swtpm
+ * starts, naming device and directory. */
 static void
 assert_state_dir_refused (guint       mode,
                           int         uid,
                           const char *fragment)
 {
-  World w = { 0 };
-  g_autoptr(QlVmConfig) config = NULL;
-  g_autoptr(QlVm) vm = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *state = NULL, *prefix = NULL;
+  for (guint host_checks = 0; host_checks < 2; host_checks++)
+    {
+      World w = { 0 };
+      g_autoptr(QlVmConfig) config = NULL;
+      g_autoptr(QlVm) vm = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *state = NULL, *prefix = NULL;
+      GStatBuf st;
 
-  world_init (&w);
-  config = vm_new (&w, "refused", "q35", "");
-  state = g_build_filename (w.work, "refused.tpm", NULL);
-  g_assert_cmpint (g_mkdir (state, 0700), ==, 0);
-  g_assert_cmpint (g_chmod (state, mode), ==, 0);
-  if (uid >= 0)
-    g_assert_cmpint (chown (state, (uid_t) uid, (gid_t) -1), ==, 0);
+      world_init (&w);
+      config = vm_new (&w, "refused", "q35", "");
+      if (!host_checks)
+        ql_vm_config_set_host_probe (config, NULL);
+      state = g_build_filename (w.work, "refused.tpm", NULL);
+      g_assert_cmpint (g_mkdir (state, 0700), ==, 0);
+      g_assert_cmpint (g_chmod (state, mode), ==, 0);
+      if (uid >= 0)
+        g_assert_cmpint (chown (state, (uid_t) uid, (gid_t) -1), ==, 0);
 
-  vm = vm_launcher_new (config);
-  g_assert_false (ql_vm_launch (vm, NULL, &error));
-  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
-  g_test_message ("%s", error->message);
-  prefix = g_strdup_printf ("device 'tpm0': helper swtpm cannot start: its state directory '%s' ", state);
-  g_assert_true (g_str_has_prefix (error->message, prefix));
-  g_assert_nonnull (strstr (error->message, fragment));
-  g_assert_cmpint (ql_vm_get_pid (vm), <=, 0);
-  assert_no_swtpm (&w);
-  /* Left as it was. */
-  {
-    GStatBuf st;
-
-    g_assert_cmpint (g_stat (state, &st), ==, 0);
-    g_assert_cmpuint (st.st_mode & 07777, ==, mode);
-  }
-  world_clear (&w);
+      vm = vm_launcher_new (config);
+      g_assert_false (ql_vm_launch (vm, NULL, &error));
+      g_test_message ("%s", error->message);
+      if (host_checks)
+        {
+          g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST);
+          prefix = g_strdup_printf ("device 'tpm0': property 'state-dir': '%s' ", state);
+          g_assert_nonnull (strstr (error->message, prefix));
+        }
+      else
+        {
+          g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
+          prefix = g_strdup_printf ("device 'tpm0': helper swtpm cannot start: its state directory '%s' ", state);
+          g_assert_true (g_str_has_prefix (error->message, prefix));
+        }
+      g_assert_nonnull (strstr (error->message, fragment));
+      g_assert_cmpint (ql_vm_get_pid (vm), <=, 0);
+      assert_no_swtpm (&w);
+      g_assert_cmpint (g_stat (state, &st), ==, 0);
+      g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+      world_clear (&w);
+    }
 }
 
 static void
@@ -344,7 +360,7 @@ test_state_dir_other_owner (void)
       g_test_skip ("giving a directory to another user needs root");
       return;
     }
-  assert_state_dir_refused (0700, 65534, "belongs to uid 65534, not to uid 0");
+  assert_state_dir_refused (0700, 65534, "belongs to uid 65534, not to uid 0 that qlaunch runs as");
 }
 
 static void

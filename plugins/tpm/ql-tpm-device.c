@@ -42,7 +42,8 @@
  * - swtpm reads its options as key=value lists split at every ',' with no
  *   escape: a state directory with a comma is refused;
  * - with host checks: swtpm must be found in PATH, a state-dir that exists
- *   must be a directory that no running swtpm holds (its lock on .lock;
+ *   must be a private directory of the user's (the launcher checks that
+ *   again when it starts swtpm) that no running swtpm holds (its lock on .lock;
  *   else swtpm starts and QEMU 7.2 fails with only "TPM result for
  *   CMD_INIT: 0x9 operation failed"), the host TPM and its cancel file must open
  *   read-write (QEMU 7.2: "Cannot access TPM device using '...'").
@@ -51,7 +52,10 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #define QL_TPM_STATE_SUFFIX "tpm"
 
@@ -157,6 +161,34 @@ state_dir_holder (const char *state_dir)
   return pid;
 }
 
+/* An existing state directory must be the user's, and private. */
+static gboolean
+valid_state_dir_owner (QlTpmDevice  *self,
+                       const char   *state_dir,
+                       GError      **error)
+{
+  GStatBuf st;
+
+  if (g_stat (state_dir, &st) != 0 || !S_ISDIR (st.st_mode))
+    return TRUE;
+  if (st.st_uid != geteuid ())
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST, "state-dir",
+                           "'%s' belongs to uid %u, not to uid %u that qlaunch runs as: the TPM's state must be the VM's own",
+                           state_dir, (guint) st.st_uid, (guint) geteuid ());
+      return FALSE;
+    }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    {
+      ql_device_set_error (QL_DEVICE (self), error, QL_CONFIG_ERROR_HOST, "state-dir",
+                           "'%s' is writable by %s (mode %04o): the TPM's state must be private (chmod 700)",
+                           state_dir, (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
+                           (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 valid_emulator (QlTpmDevice  *self,
                 QlVmConfig   *vm,
@@ -236,6 +268,10 @@ valid_emulator (QlTpmDevice  *self,
                                    state_dir);
               return FALSE;
             }
+          /* What the launcher refuses, said by check already, with the
+           * key (the launcher checks again when it starts swtpm). */
+          if (!valid_state_dir_owner (self, state_dir, error))
+            return FALSE;
           /* swtpm would start, and fail QEMU's CMD_INIT without a word
            * of why. */
           holder = state_dir_holder (state_dir);

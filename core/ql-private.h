@@ -52,6 +52,8 @@ G_END_DECLS
 
 G_BEGIN_DECLS
 /* Sizes given without suffix are read in @unit (e.g. MiB for -m). */
+char       *ql_path_resolve                (const char          *value,
+                                            const char          *base_dir);
 void        ql_param_spec_set_size_unit    (GParamSpec          *pspec,
                                             guint64              unit);
 G_END_DECLS

@@ -125,9 +125,9 @@ static char *
 resolve_path (Loader     *loader,
               const char *value)
 {
-  if (*value == '\0' || g_path_is_absolute (value) || loader->base_dir == NULL)
+  if (loader->base_dir == NULL)
     return g_strdup (value);
-  return g_canonicalize_filename (value, loader->base_dir);
+  return ql_path_resolve (value, loader->base_dir);
 }
 
 static gboolean

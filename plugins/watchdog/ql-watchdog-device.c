@@ -8,8 +8,8 @@
  * The guest arms the timer by opening its watchdog device (/dev/watchdog)
  * and must write to it before the timer runs out; when it does not, QEMU
  * emits the QMP event WATCHDOG (with the action) and does the action.
- * -action is QEMU 6.0's form; a QEMU older than 6.0 (a probed version)
- * gets the former -watchdog-action ACTION.
+ * -action (QEMU 6.0 and later) is the form written: qlaunch supports QEMU
+ * 7.2 and later, and -watchdog-action is the deprecated alias.
  *
  * The rules, checked against QEMU 7.2:
  * - the action is one setting of the whole VM: QEMU takes two i6300esb,
@@ -98,20 +98,15 @@ ql_watchdog_device_qemu_params (QlDevice    *device,
                                 GError     **error)
 {
   QlWatchdogDevice *self = QL_WATCHDOG_DEVICE (device);
-  guint major = 0, minor = 0;
 
   ql_cmdline_add_option (cmdline, "-device", "i6300esb",
                          "id", ql_device_get_id (device),
                          NULL);
   if (find_first_watchdog (self, vm) != NULL)
     return TRUE;
-  ql_cmdline_get_qemu_version (cmdline, &major, &minor);
-  if (major != 0 && major < 6)
-    ql_cmdline_add_verbatim (cmdline, "-watchdog-action", action_name (self->action));
-  else
-    ql_cmdline_add_option (cmdline, "-action", NULL,
-                           "watchdog", action_name (self->action),
-                           NULL);
+  ql_cmdline_add_option (cmdline, "-action", NULL,
+                         "watchdog", action_name (self->action),
+                         NULL);
   return TRUE;
 }
 

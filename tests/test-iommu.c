@@ -139,8 +139,9 @@ test_rule_intel_needs_q35 (void)
     {
       g_autoptr(QlVmConfig) vm = vm_new (machines[i], "tcg", NULL);
       QlDevice *dev = test_add_device (vm, "iommu", "vtd", NULL);
-      g_autofree char *fragment = g_strdup_printf ("'intel' (intel-iommu) needs a q35 machine, and the machine is '%s'",
-                                                   machines[i] != NULL ? machines[i] : "QEMU's default, pc");
+      g_autofree char *fragment = machines[i] != NULL
+        ? g_strdup_printf ("'intel' (intel-iommu) needs a q35 machine, and the machine is '%s' (QEMU:", machines[i])
+        : g_strdup ("'intel' (intel-iommu) needs a q35 machine, and the machine is QEMU's default, pc (QEMU:");
 
       test_assert_invalid (vm, dev, QL_CONFIG_ERROR_CONFLICT, "model", fragment);
     }

@@ -109,12 +109,14 @@ check_intel (QlIommuDevice  *self,
   if (!ql_vm_config_is_pcie_machine (vm))
     {
       const char *type = ql_vm_config_resolve_machine_type (vm);
+      g_autofree char *machine = type != NULL ? g_strdup_printf ("'%s'", type)
+                                              : g_strdup ("QEMU's default, pc");
 
       ql_device_set_error (device, error, QL_CONFIG_ERROR_CONFLICT, "model",
-                           "'intel' (intel-iommu) needs a q35 machine, and the machine is '%s' "
+                           "'intel' (intel-iommu) needs a q35 machine, and the machine is %s "
                            "(QEMU: \"Parameter 'driver' expects a dynamic sysbus device type for the machine\"): "
                            "set [machine] type = q35, or model = virtio",
-                           type != NULL ? type : "QEMU's default, pc");
+                           machine);
       return FALSE;
     }
 

@@ -38,6 +38,7 @@ modules=(
   vsock vmw_vsock_virtio_transport
   fuse virtiofs
   virtio-rng virtio_balloon
+  i6300esb
 )
 
 say () { printf 'make-guest: %s\n' "$*" >&2; }

@@ -6,7 +6,8 @@
  * with VIRTIO_F_ACCESS_PLATFORM on ([vm] global
  * virtio-blk-pci.iommu_platform=on), and intel-iommu with intremap=on.
  * The guest has /sys/class/iommu/dmar0 with its intel-iommu attributes,
- * the disk's PCI function is in an IOMMU group, its driver negotiated
+ * the disk's PCI function is in an IOMMU group with a translating (DMA)
+ * domain, its driver negotiated
  * ACCESS_PLATFORM (so the guest gives it IOVAs, translated by QEMU's
  * IOMMU), the disk's first bytes read back what the host wrote (so DMA
  * through the IOMMU works for a device written before it on QEMU's
@@ -165,10 +166,12 @@ test_intel_iommu (void)
   /* The disk's PCI function, its IOMMU group, and ACCESS_PLATFORM (bit
    * 33 of the negotiated features). */
   out = shell_ok (guest, "d=$(readlink -f /sys/block/vda/device/..); g=$(readlink -f $d/iommu_group); "
-                         "echo ${d##*/} group=${g##*/} $(ls $g/devices | tr '\\n' ' ') "
+                         "echo ${d##*/} group=${g##*/} $(ls $g/devices | tr '\\n' ' ') type=$(cat $g/type) "
                          "access_platform=$(cut -c34 /sys/block/vda/device/features)");
   g_test_message ("vda: %s", out);
-  g_assert_true (g_regex_match_simple ("^[0-9a-f:.]+ group=[0-9]+ [0-9a-f:. ]+access_platform=1$", out, 0, 0));
+  /* A DMA domain (DMA or DMA-FQ: translated), not identity. */
+  g_assert_true (g_regex_match_simple ("^[0-9a-f:.]+ group=[0-9]+ [0-9a-f:. ]+type=DMA(-FQ)? access_platform=1$",
+                                       out, 0, 0));
   g_clear_pointer (&out, g_free);
 
   /* DMA through the IOMMU, for a device QEMU created before it. */

@@ -192,9 +192,14 @@ test_watchdog_signal (void)
 
   text = g_strdup_printf ("[vm]\nqemu = %s\n[qmp control]\npath = %s\n", g_getenv ("QLAUNCH_FAKE_QEMU"), sock);
   config = ql_test_load_vm (registry, text);
-  g_setenv ("FAKE_QEMU_SLEEP_MS", "30000", TRUE);
   vm = ql_vm_new (config);
   ql_test_vm_guard (vm);
+  {
+    /* The fake sleeps while the peer plays QEMU. */
+    g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "FAKE_QEMU_SLEEP_MS", "30000", TRUE);
+
+    ql_vm_set_environ (vm, (const char * const *) env);
+  }
   g_signal_connect (vm, "watchdog", G_CALLBACK (on_watchdog), &seen);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
@@ -226,7 +231,6 @@ test_watchdog_signal (void)
   g_clear_object (&peer.listener);
   g_array_unref (seen.actions);
   g_ptr_array_unref (seen.names);
-  g_unsetenv ("FAKE_QEMU_SLEEP_MS");
   ql_test_rm_rf (dir);
 }
 

@@ -147,6 +147,13 @@ check_template_vm (QlVmConfig  *config,
     return unsupported (error, "it daemonizes or writes a pid file");
   if (ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_STOPPED))
     return unsupported (error, "[knobs] stopped: it would never get ready");
+  /* The saved state holds the firmware's copy of its variables in RAM but
+   * not the flash store itself: every clone would run on one store, or on
+   * a copy that no longer matches what the saved firmware believes it
+   * wrote. */
+  if (ql_vm_config_get_enum (config, QL_VM_PROP_FIRMWARE_TYPE) == QL_FIRMWARE_UEFI)
+    return unsupported (error, "[firmware] type: uefi: the UEFI variable store is a flash device outside "
+                        "the saved state, and the clones would share or diverge from it; use type = bios");
   if (ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_HUGEPAGES)
       || ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_MEM_PREALLOC)
       || ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_FILE_BACKED_MEM)
@@ -835,8 +842,8 @@ create_cancelled (GCancellable *cancellable,
 /**
  * ql_template_create_async:
  * @config: the template VM, loaded from a VM file (its text is kept in the
- *   template); no [qmp], [incoming], daemonize, pid file, memory knobs or
- *   writable disks
+ *   template); no [qmp], [incoming], daemonize, pid file, memory knobs,
+ *   writable disks or UEFI firmware
  * @dir: the template directory to make: must not exist, or be empty
  * @ready_pattern: (nullable): a regular expression: the VM is ready when a
  *   line of its console (QEMU's standard output: the serial console with

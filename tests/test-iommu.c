@@ -292,6 +292,52 @@ test_hotplug_refused (void)
     }
 }
 
+/* A vfio device hot-plugged into a VM with an IOMMU: refused unless the
+ * IOMMU is an intel-iommu with caching-mode, or virtio-iommu. */
+static void
+test_hotplug_vfio (void)
+{
+  static const struct
+  {
+    const char *model;
+    const char *caching_mode;
+    gboolean    ok;
+  } cases[] = {
+    { "intel", "false", FALSE },
+    { "intel", "true", TRUE },
+    { "virtio", "false", TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) running = vm_new ("q35", "tcg", NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QlDevice) gpu = ql_registry_create_device (test_registry, "vfio", "gpu", &error);
+      g_autoptr(JsonArray) plan = NULL;
+      QlDevice *iommu = test_add_device (running, "iommu", "vtd", "model", cases[i].model, NULL);
+
+      /* A root port to plug it into. */
+      g_object_set (running, "machine-hotplug-slots", 1, NULL);
+      if (g_str_equal (cases[i].model, "intel"))
+        g_assert_true (ql_device_set_property_from_string (iommu, "caching-mode", cases[i].caching_mode, &error));
+      g_assert_true (ql_device_set_property_from_string (gpu, "bdf", "0000:01:00.0", &error));
+      g_assert_no_error (error);
+      plan = ql_hotplug_plan (gpu, running, NULL, &error);
+      if (cases[i].ok)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (plan);
+          continue;
+        }
+      g_assert_null (plan);
+      g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT);
+      g_assert_cmpstr (error->message, ==,
+                       "device 'gpu': property 'type': the VM's IOMMU 'vtd' is an intel-iommu without caching-mode, "
+                       "and QEMU maps nothing for a vfio device then (\"We need to set caching-mode=on for intel-iommu "
+                       "to enable device assignment with IOMMU protection.\"): start the VM with caching-mode = true");
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -321,6 +367,7 @@ main (int   argc,
   g_test_add_func ("/iommu/rule/bad-text", test_rule_bad_text);
 
   g_test_add_func ("/iommu/hotplug/refused", test_hotplug_refused);
+  g_test_add_func ("/iommu/hotplug/vfio", test_hotplug_vfio);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

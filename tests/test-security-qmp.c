@@ -26,6 +26,7 @@ typedef struct
   char *dir;
   char *path;
   guint answered;   /* commands answered: only the handshake */
+  gboolean chatty;  /* an event in the handshake reply's write, then garbage */
 } SilentPeer;
 
 static gboolean
@@ -80,6 +81,18 @@ silent_peer_run (gpointer data)
             }
           else
             reply = g_strdup (ok);
+          if (p->chatty)
+            {
+              /* One write: the reply, an event, then a line that is not
+               * JSON (a protocol error). */
+              char *more = g_strconcat (reply,
+                                        "{\"event\": \"STOP\", \"data\": {}, \"timestamp\": "
+                                        "{\"seconds\": 1, \"microseconds\": 2}}\r\n"
+                                        "this is not JSON\r\n", NULL);
+
+              g_free (reply);
+              reply = more;
+            }
           g_output_stream_write_all (out, reply, strlen (reply), NULL, p->stop, NULL);
           g_atomic_int_inc (&p->answered);
         }
@@ -90,7 +103,7 @@ silent_peer_run (gpointer data)
 }
 
 static SilentPeer *
-silent_peer_start (void)
+silent_peer_start_full (gboolean chatty)
 {
   SilentPeer *p = g_new0 (SilentPeer, 1);
   g_autoptr(GSocketAddress) address = NULL;
@@ -104,8 +117,15 @@ silent_peer_start (void)
   g_socket_listener_add_address (p->listener, address, G_SOCKET_TYPE_STREAM,
                                  G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error);
   g_assert_no_error (error);
+  p->chatty = chatty;
   p->thread = g_thread_new ("silent-qmp", silent_peer_run, p);
   return p;
+}
+
+static SilentPeer *
+silent_peer_start (void)
+{
+  return silent_peer_start_full (FALSE);
 }
 
 static void
@@ -127,6 +147,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SilentPeer, silent_peer_free)
 typedef struct
 {
   int status;
+  char *out;
   char *err;
   double seconds;
   gboolean killed;
@@ -170,7 +191,7 @@ run_qlaunch (Run                *r,
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   proc = g_subprocess_newv ((const char * const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   limit = g_timeout_source_new_seconds (HANG_LIMIT_S);
   g_source_set_callback (limit, kill_hung, proc, NULL);
@@ -178,7 +199,7 @@ run_qlaunch (Run                *r,
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
-  g_subprocess_communicate_utf8_finish (proc, result, NULL, &r->err, &error);
+  g_subprocess_communicate_utf8_finish (proc, result, &r->out, &r->err, &error);
   g_assert_no_error (error);
   g_subprocess_wait (proc, NULL, &error);
   g_assert_no_error (error);
@@ -202,8 +223,8 @@ assert_timed_out (Run        *r,
   g_assert_nonnull (strstr (r->err, "did not answer within 400 ms"));
   g_assert_null (strstr (r->err, "CRITICAL"));
   g_assert_cmpfloat (r->seconds, <, HANG_LIMIT_S);
-  g_free (r->err);
-  r->err = NULL;
+  g_clear_pointer (&r->err, g_free);
+  g_clear_pointer (&r->out, g_free);
 }
 
 /* `qmp SOCKET COMMAND`: the reply waits at most --timeout. */
@@ -246,6 +267,27 @@ test_unplug_reply_deadline (void)
   g_assert_nonnull (strstr (r.err, "device 'dev0'"));
   g_assert_cmpfloat (r.seconds, <, 10.0);
   g_free (r.err);
+  g_free (r.out);
+}
+
+/* `qmp --events`: the event that came with the handshake's reply is
+ * printed, and a protocol error ends it with exit 1 (not 0, as the end of
+ * QEMU's stream would). */
+static void
+test_events_protocol_error (void)
+{
+  g_autoptr(SilentPeer) p = silent_peer_start_full (TRUE);
+  Run r = { 0 };
+  const char *args[] = { "qmp", "--events", "--timeout", "2000", p->path, NULL };
+
+  run_qlaunch (&r, args);
+  if (r.killed)
+    g_error ("qlaunch qmp --events did not end on a protocol error within %d s", HANG_LIMIT_S);
+  g_assert_cmpstr (r.out, ==, "{\"event\":\"STOP\",\"data\":{},\"timestamp\":{\"seconds\":1,\"microseconds\":2}}\n");
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_null (strstr (r.err, "CRITICAL"));
+  g_free (r.err);
+  g_free (r.out);
 }
 
 int
@@ -256,5 +298,6 @@ main (int    argc,
   g_test_add_func ("/security/qmp/reply-deadline", test_qmp_reply_deadline);
   g_test_add_func ("/security/hotplug/reply-deadline", test_hotplug_reply_deadline);
   g_test_add_func ("/security/unplug/reply-deadline", test_unplug_reply_deadline);
+  g_test_add_func ("/security/qmp-events/protocol-error", test_events_protocol_error);
   return g_test_run ();
 }

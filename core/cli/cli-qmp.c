@@ -215,12 +215,19 @@ print_events (const char *socket_path,
   EventsState state = { loop, QL_EXIT_OK, FALSE };
   guint sigint, sigterm;
 
-  qmp = connect_or_report ("qmp", socket_path, timeout_ms);
-  if (qmp == NULL)
-    return QL_EXIT_FAILURE;
+  g_autoptr(GError) error = NULL;
 
+  /* Listening before the handshake: an event that arrives in the same read
+   * as the handshake's reply is printed too. */
+  qmp = ql_qmp_new ();
   g_signal_connect (qmp, "event", G_CALLBACK (on_event), &state);
   g_signal_connect (qmp, "disconnected", G_CALLBACK (on_disconnected), &state);
+  if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
+    {
+      g_signal_handlers_disconnect_by_data (qmp, &state);
+      g_printerr ("qlaunch: qmp: %s\n", error->message);
+      return QL_EXIT_FAILURE;
+    }
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
   sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, &state);
   /* On stderr, so that stdout holds events only; a caller can wait for it

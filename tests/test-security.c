@@ -1,7 +1,10 @@
-/* qlaunch tests — the QMP commands of the CLI against a peer that does not
- * behave: `qmp`, `hotplug` and `unplug` bound every command's reply by
- * --timeout, so a peer that greets, accepts the handshake and then stays
- * silent cannot hold qlaunch (run as root, often by scripts) for ever.
+/* qlaunch tests — the security suite: what the README's "Security" section
+ * promises, tried as an attacker would.
+ *
+ * The QMP commands of the CLI against a peer that does not behave: `qmp`,
+ * `hotplug` and `unplug` bound every command's reply by --timeout, so a
+ * peer that greets, accepts the handshake and then stays silent cannot hold
+ * qlaunch (run as root, often by scripts) for ever.
  *
  * The peer is a thread of this test on a unix socket: it sends QEMU's
  * greeting, answers qmp_capabilities, then reads and never answers. Each
@@ -290,6 +293,83 @@ test_events_protocol_error (void)
   g_free (r.out);
 }
 
+/* A block device's `file` is a file, never a protocol: `nbd:HOST:PORT` or
+ * `json:{...}` in a VM file (or a -d spec) becomes a path beside the VM
+ * file, and QEMU, given that argv, opens no connection (a listener on the
+ * port sees none) and fails on the missing file instead. */
+static void
+test_block_file_is_not_a_protocol (void)
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *dir = ql_test_make_tmpdir ();
+  g_autofree char *vm = g_build_filename (dir, "nbd.vm", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *expected = NULL;
+  g_autoptr(GSocket) listener = NULL;
+  g_autoptr(GSocket) knocked = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GPtrArray) qemu_argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autofree char *qemu_err = NULL;
+  Run r = { 0 };
+  guint16 port;
+  const char *args[] = { "args", "--no-host-checks", "--format", "shell", NULL, NULL };
+
+  /* A listener QEMU would reach if it read the file name as NBD. */
+  listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (listener, any_port, TRUE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  g_socket_set_blocking (listener, FALSE);
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  text = g_strdup_printf ("[vm]\nname = nbd\n[machine]\ntype = q35\nacceleration = tcg\n"
+                          "[device d0]\ntype = block\nfile = nbd:127.0.0.1:%u\nformat = raw\n", port);
+  g_assert_true (g_file_set_contents (vm, text, -1, NULL));
+  args[4] = vm;
+  run_qlaunch (&r, args);
+  g_assert_cmpint (r.status, ==, 0);
+  expected = g_strdup_printf ("file=%s/nbd:127.0.0.1:%u,", dir, port);
+  if (strstr (r.out, expected) == NULL)
+    g_error ("'%s' not in: %s", expected, r.out);
+
+  if (qemu == NULL)
+    {
+      g_test_message ("qemu-system-x86_64 is not installed: the argv alone was checked");
+      goto out;
+    }
+  g_assert_true (g_shell_parse_argv (r.out, NULL, &argv, &error));
+  g_assert_no_error (error);
+  g_ptr_array_add (qemu_argv, qemu);
+  for (guint i = 1; argv[i] != NULL; i++)
+    g_ptr_array_add (qemu_argv, argv[i]);
+  g_ptr_array_add (qemu_argv, (gpointer) "-S");
+  g_ptr_array_add (qemu_argv, (gpointer) "-display");
+  g_ptr_array_add (qemu_argv, (gpointer) "none");
+  g_ptr_array_add (qemu_argv, NULL);
+  proc = g_subprocess_newv ((const char * const *) qemu_argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &qemu_err, &error);
+  g_assert_no_error (error);
+  g_test_message ("QEMU: exit %d: %s", g_subprocess_get_exit_status (proc), qemu_err);
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 1);
+  g_assert_nonnull (strstr (qemu_err, "nbd:127.0.0.1"));
+  /* Nobody knocked on the port: no connection waits to be accepted. */
+  knocked = g_socket_accept (listener, NULL, &error);
+  g_assert_null (knocked);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+out:
+  g_free (r.out);
+  g_free (r.err);
+  ql_test_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -299,5 +379,6 @@ main (int    argc,
   g_test_add_func ("/security/hotplug/reply-deadline", test_hotplug_reply_deadline);
   g_test_add_func ("/security/unplug/reply-deadline", test_unplug_reply_deadline);
   g_test_add_func ("/security/qmp-events/protocol-error", test_events_protocol_error);
+  g_test_add_func ("/security/block/file-is-not-a-protocol", test_block_file_is_not_a_protocol);
   return g_test_run ();
 }

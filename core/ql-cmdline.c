@@ -1077,8 +1077,11 @@ ql_cmdline_add_note (QlCmdline  *self,
 const char * const *
 ql_cmdline_get_notes (QlCmdline *self)
 {
+  static const char *const none[] = { NULL };
+
   g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
-  return (const char * const *) self->notes->pdata;
+  /* An empty array may have no storage yet. */
+  return self->notes->pdata != NULL ? (const char * const *) self->notes->pdata : none;
 }
 
 /**

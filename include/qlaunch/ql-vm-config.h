@@ -79,6 +79,23 @@ typedef enum
   QL_INCOMING_DEFER,
 } QlIncomingType;
 
+/**
+ * QlSandboxAction:
+ * @QL_SANDBOX_ACTION_DENY: QEMU's seccomp filter refuses the system calls
+ *   of the class
+ * @QL_SANDBOX_ACTION_ALLOW: the filter lets them through
+ *
+ * What QEMU's seccomp filter (`-sandbox on`) does with one class of system
+ * calls: `obsolete`, `elevateprivileges`, `spawn` or `resourcecontrol`.
+ *
+ * Since: ABI 1.2
+ */
+typedef enum
+{
+  QL_SANDBOX_ACTION_DENY,
+  QL_SANDBOX_ACTION_ALLOW,
+} QlSandboxAction;
+
 #define QL_TYPE_VM_CONFIG (ql_vm_config_get_type ())
 QL_API G_DECLARE_FINAL_TYPE (QlVmConfig, ql_vm_config, QL, VM_CONFIG, GObject)
 

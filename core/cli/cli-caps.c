@@ -152,6 +152,9 @@ print_text (QlQemuCaps *caps,
   g_print ("source: %s, %.1f ms\n", ql_qemu_caps_is_from_cache (caps) ? "cache" : "probe",
            (double) microseconds / 1000.0);
   g_print ("kvm: %s\n", ql_qemu_caps_get_kvm_present (caps) ? "present" : "absent");
+  g_print ("seccomp: %s\n", ql_qemu_caps_has_command_line_option (caps, "sandbox", NULL)
+                            ? "yes (-sandbox: [knobs] sandbox is on by default)"
+                            : "no (built without it: VMs run without -sandbox)");
   g_print ("json options: %s\n", json->str);
   g_print ("default machine: %s\n", ql_qemu_caps_get_default_machine (caps) != NULL
                                     ? ql_qemu_caps_get_default_machine (caps) : "(none)");

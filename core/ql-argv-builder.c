@@ -303,12 +303,13 @@ static const SandboxClass sandbox_classes[] = {
   { QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL, "sandbox-resource-control", "resourcecontrol" },
 };
 
-/* What in the VM makes QEMU fork and exec (the spawn class): tap scripts,
- * QEMU's bridge helper, an exec incoming migration, daemonizing. */
-static void
-spawn_reasons (QlVmConfig *self,
-               QlCmdline  *cl,
-               GPtrArray  *reasons)
+/* The options of @cl that make QEMU fork and exec (the spawn class): tap
+ * scripts, QEMU's bridge helper; each a sentence for a message, named
+ * after the option's origin or @fallback. */
+void
+ql_cmdline_spawn_reasons (QlCmdline  *cl,
+                          const char *fallback,
+                          GPtrArray  *reasons)
 {
   for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
     {
@@ -322,7 +323,7 @@ spawn_reasons (QlVmConfig *self,
       if (g_strcmp0 (ql_option_get_flag (option), "-netdev") != 0 || head == NULL)
         continue;
       if (origin == NULL)
-        origin = "-netdev";
+        origin = fallback;
       if (g_str_equal (head, "bridge"))
         g_ptr_array_add (reasons, g_strdup_printf ("%s is a bridge netdev (QEMU runs its bridge helper)", origin));
       if (!g_str_equal (head, "tap"))
@@ -339,6 +340,16 @@ spawn_reasons (QlVmConfig *self,
         g_ptr_array_add (reasons, g_strdup_printf ("%s runs the helper '%s' (QEMU forks to run it)",
                                                    origin, ql_option_lookup (option, "helper")));
     }
+}
+
+/* What in the VM makes QEMU fork and exec: its options', an exec incoming
+ * migration, daemonizing. */
+static void
+spawn_reasons (QlVmConfig *self,
+               QlCmdline  *cl,
+               GPtrArray  *reasons)
+{
+  ql_cmdline_spawn_reasons (cl, "-netdev", reasons);
   if (ql_vm_config_get_enum (self, QL_VM_PROP_INCOMING_TYPE) == QL_INCOMING_EXEC)
     g_ptr_array_add (reasons, g_strdup_printf ("[incoming] type exec runs '%s' (QEMU forks to run it; "
                                                "type fd needs no process)", STR (INCOMING_EXEC)));
@@ -449,6 +460,24 @@ emit_knobs (QlVmConfig *self,
     ql_cmdline_add_flag (cl, "-S");
 
   emit_sandbox (self, cl);
+}
+
+gboolean
+ql_vm_config_started_with_spawn (QlVmConfig *self)
+{
+  g_autoptr(QlCmdline) startup = ql_vm_config_build_startup_cmdline (self, NULL);
+  QlOption *sandbox;
+  const char *spawn;
+
+  /* A VM that cannot be built was not started from this configuration:
+   * assume the default filter. */
+  if (startup == NULL)
+    return !BOOL (KNOBS_SANDBOX);
+  sandbox = ql_cmdline_find_option (startup, "-sandbox", NULL);
+  if (sandbox == NULL)
+    return TRUE;
+  spawn = ql_option_lookup (sandbox, "spawn");
+  return g_strcmp0 (spawn, "allow") == 0;
 }
 
 static void

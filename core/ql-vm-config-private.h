@@ -133,6 +133,16 @@ QlCmdline     *ql_vm_config_build_cmdline_in (QlVmConfig  *self,
 QlCmdline     *ql_vm_config_build_startup_cmdline (QlVmConfig  *self,
                                                    GError     **error);
 
+/* The options of @cl that make QEMU fork and exec (tap scripts, QEMU's
+ * bridge helper): a sentence each, appended to @reasons, naming the
+ * option's origin or @fallback. */
+void           ql_cmdline_spawn_reasons   (QlCmdline   *cl,
+                                           const char  *fallback,
+                                           GPtrArray   *reasons);
+/* Whether the seccomp filter of the running VM of @self lets QEMU fork
+ * and exec: no -sandbox, or spawn=allow on its start-up command line. */
+gboolean       ql_vm_config_started_with_spawn (QlVmConfig *self);
+
 /* The id core uses for the guest RAM backend of the memory knobs. */
 #define QL_RAM_BACKEND_ID "dimm1"
 

@@ -807,6 +807,9 @@ prepare (CreateRun    *run,
                                    memory, TRUE, qmp, FALSE, error);
   if (config == NULL)
     return FALSE;
+  /* The binary's capabilities, when the caller probed it: a QEMU without
+   * seccomp gets no -sandbox. */
+  ql_vm_config_set_qemu_caps (config, ql_vm_config_get_qemu_caps (run->source));
   run->vm = ql_vm_new (config);
 
   log = g_build_filename (run->tmp, QL_TEMPLATE_CONSOLE, NULL);

@@ -10,7 +10,9 @@
 
 G_BEGIN_DECLS
 
-/* Bumped whenever QL_CAPS_TYPE or what the probe collects changes. */
+/* Bumped whenever QL_CAPS_TYPE or what the probe collects changes (a new
+ * QL_CAPS_TYPE also bumps the format byte of the cache file's magic,
+ * ql-qemu-caps-cache.c). */
 #define QL_CAPS_FORMAT "qlaunch-caps-3"
 
 #define QL_CAPS_TYPE "(sssxxx(uuu)ssbsa(sssb)asa(sa(ss))asa(sa(ss))asasasasa(sas))"

@@ -496,6 +496,7 @@ emit_kernel_bios_iothreads (QlVmConfig *self,
     }
   if (STR (BIOS) != NULL)
     ql_cmdline_add_verbatim (cl, "-bios", STR (BIOS));
+  ql_vm_config_emit_firmware (self, cl);
   for (guint i = 0; iothreads[i] != NULL; i++)
     ql_cmdline_add_option (cl, "-object", "iothread", "id", iothreads[i], NULL);
 }
@@ -580,7 +581,8 @@ check_helpers (QlCmdline  *cl,
  * Validates the configuration (ql_vm_config_validate()) and builds its
  * structured command line, in govmm's order: name, uuid, machine, cpu
  * model, QMP sockets, memory, devices in order, rtc, globals, vga, knobs
- * (with the memory knobs), kernel, bios, iothreads, incoming, smp.
+ * (with the memory knobs), kernel, bios (or the UEFI flash devices),
+ * iothreads, incoming, smp.
  *
  * Returns: (transfer full): the command line, or %NULL with @error set
  */

@@ -325,6 +325,57 @@ fail_key (QlCmdline  *self,
                              "option %s: key '%s' %s", flag, key, why);
 }
 
+/* A call against the API's contract (a plugin bug): recorded like a bad
+ * value, so that building the argv fails with an error naming the device
+ * (ql_device_qemu_params() attributes it), never a critical and a device
+ * silently missing from the argv. */
+static void G_GNUC_PRINTF (2, 3)
+fail_misuse (QlCmdline  *self,
+             const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list ap;
+
+  if (self->error != NULL)
+    return;
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  self->error = g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                             "plugin bug: %s", message);
+}
+
+static const char *
+syntax_advice (const char *flag)
+{
+  switch (ql_cmdline_syntax_for_flag (flag))
+    {
+    case QL_OPTION_SYNTAX_FLAG:
+      return "it takes no value: use ql_cmdline_add_flag()";
+    case QL_OPTION_SYNTAX_VERBATIM:
+      return "its value is not key=value: use ql_cmdline_add_verbatim()";
+    case QL_OPTION_SYNTAX_KEYVAL:
+    default:
+      return "it takes key=value: use ql_cmdline_add_option()";
+    }
+}
+
+/* Whether @flag can name an option; records a misuse by @function if not. */
+static gboolean
+check_flag (QlCmdline  *self,
+            const char *function,
+            const char *flag)
+{
+  if (flag == NULL || flag[0] != '-' || flag[1] == '\0')
+    {
+      fail_misuse (self, "%s(): '%s' is not an option name (it starts with '-')",
+                   function, flag != NULL ? flag : "(null)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static QlOption *
 append_option (QlCmdline      *self,
                const char     *flag,
@@ -347,6 +398,22 @@ append_option (QlCmdline      *self,
   return option;
 }
 
+/* A key=value option for the add/insert functions. A misuse (no option
+ * name, or one of another syntax) is recorded and still gives an option,
+ * so that the caller's further calls on it are harmless. */
+static QlOption *
+append_keyval_option (QlCmdline  *self,
+                      const char *function,
+                      const char *flag,
+                      const char *head)
+{
+  if (!check_flag (self, function, flag))
+    flag = "-invalid";
+  else if (ql_cmdline_syntax_for_flag (flag) != QL_OPTION_SYNTAX_KEYVAL)
+    fail_misuse (self, "%s(): option %s: %s", function, flag, syntax_advice (flag));
+  return append_option (self, flag, QL_OPTION_SYNTAX_KEYVAL, head);
+}
+
 /**
  * ql_cmdline_add_flag:
  * @self: a #QlCmdline
@@ -359,7 +426,19 @@ ql_cmdline_add_flag (QlCmdline  *self,
                      const char *flag)
 {
   g_return_if_fail (QL_IS_CMDLINE (self));
-  g_return_if_fail (flag != NULL && flag[0] == '-');
+  if (!check_flag (self, "ql_cmdline_add_flag", flag))
+    return;
+  /* Options that cannot stand alone (the table lists only the flags
+   * qlaunch itself writes; an unknown flag is taken as the caller says). */
+  if (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_VERBATIM
+      || (g_str_equal (flag, "-device") || g_str_equal (flag, "-netdev")
+          || g_str_equal (flag, "-object") || g_str_equal (flag, "-chardev")
+          || g_str_equal (flag, "-blockdev") || g_str_equal (flag, "-drive")))
+    {
+      fail_misuse (self, "ql_cmdline_add_flag(): option %s needs a value: %s",
+                   flag, syntax_advice (flag));
+      return;
+    }
   append_option (self, flag, QL_OPTION_SYNTAX_FLAG, NULL);
 }
 
@@ -378,9 +457,19 @@ ql_cmdline_add_verbatim (QlCmdline  *self,
                          const char *value)
 {
   g_return_if_fail (QL_IS_CMDLINE (self));
-  g_return_if_fail (flag != NULL && flag[0] == '-');
-  g_return_if_fail (value != NULL);
-  g_return_if_fail (ql_cmdline_syntax_for_flag (flag) != QL_OPTION_SYNTAX_KEYVAL);
+  if (!check_flag (self, "ql_cmdline_add_verbatim", flag))
+    return;
+  if (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_KEYVAL)
+    {
+      fail_misuse (self, "ql_cmdline_add_verbatim(): option %s: %s",
+                   flag, syntax_advice (flag));
+      return;
+    }
+  if (value == NULL)
+    {
+      fail_misuse (self, "ql_cmdline_add_verbatim(): option %s without a value", flag);
+      return;
+    }
   if (*value == '\0')
     fail_value (self, flag, NULL, value, "is empty");
   append_option (self, flag, QL_OPTION_SYNTAX_VERBATIM, value);
@@ -409,10 +498,8 @@ ql_cmdline_add_optionv (QlCmdline          *self,
   QlOption *option;
 
   g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
-  g_return_val_if_fail (flag != NULL && flag[0] == '-', NULL);
-  g_return_val_if_fail (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_KEYVAL, NULL);
 
-  option = append_option (self, flag, QL_OPTION_SYNTAX_KEYVAL, head);
+  option = append_keyval_option (self, "ql_cmdline_add_optionv", flag, head);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     ql_option_set (option, keys[i], values[i]);
   return option;
@@ -444,10 +531,8 @@ ql_cmdline_add_option (QlCmdline  *self,
   va_list ap;
 
   g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
-  g_return_val_if_fail (flag != NULL && flag[0] == '-', NULL);
-  g_return_val_if_fail (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_KEYVAL, NULL);
 
-  option = append_option (self, flag, QL_OPTION_SYNTAX_KEYVAL, head);
+  option = append_keyval_option (self, "ql_cmdline_add_option", flag, head);
   va_start (ap, head);
   while ((key = va_arg (ap, const char *)) != NULL)
     {
@@ -459,6 +544,26 @@ ql_cmdline_add_option (QlCmdline  *self,
   return option;
 }
 
+/* A setter called with no key, or on an option that takes no keys. */
+static gboolean
+check_option_key (QlOption   *option,
+                  const char *function,
+                  const char *key)
+{
+  if (key == NULL)
+    {
+      fail_misuse (option->owner, "%s(): option %s: no key given", function, option->flag);
+      return FALSE;
+    }
+  if (option->syntax != QL_OPTION_SYNTAX_KEYVAL)
+    {
+      fail_misuse (option->owner, "%s(): option %s takes no key=value (key '%s')",
+                   function, option->flag, key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 option_put (QlOption    *option,
             const char  *key,
@@ -466,8 +571,6 @@ option_put (QlOption    *option,
             QlValueType  type)
 {
   QlOptionValue v = { NULL, NULL, type };
-
-  g_return_if_fail (option->syntax == QL_OPTION_SYNTAX_KEYVAL);
 
   if (!check_key (option->owner, option->flag, key)
       || !check_text (option->owner, option->flag, key, value))
@@ -514,8 +617,8 @@ ql_option_set (QlOption   *option,
                const char *key,
                const char *value)
 {
-  g_return_if_fail (option != NULL && key != NULL);
-  if (value == NULL)
+  g_return_if_fail (option != NULL);
+  if (!check_option_key (option, "ql_option_set", key) || value == NULL)
     return;
   option_put (option, key, g_strdup (value), QL_VALUE_STRING);
 }
@@ -533,7 +636,9 @@ ql_option_set_bool (QlOption   *option,
                     const char *key,
                     gboolean    value)
 {
-  g_return_if_fail (option != NULL && key != NULL);
+  g_return_if_fail (option != NULL);
+  if (!check_option_key (option, "ql_option_set_bool", key))
+    return;
   option_put (option, key, g_strdup (value ? "on" : "off"), QL_VALUE_BOOL);
 }
 
@@ -550,7 +655,9 @@ ql_option_set_int (QlOption   *option,
                    const char *key,
                    gint64      value)
 {
-  g_return_if_fail (option != NULL && key != NULL);
+  g_return_if_fail (option != NULL);
+  if (!check_option_key (option, "ql_option_set_int", key))
+    return;
   option_put (option, key, g_strdup_printf ("%" G_GINT64_FORMAT, value), QL_VALUE_INT);
 }
 
@@ -567,7 +674,9 @@ ql_option_set_uint (QlOption   *option,
                     const char *key,
                     guint64     value)
 {
-  g_return_if_fail (option != NULL && key != NULL);
+  g_return_if_fail (option != NULL);
+  if (!check_option_key (option, "ql_option_set_uint", key))
+    return;
   option_put (option, key, g_strdup_printf ("%" G_GUINT64_FORMAT, value), QL_VALUE_UINT);
 }
 
@@ -591,8 +700,15 @@ ql_option_set_fds (QlOption   *option,
 {
   GString *s;
 
-  g_return_if_fail (option != NULL && key != NULL);
-  g_return_if_fail (qemu_fds != NULL && n_fds > 0);
+  g_return_if_fail (option != NULL);
+  if (!check_option_key (option, "ql_option_set_fds", key))
+    return;
+  if (qemu_fds == NULL || n_fds == 0)
+    {
+      fail_misuse (option->owner, "ql_option_set_fds(): option %s, key '%s': no descriptors",
+                   option->flag, key);
+      return;
+    }
 
   s = g_string_new (NULL);
   for (guint i = 0; i < n_fds; i++)
@@ -638,9 +754,8 @@ ql_option_add_list_value (QlOption   *option,
   QlOptionValue v = { NULL, NULL, QL_VALUE_LIST, NULL };
   guint at;
 
-  g_return_if_fail (option != NULL && key != NULL);
-  g_return_if_fail (option->syntax == QL_OPTION_SYNTAX_KEYVAL);
-  if (value == NULL)
+  g_return_if_fail (option != NULL);
+  if (!check_option_key (option, "ql_option_add_list_value", key) || value == NULL)
     return;
   if (!check_key (option->owner, option->flag, key)
       || !check_text (option->owner, option->flag, key, value))
@@ -804,10 +919,14 @@ ql_cmdline_insert_option (QlCmdline  *self,
   QlOption *option;
 
   g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
-  g_return_val_if_fail (index <= self->options->len, NULL);
-  g_return_val_if_fail (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_KEYVAL, NULL);
 
-  option = append_option (self, flag, QL_OPTION_SYNTAX_KEYVAL, head);
+  if (index > self->options->len)
+    {
+      fail_misuse (self, "ql_cmdline_insert_option(): position %u is past the end (%u options)",
+                   index, self->options->len);
+      index = self->options->len;
+    }
+  option = append_keyval_option (self, "ql_cmdline_insert_option", flag, head);
   g_ptr_array_steal_index (self->options, self->options->len - 1);
   g_ptr_array_insert (self->options, (gint) index, option);
   return option;
@@ -1002,7 +1121,12 @@ ql_cmdline_set_machine_option (QlCmdline  *self,
   const char *old;
 
   g_return_if_fail (QL_IS_CMDLINE (self));
-  g_return_if_fail (key != NULL && value != NULL);
+  if (key == NULL || value == NULL)
+    {
+      fail_misuse (self, "ql_cmdline_set_machine_option(): no %s given",
+                   key == NULL ? "key" : "value");
+      return;
+    }
 
   machine = ql_cmdline_find_option (self, "-machine", NULL);
   if (machine == NULL)
@@ -1118,6 +1242,12 @@ ql_cmdline_fail (QlCmdline *self,
     self->error = error;
   else
     g_error_free (error);
+}
+
+const GError *
+ql_cmdline_peek_error (QlCmdline *self)
+{
+  return self->error;
 }
 
 /**

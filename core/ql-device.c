@@ -35,13 +35,97 @@ static GParamSpec *properties[N_PROPS];
 
 static GQuark ql_device_type_name_quark (void);
 G_DEFINE_QUARK (ql-device-type-name, ql_device_type_name)
+static GQuark ql_device_type_plugin_quark (void);
+G_DEFINE_QUARK (ql-device-type-plugin, ql_device_type_plugin)
 
 void
 ql_device_type_set_name (GType       type,
-                         const char *name)
+                         const char *name,
+                         const char *plugin)
 {
   g_type_set_qdata (type, ql_device_type_name_quark (),
                     (gpointer) g_intern_string (name));
+  g_type_set_qdata (type, ql_device_type_plugin_quark (),
+                    (gpointer) g_intern_string (plugin));
+}
+
+const char *
+ql_device_type_get_plugin (GType type)
+{
+  return g_type_get_qdata (type, ql_device_type_plugin_quark ());
+}
+
+/* "device type 'T' of plugin 'P'", for errors that are a plugin's fault. */
+static char *
+describe_type (QlDevice *self)
+{
+  const char *name = ql_device_type_get_name (G_OBJECT_TYPE (self));
+  const char *plugin = ql_device_type_get_plugin (G_OBJECT_TYPE (self));
+
+  if (name == NULL)
+    name = G_OBJECT_TYPE_NAME (self);
+  if (plugin != NULL)
+    return g_strdup_printf ("device type '%s' of plugin '%s'", name, plugin);
+  return g_strdup_printf ("device type '%s'", name);
+}
+
+/* Holds a plugin's vfunc to its contract: FALSE with an error, TRUE
+ * without one, errors in qlaunch's domains (they name the device); and for
+ * the params vfuncs, no misuse of @cmdline. A breach becomes the error,
+ * naming the device, its type and plugin, never a silent drop. */
+static gboolean
+vfunc_contract (QlDevice     *self,
+                const char   *vfunc,
+                gboolean      ok,
+                GError       *local_error,
+                QlCmdline    *cmdline,
+                const GError *cmdline_error_before,
+                GError      **error)
+{
+  g_autoptr(GError) owned = local_error;
+  g_autofree char *type = describe_type (self);
+  const char *id = ql_device_get_id (self) != NULL ? ql_device_get_id (self) : "(no id)";
+
+  if (ok && owned != NULL)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                   "device '%s': plugin bug in %s: %s() returned TRUE and set an error (%s)",
+                   id, type, vfunc, owned->message);
+      return FALSE;
+    }
+  if (!ok && owned == NULL)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                   "device '%s': plugin bug in %s: %s() returned FALSE without an error",
+                   id, type, vfunc);
+      return FALSE;
+    }
+  if (!ok && owned->domain != QL_CONFIG_ERROR && owned->domain != QL_LAUNCH_ERROR)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                   "device '%s' (%s): %s", id, type, owned->message);
+      return FALSE;
+    }
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&owned));
+      return FALSE;
+    }
+  if (cmdline != NULL && cmdline_error_before == NULL && ql_cmdline_peek_error (cmdline) != NULL)
+    {
+      const GError *recorded = ql_cmdline_peek_error (cmdline);
+
+      /* A misuse names the plugin; a bad value (a line break in a path,
+       * say) is the user's, and names the device only. */
+      if (g_str_has_prefix (recorded->message, "plugin bug: "))
+        g_set_error (error, recorded->domain, recorded->code, "device '%s': plugin bug in %s: %s",
+                     id, type, recorded->message + strlen ("plugin bug: "));
+      else
+        g_set_error (error, recorded->domain, recorded->code, "device '%s': %s",
+                     id, recorded->message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 const char *
@@ -223,12 +307,7 @@ ql_device_valid (QlDevice    *self,
   g_return_val_if_fail (QL_IS_VM_CONFIG (vm), FALSE);
 
   ok = QL_DEVICE_GET_CLASS (self)->valid (self, vm, &local_error);
-  if (!ok && local_error == NULL)
-    ql_device_set_error (self, &local_error, QL_CONFIG_ERROR_INVALID_VALUE, NULL,
-                         "invalid (the plugin gave no reason)");
-  if (!ok)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return ok;
+  return vfunc_contract (self, "valid", ok, g_steal_pointer (&local_error), NULL, NULL, error);
 }
 
 /**
@@ -249,18 +328,16 @@ ql_device_qemu_params (QlDevice    *self,
                        GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
+  const GError *before;
   gboolean ok;
 
   g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (QL_IS_CMDLINE (cmdline), FALSE);
 
+  before = ql_cmdline_peek_error (cmdline);
   ok = QL_DEVICE_GET_CLASS (self)->qemu_params (self, vm, cmdline, &local_error);
-  if (!ok && local_error == NULL)
-    ql_device_set_error (self, &local_error, QL_CONFIG_ERROR_INVALID_VALUE, NULL,
-                         "cannot be emitted (the plugin gave no reason)");
-  if (!ok)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return ok;
+  return vfunc_contract (self, "qemu_params", ok, g_steal_pointer (&local_error),
+                         cmdline, before, error);
 }
 
 /**
@@ -283,6 +360,7 @@ ql_device_hotplug_params (QlDevice    *self,
 {
   QlDeviceClass *klass;
   g_autoptr(GError) local_error = NULL;
+  const GError *before;
   gboolean ok;
 
   g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
@@ -291,13 +369,10 @@ ql_device_hotplug_params (QlDevice    *self,
   klass = QL_DEVICE_GET_CLASS (self);
   if (klass->hotplug_params == NULL)
     return ql_device_qemu_params (self, vm, cmdline, error);
+  before = ql_cmdline_peek_error (cmdline);
   ok = klass->hotplug_params (self, vm, cmdline, &local_error);
-  if (!ok && local_error == NULL)
-    ql_device_set_error (self, &local_error, QL_CONFIG_ERROR_INVALID_VALUE, NULL,
-                         "cannot be hot-plugged (the plugin gave no reason)");
-  if (!ok)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return ok;
+  return vfunc_contract (self, "hotplug_params", ok, g_steal_pointer (&local_error),
+                         cmdline, before, error);
 }
 
 static char **

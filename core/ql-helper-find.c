@@ -38,8 +38,8 @@ descriptor_dirs (void)
 
 /* Whether another user than us or root could change @path (owner, or
  * write permission for group or others). */
-static gboolean
-writable_by_others (const GStatBuf *st)
+gboolean
+ql_file_writable_by_others (const GStatBuf *st)
 {
   return (st->st_uid != 0 && st->st_uid != getuid ())
          || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
@@ -138,7 +138,7 @@ ql_helper_find_vhost_user_binary (const char  *backend_type,
 
       if (g_stat (path, &st) != 0 || st.st_size == 0)
         continue;   /* gone, or an empty file that hides a lower one */
-      if (writable_by_others (&st))
+      if (ql_file_writable_by_others (&st))
         {
           g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
                        "refusing vhost-user descriptor '%s': another user can change it "
@@ -207,7 +207,7 @@ ql_helper_check_binary_trusted (const char  *path,
                        "cannot check '%s': %s", dir, g_strerror (saved));
           return FALSE;
         }
-      if (writable_by_others (&st))
+      if (ql_file_writable_by_others (&st))
         {
           g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
                        "refusing to run '%s': %s '%s' can be changed by another user "

@@ -23,7 +23,8 @@
  * The facts about the host that validating a VM configuration needs:
  * whether device nodes can be opened, whether a path is on hugetlbfs,
  * whether files exist and descriptors are open, whether KVM is usable,
- * whether a port forwarded into a guest is free.
+ * whether a port forwarded into a guest is free, what a kernel module's
+ * parameter is set to.
  *
  * Validation asks only through the probe of the configuration
  * (ql_vm_config_get_host_probe()), which is %NULL when host checks are off
@@ -185,6 +186,44 @@ real_port_available (QlHostProbe *self,
   return TRUE;
 }
 
+/* A module name or parameter is one path component of /sys/module. */
+static gboolean
+is_sysfs_name (const char *name)
+{
+  return name != NULL && *name != '\0' && strchr (name, '/') == NULL
+         && strcmp (name, ".") != 0 && strcmp (name, "..") != 0;
+}
+
+static char *
+real_module_parameter (QlHostProbe *self,
+                       const char  *module,
+                       const char  *parameter,
+                       GError     **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (!is_sysfs_name (module) || !is_sysfs_name (parameter))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "'%s' or '%s' is not a kernel module or parameter name",
+                   module != NULL ? module : "", parameter != NULL ? parameter : "");
+      return NULL;
+    }
+  path = g_strdup_printf ("/sys/module/%s/parameters/%s", module, parameter);
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      /* GLib's message names the path and the system's reason. */
+      g_set_error_literal (error, G_IO_ERROR,
+                           g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                           ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
+                           local_error->message);
+      return NULL;
+    }
+  return g_strchomp (g_steal_pointer (&contents));
+}
+
 static void
 ql_host_probe_class_init (QlHostProbeClass *klass)
 {
@@ -195,6 +234,7 @@ ql_host_probe_class_init (QlHostProbeClass *klass)
   klass->kvm_usable = real_kvm_usable;
   klass->query_file = real_query_file;
   klass->port_available = real_port_available;
+  klass->module_parameter = real_module_parameter;
 }
 
 static void
@@ -388,4 +428,43 @@ ql_host_probe_port_available (QlHostProbe *self,
       return FALSE;
     }
   return klass->port_available (self, udp, address, port, error);
+}
+
+/**
+ * ql_host_probe_get_module_parameter:
+ * @self: a #QlHostProbe
+ * @module: a kernel module's name, such as `kvm_amd`
+ * @parameter: one of its parameters, such as `sev`
+ * @error: return location for the reason it cannot be read
+ *   (%G_IO_ERROR_NOT_FOUND when the module is not loaded or has no such
+ *   parameter)
+ *
+ * Reads a loaded kernel module's parameter, as
+ * `/sys/module/@module/parameters/@parameter` shows it, through the
+ * #QlHostProbeClass.module_parameter vfunc. A probe class that does not
+ * implement it answers %G_IO_ERROR_NOT_SUPPORTED, and callers then skip the
+ * check.
+ *
+ * Returns: (transfer full) (nullable): the value without its trailing
+ *   newline (`Y`, `N`, `1`, ...), or %NULL with @error set
+ *
+ * Since: ABI 1.3
+ */
+char *
+ql_host_probe_get_module_parameter (QlHostProbe *self,
+                                    const char  *module,
+                                    const char  *parameter,
+                                    GError     **error)
+{
+  QlHostProbeClass *klass;
+
+  g_return_val_if_fail (QL_IS_HOST_PROBE (self), NULL);
+  klass = QL_HOST_PROBE_GET_CLASS (self);
+  if (klass->module_parameter == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "this host probe cannot read kernel module parameters");
+      return NULL;
+    }
+  return klass->module_parameter (self, module, parameter, error);
 }

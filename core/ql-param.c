@@ -206,6 +206,28 @@ ql_param_spec_is_size (GParamSpec *pspec)
   return g_param_spec_get_qdata (pspec, ql_param_size_quark ()) != NULL;
 }
 
+/*
+ * ql_path_resolve:
+ * @value: a path-typed value as the user wrote it
+ * @base_dir: (nullable): the directory it is relative to: a VM file's
+ *   directory; %NULL for the current directory (a `-d` spec on the command
+ *   line is relative to where the user typed it)
+ *
+ * The one place where relative paths become absolute, so that no caller
+ * (VM file, `-d` spec, hot-plug) can hand QEMU a path it would resolve in
+ * its own working directory. An empty value stays empty.
+ *
+ * Returns: (transfer full): the absolute path, lexically canonical
+ */
+char *
+ql_path_resolve (const char *value,
+                 const char *base_dir)
+{
+  if (*value == '\0' || g_path_is_absolute (value))
+    return g_strdup (value);
+  return g_canonicalize_filename (value, base_dir);
+}
+
 /**
  * ql_param_spec_is_path:
  * @pspec: a #GParamSpec

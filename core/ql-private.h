@@ -2,13 +2,19 @@
 #pragma once
 
 #include <qlaunch/qlaunch.h>
+#include <glib/gstdio.h>
 
 G_BEGIN_DECLS
 
 /* Sets the name a device class was registered under (class qdata). */
 void        ql_device_type_set_name        (GType        type,
-                                            const char  *name);
+                                            const char  *name,
+                                            const char  *plugin);
 const char *ql_device_type_get_name        (GType        type);
+/* The plugin that registered it; NULL for a type registered in-process. */
+const char *ql_device_type_get_plugin      (GType        type);
+/* The first error recorded in a command line, or NULL. */
+const GError *ql_cmdline_peek_error        (QlCmdline   *self);
 
 /* A list of errors gathered while loading or validating. */
 typedef GPtrArray QlErrorList;   /* element-type GError, owned */
@@ -52,6 +58,8 @@ G_END_DECLS
 
 G_BEGIN_DECLS
 /* Sizes given without suffix are read in @unit (e.g. MiB for -m). */
+char       *ql_path_resolve                (const char          *value,
+                                            const char          *base_dir);
 void        ql_param_spec_set_size_unit    (GParamSpec          *pspec,
                                             guint64              unit);
 G_END_DECLS
@@ -130,6 +138,9 @@ void        ql_helper_set_device_id        (QlHelper            *helper,
  * (ql-helper-find.c). QL_CONFIG_ERROR_HOST otherwise. */
 gboolean    ql_helper_check_binary_trusted (const char          *path,
                                             GError             **error);
+/* Whether another user than us or root could change a file of this stat
+ * (owner, or write permission for group or others). */
+gboolean    ql_file_writable_by_others     (const GStatBuf      *st);
 G_END_DECLS
 
 G_BEGIN_DECLS

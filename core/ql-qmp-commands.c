@@ -160,6 +160,132 @@ ql_qmp_query_status (QlQmp         *self,
   return ret != NULL && parse_status (ret, status, running, error);
 }
 
+/* ---- query-sev-capabilities --------------------------------------------- */
+
+static gboolean
+parse_sev_capabilities (JsonNode    *ret,
+                        char       **pdh,
+                        char       **cert_chain,
+                        guint       *cbitpos,
+                        guint       *reduced_phys_bits,
+                        GError     **error)
+{
+  JsonObject *o = ret != NULL && JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
+  JsonNode *p = o != NULL ? json_object_get_member (o, "pdh") : NULL;
+  JsonNode *c = o != NULL ? json_object_get_member (o, "cert-chain") : NULL;
+  JsonNode *b = o != NULL ? json_object_get_member (o, "cbitpos") : NULL;
+  JsonNode *r = o != NULL ? json_object_get_member (o, "reduced-phys-bits") : NULL;
+
+  if (p == NULL || json_node_get_value_type (p) != G_TYPE_STRING
+      || c == NULL || json_node_get_value_type (c) != G_TYPE_STRING
+      || b == NULL || json_node_get_value_type (b) != G_TYPE_INT64
+      || r == NULL || json_node_get_value_type (r) != G_TYPE_INT64
+      || json_node_get_int (b) < 0 || json_node_get_int (b) > G_MAXUINT32
+      || json_node_get_int (r) < 0 || json_node_get_int (r) > G_MAXUINT32)
+    {
+      g_set_error_literal (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL,
+                           "query-sev-capabilities: the reply lacks \"pdh\", \"cert-chain\", "
+                           "\"cbitpos\" or \"reduced-phys-bits\"");
+      return FALSE;
+    }
+  if (pdh != NULL)
+    *pdh = g_strdup (json_node_get_string (p));
+  if (cert_chain != NULL)
+    *cert_chain = g_strdup (json_node_get_string (c));
+  if (cbitpos != NULL)
+    *cbitpos = (guint) json_node_get_int (b);
+  if (reduced_phys_bits != NULL)
+    *reduced_phys_bits = (guint) json_node_get_int (r);
+  return TRUE;
+}
+
+/**
+ * ql_qmp_query_sev_capabilities_async:
+ * @self: a connected #QlQmp
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Asks QEMU for the host platform's AMD SEV capabilities
+ * (`query-sev-capabilities`). QEMU answers only under KVM on a host with
+ * SEV; otherwise the error is QEMU's (%QL_QMP_ERROR_GENERIC: QEMU 7.2 says
+ * "KVM not enabled" under TCG and "SEV is not enabled in KVM" under KVM
+ * without SEV). Finish with ql_qmp_query_sev_capabilities_finish().
+ */
+void
+ql_qmp_query_sev_capabilities_async (QlQmp               *self,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+
+  ql_qmp_execute_async (self, "query-sev-capabilities", NULL, cancellable, callback, user_data);
+}
+
+/**
+ * ql_qmp_query_sev_capabilities_finish:
+ * @self: a #QlQmp
+ * @result: the #GAsyncResult given to the callback
+ * @pdh: (out) (optional) (transfer full): the platform Diffie-Hellman key,
+ *   base64
+ * @cert_chain: (out) (optional) (transfer full): the PDH certificate chain,
+ *   base64
+ * @cbitpos: (out) (optional): the host's C-bit position in a page table
+ *   entry (what a `sev-guest`'s cbitpos must be)
+ * @reduced_phys_bits: (out) (optional): the physical address bits lost
+ *   with SEV
+ * @error: return location for an error
+ *
+ * Finishes ql_qmp_query_sev_capabilities_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_qmp_query_sev_capabilities_finish (QlQmp         *self,
+                                      GAsyncResult  *result,
+                                      char         **pdh,
+                                      char         **cert_chain,
+                                      guint         *cbitpos,
+                                      guint         *reduced_phys_bits,
+                                      GError       **error)
+{
+  g_autoptr(JsonNode) ret = ql_qmp_execute_finish (self, result, error);
+
+  return ret != NULL && parse_sev_capabilities (ret, pdh, cert_chain, cbitpos, reduced_phys_bits, error);
+}
+
+/**
+ * ql_qmp_query_sev_capabilities:
+ * @self: a connected #QlQmp
+ * @pdh: (out) (optional) (transfer full): the platform Diffie-Hellman key
+ * @cert_chain: (out) (optional) (transfer full): its certificate chain
+ * @cbitpos: (out) (optional): the host's C-bit position
+ * @reduced_phys_bits: (out) (optional): the physical address bits lost
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * The synchronous form of ql_qmp_query_sev_capabilities_async().
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+ql_qmp_query_sev_capabilities (QlQmp         *self,
+                               char         **pdh,
+                               char         **cert_chain,
+                               guint         *cbitpos,
+                               guint         *reduced_phys_bits,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_autoptr(JsonNode) ret = NULL;
+
+  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
+
+  ret = ql_qmp_execute (self, "query-sev-capabilities", NULL, cancellable, error);
+  return ret != NULL && parse_sev_capabilities (ret, pdh, cert_chain, cbitpos, reduced_phys_bits, error);
+}
+
 /* ---- device_del, waiting for DEVICE_DELETED ----------------------------- */
 
 typedef struct

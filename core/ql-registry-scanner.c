@@ -214,9 +214,8 @@ ql_registry_scanner_scan (const char        *scanner,
 
       out = run.out != NULL ? g_bytes_get_data (run.out, &out_len) : NULL;
       text = out != NULL ? g_strndup (out, out_len) : g_strdup ("");
+      /* g_variant_parse() gives a non-floating reference: no ref_sink. */
       answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), text, NULL, NULL, NULL);
-      if (answer != NULL)
-        g_variant_ref_sink (answer);
       if (answer == NULL)
         entry = failed_entry (path, st, family, QL_PLUGIN_ERROR_SCAN_FAILED,
                               g_strdup_printf ("'%s': the plugin scanner gave no answer "

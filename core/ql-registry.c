@@ -594,7 +594,7 @@ ql_registry_init_plugin (QlRegistry          *self,
       entry->type = reg->type;
       entry->plugin = g_object_ref (plugin);
       g_hash_table_insert (self->devices, g_strdup (reg->name), entry);
-      ql_device_type_set_name (reg->type, reg->name);
+      ql_device_type_set_name (reg->type, reg->name, ql_plugin_get_name (plugin));
     }
 
   return TRUE;
@@ -1369,7 +1369,7 @@ ql_registry_register_device (QlRegistry  *self,
   entry = g_new0 (QlDeviceEntry, 1);
   entry->type = type;
   g_hash_table_insert (self->devices, g_strdup (name), entry);
-  ql_device_type_set_name (type, name);
+  ql_device_type_set_name (type, name, NULL);
 
   return TRUE;
 }
@@ -1450,8 +1450,15 @@ ql_spec_set_property (QlDevice      *device,
                       GError       **error)
 {
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *resolved = NULL;
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (device), pair->key);
+  const char *value = pair->value;
 
-  if (!ql_device_set_property_from_string (device, pair->key, pair->value,
+  /* A relative path in a spec is relative to the caller's directory, never
+   * to QEMU's. */
+  if (pspec != NULL && ql_param_spec_is_path (pspec))
+    value = resolved = ql_path_resolve (value, NULL);
+  if (!ql_device_set_property_from_string (device, pair->key, value,
                                            &local_error))
     {
       g_set_error (error, local_error->domain, local_error->code,

@@ -5,8 +5,8 @@
  *   $XDG_RUNTIME_DIR/qlaunch    when XDG_RUNTIME_DIR is ours, mode 0700
  *   /run/qlaunch                for root otherwise
  *   $TMPDIR/qlaunch-UID         for anyone else
- * each launch makes NAME.XXXXXX (0700) and holds an flock on its .lock
- * file while it runs. A directory whose lock nobody holds was left by a
+ * each launch makes NAME.XXXXXX (0700), each template clone
+ * clone-XXXXXX, and holds an flock on its .lock file while it runs. A directory whose lock nobody holds was left by a
  * launcher that was killed (SIGKILL cannot be caught): the next launch
  * under the same base removes it. */
 #include "ql-runtime-dir.h"
@@ -178,8 +178,8 @@ ql_runtime_dir_sweep (const char *base)
 
       if (g_lstat (path, &st) != 0 || !dir_private (&st, TRUE))
         continue;
-      /* No lock file: not ours to judge (a template clone's directory,
-       * or a launcher between its mkdir and its lock). */
+      /* No lock file: not ours to judge (a launcher between its mkdir
+       * and its lock). */
       if (g_lstat (lock, &lock_st) != 0)
         continue;
       fd = lock_dir (path, FALSE);
@@ -276,13 +276,16 @@ ql_runtime_dir_remove (const char *dir,
 
 char *
 ql_runtime_dir_make_temp (const char  *prefix,
+                          int         *lock_fd,
                           GError     **error)
 {
   g_autofree char *base = ql_runtime_dir_default_base ();
   g_autofree char *dir = NULL;
 
+  *lock_fd = -1;
   if (!ensure_private_dir (base, error))
     return NULL;
+  ql_runtime_dir_sweep (base);
   dir = g_strdup_printf ("%s/%sXXXXXX", base, prefix);
   if (g_mkdtemp_full (dir, 0700) == NULL)
     {
@@ -290,6 +293,19 @@ ql_runtime_dir_make_temp (const char  *prefix,
 
       g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
                    "cannot create a directory in '%s': %s", base, g_strerror (saved));
+      return NULL;
+    }
+  /* Locked for as long as the caller holds @lock_fd: once its process is
+   * gone (even SIGKILLed), the kernel drops the lock and the next sweep
+   * removes the directory; a live holder's is never touched. */
+  *lock_fd = lock_dir (dir, TRUE);
+  if (*lock_fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN,
+                   "cannot lock the directory '%s': %s", dir, g_strerror (saved));
+      remove_tree (dir);
       return NULL;
     }
   return g_steal_pointer (&dir);

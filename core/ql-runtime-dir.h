@@ -24,9 +24,12 @@ gboolean  ql_runtime_dir_claim        (const char  *dir,
                                        gboolean     made_here,
                                        int         *lock_fd,
                                        GError     **error);
-/* A fresh private directory BASE/PREFIXXXXXXX (0700), not locked: the
- * caller removes it (a template clone's socket directory). */
+/* A fresh private directory BASE/PREFIXXXXXXX (0700), locked through
+ * @lock_fd (old ones whose holder is gone are swept first): the caller
+ * removes it and then closes @lock_fd (a template clone's socket
+ * directory). */
 char     *ql_runtime_dir_make_temp    (const char  *prefix,
+                                       int         *lock_fd,
                                        GError     **error);
 /* Removes the directory (@made_here: all of it; else only the lock and the
  * directory if empty) and drops the lock. */

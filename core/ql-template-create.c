@@ -148,6 +148,13 @@ check_template_vm (QlVmConfig  *config,
     return unsupported (error, "it daemonizes or writes a pid file");
   if (ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_STOPPED))
     return unsupported (error, "[knobs] stopped: it would never get ready");
+  /* The saved state holds the firmware's copy of its variables in RAM but
+   * not the flash store itself: every clone would run on one store, or on
+   * a copy that no longer matches what the saved firmware believes it
+   * wrote. */
+  if (ql_vm_config_get_enum (config, QL_VM_PROP_FIRMWARE_TYPE) == QL_FIRMWARE_UEFI)
+    return unsupported (error, "[firmware] type: uefi: the UEFI variable store is a flash device outside "
+                        "the saved state, and the clones would share or diverge from it; use type = bios");
   if (ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_HUGEPAGES)
       || ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_MEM_PREALLOC)
       || ql_vm_config_get_bool (config, QL_VM_PROP_KNOBS_FILE_BACKED_MEM)
@@ -164,6 +171,10 @@ check_template_vm (QlVmConfig  *config,
         return unsupported (error, "device '%s' is a virtio-fs share: QEMU cannot save a "
                             "vhost-user-fs device's state (\"State blocked by non-migratable "
                             "device\"), and a template is a saved VM", ql_device_get_id (device));
+      if (g_strcmp0 (ql_device_get_type_name (device), "confidential-guest") == 0)
+        return unsupported (error, "device '%s' is a confidential guest: its memory is encrypted "
+                            "with a key of this launch only, and a template is saved guest memory "
+                            "that every clone maps", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "block") != 0 || ro == NULL)
         continue;
       g_object_get (device, "read-only", &read_only, NULL);
@@ -857,8 +868,8 @@ create_cancelled (GCancellable *cancellable,
 /**
  * ql_template_create_async:
  * @config: the template VM, loaded from a VM file (its text is kept in the
- *   template); no [qmp], [incoming], daemonize, pid file, memory knobs or
- *   writable disks
+ *   template); no [qmp], [incoming], daemonize, pid file, memory knobs,
+ *   writable disks or UEFI firmware
  * @dir: the template directory to make: must not exist, or be empty
  * @ready_pattern: (nullable): a regular expression: the VM is ready when a
  *   line of its console (QEMU's standard output: the serial console with

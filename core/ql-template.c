@@ -599,28 +599,48 @@ ql_template_get_config (QlTemplate *self)
 
 /* ---- clones ------------------------------------------------------------- */
 
+/* A clone's socket directory and the lock that marks it as in use. */
+typedef struct
+{
+  char *dir;
+  int   lock_fd;
+} CloneRuntime;
+
+static void
+clone_runtime_free (CloneRuntime *runtime)
+{
+  if (runtime == NULL)
+    return;
+  ql_template_remove_tree (runtime->dir);
+  if (runtime->lock_fd >= 0)
+    close (runtime->lock_fd);
+  g_free (runtime->dir);
+  g_free (runtime);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CloneRuntime, clone_runtime_free)
+
 /* A private directory (0700) for a clone's sockets, `clone-XXXXXX` under
  * the runtime directories' base (ql-runtime-dir.c: $XDG_RUNTIME_DIR/qlaunch
  * when XDG_RUNTIME_DIR is a private directory of ours, /run/qlaunch for
  * root, $TMPDIR/qlaunch-UID; a base that is not ours, is a symbolic link or
- * is writable by others is refused). The caller removes the directory. */
-static char *
+ * is writable by others is refused). It is locked while this process holds
+ * it, so that the one of a killed launcher is swept by the next. */
+static CloneRuntime *
 make_runtime_dir (GError **error)
 {
   g_autoptr(GError) local_error = NULL;
-  char *dir = ql_runtime_dir_make_temp ("clone-", &local_error);
+  CloneRuntime *runtime = g_new0 (CloneRuntime, 1);
 
-  if (dir == NULL)
-    g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                 "cannot create a private runtime directory: %s", local_error->message);
-  return dir;
-}
-
-static void
-remove_runtime_dir (gpointer dir)
-{
-  ql_template_remove_tree (dir);
-  g_free (dir);
+  runtime->dir = ql_runtime_dir_make_temp ("clone-", &runtime->lock_fd, &local_error);
+  if (runtime->dir == NULL)
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                   "cannot create a private runtime directory: %s", local_error->message);
+      g_free (runtime);
+      return NULL;
+    }
+  return runtime;
 }
 
 /* The socket directory goes as soon as QEMU has (not only with the VM
@@ -660,7 +680,7 @@ QlVm *
 ql_template_new_clone (QlTemplate  *self,
                        GError     **error)
 {
-  g_autofree char *runtime = NULL;
+  g_autoptr(CloneRuntime) runtime = NULL;
   g_autofree char *qmp_path = NULL;
   g_autofree char *memory_path = NULL;
   g_autoptr(QlVmConfig) config = NULL;
@@ -674,20 +694,17 @@ ql_template_new_clone (QlTemplate  *self,
   runtime = make_runtime_dir (error);
   if (runtime == NULL)
     return NULL;
-  qmp_path = g_build_filename (runtime, "qmp.sock", NULL);
+  qmp_path = g_build_filename (runtime->dir, "qmp.sock", NULL);
   memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
   vm = ql_json_object (self->manifest, "vm");
   config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                    ql_json_string (vm, "base-dir"), self->registry,
                                    memory_path, FALSE, qmp_path, TRUE, error);
   if (config == NULL)
-    {
-      ql_template_remove_tree (runtime);
-      return NULL;
-    }
+    return NULL;
   clone = ql_vm_new (config);
   g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
-                          g_steal_pointer (&runtime), remove_runtime_dir);
+                          g_steal_pointer (&runtime), (GDestroyNotify) clone_runtime_free);
   g_signal_connect (clone, "notify::state", G_CALLBACK (clone_state_changed), NULL);
   return clone;
 }

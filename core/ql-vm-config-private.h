@@ -64,6 +64,12 @@ typedef enum
   QL_VM_PROP_INCOMING_TYPE,
   QL_VM_PROP_INCOMING_FD,
   QL_VM_PROP_INCOMING_EXEC,
+  /* [firmware] */
+  QL_VM_PROP_FIRMWARE_TYPE,
+  QL_VM_PROP_FIRMWARE_CODE,
+  QL_VM_PROP_FIRMWARE_VARS_TEMPLATE,
+  QL_VM_PROP_FIRMWARE_VARS,
+  QL_VM_PROP_FIRMWARE_SECURE_BOOT,
   QL_VM_N_PROPS
 } QlVmProp;
 
@@ -142,6 +148,37 @@ void           ql_cmdline_spawn_reasons   (QlCmdline   *cl,
 /* Whether the seccomp filter of the running VM of @self lets QEMU fork
  * and exec: no -sandbox, or spawn=allow on its start-up command line. */
 gboolean       ql_vm_config_started_with_spawn (QlVmConfig *self);
+
+/* The UEFI firmware of a VM ([firmware] type = uefi), every path
+ * resolved: explicit keys first, then QEMU's firmware descriptors. */
+typedef struct
+{
+  char *code;            /* mapped read-only (pflash0) */
+  char *vars_template;   /* copied into vars on first use */
+  char *vars;            /* the VM's own variable store (pflash1) */
+  char *descriptor;      /* the descriptor that gave code or template, or NULL */
+  gboolean smm;          /* secure boot, or firmware that requires SMM */
+} QlFirmware;
+
+void           ql_firmware_free           (QlFirmware  *firmware);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlFirmware, ql_firmware_free)
+
+/* The UEFI firmware of @self, or NULL with @error naming the [firmware]
+ * key at fault; NULL without error when the type is not uefi. No host
+ * access beyond reading descriptors. */
+QlFirmware    *ql_vm_config_resolve_firmware (QlVmConfig *self,
+                                              GError    **error);
+/* The [firmware] rules (ql-firmware.c); host checks through the probe. */
+void           ql_vm_config_check_firmware   (QlVmConfig  *self,
+                                              QlErrorList *errors,
+                                              GHashTable  *ids);
+/* The -blockdev pairs, the pflash machine options and SMM. */
+void           ql_vm_config_emit_firmware    (QlVmConfig  *self,
+                                              QlCmdline   *cl);
+
+/* Node names of the flash devices' block nodes. */
+#define QL_PFLASH_CODE_NODE "ql-pflash0"
+#define QL_PFLASH_VARS_NODE "ql-pflash1"
 
 /* The id core uses for the guest RAM backend of the memory knobs. */
 #define QL_RAM_BACKEND_ID "dimm1"

@@ -100,6 +100,11 @@ static const QlVmKey vm_keys[] = {
   { QL_VM_PROP_INCOMING_TYPE, "incoming", "type" },
   { QL_VM_PROP_INCOMING_FD, "incoming", "fd" },
   { QL_VM_PROP_INCOMING_EXEC, "incoming", "exec" },
+  { QL_VM_PROP_FIRMWARE_TYPE, "firmware", "type" },
+  { QL_VM_PROP_FIRMWARE_CODE, "firmware", "code" },
+  { QL_VM_PROP_FIRMWARE_VARS_TEMPLATE, "firmware", "vars-template" },
+  { QL_VM_PROP_FIRMWARE_VARS, "firmware", "vars" },
+  { QL_VM_PROP_FIRMWARE_SECURE_BOOT, "firmware", "secure-boot" },
 };
 
 const QlVmKey *
@@ -576,6 +581,56 @@ mem_size_prop (const char *name,
  * VM file key: `[incoming] exec`.
  */
 
+/**
+ * QlVmConfig:firmware-type:
+ *
+ * The firmware: %QL_FIRMWARE_BIOS (the default: the machine's BIOS, or
+ * #QlVmConfig:bios) or %QL_FIRMWARE_UEFI, two flash devices (`-blockdev`
+ * nodes and `-machine pflash0=,pflash1=`) whose images come from
+ * #QlVmConfig:firmware-code, #QlVmConfig:firmware-vars-template and
+ * #QlVmConfig:firmware-vars, or from QEMU's firmware descriptors
+ * (ql_firmware_find_uefi()). VM file key: `[firmware] type`.
+ */
+
+/**
+ * QlVmConfig:firmware-code:
+ *
+ * The UEFI code image (pflash0, mapped read-only), such as
+ * `/usr/share/OVMF/OVMF_CODE_4M.fd`; %NULL to take the one of the first
+ * firmware descriptor that matches the VM (architecture, machine type,
+ * #QlVmConfig:firmware-secure-boot). It must be a firmware volume whose size
+ * is a multiple of 4 KiB. VM file key: `[firmware] code`.
+ */
+
+/**
+ * QlVmConfig:firmware-vars-template:
+ *
+ * The pristine UEFI variable store the VM's own store is copied from on
+ * first use; it is never written. %NULL for the `nvram-template` of the
+ * descriptor that gives the code (or that names #QlVmConfig:firmware-code).
+ * VM file key: `[firmware] vars-template`.
+ */
+
+/**
+ * QlVmConfig:firmware-vars:
+ *
+ * The VM's own UEFI variable store (pflash1, writable), created from
+ * #QlVmConfig:firmware-vars-template when it does not exist
+ * (ql_vm_config_prepare_firmware()) and kept between runs. %NULL for the
+ * file beside the VM file: `NAME.vars.fd` for `NAME.vm` (see
+ * ql_vm_config_dup_firmware_vars_path()). VM file key: `[firmware] vars`.
+ */
+
+/**
+ * QlVmConfig:firmware-secure-boot:
+ *
+ * Whether the UEFI firmware is a Secure Boot build: the descriptor must
+ * have the `secure-boot` feature, the machine must be q35, and the VM gets
+ * SMM (`-machine smm=on`, `-global driver=cfi.pflash01,property=secure,value=on`) so that only
+ * the firmware can write its variables. %FALSE takes firmware without
+ * Secure Boot. VM file key: `[firmware] secure-boot`.
+ */
+
 static void
 ql_vm_config_class_init (QlVmConfigClass *klass)
 {
@@ -671,6 +726,20 @@ ql_vm_config_class_init (QlVmConfigClass *klass)
                                                          "Open descriptor to migrate in from (incoming type fd); -1 = none",
                                                          -1, G_MAXINT, -1, RW);
   properties[QL_VM_PROP_INCOMING_EXEC] = str_prop ("incoming-exec", "Command whose output is the migration stream (incoming type exec)");
+
+  properties[QL_VM_PROP_FIRMWARE_TYPE] =
+    g_param_spec_enum ("firmware-type", NULL,
+                       "Firmware: bios (the machine's BIOS or [vm] bios) or uefi (pflash code + the VM's own variables)",
+                       QL_TYPE_FIRMWARE_TYPE, QL_FIRMWARE_BIOS, RW);
+  properties[QL_VM_PROP_FIRMWARE_CODE] =
+    path_prop ("firmware-code", "UEFI code image, mapped read-only (default: from QEMU's firmware descriptors)");
+  properties[QL_VM_PROP_FIRMWARE_VARS_TEMPLATE] =
+    path_prop ("firmware-vars-template",
+               "UEFI variable store template, copied on first use, never written (default: the descriptor's nvram-template)");
+  properties[QL_VM_PROP_FIRMWARE_VARS] =
+    path_prop ("firmware-vars", "The VM's own UEFI variable store, kept between runs (default: NAME.vars.fd beside NAME.vm)");
+  properties[QL_VM_PROP_FIRMWARE_SECURE_BOOT] =
+    bool_prop ("firmware-secure-boot", "UEFI Secure Boot firmware; needs q35, turns SMM on");
 
   g_object_class_install_properties (object_class, QL_VM_N_PROPS, properties);
 }

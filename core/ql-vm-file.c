@@ -15,11 +15,11 @@ typedef struct
 } Loader;
 
 static const char *const fixed_groups[] = {
-  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", NULL,
+  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", "firmware", NULL,
 };
 
 static const char *const group_kinds[] = {
-  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming",
+  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", "firmware",
   "qmp", "iothread", "device", NULL,
 };
 
@@ -125,9 +125,9 @@ static char *
 resolve_path (Loader     *loader,
               const char *value)
 {
-  if (*value == '\0' || g_path_is_absolute (value) || loader->base_dir == NULL)
+  if (loader->base_dir == NULL)
     return g_strdup (value);
-  return g_canonicalize_filename (value, loader->base_dir);
+  return ql_path_resolve (value, loader->base_dir);
 }
 
 static gboolean
@@ -405,7 +405,7 @@ load_group (Loader     *loader,
               "unknown group; did you mean [%s]?", close);
       else
         fail (loader, QL_CONFIG_ERROR_UNKNOWN_GROUP, group, NULL,
-              "unknown group; known: [vm], [machine], [smp], [memory], [kernel], [knobs], [rtc], [incoming], "
+              "unknown group; known: [vm], [machine], [smp], [memory], [kernel], [knobs], [rtc], [incoming], [firmware], "
               "[qmp NAME], [iothread ID], [device LABEL]");
     }
 }

@@ -517,6 +517,7 @@ ql_vm_config_validate_for (QlVmConfig  *self,
   check_kernel_and_knobs (self, errors);
   check_sandbox (self, errors);
   check_qmp_iothreads_incoming (self, errors, ids);
+  ql_vm_config_check_firmware (self, errors, ids);
   check_devices (self, errors, ids);
   /* The topology comes from the devices' options: once they are valid. */
   if (errors->len == 0 && ql_vm_config_is_pcie_machine (self))

@@ -1943,6 +1943,9 @@ ql_vm_launch_async (QlVm                *self,
   cmdline = build_cmdline (self, &runtime_dir, &made_here, &error);
   if (cmdline != NULL)
     argv = ql_cmdline_to_argv (cmdline, &error);
+  /* A UEFI VM's own variable store, from its template on first use. */
+  if (argv != NULL && !ql_vm_config_prepare_firmware (self->config, &error))
+    g_clear_pointer (&argv, g_strfreev);
   if (argv == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));

@@ -58,6 +58,9 @@ env_dir (const char *name)
   return dir;
 }
 
+/* The directory qlaunch runs in; NULL: the test's own. */
+static const char *run_cwd;
+
 /* `qlaunch --plugin-dir BUILD ARGS...`, LC_ALL=C; output and status in @r. */
 static void
 run_argv (Run                *r,
@@ -72,6 +75,8 @@ run_argv (Run                *r,
   run_clear (r);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  if (run_cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, run_cwd);
   g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BIN"));
   g_ptr_array_add (argv, (gpointer) "--plugin-dir");
   g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"));
@@ -876,6 +881,74 @@ test_hotplug_block_unplug_timeout (void)
 }
 
 static void
+write_zeros (const char *path,
+             gsize       size)
+{
+  g_autofree char *zeros = g_malloc0 (size);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, zeros, size, &error);
+  g_assert_no_error (error);
+}
+
+/* `hotplug -d block,file=rel.img` typed in directory D opens D/rel.img,
+ * not the rel.img of QEMU's own working directory (which holds another,
+ * of another size): query-block shows the file and its size. */
+static void
+test_hotplug_relative_path (void)
+{
+  g_autoptr(Qemu) q = NULL;
+  g_auto(Run) r = { 0 };
+  g_autofree char *test_cwd = g_get_current_dir ();
+  g_autofree char *qemu_cwd = NULL;
+  g_autofree char *caller_dir = NULL;
+  g_autofree char *qemu_image = NULL;
+  g_autofree char *caller_image = NULL;
+  g_autoptr(JsonNode) blocks = NULL;
+  JsonArray *array;
+  gboolean found = FALSE;
+
+  if (!have_qemu ())
+    return;
+  qemu_cwd = ql_test_make_tmpdir ();
+  caller_dir = ql_test_make_tmpdir ();
+  qemu_image = g_build_filename (qemu_cwd, "rel.img", NULL);
+  caller_image = g_build_filename (caller_dir, "rel.img", NULL);
+  write_zeros (qemu_image, 1024 * 1024);
+  write_zeros (caller_image, 2 * 1024 * 1024);
+
+  /* QEMU inherits its working directory from us. */
+  g_assert_cmpint (g_chdir (qemu_cwd), ==, 0);
+  q = qemu_start ();
+  g_assert_cmpint (g_chdir (test_cwd), ==, 0);
+
+  run_cwd = caller_dir;
+  run (&r, "hotplug", q->sock, "-d", "block,id=rel0,file=rel.img,format=raw,bus=rp0", NULL);
+  run_cwd = NULL;
+  assert_ok (&r);
+  g_assert_cmpstr (r.out, ==, "hotplugged rel0 (block)\n");
+
+  blocks = qmp_ok (q, "query-block", NULL);
+  array = json_node_get_array (blocks);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *block = json_array_get_object_element (array, i);
+      JsonObject *inserted = json_object_get_object_member (block, "inserted");
+      const char *qdev = json_object_get_string_member_with_default (block, "qdev", "");
+
+      if (inserted == NULL || strstr (qdev, "rel0") == NULL)
+        continue;
+      found = TRUE;
+      g_assert_cmpstr (json_object_get_string_member (inserted, "file"), ==, caller_image);
+      g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (inserted, "image"),
+                                                   "virtual-size"), ==, 2 * 1024 * 1024);
+    }
+  g_assert_true (found);
+  ql_test_rm_rf (qemu_cwd);
+  ql_test_rm_rf (caller_dir);
+}
+
+static void
 test_hotplug_dry_run (void)
 {
   g_autofree char *dir = ql_test_make_tmpdir ();
@@ -970,6 +1043,7 @@ main (int   argc,
   g_test_add_func ("/cli-qmp/hotplug/controller-and-port", test_hotplug_controller_and_port);
   g_test_add_func ("/cli-qmp/hotplug/rollback", test_hotplug_rollback);
   g_test_add_func ("/cli-qmp/hotplug/block-unplug-timeout", test_hotplug_block_unplug_timeout);
+  g_test_add_func ("/cli-qmp/hotplug/relative-path", test_hotplug_relative_path);
   g_test_add_func ("/cli-qmp/hotplug/dry-run", test_hotplug_dry_run);
   g_test_add_func ("/cli-qmp/hotplug/usage", test_hotplug_usage);
 

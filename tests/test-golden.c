@@ -12,8 +12,9 @@
  * replaced by the literal @GOLDEN_DIR@ in the produced text. A VM file
  * without [vm] qemu gets the host's default binary, qemu-system-<arch>:
  * that argv[0] is written as @DEFAULT_QEMU@. The runtime directory (where
- * the sockets of helper processes go) is /run/qlaunch/golden, and
- * virtiofsd is found through golden/vhost-user/.
+ * the sockets of helper processes go) is /run/qlaunch/golden, virtiofsd
+ * is found through golden/vhost-user/ and UEFI firmware through
+ * golden/firmware/.
  *
  * Each argv case also checks determinism: the same
  * configuration built twice, and the file loaded again, give the same argv
@@ -411,6 +412,12 @@ main (int    argc,
     g_autofree char *descriptors = g_build_filename (golden_dir, "vhost-user", NULL);
 
     g_setenv ("QLAUNCH_VHOST_USER_DIRS", descriptors, TRUE);
+  }
+  /* UEFI firmware through golden/firmware's descriptors (Debian 12's). */
+  {
+    g_autofree char *descriptors = g_build_filename (golden_dir, "firmware", NULL);
+
+    g_setenv ("QLAUNCH_FIRMWARE_DIRS", descriptors, TRUE);
   }
 
   gdir = g_dir_open (".", 0, &error);

@@ -1040,6 +1040,100 @@ test_clone (void)
   assert_no_qemu (template_dir);
 }
 
+/* The runtime directory (clone-XXXXXX, holding qmp.sock) on the command
+ * line of the QEMU whose pid is @pid. */
+static char *
+clone_runtime_dir_of (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &cmdline, &len, NULL));
+  for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
+    {
+      const char *found = strstr (cmdline + at, "/clone-");
+      const char *end;
+
+      if (found == NULL)
+        continue;
+      /* unix:DIR/qmp.sock,server=on,... or path=DIR/qmp.sock */
+      end = strstr (found, "/qmp.sock");
+      if (end != NULL)
+        {
+          const char *start = found;
+
+          while (start > cmdline + at && start[-1] != ':' && start[-1] != '=')
+            start--;
+          return g_strndup (start, end - start);
+        }
+    }
+  g_error ("no clone runtime directory on the command line of QEMU %d", pid);
+}
+
+/* `kill -9` of `qlaunch template clone` leaves its runtime directory (the
+ * launcher cannot clean up); the next clone removes it, because nobody
+ * holds its lock any more, and never the directory of a live clone. */
+static void
+test_killed_clone_swept (void)
+{
+  g_autoptr(Console) live = NULL;
+  g_autoptr(Console) killed = NULL;
+  g_autoptr(Console) next = NULL;
+  g_autoptr(GArray) before = NULL;
+  g_autoptr(GArray) pids = NULL;
+  g_autofree char *live_dir = NULL;
+  g_autofree char *killed_dir = NULL;
+  g_autofree char *out = NULL;
+  int killed_qemu = -1;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  live = template_clone (template_dir, NULL);
+  out = console_shell_ok (live, "echo live");
+  before = qemu_pids (template_dir);
+  g_assert_cmpuint (before->len, ==, 1);
+  live_dir = clone_runtime_dir_of (g_array_index (before, int, 0));
+
+  killed = template_clone (template_dir, NULL);
+  g_free (out);
+  out = console_shell_ok (killed, "echo doomed");
+  pids = qemu_pids (template_dir);
+  g_assert_cmpuint (pids->len, ==, 2);
+  for (guint i = 0; i < pids->len; i++)
+    if (g_array_index (pids, int, i) != g_array_index (before, int, 0))
+      killed_qemu = g_array_index (pids, int, i);
+  killed_dir = clone_runtime_dir_of (killed_qemu);
+  g_test_message ("live clone's runtime directory %s, the killed one's %s", live_dir, killed_dir);
+
+  g_subprocess_send_signal (killed->proc, SIGKILL);
+  console_wait (killed, 30);
+  /* Its QEMU dies with it (PDEATHSIG); its directory stays behind. */
+  for (gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+       kill (killed_qemu, 0) == 0 && g_get_monotonic_time () < deadline;)
+    g_usleep (50 * 1000);
+  g_assert_cmpint (kill (killed_qemu, 0), !=, 0);
+  g_assert_true (g_file_test (killed_dir, G_FILE_TEST_IS_DIR));
+
+  next = template_clone (template_dir, NULL);
+  g_free (out);
+  out = console_shell_ok (next, "echo next");
+  g_assert_cmpstr (out, ==, "next");
+  if (g_file_test (killed_dir, G_FILE_TEST_EXISTS))
+    g_error ("%s (of the SIGKILLed clone) is still there after the next clone started", killed_dir);
+  /* The live clone's directory and clone are untouched. */
+  g_assert_true (g_file_test (live_dir, G_FILE_TEST_IS_DIR));
+  g_free (out);
+  out = console_shell_ok (live, "echo still-live");
+  g_assert_cmpstr (out, ==, "still-live");
+  console_poweroff (next);
+  console_poweroff (live);
+  g_assert_false (g_file_test (live_dir, G_FILE_TEST_EXISTS));
+  assert_no_qemu (template_dir);
+}
+
 /* What a user types before the clone runs reaches the guest whole. */
 static void
 test_type_ahead (void)
@@ -1705,6 +1799,7 @@ main (int    argc,
   g_test_add_func ("/template-guest/create", test_create);
   g_test_add_func ("/template-guest/clone", test_clone);
   g_test_add_func ("/template-guest/type-ahead", test_type_ahead);
+  g_test_add_func ("/template-guest/killed-clone-swept", test_killed_clone_swept);
   g_test_add_func ("/template-guest/two-clones", test_two_clones);
   g_test_add_func ("/template-guest/paused", test_paused);
   g_test_add_func ("/template-guest/seccomp", test_seccomp);

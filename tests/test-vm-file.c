@@ -250,6 +250,13 @@ static const KeyCase key_cases[] = {
   { "incoming", "type", "defer", "incoming-type", K_ENUM, NULL, QL_INCOMING_DEFER },
   { "incoming", "fd", "5", "incoming-fd", K_INT, NULL, 5 },
   { "incoming", "exec", "cat /var/lib/vm/state", "incoming-exec", K_STR, "cat /var/lib/vm/state", 0 },
+  { "firmware", "type", "bios", "firmware-type", K_ENUM, NULL, QL_FIRMWARE_BIOS },
+  { "firmware", "type", "uefi", "firmware-type", K_ENUM, NULL, QL_FIRMWARE_UEFI },
+  { "firmware", "code", "/usr/share/OVMF/OVMF_CODE_4M.fd", "firmware-code", K_STR, "/usr/share/OVMF/OVMF_CODE_4M.fd", 0 },
+  { "firmware", "code", "fw/CODE.fd", "firmware-code", K_STR, "/base/fw/CODE.fd", 0 },
+  { "firmware", "vars-template", "fw/VARS.fd", "firmware-vars-template", K_STR, "/base/fw/VARS.fd", 0 },
+  { "firmware", "vars", "web.vars.fd", "firmware-vars", K_STR, "/base/web.vars.fd", 0 },
+  { "firmware", "secure-boot", "true", "firmware-secure-boot", K_BOOL, NULL, TRUE },
 };
 
 static void
@@ -642,7 +649,7 @@ test_device_errors (void)
   assert_load_error ("[device disk0]\ntype = blok\nfile = /a.img\n", QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
                      "test.vm:2:", "[device disk0] type", "'blok'", "did you mean 'block'", NULL);
   assert_load_error ("[device disk0]\ntype = floppy\n", QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
-                     "[device disk0] type", "'floppy'", "balloon, block, bridge, char, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
+                     "[device disk0] type", "'floppy'", "balloon, block, bridge, char, confidential-guest, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
   /* A device's own errors name the device (its id, the label here) and
    * the property. */
   assert_load_error ("[device disk0]\ntype = block\nfiel = /a.img\n", QL_CONFIG_ERROR_UNKNOWN_KEY,

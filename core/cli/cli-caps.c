@@ -19,6 +19,9 @@ build_for_qemu (QlVmConfig  *vm,
       caps = ql_qemu_caps_new_for_version (qemu_version, error);
       if (caps == NULL)
         return NULL;
+      /* Plugins check what needs a newer QEMU against it. */
+      ql_qemu_caps_get_version (caps, &major, &minor, NULL);
+      ql_vm_config_set_qemu_version (vm, major, minor);
     }
   else if (host_checks)
     {

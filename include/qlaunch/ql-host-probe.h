@@ -29,6 +29,13 @@ QL_API G_DECLARE_DERIVABLE_TYPE (QlHostProbe, ql_host_probe, QL, HOST_PROBE, GOb
  *   else holds is %G_IO_ERROR_ADDRESS_IN_USE. %NULL in a class means the
  *   probe cannot tell (ql_host_probe_port_available() then answers
  *   %G_IO_ERROR_NOT_SUPPORTED)
+ * @module_parameter: since ABI 1.3. The value of a loaded kernel module's
+ *   parameter, as `/sys/module/MODULE/parameters/PARAMETER` shows it
+ *   (without the trailing newline), such as `Y` for kvm_amd's `sev`; a
+ *   module that is not loaded, or a parameter it does not have, is
+ *   %G_IO_ERROR_NOT_FOUND. %NULL in a class means the probe cannot tell
+ *   (ql_host_probe_get_module_parameter() then answers
+ *   %G_IO_ERROR_NOT_SUPPORTED)
  *
  * Each check returns %TRUE, or %FALSE with @error saying why (the system's
  * own message, such as "No such file or directory"). Tests subclass the
@@ -62,9 +69,13 @@ struct _QlHostProbeClass
                               const char  *address,
                               guint        port,
                               GError     **error);
+  char    *(*module_parameter) (QlHostProbe *self,
+                                const char  *module,
+                                const char  *parameter,
+                                GError     **error);
 
   /*< private >*/
-  gpointer padding[10];
+  gpointer padding[9];
 };
 
 QL_API QlHostProbe *ql_host_probe_new           (void);
@@ -92,5 +103,9 @@ QL_API gboolean     ql_host_probe_port_available (QlHostProbe *self,
                                                   const char  *address,
                                                   guint        port,
                                                   GError     **error);
+QL_API char        *ql_host_probe_get_module_parameter (QlHostProbe *self,
+                                                        const char  *module,
+                                                        const char  *parameter,
+                                                        GError     **error);
 
 G_END_DECLS

@@ -39,8 +39,12 @@ G_BEGIN_DECLS
  * (ql_option_set_pci_placement(), ql_option_is_pci_endpoint(),
  * ql_vm_config_is_pcie_machine(), ql_vm_config_resolve_machine_type(),
  * ql_vm_config_set_qemu_caps()). A 1.0 or 1.1 plugin loads unchanged.
+ *
+ * 1.3 added the host check of a kernel module's parameter
+ * (#QlHostProbeClass.module_parameter,
+ * ql_host_probe_get_module_parameter()). Older plugins load unchanged.
  */
-#define QL_PLUGIN_ABI_MINOR 2
+#define QL_PLUGIN_ABI_MINOR 3
 
 /**
  * QlPluginInitFunc:

@@ -29,6 +29,25 @@ QL_API gboolean ql_qmp_query_status (QlQmp *self,
                                      GCancellable *cancellable,
                                      GError **error);
 
+QL_API void ql_qmp_query_sev_capabilities_async (QlQmp *self,
+                                                 GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback,
+                                                 gpointer user_data);
+QL_API gboolean ql_qmp_query_sev_capabilities_finish (QlQmp *self,
+                                                      GAsyncResult *result,
+                                                      char **pdh,
+                                                      char **cert_chain,
+                                                      guint *cbitpos,
+                                                      guint *reduced_phys_bits,
+                                                      GError **error);
+QL_API gboolean ql_qmp_query_sev_capabilities (QlQmp *self,
+                                               char **pdh,
+                                               char **cert_chain,
+                                               guint *cbitpos,
+                                               guint *reduced_phys_bits,
+                                               GCancellable *cancellable,
+                                               GError **error);
+
 QL_API void ql_qmp_device_del_async (QlQmp *self,
                                      const char *id,
                                      guint timeout_ms,

@@ -96,6 +96,21 @@ typedef enum
   QL_SANDBOX_ACTION_ALLOW,
 } QlSandboxAction;
 
+/**
+ * QlFirmwareType:
+ * @QL_FIRMWARE_BIOS: the machine's BIOS (SeaBIOS on x86), or the image of
+ *   `[vm] bios` (`-bios`); QEMU's default
+ * @QL_FIRMWARE_UEFI: UEFI (OVMF on x86) in two flash devices: the code
+ *   mapped read-only and the VM's own variable store
+ *
+ * The VM's firmware (`[firmware] type`).
+ */
+typedef enum
+{
+  QL_FIRMWARE_BIOS,
+  QL_FIRMWARE_UEFI,
+} QlFirmwareType;
+
 #define QL_TYPE_VM_CONFIG (ql_vm_config_get_type ())
 QL_API G_DECLARE_FINAL_TYPE (QlVmConfig, ql_vm_config, QL, VM_CONFIG, GObject)
 
@@ -164,6 +179,19 @@ QL_API QlQemuCaps  *ql_vm_config_get_qemu_caps       (QlVmConfig   *self);
 QL_API const char  *ql_vm_config_resolve_machine_type (QlVmConfig  *self);
 QL_API gboolean     ql_vm_config_is_pcie_machine     (QlVmConfig   *self);
 QL_API char        *ql_vm_config_dup_qemu_binary     (QlVmConfig   *self);
+QL_API char        *ql_vm_config_dup_firmware_vars_path (QlVmConfig *self,
+                                                      GError     **error);
+QL_API gboolean     ql_vm_config_prepare_firmware    (QlVmConfig   *self,
+                                                      GError      **error);
+QL_API gboolean     ql_firmware_find_uefi            (const char   *architecture,
+                                                      const char   *machine_type,
+                                                      gboolean      secure_boot,
+                                                      const char   *code,
+                                                      char        **out_code,
+                                                      char        **out_vars_template,
+                                                      char        **out_descriptor,
+                                                      gboolean     *out_requires_smm,
+                                                      GError      **error);
 QL_API QlCmdline   *ql_vm_config_build_cmdline       (QlVmConfig   *self,
                                                       GError      **error);
 QL_API char       **ql_vm_config_to_argv             (QlVmConfig   *self,

@@ -39,6 +39,11 @@ modules=(
   fuse virtiofs
   virtio-rng virtio_balloon
 )
+# Modules in the initramfs that a check loads itself (modprobe NAME) because
+# they only make sense on some boots: efivarfs needs UEFI firmware.
+ondemand_modules=(
+  efivarfs
+)
 
 say () { printf 'make-guest: %s\n' "$*" >&2; }
 die () { say "error: $*"; exit 1; }
@@ -158,7 +163,7 @@ depmod -b "$work/kernel" "$kver"
 # The modules with every dependency modules.dep lists (it lists the whole
 # closure on each line), as paths relative to $kmods.
 declare -A want=()
-for m in "${modules[@]}"; do
+for m in "${modules[@]}" "${ondemand_modules[@]}"; do
   line=$(grep -E "(^|/)${m}\.ko(\.[a-z]+)?:" "$kmods/modules.dep" || true)
   if [ -z "$line" ]; then
     if grep -qE "(^|/)${m}\.ko(\.[a-z]+)?$" "$kmods/modules.builtin" 2>/dev/null; then

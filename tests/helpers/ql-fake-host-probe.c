@@ -9,6 +9,7 @@ struct _QlFakeHostProbe
   GHashTable *facts;   /* "kind:subject" -> GINT_TO_POINTER (answer + 1) */
   GHashTable *files;   /* path -> FakeFile */
   GHashTable *ports;   /* "tcp|udp:address:port" -> GINT_TO_POINTER (available + 1) */
+  GHashTable *module_parameters;   /* "module/parameter" -> value */
   guint n_port_queries;
 };
 
@@ -106,6 +107,35 @@ fake_port_available (QlHostProbe *probe, gboolean udp, const char *address, guin
   return TRUE;
 }
 
+static char *
+fake_module_parameter (QlHostProbe *probe, const char *module, const char *parameter, GError **error)
+{
+  g_autofree char *key = g_strdup_printf ("%s/%s", module, parameter);
+  const char *value = g_hash_table_lookup (QL_FAKE_HOST_PROBE (probe)->module_parameters, key);
+
+  if (value == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "Failed to open file “/sys/module/%s/parameters/%s”: No such file or directory",
+                   module, parameter);
+      return NULL;
+    }
+  return g_strdup (value);
+}
+
+void
+ql_fake_host_probe_set_module_parameter (QlHostProbe *probe, const char *module, const char *parameter,
+                                         const char *value)
+{
+  QlFakeHostProbe *self = QL_FAKE_HOST_PROBE (probe);
+  g_autofree char *key = g_strdup_printf ("%s/%s", module, parameter);
+
+  if (value == NULL)
+    g_hash_table_remove (self->module_parameters, key);
+  else
+    g_hash_table_insert (self->module_parameters, g_steal_pointer (&key), g_strdup (value));
+}
+
 void
 ql_fake_host_probe_set_port_available (QlHostProbe *probe, gboolean udp, const char *address, guint port,
                                        gboolean available)
@@ -136,6 +166,7 @@ ql_fake_host_probe_finalize (GObject *object)
   g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->facts);
   g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->files);
   g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->ports);
+  g_hash_table_unref (QL_FAKE_HOST_PROBE (object)->module_parameters);
   G_OBJECT_CLASS (ql_fake_host_probe_parent_class)->finalize (object);
 }
 
@@ -152,6 +183,7 @@ ql_fake_host_probe_class_init (QlFakeHostProbeClass *klass)
   probe_class->kvm_usable = fake_kvm_usable;
   probe_class->query_file = fake_query_file;
   probe_class->port_available = fake_port_available;
+  probe_class->module_parameter = fake_module_parameter;
 }
 
 static void
@@ -160,6 +192,7 @@ ql_fake_host_probe_init (QlFakeHostProbe *self)
   self->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->ports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->module_parameters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 QlHostProbe *

@@ -38,6 +38,13 @@ void         ql_fake_host_probe_set_port_available (QlHostProbe *probe,
                                                     const char  *address,
                                                     guint        port,
                                                     gboolean     available);
+/* What module_parameter answers for @module's @parameter: @value, or
+ * with @value NULL (and for everything not set) not found, with the
+ * message the real host gives for a missing /sys/module file. */
+void         ql_fake_host_probe_set_module_parameter (QlHostProbe *probe,
+                                                      const char  *module,
+                                                      const char  *parameter,
+                                                      const char  *value);
 /* How many times port_available was asked, for any port. */
 guint        ql_fake_host_probe_get_n_port_queries (QlHostProbe *probe);
 

@@ -54,6 +54,7 @@ struct _QlHelperProcess
   guint ready_timeout;
   gboolean detached;
   char **read_only_paths;
+  char **state_dirs;          /* the VM's, created 0700 before the spawn */
 
   GMainContext *context;
   GSubprocess *subprocess;
@@ -584,6 +585,71 @@ clear_socket_path (QlHelperProcess  *self,
   return TRUE;
 }
 
+/* The helper's state directories (ql_helper_add_state_dir()): created
+ * 0700 when missing, and refused unless each is a directory of this user
+ * that nobody else can write to. */
+static gboolean
+prepare_state_dirs (QlHelperProcess  *self,
+                    GError          **error)
+{
+  for (guint i = 0; self->state_dirs != NULL && self->state_dirs[i] != NULL; i++)
+    {
+      const char *path = self->state_dirs[i];
+      g_autofree char *who = NULL;
+      GStatBuf st;
+
+      if (g_stat (path, &st) != 0 && errno == ENOENT
+          && g_mkdir_with_parents (path, 0700) != 0)
+        {
+          int saved = errno;
+
+          who = ql_helper_process_describe (self);
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                       "%s cannot start: cannot create its state directory '%s': %s",
+                       who, path, g_strerror (saved));
+          return FALSE;
+        }
+      if (g_stat (path, &st) != 0)
+        {
+          int saved = errno;
+
+          who = ql_helper_process_describe (self);
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                       "%s cannot start: its state directory '%s': %s",
+                       who, path, g_strerror (saved));
+          return FALSE;
+        }
+      if (!S_ISDIR (st.st_mode))
+        {
+          who = ql_helper_process_describe (self);
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                       "%s cannot start: its state directory '%s' is not a directory",
+                       who, path);
+          return FALSE;
+        }
+      if (st.st_uid != geteuid ())
+        {
+          who = ql_helper_process_describe (self);
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                       "%s cannot start: its state directory '%s' belongs to uid %u, not to uid %u "
+                       "that qlaunch runs as: the VM's state must be its own",
+                       who, path, (guint) st.st_uid, (guint) geteuid ());
+          return FALSE;
+        }
+      if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        {
+          who = ql_helper_process_describe (self);
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                       "%s cannot start: its state directory '%s' is writable by %s (mode %04o): "
+                       "the VM's state must be private (chmod 700)",
+                       who, path, (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
+                       (guint) (st.st_mode & 07777));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* A unix socket listening at @path (socket activation: the helper gets
  * it, and connections queue until it accepts them). */
 static int
@@ -635,7 +701,7 @@ spawn (QlHelperProcess  *self,
                    "%s cannot start: %s", who, local_error->message);
       return NULL;
     }
-  if (!clear_socket_path (self, error))
+  if (!clear_socket_path (self, error) || !prepare_state_dirs (self, error))
     return NULL;
   if (self->read_only_paths[0] != NULL && geteuid () != 0)
     {
@@ -955,6 +1021,7 @@ ql_helper_process_finalize (GObject *object)
   g_strfreev (self->argv);
   g_strfreev (self->env);
   g_strfreev (self->read_only_paths);
+  g_strfreev (self->state_dirs);
   g_free (self->socket);
   g_array_unref (self->fds);
   g_ptr_array_unref (self->listen_paths);
@@ -1005,6 +1072,7 @@ ql_helper_process_new (QlHelper     *helper,
   self->socket = g_strdup (ql_helper_get_socket (helper));
   self->ready_timeout = ql_helper_get_ready_timeout (helper);
   self->read_only_paths = ql_helper_get_read_only_paths (helper);
+  self->state_dirs = ql_helper_get_state_dirs (helper);
   g_array_append_vals (self->fds, fds->data, fds->len);
   for (guint i = 0; i < fds->len; i++)
     g_ptr_array_add (self->listen_paths, g_strdup (ql_helper_get_listen_socket (helper, 3 + (int) i)));

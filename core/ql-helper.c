@@ -18,6 +18,7 @@ struct _QlHelper
   guint ready_timeout;
   char *device_id;
   GPtrArray *read_only_paths;
+  GPtrArray *state_dirs;
 };
 
 /* A boxed reference keeps the command line alive, as for QlOption. */
@@ -67,6 +68,7 @@ ql_helper_new (QlCmdline  *owner,
   helper->listen_paths = g_ptr_array_new_with_free_func (g_free);
   helper->ready_timeout = QL_HELPER_READY_TIMEOUT_DEFAULT;
   helper->read_only_paths = g_ptr_array_new_with_free_func (g_free);
+  helper->state_dirs = g_ptr_array_new_with_free_func (g_free);
   return helper;
 }
 
@@ -82,6 +84,7 @@ ql_helper_free (QlHelper *helper)
   g_ptr_array_unref (helper->listen_paths);
   g_free (helper->device_id);
   g_ptr_array_unref (helper->read_only_paths);
+  g_ptr_array_unref (helper->state_dirs);
   g_free (helper);
 }
 
@@ -414,6 +417,61 @@ ql_helper_get_read_only_paths (QlHelper *helper)
   paths = g_ptr_array_new ();
   for (guint i = 0; i < helper->read_only_paths->len; i++)
     g_ptr_array_add (paths, g_strdup (g_ptr_array_index (helper->read_only_paths, i)));
+  g_ptr_array_add (paths, NULL);
+  return (char **) g_ptr_array_free (paths, FALSE);
+}
+
+/**
+ * ql_helper_add_state_dir:
+ * @helper: a #QlHelper
+ * @path: the absolute path of a directory that holds state of the VM the
+ *   helper keeps between runs (a TPM's persistent state)
+ *
+ * Declares a directory that belongs to the VM. Nothing is touched when the
+ * command line is built: the launcher, right before it starts the helper,
+ * creates @path (mode 0700, missing parents too) when it does not exist,
+ * and refuses to start the helper when it is not a directory, is not owned
+ * by the user qlaunch runs as, or is writable by group or others: what is
+ * in it must be the VM's own. It is never removed. A relative path, or one
+ * with a line break, makes the build of the command line fail.
+ *
+ * Since: ABI 1.3
+ */
+void
+ql_helper_add_state_dir (QlHelper   *helper,
+                         const char *path)
+{
+  g_return_if_fail (helper != NULL);
+  g_return_if_fail (path != NULL);
+  if (!check_text (helper, "state directory", path))
+    return;
+  if (!g_path_is_absolute (path))
+    {
+      helper_fail (helper, "state directory", path, "is not an absolute path");
+      return;
+    }
+  g_ptr_array_add (helper->state_dirs, g_canonicalize_filename (path, NULL));
+}
+
+/**
+ * ql_helper_get_state_dirs:
+ * @helper: a #QlHelper
+ *
+ * Gets the directories added with ql_helper_add_state_dir().
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the paths
+ *
+ * Since: ABI 1.3
+ */
+char **
+ql_helper_get_state_dirs (QlHelper *helper)
+{
+  GPtrArray *paths;
+
+  g_return_val_if_fail (helper != NULL, NULL);
+  paths = g_ptr_array_new ();
+  for (guint i = 0; i < helper->state_dirs->len; i++)
+    g_ptr_array_add (paths, g_strdup (g_ptr_array_index (helper->state_dirs, i)));
   g_ptr_array_add (paths, NULL);
   return (char **) g_ptr_array_free (paths, FALSE);
 }

@@ -175,6 +175,10 @@ check_template_vm (QlVmConfig  *config,
         return unsupported (error, "device '%s' is a confidential guest: its memory is encrypted "
                             "with a key of this launch only, and a template is saved guest memory "
                             "that every clone maps", ql_device_get_id (device));
+      if (g_strcmp0 (ql_device_get_type_name (device), "tpm") == 0)
+        return unsupported (error, "device '%s' is a TPM: its state (the keys and secrets the guest "
+                            "sealed) belongs to one VM, and every clone would resume with the "
+                            "template's", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "block") != 0 || ro == NULL)
         continue;
       g_object_get (device, "read-only", &read_only, NULL);

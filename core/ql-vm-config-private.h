@@ -114,6 +114,10 @@ void           ql_vm_config_set_source_text (QlVmConfig  *self,
 QlRegistry    *ql_vm_config_get_registry    (QlVmConfig  *self);
 const char    *ql_vm_config_get_source_text (QlVmConfig  *self);
 const char    *ql_vm_config_get_base_dir    (QlVmConfig  *self);
+/* The absolute path of the VM file the configuration was loaded from
+ * (ql_vm_config_new_from_file()), or NULL. */
+void           ql_vm_config_set_file_path   (QlVmConfig  *self,
+                                             const char  *file_path);
 
 /* ql_vm_config_validate(); with @startup_only, the topology check leaves
  * out the devices ql_hotplug_plan() placed (see

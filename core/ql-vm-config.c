@@ -40,6 +40,7 @@ struct _QlVmConfig
   char *source_name;
   char *source_text;
   char *base_dir;
+  char *file_path;             /* the VM file's absolute path, or NULL */
   QlRegistry *registry;
   guint qemu_major;            /* 0: QlCmdline's default (7.2) */
   guint qemu_minor;
@@ -136,6 +137,7 @@ ql_vm_config_finalize (GObject *object)
   g_free (self->source_name);
   g_free (self->source_text);
   g_free (self->base_dir);
+  g_free (self->file_path);
   g_free (self->runtime_dir);
   g_clear_object (&self->registry);
   g_clear_object (&self->caps);
@@ -869,6 +871,52 @@ const char *
 ql_vm_config_get_base_dir (QlVmConfig *self)
 {
   return self->base_dir;
+}
+
+void
+ql_vm_config_set_file_path (QlVmConfig *self,
+                            const char *file_path)
+{
+  ql_set_str (&self->file_path, file_path);
+}
+
+/**
+ * ql_vm_config_build_state_path:
+ * @self: a #QlVmConfig
+ * @suffix: what the state is, as a file name suffix (`tpm`)
+ *
+ * The default place of state that belongs to the VM and is kept between
+ * runs (a TPM's state directory): beside the VM file, `DIR/NAME.SUFFIX`
+ * for the VM file `DIR/NAME.vm` (`DIR/FILE.SUFFIX` for a VM file whose
+ * name does not end in `.vm`), so that the VM file and its state move
+ * together. Nothing is created.
+ *
+ * Returns: (transfer full) (nullable): the absolute path, or %NULL when
+ *   the configuration was not loaded from a file
+ *   (ql_vm_config_new_from_file()): then a device must be told where
+ *
+ * Since: ABI 1.3
+ */
+char *
+ql_vm_config_build_state_path (QlVmConfig *self,
+                               const char *suffix)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *name = NULL;
+  gsize len;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), NULL);
+  g_return_val_if_fail (suffix != NULL && *suffix != '\0', NULL);
+  if (self->file_path == NULL)
+    return NULL;
+  dir = g_path_get_dirname (self->file_path);
+  base = g_path_get_basename (self->file_path);
+  len = strlen (base);
+  if (len > 3 && g_str_has_suffix (base, ".vm"))
+    base[len - 3] = '\0';
+  name = g_strconcat (base, ".", suffix, NULL);
+  return g_build_filename (dir, name, NULL);
 }
 
 /**

@@ -434,6 +434,14 @@ is_about_failed_property (const char *message,
   return FALSE;
 }
 
+static QlVmConfig *load_vm_data (const char  *data,
+                                 gssize       length,
+                                 const char  *source_name,
+                                 const char  *base_dir,
+                                 const char  *file_path,
+                                 QlRegistry  *registry,
+                                 GError     **error);
+
 /**
  * ql_vm_config_new_from_data:
  * @data: the VM file's text
@@ -460,6 +468,20 @@ ql_vm_config_new_from_data (const char  *data,
                             const char  *base_dir,
                             QlRegistry  *registry,
                             GError     **error)
+{
+  return load_vm_data (data, length, source_name, base_dir, NULL, registry, error);
+}
+
+/* ql_vm_config_new_from_data(); @file_path: the absolute path of the VM
+ * file, when the text is one (ql_vm_config_build_state_path()). */
+static QlVmConfig *
+load_vm_data (const char  *data,
+              gssize       length,
+              const char  *source_name,
+              const char  *base_dir,
+              const char  *file_path,
+              QlRegistry  *registry,
+              GError     **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(QlVmConfig) vm = ql_vm_config_new ();
@@ -503,6 +525,7 @@ ql_vm_config_new_from_data (const char  *data,
   scan_lines (&loader, data, length);
   ql_vm_config_set_source (vm, source_name);
   ql_vm_config_set_source_text (vm, data, length, base_dir, registry);
+  ql_vm_config_set_file_path (vm, file_path);
 
   groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
@@ -565,5 +588,5 @@ ql_vm_config_new_from_file (const char  *path,
     return NULL;
   absolute = g_canonicalize_filename (path, NULL);
   dir = g_path_get_dirname (absolute);
-  return ql_vm_config_new_from_data (data, length, path, dir, registry, error);
+  return load_vm_data (data, length, path, dir, absolute, registry, error);
 }

@@ -726,10 +726,10 @@ test_inspect (void)
   g_auto(GStrv) types = NULL;
   /* Every stock family. */
   const char *const expected_plugins[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory",
-                                           "net", "rng", "vfio", "vhost-user", "virtio-fs", "vsock", NULL };
+                                           "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vsock", NULL };
   const char *const expected_types[] = { "balloon", "block", "bridge", "char", "confidential-guest", "fs",
                                          "memory-object", "net",
-                                         "pcie-root-port", "rng", "scsi-controller", "serial", "vfio", "vhost-user",
+                                         "pcie-root-port", "rng", "scsi-controller", "serial", "tpm", "vfio", "vhost-user",
                                          "virtio-fs", "vsock", NULL };
 
   run_args (&r, "inspect", NULL);
@@ -982,7 +982,7 @@ test_plugin_env_path (void)
   g_autofree char *env_build = g_strdup_printf ("QLAUNCH_PLUGIN_PATH=%s", build);
   const char *inspect[] = { "inspect", NULL };
   const char *const only_net[] = { "net", NULL };
-  const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory", "net", "rng", "vfio", "vhost-user",
+  const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory", "net", "rng", "tpm", "vfio", "vhost-user",
                               "virtio-fs", "vsock", NULL };
   g_auto(Run) r = { 0 };
 
@@ -1046,7 +1046,7 @@ test_plugin_system_path (void)
     g_autofree char *env_system = g_strdup_printf ("QLAUNCH_PLUGIN_SYSTEM_PATH=%s",
                                                    env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"));
     const char *env[] = { "QLAUNCH_PLUGIN_PATH", env_system, NULL };
-    const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory", "net", "rng", "vfio", "vhost-user",
+    const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory", "net", "rng", "tpm", "vfio", "vhost-user",
                               "virtio-fs", "vsock", NULL };
     g_auto(GStrv) plugins = NULL;
 

@@ -49,6 +49,7 @@ print_shell_helpers (QlCmdline *cmdline)
       g_auto(GStrv) env = ql_helper_get_environ (helper);
       g_auto(GStrv) helper_argv = ql_helper_get_argv (helper);
       g_auto(GStrv) read_only = ql_helper_get_read_only_paths (helper);
+      g_auto(GStrv) state_dirs = ql_helper_get_state_dirs (helper);
       g_autofree char *env_text = env[0] != NULL ? shell_join (env) : NULL;
       g_autofree char *line = shell_join (helper_argv);
 
@@ -65,6 +66,14 @@ print_shell_helpers (QlCmdline *cmdline)
         if (g_array_index (fds, int, k) >= 0)
           g_print ("; its descriptor %u is our %d", 3 + k, g_array_index (fds, int, k));
       g_print ("\n");
+      /* The VM's state: qlaunch creates it 0700 (and refuses one that
+       * others can write to). */
+      for (guint k = 0; state_dirs[k] != NULL; k++)
+        {
+          g_autofree char *quoted = g_shell_quote (state_dirs[k]);
+
+          g_print ("mkdir -p -m 0700 %s\n", quoted);
+        }
       /* A socket qlaunch would make and pass as descriptor 3: by hand,
        * systemd-socket-activate does the same. */
       if (activated != NULL && fds->len == 1)
@@ -90,7 +99,8 @@ add_strv (JsonBuilder  *builder,
  * helpers, an object, so that a program that only knows the array cannot
  * start QEMU without them by mistake:
  * {"qemu": [...], "runtime-dir": DIR, "helpers": [{"device", "name",
- *  "argv", "env", "socket", "fds", "listen-sockets", "read-only-paths"},
+ *  "argv", "env", "socket", "fds", "listen-sockets", "read-only-paths",
+ *  "state-dirs"},
  *  ...]}: "fds" are our descriptors the helper gets (as 3, 4, ...),
  * "listen-sockets" [{"fd": N, "path": P}] the sockets qlaunch makes
  * listening at P and hands over as descriptor N. */
@@ -122,6 +132,7 @@ print_json (QlCmdline  *cmdline,
           g_auto(GStrv) helper_argv = ql_helper_get_argv (helper);
           g_auto(GStrv) env = ql_helper_get_environ (helper);
           g_auto(GStrv) read_only = ql_helper_get_read_only_paths (helper);
+          g_auto(GStrv) state_dirs = ql_helper_get_state_dirs (helper);
           GArray *fds = ql_helper_get_fds (helper);
 
           json_builder_begin_object (builder);
@@ -167,6 +178,8 @@ print_json (QlCmdline  *cmdline,
           json_builder_end_array (builder);
           json_builder_set_member_name (builder, "read-only-paths");
           add_strv (builder, read_only);
+          json_builder_set_member_name (builder, "state-dirs");
+          add_strv (builder, state_dirs);
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);

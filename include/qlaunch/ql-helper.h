@@ -71,6 +71,8 @@ QL_API void        ql_helper_set_ready_timeout     (QlHelper    *helper,
                                                     guint        milliseconds);
 QL_API void        ql_helper_add_read_only_path    (QlHelper    *helper,
                                                     const char  *path);
+QL_API void        ql_helper_add_state_dir         (QlHelper    *helper,
+                                                    const char  *path);
 
 QL_API const char *ql_helper_get_name              (QlHelper    *helper);
 QL_API const char *ql_helper_get_binary            (QlHelper    *helper);
@@ -81,6 +83,7 @@ QL_API GArray     *ql_helper_get_fds               (QlHelper    *helper);
 QL_API guint       ql_helper_get_ready_timeout     (QlHelper    *helper);
 QL_API const char *ql_helper_get_device_id         (QlHelper    *helper);
 QL_API char      **ql_helper_get_read_only_paths   (QlHelper    *helper);
+QL_API char      **ql_helper_get_state_dirs        (QlHelper    *helper);
 QL_API const char *ql_helper_get_listen_socket     (QlHelper    *helper,
                                                     int          fd);
 

@@ -42,7 +42,11 @@ G_BEGIN_DECLS
  *
  * 1.3 added the host check of a kernel module's parameter
  * (#QlHostProbeClass.module_parameter,
- * ql_host_probe_get_module_parameter()). Older plugins load unchanged.
+ * ql_host_probe_get_module_parameter()), state directories that belong to
+ * the VM (ql_helper_add_state_dir(), ql_helper_get_state_dirs(): created
+ * 0700 and checked by the launcher before the helper starts) and the
+ * default place of such state beside the VM file
+ * (ql_vm_config_build_state_path()). Older plugins load unchanged.
  */
 #define QL_PLUGIN_ABI_MINOR 3
 

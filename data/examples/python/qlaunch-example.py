@@ -129,6 +129,12 @@ def plan_to_json(cmdline, argv):
         for path in helper.get_read_only_paths():
             builder.add_string_value(path)
         builder.end_array()
+        # The VM's state directories (created 0700 when the helper starts).
+        builder.set_member_name('state-dirs')
+        builder.begin_array()
+        for path in helper.get_state_dirs():
+            builder.add_string_value(path)
+        builder.end_array()
         builder.end_object()
     builder.end_array()
     builder.end_object()

@@ -1174,7 +1174,7 @@ ql_cmdline_add_fd (QlCmdline *self,
  * on its standard error as `qlaunch: note: NOTE` before the argv is
  * printed or QEMU starts. The same note is recorded once.
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 void
 ql_cmdline_add_note (QlCmdline  *self,
@@ -1196,7 +1196,7 @@ ql_cmdline_add_note (QlCmdline  *self,
  *
  * Returns: (transfer none) (array zero-terminated=1): the notes
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 const char * const *
 ql_cmdline_get_notes (QlCmdline *self)

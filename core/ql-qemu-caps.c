@@ -909,7 +909,7 @@ ql_qemu_caps_list_netdev_types (QlQemuCaps *self)
  * Returns: (transfer full) (array zero-terminated=1): the options; empty
  *   when @self was not probed
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 char **
 ql_qemu_caps_list_command_line_options (QlQemuCaps *self)
@@ -931,7 +931,7 @@ ql_qemu_caps_list_command_line_options (QlQemuCaps *self)
  * Returns: %TRUE when it has; %FALSE also when @self was not probed
  *   (ql_qemu_caps_is_probed())
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 gboolean
 ql_qemu_caps_has_command_line_option (QlQemuCaps *self,

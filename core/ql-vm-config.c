@@ -493,7 +493,7 @@ mem_size_prop (const char *name,
  * say it was built without seccomp, unless set explicitly, which is then an
  * error. VM file key: `[knobs] sandbox` (`on` or `off`).
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 
 /**
@@ -503,7 +503,7 @@ mem_size_prop (const char *name,
  * obsolete=`); default %QL_SANDBOX_ACTION_DENY. VM file key: `[knobs]
  * sandbox-obsolete` (`allow` or `deny`).
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 
 /**
@@ -516,7 +516,7 @@ mem_size_prop (const char *name,
  * %QL_SANDBOX_ACTION_DENY explicitly, such a VM is an error. VM file key:
  * `[knobs] sandbox-elevate-privileges` (`allow` or `deny`).
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 
 /**
@@ -530,7 +530,7 @@ mem_size_prop (const char *name,
  * %QL_SANDBOX_ACTION_DENY explicitly, such a VM is an error. VM file key:
  * `[knobs] sandbox-spawn` (`allow` or `deny`).
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 
 /**
@@ -541,7 +541,7 @@ mem_size_prop (const char *name,
  * %QL_SANDBOX_ACTION_DENY. VM file key: `[knobs]
  * sandbox-resource-control` (`allow` or `deny`).
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 
 /**

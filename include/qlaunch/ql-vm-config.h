@@ -88,7 +88,7 @@ typedef enum
  * What QEMU's seccomp filter (`-sandbox on`) does with one class of system
  * calls: `obsolete`, `elevateprivileges`, `spawn` or `resourcecontrol`.
  *
- * Since: ABI 1.2
+ * Since: ABI 1.4
  */
 typedef enum
 {

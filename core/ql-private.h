@@ -83,6 +83,8 @@ void        ql_vm_emit_device_deleted      (QlVm                *self,
 void        ql_vm_emit_reset               (QlVm                *self,
                                             gboolean             guest,
                                             const char          *reason);
+void        ql_vm_emit_watchdog            (QlVm                *self,
+                                            const char          *action_name);
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -38,6 +38,8 @@ on_qmp_event (QlQmp      *qmp,
   else if (strcmp (name, "RESET") == 0)
     ql_vm_emit_reset (self, ql_json_bool (data, "guest", FALSE),
                       ql_json_string (data, "reason") != NULL ? ql_json_string (data, "reason") : "");
+  else if (strcmp (name, "WATCHDOG") == 0)
+    ql_vm_emit_watchdog (self, ql_json_string (data, "action") != NULL ? ql_json_string (data, "action") : "");
   else if (strcmp (name, "DEVICE_DELETED") == 0)
     ql_vm_emit_device_deleted (self, ql_json_string (data, "device"),
                                ql_json_string (data, "path") != NULL ? ql_json_string (data, "path") : "");
@@ -267,8 +269,8 @@ connect_done (GObject      *source,
  *
  * Connects to the VM's first QMP socket: the VM is ready for commands when
  * this completes, and from then on #QlVm:run-state follows QEMU's STOP,
- * RESUME and SHUTDOWN events, #QlVm::reset and #QlVm::device-deleted are
- * emitted, and ql_vm_get_qmp() gives the client. Fails at once when QEMU
+ * RESUME and SHUTDOWN events, #QlVm::reset, #QlVm::device-deleted and
+ * #QlVm::watchdog are emitted, and ql_vm_get_qmp() gives the client. Fails at once when QEMU
  * exits meanwhile (with QEMU's stderr in the error). Finish with
  * ql_vm_connect_qmp_finish().
  */

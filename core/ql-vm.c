@@ -168,6 +168,7 @@ enum
   SIGNAL_DEVICE_DELETED,
   SIGNAL_RESET,
   SIGNAL_HELPER_READY,
+  SIGNAL_WATCHDOG,
   N_SIGNALS
 };
 
@@ -1085,6 +1086,24 @@ ql_vm_class_init (QlVmClass *klass)
   signals[SIGNAL_HELPER_READY] =
     g_signal_new ("helper-ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT);
+  /**
+   * QlVm::watchdog:
+   * @self: the VM
+   * @action: what QEMU does, %QL_WATCHDOG_ACTION_OTHER for an action
+   *   qlaunch does not know
+   * @action_name: the action as QEMU names it (`reset`, `shutdown`,
+   *   `poweroff`, `pause`, `debug`, `none`, `inject-nmi`)
+   *
+   * The guest's watchdog fired: the guest stopped feeding it (QMP event
+   * `WATCHDOG`). QEMU reports it before it does the action, so a
+   * `poweroff` or `shutdown` is usually followed by QEMU's exit. Emitted
+   * once ql_vm_connect_qmp() succeeded.
+   *
+   * Since: 0.2
+   */
+  signals[SIGNAL_WATCHDOG] =
+    g_signal_new ("watchdog", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, QL_TYPE_WATCHDOG_ACTION, G_TYPE_STRING);
 }
 
 /* QMP state, for ql-vm-lifecycle.c */
@@ -1165,6 +1184,17 @@ ql_vm_emit_reset (QlVm       *self,
                   const char *reason)
 {
   g_signal_emit (self, signals[SIGNAL_RESET], 0, guest, reason);
+}
+
+void
+ql_vm_emit_watchdog (QlVm       *self,
+                     const char *action_name)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (QL_TYPE_WATCHDOG_ACTION);
+  GEnumValue *value = g_enum_get_value_by_nick (klass, action_name);
+  QlWatchdogAction action = value != NULL ? (QlWatchdogAction) value->value : QL_WATCHDOG_ACTION_OTHER;
+
+  g_signal_emit (self, signals[SIGNAL_WATCHDOG], 0, action, action_name);
 }
 
 static void

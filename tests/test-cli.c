@@ -725,12 +725,10 @@ test_inspect (void)
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
   /* Every stock family. */
-  const char *const expected_plugins[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory",
-                                           "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vsock", NULL };
-  const char *const expected_types[] = { "balloon", "block", "bridge", "char", "confidential-guest", "fs",
-                                         "memory-object", "net",
-                                         "pcie-root-port", "rng", "scsi-controller", "serial", "tpm", "vfio", "vhost-user",
-                                         "virtio-fs", "vsock", NULL };
+  const char *const expected_plugins[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "iommu", "memory", "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vmgenid", "vsock", "watchdog",
+                                           NULL };
+  const char *const expected_types[] = { "balloon", "block", "bridge", "char", "confidential-guest", "fs", "iommu", "memory-object", "net", "pcie-root-port", "rng", "scsi-controller", "serial", "tpm", "vfio", "vhost-user", "virtio-fs", "vmgenid", "vsock", "watchdog",
+                                         NULL };
 
   run_args (&r, "inspect", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -823,7 +821,7 @@ test_inspect_unknown (void)
   g_auto(Run) r = { 0 };
 
   run_args (&r, "inspect", "nosuch", NULL);
-  assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, confidential-guest, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
+  assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, confidential-guest, fs, iommu, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
   run_args (&r, "inspect", "nett", NULL);
   assert_failure (&r, "'nett'", "did you mean 'net'", NULL);
 }
@@ -982,8 +980,7 @@ test_plugin_env_path (void)
   g_autofree char *env_build = g_strdup_printf ("QLAUNCH_PLUGIN_PATH=%s", build);
   const char *inspect[] = { "inspect", NULL };
   const char *const only_net[] = { "net", NULL };
-  const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory", "net", "rng", "tpm", "vfio", "vhost-user",
-                              "virtio-fs", "vsock", NULL };
+  const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "iommu", "memory", "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vmgenid", "vsock", "watchdog", NULL };
   g_auto(Run) r = { 0 };
 
   {
@@ -1046,8 +1043,7 @@ test_plugin_system_path (void)
     g_autofree char *env_system = g_strdup_printf ("QLAUNCH_PLUGIN_SYSTEM_PATH=%s",
                                                    env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"));
     const char *env[] = { "QLAUNCH_PLUGIN_PATH", env_system, NULL };
-    const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "memory", "net", "rng", "tpm", "vfio", "vhost-user",
-                              "virtio-fs", "vsock", NULL };
+    const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "iommu", "memory", "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vmgenid", "vsock", "watchdog", NULL };
     g_auto(GStrv) plugins = NULL;
 
     run_env (&r, env, inspect);

@@ -133,7 +133,7 @@ pcfile ()
   pkg-config --libs qlaunch-1 | grep -q -- "-lqlaunch-1" || return 1
   # The stock plugins, each exporting only its entry point.
   local family
-  for family in net block fs char vhost-user vfio bridge vsock memory virtio-fs rng balloon confidential tpm; do
+  for family in net block fs char vhost-user vfio bridge vsock memory virtio-fs rng balloon confidential tpm iommu watchdog vmgenid; do
     [ -f "$pluginsdir/libqlaunch-$family.so" ] || { echo "missing plugin $family"; return 1; }
   done
 }

@@ -520,6 +520,108 @@ test_user_net_forward (void)
   vm_clear (&vm);
 }
 
+/* Finds the device with @qdev_id on the root bus in query-pci; NULL when
+ * it is not there. */
+static JsonObject *
+find_root_pci (JsonNode   *pci,
+               const char *qdev_id)
+{
+  JsonArray *devices = json_object_get_array_member (json_array_get_object_element (json_node_get_array (pci), 0),
+                                                     "devices");
+
+  for (guint i = 0; i < json_array_get_length (devices); i++)
+    {
+      JsonObject *d = json_array_get_object_element (devices, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (d, "qdev_id", ""), qdev_id) == 0)
+        return d;
+    }
+  return NULL;
+}
+
+/* intel-iommu with every key, a watchdog and a fixed vmgenid: QEMU 7.2
+ * starts on the argv without a word, and reads back what was asked. */
+static void
+test_intel_iommu_watchdog_vmgenid (void)
+{
+  Vm vm = { 0 };
+  g_autoptr(JsonNode) intremap = NULL;
+  g_autoptr(JsonNode) caching = NULL;
+  g_autoptr(JsonNode) iotlb = NULL;
+  g_autoptr(JsonNode) type = NULL;
+  g_autoptr(JsonNode) genid = NULL;
+  g_autoptr(JsonNode) pci = NULL;
+  JsonObject *wd;
+
+  vm.dir = ql_test_make_tmpdir ();
+  vm_start (&vm, "[machine]\ntype = q35\nacceleration = tcg\n"
+                 "[memory]\nsize = 256M\n"
+                 "[knobs]\nno-defaults = true\nno-user-config = true\nstopped = true\n"
+                 "[qmp control]\npath = qmp.sock\n"
+                 "[device vtd]\ntype = iommu\nintremap = on\ncaching-mode = true\ndevice-iotlb = true\n"
+                 "[device rng0]\ntype = rng\n"
+                 "[device wd]\ntype = watchdog\naction = poweroff\n"
+                 "[device gen]\ntype = vmgenid\nguid = 324E6EAF-D1D1-4BF6-BF41-B9BB6C91FB87\n");
+  type = qom_get (&vm, "/machine/peripheral/vtd", "type");
+  g_assert_cmpstr (json_node_get_string (type), ==, "intel-iommu");
+  intremap = qom_get (&vm, "/machine/peripheral/vtd", "intremap");
+  g_assert_cmpstr (json_node_get_string (intremap), ==, "on");
+  caching = qom_get (&vm, "/machine/peripheral/vtd", "caching-mode");
+  g_assert_true (json_node_get_boolean (caching));
+  iotlb = qom_get (&vm, "/machine/peripheral/vtd", "device-iotlb");
+  g_assert_true (json_node_get_boolean (iotlb));
+  genid = qmp (&vm, "query-vm-generation-id", NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (genid), "guid"), ==,
+                   "324e6eaf-d1d1-4bf6-bf41-b9bb6c91fb87");
+  pci = qmp (&vm, "query-pci", NULL, NULL);
+  wd = find_root_pci (pci, "wd");
+  g_assert_nonnull (wd);
+  /* Intel 6300ESB watchdog: 8086:25ab. */
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (wd, "id"), "vendor"), ==, 0x8086);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (wd, "id"), "device"), ==, 0x25ab);
+  vm_quit (&vm);
+  vm_clear (&vm);
+}
+
+/* virtio-iommu-pci on the root bus of q35 (beside a device that gets a
+ * root port), and on pc; vmgenid with guid=auto gets a GUID of QEMU's. */
+static void
+test_virtio_iommu (void)
+{
+  static const char * const machines[] = { "q35", "pc" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (machines); i++)
+    {
+      Vm vm = { 0 };
+      g_autofree char *text = NULL;
+      g_autoptr(JsonNode) type = NULL;
+      g_autoptr(JsonNode) pci = NULL;
+      g_autoptr(JsonNode) genid = NULL;
+      const char *guid;
+
+      vm.dir = ql_test_make_tmpdir ();
+      text = g_strdup_printf ("[machine]\ntype = %s\nacceleration = tcg\n"
+                              "[memory]\nsize = 256M\n"
+                              "[knobs]\nno-defaults = true\nno-user-config = true\nstopped = true\n"
+                              "[qmp control]\npath = qmp.sock\n"
+                              "[device rng0]\ntype = rng\n"
+                              "[device viommu]\ntype = iommu\nmodel = virtio\n"
+                              "[device gen]\ntype = vmgenid\n",
+                              machines[i]);
+      vm_start (&vm, text);
+      type = qom_get (&vm, "/machine/peripheral/viommu", "type");
+      g_assert_cmpstr (json_node_get_string (type), ==, "virtio-iommu-pci");
+      pci = qmp (&vm, "query-pci", NULL, NULL);
+      g_assert_nonnull (find_root_pci (pci, "viommu"));
+      genid = qmp (&vm, "query-vm-generation-id", NULL, NULL);
+      guid = json_object_get_string_member (json_node_get_object (genid), "guid");
+      g_assert_true (g_uuid_string_is_valid (guid));
+      g_assert_cmpstr (guid, !=, "00000000-0000-0000-0000-000000000000");
+      vm_quit (&vm);
+      vm_clear (&vm);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -527,6 +629,8 @@ main (int argc, char **argv)
   g_test_add_func ("/qemu/tap-multiqueue-scsi-iothread-disks", test_tap_multiqueue_scsi_iothread_disks);
   g_test_add_func ("/qemu/knobs-and-memory-backends", test_knobs_and_memory_backends);
   g_test_add_func ("/qemu/rng-balloon", test_rng_balloon);
+  g_test_add_func ("/qemu/intel-iommu-watchdog-vmgenid", test_intel_iommu_watchdog_vmgenid);
+  g_test_add_func ("/qemu/virtio-iommu", test_virtio_iommu);
   g_test_add_func ("/qemu/user-net-forward", test_user_net_forward);
   return g_test_run ();
 }

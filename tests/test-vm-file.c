@@ -649,7 +649,7 @@ test_device_errors (void)
   assert_load_error ("[device disk0]\ntype = blok\nfile = /a.img\n", QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
                      "test.vm:2:", "[device disk0] type", "'blok'", "did you mean 'block'", NULL);
   assert_load_error ("[device disk0]\ntype = floppy\n", QL_CONFIG_ERROR_UNKNOWN_DEVICE_TYPE,
-                     "[device disk0] type", "'floppy'", "balloon, block, bridge, char, confidential-guest, fs, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
+                     "[device disk0] type", "'floppy'", "balloon, block, bridge, char, confidential-guest, fs, iommu, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
   /* A device's own errors name the device (its id, the label here) and
    * the property. */
   assert_load_error ("[device disk0]\ntype = block\nfiel = /a.img\n", QL_CONFIG_ERROR_UNKNOWN_KEY,

@@ -23,6 +23,7 @@
 #include "cli-common.h"
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +64,8 @@ typedef struct
 /* How often and how long to look for QEMU's console set-up. */
 #define TTY_POLL_MS      20
 #define TTY_WATCH_US     (15 * G_USEC_PER_SEC)
+/* How long QEMU gets to answer on the events socket. */
+#define EVENTS_CONNECT_MS 30000
 
 static const char *
 signal_name (int signo)
@@ -273,14 +276,104 @@ start_launch (QlVm               *vm,
   ql_vm_launch_async (vm, cancellable, callback, user_data);
 }
 
+/* The events `run` reports (a watchdog's): a QMP monitor of our own,
+ * beside any [qmp] socket of the VM file, which stays free for its
+ * users. */
+typedef struct
+{
+  char  *dir;           /* private directory of the socket, or NULL */
+  char  *path;
+  QlQmp *qmp;
+} EventWatch;
+
+static gboolean
+vm_has_watchdog (QlVmConfig *config)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (config);
+
+  for (guint i = 0; i < devices->len; i++)
+    if (g_strcmp0 (ql_device_get_type_name (g_ptr_array_index (devices, i)), "watchdog") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+event_watch_prepare (EventWatch  *watch,
+                     QlVmConfig  *config,
+                     GError     **error)
+{
+  if (!vm_has_watchdog (config))
+    return TRUE;
+  watch->dir = g_dir_make_tmp ("qlaunch-run-XXXXXX", error);
+  if (watch->dir == NULL)
+    return FALSE;
+  watch->path = g_build_filename (watch->dir, "events.sock", NULL);
+  ql_vm_config_add_qmp_socket (config, "qlaunch-events", watch->path, TRUE, TRUE);
+  return TRUE;
+}
+
+static void
+on_watchdog_event (QlQmp      *qmp,
+                   const char *name,
+                   JsonObject *data,
+                   gpointer    user_data)
+{
+  const char *action = data != NULL && json_object_has_member (data, "action")
+                       ? json_object_get_string_member (data, "action") : NULL;
+
+  (void) qmp;
+  (void) name;
+  (void) user_data;
+  g_printerr ("qlaunch: the guest's watchdog fired: QEMU does '%s'\n", action != NULL ? action : "?");
+}
+
+static void
+on_events_connected (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  (void) user_data;
+  /* QEMU gone meanwhile: its end is reported anyway. */
+  if (!ql_qmp_connect_finish (QL_QMP (source), result, &error)
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_printerr ("qlaunch: cannot follow QEMU's watchdog events: %s\n", error->message);
+}
+
+static void
+event_watch_clear (EventWatch *watch)
+{
+  if (watch->qmp != NULL)
+    {
+      ql_qmp_close (watch->qmp);
+      g_clear_object (&watch->qmp);
+    }
+  if (watch->path != NULL)
+    g_remove (watch->path);
+  if (watch->dir != NULL)
+    g_rmdir (watch->dir);
+  g_clear_pointer (&watch->path, g_free);
+  g_clear_pointer (&watch->dir, g_free);
+}
+
 static gboolean
 finish_launch (QlVm          *vm,
                gpointer       data,
                GAsyncResult  *result,
                GError       **error)
 {
-  (void) data;
-  return ql_vm_launch_finish (vm, result, error);
+  EventWatch *watch = data;
+
+  if (!ql_vm_launch_finish (vm, result, error))
+    return FALSE;
+  if (watch->path != NULL)
+    {
+      watch->qmp = ql_qmp_new ();
+      g_signal_connect (watch->qmp, "event::WATCHDOG", G_CALLBACK (on_watchdog_event), NULL);
+      ql_qmp_connect_async (watch->qmp, watch->path, EVENTS_CONNECT_MS, NULL, on_events_connected, NULL);
+    }
+  return TRUE;
 }
 
 static void
@@ -319,6 +412,8 @@ ql_cli_run (const QlCliGlobals *globals,
   g_autoptr(QlCmdline) cmdline = NULL;
   guint grace_ms = 0;
   gboolean grace_set;
+  EventWatch events = { 0 };
+  int status;
 
   g_option_context_set_description (context,
     "QEMU's standard input, output and error are qlaunch's: with the no-graphic\n"
@@ -356,6 +451,12 @@ ql_cli_run (const QlCliGlobals *globals,
       return QL_EXIT_FAILURE;
     }
 
+  if (!event_watch_prepare (&events, config, &error))
+    {
+      ql_cli_print_error (argv[1], error);
+      return QL_EXIT_FAILURE;
+    }
+
   vm = ql_vm_new (config);
   ql_vm_set_stdio_inherit (vm, TRUE);
   /* Nothing of the VM outlives qlaunch, even when it is killed (SIGKILL
@@ -365,7 +466,9 @@ ql_cli_run (const QlCliGlobals *globals,
   g_signal_connect (vm, "helper-ready", G_CALLBACK (on_helper_ready), NULL);
   if (grace_set)
     ql_vm_set_grace_period (vm, grace_ms);
-  return ql_cli_run_vm (vm, argv[1], start_launch, finish_launch, NULL);
+  status = ql_cli_run_vm (vm, argv[1], start_launch, finish_launch, &events);
+  event_watch_clear (&events);
+  return status;
 }
 
 /* Runs @vm as `qlaunch run` does, from @start to QEMU's end; @label names

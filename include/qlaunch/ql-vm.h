@@ -85,6 +85,36 @@ typedef enum
   QL_VM_SHUTDOWN_KILLED,
 } QlVmShutdownMethod;
 
+/**
+ * QlWatchdogAction:
+ * @QL_WATCHDOG_ACTION_RESET: QEMU resets the VM
+ * @QL_WATCHDOG_ACTION_SHUTDOWN: QEMU asks the guest to shut down (ACPI)
+ * @QL_WATCHDOG_ACTION_POWEROFF: QEMU powers the VM off: it exits with
+ *   status 0
+ * @QL_WATCHDOG_ACTION_PAUSE: QEMU pauses the VM
+ * @QL_WATCHDOG_ACTION_DEBUG: QEMU prints a debug message and goes on
+ * @QL_WATCHDOG_ACTION_NONE: QEMU does nothing
+ * @QL_WATCHDOG_ACTION_INJECT_NMI: QEMU injects an NMI into the guest
+ * @QL_WATCHDOG_ACTION_OTHER: an action this version of qlaunch does not
+ *   know (see the signal's action name)
+ *
+ * What QEMU does when the guest's watchdog fires, as its `WATCHDOG` event
+ * reports it (see #QlVm::watchdog).
+ *
+ * Since: 0.2
+ */
+typedef enum
+{
+  QL_WATCHDOG_ACTION_RESET,
+  QL_WATCHDOG_ACTION_SHUTDOWN,
+  QL_WATCHDOG_ACTION_POWEROFF,
+  QL_WATCHDOG_ACTION_PAUSE,
+  QL_WATCHDOG_ACTION_DEBUG,
+  QL_WATCHDOG_ACTION_NONE,
+  QL_WATCHDOG_ACTION_INJECT_NMI,
+  QL_WATCHDOG_ACTION_OTHER,
+} QlWatchdogAction;
+
 #define QL_TYPE_VM (ql_vm_get_type ())
 QL_API G_DECLARE_FINAL_TYPE (QlVm, ql_vm, QL, VM, GObject)
 

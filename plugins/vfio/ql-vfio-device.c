@@ -14,7 +14,10 @@
  * - the same host function assigned twice is an error;
  * - with host checks on, the function must exist, sit in an IOMMU group and
  *   be bound to vfio-pci, and /dev/vfio/vfio must be usable; QEMU 7.2
- *   fails with "no such host device" or "no iommu_group found" otherwise.
+ *   fails with "no such host device" or "no iommu_group found" otherwise;
+ * - hot-plugged into a VM whose IOMMU is an intel-iommu without
+ *   caching-mode, it is refused: QEMU 7.2 needs caching-mode=on to map
+ *   for vfio. (At start-up the `iommu` device reports that rule.)
  */
 #include "ql-vfio-device.h"
 
@@ -116,6 +119,47 @@ find_earlier_same_function (QlVfioDevice *self,
   return NULL;
 }
 
+/* An intel-iommu of @vm without caching-mode (an `iommu` device of model
+ * intel, read through its properties), or NULL. */
+static QlDevice *
+find_intel_iommu_without_caching_mode (QlVmConfig *vm)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (vm);
+
+  for (guint i = 0; devices != NULL && i < devices->len; i++)
+    {
+      QlDevice *other = g_ptr_array_index (devices, i);
+      GParamSpec *model_pspec;
+      GEnumValue *model;
+      gint model_value = 0;
+      gboolean caching_mode = FALSE;
+
+      if (g_strcmp0 (ql_device_get_type_name (other), "iommu") != 0)
+        continue;
+      model_pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (other), "model");
+      if (model_pspec == NULL || !G_IS_PARAM_SPEC_ENUM (model_pspec)
+          || g_object_class_find_property (G_OBJECT_GET_CLASS (other), "caching-mode") == NULL)
+        continue;
+      g_object_get (other, "model", &model_value, "caching-mode", &caching_mode, NULL);
+      model = g_enum_get_value (G_PARAM_SPEC_ENUM (model_pspec)->enum_class, model_value);
+      if (model != NULL && g_strcmp0 (model->value_nick, "intel") == 0 && !caching_mode)
+        return other;
+    }
+  return NULL;
+}
+
+static gboolean
+vm_has_device (QlVmConfig *vm,
+               QlDevice   *device)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (vm);
+
+  for (guint i = 0; devices != NULL && i < devices->len; i++)
+    if (g_ptr_array_index (devices, i) == device)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 check_host (QlVfioDevice  *self,
             QlHostProbe   *probe,
@@ -194,6 +238,22 @@ ql_vfio_device_valid (QlDevice    *device,
                            "host PCI function '%s' is already assigned by device '%s': a function can be passed to the guest once",
                            canonical, ql_device_get_id (other));
       return FALSE;
+    }
+
+  /* Hot-plugged (not in the VM yet): the IOMMU's start-up rule. */
+  if (!vm_has_device (vm, device))
+    {
+      QlDevice *iommu = find_intel_iommu_without_caching_mode (vm);
+
+      if (iommu != NULL)
+        {
+          ql_device_set_error (device, error, QL_CONFIG_ERROR_CONFLICT, "type",
+                               "the VM's IOMMU '%s' is an intel-iommu without caching-mode, and QEMU maps nothing "
+                               "for a vfio device then (\"We need to set caching-mode=on for intel-iommu to enable "
+                               "device assignment with IOMMU protection.\"): start the VM with caching-mode = true",
+                               ql_device_get_id (iommu));
+          return FALSE;
+        }
     }
 
   if (probe != NULL && !check_host (self, probe, canonical, error))

@@ -38,6 +38,7 @@ modules=(
   vsock vmw_vsock_virtio_transport
   fuse virtiofs
   virtio-rng virtio_balloon
+  i6300esb
 )
 # Modules in the initramfs that a check loads itself (modprobe NAME) because
 # they only make sense on some boots: efivarfs needs UEFI firmware.

@@ -476,6 +476,25 @@ read_pcr0 (QlTestGuest *guest)
   return pcr;
 }
 
+/* Reports the size of the firmware's event log as the guest's kernel
+ * hands it on (securityfs), whatever it is. */
+static void
+report_event_log (QlTestGuest *guest,
+                  const char  *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  out = ql_test_guest_shell (guest, "grep -q ' securityfs ' /proc/mounts || "
+                                    "mount -t securityfs securityfs /sys/kernel/security; "
+                                    "wc -c < /sys/kernel/security/tpm0/binary_bios_measurements",
+                             SHELL_TIMEOUT_S, &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s: the firmware's event log (binary_bios_measurements, status %d): %s bytes", what, status,
+                  g_strstrip (out));
+}
+
 /* Powers the guest off from its shell; `qlaunch run` ends cleanly, and
  * its swtpm with it. */
 static void
@@ -534,6 +553,7 @@ test_crb_q35_uefi (void)
   g_test_message ("SeaBIOS (q35, TCG): shell after %.1f s", seconds);
   bios_pcr = read_pcr0 (guest);
   g_test_message ("SeaBIOS: guest PCR 0 (sha256) = %s", bios_pcr);
+  report_event_log (guest, "SeaBIOS");
   power_off (guest, work, "SeaBIOS");
   ql_test_guest_free (guest);
 
@@ -545,6 +565,7 @@ test_crb_q35_uefi (void)
   check_guest_tpm (guest, "tpm_crb");
   uefi_pcr = read_pcr0 (guest);
   g_test_message ("OVMF: guest PCR 0 (sha256) = %s", uefi_pcr);
+  report_event_log (guest, "OVMF");
   g_clear_pointer (&out, g_free);
   out = shell_ok (guest, "dmesg | grep -i -e tpm -e 'event log' | tr '\\n' '|'");
   g_test_message ("OVMF: guest kernel on its TPM: %s", out);

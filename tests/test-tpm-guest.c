@@ -28,7 +28,7 @@
  *   is not the value SeaBIOS leaves (the same VM file with type = bios,
  *   booted first in the same case). Both runs power off cleanly, and no
  *   swtpm is left. OVMF under TCG: 20-40 s to the shell on a shared
- *   2-core machine (SeaBIOS: 6-15 s); its shell wait is 300 s.
+ *   2-core machine (SeaBIOS with swtpm: 14-20 s); its shell wait is 300 s.
  *
  * QLAUNCH_GUEST_BREAK=tpm leaves the TPM out: every test must then fail;
  * QLAUNCH_GUEST_BREAK=tpm-state removes the state directory between the

@@ -7,8 +7,8 @@
  *     (tpm_version_major), bound to the tpm_crb driver;
  *   - a TPM2_GetRandom command written to /dev/tpm0 comes back with
  *     TPM_RC_SUCCESS and 8 bytes: swtpm answers through QEMU;
- *   - /sys/class/tpm/tpm0/pcr-sha256/0 is read and reported (under SeaBIOS
- *     it may be all zeros or absent; not asserted);
+ *   - /sys/class/tpm/tpm0/pcr-sha256/0 is read and reported (SeaBIOS
+ *     measures itself: non-zero, the same value in every run);
  *   - swtpm is killed (SIGKILL): `qlaunch run` ends non-zero naming the
  *     device and the helper, QEMU is gone, and no swtpm is left;
  *   - the state directory (NAME.tpm beside NAME.vm) is 0700 and kept.

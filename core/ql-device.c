@@ -286,12 +286,21 @@ ql_device_get_type_name (QlDevice *self)
 }
 
 /**
- * ql_device_valid:
+ * ql_device_valid: (virtual valid)
  * @self: a #QlDevice
  * @vm: the VM the device belongs to
  * @error: return location for an error
  *
- * Calls the device's `valid` vfunc.
+ * Checks the device's properties against each other and against @vm.
+ *
+ * The contract of the `valid` vfunc a plugin implements: no side effect on
+ * the host; host facts (device nodes, mounts, files) come only from
+ * ql_vm_config_get_host_probe(), which is %NULL when host checks are off.
+ * On failure it returns %FALSE and sets an error in #QL_CONFIG_ERROR that
+ * names the device id and the property at fault (ql_device_set_error()
+ * does both). Returning %TRUE with an error set, or %FALSE without one, is
+ * a plugin bug: the core reports it as such, naming the device, its type
+ * and plugin. An error in another domain is wrapped with the device's id.
  *
  * Returns: %TRUE when the device can be emitted
  */
@@ -311,13 +320,24 @@ ql_device_valid (QlDevice    *self,
 }
 
 /**
- * ql_device_qemu_params:
+ * ql_device_qemu_params: (virtual qemu_params)
  * @self: a #QlDevice
  * @vm: the VM the device belongs to
  * @cmdline: the command line to append to
  * @error: return location for an error
  *
- * Calls the device's `qemu_params` vfunc. Call only after ql_device_valid().
+ * Appends the device's QEMU options to @cmdline. Call only after
+ * ql_device_valid().
+ *
+ * The contract of the `qemu_params` vfunc a plugin implements: it writes
+ * through the #QlCmdline API only (ql_cmdline_add_option() for key=value
+ * options, ql_cmdline_add_verbatim() for options whose value QEMU reads
+ * whole, ql_cmdline_add_flag() for flags), never pre-formatted text; it is
+ * called only after `valid` returned %TRUE, so a failure here is rare and
+ * is reported like one of `valid`. A misuse of the #QlCmdline API (a
+ * key=value option through ql_cmdline_add_verbatim(), a setter with no key)
+ * is recorded and fails the build of the argv with an error naming the
+ * device, its type and plugin: the device is never dropped silently.
  *
  * Returns: %TRUE on success
  */
@@ -341,14 +361,25 @@ ql_device_qemu_params (QlDevice    *self,
 }
 
 /**
- * ql_device_hotplug_params:
+ * ql_device_hotplug_params: (virtual hotplug_params)
  * @self: a #QlDevice
  * @vm: the VM the device is added to
  * @cmdline: the command line to append to
  * @error: return location for an error
  *
- * Calls the device's `hotplug_params` vfunc, or `qemu_params` when the
- * device type has none. Call only after ql_device_valid().
+ * Appends the options that hot-plug the device into a running VM: the
+ * device's `hotplug_params` vfunc, or `qemu_params` when the device type
+ * has none. Call only after ql_device_valid().
+ *
+ * The contract of the `hotplug_params` vfunc (plugin ABI 1.1 and later):
+ * the same as `qemu_params`, for a device whose start-up form has no QMP
+ * equivalent (`-drive` becomes `-blockdev`). The core turns each option
+ * into a QMP command: `-device` into `device_add`, `-netdev` into
+ * `netdev_add`, `-object` into `object-add`, `-blockdev` into
+ * `blockdev-add`, `-chardev` into `chardev-add`; descriptors travel with
+ * `getfd`. Any other option makes the device not hot-pluggable. Rules that
+ * hold only at hot-plug time (a free PCIe root port, a machine type that
+ * can hot-plug) belong here, as errors naming the device and property.
  *
  * Returns: %TRUE on success
  */

@@ -67,10 +67,8 @@ unset QLAUNCH_PLUGIN_PATH QLAUNCH_PLUGIN_SYSTEM_PATH PKG_CONFIG_PATH PKG_CONFIG_
 
 # --- 1. install --------------------------------------------------------
 setup_args=(--prefix="$prefix" -Dtests=false -Dbuildtype=plain)
-# Introspection data are not what this test is about, and take time.
-if grep -q "option('introspection'" "$top/meson_options.txt"; then
-  setup_args+=(-Dintrospection=disabled)
-fi
+# Introspection and the API reference are installed as a user gets them
+# (built when gobject-introspection and gi-docgen are there).
 t0=$EPOCHREALTIME
 if ! "$meson" setup "${setup_args[@]}" "$build" "$top" >"$tmp/setup.log" 2>&1; then
   tail -n 40 "$tmp/setup.log" | diag
@@ -319,6 +317,27 @@ if command -v groff >/dev/null; then
   check "man pages qlaunch(1), qlaunch.vm(5) render without warnings (groff -man -ww); their title line has the project version" man_render
 else
   skip "groff is not installed"
+fi
+
+# The API reference (built when gi-docgen is there): a plugin author finds
+# the contract of the vfuncs on their pages.
+api_reference ()
+{
+  local dir=$prefix/share/doc/qlaunch-1 page
+  [ -f "$dir/index.html" ] || { echo "no $dir/index.html"; return 1; }
+  for page in vfunc.Device.valid vfunc.Device.qemu_params vfunc.Device.hotplug_params; do
+    [ -f "$dir/$page.html" ] || { echo "no $page.html"; return 1; }
+    ! grep -q 'No description available' "$dir/$page.html" || { echo "$page.html: no description"; return 1; }
+  done
+  tr -s ' \n' ' ' <"$dir/vfunc.Device.valid.html" | grep -q 'is a plugin bug' \
+    || { echo "vfunc.Device.valid.html lacks the contract"; return 1; }
+  tr -s ' \n' ' ' <"$dir/vfunc.Device.qemu_params.html" | grep -q 'never dropped' \
+    || { echo "vfunc.Device.qemu_params.html lacks the contract"; return 1; }
+}
+if command -v gi-docgen >/dev/null; then
+  check "API reference installed in \$datadir/doc/qlaunch-1, with the contract of valid, qemu_params and hotplug_params on their vfunc pages" api_reference
+else
+  skip "gi-docgen is not installed: no API reference"
 fi
 
 # The options of a command, from its --help (GOptionContext's listing).

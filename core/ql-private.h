@@ -47,6 +47,15 @@ typedef struct
 gboolean    ql_device_type_check           (const char          *name,
                                             GType                type,
                                             GError             **error);
+/* Checks @type's own properties: kebab-case names, non-empty blurbs,
+ * declared defaults held by a fresh instance; BAD_DEVICE_TYPE naming
+ * @plugin (nullable), @name and the property otherwise. */
+gboolean    ql_device_type_check_properties (const char         *name,
+                                             GType               type,
+                                             const char         *plugin,
+                                             GError            **error);
+/* The first refused ql_plugin_register_device() of @plugin, or NULL. */
+const GError *ql_plugin_get_register_error (QlPlugin            *plugin);
 
 G_END_DECLS
 

@@ -34,21 +34,38 @@ ql_cli_registry_new (const QlCliGlobals *globals)
 }
 
 void
-ql_cli_print_error (const char   *prefix,
-                    const GError *error)
+ql_cli_print_vm_error (const char   *prefix,
+                       QlVmConfig   *vm,
+                       const GError *error)
 {
   g_auto(GStrv) lines = g_strsplit (error->message, "\n", -1);
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
+      guint line = 0;
+
       /* Lines from the VM file start with its name; -d spec errors are
        * not in the file and say so themselves. */
       if (prefix != NULL && !g_str_has_prefix (lines[i], prefix)
           && !g_str_has_prefix (lines[i], "device spec "))
-        g_printerr ("qlaunch: %s: %s\n", prefix, lines[i]);
+        {
+          if (vm != NULL)
+            line = ql_vm_config_get_message_line (vm, lines[i]);
+          if (line > 0)
+            g_printerr ("qlaunch: %s:%u: %s\n", prefix, line, lines[i]);
+          else
+            g_printerr ("qlaunch: %s: %s\n", prefix, lines[i]);
+        }
       else
         g_printerr ("qlaunch: %s\n", lines[i]);
     }
+}
+
+void
+ql_cli_print_error (const char   *prefix,
+                    const GError *error)
+{
+  ql_cli_print_vm_error (prefix, NULL, error);
 }
 
 int

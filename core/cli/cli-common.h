@@ -21,6 +21,11 @@ typedef struct
 QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);
 void        ql_cli_print_error     (const char         *prefix,
                                     const GError       *error);
+/* ql_cli_print_error() for errors about @vm (nullable): a line about a
+ * device of the VM file gets the line of its group (`FILE:LINE: ...`). */
+void        ql_cli_print_vm_error  (const char         *prefix,
+                                    QlVmConfig         *vm,
+                                    const GError       *error);
 int         ql_cli_usage_error     (GOptionContext     *context,
                                     const char         *message);
 /* Loads VMFILE and appends -d device specs; gathers every error. */

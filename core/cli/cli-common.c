@@ -5,7 +5,6 @@ QlRegistry *
 ql_cli_registry_new (const QlCliGlobals *globals)
 {
   QlRegistry *registry = ql_registry_new ();
-  GPtrArray *errors;
 
   /* --plugin-dir names a directory explicitly: a relative one is made
    * absolute once, here, so that nothing later depends on the current
@@ -24,13 +23,21 @@ ql_cli_registry_new (const QlCliGlobals *globals)
       ql_registry_set_cache_file (registry, cache);
     }
   ql_registry_scan (registry);
+  ql_cli_print_load_errors (registry);
+  return registry;
+}
+
+void
+ql_cli_print_load_errors (QlRegistry *registry)
+{
+  GPtrArray *errors = ql_registry_get_load_errors (registry);
+  guint printed = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (registry), "ql-cli-errors-printed"));
 
   /* A broken plugin is skipped; say so and go on with the others. */
-  errors = ql_registry_get_load_errors (registry);
-  for (guint i = 0; i < errors->len; i++)
+  for (guint i = printed; i < errors->len; i++)
     g_printerr ("qlaunch: warning: plugin skipped: %s\n",
                 ((GError *) g_ptr_array_index (errors, i))->message);
-  return registry;
+  g_object_set_data (G_OBJECT (registry), "ql-cli-errors-printed", GUINT_TO_POINTER (errors->len));
 }
 
 void

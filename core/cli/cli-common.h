@@ -19,6 +19,9 @@ typedef struct
 } QlCliGlobals;
 
 QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);
+/* Prints the load errors of @registry not printed yet: a plugin the
+ * registry cache vouched for can fail when it is opened later. */
+void        ql_cli_print_load_errors (QlRegistry       *registry);
 void        ql_cli_print_error     (const char         *prefix,
                                     const GError       *error);
 /* ql_cli_print_error() for errors about @vm (nullable): a line about a

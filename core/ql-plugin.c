@@ -448,8 +448,13 @@ ql_plugin_get_device_types (QlPlugin *self)
  * loads: if init fails, or if any name it registers already exists in the
  * registry, none of the plugin's device types are registered.
  *
- * Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE if @name is malformed or @type
- * is not a concrete #QlDevice subclass, and with
+ * Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE if @name is malformed, @type
+ * is not a concrete #QlDevice subclass, or one of its own properties (all
+ * but #QlDevice:id) has a name that is not kebab-case
+ * (`[a-z][a-z0-9-]*`), an empty blurb, or a value in a fresh instance that
+ * is not its declared default; the message names the plugin, the device
+ * type and the property. A refused registration fails the plugin's load
+ * even if init goes on and returns %TRUE. Fails with
  * %QL_PLUGIN_ERROR_DUPLICATE_DEVICE if the plugin registered @name already.
  * An init function should return %FALSE with that error.
  *

@@ -1078,6 +1078,15 @@ ql_registry_get_default_cache_file (void)
  * - `init` must succeed: %QL_PLUGIN_ERROR_INIT_FAILED, or the code of the
  *   ql_plugin_register_device() error it returned
  *   (%QL_PLUGIN_ERROR_BAD_DEVICE_TYPE, %QL_PLUGIN_ERROR_DUPLICATE_DEVICE);
+ *   a registration that was refused fails the load even when `init`
+ *   returns %TRUE;
+ * - `init` must log no warning or critical (GLib's own included): a
+ *   message logged through g_log() while it runs, on the thread that runs
+ *   it, is captured into the error (%QL_PLUGIN_ERROR_INIT_FAILED) instead
+ *   of being printed, and never aborts under `G_DEBUG=fatal-warnings` or
+ *   a test harness; a GType name registered already (by another plugin
+ *   defining the same type name) gives %QL_PLUGIN_ERROR_DUPLICATE_DEVICE
+ *   naming the plugin that has it;
  * - no device type it registered may exist in @self already:
  *   %QL_PLUGIN_ERROR_DUPLICATE_DEVICE.
  *
@@ -1483,7 +1492,8 @@ ql_registry_get_device_plugin (QlRegistry *self,
  *
  * Registers a device type that no plugin provides, for applications that
  * embed their own device types. Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE
- * if @name is malformed or @type is not a concrete #QlDevice subclass, and
+ * if @name is malformed, @type is not a concrete #QlDevice subclass or its
+ * properties break the rules of ql_plugin_register_device(), and
  * with %QL_PLUGIN_ERROR_DUPLICATE_DEVICE if @name is registered already.
  *
  * Returns: %TRUE if the device type was registered

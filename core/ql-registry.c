@@ -536,6 +536,7 @@ typedef struct
 {
   GPtrArray *messages;        /* element-type utf8, owned */
   char      *existing_type;   /* a GType name registered twice, or NULL */
+  gpointer   outer;           /* the capture of an init that loads a plugin */
 } QlLogCapture;
 
 static GMutex ql_log_capture_lock;
@@ -590,13 +591,14 @@ ql_log_capture_begin (QlLogCapture *capture)
                               & ~(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL));
     }
   g_mutex_unlock (&ql_log_capture_lock);
+  capture->outer = g_private_get (&ql_log_capture_current);
   g_private_set (&ql_log_capture_current, capture);
 }
 
 static void
 ql_log_capture_end (QlLogCapture *capture)
 {
-  g_private_set (&ql_log_capture_current, NULL);
+  g_private_set (&ql_log_capture_current, capture->outer);
   g_mutex_lock (&ql_log_capture_lock);
   if (--ql_log_capture_users == 0)
     {

@@ -287,6 +287,148 @@ emit_memory_knobs (QlVmConfig *self,
   ql_cmdline_set_machine_option (cl, "memory-backend", QL_RAM_BACKEND_ID);
 }
 
+/* ---- the seccomp sandbox ------------------------------------------------ */
+
+typedef struct
+{
+  QlVmProp prop;
+  const char *key;        /* [knobs] key */
+  const char *parameter;  /* -sandbox parameter */
+} SandboxClass;
+
+static const SandboxClass sandbox_classes[] = {
+  { QL_VM_PROP_KNOBS_SANDBOX_OBSOLETE, "sandbox-obsolete", "obsolete" },
+  { QL_VM_PROP_KNOBS_SANDBOX_ELEVATE_PRIVILEGES, "sandbox-elevate-privileges", "elevateprivileges" },
+  { QL_VM_PROP_KNOBS_SANDBOX_SPAWN, "sandbox-spawn", "spawn" },
+  { QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL, "sandbox-resource-control", "resourcecontrol" },
+};
+
+/* The options of @cl that make QEMU fork and exec (the spawn class): tap
+ * scripts, QEMU's bridge helper; each a sentence for a message, named
+ * after the option's origin or @fallback. */
+void
+ql_cmdline_spawn_reasons (QlCmdline  *cl,
+                          const char *fallback,
+                          GPtrArray  *reasons)
+{
+  for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cl, i);
+      const char *origin = ql_option_get_origin (option);
+      const char *head = ql_option_get_head (option);
+      static const struct { const char *key; const char *name; } scripts[] = {
+        { "script", "script" }, { "downscript", "down-script" },
+      };
+
+      if (g_strcmp0 (ql_option_get_flag (option), "-netdev") != 0 || head == NULL)
+        continue;
+      if (origin == NULL)
+        origin = fallback;
+      if (g_str_equal (head, "bridge"))
+        g_ptr_array_add (reasons, g_strdup_printf ("%s is a bridge netdev (QEMU runs its bridge helper)", origin));
+      if (!g_str_equal (head, "tap"))
+        continue;
+      for (guint k = 0; k < G_N_ELEMENTS (scripts); k++)
+        {
+          const char *script = ql_option_lookup (option, scripts[k].key);
+
+          if (script != NULL && *script != '\0' && !g_str_equal (script, "no"))
+            g_ptr_array_add (reasons, g_strdup_printf ("%s runs its %s '%s' (QEMU forks to run it)",
+                                                       origin, scripts[k].name, script));
+        }
+      if (ql_option_lookup (option, "helper") != NULL)
+        g_ptr_array_add (reasons, g_strdup_printf ("%s runs the helper '%s' (QEMU forks to run it)",
+                                                   origin, ql_option_lookup (option, "helper")));
+    }
+}
+
+/* What in the VM makes QEMU fork and exec: its options', an exec incoming
+ * migration, daemonizing. */
+static void
+spawn_reasons (QlVmConfig *self,
+               QlCmdline  *cl,
+               GPtrArray  *reasons)
+{
+  ql_cmdline_spawn_reasons (cl, "-netdev", reasons);
+  if (ql_vm_config_get_enum (self, QL_VM_PROP_INCOMING_TYPE) == QL_INCOMING_EXEC)
+    g_ptr_array_add (reasons, g_strdup_printf ("[incoming] type exec runs '%s' (QEMU forks to run it; "
+                                               "type fd needs no process)", STR (INCOMING_EXEC)));
+  if (BOOL (KNOBS_DAEMONIZE))
+    g_ptr_array_add (reasons, g_strdup ("[knobs] daemonize makes QEMU fork to detach"));
+}
+
+/* -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny
+ * unless [knobs] sandbox is off or the binary lacks seccomp. A class the VM
+ * needs (spawn for a tap script, both spawn and elevateprivileges for
+ * daemonize) is allowed with a note when its key is unset, and is an error
+ * when the key says deny. */
+static void
+emit_sandbox (QlVmConfig *self,
+              QlCmdline  *cl)
+{
+  QlQemuCaps *caps = ql_vm_config_get_qemu_caps (self);
+  QlOption *sandbox;
+
+  if (!BOOL (KNOBS_SANDBOX))
+    return;
+  if (caps != NULL && ql_qemu_caps_is_probed (caps) && !ql_qemu_caps_has_command_line_option (caps, "sandbox", NULL))
+    {
+      g_autofree char *what = g_strdup_printf ("%s %s", ql_qemu_caps_get_binary (caps),
+                                               ql_qemu_caps_get_version_string (caps));
+
+      if (ql_vm_config_is_set (self, QL_VM_PROP_KNOBS_SANDBOX))
+        ql_cmdline_fail (cl, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+                                          "[knobs] sandbox: on, but QEMU %s has no -sandbox (it was built "
+                                          "without seccomp): set sandbox = off", what));
+      else
+        {
+          g_autofree char *note = g_strdup_printf ("[knobs] sandbox: QEMU %s has no -sandbox (it was built "
+                                                   "without seccomp): the VM runs without a seccomp filter",
+                                                   what);
+
+          ql_cmdline_add_note (cl, note);
+        }
+      return;
+    }
+
+  sandbox = ql_cmdline_add_option (cl, "-sandbox", "on", NULL);
+  ql_option_set_origin (sandbox, "[knobs] sandbox");
+  for (guint i = 0; i < G_N_ELEMENTS (sandbox_classes); i++)
+    {
+      const SandboxClass *c = &sandbox_classes[i];
+      QlSandboxAction action = ql_vm_config_get_enum (self, c->prop);
+      g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+
+      if (c->prop == QL_VM_PROP_KNOBS_SANDBOX_SPAWN)
+        spawn_reasons (self, cl, reasons);
+      else if (c->prop == QL_VM_PROP_KNOBS_SANDBOX_ELEVATE_PRIVILEGES && BOOL (KNOBS_DAEMONIZE))
+        g_ptr_array_add (reasons, g_strdup ("[knobs] daemonize makes the detached QEMU call setsid"));
+      if (action == QL_SANDBOX_ACTION_DENY && reasons->len > 0)
+        {
+          g_autofree char *why = NULL;
+
+          g_ptr_array_add (reasons, NULL);
+          why = g_strjoinv ("; ", (char **) reasons->pdata);
+          if (ql_vm_config_is_set (self, c->prop))
+            ql_cmdline_fail (cl, g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+                                              "[knobs] %s: deny, but %s: QEMU's seccomp filter would kill it "
+                                              "(SIGSYS); set %s = allow",
+                                              c->key, why, c->key));
+          else
+            {
+              g_autofree char *note = g_strdup_printf ("[knobs] %s: allowed for this VM, since %s; the rest "
+                                                       "of the seccomp filter stays on (set %s = deny to "
+                                                       "refuse such a VM instead)",
+                                                       c->key, why, c->key);
+
+              ql_cmdline_add_note (cl, note);
+              action = QL_SANDBOX_ACTION_ALLOW;
+            }
+        }
+      ql_option_set (sandbox, c->parameter, action == QL_SANDBOX_ACTION_ALLOW ? "allow" : "deny");
+    }
+}
+
 static void
 emit_knobs (QlVmConfig *self,
             QlCmdline  *cl)
@@ -316,6 +458,26 @@ emit_knobs (QlVmConfig *self,
 
   if (BOOL (KNOBS_STOPPED))
     ql_cmdline_add_flag (cl, "-S");
+
+  emit_sandbox (self, cl);
+}
+
+gboolean
+ql_vm_config_started_with_spawn (QlVmConfig *self)
+{
+  g_autoptr(QlCmdline) startup = ql_vm_config_build_startup_cmdline (self, NULL);
+  QlOption *sandbox;
+  const char *spawn;
+
+  /* A VM that cannot be built was not started from this configuration:
+   * assume the default filter. */
+  if (startup == NULL)
+    return !BOOL (KNOBS_SANDBOX);
+  sandbox = ql_cmdline_find_option (startup, "-sandbox", NULL);
+  if (sandbox == NULL)
+    return TRUE;
+  spawn = ql_option_lookup (sandbox, "spawn");
+  return g_strcmp0 (spawn, "allow") == 0;
 }
 
 static void

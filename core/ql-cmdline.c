@@ -53,6 +53,7 @@ struct _QlCmdline
   GPtrArray *helpers;         /* QlHelper */
   char *runtime_dir;          /* where helpers' sockets go */
   char *shared_memory_reason; /* non-NULL: guest RAM must be shared */
+  GPtrArray *notes;           /* char*, NULL-terminated: ql_cmdline_add_note() */
 };
 
 G_DEFINE_FINAL_TYPE (QlCmdline, ql_cmdline, G_TYPE_OBJECT)
@@ -117,6 +118,7 @@ ql_cmdline_finalize (GObject *object)
   g_ptr_array_unref (self->helpers);
   g_free (self->runtime_dir);
   g_free (self->shared_memory_reason);
+  g_ptr_array_unref (self->notes);
 
   G_OBJECT_CLASS (ql_cmdline_parent_class)->finalize (object);
 }
@@ -135,6 +137,7 @@ ql_cmdline_init (QlCmdline *self)
   self->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_helper_free);
   self->qemu_major = QL_QEMU_OLDEST_MAJOR;
   self->qemu_minor = QL_QEMU_OLDEST_MINOR;
+  self->notes = g_ptr_array_new_null_terminated (0, g_free, TRUE);
 }
 
 /**
@@ -1158,6 +1161,51 @@ ql_cmdline_add_fd (QlCmdline *self,
   g_return_val_if_fail (QL_IS_CMDLINE (self), -1);
   g_array_append_val (self->fds, host_fd);
   return 3 + (int) self->fds->len - 1;
+}
+
+/**
+ * ql_cmdline_add_note:
+ * @self: a #QlCmdline
+ * @note: one sentence
+ *
+ * Records something the argv alone does not tell its user: a default
+ * qlaunch changed for this VM and why (a sandbox class allowed because a
+ * device needs it). The library never prints; `qlaunch` writes each note
+ * on its standard error as `qlaunch: note: NOTE` before the argv is
+ * printed or QEMU starts. The same note is recorded once.
+ *
+ * Since: ABI 1.4
+ */
+void
+ql_cmdline_add_note (QlCmdline  *self,
+                     const char *note)
+{
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  g_return_if_fail (note != NULL);
+  for (guint i = 0; i < self->notes->len; i++)
+    if (strcmp (g_ptr_array_index (self->notes, i), note) == 0)
+      return;
+  g_ptr_array_add (self->notes, g_strdup (note));
+}
+
+/**
+ * ql_cmdline_get_notes:
+ * @self: a #QlCmdline
+ *
+ * Gets the notes recorded with ql_cmdline_add_note(), in order.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the notes
+ *
+ * Since: ABI 1.4
+ */
+const char * const *
+ql_cmdline_get_notes (QlCmdline *self)
+{
+  static const char *const none[] = { NULL };
+
+  g_return_val_if_fail (QL_IS_CMDLINE (self), NULL);
+  /* An empty array may have no storage yet. */
+  return self->notes->pdata != NULL ? (const char * const *) self->notes->pdata : none;
 }
 
 /**

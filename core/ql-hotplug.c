@@ -477,6 +477,24 @@ build_plan (QlDevice    *device,
   if (!ql_device_hotplug_params (device, vm, cmdline, error)
       || !ql_cmdline_check (cmdline, error))
     return NULL;
+  /* A tap script run by the netdev_add would make QEMU fork: under the
+   * running VM's seccomp filter with spawn denied, the kernel would kill
+   * QEMU. */
+  if (empty_vm == NULL)
+    {
+      g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *origin = g_strdup_printf ("device '%s'", id);
+
+      ql_cmdline_spawn_reasons (cmdline, origin, reasons);
+      if (reasons->len > 0 && !ql_vm_config_started_with_spawn (vm))
+        {
+          set_error (error, device, "%s, but the VM runs under QEMU's seccomp filter with spawn denied "
+                     "(the kernel would kill QEMU): use script = no and down-script = no, or start the VM "
+                     "with [knobs] sandbox-spawn = allow",
+                     (const char *) g_ptr_array_index (reasons, 0));
+          return NULL;
+        }
+    }
   if (port_source == PORTS_FROM_VM && !plan_ports (device, vm, cmdline, error))
     return NULL;
 

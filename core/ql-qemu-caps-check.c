@@ -247,6 +247,26 @@ check_in_list (Check       *check,
     }
 }
 
+/* -sandbox needs a QEMU built with seccomp, and each class it names. */
+static void
+check_sandbox (Check    *check,
+               QlOption *option)
+{
+  if (!ql_qemu_caps_has_command_line_option (check->caps, "sandbox", NULL))
+    {
+      problem (check, option, "%s has no -sandbox (it was built without seccomp): set [knobs] sandbox = off",
+               check->qemu);
+      return;
+    }
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      const char *key = ql_option_get_key (option, i);
+
+      if (key != NULL && !ql_qemu_caps_has_command_line_option (check->caps, "sandbox", key))
+        problem (check, option, "%s has no -sandbox %s=", check->qemu, key);
+    }
+}
+
 /**
  * ql_qemu_caps_check_cmdline:
  * @self: a #QlQemuCaps
@@ -322,6 +342,8 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
         check_in_list (&check, option, chardevs, "chardev backend");
       else if (strcmp (flag, "-object") == 0)
         check_in_list (&check, option, objects, "object type");
+      else if (strcmp (flag, "-sandbox") == 0)
+        check_sandbox (&check, option);
     }
   if (problems->len == 0)
     return TRUE;

@@ -10,10 +10,12 @@
 
 G_BEGIN_DECLS
 
-/* Bumped whenever QL_CAPS_TYPE or what the probe collects changes. */
-#define QL_CAPS_FORMAT "qlaunch-caps-2"
+/* Bumped whenever QL_CAPS_TYPE or what the probe collects changes (a new
+ * QL_CAPS_TYPE also bumps the format byte of the cache file's magic,
+ * ql-qemu-caps-cache.c). */
+#define QL_CAPS_FORMAT "qlaunch-caps-3"
 
-#define QL_CAPS_TYPE "(sssxxx(uuu)ssbsa(sssb)asa(sa(ss))asa(sa(ss))asasasas)"
+#define QL_CAPS_TYPE "(sssxxx(uuu)ssbsa(sssb)asa(sa(ss))asa(sa(ss))asasasasa(sas))"
 
 enum
 {
@@ -37,6 +39,7 @@ enum
   QL_CAPS_FIELD_ACCELERATORS,    /* as */
   QL_CAPS_FIELD_CHARDEVS,        /* as */
   QL_CAPS_FIELD_NETDEVS,         /* as */
+  QL_CAPS_FIELD_COMMAND_LINE_OPTIONS, /* a(sas): option, its parameters (query-command-line-options) */
 };
 
 /* The binary's identity, as the cache keys it. */

@@ -4,7 +4,7 @@
  * QMP on a socket in a private 0700 directory, dying with us
  * (PR_SET_PDEATHSIG). Every query is sent at once (QMP answers in order;
  * pipelining saves a round trip each): the lists, the QMP schema (netdev
- * types), the CPU models, and the properties of the device types asked
+ * types), the command-line options (-sandbox), the CPU models, and the properties of the device types asked
  * for (and of the types their QEMU aliases may stand for) before the
  * device list is even known; a type QEMU lacks is simply no answer. Only
  * `--all-properties` needs a second round. QEMU is killed when the
@@ -344,6 +344,38 @@ netdev_types (JsonArray *schema)
   return out;
 }
 
+/* a(sas): the command-line options (query-command-line-options: only those
+ * QEMU parses through its option tables; `sandbox` is there when QEMU was
+ * built with seccomp), each with its parameter names, all sorted. */
+static GVariant *
+command_line_options_variant (JsonArray *options)
+{
+  g_autoptr(GPtrArray) names = names_of (options, "option", NULL);
+  g_autoptr(GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  GVariantBuilder b;
+
+  for (guint i = 0; options != NULL && i < json_array_get_length (options); i++)
+    {
+      JsonObject *o = ql_json_array_object (options, i);
+      const char *name = o != NULL ? ql_json_string (o, "option") : NULL;
+
+      if (name != NULL)
+        g_hash_table_insert (by_name, (gpointer) name, o);
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sas)"));
+  for (guint i = 0; i < names->len; i++)
+    {
+      JsonObject *o = g_hash_table_lookup (by_name, g_ptr_array_index (names, i));
+      JsonArray *parameters = json_object_has_member (o, "parameters")
+                              && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "parameters"))
+                              ? json_object_get_array_member (o, "parameters") : NULL;
+      g_autoptr(GPtrArray) params = names_of (parameters, "name", NULL);
+
+      g_variant_builder_add (&b, "(s@as)", g_ptr_array_index (names, i), string_array (params));
+    }
+  return g_variant_builder_end (&b);
+}
+
 static GVariant *
 machines_variant (JsonArray *machines,
                   char     **default_machine)
@@ -551,6 +583,7 @@ probe_in_context (Probe              *probe,
       send (probe, 0, "objects", "qom-list-types", list_types_args ("user-creatable"));
       send (probe, 0, "accels", "qom-list-types", list_types_args ("accel"));
       send (probe, 0, "chardevs", "query-chardev-backends", NULL);
+      send (probe, 0, "cmdline", "query-command-line-options", NULL);
       for (guint k = 0; device_types != NULL && device_types[k] != NULL; k++)
         {
           g_auto(GStrv) candidates = ql_qemu_caps_device_alias_candidates (device_types[k]);
@@ -625,7 +658,7 @@ probe_in_context (Probe              *probe,
   netdevs = netdev_types (reply_array (probe, "schema"));
 
   machines = machines_variant (reply_array (probe, "machines"), &default_machine);
-  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@as@a(sa(ss))@as@a(sa(ss))@as@as@as@as)",
+  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@as@a(sa(ss))@as@a(sa(ss))@as@as@as@as@a(sas))",
       QL_CAPS_FORMAT, QL_VERSION, stamp->path, stamp->size, stamp->mtime, stamp->inode,
       major, minor, micro, version_string, package,
       kvm != NULL && ql_json_bool (kvm, "present", FALSE),
@@ -633,7 +666,7 @@ probe_in_context (Probe              *probe,
       machines, string_array (devices), properties_variant (probe, devices, "device:"),
       string_array (object_names), properties_variant (probe, object_names, "object:"),
       string_array (cpus), string_array (accels), string_array (chardevs),
-      string_array (netdevs)));
+      string_array (netdevs), command_line_options_variant (reply_array (probe, "cmdline"))));
 }
 
 static GVariant *

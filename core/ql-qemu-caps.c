@@ -14,8 +14,9 @@
  * its version, KVM, machine types (with the default and aliases), device
  * types and their properties with types, user-creatable object types (and
  * the properties of the memory backends, `iothread`, `rng-*` and
- * `secret`), CPU models, accelerators, chardev backends, netdev types and
- * which options take JSON.
+ * `secret`), CPU models, accelerators, chardev backends, netdev types,
+ * command-line options (`-sandbox` when QEMU has seccomp) and which
+ * options take JSON.
  *
  * ql_qemu_caps_lookup() probes the binary once through QMP (`-machine none
  * -nodefaults -S` on a private socket: about 150 ms here) and caches the
@@ -897,6 +898,64 @@ ql_qemu_caps_list_netdev_types (QlQemuCaps *self)
 }
 
 /**
+ * ql_qemu_caps_list_command_line_options:
+ * @self: a #QlQemuCaps
+ *
+ * Lists the command-line options QEMU reports through
+ * `query-command-line-options` (those it parses through its option
+ * tables, without the dash: `machine`, `sandbox`, ...), sorted. `sandbox`
+ * is among them only when QEMU was built with seccomp.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the options; empty
+ *   when @self was not probed
+ *
+ * Since: ABI 1.4
+ */
+char **
+ql_qemu_caps_list_command_line_options (QlQemuCaps *self)
+{
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), NULL);
+  return list_field (self, QL_CAPS_FIELD_COMMAND_LINE_OPTIONS);
+}
+
+/**
+ * ql_qemu_caps_has_command_line_option:
+ * @self: a #QlQemuCaps
+ * @option: an option without the dash, such as `sandbox`
+ * @parameter: (nullable): one of its parameters, such as `spawn`, or %NULL
+ *
+ * Whether QEMU has the command-line option @option (and, with @parameter,
+ * that parameter of it), as `query-command-line-options` reports it. A
+ * QEMU built without seccomp has no `sandbox`.
+ *
+ * Returns: %TRUE when it has; %FALSE also when @self was not probed
+ *   (ql_qemu_caps_is_probed())
+ *
+ * Since: ABI 1.4
+ */
+gboolean
+ql_qemu_caps_has_command_line_option (QlQemuCaps *self,
+                                      const char *option,
+                                      const char *parameter)
+{
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GVariant) entry = NULL;
+  g_autoptr(GVariant) parameters = NULL;
+  g_autoptr(GVariant) found = NULL;
+
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), FALSE);
+  g_return_val_if_fail (option != NULL, FALSE);
+  options = field (self, QL_CAPS_FIELD_COMMAND_LINE_OPTIONS);
+  if (options == NULL || (entry = ql_caps_array_lookup (options, option)) == NULL)
+    return FALSE;
+  if (parameter == NULL)
+    return TRUE;
+  parameters = g_variant_get_child_value (entry, 1);
+  found = ql_caps_array_lookup (parameters, parameter);
+  return found != NULL;
+}
+
+/**
  * ql_qemu_caps_accepts_json:
  * @self: a #QlQemuCaps
  * @flag: `-device`, `-object`, `-netdev` or `-blockdev`
@@ -982,7 +1041,7 @@ add_props (JsonBuilder *b,
  * deprecated), `device-types`, `device-properties` (type → property →
  * QOM type, for the types probed), `object-types`, `object-properties`,
  * `cpu-models`, `accelerators`, `chardev-backends`, `netdev-types`,
- * `json-options`.
+ * `command-line-options` (option → its parameters), `json-options`.
  *
  * Returns: (transfer full): the JSON text
  */
@@ -1025,6 +1084,7 @@ ql_qemu_caps_to_json (QlQemuCaps *self,
       g_autoptr(GVariant) machines = field (self, QL_CAPS_FIELD_MACHINES);
       g_autoptr(GVariant) dprops = field (self, QL_CAPS_FIELD_DEVICE_PROPS);
       g_autoptr(GVariant) oprops = field (self, QL_CAPS_FIELD_OBJECT_PROPS);
+      g_autoptr(GVariant) options = field (self, QL_CAPS_FIELD_COMMAND_LINE_OPTIONS);
       GVariantIter iter;
       const char *name, *alias, *cpu;
       gboolean deprecated;
@@ -1068,6 +1128,26 @@ ql_qemu_caps_to_json (QlQemuCaps *self,
       add_props (b, dprops);
       json_builder_set_member_name (b, "object-properties");
       add_props (b, oprops);
+      json_builder_set_member_name (b, "command-line-options");
+      json_builder_begin_object (b);
+      g_variant_iter_init (&iter, options);
+      {
+        g_autoptr(GVariant) params = NULL;
+
+        while (g_variant_iter_next (&iter, "(&s@as)", &name, &params))
+          {
+            const char **list = g_variant_get_strv (params, NULL);
+
+            json_builder_set_member_name (b, name);
+            json_builder_begin_array (b);
+            for (guint i = 0; list[i] != NULL; i++)
+              json_builder_add_string_value (b, list[i]);
+            json_builder_end_array (b);
+            g_free (list);
+            g_clear_pointer (&params, g_variant_unref);
+          }
+      }
+      json_builder_end_object (b);
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);

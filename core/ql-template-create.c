@@ -28,6 +28,7 @@ typedef enum
   CREATE_READY,
   CREATE_STOP,
   CREATE_CAPABILITIES,
+  CREATE_GETFD,
   CREATE_MIGRATE,
   CREATE_WAIT_MIGRATION,
   CREATE_QUIT,
@@ -299,6 +300,7 @@ create_timed_out (gpointer data)
                                     "answering while %s", run->timeout_ms,
                                     run->phase == CREATE_STOP ? "pausing the VM"
                                     : run->phase == CREATE_CAPABILITIES ? "setting migration capabilities"
+                                    : run->phase == CREATE_GETFD ? "passing it the state file"
                                     : "saving its state"));
   return G_SOURCE_REMOVE;
 }
@@ -608,6 +610,7 @@ create_step_done (GObject      *source,
       break;
     case CREATE_STOP:
     case CREATE_CAPABILITIES:
+    case CREATE_GETFD:
     case CREATE_MIGRATE:
       {
         g_autoptr(JsonNode) ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
@@ -689,14 +692,30 @@ create_step (GTask *task)
                                                g_object_ref (task));
       }
       return;
-    case CREATE_MIGRATE:
+    case CREATE_GETFD:
       {
+        /* QEMU writes the state to a descriptor it is given: it starts no
+         * process (its seccomp filter denies spawning). */
         g_autofree char *state = g_build_filename (run->tmp, QL_TEMPLATE_STATE, NULL);
-        g_autofree char *quoted = g_shell_quote (state);
-        g_autofree char *uri = g_strdup_printf ("exec:cat > %s", quoted);
+        int fd = open (state, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-        ql_qmp_migrate_async (qmp, uri, cancellable, create_step_done, g_object_ref (task));
+        if (fd < 0)
+          {
+            int saved = errno;
+
+            create_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
+                                            "cannot create %s: %s", state, g_strerror (saved)));
+            return;
+          }
+        /* A duplicate travels with the command: ours is closed now. */
+        ql_qmp_getfd_async (qmp, fd, QL_TEMPLATE_STATE_FD_NAME, cancellable, create_step_done,
+                            g_object_ref (task));
+        close (fd);
       }
+      return;
+    case CREATE_MIGRATE:
+      ql_qmp_migrate_async (qmp, "fd:" QL_TEMPLATE_STATE_FD_NAME, cancellable, create_step_done,
+                            g_object_ref (task));
       return;
     case CREATE_WAIT_MIGRATION:
       ql_qmp_wait_migration_async (qmp, remaining_ms (run), cancellable, create_step_done,
@@ -803,6 +822,9 @@ prepare (CreateRun    *run,
                                    memory, TRUE, qmp, FALSE, error);
   if (config == NULL)
     return FALSE;
+  /* The binary's capabilities, when the caller probed it: a QEMU without
+   * seccomp gets no -sandbox. */
+  ql_vm_config_set_qemu_caps (config, ql_vm_config_get_qemu_caps (run->source));
   run->vm = ql_vm_new (config);
 
   log = g_build_filename (run->tmp, QL_TEMPLATE_CONSOLE, NULL);

@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 #define QL_TEMPLATE_STATE "state"
 #define QL_TEMPLATE_CONSOLE "console.log"
 #define QL_TEMPLATE_QMP_NAME "qlaunch-template"
+/* The name QEMU files the state file's descriptor under (QMP getfd): the
+ * migration is `fd:NAME`, so QEMU starts no process. */
+#define QL_TEMPLATE_STATE_FD_NAME "qlaunch-state"
 /* A phase without its own deadline gets this much. */
 #define QL_TEMPLATE_DEFAULT_TIMEOUT_MS 120000
 

@@ -17,6 +17,7 @@
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -713,6 +714,7 @@ typedef enum
   CLONE_LAUNCH,
   CLONE_QMP,
   CLONE_CAPABILITIES,
+  CLONE_GETFD,
   CLONE_INCOMING,
   CLONE_WAIT,
   CLONE_RESUME,
@@ -834,6 +836,7 @@ phase_name (ClonePhase phase)
     case CLONE_LAUNCH: return "starting QEMU";
     case CLONE_QMP: return "connecting to QMP";
     case CLONE_CAPABILITIES: return "setting x-ignore-shared";
+    case CLONE_GETFD: return "passing the device state file";
     case CLONE_INCOMING: return "loading the device state";
     case CLONE_WAIT: return "loading the device state";
     case CLONE_RESUME: return "resuming";
@@ -869,6 +872,7 @@ clone_step_done (GObject      *source,
       ok = ql_vm_connect_qmp_finish (QL_VM (source), result, &error);
       break;
     case CLONE_CAPABILITIES:
+    case CLONE_GETFD:
     case CLONE_INCOMING:
       {
         g_autoptr(JsonNode) ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
@@ -951,14 +955,30 @@ clone_step (GTask *task)
         ql_qmp_migrate_set_capabilities_async (qmp, enable, NULL, cancellable, clone_step_done, task);
       }
       return;
-    case CLONE_INCOMING:
+    case CLONE_GETFD:
       {
+        /* QEMU reads the state from a descriptor it is given: it starts no
+         * process (its seccomp filter denies spawning). */
         g_autofree char *state = g_build_filename (self->dir, QL_TEMPLATE_STATE, NULL);
-        g_autofree char *quoted = g_shell_quote (state);
-        g_autofree char *uri = g_strdup_printf ("exec:cat %s", quoted);
+        int fd = open (state, O_RDONLY | O_CLOEXEC);
 
-        ql_qmp_migrate_incoming_async (qmp, uri, cancellable, clone_step_done, task);
+        if (fd < 0)
+          {
+            int saved = errno;
+
+            clone_fail (task, g_error_new (QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_CORRUPT,
+                                           "cannot open %s: %s", state, g_strerror (saved)),
+                        "template clone");
+            return;
+          }
+        /* A duplicate travels with the command: ours is closed now. */
+        ql_qmp_getfd_async (qmp, fd, QL_TEMPLATE_STATE_FD_NAME, cancellable, clone_step_done, task);
+        close (fd);
       }
+      return;
+    case CLONE_INCOMING:
+      ql_qmp_migrate_incoming_async (qmp, "fd:" QL_TEMPLATE_STATE_FD_NAME, cancellable, clone_step_done,
+                                     task);
       return;
     case CLONE_WAIT:
       ql_qmp_wait_migration_async (qmp, remaining_ms (run), cancellable, clone_step_done, task);

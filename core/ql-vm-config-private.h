@@ -51,6 +51,11 @@ typedef enum
   QL_VM_PROP_KNOBS_MLOCK,
   QL_VM_PROP_KNOBS_STOPPED,
   QL_VM_PROP_KNOBS_REALTIME,
+  QL_VM_PROP_KNOBS_SANDBOX,
+  QL_VM_PROP_KNOBS_SANDBOX_OBSOLETE,
+  QL_VM_PROP_KNOBS_SANDBOX_ELEVATE_PRIVILEGES,
+  QL_VM_PROP_KNOBS_SANDBOX_SPAWN,
+  QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL,
   /* [rtc] */
   QL_VM_PROP_RTC_BASE,
   QL_VM_PROP_RTC_CLOCK,
@@ -137,6 +142,16 @@ QlCmdline     *ql_vm_config_build_cmdline_in (QlVmConfig  *self,
  * (ql_pcie_get_planned_ports()), which were not on it. */
 QlCmdline     *ql_vm_config_build_startup_cmdline (QlVmConfig  *self,
                                                    GError     **error);
+
+/* The options of @cl that make QEMU fork and exec (tap scripts, QEMU's
+ * bridge helper): a sentence each, appended to @reasons, naming the
+ * option's origin or @fallback. */
+void           ql_cmdline_spawn_reasons   (QlCmdline   *cl,
+                                           const char  *fallback,
+                                           GPtrArray   *reasons);
+/* Whether the seccomp filter of the running VM of @self lets QEMU fork
+ * and exec: no -sandbox, or spawn=allow on its start-up command line. */
+gboolean       ql_vm_config_started_with_spawn (QlVmConfig *self);
 
 /* The UEFI firmware of a VM ([firmware] type = uefi), every path
  * resolved: explicit keys first, then QEMU's firmware descriptors. */

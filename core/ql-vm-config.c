@@ -90,6 +90,11 @@ static const QlVmKey vm_keys[] = {
   { QL_VM_PROP_KNOBS_MLOCK, "knobs", "mlock" },
   { QL_VM_PROP_KNOBS_STOPPED, "knobs", "stopped" },
   { QL_VM_PROP_KNOBS_REALTIME, "knobs", "realtime" },
+  { QL_VM_PROP_KNOBS_SANDBOX, "knobs", "sandbox" },
+  { QL_VM_PROP_KNOBS_SANDBOX_OBSOLETE, "knobs", "sandbox-obsolete" },
+  { QL_VM_PROP_KNOBS_SANDBOX_ELEVATE_PRIVILEGES, "knobs", "sandbox-elevate-privileges" },
+  { QL_VM_PROP_KNOBS_SANDBOX_SPAWN, "knobs", "sandbox-spawn" },
+  { QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL, "knobs", "sandbox-resource-control" },
   { QL_VM_PROP_RTC_BASE, "rtc", "base" },
   { QL_VM_PROP_RTC_CLOCK, "rtc", "clock" },
   { QL_VM_PROP_RTC_DRIFT_FIX, "rtc", "drift-fix" },
@@ -184,6 +189,13 @@ bool_prop (const char *name,
            const char *blurb)
 {
   return g_param_spec_boolean (name, NULL, blurb, FALSE, RW);
+}
+
+static GParamSpec *
+sandbox_prop (const char *name,
+              const char *blurb)
+{
+  return g_param_spec_enum (name, NULL, blurb, QL_TYPE_SANDBOX_ACTION, QL_SANDBOX_ACTION_DENY, RW);
 }
 
 static GParamSpec *
@@ -470,6 +482,69 @@ mem_size_prop (const char *name,
  */
 
 /**
+ * QlVmConfig:knobs-sandbox:
+ *
+ * Whether QEMU runs under its seccomp filter (`-sandbox on`, with the
+ * classes of #QlVmConfig:knobs-sandbox-obsolete,
+ * #QlVmConfig:knobs-sandbox-elevate-privileges,
+ * #QlVmConfig:knobs-sandbox-spawn and
+ * #QlVmConfig:knobs-sandbox-resource-control). On by default; it is left
+ * out when the QEMU binary's capabilities (ql_vm_config_set_qemu_caps())
+ * say it was built without seccomp, unless set explicitly, which is then an
+ * error. VM file key: `[knobs] sandbox` (`on` or `off`).
+ *
+ * Since: ABI 1.4
+ */
+
+/**
+ * QlVmConfig:knobs-sandbox-obsolete:
+ *
+ * What the seccomp filter does with obsolete system calls (`-sandbox
+ * obsolete=`); default %QL_SANDBOX_ACTION_DENY. VM file key: `[knobs]
+ * sandbox-obsolete` (`allow` or `deny`).
+ *
+ * Since: ABI 1.4
+ */
+
+/**
+ * QlVmConfig:knobs-sandbox-elevate-privileges:
+ *
+ * What the seccomp filter does with set*uid, set*gid and setsid
+ * (`-sandbox elevateprivileges=`); default %QL_SANDBOX_ACTION_DENY.
+ * `daemonize` needs it allowed: left unset, it is allowed for such a VM
+ * and the command line says why (ql_cmdline_get_notes()); set to
+ * %QL_SANDBOX_ACTION_DENY explicitly, such a VM is an error. VM file key:
+ * `[knobs] sandbox-elevate-privileges` (`allow` or `deny`).
+ *
+ * Since: ABI 1.4
+ */
+
+/**
+ * QlVmConfig:knobs-sandbox-spawn:
+ *
+ * What the seccomp filter does with fork and exec (`-sandbox spawn=`);
+ * default %QL_SANDBOX_ACTION_DENY. What makes QEMU start a process (a tap
+ * script or down-script, QEMU's bridge helper, an `exec` incoming
+ * migration, `daemonize`) needs it allowed: left unset, it is allowed for
+ * such a VM and the command line says why (ql_cmdline_get_notes()); set to
+ * %QL_SANDBOX_ACTION_DENY explicitly, such a VM is an error. VM file key:
+ * `[knobs] sandbox-spawn` (`allow` or `deny`).
+ *
+ * Since: ABI 1.4
+ */
+
+/**
+ * QlVmConfig:knobs-sandbox-resource-control:
+ *
+ * What the seccomp filter does with the system calls that set scheduling
+ * and CPU or memory affinity (`-sandbox resourcecontrol=`); default
+ * %QL_SANDBOX_ACTION_DENY. VM file key: `[knobs]
+ * sandbox-resource-control` (`allow` or `deny`).
+ *
+ * Since: ABI 1.4
+ */
+
+/**
  * QlVmConfig:rtc-base:
  *
  * The RTC's start time (`-rtc base=`). VM file key: `[rtc] base`.
@@ -621,6 +696,25 @@ ql_vm_config_class_init (QlVmConfigClass *klass)
   properties[QL_VM_PROP_KNOBS_STOPPED] = bool_prop ("knobs-stopped", "Do not start the vCPUs at startup (-S)");
   properties[QL_VM_PROP_KNOBS_REALTIME] = bool_prop ("knobs-realtime",
                                                      "govmm's -realtime (removed from QEMU): only its mlock sub-option survives, as -overcommit mem-lock");
+  properties[QL_VM_PROP_KNOBS_SANDBOX] =
+    g_param_spec_boolean ("knobs-sandbox", NULL,
+                          "Run QEMU under its seccomp filter (-sandbox on); default on, left out for a QEMU "
+                          "built without seccomp",
+                          TRUE, RW);
+  properties[QL_VM_PROP_KNOBS_SANDBOX_OBSOLETE] =
+    sandbox_prop ("knobs-sandbox-obsolete", "Obsolete system calls under the sandbox (-sandbox obsolete=): "
+                  "allow or deny (default)");
+  properties[QL_VM_PROP_KNOBS_SANDBOX_ELEVATE_PRIVILEGES] =
+    sandbox_prop ("knobs-sandbox-elevate-privileges",
+                  "set*uid/set*gid/setsid under the sandbox (-sandbox elevateprivileges=): allow or deny "
+                  "(default; allowed with a note when daemonize needs it)");
+  properties[QL_VM_PROP_KNOBS_SANDBOX_SPAWN] =
+    sandbox_prop ("knobs-sandbox-spawn",
+                  "fork/exec under the sandbox (-sandbox spawn=): allow or deny (default; allowed with a note "
+                  "when a tap script, an exec incoming migration or daemonize needs it)");
+  properties[QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL] =
+    sandbox_prop ("knobs-sandbox-resource-control",
+                  "Scheduling and affinity calls under the sandbox (-sandbox resourcecontrol=): allow or deny (default)");
   properties[QL_VM_PROP_RTC_BASE] = g_param_spec_enum ("rtc-base", NULL, "RTC start time (-rtc base=)",
                                                        QL_TYPE_RTC_BASE, QL_RTC_BASE_DEFAULT, RW);
   properties[QL_VM_PROP_RTC_CLOCK] = g_param_spec_enum ("rtc-clock", NULL, "RTC clock source (-rtc clock=)",

@@ -350,6 +350,28 @@ check_kernel_and_knobs (QlVmConfig  *self,
     }
 }
 
+/* The finer sandbox keys refine -sandbox on: with sandbox off they would
+ * be dropped. */
+static void
+check_sandbox (QlVmConfig  *self,
+               QlErrorList *errors)
+{
+  static const struct { QlVmProp prop; const char *key; } finer[] = {
+    { QL_VM_PROP_KNOBS_SANDBOX_OBSOLETE, "sandbox-obsolete" },
+    { QL_VM_PROP_KNOBS_SANDBOX_ELEVATE_PRIVILEGES, "sandbox-elevate-privileges" },
+    { QL_VM_PROP_KNOBS_SANDBOX_SPAWN, "sandbox-spawn" },
+    { QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL, "sandbox-resource-control" },
+  };
+
+  if (BOOL (KNOBS_SANDBOX))
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (finer); i++)
+    if (ql_vm_config_is_set (self, finer[i].prop))
+      add (errors, QL_CONFIG_ERROR_CONFLICT,
+           "[knobs] %s: set, but sandbox is off (QEMU runs without a seccomp filter): "
+           "remove %s or set sandbox = on", finer[i].key, finer[i].key);
+}
+
 static void
 check_qmp_iothreads_incoming (QlVmConfig  *self,
                               QlErrorList *errors,
@@ -493,6 +515,7 @@ ql_vm_config_validate_for (QlVmConfig  *self,
   check_smp (self, errors);
   check_memory (self, errors);
   check_kernel_and_knobs (self, errors);
+  check_sandbox (self, errors);
   check_qmp_iothreads_incoming (self, errors, ids);
   ql_vm_config_check_firmware (self, errors, ids);
   check_devices (self, errors, ids);

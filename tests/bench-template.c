@@ -16,7 +16,7 @@
  *          exec'd with the clone's argv (the manifest's, with the memory
  *          file, a QMP socket and `-S -incoming defer`), QMP connect,
  *          qmp_capabilities, migrate-set-capabilities x-ignore-shared (and
- *          events), migrate-incoming exec:cat STATE, the MIGRATION
+ *          events), getfd of STATE, migrate-incoming fd:state, the MIGRATION
  *          completed event, cont, the command written
  *
  * and prints the medians and the ratios clone/cold (target <= 0.05) and
@@ -35,6 +35,7 @@
 #include "ql-test-util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <gio/gunixfdmessage.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -430,16 +432,30 @@ qmp_read (Qmp *q)
     }
 }
 
-/* Sends @json, returns once its "return" came (events before it are
- * skipped, an error aborts). */
+/* Sends @json (with @fd, when >= 0, as SCM_RIGHTS), returns once its
+ * "return" came (events before it are skipped, an error aborts). */
 static void
-qmp_command (Qmp        *q,
-             const char *json)
+qmp_command_fd (Qmp        *q,
+                const char *json,
+                int         fd)
 {
   g_autoptr(GError) error = NULL;
-
   g_autofree char *line = g_strconcat (json, "\n", NULL);
   gsize done = 0;
+
+  if (fd >= 0)
+    {
+      g_autoptr(GSocketControlMessage) message = g_unix_fd_message_new ();
+      GOutputVector vector = { line, strlen (line) };
+      gssize n;
+
+      if (!g_unix_fd_message_append_fd (G_UNIX_FD_MESSAGE (message), fd, &error))
+        g_error ("QMP: %s", error->message);
+      n = g_socket_send_message (q->socket, NULL, &vector, 1, &message, 1, 0, NULL, &error);
+      if (n <= 0)
+        g_error ("QMP send: %s", error != NULL ? error->message : "closed");
+      done = n;
+    }
 
   while (done < strlen (line))
     {
@@ -461,6 +477,13 @@ qmp_command (Qmp        *q,
     }
 }
 
+static void
+qmp_command (Qmp        *q,
+             const char *json)
+{
+  qmp_command_fd (q, json, -1);
+}
+
 typedef struct
 {
   double qmp;        /* QMP greeting read */
@@ -476,7 +499,6 @@ floor_once (char       **argv,
             FloorTimes  *times)
 {
   g_autofree char *incoming = NULL;
-  g_autofree char *quoted = g_shell_quote (state);
   g_autoptr(GError) error = NULL;
   Qmp q = { NULL, g_string_new (NULL) };
   Proc *p;
@@ -492,8 +514,17 @@ floor_once (char       **argv,
   qmp_command (&q, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":["
                    "{\"capability\":\"x-ignore-shared\",\"state\":true},"
                    "{\"capability\":\"events\",\"state\":true}]}}");
-  incoming = g_strdup_printf ("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:cat %s\"}}",
-                              quoted);
+  {
+    /* The state as a descriptor, as qlaunch passes it: the clone's argv
+     * has QEMU's seccomp filter with spawn=deny, no exec: migration. */
+    int fd = open (state, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+      g_error ("%s: %s", state, g_strerror (errno));
+    qmp_command_fd (&q, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"state\"}}", fd);
+    close (fd);
+  }
+  incoming = g_strdup ("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:state\"}}");
   qmp_command (&q, incoming);
   for (;;)
     {

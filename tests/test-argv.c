@@ -23,7 +23,7 @@ static char *
 argv_text (QlVmConfig *vm)
 {
   g_autoptr(GError) error = NULL;
-  char *text = ql_test_argv_string (vm, &error);
+  char *text = ql_test_argv_string_all (vm, &error);
 
   g_assert_no_error (error);
   return text;
@@ -87,6 +87,8 @@ test_full_config_in_govmm_order (void)
                    "-no-user-config\n-nodefaults\n-nographic\n"
                    "-overcommit\nmem-lock=on\n"
                    "-S\n"
+                   /* Seccomp, on by default: the last knob. */
+                   "-sandbox\non,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny\n"
                    "-kernel\n/k/vmlinuz\n-initrd\n/k/initrd\n-append\nconsole=ttyS0 quiet\n"
                    "-bios\nbios-256k.bin\n"
                    "-object\niothread,id=io0\n"
@@ -267,6 +269,183 @@ test_id_allocation (void)
   g_assert_true (ql_vm_config_lookup_device (vm, "net2") == b);
 }
 
+/* ---- [knobs] sandbox ---------------------------------------------------- */
+
+#define SANDBOX_DEFAULT "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+/* The value of -sandbox in @vm's argv, or NULL; @notes (nullable) gets the
+ * command line's notes joined with '\n'. */
+static char *
+sandbox_of (QlVmConfig  *vm,
+            char       **notes)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlCmdline) cl = ql_vm_config_build_cmdline (vm, &error);
+  g_auto(GStrv) argv = NULL;
+  char *value = NULL;
+
+  g_assert_no_error (error);
+  argv = ql_cmdline_to_argv (cl, &error);
+  g_assert_no_error (error);
+  for (guint i = 1; argv[i] != NULL; i++)
+    if (g_str_equal (argv[i], "-sandbox"))
+      {
+        g_assert_null (value);   /* once */
+        g_assert_nonnull (argv[i + 1]);
+        value = g_strdup (argv[i + 1]);
+      }
+  if (notes != NULL)
+    *notes = g_strjoinv ("\n", (char **) ql_cmdline_get_notes (cl));
+  return value;
+}
+
+static QlVmConfig *
+sandbox_vm (const char *knobs,
+            const char *more)
+{
+  g_autofree char *text = g_strdup_printf ("[machine]\ntype = q35\n[memory]\nsize = 256M\n"
+                                           "[knobs]\n%s\n%s", knobs, more != NULL ? more : "");
+
+  return ql_test_load_vm (registry, text);
+}
+
+/* Building @knobs + @more fails with a message holding each of @needles. */
+static void
+assert_sandbox_error (const char *knobs,
+                      const char *more,
+                      ...) G_GNUC_NULL_TERMINATED;
+
+static void
+assert_sandbox_error (const char *knobs,
+                      const char *more,
+                      ...)
+{
+  g_autoptr(QlVmConfig) vm = sandbox_vm (knobs, more);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = ql_vm_config_to_argv (vm, &error);
+  va_list ap;
+  const char *needle;
+
+  g_assert_null (argv);
+  g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT);
+  va_start (ap, more);
+  while ((needle = va_arg (ap, const char *)) != NULL)
+    if (strstr (error->message, needle) == NULL)
+      g_error ("'%s' is not in: %s", needle, error->message);
+  va_end (ap);
+}
+
+static void
+test_sandbox_default_and_off (void)
+{
+  g_autoptr(QlVmConfig) plain = sandbox_vm ("", NULL);
+  g_autoptr(QlVmConfig) api = ql_vm_config_new ();
+  g_autoptr(QlVmConfig) off = sandbox_vm ("sandbox = off", NULL);
+  g_autoptr(QlVmConfig) on = sandbox_vm ("sandbox = on", NULL);
+  g_autofree char *value = NULL;
+  g_autofree char *notes = NULL;
+
+  value = sandbox_of (plain, &notes);
+  g_assert_cmpstr (value, ==, SANDBOX_DEFAULT);
+  g_assert_cmpstr (notes, ==, "");
+  g_clear_pointer (&value, g_free);
+  /* Through the API too. */
+  ql_vm_config_set_host_probe (api, NULL);
+  value = sandbox_of (api, NULL);
+  g_assert_cmpstr (value, ==, SANDBOX_DEFAULT);
+  g_clear_pointer (&value, g_free);
+  value = sandbox_of (on, NULL);
+  g_assert_cmpstr (value, ==, SANDBOX_DEFAULT);
+  g_clear_pointer (&value, g_free);
+  g_assert_null (sandbox_of (off, NULL));
+  g_object_set (api, "knobs-sandbox", FALSE, NULL);
+  g_assert_null (sandbox_of (api, NULL));
+}
+
+static void
+test_sandbox_finer_keys (void)
+{
+  static const struct { const char *knob; const char *expect; } cases[] = {
+    { "sandbox-obsolete = allow", "on,obsolete=allow,elevateprivileges=deny,spawn=deny,resourcecontrol=deny" },
+    { "sandbox-elevate-privileges = allow", "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny" },
+    { "sandbox-spawn = allow", "on,obsolete=deny,elevateprivileges=deny,spawn=allow,resourcecontrol=deny" },
+    { "sandbox-resource-control = allow", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=allow" },
+    { "sandbox-spawn = deny", SANDBOX_DEFAULT },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = sandbox_vm (cases[i].knob, NULL);
+      g_autofree char *value = sandbox_of (vm, NULL);
+
+      g_assert_cmpstr (value, ==, cases[i].expect);
+    }
+  /* A finer key with the sandbox off is refused, naming it. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(QlVmConfig) vm = sandbox_vm ("sandbox = off\nsandbox-spawn = allow", NULL);
+    g_auto(GStrv) argv = ql_vm_config_to_argv (vm, &error);
+
+    g_assert_null (argv);
+    g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT);
+    g_assert_nonnull (strstr (error->message, "[knobs] sandbox-spawn: set, but sandbox is off"));
+  }
+}
+
+/* What makes QEMU spawn relaxes spawn (and, for daemonize,
+ * elevateprivileges) with a note, unless the key says deny. */
+static void
+test_sandbox_relaxed_with_note (void)
+{
+  static const struct { const char *knobs; const char *more; const char *expect; const char *note; } cases[] = {
+    { "", "[device n0]\ntype = net\nif-name = t0\nscript = /etc/qemu-ifup\n",
+      "on,obsolete=deny,elevateprivileges=deny,spawn=allow,resourcecontrol=deny",
+      "[knobs] sandbox-spawn: allowed for this VM, since device 'n0' runs its script '/etc/qemu-ifup' "
+      "(QEMU forks to run it); the rest of the seccomp filter stays on (set sandbox-spawn = deny to refuse "
+      "such a VM instead)" },
+    { "", "[device n0]\ntype = net\nif-name = t0\ndown-script = /etc/qemu-ifdown\n",
+      "on,obsolete=deny,elevateprivileges=deny,spawn=allow,resourcecontrol=deny",
+      "[knobs] sandbox-spawn: allowed for this VM, since device 'n0' runs its down-script '/etc/qemu-ifdown'" },
+    { "", "[incoming]\ntype = exec\nexec = cat /tmp/state\n",
+      "on,obsolete=deny,elevateprivileges=deny,spawn=allow,resourcecontrol=deny",
+      "[knobs] sandbox-spawn: allowed for this VM, since [incoming] type exec runs 'cat /tmp/state'" },
+    { "daemonize = true\nno-defaults = true", "[vm]\npid-file = /run/t.pid\n",
+      "on,obsolete=deny,elevateprivileges=allow,spawn=allow,resourcecontrol=deny",
+      "[knobs] sandbox-elevate-privileges: allowed for this VM, since [knobs] daemonize makes the detached "
+      "QEMU call setsid" },
+    { "sandbox-spawn = allow", "[device n0]\ntype = net\nif-name = t0\nscript = /etc/qemu-ifup\n",
+      "on,obsolete=deny,elevateprivileges=deny,spawn=allow,resourcecontrol=deny", NULL },
+    /* script=no: nothing runs. */
+    { "", "[device n0]\ntype = net\nif-name = t0\nscript = no\n", SANDBOX_DEFAULT, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = sandbox_vm (cases[i].knobs, cases[i].more);
+      g_autofree char *notes = NULL;
+      g_autofree char *value = sandbox_of (vm, &notes);
+
+      g_assert_cmpstr (value, ==, cases[i].expect);
+      if (cases[i].note == NULL)
+        g_assert_cmpstr (notes, ==, "");
+      else if (strstr (notes, cases[i].note) == NULL)
+        g_error ("case %u: note '%s' is not in:\n%s", i, cases[i].note, notes);
+    }
+}
+
+static void
+test_sandbox_refused (void)
+{
+  assert_sandbox_error ("sandbox-spawn = deny", "[device n0]\ntype = net\nif-name = t0\nscript = /etc/qemu-ifup\n",
+                        "[knobs] sandbox-spawn: deny, but device 'n0' runs its script '/etc/qemu-ifup'",
+                        "set sandbox-spawn = allow", NULL);
+  assert_sandbox_error ("sandbox-spawn = deny", "[incoming]\ntype = exec\nexec = cat /tmp/state\n",
+                        "[knobs] sandbox-spawn: deny, but [incoming] type exec runs 'cat /tmp/state'", NULL);
+  assert_sandbox_error ("daemonize = true\nno-defaults = true\nsandbox-elevate-privileges = deny",
+                        "[vm]\npid-file = /run/t.pid\n",
+                        "[knobs] sandbox-elevate-privileges: deny, but [knobs] daemonize", NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -281,6 +460,10 @@ main (int argc, char **argv)
   g_test_add_func ("/argv/realtime-mlock-mapping", test_realtime_mlock_mapping);
   g_test_add_func ("/argv/host-checks-with-fake-probe", test_host_checks_with_fake_probe);
   g_test_add_func ("/argv/id-allocation", test_id_allocation);
+  g_test_add_func ("/argv/sandbox/default-and-off", test_sandbox_default_and_off);
+  g_test_add_func ("/argv/sandbox/finer-keys", test_sandbox_finer_keys);
+  g_test_add_func ("/argv/sandbox/relaxed-with-note", test_sandbox_relaxed_with_note);
+  g_test_add_func ("/argv/sandbox/refused", test_sandbox_refused);
   status = g_test_run ();
   g_object_unref (registry);
   return status;

@@ -99,6 +99,24 @@ test_probe_and_cache (void)
   g_assert_true (g_strv_contains ((const char * const *) objects, "memory-backend-file"));
   g_assert_true (ql_qemu_caps_accepts_json (probed, "-device"));
   g_assert_true (ql_qemu_caps_accepts_json (probed, "-netdev"));
+  /* Debian's QEMU has seccomp: -sandbox and the classes qlaunch sets. */
+  g_assert_true (ql_qemu_caps_has_command_line_option (probed, "sandbox", NULL));
+  g_assert_true (ql_qemu_caps_has_command_line_option (probed, "sandbox", "spawn"));
+  g_assert_true (ql_qemu_caps_has_command_line_option (probed, "sandbox", "elevateprivileges"));
+  g_assert_true (ql_qemu_caps_has_command_line_option (probed, "sandbox", "obsolete"));
+  g_assert_true (ql_qemu_caps_has_command_line_option (probed, "sandbox", "resourcecontrol"));
+  g_assert_false (ql_qemu_caps_has_command_line_option (probed, "sandbox", "nope"));
+  g_assert_false (ql_qemu_caps_has_command_line_option (probed, "no-such-option", NULL));
+  g_assert_true (ql_qemu_caps_has_command_line_option (probed, "machine", NULL));
+  {
+    g_auto(GStrv) options = ql_qemu_caps_list_command_line_options (probed);
+    g_autoptr(QlQemuCaps) unprobed = ql_qemu_caps_new_for_version ("7.2", NULL);
+    g_auto(GStrv) none = ql_qemu_caps_list_command_line_options (unprobed);
+
+    g_assert_true (g_strv_contains ((const char * const *) options, "sandbox"));
+    g_assert_cmpuint (g_strv_length (none), ==, 0);
+    g_assert_false (ql_qemu_caps_has_command_line_option (unprobed, "sandbox", NULL));
+  }
 
   /* The cache: a 0600 file in a 0700 directory. */
   g_assert_cmpint (g_stat (file, &st), ==, 0);

@@ -13,7 +13,11 @@
  *  - on a terminal (a pty as qlaunch's controlling terminal) the console is
  *    raw, but Ctrl-C still stops the VM, and the terminal is restored;
  *  - the test guest booted by data/examples/boot.vm prints its ready marker
- *    on qlaunch's standard output (QEMU inherits it: -nographic console).
+ *    on qlaunch's standard output (QEMU inherits it: -nographic console);
+ *  - seccomp: with the guest at its shell, /proc/<QEMU>/status shows
+ *    Seccomp: 2 by default and 0 with [knobs] sandbox = off; a tap script
+ *    relaxes spawn with a note and runs under the filter; with
+ *    sandbox-spawn = deny the same VM is refused.
  *
  * Suite `guest` (the last case boots the test guest; it is skipped when the
  * guest image is not built). */
@@ -679,6 +683,181 @@ test_guest_ready (Fixture       *fx,
   g_assert_true (pid_gone (pid, 2000));
 }
 
+/* ---- seccomp: QEMU under its filter ------------------------------------ */
+
+#define SANDBOX_DEFAULT "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
+
+/* The arguments of process @pid joined with ' ' (and a trailing ' '). */
+static char *
+process_args (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
+    return g_strdup ("");
+  for (gsize i = 0; i < len; i++)
+    if (cmdline[i] == '\0')
+      cmdline[i] = ' ';
+  return g_strndup (cmdline, len);
+}
+
+static gboolean
+run_at_shell (Run *run)
+{
+  return strstr (run->out->str, "QLTEST-SHELL") != NULL || run_finished (run);
+}
+
+/* The test guest (kernel and initramfs of this build) at its shell,
+ * `qlaunch run` of it (stdin /dev/null: the guest waits for a line that
+ * never comes), with @knobs in [knobs] and @groups after. Once the guest
+ * prints its prompt (QEMU is long past its start-up): QEMU's pid, its
+ * arguments in @args; the stop is left to the caller. NULL when there is
+ * no test guest (the test is skipped). */
+static Run *
+run_guest_shell (Fixture     *fx,
+                 const char  *knobs,
+                 const char  *groups,
+                 GPid        *pid,
+                 char       **args)
+{
+  const char *guest_dir = ql_test_guest_dir ();
+  g_autofree char *text = NULL;
+  g_autofree char *vm = NULL;
+  const char *argv[] = { NULL, NULL };
+  Run *run;
+
+  if (guest_dir == NULL)
+    {
+      g_test_skip ("the test guest is not built (meson compile -C BUILDDIR guest)");
+      return NULL;
+    }
+  text = g_strdup_printf ("[vm]\nname = seccomp\n"
+                          "[machine]\ntype = q35\nacceleration = tcg\n"
+                          "[memory]\nsize = 256M\n"
+                          "[knobs]\nno-user-config = true\nno-graphic = true\n%s\n"
+                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "params = console=ttyS0 quiet panic=-1 qltest=shell\n%s",
+                          knobs, guest_dir, guest_dir, groups != NULL ? groups : "");
+  vm = write_file (fx, "seccomp.vm", text, 0644);
+  argv[0] = vm;
+  run = run_start (argv);
+  if (!run_iterate_until (run, run_at_shell, 180000) || run->exited)
+    g_error ("the guest did not reach its shell; stdout:\n%s\nstderr:\n%s", run->out->str, run->err->str);
+  *pid = run_qemu_pid (run);
+  g_assert_cmpint (*pid, >, 0);
+  *args = process_args (*pid);
+  return run;
+}
+
+/* Stops the guest of run_guest_shell(): SIGTERM to qlaunch, QEMU gone. */
+static void
+stop_guest_shell (Run  *run,
+                  GPid  pid)
+{
+  g_subprocess_send_signal (run->proc, SIGTERM);
+  g_assert_cmpint (run_wait (run, 30000), ==, 128 + SIGTERM);
+  g_assert_true (pid_gone (pid, 2000));
+}
+
+/* By default QEMU runs under its seccomp filter with every class denied:
+ * Seccomp: 2, and no note (nothing was relaxed). */
+static void
+test_seccomp_default (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autoptr(Run) run = NULL;
+  g_autofree char *args = NULL;
+  GPid pid = 0;
+  int mode;
+
+  run = run_guest_shell (fx, "", NULL, &pid, &args);
+  if (run == NULL)
+    return;
+  mode = ql_test_seccomp_mode (pid);
+  g_test_message ("QEMU pid %d: Seccomp %d; %s", (int) pid, mode, args);
+  g_assert_cmpint (mode, ==, 2);
+  g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
+  g_assert_null (strstr (run->err->str, "note:"));
+  stop_guest_shell (run, pid);
+}
+
+/* [knobs] sandbox = off: no -sandbox, Seccomp: 0. */
+static void
+test_seccomp_off (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_autoptr(Run) run = NULL;
+  g_autofree char *args = NULL;
+  GPid pid = 0;
+  int mode;
+
+  run = run_guest_shell (fx, "sandbox = off", NULL, &pid, &args);
+  if (run == NULL)
+    return;
+  mode = ql_test_seccomp_mode (pid);
+  g_test_message ("QEMU pid %d: Seccomp %d; %s", (int) pid, mode, args);
+  g_assert_cmpint (mode, ==, 0);
+  g_assert_null (strstr (args, "-sandbox"));
+  stop_guest_shell (run, pid);
+}
+
+/* A tap up script needs QEMU to fork and exec: spawn is allowed for this
+ * VM, a note on qlaunch's stderr says why, the filter is on (Seccomp: 2)
+ * and QEMU ran the script under it. With sandbox-spawn = deny the same VM
+ * is refused before QEMU starts. */
+static void
+test_seccomp_tap_script (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autofree char *marker = g_build_filename (fx->dir, "script-ran", NULL);
+  g_autofree char *script_text = g_strdup_printf ("#!/bin/sh\necho \"$1\" > %s\n", marker);
+  g_autofree char *script = NULL;
+  g_autofree char *tap = g_strdup_printf ("qls%u", (guint) getpid () % 1000000);
+  g_autofree char *device = NULL;
+  g_autofree char *args = NULL;
+  g_autofree char *ran = NULL;
+  g_autoptr(Run) run = NULL;
+  GPid pid = 0;
+  int mode;
+
+  if (geteuid () != 0 || !g_file_test ("/dev/net/tun", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs root and /dev/net/tun: QEMU creates the tap");
+      return;
+    }
+  script = write_file (fx, "ifup", script_text, 0755);
+  device = g_strdup_printf ("[device net0]\ntype = net\nif-name = %s\nscript = %s\nrom-file =\n", tap, script);
+
+  run = run_guest_shell (fx, "", device, &pid, &args);
+  if (run == NULL)
+    return;
+  mode = ql_test_seccomp_mode (pid);
+  g_test_message ("QEMU pid %d: Seccomp %d; %s\nstderr:\n%s", (int) pid, mode, args, run->err->str);
+  g_assert_cmpint (mode, ==, 2);
+  g_assert_nonnull (strstr (args, "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=allow,resourcecontrol=deny "));
+  g_assert_nonnull (strstr (run->err->str, "qlaunch: note: [knobs] sandbox-spawn: allowed for this VM, since "
+                                           "device 'net0' runs its script"));
+  g_assert_true (g_file_get_contents (marker, &ran, NULL, NULL));
+  g_assert_cmpstr (g_strstrip (ran), ==, tap);
+  stop_guest_shell (run, pid);
+
+  /* Denied explicitly: refused, naming the key and the device. */
+  {
+    g_autofree char *text = g_strdup_printf ("[machine]\ntype = q35\nacceleration = tcg\n"
+                                             "[knobs]\nsandbox-spawn = deny\n%s", device);
+    g_autofree char *vm = write_file (fx, "denied.vm", text, 0644);
+    const char *argv[] = { vm, NULL };
+    g_autoptr(Run) denied = run_start (argv);
+
+    g_assert_cmpint (run_wait (denied, 60000), ==, 1);
+    g_test_message ("stderr: %s", denied->err->str);
+    g_assert_nonnull (strstr (denied->err->str, "[knobs] sandbox-spawn: deny, but device 'net0' runs its script"));
+    g_assert_null (strstr (denied->err->str, "QEMU started"));
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -696,5 +875,9 @@ main (int    argc,
   g_test_add ("/cli-run/duplicate-signal", Fixture, NULL, fixture_setup, test_duplicate_signal, fixture_teardown);
   g_test_add ("/cli-run/terminal-ctrl-c", Fixture, NULL, fixture_setup, test_terminal_ctrl_c, fixture_teardown);
   g_test_add ("/cli-run/guest-ready", Fixture, NULL, fixture_setup, test_guest_ready, fixture_teardown);
+  g_test_add ("/cli-run/seccomp/default", Fixture, NULL, fixture_setup, test_seccomp_default, fixture_teardown);
+  g_test_add ("/cli-run/seccomp/off", Fixture, NULL, fixture_setup, test_seccomp_off, fixture_teardown);
+  g_test_add ("/cli-run/seccomp/tap-script", Fixture, NULL, fixture_setup, test_seccomp_tap_script,
+              fixture_teardown);
   return g_test_run ();
 }

@@ -914,7 +914,7 @@ typedef struct
 
 static const BrokenFixture broken_fixtures[] = {
   { "abimajor", "ABI 2.0" },
-  { "abiminor", "needs ABI 1.4" },
+  { "abiminor", "needs ABI 1.5" },
   { "abstract", "is abstract" },
   { "dupb", "'fixture-dup'" },
   { "garbage", "cannot open plugin" },

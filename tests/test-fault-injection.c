@@ -5,9 +5,10 @@
  * socket server in a thread of this program) misbehaves; every case must end
  * in a GError (or a defined result, named below) within a bounded time, and
  * leave nothing behind: no process (the test is a child subreaper, so the
- * helpers a killed QEMU leaves, e.g. the `cat` of an exec: migration, come
- * to it and are counted too), no descriptor (/proc/self/fd counted before
- * and after each kill point), no file (a template's `.DIR.partial-*`, a
+ * processes a killed QEMU started come to it and are counted too; templates
+ * pass their state as a descriptor, so QEMU starts none there), no
+ * descriptor (/proc/self/fd counted before and after each kill point), no
+ * file (a template's `.DIR.partial-*`, a
  * clone's private runtime directory), no half-written template.
  *
  * /fault/launch: a stopped QEMU (-S, no devices) launched with
@@ -3388,8 +3389,8 @@ main (int    argc,
   fx.seed = env_seed != NULL && *env_seed != '\0' ? (guint32) g_ascii_strtoull (env_seed, NULL, 10)
                                                   : g_random_int ();
   g_test_message ("seed %u: replay with QL_TEST_FAULT_SEED=%u", fx.seed, fx.seed);
-  /* The helpers of a QEMU we kill (an exec: migration's `cat`) become our
-   * children: counted, reaped, and killed if we die. */
+  /* The processes a QEMU we kill started become our children: counted,
+   * reaped, and killed if we die. */
   g_assert_cmpint (prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), ==, 0);
   install_handlers ();
   fx.work = ql_test_make_tmpdir ();

@@ -20,7 +20,9 @@
 #include "ql-test-guest.h"
 #include "ql-test-qmp.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BOOT_TIMEOUT_S    120
 #define COMMAND_TIMEOUT_S 60
@@ -304,7 +306,17 @@ test_migrate (void)
   qmp_ok (qmp, "migrate-set-capabilities", "{\"capabilities\": [{\"capability\": \"events\", \"state\": true}]}");
   qmp_ok (qmp, "migrate-set-parameters", "{\"max-bandwidth\": 1073741824}");
   qmp_ok (qmp, "stop", NULL);
-  to = g_strdup_printf ("{\"uri\": \"exec:cat > %s\"}", state);
+  /* The state file goes to QEMU as a descriptor: under its seccomp filter
+   * (spawn=deny) QEMU could not start an exec: migration's `cat`. */
+  {
+    int fd = open (state, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_true (ql_test_qmp_getfd (qmp, fd, "state", &error));
+    g_assert_no_error (error);
+    close (fd);
+  }
+  to = g_strdup ("{\"uri\": \"fd:state\"}");
   qmp_ok (qmp, "migrate", to);
   wait_migration (qmp);
   g_clear_pointer (&qmp, ql_test_qmp_free);
@@ -322,7 +334,15 @@ test_migrate (void)
   g_assert_true (ql_test_guest_start (dest));
   qmp = ql_test_qmp_connect (ql_test_guest_get_qmp_path (dest), 30000, &error);
   g_assert_no_error (error);
-  from = g_strdup_printf ("{\"uri\": \"exec:cat %s\"}", state);
+  {
+    int fd = open (state, O_RDONLY | O_CLOEXEC);
+
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_true (ql_test_qmp_getfd (qmp, fd, "state", &error));
+    g_assert_no_error (error);
+    close (fd);
+  }
+  from = g_strdup ("{\"uri\": \"fd:state\"}");
   qmp_ok (qmp, "migrate-incoming", from);
   wait_migration (qmp);
   /* The source was stopped: so is the destination until cont. */

@@ -7,9 +7,10 @@
  *   of memory hot-plugged (memory-backend-ram + pc-dimm), MemTotal grows by
  *   exactly that much (the kernel onlines it: memhp_default_state).
  * /hotplug-guest/migration: migration capabilities and parameters set and
- *   read back; a paused guest migrated to a file (exec:), a second QEMU
- *   started with -incoming defer loads it and resumes, and the marker the
- *   guest wrote before is still there.
+ *   read back; a paused guest migrated to a file (given to QEMU as a
+ *   descriptor: getfd, fd:NAME), a second QEMU started with -incoming
+ *   defer loads it the same way and resumes, and the marker the guest
+ *   wrote before is still there.
  *
  * Machine type pc: its root bus takes ACPI PCI hotplug with no extra device
  * (q35's pcie.0 does not; every device would need a root port).
@@ -17,6 +18,7 @@
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -315,7 +317,17 @@ test_migration (void)
   set_migration_controls (qmp);
   g_assert_true (ql_qmp_stop (qmp, NULL, &error));
   g_assert_no_error (error);
-  uri = g_strdup_printf ("exec:cat > '%s'", state);
+  /* The state file goes to QEMU as a descriptor: under its seccomp filter
+   * (spawn=deny) QEMU could not start an exec: migration's `cat`. */
+  {
+    int fd = open (state, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_true (ql_qmp_getfd (qmp, fd, "state", NULL, &error));
+    g_assert_no_error (error);
+    close (fd);
+  }
+  uri = g_strdup ("fd:state");
   g_assert_true (ql_qmp_migrate (qmp, uri, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (ql_qmp_wait_migration (qmp, 60000, NULL, &error));
@@ -346,8 +358,14 @@ test_migration (void)
   g_assert_true (ql_qmp_connect (qmp2, ql_test_guest_get_qmp_path (dest), 10000, NULL, &error));
   g_assert_no_error (error);
   set_migration_controls (qmp2);
-  g_free (uri);
-  uri = g_strdup_printf ("exec:cat '%s'", state);
+  {
+    int fd = open (state, O_RDONLY | O_CLOEXEC);
+
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_true (ql_qmp_getfd (qmp2, fd, "state", NULL, &error));
+    g_assert_no_error (error);
+    close (fd);
+  }
   g_assert_true (ql_qmp_migrate_incoming (qmp2, uri, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (ql_qmp_wait_migration (qmp2, 60000, NULL, &error));

@@ -4,7 +4,8 @@
  * display) and a QMP socket; the tests check over QMP that QEMU is up,
  * stop it by cancellation, and check QEMU's own messages on failure, the
  * descriptors QEMU holds (a real tap device passed as fd 3), and 20 VMs at
- * once from one main loop. Host checks are on, as for `qlaunch run`,
+ * once from one main loop; QEMU under its seccomp filter (a daemonizing
+ * one with spawn and elevateprivileges allowed). Host checks are on, as for `qlaunch run`,
  * except where a test turns them off to reach QEMU's own check.
  */
 #include "ql-test-util.h"
@@ -335,6 +336,108 @@ test_quit_over_qmp (Fixture       *f,
   g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
 }
 
+/* The process arguments of @pid, each followed by ' '. */
+static char *
+process_args (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &cmdline, &len, NULL));
+  for (gsize i = 0; i < len; i++)
+    if (cmdline[i] == '\0')
+      cmdline[i] = ' ';
+  return g_strndup (cmdline, len);
+}
+
+/* QEMU's seccomp filter by default: Seccomp: 2 once QMP answers. A
+ * daemonizing QEMU forks and calls setsid: spawn and elevateprivileges are
+ * allowed for it (a note on the command line says so), the rest of the
+ * filter stays on and the daemon runs under it; with
+ * sandbox-elevate-privileges = deny the VM is refused before QEMU starts. */
+static void
+test_sandbox (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pid_file = g_build_filename (f->dir, "qld.pid", NULL);
+  g_autofree char *daemon_keys = g_strdup_printf ("[vm]\npid-file = %s\n[knobs]\ndaemonize = true\n", pid_file);
+  g_autofree char *denied_keys = g_strconcat (daemon_keys, "sandbox-elevate-privileges = deny\n", NULL);
+
+  {
+    g_autoptr(QlVm) vm = new_vm (f, "qlsbx", NULL);
+    g_autoptr(QlTestQmp) qmp = NULL;
+    g_autofree char *status = NULL;
+    g_autofree char *args = NULL;
+
+    g_assert_true (ql_vm_launch (vm, NULL, &error));
+    g_assert_no_error (error);
+    qmp = qmp_connect (f, vm, "qlsbx");
+    status = qmp_status (qmp);
+    g_assert_cmpstr (status, ==, "prelaunch");
+    args = process_args (ql_vm_get_pid (vm));
+    g_test_message ("QEMU pid %d: Seccomp %d: %s", (int) ql_vm_get_pid (vm),
+                    ql_test_seccomp_mode (ql_vm_get_pid (vm)), args);
+    g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vm)), ==, 2);
+    g_assert_nonnull (strstr (args, " -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "));
+    cancel_vm (vm, 5000);
+  }
+  {
+    g_autoptr(QlVmConfig) config = load_config (f, "qld", daemon_keys, TRUE);
+    g_autoptr(QlCmdline) cl = ql_vm_config_build_cmdline (config, &error);
+    g_autoptr(QlVm) vm = NULL;
+    g_autoptr(QlTestQmp) qmp = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+    g_autofree char *status = NULL;
+    g_autofree char *args = NULL;
+    const char * const *notes;
+    GPid pid;
+
+    g_assert_no_error (error);
+    notes = ql_cmdline_get_notes (cl);
+    g_assert_nonnull (notes[0]);
+    g_assert_true (g_str_has_prefix (notes[0], "[knobs] sandbox-elevate-privileges: allowed for this VM"));
+    g_assert_nonnull (notes[1]);
+    g_assert_true (g_str_has_prefix (notes[1], "[knobs] sandbox-spawn: allowed for this VM"));
+    vm = ql_vm_new (config);
+    ql_test_vm_guard (vm);
+    g_assert_true (ql_vm_launch (vm, NULL, &error));
+    g_assert_no_error (error);
+    pid = ql_vm_get_pid (vm);
+    qmp = qmp_connect (f, vm, "qld");
+    status = qmp_status (qmp);
+    g_assert_cmpstr (status, ==, "prelaunch");
+    args = process_args (pid);
+    g_test_message ("daemon pid %d: Seccomp %d: %s", (int) pid, ql_test_seccomp_mode (pid), args);
+    g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
+    g_assert_nonnull (strstr (args, " -sandbox on,obsolete=deny,elevateprivileges=allow,spawn=allow,resourcecontrol=deny "));
+    reply = ql_test_qmp_execute (qmp, "quit", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (ql_vm_wait (vm, NULL, &error));
+    g_assert_no_error (error);
+    /* Not our child: init reaps it. */
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/%d", (int) pid);
+      gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+      while (g_file_test (proc, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+        g_usleep (10 * 1000);
+      g_assert_false (g_file_test (proc, G_FILE_TEST_EXISTS));
+    }
+  }
+  {
+    g_autoptr(QlVmConfig) config = load_config (f, "qldeny", denied_keys, TRUE);
+    g_autoptr(QlVm) vm = ql_vm_new (config);
+
+    ql_test_vm_guard (vm);
+    g_assert_false (ql_vm_launch (vm, NULL, &error));
+    g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT);
+    g_assert_nonnull (strstr (error->message, "[knobs] sandbox-elevate-privileges: deny, but [knobs] daemonize"));
+    g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_NEW);
+  }
+}
+
 /* Launch succeeds (QEMU is spawned), then QEMU fails: the wait's error
  * holds QEMU's message. */
 static void
@@ -626,6 +729,7 @@ main (int    argc,
   ADD ("missing-kernel-host-checks", test_missing_kernel_host_checks);
   ADD ("tap-fd", test_tap_fd);
   ADD ("concurrent-20", test_concurrent);
+  ADD ("sandbox", test_sandbox);
 
   return g_test_run ();
 }

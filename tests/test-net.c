@@ -1816,6 +1816,52 @@ test_hotplug_passt (void)
 
 /* ---- hot-plug ---- */
 
+/* A tap with a script hot-plugged into a running VM: QEMU forks for the
+ * script, which the VM's default seccomp filter (spawn=deny) punishes by
+ * killing QEMU: refused, unless the VM started with spawn allowed (its
+ * key, or a script of its own that relaxed it) or without the sandbox. */
+static void
+test_hotplug_script_sandbox (void)
+{
+  static const struct { const char *knobs; gboolean startup_script; gboolean ok; } cases[] = {
+    { NULL, FALSE, FALSE },
+    { "knobs-sandbox-spawn", FALSE, TRUE },
+    { "knobs-sandbox", FALSE, TRUE },
+    { NULL, TRUE, TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
+      g_autoptr(QlDevice) hot = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonArray) plan = NULL;
+
+      if (g_strcmp0 (cases[i].knobs, "knobs-sandbox-spawn") == 0)
+        g_object_set (vm, "knobs-sandbox-spawn", QL_SANDBOX_ACTION_ALLOW, NULL);
+      else if (g_strcmp0 (cases[i].knobs, "knobs-sandbox") == 0)
+        g_object_set (vm, "knobs-sandbox", FALSE, NULL);
+      if (cases[i].startup_script)
+        test_add_device (vm, "net", "net0", "if-name", "tap0", "script", "/etc/qemu-ifup", NULL);
+      hot = ql_registry_create_device (test_registry, "net", "hot0", &error);
+      g_assert_no_error (error);
+      g_assert_true (ql_device_set_property_from_string (hot, "if-name", "tap9", &error));
+      g_assert_true (ql_device_set_property_from_string (hot, "script", "/etc/qemu-ifup", &error));
+      plan = ql_hotplug_plan (hot, vm, NULL, &error);
+      if (cases[i].ok)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (plan);
+          continue;
+        }
+      g_assert_null (plan);
+      g_assert_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_UNSUPPORTED);
+      g_assert_nonnull (strstr (error->message, "device 'hot0'"));
+      g_assert_nonnull (strstr (error->message, "runs its script '/etc/qemu-ifup'"));
+      g_assert_nonnull (strstr (error->message, "sandbox-spawn = allow"));
+    }
+}
+
 static void
 assert_plan (QlDevice   *device,
              const char *expected)
@@ -1994,6 +2040,7 @@ main (int   argc,
   g_test_add_func ("/net/passt/host/checks", test_passt_host);
   g_test_add_func ("/net/passt/output/socket-name", test_passt_socket_name);
   g_test_add_func ("/net/passt/hotplug/plan", test_hotplug_passt);
+  g_test_add_func ("/net/hotplug/script-under-sandbox", test_hotplug_script_sandbox);
 
   ret = g_test_run ();
   g_clear_object (&test_registry);

@@ -19,7 +19,7 @@ typedef struct
 /* Every fixture the loader must refuse, in file name order. */
 static const BrokenFixture broken_fixtures[] = {
   { "abimajor", QL_PLUGIN_ERROR_ABI_MISMATCH, "ABI 2.0" },
-  { "abiminor", QL_PLUGIN_ERROR_ABI_TOO_NEW, "needs ABI 1.4" },
+  { "abiminor", QL_PLUGIN_ERROR_ABI_TOO_NEW, "needs ABI 1.5" },
   { "abstract", QL_PLUGIN_ERROR_BAD_DEVICE_TYPE, "is abstract" },
   { "dupb", QL_PLUGIN_ERROR_DUPLICATE_DEVICE, "'fixture-dup'" },
   { "garbage", QL_PLUGIN_ERROR_OPEN_FAILED, "cannot open plugin: invalid ELF header" },

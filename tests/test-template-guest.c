@@ -25,6 +25,11 @@
  *   the template's memory, state and manifest are unchanged (sha256).
  * /template-guest/paused: ql_template_clone() with
  *   QL_TEMPLATE_CLONE_PAUSED stays paused until ql_vm_resume().
+ * /template-guest/seccomp: the template's QEMU (watched through /proc
+ *   while `template create` ran), a CLI clone's and a library clone's all
+ *   show `Seccomp: 2` in /proc/PID/status and run with `-sandbox
+ *   on,...,spawn=deny,...`; both clones answer (the state is passed as a
+ *   descriptor: QEMU starts no process).
  * /template-guest/errors: a corrupt, truncated or missing state, a missing
  *   manifest, a truncated memory file, a manifest naming another QEMU
  *   version or kernel size: `template clone` exits 1 with a message that
@@ -159,6 +164,57 @@ qemu_pids (const char *needle)
         }
     }
   return pids;
+}
+
+/* The arguments of process @pid joined with ' ', or NULL. */
+static char *
+process_args (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
+    return NULL;
+  for (gsize i = 0; i + 1 < len; i++)
+    if (cmdline[i] == '\0')
+      cmdline[i] = ' ';
+  return g_strndup (cmdline, len);
+}
+
+/* What the QEMUs mentioning a path did while a command ran: the highest
+ * seccomp mode seen (a filter, once installed, stays) and the arguments
+ * of the QEMU it was seen in. */
+typedef struct
+{
+  const char *needle;
+  int seccomp;          /* -1: no QEMU seen */
+  int pid;
+  char *args;
+} QemuWatch;
+
+static void
+qemu_watch_poll (QemuWatch *w)
+{
+  g_autoptr(GArray) pids = qemu_pids (w->needle);
+
+  for (guint i = 0; i < pids->len; i++)
+    {
+      int pid = g_array_index (pids, int, i);
+      int mode = ql_test_seccomp_mode (pid);
+
+      if (mode > w->seccomp || w->pid == 0)
+        {
+          g_autofree char *args = process_args (pid);
+
+          if (args == NULL)
+            continue;     /* gone meanwhile */
+          w->seccomp = MAX (mode, w->seccomp);
+          w->pid = pid;
+          g_free (w->args);
+          w->args = g_steal_pointer (&args);
+        }
+    }
 }
 
 /* No QEMU mentioning @needle is left (one that is being reaped gets a
@@ -439,6 +495,25 @@ console_wait_watching (Console    *c,
         }
       else
         iterate ();
+    }
+  return c->status;
+}
+
+/* Waits as console_wait() does, polling @w (every 5 ms or so) meanwhile. */
+static int
+console_wait_qemu (Console   *c,
+                   guint      timeout_s,
+                   QemuWatch *w)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  while (!console_done (c))
+    {
+      if (g_get_monotonic_time () >= deadline)
+        console_fail (c, "did not end in time");
+      qemu_watch_poll (w);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
     }
   return c->status;
 }
@@ -778,14 +853,17 @@ boot_id_in (const char *text)
 
 /* ---- running qlaunch template ... -------------------------------------- */
 
+static QemuWatch template_qemu;  /* the template's QEMU, seen while it ran */
+
 /* `qlaunch template create [--ready-pattern P] VMFILE DIR` to its end;
  * returns the exit status, sets @err (its stderr). */
 static int
-template_create (const char  *vm_file,
-                 const char  *dir,
-                 const char  *ready_pattern,
-                 char       **err,
-                 double      *seconds)
+template_create_watching (const char  *vm_file,
+                          const char  *dir,
+                          const char  *ready_pattern,
+                          char       **err,
+                          double      *seconds,
+                          QemuWatch   *watch)
 {
   g_autoptr(Console) c = NULL;
   g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
@@ -796,12 +874,22 @@ template_create (const char  *vm_file,
 
   c = console_spawn_cli (ready_pattern != NULL ? with_pattern : without);
   g_output_stream_close (c->in, NULL, NULL);
-  status = console_wait (c, CREATE_TIMEOUT_S);
+  status = watch != NULL ? console_wait_qemu (c, CREATE_TIMEOUT_S, watch) : console_wait (c, CREATE_TIMEOUT_S);
   if (seconds != NULL)
     *seconds = (g_get_monotonic_time () - c->start) / 1e6;
   if (err != NULL)
     *err = g_strdup (c->err.buf->str);
   return status;
+}
+
+static int
+template_create (const char  *vm_file,
+                 const char  *dir,
+                 const char  *ready_pattern,
+                 char       **err,
+                 double      *seconds)
+{
+  return template_create_watching (vm_file, dir, ready_pattern, err, seconds, NULL);
 }
 
 /* `qlaunch template clone [-d SPEC] DIR` (console on pipes). */
@@ -833,7 +921,10 @@ ensure_template (void)
   text = vm_text (NULL);
   vm_file = write_vm_file (work_dir, "tpl.vm", text);
   template_dir = g_build_filename (work_dir, "tpl", NULL);
-  status = template_create (vm_file, template_dir, SHELL_PROMPT, &err, &template_seconds);
+  template_qemu.needle = work_dir;
+  template_qemu.seccomp = -1;
+  status = template_create_watching (vm_file, template_dir, SHELL_PROMPT, &err, &template_seconds,
+                                     &template_qemu);
   if (status != 0)
     g_error ("qlaunch template create exited with %d:\n%s", status, err);
   g_test_message ("template create: %.2f s; stderr:\n%s", template_seconds, err);
@@ -1160,6 +1251,72 @@ test_two_clones (void)
   /* The template is what it was. */
   after = template_hashes (template_dir);
   g_assert_cmpstr (after, ==, before);
+}
+
+/* QEMU's pid from `qlaunch: QEMU started (pid N)` on a CLI's stderr, or 0. */
+static int
+cli_qemu_pid (Console *c)
+{
+  const char *line = c->err.buf != NULL ? strstr (c->err.buf->str, "QEMU started (pid ") : NULL;
+
+  return line != NULL ? atoi (line + strlen ("QEMU started (pid ")) : 0;
+}
+
+#define SANDBOX_DEFAULT "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
+
+/* Every QEMU of a template runs under its seccomp filter with spawning
+ * denied: the template's (while `template create` ran), a CLI clone's and
+ * a library clone's; both clones answer on their consoles (their state
+ * came through a descriptor, not a `cat` QEMU would have had to start). */
+static void
+test_seccomp (void)
+{
+  g_autoptr(Console) a = NULL;
+  g_autoptr(Console) b = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlTemplate) tpl = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *args = NULL;
+  int pid;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  g_test_message ("template create: QEMU pid %d, Seccomp %d: %s", template_qemu.pid, template_qemu.seccomp,
+                  template_qemu.args);
+  g_assert_cmpint (template_qemu.seccomp, ==, 2);
+  g_assert_nonnull (strstr (template_qemu.args, SANDBOX_DEFAULT));
+
+  a = template_clone (template_dir, NULL);
+  out = console_shell_ok (a, "cat /tmp/boot-id");
+  g_assert_cmpstr (out, ==, template_boot_id);
+  pid = cli_qemu_pid (a);
+  g_assert_cmpint (pid, >, 0);
+  args = process_args (pid);
+  g_test_message ("CLI clone: QEMU pid %d, Seccomp %d", pid, ql_test_seccomp_mode (pid));
+  g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
+  g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
+  g_assert_null (strstr (a->err.buf->str, "note:"));
+
+  registry = ql_test_registry_new ();
+  tpl = ql_template_load (template_dir, registry, &error);
+  g_assert_no_error (error);
+  b = library_clone (tpl);
+  g_free (out);
+  out = console_shell_ok (b, "cat /tmp/boot-id");
+  g_assert_cmpstr (out, ==, template_boot_id);
+  pid = ql_vm_get_pid (b->vm);
+  g_free (args);
+  args = process_args (pid);
+  g_test_message ("library clone: QEMU pid %d, Seccomp %d", pid, ql_test_seccomp_mode (pid));
+  g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
+  g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
+
+  console_poweroff (a);
+  console_poweroff (b);
+  assert_no_qemu (template_dir);
 }
 
 static void
@@ -1645,6 +1802,7 @@ main (int    argc,
   g_test_add_func ("/template-guest/killed-clone-swept", test_killed_clone_swept);
   g_test_add_func ("/template-guest/two-clones", test_two_clones);
   g_test_add_func ("/template-guest/paused", test_paused);
+  g_test_add_func ("/template-guest/seccomp", test_seccomp);
   g_test_add_func ("/template-guest/errors", test_errors);
   g_test_add_func ("/template-guest/vserport", test_vserport);
   g_test_add_func ("/template-guest/extra-device", test_extra_device);

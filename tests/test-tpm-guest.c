@@ -7,8 +7,8 @@
  *     (tpm_version_major), bound to the tpm_crb driver;
  *   - a TPM2_GetRandom command written to /dev/tpm0 comes back with
  *     TPM_RC_SUCCESS and 8 bytes: swtpm answers through QEMU;
- *   - /sys/class/tpm/tpm0/pcr-sha256/0 is read and reported (under SeaBIOS
- *     it may be all zeros or absent; not asserted);
+ *   - /sys/class/tpm/tpm0/pcr-sha256/0 is read and reported (SeaBIOS
+ *     measures itself: non-zero, the same value in every run);
  *   - swtpm is killed (SIGKILL): `qlaunch run` ends non-zero naming the
  *     device and the helper, QEMU is gone, and no swtpm is left;
  *   - the state directory (NAME.tpm beside NAME.vm) is 0700 and kept.
@@ -20,6 +20,15 @@
  *   (TPM2_NV_DefineSpace, TPM2_NV_Write with an empty password session)
  *   and powers off; in a second run of the same VM file the guest reads it
  *   back (TPM2_NV_Read): the state directory carried it over.
+ *
+ * /tpm-guest/crb-q35-uefi: q35, [firmware] type = uefi (OVMF from the
+ *   host's firmware descriptors) with direct kernel boot, a tpm device
+ *   (crb, emulator): the guest is a UEFI guest and sees its TPM as in
+ *   crb-q35; OVMF measures itself, so PCR 0 (sha256) is non-zero, and it
+ *   is not the value SeaBIOS leaves (the same VM file with type = bios,
+ *   booted first in the same case). Both runs power off cleanly, and no
+ *   swtpm is left. OVMF under TCG: 20-40 s to the shell on a shared
+ *   2-core machine (SeaBIOS with swtpm: 14-20 s); its shell wait is 300 s.
  *
  * QLAUNCH_GUEST_BREAK=tpm leaves the TPM out: every test must then fail;
  * QLAUNCH_GUEST_BREAK=tpm-state removes the state directory between the
@@ -134,13 +143,17 @@ shell_ok (QlTestGuest *guest,
   return g_strstrip (out);
 }
 
-/* Boots the guest with @vm_text through `qlaunch run`, to its shell. */
+/* Boots the guest with @vm_text through `qlaunch run`, to its shell
+ * within @shell_timeout_s; the time that took in *@seconds (nullable). */
 static QlTestGuest *
-boot (const char *work,
-      const char *vm_text)
+boot_within (const char *work,
+             const char *vm_text,
+             guint       shell_timeout_s,
+             double     *seconds)
 {
   QlTestGuest *guest = ql_test_guest_new (work, vm_text, "shell", NULL);
   g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
 
   ql_test_guest_use_run (guest, NULL);
   if (!ql_test_guest_start (guest))
@@ -150,9 +163,24 @@ boot (const char *work,
 
       g_error ("the guest did not start:\n%s", describe);
     }
-  if (!ql_test_guest_wait_for_shell (guest, 120, &error))
-    g_error ("no shell: %s\nstderr: %s", error->message, ql_test_guest_get_stderr (guest));
+  if (!ql_test_guest_wait_for_shell (guest, shell_timeout_s, &error))
+    {
+      g_autofree char *console = ql_test_guest_get_console (guest);
+      g_autofree char *err = ql_test_guest_get_stderr (guest);
+
+      g_error ("no shell: %s\nstderr: %s\nconsole: %s", error->message, err, console);
+    }
+  if (seconds != NULL)
+    *seconds = (g_get_monotonic_time () - start) / 1e6;
   return guest;
+}
+
+/* Boots the guest with @vm_text through `qlaunch run`, to its shell. */
+static QlTestGuest *
+boot (const char *work,
+      const char *vm_text)
+{
+  return boot_within (work, vm_text, 120, NULL);
 }
 
 /* What the guest sees of its TPM: a TPM 2.0 at /dev/tpm0 bound to
@@ -435,6 +463,124 @@ test_state_kept (void)
   ql_test_rm_rf (work);
 }
 
+/* The guest's PCR 0 of the SHA-256 bank: 64 hex digits. */
+static char *
+read_pcr0 (QlTestGuest *guest)
+{
+  g_autofree char *out = shell_ok (guest, "cat /sys/class/tpm/tpm0/pcr-sha256/0");
+  char *pcr = g_ascii_strup (out, -1);
+
+  g_assert_cmpuint (strlen (pcr), ==, 64);
+  for (const char *p = pcr; *p != '\0'; p++)
+    g_assert_true (g_ascii_isxdigit (*p));
+  return pcr;
+}
+
+/* Reports the size of the firmware's event log as the guest's kernel
+ * hands it on (securityfs), whatever it is. */
+static void
+report_event_log (QlTestGuest *guest,
+                  const char  *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  out = ql_test_guest_shell (guest, "grep -q ' securityfs ' /proc/mounts || "
+                                    "mount -t securityfs securityfs /sys/kernel/security; "
+                                    "wc -c < /sys/kernel/security/tpm0/binary_bios_measurements",
+                             SHELL_TIMEOUT_S, &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s: the firmware's event log (binary_bios_measurements, status %d): %s bytes", what, status,
+                  g_strstrip (out));
+}
+
+/* Powers the guest off from its shell; `qlaunch run` ends cleanly, and
+ * its swtpm with it. */
+static void
+power_off (QlTestGuest *guest,
+           const char  *work,
+           const char  *what)
+{
+  g_autoptr(QlTestGuestResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *describe = NULL;
+
+  g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
+  g_assert_no_error (error);
+  result = ql_test_guest_wait (guest);
+  describe = ql_test_guest_result_describe (result);
+  if (result->status != QL_TEST_GUEST_PASS)
+    g_error ("%s: the guest did not power off cleanly:\n%s", what, describe);
+  g_test_message ("%s: guest run %.1f s", what, result->seconds);
+  g_assert_null (strstr (result->qemu_stderr, "helper swtpm"));
+  g_assert_true (swtpm_gone (work, 5000));
+}
+
+/* q35, UEFI (OVMF from the host's firmware descriptors) with direct kernel
+ * boot, a tpm device (crb, emulator): the guest is a UEFI guest with
+ * /dev/tpm0, and OVMF measured itself: PCR 0 is non-zero and not the value
+ * SeaBIOS leaves there (the same VM file with [firmware] type = bios,
+ * booted first). No swtpm is left after either run. */
+static void
+test_crb_q35_uefi (void)
+{
+  static const char zero[] = "0000000000000000000000000000000000000000000000000000000000000000";
+  g_autofree char *work = NULL, *runtime = NULL, *state = NULL;
+  g_autofree char *bios_text = NULL, *uefi_text = NULL;
+  g_autofree char *bios_pcr = NULL, *uefi_pcr = NULL;
+  g_autofree char *out = NULL;
+  const char *tpm = breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\nmodel=crb\nbackend=emulator\n";
+  QlTestGuest *guest;
+  double seconds = 0;
+
+  if (skip_without ())
+    return;
+  if (!g_file_test ("/usr/share/qemu/firmware/60-edk2-x86_64.json", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no OVMF firmware descriptors in /usr/share/qemu/firmware (Debian: ovmf)");
+      return;
+    }
+  work = ql_test_make_tmpdir ();
+  runtime = g_build_filename (work, "rt", NULL);
+  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  bios_text = g_strdup_printf ("[machine]\ntype=q35\n[firmware]\ntype=bios\n%s", tpm);
+  uefi_text = g_strdup_printf ("[machine]\ntype=q35\n[firmware]\ntype=uefi\n%s", tpm);
+
+  /* The reference: SeaBIOS. */
+  guest = boot_within (work, bios_text, 120, &seconds);
+  g_test_message ("SeaBIOS (q35, TCG): shell after %.1f s", seconds);
+  bios_pcr = read_pcr0 (guest);
+  g_test_message ("SeaBIOS: guest PCR 0 (sha256) = %s", bios_pcr);
+  report_event_log (guest, "SeaBIOS");
+  power_off (guest, work, "SeaBIOS");
+  ql_test_guest_free (guest);
+
+  /* UEFI: OVMF under TCG takes 20-30 s to the shell on an idle machine. */
+  guest = boot_within (work, uefi_text, 300, &seconds);
+  g_test_message ("OVMF (q35, TCG, direct kernel boot): shell after %.1f s", seconds);
+  out = shell_ok (guest, "test -d /sys/firmware/efi && cat /sys/firmware/efi/fw_platform_size");
+  g_assert_cmpstr (out, ==, "64");
+  check_guest_tpm (guest, "tpm_crb");
+  uefi_pcr = read_pcr0 (guest);
+  g_test_message ("OVMF: guest PCR 0 (sha256) = %s", uefi_pcr);
+  report_event_log (guest, "OVMF");
+  g_clear_pointer (&out, g_free);
+  out = shell_ok (guest, "dmesg | grep -i -e tpm -e 'event log' | tr '\\n' '|'");
+  g_test_message ("OVMF: guest kernel on its TPM: %s", out);
+  g_assert_cmpstr (uefi_pcr, !=, zero);
+  g_assert_cmpstr (uefi_pcr, !=, bios_pcr);
+  power_off (guest, work, "OVMF");
+  ql_test_guest_free (guest);
+
+  g_assert_true (swtpm_gone (work, 0));
+  state = g_build_filename (work, "guest.tpm", NULL);
+  assert_private_dir (state);
+  g_unsetenv ("XDG_RUNTIME_DIR");
+  ql_test_rm_rf (work);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -443,5 +589,6 @@ main (int   argc,
   g_test_add_func ("/tpm-guest/crb-q35", test_crb_q35);
   g_test_add_func ("/tpm-guest/tis-pc", test_tis_pc);
   g_test_add_func ("/tpm-guest/state-kept", test_state_kept);
+  g_test_add_func ("/tpm-guest/crb-q35-uefi", test_crb_q35_uefi);
   return g_test_run ();
 }

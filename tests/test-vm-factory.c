@@ -9,7 +9,8 @@
  * no-graphic knob).
  *
  * The acceptance case: a pool of 4 hands out 20 VMs in a row, each one
- * answers on its console, and after the factory's shutdown no QEMU of the
+ * runs under QEMU's seccomp filter (Seccomp: 2 in /proc/PID/status, as
+ * did the template's QEMU) and answers on its console, and after the factory's shutdown no QEMU of the
  * template is left and the test holds no more descriptors than before.
  */
 #include "ql-test-util.h"
@@ -35,6 +36,7 @@ static struct
   QlRegistry *registry;
   QlTemplate *template_;
   gboolean tried;
+  int template_seccomp;         /* the template's QEMU while it was made: highest Seccomp mode seen */
 } fixture;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -47,6 +49,9 @@ skip_without_guest (void)
   g_test_skip ("no test guest in QLAUNCH_GUEST_DIR: build it with `meson compile -C BUILDDIR guest`");
   return TRUE;
 }
+
+static guint qemu_pids (const char *dir, GArray *pids);
+static void template_created (GObject *source, GAsyncResult *result, gpointer data);
 
 /* The template, made on first use (NULL after a failure, reported). */
 static QlTemplate *
@@ -79,7 +84,26 @@ get_template (void)
   g_assert_no_error (error);
   dir = g_build_filename (fixture.tmp, "template", NULL);
   start = g_get_monotonic_time ();
-  fixture.template_ = ql_template_create (config, dir, "QLTEST-SHELL", 180000, NULL, &error);
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    /* Made asynchronously, its QEMU watched through /proc meanwhile: the
+     * highest seccomp mode it showed (a filter, once installed, stays). */
+    fixture.template_seccomp = -1;
+    ql_template_create_async (config, dir, "QLTEST-SHELL", 180000, NULL, template_created, &result);
+    while (result == NULL)
+      {
+        g_autoptr(GArray) pids = g_array_new (FALSE, FALSE, sizeof (int));
+
+        qemu_pids (fixture.tmp, pids);
+        for (guint i = 0; i < pids->len; i++)
+          fixture.template_seccomp = MAX (fixture.template_seccomp,
+                                          ql_test_seccomp_mode (g_array_index (pids, int, i)));
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (5000);
+      }
+    fixture.template_ = ql_template_create_finish (result, &error);
+  }
   if (fixture.template_ == NULL)
     {
       g_test_fail_printf ("ql_template_create: %s", error->message);
@@ -88,6 +112,16 @@ get_template (void)
   g_test_message ("template made in %.2f s in %s", (g_get_monotonic_time () - start) / 1e6,
                   ql_template_get_dir (fixture.template_));
   return fixture.template_;
+}
+
+static void
+template_created (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (result);
 }
 
 static guint
@@ -105,6 +139,14 @@ count_fds (void)
 /* QEMU processes whose command line mentions @dir. */
 static guint
 count_qemus (const char *dir)
+{
+  return qemu_pids (dir, NULL);
+}
+
+/* The same, their pids appended to @pids (nullable). */
+static guint
+qemu_pids (const char *dir,
+           GArray     *pids)
 {
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
   const char *name;
@@ -131,7 +173,13 @@ count_qemus (const char *dir)
             mentions = TRUE;
         }
       if (qemu && mentions)
-        n++;
+        {
+          int pid = atoi (name);
+
+          n++;
+          if (pids != NULL)
+            g_array_append_val (pids, pid);
+        }
     }
   return n;
 }
@@ -413,6 +461,10 @@ test_handout_20 (void)
 
   if (skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
+  /* The template's QEMU (ql_template_create_async()) ran under its seccomp
+   * filter too. */
+  g_test_message ("the template's QEMU showed Seccomp %d", fixture.template_seccomp);
+  g_assert_cmpint (fixture.template_seccomp, ==, 2);
   dir = ql_template_get_dir (template_);
   g_assert_cmpuint (count_qemus (dir), ==, 0);
   fds_before = count_fds ();
@@ -455,6 +507,8 @@ test_handout_20 (void)
       max = MAX (max, latency[i]);
       g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
       g_assert_cmpstr (ql_vm_get_run_state (vm), ==, "running");
+      /* Under QEMU's seccomp filter, as every VM qlaunch starts. */
+      g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vm)), ==, 2);
       /* The replacement starts in the next iteration of the context, right
        * after the hand-out. */
       g_assert_cmpuint (ql_vm_factory_get_n_ready (factory) + ql_vm_factory_get_n_starting (factory),

@@ -59,14 +59,26 @@ build_for_qemu (QlVmConfig  *vm,
   return g_steal_pointer (&cmdline);
 }
 
+/* On stderr, before the argv is printed or QEMU starts: the defaults the
+ * library changed for this VM, and why (ql_cmdline_add_note()). */
+static QlCmdline *
+with_notes (QlCmdline *cmdline)
+{
+  const char * const *notes = cmdline != NULL ? ql_cmdline_get_notes (cmdline) : NULL;
+
+  for (guint i = 0; notes != NULL && notes[i] != NULL; i++)
+    g_printerr ("qlaunch: note: %s\n", notes[i]);
+  return cmdline;
+}
+
 QlCmdline *
 ql_cli_build_for_qemu (QlVmConfig  *vm,
                        const char  *qemu_version,
                        gboolean     host_checks,
                        GError     **error)
 {
-  return build_for_qemu (vm, qemu_version, host_checks,
-                         " (--no-host-checks or --qemu-version X.Y skip this)", error);
+  return with_notes (build_for_qemu (vm, qemu_version, host_checks,
+                                     " (--no-host-checks or --qemu-version X.Y skip this)", error));
 }
 
 QlCmdline *
@@ -78,7 +90,7 @@ ql_cli_build_for_launch (QlVmConfig  *vm,
   QlCmdline *cmdline = build_for_qemu (vm, NULL, TRUE, "", &local);
 
   if (cmdline != NULL)
-    return cmdline;
+    return with_notes (cmdline);
   if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED)
       && !g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_TIMED_OUT)
       && !g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
@@ -90,7 +102,7 @@ ql_cli_build_for_launch (QlVmConfig  *vm,
   if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
     g_printerr ("qlaunch: warning: %s: %s; launching it unchecked\n", label, local->message);
   ql_vm_config_set_qemu_version (vm, 0, 0);
-  return ql_vm_config_build_cmdline (vm, error);
+  return with_notes (ql_vm_config_build_cmdline (vm, error));
 }
 
 /* "title (N):" then the items, wrapped at 78 columns. */
@@ -143,6 +155,9 @@ print_text (QlQemuCaps *caps,
   g_print ("source: %s, %.1f ms\n", ql_qemu_caps_is_from_cache (caps) ? "cache" : "probe",
            (double) microseconds / 1000.0);
   g_print ("kvm: %s\n", ql_qemu_caps_get_kvm_present (caps) ? "present" : "absent");
+  g_print ("seccomp: %s\n", ql_qemu_caps_has_command_line_option (caps, "sandbox", NULL)
+                            ? "yes (-sandbox: [knobs] sandbox is on by default)"
+                            : "no (built without it: VMs run without -sandbox)");
   g_print ("json options: %s\n", json->str);
   g_print ("default machine: %s\n", ql_qemu_caps_get_default_machine (caps) != NULL
                                     ? ql_qemu_caps_get_default_machine (caps) : "(none)");

@@ -78,6 +78,62 @@ connect_or_report (const char *what,
   return g_steal_pointer (&qmp);
 }
 
+/* A deadline on what a command waits for: when it passes, @cancellable is
+ * cancelled, and the command's error says that the peer did not answer
+ * in time (a silent peer would hold qlaunch for ever otherwise). */
+typedef struct
+{
+  GCancellable *cancellable;
+  GSource      *source;
+  guint         ms;
+  gboolean      expired;
+} Deadline;
+
+static gboolean
+deadline_fired (gpointer data)
+{
+  Deadline *d = data;
+
+  d->expired = TRUE;
+  g_cancellable_cancel (d->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+deadline_start (Deadline *d,
+                guint     ms)
+{
+  d->cancellable = g_cancellable_new ();
+  d->ms = ms;
+  d->expired = FALSE;
+  d->source = g_timeout_source_new (ms);
+  g_source_set_callback (d->source, deadline_fired, d, NULL);
+  g_source_attach (d->source, g_main_context_get_thread_default ());
+}
+
+static void
+deadline_stop (Deadline *d)
+{
+  if (d->source != NULL)
+    g_source_destroy (d->source);
+  g_clear_pointer (&d->source, g_source_unref);
+  g_clear_object (&d->cancellable);
+}
+
+/* The error to print: "no reply within N ms" when the deadline passed. */
+static void
+deadline_explain (Deadline  *d,
+                  GError   **error)
+{
+  if (d->expired && error != NULL && *error != NULL
+      && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (error);
+      g_set_error (error, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT,
+                   "QEMU did not answer within %u ms (--timeout)", d->ms);
+    }
+}
+
 /* ---- qmp --events --------------------------------------------------------- */
 
 typedef struct
@@ -159,12 +215,19 @@ print_events (const char *socket_path,
   EventsState state = { loop, QL_EXIT_OK, FALSE };
   guint sigint, sigterm;
 
-  qmp = connect_or_report ("qmp", socket_path, timeout_ms);
-  if (qmp == NULL)
-    return QL_EXIT_FAILURE;
+  g_autoptr(GError) error = NULL;
 
+  /* Listening before the handshake: an event that arrives in the same read
+   * as the handshake's reply is printed too. */
+  qmp = ql_qmp_new ();
   g_signal_connect (qmp, "event", G_CALLBACK (on_event), &state);
   g_signal_connect (qmp, "disconnected", G_CALLBACK (on_disconnected), &state);
+  if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
+    {
+      g_signal_handlers_disconnect_by_data (qmp, &state);
+      g_printerr ("qlaunch: qmp: %s\n", error->message);
+      return QL_EXIT_FAILURE;
+    }
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
   sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, &state);
   /* On stderr, so that stdout holds events only; a caller can wait for it
@@ -241,6 +304,7 @@ ql_cli_qmp (const QlCliGlobals *globals,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(QlQmp) qmp = NULL;
+  Deadline deadline = { 0 };
   g_autoptr(JsonNode) reply = NULL;
   g_autoptr(JsonObject) shorthand = NULL;
   g_autofree char *text = NULL;
@@ -304,7 +368,10 @@ ql_cli_qmp (const QlCliGlobals *globals,
   qmp = connect_or_report ("qmp", argv[1], timeout_ms);
   if (qmp == NULL)
     return QL_EXIT_FAILURE;
-  reply = ql_qmp_execute (qmp, command, arguments, NULL, &error);
+  deadline_start (&deadline, timeout_ms);
+  reply = ql_qmp_execute (qmp, command, arguments, deadline.cancellable, &error);
+  deadline_explain (&deadline, &error);
+  deadline_stop (&deadline);
   if (reply == NULL)
     {
       g_autofree char *what = describe_qmp_error (command, error);
@@ -476,6 +543,7 @@ ql_cli_hotplug (const QlCliGlobals *globals,
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(JsonArray) plan = NULL;
   g_autoptr(QlQmp) qmp = NULL;
+  Deadline deadline = { 0 };
   guint timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
 
   g_option_context_set_description (context,
@@ -537,8 +605,14 @@ ql_cli_hotplug (const QlCliGlobals *globals,
   for (guint i = 0; i < devices->len; i++)
     {
       QlDevice *device = g_ptr_array_index (devices, i);
+      gboolean plugged;
 
-      if (!ql_qmp_hotplug_device (qmp, device, vm, NULL, &error))
+      /* Each device's commands within --timeout. */
+      deadline_start (&deadline, timeout_ms);
+      plugged = ql_qmp_hotplug_device (qmp, device, vm, deadline.cancellable, &error);
+      deadline_explain (&deadline, &error);
+      deadline_stop (&deadline);
+      if (!plugged)
         {
           g_autofree char *added = join_ids (devices, i);
 
@@ -574,6 +648,7 @@ ql_cli_unplug (const QlCliGlobals *globals,
     g_option_context_new ("SOCKET ID... - remove devices from a running VM over QMP");
   g_autoptr(GError) error = NULL;
   g_autoptr(QlQmp) qmp = NULL;
+  Deadline deadline = { 0 };
   guint timeout_ms = UNPLUG_DEFAULT_TIMEOUT_MS;
 
   (void) globals;
@@ -595,8 +670,15 @@ ql_cli_unplug (const QlCliGlobals *globals,
   for (int i = 2; i < argc; i++)
     {
       const char *id = argv[i];
+      gboolean unplugged;
 
-      if (!ql_qmp_unplug_device (qmp, id, timeout_ms, NULL, &error))
+      /* --timeout is how long the guest has to release the device; the
+       * commands around it get as long again. */
+      deadline_start (&deadline, timeout_ms > G_MAXUINT / 4 ? G_MAXUINT / 2 : timeout_ms * 2 + 1000);
+      unplugged = ql_qmp_unplug_device (qmp, id, timeout_ms, deadline.cancellable, &error);
+      deadline_explain (&deadline, &error);
+      deadline_stop (&deadline);
+      if (!unplugged)
         {
           const char *message = error->message;
 

@@ -271,6 +271,16 @@ template_clone (const QlCliGlobals *globals,
       ql_cli_print_error ("template clone", error);
       return QL_EXIT_FAILURE;
     }
+  /* What its QEMU offers (cached by `template create`): a binary without
+   * seccomp gets no -sandbox. */
+  {
+    QlVmConfig *clone_config = ql_vm_get_config (vm);
+    g_autofree char *binary = ql_vm_config_dup_qemu_binary (clone_config);
+    g_autoptr(QlQemuCaps) caps = ql_qemu_caps_lookup (binary, NULL, QL_QEMU_CAPS_LOOKUP_NONE, NULL, NULL);
+
+    if (caps != NULL)
+      ql_vm_config_set_qemu_caps (clone_config, caps);
+  }
   /* Nothing of the clone outlives this command, even if it is killed. */
   ql_vm_set_die_with_parent (vm, TRUE);
   c.template_ = template_;

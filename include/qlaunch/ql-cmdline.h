@@ -175,6 +175,10 @@ QL_API int             ql_cmdline_add_fd             (QlCmdline   *self,
                                                       int          host_fd);
 QL_API GArray         *ql_cmdline_get_fds            (QlCmdline   *self);
 
+QL_API void            ql_cmdline_add_note           (QlCmdline   *self,
+                                                      const char  *note);
+QL_API const char * const *ql_cmdline_get_notes      (QlCmdline   *self);
+
 QL_API void            ql_cmdline_fail               (QlCmdline   *self,
                                                       GError      *error);
 QL_API gboolean        ql_cmdline_check              (QlCmdline   *self,

@@ -47,8 +47,15 @@ G_BEGIN_DECLS
  * 0700 and checked by the launcher before the helper starts) and the
  * default place of such state beside the VM file
  * (ql_vm_config_build_state_path()). Older plugins load unchanged.
+ *
+ * 1.4 added notes on a command line (ql_cmdline_add_note(),
+ * ql_cmdline_get_notes()), the command-line options of a probed QEMU
+ * (ql_qemu_caps_has_command_line_option(),
+ * ql_qemu_caps_list_command_line_options()) and the seccomp knobs of a VM
+ * (#QlSandboxAction, #QlVmConfig:knobs-sandbox and its finer keys). Older
+ * plugins load unchanged.
  */
-#define QL_PLUGIN_ABI_MINOR 3
+#define QL_PLUGIN_ABI_MINOR 4
 
 /**
  * QlPluginInitFunc:

@@ -126,6 +126,10 @@ QL_API char       **ql_qemu_caps_list_cpu_models  (QlQemuCaps  *self);
 QL_API char       **ql_qemu_caps_list_accelerators (QlQemuCaps *self);
 QL_API char       **ql_qemu_caps_list_chardev_backends (QlQemuCaps *self);
 QL_API char       **ql_qemu_caps_list_netdev_types (QlQemuCaps *self);
+QL_API char       **ql_qemu_caps_list_command_line_options (QlQemuCaps *self);
+QL_API gboolean     ql_qemu_caps_has_command_line_option (QlQemuCaps *self,
+                                                   const char  *option,
+                                                   const char  *parameter);
 QL_API gboolean     ql_qemu_caps_accepts_json     (QlQemuCaps  *self,
                                                    const char  *flag);
 

@@ -80,6 +80,23 @@ typedef enum
 } QlIncomingType;
 
 /**
+ * QlSandboxAction:
+ * @QL_SANDBOX_ACTION_DENY: QEMU's seccomp filter refuses the system calls
+ *   of the class
+ * @QL_SANDBOX_ACTION_ALLOW: the filter lets them through
+ *
+ * What QEMU's seccomp filter (`-sandbox on`) does with one class of system
+ * calls: `obsolete`, `elevateprivileges`, `spawn` or `resourcecontrol`.
+ *
+ * Since: ABI 1.4
+ */
+typedef enum
+{
+  QL_SANDBOX_ACTION_DENY,
+  QL_SANDBOX_ACTION_ALLOW,
+} QlSandboxAction;
+
+/**
  * QlFirmwareType:
  * @QL_FIRMWARE_BIOS: the machine's BIOS (SeaBIOS on x86), or the image of
  *   `[vm] bios` (`-bios`); QEMU's default

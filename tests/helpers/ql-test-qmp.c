@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include <gio/gunixfdmessage.h>
 #include <gio/gunixsocketaddress.h>
 
 /* No QMP message of a test comes near this; it only bounds a runaway peer. */
@@ -282,10 +283,39 @@ build_request (const char *command,
   return json_generator_to_data (generator, NULL);
 }
 
+/* Sends @line in one message carrying @fd (SCM_RIGHTS), before @deadline. */
+static gboolean
+send_with_fd (QlTestQmp   *qmp,
+              const char  *line,
+              int          fd,
+              gint64       deadline,
+              const char  *command,
+              GError     **error)
+{
+  g_autofree char *what = g_strdup_printf ("QEMU to read '%s'", command);
+  g_autoptr(GSocketControlMessage) message = g_unix_fd_message_new ();
+  GOutputVector vector = { line, strlen (line) };
+  gssize n;
+
+  if (!g_unix_fd_message_append_fd (G_UNIX_FD_MESSAGE (message), fd, error))
+    return FALSE;
+  if (!wait_for (qmp, G_IO_OUT, deadline, what, error))
+    return FALSE;
+  n = g_socket_send_message (qmp->socket, NULL, &vector, 1, &message, 1, 0, NULL, error);
+  if (n < 0)
+    {
+      g_prefix_error (error, "Sending '%s': ", command);
+      return FALSE;
+    }
+  /* The descriptor went with the first byte: the rest as usual. */
+  return write_all (qmp, line + n, strlen (line) - n, deadline, command, error);
+}
+
 static JsonNode *
 execute_until (QlTestQmp   *qmp,
                const char  *command,
                JsonObject  *arguments,
+               int          fd,
                gint64       deadline,
                GError     **error)
 {
@@ -295,7 +325,8 @@ execute_until (QlTestQmp   *qmp,
   g_autofree char *line = g_strconcat (request, "\n", NULL);
 
   g_debug ("QMP -> %s", request);
-  if (!write_all (qmp, line, strlen (line), deadline, command, error))
+  if (fd >= 0 ? !send_with_fd (qmp, line, fd, deadline, command, error)
+              : !write_all (qmp, line, strlen (line), deadline, command, error))
     return NULL;
 
   for (;;)
@@ -412,7 +443,7 @@ ql_test_qmp_connect (const char  *socket_path,
       return NULL;
     }
 
-  reply = execute_until (qmp, "qmp_capabilities", NULL, deadline, error);
+  reply = execute_until (qmp, "qmp_capabilities", NULL, -1, deadline, error);
   if (reply == NULL)
     return NULL;
 
@@ -432,7 +463,27 @@ ql_test_qmp_execute (QlTestQmp   *qmp,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   deadline = g_get_monotonic_time () + (gint64) qmp->timeout_ms * G_TIME_SPAN_MILLISECOND;
-  return execute_until (qmp, command, arguments, deadline, error);
+  return execute_until (qmp, command, arguments, -1, deadline, error);
+}
+
+gboolean
+ql_test_qmp_getfd (QlTestQmp   *qmp,
+                   int          fd,
+                   const char  *name,
+                   GError     **error)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) reply = NULL;
+  gint64 deadline;
+
+  g_return_val_if_fail (qmp != NULL, FALSE);
+  g_return_val_if_fail (fd >= 0, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  json_object_set_string_member (arguments, "fdname", name);
+  deadline = g_get_monotonic_time () + (gint64) qmp->timeout_ms * G_TIME_SPAN_MILLISECOND;
+  reply = execute_until (qmp, "getfd", arguments, fd, deadline, error);
+  return reply != NULL;
 }
 
 char *

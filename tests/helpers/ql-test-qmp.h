@@ -59,6 +59,13 @@ JsonNode  *ql_test_qmp_execute        (QlTestQmp   *qmp,
                                        JsonObject  *arguments,
                                        GError     **error);
 
+/* `getfd`: passes @fd (a duplicate; @fd stays the caller's) to QEMU with
+ * SCM_RIGHTS, filed under @name: `fd:NAME` for migrate/migrate-incoming. */
+gboolean   ql_test_qmp_getfd          (QlTestQmp   *qmp,
+                                       int          fd,
+                                       const char  *name,
+                                       GError     **error);
+
 /* qom-get of a string property: the value, or an error (also
  * %QL_TEST_QMP_ERROR_PROTOCOL when the property is not a string). */
 char      *ql_test_qmp_qom_get_string (QlTestQmp   *qmp,

@@ -4,6 +4,9 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 QlRegistry *
 ql_test_registry_new (void)
 {
@@ -21,9 +24,10 @@ ql_test_registry_new (void)
   return registry;
 }
 
-char *
-ql_test_argv_string (QlVmConfig  *vm,
-                     GError     **error)
+static char *
+argv_string (QlVmConfig  *vm,
+             gboolean     with_sandbox,
+             GError     **error)
 {
   g_auto(GStrv) argv = ql_vm_config_to_argv (vm, error);
   g_autoptr(GString) s = NULL;
@@ -33,10 +37,29 @@ ql_test_argv_string (QlVmConfig  *vm,
   s = g_string_new (NULL);
   for (guint i = 1; argv[i] != NULL; i++)
     {
+      if (!with_sandbox && g_str_equal (argv[i], "-sandbox") && argv[i + 1] != NULL)
+        {
+          i++;
+          continue;
+        }
       g_string_append (s, argv[i]);
       g_string_append_c (s, '\n');
     }
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+char *
+ql_test_argv_string (QlVmConfig  *vm,
+                     GError     **error)
+{
+  return argv_string (vm, FALSE, error);
+}
+
+char *
+ql_test_argv_string_all (QlVmConfig  *vm,
+                         GError     **error)
+{
+  return argv_string (vm, TRUE, error);
 }
 
 QlVmConfig *
@@ -139,4 +162,19 @@ ql_test_spin (guint ms)
       g_main_context_iteration (NULL, FALSE);
       g_usleep (1000);
     }
+}
+
+int
+ql_test_seccomp_mode (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *text = NULL;
+  const char *line;
+
+  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL))
+    return -1;
+  line = strstr (text, "\nSeccomp:\t");
+  if (line == NULL)
+    return -1;
+  return atoi (line + strlen ("\nSeccomp:\t"));
 }

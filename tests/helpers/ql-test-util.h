@@ -9,8 +9,14 @@ G_BEGIN_DECLS
  * asserts that no plugin failed to load. */
 QlRegistry *ql_test_registry_new        (void);
 
-/* The argv of @vm without argv[0], one argument per line. */
+/* The argv of @vm without argv[0], one argument per line, and without
+ * the -sandbox option (core's seccomp knobs, on in every VM by default:
+ * test-argv and the golden files check it; device tests need not repeat
+ * it). */
 char       *ql_test_argv_string         (QlVmConfig  *vm,
+                                         GError     **error);
+/* The same with -sandbox. */
+char       *ql_test_argv_string_all     (QlVmConfig  *vm,
                                          GError     **error);
 
 /* A VM config loaded from @text (no host checks), asserting success. */
@@ -28,6 +34,11 @@ void        ql_test_run_until           (gboolean    *flag,
                                          guint        timeout_ms);
 /* Iterates the thread-default main context for @ms milliseconds. */
 void        ql_test_spin                (guint        ms);
+
+/* The seccomp mode of process @pid, the "Seccomp:" line of
+ * /proc/PID/status: 0 none, 1 strict, 2 a filter (QEMU's -sandbox on);
+ * -1 when the process or the line is gone. */
+int         ql_test_seccomp_mode        (GPid         pid);
 
 /* A fresh private temporary directory (removed by ql_test_rm_rf). */
 char       *ql_test_make_tmpdir         (void);

@@ -49,6 +49,22 @@ ql_device_type_set_name (GType       type,
                     (gpointer) g_intern_string (plugin));
 }
 
+static GQuark ql_device_source_line_quark (void);
+G_DEFINE_QUARK (ql-device-source-line, ql_device_source_line)
+
+void
+ql_device_set_source_line (QlDevice *self,
+                           guint     line)
+{
+  g_object_set_qdata (G_OBJECT (self), ql_device_source_line_quark (), GUINT_TO_POINTER (line));
+}
+
+guint
+ql_device_get_source_line (QlDevice *self)
+{
+  return GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (self), ql_device_source_line_quark ()));
+}
+
 const char *
 ql_device_type_get_plugin (GType type)
 {

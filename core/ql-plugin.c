@@ -25,6 +25,7 @@ struct _QlPlugin
   guint      abi_minor;
 
   GPtrArray *registrations;   /* element-type QlPluginRegistration, owned */
+  GError    *register_error;  /* the first refused registration, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (QlPlugin, ql_plugin, G_TYPE_OBJECT)
@@ -44,6 +45,7 @@ ql_plugin_finalize (GObject *object)
   QlPlugin *self = QL_PLUGIN (object);
 
   g_clear_pointer (&self->registrations, g_ptr_array_unref);
+  g_clear_error (&self->register_error);
   g_clear_pointer (&self->module, g_module_close);
   g_clear_pointer (&self->filename, g_free);
   g_clear_pointer (&self->name, g_free);
@@ -117,6 +119,19 @@ ql_plugin_get_registrations (QlPlugin *plugin)
   return plugin->registrations;
 }
 
+/*
+ * ql_plugin_get_register_error:
+ * @plugin: a #QlPlugin
+ *
+ * Returns: (transfer none) (nullable): the error of the first
+ *   ql_plugin_register_device() call that failed, or %NULL
+ */
+const GError *
+ql_plugin_get_register_error (QlPlugin *plugin)
+{
+  return plugin->register_error;
+}
+
 static gboolean
 ql_device_type_name_is_valid (const char *name)
 {
@@ -180,6 +195,110 @@ ql_device_type_check (const char  *name,
                    "device type '%s': GType '%s' is abstract",
                    name, g_type_name (type));
       return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Whether a fresh instance's @value is @pspec's declared default. A NULL
+ * string array and an empty one say the same. */
+static gboolean
+ql_value_is_default (GParamSpec   *pspec,
+                     const GValue *value)
+{
+  const GValue *def = g_param_spec_get_default_value (pspec);
+
+  if (G_VALUE_HOLDS (value, G_TYPE_STRV))
+    {
+      const char * const *a = g_value_get_boxed (value);
+      const char * const *b = g_value_get_boxed (def);
+      const char * const empty[] = { NULL };
+
+      return g_strv_equal (a != NULL ? a : empty, b != NULL ? b : empty);
+    }
+  return g_param_values_cmp (pspec, value, def) == 0;
+}
+
+/*
+ * ql_device_type_check_properties:
+ * @name: the device type name
+ * @type: a concrete #QlDevice subclass (ql_device_type_check() passed)
+ * @plugin: (nullable): the plugin registering it, for messages
+ * @error: return location for a #QL_PLUGIN_ERROR_BAD_DEVICE_TYPE error
+ *
+ * Checks the options of @type, each property but those #QlDevice itself
+ * declares: its name is kebab-case (`[a-z][a-z0-9-]*`, as VM files and
+ * `-d` specs spell it), it has a non-empty blurb (what `qlaunch inspect`
+ * shows), and a fresh instance holds its declared default (GObject applies
+ * defaults to construct properties only: any other default must be set by
+ * the instance init, or inspect would show a default the device does not
+ * have).
+ *
+ * Returns: %TRUE if every property passes
+ */
+gboolean
+ql_device_type_check_properties (const char  *name,
+                                 GType        type,
+                                 const char  *plugin,
+                                 GError     **error)
+{
+  g_autoptr(GTypeClass) klass = g_type_class_ref (type);
+  g_autofree GParamSpec **pspecs = NULL;
+  g_autoptr(GObject) instance = NULL;
+  g_autofree char *where = plugin != NULL
+    ? g_strdup_printf ("device type '%s' of plugin '%s'", name, plugin)
+    : g_strdup_printf ("device type '%s'", name);
+  guint n = 0;
+
+  pspecs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n);
+  for (guint i = 0; i < n; i++)
+    {
+      GParamSpec *pspec = pspecs[i];
+      const char *blurb = g_param_spec_get_blurb (pspec);
+
+      if (g_type_is_a (QL_TYPE_DEVICE, pspec->owner_type))
+        continue;
+      if (!ql_device_type_name_is_valid (pspec->name))
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                       "%s: property '%s': not a valid option name: expected a "
+                       "lowercase letter followed by lowercase letters, digits and '-'",
+                       where, pspec->name);
+          return FALSE;
+        }
+      if (blurb == NULL || *blurb == '\0')
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                       "%s: property '%s': no blurb: every option needs a "
+                       "description (qlaunch inspect shows it)",
+                       where, pspec->name);
+          return FALSE;
+        }
+    }
+
+  instance = g_object_new (type, NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      GParamSpec *pspec = pspecs[i];
+      g_auto(GValue) value = G_VALUE_INIT;
+
+      if (g_type_is_a (QL_TYPE_DEVICE, pspec->owner_type)
+          || (pspec->flags & G_PARAM_READABLE) == 0)
+        continue;
+      g_value_init (&value, pspec->value_type);
+      g_object_get_property (instance, pspec->name, &value);
+      if (!ql_value_is_default (pspec, &value))
+        {
+          g_autofree char *have = g_strdup_value_contents (&value);
+          g_autofree char *want = g_strdup_value_contents (g_param_spec_get_default_value (pspec));
+
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                       "%s: property '%s': a new device holds %s, not the declared "
+                       "default %s (GObject applies defaults to construct "
+                       "properties only: set it in the instance init)",
+                       where, pspec->name, have, want);
+          return FALSE;
+        }
     }
 
   return TRUE;
@@ -329,8 +448,13 @@ ql_plugin_get_device_types (QlPlugin *self)
  * loads: if init fails, or if any name it registers already exists in the
  * registry, none of the plugin's device types are registered.
  *
- * Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE if @name is malformed or @type
- * is not a concrete #QlDevice subclass, and with
+ * Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE if @name is malformed, @type
+ * is not a concrete #QlDevice subclass, or one of its own properties (all
+ * but #QlDevice:id) has a name that is not kebab-case
+ * (`[a-z][a-z0-9-]*`), an empty blurb, or a value in a fresh instance that
+ * is not its declared default; the message names the plugin, the device
+ * type and the property. A refused registration fails the plugin's load
+ * even if init goes on and returns %TRUE. Fails with
  * %QL_PLUGIN_ERROR_DUPLICATE_DEVICE if the plugin registered @name already.
  * An init function should return %FALSE with that error.
  *
@@ -342,14 +466,22 @@ ql_plugin_register_device (QlPlugin    *self,
                            GType        type,
                            GError     **error)
 {
+  g_autoptr(GError) local_error = NULL;
   QlPluginRegistration *reg;
   guint i;
 
   g_return_val_if_fail (QL_IS_PLUGIN (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!ql_device_type_check (name, type, error))
-    return FALSE;
+  if (!ql_device_type_check (name, type, &local_error)
+      || !ql_device_type_check_properties (name, type, self->name, &local_error))
+    {
+      /* Kept, so that an init that goes on regardless still fails. */
+      if (self->register_error == NULL)
+        self->register_error = g_error_copy (local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
 
   for (i = 0; i < self->registrations->len; i++)
     {

@@ -13,6 +13,11 @@ void        ql_device_type_set_name        (GType        type,
 const char *ql_device_type_get_name        (GType        type);
 /* The plugin that registered it; NULL for a type registered in-process. */
 const char *ql_device_type_get_plugin      (GType        type);
+/* The line of the VM file's [device LABEL] group a device was loaded
+ * from; 0 for a device not loaded from a VM file. */
+void        ql_device_set_source_line      (QlDevice    *self,
+                                            guint        line);
+guint       ql_device_get_source_line      (QlDevice    *self);
 /* The first error recorded in a command line, or NULL. */
 const GError *ql_cmdline_peek_error        (QlCmdline   *self);
 
@@ -47,6 +52,15 @@ typedef struct
 gboolean    ql_device_type_check           (const char          *name,
                                             GType                type,
                                             GError             **error);
+/* Checks @type's own properties: kebab-case names, non-empty blurbs,
+ * declared defaults held by a fresh instance; BAD_DEVICE_TYPE naming
+ * @plugin (nullable), @name and the property otherwise. */
+gboolean    ql_device_type_check_properties (const char         *name,
+                                             GType               type,
+                                             const char         *plugin,
+                                             GError            **error);
+/* The first refused ql_plugin_register_device() of @plugin, or NULL. */
+const GError *ql_plugin_get_register_error (QlPlugin            *plugin);
 
 G_END_DECLS
 

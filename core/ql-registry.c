@@ -527,19 +527,150 @@ ql_plugin_module_get_desc (GModule     *module,
   return desc;
 }
 
-/* Runs the plugin's init and commits its device types, all or nothing. */
+/* The warnings and criticals logged while a plugin's init runs (GLib's
+ * own, such as "cannot register existing type", or the plugin's): they go
+ * into its load error instead of standard error. The capture is scoped to
+ * the thread that runs init; messages of other threads, and messages of
+ * lower levels, go to the handler that was in place. */
+typedef struct
+{
+  GPtrArray *messages;        /* element-type utf8, owned */
+  char      *existing_type;   /* a GType name registered twice, or NULL */
+  gpointer   outer;           /* the capture of an init that loads a plugin */
+} QlLogCapture;
+
+static GMutex ql_log_capture_lock;
+static guint ql_log_capture_users;
+static GLogFunc ql_log_capture_previous;
+static gpointer ql_log_capture_previous_data;
+static GLogLevelFlags ql_log_capture_previous_fatal;
+static GPrivate ql_log_capture_current;
+
+static void
+ql_log_capture_handler (const char     *log_domain,
+                        GLogLevelFlags  log_level,
+                        const char     *message,
+                        gpointer        user_data)
+{
+  QlLogCapture *capture = g_private_get (&ql_log_capture_current);
+
+  if (capture != NULL && (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) != 0)
+    {
+      const char *prefix = "cannot register existing type '";
+
+      if (capture->existing_type == NULL && g_str_has_prefix (message, prefix)
+          && strchr (message + strlen (prefix), '\'') != NULL)
+        capture->existing_type = g_strndup (message + strlen (prefix),
+                                            strchr (message + strlen (prefix), '\'')
+                                            - (message + strlen (prefix)));
+      g_ptr_array_add (capture->messages,
+                       g_strdup_printf ("%s%s%s", log_domain != NULL ? log_domain : "",
+                                        log_domain != NULL ? ": " : "", message));
+      return;
+    }
+  if (ql_log_capture_previous != NULL)
+    ql_log_capture_previous (log_domain, log_level, message, ql_log_capture_previous_data);
+  else
+    g_log_default_handler (log_domain, log_level, message, NULL);
+}
+
+static void
+ql_log_capture_begin (QlLogCapture *capture)
+{
+  capture->messages = g_ptr_array_new_with_free_func (g_free);
+  capture->existing_type = NULL;
+  g_mutex_lock (&ql_log_capture_lock);
+  if (ql_log_capture_users++ == 0)
+    {
+      ql_log_capture_previous = g_log_set_default_handler (ql_log_capture_handler, NULL);
+      ql_log_capture_previous_data = NULL;
+      /* A captured warning fails the load; under G_DEBUG=fatal-criticals
+       * (or a test harness) it must not abort first. */
+      ql_log_capture_previous_fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_log_set_always_fatal (ql_log_capture_previous_fatal
+                              & ~(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL));
+    }
+  g_mutex_unlock (&ql_log_capture_lock);
+  capture->outer = g_private_get (&ql_log_capture_current);
+  g_private_set (&ql_log_capture_current, capture);
+}
+
+static void
+ql_log_capture_end (QlLogCapture *capture)
+{
+  g_private_set (&ql_log_capture_current, capture->outer);
+  g_mutex_lock (&ql_log_capture_lock);
+  if (--ql_log_capture_users == 0)
+    {
+      g_log_set_default_handler (ql_log_capture_previous, ql_log_capture_previous_data);
+      g_log_set_always_fatal (ql_log_capture_previous_fatal);
+    }
+  g_mutex_unlock (&ql_log_capture_lock);
+}
+
+static void
+ql_log_capture_clear (QlLogCapture *capture)
+{
+  g_clear_pointer (&capture->messages, g_ptr_array_unref);
+  g_clear_pointer (&capture->existing_type, g_free);
+}
+
+/* Runs the plugin's init, its log captured. */
 static gboolean
-ql_registry_init_plugin (QlRegistry          *self,
-                         QlPlugin            *plugin,
-                         const QlPluginDesc  *desc,
-                         GError             **error)
+ql_registry_run_init (QlPlugin            *plugin,
+                      const QlPluginDesc  *desc,
+                      GError             **error)
 {
   const char *filename = ql_plugin_get_filename (plugin);
   g_autoptr(GError) local_error = NULL;
-  GPtrArray *registrations;
-  guint i;
+  QlLogCapture capture;
+  gboolean ok;
 
-  if (!desc->init (plugin, &local_error))
+  ql_log_capture_begin (&capture);
+  ok = desc->init (plugin, &local_error);
+  ql_log_capture_end (&capture);
+
+  if (capture.existing_type != NULL)
+    {
+      GType other = g_type_from_name (capture.existing_type);
+      const char *owner = other != 0 ? ql_device_type_get_plugin (other) : NULL;
+      const char *owner_type = other != 0 ? ql_device_type_get_name (other) : NULL;
+      g_autofree char *by = owner != NULL
+        ? g_strdup_printf (" by plugin '%s' (device type '%s')", owner, owner_type)
+        : g_strdup ("");
+
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_DUPLICATE_DEVICE,
+                   "'%s': plugin init failed: the GType name '%s' is already "
+                   "registered%s; a plugin's GType names must be its own",
+                   filename, capture.existing_type, by);
+      ql_log_capture_clear (&capture);
+      return FALSE;
+    }
+  if (capture.messages->len > 0)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      for (guint i = 0; i < capture.messages->len; i++)
+        g_string_append_printf (text, "%s%s", i > 0 ? "; " : "",
+                                (const char *) g_ptr_array_index (capture.messages, i));
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INIT_FAILED,
+                   "'%s': plugin init logged %s: %s", filename,
+                   capture.messages->len > 1 ? "warnings" : "a warning", text->str);
+      ql_log_capture_clear (&capture);
+      return FALSE;
+    }
+  ql_log_capture_clear (&capture);
+
+  if (ok && ql_plugin_get_register_error (plugin) != NULL)
+    {
+      const GError *refused = ql_plugin_get_register_error (plugin);
+
+      /* init went on past a refused registration: the refusal stands. */
+      g_set_error (error, QL_PLUGIN_ERROR, refused->code,
+                   "'%s': plugin init failed: %s", filename, refused->message);
+      return FALSE;
+    }
+  if (!ok)
     {
       QlPluginError code = QL_PLUGIN_ERROR_INIT_FAILED;
 
@@ -569,6 +700,22 @@ ql_registry_init_plugin (QlRegistry          *self,
                filename, local_error->message);
       g_clear_error (&local_error);
     }
+  return TRUE;
+}
+
+/* Runs the plugin's init and commits its device types, all or nothing. */
+static gboolean
+ql_registry_init_plugin (QlRegistry          *self,
+                         QlPlugin            *plugin,
+                         const QlPluginDesc  *desc,
+                         GError             **error)
+{
+  const char *filename = ql_plugin_get_filename (plugin);
+  GPtrArray *registrations;
+  guint i;
+
+  if (!ql_registry_run_init (plugin, desc, error))
+    return FALSE;
 
   registrations = ql_plugin_get_registrations (plugin);
 
@@ -933,6 +1080,15 @@ ql_registry_get_default_cache_file (void)
  * - `init` must succeed: %QL_PLUGIN_ERROR_INIT_FAILED, or the code of the
  *   ql_plugin_register_device() error it returned
  *   (%QL_PLUGIN_ERROR_BAD_DEVICE_TYPE, %QL_PLUGIN_ERROR_DUPLICATE_DEVICE);
+ *   a registration that was refused fails the load even when `init`
+ *   returns %TRUE;
+ * - `init` must log no warning or critical (GLib's own included): a
+ *   message logged through g_log() while it runs, on the thread that runs
+ *   it, is captured into the error (%QL_PLUGIN_ERROR_INIT_FAILED) instead
+ *   of being printed, and never aborts under `G_DEBUG=fatal-warnings` or
+ *   a test harness; a GType name registered already (by another plugin
+ *   defining the same type name) gives %QL_PLUGIN_ERROR_DUPLICATE_DEVICE
+ *   naming the plugin that has it;
  * - no device type it registered may exist in @self already:
  *   %QL_PLUGIN_ERROR_DUPLICATE_DEVICE.
  *
@@ -1338,7 +1494,8 @@ ql_registry_get_device_plugin (QlRegistry *self,
  *
  * Registers a device type that no plugin provides, for applications that
  * embed their own device types. Fails with %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE
- * if @name is malformed or @type is not a concrete #QlDevice subclass, and
+ * if @name is malformed, @type is not a concrete #QlDevice subclass or its
+ * properties break the rules of ql_plugin_register_device(), and
  * with %QL_PLUGIN_ERROR_DUPLICATE_DEVICE if @name is registered already.
  *
  * Returns: %TRUE if the device type was registered
@@ -1354,7 +1511,8 @@ ql_registry_register_device (QlRegistry  *self,
   g_return_val_if_fail (QL_IS_REGISTRY (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!ql_device_type_check (name, type, error))
+  if (!ql_device_type_check (name, type, error)
+      || !ql_device_type_check_properties (name, type, NULL, error))
     return FALSE;
 
   entry = ql_registry_lookup_entry (self, name);

@@ -936,6 +936,52 @@ ql_vm_config_get_source_name (QlVmConfig *self)
 }
 
 /**
+ * ql_vm_config_get_message_line:
+ * @self: a #QlVmConfig
+ * @message: one line of an error message of ql_vm_config_validate() or of
+ *   building the command line
+ *
+ * Finds the line of the VM file a message is about, so that it can be
+ * reported as `FILE:LINE: message` like the loader's own errors. A message
+ * about a device starts `device 'ID'`; its line is that of the
+ * `[device LABEL]` group the device was loaded from.
+ *
+ * Returns: the line number, or 0 when the message names no device of the
+ *   VM file (a device added otherwise, an id that two devices share, a
+ *   message about something else)
+ */
+guint
+ql_vm_config_get_message_line (QlVmConfig *self,
+                               const char *message)
+{
+  const char *prefix = "device '";
+  g_autofree char *id = NULL;
+  const char *end;
+  QlDevice *found = NULL;
+
+  g_return_val_if_fail (QL_IS_VM_CONFIG (self), 0);
+  g_return_val_if_fail (message != NULL, 0);
+
+  if (!g_str_has_prefix (message, prefix))
+    return 0;
+  end = strchr (message + strlen (prefix), '\'');
+  if (end == NULL)
+    return 0;
+  id = g_strndup (message + strlen (prefix), end - (message + strlen (prefix)));
+  for (guint i = 0; i < self->devices->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (self->devices, i);
+
+      if (g_strcmp0 (ql_device_get_id (device), id) != 0)
+        continue;
+      if (found != NULL)
+        return 0;
+      found = device;
+    }
+  return found != NULL ? ql_device_get_source_line (found) : 0;
+}
+
+/**
  * ql_vm_config_lookup_machine_option:
  * @self: a #QlVmConfig
  * @key: a `-machine` property, such as `nvdimm`

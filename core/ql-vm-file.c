@@ -313,6 +313,7 @@ load_device_group (Loader     *loader,
       fail (loader, error->code, group, "type", "%s", error->message);
       return;
     }
+  ql_device_set_source_line (device, line_of (loader, group, NULL));
 
   for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
     {
@@ -551,8 +552,14 @@ load_vm_data (const char  *data,
               /* Nor rules about a device property whose value was bad. */
               if (is_about_failed_property (messages[i], failed_properties))
                 continue;
-              ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s: %s",
-                                                      source_name, messages[i]));
+              guint line = ql_vm_config_get_message_line (vm, messages[i]);
+
+              if (line > 0)
+                ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s:%u: %s",
+                                                        source_name, line, messages[i]));
+              else
+                ql_error_list_add (errors, g_error_new (QL_CONFIG_ERROR, validation->code, "%s: %s",
+                                                        source_name, messages[i]));
             }
         }
       ql_error_list_propagate (errors, error);

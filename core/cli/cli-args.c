@@ -262,7 +262,7 @@ ql_cli_args (const QlCliGlobals *globals,
     qemu_argv = ql_cmdline_to_argv (cmdline, &error);
   if (qemu_argv == NULL)
     {
-      ql_cli_print_error (argv[1], error);
+      ql_cli_print_vm_error (argv[1], vm, error);
       return QL_EXIT_FAILURE;
     }
 

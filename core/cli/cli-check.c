@@ -35,7 +35,7 @@ ql_cli_check (const QlCliGlobals *globals,
     cmdline = ql_cli_build_for_qemu (vm, qemu_version, !no_host_checks, &error);
   if (cmdline == NULL)
     {
-      ql_cli_print_error (argv[1], error);
+      ql_cli_print_vm_error (argv[1], vm, error);
       return QL_EXIT_FAILURE;
     }
   {

@@ -5,7 +5,6 @@ QlRegistry *
 ql_cli_registry_new (const QlCliGlobals *globals)
 {
   QlRegistry *registry = ql_registry_new ();
-  GPtrArray *errors;
 
   /* --plugin-dir names a directory explicitly: a relative one is made
    * absolute once, here, so that nothing later depends on the current
@@ -24,31 +23,56 @@ ql_cli_registry_new (const QlCliGlobals *globals)
       ql_registry_set_cache_file (registry, cache);
     }
   ql_registry_scan (registry);
+  ql_cli_print_load_errors (registry);
+  return registry;
+}
+
+void
+ql_cli_print_load_errors (QlRegistry *registry)
+{
+  GPtrArray *errors = ql_registry_get_load_errors (registry);
+  guint printed = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (registry), "ql-cli-errors-printed"));
 
   /* A broken plugin is skipped; say so and go on with the others. */
-  errors = ql_registry_get_load_errors (registry);
-  for (guint i = 0; i < errors->len; i++)
+  for (guint i = printed; i < errors->len; i++)
     g_printerr ("qlaunch: warning: plugin skipped: %s\n",
                 ((GError *) g_ptr_array_index (errors, i))->message);
-  return registry;
+  g_object_set_data (G_OBJECT (registry), "ql-cli-errors-printed", GUINT_TO_POINTER (errors->len));
+}
+
+void
+ql_cli_print_vm_error (const char   *prefix,
+                       QlVmConfig   *vm,
+                       const GError *error)
+{
+  g_auto(GStrv) lines = g_strsplit (error->message, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint line = 0;
+
+      /* Lines from the VM file start with its name; -d spec errors are
+       * not in the file and say so themselves. */
+      if (prefix != NULL && !g_str_has_prefix (lines[i], prefix)
+          && !g_str_has_prefix (lines[i], "device spec "))
+        {
+          if (vm != NULL)
+            line = ql_vm_config_get_message_line (vm, lines[i]);
+          if (line > 0)
+            g_printerr ("qlaunch: %s:%u: %s\n", prefix, line, lines[i]);
+          else
+            g_printerr ("qlaunch: %s: %s\n", prefix, lines[i]);
+        }
+      else
+        g_printerr ("qlaunch: %s\n", lines[i]);
+    }
 }
 
 void
 ql_cli_print_error (const char   *prefix,
                     const GError *error)
 {
-  g_auto(GStrv) lines = g_strsplit (error->message, "\n", -1);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      /* Lines from the VM file start with its name; -d spec errors are
-       * not in the file and say so themselves. */
-      if (prefix != NULL && !g_str_has_prefix (lines[i], prefix)
-          && !g_str_has_prefix (lines[i], "device spec "))
-        g_printerr ("qlaunch: %s: %s\n", prefix, lines[i]);
-      else
-        g_printerr ("qlaunch: %s\n", lines[i]);
-    }
+  ql_cli_print_vm_error (prefix, NULL, error);
 }
 
 int

@@ -19,7 +19,15 @@ typedef struct
 } QlCliGlobals;
 
 QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);
+/* Prints the load errors of @registry not printed yet: a plugin the
+ * registry cache vouched for can fail when it is opened later. */
+void        ql_cli_print_load_errors (QlRegistry       *registry);
 void        ql_cli_print_error     (const char         *prefix,
+                                    const GError       *error);
+/* ql_cli_print_error() for errors about @vm (nullable): a line about a
+ * device of the VM file gets the line of its group (`FILE:LINE: ...`). */
+void        ql_cli_print_vm_error  (const char         *prefix,
+                                    QlVmConfig         *vm,
                                     const GError       *error);
 int         ql_cli_usage_error     (GOptionContext     *context,
                                     const char         *message);

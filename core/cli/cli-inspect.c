@@ -9,6 +9,9 @@ list_all (QlRegistry *registry)
   GPtrArray *plugins = ql_registry_get_plugins (registry);
   g_auto(GStrv) types = ql_registry_list_device_types (registry);
 
+  /* Opening the plugins the registry cache vouched for can fail now. */
+  ql_cli_print_load_errors (registry);
+
   int name_width = 12;
   int type_width = 18;
 

@@ -447,7 +447,7 @@ ql_cli_run (const QlCliGlobals *globals,
   cmdline = ql_cli_build_for_launch (config, argv[1], &error);
   if (cmdline == NULL)
     {
-      ql_cli_print_error (argv[1], error);
+      ql_cli_print_vm_error (argv[1], config, error);
       return QL_EXIT_FAILURE;
     }
 

@@ -126,6 +126,8 @@ QL_API QlVmConfig  *ql_vm_config_new_from_data       (const char   *data,
                                                       GError      **error);
 
 QL_API const char  *ql_vm_config_get_source_name     (QlVmConfig   *self);
+QL_API guint        ql_vm_config_get_message_line    (QlVmConfig   *self,
+                                                      const char   *message);
 QL_API char        *ql_vm_config_build_state_path    (QlVmConfig   *self,
                                                       const char   *suffix);
 QL_API QlHostProbe *ql_vm_config_get_host_probe      (QlVmConfig   *self);

@@ -185,7 +185,9 @@ example_rng_class_init (ExampleRngClass *klass)
   device_class->qemu_params = example_rng_qemu_params;
 
   /* Kebab-case names, a non-empty blurb (`qlaunch inspect example-rng`
-   * prints it), a default. The range is checked before a value is set: a
+   * prints it), a default that a new instance holds (the loader checks all
+   * three: GObject sets no default by itself, so a non-zero one belongs in
+   * example_rng_init()). The range is checked before a value is set: a
    * VM file with `period = 0x10` or `max-bytes = -1` is an error naming
    * the key. */
   properties[PROP_BUS] =

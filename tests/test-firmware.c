@@ -172,7 +172,8 @@ write_image (const char *path,
              gboolean    fv,
              char        fill)
 {
-  g_autofree char *bytes = g_malloc (size);
+  /* g_malloc (0) is NULL, which memset() must not get even for 0 bytes. */
+  g_autofree char *bytes = g_malloc (MAX (size, 1));
   g_autoptr(GError) error = NULL;
 
   memset (bytes, fill, size);

@@ -41,28 +41,11 @@ ql_firmware_free (QlFirmware *firmware)
 
 /* ---- descriptors --------------------------------------------------------- */
 
-/* The descriptor directories, lowest priority first. */
+/* The firmware descriptor directories, lowest priority first. */
 static GPtrArray *
 descriptor_dirs (void)
 {
-  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
-  const char *override = g_getenv ("QLAUNCH_FIRMWARE_DIRS");
-
-  if (override != NULL)
-    {
-      g_auto(GStrv) parts = g_strsplit (override, ":", -1);
-
-      for (guint i = 0; parts[i] != NULL; i++)
-        if (parts[i][0] != '\0')
-          g_ptr_array_add (dirs, g_strdup (parts[i]));
-      return dirs;
-    }
-  g_ptr_array_add (dirs, g_strdup ("/usr/share/qemu/firmware"));
-  g_ptr_array_add (dirs, g_strdup ("/etc/qemu/firmware"));
-  /* As libvirt does: root does not read a user's configuration. */
-  if (getuid () != 0)
-    g_ptr_array_add (dirs, g_build_filename (g_get_user_config_dir (), "qemu", "firmware", NULL));
-  return dirs;
+  return ql_interop_descriptor_dirs ("firmware", "QLAUNCH_FIRMWARE_DIRS");
 }
 
 static gboolean

@@ -12,12 +12,25 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-/* The descriptor directories, lowest priority first. */
-static GPtrArray *
-descriptor_dirs (void)
+/*
+ * ql_interop_descriptor_dirs:
+ * @kind: the kind of QEMU interop descriptor: `vhost-user`, `firmware`
+ * @override_env: the variable whose colon-separated list replaces the
+ *   defaults (for tests)
+ *
+ * The directories of QEMU's interop descriptors of @kind, lowest priority
+ * first: /usr/share/qemu/KIND, /etc/qemu/KIND and, for an unprivileged
+ * user, $XDG_CONFIG_HOME/qemu/KIND (root does not read a user's
+ * configuration, as libvirt does).
+ *
+ * Returns: (transfer full) (element-type filename): the directories
+ */
+GPtrArray *
+ql_interop_descriptor_dirs (const char *kind,
+                            const char *override_env)
 {
   GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
-  const char *override = g_getenv ("QLAUNCH_VHOST_USER_DIRS");
+  const char *override = g_getenv (override_env);
 
   if (override != NULL)
     {
@@ -28,12 +41,18 @@ descriptor_dirs (void)
           g_ptr_array_add (dirs, g_strdup (parts[i]));
       return dirs;
     }
-  g_ptr_array_add (dirs, g_strdup ("/usr/share/qemu/vhost-user"));
-  g_ptr_array_add (dirs, g_strdup ("/etc/qemu/vhost-user"));
-  /* As libvirt does: root does not read a user's configuration. */
+  g_ptr_array_add (dirs, g_build_filename ("/usr/share/qemu", kind, NULL));
+  g_ptr_array_add (dirs, g_build_filename ("/etc/qemu", kind, NULL));
   if (getuid () != 0)
-    g_ptr_array_add (dirs, g_build_filename (g_get_user_config_dir (), "qemu", "vhost-user", NULL));
+    g_ptr_array_add (dirs, g_build_filename (g_get_user_config_dir (), "qemu", kind, NULL));
   return dirs;
+}
+
+/* The vhost-user descriptor directories, lowest priority first. */
+static GPtrArray *
+descriptor_dirs (void)
+{
+  return ql_interop_descriptor_dirs ("vhost-user", "QLAUNCH_VHOST_USER_DIRS");
 }
 
 /* Whether another user than us or root could change @path (owner, or

@@ -74,6 +74,9 @@ G_BEGIN_DECLS
 /* Sizes given without suffix are read in @unit (e.g. MiB for -m). */
 char       *ql_path_resolve                (const char          *value,
                                             const char          *base_dir);
+/* QEMU's interop descriptor directories of a kind, lowest priority first. */
+GPtrArray  *ql_interop_descriptor_dirs     (const char          *kind,
+                                            const char          *override_env);
 void        ql_param_spec_set_size_unit    (GParamSpec          *pspec,
                                             guint64              unit);
 G_END_DECLS

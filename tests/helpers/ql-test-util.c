@@ -178,3 +178,23 @@ ql_test_seccomp_mode (GPid pid)
     return -1;
   return atoi (line + strlen ("\nSeccomp:\t"));
 }
+
+char *
+ql_test_without_line (const char *text,
+                      const char *file)
+{
+  const char *at = strstr (text, file);
+  const char *p;
+  GString *out;
+
+  if (at == NULL)
+    return g_strdup (text);
+  p = at + strlen (file);
+  if (*p != ':' || !g_ascii_isdigit (p[1]))
+    return g_strdup (text);
+  out = g_string_new_len (text, p - text);
+  for (p++; g_ascii_isdigit (*p); p++)
+    ;
+  g_string_append (out, p);
+  return g_string_free (out, FALSE);
+}

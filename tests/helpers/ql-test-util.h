@@ -44,4 +44,9 @@ int         ql_test_seccomp_mode        (GPid         pid);
 char       *ql_test_make_tmpdir         (void);
 void        ql_test_rm_rf               (const char  *path);
 
+/* @text with the line number of the first "FILE:LINE: " after @file
+ * dropped ("FILE: "), for messages whose line is not what a test is about. */
+char       *ql_test_without_line        (const char  *text,
+                                         const char  *file);
+
 G_END_DECLS

@@ -139,10 +139,13 @@ check "qlaunch-1.pc: prefix, cflags, libs, pluginsdir = \$libdir/qlaunch-1/plugi
 
 # --- 2. the example plugin, against the installed qlaunch-1.pc only --------
 example=$tmp/example
+example_src=$tmp/example-src
 t0=$EPOCHREALTIME
 build_example ()
 {
-  "$meson" setup -Dwerror=true "$example" "$top/data/examples/plugin" || return 1
+  # The copy installed beside the API reference, not the source tree's.
+  cp -r "$prefix/share/doc/qlaunch-1/examples/plugin" "$example_src" || return 1
+  "$meson" setup -Dwerror=true "$example" "$example_src" || return 1
   # Nothing from the source tree: headers and library come from the prefix.
   if grep -F -e "$top/include" -e "$top/core" -e "$build" "$example/compile_commands.json"; then
     echo "the example plugin was built against the source or build tree"; return 1
@@ -151,7 +154,7 @@ build_example ()
   "$meson" install -C "$example" || return 1
   [ -f "$pluginsdir/libqlaunch-example-rng.so" ] || { echo "not installed into $pluginsdir"; return 1; }
 }
-check "data/examples/plugin builds (-Dwerror=true) against the installed qlaunch-1.pc and installs into its pluginsdir" build_example
+check "the example plugin installed in \$datadir/doc/qlaunch-1/examples/plugin builds (-Dwerror=true) alone against the installed qlaunch-1.pc and installs into its pluginsdir" build_example
 printf '# example plugin: %s\n' "$(elapsed "$t0")"
 
 exports ()
@@ -260,6 +263,18 @@ check_errors ()
 }
 check "installed qlaunch check: every error of an example-rng device names it and the property" check_errors
 
+# The README's `qlaunch check bad-rng.vm` example, run on the installed
+# bad-rng.vm: the output is the README's, line for line.
+readme_bad_rng ()
+{
+  local want got
+  want=$(sed -n '/^\$ qlaunch check bad-rng.vm$/,/^```$/p' "$top/README.md" | sed '1d;$d')
+  [ -n "$want" ] || { echo "no 'qlaunch check bad-rng.vm' example in README.md"; return 1; }
+  got=$(cd "$example_src" && ql check bad-rng.vm 2>&1)
+  [ "$got" = "$want" ] || { printf 'README says:\n%s\nqlaunch says:\n%s\n' "$want" "$got"; return 1; }
+}
+check "README's 'qlaunch check bad-rng.vm' example: the installed bad-rng.vm gives exactly that output" readme_bad_rng
+
 plugin_dir ()
 {
   local out
@@ -329,13 +344,14 @@ api_reference ()
     [ -f "$dir/$page.html" ] || { echo "no $page.html"; return 1; }
     ! grep -q 'No description available' "$dir/$page.html" || { echo "$page.html: no description"; return 1; }
   done
+  grep -q 'QL_PLUGIN_DEFINE' "$dir/plugin-guide.html" || { echo "no plugin guide in $dir"; return 1; }
   tr -s ' \n' ' ' <"$dir/vfunc.Device.valid.html" | grep -q 'is a plugin bug' \
     || { echo "vfunc.Device.valid.html lacks the contract"; return 1; }
   tr -s ' \n' ' ' <"$dir/vfunc.Device.qemu_params.html" | grep -q 'never dropped' \
     || { echo "vfunc.Device.qemu_params.html lacks the contract"; return 1; }
 }
 if command -v gi-docgen >/dev/null; then
-  check "API reference installed in \$datadir/doc/qlaunch-1, with the contract of valid, qemu_params and hotplug_params on their vfunc pages" api_reference
+  check "API reference installed in \$datadir/doc/qlaunch-1, with the plugin guide and the contract of valid, qemu_params and hotplug_params on their vfunc pages" api_reference
 else
   skip "gi-docgen is not installed: no API reference"
 fi

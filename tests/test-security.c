@@ -30,6 +30,7 @@ typedef struct
   char *path;
   guint answered;   /* commands answered: only the handshake */
   gboolean chatty;  /* an event in the handshake reply's write, then garbage */
+  gboolean hostile; /* answers the first command with terminal escapes */
 } SilentPeer;
 
 static gboolean
@@ -101,12 +102,30 @@ silent_peer_run (gpointer data)
         }
       g_free (line);
       while (read_line (in, p->stop, &line))
-        g_free (line);
+        {
+          if (p->hostile)
+            {
+              g_autoptr(JsonParser) parser = json_parser_new ();
+              g_autofree char *id = NULL;
+              g_autofree char *reply = NULL;
+
+              g_assert_true (json_parser_load_from_data (parser, line, -1, NULL));
+              id = json_to_string (json_object_get_member (json_node_get_object (json_parser_get_root (parser)),
+                                                           "id"), FALSE);
+              /* An OSC that retitles the terminal, a C1 CSI, an ESC [. */
+              reply = g_strdup_printf ("{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                       "\"\\u001b]0;owned\\u0007 \\u009b31m \\u001b[2J done\"}, "
+                                       "\"id\": %s}\r\n", id);
+              g_output_stream_write_all (out, reply, strlen (reply), NULL, p->stop, NULL);
+            }
+          g_free (line);
+        }
     }
 }
 
 static SilentPeer *
-silent_peer_start_full (gboolean chatty)
+silent_peer_start_with (gboolean chatty,
+                        gboolean hostile)
 {
   SilentPeer *p = g_new0 (SilentPeer, 1);
   g_autoptr(GSocketAddress) address = NULL;
@@ -121,14 +140,27 @@ silent_peer_start_full (gboolean chatty)
                                  G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error);
   g_assert_no_error (error);
   p->chatty = chatty;
+  p->hostile = hostile;
   p->thread = g_thread_new ("silent-qmp", silent_peer_run, p);
   return p;
+}
+
+static SilentPeer *
+silent_peer_start_full (gboolean chatty)
+{
+  return silent_peer_start_with (chatty, FALSE);
 }
 
 static SilentPeer *
 silent_peer_start (void)
 {
   return silent_peer_start_full (FALSE);
+}
+
+static SilentPeer *
+hostile_peer_start (void)
+{
+  return silent_peer_start_with (FALSE, TRUE);
 }
 
 static void
@@ -293,6 +325,28 @@ test_events_protocol_error (void)
   g_free (r.out);
 }
 
+/* QEMU's words reach the terminal inert: an error description holding an
+ * OSC (retitles the terminal), a C1 CSI and ESC [2J (clears the screen) is
+ * printed with those bytes escaped, never raw. */
+static void
+test_qmp_error_escaped (void)
+{
+  g_autoptr(SilentPeer) p = hostile_peer_start ();
+  Run r = { 0 };
+  const char *args[] = { "qmp", "--timeout", "5000", p->path, "query-status", NULL };
+
+  run_qlaunch (&r, args);
+  g_assert_false (r.killed);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_null (strchr (r.err, '\033'));
+  g_assert_null (strchr (r.err, '\007'));
+  g_assert_null (strstr (r.err, "\302\233"));
+  g_assert_cmpstr (r.err, ==, "qlaunch: qmp query-status: GenericError: "
+                   "\\x1B]0;owned\\x07 \\u009B31m \\x1B[2J done\n");
+  g_free (r.err);
+  g_free (r.out);
+}
+
 /* A block device's `file` is a file, never a protocol: `nbd:HOST:PORT` or
  * `json:{...}` in a VM file (or a -d spec) becomes a path beside the VM
  * file, and QEMU, given that argv, opens no connection (a listener on the
@@ -379,6 +433,7 @@ main (int    argc,
   g_test_add_func ("/security/hotplug/reply-deadline", test_hotplug_reply_deadline);
   g_test_add_func ("/security/unplug/reply-deadline", test_unplug_reply_deadline);
   g_test_add_func ("/security/qmp-events/protocol-error", test_events_protocol_error);
+  g_test_add_func ("/security/qmp/error-escaped", test_qmp_error_escaped);
   g_test_add_func ("/security/block/file-is-not-a-protocol", test_block_file_is_not_a_protocol);
   return g_test_run ();
 }

@@ -22,6 +22,10 @@ QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);
 /* Prints the load errors of @registry not printed yet: a plugin the
  * registry cache vouched for can fail when it is opened later. */
 void        ql_cli_print_load_errors (QlRegistry       *registry);
+/* Text that came from QEMU (QMP replies, error descriptions), safe to
+ * print on a terminal: control characters (C0, DEL, C1) escaped as \xNN
+ * or \u00NN, invalid UTF-8 as \xNN. */
+char       *ql_cli_escape_untrusted (const char        *text);
 void        ql_cli_print_error     (const char         *prefix,
                                     const GError       *error);
 /* ql_cli_print_error() for errors about @vm (nullable): a line about a

@@ -72,7 +72,9 @@ connect_or_report (const char *what,
 
   if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
     {
-      g_printerr ("qlaunch: %s: %s\n", what, error->message);
+      g_autofree char *safe = ql_cli_escape_untrusted (error->message);
+
+      g_printerr ("qlaunch: %s: %s\n", what, safe);
       return NULL;
     }
   return g_steal_pointer (&qmp);
@@ -184,7 +186,11 @@ on_disconnected (QlQmp    *qmp,
   (void) qmp;
   if (state->done)
     return;
-  g_printerr ("qlaunch: qmp: %s\n", reason->message);
+  {
+    g_autofree char *safe = ql_cli_escape_untrusted (reason->message);
+
+    g_printerr ("qlaunch: qmp: %s\n", safe);
+  }
   /* QEMU quit or closed the socket: the end of the stream, not a failure. */
   state->status = g_error_matches (reason, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED)
                   ? QL_EXIT_OK : QL_EXIT_FAILURE;
@@ -225,7 +231,9 @@ print_events (const char *socket_path,
   if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
     {
       g_signal_handlers_disconnect_by_data (qmp, &state);
-      g_printerr ("qlaunch: qmp: %s\n", error->message);
+      g_autofree char *safe = ql_cli_escape_untrusted (error->message);
+
+      g_printerr ("qlaunch: qmp: %s\n", safe);
       return QL_EXIT_FAILURE;
     }
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
@@ -375,8 +383,9 @@ ql_cli_qmp (const QlCliGlobals *globals,
   if (reply == NULL)
     {
       g_autofree char *what = describe_qmp_error (command, error);
+      g_autofree char *safe = ql_cli_escape_untrusted (what);
 
-      g_printerr ("qlaunch: qmp %s: %s\n", command, what);
+      g_printerr ("qlaunch: qmp %s: %s\n", command, safe);
       return QL_EXIT_FAILURE;
     }
   text = json_to_string (reply, FALSE);
@@ -462,11 +471,13 @@ print_device_error (QlDevice     *device,
 {
   g_autofree char *prefix = g_strdup_printf ("device '%s': ", ql_device_get_id (device));
   const char *message = error->message;
+  g_autofree char *safe = NULL;
 
   if (g_str_has_prefix (message, prefix))
     message += strlen (prefix);
+  safe = ql_cli_escape_untrusted (message);
   g_printerr ("qlaunch: hotplug: device '%s' (%s): %s\n", ql_device_get_id (device),
-              ql_device_get_type_name (device), message);
+              ql_device_get_type_name (device), safe);
 }
 
 /* The commands of every device, in order, as one JSON array: each device
@@ -689,7 +700,11 @@ ql_cli_unplug (const QlCliGlobals *globals,
                         "(QEMU's device_del stays pending: the device and its backends are still there)\n",
                         id, timeout_ms);
           else
-            g_printerr ("qlaunch: unplug: device '%s': %s\n", id, message);
+            {
+              g_autofree char *safe = ql_cli_escape_untrusted (message);
+
+              g_printerr ("qlaunch: unplug: device '%s': %s\n", id, safe);
+            }
           if (i > 2)
             {
               g_autoptr(GString) removed = g_string_new (NULL);

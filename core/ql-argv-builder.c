@@ -429,6 +429,30 @@ emit_sandbox (QlVmConfig *self,
     }
 }
 
+/* The sandbox's conflicts (a class the VM needs that its key denies), found
+ * at validation: the reasons come from the devices' options, as the
+ * topology's do, so they are built on a scratch command line. */
+GError *
+ql_vm_config_check_sandbox (QlVmConfig *self,
+                            gboolean    startup_only)
+{
+  g_autoptr(QlCmdline) cl = ql_cmdline_new ("qemu");
+  g_autoptr(GError) plugin_error = NULL;
+  GError *error = NULL;
+
+  if (!BOOL (KNOBS_SANDBOX))
+    return NULL;
+  ql_cmdline_set_runtime_dir (cl, "/run/qlaunch/check");
+  /* A device that cannot be emitted is reported by the device checks. */
+  if (!emit_device_options (self, cl, startup_only, &plugin_error)
+      || !ql_cmdline_check (cl, &plugin_error))
+    return NULL;
+  emit_sandbox (self, cl);
+  if (!ql_cmdline_check (cl, &error))
+    return error;
+  return NULL;
+}
+
 static void
 emit_knobs (QlVmConfig *self,
             QlCmdline  *cl)

@@ -130,6 +130,9 @@ gboolean       ql_vm_config_validate_for  (QlVmConfig  *self,
  * fail: the build reports that). */
 GError        *ql_vm_config_check_topology (QlVmConfig *self,
                                             gboolean    startup_only);
+/* The sandbox classes the VM needs but its keys deny, or NULL. */
+GError        *ql_vm_config_check_sandbox  (QlVmConfig *self,
+                                            gboolean    startup_only);
 
 /* ql_vm_config_build_cmdline() with the runtime directory of a launch. */
 QlCmdline     *ql_vm_config_build_cmdline_in (QlVmConfig  *self,

@@ -527,6 +527,14 @@ ql_vm_config_validate_for (QlVmConfig  *self,
       if (topology != NULL)
         ql_error_list_add (errors, topology);
     }
+  /* So do the sandbox's conflicts (a tap script under sandbox-spawn = deny). */
+  if (errors->len == 0)
+    {
+      GError *sandbox = ql_vm_config_check_sandbox (self, startup_only);
+
+      if (sandbox != NULL)
+        ql_error_list_add (errors, sandbox);
+    }
 
   return ql_error_list_propagate (errors, error);
 }

@@ -321,10 +321,13 @@ on_watchdog_event (QlQmp      *qmp,
   const char *action = data != NULL && json_object_has_member (data, "action")
                        ? json_object_get_string_member (data, "action") : NULL;
 
+  g_autofree char *safe = ql_cli_escape_untrusted (action != NULL ? action : "?");
+
   (void) qmp;
   (void) name;
   (void) user_data;
-  g_printerr ("qlaunch: the guest's watchdog fired: QEMU does '%s'\n", action != NULL ? action : "?");
+  /* QEMU's word: printed inert. */
+  g_printerr ("qlaunch: the guest's watchdog fired: QEMU does '%s'\n", safe);
 }
 
 static void

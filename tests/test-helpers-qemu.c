@@ -216,19 +216,6 @@ count_entries (const char *dir)
   return n;
 }
 
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-
-  if (pid <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
-    return FALSE;
-  paren = strrchr (stat, ')');
-  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
-}
-
 /* Live processes (children of this process only, with @children_only)
  * whose command line holds @needle. */
 static GArray *
@@ -262,7 +249,7 @@ processes_with (const char *needle,
       for (gsize i = 0; i + 1 < len; i++)
         if (cmdline[i] == '\0')
           cmdline[i] = ' ';
-      if (len > 0 && strstr (cmdline, needle) != NULL && pid_alive (pid))
+      if (len > 0 && strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
         g_array_append_val (pids, pid);
     }
   return pids;
@@ -350,7 +337,7 @@ test_lifecycle (void)
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
   qemu = ql_vm_get_pid (vm);
-  g_assert_true (pid_alive (qemu));
+  g_assert_true (ql_test_pid_alive (qemu));
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
 
   helpers = children_with ("fake-helper --socket=");
@@ -375,9 +362,9 @@ test_lifecycle (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_EXITED);
-  g_assert_false (pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (qemu));
   for (guint i = 0; i < helpers->len; i++)
-    g_assert_false (pid_alive (g_array_index (helpers, GPid, i)));
+    g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, i)));
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   world_clear (&w);
@@ -471,7 +458,7 @@ test_dies_while_running (void)
   g_assert_nonnull (strstr (error->message, "exited with status 7 while the VM ran; QEMU was stopped"));
   g_assert_nonnull (strstr (error->message, "giving up after 700 ms"));
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
-  g_assert_false (pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (qemu));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   world_clear (&w);
 }
@@ -502,7 +489,7 @@ test_grace (void)
   ms = (g_get_monotonic_time () - t0) / 1000.0;
   g_test_message ("stopped in %.0f ms with a helper that ignores SIGTERM (grace 400 ms)", ms);
   g_assert_cmpfloat (ms, >=, 400.0);
-  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   world_clear (&w);
 }
@@ -659,8 +646,8 @@ test_virtio_fs (void)
 
   ql_vm_stop (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
-  g_assert_false (pid_alive (qemu));
-  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_false (ql_test_pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   world_clear (&w);
 }
@@ -783,8 +770,8 @@ test_passt (void)
 
   ql_vm_stop (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
-  g_assert_false (pid_alive (qemu));
-  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_false (ql_test_pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   world_clear (&w);
 }

@@ -128,19 +128,6 @@ host_route_read (HostRoute *r)
 
 /* ---- processes, read in /proc ---- */
 
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return FALSE;
-  paren = strrchr (stat, ')');
-  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
-}
-
 /* The live processes whose command line holds @needle. */
 static GArray *
 find_processes (const char *needle)
@@ -167,7 +154,7 @@ find_processes (const char *needle)
       for (gsize i = 0; i + 1 < len; i++)
         if (cmdline[i] == '\0')
           cmdline[i] = ' ';
-      if (strstr (cmdline, needle) != NULL && pid_alive (pid))
+      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
         g_array_append_val (pids, pid);
     }
   return pids;
@@ -696,8 +683,8 @@ test_unprivileged (void)
   g_test_message ("qlaunch run's stderr:\n%s", result->qemu_stderr);
   g_assert_nonnull (strstr (result->qemu_stderr, "qlaunch: device 'nic0': helper passt"));
   g_assert_nonnull (strstr (result->qemu_stderr, "was killed by signal 9"));
-  g_assert_false (pid_alive (qemu));
-  g_assert_false (pid_alive (launcher));
+  g_assert_false (ql_test_pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (launcher));
   g_assert_true (wait_processes_gone (needle1, 2000));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   g_test_message ("whole test %.1f s", (g_get_monotonic_time () - start) / 1e6);
@@ -785,7 +772,7 @@ test_qemu_killed (void)
   killed_at = g_get_monotonic_time ();
   while (g_get_monotonic_time () - killed_at < 2 * G_USEC_PER_SEC)
     {
-      if (!pid_alive (passt))
+      if (!ql_test_pid_alive (passt))
         {
           gone = TRUE;
           break;

@@ -67,19 +67,6 @@ breaking (const char *name)
   return FALSE;
 }
 
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-
-  if (pid <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
-    return FALSE;
-  paren = strrchr (stat, ')');
-  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
-}
-
 /* Live processes whose command line holds both @a and @b. */
 static GArray *
 processes_with (const char *a,
@@ -104,7 +91,7 @@ processes_with (const char *a,
       for (gsize i = 0; i + 1 < len; i++)
         if (cmdline[i] == '\0')
           cmdline[i] = ' ';
-      if (strstr (cmdline, a) != NULL && strstr (cmdline, b) != NULL && pid_alive (pid))
+      if (strstr (cmdline, a) != NULL && strstr (cmdline, b) != NULL && ql_test_pid_alive (pid))
         g_array_append_val (pids, pid);
     }
   return pids;
@@ -346,8 +333,8 @@ test_crb_q35 (void)
   g_assert_nonnull (strstr (result->qemu_stderr, "device 'tpm0': helper swtpm (pid "));
   g_assert_nonnull (strstr (result->qemu_stderr, "was killed by signal 9"));
   g_assert_nonnull (strstr (result->qemu_stderr, "QEMU was stopped"));
-  g_assert_false (pid_alive (g_array_index (qemu, GPid, 0)));
-  g_assert_false (pid_alive (launcher));
+  g_assert_false (ql_test_pid_alive (g_array_index (qemu, GPid, 0)));
+  g_assert_false (ql_test_pid_alive (launcher));
   g_assert_true (swtpm_gone (work, 2000));
 
   /* The VM's state stays. */

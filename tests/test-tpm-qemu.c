@@ -65,19 +65,6 @@ world_clear (World *w)
   g_free (w->vm_file);
 }
 
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-
-  if (pid <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
-    return FALSE;
-  paren = strrchr (stat, ')');
-  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
-}
-
 /* Live swtpm processes whose command line holds @needle (this test's
  * scratch directory: other users of the machine are not counted). */
 static GArray *
@@ -103,7 +90,7 @@ swtpm_with (const char *needle)
         if (cmdline[i] == '\0')
           cmdline[i] = ' ';
       if (strstr (cmdline, "swtpm socket") != NULL
-          && strstr (cmdline, needle) != NULL && pid_alive (pid))
+          && strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
         g_array_append_val (pids, pid);
     }
   return pids;
@@ -200,8 +187,8 @@ run_once (World      *w,
   ql_vm_stop (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_no_error (error);
-  g_assert_false (pid_alive (qemu));
-  g_assert_false (pid_alive (g_array_index (helpers, GPid, 0)));
+  g_assert_false (ql_test_pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
   assert_no_swtpm (w);
 }
 
@@ -470,7 +457,7 @@ test_swtpm_killed (void)
   g_assert_nonnull (strstr (error->message, "while the VM ran"));
   g_assert_nonnull (strstr (error->message, "QEMU was stopped"));
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
-  g_assert_false (pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (qemu));
   assert_no_swtpm (&w);
   world_clear (&w);
 }

@@ -44,20 +44,6 @@ skip_without_guest (void)
 
 /* ---- processes, read in /proc ---- */
 
-/* Whether @pid exists and has not exited (a zombie has). */
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return FALSE;
-  paren = strrchr (stat, ')');
-  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
-}
-
 /* The processes whose command line holds @needle (a zombie does not
  * count), as a GArray of GPid. */
 static GArray *
@@ -85,7 +71,7 @@ find_processes (const char *needle)
       for (gsize i = 0; i + 1 < len; i++)
         if (cmdline[i] == '\0')
           cmdline[i] = ' ';
-      if (strstr (cmdline, needle) != NULL && pid_alive (pid))
+      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
         g_array_append_val (pids, pid);
     }
   return pids;
@@ -350,7 +336,7 @@ test_share (void)
   result = ql_test_guest_wait (guest);
   g_assert_nonnull (strstr (result->qemu_stderr, "device 'fs0': helper virtiofsd"));
   g_assert_nonnull (strstr (result->qemu_stderr, "was killed by signal 9"));
-  g_assert_false (pid_alive (qemu));
+  g_assert_false (ql_test_pid_alive (qemu));
   needle1 = g_strdup_printf ("source=%s", w.share);
   g_assert_true (wait_processes_gone (needle1, 2000));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
@@ -393,13 +379,13 @@ test_launcher_killed (void)
   qemu = qemu_pid_of (guest);
   helpers = virtiofsd_children (w.share, launcher);
   g_assert_cmpuint (helpers->len, ==, 1);
-  g_assert_true (pid_alive (qemu));
+  g_assert_true (ql_test_pid_alive (qemu));
 
   g_assert_cmpint (kill (launcher, SIGKILL), ==, 0);
   killed_at = g_get_monotonic_time ();
   while (g_get_monotonic_time () - killed_at < 2 * G_USEC_PER_SEC)
     {
-      if (!pid_alive (qemu) && !pid_alive (g_array_index (helpers, GPid, 0)))
+      if (!ql_test_pid_alive (qemu) && !ql_test_pid_alive (g_array_index (helpers, GPid, 0)))
         {
           gone = TRUE;
           break;

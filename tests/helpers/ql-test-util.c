@@ -198,3 +198,16 @@ ql_test_without_line (const char *text,
   g_string_append (out, p);
   return g_string_free (out, FALSE);
 }
+
+gboolean
+ql_test_pid_alive (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *stat = NULL;
+  const char *paren;
+
+  if (pid <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  paren = strrchr (stat, ')');
+  return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
+}

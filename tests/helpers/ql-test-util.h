@@ -49,4 +49,7 @@ void        ql_test_rm_rf               (const char  *path);
 char       *ql_test_without_line        (const char  *text,
                                          const char  *file);
 
+/* Whether @pid is a live process (not a zombie). */
+gboolean    ql_test_pid_alive           (GPid         pid);
+
 G_END_DECLS

@@ -3,6 +3,7 @@
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
 #include "ql-pcie-private.h"
+#include "ql-qemu-raw-private.h"
 #include "ql-runtime-dir.h"
 
 #include <sys/utsname.h>
@@ -678,7 +679,13 @@ build_cmdline (QlVmConfig  *self,
   emit_kernel_bios_iothreads (self, cl);
   emit_incoming (self, cl);
   emit_smp (self, cl);
-
+  /* Last: the [qemu] group sees every option, the devices' overrides
+   * applied. */
+  if (!ql_cmdline_check (cl, error)
+      || !ql_qemu_raw_apply_group (cl, ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_ADD),
+                                   ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REMOVE),
+                                   ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE), error))
+    return NULL;
   if (!ql_cmdline_check (cl, error))
     return NULL;
   if (ql_vm_config_get_host_probe (self) != NULL && !check_helpers (cl, error))

@@ -216,17 +216,34 @@ check_device (Check    *check,
   for (guint i = 0; i < ql_option_get_n_values (option); i++)
     {
       const char *key = ql_option_get_key (option, i);
+      const char *source = ql_option_get_source (option, i);
+      /* "qemu-set: " when the user gave the value by text. */
+      g_autofree char *by = source != NULL && g_strcmp0 (source, ql_option_get_origin (option)) != 0
+                            ? g_strconcat (source, ": ", NULL) : g_strdup ("");
+      const char *type;
 
-      if (g_strv_contains (generic_device_keys, key)
-          || ql_qemu_caps_get_device_property_type (check->caps, driver, key) != NULL)
+      if (g_strv_contains (generic_device_keys, key))
         continue;
+      type = ql_qemu_caps_get_device_property_type (check->caps, driver, key);
+      if (type != NULL)
+        {
+          QlValueType vtype;
+          g_autofree char *normalized = NULL;
+          g_autofree char *why = NULL;
+
+          if (ql_option_is_from_text (option, i)
+              && !ql_qom_value_parse (type, ql_option_get_value (option, i), &vtype, &normalized, &why))
+            problem (check, option, "%s'%s=%s': property '%s' of %s is %s", by, key,
+                     ql_option_get_value (option, i), key, driver, why);
+          continue;
+        }
       {
         g_auto(GStrv) props = ql_qemu_caps_list_device_properties (check->caps, driver);
         g_autofree char *more = g_strdup_printf ("qlaunch caps --device %s", driver);
         g_autofree char *hint = suggest_more (key, props, "it has", more);
 
-        problem (check, option, "%s has no property '%s' on %s%s",
-                 check->short_version, key, driver, hint);
+        problem (check, option, "%s%s has no property '%s' on %s%s",
+                 by, check->short_version, key, driver, hint);
       }
     }
 }

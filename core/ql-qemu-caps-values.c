@@ -152,7 +152,7 @@ ql_qom_value_parse (const char   *type,
           {
             g_autofree char *list = g_strjoinv (", ", (char **) enums[i].values);
 
-            *why = g_strdup_printf ("a %s: one of %s", type, list);
+            *why = g_strdup_printf ("%s: one of %s", type, list);
             return FALSE;
           }
         break;

@@ -486,6 +486,87 @@ test_cli_refusals (void)
     }
 }
 
+/* The escape hatch is checked against the probed QEMU 7.2 before anything
+ * starts: a typo in a property (qemu-set mqq=on for mq=on) or in an added
+ * option's driver, property, object or netdev type, a value not of its
+ * property's QOM type. check and run refuse, naming the group or device
+ * and key, with a "did you mean"; --no-host-checks (syntax only) passes;
+ * mq=on itself is accepted. */
+static void
+test_escape_hatch_refusals (void)
+{
+  const char *base = "[machine]\ntype = q35\nacceleration = tcg\n[memory]\nsize = 256M\n"
+                     "[device net0]\ntype = net\nnet-type = user\n";
+  const struct
+  {
+    const char *name;
+    const char *more;
+    const char *message;
+  } cases[] = {
+    { "mqq.vm", "qemu-set = mqq=on\n",
+      "device 'net0': qemu-set: QEMU 7.2 has no property 'mqq' on virtio-net-pci; did you mean 'mq'?" },
+    { "bool.vm", "qemu-set = mq=maybe\n",
+      "device 'net0': qemu-set: 'mq=maybe': property 'mq' of virtio-net-pci is a bool: on or off" },
+    { "range.vm", "qemu-set = host_mtu=70000\n",
+      "device 'net0': qemu-set: 'host_mtu=70000': property 'host_mtu' of virtio-net-pci is a uint16: "
+      "an integer from 0 to 65535" },
+    { "enum.vm", "qemu-set = disable-legacy=maybe\n",
+      "device 'net0': qemu-set: 'disable-legacy=maybe': property 'disable-legacy' of virtio-net-pci is "
+      "OnOffAuto: one of on, off, auto" },
+    { "driver.vm", "[qemu]\nadd = -device virtio-sound-pci,id=snd0\n",
+      "[qemu] add: QEMU 7.2 has no device type 'virtio-sound-pci'" },
+    { "prop.vm", "[qemu]\nadd = -device virtio-rng-pci,id=rng9,perod=1000\n",
+      "[qemu] add: QEMU 7.2 has no property 'perod' on virtio-rng-pci; did you mean 'period'?" },
+    { "object.vm", "[qemu]\nadd = -object rng-randm,id=r9\n",
+      "[qemu] add: QEMU 7.2 has no object type 'rng-randm'; did you mean 'rng-random'?" },
+    { "netdev.vm", "[qemu]\nadd = -netdev usr,id=n9\n",
+      "[qemu] add: QEMU 7.2 has no netdev type 'usr'; did you mean 'user'?" },
+    { "replace.vm", "[qemu]\nreplace = -device virtio-net-pci,id=net0,netdev=net0,vectorz=4\n",
+      "[qemu] replace: QEMU 7.2 has no property 'vectorz' on virtio-net-pci; did you mean 'vectors'?" },
+  };
+  const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strconcat (base, cases[i].more, NULL);
+      g_autofree char *vm = write_vm (cases[i].name, text);
+      const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
+      const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
+      const char *skip[] = { "--plugin-dir", plugins, "check", "--no-host-checks", vm, NULL };
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autofree char *out2 = NULL;
+      g_autofree char *err2 = NULL;
+      g_autofree char *out3 = NULL;
+      g_autofree char *err3 = NULL;
+      g_autofree char *want = g_strconcat ("qlaunch: ", vm, ": ", cases[i].message, NULL);
+      g_autofree char *err_no_line = NULL;
+      g_autofree char *err2_no_line = NULL;
+
+      g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
+      g_test_message ("%s: %s", cases[i].name, err);
+      err_no_line = ql_test_without_line (err, vm);
+      g_assert_true (g_str_has_prefix (err_no_line, want));
+      g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
+      err2_no_line = ql_test_without_line (err2, vm);
+      g_assert_true (g_str_has_prefix (err2_no_line, want));
+      g_assert_cmpint (ql_test_run_cli (skip, &out3, &err3), ==, 0);
+    }
+
+  {
+    g_autofree char *text = g_strconcat (base, "qemu-set = mq=on,host_mtu=0x578\n", NULL);
+    g_autofree char *vm = write_vm ("mq.vm", text);
+    const char *args[] = { "--plugin-dir", plugins, "args", vm, NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+    g_assert_cmpstr (err, ==, "");
+    /* Typed by the probed QEMU: hex read, written in decimal. */
+    g_assert_nonnull (strstr (out, "mq=on,host_mtu=1400"));
+  }
+}
+
 /* The JSON forms written for QEMU 9.2 start QEMU 7.2 too (it reads JSON for
  * -device since 6.2, -object 6.0, -netdev 7.1): every value is typed as
  * QEMU's strict JSON input wants it. */
@@ -577,6 +658,7 @@ main (int    argc,
   g_test_add_func ("/caps/shipped-files-pass", test_shipped_files_pass);
   g_test_add_func ("/caps/cli-refusals", test_cli_refusals);
   g_test_add_func ("/caps/json-forms-start", test_json_forms_start);
+  g_test_add_func ("/caps/escape-hatch-refusals", test_escape_hatch_refusals);
   ret = g_test_run ();
   ql_test_rm_rf (work);
   g_free (work);

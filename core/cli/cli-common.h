@@ -35,10 +35,28 @@ void        ql_cli_print_vm_error  (const char         *prefix,
                                     const GError       *error);
 int         ql_cli_usage_error     (GOptionContext     *context,
                                     const char         *message);
-/* Loads VMFILE and appends -d device specs; gathers every error. */
+/* --qemu-add OPTION, --qemu-remove SPEC, --qemu-set LABEL:key=value
+ * (args, check, run): the VM file's [qemu] add and remove, and a device's
+ * qemu-set, extended from the command line. */
+typedef struct
+{
+  char **add;
+  char **remove;
+  char **set;
+} QlCliQemuOptions;
+
+void        ql_cli_qemu_options_clear (QlCliQemuOptions *options);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QlCliQemuOptions, ql_cli_qemu_options_clear)
+/* Adds the three options to @context's main entries, parsed into @options. */
+void        ql_cli_add_qemu_entries (GOptionContext    *context,
+                                     QlCliQemuOptions  *options);
+
+/* Loads VMFILE, appends -d device specs and applies @qemu (nullable);
+ * gathers every error. */
 QlVmConfig *ql_cli_load_vm         (QlRegistry         *registry,
                                     const char         *vm_file,
                                     char              **device_specs,
+                                    const QlCliQemuOptions *qemu,
                                     gboolean            host_checks,
                                     GError            **error);
 

@@ -408,6 +408,47 @@ write_vm (const char *name,
   return g_steal_pointer (&path);
 }
 
+/* `check` and `run` refuse the VM @text with an error line starting
+ * @message (after "qlaunch: FILE: "); run starts no QEMU (@pidfile, the
+ * VM's pid file when it has one, is never written); without host checks
+ * the binary is not consulted and check passes. */
+static void
+assert_refused (const char *name,
+                const char *text,
+                const char *message,
+                const char *pidfile)
+{
+  g_autofree char *vm = write_vm (name, text);
+  const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+  const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
+  const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
+  const char *skip[] = { "--plugin-dir", plugins, "check", "--no-host-checks", vm, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *out2 = NULL;
+  g_autofree char *err2 = NULL;
+  g_autofree char *out3 = NULL;
+  g_autofree char *err3 = NULL;
+  g_autofree char *want = g_strconcat ("qlaunch: ", vm, ": ", message, NULL);
+  g_autofree char *err_no_line = NULL;
+  g_autofree char *err2_no_line = NULL;
+
+  g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
+  g_test_message ("%s: %s", name, err);
+  err_no_line = ql_test_without_line (err, vm);
+  g_assert_true (g_str_has_prefix (err_no_line, want));
+
+  if (pidfile != NULL)
+    g_unlink (pidfile);
+  g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
+  err2_no_line = ql_test_without_line (err2, vm);
+  g_assert_true (g_str_has_prefix (err2_no_line, want));
+  if (pidfile != NULL)
+    g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (ql_test_run_cli (skip, &out3, &err3), ==, 0);
+}
+
 /* `qlaunch check` and `qlaunch run` refuse what QEMU 7.2 lacks, naming the
  * group and listing what it has; run never starts the VM's QEMU (its pid
  * file is never written). */
@@ -453,37 +494,7 @@ test_cli_refusals (void)
   close (fd);
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autofree char *vm = write_vm (cases[i].name, cases[i].text);
-      const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
-      const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
-      const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
-      const char *skip[] = { "--plugin-dir", plugins, "check", "--no-host-checks", vm, NULL };
-      g_autofree char *out = NULL;
-      g_autofree char *err = NULL;
-      g_autofree char *out2 = NULL;
-      g_autofree char *err2 = NULL;
-      g_autofree char *out3 = NULL;
-      g_autofree char *err3 = NULL;
-      g_autofree char *want = g_strconcat ("qlaunch: ", vm, ": ", cases[i].message, NULL);
-
-      g_autofree char *err_no_line = NULL;
-      g_autofree char *err2_no_line = NULL;
-
-      g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
-      g_test_message ("%s: %s", cases[i].name, err);
-      err_no_line = ql_test_without_line (err, vm);
-      g_assert_true (g_str_has_prefix (err_no_line, want));
-
-      g_unlink (pidfile);
-      g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
-      err2_no_line = ql_test_without_line (err2, vm);
-      g_assert_true (g_str_has_prefix (err2_no_line, want));
-      g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
-
-      /* Without host checks the binary is not consulted. */
-      g_assert_cmpint (ql_test_run_cli (skip, &out3, &err3), ==, 0);
-    }
+    assert_refused (cases[i].name, cases[i].text, cases[i].message, pidfile);
 }
 
 /* The escape hatch is checked against the probed QEMU 7.2 before anything
@@ -529,28 +540,8 @@ test_escape_hatch_refusals (void)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *text = g_strconcat (base, cases[i].more, NULL);
-      g_autofree char *vm = write_vm (cases[i].name, text);
-      const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
-      const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
-      const char *skip[] = { "--plugin-dir", plugins, "check", "--no-host-checks", vm, NULL };
-      g_autofree char *out = NULL;
-      g_autofree char *err = NULL;
-      g_autofree char *out2 = NULL;
-      g_autofree char *err2 = NULL;
-      g_autofree char *out3 = NULL;
-      g_autofree char *err3 = NULL;
-      g_autofree char *want = g_strconcat ("qlaunch: ", vm, ": ", cases[i].message, NULL);
-      g_autofree char *err_no_line = NULL;
-      g_autofree char *err2_no_line = NULL;
 
-      g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
-      g_test_message ("%s: %s", cases[i].name, err);
-      err_no_line = ql_test_without_line (err, vm);
-      g_assert_true (g_str_has_prefix (err_no_line, want));
-      g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
-      err2_no_line = ql_test_without_line (err2, vm);
-      g_assert_true (g_str_has_prefix (err2_no_line, want));
-      g_assert_cmpint (ql_test_run_cli (skip, &out3, &err3), ==, 0);
+      assert_refused (cases[i].name, text, cases[i].message, NULL);
     }
 
   {

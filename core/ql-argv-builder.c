@@ -631,6 +631,42 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
   return ql_vm_config_build_cmdline_in (self, runtime_dir, error);
 }
 
+/* What [qemu] added or replaced that makes QEMU fork and exec, under a
+ * sandbox that denies it (the devices' own reasons were weighed when
+ * -sandbox was written): QEMU's seccomp filter would kill it. */
+static gboolean
+check_qemu_group_spawn (QlCmdline  *cl,
+                        GError    **error)
+{
+  QlOption *sandbox = ql_cmdline_find_option (cl, "-sandbox", NULL);
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+
+  if (sandbox == NULL || g_strcmp0 (ql_option_lookup (sandbox, "spawn"), "deny") != 0)
+    return TRUE;
+  ql_cmdline_spawn_reasons (cl, "[qemu]", reasons);
+  /* A tap netdev without script= runs QEMU's default /etc/qemu-ifup. */
+  for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cl, i);
+
+      if (g_str_has_prefix (ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "", "[qemu]")
+          && g_str_equal (ql_option_get_flag (option), "-netdev")
+          && g_strcmp0 (ql_option_get_head (option), "tap") == 0
+          && ql_option_lookup (option, "fd") == NULL && ql_option_lookup (option, "fds") == NULL
+          && (ql_option_lookup (option, "script") == NULL || ql_option_lookup (option, "downscript") == NULL))
+        g_ptr_array_add (reasons, g_strdup_printf ("%s: a tap netdev without script=no and downscript=no "
+                                                   "runs QEMU's default /etc/qemu-ifup and /etc/qemu-ifdown "
+                                                   "(QEMU forks to run them)", ql_option_get_origin (option)));
+    }
+  if (reasons->len == 0)
+    return TRUE;
+  g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+               "%s, but QEMU runs under its seccomp filter with spawn denied (the kernel would kill it): "
+               "write script=no, or set [knobs] sandbox-spawn = allow",
+               (const char *) g_ptr_array_index (reasons, 0));
+  return FALSE;
+}
+
 static QlCmdline *
 build_cmdline (QlVmConfig  *self,
                const char  *runtime_dir,
@@ -684,7 +720,8 @@ build_cmdline (QlVmConfig  *self,
   if (!ql_cmdline_check (cl, error)
       || !ql_qemu_raw_apply_group (cl, ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_ADD),
                                    ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REMOVE),
-                                   ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE), error))
+                                   ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE), error)
+      || !check_qemu_group_spawn (cl, error))
     return NULL;
   if (!ql_cmdline_check (cl, error))
     return NULL;

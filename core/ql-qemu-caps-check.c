@@ -264,6 +264,31 @@ check_in_list (Check       *check,
     }
 }
 
+/* The keys the user gave an -object by text (the escape hatch), for the
+ * object types whose properties were probed. */
+static void
+check_object_keys (Check    *check,
+                   QlOption *option)
+{
+  const char *type = ql_option_get_head (option);
+  g_auto(GStrv) props = NULL;
+
+  if (type == NULL || (props = ql_qemu_caps_list_object_properties (check->caps, type)) == NULL)
+    return;
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      const char *key = ql_option_get_key (option, i);
+      g_autofree char *hint = NULL;
+
+      if (ql_option_get_source (option, i) == NULL || g_str_equal (key, "id")
+          || g_strv_contains ((const char * const *) props, key))
+        continue;
+      hint = suggest (key, props, "it has");
+      problem (check, option, "%s has no property '%s' on object type %s%s",
+               check->short_version, key, type, hint);
+    }
+}
+
 /* -sandbox needs a QEMU built with seccomp, and each class it names. */
 static void
 check_sandbox (Check    *check,
@@ -358,7 +383,10 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
       else if (strcmp (flag, "-chardev") == 0)
         check_in_list (&check, option, chardevs, "chardev backend");
       else if (strcmp (flag, "-object") == 0)
-        check_in_list (&check, option, objects, "object type");
+        {
+          check_in_list (&check, option, objects, "object type");
+          check_object_keys (&check, option);
+        }
       else if (strcmp (flag, "-sandbox") == 0)
         check_sandbox (&check, option);
     }

@@ -530,6 +530,8 @@ test_escape_hatch_refusals (void)
       "[qemu] add: QEMU 7.2 has no property 'perod' on virtio-rng-pci; did you mean 'period'?" },
     { "object.vm", "[qemu]\nadd = -object rng-randm,id=r9\n",
       "[qemu] add: QEMU 7.2 has no object type 'rng-randm'; did you mean 'rng-random'?" },
+    { "object-prop.vm", "[qemu]\nadd = -object rng-random,id=r9,filname=/dev/urandom\n",
+      "[qemu] add: QEMU 7.2 has no property 'filname' on object type rng-random; did you mean 'filename'?" },
     { "netdev.vm", "[qemu]\nadd = -netdev usr,id=n9\n",
       "[qemu] add: QEMU 7.2 has no netdev type 'usr'; did you mean 'user'?" },
     { "replace.vm", "[qemu]\nreplace = -device virtio-net-pci,id=net0,netdev=net0,vectorz=4\n",

@@ -168,6 +168,12 @@ add_json_member (QlOption    *option,
       ql_option_mark_source (option, key, source, FALSE);
       return TRUE;
     }
+  /* {"a.b": 1, "a": {"b": 2}} names one key twice. */
+  if (ql_option_lookup (option, key) != NULL)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_DUPLICATE, "key '%s' is given twice", key);
+      return FALSE;
+    }
   if (JSON_NODE_HOLDS_NULL (node))
     {
       g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
@@ -273,8 +279,7 @@ parse_keyval (QlCmdline   *cl,
               const char  *source,
               GError     **error)
 {
-  g_autofree char *what = g_strdup_printf ("%s", flag);
-  g_autoptr(GPtrArray) pairs = ql_keyval_split (value, what, error);
+  g_autoptr(GPtrArray) pairs = ql_keyval_split (value, flag, error);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   const char *implied = head_key (flag);
   const char *head = NULL;

@@ -925,8 +925,39 @@ device_key_with_value (QlDevice   *device,
   return NULL;
 }
 
+/* How many key=value options named @flag @cl has from @first on; the
+ * last one in @only, the one whose id or node-name is @id in @by_id. */
+static guint
+count_options (QlCmdline   *cl,
+               guint        first,
+               const char  *flag,
+               const char  *id,
+               QlOption   **only,
+               QlOption   **by_id)
+{
+  guint count = 0;
+
+  *only = *by_id = NULL;
+  for (guint i = first; i < ql_cmdline_get_n_options (cl); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cl, i);
+
+      if (!g_str_equal (ql_option_get_flag (option), flag)
+          || ql_option_get_syntax (option) != QL_OPTION_SYNTAX_KEYVAL)
+        continue;
+      count++;
+      *only = option;
+      if (*by_id == NULL && (g_strcmp0 (ql_option_lookup (option, "id"), id) == 0
+                             || g_strcmp0 (ql_option_lookup (option, "node-name"), id) == 0))
+        *by_id = option;
+    }
+  return count;
+}
+
 /* The option of @cl (from @first on) an override is about: the device's
- * only option of that name, or the one whose id is the device's. */
+ * only option of that name, or the one whose id is the device's. A drive.
+ * key reaches the device's -blockdev when it writes no -drive (its
+ * hot-plug form: blockdev-add). */
 static QlOption *
 find_target (QlDevice    *device,
              QlCmdline   *cl,
@@ -939,21 +970,12 @@ find_target (QlDevice    *device,
   g_auto(GStrv) produced = NULL;
   QlOption *only = NULL;
   QlOption *by_id = NULL;
-  guint count = 0;
+  guint count = count_options (cl, first, o->flag, ql_device_get_id (device), &only, &by_id);
 
+  if (count == 0 && g_str_equal (o->flag, "-drive"))
+    count = count_options (cl, first, "-blockdev", ql_device_get_id (device), &only, &by_id);
   for (guint i = first; i < ql_cmdline_get_n_options (cl); i++)
-    {
-      QlOption *option = ql_cmdline_get_option (cl, i);
-
-      g_strv_builder_add (flags, ql_option_get_flag (option));
-      if (!g_str_equal (ql_option_get_flag (option), o->flag)
-          || ql_option_get_syntax (option) != QL_OPTION_SYNTAX_KEYVAL)
-        continue;
-      count++;
-      only = option;
-      if (by_id == NULL && g_strcmp0 (ql_option_lookup (option, "id"), ql_device_get_id (device)) == 0)
-        by_id = option;
-    }
+    g_strv_builder_add (flags, ql_option_get_flag (ql_cmdline_get_option (cl, i)));
   if (count == 1)
     return only;
   if (by_id != NULL)

@@ -794,6 +794,43 @@ test_hotplug_qemu_set (void)
   g_assert_true (g_strv_contains ((const char * const *) names, "net9"));
 }
 
+/* A block device's drive.KEY reaches its hot-plug form, blockdev-add (the
+ * -blockdev it writes there instead of -drive), typed: QEMU's node has the
+ * cache setting. */
+static void
+test_hotplug_qemu_set_block (void)
+{
+  g_autoptr(Qemu) q = NULL;
+  g_auto(Run) r = { 0 };
+  g_autoptr(JsonNode) nodes = NULL;
+  g_autofree char *image = NULL;
+  g_autofree char *spec = NULL;
+  JsonArray *array;
+  gboolean found = FALSE;
+
+  if (!have_qemu ())
+    return;
+  q = qemu_start ();
+  image = g_build_filename (q->dir, "disk9.raw", NULL);
+  g_assert_true (g_file_set_contents (image, "", 0, NULL));
+  spec = g_strdup_printf ("block,id=disk9,file=%s,format=raw,bus=rp0,qemu-set=drive.cache.no-flush=on,,serial=q9",
+                          image);
+  run (&r, "hotplug", q->sock, "-d", spec, NULL);
+  assert_ok (&r);
+  nodes = qmp_ok (q, "query-named-block-nodes", NULL);
+  array = json_node_get_array (nodes);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *node = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (node, "node-name"), "disk9") != 0)
+        continue;
+      found = TRUE;
+      g_assert_true (json_object_get_boolean_member (json_object_get_object_member (node, "cache"), "no-flush"));
+    }
+  g_assert_true (found);
+}
+
 /* A controller and a port on it in one command: the port is checked
  * against the controller plugged before it. */
 static void
@@ -1072,6 +1109,7 @@ main (int   argc,
   g_test_add_func ("/cli-qmp/events/qemu-quit", test_events_qemu_quit);
   g_test_add_func ("/cli-qmp/hotplug/char", test_hotplug_char);
   g_test_add_func ("/cli-qmp/hotplug/qemu-set", test_hotplug_qemu_set);
+  g_test_add_func ("/cli-qmp/hotplug/qemu-set-block", test_hotplug_qemu_set_block);
   g_test_add_func ("/cli-qmp/hotplug/controller-and-port", test_hotplug_controller_and_port);
   g_test_add_func ("/cli-qmp/hotplug/rollback", test_hotplug_rollback);
   g_test_add_func ("/cli-qmp/hotplug/block-unplug-timeout", test_hotplug_block_unplug_timeout);

@@ -217,9 +217,9 @@ check_device (Check    *check,
     {
       const char *key = ql_option_get_key (option, i);
       const char *source = ql_option_get_source (option, i);
-      /* "qemu-set: " when the user gave the value by text. */
+      /* "property 'qemu-set': " when a device's key gave the value. */
       g_autofree char *by = source != NULL && g_strcmp0 (source, ql_option_get_origin (option)) != 0
-                            ? g_strconcat (source, ": ", NULL) : g_strdup ("");
+                            ? g_strdup_printf ("property '%s': ", source) : g_strdup ("");
       const char *type;
 
       if (g_strv_contains (generic_device_keys, key))

@@ -717,8 +717,7 @@ device_error (GError     **error,
   va_start (ap, format);
   message = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE, "device '%s': %s: %s",
-               ql_device_get_id (device), what, message);
+  ql_device_set_error (device, error, QL_CONFIG_ERROR_INVALID_VALUE, what, "%s", message);
 }
 
 /* The device key that sets the same property: "vhost" for netdev.vhost,

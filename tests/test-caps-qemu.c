@@ -515,14 +515,14 @@ test_escape_hatch_refusals (void)
     const char *message;
   } cases[] = {
     { "mqq.vm", "qemu-set = mqq=on\n",
-      "device 'net0': qemu-set: QEMU 7.2 has no property 'mqq' on virtio-net-pci; did you mean 'mq'?" },
+      "device 'net0': property 'qemu-set': QEMU 7.2 has no property 'mqq' on virtio-net-pci; did you mean 'mq'?" },
     { "bool.vm", "qemu-set = mq=maybe\n",
-      "device 'net0': qemu-set: 'mq=maybe': property 'mq' of virtio-net-pci is a bool: on or off" },
+      "device 'net0': property 'qemu-set': 'mq=maybe': property 'mq' of virtio-net-pci is a bool: on or off" },
     { "range.vm", "qemu-set = host_mtu=70000\n",
-      "device 'net0': qemu-set: 'host_mtu=70000': property 'host_mtu' of virtio-net-pci is a uint16: "
+      "device 'net0': property 'qemu-set': 'host_mtu=70000': property 'host_mtu' of virtio-net-pci is a uint16: "
       "an integer from 0 to 65535" },
     { "enum.vm", "qemu-set = disable-legacy=maybe\n",
-      "device 'net0': qemu-set: 'disable-legacy=maybe': property 'disable-legacy' of virtio-net-pci is "
+      "device 'net0': property 'qemu-set': 'disable-legacy=maybe': property 'disable-legacy' of virtio-net-pci is "
       "OnOffAuto: one of on, off, auto" },
     { "driver.vm", "[qemu]\nadd = -device virtio-sound-pci,id=snd0\n",
       "[qemu] add: QEMU 7.2 has no device type 'virtio-sound-pci'" },

@@ -528,7 +528,7 @@ test_args_qemu_options (void)
   run_args (&r, "args", "--no-host-checks", "--qemu-add", "-device virtio-net-pci,id=net0", vm, NULL);
   assert_failure (&r, "[qemu] add", "id 'net0' is taken", NULL);
   run_args (&r, "args", "--no-host-checks", "--qemu-set", "net0:netdev.ipv6=off", vm, NULL);
-  assert_failure (&r, "device 'net0': qemu-set", "use ipv6", NULL);
+  assert_failure (&r, "device 'net0': property 'qemu-set'", "use ipv6", NULL);
   ql_test_rm_rf (tmp);
 }
 

@@ -667,23 +667,16 @@ check_qemu_group_spawn (QlCmdline  *cl,
   return FALSE;
 }
 
-static QlCmdline *
-build_cmdline (QlVmConfig  *self,
-               const char  *runtime_dir,
-               gboolean     startup_only,
-               GError     **error)
+/* Every option of the VM into @cl, without validating it first. */
+static gboolean
+emit_all (QlVmConfig  *self,
+          QlCmdline   *cl,
+          gboolean     startup_only,
+          GError     **error)
 {
-  g_autoptr(QlCmdline) cl = NULL;
-  g_autofree char *binary = NULL;
   const char * const *globals;
   guint major = 0, minor = 0;
 
-  if (!ql_vm_config_validate_for (self, startup_only, error))
-    return NULL;
-
-  binary = ql_vm_config_dup_qemu_binary (self);
-  cl = ql_cmdline_new (binary);
-  ql_cmdline_set_runtime_dir (cl, runtime_dir);
   ql_vm_config_get_qemu_version (self, &major, &minor);
   if (major > 0)
     ql_cmdline_set_qemu_version (cl, major, minor);
@@ -704,7 +697,7 @@ build_cmdline (QlVmConfig  *self,
   emit_qmp (self, cl);
   emit_memory (self, cl);
   if (!emit_devices (self, cl, startup_only, error))
-    return NULL;
+    return FALSE;
   emit_rtc (self, cl);
   globals = ql_vm_config_get_strv (self, QL_VM_PROP_GLOBAL);
   for (guint i = 0; globals != NULL && globals[i] != NULL; i++)
@@ -722,8 +715,67 @@ build_cmdline (QlVmConfig  *self,
                                    ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REMOVE),
                                    ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE), error)
       || !check_qemu_group_spawn (cl, error))
+    return FALSE;
+  return ql_cmdline_check (cl, error);
+}
+
+/* Whether the VM uses the escape hatch: [qemu], or a device's qemu-set or
+ * qemu-unset. */
+static gboolean
+uses_escape_hatch (QlVmConfig *self)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (self);
+
+  if (ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_ADD) != NULL
+      || ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REMOVE) != NULL
+      || ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE) != NULL)
+    return TRUE;
+  for (guint i = 0; i < devices->len; i++)
+    {
+      g_autofree char *set = NULL;
+      g_autofree char *unset = NULL;
+
+      g_object_get (g_ptr_array_index (devices, i), "qemu-set", &set, "qemu-unset", &unset, NULL);
+      if (set != NULL || unset != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+GError *
+ql_vm_config_check_escape_hatch (QlVmConfig *self,
+                                 gboolean    startup_only)
+{
+  g_autoptr(QlCmdline) cl = NULL;
+  GError *error = NULL;
+
+  if (!uses_escape_hatch (self))
     return NULL;
-  if (!ql_cmdline_check (cl, error))
+  /* What each entry matches is known only from the options themselves: a
+   * scratch build (helpers only name their sockets in it). */
+  cl = ql_cmdline_new ("qemu");
+  ql_cmdline_set_runtime_dir (cl, "/run/qlaunch/check");
+  if (!emit_all (self, cl, startup_only, &error))
+    return error;
+  return NULL;
+}
+
+static QlCmdline *
+build_cmdline (QlVmConfig  *self,
+               const char  *runtime_dir,
+               gboolean     startup_only,
+               GError     **error)
+{
+  g_autoptr(QlCmdline) cl = NULL;
+  g_autofree char *binary = NULL;
+
+  if (!ql_vm_config_validate_for (self, startup_only, error))
+    return NULL;
+
+  binary = ql_vm_config_dup_qemu_binary (self);
+  cl = ql_cmdline_new (binary);
+  ql_cmdline_set_runtime_dir (cl, runtime_dir);
+  if (!emit_all (self, cl, startup_only, error))
     return NULL;
   if (ql_vm_config_get_host_probe (self) != NULL && !check_helpers (cl, error))
     return NULL;

@@ -134,6 +134,10 @@ gboolean       ql_vm_config_validate_for  (QlVmConfig  *self,
  * fail: the build reports that). */
 GError        *ql_vm_config_check_topology (QlVmConfig *self,
                                             gboolean    startup_only);
+/* What the escape hatch ([qemu], qemu-set, qemu-unset) does not match
+ * in the VM's options (a scratch build), or NULL. */
+GError        *ql_vm_config_check_escape_hatch (QlVmConfig *self,
+                                                gboolean    startup_only);
 /* The sandbox classes the VM needs but its keys deny, or NULL. */
 GError        *ql_vm_config_check_sandbox  (QlVmConfig *self,
                                             gboolean    startup_only);

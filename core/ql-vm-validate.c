@@ -567,6 +567,17 @@ ql_vm_config_validate_for (QlVmConfig  *self,
       if (sandbox != NULL)
         ql_error_list_add (errors, sandbox);
     }
+  /* And what the escape hatch matches: a remove or qemu-unset that matches
+   * nothing, an added id that is taken, is found here, not only when the
+   * argv is built (fuzz-argv: 'the configuration validates but does not
+   * build'). */
+  if (errors->len == 0)
+    {
+      GError *hatch = ql_vm_config_check_escape_hatch (self, startup_only);
+
+      if (hatch != NULL)
+        ql_error_list_add (errors, hatch);
+    }
 
   return ql_error_list_propagate (errors, error);
 }

@@ -217,8 +217,9 @@ check_device (Check    *check,
     {
       const char *key = ql_option_get_key (option, i);
       const char *source = ql_option_get_source (option, i);
-      /* "property 'qemu-set': " when a device's key gave the value. */
-      g_autofree char *by = source != NULL && g_strcmp0 (source, ql_option_get_origin (option)) != 0
+      /* "property 'qemu-set': " when a device's key gave the value (a
+       * [qemu] entry is the option's origin already). */
+      g_autofree char *by = source != NULL && source[0] != '['
                             ? g_strdup_printf ("property '%s': ", source) : g_strdup ("");
       const char *type;
 

@@ -564,6 +564,18 @@ apply_remove (QlCmdline   *cl,
   return found;
 }
 
+/* Later messages about the option (the capability check, a removed
+ * option) name the entry: "[qemu] add: '-device ...'". */
+static void
+set_entry_origin (QlOption   *option,
+                  const char *key,
+                  const char *text)
+{
+  g_autofree char *origin = g_strdup_printf ("[qemu] %s: '%s'", key, text);
+
+  ql_option_set_origin (option, origin);
+}
+
 static gboolean
 apply_replace (QlCmdline   *cl,
                const char  *text,
@@ -579,7 +591,7 @@ apply_replace (QlCmdline   *cl,
       g_prefix_error (error, "[qemu] replace: '%s': ", text);
       return FALSE;
     }
-  ql_option_set_origin (option, "[qemu] replace");
+  set_entry_origin (option, "replace", text);
   last = ql_cmdline_get_n_options (cl) - 1;
   flag = ql_option_get_flag (option);
   if (ql_option_get_syntax (option) == QL_OPTION_SYNTAX_KEYVAL)
@@ -637,7 +649,7 @@ apply_add (QlCmdline   *cl,
       g_prefix_error (error, "[qemu] add: '%s': ", text);
       return FALSE;
     }
-  ql_option_set_origin (option, "[qemu] add");
+  set_entry_origin (option, "add", text);
   if (ql_option_get_syntax (option) != QL_OPTION_SYNTAX_KEYVAL
       || (id = ql_option_lookup (option, "id")) == NULL)
     return TRUE;

@@ -525,17 +525,20 @@ test_escape_hatch_refusals (void)
       "device 'net0': property 'qemu-set': 'disable-legacy=maybe': property 'disable-legacy' of virtio-net-pci is "
       "OnOffAuto: one of on, off, auto" },
     { "driver.vm", "[qemu]\nadd = -device virtio-sound-pci,id=snd0\n",
-      "[qemu] add: QEMU 7.2 has no device type 'virtio-sound-pci'" },
+      "[qemu] add: '-device virtio-sound-pci,id=snd0': QEMU 7.2 has no device type 'virtio-sound-pci'" },
     { "prop.vm", "[qemu]\nadd = -device virtio-rng-pci,id=rng9,perod=1000\n",
-      "[qemu] add: QEMU 7.2 has no property 'perod' on virtio-rng-pci; did you mean 'period'?" },
+      "[qemu] add: '-device virtio-rng-pci,id=rng9,perod=1000': QEMU 7.2 has no property 'perod' on "
+      "virtio-rng-pci; did you mean 'period'?" },
     { "object.vm", "[qemu]\nadd = -object rng-randm,id=r9\n",
-      "[qemu] add: QEMU 7.2 has no object type 'rng-randm'; did you mean 'rng-random'?" },
+      "[qemu] add: '-object rng-randm,id=r9': QEMU 7.2 has no object type 'rng-randm'; did you mean 'rng-random'?" },
     { "object-prop.vm", "[qemu]\nadd = -object rng-random,id=r9,filname=/dev/urandom\n",
-      "[qemu] add: QEMU 7.2 has no property 'filname' on object type rng-random; did you mean 'filename'?" },
+      "[qemu] add: '-object rng-random,id=r9,filname=/dev/urandom': QEMU 7.2 has no property 'filname' on "
+      "object type rng-random; did you mean 'filename'?" },
     { "netdev.vm", "[qemu]\nadd = -netdev usr,id=n9\n",
-      "[qemu] add: QEMU 7.2 has no netdev type 'usr'; did you mean 'user'?" },
+      "[qemu] add: '-netdev usr,id=n9': QEMU 7.2 has no netdev type 'usr'; did you mean 'user'?" },
     { "replace.vm", "[qemu]\nreplace = -device virtio-net-pci,id=net0,netdev=net0,vectorz=4\n",
-      "[qemu] replace: QEMU 7.2 has no property 'vectorz' on virtio-net-pci; did you mean 'vectors'?" },
+      "[qemu] replace: '-device virtio-net-pci,id=net0,netdev=net0,vectorz=4': QEMU 7.2 has no property "
+      "'vectorz' on virtio-net-pci; did you mean 'vectors'?" },
   };
   const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
 

@@ -4,10 +4,9 @@
  * Side by side, interleaved (the order rotates every round), the CPU time
  * (user + system, from wait4's rusage) of:
  *   floor:     tests/helpers/startup-floor.c, a program linked against
- *              exactly the libraries `qlaunch` links (the library, GIO,
- *              GModule, json-glib; --no-as-needed keeps them all), which
- *              returns at once: what any program with these libraries pays
- *              to start on this machine;
+ *              exactly the libraries `qlaunch` links (its DT_NEEDED list),
+ *              which returns at once: what any program with these
+ *              libraries pays to start on this machine;
  *   stock:     `qlaunch --plugin-dir BUILD/plugins args --no-host-checks
  *              data/examples/minimal.vm`, the stock plugins, warm registry
  *              cache;

@@ -1,211 +1,12 @@
 /* qlaunch — typed helpers for the QMP commands a launcher needs.
  *
- * Each helper says what it does as a Command: one QMP command and its
- * arguments, or an operation of several steps run on a GTask. The DEFINE_*
- * macros define the public functions around it (their doc comments stand
- * right above): the asynchronous form checks its parameters and starts the
- * Command; the synchronous form checks them, starts the Command, iterates
- * the client's main context until it completes and finishes it as an
- * asynchronous caller would. What is left here is what differs from one
- * command to the next: the arguments, the reading of typed replies and the
- * operations of several steps. */
+ * What differs from one command to the next: its arguments, the reading of
+ * a typed reply, the operations of several steps. ql-qmp-command-private.h
+ * makes the public functions from them. */
 #include "ql-private.h"
-#include "ql-qmp-private.h"
+#include "ql-qmp-command-private.h"
 
 #define MIGRATION_POLL_MS 20
-
-typedef struct
-{
-  const char *name;             /* the QMP command, when @run is NULL */
-  JsonObject *args;             /* (owned) (nullable): its arguments */
-  int fd;                       /* a descriptor sent with it, or -1 */
-  GError *refused;              /* (owned) (nullable): fails with it, sending nothing */
-  void (*run) (GTask *task);    /* an operation of several steps, on a task holding @state */
-  gpointer state;               /* (owned) */
-  GDestroyNotify state_free;
-  gpointer tag;                 /* the public asynchronous function */
-  GCancellable *cancellable;
-} Command;
-
-static Command
-command (const char *name,
-         JsonObject *args)
-{
-  return (Command) { .name = name, .args = args, .fd = -1 };
-}
-
-static Command
-refused (GError *error)
-{
-  return (Command) { .refused = error, .fd = -1 };
-}
-
-static Command
-operation (void           (*run) (GTask *task),
-           gpointer         state,
-           GDestroyNotify   state_free)
-{
-  return (Command) { .run = run, .state = state, .state_free = state_free, .fd = -1 };
-}
-
-/* A QlQmpStartFunc for a Command. */
-static void
-command_start (QlQmp               *self,
-               gpointer             data,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
-{
-  Command *c = data;
-  g_autoptr(JsonObject) args = g_steal_pointer (&c->args);
-  g_autoptr(GTask) task = NULL;
-
-  if (c->refused == NULL && c->run == NULL)
-    {
-      if (c->fd >= 0)
-        ql_qmp_execute_with_fd_async (self, c->name, args, c->fd, c->cancellable, callback, user_data);
-      else
-        ql_qmp_execute_async (self, c->name, args, c->cancellable, callback, user_data);
-      return;
-    }
-  task = g_task_new (self, c->cancellable, callback, user_data);
-  g_task_set_source_tag (task, c->tag);
-  if (c->state != NULL)
-    g_task_set_task_data (task, g_steal_pointer (&c->state), c->state_free);
-  if (c->refused != NULL)
-    g_task_return_error (task, g_steal_pointer (&c->refused));
-  else
-    c->run (task);
-}
-
-static void
-command_async (QlQmp               *self,
-               Command              c,
-               gpointer             tag,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
-{
-  c.tag = tag;
-  c.cancellable = cancellable;
-  command_start (self, &c, callback, user_data);
-}
-
-/* Runs @c to its end; the result is the one its callback would get. */
-static GAsyncResult *
-command_sync (QlQmp        *self,
-              Command       c,
-              gpointer      tag,
-              GCancellable *cancellable)
-{
-  c.tag = tag;
-  c.cancellable = cancellable;
-  return ql_qmp_run_sync (self, command_start, &c);
-}
-
-static gboolean
-reply_discard (QlQmp         *self,
-               GAsyncResult  *result,
-               GError       **error)
-{
-  g_autoptr(JsonNode) ret = ql_qmp_execute_finish (self, result, error);
-
-  return ret != NULL;
-}
-
-static gboolean
-operation_finish (QlQmp         *self,
-                  GAsyncResult  *result,
-                  GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* The reply to a command an operation sent on @task; NULL when the command
- * failed, and the task returned its error. */
-static JsonNode *
-operation_reply (GTask        *task,
-                 GObject      *source,
-                 GAsyncResult *result)
-{
-  GError *error = NULL;
-  JsonNode *ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
-
-  if (ret == NULL)
-    g_task_return_error (task, error);
-  return ret;
-}
-
-/* The parameter lists below are parenthesised: (QlQmp *self, ...). */
-#define PARAMETERS(...) __VA_ARGS__
-
-/* ql_qmp_NAME_async (PARAMS..., cancellable, callback, user_data): after
- * g_return_if_fail (CHECK) it starts COMMAND. */
-#define DEFINE_ASYNC(NAME, PARAMS, CHECK, COMMAND)                              \
-  void                                                                          \
-  ql_qmp_##NAME##_async (PARAMETERS PARAMS,                                     \
-                         GCancellable        *cancellable,                      \
-                         GAsyncReadyCallback  callback,                         \
-                         gpointer             user_data)                        \
-  {                                                                             \
-    g_return_if_fail (QL_IS_QMP (self));                                        \
-    g_return_if_fail (CHECK);                                                   \
-    command_async (self, COMMAND, ql_qmp_##NAME##_async, cancellable, callback, \
-                   user_data);                                                  \
-  }
-
-/* RTYPE ql_qmp_NAME (PARAMS..., cancellable, error): after
- * g_return_val_if_fail (CHECK, FAILED) it runs COMMAND and returns FINISH,
- * an expression of self, result and error. */
-#define DEFINE_SYNC(NAME, PARAMS, CHECK, COMMAND, RTYPE, FAILED, FINISH)        \
-  RTYPE                                                                         \
-  ql_qmp_##NAME (PARAMETERS PARAMS,                                             \
-                 GCancellable  *cancellable,                                    \
-                 GError       **error)                                          \
-  {                                                                             \
-    g_autoptr(GAsyncResult) result = NULL;                                      \
-                                                                                \
-    g_return_val_if_fail (QL_IS_QMP (self), FAILED);                            \
-    g_return_val_if_fail (CHECK, FAILED);                                       \
-    result = command_sync (self, COMMAND, ql_qmp_##NAME##_async, cancellable);  \
-    return FINISH;                                                              \
-  }
-
-/* A command finished with ql_qmp_execute_finish(); the synchronous form
- * tells whether it succeeded. */
-#define DEFINE_COMMAND(NAME, PARAMS, CHECK, COMMAND)                            \
-  DEFINE_ASYNC (NAME, PARAMS, CHECK, COMMAND)                                   \
-  DEFINE_SYNC (NAME, PARAMS, CHECK, COMMAND, gboolean, FALSE,                   \
-               reply_discard (self, result, error))
-
-/* A command finished with ql_qmp_execute_finish(); the synchronous form
- * returns the reply. */
-#define DEFINE_QUERY(NAME, PARAMS, CHECK, COMMAND)                              \
-  DEFINE_ASYNC (NAME, PARAMS, CHECK, COMMAND)                                   \
-  DEFINE_SYNC (NAME, PARAMS, CHECK, COMMAND, JsonNode *, NULL,                  \
-               ql_qmp_execute_finish (self, result, error))
-
-/* A command without arguments whose reply ql_qmp_NAME_finish() (written
- * out) reads into the out parameters OUTS, named ARGS. */
-#define DEFINE_TYPED_QUERY(NAME, QMP_COMMAND, OUTS, ARGS)                       \
-  DEFINE_ASYNC (NAME, (QlQmp *self), TRUE, command (QMP_COMMAND, NULL))         \
-  DEFINE_SYNC (NAME, (QlQmp *self, PARAMETERS OUTS), TRUE,                      \
-               command (QMP_COMMAND, NULL), gboolean, FALSE,                    \
-               ql_qmp_##NAME##_finish (self, result, PARAMETERS ARGS, error))
-
-/* An operation of several steps, with its own ql_qmp_NAME_finish(). */
-#define DEFINE_OPERATION(NAME, PARAMS, CHECK, COMMAND)                          \
-  DEFINE_ASYNC (NAME, PARAMS, CHECK, COMMAND)                                   \
-  gboolean                                                                      \
-  ql_qmp_##NAME##_finish (QlQmp         *self,                                  \
-                          GAsyncResult  *result,                                \
-                          GError       **error)                                 \
-  {                                                                             \
-    return operation_finish (self, result, error);                              \
-  }                                                                             \
-  DEFINE_SYNC (NAME, PARAMS, CHECK, COMMAND, gboolean, FALSE,                   \
-               ql_qmp_##NAME##_finish (self, result, error))
 
 /* ---- arguments ---------------------------------------------------------- */
 
@@ -235,11 +36,13 @@ args_with_strings (JsonObject *base,
   return args;
 }
 
-static Command
-id_command (const char *name,
-            const char *id)
+/* Command @name with one string argument. */
+static QlQmpCommand
+string_command (const char *name,
+                const char *member,
+                const char *value)
 {
-  return command (name, args_with_strings (NULL, "id", id, NULL));
+  return ql_qmp_command (name, args_with_strings (NULL, member, value, NULL));
 }
 
 static void
@@ -298,11 +101,11 @@ hotplug_cpu_args (const char *driver,
   return args;
 }
 
-static Command
+static QlQmpCommand
 getfd_command (int         fd,
                const char *name)
 {
-  Command c = command ("getfd", args_with_strings (NULL, "fdname", name, NULL));
+  QlQmpCommand c = string_command ("getfd", "fdname", name);
 
   c.fd = fd;
   return c;
@@ -311,18 +114,18 @@ getfd_command (int         fd,
 /* QMP's `value` is a JSON integer QEMU reads as a signed 64-bit number, and
  * QEMU refuses 0 with a message about a parameter 'target' the command
  * does not have: both are caught here, naming the command. */
-static Command
+static QlQmpCommand
 balloon_command (guint64 target)
 {
   JsonObject *args;
 
   if (target == 0 || target > G_MAXINT64)
-    return refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+    return ql_qmp_command_refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
                                  "balloon: the target size '%" G_GUINT64_FORMAT "' is not valid: expected 1 to %" G_GINT64_FORMAT " bytes",
                                  target, G_MAXINT64));
   args = json_object_new ();
   json_object_set_int_member (args, "value", (gint64) target);
-  return command ("balloon", args);
+  return ql_qmp_command ("balloon", args);
 }
 
 /* ---- typed replies ------------------------------------------------------ */
@@ -419,8 +222,8 @@ ql_qmp_query_status_finish (QlQmp         *self,
  *
  * Returns: %TRUE on success
  */
-DEFINE_TYPED_QUERY (query_status, "query-status",
-                    (char **status, gboolean *running), (status, running))
+QL_QMP_DEFINE_TYPED_QUERY (query_status, "query-status",
+                           (char **status, gboolean *running), (status, running))
 
 /* ---- query-sev-capabilities --------------------------------------------- */
 
@@ -500,9 +303,10 @@ ql_qmp_query_sev_capabilities_finish (QlQmp         *self,
  *
  * Returns: %TRUE on success
  */
-DEFINE_TYPED_QUERY (query_sev_capabilities, "query-sev-capabilities",
-                    (char **pdh, char **cert_chain, guint *cbitpos, guint *reduced_phys_bits),
-                    (pdh, cert_chain, cbitpos, reduced_phys_bits))
+QL_QMP_DEFINE_TYPED_QUERY (query_sev_capabilities, "query-sev-capabilities",
+                           (char **pdh, char **cert_chain, guint *cbitpos,
+                            guint *reduced_phys_bits),
+                           (pdh, cert_chain, cbitpos, reduced_phys_bits))
 
 /* ---- device_del, waiting for DEVICE_DELETED ----------------------------- */
 
@@ -599,7 +403,7 @@ device_del_run (GTask *task)
                         g_object_ref (task));
 }
 
-static Command
+static QlQmpCommand
 device_del (const char *id,
             guint       timeout_ms)
 {
@@ -607,7 +411,7 @@ device_del (const char *id,
 
   d->id = g_strdup (id);
   d->timeout_ms = timeout_ms;
-  return operation (device_del_run, d, (GDestroyNotify) device_del_free);
+  return ql_qmp_operation (device_del_run, d, (GDestroyNotify) device_del_free);
 }
 
 /**
@@ -646,8 +450,8 @@ device_del (const char *id,
  *
  * Returns: %TRUE once QEMU reported the device deleted
  */
-DEFINE_OPERATION (device_del, (QlQmp *self, const char *id, guint timeout_ms), id != NULL,
-                  device_del (id, timeout_ms))
+QL_QMP_DEFINE_OPERATION (device_del, (QlQmp *self, const char *id, guint timeout_ms), id != NULL,
+                         device_del (id, timeout_ms))
 
 /* ---- memory hotplug: a backend object and a pc-dimm --------------------- */
 
@@ -715,7 +519,7 @@ memory_backend_added (GObject      *source,
 {
   g_autoptr(GTask) task = data;
   MemoryHotplug *m = g_task_get_task_data (task);
-  g_autoptr(JsonNode) ret = operation_reply (task, source, result);
+  g_autoptr(JsonNode) ret = ql_qmp_operation_reply (task, source, result);
   g_autoptr(JsonObject) args = NULL;
   GCancellable *cancellable = g_task_get_cancellable (task);
 
@@ -736,7 +540,7 @@ memory_hotplug_run (GTask *task)
                         g_task_get_cancellable (task), memory_backend_added, g_object_ref (task));
 }
 
-static Command
+static QlQmpCommand
 memory_hotplug (const char *qom_type,
                 const char *id,
                 const char *mem_path,
@@ -746,7 +550,7 @@ memory_hotplug (const char *qom_type,
   MemoryHotplug *m;
 
   if (size == 0)
-    return refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+    return ql_qmp_command_refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
                                  "memory hotplug '%s': the size is 0", id));
   m = g_new0 (MemoryHotplug, 1);
   m->backend_id = g_strconcat ("mem", id, NULL);
@@ -757,7 +561,7 @@ memory_hotplug (const char *qom_type,
     json_object_set_string_member (m->backend, "mem-path", mem_path);
   if (share)
     json_object_set_boolean_member (m->backend, "share", TRUE);
-  return operation (memory_hotplug_run, m, (GDestroyNotify) memory_hotplug_free);
+  return ql_qmp_operation (memory_hotplug_run, m, (GDestroyNotify) memory_hotplug_free);
 }
 
 /**
@@ -803,11 +607,11 @@ memory_hotplug (const char *qom_type,
  *
  * Returns: %TRUE when the DIMM is plugged
  */
-DEFINE_OPERATION (hotplug_memory,
-                  (QlQmp *self, const char *qom_type, const char *id, const char *mem_path,
-                   guint64 size, gboolean share),
-                  qom_type != NULL && id != NULL,
-                  memory_hotplug (qom_type, id, mem_path, size, share))
+QL_QMP_DEFINE_OPERATION (hotplug_memory,
+                         (QlQmp *self, const char *qom_type, const char *id, const char *mem_path,
+                          guint64 size, gboolean share),
+                         qom_type != NULL && id != NULL,
+                         memory_hotplug (qom_type, id, mem_path, size, share))
 
 /* ---- waiting for a migration's end -------------------------------------- */
 
@@ -834,7 +638,7 @@ migration_state_polled (GObject      *source,
                         gpointer      data)
 {
   g_autoptr(GTask) task = data;
-  g_autoptr(JsonNode) ret = operation_reply (task, source, result);
+  g_autoptr(JsonNode) ret = ql_qmp_operation_reply (task, source, result);
 
   if (ret == NULL)
     return;
@@ -854,7 +658,7 @@ migration_polled (GObject      *source,
 {
   g_autoptr(GTask) task = data;
   MigrationWait *w = g_task_get_task_data (task);
-  g_autoptr(JsonNode) ret = operation_reply (task, source, result);
+  g_autoptr(JsonNode) ret = ql_qmp_operation_reply (task, source, result);
   JsonObject *o;
   const char *status;
 
@@ -915,7 +719,7 @@ migration_poll (GTask *task)
                         g_task_get_cancellable (task), migration_polled, g_object_ref (task));
 }
 
-static Command
+static QlQmpCommand
 migration_wait (guint timeout_ms)
 {
   MigrationWait *w = g_new0 (MigrationWait, 1);
@@ -923,7 +727,7 @@ migration_wait (guint timeout_ms)
   w->timeout_ms = timeout_ms;
   if (timeout_ms > 0)
     w->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  return operation (migration_poll, w, g_free);
+  return ql_qmp_operation (migration_poll, w, g_free);
 }
 
 /**
@@ -962,8 +766,8 @@ migration_wait (guint timeout_ms)
  *
  * Returns: %TRUE when the migration completed
  */
-DEFINE_OPERATION (wait_migration, (QlQmp *self, guint timeout_ms), TRUE,
-                  migration_wait (timeout_ms))
+QL_QMP_DEFINE_OPERATION (wait_migration, (QlQmp *self, guint timeout_ms), TRUE,
+                         migration_wait (timeout_ms))
 
 /* ---- getfd: a descriptor over the socket -------------------------------- */
 
@@ -992,8 +796,8 @@ DEFINE_OPERATION (wait_migration, (QlQmp *self, guint timeout_ms), TRUE,
  *
  * Returns: %TRUE when QEMU holds the descriptor
  */
-DEFINE_COMMAND (getfd, (QlQmp *self, int fd, const char *name), fd >= 0 && name != NULL,
-                getfd_command (fd, name))
+QL_QMP_DEFINE_COMMAND (getfd, (QlQmp *self, int fd, const char *name), fd >= 0 && name != NULL,
+                       getfd_command (fd, name))
 
 /* ---- one command each --------------------------------------------------- */
 
@@ -1016,7 +820,7 @@ DEFINE_COMMAND (getfd, (QlQmp *self, int fd, const char *name), fd >= 0 && name 
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (stop, (QlQmp *self), TRUE, command ("stop", NULL))
+QL_QMP_DEFINE_COMMAND (stop, (QlQmp *self), TRUE, ql_qmp_command ("stop", NULL))
 
 /**
  * ql_qmp_cont_async:
@@ -1037,7 +841,7 @@ DEFINE_COMMAND (stop, (QlQmp *self), TRUE, command ("stop", NULL))
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (cont, (QlQmp *self), TRUE, command ("cont", NULL))
+QL_QMP_DEFINE_COMMAND (cont, (QlQmp *self), TRUE, ql_qmp_command ("cont", NULL))
 
 /**
  * ql_qmp_system_powerdown_async:
@@ -1058,7 +862,8 @@ DEFINE_COMMAND (cont, (QlQmp *self), TRUE, command ("cont", NULL))
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (system_powerdown, (QlQmp *self), TRUE, command ("system_powerdown", NULL))
+QL_QMP_DEFINE_COMMAND (system_powerdown, (QlQmp *self), TRUE,
+                       ql_qmp_command ("system_powerdown", NULL))
 
 /**
  * ql_qmp_quit_async:
@@ -1079,7 +884,7 @@ DEFINE_COMMAND (system_powerdown, (QlQmp *self), TRUE, command ("system_powerdow
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (quit, (QlQmp *self), TRUE, command ("quit", NULL))
+QL_QMP_DEFINE_COMMAND (quit, (QlQmp *self), TRUE, ql_qmp_command ("quit", NULL))
 
 /**
  * ql_qmp_device_add_async:
@@ -1106,11 +911,11 @@ DEFINE_COMMAND (quit, (QlQmp *self), TRUE, command ("quit", NULL))
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (device_add,
-                (QlQmp *self, const char *driver, const char *id, JsonObject *properties),
-                driver != NULL && id != NULL,
-                command ("device_add",
-                         args_with_strings (properties, "driver", driver, "id", id, NULL)))
+QL_QMP_DEFINE_COMMAND (device_add,
+                       (QlQmp *self, const char *driver, const char *id, JsonObject *properties),
+                       driver != NULL && id != NULL,
+                       ql_qmp_command ("device_add", args_with_strings (properties, "driver", driver,
+                                                                        "id", id, NULL)))
 
 /**
  * ql_qmp_netdev_add_async:
@@ -1137,10 +942,11 @@ DEFINE_COMMAND (device_add,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (netdev_add,
-                (QlQmp *self, const char *type, const char *id, JsonObject *properties),
-                type != NULL && id != NULL,
-                command ("netdev_add", args_with_strings (properties, "type", type, "id", id, NULL)))
+QL_QMP_DEFINE_COMMAND (netdev_add,
+                       (QlQmp *self, const char *type, const char *id, JsonObject *properties),
+                       type != NULL && id != NULL,
+                       ql_qmp_command ("netdev_add", args_with_strings (properties, "type", type,
+                                                                        "id", id, NULL)))
 
 /**
  * ql_qmp_netdev_del_async:
@@ -1163,8 +969,8 @@ DEFINE_COMMAND (netdev_add,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (netdev_del, (QlQmp *self, const char *id), id != NULL,
-                id_command ("netdev_del", id))
+QL_QMP_DEFINE_COMMAND (netdev_del, (QlQmp *self, const char *id), id != NULL,
+                       string_command ("netdev_del", "id", id))
 
 /**
  * ql_qmp_blockdev_add_async:
@@ -1187,8 +993,8 @@ DEFINE_COMMAND (netdev_del, (QlQmp *self, const char *id), id != NULL,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (blockdev_add, (QlQmp *self, JsonObject *options), options != NULL,
-                command ("blockdev-add", json_object_ref (options)))
+QL_QMP_DEFINE_COMMAND (blockdev_add, (QlQmp *self, JsonObject *options), options != NULL,
+                       ql_qmp_command ("blockdev-add", json_object_ref (options)))
 
 /**
  * ql_qmp_blockdev_del_async:
@@ -1211,8 +1017,8 @@ DEFINE_COMMAND (blockdev_add, (QlQmp *self, JsonObject *options), options != NUL
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (blockdev_del, (QlQmp *self, const char *node_name), node_name != NULL,
-                command ("blockdev-del", args_with_strings (NULL, "node-name", node_name, NULL)))
+QL_QMP_DEFINE_COMMAND (blockdev_del, (QlQmp *self, const char *node_name), node_name != NULL,
+                       string_command ("blockdev-del", "node-name", node_name))
 
 /**
  * ql_qmp_chardev_add_async:
@@ -1237,9 +1043,9 @@ DEFINE_COMMAND (blockdev_del, (QlQmp *self, const char *node_name), node_name !=
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (chardev_add, (QlQmp *self, const char *id, JsonObject *backend),
-                id != NULL && backend != NULL,
-                command ("chardev-add", chardev_add_args (id, backend)))
+QL_QMP_DEFINE_COMMAND (chardev_add, (QlQmp *self, const char *id, JsonObject *backend),
+                       id != NULL && backend != NULL,
+                       ql_qmp_command ("chardev-add", chardev_add_args (id, backend)))
 
 /**
  * ql_qmp_chardev_remove_async:
@@ -1262,8 +1068,8 @@ DEFINE_COMMAND (chardev_add, (QlQmp *self, const char *id, JsonObject *backend),
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (chardev_remove, (QlQmp *self, const char *id), id != NULL,
-                id_command ("chardev-remove", id))
+QL_QMP_DEFINE_COMMAND (chardev_remove, (QlQmp *self, const char *id), id != NULL,
+                       string_command ("chardev-remove", "id", id))
 
 /**
  * ql_qmp_object_add_async:
@@ -1290,11 +1096,11 @@ DEFINE_COMMAND (chardev_remove, (QlQmp *self, const char *id), id != NULL,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (object_add,
-                (QlQmp *self, const char *qom_type, const char *id, JsonObject *properties),
-                qom_type != NULL && id != NULL,
-                command ("object-add",
-                         args_with_strings (properties, "qom-type", qom_type, "id", id, NULL)))
+QL_QMP_DEFINE_COMMAND (object_add,
+                       (QlQmp *self, const char *qom_type, const char *id, JsonObject *properties),
+                       qom_type != NULL && id != NULL,
+                       ql_qmp_command ("object-add", args_with_strings (properties, "qom-type", qom_type,
+                                                                        "id", id, NULL)))
 
 /**
  * ql_qmp_object_del_async:
@@ -1317,8 +1123,8 @@ DEFINE_COMMAND (object_add,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (object_del, (QlQmp *self, const char *id), id != NULL,
-                id_command ("object-del", id))
+QL_QMP_DEFINE_COMMAND (object_del, (QlQmp *self, const char *id), id != NULL,
+                       string_command ("object-del", "id", id))
 
 /**
  * ql_qmp_hotplug_cpu_async:
@@ -1351,12 +1157,12 @@ DEFINE_COMMAND (object_del, (QlQmp *self, const char *id), id != NULL,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (hotplug_cpu,
-                (QlQmp *self, const char *driver, const char *id,
-                 gint socket_id, gint die_id, gint core_id, gint thread_id),
-                driver != NULL && id != NULL,
-                command ("device_add",
-                         hotplug_cpu_args (driver, id, socket_id, die_id, core_id, thread_id)))
+QL_QMP_DEFINE_COMMAND (hotplug_cpu,
+                       (QlQmp *self, const char *driver, const char *id,
+                        gint socket_id, gint die_id, gint core_id, gint thread_id),
+                       driver != NULL && id != NULL,
+                       ql_qmp_command ("device_add", hotplug_cpu_args (driver, id, socket_id, die_id,
+                                                                       core_id, thread_id)))
 
 /**
  * ql_qmp_migrate_set_capabilities_async:
@@ -1381,9 +1187,11 @@ DEFINE_COMMAND (hotplug_cpu,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (migrate_set_capabilities,
-                (QlQmp *self, const char * const *enable, const char * const *disable), TRUE,
-                command ("migrate-set-capabilities", capabilities_args (enable, disable)))
+QL_QMP_DEFINE_COMMAND (migrate_set_capabilities,
+                       (QlQmp *self, const char * const *enable, const char * const *disable),
+                       TRUE,
+                       ql_qmp_command ("migrate-set-capabilities",
+                                       capabilities_args (enable, disable)))
 
 /**
  * ql_qmp_migrate_set_parameters_async:
@@ -1406,8 +1214,9 @@ DEFINE_COMMAND (migrate_set_capabilities,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (migrate_set_parameters, (QlQmp *self, JsonObject *parameters), parameters != NULL,
-                command ("migrate-set-parameters", json_object_ref (parameters)))
+QL_QMP_DEFINE_COMMAND (migrate_set_parameters, (QlQmp *self, JsonObject *parameters),
+                       parameters != NULL,
+                       ql_qmp_command ("migrate-set-parameters", json_object_ref (parameters)))
 
 /**
  * ql_qmp_migrate_async:
@@ -1430,8 +1239,8 @@ DEFINE_COMMAND (migrate_set_parameters, (QlQmp *self, JsonObject *parameters), p
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (migrate, (QlQmp *self, const char *uri), uri != NULL,
-                command ("migrate", args_with_strings (NULL, "uri", uri, NULL)))
+QL_QMP_DEFINE_COMMAND (migrate, (QlQmp *self, const char *uri), uri != NULL,
+                       string_command ("migrate", "uri", uri))
 
 /**
  * ql_qmp_migrate_incoming_async:
@@ -1454,8 +1263,8 @@ DEFINE_COMMAND (migrate, (QlQmp *self, const char *uri), uri != NULL,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (migrate_incoming, (QlQmp *self, const char *uri), uri != NULL,
-                command ("migrate-incoming", args_with_strings (NULL, "uri", uri, NULL)))
+QL_QMP_DEFINE_COMMAND (migrate_incoming, (QlQmp *self, const char *uri), uri != NULL,
+                       string_command ("migrate-incoming", "uri", uri))
 
 /**
  * ql_qmp_closefd_async:
@@ -1478,8 +1287,8 @@ DEFINE_COMMAND (migrate_incoming, (QlQmp *self, const char *uri), uri != NULL,
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (closefd, (QlQmp *self, const char *name), name != NULL,
-                command ("closefd", args_with_strings (NULL, "fdname", name, NULL)))
+QL_QMP_DEFINE_COMMAND (closefd, (QlQmp *self, const char *name), name != NULL,
+                       string_command ("closefd", "fdname", name))
 
 /**
  * ql_qmp_query_hotpluggable_cpus_async:
@@ -1500,8 +1309,8 @@ DEFINE_COMMAND (closefd, (QlQmp *self, const char *name), name != NULL,
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-DEFINE_QUERY (query_hotpluggable_cpus, (QlQmp *self), TRUE,
-              command ("query-hotpluggable-cpus", NULL))
+QL_QMP_DEFINE_QUERY (query_hotpluggable_cpus, (QlQmp *self), TRUE,
+                     ql_qmp_command ("query-hotpluggable-cpus", NULL))
 
 /**
  * ql_qmp_query_memory_devices_async:
@@ -1522,7 +1331,8 @@ DEFINE_QUERY (query_hotpluggable_cpus, (QlQmp *self), TRUE,
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-DEFINE_QUERY (query_memory_devices, (QlQmp *self), TRUE, command ("query-memory-devices", NULL))
+QL_QMP_DEFINE_QUERY (query_memory_devices, (QlQmp *self), TRUE,
+                     ql_qmp_command ("query-memory-devices", NULL))
 
 /**
  * ql_qmp_query_migrate_async:
@@ -1543,7 +1353,7 @@ DEFINE_QUERY (query_memory_devices, (QlQmp *self), TRUE, command ("query-memory-
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-DEFINE_QUERY (query_migrate, (QlQmp *self), TRUE, command ("query-migrate", NULL))
+QL_QMP_DEFINE_QUERY (query_migrate, (QlQmp *self), TRUE, ql_qmp_command ("query-migrate", NULL))
 
 /**
  * ql_qmp_qom_get_async:
@@ -1568,10 +1378,10 @@ DEFINE_QUERY (query_migrate, (QlQmp *self), TRUE, command ("query-migrate", NULL
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-DEFINE_QUERY (qom_get, (QlQmp *self, const char *path, const char *property),
-              path != NULL && property != NULL,
-              command ("qom-get",
-                       args_with_strings (NULL, "path", path, "property", property, NULL)))
+QL_QMP_DEFINE_QUERY (qom_get, (QlQmp *self, const char *path, const char *property),
+                     path != NULL && property != NULL,
+                     ql_qmp_command ("qom-get", args_with_strings (NULL, "path", path,
+                                                                   "property", property, NULL)))
 
 /* ---- the memory balloon ------------------------------------------------- */
 
@@ -1604,7 +1414,7 @@ DEFINE_QUERY (qom_get, (QlQmp *self, const char *path, const char *property),
  *
  * Returns: %TRUE on success
  */
-DEFINE_COMMAND (balloon, (QlQmp *self, guint64 target), TRUE, balloon_command (target))
+QL_QMP_DEFINE_COMMAND (balloon, (QlQmp *self, guint64 target), TRUE, balloon_command (target))
 
 /**
  * ql_qmp_query_balloon_finish:
@@ -1661,4 +1471,4 @@ ql_qmp_query_balloon_finish (QlQmp         *self,
  *
  * Returns: %TRUE on success
  */
-DEFINE_TYPED_QUERY (query_balloon, "query-balloon", (guint64 *actual), (actual))
+QL_QMP_DEFINE_TYPED_QUERY (query_balloon, "query-balloon", (guint64 *actual), (actual))

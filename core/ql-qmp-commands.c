@@ -121,8 +121,8 @@ balloon_command (guint64 target)
 
   if (target == 0 || target > G_MAXINT64)
     return ql_qmp_command_refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
-                                 "balloon: the target size '%" G_GUINT64_FORMAT "' is not valid: expected 1 to %" G_GINT64_FORMAT " bytes",
-                                 target, G_MAXINT64));
+                                                "balloon: the target size '%" G_GUINT64_FORMAT "' is not valid: expected 1 to %" G_GINT64_FORMAT " bytes",
+                                                target, G_MAXINT64));
   args = json_object_new ();
   json_object_set_int_member (args, "value", (gint64) target);
   return ql_qmp_command ("balloon", args);
@@ -152,7 +152,7 @@ reply_count (JsonNode   *ret,
   JsonNode *node = reply_member (ret, member, G_TYPE_INT64);
   gint64 value = node != NULL ? json_node_get_int (node) : -1;
 
-  return value <= max ? value : -1;
+  return value >= 0 && value <= max ? value : -1;
 }
 
 static gboolean
@@ -551,7 +551,7 @@ memory_hotplug (const char *qom_type,
 
   if (size == 0)
     return ql_qmp_command_refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
-                                 "memory hotplug '%s': the size is 0", id));
+                                                "memory hotplug '%s': the size is 0", id));
   m = g_new0 (MemoryHotplug, 1);
   m->backend_id = g_strconcat ("mem", id, NULL);
   m->dimm_id = g_strconcat ("dimm", id, NULL);

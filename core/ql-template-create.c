@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -781,9 +782,22 @@ prepare (CreateRun    *run,
           return FALSE;
         }
     }
+  {
+    /* The directory it is made in: another user who could write there could
+     * swap the partial directory or the template under us. */
+    g_autofree char *real_parent = realpath (parent, NULL);
+
+    if (real_parent != NULL
+        && !ql_template_check_owner (real_parent, "the directory the template is made in", TRUE, TRUE,
+                                     error))
+      return FALSE;
+  }
   if (g_file_test (run->dir, G_FILE_TEST_EXISTS))
     {
       g_autoptr(GDir) d = g_dir_open (run->dir, 0, NULL);
+
+      if (!ql_template_check_owner (run->dir, "the template directory", TRUE, FALSE, error))
+        return FALSE;
 
       if (d == NULL || g_dir_read_name (d) != NULL)
         {

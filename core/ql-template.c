@@ -190,6 +190,68 @@ ql_template_resolve_qemu (QlVmConfig  *config,
   return path;
 }
 
+gboolean
+ql_template_check_owner (const char  *path,
+                         const char  *what,
+                         gboolean     is_dir,
+                         gboolean     sticky_ok,
+                         GError     **error)
+{
+  GStatBuf st;
+  const char *kind;
+
+  if (g_lstat (path, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_CORRUPT,
+                   "cannot check %s %s: %s", what, path, g_strerror (saved));
+      return FALSE;
+    }
+  kind = S_ISLNK (st.st_mode) ? "a symbolic link" : S_ISDIR (st.st_mode) ? "a directory"
+         : S_ISREG (st.st_mode) ? "a file" : "neither a file nor a directory";
+  if (is_dir ? !S_ISDIR (st.st_mode) : !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                   "refusing %s %s: it is %s, not %s", what, path, kind,
+                   is_dir ? "a directory" : "a regular file");
+      return FALSE;
+    }
+  if (sticky_ok && st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0)
+    return TRUE;   /* /tmp, /dev/shm: others cannot rename or remove our entries */
+  if (ql_file_writable_by_others (&st))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                   "refusing %s %s: it is owned by user %u, mode %04o; it must be owned by root "
+                   "or user %u and not be writable by group or others%s",
+                   what, path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
+                   (unsigned) getuid (),
+                   sticky_ok ? " (or be a sticky directory of root's, as /tmp)" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The template directory and its files are ours (or root's) and nobody
+ * else can write them: a template is code for the clone (its VM text, the
+ * guest's memory and device state). */
+static gboolean
+check_ownership (QlTemplate  *self,
+                 GError     **error)
+{
+  static const char *const files[] = { QL_TEMPLATE_MANIFEST, QL_TEMPLATE_MEMORY, QL_TEMPLATE_STATE,
+                                       QL_TEMPLATE_CONSOLE, NULL };
+  if (!ql_template_check_owner (self->dir, "the template directory", TRUE, FALSE, error))
+    return FALSE;
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (self->dir, files[i], NULL);
+      if (!ql_template_check_owner (path, "the template file", FALSE, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 void
 ql_template_remove_tree (const char *dir)
 {
@@ -359,6 +421,19 @@ check_host (QlTemplate  *self,
     }
   if (!check_host_file (self->dir, "QEMU binary", qemu, error))
     return FALSE;
+  {
+    /* The binary comes from the template's VM text: a program another
+     * user could change (or put there) never runs. */
+    g_autoptr(GError) local = NULL;
+
+    if (!ql_helper_check_binary_trusted (binary, &local))
+      {
+        g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                     "template %s: its QEMU binary %s (the manifest's %s): %s",
+                     self->dir, binary, ql_json_string (qemu, "path"), local->message);
+        return FALSE;
+      }
+  }
   for (guint i = 0; i < 2; i++)
     {
       const char *key = i == 0 ? "kernel" : "initrd";
@@ -689,7 +764,7 @@ ql_template_new_clone (QlTemplate  *self,
 
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
 
-  if (!check_own_files (self, error) || !check_host (self, error))
+  if (!check_ownership (self, error) || !check_own_files (self, error) || !check_host (self, error))
     return NULL;
   runtime = make_runtime_dir (error);
   if (runtime == NULL)

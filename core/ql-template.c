@@ -68,6 +68,45 @@ G_DEFINE_FINAL_TYPE (QlTemplate, ql_template, G_TYPE_OBJECT)
 
 /* ---- shared with ql-template-create.c ----------------------------------- */
 
+/* The run's additions are values, never lines: @config (the text plus
+ * them) must have exactly the devices and QMP sockets of the text alone,
+ * plus ours, and our memory file. */
+static gboolean
+check_run_config (QlVmConfig  *config,
+                  const char  *text,
+                  const char  *source_name,
+                  const char  *base_dir,
+                  QlRegistry  *registry,
+                  const char  *memory_path,
+                  gboolean     with_qmp,
+                  GError     **error)
+{
+  g_autoptr(QlVmConfig) alone = ql_vm_config_new_from_data (text, -1, source_name, base_dir, registry,
+                                                            error);
+  GPtrArray *devices = ql_vm_config_get_devices (config);
+  GPtrArray *expected = NULL;
+  const char *memory = ql_vm_config_get_str (config, QL_VM_PROP_MEMORY_PATH);
+  gboolean same;
+
+  if (alone == NULL)
+    return FALSE;
+  expected = ql_vm_config_get_devices (alone);
+  same = devices->len == expected->len
+         && ql_vm_config_get_n_qmp_sockets (config) == ql_vm_config_get_n_qmp_sockets (alone) + (with_qmp ? 1 : 0)
+         && memory != NULL && g_str_equal (memory, memory_path);
+  for (guint i = 0; same && i < devices->len; i++)
+    same = g_strcmp0 (ql_device_get_id (g_ptr_array_index (devices, i)),
+                      ql_device_get_id (g_ptr_array_index (expected, i))) == 0
+           && g_strcmp0 (ql_device_get_type_name (g_ptr_array_index (devices, i)),
+                         ql_device_get_type_name (g_ptr_array_index (expected, i))) == 0;
+  if (!same)
+    g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                 "the configuration made from the template's VM text and the memory file %s "
+                 "differs from the VM text's own (devices, QMP sockets or memory path): "
+                 "refusing it", memory_path);
+  return same;
+}
+
 QlVmConfig *
 ql_template_run_config (const char  *text,
                         const char  *source_name,
@@ -80,24 +119,32 @@ ql_template_run_config (const char  *text,
                         GError     **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(QlVmConfig) config = NULL;
   g_autofree char *data = NULL;
   gsize length = 0;
 
   if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_KEEP_COMMENTS, error))
     return NULL;
-  g_key_file_set_value (kf, "memory", "path", memory_path);
+  /* Paths go in as escaped strings (a newline in the template directory's
+   * name is "\n" in the value, never a new line of the file). */
+  g_key_file_set_string (kf, "memory", "path", memory_path);
   g_key_file_set_value (kf, "knobs", "file-backed-mem", "true");
   g_key_file_set_value (kf, "knobs", "file-backed-mem-shared", shared ? "true" : "false");
   if (qmp_path != NULL)
     {
-      g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "path", qmp_path);
+      g_key_file_set_string (kf, "qmp " QL_TEMPLATE_QMP_NAME, "path", qmp_path);
       g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "server", "true");
       g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "no-wait", "true");
     }
   if (incoming)
     g_key_file_set_value (kf, "incoming", "type", "defer");
   data = g_key_file_to_data (kf, &length, NULL);
-  return ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
+  config = ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
+  if (config == NULL
+      || !check_run_config (config, text, source_name, base_dir, registry, memory_path, qmp_path != NULL,
+                            error))
+    return NULL;
+  return g_steal_pointer (&config);
 }
 
 JsonArray *

@@ -284,7 +284,9 @@ send_signal (QlVm *self,
           if (syscall (SYS_pidfd_send_signal, self->pidfd, sig, NULL, 0) == 0 || errno != ENOSYS)
             return;
         }
-      if (self->pid > 0)
+      /* No pidfds (Linux < 5.3): only while the pid is still the QEMU
+       * checked when it was read (not a process that took it since). */
+      if (self->pid > 0 && ql_process_is_ours (self->pid, &self->launched, self->pid_file, NULL))
         kill (self->pid, sig);
       return;
     }

@@ -515,6 +515,57 @@ test_qmp_prints_json (gconstpointer data)
   ql_test_rm_rf (work);
 }
 
+/* `qmp --events` prints events with the same writer: valid JSON with the
+ * controls escaped and doubles as JSON numbers; an event the client cannot
+ * hold as sent ends it with exit 1. */
+static void
+test_events_print_json (void)
+{
+  g_autofree char *work = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *record = NULL;
+  g_autofree char *why = NULL;
+  QlTestRun r = { 0 };
+  const char *args[] = { "qmp", "--events", "--timeout", "2000", NULL, NULL };
+  const char *events[] = {
+    "!{\"event\": \"X\", \"data\": {\"s\": \"\\u009b31m\\u001b[2J\", \"n\": 1e20}}",
+    "!close", NULL
+  };
+  const char *hostile[] = { "!{\"event\": \"X\", \"data\": {\"s\": \"a\\u0000b\"}}", "!close", NULL };
+
+  if (skip_unless_root ())
+    return;
+  work = make_workdir ();
+  path = g_build_filename (work, "qmp.sock", NULL);
+  record = g_build_filename (work, "record", NULL);
+  args[4] = path;
+  {
+    g_autoptr(Peer) p = peer_start (path, record, 0, events);
+
+    ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, args);
+    g_assert_false (r.killed);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_null (strchr (r.out, '\033'));
+    g_assert_null (strstr (r.out, "\302\233"));
+    why = json_mismatch (r.out, "{\"event\": \"X\", \"data\": {\"s\": \"\\u009b31m\\u001b[2J\", \"n\": 1e20}}");
+    if (why != NULL)
+      g_error ("qlaunch qmp --events printed %s: %s", r.out, why);
+    ql_test_run_clear (&r);
+  }
+  g_unlink (path);
+  {
+    g_autoptr(Peer) p = peer_start (path, record, 0, hostile);
+
+    ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, args);
+    g_assert_false (r.killed);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_cmpstr (r.out, ==, "");
+    g_assert_nonnull (strstr (r.err, "\\u0000"));
+    ql_test_run_clear (&r);
+  }
+  ql_test_rm_rf (work);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -525,6 +576,7 @@ main (int    argc,
   g_test_add_func ("/security-qmp/unplug/foreign-peer", test_unplug_foreign_peer);
   g_test_add_func ("/security-qmp/qmp/socket-in-shared-dir", test_socket_in_shared_dir);
   g_test_add_func ("/security-qmp/library/peer", test_library_peer);
+  g_test_add_func ("/security-qmp/qmp-events/print-json", test_events_print_json);
   for (guint i = 0; i < G_N_ELEMENTS (replies); i++)
     {
       g_autofree char *name = g_strdup_printf ("/security-qmp/qmp/prints-json/%s", replies[i].name);

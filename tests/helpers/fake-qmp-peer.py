@@ -9,6 +9,8 @@ does. Each client gets QEMU 7.2's greeting; qmp_capabilities is answered
 with {"return": {}}; the commands after it get the REPLY texts in order
 (raw QMP text, '@ID@' standing for the command's id, sent as written so
 that a test can send what json would never write), then {"return": {}}.
+A REPLY that starts with '!' is sent instead right after the handshake's
+reply (an event, as written), and '!close' closes the connection there.
 
 RECORD gets one line per event, flushed at once: 'connected', 'command
 NAME', 'fds N' for every message that carried N descriptors (SCM_RIGHTS),
@@ -34,7 +36,8 @@ def exit_with_stdin():
 def main():
     threading.Thread(target=exit_with_stdin, daemon=True).start()
     path, record_path = sys.argv[1], sys.argv[2]
-    replies = list(sys.argv[3:])
+    replies = [r for r in sys.argv[3:] if not r.startswith("!")]
+    after_handshake = [r[1:] for r in sys.argv[3:] if r.startswith("!")]
     record = open(record_path, "a", encoding="utf-8")
 
     def note(line):
@@ -84,6 +87,12 @@ def main():
                 else:
                     reply = '{"return": {}, "id": @ID@}'
                 conn.sendall(reply.replace("@ID@", ident).encode("utf-8") + b"\r\n")
+                if command == "qmp_capabilities":
+                    for extra in after_handshake:
+                        if extra == "close":
+                            conn.shutdown(socket.SHUT_RDWR)
+                            break
+                        conn.sendall(extra.encode("utf-8") + b"\r\n")
 
 
 main()

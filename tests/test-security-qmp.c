@@ -210,6 +210,23 @@ assert_peer_refused (QlTestRun  *r,
     g_error ("'%s' not in: %s", pid, r->err);
 }
 
+/* A peer of uid 65534 started in @work, and `qlaunch ARGS` against it
+ * (@args[@socket_arg] becomes its socket) refused. */
+static Peer *
+assert_refused_by_foreign_peer (const char  *work,
+                                const char **args,
+                                guint        socket_arg)
+{
+  Peer *p = foreign_peer_start (work, NULL);
+  QlTestRun r = { 0 };
+
+  args[socket_arg] = p->path;
+  ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, args);
+  assert_peer_refused (&r, p, args[0]);
+  ql_test_run_clear (&r);
+  return p;
+}
+
 /* `qmp` refuses a peer of another user; `--peer-uid` trusts it. */
 static void
 test_qmp_foreign_peer (void)
@@ -218,22 +235,16 @@ test_qmp_foreign_peer (void)
   g_autoptr(Peer) p = NULL;
   g_autofree char *record = NULL;
   QlTestRun r = { 0 };
+  const char *args[] = { "qmp", "--timeout", "2000", NULL, "query-status", NULL };
 
   if (skip_unless_root ())
     return;
   work = make_workdir ();
-  p = foreign_peer_start (work, NULL);
+  p = assert_refused_by_foreign_peer (work, args, 3);
   {
-    const char *args[] = { "qmp", "--timeout", "2000", p->path, "query-status", NULL };
+    const char *trusting[] = { "qmp", "--peer-uid", "65534", "--timeout", "2000", p->path, "query-status", NULL };
 
-    ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, args);
-    assert_peer_refused (&r, p, "qmp");
-    ql_test_run_clear (&r);
-  }
-  {
-    const char *args[] = { "qmp", "--peer-uid", "65534", "--timeout", "2000", p->path, "query-status", NULL };
-
-    ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, args);
+    ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, trusting);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_cmpstr (r.out, ==, "{}\n");
     record = peer_record (p);
@@ -289,19 +300,12 @@ test_unplug_foreign_peer (void)
 {
   g_autofree char *work = NULL;
   g_autoptr(Peer) p = NULL;
-  QlTestRun r = { 0 };
+  const char *args[] = { "unplug", "--timeout", "2000", NULL, "dev0", NULL };
 
   if (skip_unless_root ())
     return;
   work = make_workdir ();
-  p = foreign_peer_start (work, NULL);
-  {
-    const char *args[] = { "unplug", "--timeout", "2000", p->path, "dev0", NULL };
-
-    ql_test_run_bounded (&r, NULL, HANG_LIMIT_S, args);
-    assert_peer_refused (&r, p, "unplug");
-    ql_test_run_clear (&r);
-  }
+  p = assert_refused_by_foreign_peer (work, args, 3);
   ql_test_rm_rf (work);
 }
 

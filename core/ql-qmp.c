@@ -85,8 +85,10 @@ typedef struct
  * write to (a sticky `/tmp`) must belong to one of them too. Both are
  * checked while connecting, before anything is sent (descriptors and
  * secrets included); otherwise connecting fails with
- * %QL_QMP_ERROR_UNTRUSTED_PEER. #QlQmp:check-peer turns the checks off. The synchronous wrappers iterate the client's
- * main context, so they must be called from the thread that runs it.
+ * %QL_QMP_ERROR_UNTRUSTED_PEER. #QlQmp:check-peer turns the checks off.
+ *
+ * The synchronous wrappers iterate the client's main context, so they must
+ * be called from the thread that runs it.
  */
 struct _QlQmp
 {
@@ -593,8 +595,6 @@ emit_event (QlQmp      *self,
    * otherwise grow the quark table with endless new names. */
   g_signal_emit (self, signals[SIGNAL_EVENT], g_quark_try_string (name), name, data);
   self->event_timestamp = -1;
-  self->check_peer = TRUE;
-  self->peer_uid = -1;
 }
 
 static void

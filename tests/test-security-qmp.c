@@ -365,7 +365,8 @@ test_library_peer (void)
   g_autoptr(Peer) p = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *record = NULL;
-  const char *peer_replies[] = { "{\"return\": 18446744073709551615, \"id\": @ID@}", NULL };
+  const char *peer_replies[] = { "{\"return\": 18446744073709551615, \"id\": @ID@}",
+                                 "!{\"event\": \"STOP\", \"data\": {}}", NULL };
 
   if (skip_unless_root ())
     return;
@@ -403,6 +404,9 @@ test_library_peer (void)
     g_assert_no_error (error);
     g_assert_cmpint (json_node_get_value_type (reply), ==, G_TYPE_DOUBLE);
     g_assert_cmpfloat (json_node_get_double (reply), ==, 18446744073709551615.0);
+    /* The settings stay as set, events or not. */
+    g_assert_false (ql_qmp_get_check_peer (qmp));
+    g_assert_cmpint (ql_qmp_get_peer_uid (qmp), ==, -1);
   }
   ql_test_rm_rf (work);
 }

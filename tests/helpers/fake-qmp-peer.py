@@ -52,47 +52,46 @@ def main():
         conn, _ = server.accept()
         note("connected")
         try:
-            conn.sendall(GREETING)
+            serve(conn, note, replies, after_handshake)
         except OSError:
-            note("closed")
-            conn.close()
-            continue
-        pending = b""
-        while True:
-            fds = array.array("i")
-            try:
-                data, ancdata, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(16 * fds.itemsize))
-            except OSError:
-                data, ancdata = b"", []
-            for level, kind, cdata in ancdata:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds.frombytes(cdata[:len(cdata) - (len(cdata) % fds.itemsize)])
-            if len(fds) > 0:
-                note("fds %d" % len(fds))
-            if not data:
-                note("closed")
-                conn.close()
-                break
-            pending += data
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                if not line.strip():
-                    continue
-                message = json.loads(line)
-                command = message.get("execute", "?")
-                note("command " + command)
-                ident = json.dumps(message.get("id"))
-                if command != "qmp_capabilities" and replies:
-                    reply = replies.pop(0)
-                else:
-                    reply = '{"return": {}, "id": @ID@}'
-                conn.sendall(reply.replace("@ID@", ident).encode("utf-8") + b"\r\n")
-                if command == "qmp_capabilities":
-                    for extra in after_handshake:
-                        if extra == "close":
-                            conn.shutdown(socket.SHUT_RDWR)
-                            break
-                        conn.sendall(extra.encode("utf-8") + b"\r\n")
+            pass    # the client went away mid-write
+        note("closed")
+        conn.close()
 
+
+def serve(conn, note, replies, after_handshake):
+    """One client, until it closes the connection."""
+    conn.sendall(GREETING)
+    pending = b""
+    while True:
+        fds = array.array("i")
+        data, ancdata, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(16 * fds.itemsize))
+        for level, kind, cdata in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(cdata[:len(cdata) - (len(cdata) % fds.itemsize)])
+        if len(fds) > 0:
+            note("fds %d" % len(fds))
+        if not data:
+            return
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if not line.strip():
+                continue
+            message = json.loads(line)
+            command = message.get("execute", "?")
+            note("command " + command)
+            ident = json.dumps(message.get("id"))
+            if command != "qmp_capabilities" and replies:
+                reply = replies.pop(0)
+            else:
+                reply = '{"return": {}, "id": @ID@}'
+            conn.sendall(reply.replace("@ID@", ident).encode("utf-8") + b"\r\n")
+            if command == "qmp_capabilities":
+                for extra in after_handshake:
+                    if extra == "close":
+                        conn.shutdown(socket.SHUT_RDWR)
+                        break
+                    conn.sendall(extra.encode("utf-8") + b"\r\n")
 
 main()

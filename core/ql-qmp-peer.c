@@ -12,6 +12,8 @@
  *                     have put it there; checked before connecting
  *   the peer          the credentials of the process that listens
  *                     (SO_PEERCRED), which no path trick can change
+ *
+ * A QlVm's client also trusts its own QEMU, by pid, whoever it runs as.
  */
 #include "ql-private.h"
 #include "ql-qmp-private.h"
@@ -67,6 +69,7 @@ gboolean
 ql_qmp_check_peer (GSocket     *socket,
                    const char  *path,
                    gint64       extra_uid,
+                   GPid         child_pid,
                    GError     **error)
 {
   g_autoptr(GCredentials) credentials = NULL;
@@ -86,6 +89,8 @@ ql_qmp_check_peer (GSocket     *socket,
   pid = g_credentials_get_unix_pid (credentials, NULL);
   if (uid != (uid_t) -1 && ql_qmp_uid_trusted (uid, extra_uid))
     return TRUE;
+  if (child_pid > 0 && pid == child_pid)
+    return TRUE;    /* the QEMU we started */
   others = trusted_others (extra_uid);
   g_set_error (error, QL_QMP_ERROR, QL_QMP_ERROR_UNTRUSTED_PEER,
                "QMP socket %s: refused: it is served by a process of uid %u (pid %d), "

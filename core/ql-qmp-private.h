@@ -60,10 +60,17 @@ gboolean      ql_qmp_uid_trusted          (guint        uid,
 gboolean      ql_qmp_check_socket_file    (const char  *path,
                                            gint64       extra_uid,
                                            GError     **error);
-/* After connecting: the listening process is a trusted user's. */
+/* After connecting: the listening process is a trusted user's, or is
+ * @child_pid (> 0: a QEMU we started, whoever it runs as). */
 gboolean      ql_qmp_check_peer           (GSocket     *socket,
                                            const char  *path,
                                            gint64       extra_uid,
+                                           GPid         child_pid,
                                            GError     **error);
+/* A QlVm's client: the peer may be process @pid, its own QEMU, of any
+ * user (a [vm] qemu wrapper may change it); the socket file is then not
+ * judged by its owner, since the peer's pid says who listens. */
+void          ql_qmp_trust_child          (QlQmp       *self,
+                                           GPid         pid);
 
 G_END_DECLS

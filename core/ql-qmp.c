@@ -119,6 +119,7 @@ struct _QlQmp
   gboolean exact_integers;      /* refuse integers outside int64 */
   gboolean check_peer;          /* whom we talk to: see ql-qmp-peer.c */
   gint64 peer_uid;              /* one more trusted uid, or -1 */
+  GPid child_pid;               /* our own QEMU (a QlVm's), or 0 */
 };
 
 enum
@@ -1350,7 +1351,8 @@ try_connect (gpointer data)
 
   /* Whom we talk to is settled here, before the greeting is read and
    * before the first command (and any descriptor or secret) is sent. */
-  if (self->check_peer && !ql_qmp_check_socket_file (self->socket_path, self->peer_uid, &error))
+  if (self->check_peer && self->child_pid <= 0
+      && !ql_qmp_check_socket_file (self->socket_path, self->peer_uid, &error))
     {
       close_with_error (self, g_steal_pointer (&error));
       return G_SOURCE_REMOVE;
@@ -1361,7 +1363,8 @@ try_connect (gpointer data)
       address = g_unix_socket_address_new (self->socket_path);
       if (g_socket_connect (socket, address, NULL, &error))
         {
-          if (self->check_peer && !ql_qmp_check_peer (socket, self->socket_path, self->peer_uid, &error))
+          if (self->check_peer
+              && !ql_qmp_check_peer (socket, self->socket_path, self->peer_uid, self->child_pid, &error))
             {
               g_socket_close (socket, NULL);
               close_with_error (self, g_steal_pointer (&error));
@@ -1724,6 +1727,15 @@ ql_qmp_set_peer_uid (QlQmp  *self,
     return;
   self->peer_uid = uid;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEER_UID]);
+}
+
+void
+ql_qmp_trust_child (QlQmp *self,
+                    GPid   pid)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+
+  self->child_pid = pid;
 }
 
 /**

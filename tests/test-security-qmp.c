@@ -32,6 +32,7 @@
 #include <glib/gstdio.h>
 
 #include "ql-test-util.h"
+#include "ql-test-vm-guard.h"
 
 #define HANG_LIMIT_S 30
 #define NOBODY 65534
@@ -411,6 +412,57 @@ test_library_peer (void)
   ql_test_rm_rf (work);
 }
 
+/* A QlVm's own QEMU is trusted whoever it runs as: a `[vm] qemu` wrapper
+ * that makes QEMU uid 65534, its socket in that user's directory, and
+ * ql_vm_connect_qmp() still connects (the peer is the VM's own process). */
+static void
+test_vm_own_child (void)
+{
+  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *setpriv = g_find_program_in_path ("setpriv");
+  g_autofree char *work = NULL;
+  g_autofree char *theirs = NULL;
+  g_autofree char *wrapper = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (skip_unless_root ())
+    return;
+  if (qemu == NULL)
+    {
+      g_test_skip ("needs qemu-system-x86_64");
+      return;
+    }
+  ql_test_vm_guard_install ();
+  work = make_workdir ();
+  theirs = make_dir (work, "nobody", 0700, NOBODY);
+  wrapper = g_build_filename (work, "qemu-as-nobody", NULL);
+  script = g_strdup_printf ("#!/bin/sh\nexec %s --reuid=%d --regid=%d --clear-groups %s \"$@\"\n",
+                            setpriv, NOBODY, NOBODY, qemu);
+  g_assert_true (g_file_set_contents (wrapper, script, -1, NULL));
+  g_assert_cmpint (g_chmod (wrapper, 0755), ==, 0);
+  text = g_strdup_printf ("[vm]\nname=qlnobody\nqemu=%s\n"
+                          "[machine]\ntype=pc\nacceleration=tcg\n[memory]\nsize=64M\n"
+                          "[knobs]\nno-defaults=true\nno-user-config=true\nno-graphic=true\nstopped=true\n"
+                          "[qmp control]\npath=%s/qmp.sock\n", wrapper, theirs);
+  registry = ql_test_registry_new ();
+  config = ql_vm_config_new_from_data (text, -1, "nobody.vm", work, registry, &error);
+  g_assert_no_error (error);
+  vm = ql_vm_new (config);
+  ql_test_vm_guard (vm);
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  ql_vm_connect_qmp (vm, 20000, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ql_vm_shutdown (vm, 1000, NULL, NULL, &error));
+  g_assert_no_error (error);
+  ql_test_rm_rf (work);
+}
+
 /* ---- what `qmp` prints -------------------------------------------------- */
 
 /* Whether @text is strict JSON (no NaN or Infinity), valid UTF-8, and
@@ -584,6 +636,7 @@ main (int    argc,
   g_test_add_func ("/security-qmp/unplug/foreign-peer", test_unplug_foreign_peer);
   g_test_add_func ("/security-qmp/qmp/socket-in-shared-dir", test_socket_in_shared_dir);
   g_test_add_func ("/security-qmp/library/peer", test_library_peer);
+  g_test_add_func ("/security-qmp/library/vm-own-child", test_vm_own_child);
   g_test_add_func ("/security-qmp/qmp-events/print-json", test_events_print_json);
   for (guint i = 0; i < G_N_ELEMENTS (replies); i++)
     {

@@ -26,6 +26,12 @@ void        ql_cli_print_load_errors (QlRegistry       *registry);
  * print on a terminal: control characters (C0, DEL, C1) escaped as \xNN
  * or \u00NN, invalid UTF-8 as \xNN. */
 char       *ql_cli_escape_untrusted (const char        *text);
+/* @node (from QEMU) as one line of valid JSON: strings UTF-8 with control
+ * characters (C0, DEL, C1) escaped as \uXXXX, doubles with 17 significant
+ * digits; NULL with @error for what JSON cannot hold (a
+ * non-finite double, a string that is not UTF-8). (cli-json.c) */
+char       *ql_cli_json_to_string  (JsonNode           *node,
+                                    GError            **error);
 void        ql_cli_print_error     (const char         *prefix,
                                     const GError       *error);
 /* ql_cli_print_error() for errors about @vm (nullable): a line about a

@@ -1,6 +1,7 @@
 /* qlaunch — QlRegistry: plugin search, loading and device types. */
 #include "ql-private.h"
 #include "ql-keyval.h"
+#include "ql-plugin-file.h"
 #include "ql-registry-cache.h"
 #include "ql-registry-scanner.h"
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef QL_SYSTEM_PLUGIN_DIR
 #error "QL_SYSTEM_PLUGIN_DIR must be defined by the build"
@@ -322,86 +324,21 @@ ql_plugin_family_from_basename (const char *basename)
   return g_strndup (start, len);
 }
 
-/* Refuses @dir, which holds the plugin @filename, if group or others can
- * write it. */
+/* Whether @filename passes the checks of ql_plugin_file_open() (no other
+ * user can change it or any directory or link on its path) and is the file
+ * @expected (device, inode, size, times), when given. Opens nothing else. */
 static gboolean
-ql_registry_check_dir (const char  *filename,
-                       const char  *dir,
-                       GError     **error)
+ql_registry_check_path (const char                 *filename,
+                        const QlRegistryCacheEntry *expected,
+                        GError                    **error)
 {
   struct stat st;
+  int fd = ql_plugin_file_open (filename, &st, error);
 
-  if (stat (dir, &st) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: directory '%s': %s",
-                   filename, dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
-                   "'%s': refusing to load a plugin from directory '%s', "
-                   "which is writable by group or others (mode %04o)",
-                   filename, dir, (guint) (st.st_mode & 07777));
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* Refuses a plugin file, or a directory holding it, that group or others can
- * write: the plugin is code that runs as us. Symbolic links are followed; the
- * directory of the link and the directory of its target are both checked. */
-static gboolean
-ql_registry_check_path (const char  *filename,
-                        GError     **error)
-{
-  g_autofree char *dir = g_path_get_dirname (filename);
-  g_autofree char *real_path = NULL;
-  g_autofree char *real_dir = NULL;
-  struct stat st;
-
-  if (stat (filename, &st) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: %s",
-                   filename, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: not a regular file", filename);
-      return FALSE;
-    }
-
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
-                   "'%s': refusing to load a plugin file writable by group "
-                   "or others (mode %04o)",
-                   filename, (guint) (st.st_mode & 07777));
-      return FALSE;
-    }
-
-  if (!ql_registry_check_dir (filename, dir, error))
+  if (fd < 0)
     return FALSE;
-
-  real_path = realpath (filename, NULL);
-  if (real_path != NULL)
-    real_dir = g_path_get_dirname (real_path);
-  if (real_dir != NULL && !g_str_equal (real_dir, dir)
-      && !ql_registry_check_dir (filename, real_dir, error))
-    return FALSE;
-
-  return TRUE;
+  close (fd);
+  return expected == NULL || ql_registry_cache_entry_matches (expected, &st);
 }
 
 static const char *
@@ -886,8 +823,9 @@ ql_registry_scan_cached (QlRegistry        *self,
       || strcmp (entry->family, family) != 0)
     return FALSE;
   /* The checks that depend on more than the file run every time (they
-   * open nothing); loading it reports their error. */
-  if (!ql_registry_check_path (path, NULL))
+   * load nothing), on the file they open, which must be the one the cache
+   * knows; loading it reports their error. */
+  if (!ql_registry_check_path (path, entry, NULL))
     return FALSE;
   if (entry->error_code >= 0)
     {
@@ -1112,7 +1050,10 @@ ql_registry_load_plugin (QlRegistry  *self,
   g_autoptr(QlPlugin) plugin = NULL;
   QlPlugin *loaded;
   const QlPluginDesc *desc;
+  const char *module_name;
   GModule *module;
+  struct stat st;
+  int fd;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (filename != NULL, NULL);
@@ -1156,15 +1097,19 @@ ql_registry_load_plugin (QlRegistry  *self,
       return NULL;
     }
 
-  if (!ql_registry_check_path (filename, error))
+  /* The file is checked and opened here; the dynamic loader maps that
+   * descriptor, not the path. */
+  fd = ql_plugin_file_open (filename, &st, error);
+  if (fd < 0)
     return NULL;
+  module_name = ql_plugin_file_module_name (fd, &st);
 
-  module = g_module_open_full (filename,
+  module = g_module_open_full (module_name,
                                G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL,
                                &local_error);
   if (module == NULL)
     {
-      g_autofree char *prefix = g_strdup_printf ("%s: ", filename);
+      g_autofree char *prefix = g_strdup_printf ("%s: ", module_name);
       const char *reason = local_error->message;
 
       /* The dynamic loader's message often repeats the file name. */

@@ -115,6 +115,21 @@ ql_test_make_tmpdir (void)
   return dir;
 }
 
+char *
+ql_test_make_plugin_tmpdir (void)
+{
+  const char *builddir = g_getenv ("QLAUNCH_TEST_BUILDDIR");
+  g_autofree char *base = g_build_filename (builddir != NULL ? builddir : g_get_user_cache_dir (),
+                                            "plugin-tmp", NULL);
+  char *dir;
+
+  g_assert_cmpint (g_mkdir_with_parents (base, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (base, 0755), ==, 0);
+  dir = g_build_filename (base, "qlaunch-test-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp_full (dir, 0700));
+  return dir;
+}
+
 void
 ql_test_rm_rf (const char *path)
 {

@@ -43,6 +43,11 @@ int         ql_test_seccomp_mode        (GPid         pid);
 /* A fresh private temporary directory (removed by ql_test_rm_rf). */
 char       *ql_test_make_tmpdir         (void);
 void        ql_test_rm_rf               (const char  *path);
+/* The same for plugins: not under /tmp, whose sticky, world-writable
+ * directory the loader refuses, but in $QLAUNCH_TEST_BUILDDIR/plugin-tmp
+ * (the user's cache directory for installed tests), 0755 and ours; the
+ * directory made is 0700. */
+char       *ql_test_make_plugin_tmpdir  (void);
 
 /* @text with the line number of the first "FILE:LINE: " after @file
  * dropped ("FILE: "), for messages whose line is not what a test is about. */

@@ -1,0 +1,474 @@
+/* qlaunch tests — the security suite: plugin files are trusted like the
+ * dynamic loader's own libraries.
+ *
+ * Another local user (uid 65534, "nobody") owns a plugin directory, one of
+ * its parents, a symbolic link or a link's target directory; or a parent is
+ * writable by group or others, sticky (like /tmp) or not. qlaunch must
+ * refuse the plugin with a load error naming the file and the reason, and
+ * its device type must not exist. The plugin is a copy of the build's rng
+ * plugin (device type `rng`) in directories made under a root-owned 0755
+ * base in the build tree (not /tmp, which is itself refused). Also: an
+ * empty --plugin-dir is a usage error, an empty QLAUNCH_PLUGIN_PATH entry
+ * is not the current directory, and a plugin is mapped from the descriptor
+ * whose file was checked. */
+#include <qlaunch/qlaunch.h>
+
+#include <link.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "ql-test-util.h"
+
+#define OTHER_UID 65534
+#define PLUGIN "libqlaunch-rng.so"
+
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}
+
+/* Runs qlaunch in @cwd (or ours) with @env (NAME=VALUE entries) added. */
+static void
+run_in (Run                *r,
+        const char         *cwd,
+        const char * const *env,
+        const char * const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  run_clear (r);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_autofree char *name = g_strndup (env[i], strchr (env[i], '=') - env[i]);
+
+      g_subprocess_launcher_setenv (launcher, name, strchr (env[i], '=') + 1, TRUE);
+    }
+  if (cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, cwd);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  r->status = g_subprocess_get_exit_status (proc);
+}
+
+/* A directory @name in @parent, with @mode and @owner. */
+static char *
+make_dir (const char *parent,
+          const char *name,
+          mode_t      mode,
+          uid_t       owner)
+{
+  char *dir = g_build_filename (parent, name, NULL);
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_assert_cmpint (chown (dir, owner, owner), ==, 0);
+  g_assert_cmpint (g_chmod (dir, mode), ==, 0);
+  return dir;
+}
+
+/* Copies the build's rng plugin into @dir, 0755; returns the copy. */
+static char *
+install_plugin (const char *dir)
+{
+  g_autofree char *source = g_build_filename (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), PLUGIN, NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  char *copy = g_build_filename (dir, PLUGIN, NULL);
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (source, &contents, &len, &error));
+  g_assert_true (g_file_set_contents (copy, contents, (gssize) len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+  return copy;
+}
+
+static gboolean
+need_root (void)
+{
+  if (geteuid () == 0)
+    return TRUE;
+  g_test_skip ("needs root: files are given to another user (uid 65534)");
+  return FALSE;
+}
+
+/* qlaunch with --plugin-dir @dir, with and without the registry cache:
+ * the plugin skipped with @reason, and no device type rng. */
+static void
+assert_refused (const char *dir,
+                const char *reason)
+{
+  g_autofree char *warning = g_strdup_printf ("qlaunch: warning: plugin skipped: %s\n", reason);
+  const char *with_cache[] = { "--plugin-dir", dir, "inspect", "rng", NULL };
+  const char *without_cache[] = { "--no-registry-cache", "--plugin-dir", dir, "inspect", "rng", NULL };
+  const char * const *runs[] = { with_cache, without_cache };
+  Run r = { 0 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (runs); i++)
+    {
+      run_in (&r, NULL, NULL, runs[i]);
+      g_test_message ("qlaunch said: %s", r.err);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_true (g_str_has_prefix (r.err, warning));
+      g_assert_nonnull (strstr (r.err, "qlaunch: unknown device type 'rng'"));
+    }
+  run_clear (&r);
+}
+
+static void
+assert_loads (const char *dir)
+{
+  const char *args[] = { "--no-registry-cache", "--plugin-dir", dir, "inspect", "rng", NULL };
+  Run r = { 0 };
+
+  run_in (&r, NULL, NULL, args);
+  g_assert_cmpstr (r.err, ==, "");
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+}
+
+static void
+test_safe_dir_loads (void)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *dir = make_dir (base, "ok", 0755, 0);
+  g_autofree char *plugin = install_plugin (dir);
+
+  /* The control: the same copy in a directory no one else can change. */
+  assert_loads (dir);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_dir_owned_by_other_user (void)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *plugin = NULL;
+  g_autofree char *reason = NULL;
+
+  if (!need_root ())
+    return;
+  base = ql_test_make_plugin_tmpdir ();
+  dir = make_dir (base, "theirs", 0755, OTHER_UID);
+  plugin = install_plugin (dir);
+  reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
+                            "by another user (uid %u)", plugin, dir, OTHER_UID);
+  assert_refused (dir, reason);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_file_owned_by_other_user (void)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *plugin = NULL;
+  g_autofree char *reason = NULL;
+
+  if (!need_root ())
+    return;
+  base = ql_test_make_plugin_tmpdir ();
+  dir = make_dir (base, "ok", 0755, 0);
+  plugin = install_plugin (dir);
+  g_assert_cmpint (chown (plugin, OTHER_UID, OTHER_UID), ==, 0);
+  g_assert_cmpint (g_chmod (plugin, 0755), ==, 0);
+  reason = g_strdup_printf ("'%s': refusing to load plugin file '%s', which is owned by another "
+                            "user (uid %u)", plugin, plugin, OTHER_UID);
+  assert_refused (dir, reason);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_parent_owned_by_other_user (void)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *parent = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *plugin = NULL;
+  g_autofree char *reason = NULL;
+
+  if (!need_root ())
+    return;
+  base = ql_test_make_plugin_tmpdir ();
+  parent = make_dir (base, "theirs", 0755, OTHER_UID);
+  dir = make_dir (parent, "plugins", 0755, 0);
+  plugin = install_plugin (dir);
+  reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
+                            "by another user (uid %u)", plugin, parent, OTHER_UID);
+  assert_refused (dir, reason);
+  ql_test_rm_rf (base);
+}
+
+/* A parent writable by group or others, @mode. */
+static void
+check_writable_parent (mode_t mode)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *parent = make_dir (base, "shared", mode, 0);
+  g_autofree char *dir = make_dir (parent, "plugins", 0755, 0);
+  g_autofree char *plugin = install_plugin (dir);
+  g_autofree char *reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', "
+                                             "which is writable by group or others (mode %04o)",
+                                             plugin, parent, (guint) mode);
+
+  assert_refused (dir, reason);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_parent_group_writable (void)
+{
+  check_writable_parent (0775);
+}
+
+static void
+test_parent_sticky_world_writable (void)
+{
+  /* Like /tmp: anyone may create a directory there (and make it look
+   * like ours until it is replaced). */
+  check_writable_parent (01777);
+}
+
+static void
+test_symlink_target_in_bad_dir (void)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *good = NULL;
+  g_autofree char *theirs = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *reason = NULL;
+
+  if (!need_root ())
+    return;
+  base = ql_test_make_plugin_tmpdir ();
+  good = make_dir (base, "good", 0755, 0);
+  link = g_build_filename (good, PLUGIN, NULL);
+
+  /* The target's own directory is another user's. */
+  theirs = make_dir (base, "theirs", 0755, OTHER_UID);
+  target = install_plugin (theirs);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
+                            "by another user (uid %u)", link, theirs, OTHER_UID);
+  assert_refused (good, reason);
+
+  /* A parent of the target's directory is world-writable; the target's
+   * directory itself is 0755 and root's. */
+  {
+    g_autofree char *shared = make_dir (base, "shared", 0777, 0);
+    g_autofree char *inner = make_dir (shared, "inner", 0755, 0);
+    g_autofree char *inner_target = install_plugin (inner);
+    g_autofree char *inner_reason = NULL;
+
+    g_assert_cmpint (g_unlink (link), ==, 0);
+    g_assert_cmpint (symlink (inner_target, link), ==, 0);
+    inner_reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which "
+                                    "is writable by group or others (mode 0777)", link, shared);
+    assert_refused (good, inner_reason);
+  }
+
+  /* The link itself is another user's, to a good file. */
+  {
+    g_autofree char *ok = make_dir (base, "ok", 0755, 0);
+    g_autofree char *ok_target = install_plugin (ok);
+    g_autofree char *link_reason = NULL;
+
+    g_assert_cmpint (g_unlink (link), ==, 0);
+    g_assert_cmpint (symlink (ok_target, link), ==, 0);
+    assert_loads (good);
+    g_assert_cmpint (lchown (link, OTHER_UID, OTHER_UID), ==, 0);
+    link_reason = g_strdup_printf ("'%s': refusing to load a plugin through symbolic link '%s', "
+                                   "which is owned by another user (uid %u)", link, link, OTHER_UID);
+    assert_refused (good, link_reason);
+  }
+  ql_test_rm_rf (base);
+}
+
+static void
+test_symlinked_dir_in_chain (void)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *theirs = NULL;
+  g_autofree char *real = NULL;
+  g_autofree char *plugin = NULL;
+  g_autofree char *via_absolute = NULL;
+  g_autofree char *via_relative = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *reason_relative = NULL;
+  g_autofree char *plugin_absolute = NULL;
+  g_autofree char *plugin_relative = NULL;
+
+  if (!need_root ())
+    return;
+  /* base/via -> base/theirs/real: theirs is another user's, real (the
+   * plugin's directory, as the kernel resolves it) is root's 0755. */
+  base = ql_test_make_plugin_tmpdir ();
+  theirs = make_dir (base, "theirs", 0755, OTHER_UID);
+  real = make_dir (theirs, "real", 0755, 0);
+  plugin = install_plugin (real);
+  via_absolute = g_build_filename (base, "via", NULL);
+  via_relative = g_build_filename (base, "via-relative", NULL);
+  g_assert_cmpint (symlink (real, via_absolute), ==, 0);
+  g_assert_cmpint (symlink ("theirs/real", via_relative), ==, 0);
+  plugin_absolute = g_build_filename (via_absolute, PLUGIN, NULL);
+  plugin_relative = g_build_filename (via_relative, PLUGIN, NULL);
+
+  reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
+                            "by another user (uid %u)", plugin_absolute, theirs, OTHER_UID);
+  assert_refused (via_absolute, reason);
+  reason_relative = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is "
+                                     "owned by another user (uid %u)", plugin_relative, theirs, OTHER_UID);
+  assert_refused (via_relative, reason_relative);
+
+  /* The same chain with theirs given back to root loads. */
+  g_assert_cmpint (chown (theirs, 0, 0), ==, 0);
+  assert_loads (via_absolute);
+  assert_loads (via_relative);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_empty_plugin_dir (void)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *plugin = install_plugin (base);
+  const char *separate[] = { "--plugin-dir", "", "inspect", "rng", NULL };
+  const char *joined[] = { "--plugin-dir=", "inspect", "rng", NULL };
+  const char * const *runs[] = { separate, joined };
+  Run r = { 0 };
+
+  /* Run where a plugin is: an empty directory must not mean this one. */
+  for (gsize i = 0; i < G_N_ELEMENTS (runs); i++)
+    {
+      run_in (&r, base, NULL, runs[i]);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_true (g_str_has_prefix (r.err, "qlaunch: --plugin-dir: the directory is empty\n\n"
+                                              "Usage: qlaunch [--plugin-dir DIR]..."));
+      g_assert_cmpstr (r.out, ==, "");
+    }
+  run_clear (&r);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_empty_path_entry_is_not_cwd (void)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *plugin = install_plugin (base);
+  const char *env_empty[] = { "QLAUNCH_PLUGIN_PATH=", "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
+  const char *env_colons[] = { "QLAUNCH_PLUGIN_PATH=::", "QLAUNCH_PLUGIN_SYSTEM_PATH=:", NULL };
+  const char *env_around[] = { "QLAUNCH_PLUGIN_PATH=:/nonexistent/qlaunch:", "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
+  const char * const *envs[] = { env_empty, env_colons, env_around };
+  const char *args[] = { "--no-registry-cache", "inspect", "rng", NULL };
+  Run r = { 0 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (envs); i++)
+    {
+      run_in (&r, base, envs[i], args);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_cmpstr (r.err, ==, "qlaunch: unknown device type 'rng'; known: (none)\n");
+    }
+  run_clear (&r);
+  ql_test_rm_rf (base);
+}
+
+typedef struct
+{
+  GPtrArray *names;   /* element-type filename */
+} LoadedObjects;
+
+static int
+collect_object (struct dl_phdr_info *info,
+                size_t               size,
+                void                *data)
+{
+  LoadedObjects *objects = data;
+
+  (void) size;
+  if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0')
+    g_ptr_array_add (objects->names, g_strdup (info->dlpi_name));
+  return 0;
+}
+
+static void
+test_loaded_from_checked_descriptor (void)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *plugin = install_plugin (base);
+  g_autoptr(QlRegistry) registry = ql_registry_new ();
+  g_autoptr(GError) error = NULL;
+  LoadedObjects objects = { g_ptr_array_new_with_free_func (g_free) };
+  struct stat file_st;
+  guint from_fd = 0;
+
+  g_assert_cmpint (stat (plugin, &file_st), ==, 0);
+  g_assert_nonnull (ql_registry_load_plugin (registry, plugin, &error));
+  g_assert_no_error (error);
+
+  /* The dynamic loader knows the plugin by the descriptor qlaunch opened
+   * and checked (/proc/self/fd/N), never by its path, which another
+   * process could point at another file between the check and the load;
+   * that descriptor stays open and is the plugin file. */
+  dl_iterate_phdr (collect_object, &objects);
+  for (guint i = 0; i < objects.names->len; i++)
+    {
+      const char *name = g_ptr_array_index (objects.names, i);
+      struct stat st;
+
+      g_assert_cmpstr (name, !=, plugin);
+      if (!g_str_has_prefix (name, "/proc/self/fd/"))
+        continue;
+      g_assert_cmpint (stat (name, &st), ==, 0);
+      if (st.st_dev == file_st.st_dev && st.st_ino == file_st.st_ino)
+        from_fd++;
+    }
+  g_assert_cmpuint (from_fd, ==, 1);
+  g_ptr_array_unref (objects.names);
+  ql_test_rm_rf (base);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/security/plugins/safe-dir-loads", test_safe_dir_loads);
+  g_test_add_func ("/security/plugins/dir-owned-by-other-user", test_dir_owned_by_other_user);
+  g_test_add_func ("/security/plugins/file-owned-by-other-user", test_file_owned_by_other_user);
+  g_test_add_func ("/security/plugins/parent-owned-by-other-user", test_parent_owned_by_other_user);
+  g_test_add_func ("/security/plugins/parent-group-writable", test_parent_group_writable);
+  g_test_add_func ("/security/plugins/parent-sticky-world-writable", test_parent_sticky_world_writable);
+  g_test_add_func ("/security/plugins/symlink-target-in-bad-dir", test_symlink_target_in_bad_dir);
+  g_test_add_func ("/security/plugins/symlinked-dir-in-chain", test_symlinked_dir_in_chain);
+  g_test_add_func ("/security/plugins/empty-plugin-dir", test_empty_plugin_dir);
+  g_test_add_func ("/security/plugins/empty-path-entry-is-not-cwd", test_empty_path_entry_is_not_cwd);
+  g_test_add_func ("/security/plugins/loaded-from-checked-descriptor",
+                   test_loaded_from_checked_descriptor);
+  return g_test_run ();
+}

@@ -118,9 +118,9 @@ ql_test_make_tmpdir (void)
 char *
 ql_test_make_plugin_tmpdir (void)
 {
-  const char *builddir = g_getenv ("QLAUNCH_TEST_BUILDDIR");
-  g_autofree char *base = g_build_filename (builddir != NULL ? builddir : g_get_user_cache_dir (),
-                                            "plugin-tmp", NULL);
+  const char *env = g_getenv ("QLAUNCH_TEST_PLUGIN_TMPDIR");
+  g_autofree char *base = env != NULL ? g_strdup (env)
+                                      : g_build_filename (g_get_user_cache_dir (), "qlaunch-test-plugins", NULL);
   char *dir;
 
   g_assert_cmpint (g_mkdir_with_parents (base, 0755), ==, 0);

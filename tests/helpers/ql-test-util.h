@@ -44,9 +44,10 @@ int         ql_test_seccomp_mode        (GPid         pid);
 char       *ql_test_make_tmpdir         (void);
 void        ql_test_rm_rf               (const char  *path);
 /* The same for plugins: not under /tmp, whose sticky, world-writable
- * directory the loader refuses, but in $QLAUNCH_TEST_BUILDDIR/plugin-tmp
- * (the user's cache directory for installed tests), 0755 and ours; the
- * directory made is 0700. */
+ * directory the loader refuses, but in $QLAUNCH_TEST_PLUGIN_TMPDIR (the
+ * build tree's tests/plugin-tmp; for installed tests, unset:
+ * qlaunch-test-plugins in the user's cache directory), made 0755; the
+ * directory made in it is 0700. */
 char       *ql_test_make_plugin_tmpdir  (void);
 
 /* @text with the line number of the first "FILE:LINE: " after @file

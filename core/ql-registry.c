@@ -929,7 +929,9 @@ ql_registry_cache_save (QlRegistry *self)
  * or their family is first looked up, or all at once by
  * ql_registry_get_plugins(). A plugin file that failed is not opened again
  * until it changes: its error is reported from the cache. The checks of a
- * plugin's path (modes of the file and its directories) run at every scan.
+ * plugin's path (owners and modes of the file, its directories and links,
+ * see ql_registry_load_plugin()) run at every scan, on the file they open,
+ * which must still be the one the cache knows.
  *
  * A new or changed file is opened first in `qlaunch-plugin-scanner`, a
  * child process (installed in `$libexecdir/qlaunch-1`;
@@ -937,7 +939,9 @@ ql_registry_cache_save (QlRegistry *self)
  * deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s): a plugin that
  * crashes, aborts or hangs while loading is recorded as bad
  * (%QL_PLUGIN_ERROR_SCAN_FAILED, the message saying how) and never opened
- * in this process. Without a scanner, such files are opened in-process.
+ * in this process; so is one the scanner refused (another ABI version, a
+ * bad descriptor), so none of its code, ELF constructors included, runs
+ * here. Without a scanner, such files are opened in-process.
  *
  * The file is 0600 in a 0700 directory; one owned by another user, or
  * writable by group or others, is not read. A cache written by another
@@ -1000,10 +1004,19 @@ ql_registry_get_default_cache_file (void)
  *   returns its plugin again);
  * - the file must exist and be a regular file (symbolic links are
  *   followed): %QL_PLUGIN_ERROR_OPEN_FAILED;
- * - neither the file, nor its directory, nor (for a symbolic link) its
- *   target's directory may be writable by group or others:
- *   %QL_PLUGIN_ERROR_INSECURE_PATH, checked before the file is opened;
- * - the file must open as a shared module: %QL_PLUGIN_ERROR_OPEN_FAILED;
+ * - no other user may be able to change it: the file, every directory
+ *   from `/` down to it and every symbolic link on the way (a link's target
+ *   and its directories resolved the same way) must be owned by root or by
+ *   the effective user and (links aside) not be writable by group or
+ *   others, a sticky directory such as `/tmp` included:
+ *   %QL_PLUGIN_ERROR_INSECURE_PATH, naming what is at fault. The path is
+ *   resolved one component at a time from the descriptor of the directory
+ *   just checked, the file opened from there and checked again on its
+ *   descriptor, and that descriptor is what the dynamic loader maps
+ *   (`/proc/self/fd/N`, kept open for the life of the process, one per
+ *   file): what was checked is what is loaded;
+ * - the file must open as a shared module (its ELF constructors run
+ *   then): %QL_PLUGIN_ERROR_OPEN_FAILED;
  * - it must export `ql_plugin_<family>_get_desc` (dashes in the family
  *   become underscores): %QL_PLUGIN_ERROR_NO_ENTRY_POINT;
  * - the descriptor must exist: %QL_PLUGIN_ERROR_BAD_DESCRIPTOR;

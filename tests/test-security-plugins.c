@@ -90,14 +90,17 @@ make_dir (const char *parent,
   return dir;
 }
 
-/* Copies the build's rng plugin into @dir, 0755; returns the copy. */
+/* Copies the plugin file @name of the directory $@dir_variable into @dir,
+ * 0755; returns the copy. */
 static char *
-install_plugin (const char *dir)
+copy_plugin (const char *dir_variable,
+             const char *name,
+             const char *dir)
 {
-  g_autofree char *source = g_build_filename (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), PLUGIN, NULL);
+  g_autofree char *source = g_build_filename (g_getenv (dir_variable), name, NULL);
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
-  char *copy = g_build_filename (dir, PLUGIN, NULL);
+  char *copy = g_build_filename (dir, name, NULL);
   gsize len = 0;
 
   g_assert_true (g_file_get_contents (source, &contents, &len, &error));
@@ -105,6 +108,13 @@ install_plugin (const char *dir)
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
   return copy;
+}
+
+/* Copies the build's rng plugin into @dir. */
+static char *
+install_plugin (const char *dir)
+{
+  return copy_plugin ("QLAUNCH_BUILD_PLUGIN_DIR", PLUGIN, dir);
 }
 
 static gboolean
@@ -453,6 +463,54 @@ test_loaded_from_checked_descriptor (void)
   ql_test_rm_rf (base);
 }
 
+/* A scan of a directory holding libqlaunch-abictor.so (ABI major + 1, with a
+ * constructor that sets QLAUNCH_FIXTURE_CONSTRUCTOR_RAN), with a registry
+ * cache when @cache is set; the plugin must be refused. */
+static void
+scan_abictor (gboolean cache)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *dir = make_dir (base, "plugins", 0755, 0);
+  g_autofree char *plugin = copy_plugin ("QLAUNCH_SECURITY_FIXTURE_DIR", "libqlaunch-abictor.so", dir);
+  g_autofree char *cache_dir = make_dir (base, "cache", 0700, 0);
+  g_autofree char *cache_file = g_build_filename (cache_dir, "registry.cache", NULL);
+  g_autofree char *expected = g_strdup_printf ("'%s': plugin ABI %u.0 does not match this "
+                                               "qlaunch's ABI %u.%u (major versions differ)",
+                                               plugin, QL_PLUGIN_ABI_MAJOR + 1,
+                                               QL_PLUGIN_ABI_MAJOR, QL_PLUGIN_ABI_MINOR);
+  g_autoptr(QlRegistry) registry = ql_registry_new ();
+  GPtrArray *errors;
+
+  if (cache)
+    ql_registry_set_cache_file (registry, cache_file);
+  ql_registry_add_search_dir (registry, dir);
+  ql_registry_scan (registry);
+  errors = ql_registry_get_load_errors (registry);
+  g_assert_cmpuint (errors->len, ==, 1);
+  g_assert_error ((GError *) g_ptr_array_index (errors, 0), QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_ABI_MISMATCH);
+  g_assert_cmpstr (((GError *) g_ptr_array_index (errors, 0))->message, ==, expected);
+  g_assert_cmpuint (ql_registry_get_plugins (registry)->len, ==, 0);
+  ql_test_rm_rf (base);
+}
+
+static void
+test_abi_checked_out_of_process (void)
+{
+  g_assert_nonnull (g_getenv ("QLAUNCH_PLUGIN_SCANNER"));
+  g_unsetenv ("QLAUNCH_FIXTURE_CONSTRUCTOR_RAN");
+
+  /* With the registry cache, a new plugin file is opened first in
+   * qlaunch-plugin-scanner: its ABI is refused there, and none of its
+   * code ever runs in this process... */
+  scan_abictor (TRUE);
+  g_assert_null (g_getenv ("QLAUNCH_FIXTURE_CONSTRUCTOR_RAN"));
+
+  /* ...while without it the file is opened here: its constructor runs
+   * before its ABI can be read, as the README says. */
+  scan_abictor (FALSE);
+  g_assert_cmpstr (g_getenv ("QLAUNCH_FIXTURE_CONSTRUCTOR_RAN"), ==, "abictor");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -470,5 +528,6 @@ main (int    argc,
   g_test_add_func ("/security/plugins/empty-path-entry-is-not-cwd", test_empty_path_entry_is_not_cwd);
   g_test_add_func ("/security/plugins/loaded-from-checked-descriptor",
                    test_loaded_from_checked_descriptor);
+  g_test_add_func ("/security/plugins/abi-checked-out-of-process", test_abi_checked_out_of_process);
   return g_test_run ();
 }

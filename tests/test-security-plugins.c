@@ -24,6 +24,7 @@
 #include "ql-test-util.h"
 
 #define OTHER_UID 65534
+#define OURS ((uid_t) -1)   /* chown() leaves the owner as it is */
 #define PLUGIN "libqlaunch-rng.so"
 
 typedef struct
@@ -40,42 +41,25 @@ run_clear (Run *r)
   g_clear_pointer (&r->err, g_free);
 }
 
-/* Runs qlaunch in @cwd (or ours) with @env (NAME=VALUE entries) added. */
+/* Runs qlaunch in @cwd (or ours) with @env (NAME=VALUE entries) added, in
+ * the C locale. */
 static void
 run_in (Run                *r,
         const char         *cwd,
         const char * const *env,
         const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all_env = g_ptr_array_new ();
 
   run_clear (r);
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_ptr_array_add (all_env, (gpointer) "LC_ALL=C");
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
-    {
-      g_autofree char *name = g_strndup (env[i], strchr (env[i], '=') - env[i]);
-
-      g_subprocess_launcher_setenv (launcher, name, strchr (env[i], '=') + 1, TRUE);
-    }
-  if (cwd != NULL)
-    g_subprocess_launcher_set_cwd (launcher, cwd);
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  r->status = g_subprocess_get_exit_status (proc);
+    g_ptr_array_add (all_env, (gpointer) env[i]);
+  g_ptr_array_add (all_env, NULL);
+  r->status = ql_test_run_cli_in (cwd, (const char * const *) all_env->pdata, args, &r->out, &r->err);
 }
 
-/* A directory @name in @parent, with @mode and @owner. */
+/* A directory @name in @parent, with @mode and @owner (OURS: ours). */
 static char *
 make_dir (const char *parent,
           const char *name,
@@ -165,7 +149,7 @@ static void
 test_safe_dir_loads (void)
 {
   g_autofree char *base = ql_test_make_plugin_tmpdir ();
-  g_autofree char *dir = make_dir (base, "ok", 0755, 0);
+  g_autofree char *dir = make_dir (base, "ok", 0755, OURS);
   g_autofree char *plugin = install_plugin (dir);
 
   /* The control: the same copy in a directory no one else can change. */
@@ -173,10 +157,31 @@ test_safe_dir_loads (void)
   ql_test_rm_rf (base);
 }
 
-static void
-test_dir_owned_by_other_user (void)
+/* A plugin below a directory "outer" of @outer_mode and @outer_owner,
+ * directly or in a 0755 directory of ours in it (@nested); the plugin file
+ * another user's when @file_theirs. */
+typedef struct
 {
+  mode_t   outer_mode;
+  uid_t    outer_owner;
+  gboolean nested;
+  gboolean file_theirs;
+} BadLayout;
+
+static const BadLayout dir_owned_by_other_user = { 0755, OTHER_UID, FALSE, FALSE };
+static const BadLayout file_owned_by_other_user = { 0755, OURS, FALSE, TRUE };
+static const BadLayout parent_owned_by_other_user = { 0755, OTHER_UID, TRUE, FALSE };
+static const BadLayout parent_group_writable = { 0775, OURS, TRUE, FALSE };
+/* Like /tmp: anyone may create a directory there (and make it look like
+ * ours until it is replaced). */
+static const BadLayout parent_sticky_world_writable = { 01777, OURS, TRUE, FALSE };
+
+static void
+test_bad_layout (gconstpointer data)
+{
+  const BadLayout *layout = data;
   g_autofree char *base = NULL;
+  g_autofree char *outer = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *plugin = NULL;
   g_autofree char *reason = NULL;
@@ -184,84 +189,25 @@ test_dir_owned_by_other_user (void)
   if (!need_root ())
     return;
   base = ql_test_make_plugin_tmpdir ();
-  dir = make_dir (base, "theirs", 0755, OTHER_UID);
+  outer = make_dir (base, "outer", layout->outer_mode, layout->outer_owner);
+  dir = layout->nested ? make_dir (outer, "plugins", 0755, OURS) : g_strdup (outer);
   plugin = install_plugin (dir);
-  reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
-                            "by another user (uid %u)", plugin, dir, OTHER_UID);
+  if (layout->file_theirs)
+    {
+      g_assert_cmpint (chown (plugin, OTHER_UID, OTHER_UID), ==, 0);
+      g_assert_cmpint (g_chmod (plugin, 0755), ==, 0);
+      reason = g_strdup_printf ("'%s': refusing to load plugin file '%s', which is owned by "
+                                "another user (uid %u)", plugin, plugin, OTHER_UID);
+    }
+  else if (layout->outer_owner == OTHER_UID)
+    reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is "
+                              "owned by another user (uid %u)", plugin, outer, OTHER_UID);
+  else
+    reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is "
+                              "writable by group or others (mode %04o)",
+                              plugin, outer, (guint) layout->outer_mode);
   assert_refused (dir, reason);
   ql_test_rm_rf (base);
-}
-
-static void
-test_file_owned_by_other_user (void)
-{
-  g_autofree char *base = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *plugin = NULL;
-  g_autofree char *reason = NULL;
-
-  if (!need_root ())
-    return;
-  base = ql_test_make_plugin_tmpdir ();
-  dir = make_dir (base, "ok", 0755, 0);
-  plugin = install_plugin (dir);
-  g_assert_cmpint (chown (plugin, OTHER_UID, OTHER_UID), ==, 0);
-  g_assert_cmpint (g_chmod (plugin, 0755), ==, 0);
-  reason = g_strdup_printf ("'%s': refusing to load plugin file '%s', which is owned by another "
-                            "user (uid %u)", plugin, plugin, OTHER_UID);
-  assert_refused (dir, reason);
-  ql_test_rm_rf (base);
-}
-
-static void
-test_parent_owned_by_other_user (void)
-{
-  g_autofree char *base = NULL;
-  g_autofree char *parent = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *plugin = NULL;
-  g_autofree char *reason = NULL;
-
-  if (!need_root ())
-    return;
-  base = ql_test_make_plugin_tmpdir ();
-  parent = make_dir (base, "theirs", 0755, OTHER_UID);
-  dir = make_dir (parent, "plugins", 0755, 0);
-  plugin = install_plugin (dir);
-  reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
-                            "by another user (uid %u)", plugin, parent, OTHER_UID);
-  assert_refused (dir, reason);
-  ql_test_rm_rf (base);
-}
-
-/* A parent writable by group or others, @mode. */
-static void
-check_writable_parent (mode_t mode)
-{
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
-  g_autofree char *parent = make_dir (base, "shared", mode, 0);
-  g_autofree char *dir = make_dir (parent, "plugins", 0755, 0);
-  g_autofree char *plugin = install_plugin (dir);
-  g_autofree char *reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', "
-                                             "which is writable by group or others (mode %04o)",
-                                             plugin, parent, (guint) mode);
-
-  assert_refused (dir, reason);
-  ql_test_rm_rf (base);
-}
-
-static void
-test_parent_group_writable (void)
-{
-  check_writable_parent (0775);
-}
-
-static void
-test_parent_sticky_world_writable (void)
-{
-  /* Like /tmp: anyone may create a directory there (and make it look
-   * like ours until it is replaced). */
-  check_writable_parent (01777);
 }
 
 static void
@@ -277,7 +223,7 @@ test_symlink_target_in_bad_dir (void)
   if (!need_root ())
     return;
   base = ql_test_make_plugin_tmpdir ();
-  good = make_dir (base, "good", 0755, 0);
+  good = make_dir (base, "good", 0755, OURS);
   link = g_build_filename (good, PLUGIN, NULL);
 
   /* The target's own directory is another user's. */
@@ -291,8 +237,8 @@ test_symlink_target_in_bad_dir (void)
   /* A parent of the target's directory is world-writable; the target's
    * directory itself is 0755 and root's. */
   {
-    g_autofree char *shared = make_dir (base, "shared", 0777, 0);
-    g_autofree char *inner = make_dir (shared, "inner", 0755, 0);
+    g_autofree char *shared = make_dir (base, "shared", 0777, OURS);
+    g_autofree char *inner = make_dir (shared, "inner", 0755, OURS);
     g_autofree char *inner_target = install_plugin (inner);
     g_autofree char *inner_reason = NULL;
 
@@ -305,7 +251,7 @@ test_symlink_target_in_bad_dir (void)
 
   /* The link itself is another user's, to a good file. */
   {
-    g_autofree char *ok = make_dir (base, "ok", 0755, 0);
+    g_autofree char *ok = make_dir (base, "ok", 0755, OURS);
     g_autofree char *ok_target = install_plugin (ok);
     g_autofree char *link_reason = NULL;
 
@@ -340,7 +286,7 @@ test_symlinked_dir_in_chain (void)
    * plugin's directory, as the kernel resolves it) is root's 0755. */
   base = ql_test_make_plugin_tmpdir ();
   theirs = make_dir (base, "theirs", 0755, OTHER_UID);
-  real = make_dir (theirs, "real", 0755, 0);
+  real = make_dir (theirs, "real", 0755, OURS);
   plugin = install_plugin (real);
   via_absolute = g_build_filename (base, "via", NULL);
   via_relative = g_build_filename (base, "via-relative", NULL);
@@ -470,9 +416,9 @@ static void
 scan_abictor (gboolean cache)
 {
   g_autofree char *base = ql_test_make_plugin_tmpdir ();
-  g_autofree char *dir = make_dir (base, "plugins", 0755, 0);
+  g_autofree char *dir = make_dir (base, "plugins", 0755, OURS);
   g_autofree char *plugin = copy_plugin ("QLAUNCH_SECURITY_FIXTURE_DIR", "libqlaunch-abictor.so", dir);
-  g_autofree char *cache_dir = make_dir (base, "cache", 0700, 0);
+  g_autofree char *cache_dir = make_dir (base, "cache", 0700, OURS);
   g_autofree char *cache_file = g_build_filename (cache_dir, "registry.cache", NULL);
   g_autofree char *expected = g_strdup_printf ("'%s': plugin ABI %u.0 does not match this "
                                                "qlaunch's ABI %u.%u (major versions differ)",
@@ -517,11 +463,16 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/security/plugins/safe-dir-loads", test_safe_dir_loads);
-  g_test_add_func ("/security/plugins/dir-owned-by-other-user", test_dir_owned_by_other_user);
-  g_test_add_func ("/security/plugins/file-owned-by-other-user", test_file_owned_by_other_user);
-  g_test_add_func ("/security/plugins/parent-owned-by-other-user", test_parent_owned_by_other_user);
-  g_test_add_func ("/security/plugins/parent-group-writable", test_parent_group_writable);
-  g_test_add_func ("/security/plugins/parent-sticky-world-writable", test_parent_sticky_world_writable);
+  g_test_add_data_func ("/security/plugins/dir-owned-by-other-user",
+                        &dir_owned_by_other_user, test_bad_layout);
+  g_test_add_data_func ("/security/plugins/file-owned-by-other-user",
+                        &file_owned_by_other_user, test_bad_layout);
+  g_test_add_data_func ("/security/plugins/parent-owned-by-other-user",
+                        &parent_owned_by_other_user, test_bad_layout);
+  g_test_add_data_func ("/security/plugins/parent-group-writable",
+                        &parent_group_writable, test_bad_layout);
+  g_test_add_data_func ("/security/plugins/parent-sticky-world-writable",
+                        &parent_sticky_world_writable, test_bad_layout);
   g_test_add_func ("/security/plugins/symlink-target-in-bad-dir", test_symlink_target_in_bad_dir);
   g_test_add_func ("/security/plugins/symlinked-dir-in-chain", test_symlinked_dir_in_chain);
   g_test_add_func ("/security/plugins/empty-plugin-dir", test_empty_plugin_dir);

@@ -27,6 +27,13 @@ QlVmConfig *ql_test_load_vm             (QlRegistry  *registry,
 int         ql_test_run_cli             (const char * const *args,
                                          char              **out_stdout,
                                          char              **out_stderr);
+/* The same in @cwd (NULL: ours), with the NAME=VALUE entries of @env
+ * (NULL: none) added to our environment. */
+int         ql_test_run_cli_in          (const char         *cwd,
+                                         const char * const *env,
+                                         const char * const *args,
+                                         char              **out_stdout,
+                                         char              **out_stderr);
 
 /* Iterates the thread-default main context until *@flag is set; aborts
  * the test after @timeout_ms. */

@@ -27,36 +27,22 @@
 #define OURS ((uid_t) -1)   /* chown() leaves the owner as it is */
 #define PLUGIN "libqlaunch-rng.so"
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
 /* Runs qlaunch in @cwd (or ours) with @env (NAME=VALUE entries) added, in
- * the C locale. */
-static void
-run_in (Run                *r,
-        const char         *cwd,
+ * the C locale; returns its exit status. */
+static int
+run_in (const char         *cwd,
         const char * const *env,
-        const char * const *args)
+        const char * const *args,
+        char              **out,
+        char              **err)
 {
   g_autoptr(GPtrArray) all_env = g_ptr_array_new ();
 
-  run_clear (r);
   g_ptr_array_add (all_env, (gpointer) "LC_ALL=C");
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     g_ptr_array_add (all_env, (gpointer) env[i]);
   g_ptr_array_add (all_env, NULL);
-  r->status = ql_test_run_cli_in (cwd, (const char * const *) all_env->pdata, args, &r->out, &r->err);
+  return ql_test_run_cli_in (cwd, (const char * const *) all_env->pdata, args, out, err);
 }
 
 /* A directory @name in @parent, with @mode and @owner (OURS: ours). */
@@ -120,29 +106,28 @@ assert_refused (const char *dir,
   const char *with_cache[] = { "--plugin-dir", dir, "inspect", "rng", NULL };
   const char *without_cache[] = { "--no-registry-cache", "--plugin-dir", dir, "inspect", "rng", NULL };
   const char * const *runs[] = { with_cache, without_cache };
-  Run r = { 0 };
 
   for (gsize i = 0; i < G_N_ELEMENTS (runs); i++)
     {
-      run_in (&r, NULL, NULL, runs[i]);
-      g_test_message ("qlaunch said: %s", r.err);
-      g_assert_cmpint (r.status, ==, 1);
-      g_assert_true (g_str_has_prefix (r.err, warning));
-      g_assert_nonnull (strstr (r.err, "qlaunch: unknown device type 'rng'"));
+      g_autofree char *err = NULL;
+      int status = run_in (NULL, NULL, runs[i], NULL, &err);
+
+      g_test_message ("qlaunch said: %s", err);
+      g_assert_cmpint (status, ==, 1);
+      g_assert_true (g_str_has_prefix (err, warning));
+      g_assert_nonnull (strstr (err, "qlaunch: unknown device type 'rng'"));
     }
-  run_clear (&r);
 }
 
 static void
 assert_loads (const char *dir)
 {
   const char *args[] = { "--no-registry-cache", "--plugin-dir", dir, "inspect", "rng", NULL };
-  Run r = { 0 };
+  g_autofree char *err = NULL;
+  int status = run_in (NULL, NULL, args, NULL, &err);
 
-  run_in (&r, NULL, NULL, args);
-  g_assert_cmpstr (r.err, ==, "");
-  g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpint (status, ==, 0);
 }
 
 static void
@@ -317,18 +302,19 @@ test_empty_plugin_dir (void)
   const char *separate[] = { "--plugin-dir", "", "inspect", "rng", NULL };
   const char *joined[] = { "--plugin-dir=", "inspect", "rng", NULL };
   const char * const *runs[] = { separate, joined };
-  Run r = { 0 };
 
   /* Run where a plugin is: an empty directory must not mean this one. */
   for (gsize i = 0; i < G_N_ELEMENTS (runs); i++)
     {
-      run_in (&r, base, NULL, runs[i]);
-      g_assert_cmpint (r.status, ==, 2);
-      g_assert_true (g_str_has_prefix (r.err, "qlaunch: --plugin-dir: the directory is empty\n\n"
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      int status = run_in (base, NULL, runs[i], &out, &err);
+
+      g_assert_cmpint (status, ==, 2);
+      g_assert_true (g_str_has_prefix (err, "qlaunch: --plugin-dir: the directory is empty\n\n"
                                               "Usage: qlaunch [--plugin-dir DIR]..."));
-      g_assert_cmpstr (r.out, ==, "");
+      g_assert_cmpstr (out, ==, "");
     }
-  run_clear (&r);
   ql_test_rm_rf (base);
 }
 
@@ -342,15 +328,15 @@ test_empty_path_entry_is_not_cwd (void)
   const char *env_around[] = { "QLAUNCH_PLUGIN_PATH=:/nonexistent/qlaunch:", "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
   const char * const *envs[] = { env_empty, env_colons, env_around };
   const char *args[] = { "--no-registry-cache", "inspect", "rng", NULL };
-  Run r = { 0 };
 
   for (gsize i = 0; i < G_N_ELEMENTS (envs); i++)
     {
-      run_in (&r, base, envs[i], args);
-      g_assert_cmpint (r.status, ==, 1);
-      g_assert_cmpstr (r.err, ==, "qlaunch: unknown device type 'rng'; known: (none)\n");
+      g_autofree char *err = NULL;
+      int status = run_in (base, envs[i], args, NULL, &err);
+
+      g_assert_cmpint (status, ==, 1);
+      g_assert_cmpstr (err, ==, "qlaunch: unknown device type 'rng'; known: (none)\n");
     }
-  run_clear (&r);
   ql_test_rm_rf (base);
 }
 

@@ -702,6 +702,12 @@ ql_registry_pending_forget (QlRegistry           *self,
 static void
 ql_registry_cache_save (QlRegistry *self);
 
+static QlPlugin *
+ql_registry_load_file (QlRegistry                 *self,
+                       const char                 *filename,
+                       const QlRegistryCacheEntry *expected,
+                       GError                    **error);
+
 /* Opens a plugin file the cache vouched for, now that it is needed. If it
  * fails (it changed since the scan, or its init now fails), its error goes
  * to the load errors and to each device type it was to provide, and its
@@ -714,8 +720,9 @@ ql_registry_load_pending (QlRegistry           *self,
   g_auto(GStrv) types = g_strdupv (entry->device_types);
   GError *error = NULL;
 
+  /* The entry stays in the cache (owned there) while the file loads. */
   ql_registry_pending_forget (self, entry);
-  if (ql_registry_load_plugin (self, path, &error) != NULL)
+  if (ql_registry_load_file (self, path, entry, &error) != NULL)
     return;
   g_debug ("%s", error->message);
   for (guint i = 0; types[i] != NULL; i++)
@@ -1057,6 +1064,21 @@ ql_registry_load_plugin (QlRegistry  *self,
                          const char  *filename,
                          GError     **error)
 {
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (filename != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return ql_registry_load_file (self, filename, NULL, error);
+}
+
+/* ql_registry_load_plugin(), refusing a file that is not @expected (its
+ * cache entry, when given): the file the plugin scanner opened. */
+static QlPlugin *
+ql_registry_load_file (QlRegistry                 *self,
+                       const char                 *filename,
+                       const QlRegistryCacheEntry *expected,
+                       GError                    **error)
+{
   g_autofree char *basename = NULL;
   g_autofree char *family = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -1067,10 +1089,6 @@ ql_registry_load_plugin (QlRegistry  *self,
   GModule *module;
   struct stat st;
   int fd;
-
-  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
-  g_return_val_if_fail (filename != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   basename = g_path_get_basename (filename);
   family = ql_plugin_family_from_basename (basename);
@@ -1115,6 +1133,16 @@ ql_registry_load_plugin (QlRegistry  *self,
   fd = ql_plugin_file_open (filename, &st, error);
   if (fd < 0)
     return NULL;
+  /* The scanner vouched for another file: none of this one's code has
+   * run anywhere yet, so it is not opened here. */
+  if (expected != NULL && !ql_registry_cache_entry_matches (expected, &st))
+    {
+      close (fd);
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': cannot open plugin: the file changed since it was scanned; "
+                   "it is scanned again next time", filename);
+      return NULL;
+    }
   module_name = ql_plugin_file_module_name (fd, &st);
 
   module = g_module_open_full (module_name,

@@ -443,6 +443,38 @@ test_abi_checked_out_of_process (void)
   g_assert_cmpstr (g_getenv ("QLAUNCH_FIXTURE_CONSTRUCTOR_RAN"), ==, "abictor");
 }
 
+static void
+test_swapped_after_scan (void)
+{
+  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *dir = make_dir (base, "plugins", 0755, OURS);
+  g_autofree char *plugin = install_plugin (dir);
+  g_autofree char *cache_dir = make_dir (base, "cache", 0700, OURS);
+  g_autofree char *cache_file = g_build_filename (cache_dir, "registry.cache", NULL);
+  g_autofree char *other_dir = make_dir (base, "other", 0755, OURS);
+  g_autofree char *other = copy_plugin ("QLAUNCH_SECURITY_FIXTURE_DIR", "libqlaunch-abictor.so", other_dir);
+  g_autofree char *expected = g_strdup_printf ("'%s': cannot open plugin: the file changed since it "
+                                               "was scanned; it is scanned again next time", plugin);
+  g_autoptr(QlRegistry) registry = ql_registry_new ();
+  GPtrArray *errors;
+
+  g_unsetenv ("QLAUNCH_FIXTURE_CONSTRUCTOR_RAN");
+  /* The scanner vouches for rng; it is opened here only when used. */
+  ql_registry_set_cache_file (registry, cache_file);
+  ql_registry_add_search_dir (registry, dir);
+  ql_registry_scan (registry);
+  g_assert_cmpuint (ql_registry_get_load_errors (registry)->len, ==, 0);
+  /* Before then, the file is replaced by one the scanner never saw (a
+   * plugin of another ABI with a constructor). */
+  g_assert_cmpint (g_rename (other, plugin), ==, 0);
+  g_assert_cmpuint (ql_registry_get_plugins (registry)->len, ==, 0);
+  errors = ql_registry_get_load_errors (registry);
+  g_assert_cmpuint (errors->len, ==, 1);
+  g_assert_cmpstr (((GError *) g_ptr_array_index (errors, 0))->message, ==, expected);
+  g_assert_null (g_getenv ("QLAUNCH_FIXTURE_CONSTRUCTOR_RAN"));
+  ql_test_rm_rf (base);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -466,5 +498,6 @@ main (int    argc,
   g_test_add_func ("/security/plugins/loaded-from-checked-descriptor",
                    test_loaded_from_checked_descriptor);
   g_test_add_func ("/security/plugins/abi-checked-out-of-process", test_abi_checked_out_of_process);
+  g_test_add_func ("/security/plugins/swapped-after-scan", test_swapped_after_scan);
   return g_test_run ();
 }

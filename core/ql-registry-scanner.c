@@ -25,8 +25,9 @@
  * ql_registry_scanner_find:
  *
  * The plugin scanner: `$QLAUNCH_PLUGIN_SCANNER` when set (empty: none),
- * else the installed one. Like a plugin, it is refused if it or its
- * directory is writable by group or others.
+ * else the installed one. Like a plugin, it is refused if another user
+ * could change it or a directory above it (owned by another user than root
+ * or us, or writable by group or others).
  *
  * Returns: (transfer full) (nullable): its path, or %NULL when there is no
  *   usable scanner (plugins are then opened in-process)
@@ -36,22 +37,20 @@ ql_registry_scanner_find (void)
 {
   const char *over = g_getenv ("QLAUNCH_PLUGIN_SCANNER");
   g_autofree char *path = g_strdup (over != NULL ? over : QL_PLUGIN_SCANNER_PATH);
-  g_autofree char *dir = NULL;
+  g_autoptr(GError) error = NULL;
   struct stat st;
 
   if (path[0] == '\0')
     return NULL;
-  dir = g_path_get_dirname (path);
   if (stat (path, &st) != 0 || !S_ISREG (st.st_mode) || (st.st_mode & 0111) == 0)
     {
       g_debug ("qlaunch: no plugin scanner at %s: plugins are opened in-process", path);
       return NULL;
     }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0
-      || stat (dir, &st) != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+  /* It runs as us and opens plugins: trusted like one. */
+  if (!ql_helper_check_binary_trusted (path, &error))
     {
-      g_debug ("qlaunch: plugin scanner %s or its directory is writable by group or others: "
-               "not run", path);
+      g_debug ("qlaunch: plugin scanner not run: %s", error->message);
       return NULL;
     }
   return g_steal_pointer (&path);

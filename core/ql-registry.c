@@ -1,6 +1,7 @@
 /* qlaunch — QlRegistry: plugin search, loading and device types. */
 #include "ql-private.h"
 #include "ql-keyval.h"
+#include "ql-plugin-file.h"
 #include "ql-registry-cache.h"
 #include "ql-registry-scanner.h"
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef QL_SYSTEM_PLUGIN_DIR
 #error "QL_SYSTEM_PLUGIN_DIR must be defined by the build"
@@ -322,86 +324,21 @@ ql_plugin_family_from_basename (const char *basename)
   return g_strndup (start, len);
 }
 
-/* Refuses @dir, which holds the plugin @filename, if group or others can
- * write it. */
+/* Whether @filename passes the checks of ql_plugin_file_open() (no other
+ * user can change it or any directory or link on its path) and is the file
+ * @expected (device, inode, size, times), when given. Opens nothing else. */
 static gboolean
-ql_registry_check_dir (const char  *filename,
-                       const char  *dir,
-                       GError     **error)
+ql_registry_check_path (const char                 *filename,
+                        const QlRegistryCacheEntry *expected,
+                        GError                    **error)
 {
   struct stat st;
+  int fd = ql_plugin_file_open (filename, &st, error);
 
-  if (stat (dir, &st) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: directory '%s': %s",
-                   filename, dir, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
-                   "'%s': refusing to load a plugin from directory '%s', "
-                   "which is writable by group or others (mode %04o)",
-                   filename, dir, (guint) (st.st_mode & 07777));
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* Refuses a plugin file, or a directory holding it, that group or others can
- * write: the plugin is code that runs as us. Symbolic links are followed; the
- * directory of the link and the directory of its target are both checked. */
-static gboolean
-ql_registry_check_path (const char  *filename,
-                        GError     **error)
-{
-  g_autofree char *dir = g_path_get_dirname (filename);
-  g_autofree char *real_path = NULL;
-  g_autofree char *real_dir = NULL;
-  struct stat st;
-
-  if (stat (filename, &st) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: %s",
-                   filename, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
-                   "'%s': cannot open plugin: not a regular file", filename);
-      return FALSE;
-    }
-
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_INSECURE_PATH,
-                   "'%s': refusing to load a plugin file writable by group "
-                   "or others (mode %04o)",
-                   filename, (guint) (st.st_mode & 07777));
-      return FALSE;
-    }
-
-  if (!ql_registry_check_dir (filename, dir, error))
+  if (fd < 0)
     return FALSE;
-
-  real_path = realpath (filename, NULL);
-  if (real_path != NULL)
-    real_dir = g_path_get_dirname (real_path);
-  if (real_dir != NULL && !g_str_equal (real_dir, dir)
-      && !ql_registry_check_dir (filename, real_dir, error))
-    return FALSE;
-
-  return TRUE;
+  close (fd);
+  return expected == NULL || ql_registry_cache_entry_matches (expected, &st);
 }
 
 static const char *
@@ -765,6 +702,12 @@ ql_registry_pending_forget (QlRegistry           *self,
 static void
 ql_registry_cache_save (QlRegistry *self);
 
+static QlPlugin *
+ql_registry_load_file (QlRegistry                 *self,
+                       const char                 *filename,
+                       const QlRegistryCacheEntry *expected,
+                       GError                    **error);
+
 /* Opens a plugin file the cache vouched for, now that it is needed. If it
  * fails (it changed since the scan, or its init now fails), its error goes
  * to the load errors and to each device type it was to provide, and its
@@ -777,8 +720,9 @@ ql_registry_load_pending (QlRegistry           *self,
   g_auto(GStrv) types = g_strdupv (entry->device_types);
   GError *error = NULL;
 
+  /* The entry stays in the cache (owned there) while the file loads. */
   ql_registry_pending_forget (self, entry);
-  if (ql_registry_load_plugin (self, path, &error) != NULL)
+  if (ql_registry_load_file (self, path, entry, &error) != NULL)
     return;
   g_debug ("%s", error->message);
   for (guint i = 0; types[i] != NULL; i++)
@@ -886,8 +830,9 @@ ql_registry_scan_cached (QlRegistry        *self,
       || strcmp (entry->family, family) != 0)
     return FALSE;
   /* The checks that depend on more than the file run every time (they
-   * open nothing); loading it reports their error. */
-  if (!ql_registry_check_path (path, NULL))
+   * load nothing), on the file they open, which must be the one the cache
+   * knows; loading it reports their error. */
+  if (!ql_registry_check_path (path, entry, NULL))
     return FALSE;
   if (entry->error_code >= 0)
     {
@@ -991,7 +936,9 @@ ql_registry_cache_save (QlRegistry *self)
  * or their family is first looked up, or all at once by
  * ql_registry_get_plugins(). A plugin file that failed is not opened again
  * until it changes: its error is reported from the cache. The checks of a
- * plugin's path (modes of the file and its directories) run at every scan.
+ * plugin's path (owners and modes of the file, its directories and links,
+ * see ql_registry_load_plugin()) run at every scan, on the file they open,
+ * which must still be the one the cache knows.
  *
  * A new or changed file is opened first in `qlaunch-plugin-scanner`, a
  * child process (installed in `$libexecdir/qlaunch-1`;
@@ -999,7 +946,9 @@ ql_registry_cache_save (QlRegistry *self)
  * deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s): a plugin that
  * crashes, aborts or hangs while loading is recorded as bad
  * (%QL_PLUGIN_ERROR_SCAN_FAILED, the message saying how) and never opened
- * in this process. Without a scanner, such files are opened in-process.
+ * in this process; so is one the scanner refused (another ABI version, a
+ * bad descriptor), so none of its code, ELF constructors included, runs
+ * here. Without a scanner, such files are opened in-process.
  *
  * The file is 0600 in a 0700 directory; one owned by another user, or
  * writable by group or others, is not read. A cache written by another
@@ -1062,10 +1011,19 @@ ql_registry_get_default_cache_file (void)
  *   returns its plugin again);
  * - the file must exist and be a regular file (symbolic links are
  *   followed): %QL_PLUGIN_ERROR_OPEN_FAILED;
- * - neither the file, nor its directory, nor (for a symbolic link) its
- *   target's directory may be writable by group or others:
- *   %QL_PLUGIN_ERROR_INSECURE_PATH, checked before the file is opened;
- * - the file must open as a shared module: %QL_PLUGIN_ERROR_OPEN_FAILED;
+ * - no other user may be able to change it: the file, every directory
+ *   from `/` down to it and every symbolic link on the way (a link's target
+ *   and its directories resolved the same way) must be owned by root or by
+ *   the effective user and (links aside) not be writable by group or
+ *   others, a sticky directory such as `/tmp` included:
+ *   %QL_PLUGIN_ERROR_INSECURE_PATH, naming what is at fault. The path is
+ *   resolved one component at a time from the descriptor of the directory
+ *   just checked, the file opened from there and checked again on its
+ *   descriptor, and that descriptor is what the dynamic loader maps
+ *   (`/proc/self/fd/N`, kept open for the life of the process, one per
+ *   file): what was checked is what is loaded;
+ * - the file must open as a shared module (its ELF constructors run
+ *   then): %QL_PLUGIN_ERROR_OPEN_FAILED;
  * - it must export `ql_plugin_<family>_get_desc` (dashes in the family
  *   become underscores): %QL_PLUGIN_ERROR_NO_ENTRY_POINT;
  * - the descriptor must exist: %QL_PLUGIN_ERROR_BAD_DESCRIPTOR;
@@ -1106,17 +1064,31 @@ ql_registry_load_plugin (QlRegistry  *self,
                          const char  *filename,
                          GError     **error)
 {
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (filename != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return ql_registry_load_file (self, filename, NULL, error);
+}
+
+/* ql_registry_load_plugin(), refusing a file that is not @expected (its
+ * cache entry, when given): the file the plugin scanner opened. */
+static QlPlugin *
+ql_registry_load_file (QlRegistry                 *self,
+                       const char                 *filename,
+                       const QlRegistryCacheEntry *expected,
+                       GError                    **error)
+{
   g_autofree char *basename = NULL;
   g_autofree char *family = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autoptr(QlPlugin) plugin = NULL;
   QlPlugin *loaded;
   const QlPluginDesc *desc;
+  const char *module_name;
   GModule *module;
-
-  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
-  g_return_val_if_fail (filename != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  struct stat st;
+  int fd;
 
   basename = g_path_get_basename (filename);
   family = ql_plugin_family_from_basename (basename);
@@ -1156,15 +1128,29 @@ ql_registry_load_plugin (QlRegistry  *self,
       return NULL;
     }
 
-  if (!ql_registry_check_path (filename, error))
+  /* The file is checked and opened here; the dynamic loader maps that
+   * descriptor, not the path. */
+  fd = ql_plugin_file_open (filename, &st, error);
+  if (fd < 0)
     return NULL;
+  /* The scanner vouched for another file: none of this one's code has
+   * run anywhere yet, so it is not opened here. */
+  if (expected != NULL && !ql_registry_cache_entry_matches (expected, &st))
+    {
+      close (fd);
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
+                   "'%s': cannot open plugin: the file changed since it was scanned; "
+                   "it is scanned again next time", filename);
+      return NULL;
+    }
+  module_name = ql_plugin_file_module_name (fd, &st);
 
-  module = g_module_open_full (filename,
+  module = g_module_open_full (module_name,
                                G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL,
                                &local_error);
   if (module == NULL)
     {
-      g_autofree char *prefix = g_strdup_printf ("%s: ", filename);
+      g_autofree char *prefix = g_strdup_printf ("%s: ", module_name);
       const char *reason = local_error->message;
 
       /* The dynamic loader's message often repeats the file name. */

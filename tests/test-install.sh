@@ -22,7 +22,11 @@
 #     respects --plugin-dir, and knows every option of every command.
 #
 # Output: TAP. Environment (set by tests/meson.build): QLAUNCH_MESON (the
-# meson that configured the build), QLAUNCH_TOP_SRCDIR (the source tree).
+# meson that configured the build), QLAUNCH_TOP_SRCDIR (the source tree),
+# QLAUNCH_TEST_PLUGIN_TMPDIR (where the temporary directory is made: not
+# /tmp, since qlaunch refuses plugins below a directory that group or
+# others can write, a sticky one like /tmp included, and the prefix's
+# plugin directory is in there).
 # QLAUNCH_TEST_KEEP=1 keeps the temporary directory.
 #
 # shellcheck disable=SC2317  # the checks are functions called through check()
@@ -53,7 +57,9 @@ check ()
 elapsed () { local d=$(( (${EPOCHREALTIME/[.,]/} - ${1/[.,]/}) / 100000 )); printf '%d.%ds' $((d / 10)) $((d % 10)); }
 bail () { printf 'Bail out! %s\n' "$*"; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/qlaunch-install.XXXXXX") || bail "mktemp failed"
+tmp_base=${QLAUNCH_TEST_PLUGIN_TMPDIR:?QLAUNCH_TEST_PLUGIN_TMPDIR is not set (run through meson test)}
+mkdir -p "$tmp_base" && chmod 0755 "$tmp_base" || bail "cannot make $tmp_base"
+tmp=$(mktemp -d "$tmp_base/qlaunch-install.XXXXXX") || bail "mktemp failed"
 if [ "${QLAUNCH_TEST_KEEP:-}" = 1 ]; then
   printf '# keeping %s\n' "$tmp"
 else

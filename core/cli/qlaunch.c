@@ -68,6 +68,7 @@ main (int    argc,
   for (i = 1; i < argc; i++)
     {
       const char *arg = argv[i];
+      const char *dir = NULL;
 
       if (g_str_equal (arg, "--plugin-dir"))
         {
@@ -76,10 +77,21 @@ main (int    argc,
               g_printerr ("qlaunch: --plugin-dir needs a directory\n\n%s", usage);
               return QL_EXIT_USAGE;
             }
-          g_ptr_array_add (dirs, g_strdup (argv[++i]));
+          dir = argv[++i];
         }
       else if (g_str_has_prefix (arg, "--plugin-dir="))
-        g_ptr_array_add (dirs, g_strdup (arg + strlen ("--plugin-dir=")));
+        dir = arg + strlen ("--plugin-dir=");
+      if (dir != NULL)
+        {
+          /* Made absolute later, an empty directory would be the current
+           * one: plugins are never loaded from wherever qlaunch runs. */
+          if (dir[0] == '\0')
+            {
+              g_printerr ("qlaunch: --plugin-dir: the directory is empty\n\n%s", usage);
+              return QL_EXIT_USAGE;
+            }
+          g_ptr_array_add (dirs, g_strdup (dir));
+        }
       else if (g_str_equal (arg, "--no-registry-cache"))
         globals.no_registry_cache = TRUE;
       else if (g_str_equal (arg, "--version"))

@@ -66,7 +66,9 @@ typedef enum
  * @QL_PLUGIN_ERROR_NAME_MISMATCH: the descriptor's name is not the family of the file name
  * @QL_PLUGIN_ERROR_INIT_FAILED: the plugin's init function failed
  * @QL_PLUGIN_ERROR_DUPLICATE_DEVICE: the plugin registers a device type that exists already
- * @QL_PLUGIN_ERROR_INSECURE_PATH: the file or its directory is writable by group or others
+ * @QL_PLUGIN_ERROR_INSECURE_PATH: another user could change the file: it, a directory
+ *   above it or a symbolic link on its path is owned by another user than root or us,
+ *   or (links aside) writable by group or others
  * @QL_PLUGIN_ERROR_BAD_DEVICE_TYPE: a registered device type is not a concrete #QlDevice subclass or has a bad name
  * @QL_PLUGIN_ERROR_SCAN_FAILED: loading it in the plugin scanner (a child process) crashed,
  *   aborted, hung or gave no answer (Since: 0.2)

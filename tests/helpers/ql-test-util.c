@@ -79,6 +79,18 @@ ql_test_run_cli (const char * const *args,
                  char              **out_stdout,
                  char              **out_stderr)
 {
+  return ql_test_run_cli_in (NULL, NULL, args, out_stdout, out_stderr);
+}
+
+int
+ql_test_run_cli_in (const char         *cwd,
+                    const char * const *env,
+                    const char * const *args,
+                    char              **out_stdout,
+                    char              **out_stderr)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
@@ -87,13 +99,23 @@ ql_test_run_cli (const char * const *args,
   const char *bin = g_getenv ("QLAUNCH_BIN");
 
   g_assert_nonnull (bin);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      const char *eq = strchr (env[i], '=');
+      g_autofree char *name = NULL;
+
+      g_assert_nonnull (eq);
+      name = g_strndup (env[i], eq - env[i]);
+      g_subprocess_launcher_setenv (launcher, name, eq + 1, TRUE);
+    }
+  if (cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, cwd);
   g_ptr_array_add (argv, (gpointer) bin);
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  proc = g_subprocess_newv ((const char * const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);
@@ -181,6 +203,21 @@ ql_test_make_tmpdir (void)
   char *dir = g_dir_make_tmp ("qlaunch-test-XXXXXX", &error);
 
   g_assert_no_error (error);
+  return dir;
+}
+
+char *
+ql_test_make_plugin_tmpdir (void)
+{
+  const char *env = g_getenv ("QLAUNCH_TEST_PLUGIN_TMPDIR");
+  g_autofree char *base = env != NULL ? g_strdup (env)
+                                      : g_build_filename (g_get_user_cache_dir (), "qlaunch-test-plugins", NULL);
+  char *dir;
+
+  g_assert_cmpint (g_mkdir_with_parents (base, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (base, 0755), ==, 0);
+  dir = g_build_filename (base, "qlaunch-test-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp_full (dir, 0700));
   return dir;
 }
 

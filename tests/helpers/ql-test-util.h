@@ -27,6 +27,13 @@ QlVmConfig *ql_test_load_vm             (QlRegistry  *registry,
 int         ql_test_run_cli             (const char * const *args,
                                          char              **out_stdout,
                                          char              **out_stderr);
+/* The same in @cwd (NULL: ours), with the NAME=VALUE entries of @env
+ * (NULL: none) added to our environment. */
+int         ql_test_run_cli_in          (const char         *cwd,
+                                         const char * const *env,
+                                         const char * const *args,
+                                         char              **out_stdout,
+                                         char              **out_stderr);
 
 /* What ql_test_run_bounded() saw. */
 typedef struct
@@ -63,6 +70,12 @@ int         ql_test_seccomp_mode        (GPid         pid);
 /* A fresh private temporary directory (removed by ql_test_rm_rf). */
 char       *ql_test_make_tmpdir         (void);
 void        ql_test_rm_rf               (const char  *path);
+/* The same for plugins: not under /tmp, whose sticky, world-writable
+ * directory the loader refuses, but in $QLAUNCH_TEST_PLUGIN_TMPDIR (the
+ * build tree's tests/plugin-tmp; for installed tests, unset:
+ * qlaunch-test-plugins in the user's cache directory), made 0755; the
+ * directory made in it is 0700. */
+char       *ql_test_make_plugin_tmpdir  (void);
 
 /* @text with the line number of the first "FILE:LINE: " after @file
  * dropped ("FILE: "), for messages whose line is not what a test is about. */

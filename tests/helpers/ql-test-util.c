@@ -115,6 +115,19 @@ ql_test_make_tmpdir (void)
   return dir;
 }
 
+char *
+ql_test_make_safe_tmpdir (void)
+{
+  const char *build = g_getenv ("QLAUNCH_TEST_BUILDDIR");
+  char *tmpl;
+
+  if (build == NULL)
+    return ql_test_make_tmpdir ();
+  tmpl = g_build_filename (build, "qlaunch-test-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (tmpl));
+  return tmpl;
+}
+
 void
 ql_test_rm_rf (const char *path)
 {

@@ -1604,6 +1604,12 @@ make_launcher (QlVm       *self,
     }
 
   launcher = g_subprocess_launcher_new (flags);
+  /* QEMU 7.2 takes a firmware or ROM file it looks for by name (its
+   * defaults included: bios-256k.bin, efi-virtio.rom) from its working
+   * directory first. A VM read from a file has only absolute paths, so its
+   * QEMU runs in /, where nobody plants such a file. */
+  if (self->config != NULL && ql_vm_config_get_base_dir (self->config) != NULL)
+    g_subprocess_launcher_set_cwd (launcher, "/");
   if (stdin_copy >= 0)
     g_subprocess_launcher_take_stdin_fd (launcher, stdin_copy);
   for (guint i = 0; i < dups->len; i++)

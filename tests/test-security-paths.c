@@ -12,9 +12,11 @@
  * The scratch tree lives in the build directory (root-owned, 0755 up to
  * `/`), so that the real QEMU wrappers the cases use are safe; only the
  * playground is world-writable. Every qlaunch runs under timeout(1). */
+#include "ql-test-bios.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -318,6 +320,81 @@ test_bios_bare (Fixture       *f,
   run_clear (&r);
 }
 
+/* `qlaunch run` of a VM without [vm] bios, from the playground where the
+ * other user planted a ./bios-256k.bin that powers the guest off: QEMU
+ * 7.2 takes its default BIOS from its working directory first, so QEMU
+ * runs in /, loads its own SeaBIOS and keeps running (QMP answers
+ * query-status "running") until qlaunch stops it. */
+static void
+test_run_cwd (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *planted = g_build_filename (f->pub, "bios-256k.bin", NULL);
+  g_autofree char *sock = g_build_filename (f->vm_dir, "qmp.sock", NULL);
+  g_autofree char *vm = NULL;
+  g_autofree char *proc_cwd = NULL;
+  g_autofree char *cwd = NULL;
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GDataInputStream) err = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean running = FALSE;
+  int pid = 0;
+
+  (void) data;
+  if (!can_play (f))
+    return;
+  ql_test_write_poweroff_bios (planted, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lchown (planted, OTHER_UID, OTHER_UID), ==, 0);
+  vm = write_vm (f, "run.vm", "[vm]\nname = run\n[machine]\ntype = q35\nacceleration = tcg\n"
+                 "[memory]\nsize = 128M\n[qmp q]\ntype = unix\npath = qmp.sock\n");
+  g_subprocess_launcher_set_cwd (launcher, f->pub);
+  g_subprocess_launcher_setenv (launcher, "QLAUNCH_CACHE_DIR", f->cache, TRUE);
+  proc = g_subprocess_launcher_spawn (launcher, &error, "timeout", HANG_LIMIT, g_getenv ("QLAUNCH_BIN"),
+                                      "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), "run", vm, NULL);
+  g_assert_no_error (error);
+  err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (err, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      if (line == NULL)
+        g_error ("qlaunch run ended before QEMU started");
+      g_test_message ("qlaunch run: %s", line);
+      if (sscanf (line, "qlaunch: QEMU started (pid %d)", &pid) == 1)
+        break;
+    }
+  proc_cwd = g_strdup_printf ("/proc/%d/cwd", pid);
+  cwd = g_file_read_link (proc_cwd, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cwd, ==, "/");
+  /* The guest runs QEMU's BIOS: it is still running once QMP answers. */
+  for (guint attempt = 0; attempt < 300 && !running; attempt++)
+    {
+      Run r = { 0 };
+      const char *args[] = { "qmp", "--timeout", "5000", sock, "query-status", NULL };
+
+      if (g_file_test (sock, G_FILE_TEST_EXISTS))
+        {
+          run_in_pub (f, &r, args);
+          running = r.status == 0 && strstr (r.out, "\"running\"") != NULL;
+          run_clear (&r);
+        }
+      if (!running)
+        {
+          g_assert_true (ql_test_pid_alive (pid));
+          g_usleep (100 * 1000);
+        }
+    }
+  g_assert_true (running);
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+}
+
 /* A QEMU binary another user could change is refused before it runs:
  * one in a group-writable directory, one in a world-writable sticky
  * directory (like /tmp), one owned by the other user. The error names the
@@ -577,6 +654,7 @@ main (int    argc,
   ADD ("paths/net-script", test_net_script);
   ADD ("paths/rom-file", test_rom_file);
   ADD ("paths/bios-bare", test_bios_bare);
+  ADD ("paths/run-cwd", test_run_cwd);
   ADD ("paths/qemu-unsafe", test_qemu_unsafe);
   ADD ("cache/fifo", test_cache_fifo);
   ADD ("cache/caps-symlink", test_cache_caps_symlink);

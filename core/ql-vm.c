@@ -1712,6 +1712,21 @@ fail_launch (QlVm   *self,
   stop_helpers_then_finish (self, QL_VM_STATE_FAILED, -1);
 }
 
+/* Whether @binary (argv[0]: a path, or a name found in PATH) is one no
+ * other user can change (ql_path_check_trusted()). One that cannot be
+ * found is left to the spawn, which says so. */
+static gboolean
+qemu_binary_trusted (const char  *binary,
+                     GError     **error)
+{
+  g_autofree char *found = strchr (binary, '/') == NULL ? g_find_program_in_path (binary)
+                                                        : g_canonicalize_filename (binary, NULL);
+
+  if (found == NULL || !g_file_test (found, G_FILE_TEST_EXISTS))
+    return TRUE;
+  return ql_path_check_trusted ("QEMU binary", found, error);
+}
+
 /* Spawns QEMU with @argv (the launch task is pending in the VM). */
 static void
 spawn_qemu (QlVm       *self,
@@ -1726,7 +1741,8 @@ spawn_qemu (QlVm       *self,
   GPid pid = 0;
   gboolean pushed;
 
-  launcher = make_launcher (self, cmdline, &error);
+  if (qemu_binary_trusted (argv[0], &error))
+    launcher = make_launcher (self, cmdline, &error);
   if (launcher != NULL && !open_pid_pipe (pid_pipe, 3 + (int) ql_cmdline_get_fds (cmdline)->len, &error))
     g_clear_object (&launcher);
   if (launcher != NULL)

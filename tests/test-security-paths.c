@@ -447,6 +447,41 @@ test_qemu_unsafe (Fixture       *f,
     }
 }
 
+/* The library refuses the same QEMU when it launches one, whatever did or
+ * did not probe it first (template clones, factories, applications): a
+ * wrapper in a sticky world-writable directory never runs. */
+static void
+test_launch_unsafe (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *dir = g_build_filename (f->base, "sticky", NULL);
+  g_autofree char *binary = g_build_filename (dir, "qemu", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *vm_text = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+
+  (void) data;
+  if (!can_play (f))
+    return;
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 01777), ==, 0);
+  text = wrapper_text (f);
+  plant (binary, text, 0755);
+  registry = ql_test_registry_new ();
+  vm_text = g_strdup_printf ("[vm]\nqemu = %s\n[machine]\ntype = q35\nacceleration = tcg\n", binary);
+  config = ql_test_load_vm (registry, vm_text);
+  vm = ql_vm_new (config);
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_test_message ("error: %s", error->message);
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_SPAWN);
+  assert_contains (error->message, binary);
+  assert_contains (error->message, "refused");
+  assert_no_marker (f);
+}
+
 /* The cache file of the real QEMU under @cache_dir. */
 static char *
 caps_file (Fixture    *f,
@@ -656,6 +691,7 @@ main (int    argc,
   ADD ("paths/bios-bare", test_bios_bare);
   ADD ("paths/run-cwd", test_run_cwd);
   ADD ("paths/qemu-unsafe", test_qemu_unsafe);
+  ADD ("paths/launch-unsafe", test_launch_unsafe);
   ADD ("cache/fifo", test_cache_fifo);
   ADD ("cache/caps-symlink", test_cache_caps_symlink);
   ADD ("cache/planted", test_cache_planted);

@@ -138,6 +138,11 @@ GError        *ql_vm_config_check_sandbox  (QlVmConfig *self,
 QlCmdline     *ql_vm_config_build_cmdline_in (QlVmConfig  *self,
                                               const char  *runtime_dir,
                                               GError     **error);
+/* ql_vm_config_build_checked_cmdline() in the runtime directory of a
+ * launch (%NULL: the default). */
+QlCmdline     *ql_vm_config_build_checked_cmdline_in (QlVmConfig  *self,
+                                                      const char  *runtime_dir,
+                                                      GError     **error);
 
 /* The command line the running VM of @self was started with, to work out
  * its PCIe topology for a hot-plug: without host checks, and without the

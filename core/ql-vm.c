@@ -90,6 +90,7 @@ struct _QlVm
   int stdout_fd;                  /* ours (a dup), or -1 */
   int stdin_fd;                   /* ours (a dup), or -1 */
   gboolean die_with_parent;       /* PR_SET_PDEATHSIG in the child */
+  gboolean unchecked;             /* ql_vm_set_check_qemu (self, FALSE) */
   char **env;                     /* QEMU's environment, or NULL: the default */
 
   GMainContext *context;          /* where the process is followed */
@@ -1471,6 +1472,58 @@ ql_vm_set_die_with_parent (QlVm     *self,
 }
 
 /**
+ * ql_vm_set_check_qemu:
+ * @self: a #QlVm in state %QL_VM_STATE_NEW
+ * @check: whether the launch checks the VM against its QEMU binary
+ *
+ * By default the launch builds QEMU's command line checked against the
+ * binary that runs it, as `qlaunch run` does
+ * (ql_vm_config_build_checked_cmdline()): the binary's capabilities are
+ * probed once and then read from the cache, plugins see the machine type
+ * the binary resolves and its version, and a device type, property,
+ * machine type or option the binary lacks fails the launch with a
+ * #QL_QEMU_CAPS_ERROR before QEMU starts, naming what the binary offers
+ * instead (%QL_QEMU_CAPS_ERROR_INCOMPATIBLE). A binary that cannot be
+ * probed fails the launch too, with the probe's error and this function
+ * named, except a missing one, which the launch reports as
+ * %QL_LAUNCH_ERROR_SPAWN.
+ *
+ * With @check %FALSE, or when the configuration's host checks are off
+ * (ql_vm_config_set_host_probe() with %NULL), the command line is built
+ * unchecked (ql_vm_config_build_cmdline()), for the QEMU 7.2 forms or the
+ * version set with ql_vm_config_set_qemu_version(): for a wrapper script
+ * that is not QEMU, or a caller that checked the configuration itself.
+ * Call before the launch.
+ *
+ * Since: ABI 1.4
+ */
+void
+ql_vm_set_check_qemu (QlVm     *self,
+                      gboolean  check)
+{
+  g_return_if_fail (QL_IS_VM (self));
+  g_return_if_fail (self->state == QL_VM_STATE_NEW);
+  self->unchecked = !check;
+}
+
+/**
+ * ql_vm_get_check_qemu:
+ * @self: a #QlVm
+ *
+ * Gets what ql_vm_set_check_qemu() set.
+ *
+ * Returns: whether the launch checks the VM against its QEMU binary
+ *
+ * Since: ABI 1.4
+ */
+gboolean
+ql_vm_get_check_qemu (QlVm *self)
+{
+  g_return_val_if_fail (QL_IS_VM (self), FALSE);
+  return !self->unchecked;
+}
+
+/**
  * ql_vm_set_environ:
  * @self: a #QlVm
  * @env: (array zero-terminated=1) (element-type filename) (nullable): the
@@ -1927,6 +1980,24 @@ build_cmdline (QlVm      *self,
   *runtime_dir = explicit_dir != NULL
                  ? g_strdup (explicit_dir)
                  : ql_runtime_dir_propose (ql_vm_config_get_str (self->config, QL_VM_PROP_NAME));
+  if (!self->unchecked && ql_vm_config_get_host_probe (self->config) != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      QlCmdline *cmdline = ql_vm_config_build_checked_cmdline_in (self->config, *runtime_dir, &local);
+
+      if (cmdline != NULL)
+        return cmdline;
+      /* A missing binary: the spawn names it, as for an unchecked VM. */
+      if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
+        {
+          if (local->domain == QL_QEMU_CAPS_ERROR && local->code != QL_QEMU_CAPS_ERROR_INCOMPATIBLE)
+            g_set_error (error, local->domain, local->code,
+                         "%s (ql_vm_set_check_qemu() turns this check off)", local->message);
+          else
+            g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+    }
   return ql_vm_config_build_cmdline_in (self->config, *runtime_dir, error);
 }
 

@@ -555,6 +555,22 @@ termios_is (int      fd,
   return tcgetattr (fd, &t) == 0 && (t.c_lflag & on) == on && (t.c_lflag & off) == 0;
 }
 
+/* /proc/PID/status says the process has a handler for SIGINT (SigCgt). */
+static gboolean
+catches_sigint (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *text = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  line = strstr (text, "\nSigCgt:\t");
+  if (line == NULL)
+    return FALSE;
+  return (g_ascii_strtoull (line + strlen ("\nSigCgt:\t"), NULL, 16) & (1ull << (SIGINT - 1))) != 0;
+}
+
 static void
 test_terminal_ctrl_c (Fixture       *fx,
                       gconstpointer  data)
@@ -620,6 +636,12 @@ test_terminal_ctrl_c (Fixture       *fx,
       g_usleep (20 * 1000);
     }
   g_assert_true (termios_is (master, ISIG, ICANON | ECHO));
+  /* QEMU sets the terminal up before it installs its signal handlers: a
+   * Ctrl-C in between kills it by the default action before qlaunch's
+   * handler runs. Wait until it catches SIGINT, as it does for its life. */
+  while (!catches_sigint (pid) && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  g_assert_true (catches_sigint (pid));
 
   t0 = g_get_monotonic_time ();
   g_assert_cmpint (write (master, "\003", 1), ==, 1);

@@ -468,6 +468,59 @@ test_bad_global (Fixture       *f,
   assert_qemu_fails (vm, "can't apply global ICH9-LPC.noreboot=maybe");
 }
 
+/* The launch checks the VM against the probed binary by default, as
+ * `qlaunch run` does: a machine type QEMU 7.2 lacks is refused with what
+ * it offers, before QEMU runs; with the check off, QEMU itself refuses it. */
+static void
+test_caps_checked (Fixture       *f,
+                   gconstpointer  data)
+{
+  const char *extra = "[machine]\ntype = pc-q35-99.0\n";
+  g_autoptr(QlVm) vm = new_vm (f, "qlcaps", extra);
+  g_autoptr(QlVm) unchecked = new_vm (f, "qlcaps", extra);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ql_vm_get_check_qemu (vm));
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_test_message ("error: %s", error->message);
+  g_assert_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE);
+  g_assert_nonnull (strstr (error->message, "pc-q35-99.0"));
+  g_assert_nonnull (strstr (error->message, "pc-q35-7.2"));
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_NEW);
+  g_assert_cmpint (ql_vm_get_pid (vm), ==, 0);
+
+  ql_vm_set_check_qemu (unchecked, FALSE);
+  g_assert_false (ql_vm_get_check_qemu (unchecked));
+  assert_qemu_fails (unchecked, "unsupported machine type");
+}
+
+/* Checked by default, plugins see the machine type the binary resolves
+ * (q35 is pc-q35-7.2 on QEMU 7.2), and the binary's capabilities are on
+ * the configuration. */
+static void
+test_caps_resolved_machine (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(QlVm) vm = new_vm (f, "qlmachine", NULL);
+  QlVmConfig *config = ql_vm_get_config (vm);
+  g_autoptr(QlTestQmp) qmp = NULL;
+  g_autofree char *status = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (ql_vm_config_get_qemu_caps (config));
+  g_assert_cmpstr (ql_vm_config_resolve_machine_type (config), ==, "q35");
+  g_assert_true (ql_vm_launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (ql_vm_config_get_qemu_caps (config));
+  g_assert_cmpstr (ql_vm_config_resolve_machine_type (config), ==, "pc-q35-7.2");
+  qmp = qmp_connect (f, vm, "qlmachine");
+  status = qmp_status (qmp);
+  g_assert_cmpstr (status, ==, "prelaunch");
+  ql_vm_stop (vm);
+  ql_vm_wait (vm, NULL, NULL);
+  g_assert_cmpint (ql_vm_get_state (vm), !=, QL_VM_STATE_RUNNING);
+}
+
 static void
 test_missing_kernel (Fixture       *f,
                      gconstpointer  data)
@@ -725,6 +778,8 @@ main (int    argc,
   ADD ("stop-then-wait", test_stop_then_wait);
   ADD ("quit-over-qmp", test_quit_over_qmp);
   ADD ("bad-global", test_bad_global);
+  ADD ("caps-checked", test_caps_checked);
+  ADD ("caps-resolved-machine", test_caps_resolved_machine);
   ADD ("missing-kernel", test_missing_kernel);
   ADD ("missing-kernel-host-checks", test_missing_kernel_host_checks);
   ADD ("tap-fd", test_tap_fd);

@@ -14,6 +14,19 @@ build_for_qemu (QlVmConfig  *vm,
   g_autoptr(QlQemuCaps) caps = NULL;
   guint major, minor;
 
+  if (qemu_version == NULL && host_checks)
+    {
+      g_autoptr(GError) local = NULL;
+
+      cmdline = ql_vm_config_build_checked_cmdline (vm, &local);
+      if (cmdline != NULL)
+        return g_steal_pointer (&cmdline);
+      if (local->domain == QL_QEMU_CAPS_ERROR && local->code != QL_QEMU_CAPS_ERROR_INCOMPATIBLE)
+        g_set_error (error, local->domain, local->code, "%s%s", local->message, hint);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
   if (qemu_version != NULL)
     {
       caps = ql_qemu_caps_new_for_version (qemu_version, error);
@@ -23,36 +36,9 @@ build_for_qemu (QlVmConfig  *vm,
       ql_qemu_caps_get_version (caps, &major, &minor, NULL);
       ql_vm_config_set_qemu_version (vm, major, minor);
     }
-  else if (host_checks)
-    {
-      /* The binary's machine types first: plugins and the PCIe topology
-       * see [machine] type as it resolves it (q35 is pc-q35-7.2). */
-      g_autofree char *binary = ql_vm_config_dup_qemu_binary (vm);
-      g_autoptr(QlQemuCaps) machines = ql_qemu_caps_lookup (binary, NULL, QL_QEMU_CAPS_LOOKUP_NONE, NULL, error);
-
-      if (machines == NULL)
-        {
-          g_prefix_error (error, "cannot check the VM against its QEMU%s: ", hint);
-          return NULL;
-        }
-      ql_vm_config_set_qemu_caps (vm, machines);
-    }
   cmdline = ql_vm_config_build_cmdline (vm, error);
-  if (cmdline == NULL)
-    return NULL;
-  if (caps == NULL && host_checks)
-    {
-      caps = ql_qemu_caps_lookup_for_cmdline (cmdline, QL_QEMU_CAPS_LOOKUP_NONE, NULL, error);
-      if (caps == NULL)
-        {
-          g_prefix_error (error, "cannot check the VM against its QEMU%s: ", hint);
-          return NULL;
-        }
-    }
-  if (caps == NULL)
+  if (cmdline == NULL || caps == NULL)
     return g_steal_pointer (&cmdline);
-  ql_qemu_caps_get_version (caps, &major, &minor, NULL);
-  ql_vm_config_set_qemu_version (vm, major, minor);
   ql_qemu_caps_apply_syntax (caps, cmdline);
   if (!ql_qemu_caps_check_cmdline (caps, cmdline, error))
     return NULL;

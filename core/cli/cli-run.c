@@ -461,6 +461,8 @@ ql_cli_run (const QlCliGlobals *globals,
     }
 
   vm = ql_vm_new (config);
+  /* Checked above, or launched unchecked after the warning. */
+  ql_vm_set_check_qemu (vm, FALSE);
   ql_vm_set_stdio_inherit (vm, TRUE);
   /* Nothing of the VM outlives qlaunch, even when it is killed (SIGKILL
    * cannot be caught): QEMU gets SIGKILL from the kernel then, and its

@@ -57,7 +57,13 @@ main (int    argc,
   QlCliGlobals globals = { NULL };
   int i;
 
-  setlocale (LC_ALL, "");
+  /* The user's character set (what g_print() converts to, and how QEMU's
+   * and the guest's text is shown) and the language of system messages
+   * (g_strerror()). The other categories stay "C": qlaunch formats no
+   * numbers, dates or money for people, and loading them is a tenth of
+   * its start-up. */
+  setlocale (LC_CTYPE, "");
+  setlocale (LC_MESSAGES, "");
 
   for (i = 1; i < argc; i++)
     {

@@ -198,6 +198,8 @@ QL_API gboolean     ql_firmware_find_uefi            (const char   *architecture
                                                       GError      **error);
 QL_API QlCmdline   *ql_vm_config_build_cmdline       (QlVmConfig   *self,
                                                       GError      **error);
+QL_API QlCmdline   *ql_vm_config_build_checked_cmdline (QlVmConfig *self,
+                                                        GError    **error);
 QL_API char       **ql_vm_config_to_argv             (QlVmConfig   *self,
                                                       GError      **error);
 

@@ -139,6 +139,9 @@ QL_API void         ql_vm_set_die_with_parent  (QlVm                *self,
                                                 gboolean             die_with_parent);
 QL_API void         ql_vm_set_environ          (QlVm                *self,
                                                 const char * const  *env);
+QL_API void         ql_vm_set_check_qemu       (QlVm                *self,
+                                                gboolean             check);
+QL_API gboolean     ql_vm_get_check_qemu       (QlVm                *self);
 
 QL_API gboolean     ql_vm_launch               (QlVm                *self,
                                                 GCancellable        *cancellable,

@@ -1,0 +1,201 @@
+/* Benchmark (meson test --benchmark): what `qlaunch args` costs at start-up,
+ * and how that grows with the number of installed plugins.
+ *
+ * Side by side, interleaved (the order rotates every round), the CPU time
+ * (user + system, from wait4's rusage) of:
+ *   floor:     tests/helpers/startup-floor.c, a program linked against
+ *              exactly the libraries `qlaunch` links (its DT_NEEDED list),
+ *              which returns at once: what any program with these
+ *              libraries pays to start on this machine;
+ *   stock:     `qlaunch --plugin-dir BUILD/plugins args --no-host-checks
+ *              data/examples/minimal.vm`, the stock plugins, warm registry
+ *              cache;
+ *   many:      the same with a second --plugin-dir holding 91 more plugins,
+ *              generated from tests/bench-plugins/bench-plugin.c.in at build
+ *              time (distinct, valid, trivial), warm cache;
+ * and, in rounds of their own, the cold first run of stock and many (a new,
+ * empty cache directory each time: every plugin is scanned in the
+ * out-of-process scanner and the cache written).
+ *
+ * Reports medians and minimums, and the ratios stock/floor (target: at most
+ * 1.2) and many/stock (target: at most 1.05). Asserts only that every run
+ * exits 0 and that stock and many print the same argv. QLAUNCH_BENCH_ROUNDS
+ * sets the warm rounds (default 45; the cold ones are a fifth of that). */
+#include "ql-test-stats.h"
+#include "ql-test-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+extern char **environ;
+
+typedef struct
+{
+  const char *name;
+  char      **argv;
+  gboolean    cold;        /* a fresh cache directory for every run */
+  GArray     *cpu_ms;
+  char       *output;      /* stdout of the first run */
+} Case;
+
+/* Runs @c once with QLAUNCH_CACHE_DIR=@cache_dir; stdout into @out_path.
+ * Returns the child's CPU time in milliseconds. */
+static double
+run_once (Case       *c,
+          const char *cache_dir,
+          const char *out_path)
+{
+  g_auto(GStrv) env = g_environ_setenv (g_strdupv (environ), "QLAUNCH_CACHE_DIR", cache_dir, TRUE);
+  posix_spawn_file_actions_t actions;
+  struct rusage ru;
+  int status = 0;
+  pid_t pid;
+  int rc;
+
+  posix_spawn_file_actions_init (&actions);
+  posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  rc = posix_spawn (&pid, c->argv[0], &actions, NULL, c->argv, env);
+  posix_spawn_file_actions_destroy (&actions);
+  if (rc != 0)
+    g_error ("%s: cannot run %s: %s", c->name, c->argv[0], g_strerror (rc));
+  while (wait4 (pid, &status, 0, &ru) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    g_error ("%s: %s exited with status %d", c->name, c->argv[0], status);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3
+         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static void
+run_case (Case       *c,
+          const char *warm_cache,
+          const char *scratch)
+{
+  g_autofree char *out_path = g_build_filename (scratch, "stdout", NULL);
+  g_autofree char *cache = c->cold ? g_build_filename (scratch, "cold-cache", NULL) : NULL;
+  double ms;
+
+  if (cache != NULL)
+    {
+      ql_test_rm_rf (cache);
+      g_assert_cmpint (g_mkdir (cache, 0700), ==, 0);
+    }
+  ms = run_once (c, cache != NULL ? cache : warm_cache, out_path);
+  g_array_append_val (c->cpu_ms, ms);
+  if (c->output == NULL)
+    g_assert_true (g_file_get_contents (out_path, &c->output, NULL, NULL));
+}
+
+static void
+report (Case *c)
+{
+  g_print ("%-12s CPU median %7.2f ms, best %7.2f ms (%u runs)\n", c->name,
+           ql_test_median (c->cpu_ms), ql_test_minimum (c->cpu_ms), c->cpu_ms->len);
+}
+
+static char **
+qlaunch_argv (const char *vm_file,
+              const char *extra_dir)
+{
+  const char *bin = g_getenv ("QLAUNCH_BIN");
+  GPtrArray *argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, g_strdup (bin));
+  g_ptr_array_add (argv, g_strdup ("--plugin-dir"));
+  g_ptr_array_add (argv, g_strdup (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR")));
+  if (extra_dir != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup ("--plugin-dir"));
+      g_ptr_array_add (argv, g_strdup (extra_dir));
+    }
+  g_ptr_array_add (argv, g_strdup ("args"));
+  g_ptr_array_add (argv, g_strdup ("--no-host-checks"));
+  g_ptr_array_add (argv, g_strdup (vm_file));
+  g_ptr_array_add (argv, NULL);
+  return (char **) g_ptr_array_free (argv, FALSE);
+}
+
+static guint
+count_plugins (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    n += g_str_has_prefix (name, "libqlaunch-") && g_str_has_suffix (name, ".so");
+  return n;
+}
+
+int
+main (void)
+{
+  const char *rounds_env = g_getenv ("QLAUNCH_BENCH_ROUNDS");
+  guint rounds = rounds_env != NULL ? (guint) g_ascii_strtoull (rounds_env, NULL, 10) : 45;
+  const char *many_dir = g_getenv ("QLAUNCH_BENCH_PLUGIN_DIR");
+  g_autofree char *vm_file = g_build_filename (g_getenv ("QLAUNCH_TEST_SRCDIR"), "..", "data", "examples",
+                                               "minimal.vm", NULL);
+  g_autofree char *scratch = ql_test_make_tmpdir ();
+  g_autofree char *warm_cache = g_build_filename (scratch, "warm-cache", NULL);
+  char *floor_argv[] = { (char *) g_getenv ("QLAUNCH_STARTUP_FLOOR"), NULL };
+  guint n_stock = count_plugins (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
+  guint n_extra = count_plugins (many_dir);
+  Case floor_case = { "floor", floor_argv, FALSE, NULL, NULL };
+  Case stock = { "stock", qlaunch_argv (vm_file, NULL), FALSE, NULL, NULL };
+  Case many = { "many", qlaunch_argv (vm_file, many_dir), FALSE, NULL, NULL };
+  Case stock_cold = { "stock cold", stock.argv, TRUE, NULL, NULL };
+  Case many_cold = { "many cold", many.argv, TRUE, NULL, NULL };
+  Case *warm[] = { &floor_case, &stock, &many };
+  Case *cold[] = { &stock_cold, &many_cold };
+  Case *all[] = { &floor_case, &stock, &many, &stock_cold, &many_cold };
+
+  g_assert_nonnull (floor_argv[0]);
+  g_assert_cmpuint (rounds, >, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    all[i]->cpu_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  g_assert_cmpint (g_mkdir (warm_cache, 0700), ==, 0);
+
+  g_print ("plugins: stock %u files, many %u files (%u generated)\n", n_stock, n_stock + n_extra, n_extra);
+  /* Warm the cache for both plugin sets; untimed. */
+  run_case (&stock, warm_cache, scratch);
+  run_case (&many, warm_cache, scratch);
+  g_array_set_size (stock.cpu_ms, 0);
+  g_array_set_size (many.cpu_ms, 0);
+  g_assert_cmpstr (stock.output, ==, many.output);
+
+  for (guint r = 0; r < rounds; r++)
+    for (guint k = 0; k < G_N_ELEMENTS (warm); k++)
+      run_case (warm[(r + k) % G_N_ELEMENTS (warm)], warm_cache, scratch);
+  for (guint r = 0; r < MAX (rounds / 5, 1); r++)
+    for (guint k = 0; k < G_N_ELEMENTS (cold); k++)
+      run_case (cold[(r + k) % G_N_ELEMENTS (cold)], warm_cache, scratch);
+  g_assert_cmpstr (stock_cold.output, ==, stock.output);
+  g_assert_cmpstr (many_cold.output, ==, stock.output);
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    report (all[i]);
+  g_print ("stock / floor: %.3f (median), %.3f (best); target at most 1.2\n",
+           ql_test_median (stock.cpu_ms) / ql_test_median (floor_case.cpu_ms), ql_test_minimum (stock.cpu_ms) / ql_test_minimum (floor_case.cpu_ms));
+  g_print ("many / stock:  %.3f (median), %.3f (best); target at most 1.05\n",
+           ql_test_median (many.cpu_ms) / ql_test_median (stock.cpu_ms), ql_test_minimum (many.cpu_ms) / ql_test_minimum (stock.cpu_ms));
+  g_print ("cold / warm:   stock %.2f, many %.2f (median)\n",
+           ql_test_median (stock_cold.cpu_ms) / ql_test_median (stock.cpu_ms), ql_test_median (many_cold.cpu_ms) / ql_test_median (many.cpu_ms));
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    {
+      g_array_unref (all[i]->cpu_ms);
+      g_free (all[i]->output);
+    }
+  g_strfreev (stock.argv);
+  g_strfreev (many.argv);
+  ql_test_rm_rf (scratch);
+  return 0;
+}

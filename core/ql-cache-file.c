@@ -13,7 +13,8 @@
  * it. A file or directory another user owns or may write is never read:
  * whoever controls it would control what qlaunch believes about plugins
  * and QEMU. Every directory from the cache root down is checked, and made
- * 0700 when qlaunch creates it (or tightened to 0700 when it is ours): a
+ * 0700 when qlaunch creates it (or tightened to 0700 when it is ours,
+ * except a $QLAUNCH_CACHE_DIR the user made): a
  * real directory (not a symbolic link), owned by us, writable by no one
  * else; the root's parent must not let another user swap the root. The
  * file is opened without following a link and without waiting (O_NOFOLLOW,
@@ -117,12 +118,13 @@ warn_refused (const GError *error,
 }
 
 /* @dir, one directory of the cache (made 0700 first when @create): a real
- * directory, not a symbolic link, ours, writable by no one else; left
- * readable by no one else either. A missing one is G_IO_ERROR_NOT_FOUND,
+ * directory, not a symbolic link, ours, writable by no one else; with
+ * @tighten, left readable by no one else either. A missing one is G_IO_ERROR_NOT_FOUND,
  * an unsafe one G_IO_ERROR_PERMISSION_DENIED. */
 static gboolean
 check_cache_dir (const char  *dir,
                  gboolean     create,
+                 gboolean     tighten,
                  GError     **error)
 {
   struct stat st;
@@ -158,7 +160,7 @@ check_cache_dir (const char  *dir,
       close (fd);
       return FALSE;
     }
-  if ((st.st_mode & 077) != 0 && fchmod (fd, 0700) != 0)
+  if (tighten && (st.st_mode & 077) != 0 && fchmod (fd, 0700) != 0)
     {
       int saved = errno;
 
@@ -174,7 +176,8 @@ check_cache_dir (const char  *dir,
 /* Every directory from the cache root (ql_cache_file_get_dir()) down to
  * @dir, checked as check_cache_dir() says; and the root's parent, which
  * must not let another user swap the root (writable by others only when
- * sticky). A @dir outside the root is checked alone. */
+ * sticky). A @dir outside the root (an application's choice) is checked
+ * alone, and keeps its mode if it exists. */
 static gboolean
 cache_dirs_safe (const char  *dir,
                  gboolean     create,
@@ -183,10 +186,12 @@ cache_dirs_safe (const char  *dir,
   g_autofree char *root = ql_cache_file_get_dir (NULL);
   g_autofree char *parent = g_path_get_dirname (root);
   gsize root_len = strlen (root);
+  const char *over = g_getenv ("QLAUNCH_CACHE_DIR");
+  gboolean overridden = over != NULL && over[0] != '\0';
   struct stat st;
 
   if (!g_str_has_prefix (dir, root) || (dir[root_len] != '\0' && dir[root_len] != '/'))
-    return check_cache_dir (dir, create, error);
+    return check_cache_dir (dir, create, !g_file_test (dir, G_FILE_TEST_EXISTS), error);
   if (create && g_mkdir_with_parents (parent, 0700) != 0)
     {
       int saved = errno;
@@ -204,14 +209,16 @@ cache_dirs_safe (const char  *dir,
                    root, parent, (guint) st.st_uid, (guint) (st.st_mode & 07777));
       return FALSE;
     }
-  if (!check_cache_dir (root, create, error))
+  /* A $QLAUNCH_CACHE_DIR the user chose keeps its mode (it may be a
+   * directory of theirs with other uses); what qlaunch owns is made 0700. */
+  if (!check_cache_dir (root, create, !overridden || !g_file_test (root, G_FILE_TEST_EXISTS), error))
     return FALSE;
   for (const char *p = dir + root_len; *p != '\0'; p++)
     if (p[1] == '/' || p[1] == '\0')
       {
         g_autofree char *sub = g_strndup (dir, p + 1 - dir);
 
-        if (p[0] != '/' && !check_cache_dir (sub, create, error))
+        if (p[0] != '/' && !check_cache_dir (sub, create, TRUE, error))
           return FALSE;
       }
   return TRUE;

@@ -631,6 +631,65 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
   return ql_vm_config_build_cmdline_in (self, runtime_dir, error);
 }
 
+/* A bare firmware name of @object's @pspec, as the path of QEMU's own
+ * file: QEMU 7.2 would take a file of that name in its working directory
+ * first (qemu_find_file()). */
+static gboolean
+resolve_firmware_name (GObject     *object,
+                       GParamSpec  *pspec,
+                       const char  *binary,
+                       const char  *where,
+                       GError     **error)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (ql_param_spec_get_path_kind (pspec) != QL_PATH_FIRMWARE)
+    return TRUE;
+  g_object_get (object, pspec->name, &value, NULL);
+  if (value == NULL || *value == '\0' || strchr (value, '/') != NULL)
+    return TRUE;
+  path = ql_qemu_find_data_file (binary, value, &local);
+  if (path == NULL)
+    {
+      g_set_error (error, local->domain, local->code, "%s %s: %s", where, pspec->name, local->message);
+      return FALSE;
+    }
+  g_object_set (object, pspec->name, path, NULL);
+  return TRUE;
+}
+
+/* With a probed QEMU, every bare firmware name ([vm] bios, a device's
+ * rom-file) becomes the absolute path of the file in its data
+ * directories. Without one (--no-host-checks, --qemu-version) the name
+ * stays, and `qlaunch run` starts QEMU in `/`. */
+static gboolean
+resolve_firmware_names (QlVmConfig  *self,
+                        GError     **error)
+{
+  QlQemuCaps *caps = ql_vm_config_get_qemu_caps (self);
+  const char *binary = caps != NULL ? ql_qemu_caps_get_binary (caps) : NULL;
+  GPtrArray *devices = ql_vm_config_get_devices (self);
+
+  if (binary == NULL)
+    return TRUE;
+  if (!resolve_firmware_name (G_OBJECT (self), ql_vm_config_pspec (QL_VM_PROP_BIOS), binary, "[vm]", error))
+    return FALSE;
+  for (guint i = 0; i < devices->len; i++)
+    {
+      QlDevice *device = g_ptr_array_index (devices, i);
+      g_autofree char *where = g_strdup_printf ("device '%s':", ql_device_get_id (device));
+      guint n_pspecs = 0;
+      g_autofree GParamSpec **pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (device), &n_pspecs);
+
+      for (guint k = 0; k < n_pspecs; k++)
+        if (!resolve_firmware_name (G_OBJECT (device), pspecs[k], binary, where, error))
+          return FALSE;
+    }
+  return TRUE;
+}
+
 /* What [qemu] added or replaced that makes QEMU fork and exec, under a
  * sandbox that denies it (the devices' own reasons were weighed when
  * -sandbox was written): QEMU's seccomp filter would kill it. */
@@ -769,7 +828,8 @@ build_cmdline (QlVmConfig  *self,
   g_autoptr(QlCmdline) cl = NULL;
   g_autofree char *binary = NULL;
 
-  if (!ql_vm_config_validate_for (self, startup_only, error))
+  if (!ql_vm_config_validate_for (self, startup_only, error)
+      || !resolve_firmware_names (self, error))
     return NULL;
 
   binary = ql_vm_config_dup_qemu_binary (self);

@@ -12,7 +12,16 @@
  * (a damaged one) makes the read miss, and the caller rebuilds and rewrites
  * it. A file or directory another user owns or may write is never read:
  * whoever controls it would control what qlaunch believes about plugins
- * and QEMU. What passes these checks is a file this user wrote through
+ * and QEMU. Every directory from the cache root down is checked, and made
+ * 0700 when qlaunch creates it (or tightened to 0700 when it is ours,
+ * except a $QLAUNCH_CACHE_DIR the user made): a
+ * real directory (not a symbolic link), owned by us, writable by no one
+ * else; the root's parent must not let another user swap the root. The
+ * file is opened without following a link and without waiting (O_NOFOLLOW,
+ * O_NONBLOCK: a FIFO would block), and must be a regular file of ours
+ * writable by no one else. Such a refusal is said once on stderr; qlaunch
+ * then works without the cache (a refused directory is neither read nor
+ * written; a refused file is rebuilt). What passes these checks is a file this user wrote through
  * ql_cache_file_write(), in normal form, so it is read as trusted: GLib then
  * skips the offset checks that make each access to an untrusted array
  * cost a walk of it (they were a fifth of `qlaunch args`). GLib's
@@ -69,35 +78,150 @@ ql_cache_file_get_dir (const char *subdir)
 
 /* Whether @st, of @what, is ours and written by no one else. */
 static gboolean
-owned_and_private (const char        *what,
-                   const struct stat *st)
+owned_and_private (const char         *what,
+                   const struct stat  *st,
+                   GError            **error)
 {
   if (st->st_uid != geteuid ())
     {
-      g_debug ("qlaunch: cache %s is owned by uid %u, not by us: not used",
-               what, (guint) st->st_uid);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "cache %s is owned by uid %u, not by us (uid %u)",
+                   what, (guint) st->st_uid, (guint) geteuid ());
       return FALSE;
     }
   if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
     {
-      g_debug ("qlaunch: cache %s is writable by group or others (mode %04o): not used",
-               what, (guint) (st->st_mode & 07777));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "cache %s is writable by group or others (mode %04o)",
+                   what, (guint) (st->st_mode & 07777));
       return FALSE;
     }
   return TRUE;
 }
 
+/* A refused cache is said once per process, on stderr: qlaunch then works
+ * without it (probes QEMU, scans plugins). A refused directory is neither
+ * read nor written; a refused file in a safe directory is not read, and
+ * replaced by what qlaunch finds. */
+static void
+warn_refused (const GError *error,
+              gboolean      file_only)
+{
+  static gsize said = 0;
+
+  if (g_once_init_enter (&said))
+    {
+      g_printerr ("qlaunch: warning: %s: %s\n", error->message,
+                  file_only ? "not read; it is rebuilt" : "the cache is neither read nor written");
+      g_once_init_leave (&said, 1);
+    }
+}
+
+/* @dir, one directory of the cache (made 0700 first when @create): a real
+ * directory, not a symbolic link, ours, writable by no one else; with
+ * @tighten, left readable by no one else either. A missing one is G_IO_ERROR_NOT_FOUND,
+ * an unsafe one G_IO_ERROR_PERMISSION_DENIED. */
 static gboolean
-dir_is_private (const char *dir)
+check_cache_dir (const char  *dir,
+                 gboolean     create,
+                 gboolean     tighten,
+                 GError     **error)
 {
   struct stat st;
+  int fd;
 
-  if (g_lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
+  if (create && g_mkdir (dir, 0700) != 0 && errno != EEXIST)
     {
-      g_debug ("qlaunch: cache directory %s is missing or not a directory", dir);
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create cache directory %s: %s", dir, g_strerror (saved));
       return FALSE;
     }
-  return owned_and_private (dir, &st);
+  fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      if (saved == ENOENT)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no cache directory %s", dir);
+      else if (saved == ELOOP || saved == ENOTDIR)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                     "cache directory %s is a symbolic link or not a directory", dir);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                     "cache directory %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  if (fstat (fd, &st) != 0 || !owned_and_private (dir, &st, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot stat cache directory %s", dir);
+      close (fd);
+      return FALSE;
+    }
+  if (tighten && (st.st_mode & 077) != 0 && fchmod (fd, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot make cache directory %s private (0700): %s", dir, g_strerror (saved));
+      close (fd);
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Every directory from the cache root (ql_cache_file_get_dir()) down to
+ * @dir, checked as check_cache_dir() says; and the root's parent, which
+ * must not let another user swap the root (writable by others only when
+ * sticky). A @dir outside the root (an application's choice) is checked
+ * alone, and keeps its mode if it exists. */
+static gboolean
+cache_dirs_safe (const char  *dir,
+                 gboolean     create,
+                 GError     **error)
+{
+  g_autofree char *root = ql_cache_file_get_dir (NULL);
+  g_autofree char *parent = g_path_get_dirname (root);
+  gsize root_len = strlen (root);
+  const char *over = g_getenv ("QLAUNCH_CACHE_DIR");
+  gboolean overridden = over != NULL && over[0] != '\0';
+  struct stat st;
+
+  if (!g_str_has_prefix (dir, root) || (dir[root_len] != '\0' && dir[root_len] != '/'))
+    return check_cache_dir (dir, create, !g_file_test (dir, G_FILE_TEST_EXISTS), error);
+  if (create && g_mkdir_with_parents (parent, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create %s: %s", parent, g_strerror (saved));
+      return FALSE;
+    }
+  if (stat (parent, &st) == 0
+      && ((st.st_uid != 0 && st.st_uid != geteuid ())
+          || ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "another user could replace the cache directory %s: %s is owned by uid %u, mode %04o",
+                   root, parent, (guint) st.st_uid, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+  /* A $QLAUNCH_CACHE_DIR the user chose keeps its mode (it may be a
+   * directory of theirs with other uses); what qlaunch owns is made 0700. */
+  if (!check_cache_dir (root, create, !overridden || !g_file_test (root, G_FILE_TEST_EXISTS), error))
+    return FALSE;
+  for (const char *p = dir + root_len; *p != '\0'; p++)
+    if (p[1] == '/' || p[1] == '\0')
+      {
+        g_autofree char *sub = g_strndup (dir, p + 1 - dir);
+
+        if (p[0] != '/' && !check_cache_dir (sub, create, TRUE, error))
+          return FALSE;
+      }
+  return TRUE;
 }
 
 /**
@@ -107,8 +231,9 @@ dir_is_private (const char *dir)
  * @type: the payload's type
  *
  * Reads a cache file written by ql_cache_file_write(). Every reason it
- * gives nothing (no file, another format, a damaged file, a file or
- * directory others may write) is a debug message.
+ * gives nothing (no file, another format, a damaged file) is a debug
+ * message; a file or directory another user could have planted is also
+ * said once on stderr.
  *
  * Returns: (transfer full) (nullable): the payload, in host byte order, or
  *   %NULL
@@ -131,18 +256,39 @@ ql_cache_file_read (const char         *path,
   guint64 hash;
   int fd;
 
-  if (!dir_is_private (dir))
-    return NULL;
-  fd = g_open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (!cache_dirs_safe (dir, FALSE, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+        warn_refused (error, FALSE);
+      g_debug ("qlaunch: %s", error->message);
+      return NULL;
+    }
+  /* Never waits: a FIFO planted as the file would block a plain open. */
+  fd = g_open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
   if (fd < 0)
     {
       int saved = errno;
 
+      if (saved == ELOOP)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                       "cache file %s is a symbolic link", path);
+          warn_refused (error, TRUE);
+        }
       g_debug ("qlaunch: no cache %s: %s", path, g_strerror (saved));
       return NULL;
     }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || !owned_and_private (path, &st))
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "cache file %s is not a regular file", path);
+      warn_refused (error, TRUE);
+      close (fd);
+      return NULL;
+    }
+  if (!owned_and_private (path, &st, &error))
+    {
+      warn_refused (error, TRUE);
       close (fd);
       return NULL;
     }
@@ -194,8 +340,9 @@ ql_cache_file_read (const char         *path,
  * @data: the payload
  * @error: return location for an error
  *
- * Writes @data to @path atomically, 0600, creating its directory 0700 if
- * needed. Refuses a directory another user owns or may write.
+ * Writes @data to @path atomically, 0600, creating its directories 0700
+ * if needed. Refuses a directory another user owns or may write, or a
+ * symbolic link, anywhere from the cache root down.
  *
  * Returns: %TRUE if the file was written
  */
@@ -220,19 +367,10 @@ ql_cache_file_write (const char  *path,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "too large to cache");
       return FALSE;
     }
-  if (g_mkdir_with_parents (dir, 0700) != 0)
+  if (!cache_dirs_safe (dir, TRUE, error))
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "cannot create %s: %s", dir, g_strerror (saved));
-      return FALSE;
-    }
-  if (!dir_is_private (dir))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "%s is not a private directory of ours (owned by another user, "
-                   "or writable by group or others)", dir);
+      if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+        warn_refused (*error, FALSE);
       return FALSE;
     }
   contents = g_malloc0 (HEADER_SIZE + length);

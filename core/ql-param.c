@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct _QlFdList
 {
@@ -185,10 +186,82 @@ ql_param_spec_path (const char  *name,
                     const char  *blurb,
                     GParamFlags  flags)
 {
-  GParamSpec *pspec = g_param_spec_string (name, nick, blurb, NULL, flags);
+  return ql_param_spec_path_of_kind (name, nick, blurb, NULL, QL_PATH_FILE, flags);
+}
 
-  g_param_spec_set_qdata (pspec, ql_param_path_quark (), GINT_TO_POINTER (1));
+/**
+ * ql_param_spec_script:
+ * @name: canonical (kebab-case) property name
+ * @nick: nick name
+ * @blurb: description
+ * @flags: flags for the property
+ *
+ * Creates a string property holding a program QEMU runs on the host (a tap
+ * device's up and down scripts), `no` by default. `no` means none; any
+ * other value is a path, and a relative one given in a VM file is resolved
+ * against the VM file's directory (QEMU would run it from its own working
+ * directory).
+ *
+ * Returns: (transfer full): a new #GParamSpec
+ *
+ * Since: ABI 1.4
+ */
+GParamSpec *
+ql_param_spec_script (const char  *name,
+                      const char  *nick,
+                      const char  *blurb,
+                      GParamFlags  flags)
+{
+  return ql_param_spec_path_of_kind (name, nick, blurb, "no", QL_PATH_SCRIPT, flags);
+}
+
+/**
+ * ql_param_spec_firmware:
+ * @name: canonical (kebab-case) property name
+ * @nick: nick name
+ * @blurb: description
+ * @flags: flags for the property
+ *
+ * Creates a string property holding a firmware image QEMU loads (an option
+ * ROM). A value with a `/` is a path, and a relative one given in a VM file
+ * is resolved against the VM file's directory. A bare name is one of
+ * QEMU's own files: when the command line is built for a probed QEMU, it
+ * becomes the file's absolute path in that QEMU's data directories (QEMU
+ * itself would look in its working directory first). Empty means none.
+ *
+ * Returns: (transfer full): a new #GParamSpec
+ *
+ * Since: ABI 1.4
+ */
+GParamSpec *
+ql_param_spec_firmware (const char  *name,
+                        const char  *nick,
+                        const char  *blurb,
+                        GParamFlags  flags)
+{
+  return ql_param_spec_path_of_kind (name, nick, blurb, NULL, QL_PATH_FIRMWARE, flags);
+}
+
+/* A path-typed string property of @kind (QlPathKind). */
+GParamSpec *
+ql_param_spec_path_of_kind (const char  *name,
+                            const char  *nick,
+                            const char  *blurb,
+                            const char  *default_value,
+                            QlPathKind   kind,
+                            GParamFlags  flags)
+{
+  GParamSpec *pspec = g_param_spec_string (name, nick, blurb, default_value, flags);
+
+  g_param_spec_set_qdata (pspec, ql_param_path_quark (), GINT_TO_POINTER (kind));
   return pspec;
+}
+
+/* The QlPathKind of @pspec, or 0 for a property that holds no path. */
+QlPathKind
+ql_param_spec_get_path_kind (GParamSpec *pspec)
+{
+  return GPOINTER_TO_INT (g_param_spec_get_qdata (pspec, ql_param_path_quark ()));
 }
 
 /**
@@ -213,9 +286,9 @@ ql_param_spec_is_size (GParamSpec *pspec)
  *   directory; %NULL for the current directory (a `-d` spec on the command
  *   line is relative to where the user typed it)
  *
- * The one place where relative paths become absolute, so that no caller
- * (VM file, `-d` spec, hot-plug) can hand QEMU a path it would resolve in
- * its own working directory. An empty value stays empty.
+ * Makes a relative path absolute. An empty value stays empty. Callers
+ * setting a property go through ql_param_resolve_path_value(), which knows
+ * which values of a property are not paths.
  *
  * Returns: (transfer full): the absolute path, lexically canonical
  */
@@ -226,6 +299,48 @@ ql_path_resolve (const char *value,
   if (*value == '\0' || g_path_is_absolute (value))
     return g_strdup (value);
   return g_canonicalize_filename (value, base_dir);
+}
+
+/*
+ * ql_param_resolve_path_value:
+ * @pspec: the property @value is for
+ * @value: the value as the user wrote it
+ * @base_dir: (nullable): as for ql_path_resolve()
+ *
+ * The one place where the value of a path-typed property (VM file, `-d`
+ * spec, hot-plug) becomes what qlaunch keeps, so that QEMU is never handed
+ * a relative path it would resolve in its own working directory, and no
+ * program or file is taken from the directory qlaunch runs in. Per kind:
+ * a file is always a path; a program (`[vm] qemu`) or a firmware image
+ * (`[vm] bios`, `rom-file`) without a `/` is a name (looked up in `PATH`,
+ * or in QEMU's data directories when the command line is built); a script
+ * is a path unless it is `no`.
+ *
+ * Returns: (transfer full) (nullable): the value to set, or %NULL when
+ *   @pspec holds no path (set @value as it is)
+ */
+char *
+ql_param_resolve_path_value (GParamSpec *pspec,
+                             const char *value,
+                             const char *base_dir)
+{
+  switch (ql_param_spec_get_path_kind (pspec))
+    {
+    case QL_PATH_FILE:
+      break;
+    case QL_PATH_PROGRAM:
+    case QL_PATH_FIRMWARE:
+      if (strchr (value, '/') == NULL)
+        return g_strdup (value);
+      break;
+    case QL_PATH_SCRIPT:
+      if (g_str_equal (value, "no"))
+        return g_strdup (value);
+      break;
+    default:
+      return NULL;
+    }
+  return ql_path_resolve (value, base_dir);
 }
 
 /**
@@ -240,7 +355,7 @@ ql_path_resolve (const char *value,
 gboolean
 ql_param_spec_is_path (GParamSpec *pspec)
 {
-  return g_param_spec_get_qdata (pspec, ql_param_path_quark ()) != NULL;
+  return ql_param_spec_get_path_kind (pspec) != 0;
 }
 
 /**

@@ -74,6 +74,24 @@ G_BEGIN_DECLS
 /* Sizes given without suffix are read in @unit (e.g. MiB for -m). */
 char       *ql_path_resolve                (const char          *value,
                                             const char          *base_dir);
+/* What a path-typed property holds (ql_param_resolve_path_value()). */
+typedef enum
+{
+  QL_PATH_FILE = 1,     /* a path, always */
+  QL_PATH_PROGRAM,      /* a path, or a name without '/' looked up in PATH */
+  QL_PATH_FIRMWARE,     /* a path, or a name without '/' in QEMU's data dirs */
+  QL_PATH_SCRIPT,       /* a path, or 'no' */
+} QlPathKind;
+GParamSpec *ql_param_spec_path_of_kind     (const char          *name,
+                                            const char          *nick,
+                                            const char          *blurb,
+                                            const char          *default_value,
+                                            QlPathKind           kind,
+                                            GParamFlags          flags);
+QlPathKind  ql_param_spec_get_path_kind    (GParamSpec          *pspec);
+char       *ql_param_resolve_path_value    (GParamSpec          *pspec,
+                                            const char          *value,
+                                            const char          *base_dir);
 /* QEMU's interop descriptor directories of a kind, lowest priority first. */
 GPtrArray  *ql_interop_descriptor_dirs     (const char          *kind,
                                             const char          *override_env);
@@ -181,6 +199,16 @@ gboolean    ql_helper_check_binary_trusted (const char          *path,
 /* Whether another user than us or root could change a file of this stat
  * (owner, or write permission for group or others). */
 gboolean    ql_file_writable_by_others     (const GStatBuf      *st);
+/* Whether no other user than root and us can change @path, the file and
+ * every directory up to / (ql-path-trust.c). */
+gboolean    ql_path_check_trusted          (const char          *what,
+                                            const char          *path,
+                                            GError             **error);
+/* @name (no '/') in the data directories of QEMU @binary, never in its
+ * working directory (ql-path-trust.c). */
+char       *ql_qemu_find_data_file         (const char          *binary,
+                                            const char          *name,
+                                            GError             **error);
 G_END_DECLS
 
 G_BEGIN_DECLS

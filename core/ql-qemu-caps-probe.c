@@ -519,6 +519,8 @@ start_instance (Probe              *probe,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
                                         | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_environ (launcher, (char **) env);
+  /* Nothing of the directory qlaunch runs in is QEMU's to open. */
+  g_subprocess_launcher_set_cwd (launcher, "/");
   g_subprocess_launcher_set_child_setup (launcher, child_setup,
                                          GINT_TO_POINTER ((int) getpid ()), NULL);
   inst->qemu = g_subprocess_launcher_spawnv (launcher, argv, error);

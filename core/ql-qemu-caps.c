@@ -218,6 +218,13 @@ ql_caps_stamp_read (const char   *binary,
                    "QEMU binary '%s' is not an executable file", real);
       return FALSE;
     }
+  /* Probed, then run (often as root): nobody else may be able to swap it. */
+  {
+    g_autofree char *absolute = g_canonicalize_filename (found, NULL);
+
+    if (!ql_path_check_trusted ("QEMU binary", absolute, error))
+      return FALSE;
+  }
   stamp->path = g_steal_pointer (&real);
   stamp->size = (gint64) st.st_size;
   stamp->mtime = (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;

@@ -1600,8 +1600,10 @@ ql_spec_set_property (QlDevice      *device,
 
   /* A relative path in a spec is relative to the caller's directory, never
    * to QEMU's. */
-  if (pspec != NULL && ql_param_spec_is_path (pspec))
-    value = resolved = ql_path_resolve (value, NULL);
+  if (pspec != NULL)
+    resolved = ql_param_resolve_path_value (pspec, value, NULL);
+  if (resolved != NULL)
+    value = resolved;
   if (!ql_device_set_property_from_string (device, pair->key, value,
                                            &local_error))
     {

@@ -236,8 +236,9 @@ mem_size_prop (const char *name,
 /**
  * QlVmConfig:qemu:
  *
- * The QEMU binary; %NULL for `qemu-system-<host arch>`, found in `PATH`. VM
- * file key: `[vm] qemu`.
+ * The QEMU binary; %NULL for `qemu-system-<host arch>`, found in `PATH`. A
+ * name without `/` is found in `PATH`; a relative path in a VM file is
+ * relative to the VM file's directory. VM file key: `[vm] qemu`.
  */
 
 /**
@@ -258,7 +259,9 @@ mem_size_prop (const char *name,
  * QlVmConfig:bios:
  *
  * The firmware image (`-bios`); a bare name is looked up in QEMU's data
- * directories. VM file key: `[vm] bios`.
+ * directories (the command line built for a probed QEMU names the file by
+ * its absolute path there); a relative path in a VM file is relative to
+ * the VM file's directory. VM file key: `[vm] bios`.
  */
 
 /**
@@ -679,10 +682,18 @@ ql_vm_config_class_init (QlVmConfigClass *klass)
 
   properties[QL_VM_PROP_NAME] = str_prop ("name", "Guest name (-name)");
   properties[QL_VM_PROP_UUID] = str_prop ("uuid", "Guest UUID (-uuid), e.g. 4a5c6e1b-8a2b-4d4e-9f00-123456789abc");
-  properties[QL_VM_PROP_QEMU] = str_prop ("qemu", "QEMU binary (default: qemu-system-<host arch>, found in PATH)");
+  properties[QL_VM_PROP_QEMU] =
+    ql_param_spec_path_of_kind ("qemu", NULL,
+                                "QEMU binary (default: qemu-system-<host arch>, found in PATH); a name without '/' "
+                                "is found in PATH, a relative path is relative to the VM file",
+                                NULL, QL_PATH_PROGRAM, RW);
   properties[QL_VM_PROP_CPU_MODEL] = str_prop ("cpu-model", "CPU model (-cpu), e.g. max; 'host' needs KVM");
   properties[QL_VM_PROP_VGA] = str_prop ("vga", "VGA card (-vga): std, cirrus, vmware, qxl, virtio, none, ...");
-  properties[QL_VM_PROP_BIOS] = str_prop ("bios", "Firmware image (-bios); a bare name is looked up in QEMU's data directories");
+  properties[QL_VM_PROP_BIOS] =
+    ql_param_spec_path_of_kind ("bios", NULL,
+                                "Firmware image (-bios); a bare name is looked up in QEMU's data directories, "
+                                "a relative path is relative to the VM file",
+                                NULL, QL_PATH_FIRMWARE, RW);
   properties[QL_VM_PROP_GLOBAL] = g_param_spec_boxed ("global", NULL,
                                                       "Global device defaults (-global DRIVER.PROPERTY=VALUE), ';'-separated",
                                                       G_TYPE_STRV, RW);

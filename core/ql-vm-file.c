@@ -121,15 +121,6 @@ scan_lines (Loader     *loader,
     }
 }
 
-static char *
-resolve_path (Loader     *loader,
-              const char *value)
-{
-  if (loader->base_dir == NULL)
-    return g_strdup (value);
-  return ql_path_resolve (value, loader->base_dir);
-}
-
 static gboolean
 set_from_key_file (Loader      *loader,
                    GObject     *object,
@@ -139,12 +130,11 @@ set_from_key_file (Loader      *loader,
 {
   g_autofree char *resolved = NULL;
 
-  /* A bare firmware name (bios-256k.bin) is looked up in QEMU's data
-   * directories; one with a '/' is a path like any other. */
-  if (ql_param_spec_is_path (pspec)
-      || (g_str_equal (pspec->name, "bios") && G_OBJECT_TYPE (object) == QL_TYPE_VM_CONFIG
-          && strchr (value, '/') != NULL))
-    value = resolved = resolve_path (loader, value);
+  /* A configuration read without a directory keeps its relative paths. */
+  if (loader->base_dir != NULL)
+    resolved = ql_param_resolve_path_value (pspec, value, loader->base_dir);
+  if (resolved != NULL)
+    value = resolved;
   if (QL_IS_DEVICE (object))
     return ql_device_set_property_from_string (QL_DEVICE (object), pspec->name, value, error);
   return ql_object_set_property_from_string (object, pspec->name, value, error);
@@ -274,7 +264,7 @@ load_qmp_group (Loader     *loader,
   if (path == NULL)
     fail (loader, QL_CONFIG_ERROR_MISSING, group, NULL, "key 'path' is missing");
   else
-    resolved = resolve_path (loader, path);
+    resolved = loader->base_dir != NULL ? ql_path_resolve (path, loader->base_dir) : g_strdup (path);
 
   /* Unlike govmm's zero values, a QMP socket is a listening server that
    * does not block QEMU's start unless the file says otherwise. */

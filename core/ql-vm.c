@@ -1642,6 +1642,12 @@ make_launcher (QlVm       *self,
     }
 
   launcher = g_subprocess_launcher_new (flags);
+  /* QEMU 7.2 takes a firmware or ROM file it looks for by name (its
+   * defaults included: bios-256k.bin, efi-virtio.rom) from its working
+   * directory first. A VM read from a file has only absolute paths, so its
+   * QEMU runs in /, where nobody plants such a file. */
+  if (self->config != NULL && ql_vm_config_get_base_dir (self->config) != NULL)
+    g_subprocess_launcher_set_cwd (launcher, "/");
   if (stdin_copy >= 0)
     g_subprocess_launcher_take_stdin_fd (launcher, stdin_copy);
   for (guint i = 0; i < dups->len; i++)
@@ -1744,6 +1750,21 @@ fail_launch (QlVm   *self,
   stop_helpers_then_finish (self, QL_VM_STATE_FAILED, -1);
 }
 
+/* Whether @binary (argv[0]: a path, or a name found in PATH) is one no
+ * other user can change (ql_path_check_trusted()). One that cannot be
+ * found is left to the spawn, which says so. */
+static gboolean
+qemu_binary_trusted (const char  *binary,
+                     GError     **error)
+{
+  g_autofree char *found = strchr (binary, '/') == NULL ? g_find_program_in_path (binary)
+                                                        : g_canonicalize_filename (binary, NULL);
+
+  if (found == NULL || !g_file_test (found, G_FILE_TEST_EXISTS))
+    return TRUE;
+  return ql_path_check_trusted ("QEMU binary", found, error);
+}
+
 /* Spawns QEMU with @argv (the launch task is pending in the VM). */
 static void
 spawn_qemu (QlVm       *self,
@@ -1758,7 +1779,8 @@ spawn_qemu (QlVm       *self,
   GPid pid = 0;
   gboolean pushed;
 
-  launcher = make_launcher (self, cmdline, &error);
+  if (qemu_binary_trusted (argv[0], &error))
+    launcher = make_launcher (self, cmdline, &error);
   if (launcher != NULL && !open_pid_pipe (pid_pipe, 3 + (int) ql_cmdline_get_fds (cmdline)->len, &error))
     g_clear_object (&launcher);
   if (launcher != NULL)

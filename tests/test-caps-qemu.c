@@ -643,7 +643,8 @@ main (int    argc,
       g_test_message ("no %s", QEMU);
       return 77;
     }
-  work = ql_test_make_tmpdir ();
+  /* The copies of QEMU it runs must be in a directory nobody else can write. */
+  work = ql_test_make_safe_tmpdir ();
   cache_root = g_build_filename (work, "cache", NULL);
   g_setenv ("QLAUNCH_CACHE_DIR", cache_root, TRUE);
 

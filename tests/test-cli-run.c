@@ -250,7 +250,8 @@ static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
-  fx->dir = ql_test_make_tmpdir ();
+  /* Its stand-ins for QEMU must be where nobody else can write. */
+  fx->dir = ql_test_make_safe_tmpdir ();
 }
 
 static void

@@ -105,6 +105,34 @@ test_tap_scripts_and_rom (void)
                             "virtio-net-pci,id=net0,netdev=net0,mac=52:54:00:AB:cd:EF,romfile=efi-virtio.rom");
 }
 
+/* Scripts and ROM files are host paths: relative to the VM file's
+ * directory, and in a -d spec to the current directory, never left for
+ * QEMU to find in its own; 'no' and a bare ROM name (QEMU's own file) stay. */
+static void
+test_paths_resolved (void)
+{
+  g_autoptr(QlVmConfig) vm =
+    ql_test_load_vm (test_registry, "[device net0]\ntype = net\nif-name = tap0\nscript = ifup.sh\n"
+                     "down-script = ./down/ifdown.sh\nrom-file = ./pxe.rom\n"
+                     "[device net1]\ntype = net\nif-name = tap1\nrom-file = efi-virtio.rom\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlDevice) spec = ql_registry_create_device_from_spec (test_registry,
+                                                                  "net,id=net2,if-name=tap2,script=up.sh,down-script=no",
+                                                                  &error);
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *up = g_build_filename (cwd, "up.sh", NULL);
+  g_autofree char *script = NULL, *down = NULL;
+  g_autofree char *text = ql_test_argv_string (vm, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (text, "script=/base/ifup.sh,downscript=/base/down/ifdown.sh\n"));
+  g_assert_nonnull (strstr (text, "romfile=/base/pxe.rom"));
+  g_assert_nonnull (strstr (text, "romfile=efi-virtio.rom"));
+  g_object_get (spec, "script", &script, "down-script", &down, NULL);
+  g_assert_cmpstr (script, ==, up);
+  g_assert_cmpstr (down, ==, "no");
+}
+
 static void
 test_tap_queues (void)
 {
@@ -1964,6 +1992,7 @@ main (int   argc,
   g_test_add_func ("/net/output/tap-all-device-options", test_tap_all_device_options);
   g_test_add_func ("/net/output/tap-scripts-and-rom", test_tap_scripts_and_rom);
   g_test_add_func ("/net/output/tap-queues", test_tap_queues);
+  g_test_add_func ("/net/paths-resolved", test_paths_resolved);
   g_test_add_func ("/net/output/tap-one-queue", test_tap_one_queue);
   g_test_add_func ("/net/output/fds", test_fds);
   g_test_add_func ("/net/output/fds-explicit-queues", test_fds_explicit_queues);

@@ -102,7 +102,8 @@ setup_init (Setup      *s,
   g_assert_nonnull (qlaunch);
   s->work_dir = ql_test_make_tmpdir ();
   g_assert_cmpint (chown (s->work_dir, NOBODY, NOBODY), ==, 0);
-  s->bin_dir = ql_test_make_tmpdir ();
+  /* The QEMU wrapper must be where no other user can write (not /tmp). */
+  s->bin_dir = ql_test_make_safe_tmpdir ();
   g_assert_cmpint (g_chmod (s->bin_dir, 0755), ==, 0);
   cache = g_build_filename (s->work_dir, "cache", NULL);
   /* Paths are written between single quotes. */

@@ -181,10 +181,14 @@ static const KeyCase key_cases[] = {
   /* A bare binary name is looked up in PATH: not a path to resolve. */
   { "vm", "qemu", "qemu-system-aarch64", "qemu", K_STR, "qemu-system-aarch64", 0 },
   { "vm", "qemu", "/opt/qemu/bin/qemu-system-x86_64", "qemu", K_STR, "/opt/qemu/bin/qemu-system-x86_64", 0 },
+  /* One with a '/' is a path: the VM file's, never the current directory's. */
+  { "vm", "qemu", "./qemu-wrapper", "qemu", K_STR, "/base/qemu-wrapper", 0 },
+  { "vm", "qemu", "bin/qemu", "qemu", K_STR, "/base/bin/qemu", 0 },
   { "vm", "cpu-model", "max", "cpu-model", K_STR, "max", 0 },
   { "vm", "vga", "virtio", "vga", K_STR, "virtio", 0 },
   /* A bare firmware name is looked up in QEMU's data directories. */
   { "vm", "bios", "OVMF.fd", "bios", K_STR, "OVMF.fd", 0 },
+  { "vm", "bios", "./bios-256k.bin", "bios", K_STR, "/base/bios-256k.bin", 0 },
   { "vm", "global", "kvm-pit.lost_tick_policy=discard", "global", K_STRV, "kvm-pit.lost_tick_policy=discard", 0 },
   { "vm", "global", "kvm-pit.lost_tick_policy=discard;ICH9-LPC.disable_s3=1", "global", K_STRV,
     "kvm-pit.lost_tick_policy=discard|ICH9-LPC.disable_s3=1", 0 },

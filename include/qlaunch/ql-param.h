@@ -43,6 +43,14 @@ QL_API GParamSpec *ql_param_spec_path     (const char  *name,
                                            const char  *nick,
                                            const char  *blurb,
                                            GParamFlags  flags);
+QL_API GParamSpec *ql_param_spec_script   (const char  *name,
+                                           const char  *nick,
+                                           const char  *blurb,
+                                           GParamFlags  flags);
+QL_API GParamSpec *ql_param_spec_firmware (const char  *name,
+                                           const char  *nick,
+                                           const char  *blurb,
+                                           GParamFlags  flags);
 QL_API gboolean    ql_param_spec_is_size  (GParamSpec  *pspec);
 QL_API gboolean    ql_param_spec_is_path  (GParamSpec  *pspec);
 

@@ -51,9 +51,10 @@ G_BEGIN_DECLS
  * 1.4 added notes on a command line (ql_cmdline_add_note(),
  * ql_cmdline_get_notes()), the command-line options of a probed QEMU
  * (ql_qemu_caps_has_command_line_option(),
- * ql_qemu_caps_list_command_line_options()) and the seccomp knobs of a VM
- * (#QlSandboxAction, #QlVmConfig:knobs-sandbox and its finer keys). Older
- * plugins load unchanged.
+ * ql_qemu_caps_list_command_line_options()), the seccomp knobs of a VM
+ * (#QlSandboxAction, #QlVmConfig:knobs-sandbox and its finer keys) and the
+ * host paths of kinds other than a file (ql_param_spec_script(),
+ * ql_param_spec_firmware()). Older plugins load unchanged.
  */
 #define QL_PLUGIN_ABI_MINOR 4
 

@@ -1757,13 +1757,13 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
                          "PCI address on the bus in QEMU's hex syntax slot[.function], such as '5' or '1f.2'",
                          NULL, flags);
   properties[PROP_SCRIPT] =
-    g_param_spec_string ("script", "Up script",
-                         "Script QEMU runs after opening the tap by name; 'no' for none (QEMU's own default would run /etc/qemu-ifup)",
-                         QL_NET_DEFAULT_SCRIPT, flags);
+    ql_param_spec_script ("script", "Up script",
+                          "Script QEMU runs after opening the tap by name; 'no' for none (QEMU's own default would run /etc/qemu-ifup); a relative path is relative to the VM file",
+                          flags);
   properties[PROP_DOWN_SCRIPT] =
-    g_param_spec_string ("down-script", "Down script",
-                         "Script QEMU runs when closing a tap it opened by name; 'no' for none (QEMU's own default would run /etc/qemu-ifdown)",
-                         QL_NET_DEFAULT_SCRIPT, flags);
+    ql_param_spec_script ("down-script", "Down script",
+                          "Script QEMU runs when closing a tap it opened by name; 'no' for none (QEMU's own default would run /etc/qemu-ifdown); a relative path is relative to the VM file",
+                          flags);
   properties[PROP_FDS] =
     g_param_spec_boxed ("fds", "Tap fds",
                         "Open tap descriptors, one per queue (fds=); needed for macvtap and ipvtap",
@@ -1789,9 +1789,10 @@ ql_net_device_class_init (QlNetDeviceClass *klass)
                        "Number of queue pairs; 0 means one per fd, or one without fds. More than one turns on multiqueue (mq=on, vectors=2N+2)",
                        0, QL_NET_MAX_QUEUES, 0, flags);
   properties[PROP_ROM_FILE] =
-    g_param_spec_string ("rom-file", "ROM file",
-                         "Option ROM of the card (romfile=); empty for none, which skips the iPXE boot ROM; unset keeps QEMU's default",
-                         NULL, flags);
+    ql_param_spec_firmware ("rom-file", "ROM file",
+                            "Option ROM of the card (romfile=); empty for none, which skips the iPXE boot ROM; unset keeps QEMU's default; "
+                            "a bare name is found in QEMU's data directories, a relative path is relative to the VM file",
+                            flags);
   properties[PROP_HOST_FORWARDS] =
     g_param_spec_boxed ("host-forwards", "Host forwards",
                         "net-type user and passt: host ports forwarded to the guest, each [tcp|udp]:[host address]:host port-[guest address]:guest port, such as 'tcp:127.0.0.1:2222-:22'; an empty host address is every address, an empty guest address the guest's DHCP address; several are separated by ';', no two on one host port. user: QEMU's hostfwd=. passt: --tcp-ports/--udp-ports [host address/]host port:guest port, the guest address left empty (passt forwards to the guest's one address), and no host address binds IPv6 too. Default: none",

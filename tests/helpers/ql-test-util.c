@@ -221,6 +221,12 @@ ql_test_make_plugin_tmpdir (void)
   return dir;
 }
 
+char *
+ql_test_make_safe_tmpdir (void)
+{
+  return ql_test_make_plugin_tmpdir ();
+}
+
 void
 ql_test_rm_rf (const char *path)
 {

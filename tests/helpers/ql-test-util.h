@@ -69,6 +69,11 @@ int         ql_test_seccomp_mode        (GPid         pid);
 
 /* A fresh private temporary directory (removed by ql_test_rm_rf). */
 char       *ql_test_make_tmpdir         (void);
+/* The same in the build directory ($QLAUNCH_TEST_BUILDDIR, else the
+ * temporary directory), where every directory up to / is root's and
+ * writable by no one else: for a QEMU binary or wrapper the test runs
+ * through qlaunch, which refuses one in a directory such as /tmp. */
+char       *ql_test_make_safe_tmpdir    (void);
 void        ql_test_rm_rf               (const char  *path);
 /* The same for plugins: not under /tmp, whose sticky, world-writable
  * directory the loader refuses, but in $QLAUNCH_TEST_PLUGIN_TMPDIR (the

@@ -422,6 +422,7 @@ test_vm_own_child (void)
   g_autofree char *setpriv = g_find_program_in_path ("setpriv");
   g_autofree char *work = NULL;
   g_autofree char *theirs = NULL;
+  g_autofree char *safe = NULL;
   g_autofree char *wrapper = NULL;
   g_autofree char *script = NULL;
   g_autofree char *text = NULL;
@@ -440,7 +441,10 @@ test_vm_own_child (void)
   ql_test_vm_guard_install ();
   work = make_workdir ();
   theirs = make_dir (work, "nobody", 0700, NOBODY);
-  wrapper = g_build_filename (work, "qemu-as-nobody", NULL);
+  /* The wrapper is a program qlaunch runs: in a directory no other user
+   * can change (not /tmp). */
+  safe = ql_test_make_safe_tmpdir ();
+  wrapper = g_build_filename (safe, "qemu-as-nobody", NULL);
   script = g_strdup_printf ("#!/bin/sh\nexec %s --reuid=%d --regid=%d --clear-groups %s \"$@\"\n",
                             setpriv, NOBODY, NOBODY, qemu);
   g_assert_true (g_file_set_contents (wrapper, script, -1, NULL));
@@ -454,6 +458,9 @@ test_vm_own_child (void)
   g_assert_no_error (error);
   vm = ql_vm_new (config);
   ql_test_vm_guard (vm);
+  /* A wrapper that runs QEMU as another user cannot be probed (QEMU, as
+   * nobody, cannot make its socket in the probe's private directory). */
+  ql_vm_set_check_qemu (vm, FALSE);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
   ql_vm_connect_qmp (vm, 20000, NULL, &error);
@@ -461,6 +468,7 @@ test_vm_own_child (void)
   g_assert_true (ql_vm_shutdown (vm, 1000, NULL, NULL, &error));
   g_assert_no_error (error);
   ql_test_rm_rf (work);
+  ql_test_rm_rf (safe);
 }
 
 /* ---- what `qmp` prints -------------------------------------------------- */

@@ -67,12 +67,16 @@ template_create (const QlCliGlobals *globals,
 {
   g_autofree char *pattern = NULL;
   g_autofree char *timeout_text = NULL;
+  gboolean same_identity = FALSE;
   GOptionEntry entries[] = {
     { "ready-pattern", 0, 0, G_OPTION_ARG_STRING, &pattern,
       "The VM is ready when a console line matches REGEX (default: when the guest opens a "
       "virtio-serial port: QMP VSERPORT_CHANGE)", "REGEX" },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
       "Give up after SECONDS (default 120)", "SECONDS" },
+    { "same-identity", 0, 0, G_OPTION_ARG_NONE, &same_identity,
+      "No identity fix-up: add no vmgenid device; every clone resumes with the template's "
+      "RNG state and identity", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE DIR - make a VM template");
@@ -92,7 +96,10 @@ template_create (const QlCliGlobals *globals,
     "saves its device state (x-ignore-shared: the RAM stays in the memory file) to\n"
     "DIR/state and stops it. The console (QEMU's standard output) goes to\n"
     "DIR/console.log. DIR must not exist (or be empty); it appears only when the\n"
-    "template is complete. Clone it with `qlaunch template clone DIR`.\n");
+    "template is complete. Clone it with `qlaunch template clone DIR`.\n"
+    "Unless --same-identity, the VM gets a vmgenid device (guid auto; or keeps its\n"
+    "own): every clone starts with a new VM generation ID, and its guest is told\n"
+    "(Linux 5.18 and later reseed their RNG).\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
@@ -114,8 +121,9 @@ template_create (const QlCliGlobals *globals,
       ql_cli_print_error (argv[1], error);
       return QL_EXIT_FAILURE;
     }
-  g_printerr ("qlaunch: template: making %s from %s (ready: %s)\n", argv[2], argv[1],
-              pattern != NULL ? pattern : "VSERPORT_CHANGE open");
+  g_printerr ("qlaunch: template: making %s from %s (ready: %s; %s)\n", argv[2], argv[1],
+              pattern != NULL ? pattern : "VSERPORT_CHANGE open",
+              same_identity ? "same identity in every clone" : "a new VM generation ID in every clone");
   start = g_get_monotonic_time ();
   {
     CreateState state = { g_cancellable_new (), 0, NULL };
@@ -124,8 +132,9 @@ template_create (const QlCliGlobals *globals,
 
     for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
       sources[i] = g_unix_signal_add (signals[i].signo, on_create_signal, &signals[i]);
-    ql_template_create_async (config, argv[2], pattern, timeout_ms, state.cancellable,
-                              ql_store_result_cli, &state.result);
+    ql_template_create_full_async (config, argv[2], pattern,
+                                   same_identity ? QL_TEMPLATE_CREATE_SAME_IDENTITY : QL_TEMPLATE_CREATE_NONE,
+                                   timeout_ms, state.cancellable, ql_store_result_cli, &state.result);
     while (state.result == NULL)
       g_main_context_iteration (NULL, TRUE);
     template_ = ql_template_create_finish (state.result, &error);
@@ -316,7 +325,7 @@ ql_cli_template (const QlCliGlobals *globals,
   if (argc >= 2 && strcmp (argv[1], "clone") == 0)
     return template_clone (globals, argc - 1, argv + 1);
   g_printerr ("qlaunch: template: usage: qlaunch template create [--ready-pattern REGEX] "
-              "[--timeout SECONDS] VMFILE DIR\n"
+              "[--timeout SECONDS] [--same-identity] VMFILE DIR\n"
               "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... DIR\n");
   return QL_EXIT_USAGE;
 }

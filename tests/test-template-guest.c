@@ -43,6 +43,9 @@
  *   answers.
  * /template-guest/extra-device: `template clone -d block,...`: the disk is
  *   hot-plugged after the clone resumed, the guest reads it as /dev/vda.
+ * /template-guest/nic: `template clone --nic` twice: the card without a
+ *   mac-address gets a random locally administered one, the other keeps
+ *   its own; the guest reads both.
  * /template-guest/bad-device: `template clone -d` with a device that does
  *   not check exits 1 before QEMU starts.
  * /template-guest/create-interrupted: SIGTERM to `template create` while
@@ -1683,6 +1686,46 @@ test_extra_device (void)
   g_unlink (disk);
 }
 
+/* `template clone --nic`: a card without mac-address gets a random
+ * locally administered one (printed on stderr), a card with one keeps it;
+ * the guest sees both addresses. */
+static void
+test_nic (void)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
+  const char *args[] = { "template", "clone", "--timeout", timeout,
+                         "--nic", "net,id=nic1,net-type=user",
+                         "--nic", "net,id=nic2,net-type=user,mac-address=52:54:00:12:34:99",
+                         template_dir, NULL };
+  g_autoptr(Console) c = NULL;
+  g_autoptr(GRegex) re = g_regex_new ("network card 'nic1' gets MAC (([0-9a-f]{2}):[0-9a-f:]{14})\n", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *mac = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *expected = NULL;
+  guint64 byte = 0;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  c = console_spawn_cli (args);
+  out = console_shell_ok (c, "for i in $(seq 100); do [ $(cat /sys/class/net/e*/address 2>/dev/null | wc -l) -ge 2 ] "
+                             "&& break; usleep 100000; done; cat /sys/class/net/e*/address | sort");
+  g_test_message ("guest MACs: %s; qlaunch said: %s", out, c->err.buf->str);
+  if (!g_regex_match (re, c->err.buf->str, 0, &match))
+    console_fail (c, "no 'network card 'nic1' gets MAC' on stderr");
+  mac = g_match_info_fetch (match, 1);
+  first = g_match_info_fetch (match, 2);
+  g_assert_true (g_ascii_string_to_unsigned (first, 16, 0, 255, &byte, NULL));
+  g_assert_cmpuint (byte & 0x03, ==, 0x02);     /* unicast, locally administered */
+  expected = strcmp (mac, "52:54:00:12:34:99") < 0 ? g_strdup_printf ("%s\n52:54:00:12:34:99", mac)
+                                                   : g_strdup_printf ("52:54:00:12:34:99\n%s", mac);
+  g_assert_cmpstr (out, ==, expected);
+  console_poweroff (c);
+  assert_no_qemu (template_dir);
+}
+
 /* An extra device that does not check is refused before QEMU starts, as
  * every other error of `template clone` (last: a failure here does not
  * hide the other cases). */
@@ -1953,6 +1996,7 @@ main (int    argc,
   g_test_add_func ("/template-guest/errors", test_errors);
   g_test_add_func ("/template-guest/vserport", test_vserport);
   g_test_add_func ("/template-guest/extra-device", test_extra_device);
+  g_test_add_func ("/template-guest/nic", test_nic);
   g_test_add_func ("/template-guest/bad-device", test_bad_device);
   g_test_add_func ("/template-guest/create-interrupted", test_create_interrupted);
   g_test_add_func ("/template-guest/identity", test_identity);

@@ -1693,10 +1693,6 @@ static void
 test_nic (void)
 {
   g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
-  const char *args[] = { "template", "clone", "--timeout", timeout,
-                         "--nic", "net,id=nic1,net-type=user",
-                         "--nic", "net,id=nic2,net-type=user,mac-address=52:54:00:12:34:99",
-                         template_dir, NULL };
   g_autoptr(Console) c = NULL;
   g_autoptr(GRegex) re = g_regex_new ("network card 'nic1' gets MAC (([0-9a-f]{2}):[0-9a-f:]{14})\n", 0, 0, NULL);
   g_autoptr(GMatchInfo) match = NULL;
@@ -1709,7 +1705,14 @@ test_nic (void)
   if (skip_without_guest ())
     return;
   ensure_template ();
-  c = console_spawn_cli (args);
+  {
+    const char *args[] = { "template", "clone", "--timeout", timeout,
+                           "--nic", "net,id=nic1,net-type=user",
+                           "--nic", "net,id=nic2,net-type=user,mac-address=52:54:00:12:34:99",
+                           template_dir, NULL };
+
+    c = console_spawn_cli (args);
+  }
   out = console_shell_ok (c, "for i in $(seq 100); do [ $(cat /sys/class/net/e*/address 2>/dev/null | wc -l) -ge 2 ] "
                              "&& break; usleep 100000; done; cat /sys/class/net/e*/address | sort");
   g_test_message ("guest MACs: %s; qlaunch said: %s", out, c->err.buf->str);

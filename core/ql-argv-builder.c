@@ -3,6 +3,7 @@
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
 #include "ql-pcie-private.h"
+#include "ql-qemu-raw-private.h"
 #include "ql-runtime-dir.h"
 
 #include <sys/utsname.h>
@@ -630,23 +631,52 @@ ql_vm_config_build_cmdline (QlVmConfig  *self,
   return ql_vm_config_build_cmdline_in (self, runtime_dir, error);
 }
 
-static QlCmdline *
-build_cmdline (QlVmConfig  *self,
-               const char  *runtime_dir,
-               gboolean     startup_only,
-               GError     **error)
+/* What [qemu] added or replaced that makes QEMU fork and exec, under a
+ * sandbox that denies it (the devices' own reasons were weighed when
+ * -sandbox was written): QEMU's seccomp filter would kill it. */
+static gboolean
+check_qemu_group_spawn (QlCmdline  *cl,
+                        GError    **error)
 {
-  g_autoptr(QlCmdline) cl = NULL;
-  g_autofree char *binary = NULL;
+  QlOption *sandbox = ql_cmdline_find_option (cl, "-sandbox", NULL);
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+
+  if (sandbox == NULL || g_strcmp0 (ql_option_lookup (sandbox, "spawn"), "deny") != 0)
+    return TRUE;
+  ql_cmdline_spawn_reasons (cl, "[qemu]", reasons);
+  /* A tap netdev without script= runs QEMU's default /etc/qemu-ifup. */
+  for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
+    {
+      QlOption *option = ql_cmdline_get_option (cl, i);
+
+      if (g_str_has_prefix (ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "", "[qemu]")
+          && g_str_equal (ql_option_get_flag (option), "-netdev")
+          && g_strcmp0 (ql_option_get_head (option), "tap") == 0
+          && ql_option_lookup (option, "fd") == NULL && ql_option_lookup (option, "fds") == NULL
+          && (ql_option_lookup (option, "script") == NULL || ql_option_lookup (option, "downscript") == NULL))
+        g_ptr_array_add (reasons, g_strdup_printf ("%s: a tap netdev without script=no and downscript=no "
+                                                   "runs QEMU's default /etc/qemu-ifup and /etc/qemu-ifdown "
+                                                   "(QEMU forks to run them)", ql_option_get_origin (option)));
+    }
+  if (reasons->len == 0)
+    return TRUE;
+  g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_CONFLICT,
+               "%s, but QEMU runs under its seccomp filter with spawn denied (the kernel would kill it): "
+               "write script=no, or set [knobs] sandbox-spawn = allow",
+               (const char *) g_ptr_array_index (reasons, 0));
+  return FALSE;
+}
+
+/* Every option of the VM into @cl, without validating it first. */
+static gboolean
+emit_all (QlVmConfig  *self,
+          QlCmdline   *cl,
+          gboolean     startup_only,
+          GError     **error)
+{
   const char * const *globals;
   guint major = 0, minor = 0;
 
-  if (!ql_vm_config_validate_for (self, startup_only, error))
-    return NULL;
-
-  binary = ql_vm_config_dup_qemu_binary (self);
-  cl = ql_cmdline_new (binary);
-  ql_cmdline_set_runtime_dir (cl, runtime_dir);
   ql_vm_config_get_qemu_version (self, &major, &minor);
   if (major > 0)
     ql_cmdline_set_qemu_version (cl, major, minor);
@@ -667,7 +697,7 @@ build_cmdline (QlVmConfig  *self,
   emit_qmp (self, cl);
   emit_memory (self, cl);
   if (!emit_devices (self, cl, startup_only, error))
-    return NULL;
+    return FALSE;
   emit_rtc (self, cl);
   globals = ql_vm_config_get_strv (self, QL_VM_PROP_GLOBAL);
   for (guint i = 0; globals != NULL && globals[i] != NULL; i++)
@@ -678,8 +708,74 @@ build_cmdline (QlVmConfig  *self,
   emit_kernel_bios_iothreads (self, cl);
   emit_incoming (self, cl);
   emit_smp (self, cl);
+  /* Last: the [qemu] group sees every option, the devices' overrides
+   * applied. */
+  if (!ql_cmdline_check (cl, error)
+      || !ql_qemu_raw_apply_group (cl, ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_ADD),
+                                   ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REMOVE),
+                                   ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE), error)
+      || !check_qemu_group_spawn (cl, error))
+    return FALSE;
+  return ql_cmdline_check (cl, error);
+}
 
-  if (!ql_cmdline_check (cl, error))
+/* Whether the VM uses the escape hatch: [qemu], or a device's qemu-set or
+ * qemu-unset. */
+static gboolean
+uses_escape_hatch (QlVmConfig *self)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (self);
+
+  if (ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_ADD) != NULL
+      || ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REMOVE) != NULL
+      || ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE) != NULL)
+    return TRUE;
+  for (guint i = 0; i < devices->len; i++)
+    {
+      g_autofree char *set = NULL;
+      g_autofree char *unset = NULL;
+
+      g_object_get (g_ptr_array_index (devices, i), "qemu-set", &set, "qemu-unset", &unset, NULL);
+      if (set != NULL || unset != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+GError *
+ql_vm_config_check_escape_hatch (QlVmConfig *self,
+                                 gboolean    startup_only)
+{
+  g_autoptr(QlCmdline) cl = NULL;
+  GError *error = NULL;
+
+  if (!uses_escape_hatch (self))
+    return NULL;
+  /* What each entry matches is known only from the options themselves: a
+   * scratch build (helpers only name their sockets in it). */
+  cl = ql_cmdline_new ("qemu");
+  ql_cmdline_set_runtime_dir (cl, "/run/qlaunch/check");
+  if (!emit_all (self, cl, startup_only, &error))
+    return error;
+  return NULL;
+}
+
+static QlCmdline *
+build_cmdline (QlVmConfig  *self,
+               const char  *runtime_dir,
+               gboolean     startup_only,
+               GError     **error)
+{
+  g_autoptr(QlCmdline) cl = NULL;
+  g_autofree char *binary = NULL;
+
+  if (!ql_vm_config_validate_for (self, startup_only, error))
+    return NULL;
+
+  binary = ql_vm_config_dup_qemu_binary (self);
+  cl = ql_cmdline_new (binary);
+  ql_cmdline_set_runtime_dir (cl, runtime_dir);
+  if (!emit_all (self, cl, startup_only, error))
     return NULL;
   if (ql_vm_config_get_host_probe (self) != NULL && !check_helpers (cl, error))
     return NULL;

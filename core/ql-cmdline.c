@@ -9,6 +9,8 @@ typedef struct
   char *value;
   QlValueType type;
   char *member;               /* QL_VALUE_LIST: each element's member, or NULL */
+  char *source;               /* the VM-file key that gave it ("qemu-set"), or NULL */
+  gboolean from_text;         /* read from key=value text: its QEMU type is not known */
 } QlOptionValue;
 
 struct _QlOption
@@ -94,6 +96,7 @@ option_value_clear (QlOptionValue *v)
   g_free (v->key);
   g_free (v->value);
   g_free (v->member);
+  g_free (v->source);
 }
 
 static void
@@ -596,6 +599,7 @@ option_put (QlOption    *option,
           g_free (old->value);
           old->value = value;
           old->type = type;
+          old->from_text = FALSE;
           return;
         }
     }
@@ -930,6 +934,102 @@ ql_cmdline_insert_option (QlCmdline  *self,
   g_ptr_array_steal_index (self->options, self->options->len - 1);
   g_ptr_array_insert (self->options, (gint) index, option);
   return option;
+}
+
+/* Marks @key's values as given by the user through @source (a VM-file
+ * key such as "qemu-set"), and, with @from_text, as read from key=value
+ * text whose QEMU type is not known yet. */
+void
+ql_option_mark_source (QlOption   *option,
+                       const char *key,
+                       const char *source,
+                       gboolean    from_text)
+{
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+
+      if (!g_str_equal (v->key, key))
+        continue;
+      ql_set_str (&v->source, source);
+      v->from_text = from_text;
+    }
+}
+
+const char *
+ql_option_get_source (QlOption *option,
+                      guint     index)
+{
+  g_return_val_if_fail (index < ql_option_get_n_values (option), NULL);
+  return g_array_index (option->values, QlOptionValue, index).source;
+}
+
+gboolean
+ql_option_is_from_text (QlOption *option,
+                        guint     index)
+{
+  g_return_val_if_fail (index < ql_option_get_n_values (option), FALSE);
+  return g_array_index (option->values, QlOptionValue, index).from_text;
+}
+
+/* Gives the value at @index its QEMU type (its text unchanged or
+ * normalized: "on" for a boolean): it is no longer untyped text. */
+void
+ql_option_retype (QlOption    *option,
+                  guint        index,
+                  const char  *value,
+                  QlValueType  type)
+{
+  QlOptionValue *v;
+
+  g_return_if_fail (index < ql_option_get_n_values (option));
+  v = &g_array_index (option->values, QlOptionValue, index);
+  if (v->type == QL_VALUE_LIST)
+    return;
+  ql_set_str (&v->value, value);
+  v->type = type;
+  v->from_text = FALSE;
+}
+
+/* Removes every value of @key (all the elements of a list); FALSE when
+ * the option has none. */
+gboolean
+ql_option_unset (QlOption   *option,
+                 const char *key)
+{
+  gboolean found = FALSE;
+
+  for (guint i = ql_option_get_n_values (option); i > 0; i--)
+    if (g_str_equal (g_array_index (option->values, QlOptionValue, i - 1).key, key))
+      {
+        g_array_remove_index (option->values, i - 1);
+        found = TRUE;
+      }
+  return found;
+}
+
+/* Removes the option at @index. */
+void
+ql_cmdline_remove_option (QlCmdline *self,
+                          guint      index)
+{
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  g_return_if_fail (index < self->options->len);
+  g_ptr_array_remove_index (self->options, index);
+}
+
+/* Puts the last option in the place of the one at @index, which goes. */
+void
+ql_cmdline_replace_with_last (QlCmdline *self,
+                              guint      index)
+{
+  QlOption *last;
+
+  g_return_if_fail (QL_IS_CMDLINE (self));
+  g_return_if_fail (index + 1 < self->options->len);
+  last = g_ptr_array_steal_index (self->options, self->options->len - 1);
+  g_ptr_array_remove_index (self->options, index);
+  g_ptr_array_insert (self->options, (gint) index, last);
 }
 
 /**
@@ -1498,6 +1598,19 @@ format_json (QlOption  *option,
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* Values read from key=value text whose QEMU type is unknown (no probed
+ * binary typed them: ql_qemu_caps_apply_syntax()): QEMU's JSON input is
+ * strictly typed, so such an option keeps the key=value form, which QEMU
+ * reads the types from. */
+static gboolean
+has_text_values (QlOption *option)
+{
+  for (guint i = 0; i < option->values->len; i++)
+    if (g_array_index (option->values, QlOptionValue, i).from_text)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 check_removed (QlCmdline  *self,
                QlOption   *option,
@@ -1563,7 +1676,7 @@ ql_cmdline_to_argv (QlCmdline  *self,
           if (!check_removed (self, option, error))
             return NULL;
           g_ptr_array_add (argv, g_strdup (option->flag));
-          if (ql_cmdline_writes_json (self, option->flag))
+          if (ql_cmdline_writes_json (self, option->flag) && !has_text_values (option))
             {
               char *json = format_json (option, error);
 

@@ -1,5 +1,5 @@
 /* qlaunch — QlDevice: the abstract base class of every device type. */
-#include "ql-private.h"
+#include "ql-qemu-raw-private.h"
 
 #include <string.h>
 
@@ -21,6 +21,8 @@
 typedef struct
 {
   char *id;
+  char *qemu_set;
+  char *qemu_unset;
 } QlDevicePrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (QlDevice, ql_device, G_TYPE_OBJECT)
@@ -28,6 +30,8 @@ G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (QlDevice, ql_device, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_ID,
+  PROP_QEMU_SET,
+  PROP_QEMU_UNSET,
   N_PROPS
 };
 
@@ -156,6 +160,8 @@ ql_device_finalize (GObject *object)
   QlDevicePrivate *priv = ql_device_get_instance_private (QL_DEVICE (object));
 
   g_free (priv->id);
+  g_free (priv->qemu_set);
+  g_free (priv->qemu_unset);
   G_OBJECT_CLASS (ql_device_parent_class)->finalize (object);
 }
 
@@ -166,11 +172,18 @@ ql_device_get_property (GObject    *object,
                         GParamSpec *pspec)
 {
   QlDevice *self = QL_DEVICE (object);
+  QlDevicePrivate *priv = ql_device_get_instance_private (self);
 
   switch (prop_id)
     {
     case PROP_ID:
       g_value_set_string (value, ql_device_get_id (self));
+      break;
+    case PROP_QEMU_SET:
+      g_value_set_string (value, priv->qemu_set);
+      break;
+    case PROP_QEMU_UNSET:
+      g_value_set_string (value, priv->qemu_unset);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -184,11 +197,20 @@ ql_device_set_property (GObject      *object,
                         GParamSpec   *pspec)
 {
   QlDevice *self = QL_DEVICE (object);
+  QlDevicePrivate *priv = ql_device_get_instance_private (self);
 
   switch (prop_id)
     {
     case PROP_ID:
       ql_device_set_id (self, g_value_get_string (value));
+      break;
+    case PROP_QEMU_SET:
+      if (ql_set_str (&priv->qemu_set, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_QEMU_UNSET:
+      if (ql_set_str (&priv->qemu_unset, g_value_get_string (value)))
+        g_object_notify_by_pspec (object, pspec);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -236,6 +258,38 @@ ql_device_class_init (QlDeviceClass *klass)
     g_param_spec_string ("id", NULL,
                          "Device id, unique in the VM: a letter, then letters, digits, '-', '.', '_' "
                          "(defaults to the VM file group's label)",
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlDevice:qemu-set:
+   *
+   * Properties to set on the QEMU options the device produces, QEMU's
+   * key=value syntax (`,,` for a comma): `key=value` changes its
+   * `-device`, `netdev.key=value` (`drive.`, `blockdev.`, `chardev.`,
+   * `object.`, `fsdev.`) its backend of that option. Checked against the
+   * probed QEMU; a property the device sets from one of its keys is
+   * refused, naming that key. Applied after the plugin's options, at
+   * start-up and at hot-plug.
+   *
+   * Since: ABI 1.5
+   */
+  properties[PROP_QEMU_SET] =
+    g_param_spec_string ("qemu-set", NULL,
+                         "QEMU properties to set on the device's options, key=value,... "
+                         "(netdev.KEY, drive.KEY, ... for its backend); checked against the QEMU binary",
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlDevice:qemu-unset:
+   *
+   * Properties to leave out of the QEMU options the device produces,
+   * comma-separated keys (`bus,addr`; `netdev.KEY` for its backend); each
+   * must be one the device writes.
+   */
+  properties[PROP_QEMU_UNSET] =
+    g_param_spec_string ("qemu-unset", NULL,
+                         "QEMU properties to leave out of the device's options, key,... "
+                         "(netdev.KEY, drive.KEY, ... for its backend)",
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -332,7 +386,9 @@ ql_device_valid (QlDevice    *self,
   g_return_val_if_fail (QL_IS_VM_CONFIG (vm), FALSE);
 
   ok = QL_DEVICE_GET_CLASS (self)->valid (self, vm, &local_error);
-  return vfunc_contract (self, "valid", ok, g_steal_pointer (&local_error), NULL, NULL, error);
+  if (!vfunc_contract (self, "valid", ok, g_steal_pointer (&local_error), NULL, NULL, error))
+    return FALSE;
+  return ql_qemu_raw_check_device (self, error);
 }
 
 /**
@@ -365,15 +421,19 @@ ql_device_qemu_params (QlDevice    *self,
 {
   g_autoptr(GError) local_error = NULL;
   const GError *before;
+  guint first;
   gboolean ok;
 
   g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (QL_IS_CMDLINE (cmdline), FALSE);
 
   before = ql_cmdline_peek_error (cmdline);
+  first = ql_cmdline_get_n_options (cmdline);
   ok = QL_DEVICE_GET_CLASS (self)->qemu_params (self, vm, cmdline, &local_error);
-  return vfunc_contract (self, "qemu_params", ok, g_steal_pointer (&local_error),
-                         cmdline, before, error);
+  if (!vfunc_contract (self, "qemu_params", ok, g_steal_pointer (&local_error),
+                       cmdline, before, error))
+    return FALSE;
+  return ql_qemu_raw_apply_device (self, cmdline, first, error);
 }
 
 /**
@@ -408,6 +468,7 @@ ql_device_hotplug_params (QlDevice    *self,
   QlDeviceClass *klass;
   g_autoptr(GError) local_error = NULL;
   const GError *before;
+  guint first;
   gboolean ok;
 
   g_return_val_if_fail (QL_IS_DEVICE (self), FALSE);
@@ -417,9 +478,12 @@ ql_device_hotplug_params (QlDevice    *self,
   if (klass->hotplug_params == NULL)
     return ql_device_qemu_params (self, vm, cmdline, error);
   before = ql_cmdline_peek_error (cmdline);
+  first = ql_cmdline_get_n_options (cmdline);
   ok = klass->hotplug_params (self, vm, cmdline, &local_error);
-  return vfunc_contract (self, "hotplug_params", ok, g_steal_pointer (&local_error),
-                         cmdline, before, error);
+  if (!vfunc_contract (self, "hotplug_params", ok, g_steal_pointer (&local_error),
+                       cmdline, before, error))
+    return FALSE;
+  return ql_qemu_raw_apply_device (self, cmdline, first, error);
 }
 
 static char **

@@ -197,6 +197,23 @@ typed_value (QlOption   *option,
       break;
     case QL_VALUE_STRING:
     default:
+      /* A backend value the user gave as text (qemu-set netdev.KEY=...),
+       * whose QAPI type is not probed: netdev_add and blockdev-add are
+       * strictly typed, so on/off go as booleans and decimal numbers as
+       * integers (device_add reads text itself: -device values stay). */
+      if (ql_option_is_from_text (option, i) && strcmp (ql_option_get_flag (option), "-device") != 0)
+        {
+          if (g_str_equal (text, "on") || g_str_equal (text, "off"))
+            {
+              json_node_set_boolean (node, g_str_equal (text, "on"));
+              break;
+            }
+          if (g_ascii_isdigit (*text) && strspn (text, "0123456789") == strlen (text) && strlen (text) < 19)
+            {
+              json_node_set_int (node, g_ascii_strtoll (text, NULL, 10));
+              break;
+            }
+        }
       json_node_set_string (node, text);
       break;
     }

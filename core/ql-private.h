@@ -142,6 +142,27 @@ QlOption   *ql_cmdline_insert_option       (QlCmdline           *self,
                                             guint                index,
                                             const char          *flag,
                                             const char          *head);
+/* The escape hatch ([qemu], qemu-set, qemu-unset; ql-qemu-raw.c): values
+ * the user gave by text, marked with the VM-file key that gave them;
+ * from_text: a key=value text value whose QEMU type is not known yet. */
+void        ql_option_mark_source          (QlOption            *option,
+                                            const char          *key,
+                                            const char          *source,
+                                            gboolean             from_text);
+const char *ql_option_get_source           (QlOption            *option,
+                                            guint                index);
+gboolean    ql_option_is_from_text         (QlOption            *option,
+                                            guint                index);
+void        ql_option_retype               (QlOption            *option,
+                                            guint                index,
+                                            const char          *value,
+                                            QlValueType          type);
+gboolean    ql_option_unset                (QlOption            *option,
+                                            const char          *key);
+void        ql_cmdline_remove_option       (QlCmdline           *self,
+                                            guint                index);
+void        ql_cmdline_replace_with_last   (QlCmdline           *self,
+                                            guint                index);
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -216,17 +216,35 @@ check_device (Check    *check,
   for (guint i = 0; i < ql_option_get_n_values (option); i++)
     {
       const char *key = ql_option_get_key (option, i);
+      const char *source = ql_option_get_source (option, i);
+      /* "property 'qemu-set': " when a device's key gave the value (a
+       * [qemu] entry is the option's origin already). */
+      g_autofree char *by = source != NULL && source[0] != '['
+                            ? g_strdup_printf ("property '%s': ", source) : g_strdup ("");
+      const char *type;
 
-      if (g_strv_contains (generic_device_keys, key)
-          || ql_qemu_caps_get_device_property_type (check->caps, driver, key) != NULL)
+      if (g_strv_contains (generic_device_keys, key))
         continue;
+      type = ql_qemu_caps_get_device_property_type (check->caps, driver, key);
+      if (type != NULL)
+        {
+          QlValueType vtype;
+          g_autofree char *normalized = NULL;
+          g_autofree char *why = NULL;
+
+          if (ql_option_is_from_text (option, i)
+              && !ql_qom_value_parse (type, ql_option_get_value (option, i), &vtype, &normalized, &why))
+            problem (check, option, "%s'%s=%s': property '%s' of %s is %s", by, key,
+                     ql_option_get_value (option, i), key, driver, why);
+          continue;
+        }
       {
         g_auto(GStrv) props = ql_qemu_caps_list_device_properties (check->caps, driver);
         g_autofree char *more = g_strdup_printf ("qlaunch caps --device %s", driver);
         g_autofree char *hint = suggest_more (key, props, "it has", more);
 
-        problem (check, option, "%s has no property '%s' on %s%s",
-                 check->short_version, key, driver, hint);
+        problem (check, option, "%s%s has no property '%s' on %s%s",
+                 by, check->short_version, key, driver, hint);
       }
     }
 }
@@ -244,6 +262,31 @@ check_in_list (Check       *check,
       g_autofree char *hint = suggest (head, have, "it has");
 
       problem (check, option, "%s has no %s '%s'%s", check->short_version, what, head, hint);
+    }
+}
+
+/* The keys the user gave an -object by text (the escape hatch), for the
+ * object types whose properties were probed. */
+static void
+check_object_keys (Check    *check,
+                   QlOption *option)
+{
+  const char *type = ql_option_get_head (option);
+  g_auto(GStrv) props = NULL;
+
+  if (type == NULL || (props = ql_qemu_caps_list_object_properties (check->caps, type)) == NULL)
+    return;
+  for (guint i = 0; i < ql_option_get_n_values (option); i++)
+    {
+      const char *key = ql_option_get_key (option, i);
+      g_autofree char *hint = NULL;
+
+      if (ql_option_get_source (option, i) == NULL || g_str_equal (key, "id")
+          || g_strv_contains ((const char * const *) props, key))
+        continue;
+      hint = suggest (key, props, "it has");
+      problem (check, option, "%s has no property '%s' on object type %s%s",
+               check->short_version, key, type, hint);
     }
 }
 
@@ -341,7 +384,10 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
       else if (strcmp (flag, "-chardev") == 0)
         check_in_list (&check, option, chardevs, "chardev backend");
       else if (strcmp (flag, "-object") == 0)
-        check_in_list (&check, option, objects, "object type");
+        {
+          check_in_list (&check, option, objects, "object type");
+          check_object_keys (&check, option);
+        }
       else if (strcmp (flag, "-sandbox") == 0)
         check_sandbox (&check, option);
     }

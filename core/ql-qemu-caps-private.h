@@ -10,6 +10,15 @@
 
 G_BEGIN_DECLS
 
+/* Values given as text, read as a QOM type (ql-qemu-caps-values.c). */
+gboolean    ql_qom_value_parse       (const char   *type,
+                                      const char   *text,
+                                      QlValueType  *vtype,
+                                      char        **normalized,
+                                      char        **why);
+void        ql_qemu_caps_type_values (QlQemuCaps   *self,
+                                      QlCmdline    *cmdline);
+
 /* Bumped whenever QL_CAPS_TYPE or what the probe collects changes (a new
  * QL_CAPS_TYPE also bumps the format byte of the cache file's magic,
  * ql-qemu-caps-cache.c). */

@@ -980,6 +980,9 @@ ql_qemu_caps_accepts_json (QlQemuCaps *self,
  * @cmdline: a #QlCmdline
  *
  * Makes @cmdline use this QEMU version's forms (ql_cmdline_set_qemu_version()).
+ * For a probed binary, the `-device` values the user gave as text
+ * (`[qemu]`, `qemu-set`) get the QOM type QEMU declares for their
+ * property, so that they are written typed.
  */
 void
 ql_qemu_caps_apply_syntax (QlQemuCaps *self,
@@ -988,6 +991,8 @@ ql_qemu_caps_apply_syntax (QlQemuCaps *self,
   g_return_if_fail (QL_IS_QEMU_CAPS (self));
   g_return_if_fail (QL_IS_CMDLINE (cmdline));
   ql_cmdline_set_qemu_version (cmdline, self->major, self->minor);
+  if (self->data != NULL && ql_qemu_caps_is_probed (self))
+    ql_qemu_caps_type_values (self, cmdline);
 }
 
 static void

@@ -1,24 +1,48 @@
-/* qlaunch — typed helpers for the QMP commands a launcher needs. */
+/* qlaunch — typed helpers for the QMP commands a launcher needs.
+ *
+ * What differs from one command to the next: its arguments, the reading of
+ * a typed reply, the operations of several steps. ql-qmp-command-private.h
+ * makes the public functions from them. */
 #include "ql-private.h"
-#include "ql-qmp-private.h"
+#include "ql-qmp-command-private.h"
 
 #define MIGRATION_POLL_MS 20
 
-/* A copy of @properties (or an empty object) to add members to. */
-static JsonObject *
-properties_copy (JsonObject *properties)
+/* ---- arguments ---------------------------------------------------------- */
+
+/* A copy of @base (NULL: a new object) with string members, given as name
+ * and value pairs up to NULL. */
+static G_GNUC_NULL_TERMINATED JsonObject *
+args_with_strings (JsonObject *base,
+                   const char *member,
+                   ...)
 {
-  JsonObject *copy = json_object_new ();
+  JsonObject *args = json_object_new ();
   JsonObjectIter iter;
   const char *name;
   JsonNode *node;
+  va_list ap;
 
-  if (properties == NULL)
-    return copy;
-  json_object_iter_init (&iter, properties);
-  while (json_object_iter_next (&iter, &name, &node))
-    json_object_set_member (copy, name, json_node_copy (node));
-  return copy;
+  if (base != NULL)
+    {
+      json_object_iter_init (&iter, base);
+      while (json_object_iter_next (&iter, &name, &node))
+        json_object_set_member (args, name, json_node_copy (node));
+    }
+  va_start (ap, member);
+  for (; member != NULL; member = va_arg (ap, const char *))
+    json_object_set_string_member (args, member, va_arg (ap, const char *));
+  va_end (ap);
+  return args;
+}
+
+/* Command @name with one string argument. */
+static QlQmpCommand
+string_command (const char *name,
+                const char *member,
+                const char *value)
+{
+  return ql_qmp_command (name, args_with_strings (NULL, member, value, NULL));
 }
 
 static void
@@ -49,64 +73,97 @@ capabilities_args (const char * const *enable,
   return args;
 }
 
-static gboolean
-execute_discard (QlQmp         *self,
-                 const char    *command,
-                 JsonObject    *arguments,
-                 GCancellable  *cancellable,
-                 GError       **error)
+static JsonObject *
+chardev_add_args (const char *id,
+                  JsonObject *backend)
 {
-  g_autoptr(JsonNode) ret = ql_qmp_execute (self, command, arguments, cancellable, error);
+  JsonObject *args = args_with_strings (NULL, "id", id, NULL);
 
-  return ret != NULL;
+  json_object_set_object_member (args, "backend", json_object_ref (backend));
+  return args;
+}
+
+static JsonObject *
+hotplug_cpu_args (const char *driver,
+                  const char *id,
+                  gint        socket_id,
+                  gint        die_id,
+                  gint        core_id,
+                  gint        thread_id)
+{
+  JsonObject *args = args_with_strings (NULL, "driver", driver, "id", id, NULL);
+  const char *names[] = { "socket-id", "die-id", "core-id", "thread-id" };
+  gint values[] = { socket_id, die_id, core_id, thread_id };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (values[i] >= 0)
+      json_object_set_int_member (args, names[i], values[i]);
+  return args;
+}
+
+static QlQmpCommand
+getfd_command (int         fd,
+               const char *name)
+{
+  QlQmpCommand c = string_command ("getfd", "fdname", name);
+
+  c.fd = fd;
+  return c;
+}
+
+/* QMP's `value` is a JSON integer QEMU reads as a signed 64-bit number, and
+ * QEMU refuses 0 with a message about a parameter 'target' the command
+ * does not have: both are caught here, naming the command. */
+static QlQmpCommand
+balloon_command (guint64 target)
+{
+  JsonObject *args;
+
+  if (target == 0 || target > G_MAXINT64)
+    return ql_qmp_command_refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                                                "balloon: the target size '%" G_GUINT64_FORMAT "' is not valid: expected 1 to %" G_GINT64_FORMAT " bytes",
+                                                target, G_MAXINT64));
+  args = json_object_new ();
+  json_object_set_int_member (args, "value", (gint64) target);
+  return ql_qmp_command ("balloon", args);
+}
+
+/* ---- typed replies ------------------------------------------------------ */
+
+/* The member of the reply @ret (untrusted) holding a value of @type, or
+ * NULL. */
+static JsonNode *
+reply_member (JsonNode   *ret,
+              const char *member,
+              GType       type)
+{
+  JsonObject *o = ret != NULL && JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
+  JsonNode *node = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return node != NULL && json_node_get_value_type (node) == type ? node : NULL;
+}
+
+/* reply_member()'s integer if it is from 0 to @max; -1 otherwise. */
+static gint64
+reply_count (JsonNode   *ret,
+             const char *member,
+             gint64      max)
+{
+  JsonNode *node = reply_member (ret, member, G_TYPE_INT64);
+  gint64 value = node != NULL ? json_node_get_int (node) : -1;
+
+  return value >= 0 && value <= max ? value : -1;
+}
+
+static gboolean
+reply_lacks (GError     **error,
+             const char  *message)
+{
+  g_set_error_literal (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL, message);
+  return FALSE;
 }
 
 /* ---- query-status ------------------------------------------------------- */
-
-static gboolean
-parse_status (JsonNode    *ret,
-              char       **status,
-              gboolean    *running,
-              GError     **error)
-{
-  JsonObject *o = ret != NULL && JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
-  JsonNode *s = o != NULL ? json_object_get_member (o, "status") : NULL;
-  JsonNode *r = o != NULL ? json_object_get_member (o, "running") : NULL;
-
-  if (s == NULL || json_node_get_value_type (s) != G_TYPE_STRING
-      || r == NULL || json_node_get_value_type (r) != G_TYPE_BOOLEAN)
-    {
-      g_set_error_literal (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL,
-                           "query-status: the reply lacks \"status\" or \"running\"");
-      return FALSE;
-    }
-  if (status != NULL)
-    *status = g_strdup (json_node_get_string (s));
-  if (running != NULL)
-    *running = json_node_get_boolean (r);
-  return TRUE;
-}
-
-/**
- * ql_qmp_query_status_async:
- * @self: a connected #QlQmp
- * @cancellable: (nullable): a #GCancellable
- * @callback: called with the reply
- * @user_data: data for @callback
- *
- * Asks for the VM's run state (`query-status`). Finish with
- * ql_qmp_query_status_finish().
- */
-void
-ql_qmp_query_status_async (QlQmp               *self,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "query-status", NULL, cancellable, callback, user_data);
-}
 
 /**
  * ql_qmp_query_status_finish:
@@ -129,10 +186,30 @@ ql_qmp_query_status_finish (QlQmp         *self,
                             GError       **error)
 {
   g_autoptr(JsonNode) ret = ql_qmp_execute_finish (self, result, error);
+  JsonNode *s = reply_member (ret, "status", G_TYPE_STRING);
+  JsonNode *r = reply_member (ret, "running", G_TYPE_BOOLEAN);
 
-  return ret != NULL && parse_status (ret, status, running, error);
+  if (ret == NULL)
+    return FALSE;
+  if (s == NULL || r == NULL)
+    return reply_lacks (error, "query-status: the reply lacks \"status\" or \"running\"");
+  if (status != NULL)
+    *status = g_strdup (json_node_get_string (s));
+  if (running != NULL)
+    *running = json_node_get_boolean (r);
+  return TRUE;
 }
 
+/**
+ * ql_qmp_query_status_async:
+ * @self: a connected #QlQmp
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Asks for the VM's run state (`query-status`). Finish with
+ * ql_qmp_query_status_finish().
+ */
 /**
  * ql_qmp_query_status:
  * @self: a connected #QlQmp
@@ -145,83 +222,10 @@ ql_qmp_query_status_finish (QlQmp         *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_query_status (QlQmp         *self,
-                     char         **status,
-                     gboolean      *running,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  g_autoptr(JsonNode) ret = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  ret = ql_qmp_execute (self, "query-status", NULL, cancellable, error);
-  return ret != NULL && parse_status (ret, status, running, error);
-}
+QL_QMP_DEFINE_TYPED_QUERY (query_status, "query-status",
+                           (char **status, gboolean *running), (status, running))
 
 /* ---- query-sev-capabilities --------------------------------------------- */
-
-static gboolean
-parse_sev_capabilities (JsonNode    *ret,
-                        char       **pdh,
-                        char       **cert_chain,
-                        guint       *cbitpos,
-                        guint       *reduced_phys_bits,
-                        GError     **error)
-{
-  JsonObject *o = ret != NULL && JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
-  JsonNode *p = o != NULL ? json_object_get_member (o, "pdh") : NULL;
-  JsonNode *c = o != NULL ? json_object_get_member (o, "cert-chain") : NULL;
-  JsonNode *b = o != NULL ? json_object_get_member (o, "cbitpos") : NULL;
-  JsonNode *r = o != NULL ? json_object_get_member (o, "reduced-phys-bits") : NULL;
-
-  if (p == NULL || json_node_get_value_type (p) != G_TYPE_STRING
-      || c == NULL || json_node_get_value_type (c) != G_TYPE_STRING
-      || b == NULL || json_node_get_value_type (b) != G_TYPE_INT64
-      || r == NULL || json_node_get_value_type (r) != G_TYPE_INT64
-      || json_node_get_int (b) < 0 || json_node_get_int (b) > G_MAXUINT32
-      || json_node_get_int (r) < 0 || json_node_get_int (r) > G_MAXUINT32)
-    {
-      g_set_error_literal (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL,
-                           "query-sev-capabilities: the reply lacks \"pdh\", \"cert-chain\", "
-                           "\"cbitpos\" or \"reduced-phys-bits\"");
-      return FALSE;
-    }
-  if (pdh != NULL)
-    *pdh = g_strdup (json_node_get_string (p));
-  if (cert_chain != NULL)
-    *cert_chain = g_strdup (json_node_get_string (c));
-  if (cbitpos != NULL)
-    *cbitpos = (guint) json_node_get_int (b);
-  if (reduced_phys_bits != NULL)
-    *reduced_phys_bits = (guint) json_node_get_int (r);
-  return TRUE;
-}
-
-/**
- * ql_qmp_query_sev_capabilities_async:
- * @self: a connected #QlQmp
- * @cancellable: (nullable): a #GCancellable
- * @callback: called with the reply
- * @user_data: data for @callback
- *
- * Asks QEMU for the host platform's AMD SEV capabilities
- * (`query-sev-capabilities`). QEMU answers only under KVM on a host with
- * SEV; otherwise the error is QEMU's (%QL_QMP_ERROR_GENERIC: QEMU 7.2 says
- * "KVM not enabled" under TCG and "SEV is not enabled in KVM" under KVM
- * without SEV). Finish with ql_qmp_query_sev_capabilities_finish().
- */
-void
-ql_qmp_query_sev_capabilities_async (QlQmp               *self,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "query-sev-capabilities", NULL, cancellable, callback, user_data);
-}
 
 /**
  * ql_qmp_query_sev_capabilities_finish:
@@ -251,10 +255,40 @@ ql_qmp_query_sev_capabilities_finish (QlQmp         *self,
                                       GError       **error)
 {
   g_autoptr(JsonNode) ret = ql_qmp_execute_finish (self, result, error);
+  JsonNode *p = reply_member (ret, "pdh", G_TYPE_STRING);
+  JsonNode *c = reply_member (ret, "cert-chain", G_TYPE_STRING);
+  gint64 b = reply_count (ret, "cbitpos", G_MAXUINT32);
+  gint64 r = reply_count (ret, "reduced-phys-bits", G_MAXUINT32);
 
-  return ret != NULL && parse_sev_capabilities (ret, pdh, cert_chain, cbitpos, reduced_phys_bits, error);
+  if (ret == NULL)
+    return FALSE;
+  if (p == NULL || c == NULL || b < 0 || r < 0)
+    return reply_lacks (error, "query-sev-capabilities: the reply lacks \"pdh\", \"cert-chain\", "
+                               "\"cbitpos\" or \"reduced-phys-bits\"");
+  if (pdh != NULL)
+    *pdh = g_strdup (json_node_get_string (p));
+  if (cert_chain != NULL)
+    *cert_chain = g_strdup (json_node_get_string (c));
+  if (cbitpos != NULL)
+    *cbitpos = (guint) b;
+  if (reduced_phys_bits != NULL)
+    *reduced_phys_bits = (guint) r;
+  return TRUE;
 }
 
+/**
+ * ql_qmp_query_sev_capabilities_async:
+ * @self: a connected #QlQmp
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Asks QEMU for the host platform's AMD SEV capabilities
+ * (`query-sev-capabilities`). QEMU answers only under KVM on a host with
+ * SEV; otherwise the error is QEMU's (%QL_QMP_ERROR_GENERIC: QEMU 7.2 says
+ * "KVM not enabled" under TCG and "SEV is not enabled in KVM" under KVM
+ * without SEV). Finish with ql_qmp_query_sev_capabilities_finish().
+ */
 /**
  * ql_qmp_query_sev_capabilities:
  * @self: a connected #QlQmp
@@ -269,27 +303,17 @@ ql_qmp_query_sev_capabilities_finish (QlQmp         *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_query_sev_capabilities (QlQmp         *self,
-                               char         **pdh,
-                               char         **cert_chain,
-                               guint         *cbitpos,
-                               guint         *reduced_phys_bits,
-                               GCancellable  *cancellable,
-                               GError       **error)
-{
-  g_autoptr(JsonNode) ret = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  ret = ql_qmp_execute (self, "query-sev-capabilities", NULL, cancellable, error);
-  return ret != NULL && parse_sev_capabilities (ret, pdh, cert_chain, cbitpos, reduced_phys_bits, error);
-}
+QL_QMP_DEFINE_TYPED_QUERY (query_sev_capabilities, "query-sev-capabilities",
+                           (char **pdh, char **cert_chain, guint *cbitpos,
+                            guint *reduced_phys_bits),
+                           (pdh, cert_chain, cbitpos, reduced_phys_bits))
 
 /* ---- device_del, waiting for DEVICE_DELETED ----------------------------- */
 
 typedef struct
 {
+  char *id;
+  guint timeout_ms;
   GCancellable *wait_cancel;    /* stops the event wait when device_del fails */
   gulong chain_id;              /* the caller's cancellable -> wait_cancel */
   GCancellable *caller;
@@ -305,73 +329,48 @@ device_del_free (DeviceDel *d)
     g_cancellable_disconnect (d->caller, d->chain_id);
   g_clear_object (&d->caller);
   g_clear_object (&d->wait_cancel);
+  g_free (d->id);
   g_free (d);
 }
 
+/* Both steps of device_del end here: the wait for DEVICE_DELETED (its
+ * result is tagged ql_qmp_wait_event_async) and the command. The first
+ * failure ends the operation and stops the wait; it succeeds once both
+ * steps have. */
 static void
-device_del_finish_if_done (GTask *task)
+device_del_step_done (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      data)
 {
+  g_autoptr(GTask) task = data;
   DeviceDel *d = g_task_get_task_data (task);
+  gboolean is_event = g_async_result_is_tagged (result, ql_qmp_wait_event_async);
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GError) error = NULL;
 
-  if (!d->done && d->deleted && d->replied)
+  if (is_event)
+    event = ql_qmp_wait_event_finish (QL_QMP (source), result, &error);
+  else
+    ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
+  if (d->done)
+    return;
+  if (error != NULL)
+    {
+      d->done = TRUE;
+      g_cancellable_cancel (d->wait_cancel);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (is_event)
+    d->deleted = TRUE;
+  else
+    d->replied = TRUE;
+  if (d->deleted && d->replied)
     {
       d->done = TRUE;
       g_task_return_boolean (task, TRUE);
     }
-}
-
-static void
-device_del_fail (GTask  *task,
-                 GError *error)
-{
-  DeviceDel *d = g_task_get_task_data (task);
-
-  if (d->done)
-    {
-      g_error_free (error);
-      return;
-    }
-  d->done = TRUE;
-  g_cancellable_cancel (d->wait_cancel);
-  g_task_return_error (task, error);
-}
-
-static void
-device_del_event (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      data)
-{
-  g_autoptr(GTask) task = data;
-  g_autoptr(JsonObject) event = NULL;
-  g_autoptr(GError) error = NULL;
-
-  event = ql_qmp_wait_event_finish (QL_QMP (source), result, &error);
-  if (event == NULL)
-    {
-      device_del_fail (task, g_steal_pointer (&error));
-      return;
-    }
-  ((DeviceDel *) g_task_get_task_data (task))->deleted = TRUE;
-  device_del_finish_if_done (task);
-}
-
-static void
-device_del_reply (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      data)
-{
-  g_autoptr(GTask) task = data;
-  g_autoptr(JsonNode) ret = NULL;
-  g_autoptr(GError) error = NULL;
-
-  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
-  if (ret == NULL)
-    {
-      device_del_fail (task, g_steal_pointer (&error));
-      return;
-    }
-  ((DeviceDel *) g_task_get_task_data (task))->replied = TRUE;
-  device_del_finish_if_done (task);
 }
 
 static void
@@ -380,6 +379,39 @@ chain_cancel (GCancellable *caller,
 {
   (void) caller;
   g_cancellable_cancel (ours);
+}
+
+static void
+device_del_run (GTask *task)
+{
+  QlQmp *self = g_task_get_source_object (task);
+  DeviceDel *d = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr(JsonObject) args = args_with_strings (NULL, "id", d->id, NULL);
+
+  d->wait_cancel = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      d->caller = g_object_ref (cancellable);
+      d->chain_id = g_cancellable_connect (cancellable, G_CALLBACK (chain_cancel),
+                                           d->wait_cancel, NULL);
+    }
+  /* Wait first: the event may come before the reply. */
+  ql_qmp_wait_event_async (self, "DEVICE_DELETED", "device", d->id, d->timeout_ms, d->wait_cancel,
+                           device_del_step_done, g_object_ref (task));
+  ql_qmp_execute_async (self, "device_del", args, cancellable, device_del_step_done,
+                        g_object_ref (task));
+}
+
+static QlQmpCommand
+device_del (const char *id,
+            guint       timeout_ms)
+{
+  DeviceDel *d = g_new0 (DeviceDel, 1);
+
+  d->id = g_strdup (id);
+  d->timeout_ms = timeout_ms;
+  return ql_qmp_operation (device_del_run, d, (GDestroyNotify) device_del_free);
 }
 
 /**
@@ -396,40 +428,6 @@ chain_cancel (GCancellable *caller,
  * event for it: only then is the device gone (a PCI device needs the
  * guest's consent). Finish with ql_qmp_device_del_finish().
  */
-void
-ql_qmp_device_del_async (QlQmp               *self,
-                         const char          *id,
-                         guint                timeout_ms,
-                         GCancellable        *cancellable,
-                         GAsyncReadyCallback  callback,
-                         gpointer             user_data)
-{
-  g_autoptr(JsonObject) args = json_object_new ();
-  GTask *task;
-  DeviceDel *d;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (id != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, ql_qmp_device_del_async);
-  d = g_new0 (DeviceDel, 1);
-  d->wait_cancel = g_cancellable_new ();
-  if (cancellable != NULL)
-    {
-      d->caller = g_object_ref (cancellable);
-      d->chain_id = g_cancellable_connect (cancellable, G_CALLBACK (chain_cancel),
-                                           d->wait_cancel, NULL);
-    }
-  g_task_set_task_data (task, d, (GDestroyNotify) device_del_free);
-
-  json_object_set_string_member (args, "id", id);
-  /* Wait first: the event may come before the reply. */
-  ql_qmp_wait_event_async (self, "DEVICE_DELETED", "device", id, timeout_ms, d->wait_cancel,
-                           device_del_event, g_object_ref (task));
-  ql_qmp_execute_async (self, "device_del", args, cancellable, device_del_reply, task);
-}
-
 /**
  * ql_qmp_device_del_finish:
  * @self: a #QlQmp
@@ -440,34 +438,6 @@ ql_qmp_device_del_async (QlQmp               *self,
  *
  * Returns: %TRUE once QEMU reported the device deleted
  */
-gboolean
-ql_qmp_device_del_finish (QlQmp         *self,
-                          GAsyncResult  *result,
-                          GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-typedef struct
-{
-  const char *id;
-  guint timeout_ms;
-  GCancellable *cancellable;
-} DeviceDelArgs;
-
-static void
-start_device_del (QlQmp               *self,
-                  gpointer             data,
-                  GAsyncReadyCallback  callback,
-                  gpointer             user_data)
-{
-  DeviceDelArgs *a = data;
-
-  ql_qmp_device_del_async (self, a->id, a->timeout_ms, a->cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_device_del:
  * @self: a connected #QlQmp
@@ -480,27 +450,14 @@ start_device_del (QlQmp               *self,
  *
  * Returns: %TRUE once QEMU reported the device deleted
  */
-gboolean
-ql_qmp_device_del (QlQmp         *self,
-                   const char    *id,
-                   guint          timeout_ms,
-                   GCancellable  *cancellable,
-                   GError       **error)
-{
-  DeviceDelArgs a = { id, timeout_ms, cancellable };
-  g_autoptr(GAsyncResult) result = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  result = ql_qmp_run_sync (self, start_device_del, &a);
-  return ql_qmp_device_del_finish (self, result, error);
-}
+QL_QMP_DEFINE_OPERATION (device_del, (QlQmp *self, const char *id, guint timeout_ms), id != NULL,
+                         device_del (id, timeout_ms))
 
 /* ---- memory hotplug: a backend object and a pc-dimm --------------------- */
 
 typedef struct
 {
+  JsonObject *backend;          /* object-add's arguments */
   char *backend_id;
   char *dimm_id;
   GError *error;
@@ -509,6 +466,7 @@ typedef struct
 static void
 memory_hotplug_free (MemoryHotplug *m)
 {
+  json_object_unref (m->backend);
   g_free (m->backend_id);
   g_free (m->dimm_id);
   g_clear_error (&m->error);
@@ -549,8 +507,7 @@ memory_dimm_added (GObject      *source,
       return;
     }
   /* Take the backend away again: no half-added memory is left behind. */
-  args = json_object_new ();
-  json_object_set_string_member (args, "id", m->backend_id);
+  args = args_with_strings (NULL, "id", m->backend_id, NULL);
   ql_qmp_execute_async (QL_QMP (source), "object-del", args, NULL, memory_rolled_back,
                         g_steal_pointer (&task));
 }
@@ -562,24 +519,49 @@ memory_backend_added (GObject      *source,
 {
   g_autoptr(GTask) task = data;
   MemoryHotplug *m = g_task_get_task_data (task);
-  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(JsonNode) ret = ql_qmp_operation_reply (task, source, result);
   g_autoptr(JsonObject) args = NULL;
-  g_autoptr(GError) error = NULL;
-  GCancellable *cancellable;
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
-  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
   if (ret == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  args = json_object_new ();
-  json_object_set_string_member (args, "driver", "pc-dimm");
-  json_object_set_string_member (args, "id", m->dimm_id);
-  json_object_set_string_member (args, "memdev", m->backend_id);
-  cancellable = g_task_get_cancellable (task);
+    return;
+  args = args_with_strings (NULL, "driver", "pc-dimm", "id", m->dimm_id,
+                            "memdev", m->backend_id, NULL);
   ql_qmp_execute_async (QL_QMP (source), "device_add", args, cancellable,
                         memory_dimm_added, g_steal_pointer (&task));
+}
+
+static void
+memory_hotplug_run (GTask *task)
+{
+  MemoryHotplug *m = g_task_get_task_data (task);
+
+  ql_qmp_execute_async (g_task_get_source_object (task), "object-add", m->backend,
+                        g_task_get_cancellable (task), memory_backend_added, g_object_ref (task));
+}
+
+static QlQmpCommand
+memory_hotplug (const char *qom_type,
+                const char *id,
+                const char *mem_path,
+                guint64     size,
+                gboolean    share)
+{
+  MemoryHotplug *m;
+
+  if (size == 0)
+    return ql_qmp_command_refused (g_error_new (QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
+                                                "memory hotplug '%s': the size is 0", id));
+  m = g_new0 (MemoryHotplug, 1);
+  m->backend_id = g_strconcat ("mem", id, NULL);
+  m->dimm_id = g_strconcat ("dimm", id, NULL);
+  m->backend = args_with_strings (NULL, "qom-type", qom_type, "id", m->backend_id, NULL);
+  json_object_set_int_member (m->backend, "size", (gint64) size);
+  if (mem_path != NULL)
+    json_object_set_string_member (m->backend, "mem-path", mem_path);
+  if (share)
+    json_object_set_boolean_member (m->backend, "share", TRUE);
+  return ql_qmp_operation (memory_hotplug_run, m, (GDestroyNotify) memory_hotplug_free);
 }
 
 /**
@@ -600,49 +582,6 @@ memory_backend_added (GObject      *source,
  * (`[memory] slots` and `max-mem`). When the DIMM cannot be added, the
  * backend is removed again. Finish with ql_qmp_hotplug_memory_finish().
  */
-void
-ql_qmp_hotplug_memory_async (QlQmp               *self,
-                             const char          *qom_type,
-                             const char          *id,
-                             const char          *mem_path,
-                             guint64              size,
-                             gboolean             share,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
-{
-  g_autoptr(JsonObject) args = json_object_new ();
-  GTask *task;
-  MemoryHotplug *m;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (qom_type != NULL);
-  g_return_if_fail (id != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, ql_qmp_hotplug_memory_async);
-  m = g_new0 (MemoryHotplug, 1);
-  m->backend_id = g_strconcat ("mem", id, NULL);
-  m->dimm_id = g_strconcat ("dimm", id, NULL);
-  g_task_set_task_data (task, m, (GDestroyNotify) memory_hotplug_free);
-  if (size == 0)
-    {
-      g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
-                               "memory hotplug '%s': the size is 0", id);
-      g_object_unref (task);
-      return;
-    }
-
-  json_object_set_string_member (args, "qom-type", qom_type);
-  json_object_set_string_member (args, "id", m->backend_id);
-  json_object_set_int_member (args, "size", (gint64) size);
-  if (mem_path != NULL)
-    json_object_set_string_member (args, "mem-path", mem_path);
-  if (share)
-    json_object_set_boolean_member (args, "share", TRUE);
-  ql_qmp_execute_async (self, "object-add", args, cancellable, memory_backend_added, task);
-}
-
 /**
  * ql_qmp_hotplug_memory_finish:
  * @self: a #QlQmp
@@ -653,38 +592,6 @@ ql_qmp_hotplug_memory_async (QlQmp               *self,
  *
  * Returns: %TRUE when the DIMM is plugged
  */
-gboolean
-ql_qmp_hotplug_memory_finish (QlQmp         *self,
-                              GAsyncResult  *result,
-                              GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-typedef struct
-{
-  const char *qom_type;
-  const char *id;
-  const char *mem_path;
-  guint64 size;
-  gboolean share;
-  GCancellable *cancellable;
-} MemoryArgs;
-
-static void
-start_hotplug_memory (QlQmp               *self,
-                      gpointer             data,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  MemoryArgs *a = data;
-
-  ql_qmp_hotplug_memory_async (self, a->qom_type, a->id, a->mem_path, a->size, a->share,
-                               a->cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_hotplug_memory:
  * @self: a connected #QlQmp
@@ -700,24 +607,11 @@ start_hotplug_memory (QlQmp               *self,
  *
  * Returns: %TRUE when the DIMM is plugged
  */
-gboolean
-ql_qmp_hotplug_memory (QlQmp         *self,
-                       const char    *qom_type,
-                       const char    *id,
-                       const char    *mem_path,
-                       guint64        size,
-                       gboolean       share,
-                       GCancellable  *cancellable,
-                       GError       **error)
-{
-  MemoryArgs a = { qom_type, id, mem_path, size, share, cancellable };
-  g_autoptr(GAsyncResult) result = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  result = ql_qmp_run_sync (self, start_hotplug_memory, &a);
-  return ql_qmp_hotplug_memory_finish (self, result, error);
-}
+QL_QMP_DEFINE_OPERATION (hotplug_memory,
+                         (QlQmp *self, const char *qom_type, const char *id, const char *mem_path,
+                          guint64 size, gboolean share),
+                         qom_type != NULL && id != NULL,
+                         memory_hotplug (qom_type, id, mem_path, size, share))
 
 /* ---- waiting for a migration's end -------------------------------------- */
 
@@ -725,30 +619,14 @@ typedef struct
 {
   gint64 deadline;      /* 0: none */
   guint timeout_ms;
-  GSource *timer;
 } MigrationWait;
-
-static void
-migration_wait_free (MigrationWait *w)
-{
-  if (w->timer != NULL)
-    {
-      g_source_destroy (w->timer);
-      g_source_unref (w->timer);
-    }
-  g_free (w);
-}
 
 static void migration_poll (GTask *task);
 
 static gboolean
 migration_poll_again (gpointer data)
 {
-  GTask *task = data;
-  MigrationWait *w = g_task_get_task_data (task);
-
-  g_clear_pointer (&w->timer, g_source_unref);
-  migration_poll (task);
+  migration_poll (data);
   return G_SOURCE_REMOVE;
 }
 
@@ -760,15 +638,10 @@ migration_state_polled (GObject      *source,
                         gpointer      data)
 {
   g_autoptr(GTask) task = data;
-  g_autoptr(JsonNode) ret = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = ql_qmp_operation_reply (task, source, result);
 
-  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
   if (ret == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   if (g_strcmp0 (ql_json_string (JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL,
                                  "status"), "finish-migrate") == 0)
     {
@@ -785,17 +658,12 @@ migration_polled (GObject      *source,
 {
   g_autoptr(GTask) task = data;
   MigrationWait *w = g_task_get_task_data (task);
-  g_autoptr(JsonNode) ret = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = ql_qmp_operation_reply (task, source, result);
   JsonObject *o;
   const char *status;
 
-  ret = ql_qmp_execute_finish (QL_QMP (source), result, &error);
   if (ret == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   o = JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
   status = ql_json_string (o, "status");
   if (g_strcmp0 (status, "completed") == 0)
@@ -828,6 +696,7 @@ static void
 migration_poll_later (GTask *task)
 {
   MigrationWait *w = g_task_get_task_data (task);
+  g_autoptr(GSource) timer = NULL;
 
   if (g_task_return_error_if_cancelled (task))
     return;
@@ -837,9 +706,10 @@ migration_poll_later (GTask *task)
                                "migration not completed within %u ms", w->timeout_ms);
       return;
     }
-  w->timer = g_timeout_source_new (MIGRATION_POLL_MS);
-  g_source_set_callback (w->timer, migration_poll_again, g_object_ref (task), g_object_unref);
-  g_source_attach (w->timer, g_task_get_context (task));
+  /* The context holds the timer, and the timer the task. */
+  timer = g_timeout_source_new (MIGRATION_POLL_MS);
+  g_source_set_callback (timer, migration_poll_again, g_object_ref (task), g_object_unref);
+  g_source_attach (timer, g_task_get_context (task));
 }
 
 static void
@@ -847,6 +717,17 @@ migration_poll (GTask *task)
 {
   ql_qmp_execute_async (g_task_get_source_object (task), "query-migrate", NULL,
                         g_task_get_cancellable (task), migration_polled, g_object_ref (task));
+}
+
+static QlQmpCommand
+migration_wait (guint timeout_ms)
+{
+  MigrationWait *w = g_new0 (MigrationWait, 1);
+
+  w->timeout_ms = timeout_ms;
+  if (timeout_ms > 0)
+    w->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  return ql_qmp_operation (migration_poll, w, g_free);
 }
 
 /**
@@ -864,28 +745,6 @@ migration_poll (GTask *task)
  * incoming source that never delivers. Finish with
  * ql_qmp_wait_migration_finish().
  */
-void
-ql_qmp_wait_migration_async (QlQmp               *self,
-                             guint                timeout_ms,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  MigrationWait *w;
-
-  g_return_if_fail (QL_IS_QMP (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, ql_qmp_wait_migration_async);
-  w = g_new0 (MigrationWait, 1);
-  w->timeout_ms = timeout_ms;
-  if (timeout_ms > 0)
-    w->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  g_task_set_task_data (task, w, (GDestroyNotify) migration_wait_free);
-  migration_poll (task);
-}
-
 /**
  * ql_qmp_wait_migration_finish:
  * @self: a #QlQmp
@@ -896,33 +755,6 @@ ql_qmp_wait_migration_async (QlQmp               *self,
  *
  * Returns: %TRUE when the migration completed
  */
-gboolean
-ql_qmp_wait_migration_finish (QlQmp         *self,
-                              GAsyncResult  *result,
-                              GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-typedef struct
-{
-  guint timeout_ms;
-  GCancellable *cancellable;
-} WaitMigrationArgs;
-
-static void
-start_wait_migration (QlQmp               *self,
-                      gpointer             data,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  WaitMigrationArgs *a = data;
-
-  ql_qmp_wait_migration_async (self, a->timeout_ms, a->cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_wait_migration:
  * @self: a connected #QlQmp
@@ -934,20 +766,8 @@ start_wait_migration (QlQmp               *self,
  *
  * Returns: %TRUE when the migration completed
  */
-gboolean
-ql_qmp_wait_migration (QlQmp         *self,
-                       guint          timeout_ms,
-                       GCancellable  *cancellable,
-                       GError       **error)
-{
-  WaitMigrationArgs a = { timeout_ms, cancellable };
-  g_autoptr(GAsyncResult) result = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  result = ql_qmp_run_sync (self, start_wait_migration, &a);
-  return ql_qmp_wait_migration_finish (self, result, error);
-}
+QL_QMP_DEFINE_OPERATION (wait_migration, (QlQmp *self, guint timeout_ms), TRUE,
+                         migration_wait (timeout_ms))
 
 /* ---- getfd: a descriptor over the socket -------------------------------- */
 
@@ -964,42 +784,6 @@ ql_qmp_wait_migration (QlQmp         *self,
  * Passes @fd to QEMU over the QMP socket with SCM_RIGHTS (`getfd`). Finish
  * with ql_qmp_execute_finish().
  */
-void
-ql_qmp_getfd_async (QlQmp               *self,
-                    int                  fd,
-                    const char          *name,
-                    GCancellable        *cancellable,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data)
-{
-  g_autoptr(JsonObject) args = json_object_new ();
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (fd >= 0);
-  g_return_if_fail (name != NULL);
-
-  json_object_set_string_member (args, "fdname", name);
-  ql_qmp_execute_with_fd_async (self, "getfd", args, fd, cancellable, callback, user_data);
-}
-
-typedef struct
-{
-  int fd;
-  const char *name;
-  GCancellable *cancellable;
-} GetfdArgs;
-
-static void
-start_getfd (QlQmp               *self,
-             gpointer             data,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data)
-{
-  GetfdArgs *a = data;
-
-  ql_qmp_getfd_async (self, a->fd, a->name, a->cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_getfd:
  * @self: a connected #QlQmp
@@ -1012,23 +796,8 @@ start_getfd (QlQmp               *self,
  *
  * Returns: %TRUE when QEMU holds the descriptor
  */
-gboolean
-ql_qmp_getfd (QlQmp         *self,
-              int            fd,
-              const char    *name,
-              GCancellable  *cancellable,
-              GError       **error)
-{
-  GetfdArgs a = { fd, name, cancellable };
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonNode) ret = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  result = ql_qmp_run_sync (self, start_getfd, &a);
-  ret = ql_qmp_execute_finish (self, result, error);
-  return ret != NULL;
-}
+QL_QMP_DEFINE_COMMAND (getfd, (QlQmp *self, int fd, const char *name), fd >= 0 && name != NULL,
+                       getfd_command (fd, name))
 
 /* ---- one command each --------------------------------------------------- */
 
@@ -1041,17 +810,6 @@ ql_qmp_getfd (QlQmp         *self,
  *
  * Pauses the guest (`stop`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_stop_async (QlQmp *self,
-                   GCancellable *cancellable,
-                   GAsyncReadyCallback callback,
-                   gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "stop", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_stop:
  * @self: a connected #QlQmp
@@ -1062,15 +820,7 @@ ql_qmp_stop_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_stop (QlQmp *self,
-             GCancellable *cancellable,
-             GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  return execute_discard (self, "stop", NULL, cancellable, error);
-}
+QL_QMP_DEFINE_COMMAND (stop, (QlQmp *self), TRUE, ql_qmp_command ("stop", NULL))
 
 /**
  * ql_qmp_cont_async:
@@ -1081,17 +831,6 @@ ql_qmp_stop (QlQmp *self,
  *
  * Resumes a paused guest (`cont`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_cont_async (QlQmp *self,
-                   GCancellable *cancellable,
-                   GAsyncReadyCallback callback,
-                   gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "cont", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_cont:
  * @self: a connected #QlQmp
@@ -1102,15 +841,7 @@ ql_qmp_cont_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_cont (QlQmp *self,
-             GCancellable *cancellable,
-             GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  return execute_discard (self, "cont", NULL, cancellable, error);
-}
+QL_QMP_DEFINE_COMMAND (cont, (QlQmp *self), TRUE, ql_qmp_command ("cont", NULL))
 
 /**
  * ql_qmp_system_powerdown_async:
@@ -1121,17 +852,6 @@ ql_qmp_cont (QlQmp *self,
  *
  * Asks the guest to power down (`system_powerdown`, an ACPI power button press); QEMU exits once the guest has shut down. Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_system_powerdown_async (QlQmp *self,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
-                               gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "system_powerdown", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_system_powerdown:
  * @self: a connected #QlQmp
@@ -1142,15 +862,8 @@ ql_qmp_system_powerdown_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_system_powerdown (QlQmp *self,
-                         GCancellable *cancellable,
-                         GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  return execute_discard (self, "system_powerdown", NULL, cancellable, error);
-}
+QL_QMP_DEFINE_COMMAND (system_powerdown, (QlQmp *self), TRUE,
+                       ql_qmp_command ("system_powerdown", NULL))
 
 /**
  * ql_qmp_quit_async:
@@ -1161,17 +874,6 @@ ql_qmp_system_powerdown (QlQmp *self,
  *
  * Makes QEMU exit at once (`quit`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_quit_async (QlQmp *self,
-                   GCancellable *cancellable,
-                   GAsyncReadyCallback callback,
-                   gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "quit", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_quit:
  * @self: a connected #QlQmp
@@ -1182,28 +884,7 @@ ql_qmp_quit_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_quit (QlQmp *self,
-             GCancellable *cancellable,
-             GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  return execute_discard (self, "quit", NULL, cancellable, error);
-}
-
-static JsonObject *
-device_add_args (const char *driver,
-                 const char *id,
-                 JsonObject *properties)
-{
-  JsonObject *args = properties_copy (properties);
-
-  json_object_set_string_member (args, "driver", driver);
-  json_object_set_string_member (args, "id", id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (quit, (QlQmp *self), TRUE, ql_qmp_command ("quit", NULL))
 
 /**
  * ql_qmp_device_add_async:
@@ -1217,25 +898,6 @@ device_add_args (const char *driver,
  *
  * Adds a device (`device_add`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_device_add_async (QlQmp *self,
-                         const char *driver,
-                         const char *id,
-                         JsonObject *properties,
-                         GCancellable *cancellable,
-                         GAsyncReadyCallback callback,
-                         gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (driver != NULL);
-  g_return_if_fail (id != NULL);
-
-  args = device_add_args (driver, id, properties);
-  ql_qmp_execute_async (self, "device_add", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_device_add:
  * @self: a connected #QlQmp
@@ -1249,36 +911,11 @@ ql_qmp_device_add_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_device_add (QlQmp *self,
-                   const char *driver,
-                   const char *id,
-                   JsonObject *properties,
-                   GCancellable *cancellable,
-                   GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (driver != NULL, FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = device_add_args (driver, id, properties);
-  return execute_discard (self, "device_add", args, cancellable, error);
-}
-
-static JsonObject *
-netdev_add_args (const char *type,
-                 const char *id,
-                 JsonObject *properties)
-{
-  JsonObject *args = properties_copy (properties);
-
-  json_object_set_string_member (args, "type", type);
-  json_object_set_string_member (args, "id", id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (device_add,
+                       (QlQmp *self, const char *driver, const char *id, JsonObject *properties),
+                       driver != NULL && id != NULL,
+                       ql_qmp_command ("device_add", args_with_strings (properties, "driver", driver,
+                                                                        "id", id, NULL)))
 
 /**
  * ql_qmp_netdev_add_async:
@@ -1292,25 +929,6 @@ netdev_add_args (const char *type,
  *
  * Adds a network backend (`netdev_add`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_netdev_add_async (QlQmp *self,
-                         const char *type,
-                         const char *id,
-                         JsonObject *properties,
-                         GCancellable *cancellable,
-                         GAsyncReadyCallback callback,
-                         gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (type != NULL);
-  g_return_if_fail (id != NULL);
-
-  args = netdev_add_args (type, id, properties);
-  ql_qmp_execute_async (self, "netdev_add", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_netdev_add:
  * @self: a connected #QlQmp
@@ -1324,33 +942,11 @@ ql_qmp_netdev_add_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_netdev_add (QlQmp *self,
-                   const char *type,
-                   const char *id,
-                   JsonObject *properties,
-                   GCancellable *cancellable,
-                   GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (type != NULL, FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = netdev_add_args (type, id, properties);
-  return execute_discard (self, "netdev_add", args, cancellable, error);
-}
-
-static JsonObject *
-netdev_del_args (const char *id)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "id", id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (netdev_add,
+                       (QlQmp *self, const char *type, const char *id, JsonObject *properties),
+                       type != NULL && id != NULL,
+                       ql_qmp_command ("netdev_add", args_with_strings (properties, "type", type,
+                                                                        "id", id, NULL)))
 
 /**
  * ql_qmp_netdev_del_async:
@@ -1362,22 +958,6 @@ netdev_del_args (const char *id)
  *
  * Removes a network backend (`netdev_del`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_netdev_del_async (QlQmp *self,
-                         const char *id,
-                         GCancellable *cancellable,
-                         GAsyncReadyCallback callback,
-                         gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (id != NULL);
-
-  args = netdev_del_args (id);
-  ql_qmp_execute_async (self, "netdev_del", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_netdev_del:
  * @self: a connected #QlQmp
@@ -1389,28 +969,8 @@ ql_qmp_netdev_del_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_netdev_del (QlQmp *self,
-                   const char *id,
-                   GCancellable *cancellable,
-                   GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = netdev_del_args (id);
-  return execute_discard (self, "netdev_del", args, cancellable, error);
-}
-
-static JsonObject *
-blockdev_add_args (JsonObject *options)
-{
-  JsonObject *args = json_object_ref (options);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (netdev_del, (QlQmp *self, const char *id), id != NULL,
+                       string_command ("netdev_del", "id", id))
 
 /**
  * ql_qmp_blockdev_add_async:
@@ -1422,22 +982,6 @@ blockdev_add_args (JsonObject *options)
  *
  * Adds a block node (`blockdev-add`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_blockdev_add_async (QlQmp *self,
-                           JsonObject *options,
-                           GCancellable *cancellable,
-                           GAsyncReadyCallback callback,
-                           gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (options != NULL);
-
-  args = blockdev_add_args (options);
-  ql_qmp_execute_async (self, "blockdev-add", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_blockdev_add:
  * @self: a connected #QlQmp
@@ -1449,30 +993,8 @@ ql_qmp_blockdev_add_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_blockdev_add (QlQmp *self,
-                     JsonObject *options,
-                     GCancellable *cancellable,
-                     GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (options != NULL, FALSE);
-
-  args = blockdev_add_args (options);
-  return execute_discard (self, "blockdev-add", args, cancellable, error);
-}
-
-static JsonObject *
-blockdev_del_args (const char *node_name)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "node-name", node_name);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (blockdev_add, (QlQmp *self, JsonObject *options), options != NULL,
+                       ql_qmp_command ("blockdev-add", json_object_ref (options)))
 
 /**
  * ql_qmp_blockdev_del_async:
@@ -1484,22 +1006,6 @@ blockdev_del_args (const char *node_name)
  *
  * Removes a block node no device uses (`blockdev-del`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_blockdev_del_async (QlQmp *self,
-                           const char *node_name,
-                           GCancellable *cancellable,
-                           GAsyncReadyCallback callback,
-                           gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (node_name != NULL);
-
-  args = blockdev_del_args (node_name);
-  ql_qmp_execute_async (self, "blockdev-del", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_blockdev_del:
  * @self: a connected #QlQmp
@@ -1511,32 +1017,8 @@ ql_qmp_blockdev_del_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_blockdev_del (QlQmp *self,
-                     const char *node_name,
-                     GCancellable *cancellable,
-                     GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (node_name != NULL, FALSE);
-
-  args = blockdev_del_args (node_name);
-  return execute_discard (self, "blockdev-del", args, cancellable, error);
-}
-
-static JsonObject *
-chardev_add_args (const char *id,
-                  JsonObject *backend)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "id", id);
-  json_object_set_object_member (args, "backend", json_object_ref (backend));
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (blockdev_del, (QlQmp *self, const char *node_name), node_name != NULL,
+                       string_command ("blockdev-del", "node-name", node_name))
 
 /**
  * ql_qmp_chardev_add_async:
@@ -1549,24 +1031,6 @@ chardev_add_args (const char *id,
  *
  * Adds a character device (`chardev-add`). The return value holds `pty` for a pty backend. Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_chardev_add_async (QlQmp *self,
-                          const char *id,
-                          JsonObject *backend,
-                          GCancellable *cancellable,
-                          GAsyncReadyCallback callback,
-                          gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (id != NULL);
-  g_return_if_fail (backend != NULL);
-
-  args = chardev_add_args (id, backend);
-  ql_qmp_execute_async (self, "chardev-add", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_chardev_add:
  * @self: a connected #QlQmp
@@ -1579,32 +1043,9 @@ ql_qmp_chardev_add_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_chardev_add (QlQmp *self,
-                    const char *id,
-                    JsonObject *backend,
-                    GCancellable *cancellable,
-                    GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-  g_return_val_if_fail (backend != NULL, FALSE);
-
-  args = chardev_add_args (id, backend);
-  return execute_discard (self, "chardev-add", args, cancellable, error);
-}
-
-static JsonObject *
-chardev_remove_args (const char *id)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "id", id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (chardev_add, (QlQmp *self, const char *id, JsonObject *backend),
+                       id != NULL && backend != NULL,
+                       ql_qmp_command ("chardev-add", chardev_add_args (id, backend)))
 
 /**
  * ql_qmp_chardev_remove_async:
@@ -1616,22 +1057,6 @@ chardev_remove_args (const char *id)
  *
  * Removes a character device (`chardev-remove`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_chardev_remove_async (QlQmp *self,
-                             const char *id,
-                             GCancellable *cancellable,
-                             GAsyncReadyCallback callback,
-                             gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (id != NULL);
-
-  args = chardev_remove_args (id);
-  ql_qmp_execute_async (self, "chardev-remove", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_chardev_remove:
  * @self: a connected #QlQmp
@@ -1643,33 +1068,8 @@ ql_qmp_chardev_remove_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_chardev_remove (QlQmp *self,
-                       const char *id,
-                       GCancellable *cancellable,
-                       GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = chardev_remove_args (id);
-  return execute_discard (self, "chardev-remove", args, cancellable, error);
-}
-
-static JsonObject *
-object_add_args (const char *qom_type,
-                 const char *id,
-                 JsonObject *properties)
-{
-  JsonObject *args = properties_copy (properties);
-
-  json_object_set_string_member (args, "qom-type", qom_type);
-  json_object_set_string_member (args, "id", id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (chardev_remove, (QlQmp *self, const char *id), id != NULL,
+                       string_command ("chardev-remove", "id", id))
 
 /**
  * ql_qmp_object_add_async:
@@ -1683,25 +1083,6 @@ object_add_args (const char *qom_type,
  *
  * Adds a QOM object (`object-add`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_object_add_async (QlQmp *self,
-                         const char *qom_type,
-                         const char *id,
-                         JsonObject *properties,
-                         GCancellable *cancellable,
-                         GAsyncReadyCallback callback,
-                         gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (qom_type != NULL);
-  g_return_if_fail (id != NULL);
-
-  args = object_add_args (qom_type, id, properties);
-  ql_qmp_execute_async (self, "object-add", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_object_add:
  * @self: a connected #QlQmp
@@ -1715,33 +1096,11 @@ ql_qmp_object_add_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_object_add (QlQmp *self,
-                   const char *qom_type,
-                   const char *id,
-                   JsonObject *properties,
-                   GCancellable *cancellable,
-                   GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (qom_type != NULL, FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = object_add_args (qom_type, id, properties);
-  return execute_discard (self, "object-add", args, cancellable, error);
-}
-
-static JsonObject *
-object_del_args (const char *id)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "id", id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (object_add,
+                       (QlQmp *self, const char *qom_type, const char *id, JsonObject *properties),
+                       qom_type != NULL && id != NULL,
+                       ql_qmp_command ("object-add", args_with_strings (properties, "qom-type", qom_type,
+                                                                        "id", id, NULL)))
 
 /**
  * ql_qmp_object_del_async:
@@ -1753,22 +1112,6 @@ object_del_args (const char *id)
  *
  * Removes a QOM object (`object-del`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_object_del_async (QlQmp *self,
-                         const char *id,
-                         GCancellable *cancellable,
-                         GAsyncReadyCallback callback,
-                         gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (id != NULL);
-
-  args = object_del_args (id);
-  ql_qmp_execute_async (self, "object-del", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_object_del:
  * @self: a connected #QlQmp
@@ -1780,44 +1123,8 @@ ql_qmp_object_del_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_object_del (QlQmp *self,
-                   const char *id,
-                   GCancellable *cancellable,
-                   GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = object_del_args (id);
-  return execute_discard (self, "object-del", args, cancellable, error);
-}
-
-static JsonObject *
-hotplug_cpu_args (const char *driver,
-                  const char *id,
-                  gint socket_id,
-                  gint die_id,
-                  gint core_id,
-                  gint thread_id)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "driver", driver);
-  json_object_set_string_member (args, "id", id);
-  if (socket_id >= 0)
-    json_object_set_int_member (args, "socket-id", socket_id);
-  if (die_id >= 0)
-    json_object_set_int_member (args, "die-id", die_id);
-  if (core_id >= 0)
-    json_object_set_int_member (args, "core-id", core_id);
-  if (thread_id >= 0)
-    json_object_set_int_member (args, "thread-id", thread_id);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (object_del, (QlQmp *self, const char *id), id != NULL,
+                       string_command ("object-del", "id", id))
 
 /**
  * ql_qmp_hotplug_cpu_async:
@@ -1834,28 +1141,6 @@ hotplug_cpu_args (const char *driver,
  *
  * Adds a CPU into a slot query-hotpluggable-cpus listed (`device_add` with the slot's properties). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_hotplug_cpu_async (QlQmp *self,
-                          const char *driver,
-                          const char *id,
-                          gint socket_id,
-                          gint die_id,
-                          gint core_id,
-                          gint thread_id,
-                          GCancellable *cancellable,
-                          GAsyncReadyCallback callback,
-                          gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (driver != NULL);
-  g_return_if_fail (id != NULL);
-
-  args = hotplug_cpu_args (driver, id, socket_id, die_id, core_id, thread_id);
-  ql_qmp_execute_async (self, "device_add", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_hotplug_cpu:
  * @self: a connected #QlQmp
@@ -1872,35 +1157,12 @@ ql_qmp_hotplug_cpu_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_hotplug_cpu (QlQmp *self,
-                    const char *driver,
-                    const char *id,
-                    gint socket_id,
-                    gint die_id,
-                    gint core_id,
-                    gint thread_id,
-                    GCancellable *cancellable,
-                    GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (driver != NULL, FALSE);
-  g_return_val_if_fail (id != NULL, FALSE);
-
-  args = hotplug_cpu_args (driver, id, socket_id, die_id, core_id, thread_id);
-  return execute_discard (self, "device_add", args, cancellable, error);
-}
-
-static JsonObject *
-migrate_set_capabilities_args (const char * const *enable,
-                               const char * const *disable)
-{
-  JsonObject *args = capabilities_args (enable, disable);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (hotplug_cpu,
+                       (QlQmp *self, const char *driver, const char *id,
+                        gint socket_id, gint die_id, gint core_id, gint thread_id),
+                       driver != NULL && id != NULL,
+                       ql_qmp_command ("device_add", hotplug_cpu_args (driver, id, socket_id, die_id,
+                                                                       core_id, thread_id)))
 
 /**
  * ql_qmp_migrate_set_capabilities_async:
@@ -1913,22 +1175,6 @@ migrate_set_capabilities_args (const char * const *enable,
  *
  * Sets migration capabilities (`migrate-set-capabilities`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_migrate_set_capabilities_async (QlQmp *self,
-                                       const char * const *enable,
-                                       const char * const *disable,
-                                       GCancellable *cancellable,
-                                       GAsyncReadyCallback callback,
-                                       gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-
-  args = migrate_set_capabilities_args (enable, disable);
-  ql_qmp_execute_async (self, "migrate-set-capabilities", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_migrate_set_capabilities:
  * @self: a connected #QlQmp
@@ -1941,28 +1187,11 @@ ql_qmp_migrate_set_capabilities_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_migrate_set_capabilities (QlQmp *self,
-                                 const char * const *enable,
-                                 const char * const *disable,
-                                 GCancellable *cancellable,
-                                 GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  args = migrate_set_capabilities_args (enable, disable);
-  return execute_discard (self, "migrate-set-capabilities", args, cancellable, error);
-}
-
-static JsonObject *
-migrate_set_parameters_args (JsonObject *parameters)
-{
-  JsonObject *args = json_object_ref (parameters);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (migrate_set_capabilities,
+                       (QlQmp *self, const char * const *enable, const char * const *disable),
+                       TRUE,
+                       ql_qmp_command ("migrate-set-capabilities",
+                                       capabilities_args (enable, disable)))
 
 /**
  * ql_qmp_migrate_set_parameters_async:
@@ -1974,22 +1203,6 @@ migrate_set_parameters_args (JsonObject *parameters)
  *
  * Sets migration parameters (`migrate-set-parameters`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_migrate_set_parameters_async (QlQmp *self,
-                                     JsonObject *parameters,
-                                     GCancellable *cancellable,
-                                     GAsyncReadyCallback callback,
-                                     gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (parameters != NULL);
-
-  args = migrate_set_parameters_args (parameters);
-  ql_qmp_execute_async (self, "migrate-set-parameters", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_migrate_set_parameters:
  * @self: a connected #QlQmp
@@ -2001,30 +1214,9 @@ ql_qmp_migrate_set_parameters_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_migrate_set_parameters (QlQmp *self,
-                               JsonObject *parameters,
-                               GCancellable *cancellable,
-                               GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (parameters != NULL, FALSE);
-
-  args = migrate_set_parameters_args (parameters);
-  return execute_discard (self, "migrate-set-parameters", args, cancellable, error);
-}
-
-static JsonObject *
-migrate_args (const char *uri)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "uri", uri);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (migrate_set_parameters, (QlQmp *self, JsonObject *parameters),
+                       parameters != NULL,
+                       ql_qmp_command ("migrate-set-parameters", json_object_ref (parameters)))
 
 /**
  * ql_qmp_migrate_async:
@@ -2036,22 +1228,6 @@ migrate_args (const char *uri)
  *
  * Starts migrating the VM (`migrate`); see ql_qmp_wait_migration() for its end. Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_migrate_async (QlQmp *self,
-                      const char *uri,
-                      GCancellable *cancellable,
-                      GAsyncReadyCallback callback,
-                      gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (uri != NULL);
-
-  args = migrate_args (uri);
-  ql_qmp_execute_async (self, "migrate", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_migrate:
  * @self: a connected #QlQmp
@@ -2063,30 +1239,8 @@ ql_qmp_migrate_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_migrate (QlQmp *self,
-                const char *uri,
-                GCancellable *cancellable,
-                GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (uri != NULL, FALSE);
-
-  args = migrate_args (uri);
-  return execute_discard (self, "migrate", args, cancellable, error);
-}
-
-static JsonObject *
-migrate_incoming_args (const char *uri)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "uri", uri);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (migrate, (QlQmp *self, const char *uri), uri != NULL,
+                       string_command ("migrate", "uri", uri))
 
 /**
  * ql_qmp_migrate_incoming_async:
@@ -2098,22 +1252,6 @@ migrate_incoming_args (const char *uri)
  *
  * Starts an incoming migration on a QEMU started with `-incoming defer` (`migrate-incoming`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_migrate_incoming_async (QlQmp *self,
-                               const char *uri,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
-                               gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (uri != NULL);
-
-  args = migrate_incoming_args (uri);
-  ql_qmp_execute_async (self, "migrate-incoming", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_migrate_incoming:
  * @self: a connected #QlQmp
@@ -2125,30 +1263,8 @@ ql_qmp_migrate_incoming_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_migrate_incoming (QlQmp *self,
-                         const char *uri,
-                         GCancellable *cancellable,
-                         GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (uri != NULL, FALSE);
-
-  args = migrate_incoming_args (uri);
-  return execute_discard (self, "migrate-incoming", args, cancellable, error);
-}
-
-static JsonObject *
-closefd_args (const char *name)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "fdname", name);
-
-  return args;
-}
+QL_QMP_DEFINE_COMMAND (migrate_incoming, (QlQmp *self, const char *uri), uri != NULL,
+                       string_command ("migrate-incoming", "uri", uri))
 
 /**
  * ql_qmp_closefd_async:
@@ -2160,22 +1276,6 @@ closefd_args (const char *name)
  *
  * Closes a file descriptor QEMU received with ql_qmp_getfd() (`closefd`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_closefd_async (QlQmp *self,
-                      const char *name,
-                      GCancellable *cancellable,
-                      GAsyncReadyCallback callback,
-                      gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (name != NULL);
-
-  args = closefd_args (name);
-  ql_qmp_execute_async (self, "closefd", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_closefd:
  * @self: a connected #QlQmp
@@ -2187,20 +1287,8 @@ ql_qmp_closefd_async (QlQmp *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_closefd (QlQmp *self,
-                const char *name,
-                GCancellable *cancellable,
-                GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-  g_return_val_if_fail (name != NULL, FALSE);
-
-  args = closefd_args (name);
-  return execute_discard (self, "closefd", args, cancellable, error);
-}
+QL_QMP_DEFINE_COMMAND (closefd, (QlQmp *self, const char *name), name != NULL,
+                       string_command ("closefd", "fdname", name))
 
 /**
  * ql_qmp_query_hotpluggable_cpus_async:
@@ -2211,17 +1299,6 @@ ql_qmp_closefd (QlQmp *self,
  *
  * Lists CPU slots (`query-hotpluggable-cpus`): each with `type`, `props`, `vcpus-count` and, when filled, `qom-path`. Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_query_hotpluggable_cpus_async (QlQmp *self,
-                                      GCancellable *cancellable,
-                                      GAsyncReadyCallback callback,
-                                      gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "query-hotpluggable-cpus", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_query_hotpluggable_cpus:
  * @self: a connected #QlQmp
@@ -2232,15 +1309,8 @@ ql_qmp_query_hotpluggable_cpus_async (QlQmp *self,
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-JsonNode *
-ql_qmp_query_hotpluggable_cpus (QlQmp *self,
-                                GCancellable *cancellable,
-                                GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), NULL);
-
-  return ql_qmp_execute (self, "query-hotpluggable-cpus", NULL, cancellable, error);
-}
+QL_QMP_DEFINE_QUERY (query_hotpluggable_cpus, (QlQmp *self), TRUE,
+                     ql_qmp_command ("query-hotpluggable-cpus", NULL))
 
 /**
  * ql_qmp_query_memory_devices_async:
@@ -2251,17 +1321,6 @@ ql_qmp_query_hotpluggable_cpus (QlQmp *self,
  *
  * Lists memory devices (`query-memory-devices`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_query_memory_devices_async (QlQmp *self,
-                                   GCancellable *cancellable,
-                                   GAsyncReadyCallback callback,
-                                   gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "query-memory-devices", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_query_memory_devices:
  * @self: a connected #QlQmp
@@ -2272,15 +1331,8 @@ ql_qmp_query_memory_devices_async (QlQmp *self,
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-JsonNode *
-ql_qmp_query_memory_devices (QlQmp *self,
-                             GCancellable *cancellable,
-                             GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), NULL);
-
-  return ql_qmp_execute (self, "query-memory-devices", NULL, cancellable, error);
-}
+QL_QMP_DEFINE_QUERY (query_memory_devices, (QlQmp *self), TRUE,
+                     ql_qmp_command ("query-memory-devices", NULL))
 
 /**
  * ql_qmp_query_migrate_async:
@@ -2291,17 +1343,6 @@ ql_qmp_query_memory_devices (QlQmp *self,
  *
  * The migration's state (`query-migrate`): `status` and progress. Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_query_migrate_async (QlQmp *self,
-                            GCancellable *cancellable,
-                            GAsyncReadyCallback callback,
-                            gpointer user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "query-migrate", NULL, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_query_migrate:
  * @self: a connected #QlQmp
@@ -2312,27 +1353,7 @@ ql_qmp_query_migrate_async (QlQmp *self,
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-JsonNode *
-ql_qmp_query_migrate (QlQmp *self,
-                      GCancellable *cancellable,
-                      GError **error)
-{
-  g_return_val_if_fail (QL_IS_QMP (self), NULL);
-
-  return ql_qmp_execute (self, "query-migrate", NULL, cancellable, error);
-}
-
-static JsonObject *
-qom_get_args (const char *path,
-              const char *property)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_string_member (args, "path", path);
-  json_object_set_string_member (args, "property", property);
-
-  return args;
-}
+QL_QMP_DEFINE_QUERY (query_migrate, (QlQmp *self), TRUE, ql_qmp_command ("query-migrate", NULL))
 
 /**
  * ql_qmp_qom_get_async:
@@ -2345,24 +1366,6 @@ qom_get_args (const char *path,
  *
  * Reads a QOM property (`qom-get`). Finish with ql_qmp_execute_finish().
  */
-void
-ql_qmp_qom_get_async (QlQmp *self,
-                      const char *path,
-                      const char *property,
-                      GCancellable *cancellable,
-                      GAsyncReadyCallback callback,
-                      gpointer user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (path != NULL);
-  g_return_if_fail (property != NULL);
-
-  args = qom_get_args (path, property);
-  ql_qmp_execute_async (self, "qom-get", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_qom_get:
  * @self: a connected #QlQmp
@@ -2375,52 +1378,12 @@ ql_qmp_qom_get_async (QlQmp *self,
  *
  * Returns: (transfer full) (nullable): the reply's return value, or %NULL with @error set
  */
-JsonNode *
-ql_qmp_qom_get (QlQmp *self,
-                const char *path,
-                const char *property,
-                GCancellable *cancellable,
-                GError **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), NULL);
-  g_return_val_if_fail (path != NULL, NULL);
-  g_return_val_if_fail (property != NULL, NULL);
-
-  args = qom_get_args (path, property);
-  return ql_qmp_execute (self, "qom-get", args, cancellable, error);
-}
-
+QL_QMP_DEFINE_QUERY (qom_get, (QlQmp *self, const char *path, const char *property),
+                     path != NULL && property != NULL,
+                     ql_qmp_command ("qom-get", args_with_strings (NULL, "path", path,
+                                                                   "property", property, NULL)))
 
 /* ---- the memory balloon ------------------------------------------------- */
-
-/* QMP's `value` is a JSON integer QEMU reads as a signed 64-bit number, and
- * QEMU refuses 0 with a message about a parameter 'target' the command
- * does not have: both are caught here, naming the command. */
-static gboolean
-check_balloon_target (guint64   target,
-                      GError  **error)
-{
-  if (target == 0 || target > G_MAXINT64)
-    {
-      g_set_error (error, QL_QMP_ERROR, QL_QMP_ERROR_FAILED,
-                   "balloon: the target size '%" G_GUINT64_FORMAT "' is not valid: expected 1 to %" G_GINT64_FORMAT " bytes",
-                   target, G_MAXINT64);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static JsonObject *
-balloon_args (guint64 target)
-{
-  JsonObject *args = json_object_new ();
-
-  json_object_set_int_member (args, "value", (gint64) target);
-
-  return args;
-}
 
 /**
  * ql_qmp_balloon_async:
@@ -2439,32 +1402,6 @@ balloon_args (guint64 target)
  * %QL_QMP_ERROR_FAILED without reaching QEMU. Finish with
  * ql_qmp_execute_finish().
  */
-void
-ql_qmp_balloon_async (QlQmp               *self,
-                      guint64              target,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  g_autoptr(JsonObject) args = NULL;
-  GError *error = NULL;
-
-  g_return_if_fail (QL_IS_QMP (self));
-
-  if (!check_balloon_target (target, &error))
-    {
-      GTask *task = g_task_new (self, cancellable, callback, user_data);
-
-      g_task_set_source_tag (task, ql_qmp_balloon_async);
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  args = balloon_args (target);
-  ql_qmp_execute_async (self, "balloon", args, cancellable, callback, user_data);
-}
-
 /**
  * ql_qmp_balloon:
  * @self: a connected #QlQmp
@@ -2477,64 +1414,7 @@ ql_qmp_balloon_async (QlQmp               *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_balloon (QlQmp         *self,
-                guint64        target,
-                GCancellable  *cancellable,
-                GError       **error)
-{
-  g_autoptr(JsonObject) args = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  if (!check_balloon_target (target, error))
-    return FALSE;
-  args = balloon_args (target);
-  return execute_discard (self, "balloon", args, cancellable, error);
-}
-
-static gboolean
-parse_balloon_info (JsonNode  *ret,
-                    guint64   *actual,
-                    GError   **error)
-{
-  JsonObject *o = ret != NULL && JSON_NODE_HOLDS_OBJECT (ret) ? json_node_get_object (ret) : NULL;
-  JsonNode *a = o != NULL ? json_object_get_member (o, "actual") : NULL;
-
-  if (a == NULL || !JSON_NODE_HOLDS_VALUE (a) || json_node_get_value_type (a) != G_TYPE_INT64
-      || json_node_get_int (a) < 0)
-    {
-      g_set_error_literal (error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL,
-                           "query-balloon: the reply lacks \"actual\" (a size in bytes)");
-      return FALSE;
-    }
-  if (actual != NULL)
-    *actual = (guint64) json_node_get_int (a);
-  return TRUE;
-}
-
-/**
- * ql_qmp_query_balloon_async:
- * @self: a connected #QlQmp
- * @cancellable: (nullable): a #GCancellable
- * @callback: called with the reply
- * @user_data: data for @callback
- *
- * Asks for the guest's memory size as the balloon leaves it
- * (`query-balloon`): the RAM size minus what the guest has put into the
- * balloon. The VM needs a balloon device (QEMU answers `DeviceNotActive`
- * otherwise). Finish with ql_qmp_query_balloon_finish().
- */
-void
-ql_qmp_query_balloon_async (QlQmp               *self,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  g_return_if_fail (QL_IS_QMP (self));
-
-  ql_qmp_execute_async (self, "query-balloon", NULL, cancellable, callback, user_data);
-}
+QL_QMP_DEFINE_COMMAND (balloon, (QlQmp *self, guint64 target), TRUE, balloon_command (target))
 
 /**
  * ql_qmp_query_balloon_finish:
@@ -2556,10 +1436,29 @@ ql_qmp_query_balloon_finish (QlQmp         *self,
                              GError       **error)
 {
   g_autoptr(JsonNode) ret = ql_qmp_execute_finish (self, result, error);
+  gint64 a = reply_count (ret, "actual", G_MAXINT64);
 
-  return ret != NULL && parse_balloon_info (ret, actual, error);
+  if (ret == NULL)
+    return FALSE;
+  if (a < 0)
+    return reply_lacks (error, "query-balloon: the reply lacks \"actual\" (a size in bytes)");
+  if (actual != NULL)
+    *actual = (guint64) a;
+  return TRUE;
 }
 
+/**
+ * ql_qmp_query_balloon_async:
+ * @self: a connected #QlQmp
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Asks for the guest's memory size as the balloon leaves it
+ * (`query-balloon`): the RAM size minus what the guest has put into the
+ * balloon. The VM needs a balloon device (QEMU answers `DeviceNotActive`
+ * otherwise). Finish with ql_qmp_query_balloon_finish().
+ */
 /**
  * ql_qmp_query_balloon:
  * @self: a connected #QlQmp
@@ -2572,16 +1471,4 @@ ql_qmp_query_balloon_finish (QlQmp         *self,
  *
  * Returns: %TRUE on success
  */
-gboolean
-ql_qmp_query_balloon (QlQmp         *self,
-                      guint64       *actual,
-                      GCancellable  *cancellable,
-                      GError       **error)
-{
-  g_autoptr(JsonNode) ret = NULL;
-
-  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
-
-  ret = ql_qmp_execute (self, "query-balloon", NULL, cancellable, error);
-  return ret != NULL && parse_balloon_info (ret, actual, error);
-}
+QL_QMP_DEFINE_TYPED_QUERY (query_balloon, "query-balloon", (guint64 *actual), (actual))

@@ -77,8 +77,18 @@ typedef struct
  * The client treats the socket as untrusted: anything that is not QMP
  * closes the connection with %QL_QMP_ERROR_PROTOCOL, and when the
  * connection ends every pending command and event wait fails at once with
- * %QL_QMP_ERROR_DISCONNECTED. The synchronous wrappers iterate the client's
- * main context, so they must be called from the thread that runs it.
+ * %QL_QMP_ERROR_DISCONNECTED.
+ *
+ * It talks only to a peer of a trusted user: the process serving the
+ * socket (its credentials, `SO_PEERCRED`) must be ours, root's or
+ * #QlQmp:peer-uid's, and a socket file in a directory that others can
+ * write to (a sticky `/tmp`) must belong to one of them too. Both are
+ * checked while connecting, before anything is sent (descriptors and
+ * secrets included); otherwise connecting fails with
+ * %QL_QMP_ERROR_UNTRUSTED_PEER. #QlQmp:check-peer turns the checks off.
+ *
+ * The synchronous wrappers iterate the client's main context, so they must
+ * be called from the thread that runs it.
  */
 struct _QlQmp
 {
@@ -105,6 +115,11 @@ struct _QlQmp
 
   GList *waiters;               /* EventWaiter* */
   gint64 event_timestamp;       /* of the event being emitted, or -1 */
+
+  gboolean exact_integers;      /* refuse integers outside int64 */
+  gboolean check_peer;          /* whom we talk to: see ql-qmp-peer.c */
+  gint64 peer_uid;              /* one more trusted uid, or -1 */
+  GPid child_pid;               /* our own QEMU (a QlVm's), or 0 */
 };
 
 enum
@@ -122,6 +137,9 @@ enum
   PROP_SOCKET_PATH,
   PROP_CONNECTED,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_PEER_UID,
+  PROP_CHECK_PEER,
+  PROP_EXACT_INTEGERS,
   N_PROPS
 };
 
@@ -714,6 +732,8 @@ handle_line (QlQmp      *self,
              gsize       len)
 {
   const char *why = NULL;
+  g_autofree char *unfaithful = NULL;
+  g_autofree char *widened = NULL;
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) error = NULL;
   JsonNode *root;
@@ -738,6 +758,16 @@ handle_line (QlQmp      *self,
     {
       protocol_error (self, "%s", why);
       return;
+    }
+  if (!ql_json_check_faithful (line, len, self->exact_integers, &widened, &unfaithful))
+    {
+      protocol_error (self, "%s", unfaithful);
+      return;
+    }
+  if (widened != NULL)
+    {
+      line = widened;
+      len = strlen (widened);
     }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, line, len, &error))
@@ -1319,12 +1349,27 @@ try_connect (gpointer data)
   if (self->connect_task == NULL || self->state != STATE_CONNECTING)
     return G_SOURCE_REMOVE;
 
+  /* Whom we talk to is settled here, before the greeting is read and
+   * before the first command (and any descriptor or secret) is sent. */
+  if (self->check_peer && self->child_pid <= 0
+      && !ql_qmp_check_socket_file (self->socket_path, self->peer_uid, &error))
+    {
+      close_with_error (self, g_steal_pointer (&error));
+      return G_SOURCE_REMOVE;
+    }
   socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
   if (socket != NULL)
     {
       address = g_unix_socket_address_new (self->socket_path);
       if (g_socket_connect (socket, address, NULL, &error))
         {
+          if (self->check_peer
+              && !ql_qmp_check_peer (socket, self->socket_path, self->peer_uid, self->child_pid, &error))
+            {
+              g_socket_close (socket, NULL);
+              close_with_error (self, g_steal_pointer (&error));
+              return G_SOURCE_REMOVE;
+            }
           destroy_source (&self->connect_retry);
           g_socket_set_blocking (socket, FALSE);
           self->socket = g_steal_pointer (&socket);
@@ -1647,6 +1692,132 @@ ql_qmp_set_max_message_size (QlQmp *self,
 }
 
 /**
+ * ql_qmp_get_peer_uid:
+ * @self: a #QlQmp
+ *
+ * Gets the one more user the client trusts as its peer (#QlQmp:peer-uid).
+ *
+ * Returns: a uid, or -1 for none (only ours and root's)
+ */
+gint64
+ql_qmp_get_peer_uid (QlQmp *self)
+{
+  g_return_val_if_fail (QL_IS_QMP (self), -1);
+
+  return self->peer_uid;
+}
+
+/**
+ * ql_qmp_set_peer_uid:
+ * @self: a #QlQmp that is not connected yet
+ * @uid: a uid, or -1 for none
+ *
+ * Trusts the user @uid, besides ours and root, to serve the QMP socket:
+ * for a QEMU that runs as another user. Takes effect at the next
+ * ql_qmp_connect_async().
+ */
+void
+ql_qmp_set_peer_uid (QlQmp  *self,
+                     gint64  uid)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+  g_return_if_fail (uid >= -1 && uid <= G_MAXUINT32 - 1);
+
+  if (self->peer_uid == uid)
+    return;
+  self->peer_uid = uid;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEER_UID]);
+}
+
+void
+ql_qmp_trust_child (QlQmp *self,
+                    GPid   pid)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+
+  self->child_pid = pid;
+}
+
+/**
+ * ql_qmp_get_check_peer:
+ * @self: a #QlQmp
+ *
+ * Tells whether the client checks whom it talks to (#QlQmp:check-peer).
+ *
+ * Returns: %TRUE (the default) when the socket file and the peer are checked
+ */
+gboolean
+ql_qmp_get_check_peer (QlQmp *self)
+{
+  g_return_val_if_fail (QL_IS_QMP (self), TRUE);
+
+  return self->check_peer;
+}
+
+/**
+ * ql_qmp_set_check_peer:
+ * @self: a #QlQmp that is not connected yet
+ * @check: %FALSE to talk to any peer
+ *
+ * Turns the checks of the socket file's owner and the peer's user off (or
+ * on again). Off, descriptors and secrets go to whoever serves the socket:
+ * only for a socket whose peer the caller vouches for by other means.
+ */
+void
+ql_qmp_set_check_peer (QlQmp    *self,
+                       gboolean  check)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+
+  check = !!check;
+  if (self->check_peer == check)
+    return;
+  self->check_peer = check;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHECK_PEER]);
+}
+
+/**
+ * ql_qmp_get_exact_integers:
+ * @self: a #QlQmp
+ *
+ * Tells whether an integer json-glib cannot hold is refused
+ * (#QlQmp:exact-integers).
+ *
+ * Returns: %TRUE when such an integer is a protocol error
+ */
+gboolean
+ql_qmp_get_exact_integers (QlQmp *self)
+{
+  g_return_val_if_fail (QL_IS_QMP (self), FALSE);
+
+  return self->exact_integers;
+}
+
+/**
+ * ql_qmp_set_exact_integers:
+ * @self: a #QlQmp
+ * @exact: %TRUE to refuse what would be rounded
+ *
+ * QEMU's uint64 values reach 2^64-1, beyond json-glib's gint64: by default
+ * such an integer (any outside -2^63..2^63-1) arrives as the nearest double
+ * (never wrapped). With @exact, a message holding one is a
+ * %QL_QMP_ERROR_PROTOCOL instead, for a caller that must pass QEMU's
+ * values on exactly (`qlaunch qmp` prints them).
+ */
+void
+ql_qmp_set_exact_integers (QlQmp    *self,
+                           gboolean  exact)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+
+  exact = !!exact;
+  if (self->exact_integers == exact)
+    return;
+  self->exact_integers = exact;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXACT_INTEGERS]);
+}
+
+/**
  * ql_qmp_close:
  * @self: a #QlQmp
  *
@@ -1707,6 +1878,15 @@ ql_qmp_get_property (GObject    *object,
     case PROP_MAX_MESSAGE_SIZE:
       g_value_set_uint64 (value, self->max_message_size);
       break;
+    case PROP_PEER_UID:
+      g_value_set_int64 (value, self->peer_uid);
+      break;
+    case PROP_CHECK_PEER:
+      g_value_set_boolean (value, self->check_peer);
+      break;
+    case PROP_EXACT_INTEGERS:
+      g_value_set_boolean (value, self->exact_integers);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1724,6 +1904,15 @@ ql_qmp_set_property (GObject      *object,
     {
     case PROP_MAX_MESSAGE_SIZE:
       ql_qmp_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+    case PROP_PEER_UID:
+      ql_qmp_set_peer_uid (self, g_value_get_int64 (value));
+      break;
+    case PROP_CHECK_PEER:
+      ql_qmp_set_check_peer (self, g_value_get_boolean (value));
+      break;
+    case PROP_EXACT_INTEGERS:
+      ql_qmp_set_exact_integers (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1765,6 +1954,33 @@ ql_qmp_class_init (QlQmpClass *klass)
     g_param_spec_uint64 ("max-message-size", NULL, NULL, 1024, G_MAXSIZE,
                          QL_QMP_DEFAULT_MAX_MESSAGE_SIZE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlQmp:peer-uid:
+   *
+   * One more user, besides ours and root, trusted to serve the QMP
+   * socket; -1 for none.
+   */
+  properties[PROP_PEER_UID] =
+    g_param_spec_int64 ("peer-uid", NULL, NULL, -1, G_MAXUINT32 - 1, -1,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlQmp:check-peer:
+   *
+   * Whether connecting checks the socket file's owner and the peer's
+   * user (see #QlQmp). On by default.
+   */
+  properties[PROP_CHECK_PEER] =
+    g_param_spec_boolean ("check-peer", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * QlQmp:exact-integers:
+   *
+   * Whether an integer outside -2^63..2^63-1 (QEMU's uint64 above 2^63-1)
+   * is a protocol error rather than the nearest double. Off by default.
+   */
+  properties[PROP_EXACT_INTEGERS] =
+    g_param_spec_boolean ("exact-integers", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1803,6 +2019,8 @@ ql_qmp_init (QlQmp *self)
   self->max_message_size = QL_QMP_DEFAULT_MAX_MESSAGE_SIZE;
   self->next_id = 1;
   self->event_timestamp = -1;
+  self->check_peer = TRUE;
+  self->peer_uid = -1;
 }
 
 /**

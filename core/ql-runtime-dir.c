@@ -20,7 +20,7 @@
 
 #include <glib/gstdio.h>
 
-#define LOCK_NAME ".lock"
+#define LOCK_NAME QL_RUNTIME_DIR_LOCK_NAME
 
 static gboolean
 dir_private (const GStatBuf *st,
@@ -163,7 +163,9 @@ lock_dir (const char *dir,
 }
 
 void
-ql_runtime_dir_sweep (const char *base)
+ql_runtime_dir_sweep_matching (const char *base,
+                               const char *prefix,
+                               const char *infix)
 {
   g_autoptr(GDir) d = g_dir_open (base, 0, NULL);
   const char *name;
@@ -176,6 +178,9 @@ ql_runtime_dir_sweep (const char *base)
       GStatBuf lock_st;
       int fd;
 
+      if ((prefix != NULL && !g_str_has_prefix (name, prefix))
+          || (infix != NULL && strstr (name, infix) == NULL))
+        continue;
       if (g_lstat (path, &st) != 0 || !dir_private (&st, TRUE))
         continue;
       /* No lock file: not ours to judge (a launcher between its mkdir
@@ -188,6 +193,12 @@ ql_runtime_dir_sweep (const char *base)
       remove_tree (path);
       close (fd);
     }
+}
+
+void
+ql_runtime_dir_sweep (const char *base)
+{
+  ql_runtime_dir_sweep_matching (base, NULL, NULL);
 }
 
 char *
@@ -280,12 +291,40 @@ ql_runtime_dir_make_temp (const char  *prefix,
                           GError     **error)
 {
   g_autofree char *base = ql_runtime_dir_default_base ();
-  g_autofree char *dir = NULL;
 
   *lock_fd = -1;
   if (!ensure_private_dir (base, error))
     return NULL;
   ql_runtime_dir_sweep (base);
+  return ql_runtime_dir_make_temp_in (base, prefix, lock_fd, error);
+}
+
+/* This process's start time (clock ticks after boot, /proc/self/stat's
+ * 22nd field), or 0. */
+static guint64
+own_start_time (void)
+{
+  g_autofree char *stat = NULL;
+  const char *p;
+
+  if (!g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL) || (p = strrchr (stat, ')')) == NULL)
+    return 0;
+  /* Fields 3 on after ") "; the start time is the 22nd field. */
+  for (guint field = 2; field < 22 && p != NULL; field++)
+    p = strchr (p + 1, ' ');
+  return p != NULL ? g_ascii_strtoull (p + 1, NULL, 10) : 0;
+}
+
+char *
+ql_runtime_dir_make_temp_in (const char  *base,
+                             const char  *prefix,
+                             int         *lock_fd,
+                             GError     **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *owner = NULL;
+
+  *lock_fd = -1;
   dir = g_strdup_printf ("%s/%sXXXXXX", base, prefix);
   if (g_mkdtemp_full (dir, 0700) == NULL)
     {
@@ -308,5 +347,10 @@ ql_runtime_dir_make_temp (const char  *prefix,
       remove_tree (dir);
       return NULL;
     }
+  /* Who holds it, for whoever looks (the lock is what the sweep trusts;
+   * a failed write changes nothing). */
+  owner = g_strdup_printf ("pid %d start %" G_GUINT64_FORMAT "\n", (int) getpid (), own_start_time ());
+  if (write (*lock_fd, owner, strlen (owner)) != (gssize) strlen (owner))
+    g_debug ("cannot record the holder of %s: %s", dir, g_strerror (errno));
   return g_steal_pointer (&dir);
 }

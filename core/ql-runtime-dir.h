@@ -31,6 +31,25 @@ gboolean  ql_runtime_dir_claim        (const char  *dir,
 char     *ql_runtime_dir_make_temp    (const char  *prefix,
                                        int         *lock_fd,
                                        GError     **error);
+/* The same in @parent, which is neither checked nor swept; the lock file
+ * records the holder's pid and start time (for a human: the lock decides).
+ * ql_runtime_dir_sweep_matching() removes it once its
+ * holder is gone. */
+char     *ql_runtime_dir_make_temp_in (const char  *parent,
+                                       const char  *prefix,
+                                       int         *lock_fd,
+                                       GError     **error);
+
+/* ql_runtime_dir_sweep() of the entries of @parent whose names start with
+ * @prefix and hold @infix only (directories of ours, mode 0700, with a
+ * lock file nobody holds). */
+void      ql_runtime_dir_sweep_matching (const char *parent,
+                                         const char *prefix,
+                                         const char *infix);
+
+/* The name of the lock file in such a directory (".lock"). */
+#define QL_RUNTIME_DIR_LOCK_NAME ".lock"
+
 /* Removes the directory (@made_here: all of it; else only the lock and the
  * directory if empty) and drops the lock. */
 void      ql_runtime_dir_remove       (const char  *dir,

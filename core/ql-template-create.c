@@ -8,9 +8,11 @@
  * directory: DIR is either a whole template or not there.
  */
 #include "ql-template-private.h"
+#include "ql-runtime-dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -19,6 +21,8 @@
 #include <gio/gunixinputstream.h>
 
 #define CONSOLE_CHUNK 4096
+/* A template being built is .NAME.partial-XXXXXX beside NAME. */
+#define PARTIAL_INFIX ".partial-"
 #define CONSOLE_LINE_MAX (64 * 1024)
 
 typedef enum
@@ -40,6 +44,7 @@ typedef struct
   QlVmConfig *source;
   char *dir;                    /* the template directory to make */
   char *tmp;                    /* where it is built */
+  int tmp_lock;                 /* held while it is: a SIGKILLed create's is swept */
   GRegex *ready;                /* NULL: ready on VSERPORT_CHANGE open */
   gboolean same_identity;       /* QL_TEMPLATE_CREATE_SAME_IDENTITY */
   char *text;                   /* the VM text kept (ql-template-identity.c) */
@@ -94,6 +99,8 @@ create_run_free (CreateRun *run)
     g_string_free (run->line, TRUE);
   if (run->tmp != NULL)
     ql_template_remove_tree (run->tmp);  /* only when the build failed */
+  if (run->tmp_lock >= 0)
+    close (run->tmp_lock);
   g_free (run->tmp);
   g_free (run->dir);
   g_clear_pointer (&run->ready, g_regex_unref);
@@ -525,6 +532,14 @@ finish_template (CreateRun  *run,
       return NULL;
     }
   g_clear_pointer (&run->tmp, g_free);   /* it is the template now */
+  {
+    /* Its lock goes only now: a partial directory always has one. */
+    g_autofree char *lock = g_build_filename (run->dir, QL_RUNTIME_DIR_LOCK_NAME, NULL);
+
+    g_unlink (lock);
+    close (run->tmp_lock);
+    run->tmp_lock = -1;
+  }
   sync_path (parent);
   template_ = ql_template_new_from_manifest (run->dir, manifest, ql_vm_config_get_registry (run->source),
                                              error);
@@ -766,6 +781,7 @@ prepare (CreateRun    *run,
   g_autofree char *parent = g_path_get_dirname (run->dir);
   g_autofree char *base = g_path_get_basename (run->dir);
   g_autofree char *tmp = NULL;
+  g_autofree char *prefix = NULL;
   g_autofree char *memory = NULL;
   g_autofree char *qmp = NULL;
   g_autofree char *log = NULL;
@@ -788,9 +804,22 @@ prepare (CreateRun    *run,
           return FALSE;
         }
     }
+  {
+    /* The directory it is made in: another user who could write there could
+     * swap the partial directory or the template under us. */
+    g_autofree char *real_parent = realpath (parent, NULL);
+
+    if (real_parent != NULL
+        && !ql_template_check_owner (real_parent, "the directory the template is made in", TRUE, TRUE,
+                                     error))
+      return FALSE;
+  }
   if (g_file_test (run->dir, G_FILE_TEST_EXISTS))
     {
       g_autoptr(GDir) d = g_dir_open (run->dir, 0, NULL);
+
+      if (!ql_template_check_owner (run->dir, "the template directory", TRUE, FALSE, error))
+        return FALSE;
 
       if (d == NULL || g_dir_read_name (d) != NULL)
         {
@@ -806,13 +835,14 @@ prepare (CreateRun    *run,
                    "%s: no such directory", parent);
       return FALSE;
     }
-  tmp = g_strdup_printf ("%s/.%s.partial-XXXXXX", parent, base);
-  if (g_mkdtemp_full (tmp, 0700) == NULL)
+  /* The partial directories of creates killed with SIGKILL (they cannot
+   * clean up): nobody holds their lock any more. */
+  ql_runtime_dir_sweep_matching (parent, ".", PARTIAL_INFIX);
+  prefix = g_strdup_printf (".%s" PARTIAL_INFIX, base);
+  tmp = ql_runtime_dir_make_temp_in (parent, prefix, &run->tmp_lock, &local);
+  if (tmp == NULL)
     {
-      int saved = errno;
-
-      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
-                   "cannot create a directory in %s: %s", parent, g_strerror (saved));
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED, "%s", local->message);
       return FALSE;
     }
   run->tmp = g_steal_pointer (&tmp);
@@ -833,6 +863,9 @@ prepare (CreateRun    *run,
    * seccomp gets no -sandbox. */
   ql_vm_config_set_qemu_caps (config, ql_vm_config_get_qemu_caps (run->source));
   run->vm = ql_vm_new (config);
+  /* A creation killed with SIGKILL takes its QEMU along (its partial
+   * directory is swept by the next create in the same place). */
+  ql_vm_set_die_with_parent (run->vm, TRUE);
 
   log = g_build_filename (run->tmp, QL_TEMPLATE_CONSOLE, NULL);
   run->log_fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -937,6 +970,7 @@ ql_template_create_full_async (QlVmConfig           *config,
   g_task_set_check_cancellable (task, FALSE);
   run = g_new0 (CreateRun, 1);
   run->log_fd = -1;
+  run->tmp_lock = -1;
   run->source = g_object_ref (config);
   run->same_identity = (flags & QL_TEMPLATE_CREATE_SAME_IDENTITY) != 0;
   run->dir = g_canonicalize_filename (dir, NULL);

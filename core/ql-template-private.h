@@ -52,6 +52,16 @@ char       *ql_template_file_sha256    (const char   *path,
 char       *ql_template_resolve_qemu   (QlVmConfig   *config,
                                         GError      **error);
 
+/* Whether @path (lstat: a symbolic link is refused; @is_dir: it must be a
+ * directory, else a regular file) is owned by root or us and not writable
+ * by group or others (@sticky_ok: unless it is a sticky directory of
+ * root's, as /tmp). FALSE with QL_TEMPLATE_ERROR_UNSAFE naming @what. */
+gboolean    ql_template_check_owner    (const char   *path,
+                                        const char   *what,
+                                        gboolean      is_dir,
+                                        gboolean      sticky_ok,
+                                        GError      **error);
+
 /* Removes @dir and everything in it (best effort). */
 void        ql_template_remove_tree    (const char   *dir);
 

@@ -68,6 +68,45 @@ G_DEFINE_FINAL_TYPE (QlTemplate, ql_template, G_TYPE_OBJECT)
 
 /* ---- shared with ql-template-create.c ----------------------------------- */
 
+/* The run's additions are values, never lines: @config (the text plus
+ * them) must have exactly the devices and QMP sockets of the text alone,
+ * plus ours, and our memory file. */
+static gboolean
+check_run_config (QlVmConfig  *config,
+                  const char  *text,
+                  const char  *source_name,
+                  const char  *base_dir,
+                  QlRegistry  *registry,
+                  const char  *memory_path,
+                  gboolean     with_qmp,
+                  GError     **error)
+{
+  g_autoptr(QlVmConfig) alone = ql_vm_config_new_from_data (text, -1, source_name, base_dir, registry,
+                                                            error);
+  GPtrArray *devices = ql_vm_config_get_devices (config);
+  GPtrArray *expected = NULL;
+  const char *memory = ql_vm_config_get_str (config, QL_VM_PROP_MEMORY_PATH);
+  gboolean same;
+
+  if (alone == NULL)
+    return FALSE;
+  expected = ql_vm_config_get_devices (alone);
+  same = devices->len == expected->len
+         && ql_vm_config_get_n_qmp_sockets (config) == ql_vm_config_get_n_qmp_sockets (alone) + (with_qmp ? 1 : 0)
+         && memory != NULL && g_str_equal (memory, memory_path);
+  for (guint i = 0; same && i < devices->len; i++)
+    same = g_strcmp0 (ql_device_get_id (g_ptr_array_index (devices, i)),
+                      ql_device_get_id (g_ptr_array_index (expected, i))) == 0
+           && g_strcmp0 (ql_device_get_type_name (g_ptr_array_index (devices, i)),
+                         ql_device_get_type_name (g_ptr_array_index (expected, i))) == 0;
+  if (!same)
+    g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                 "the configuration made from the template's VM text and the memory file %s "
+                 "differs from the VM text's own (devices, QMP sockets or memory path): "
+                 "refusing it", memory_path);
+  return same;
+}
+
 QlVmConfig *
 ql_template_run_config (const char  *text,
                         const char  *source_name,
@@ -80,24 +119,32 @@ ql_template_run_config (const char  *text,
                         GError     **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(QlVmConfig) config = NULL;
   g_autofree char *data = NULL;
   gsize length = 0;
 
   if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_KEEP_COMMENTS, error))
     return NULL;
-  g_key_file_set_value (kf, "memory", "path", memory_path);
+  /* Paths go in as escaped strings (a newline in the template directory's
+   * name is "\n" in the value, never a new line of the file). */
+  g_key_file_set_string (kf, "memory", "path", memory_path);
   g_key_file_set_value (kf, "knobs", "file-backed-mem", "true");
   g_key_file_set_value (kf, "knobs", "file-backed-mem-shared", shared ? "true" : "false");
   if (qmp_path != NULL)
     {
-      g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "path", qmp_path);
+      g_key_file_set_string (kf, "qmp " QL_TEMPLATE_QMP_NAME, "path", qmp_path);
       g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "server", "true");
       g_key_file_set_value (kf, "qmp " QL_TEMPLATE_QMP_NAME, "no-wait", "true");
     }
   if (incoming)
     g_key_file_set_value (kf, "incoming", "type", "defer");
   data = g_key_file_to_data (kf, &length, NULL);
-  return ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
+  config = ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
+  if (config == NULL
+      || !check_run_config (config, text, source_name, base_dir, registry, memory_path, qmp_path != NULL,
+                            error))
+    return NULL;
+  return g_steal_pointer (&config);
 }
 
 JsonArray *
@@ -188,6 +235,68 @@ ql_template_resolve_qemu (QlVmConfig  *config,
     g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
                  "QEMU binary '%s' not found in PATH", binary);
   return path;
+}
+
+gboolean
+ql_template_check_owner (const char  *path,
+                         const char  *what,
+                         gboolean     is_dir,
+                         gboolean     sticky_ok,
+                         GError     **error)
+{
+  GStatBuf st;
+  const char *kind;
+
+  if (g_lstat (path, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_CORRUPT,
+                   "cannot check %s %s: %s", what, path, g_strerror (saved));
+      return FALSE;
+    }
+  kind = S_ISLNK (st.st_mode) ? "a symbolic link" : S_ISDIR (st.st_mode) ? "a directory"
+         : S_ISREG (st.st_mode) ? "a file" : "neither a file nor a directory";
+  if (is_dir ? !S_ISDIR (st.st_mode) : !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                   "refusing %s %s: it is %s, not %s", what, path, kind,
+                   is_dir ? "a directory" : "a regular file");
+      return FALSE;
+    }
+  if (sticky_ok && st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0)
+    return TRUE;   /* /tmp, /dev/shm: others cannot rename or remove our entries */
+  if (ql_file_writable_by_others (&st))
+    {
+      g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                   "refusing %s %s: it is owned by user %u, mode %04o; it must be owned by root "
+                   "or user %u and not be writable by group or others%s",
+                   what, path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
+                   (unsigned) getuid (),
+                   sticky_ok ? " (or be a sticky directory of root's, as /tmp)" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The template directory and its files are ours (or root's) and nobody
+ * else can write them: a template is code for the clone (its VM text, the
+ * guest's memory and device state). */
+static gboolean
+check_ownership (QlTemplate  *self,
+                 GError     **error)
+{
+  static const char *const files[] = { QL_TEMPLATE_MANIFEST, QL_TEMPLATE_MEMORY, QL_TEMPLATE_STATE,
+                                       QL_TEMPLATE_CONSOLE, NULL };
+  if (!ql_template_check_owner (self->dir, "the template directory", TRUE, FALSE, error))
+    return FALSE;
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (self->dir, files[i], NULL);
+      if (!ql_template_check_owner (path, "the template file", FALSE, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 void
@@ -359,6 +468,19 @@ check_host (QlTemplate  *self,
     }
   if (!check_host_file (self->dir, "QEMU binary", qemu, error))
     return FALSE;
+  {
+    /* The binary comes from the template's VM text: a program another
+     * user could change (or put there) never runs. */
+    g_autoptr(GError) local = NULL;
+
+    if (!ql_helper_check_binary_trusted (binary, &local))
+      {
+        g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSAFE,
+                     "template %s: its QEMU binary %s (the manifest's %s): %s",
+                     self->dir, binary, ql_json_string (qemu, "path"), local->message);
+        return FALSE;
+      }
+  }
   for (guint i = 0; i < 2; i++)
     {
       const char *key = i == 0 ? "kernel" : "initrd";
@@ -689,7 +811,7 @@ ql_template_new_clone (QlTemplate  *self,
 
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
 
-  if (!check_own_files (self, error) || !check_host (self, error))
+  if (!check_ownership (self, error) || !check_own_files (self, error) || !check_host (self, error))
     return NULL;
   runtime = make_runtime_dir (error);
   if (runtime == NULL)

@@ -70,6 +70,10 @@ typedef enum
   QL_VM_PROP_FIRMWARE_VARS_TEMPLATE,
   QL_VM_PROP_FIRMWARE_VARS,
   QL_VM_PROP_FIRMWARE_SECURE_BOOT,
+  /* [qemu] */
+  QL_VM_PROP_QEMU_ADD,
+  QL_VM_PROP_QEMU_REMOVE,
+  QL_VM_PROP_QEMU_REPLACE,
   QL_VM_N_PROPS
 } QlVmProp;
 
@@ -130,6 +134,10 @@ gboolean       ql_vm_config_validate_for  (QlVmConfig  *self,
  * fail: the build reports that). */
 GError        *ql_vm_config_check_topology (QlVmConfig *self,
                                             gboolean    startup_only);
+/* What the escape hatch ([qemu], qemu-set, qemu-unset) does not match
+ * in the VM's options (a scratch build), or NULL. */
+GError        *ql_vm_config_check_escape_hatch (QlVmConfig *self,
+                                                gboolean    startup_only);
 /* The sandbox classes the VM needs but its keys deny, or NULL. */
 GError        *ql_vm_config_check_sandbox  (QlVmConfig *self,
                                             gboolean    startup_only);

@@ -106,6 +106,9 @@ static const QlVmKey vm_keys[] = {
   { QL_VM_PROP_FIRMWARE_VARS_TEMPLATE, "firmware", "vars-template" },
   { QL_VM_PROP_FIRMWARE_VARS, "firmware", "vars" },
   { QL_VM_PROP_FIRMWARE_SECURE_BOOT, "firmware", "secure-boot" },
+  { QL_VM_PROP_QEMU_ADD, "qemu", "add" },
+  { QL_VM_PROP_QEMU_REMOVE, "qemu", "remove" },
+  { QL_VM_PROP_QEMU_REPLACE, "qemu", "replace" },
 };
 
 const QlVmKey *
@@ -624,6 +627,38 @@ mem_size_prop (const char *name,
  */
 
 /**
+ * QlVmConfig:qemu-add:
+ *
+ * QEMU options to add, each written as on QEMU's command line (`-device
+ * virtio-rng-pci,id=rng9`, `-object {"qom-type":...}`, `-no-hpet`) and
+ * parsed with QEMU's rules (key=value with `,,` for a comma; JSON for the
+ * options QEMU reads as JSON) into structured options, never pasted. They
+ * come last, after the devices' `qemu-set`. An option qlaunch writes from a
+ * VM-file key (`-m`, `-machine`, `-qmp`, ...) is refused, naming the key;
+ * an id one of qlaunch's options of that name has is refused. Checked
+ * against the probed QEMU like every option. VM file key: `[qemu] add`
+ * (`;`-separated).
+ */
+
+/**
+ * QlVmConfig:qemu-remove:
+ *
+ * QEMU options to leave out: an option name (`-nodefaults`, every option
+ * of that name) or a name and id (`-device id=net0`); each must match an
+ * option. `-qmp` and `-sandbox` cannot be removed. VM file key: `[qemu]
+ * remove` (`;`-separated).
+ */
+
+/**
+ * QlVmConfig:qemu-replace:
+ *
+ * QEMU options written instead of the option of the same name and id
+ * (`-device virtio-rng-pci,id=rng0,...` replaces the `-device` whose id is
+ * rng0), in its place; exactly one must match. VM file key: `[qemu]
+ * replace` (`;`-separated).
+ */
+
+/**
  * QlVmConfig:firmware-secure-boot:
  *
  * Whether the UEFI firmware is a Secure Boot build: the descriptor must
@@ -742,6 +777,20 @@ ql_vm_config_class_init (QlVmConfigClass *klass)
     path_prop ("firmware-vars", "The VM's own UEFI variable store, kept between runs (default: NAME.vars.fd beside NAME.vm)");
   properties[QL_VM_PROP_FIRMWARE_SECURE_BOOT] =
     bool_prop ("firmware-secure-boot", "UEFI Secure Boot firmware; needs q35, turns SMM on");
+  properties[QL_VM_PROP_QEMU_ADD] =
+    g_param_spec_boxed ("qemu-add", NULL,
+                        "QEMU options to add, ';'-separated, each as on QEMU's command line "
+                        "(-device virtio-sound-pci,id=snd0); parsed and checked against the QEMU binary",
+                        G_TYPE_STRV, RW);
+  properties[QL_VM_PROP_QEMU_REMOVE] =
+    g_param_spec_boxed ("qemu-remove", NULL,
+                        "QEMU options to leave out, ';'-separated: an option name (-nodefaults), "
+                        "or a name and id (-device id=net0); each must match",
+                        G_TYPE_STRV, RW);
+  properties[QL_VM_PROP_QEMU_REPLACE] =
+    g_param_spec_boxed ("qemu-replace", NULL,
+                        "QEMU options to write instead of the option of the same name and id, ';'-separated",
+                        G_TYPE_STRV, RW);
 
   g_object_class_install_properties (object_class, QL_VM_N_PROPS, properties);
 }

@@ -15,11 +15,11 @@ typedef struct
 } Loader;
 
 static const char *const fixed_groups[] = {
-  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", "firmware", NULL,
+  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", "firmware", "qemu", NULL,
 };
 
 static const char *const group_kinds[] = {
-  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", "firmware",
+  "vm", "machine", "smp", "memory", "kernel", "knobs", "rtc", "incoming", "firmware", "qemu",
   "qmp", "iothread", "device", NULL,
 };
 
@@ -406,7 +406,7 @@ load_group (Loader     *loader,
               "unknown group; did you mean [%s]?", close);
       else
         fail (loader, QL_CONFIG_ERROR_UNKNOWN_GROUP, group, NULL,
-              "unknown group; known: [vm], [machine], [smp], [memory], [kernel], [knobs], [rtc], [incoming], [firmware], "
+              "unknown group; known: [vm], [machine], [smp], [memory], [kernel], [knobs], [rtc], [incoming], [firmware], [qemu], "
               "[qmp NAME], [iothread ID], [device LABEL]");
     }
 }

@@ -271,7 +271,9 @@ connect_done (GObject      *source,
  * this completes, and from then on #QlVm:run-state follows QEMU's STOP,
  * RESUME and SHUTDOWN events, #QlVm::reset, #QlVm::device-deleted and
  * #QlVm::watchdog are emitted, and ql_vm_get_qmp() gives the client. Fails at once when QEMU
- * exits meanwhile (with QEMU's stderr in the error). Finish with
+ * exits meanwhile (with QEMU's stderr in the error). The client talks to
+ * the VM's own QEMU, trusted by its pid whatever user it runs as, and
+ * checks any other peer as #QlQmp does. Finish with
  * ql_vm_connect_qmp_finish().
  */
 void
@@ -319,6 +321,9 @@ ql_vm_connect_qmp_async (QlVm                *self,
 
   c = g_new0 (Connect, 1);
   c->qmp = ql_qmp_new ();
+  /* QEMU is our child, whoever it runs as ([vm] qemu may be a wrapper
+   * that changes user): the peer is trusted by its pid. */
+  ql_qmp_trust_child (c->qmp, ql_vm_get_pid (self));
   c->cancel = g_cancellable_new ();
   c->timeout_ms = timeout_ms;
   c->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;

@@ -2,6 +2,7 @@
  * device, every error gathered. */
 #include "ql-vm-config-private.h"
 #include "ql-keyval.h"
+#include "ql-qemu-raw-private.h"
 
 #include <string.h>
 
@@ -209,6 +210,36 @@ check_vm (QlVmConfig  *self,
       if (dot == NULL || eq == NULL || dot == g || eq < dot + 2)
         add (errors, QL_CONFIG_ERROR_INVALID_VALUE,
              "[vm] global: '%s' is not of the form DRIVER.PROPERTY=VALUE", g);
+    }
+}
+
+/* The [qemu] group's syntax; what each entry matches is checked when the
+ * command line is built (ql_qemu_raw_apply_group()). */
+static void
+check_qemu_group (QlVmConfig  *self,
+                  QlErrorList *errors)
+{
+  static const struct { QlVmProp prop; const char *key; } lists[] = {
+    { QL_VM_PROP_QEMU_ADD, "add" },
+    { QL_VM_PROP_QEMU_REMOVE, "remove" },
+    { QL_VM_PROP_QEMU_REPLACE, "replace" },
+  };
+
+  for (gsize l = 0; l < G_N_ELEMENTS (lists); l++)
+    {
+      const char * const *texts = ql_vm_config_get_strv (self, lists[l].prop);
+      g_autofree char *source = g_strdup_printf ("[qemu] %s", lists[l].key);
+
+      for (guint i = 0; texts != NULL && texts[i] != NULL; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          gboolean ok = lists[l].prop == QL_VM_PROP_QEMU_REMOVE
+                        ? ql_qemu_raw_check_remove_syntax (texts[i], &error)
+                        : ql_qemu_raw_check_syntax (texts[i], source, &error);
+
+          if (!ok)
+            add (errors, error->code, "%s: '%s': %s", source, texts[i], error->message);
+        }
     }
 }
 
@@ -511,6 +542,7 @@ ql_vm_config_validate_for (QlVmConfig  *self,
 
   check_empty_strings (self, errors);
   check_vm (self, errors);
+  check_qemu_group (self, errors);
   check_machine (self, errors);
   check_smp (self, errors);
   check_memory (self, errors);
@@ -534,6 +566,17 @@ ql_vm_config_validate_for (QlVmConfig  *self,
 
       if (sandbox != NULL)
         ql_error_list_add (errors, sandbox);
+    }
+  /* And what the escape hatch matches: a remove or qemu-unset that matches
+   * nothing, an added id that is taken, is found here, not only when the
+   * argv is built (fuzz-argv: 'the configuration validates but does not
+   * build'). */
+  if (errors->len == 0)
+    {
+      GError *hatch = ql_vm_config_check_escape_hatch (self, startup_only);
+
+      if (hatch != NULL)
+        ql_error_list_add (errors, hatch);
     }
 
   return ql_error_list_propagate (errors, error);

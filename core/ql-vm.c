@@ -14,6 +14,7 @@
 #include "ql-vm-config-private.h"
 #include "ql-helper-group.h"
 #include "ql-runtime-dir.h"
+#include "ql-pid-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +98,8 @@ struct _QlVm
   char *binary;
   gboolean daemonize;
   char *pid_file;
-  gint64 spawn_time;              /* real time of the spawn, µs */
+  QlPidFile pid_file_made;        /* the file made for QEMU's -pidfile */
+  QlProcessMark launched;         /* the process spawned: its start, its executable */
 
   /* Our child: QEMU, or the parent of a daemonizing QEMU. */
   GSubprocess *subprocess;
@@ -283,7 +285,9 @@ send_signal (QlVm *self,
           if (syscall (SYS_pidfd_send_signal, self->pidfd, sig, NULL, 0) == 0 || errno != ENOSYS)
             return;
         }
-      if (self->pid > 0)
+      /* No pidfds (Linux < 5.3): only while the pid is still the QEMU
+       * checked when it was read (not a process that took it since). */
+      if (self->pid > 0 && ql_process_is_ours (self->pid, &self->launched, self->pid_file, NULL))
         kill (self->pid, sig);
       return;
     }
@@ -540,6 +544,8 @@ finish_gone (QlVm      *self,
   g_autoptr(QlVm) keep = g_object_ref (self);
   gboolean launch_pending = self->launch_task != NULL;
 
+  /* QEMU removes its pid file when it exits cleanly, not when killed. */
+  ql_pid_file_clear (&self->pid_file_made);
   set_exit_status (self, status);
   set_state (self, state);
 
@@ -680,47 +686,19 @@ daemon_poll_cb (gpointer user_data)
   return daemon_exited_cb (user_data);
 }
 
-/* The pid in @pid_file, or 0 with @error set. */
+/* The pid in the pid file qlaunch made, if that file is still the one
+ * made and the process it names is the QEMU this launch started (QEMU's
+ * executable, started no earlier than our child): never a stale or
+ * planted pid. 0 with @error set otherwise. */
 static GPid
-read_pid_file (const char  *pid_file,
-               GError     **error)
+read_pid_file (QlVm    *self,
+               GError **error)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
-  char *end = NULL;
-  gint64 pid;
+  GPid pid = ql_pid_file_read (&self->pid_file_made, error);
 
-  if (!g_file_get_contents (pid_file, &contents, NULL, &local_error))
-    {
-      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
-                   "the daemonized QEMU cannot be found: %s", local_error->message);
-      return 0;
-    }
-  g_strstrip (contents);
-  errno = 0;
-  pid = g_ascii_strtoll (contents, &end, 10);
-  if (errno != 0 || end == contents || *end != '\0' || pid <= 1 || pid > G_MAXINT)
-    {
-      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
-                   "the daemonized QEMU cannot be found: pid file '%s' holds '%s', not a pid",
-                   pid_file, contents);
-      return 0;
-    }
-  return (GPid) pid;
-}
-
-/* The daemon's pid from the pid file, only if the file was written since
- * the spawn (a stale file may name an unrelated process). 0 otherwise. */
-static GPid
-fresh_daemon_pid (QlVm *self)
-{
-  GStatBuf st;
-
-  if (g_stat (self->pid_file, &st) != 0)
+  if (pid == 0 || !ql_process_is_ours (pid, &self->launched, self->pid_file, error))
     return 0;
-  if ((gint64) st.st_mtime * G_USEC_PER_SEC < self->spawn_time - G_USEC_PER_SEC)
-    return 0;
-  return read_pid_file (self->pid_file, NULL);
+  return pid;
 }
 
 /* Starts following the daemon @pid; FALSE with @error when it is not
@@ -747,6 +725,12 @@ watch_daemon (QlVm     *self,
       return FALSE;
     }
 
+  /* The pidfd names the process checked, not one that took its pid since. */
+  if (pidfd >= 0 && !ql_process_is_ours (pid, &self->launched, self->pid_file, error))
+    {
+      close (pidfd);
+      return FALSE;
+    }
   self->daemon = TRUE;
   self->pidfd = pidfd;
   set_pid (self, pid);
@@ -771,7 +755,7 @@ static void
 daemon_ready (QlVm *self)
 {
   GError *error = NULL;
-  GPid pid = read_pid_file (self->pid_file, &error);
+  GPid pid = read_pid_file (self, &error);
 
   if (pid == 0 || !watch_daemon (self, pid, &error))
     {
@@ -794,7 +778,7 @@ daemon_ready (QlVm *self)
 static void
 daemon_stopped_early (QlVm *self)
 {
-  GPid pid = fresh_daemon_pid (self);
+  GPid pid = read_pid_file (self, NULL);
 
   if (pid > 0 && watch_daemon (self, pid, NULL))
     {
@@ -865,6 +849,7 @@ ql_vm_finalize (GObject *object)
   g_clear_object (&self->config);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->binary);
+  ql_pid_file_clear (&self->pid_file_made);
   g_free (self->pid_file);
   g_clear_object (&self->subprocess);
   g_string_free (self->stderr_text, TRUE);
@@ -1788,7 +1773,6 @@ spawn_qemu (QlVm       *self,
       g_subprocess_launcher_set_child_setup (launcher, child_setup, &setup, NULL);
       env = qemu_environ (self);
       g_subprocess_launcher_set_environ (launcher, env);
-      self->spawn_time = g_get_real_time ();
       self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
       /* Closes our duplicates now: only QEMU holds them. */
       g_clear_object (&launcher);
@@ -1830,6 +1814,10 @@ spawn_qemu (QlVm       *self,
       pid = identifier != NULL ? (GPid) atoi (identifier) : 0;
     }
   set_pid (self, pid);
+  /* What tells a daemon it forks from a process that reuses a pid later;
+   * GSubprocess returned after the exec. */
+  if (self->daemonize)
+    ql_process_mark (pid, &self->launched);
 
   self->stderr_stream = g_object_ref (g_subprocess_get_stderr_pipe (self->subprocess));
   pushed = push_context (self);
@@ -2058,6 +2046,13 @@ ql_vm_launch_async (QlVm                *self,
   self->binary = g_strdup (argv[0]);
   self->daemonize = ql_vm_config_get_bool (self->config, QL_VM_PROP_KNOBS_DAEMONIZE);
   self->pid_file = g_strdup (ql_vm_config_get_str (self->config, QL_VM_PROP_PID_FILE));
+  /* Made here, new, so that QEMU writes into a file of ours: never through a
+   * symbolic link, never into a file someone planted. */
+  if (self->pid_file != NULL && !ql_pid_file_create (&self->pid_file_made, self->pid_file, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
 
   if (ql_cmdline_get_n_helpers (cmdline) > 0)
     {

@@ -2,6 +2,7 @@
  * 2,000 devices (should be linear), and the CPU cost of a whole
  * `qlaunch args` run on the example VM. Prints figures; asserts nothing
  * about time (these machines are noisy). */
+#include "ql-test-stats.h"
 #include "ql-test-util.h"
 
 #include <gio/gio.h>
@@ -31,15 +32,6 @@ make_vm (QlRegistry *registry,
   return vm;
 }
 
-static gint
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 static double
 seconds_per_build (QlVmConfig *vm,
                    guint       rounds)
@@ -55,7 +47,7 @@ seconds_per_build (QlVmConfig *vm,
       double t = (g_get_monotonic_time () - start) / 1e6;
       g_array_append_val (times, t);
     }
-  g_array_sort (times, compare_doubles);
+  g_array_sort (times, ql_test_compare_doubles);
   /* The minimum: CPU-bound work only gets slower from outside noise. */
   return g_array_index (times, double, 0);
 }

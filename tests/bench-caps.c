@@ -7,6 +7,7 @@
  * mean of each and the ratio of the medians. The targets (probe
  * under 300 ms, cached lookup under 1 ms) are reported, not asserted: these
  * machines are noisy. */
+#include "ql-test-stats.h"
 #include "ql-test-util.h"
 
 #include <stdio.h>
@@ -16,15 +17,6 @@
 #define ROUNDS 7
 #define LOOKUPS 500
 
-static int
-compare_doubles (const void *a,
-                 const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 static double
 report (const char *what,
         double     *ms,
@@ -32,7 +24,7 @@ report (const char *what,
 {
   double sum = 0;
 
-  qsort (ms, n, sizeof *ms, compare_doubles);
+  qsort (ms, n, sizeof *ms, ql_test_compare_doubles);
   for (guint i = 0; i < n; i++)
     sum += ms[i];
   printf ("%-34s min %9.3f ms  median %9.3f ms  mean %9.3f ms  (n=%u)\n",

@@ -22,6 +22,7 @@
  * Prints figures only; asserts nothing about time. QLAUNCH_BENCH_ROUNDS
  * sets the number of rounds (default 20). */
 #include "ql-test-bios.h"
+#include "ql-test-stats.h"
 #include "ql-test-util.h"
 
 #include <gio/gio.h>
@@ -37,37 +38,6 @@ child_cpu_seconds (void)
 
   getrusage (RUSAGE_CHILDREN, &ru);
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static gint
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (GArray *values)
-{
-  g_autoptr(GArray) sorted = g_array_copy (values);
-  guint n = sorted->len;
-
-  g_array_sort (sorted, compare_doubles);
-  if (n % 2)
-    return g_array_index (sorted, double, n / 2);
-  return (g_array_index (sorted, double, n / 2 - 1) + g_array_index (sorted, double, n / 2)) / 2;
-}
-
-static double
-minimum (GArray *values)
-{
-  double m = G_MAXDOUBLE;
-
-  for (guint i = 0; i < values->len; i++)
-    m = MIN (m, g_array_index (values, double, i));
-  return m;
 }
 
 static double
@@ -229,17 +199,17 @@ main (int    argc,
       }
 
     g_print ("launch to exit, QEMU exec'd directly: median %.1f ms (min %.1f, mean %.1f; %u runs)\n",
-             median (wall_direct) * 1e3, minimum (wall_direct) * 1e3,
+             ql_test_median (wall_direct) * 1e3, ql_test_minimum (wall_direct) * 1e3,
              mean (wall_direct) * 1e3, rounds);
     g_print ("launch to exit, qlaunch run:             median %.1f ms (min %.1f, mean %.1f; %u runs)\n",
-             median (wall_qlaunch) * 1e3, minimum (wall_qlaunch) * 1e3,
+             ql_test_median (wall_qlaunch) * 1e3, ql_test_minimum (wall_qlaunch) * 1e3,
              mean (wall_qlaunch) * 1e3, rounds);
     g_print ("ratio qlaunch run / direct: %.3f (medians; target <= 1.10), overhead %.1f ms\n",
-             median (wall_qlaunch) / median (wall_direct),
-             (median (wall_qlaunch) - median (wall_direct)) * 1e3);
+             ql_test_median (wall_qlaunch) / ql_test_median (wall_direct),
+             (ql_test_median (wall_qlaunch) - ql_test_median (wall_direct)) * 1e3);
     g_print ("of which starting a GLib process (qlaunch --version: exec, dynamic linking, exit): "
              "median %.1f ms wall, %.1f ms CPU\n",
-             median (wall_version) * 1e3, mean (cpu_version) * 1e3);
+             ql_test_median (wall_version) * 1e3, mean (cpu_version) * 1e3);
     g_print ("CPU per launch (user+sys of the children): direct %.1f ms, qlaunch run %.1f ms "
              "=> qlaunch's own %.1f ms (%.1f ms beyond starting the process)\n",
              mean (cpu_direct) * 1e3, mean (cpu_qlaunch) * 1e3,

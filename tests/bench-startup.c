@@ -21,6 +21,7 @@
  * 1.2) and many/stock (target: at most 1.05). Asserts only that every run
  * exits 0 and that stock and many print the same argv. QLAUNCH_BENCH_ROUNDS
  * sets the warm rounds (default 45; the cold ones are a fifth of that). */
+#include "ql-test-stats.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -43,37 +44,6 @@ typedef struct
   GArray     *cpu_ms;
   char       *output;      /* stdout of the first run */
 } Case;
-
-static gint
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (GArray *values)
-{
-  g_autoptr(GArray) sorted = g_array_copy (values);
-  guint n = sorted->len;
-
-  g_array_sort (sorted, compare_doubles);
-  if (n % 2)
-    return g_array_index (sorted, double, n / 2);
-  return (g_array_index (sorted, double, n / 2 - 1) + g_array_index (sorted, double, n / 2)) / 2;
-}
-
-static double
-minimum (GArray *values)
-{
-  double m = G_MAXDOUBLE;
-
-  for (guint i = 0; i < values->len; i++)
-    m = MIN (m, g_array_index (values, double, i));
-  return m;
-}
 
 /* Runs @c once with QLAUNCH_CACHE_DIR=@cache_dir; stdout into @out_path.
  * Returns the child's CPU time in milliseconds. */
@@ -127,7 +97,7 @@ static void
 report (Case *c)
 {
   g_print ("%-12s CPU median %7.2f ms, best %7.2f ms (%u runs)\n", c->name,
-           median (c->cpu_ms), minimum (c->cpu_ms), c->cpu_ms->len);
+           ql_test_median (c->cpu_ms), ql_test_minimum (c->cpu_ms), c->cpu_ms->len);
 }
 
 static char **
@@ -213,11 +183,11 @@ main (void)
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     report (all[i]);
   g_print ("stock / floor: %.3f (median), %.3f (best); target at most 1.2\n",
-           median (stock.cpu_ms) / median (floor_case.cpu_ms), minimum (stock.cpu_ms) / minimum (floor_case.cpu_ms));
+           ql_test_median (stock.cpu_ms) / ql_test_median (floor_case.cpu_ms), ql_test_minimum (stock.cpu_ms) / ql_test_minimum (floor_case.cpu_ms));
   g_print ("many / stock:  %.3f (median), %.3f (best); target at most 1.05\n",
-           median (many.cpu_ms) / median (stock.cpu_ms), minimum (many.cpu_ms) / minimum (stock.cpu_ms));
+           ql_test_median (many.cpu_ms) / ql_test_median (stock.cpu_ms), ql_test_minimum (many.cpu_ms) / ql_test_minimum (stock.cpu_ms));
   g_print ("cold / warm:   stock %.2f, many %.2f (median)\n",
-           median (stock_cold.cpu_ms) / median (stock.cpu_ms), median (many_cold.cpu_ms) / median (many.cpu_ms));
+           ql_test_median (stock_cold.cpu_ms) / ql_test_median (stock.cpu_ms), ql_test_median (many_cold.cpu_ms) / ql_test_median (many.cpu_ms));
 
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     {

@@ -32,6 +32,7 @@
  * test guest (else it says so and exits 77, skipped).
  */
 #include "ql-test-guest.h"
+#include "ql-test-stats.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -331,27 +332,6 @@ pss_kb (int    pid,
 }
 
 /* ---- statistics ---------------------------------------------------------- */
-
-static gint
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (GArray *values)
-{
-  g_autoptr(GArray) sorted = g_array_copy (values);
-  guint n = sorted->len;
-
-  g_array_sort (sorted, compare_doubles);
-  if (n % 2)
-    return g_array_index (sorted, double, n / 2);
-  return (g_array_index (sorted, double, n / 2 - 1) + g_array_index (sorted, double, n / 2)) / 2;
-}
 
 static char *
 list_ms (GArray *values)
@@ -804,9 +784,9 @@ main (int    argc,
             }
         }
     }
-  m_cold = median (cold);
-  m_clone = median (clone);
-  m_floor = median (floor_);
+  m_cold = ql_test_median (cold);
+  m_clone = ql_test_median (clone);
+  m_floor = ql_test_median (floor_);
   l1 = list_ms (cold);
   l2 = list_ms (clone);
   l3 = list_ms (floor_);
@@ -816,7 +796,7 @@ main (int    argc,
   g_print ("  raw QEMU floor (same argv, QMP): %8.1f ms   (runs: %s)\n", m_floor * 1e3, l3);
   g_print ("    floor phases (medians): QMP greeting %.1f ms, migration completed %.1f ms, "
            "cont returned %.1f ms, answered %.1f ms\n",
-           median (floor_qmp) * 1e3, median (floor_migrated) * 1e3, median (floor_resumed) * 1e3, m_floor * 1e3);
+           ql_test_median (floor_qmp) * 1e3, ql_test_median (floor_migrated) * 1e3, ql_test_median (floor_resumed) * 1e3, m_floor * 1e3);
   g_print ("  clone / cold  = %.4f  (target <= 0.05)\n", m_clone / m_cold);
   g_print ("  clone / floor = %.3f   (target <= 1.5)\n", m_clone / m_floor);
 

@@ -17,6 +17,7 @@
  * (untimed). Reports the medians and their ratio (target: at most 1.10).
  * Prints figures only; asserts nothing about time. QLAUNCH_BENCH_ROUNDS
  * sets the number of rounds (default 15). */
+#include "ql-test-stats.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -29,37 +30,6 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-
-static gint
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (GArray *values)
-{
-  g_autoptr(GArray) sorted = g_array_copy (values);
-  guint n = sorted->len;
-
-  g_array_sort (sorted, compare_doubles);
-  if (n % 2)
-    return g_array_index (sorted, double, n / 2);
-  return (g_array_index (sorted, double, n / 2 - 1) + g_array_index (sorted, double, n / 2)) / 2;
-}
-
-static double
-minimum (GArray *values)
-{
-  double m = G_MAXDOUBLE;
-
-  for (guint i = 0; i < values->len; i++)
-    m = MIN (m, g_array_index (values, double, i));
-  return m;
-}
 
 /* Reads one line (a QMP message) from @socket. */
 static char *
@@ -307,11 +277,11 @@ main (int    argc,
         }
 
     g_print ("to QMP ready, minimal C driver (socket, virtiofsd, QEMU): median %.1f ms (min %.1f; %u runs)\n",
-             median (driver) * 1e3, minimum (driver) * 1e3, rounds);
+             ql_test_median (driver) * 1e3, ql_test_minimum (driver) * 1e3, rounds);
     g_print ("to QMP ready, qlaunch run:                              median %.1f ms (min %.1f; %u runs)\n",
-             median (ql) * 1e3, minimum (ql) * 1e3, rounds);
+             ql_test_median (ql) * 1e3, ql_test_minimum (ql) * 1e3, rounds);
     g_print ("ratio qlaunch run / driver: %.3f (medians; target <= 1.10), overhead %.1f ms\n",
-             median (ql) / median (driver), (median (ql) - median (driver)) * 1e3);
+             ql_test_median (ql) / ql_test_median (driver), (ql_test_median (ql) - ql_test_median (driver)) * 1e3);
   }
 
   g_strfreev (plan.qemu);

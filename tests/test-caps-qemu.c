@@ -408,6 +408,47 @@ write_vm (const char *name,
   return g_steal_pointer (&path);
 }
 
+/* `check` and `run` refuse the VM @text with an error line starting
+ * @message (after "qlaunch: FILE: "); run starts no QEMU (@pidfile, the
+ * VM's pid file when it has one, is never written); without host checks
+ * the binary is not consulted and check passes. */
+static void
+assert_refused (const char *name,
+                const char *text,
+                const char *message,
+                const char *pidfile)
+{
+  g_autofree char *vm = write_vm (name, text);
+  const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+  const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
+  const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
+  const char *skip[] = { "--plugin-dir", plugins, "check", "--no-host-checks", vm, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *out2 = NULL;
+  g_autofree char *err2 = NULL;
+  g_autofree char *out3 = NULL;
+  g_autofree char *err3 = NULL;
+  g_autofree char *want = g_strconcat ("qlaunch: ", vm, ": ", message, NULL);
+  g_autofree char *err_no_line = NULL;
+  g_autofree char *err2_no_line = NULL;
+
+  g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
+  g_test_message ("%s: %s", name, err);
+  err_no_line = ql_test_without_line (err, vm);
+  g_assert_true (g_str_has_prefix (err_no_line, want));
+
+  if (pidfile != NULL)
+    g_unlink (pidfile);
+  g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
+  err2_no_line = ql_test_without_line (err2, vm);
+  g_assert_true (g_str_has_prefix (err2_no_line, want));
+  if (pidfile != NULL)
+    g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (ql_test_run_cli (skip, &out3, &err3), ==, 0);
+}
+
 /* `qlaunch check` and `qlaunch run` refuse what QEMU 7.2 lacks, naming the
  * group and listing what it has; run never starts the VM's QEMU (its pid
  * file is never written). */
@@ -453,37 +494,73 @@ test_cli_refusals (void)
   close (fd);
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    assert_refused (cases[i].name, cases[i].text, cases[i].message, pidfile);
+}
+
+/* The escape hatch is checked against the probed QEMU 7.2 before anything
+ * starts: a typo in a property (qemu-set mqq=on for mq=on) or in an added
+ * option's driver, property, object or netdev type, a value not of its
+ * property's QOM type. check and run refuse, naming the group or device
+ * and key, with a "did you mean"; --no-host-checks (syntax only) passes;
+ * mq=on itself is accepted. */
+static void
+test_escape_hatch_refusals (void)
+{
+  const char *base = "[machine]\ntype = q35\nacceleration = tcg\n[memory]\nsize = 256M\n"
+                     "[device net0]\ntype = net\nnet-type = user\n";
+  const struct
+  {
+    const char *name;
+    const char *more;
+    const char *message;
+  } cases[] = {
+    { "mqq.vm", "qemu-set = mqq=on\n",
+      "device 'net0': property 'qemu-set': QEMU 7.2 has no property 'mqq' on virtio-net-pci; did you mean 'mq'?" },
+    { "bool.vm", "qemu-set = mq=maybe\n",
+      "device 'net0': property 'qemu-set': 'mq=maybe': property 'mq' of virtio-net-pci is a bool: on or off" },
+    { "range.vm", "qemu-set = host_mtu=70000\n",
+      "device 'net0': property 'qemu-set': 'host_mtu=70000': property 'host_mtu' of virtio-net-pci is a uint16: "
+      "an integer from 0 to 65535" },
+    { "enum.vm", "qemu-set = disable-legacy=maybe\n",
+      "device 'net0': property 'qemu-set': 'disable-legacy=maybe': property 'disable-legacy' of virtio-net-pci is "
+      "OnOffAuto: one of on, off, auto" },
+    { "driver.vm", "[qemu]\nadd = -device virtio-sound-pci,id=snd0\n",
+      "[qemu] add: '-device virtio-sound-pci,id=snd0': QEMU 7.2 has no device type 'virtio-sound-pci'" },
+    { "prop.vm", "[qemu]\nadd = -device virtio-rng-pci,id=rng9,perod=1000\n",
+      "[qemu] add: '-device virtio-rng-pci,id=rng9,perod=1000': QEMU 7.2 has no property 'perod' on "
+      "virtio-rng-pci; did you mean 'period'?" },
+    { "object.vm", "[qemu]\nadd = -object rng-randm,id=r9\n",
+      "[qemu] add: '-object rng-randm,id=r9': QEMU 7.2 has no object type 'rng-randm'; did you mean 'rng-random'?" },
+    { "object-prop.vm", "[qemu]\nadd = -object rng-random,id=r9,filname=/dev/urandom\n",
+      "[qemu] add: '-object rng-random,id=r9,filname=/dev/urandom': QEMU 7.2 has no property 'filname' on "
+      "object type rng-random; did you mean 'filename'?" },
+    { "netdev.vm", "[qemu]\nadd = -netdev usr,id=n9\n",
+      "[qemu] add: '-netdev usr,id=n9': QEMU 7.2 has no netdev type 'usr'; did you mean 'user'?" },
+    { "replace.vm", "[qemu]\nreplace = -device virtio-net-pci,id=net0,netdev=net0,vectorz=4\n",
+      "[qemu] replace: '-device virtio-net-pci,id=net0,netdev=net0,vectorz=4': QEMU 7.2 has no property "
+      "'vectorz' on virtio-net-pci; did you mean 'vectors'?" },
+  };
+  const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *vm = write_vm (cases[i].name, cases[i].text);
-      const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
-      const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
-      const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
-      const char *skip[] = { "--plugin-dir", plugins, "check", "--no-host-checks", vm, NULL };
-      g_autofree char *out = NULL;
-      g_autofree char *err = NULL;
-      g_autofree char *out2 = NULL;
-      g_autofree char *err2 = NULL;
-      g_autofree char *out3 = NULL;
-      g_autofree char *err3 = NULL;
-      g_autofree char *want = g_strconcat ("qlaunch: ", vm, ": ", cases[i].message, NULL);
+      g_autofree char *text = g_strconcat (base, cases[i].more, NULL);
 
-      g_autofree char *err_no_line = NULL;
-      g_autofree char *err2_no_line = NULL;
-
-      g_assert_cmpint (ql_test_run_cli (check, &out, &err), ==, 1);
-      g_test_message ("%s: %s", cases[i].name, err);
-      err_no_line = ql_test_without_line (err, vm);
-      g_assert_true (g_str_has_prefix (err_no_line, want));
-
-      g_unlink (pidfile);
-      g_assert_cmpint (ql_test_run_cli (run, &out2, &err2), ==, 1);
-      err2_no_line = ql_test_without_line (err2, vm);
-      g_assert_true (g_str_has_prefix (err2_no_line, want));
-      g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
-
-      /* Without host checks the binary is not consulted. */
-      g_assert_cmpint (ql_test_run_cli (skip, &out3, &err3), ==, 0);
+      assert_refused (cases[i].name, text, cases[i].message, NULL);
     }
+
+  {
+    g_autofree char *text = g_strconcat (base, "qemu-set = mq=on,host_mtu=0x578\n", NULL);
+    g_autofree char *vm = write_vm ("mq.vm", text);
+    const char *args[] = { "--plugin-dir", plugins, "args", vm, NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+    g_assert_cmpstr (err, ==, "");
+    /* Typed by the probed QEMU: hex read, written in decimal. */
+    g_assert_nonnull (strstr (out, "mq=on,host_mtu=1400"));
+  }
 }
 
 /* The JSON forms written for QEMU 9.2 start QEMU 7.2 too (it reads JSON for
@@ -577,6 +654,7 @@ main (int    argc,
   g_test_add_func ("/caps/shipped-files-pass", test_shipped_files_pass);
   g_test_add_func ("/caps/cli-refusals", test_cli_refusals);
   g_test_add_func ("/caps/json-forms-start", test_json_forms_start);
+  g_test_add_func ("/caps/escape-hatch-refusals", test_escape_hatch_refusals);
   ret = g_test_run ();
   ql_test_rm_rf (work);
   g_free (work);

@@ -763,6 +763,74 @@ test_hotplug_char (void)
   assert_failure (&r, "qlaunch: unplug: device 'port0'", NULL);
 }
 
+/* A device's qemu-set reaches the hot-plug commands: the -device property
+ * (device_add) and, with its prefix, the backend's (netdev_add, strictly
+ * typed: ipv4=on goes as a boolean); QEMU has the new values (qom-get). A typo is refused before anything is sent. */
+static void
+test_hotplug_qemu_set (void)
+{
+  g_autoptr(Qemu) q = NULL;
+  g_auto(Run) r = { 0 };
+  g_autoptr(JsonNode) mq = NULL;
+  g_autoptr(JsonNode) mtu = NULL;
+  g_auto(GStrv) names = NULL;
+
+  if (!have_qemu ())
+    return;
+  q = qemu_start ();
+
+  run (&r, "hotplug", "--dry-run", q->sock, "-d", "net,id=net8,net-type=user,bus=rp0,qemu-unset=mqq", NULL);
+  assert_failure (&r, "device 'net8'", "qemu-unset", "'mqq'", NULL);
+
+  run (&r, "hotplug", q->sock, "-d", "net,id=net9,net-type=user,bus=rp0,qemu-set=mq=on,,host_mtu=1400,,netdev.ipv4=on",
+       NULL);
+  assert_ok (&r);
+  g_assert_cmpstr (r.out, ==, "hotplugged net9 (net)\n");
+  mq = qmp_ok (q, "qom-get", "{\"path\": \"/machine/peripheral/net9\", \"property\": \"mq\"}");
+  g_assert_true (json_node_get_boolean (mq));
+  mtu = qmp_ok (q, "qom-get", "{\"path\": \"/machine/peripheral/net9\", \"property\": \"host_mtu\"}");
+  g_assert_cmpint (json_node_get_int (mtu), ==, 1400);
+  names = qom_names (q, "/machine/peripheral");
+  g_assert_true (g_strv_contains ((const char * const *) names, "net9"));
+}
+
+/* A block device's drive.KEY reaches its hot-plug form, blockdev-add (the
+ * -blockdev it writes there instead of -drive), typed: QEMU's node has the
+ * cache setting. */
+static void
+test_hotplug_qemu_set_block (void)
+{
+  g_autoptr(Qemu) q = NULL;
+  g_auto(Run) r = { 0 };
+  g_autoptr(JsonNode) nodes = NULL;
+  g_autofree char *image = NULL;
+  g_autofree char *spec = NULL;
+  JsonArray *array;
+  gboolean found = FALSE;
+
+  if (!have_qemu ())
+    return;
+  q = qemu_start ();
+  image = g_build_filename (q->dir, "disk9.raw", NULL);
+  g_assert_true (g_file_set_contents (image, "", 0, NULL));
+  spec = g_strdup_printf ("block,id=disk9,file=%s,format=raw,bus=rp0,qemu-set=drive.cache.no-flush=on,,serial=q9",
+                          image);
+  run (&r, "hotplug", q->sock, "-d", spec, NULL);
+  assert_ok (&r);
+  nodes = qmp_ok (q, "query-named-block-nodes", NULL);
+  array = json_node_get_array (nodes);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *node = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (node, "node-name"), "disk9") != 0)
+        continue;
+      found = TRUE;
+      g_assert_true (json_object_get_boolean_member (json_object_get_object_member (node, "cache"), "no-flush"));
+    }
+  g_assert_true (found);
+}
+
 /* A controller and a port on it in one command: the port is checked
  * against the controller plugged before it. */
 static void
@@ -1040,6 +1108,8 @@ main (int   argc,
   g_test_add_func ("/cli-qmp/events/sigterm", test_events_sigterm);
   g_test_add_func ("/cli-qmp/events/qemu-quit", test_events_qemu_quit);
   g_test_add_func ("/cli-qmp/hotplug/char", test_hotplug_char);
+  g_test_add_func ("/cli-qmp/hotplug/qemu-set", test_hotplug_qemu_set);
+  g_test_add_func ("/cli-qmp/hotplug/qemu-set-block", test_hotplug_qemu_set_block);
   g_test_add_func ("/cli-qmp/hotplug/controller-and-port", test_hotplug_controller_and_port);
   g_test_add_func ("/cli-qmp/hotplug/rollback", test_hotplug_rollback);
   g_test_add_func ("/cli-qmp/hotplug/block-unplug-timeout", test_hotplug_block_unplug_timeout);

@@ -489,6 +489,49 @@ test_args_device_option_errors (void)
   ql_test_rm_rf (tmp);
 }
 
+/* --qemu-add, --qemu-remove and --qemu-set extend the VM file's [qemu]
+ * group and a device's qemu-set, for args, check and run; their mistakes
+ * are refused before anything starts. */
+static void
+test_args_qemu_options (void)
+{
+  g_autofree char *tmp = ql_test_make_tmpdir ();
+  g_autofree char *vm = write_file (tmp, "q.vm", "[vm]\nqemu = qemu-system-x86_64\n[knobs]\nno-defaults = true\n"
+                                    "[device net0]\ntype = net\nnet-type = user\n"
+                                    "[qemu]\nadd = -no-hpet\n");
+  g_auto(Run) r = { 0 };
+  g_autofree char *all = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  run_args (&r, "args", "--format", "lines", "--no-host-checks",
+            "--qemu-add", "-device virtio-rng-pci,id=rng9,period=1000",
+            "--qemu-remove", "-nodefaults",
+            "--qemu-set", "net0:mq=on,host_mtu=1400",
+            "--qemu-set", "net0:netdev.domainname=a,,b",
+            vm, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.err, ==, "");
+  lines = argv_of_lines (r.out);
+  all = g_strjoinv ("\n", lines);
+  assert_has (all, "virtio-net-pci,id=net0,netdev=net0,mq=on,host_mtu=1400");
+  assert_has (all, "user,id=net0,domainname=a,,b");
+  /* The file's add first, then the command line's. */
+  g_assert_true (strstr (all, "-no-hpet") < strstr (all, "virtio-rng-pci,id=rng9,period=1000"));
+  g_assert_null (strstr (all, "-nodefaults"));
+
+  run_args (&r, "check", "--no-host-checks", "--qemu-set", "nett0:mq=on", vm, NULL);
+  assert_failure (&r, "--qemu-set 'nett0:mq=on'", "its devices: net0", NULL);
+  run_args (&r, "check", "--no-host-checks", "--qemu-set", "net0", vm, NULL);
+  assert_failure (&r, "--qemu-set 'net0'", "LABEL:key=value", NULL);
+  run_args (&r, "args", "--no-host-checks", "--qemu-remove", "-device id=net1", vm, NULL);
+  assert_failure (&r, "[qemu] remove: '-device id=net1' matches no option", "did you mean 'net0'", NULL);
+  run_args (&r, "args", "--no-host-checks", "--qemu-add", "-device virtio-net-pci,id=net0", vm, NULL);
+  assert_failure (&r, "[qemu] add", "id 'net0' is taken", NULL);
+  run_args (&r, "args", "--no-host-checks", "--qemu-set", "net0:netdev.ipv6=off", vm, NULL);
+  assert_failure (&r, "device 'net0': property 'qemu-set'", "use ipv6", NULL);
+  ql_test_rm_rf (tmp);
+}
+
 /* check lists the errors of the file and of the -d specs together. */
 static void
 test_check_file_and_device_errors (void)
@@ -1082,6 +1125,7 @@ main (int   argc,
   g_test_add_func ("/cli/args/default-binary", test_args_default_binary);
   g_test_add_func ("/cli/args/device-option", test_args_device_option);
   g_test_add_func ("/cli/args/device-option-errors", test_args_device_option_errors);
+  g_test_add_func ("/cli/args/qemu-options", test_args_qemu_options);
   g_test_add_func ("/cli/host-checks", test_host_checks);
 
   for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)

@@ -22,6 +22,7 @@
 #include "ql-test-util.h"
 #include "ql-test-qmp.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -172,23 +173,40 @@ run_qlaunch (const char * const *args,
 }
 
 /* `qlaunch check VM_FILE` with host checks on: status 1 and exactly
- * @expected on stderr. */
+ * @expected_here on stderr, after the refusal of the VM's acceleration =
+ * kvm on a host where /dev/kvm cannot be opened. */
 static void
 assert_check_says (const char *vm_file,
-                   const char *expected)
+                   const char *expected_here)
 {
   const char *args[] = { "check", vm_file, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   int status = run_qlaunch (args, &out, &err);
-
+  int kvm = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+  g_autofree char *kvm_refused = NULL;
   g_autofree char *err_no_line = NULL;
+  const char *rest = err;
+
+  g_autofree char *text = NULL;
+
+  g_assert_true (g_file_get_contents (vm_file, &text, NULL, NULL));
+  if (kvm >= 0)
+    close (kvm);
+  else if (strstr (text, "acceleration = kvm\n") != NULL)
+    kvm_refused = g_strdup_printf ("qlaunch: %s: [machine] acceleration: 'kvm' is not usable on this host: %s\n",
+                                   vm_file, g_strerror (errno));
 
   g_test_message ("qlaunch check said: %s", err);
   g_assert_cmpint (status, ==, 1);
+  if (kvm_refused != NULL)
+    {
+      g_assert_true (g_str_has_prefix (err, kvm_refused));
+      rest = err + strlen (kvm_refused);
+    }
   /* The device's line in the VM file is not what these cases are about. */
-  err_no_line = ql_test_without_line (err, vm_file);
-  g_assert_cmpstr (err_no_line, ==, expected);
+  err_no_line = ql_test_without_line (rest, vm_file);
+  g_assert_cmpstr (err_no_line, ==, expected_here);
 }
 
 /* `qlaunch args --no-host-checks --format json` (the argv for another

@@ -334,6 +334,9 @@ netdev_state (const char *qmp_path,
   g_autofree char *prefix = g_strdup_printf ("\\ %s: index=0,type=stream,", id);
   g_auto(GStrv) lines = NULL;
 
+  /* The test runs as root, and QEMU as nobody in the unprivileged world:
+   * QlQmp talks to another user's QEMU only when told to. */
+  ql_qmp_set_peer_uid (qmp, NOBODY);
   g_assert_true (ql_qmp_connect (qmp, qmp_path, 10000, NULL, &error));
   g_assert_no_error (error);
   json_object_set_string_member (args, "command-line", "info network");

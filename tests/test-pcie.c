@@ -346,7 +346,8 @@ test_port_blurbs (void)
 
   g_assert_no_error (error);
   pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (dev), &n);
-  g_assert_cmpuint (n, ==, G_N_ELEMENTS (keys) + 1);
+  /* Its own keys, and QlDevice's id, qemu-set and qemu-unset. */
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (keys) + 3);
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
       GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (dev), keys[i]);

@@ -622,6 +622,142 @@ test_virtio_iommu (void)
     }
 }
 
+/* qom-get that QEMU refuses: the object is absent. */
+static gboolean
+qom_exists (Vm         *vm,
+            const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(JsonNode) reply = NULL;
+
+  json_object_set_string_member (args, "path", path);
+  json_object_set_string_member (args, "property", "type");
+  reply = ql_test_qmp_execute (vm->qmp, "qom-get", args, &error);
+  return reply != NULL && error == NULL;
+}
+
+/* The path of the child of @parent whose QOM type is @type, or NULL. */
+static char *
+find_child_of_type (Vm         *vm,
+                    const char *parent,
+                    const char *type)
+{
+  g_autoptr(JsonNode) list = qmp (vm, "qom-list", "path", parent);
+  JsonArray *array = json_node_get_array (list);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (o, "type"), type) == 0)
+        return g_strdup_printf ("%s/%s", parent, json_object_get_string_member (o, "name"));
+    }
+  return NULL;
+}
+
+/* The escape hatch on a real QEMU: a device's qemu-set reaches its
+ * -device (typed by the probed QEMU: mq is a bool, host_mtu a uint16) and
+ * its -netdev; [qemu] adds a device, replaces one in place and removes
+ * another, which QEMU then does not have. */
+static void
+test_escape_hatch (void)
+{
+  Vm vm = { 0 };
+  g_autoptr(JsonNode) mq = NULL;
+  g_autoptr(JsonNode) mtu = NULL;
+  g_autoptr(JsonNode) period9 = NULL;
+  g_autoptr(JsonNode) period0 = NULL;
+  g_autoptr(JsonNode) bytes0 = NULL;
+  g_autoptr(JsonNode) s3 = NULL;
+  g_autofree char *network = NULL;
+  g_autofree char *lpc = NULL;
+
+  vm.dir = ql_test_make_tmpdir ();
+  vm_start (&vm,
+            "[machine]\ntype = q35\nacceleration = tcg\n"
+            "[memory]\nsize = 256M\n"
+            "[knobs]\nno-defaults = true\nno-user-config = true\nstopped = true\n"
+            "[qmp control]\npath = qmp.sock\n"
+            "[device net0]\ntype = net\nnet-type = user\n"
+            "qemu-set = mq=on,host_mtu=1400,netdev.domainname=qlaunch.test\n"
+            "[device rng0]\ntype = rng\nbackend = builtin\n"
+            "[device balloon0]\ntype = balloon\n"
+            "[qemu]\n"
+            "add = -device virtio-rng-pci,id=rng9,max-bytes=1024,period=1000;"
+            "-global ICH9-LPC.disable_s3=1\n"
+            "remove = -device id=balloon0\n"
+            "replace = -device virtio-rng-pci,id=rng0,rng=rng0,max-bytes=2048,period=500\n");
+  mq = qom_get (&vm, "/machine/peripheral/net0", "mq");
+  g_assert_true (json_node_get_boolean (mq));
+  mtu = qom_get (&vm, "/machine/peripheral/net0", "host_mtu");
+  g_assert_cmpint (json_node_get_int (mtu), ==, 1400);
+  period9 = qom_get (&vm, "/machine/peripheral/rng9", "period");
+  g_assert_cmpint (json_node_get_int (period9), ==, 1000);
+  period0 = qom_get (&vm, "/machine/peripheral/rng0", "period");
+  g_assert_cmpint (json_node_get_int (period0), ==, 500);
+  bytes0 = qom_get (&vm, "/machine/peripheral/rng0", "max-bytes");
+  g_assert_cmpint (json_node_get_int (bytes0), ==, 2048);
+  g_assert_true (qom_exists (&vm, "/machine/peripheral/rng0"));
+  g_assert_false (qom_exists (&vm, "/machine/peripheral/balloon0"));
+  lpc = find_child_of_type (&vm, "/machine/unattached", "child<ICH9-LPC>");
+  g_assert_nonnull (lpc);
+  s3 = qom_get (&vm, lpc, "disable_s3");
+  g_assert_cmpint (json_node_get_int (s3), ==, 1);
+  /* The -netdev got domainname: QEMU's user stack reports it. */
+  network = hmp (&vm, "info usernet");
+  g_assert_nonnull (network);
+  vm_quit (&vm);
+  vm_clear (&vm);
+}
+
+/* Every escape-hatch golden case that builds (tests/golden/qemu-*.vm with
+ * a .args file, but the block one, whose disk is not there; a tap one only
+ * where taps can be made) is accepted by QEMU 7.2 through `qlaunch args`
+ * with host checks: no warning at all. */
+static void
+test_escape_hatch_goldens (void)
+{
+  g_autofree char *golden = g_build_filename (g_getenv ("QLAUNCH_TEST_SRCDIR"), "golden", NULL);
+  g_autoptr(GDir) dir = g_dir_open (golden, 0, NULL);
+  const char *name;
+  guint started = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      Vm vm = { 0 };
+      g_autofree char *stem = NULL;
+      g_autofree char *args = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *full = NULL;
+
+      if (!g_str_has_prefix (name, "qemu-") || !g_str_has_suffix (name, ".vm")
+          || g_str_equal (name, "qemu-set-block.vm"))
+        continue;
+      stem = g_strndup (name, strlen (name) - 3);
+      args = g_strdup_printf ("%s/%s.args", golden, stem);
+      if (!g_file_test (args, G_FILE_TEST_EXISTS))
+        continue;
+      path = g_build_filename (golden, name, NULL);
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      if (strstr (text, "-netdev tap") != NULL && !can_make_taps ())
+        {
+          g_test_message ("%s: skipped: QEMU cannot make a tap device here (not root, or no /dev/net/tun)", name);
+          continue;
+        }
+      g_test_message ("%s", name);
+      full = g_strconcat (text, "[qmp control]\npath = qmp.sock\n", NULL);
+      vm.dir = ql_test_make_tmpdir ();
+      vm_start (&vm, full);
+      vm_quit (&vm);
+      vm_clear (&vm);
+      started++;
+    }
+  g_assert_cmpuint (started, >=, 5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -632,5 +768,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qemu/intel-iommu-watchdog-vmgenid", test_intel_iommu_watchdog_vmgenid);
   g_test_add_func ("/qemu/virtio-iommu", test_virtio_iommu);
   g_test_add_func ("/qemu/user-net-forward", test_user_net_forward);
+  g_test_add_func ("/qemu/escape-hatch", test_escape_hatch);
+  g_test_add_func ("/qemu/escape-hatch-goldens", test_escape_hatch_goldens);
   return g_test_run ();
 }

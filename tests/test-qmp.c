@@ -1273,6 +1273,36 @@ payload_second_greeting (GByteArray *out, const char *id)
   APPEND (out, GREETING);
 }
 
+/* A reply whose `return` is @value, as written: what json-glib would keep
+ * altered (cut, wrapped, infinite) or read although it is not JSON. */
+static void
+payload_return (GByteArray *out,
+                const char *id,
+                const char *value)
+{
+  g_autofree char *line = g_strdup_printf ("{\"return\": %s, \"id\": \"%s\"}\r\n", value, id);
+
+  g_byte_array_append (out, (const guint8 *) line, strlen (line));
+}
+
+#define RETURN_PAYLOAD(fn, value) \
+  static void fn (GByteArray *out, const char *id) { payload_return (out, id, value); }
+
+RETURN_PAYLOAD (payload_escaped_nul, "\"a\\u0000b\"")
+RETURN_PAYLOAD (payload_lone_high_surrogate, "\"a\\ud800b\"")
+RETURN_PAYLOAD (payload_lone_low_surrogate, "\"\\udc00\"")
+RETURN_PAYLOAD (payload_huge_double, "[1, 1e400]")
+RETURN_PAYLOAD (payload_huge_integer, "1" "000000000000000000000000000000000000000000000000000000000000"
+                "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                "0000000000")
+RETURN_PAYLOAD (payload_hex, "0x10")
+RETURN_PAYLOAD (payload_octal, "010")
+RETURN_PAYLOAD (payload_bare_fraction, ".5")
+RETURN_PAYLOAD (payload_plus, "[+1]")
+RETURN_PAYLOAD (payload_single_quotes, "'x'")
+
 static const HostileCase hostile_cases[] = {
   { "truncated-json-eof", PHASE_COMMAND, 0, payload_truncated, TRUE },
   { "broken-json", PHASE_COMMAND, 0, payload_broken_json, FALSE },
@@ -1297,6 +1327,16 @@ static const HostileCase hostile_cases[] = {
   { "event-no-name", PHASE_COMMAND, 0, payload_event_no_name, FALSE },
   { "neither-reply-nor-event", PHASE_COMMAND, 0, payload_neither, FALSE },
   { "second-greeting", PHASE_COMMAND, 0, payload_second_greeting, FALSE },
+  { "escaped-nul", PHASE_COMMAND, 0, payload_escaped_nul, FALSE },
+  { "lone-high-surrogate", PHASE_COMMAND, 0, payload_lone_high_surrogate, FALSE },
+  { "lone-low-surrogate", PHASE_COMMAND, 0, payload_lone_low_surrogate, FALSE },
+  { "huge-double", PHASE_COMMAND, 0, payload_huge_double, FALSE },
+  { "integer-beyond-doubles", PHASE_COMMAND, 0, payload_huge_integer, FALSE },
+  { "hex-number", PHASE_COMMAND, 0, payload_hex, FALSE },
+  { "octal-number", PHASE_COMMAND, 0, payload_octal, FALSE },
+  { "bare-fraction", PHASE_COMMAND, 0, payload_bare_fraction, FALSE },
+  { "plus-sign", PHASE_COMMAND, 0, payload_plus, FALSE },
+  { "single-quotes", PHASE_COMMAND, 0, payload_single_quotes, FALSE },
 };
 
 typedef struct

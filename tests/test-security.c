@@ -179,75 +179,16 @@ silent_peer_free (SilentPeer *p)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SilentPeer, silent_peer_free)
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-  double seconds;
-  gboolean killed;
-} Run;
-
-static gboolean
-kill_hung (gpointer data)
-{
-  GSubprocess *proc = data;
-
-  g_object_set_data (G_OBJECT (proc), "killed", GINT_TO_POINTER (1));
-  g_subprocess_force_exit (proc);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *res,
-              gpointer      data)
-{
-  (void) source;
-  *(GAsyncResult **) data = g_object_ref (res);
-}
-
 /* `qlaunch --plugin-dir BUILD ARGS...`; killed after HANG_LIMIT_S. */
 static void
-run_qlaunch (Run                *r,
+run_qlaunch (QlTestRun          *r,
              const char * const *args)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSource) limit = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  gint64 start = g_get_monotonic_time ();
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const char * const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  limit = g_timeout_source_new_seconds (HANG_LIMIT_S);
-  g_source_set_callback (limit, kill_hung, proc, NULL);
-  g_source_attach (limit, NULL);
-  g_subprocess_communicate_utf8_async (proc, NULL, NULL, store_result, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_subprocess_communicate_utf8_finish (proc, result, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait (proc, NULL, &error);
-  g_assert_no_error (error);
-  g_source_destroy (limit);
-  r->seconds = (g_get_monotonic_time () - start) / 1e6;
-  r->killed = g_object_get_data (G_OBJECT (proc), "killed") != NULL;
-  r->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  g_test_message ("qlaunch %s: status %d after %.2f s%s; stderr: %s", args[0], r->status,
-                  r->seconds, r->killed ? " (killed: hung)" : "", r->err);
+  ql_test_run_bounded (r, NULL, HANG_LIMIT_S, args);
 }
 
 static void
-assert_timed_out (Run        *r,
+assert_timed_out (QlTestRun  *r,
                   const char *fragment)
 {
   if (r->killed)
@@ -267,7 +208,7 @@ static void
 test_qmp_reply_deadline (void)
 {
   g_autoptr(SilentPeer) p = silent_peer_start ();
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "qmp", "--timeout", "400", p->path, "query-status", NULL };
 
   run_qlaunch (&r, args);
@@ -280,7 +221,7 @@ static void
 test_hotplug_reply_deadline (void)
 {
   g_autoptr(SilentPeer) p = silent_peer_start ();
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "hotplug", "--timeout", "400", p->path, "-d", "rng,id=rng9", NULL };
 
   run_qlaunch (&r, args);
@@ -292,7 +233,7 @@ static void
 test_unplug_reply_deadline (void)
 {
   g_autoptr(SilentPeer) p = silent_peer_start ();
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "unplug", "--timeout", "400", p->path, "dev0", NULL };
 
   run_qlaunch (&r, args);
@@ -312,7 +253,7 @@ static void
 test_events_protocol_error (void)
 {
   g_autoptr(SilentPeer) p = silent_peer_start_full (TRUE);
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "qmp", "--events", "--timeout", "2000", p->path, NULL };
 
   run_qlaunch (&r, args);
@@ -332,7 +273,7 @@ static void
 test_qmp_error_escaped (void)
 {
   g_autoptr(SilentPeer) p = hostile_peer_start ();
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "qmp", "--timeout", "5000", p->path, "query-status", NULL };
 
   run_qlaunch (&r, args);
@@ -369,7 +310,7 @@ test_block_file_is_not_a_protocol (void)
   g_autoptr(GPtrArray) qemu_argv = g_ptr_array_new ();
   g_autoptr(GSubprocess) proc = NULL;
   g_autofree char *qemu_err = NULL;
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   guint16 port;
   const char *args[] = { "args", "--no-host-checks", "--format", "shell", NULL, NULL };
 

@@ -478,6 +478,9 @@ test_unprivileged (void)
    * gets its own network's lease; its TCP forward reaches the server. */
   registry = ql_test_registry_new ();
   qmp = ql_qmp_new ();
+  /* The test runs as root and QEMU as nobody: QlQmp talks to another
+   * user's QEMU only when told to. */
+  ql_qmp_set_peer_uid (qmp, NOBODY);
   g_assert_true (ql_qmp_connect (qmp, ql_test_guest_get_qmp_path (guest), 10000, NULL, &error));
   g_assert_no_error (error);
   fd = bind_loopback (FALSE, &port2);

@@ -257,6 +257,11 @@ static const KeyCase key_cases[] = {
   { "firmware", "vars-template", "fw/VARS.fd", "firmware-vars-template", K_STR, "/base/fw/VARS.fd", 0 },
   { "firmware", "vars", "web.vars.fd", "firmware-vars", K_STR, "/base/web.vars.fd", 0 },
   { "firmware", "secure-boot", "true", "firmware-secure-boot", K_BOOL, NULL, TRUE },
+  { "qemu", "add", "-device virtio-rng-pci,id=rng9;-no-hpet", "qemu-add", K_STRV,
+    "-device virtio-rng-pci,id=rng9|-no-hpet", 0 },
+  { "qemu", "remove", "-nodefaults;-device id=net0", "qemu-remove", K_STRV, "-nodefaults|-device id=net0", 0 },
+  { "qemu", "replace", "-device virtio-rng-pci,id=rng0,period=500", "qemu-replace", K_STRV,
+    "-device virtio-rng-pci,id=rng0,period=500", 0 },
 };
 
 static void

@@ -236,6 +236,7 @@ ql_cli_args (const QlCliGlobals *globals,
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE - print the QEMU command line of a VM");
+  g_auto(QlCliQemuOptions) qemu = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) vm = NULL;
@@ -243,6 +244,7 @@ ql_cli_args (const QlCliGlobals *globals,
   g_autoptr(QlCmdline) cmdline = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
+  ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
   if (argc != 2)
@@ -253,7 +255,7 @@ ql_cli_args (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, "--format must be shell, lines or json");
 
   registry = ql_cli_registry_new (globals);
-  vm = ql_cli_load_vm (registry, argv[1], specs, !no_host_checks, &error);
+  vm = ql_cli_load_vm (registry, argv[1], specs, &qemu, !no_host_checks, &error);
   if (vm != NULL && runtime_dir != NULL && !ql_cli_set_runtime_dir (vm, runtime_dir, &error))
     g_clear_object (&vm);
   if (vm != NULL)

@@ -18,19 +18,21 @@ ql_cli_check (const QlCliGlobals *globals,
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE - validate a VM and list every error");
+  g_auto(QlCliQemuOptions) qemu = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) vm = NULL;
   g_autoptr(QlCmdline) cmdline = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
+  ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
   if (argc != 2)
     return ql_cli_usage_error (context, "check needs exactly one VMFILE");
 
   registry = ql_cli_registry_new (globals);
-  vm = ql_cli_load_vm (registry, argv[1], specs, !no_host_checks, &error);
+  vm = ql_cli_load_vm (registry, argv[1], specs, &qemu, !no_host_checks, &error);
   if (vm != NULL)
     cmdline = ql_cli_build_for_qemu (vm, qemu_version, !no_host_checks, &error);
   if (cmdline == NULL)

@@ -85,12 +85,111 @@ ql_cli_usage_error (GOptionContext *context,
   return QL_EXIT_USAGE;
 }
 
+void
+ql_cli_qemu_options_clear (QlCliQemuOptions *options)
+{
+  g_clear_pointer (&options->add, g_strfreev);
+  g_clear_pointer (&options->remove, g_strfreev);
+  g_clear_pointer (&options->set, g_strfreev);
+}
+
+void
+ql_cli_add_qemu_entries (GOptionContext   *context,
+                         QlCliQemuOptions *options)
+{
+  GOptionEntry entries[] = {
+    { "qemu-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->add,
+      "Add a QEMU option, as on QEMU's command line ([qemu] add); checked against the binary", "OPTION" },
+    { "qemu-remove", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->remove,
+      "Leave out a QEMU option: NAME or NAME id=ID ([qemu] remove)", "SPEC" },
+    { "qemu-set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->set,
+      "Set QEMU properties of a device's options: LABEL:key=value,... (its qemu-set)", "LABEL:KEY=VALUE" },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, NULL);
+}
+
+/* Appends @more to the list property @name of @vm. */
+static void
+append_strv (QlVmConfig  *vm,
+             const char  *name,
+             char       **more)
+{
+  g_auto(GStrv) old = NULL;
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) all = NULL;
+
+  if (more == NULL)
+    return;
+  g_object_get (vm, name, &old, NULL);
+  if (old != NULL)
+    g_strv_builder_addv (b, (const char **) old);
+  g_strv_builder_addv (b, (const char **) more);
+  all = g_strv_builder_end (b);
+  g_object_set (vm, name, all, NULL);
+}
+
+static gboolean
+apply_qemu_options (QlVmConfig              *vm,
+                    const QlCliQemuOptions  *qemu,
+                    GString                 *messages,
+                    guint                   *n_errors)
+{
+  GPtrArray *devices = ql_vm_config_get_devices (vm);
+
+  append_strv (vm, "qemu-add", qemu->add);
+  append_strv (vm, "qemu-remove", qemu->remove);
+  for (guint i = 0; qemu->set != NULL && qemu->set[i] != NULL; i++)
+    {
+      const char *spec = qemu->set[i];
+      const char *colon = strchr (spec, ':');
+      g_autofree char *label = colon != NULL ? g_strndup (spec, colon - spec) : NULL;
+      QlDevice *device = NULL;
+      g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+      g_auto(GStrv) known = NULL;
+
+      for (guint k = 0; label != NULL && k < devices->len; k++)
+        {
+          QlDevice *d = g_ptr_array_index (devices, k);
+
+          if (ql_device_get_id (d) != NULL)
+            g_strv_builder_add (ids, ql_device_get_id (d));
+          if (g_strcmp0 (ql_device_get_id (d), label) == 0)
+            device = d;
+        }
+      known = g_strv_builder_end (ids);
+      if (colon == NULL || colon[1] == '\0' || device == NULL)
+        {
+          g_autofree char *list = g_strjoinv (", ", known);
+
+          g_string_append_printf (messages, "%s--qemu-set '%s': %s", *n_errors ? "\n" : "", spec,
+                                  colon == NULL || colon[1] == '\0'
+                                  ? "expected LABEL:key=value,..." : "the VM has no device of that label; its devices: ");
+          if (colon != NULL && colon[1] != '\0')
+            g_string_append (messages, known[0] != NULL ? list : "none");
+          (*n_errors)++;
+          continue;
+        }
+      {
+        g_autofree char *old = NULL;
+        g_autofree char *all = NULL;
+
+        g_object_get (device, "qemu-set", &old, NULL);
+        all = old != NULL ? g_strconcat (old, ",", colon + 1, NULL) : g_strdup (colon + 1);
+        g_object_set (device, "qemu-set", all, NULL);
+      }
+    }
+  return *n_errors == 0;
+}
+
 QlVmConfig *
-ql_cli_load_vm (QlRegistry  *registry,
-                const char  *vm_file,
-                char       **device_specs,
-                gboolean     host_checks,
-                GError     **error)
+ql_cli_load_vm (QlRegistry              *registry,
+                const char              *vm_file,
+                char                   **device_specs,
+                const QlCliQemuOptions  *qemu,
+                gboolean                 host_checks,
+                GError                 **error)
 {
   g_autoptr(QlVmConfig) vm = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -123,6 +222,8 @@ ql_cli_load_vm (QlRegistry  *registry,
       else if (vm != NULL)
         ql_vm_config_add_device (vm, device);
     }
+  if (vm != NULL && qemu != NULL)
+    apply_qemu_options (vm, qemu, messages, &n_errors);
   if (n_errors > 0)
     {
       g_set_error_literal (error, QL_CONFIG_ERROR,

@@ -26,6 +26,12 @@ void        ql_cli_print_load_errors (QlRegistry       *registry);
  * print on a terminal: control characters (C0, DEL, C1) escaped as \xNN
  * or \u00NN, invalid UTF-8 as \xNN. */
 char       *ql_cli_escape_untrusted (const char        *text);
+/* @node (from QEMU) as one line of valid JSON: strings UTF-8 with control
+ * characters (C0, DEL, C1) escaped as \uXXXX, doubles with 17 significant
+ * digits; NULL with @error for what JSON cannot hold (a
+ * non-finite double, a string that is not UTF-8). (cli-json.c) */
+char       *ql_cli_json_to_string  (JsonNode           *node,
+                                    GError            **error);
 void        ql_cli_print_error     (const char         *prefix,
                                     const GError       *error);
 /* ql_cli_print_error() for errors about @vm (nullable): a line about a
@@ -35,10 +41,28 @@ void        ql_cli_print_vm_error  (const char         *prefix,
                                     const GError       *error);
 int         ql_cli_usage_error     (GOptionContext     *context,
                                     const char         *message);
-/* Loads VMFILE and appends -d device specs; gathers every error. */
+/* --qemu-add OPTION, --qemu-remove SPEC, --qemu-set LABEL:key=value
+ * (args, check, run): the VM file's [qemu] add and remove, and a device's
+ * qemu-set, extended from the command line. */
+typedef struct
+{
+  char **add;
+  char **remove;
+  char **set;
+} QlCliQemuOptions;
+
+void        ql_cli_qemu_options_clear (QlCliQemuOptions *options);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QlCliQemuOptions, ql_cli_qemu_options_clear)
+/* Adds the three options to @context's main entries, parsed into @options. */
+void        ql_cli_add_qemu_entries (GOptionContext    *context,
+                                     QlCliQemuOptions  *options);
+
+/* Loads VMFILE, appends -d device specs and applies @qemu (nullable);
+ * gathers every error. */
 QlVmConfig *ql_cli_load_vm         (QlRegistry         *registry,
                                     const char         *vm_file,
                                     char              **device_specs,
+                                    const QlCliQemuOptions *qemu,
                                     gboolean            host_checks,
                                     GError            **error);
 

@@ -6,7 +6,9 @@
  *   unplug SOCKET ID...         remove devices, waiting for DEVICE_DELETED
  *
  * All of them use the library's QlQmp client on the default main context;
- * the library never prints, so every message is made here. Exit status:
+ * the library never prints, so every message is made here. The client
+ * talks only to a peer of ours or root's (or of --peer-uid UID), checked
+ * while connecting, before anything is sent. Exit status:
  * 0 success, 1 failure (a message naming the command, device or socket),
  * 2 usage. */
 #include "cli-common.h"
@@ -32,6 +34,39 @@ parse_timeout (const char *text,
     return FALSE;
   *out_ms = (guint) value;
   return TRUE;
+}
+
+/* --peer-uid UID: a user, besides ours and root, trusted to serve the
+ * socket (a QEMU run as that user). -1 when not given. */
+static gboolean
+parse_peer_uid (const char *text,
+                gint64     *out_uid)
+{
+  guint64 value;
+
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32 - 1, &value, NULL))
+    return FALSE;
+  *out_uid = (gint64) value;
+  return TRUE;
+}
+
+#define PEER_UID_ENTRY(var) \
+  { "peer-uid", 0, 0, G_OPTION_ARG_STRING, &(var), \
+    "Trust the user UID, besides us and root, to serve SOCKET (a QEMU running as UID)", "UID" }
+#define PEER_UID_USAGE "--peer-uid must be a uid: a number from 0 to 4294967294"
+
+/* A connection error; a refused peer gets the way to trust it. */
+static void
+print_connect_error (const char   *what,
+                     const GError *error)
+{
+  g_autofree char *safe = ql_cli_escape_untrusted (error->message);
+
+  g_printerr ("qlaunch: %s: %s%s\n", what, safe,
+              g_error_matches (error, QL_QMP_ERROR, QL_QMP_ERROR_UNTRUSTED_PEER)
+              ? " (--peer-uid UID trusts another user)" : "");
 }
 
 /* A QMP error reply as `CLASS: DESCRIPTION`; any other error as its message.
@@ -65,16 +100,16 @@ describe_qmp_error (const char   *command,
 static QlQmp *
 connect_or_report (const char *what,
                    const char *socket_path,
+                   gint64      peer_uid,
                    guint       timeout_ms)
 {
   g_autoptr(QlQmp) qmp = ql_qmp_new ();
   g_autoptr(GError) error = NULL;
 
+  ql_qmp_set_peer_uid (qmp, peer_uid);
   if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
     {
-      g_autofree char *safe = ql_cli_escape_untrusted (error->message);
-
-      g_printerr ("qlaunch: %s: %s\n", what, safe);
+      print_connect_error (what, error);
       return NULL;
     }
   return g_steal_pointer (&qmp);
@@ -154,6 +189,7 @@ on_event (QlQmp      *qmp,
   gint64 timestamp_us = ql_qmp_get_event_timestamp (qmp);
   g_autoptr(JsonObject) line = json_object_new ();
   g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
 
   (void) qmp;
@@ -170,7 +206,14 @@ on_event (QlQmp      *qmp,
       json_object_set_object_member (line, "timestamp", ts);
     }
   json_node_set_object (node, line);
-  text = json_to_string (node, FALSE);
+  text = ql_cli_json_to_string (node, &error);
+  if (text == NULL)
+    {
+      g_autofree char *safe = ql_cli_escape_untrusted (name);
+
+      g_printerr ("qlaunch: qmp: event %s not printed: %s\n", safe, error->message);
+      return;
+    }
   fputs (text, stdout);
   fputc ('\n', stdout);
   fflush (stdout);
@@ -214,6 +257,7 @@ on_stop_signal (gpointer user_data)
 
 static int
 print_events (const char *socket_path,
+              gint64      peer_uid,
               guint       timeout_ms)
 {
   g_autoptr(QlQmp) qmp = NULL;
@@ -226,14 +270,14 @@ print_events (const char *socket_path,
   /* Listening before the handshake: an event that arrives in the same read
    * as the handshake's reply is printed too. */
   qmp = ql_qmp_new ();
+  ql_qmp_set_peer_uid (qmp, peer_uid);
+  ql_qmp_set_exact_integers (qmp, TRUE);
   g_signal_connect (qmp, "event", G_CALLBACK (on_event), &state);
   g_signal_connect (qmp, "disconnected", G_CALLBACK (on_disconnected), &state);
   if (!ql_qmp_connect (qmp, socket_path, timeout_ms, NULL, &error))
     {
       g_signal_handlers_disconnect_by_data (qmp, &state);
-      g_autofree char *safe = ql_cli_escape_untrusted (error->message);
-
-      g_printerr ("qlaunch: qmp: %s\n", safe);
+      print_connect_error ("qmp", error);
       return QL_EXIT_FAILURE;
     }
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
@@ -299,12 +343,14 @@ ql_cli_qmp (const QlCliGlobals *globals,
             char              **argv)
 {
   g_autofree char *timeout_text = NULL;
+  g_autofree char *peer_uid_text = NULL;
   gboolean events = FALSE;
   GOptionEntry entries[] = {
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
       "Keep trying to connect for MS milliseconds (default 5000)", "MS" },
     { "events", 0, 0, G_OPTION_ARG_NONE, &events,
       "Print QEMU's events, one JSON object a line, until SIGINT/SIGTERM or QEMU closes the socket", NULL },
+    PEER_UID_ENTRY (peer_uid_text),
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -318,6 +364,7 @@ ql_cli_qmp (const QlCliGlobals *globals,
   g_autofree char *text = NULL;
   JsonObject *arguments = NULL;
   guint timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
+  gint64 peer_uid = -1;
   const char *command;
 
   (void) globals;
@@ -331,12 +378,14 @@ ql_cli_qmp (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, error->message);
   if (!parse_timeout (timeout_text, &timeout_ms))
     return ql_cli_usage_error (context, "--timeout must be a positive number of milliseconds");
+  if (!parse_peer_uid (peer_uid_text, &peer_uid))
+    return ql_cli_usage_error (context, PEER_UID_USAGE);
 
   if (events)
     {
       if (argc != 2)
         return ql_cli_usage_error (context, "qmp --events takes exactly one SOCKET and no COMMAND");
-      return print_events (argv[1], timeout_ms);
+      return print_events (argv[1], peer_uid, timeout_ms);
     }
   if (argc < 3 || argc > 4)
     return ql_cli_usage_error (context, "qmp needs a SOCKET, a COMMAND and at most one JSON-ARGUMENTS");
@@ -373,9 +422,11 @@ ql_cli_qmp (const QlCliGlobals *globals,
       arguments = json_node_get_object (root);
     }
 
-  qmp = connect_or_report ("qmp", argv[1], timeout_ms);
+  qmp = connect_or_report ("qmp", argv[1], peer_uid, timeout_ms);
   if (qmp == NULL)
     return QL_EXIT_FAILURE;
+  /* What qmp prints is what QEMU sent, or nothing: never a rounded uint64. */
+  ql_qmp_set_exact_integers (qmp, TRUE);
   deadline_start (&deadline, timeout_ms);
   reply = ql_qmp_execute (qmp, command, arguments, deadline.cancellable, &error);
   deadline_explain (&deadline, &error);
@@ -388,7 +439,12 @@ ql_cli_qmp (const QlCliGlobals *globals,
       g_printerr ("qlaunch: qmp %s: %s\n", command, safe);
       return QL_EXIT_FAILURE;
     }
-  text = json_to_string (reply, FALSE);
+  text = ql_cli_json_to_string (reply, &error);
+  if (text == NULL)
+    {
+      g_printerr ("qlaunch: qmp %s: QEMU's reply not printed: %s\n", command, error->message);
+      return QL_EXIT_FAILURE;
+    }
   g_print ("%s\n", text);
   return QL_EXIT_OK;
 }
@@ -530,6 +586,7 @@ ql_cli_hotplug (const QlCliGlobals *globals,
                 char              **argv)
 {
   g_autofree char *timeout_text = NULL;
+  g_autofree char *peer_uid_text = NULL;
   g_autofree char *vm_file = NULL;
   g_auto(GStrv) specs = NULL;
   gboolean dry_run = FALSE;
@@ -543,6 +600,7 @@ ql_cli_hotplug (const QlCliGlobals *globals,
       "Keep trying to connect for MS milliseconds (default 5000)", "MS" },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
       "Print the QMP commands as a JSON array; do not connect (SOCKET may be left out)", NULL },
+    PEER_UID_ENTRY (peer_uid_text),
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -556,6 +614,7 @@ ql_cli_hotplug (const QlCliGlobals *globals,
   g_autoptr(QlQmp) qmp = NULL;
   Deadline deadline = { 0 };
   guint timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
+  gint64 peer_uid = -1;
 
   g_option_context_set_description (context,
     "Each SPEC is a device as 'qlaunch args -d' takes it, with an id. Every device\n"
@@ -570,6 +629,8 @@ ql_cli_hotplug (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, error->message);
   if (!parse_timeout (timeout_text, &timeout_ms))
     return ql_cli_usage_error (context, "--timeout must be a positive number of milliseconds");
+  if (!parse_peer_uid (peer_uid_text, &peer_uid))
+    return ql_cli_usage_error (context, PEER_UID_USAGE);
   if (specs == NULL || specs[0] == NULL)
     return ql_cli_usage_error (context, "hotplug needs at least one -d SPEC");
   if (argc != 2 && !(dry_run && argc == 1))
@@ -610,7 +671,7 @@ ql_cli_hotplug (const QlCliGlobals *globals,
       ql_cli_print_error (vm_file, error);
       return QL_EXIT_FAILURE;
     }
-  qmp = connect_or_report ("hotplug", argv[1], timeout_ms);
+  qmp = connect_or_report ("hotplug", argv[1], peer_uid, timeout_ms);
   if (qmp == NULL)
     return QL_EXIT_FAILURE;
   for (guint i = 0; i < devices->len; i++)
@@ -649,10 +710,12 @@ ql_cli_unplug (const QlCliGlobals *globals,
                char              **argv)
 {
   g_autofree char *timeout_text = NULL;
+  g_autofree char *peer_uid_text = NULL;
   GOptionEntry entries[] = {
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
       "Wait MS milliseconds for the guest to release each device (default 10000); "
       "also bounds the connection attempt", "MS" },
+    PEER_UID_ENTRY (peer_uid_text),
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -661,6 +724,7 @@ ql_cli_unplug (const QlCliGlobals *globals,
   g_autoptr(QlQmp) qmp = NULL;
   Deadline deadline = { 0 };
   guint timeout_ms = UNPLUG_DEFAULT_TIMEOUT_MS;
+  gint64 peer_uid = -1;
 
   (void) globals;
   g_option_context_set_description (context,
@@ -672,10 +736,12 @@ ql_cli_unplug (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, error->message);
   if (!parse_timeout (timeout_text, &timeout_ms))
     return ql_cli_usage_error (context, "--timeout must be a positive number of milliseconds");
+  if (!parse_peer_uid (peer_uid_text, &peer_uid))
+    return ql_cli_usage_error (context, PEER_UID_USAGE);
   if (argc < 3)
     return ql_cli_usage_error (context, "unplug needs a SOCKET and at least one device ID");
 
-  qmp = connect_or_report ("unplug", argv[1], timeout_ms);
+  qmp = connect_or_report ("unplug", argv[1], peer_uid, timeout_ms);
   if (qmp == NULL)
     return QL_EXIT_FAILURE;
   for (int i = 2; i < argc; i++)

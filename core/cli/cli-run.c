@@ -408,6 +408,7 @@ ql_cli_run (const QlCliGlobals *globals,
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE - launch QEMU and wait for it");
+  g_auto(QlCliQemuOptions) qemu = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
@@ -427,6 +428,7 @@ ql_cli_run (const QlCliGlobals *globals,
     "off), 1 when QEMU cannot start or the VM is invalid, 2 usage; stopped by\n"
     "signal N, qlaunch ends with that signal (the shell shows 128+N).\n");
   g_option_context_add_main_entries (context, entries, NULL);
+  ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
   if (argc != 2)
@@ -437,7 +439,7 @@ ql_cli_run (const QlCliGlobals *globals,
 
   /* Host checks always run: this VM is for this host. */
   registry = ql_cli_registry_new (globals);
-  config = ql_cli_load_vm (registry, argv[1], specs, TRUE, &error);
+  config = ql_cli_load_vm (registry, argv[1], specs, &qemu, TRUE, &error);
   if (config != NULL && runtime_dir != NULL && !ql_cli_set_runtime_dir (config, runtime_dir, &error))
     g_clear_object (&config);
   if (config == NULL)

@@ -109,7 +109,7 @@ template_create (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, "--timeout must be a number of seconds");
 
   registry = ql_cli_registry_new (globals);
-  config = ql_cli_load_vm (registry, argv[1], NULL, TRUE, &error);
+  config = ql_cli_load_vm (registry, argv[1], NULL, NULL, TRUE, &error);
   /* Checked against what its QEMU offers, as `run` does. (A template
    * writes the key=value forms, which every supported QEMU reads.) */
   if (config != NULL)

@@ -39,6 +39,9 @@ G_BEGIN_DECLS
  *   (the message names it)
  * @QL_QMP_ERROR_FAILED: a multi-step operation failed for a reason QEMU
  *   reported outside an error reply (e.g. a migration ended `failed`)
+ * @QL_QMP_ERROR_UNTRUSTED_PEER: the socket file or the process serving it
+ *   belongs to a user the client does not trust (see #QlQmp:peer-uid);
+ *   nothing was sent
  *
  * Error codes of %QL_QMP_ERROR.
  */
@@ -55,6 +58,7 @@ typedef enum
   QL_QMP_ERROR_KVM_MISSING_CAP,
   QL_QMP_ERROR_OTHER_CLASS,
   QL_QMP_ERROR_FAILED,
+  QL_QMP_ERROR_UNTRUSTED_PEER,
 } QlQmpError;
 
 /**
@@ -99,6 +103,15 @@ QL_API gint64       ql_qmp_get_event_timestamp  (QlQmp               *self);
 QL_API gsize        ql_qmp_get_max_message_size (QlQmp               *self);
 QL_API void         ql_qmp_set_max_message_size (QlQmp               *self,
                                                  gsize                size);
+QL_API gint64       ql_qmp_get_peer_uid         (QlQmp               *self);
+QL_API void         ql_qmp_set_peer_uid         (QlQmp               *self,
+                                                 gint64               uid);
+QL_API gboolean     ql_qmp_get_check_peer       (QlQmp               *self);
+QL_API void         ql_qmp_set_check_peer       (QlQmp               *self,
+                                                 gboolean             check);
+QL_API gboolean     ql_qmp_get_exact_integers   (QlQmp               *self);
+QL_API void         ql_qmp_set_exact_integers   (QlQmp               *self,
+                                                 gboolean             exact);
 QL_API void         ql_qmp_close                (QlQmp               *self);
 
 QL_API void         ql_qmp_execute_async        (QlQmp               *self,

@@ -34,6 +34,11 @@ G_BEGIN_DECLS
  * @QL_TEMPLATE_ERROR_TIMEOUT: a phase (boot to ready, saving, loading) did
  *   not finish in time
  * @QL_TEMPLATE_ERROR_FAILED: QEMU failed (its stderr is in the message)
+ * @QL_TEMPLATE_ERROR_UNSAFE: another user could have changed the template:
+ *   its directory or a file in it is owned by a user other than root or
+ *   the caller, or writable by group or others (for `template create`: the
+ *   directory it is made in); or its QEMU binary is a program another user
+ *   could change. Since: ABI 1.4
  *
  * Error codes of %QL_TEMPLATE_ERROR.
  */
@@ -45,6 +50,7 @@ typedef enum
   QL_TEMPLATE_ERROR_MISMATCH,
   QL_TEMPLATE_ERROR_TIMEOUT,
   QL_TEMPLATE_ERROR_FAILED,
+  QL_TEMPLATE_ERROR_UNSAFE,
 } QlTemplateError;
 
 /**

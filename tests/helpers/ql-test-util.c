@@ -105,6 +105,75 @@ ql_test_run_cli (const char * const *args,
   return g_subprocess_get_exit_status (proc);
 }
 
+static gboolean
+kill_hung (gpointer data)
+{
+  GSubprocess *proc = data;
+
+  g_object_set_data (G_OBJECT (proc), "ql-test-killed", GINT_TO_POINTER (1));
+  g_subprocess_force_exit (proc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *res,
+              gpointer      data)
+{
+  (void) source;
+  *(GAsyncResult **) data = g_object_ref (res);
+}
+
+void
+ql_test_run_bounded (QlTestRun           *r,
+                     GSubprocessLauncher *launcher,
+                     guint                limit_s,
+                     const char * const  *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) own = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSource) limit = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  if (launcher == NULL)
+    launcher = own = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
+  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
+  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  limit = g_timeout_source_new_seconds (limit_s);
+  g_source_set_callback (limit, kill_hung, proc, NULL);
+  g_source_attach (limit, NULL);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_subprocess_communicate_utf8_finish (proc, result, &r->out, &r->err, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  g_source_destroy (limit);
+  r->seconds = (g_get_monotonic_time () - start) / 1e6;
+  r->killed = g_object_get_data (G_OBJECT (proc), "ql-test-killed") != NULL;
+  r->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+  g_test_message ("qlaunch %s: status %d after %.2f s%s; stdout: %s; stderr: %s", args[0], r->status,
+                  r->seconds, r->killed ? " (killed: hung)" : "", r->out, r->err);
+}
+
+void
+ql_test_run_clear (QlTestRun *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}
+
 char *
 ql_test_make_tmpdir (void)
 {

@@ -28,6 +28,26 @@ int         ql_test_run_cli             (const char * const *args,
                                          char              **out_stdout,
                                          char              **out_stderr);
 
+/* What ql_test_run_bounded() saw. */
+typedef struct
+{
+  int       status;     /* the exit status; -1 when killed by a signal */
+  char     *out;
+  char     *err;
+  double    seconds;
+  gboolean  killed;     /* still running after the limit: killed */
+} QlTestRun;
+
+/* `qlaunch --plugin-dir BUILD ARGS...` through @launcher (nullable: a new
+ * one; its stdout and stderr are piped either way), killed after
+ * @limit_s seconds, so that a hang fails the test instead of timing the
+ * suite out. */
+void        ql_test_run_bounded         (QlTestRun           *r,
+                                         GSubprocessLauncher *launcher,
+                                         guint                limit_s,
+                                         const char * const  *args);
+void        ql_test_run_clear           (QlTestRun           *r);
+
 /* Iterates the thread-default main context until *@flag is set; aborts
  * the test after @timeout_ms. */
 void        ql_test_run_until           (gboolean    *flag,

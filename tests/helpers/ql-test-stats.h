@@ -1,0 +1,15 @@
+/* Test helpers: the statistics of the benchmarks. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Orders doubles (for g_array_sort() and qsort()). */
+gint        ql_test_compare_doubles     (gconstpointer a,
+                                         gconstpointer b);
+/* The median and the minimum of a GArray of double (not changed). */
+double      ql_test_median              (GArray       *values);
+double      ql_test_minimum             (GArray       *values);
+
+G_END_DECLS

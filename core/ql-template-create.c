@@ -46,6 +46,9 @@ typedef struct
   char *tmp;                    /* where it is built */
   int tmp_lock;                 /* held while it is: a SIGKILLed create's is swept */
   GRegex *ready;                /* NULL: ready on VSERPORT_CHANGE open */
+  gboolean same_identity;       /* QL_TEMPLATE_CREATE_SAME_IDENTITY */
+  char *text;                   /* the VM text kept (ql-template-identity.c) */
+  JsonObject *identity;         /* the manifest's "identity" */
   gint64 deadline;
   guint timeout_ms;
   CreatePhase phase;
@@ -102,6 +105,8 @@ create_run_free (CreateRun *run)
   g_free (run->dir);
   g_clear_pointer (&run->ready, g_regex_unref);
   g_clear_object (&run->source);
+  g_free (run->text);
+  g_clear_pointer (&run->identity, json_object_unref);
   g_free (run->qemu_version);
   g_clear_error (&run->error);
   g_free (run);
@@ -405,7 +410,8 @@ build_manifest (CreateRun  *run,
   json_object_set_object_member (m, "vm", vm);
   json_object_set_string_member (vm, "name", ql_vm_config_get_source_name (source));
   json_object_set_string_member (vm, "base-dir", base_dir != NULL ? base_dir : cwd);
-  json_object_set_string_member (vm, "text", ql_vm_config_get_source_text (source));
+  json_object_set_string_member (vm, "text", run->text);
+  json_object_set_object_member (m, "identity", json_object_ref (run->identity));
 
   binary = ql_template_resolve_qemu (source, error);
   if (binary == NULL)
@@ -421,7 +427,7 @@ build_manifest (CreateRun  *run,
   json_object_set_int_member (m, "memory-size", ql_vm_config_get_uint (source, QL_VM_PROP_MEMORY_SIZE));
   json_object_set_string_member (m, "memory-backend-id", QL_RAM_BACKEND_ID);
 
-  argv = ql_template_device_argv (ql_vm_config_get_source_text (source),
+  argv = ql_template_device_argv (run->text,
                                   ql_vm_config_get_source_name (source),
                                   base_dir != NULL ? base_dir : cwd,
                                   ql_vm_config_get_registry (source), error);
@@ -785,7 +791,8 @@ prepare (CreateRun    *run,
   g_autofree char *cwd = NULL;
   int pipe_fds[2];
 
-  if (!check_template_vm (run->source, error))
+  if (!check_template_vm (run->source, error)
+      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error))
     return FALSE;
   if (ready_pattern != NULL)
     {
@@ -845,7 +852,7 @@ prepare (CreateRun    *run,
   base_dir = ql_vm_config_get_base_dir (run->source);
   if (base_dir == NULL)
     cwd = g_get_current_dir ();
-  config = ql_template_run_config (ql_vm_config_get_source_text (run->source),
+  config = ql_template_run_config (run->text,
                                    ql_vm_config_get_source_name (run->source),
                                    base_dir != NULL ? base_dir : cwd,
                                    ql_vm_config_get_registry (run->source),
@@ -903,7 +910,7 @@ create_cancelled (GCancellable *cancellable,
 }
 
 /**
- * ql_template_create_async:
+ * ql_template_create_full_async:
  * @config: the template VM, loaded from a VM file (its text is kept in the
  *   template); no [qmp], [incoming], daemonize, pid file, memory knobs,
  *   writable disks or UEFI firmware
@@ -913,6 +920,7 @@ create_cancelled (GCancellable *cancellable,
  *   `no-graphic` and QEMU's default devices) matches it. %NULL: ready when
  *   the guest opens a virtio-serial port (QMP `VSERPORT_CHANGE` with
  *   `open: true`, e.g. a guest agent's channel)
+ * @flags: how to make it; %QL_TEMPLATE_CREATE_NONE: with identity fix-up
  * @timeout_ms: a deadline for the whole creation (0: 120 s)
  * @cancellable: (nullable): a #GCancellable
  * @callback: called when the template is in place, or on failure
@@ -926,15 +934,27 @@ create_cancelled (GCancellable *cancellable,
  * memory file: owner-writable, for QEMU; clones map it privately). On
  * failure no QEMU and no partial directory remain. Finish with
  * ql_template_create_finish().
+ *
+ * Identity fix-up (unless @flags has %QL_TEMPLATE_CREATE_SAME_IDENTITY):
+ * a VM without a `vmgenid` device gets one, id `qlaunch-vmgenid`, with
+ * `guid = auto` (the template keeps the VM file's text with that group
+ * appended); a VM with one keeps it, and its `guid` must be `auto`
+ * (%QL_TEMPLATE_ERROR_UNSUPPORTED otherwise, naming the device). QEMU draws
+ * a new GUID when each clone's QEMU starts, writes it into the clone's
+ * memory when the saved state is loaded and notifies the guest, which
+ * sees it when the clone runs. The manifest's `identity` records the
+ * choice, the vmgenid device's id and the VM's network cards with their
+ * MAC addresses (every clone has the template's).
  */
 void
-ql_template_create_async (QlVmConfig          *config,
-                          const char          *dir,
-                          const char          *ready_pattern,
-                          guint                timeout_ms,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+ql_template_create_full_async (QlVmConfig           *config,
+                               const char           *dir,
+                               const char           *ready_pattern,
+                               QlTemplateCreateFlags flags,
+                               guint                 timeout_ms,
+                               GCancellable         *cancellable,
+                               GAsyncReadyCallback   callback,
+                               gpointer              user_data)
 {
   GTask *task;
   CreateRun *run;
@@ -952,6 +972,7 @@ ql_template_create_async (QlVmConfig          *config,
   run->log_fd = -1;
   run->tmp_lock = -1;
   run->source = g_object_ref (config);
+  run->same_identity = (flags & QL_TEMPLATE_CREATE_SAME_IDENTITY) != 0;
   run->dir = g_canonicalize_filename (dir, NULL);
   run->timeout_ms = timeout_ms > 0 ? timeout_ms : QL_TEMPLATE_DEFAULT_TIMEOUT_MS;
   run->deadline = g_get_monotonic_time () + (gint64) run->timeout_ms * 1000;
@@ -973,11 +994,37 @@ ql_template_create_async (QlVmConfig          *config,
 }
 
 /**
+ * ql_template_create_async:
+ * @config: the template VM, loaded from a VM file
+ * @dir: the template directory to make: must not exist, or be empty
+ * @ready_pattern: (nullable): a console line pattern; %NULL: VSERPORT_CHANGE
+ * @timeout_ms: a deadline for the whole creation (0: 120 s)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the template is in place, or on failure
+ * @user_data: data for @callback
+ *
+ * ql_template_create_full_async() with %QL_TEMPLATE_CREATE_NONE: a
+ * template with identity fix-up. Finish with ql_template_create_finish().
+ */
+void
+ql_template_create_async (QlVmConfig          *config,
+                          const char          *dir,
+                          const char          *ready_pattern,
+                          guint                timeout_ms,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  ql_template_create_full_async (config, dir, ready_pattern, QL_TEMPLATE_CREATE_NONE, timeout_ms,
+                                 cancellable, callback, user_data);
+}
+
+/**
  * ql_template_create_finish:
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #QL_TEMPLATE_ERROR error
  *
- * Finishes ql_template_create_async().
+ * Finishes ql_template_create_async() or ql_template_create_full_async().
  *
  * Returns: (transfer full): the new template, or %NULL
  */
@@ -1011,10 +1058,38 @@ ql_template_create (QlVmConfig    *config,
                     GCancellable  *cancellable,
                     GError       **error)
 {
+  return ql_template_create_full (config, dir, ready_pattern, QL_TEMPLATE_CREATE_NONE, timeout_ms,
+                                  cancellable, error);
+}
+
+/**
+ * ql_template_create_full:
+ * @config: the template VM, loaded from a VM file
+ * @dir: the template directory to make
+ * @ready_pattern: (nullable): a console line pattern; %NULL: VSERPORT_CHANGE
+ * @flags: how to make it; %QL_TEMPLATE_CREATE_NONE: with identity fix-up
+ * @timeout_ms: a deadline for the whole creation (0: 120 s)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * The synchronous form of ql_template_create_full_async(), on the
+ * thread-default main context.
+ *
+ * Returns: (transfer full): the new template, or %NULL
+ */
+QlTemplate *
+ql_template_create_full (QlVmConfig           *config,
+                         const char           *dir,
+                         const char           *ready_pattern,
+                         QlTemplateCreateFlags flags,
+                         guint                 timeout_ms,
+                         GCancellable         *cancellable,
+                         GError              **error)
+{
   g_autoptr(GAsyncResult) result = NULL;
 
-  ql_template_create_async (config, dir, ready_pattern, timeout_ms, cancellable,
-                            ql_store_result, &result);
+  ql_template_create_full_async (config, dir, ready_pattern, flags, timeout_ms, cancellable,
+                                 ql_store_result, &result);
   ql_wait_result (&result);
   return ql_template_create_finish (result, error);
 }

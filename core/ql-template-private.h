@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 /* The name QEMU files the state file's descriptor under (QMP getfd): the
  * migration is `fd:NAME`, so QEMU starts no process. */
 #define QL_TEMPLATE_STATE_FD_NAME "qlaunch-state"
+/* The id of the vmgenid device identity fix-up adds to a VM without one. */
+#define QL_TEMPLATE_VMGENID_ID "qlaunch-vmgenid"
 /* A phase without its own deadline gets this much. */
 #define QL_TEMPLATE_DEFAULT_TIMEOUT_MS 120000
 
@@ -67,6 +69,17 @@ void        ql_template_remove_tree    (const char   *dir);
 GError     *ql_template_run_error      (GError       *error,
                                         QlVm         *vm,
                                         const char   *what);
+
+/* ql-template-identity.c: the VM text a template keeps (@source's, plus a
+ * vmgenid device with guid auto when identity fix-up is on and @source has
+ * none) and the manifest's "identity" object (fix-up, the vmgenid device's
+ * id, whether qlaunch added it, the NICs and their MACs). Fails when the
+ * fix-up cannot be done (a vmgenid with a fixed GUID, acpi=off...). */
+gboolean    ql_template_identity_prepare (QlVmConfig  *source,
+                                          gboolean     same_identity,
+                                          char       **text,
+                                          JsonObject **identity,
+                                          GError     **error);
 
 QlTemplate *ql_template_new_from_manifest (const char  *dir,
                                            JsonObject  *manifest,

@@ -43,10 +43,21 @@
  *   answers.
  * /template-guest/extra-device: `template clone -d block,...`: the disk is
  *   hot-plugged after the clone resumed, the guest reads it as /dev/vda.
+ * /template-guest/nic: `template clone --nic` twice: the card without a
+ *   mac-address gets a random locally administered one, the other keeps
+ *   its own; the guest reads both.
  * /template-guest/bad-device: `template clone -d` with a device that does
  *   not check exits 1 before QEMU starts.
  * /template-guest/create-interrupted: SIGTERM to `template create` while
  *   the VM boots stops QEMU and leaves nothing beside DIR.
+ * /template-guest/identity: two clones of the shared template (identity
+ *   fix-up, the default: the manifest names the vmgenid device qlaunch
+ *   added) each read 32 bytes of /dev/urandom as their first command: the
+ *   reads differ, and each guest's log says its RNG was reseeded for a
+ *   virtual machine fork. Two clones of a template made with
+ *   --same-identity (no vmgenid) read the same 32 bytes, and no reseed.
+ *   A VM file whose vmgenid has a fixed GUID is refused without
+ *   --same-identity (exit 1, naming the device and key, nothing left).
  *
  * Skipped when the test guest is not built.
  */
@@ -937,6 +948,11 @@ ensure_template (void)
 
 /* ---- cases ------------------------------------------------------------- */
 
+/* 32 bytes of the guest's /dev/urandom, in hex. */
+#define URANDOM_32 "head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \\n'"
+/* How many times the guest kernel reseeded its RNG on a vmgenid change. */
+#define VM_FORK_RESEEDS "dmesg | grep -c 'crng reseeded due to virtual machine fork' || true"
+
 static void
 test_create (void)
 {
@@ -1670,6 +1686,49 @@ test_extra_device (void)
   g_unlink (disk);
 }
 
+/* `template clone --nic`: a card without mac-address gets a random
+ * locally administered one (printed on stderr), a card with one keeps it;
+ * the guest sees both addresses. */
+static void
+test_nic (void)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
+  g_autoptr(Console) c = NULL;
+  g_autoptr(GRegex) re = g_regex_new ("network card 'nic1' gets MAC (([0-9a-f]{2}):[0-9a-f:]{14})\n", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *mac = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *expected = NULL;
+  guint64 byte = 0;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  {
+    const char *args[] = { "template", "clone", "--timeout", timeout,
+                           "--nic", "net,id=nic1,net-type=user",
+                           "--nic", "net,id=nic2,net-type=user,mac-address=52:54:00:12:34:99",
+                           template_dir, NULL };
+
+    c = console_spawn_cli (args);
+  }
+  out = console_shell_ok (c, "for i in $(seq 100); do [ $(cat /sys/class/net/e*/address 2>/dev/null | wc -l) -ge 2 ] "
+                             "&& break; usleep 100000; done; cat /sys/class/net/e*/address | sort");
+  g_test_message ("guest MACs: %s; qlaunch said: %s", out, c->err.buf->str);
+  if (!g_regex_match (re, c->err.buf->str, 0, &match))
+    console_fail (c, "no 'network card 'nic1' gets MAC' on stderr");
+  mac = g_match_info_fetch (match, 1);
+  first = g_match_info_fetch (match, 2);
+  g_assert_true (g_ascii_string_to_unsigned (first, 16, 0, 255, &byte, NULL));
+  g_assert_cmpuint (byte & 0x03, ==, 0x02);     /* unicast, locally administered */
+  expected = strcmp (mac, "52:54:00:12:34:99") < 0 ? g_strdup_printf ("%s\n52:54:00:12:34:99", mac)
+                                                   : g_strdup_printf ("52:54:00:12:34:99\n%s", mac);
+  g_assert_cmpstr (out, ==, expected);
+  console_poweroff (c);
+  assert_no_qemu (template_dir);
+}
+
 /* An extra device that does not check is refused before QEMU starts, as
  * every other error of `template clone` (last: a failure here does not
  * hide the other cases). */
@@ -1776,6 +1835,140 @@ test_create_interrupted (void)
     }
 }
 
+/* Two CLI clones of @dir at once; each reads URANDOM_32 as its first
+ * command, then counts its RNG reseeds for a VM fork. */
+static void
+two_clones_read (const char *dir,
+                 char       *reads[2],
+                 char       *reseeds[2])
+{
+  Console *c[2] = { template_clone (dir, NULL), template_clone (dir, NULL) };
+
+  for (guint i = 0; i < 2; i++)
+    reads[i] = console_shell_ok (c[i], URANDOM_32);
+  for (guint i = 0; i < 2; i++)
+    {
+      reseeds[i] = console_shell_ok (c[i], VM_FORK_RESEEDS);
+      console_poweroff (c[i]);
+      console_free (c[i]);
+    }
+  assert_no_qemu (dir);
+}
+
+/* `qlaunch template create --ready-pattern QLTEST-SHELL [--same-identity]
+ * VMFILE DIR` to its end; returns the exit status, sets @err. */
+static int
+template_create_identity (const char *vm_file,
+                          const char *dir,
+                          gboolean    same_identity,
+                          char      **err)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
+  const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
+                         same_identity ? "--same-identity" : vm_file, same_identity ? vm_file : dir,
+                         same_identity ? dir : NULL, NULL };
+  g_autoptr(Console) c = console_spawn_cli (args);
+  int status;
+
+  g_output_stream_close (c->in, NULL, NULL);
+  status = console_wait (c, CREATE_TIMEOUT_S);
+  *err = g_strdup (c->err.buf->str);
+  return status;
+}
+
+static void
+test_identity (void)
+{
+  g_autoptr(JsonObject) manifest = NULL;
+  g_autofree char *same_dir = NULL;
+  g_autofree char *fixed_dir = NULL;
+  g_autofree char *vm_file = NULL;
+  g_autofree char *fixed_file = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *listing = NULL;
+  char *reads[2] = { NULL, NULL }, *reseeds[2] = { NULL, NULL };
+  JsonObject *identity;
+  int status;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+
+  /* The shared template: identity fix-up, a vmgenid device added. */
+  manifest = read_manifest (template_dir);
+  identity = json_object_get_object_member (manifest, "identity");
+  g_assert_nonnull (identity);
+  g_assert_true (json_object_get_boolean_member (identity, "fix-up"));
+  g_assert_cmpstr (json_object_get_string_member (identity, "vmgenid"), ==, "qlaunch-vmgenid");
+  g_assert_true (json_object_get_boolean_member (identity, "vmgenid-added"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (identity, "nics")), ==, 0);
+  g_assert_nonnull (strstr (json_object_get_string_member (json_object_get_object_member (manifest, "vm"),
+                                                           "text"),
+                            "[device qlaunch-vmgenid]\ntype = vmgenid\nguid = auto\n"));
+
+  two_clones_read (template_dir, reads, reseeds);
+  g_test_message ("identity fix-up: clone 1 read %s (%s VM-fork reseeds), clone 2 read %s (%s)",
+                  reads[0], reseeds[0], reads[1], reseeds[1]);
+  g_assert_cmpuint (strlen (reads[0]), ==, 64);
+  g_assert_cmpstr (reads[0], !=, reads[1]);
+  g_assert_cmpstr (reseeds[0], !=, "0");
+  g_assert_cmpstr (reseeds[1], !=, "0");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&reads[i], g_free);
+      g_clear_pointer (&reseeds[i], g_free);
+    }
+
+  /* --same-identity: the problem the fix-up solves. */
+  text = vm_text (NULL);
+  vm_file = write_vm_file (work_dir, "same.vm", text);
+  same_dir = g_build_filename (work_dir, "tpl-same", NULL);
+  status = template_create_identity (vm_file, same_dir, TRUE, &err);
+  if (status != 0)
+    g_error ("template create --same-identity exited with %d:\n%s", status, err);
+  g_assert_nonnull (strstr (err, "same identity in every clone"));
+  g_clear_pointer (&manifest, json_object_unref);
+  manifest = read_manifest (same_dir);
+  identity = json_object_get_object_member (manifest, "identity");
+  g_assert_false (json_object_get_boolean_member (identity, "fix-up"));
+  g_assert_true (json_object_get_null_member (identity, "vmgenid"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (manifest, "vm"), "text"),
+                   ==, text);
+
+  two_clones_read (same_dir, reads, reseeds);
+  g_test_message ("same identity: clone 1 read %s (%s VM-fork reseeds), clone 2 read %s (%s)",
+                  reads[0], reseeds[0], reads[1], reseeds[1]);
+  g_assert_cmpuint (strlen (reads[0]), ==, 64);
+  g_assert_cmpstr (reads[0], ==, reads[1]);
+  g_assert_cmpstr (reseeds[0], ==, "0");
+  g_assert_cmpstr (reseeds[1], ==, "0");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_free (reads[i]);
+      g_free (reseeds[i]);
+    }
+  remove_tree (same_dir);
+
+  /* A fixed GUID would be every clone's: refused before QEMU starts. */
+  g_free (text);
+  g_clear_pointer (&err, g_free);
+  text = vm_text ("[device gen]\ntype = vmgenid\nguid = 324e6eaf-d1d1-4bf6-bf41-b9bb6c91fb87\n");
+  fixed_file = write_vm_file (work_dir, "fixed.vm", text);
+  fixed_dir = g_build_filename (work_dir, "tpl-fixed", NULL);
+  status = template_create_identity (fixed_file, fixed_dir, FALSE, &err);
+  g_test_message ("fixed GUID: exit %d: %s", status, err);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (err, "device 'gen' key guid"));
+  g_assert_nonnull (strstr (err, "--same-identity"));
+  g_unlink (vm_file);
+  g_unlink (fixed_file);
+  listing = dir_listing (work_dir);
+  g_assert_null (strstr (listing, "tpl-fixed"));
+  g_assert_null (strstr (listing, "partial"));
+  assert_no_qemu (work_dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1806,8 +1999,10 @@ main (int    argc,
   g_test_add_func ("/template-guest/errors", test_errors);
   g_test_add_func ("/template-guest/vserport", test_vserport);
   g_test_add_func ("/template-guest/extra-device", test_extra_device);
+  g_test_add_func ("/template-guest/nic", test_nic);
   g_test_add_func ("/template-guest/bad-device", test_bad_device);
   g_test_add_func ("/template-guest/create-interrupted", test_create_interrupted);
+  g_test_add_func ("/template-guest/identity", test_identity);
   ret = g_test_run ();
   if (work_dir != NULL)
     remove_tree (work_dir);

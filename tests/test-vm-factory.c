@@ -9,7 +9,8 @@
  * no-graphic knob).
  *
  * The acceptance case: a pool of 4 hands out 20 VMs in a row, each one
- * runs under QEMU's seccomp filter (Seccomp: 2 in /proc/PID/status, as
+ * with a VM generation ID and a /dev/urandom stream of its own (the
+ * template has identity fix-up), runs under QEMU's seccomp filter (Seccomp: 2 in /proc/PID/status, as
  * did the template's QEMU) and answers on its console, and after the factory's shutdown no QEMU of the
  * template is left and the test holds no more descriptors than before.
  */
@@ -458,6 +459,8 @@ test_handout_20 (void)
   gint64 start, t0;
   const char *dir;
   gpointer weak;
+  g_autoptr(GHashTable) guids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) randoms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   if (skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
@@ -521,6 +524,21 @@ test_handout_20 (void)
       g_assert_nonnull (out);
       g_assert_cmpint (status, ==, 0);
       g_assert_nonnull (strstr (out, expect));
+      /* A new identity (the template has identity fix-up): a VM
+       * generation ID and an RNG stream of its own. */
+      {
+        g_autoptr(JsonNode) ret = ql_qmp_execute (ql_vm_get_qmp (vm), "query-vm-generation-id", NULL,
+                                                  NULL, &error);
+        g_autofree char *random = NULL;
+
+        g_assert_no_error (error);
+        g_assert_true (g_hash_table_add (guids, g_strdup (json_object_get_string_member (json_node_get_object (ret),
+                                                                          "guid"))));
+        random = console_run (vm, "head -c 16 /dev/urandom | od -An -tx1 -v | tr -d ' \\n'; echo", 30,
+                              &status);
+        g_assert_cmpint (status, ==, 0);
+        g_assert_true (g_hash_table_add (randoms, g_strdup (random)));
+      }
       shutdown_vm (vm);
     }
   g_test_message ("pool of %u filled in %.2f s; %u VMs handed out and answering in %.2f s "
@@ -534,6 +552,10 @@ test_handout_20 (void)
     g_test_message ("hand-out latency (get to resumed): mean %.2f ms, max %.2f ms; each (ms):%s",
                     sum / N_HANDOUTS, max, each->str);
   }
+  g_test_message ("%u VM generation IDs and %u 16-byte reads of /dev/urandom, all different",
+                  g_hash_table_size (guids), g_hash_table_size (randoms));
+  g_assert_cmpuint (g_hash_table_size (guids), ==, N_HANDOUTS);
+  g_assert_cmpuint (g_hash_table_size (randoms), ==, N_HANDOUTS);
   g_assert_cmpuint (hooks.failed, ==, 0);
   g_assert_cmpuint (hooks.prepared, ==, N_HANDOUTS + POOL_SIZE);
   g_assert_cmpuint (counts.notified, >, 0);

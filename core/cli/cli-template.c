@@ -67,12 +67,16 @@ template_create (const QlCliGlobals *globals,
 {
   g_autofree char *pattern = NULL;
   g_autofree char *timeout_text = NULL;
+  gboolean same_identity = FALSE;
   GOptionEntry entries[] = {
     { "ready-pattern", 0, 0, G_OPTION_ARG_STRING, &pattern,
       "The VM is ready when a console line matches REGEX (default: when the guest opens a "
       "virtio-serial port: QMP VSERPORT_CHANGE)", "REGEX" },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
       "Give up after SECONDS (default 120)", "SECONDS" },
+    { "same-identity", 0, 0, G_OPTION_ARG_NONE, &same_identity,
+      "No identity fix-up: add no vmgenid device; every clone resumes with the template's "
+      "RNG state and identity", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE DIR - make a VM template");
@@ -92,7 +96,10 @@ template_create (const QlCliGlobals *globals,
     "saves its device state (x-ignore-shared: the RAM stays in the memory file) to\n"
     "DIR/state and stops it. The console (QEMU's standard output) goes to\n"
     "DIR/console.log. DIR must not exist (or be empty); it appears only when the\n"
-    "template is complete. Clone it with `qlaunch template clone DIR`.\n");
+    "template is complete. Clone it with `qlaunch template clone DIR`.\n"
+    "Unless --same-identity, the VM gets a vmgenid device (guid auto; or keeps its\n"
+    "own): every clone starts with a new VM generation ID, and its guest is told\n"
+    "(Linux 5.18 and later reseed their RNG).\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
@@ -114,8 +121,9 @@ template_create (const QlCliGlobals *globals,
       ql_cli_print_error (argv[1], error);
       return QL_EXIT_FAILURE;
     }
-  g_printerr ("qlaunch: template: making %s from %s (ready: %s)\n", argv[2], argv[1],
-              pattern != NULL ? pattern : "VSERPORT_CHANGE open");
+  g_printerr ("qlaunch: template: making %s from %s (ready: %s; %s)\n", argv[2], argv[1],
+              pattern != NULL ? pattern : "VSERPORT_CHANGE open",
+              same_identity ? "same identity in every clone" : "a new VM generation ID in every clone");
   start = g_get_monotonic_time ();
   {
     CreateState state = { g_cancellable_new (), 0, NULL };
@@ -124,8 +132,9 @@ template_create (const QlCliGlobals *globals,
 
     for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
       sources[i] = g_unix_signal_add (signals[i].signo, on_create_signal, &signals[i]);
-    ql_template_create_async (config, argv[2], pattern, timeout_ms, state.cancellable,
-                              ql_store_result_cli, &state.result);
+    ql_template_create_full_async (config, argv[2], pattern,
+                                   same_identity ? QL_TEMPLATE_CREATE_SAME_IDENTITY : QL_TEMPLATE_CREATE_NONE,
+                                   timeout_ms, state.cancellable, ql_store_result_cli, &state.result);
     while (state.result == NULL)
       g_main_context_iteration (NULL, TRUE);
     template_ = ql_template_create_finish (state.result, &error);
@@ -215,16 +224,55 @@ finish_clone (QlVm          *vm,
   return ok;
 }
 
+/* A --nic card: a device of a type with a mac-address; without one in the
+ * spec, a random unicast, locally administered MAC (first byte x2, x6, xa
+ * or xe), so that no two clones share one. */
+static QlDevice *
+clone_nic (QlRegistry  *registry,
+           const char  *spec,
+           GError     **error)
+{
+  g_autoptr(QlDevice) device = ql_registry_create_device_from_spec (registry, spec, error);
+  g_autofree char *mac = NULL;
+
+  if (device == NULL)
+    return NULL;
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (device), "mac-address") == NULL)
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                   "--nic %s: a '%s' device is not a network card (it has no mac-address): "
+                   "use -d for other devices", spec, ql_device_get_type_name (device));
+      return NULL;
+    }
+  g_object_get (device, "mac-address", &mac, NULL);
+  if (mac == NULL)
+    {
+      guint32 high = g_random_int (), low = g_random_int ();
+
+      mac = g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x", ((high >> 8) & 0xfc) | 0x02,
+                             high & 0xff, (low >> 24) & 0xff, (low >> 16) & 0xff, (low >> 8) & 0xff,
+                             low & 0xff);
+      g_object_set (device, "mac-address", mac, NULL);
+    }
+  g_printerr ("qlaunch: template clone: network card '%s' gets MAC %s\n",
+              ql_device_get_id (device) != NULL ? ql_device_get_id (device) : "(no id)", mac);
+  return g_steal_pointer (&device);
+}
+
 static int
 template_clone (const QlCliGlobals *globals,
                 int                 argc,
                 char              **argv)
 {
   g_auto(GStrv) specs = NULL;
+  g_auto(GStrv) nic_specs = NULL;
   g_autofree char *timeout_text = NULL;
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs,
       "Hot-plug a device after the clone resumed: TYPE,key=value,...", "SPEC" },
+    { "nic", 0, 0, G_OPTION_ARG_STRING_ARRAY, &nic_specs,
+      "Hot-plug a network card after the clone resumed, with its mac-address or a new random "
+      "locally administered one: net,key=value,...", "SPEC" },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
       "Give up loading the clone after SECONDS (default 120)", "SECONDS" },
     { NULL }
@@ -241,8 +289,10 @@ template_clone (const QlCliGlobals *globals,
     "Checks the template (QEMU binary and version, kernel, initrd, state and memory\n"
     "files) and starts a clone: the template's VM with its memory mapped privately\n"
     "from DIR/memory and its device state loaded from DIR/state, then resumed;\n"
-    "-d devices are hot-plugged after that. Then as `qlaunch run`: the console on\n"
-    "the terminal, QEMU's exit status.\n");
+    "-d devices are hot-plugged after that, then --nic cards (each with a new random\n"
+    "locally administered MAC unless its spec sets mac-address; the template's own\n"
+    "NICs keep the template's MAC in every clone). Then as `qlaunch run`: the\n"
+    "console on the terminal, QEMU's exit status.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
@@ -255,6 +305,17 @@ template_clone (const QlCliGlobals *globals,
   for (guint i = 0; specs != NULL && specs[i] != NULL; i++)
     {
       QlDevice *device = ql_registry_create_device_from_spec (registry, specs[i], &error);
+
+      if (device == NULL)
+        {
+          ql_cli_print_error (NULL, error);
+          return QL_EXIT_FAILURE;
+        }
+      g_ptr_array_add (extra, device);
+    }
+  for (guint i = 0; nic_specs != NULL && nic_specs[i] != NULL; i++)
+    {
+      QlDevice *device = clone_nic (registry, nic_specs[i], &error);
 
       if (device == NULL)
         {
@@ -316,7 +377,7 @@ ql_cli_template (const QlCliGlobals *globals,
   if (argc >= 2 && strcmp (argv[1], "clone") == 0)
     return template_clone (globals, argc - 1, argv + 1);
   g_printerr ("qlaunch: template: usage: qlaunch template create [--ready-pattern REGEX] "
-              "[--timeout SECONDS] VMFILE DIR\n"
-              "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... DIR\n");
+              "[--timeout SECONDS] [--same-identity] VMFILE DIR\n"
+              "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... [--nic SPEC]... DIR\n");
   return QL_EXIT_USAGE;
 }

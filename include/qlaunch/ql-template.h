@@ -70,6 +70,24 @@ typedef enum /*< flags >*/
   QL_TEMPLATE_CLONE_INHERIT_STDIO = 1 << 1,
 } QlTemplateCloneFlags;
 
+/**
+ * QlTemplateCreateFlags:
+ * @QL_TEMPLATE_CREATE_NONE: identity fix-up: the template VM gets a
+ *   `vmgenid` device with `guid = auto` (or keeps its own, which must have
+ *   `guid = auto`), so that every clone starts with a new VM generation ID
+ *   and its guest is told so (Linux 5.18 and later reseed their RNG)
+ * @QL_TEMPLATE_CREATE_SAME_IDENTITY: no identity fix-up: the VM is saved as
+ *   it is, and its clones resume with the template's RNG state and identity
+ *
+ * How ql_template_create_full_async() makes a template. The manifest
+ * records the choice (`identity`).
+ */
+typedef enum /*< flags >*/
+{
+  QL_TEMPLATE_CREATE_NONE = 0,
+  QL_TEMPLATE_CREATE_SAME_IDENTITY = 1 << 0,
+} QlTemplateCreateFlags;
+
 #define QL_TYPE_TEMPLATE (ql_template_get_type ())
 QL_API G_DECLARE_FINAL_TYPE (QlTemplate, ql_template, QL, TEMPLATE, GObject)
 
@@ -87,6 +105,22 @@ QL_API QlTemplate  *ql_template_create_finish     (GAsyncResult        *result,
 QL_API QlTemplate  *ql_template_create            (QlVmConfig          *config,
                                                    const char          *dir,
                                                    const char          *ready_pattern,
+                                                   guint                timeout_ms,
+                                                   GCancellable        *cancellable,
+                                                   GError             **error);
+
+QL_API void         ql_template_create_full_async (QlVmConfig          *config,
+                                                   const char          *dir,
+                                                   const char          *ready_pattern,
+                                                   QlTemplateCreateFlags flags,
+                                                   guint                timeout_ms,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+QL_API QlTemplate  *ql_template_create_full       (QlVmConfig          *config,
+                                                   const char          *dir,
+                                                   const char          *ready_pattern,
+                                                   QlTemplateCreateFlags flags,
                                                    guint                timeout_ms,
                                                    GCancellable        *cancellable,
                                                    GError             **error);

@@ -12,6 +12,8 @@ set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
+. scripts/trusted-tree.sh
+ql_run_from_trusted_tree "$top" scripts/main-job.sh "$@"
 
 say () { printf '\n== %s\n' "$*"; }
 

@@ -18,6 +18,8 @@ set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
+. scripts/trusted-tree.sh
+ql_run_from_trusted_tree "$top" scripts/run-tests.sh "$@"
 
 builddir=build
 wipe=0

@@ -19,6 +19,7 @@
  * the refusals shown happen before any accelerator starts, or (sev-guest)
  * are TCG's own.
  */
+#include "ql-test-spawn.h"
 #include "ql-test-util.h"
 #include "ql-test-qmp.h"
 
@@ -59,119 +60,6 @@ write_vm (const char *dir,
   return path;
 }
 
-/* In the child: dies with the test, so that a failed assertion leaves no
- * QEMU behind; and leaves no core file when QEMU aborts. */
-static void
-child_setup (gpointer user_data)
-{
-  struct rlimit no_core = { 0, 0 };
-
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  setrlimit (RLIMIT_CORE, &no_core);
-}
-
-static GSubprocess *
-spawn (const char * const *argv,
-       GSubprocessFlags    flags)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *p;
-
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-  p = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
-typedef struct
-{
-  gboolean  done;
-  char     *out;
-  char     *err;
-  GError   *error;
-} Communication;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Communication *c = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result,
-                                        &c->out, &c->err, &c->error);
-  c->done = TRUE;
-}
-
-static gboolean
-timed_out_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Waits for @p to exit, at most QEMU_TIMEOUT_S seconds (then kills it and
- * fails the test); returns its exit status, -1 if a signal ended it. */
-static int
-wait_exit (GSubprocess  *p,
-           char        **out,
-           char        **err)
-{
-  Communication c = { 0 };
-  gboolean timed_out = FALSE;
-  guint timeout_id;
-
-  g_subprocess_communicate_utf8_async (p, NULL, NULL, communicated_cb, &c);
-  timeout_id = g_timeout_add_seconds (QEMU_TIMEOUT_S, timed_out_cb, &timed_out);
-  while (!c.done && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!c.done)
-    {
-      g_subprocess_force_exit (p);
-      while (!c.done)
-        g_main_context_iteration (NULL, TRUE);
-      g_test_fail_printf ("the process did not exit within %d s; stderr:\n%s",
-                          QEMU_TIMEOUT_S, c.err != NULL ? c.err : "");
-    }
-  else
-    {
-      g_source_remove (timeout_id);
-    }
-  g_assert_no_error (c.error);
-  g_subprocess_wait (p, NULL, NULL);
-
-  if (out != NULL)
-    *out = g_steal_pointer (&c.out);
-  if (err != NULL)
-    *err = g_steal_pointer (&c.err);
-  g_free (c.out);
-  g_free (c.err);
-  if (!g_subprocess_get_if_exited (p))
-    return -1;
-  return g_subprocess_get_exit_status (p);
-}
-/* Runs the built qlaunch with @args; its exit status. */
-static int
-run_qlaunch (const char * const *args,
-             char              **out,
-             char              **err)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) p = NULL;
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  p = spawn ((const char * const *) argv->pdata,
-             G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  return wait_exit (p, out, err);
-}
-
 /* `qlaunch check VM_FILE` with host checks on: status 1 and exactly
  * @expected_here on stderr, after the refusal of the VM's acceleration =
  * kvm on a host where /dev/kvm cannot be opened. */
@@ -182,7 +70,7 @@ assert_check_says (const char *vm_file,
   const char *args[] = { "check", vm_file, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  int status = run_qlaunch (args, &out, &err);
+  int status = ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err);
   int kvm = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
   g_autofree char *kvm_refused = NULL;
   g_autofree char *err_no_line = NULL;
@@ -224,7 +112,7 @@ qlaunch_argv_tcg (const char *vm_file)
   JsonArray *array;
   int status;
 
-  status = run_qlaunch (args, &out, &err);
+  status = ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err);
   g_assert_cmpstr (err, ==, "");
   g_assert_cmpint (status, ==, 0);
   json_parser_load_from_data (parser, out, -1, &error);
@@ -270,10 +158,10 @@ run_qemu (GStrv   argv,
           int    *signal_out,
           char  **err)
 {
-  g_autoptr(GSubprocess) qemu = spawn ((const char * const *) argv,
-                                       G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  int status = wait_exit (qemu, NULL, err);
+  g_autoptr(GSubprocess) qemu = ql_test_spawn_child ((const char * const *) argv, -1, -1,
+                                                     G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                     G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  int status = ql_test_wait_exit (qemu, QEMU_TIMEOUT_S, NULL, err);
 
   *signal_out = g_subprocess_get_if_signaled (qemu) ? g_subprocess_get_term_sig (qemu) : 0;
   g_test_message ("QEMU said: %s", *err);
@@ -450,8 +338,8 @@ test_query_sev_capabilities (void)
   text = g_strdup_printf (VM_KVM "[qmp q]\ntype = unix\npath = %s\nserver = true\nno-wait = true\n", sock);
   vm_file = write_vm (dir, text);
   argv = qlaunch_argv_tcg (vm_file);
-  qemu = spawn ((const char * const *) argv,
-                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  qemu = ql_test_spawn_child ((const char * const *) argv, -1, -1,
+                              G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   qmp = ql_test_qmp_connect (sock, QMP_TIMEOUT_MS, &error);
   g_assert_no_error (error);
 
@@ -485,7 +373,7 @@ test_query_sev_capabilities (void)
   {
     const char *args[] = { "qmp", sock, "query-sev-capabilities", NULL };
 
-    g_assert_cmpint (run_qlaunch (args, &out, &err), ==, 1);
+    g_assert_cmpint (ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err), ==, 1);
     g_assert_cmpstr (out, ==, "");
     g_assert_cmpstr (err, ==, "qlaunch: qmp query-sev-capabilities: GenericError: KVM not enabled\n");
   }
@@ -494,7 +382,7 @@ test_query_sev_capabilities (void)
 
     g_clear_pointer (&out, g_free);
     g_clear_pointer (&err, g_free);
-    g_assert_cmpint (run_qlaunch (args, &out, &err), ==, 0);
+    g_assert_cmpint (ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err), ==, 0);
   }
   g_subprocess_wait (qemu, NULL, &error);
   g_assert_no_error (error);

@@ -16,6 +16,7 @@
  * and QEMU accepts it: the device is in the QOM tree, RAM is shared, and
  * QEMU prints nothing at all.
  */
+#include "ql-test-spawn.h"
 #include "ql-test-util.h"
 #include "ql-test-qmp.h"
 
@@ -65,130 +66,6 @@ write_vm (const char *dir,
   return path;
 }
 
-/* In the child: dies with the test, so that a failed assertion leaves no
- * QEMU or daemon behind. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* Spawns @argv with stdout and stderr captured; @pass_fd (if >= 0) is
- * handed to the child as @target_fd (a duplicate: the caller keeps it). */
-static GSubprocess *
-spawn (const char * const *argv,
-       int                 pass_fd,
-       int                 target_fd,
-       GSubprocessFlags    flags)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *p;
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  if (pass_fd >= 0)
-    {
-      int copy = fcntl (pass_fd, F_DUPFD_CLOEXEC, 3);
-
-      g_assert_cmpint (copy, >=, 0);
-      g_subprocess_launcher_take_fd (launcher, copy, target_fd);
-    }
-  p = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
-typedef struct
-{
-  gboolean  done;
-  char     *out;
-  char     *err;
-  GError   *error;
-} Communication;
-
-static void
-communicated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Communication *c = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result,
-                                        &c->out, &c->err, &c->error);
-  c->done = TRUE;
-}
-
-static gboolean
-timed_out_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Waits for @p to exit, at most QEMU_TIMEOUT_S seconds (then kills it and
- * fails the test); returns its exit status, -1 if a signal ended it. */
-static int
-wait_exit (GSubprocess  *p,
-           char        **out,
-           char        **err)
-{
-  Communication c = { 0 };
-  gboolean timed_out = FALSE;
-  guint timeout_id;
-
-  g_subprocess_communicate_utf8_async (p, NULL, NULL, communicated_cb, &c);
-  timeout_id = g_timeout_add_seconds (QEMU_TIMEOUT_S, timed_out_cb, &timed_out);
-  while (!c.done && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!c.done)
-    {
-      g_subprocess_force_exit (p);
-      while (!c.done)
-        g_main_context_iteration (NULL, TRUE);
-      g_test_fail_printf ("the process did not exit within %d s; stderr:\n%s",
-                          QEMU_TIMEOUT_S, c.err != NULL ? c.err : "");
-    }
-  else
-    {
-      g_source_remove (timeout_id);
-    }
-  g_assert_no_error (c.error);
-  g_subprocess_wait (p, NULL, NULL);
-
-  if (out != NULL)
-    *out = g_steal_pointer (&c.out);
-  if (err != NULL)
-    *err = g_steal_pointer (&c.err);
-  g_free (c.out);
-  g_free (c.err);
-  if (!g_subprocess_get_if_exited (p))
-    return -1;
-  return g_subprocess_get_exit_status (p);
-}
-
-/* Runs the built qlaunch with @args (and @pass_fd as @target_fd). */
-static int
-run_qlaunch (const char * const *args,
-             int                 pass_fd,
-             int                 target_fd,
-             char              **out,
-             char              **err)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) p = NULL;
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  p = spawn ((const char * const *) argv->pdata, pass_fd, target_fd,
-             G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  return wait_exit (p, out, err);
-}
-
 /* `qlaunch check` with host checks on: it fails, and its message holds
  * each of the NULL-terminated fragments. */
 static G_GNUC_NULL_TERMINATED void
@@ -200,7 +77,7 @@ assert_check_refuses (const char *vm_file,
   g_autofree char *err = NULL;
   const char *fragment;
   va_list ap;
-  int status = run_qlaunch (args, -1, -1, &out, &err);
+  int status = ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err);
 
   g_assert_cmpint (status, ==, 1);
   va_start (ap, vm_file);
@@ -228,8 +105,8 @@ qlaunch_argv (const char *vm_file,
   JsonArray *array;
   int status;
 
-  status = run_qlaunch (host_checks ? with_checks : without_checks,
-                        pass_fd, target_fd, &out, &err);
+  status = ql_test_run_qlaunch (host_checks ? with_checks : without_checks,
+                                pass_fd, target_fd, QEMU_TIMEOUT_S, &out, &err);
   g_assert_cmpstr (err, ==, "");
   g_assert_cmpint (status, ==, 0);
 
@@ -274,10 +151,10 @@ assert_qemu_refuses (GStrv       argv,
   int status;
 
   assert_argv_has (argv, value);
-  qemu = spawn ((const char * const *) argv, pass_fd, target_fd,
-                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  status = wait_exit (qemu, NULL, &err);
+  qemu = ql_test_spawn_child ((const char * const *) argv, pass_fd, target_fd,
+                              G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                              G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  status = ql_test_wait_exit (qemu, QEMU_TIMEOUT_S, NULL, &err);
   g_test_message ("QEMU said: %s", err);
 
   g_assert_cmpint (status, ==, 1);
@@ -651,13 +528,13 @@ test_vhost_user_blk_accepted (void)
       NULL
     };
 
-    daemon = spawn (daemon_argv, -1, -1,
-                    G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    daemon = ql_test_spawn_child (daemon_argv, -1, -1,
+                                  G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   }
   if (!wait_for_socket (socket_path, daemon))
     {
       g_subprocess_force_exit (daemon);
-      wait_exit (daemon, NULL, &daemon_err);
+      ql_test_wait_exit (daemon, QEMU_TIMEOUT_S, NULL, &daemon_err);
       g_error ("qemu-storage-daemon did not create %s: %s", socket_path, daemon_err);
     }
 
@@ -670,14 +547,14 @@ test_vhost_user_blk_accepted (void)
   argv = qlaunch_argv (vm_file, TRUE, -1, -1);
   assert_argv_has (argv, "vhost-user-blk-pci,id=disk0,chardev=char-disk0,bus=ql-port1");
 
-  qemu = spawn ((const char * const *) argv, -1, -1,
-                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  qemu = ql_test_spawn_child ((const char * const *) argv, -1, -1,
+                              G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                              G_SUBPROCESS_FLAGS_STDERR_PIPE);
   qmp = ql_test_qmp_connect (qmp_path, QMP_TIMEOUT_MS, &error);
   if (qmp == NULL)
     {
       g_subprocess_force_exit (qemu);
-      wait_exit (qemu, NULL, &qemu_err);
+      ql_test_wait_exit (qemu, QEMU_TIMEOUT_S, NULL, &qemu_err);
       g_error ("no QMP: %s; QEMU said: %s", error->message, qemu_err);
     }
 
@@ -711,12 +588,12 @@ test_vhost_user_blk_accepted (void)
 
   reply = ql_test_qmp_execute (qmp, "quit", NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (wait_exit (qemu, NULL, &qemu_err), ==, 0);
+  g_assert_cmpint (ql_test_wait_exit (qemu, QEMU_TIMEOUT_S, NULL, &qemu_err), ==, 0);
   /* Not a warning of any kind. */
   g_assert_cmpstr (qemu_err, ==, "");
 
   g_subprocess_send_signal (daemon, SIGTERM);
-  wait_exit (daemon, NULL, &daemon_err);
+  ql_test_wait_exit (daemon, QEMU_TIMEOUT_S, NULL, &daemon_err);
   g_test_message ("qemu-storage-daemon said: %s", daemon_err);
   ql_test_rm_rf (dir);
 }

@@ -15,6 +15,10 @@ JsonObject *ql_vm_config_get_qemu_overrides       (QlVmConfig  *self);
 gboolean    ql_vm_config_apply_qemu_overrides_json (QlVmConfig  *self,
                                                     JsonObject  *overrides,
                                                     GError     **error);
+/* Whether @overrides (from a manifest) holds only add, remove and set,
+ * each a list of strings; else @why says what it should be. */
+gboolean    ql_qemu_overrides_check               (JsonObject  *overrides,
+                                                   const char **why);
 /* The strings of @overrides' list @member (empty when absent). */
 char      **ql_qemu_overrides_dup_list            (JsonObject  *overrides,
                                                    const char  *member);

@@ -162,6 +162,33 @@ ql_qemu_overrides_dup_list (JsonObject *overrides,
 }
 
 gboolean
+ql_qemu_overrides_check (JsonObject  *overrides,
+                         const char **why)
+{
+  static const char * const kinds[] = { "add", "remove", "set" };
+  GList *members = json_object_get_members (overrides);
+  gboolean ok = TRUE;
+
+  for (GList *l = members; ok && l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (overrides, l->data);
+      JsonArray *array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+
+      ok = g_strv_contains (kinds, l->data) && array != NULL;
+      for (guint i = 0; ok && i < json_array_get_length (array); i++)
+        {
+          JsonNode *e = json_array_get_element (array, i);
+
+          ok = JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING;
+        }
+    }
+  g_list_free (members);
+  if (!ok)
+    *why = "qemu-overrides holds only the lists add, remove and set, of strings";
+  return ok;
+}
+
+gboolean
 ql_vm_config_apply_qemu_overrides_json (QlVmConfig  *self,
                                         JsonObject  *overrides,
                                         GError     **error)

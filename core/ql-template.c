@@ -541,10 +541,16 @@ ql_template_new_from_manifest (const char  *dir,
                "machine-type, memory-size or state)");
       return NULL;
     }
-  if (json_object_has_member (manifest, "qemu-overrides") && ql_json_object (manifest, "qemu-overrides") == NULL)
+  if (json_object_has_member (manifest, "qemu-overrides"))
     {
-      corrupt (error, dir, "the manifest's qemu-overrides is not a JSON object");
-      return NULL;
+      JsonObject *overrides = ql_json_object (manifest, "qemu-overrides");
+      const char *why = "qemu-overrides is not a JSON object";
+
+      if (overrides == NULL || !ql_qemu_overrides_check (overrides, &why))
+        {
+          corrupt (error, dir, "the manifest's %s", why);
+          return NULL;
+        }
     }
   self->qemu = g_strdup (ql_json_string (qemu, "path"));
   self->qemu_version = g_strdup (ql_json_string (qemu, "version"));

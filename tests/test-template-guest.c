@@ -2040,6 +2040,41 @@ test_qemu_overrides (void)
                             "--qemu-set: the template was made with 'vser0:max_ports=4', this clone "
                             "asks for 'vser0:max_ports=5'"));
   assert_no_qemu (dir);
+
+  /* The manifest's overrides are checked too: another value gives another
+   * argv than the recorded one; a non-string is corrupt, never dropped. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *copy = g_build_filename (work_dir, "tpl-overrides-copy", NULL);
+      const char *cp[] = { "cp", "-a", dir, copy, NULL };
+      const char *chmod[] = { "chmod", "-R", "u+w", copy, NULL };
+      const char *args[] = { "template", "clone", "--timeout", clone_timeout, copy, NULL };
+      g_autoptr(JsonObject) edited = read_manifest (dir);
+      JsonArray *edited_set = json_object_get_array_member (json_object_get_object_member (edited,
+                                                                                           "qemu-overrides"),
+                                                            "set");
+      g_autoptr(Console) c = NULL;
+
+      g_assert_true (ql_test_run (cp, &error));
+      g_assert_true (ql_test_run (chmod, &error));
+      g_assert_no_error (error);
+      json_array_remove_element (edited_set, 0);
+      if (i == 0)
+        json_array_add_string_element (edited_set, "vser0:max_ports=5");
+      else
+        json_array_add_int_element (edited_set, 5);
+      write_manifest (copy, edited);
+      c = console_spawn_cli (args);
+      g_output_stream_close (c->in, NULL, NULL);
+      qemu_seen = FALSE;
+      g_assert_cmpint (console_wait_watching (c, CLONE_TIMEOUT_S, copy, &qemu_seen), ==, 1);
+      g_test_message ("manifest qemu-overrides edited (%u): %s", i, c->err.buf->str);
+      g_assert_false (qemu_seen);
+      g_assert_nonnull (strstr (c->err.buf->str, i == 0 ? "gives another QEMU command line"
+                                                         : "qemu-overrides holds only the lists"));
+      remove_tree (copy);
+    }
   g_unlink (vm_file);
   remove_tree (dir);
 }

@@ -411,6 +411,9 @@ build_manifest (CreateRun  *run,
   json_object_set_string_member (vm, "name", ql_vm_config_get_source_name (source));
   json_object_set_string_member (vm, "base-dir", base_dir != NULL ? base_dir : cwd);
   json_object_set_string_member (vm, "text", run->text);
+  if (ql_vm_config_get_qemu_overrides (source) != NULL)
+    json_object_set_object_member (m, "qemu-overrides",
+                                   json_object_ref (ql_vm_config_get_qemu_overrides (source)));
   json_object_set_object_member (m, "identity", json_object_ref (run->identity));
 
   binary = ql_template_resolve_qemu (source, error);
@@ -430,7 +433,8 @@ build_manifest (CreateRun  *run,
   argv = ql_template_device_argv (run->text,
                                   ql_vm_config_get_source_name (source),
                                   base_dir != NULL ? base_dir : cwd,
-                                  ql_vm_config_get_registry (source), error);
+                                  ql_vm_config_get_registry (source),
+                                  ql_vm_config_get_qemu_overrides (source), error);
   if (argv == NULL)
     return NULL;
   json_object_set_array_member (m, "argv", argv);
@@ -856,6 +860,7 @@ prepare (CreateRun    *run,
                                    ql_vm_config_get_source_name (run->source),
                                    base_dir != NULL ? base_dir : cwd,
                                    ql_vm_config_get_registry (run->source),
+                                   ql_vm_config_get_qemu_overrides (run->source),
                                    memory, TRUE, qmp, FALSE, error);
   if (config == NULL)
     return FALSE;

@@ -3,6 +3,7 @@
 
 #include "ql-vm-config-private.h"
 #include "ql-qmp-private.h"
+#include "ql-qemu-overrides-private.h"
 
 G_BEGIN_DECLS
 
@@ -22,11 +23,13 @@ G_BEGIN_DECLS
 
 /* The VM file text the template keeps, with what one run adds: the memory
  * file (shared for the template, private for a clone), a QMP socket, and
- * for a clone `-incoming defer`. @qmp_path NULL adds no socket. */
+ * for a clone `-incoming defer`. @qmp_path NULL adds no socket.
+ * @overrides (nullable): the manifest's "qemu-overrides", applied after. */
 QlVmConfig *ql_template_run_config     (const char   *text,
                                         const char   *source_name,
                                         const char   *base_dir,
                                         QlRegistry   *registry,
+                                        JsonObject   *overrides,
                                         const char   *memory_path,
                                         gboolean      shared,
                                         const char   *qmp_path,
@@ -39,6 +42,7 @@ JsonArray  *ql_template_device_argv    (const char   *text,
                                         const char   *source_name,
                                         const char   *base_dir,
                                         QlRegistry   *registry,
+                                        JsonObject   *overrides,
                                         GError      **error);
 
 /* {"path", "size", "mtime"[, "sha256"]} of a file. */

@@ -112,6 +112,7 @@ ql_template_run_config (const char  *text,
                         const char  *source_name,
                         const char  *base_dir,
                         QlRegistry  *registry,
+                        JsonObject  *overrides,
                         const char  *memory_path,
                         gboolean     shared,
                         const char  *qmp_path,
@@ -141,6 +142,7 @@ ql_template_run_config (const char  *text,
   data = g_key_file_to_data (kf, &length, NULL);
   config = ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
   if (config == NULL
+      || !ql_vm_config_apply_qemu_overrides_json (config, overrides, error)
       || !check_run_config (config, text, source_name, base_dir, registry, memory_path, qmp_path != NULL,
                             error))
     return NULL;
@@ -152,13 +154,14 @@ ql_template_device_argv (const char  *text,
                          const char  *source_name,
                          const char  *base_dir,
                          QlRegistry  *registry,
+                         JsonObject  *overrides,
                          GError     **error)
 {
   g_autoptr(QlVmConfig) config = NULL;
   g_auto(GStrv) argv = NULL;
   JsonArray *array;
 
-  config = ql_template_run_config (text, source_name, base_dir, registry,
+  config = ql_template_run_config (text, source_name, base_dir, registry, overrides,
                                    "/template/" QL_TEMPLATE_MEMORY, FALSE, NULL, FALSE, error);
   if (config == NULL)
     return NULL;
@@ -494,7 +497,7 @@ check_host (QlTemplate  *self,
    * device (a plugin upgrade could change it). */
   argv = ql_template_device_argv (text, ql_json_string (ql_json_object (self->manifest, "vm"), "name"),
                                   ql_json_string (ql_json_object (self->manifest, "vm"), "base-dir"),
-                                  self->registry, error);
+                                  self->registry, ql_json_object (self->manifest, "qemu-overrides"), error);
   if (argv == NULL)
     return FALSE;
   now = json_node_new (JSON_NODE_ARRAY);
@@ -538,12 +541,24 @@ ql_template_new_from_manifest (const char  *dir,
                "machine-type, memory-size or state)");
       return NULL;
     }
+  if (json_object_has_member (manifest, "qemu-overrides"))
+    {
+      JsonObject *overrides = ql_json_object (manifest, "qemu-overrides");
+      const char *why = "qemu-overrides is not a JSON object";
+
+      if (overrides == NULL || !ql_qemu_overrides_check (overrides, &why))
+        {
+          corrupt (error, dir, "the manifest's %s", why);
+          return NULL;
+        }
+    }
   self->qemu = g_strdup (ql_json_string (qemu, "path"));
   self->qemu_version = g_strdup (ql_json_string (qemu, "version"));
   self->machine_type = g_strdup (ql_json_string (manifest, "machine-type"));
   self->memory_size = ql_json_int (manifest, "memory-size", 0);
   self->config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                         ql_json_string (vm, "base-dir"), registry, memory_path,
+                                         ql_json_string (vm, "base-dir"), registry,
+                                         ql_json_object (manifest, "qemu-overrides"), memory_path,
                                          FALSE, NULL, FALSE, &local);
   if (self->config == NULL)
     {
@@ -670,6 +685,27 @@ ql_template_get_qemu_version (QlTemplate *self)
 {
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
   return self->qemu_version;
+}
+
+/**
+ * ql_template_dup_qemu_overrides:
+ * @self: a #QlTemplate
+ * @kind: "add", "remove" or "set": which list
+ *
+ * Gets what the template was made with from outside its VM file (the
+ * command line's --qemu-add, --qemu-remove, --qemu-set, as given to
+ * ql_vm_config_apply_qemu_overrides()): every clone gets the same.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): that list, in
+ *   order; empty when none
+ */
+char **
+ql_template_dup_qemu_overrides (QlTemplate *self,
+                                const char *kind)
+{
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  g_return_val_if_fail (kind != NULL, NULL);
+  return ql_qemu_overrides_dup_list (ql_json_object (self->manifest, "qemu-overrides"), kind);
 }
 
 /**
@@ -821,6 +857,7 @@ ql_template_new_clone (QlTemplate  *self,
   vm = ql_json_object (self->manifest, "vm");
   config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                    ql_json_string (vm, "base-dir"), self->registry,
+                                   ql_json_object (self->manifest, "qemu-overrides"),
                                    memory_path, FALSE, qmp_path, TRUE, error);
   if (config == NULL)
     return NULL;
@@ -1140,6 +1177,7 @@ check_extra_devices (QlTemplate  *self,
     return TRUE;
   run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                             ql_json_string (vm, "base-dir"), self->registry,
+                                            ql_json_object (self->manifest, "qemu-overrides"),
                                             memory_path, FALSE, NULL, FALSE, error);
   if (run->with_extra == NULL)
     return FALSE;

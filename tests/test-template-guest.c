@@ -1969,6 +1969,116 @@ test_identity (void)
   assert_no_qemu (work_dir);
 }
 
+/* --qemu-set on `template create` is recorded in the manifest and every
+ * clone gets it; a clone asking for another is refused before QEMU starts. */
+static void
+test_qemu_overrides (void)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
+  g_autofree char *clone_timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
+  g_autofree char *text = NULL;
+  g_autofree char *vm_file = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr(JsonObject) manifest = NULL;
+  g_autoptr(Console) create = NULL;
+  g_autoptr(Console) clone = NULL;
+  g_autoptr(Console) refused = NULL;
+  QemuWatch watch = { 0 };
+  JsonArray *set;
+  gboolean qemu_seen = FALSE;
+
+  if (skip_without_guest ())
+    return;
+  ensure_template ();
+  text = vm_text ("[device vser0]\ntype = serial\n");
+  vm_file = write_vm_file (work_dir, "overrides.vm", text);
+  dir = g_build_filename (work_dir, "tpl-overrides", NULL);
+  {
+    const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
+                           "--qemu-set", "vser0:max_ports=4", vm_file, dir, NULL };
+
+    create = console_spawn_cli (args);
+    g_output_stream_close (create->in, NULL, NULL);
+    if (console_wait (create, CREATE_TIMEOUT_S) != 0)
+      console_fail (create, "template create --qemu-set failed");
+  }
+  manifest = read_manifest (dir);
+  set = json_object_get_array_member (json_object_get_object_member (manifest, "qemu-overrides"), "set");
+  g_assert_cmpuint (json_array_get_length (set), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (set, 0), ==, "vser0:max_ports=4");
+
+  /* A clone without flags runs with it. */
+  {
+    const char *args[] = { "template", "clone", "--timeout", clone_timeout, dir, NULL };
+
+    clone = console_spawn_cli (args);
+  }
+  id = console_shell_ok (clone, "cat /tmp/boot-id");
+  g_assert_cmpuint (strlen (id), ==, 16);
+  watch.needle = dir;
+  watch.seccomp = -1;
+  qemu_watch_poll (&watch);
+  g_assert_nonnull (watch.args);
+  g_test_message ("clone's QEMU: %s", watch.args);
+  g_assert_nonnull (strstr (watch.args, "max_ports=4"));
+  console_poweroff (clone);
+  g_free (watch.args);
+
+  /* Another value: refused, naming the flag and both values. */
+  {
+    const char *args[] = { "template", "clone", "--timeout", clone_timeout,
+                           "--qemu-set", "vser0:max_ports=5", dir, NULL };
+
+    refused = console_spawn_cli (args);
+  }
+  g_output_stream_close (refused->in, NULL, NULL);
+  g_assert_cmpint (console_wait_watching (refused, CLONE_TIMEOUT_S, dir, &qemu_seen), ==, 1);
+  g_test_message ("clone --qemu-set vser0:max_ports=5: %s", refused->err.buf->str);
+  g_assert_false (qemu_seen);
+  g_assert_nonnull (strstr (refused->err.buf->str,
+                            "--qemu-set: the template was made with 'vser0:max_ports=4', this clone "
+                            "asks for 'vser0:max_ports=5'"));
+  assert_no_qemu (dir);
+
+  /* The manifest's overrides are checked too: another value gives another
+   * argv than the recorded one; a non-string is corrupt, never dropped. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *copy = g_build_filename (work_dir, "tpl-overrides-copy", NULL);
+      const char *cp[] = { "cp", "-a", dir, copy, NULL };
+      const char *chmod[] = { "chmod", "-R", "u+w", copy, NULL };
+      const char *args[] = { "template", "clone", "--timeout", clone_timeout, copy, NULL };
+      g_autoptr(JsonObject) edited = read_manifest (dir);
+      JsonArray *edited_set = json_object_get_array_member (json_object_get_object_member (edited,
+                                                                                           "qemu-overrides"),
+                                                            "set");
+      g_autoptr(Console) c = NULL;
+
+      g_assert_true (ql_test_run (cp, &error));
+      g_assert_true (ql_test_run (chmod, &error));
+      g_assert_no_error (error);
+      json_array_remove_element (edited_set, 0);
+      if (i == 0)
+        json_array_add_string_element (edited_set, "vser0:max_ports=5");
+      else
+        json_array_add_int_element (edited_set, 5);
+      write_manifest (copy, edited);
+      c = console_spawn_cli (args);
+      g_output_stream_close (c->in, NULL, NULL);
+      qemu_seen = FALSE;
+      g_assert_cmpint (console_wait_watching (c, CLONE_TIMEOUT_S, copy, &qemu_seen), ==, 1);
+      g_test_message ("manifest qemu-overrides edited (%u): %s", i, c->err.buf->str);
+      g_assert_false (qemu_seen);
+      g_assert_nonnull (strstr (c->err.buf->str, i == 0 ? "gives another QEMU command line"
+                                                         : "qemu-overrides holds only the lists"));
+      remove_tree (copy);
+    }
+  g_unlink (vm_file);
+  remove_tree (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2003,6 +2113,7 @@ main (int    argc,
   g_test_add_func ("/template-guest/bad-device", test_bad_device);
   g_test_add_func ("/template-guest/create-interrupted", test_create_interrupted);
   g_test_add_func ("/template-guest/identity", test_identity);
+  g_test_add_func ("/template-guest/qemu-overrides", test_qemu_overrides);
   ret = g_test_run ();
   if (work_dir != NULL)
     remove_tree (work_dir);

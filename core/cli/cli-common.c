@@ -110,79 +110,6 @@ ql_cli_add_qemu_entries (GOptionContext   *context,
   g_option_context_add_main_entries (context, entries, NULL);
 }
 
-/* Appends @more to the list property @name of @vm. */
-static void
-append_strv (QlVmConfig  *vm,
-             const char  *name,
-             char       **more)
-{
-  g_auto(GStrv) old = NULL;
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-  g_auto(GStrv) all = NULL;
-
-  if (more == NULL)
-    return;
-  g_object_get (vm, name, &old, NULL);
-  if (old != NULL)
-    g_strv_builder_addv (b, (const char **) old);
-  g_strv_builder_addv (b, (const char **) more);
-  all = g_strv_builder_end (b);
-  g_object_set (vm, name, all, NULL);
-}
-
-static gboolean
-apply_qemu_options (QlVmConfig              *vm,
-                    const QlCliQemuOptions  *qemu,
-                    GString                 *messages,
-                    guint                   *n_errors)
-{
-  GPtrArray *devices = ql_vm_config_get_devices (vm);
-
-  append_strv (vm, "qemu-add", qemu->add);
-  append_strv (vm, "qemu-remove", qemu->remove);
-  for (guint i = 0; qemu->set != NULL && qemu->set[i] != NULL; i++)
-    {
-      const char *spec = qemu->set[i];
-      const char *colon = strchr (spec, ':');
-      g_autofree char *label = colon != NULL ? g_strndup (spec, colon - spec) : NULL;
-      QlDevice *device = NULL;
-      g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
-      g_auto(GStrv) known = NULL;
-
-      for (guint k = 0; label != NULL && k < devices->len; k++)
-        {
-          QlDevice *d = g_ptr_array_index (devices, k);
-
-          if (ql_device_get_id (d) != NULL)
-            g_strv_builder_add (ids, ql_device_get_id (d));
-          if (g_strcmp0 (ql_device_get_id (d), label) == 0)
-            device = d;
-        }
-      known = g_strv_builder_end (ids);
-      if (colon == NULL || colon[1] == '\0' || device == NULL)
-        {
-          g_autofree char *list = g_strjoinv (", ", known);
-
-          g_string_append_printf (messages, "%s--qemu-set '%s': %s", *n_errors ? "\n" : "", spec,
-                                  colon == NULL || colon[1] == '\0'
-                                  ? "expected LABEL:key=value,..." : "the VM has no device of that label; its devices: ");
-          if (colon != NULL && colon[1] != '\0')
-            g_string_append (messages, known[0] != NULL ? list : "none");
-          (*n_errors)++;
-          continue;
-        }
-      {
-        g_autofree char *old = NULL;
-        g_autofree char *all = NULL;
-
-        g_object_get (device, "qemu-set", &old, NULL);
-        all = old != NULL ? g_strconcat (old, ",", colon + 1, NULL) : g_strdup (colon + 1);
-        g_object_set (device, "qemu-set", all, NULL);
-      }
-    }
-  return *n_errors == 0;
-}
-
 QlVmConfig *
 ql_cli_load_vm (QlRegistry              *registry,
                 const char              *vm_file,
@@ -222,8 +149,15 @@ ql_cli_load_vm (QlRegistry              *registry,
       else if (vm != NULL)
         ql_vm_config_add_device (vm, device);
     }
-  if (vm != NULL && qemu != NULL)
-    apply_qemu_options (vm, qemu, messages, &n_errors);
+  if (vm != NULL && qemu != NULL
+      && !ql_vm_config_apply_qemu_overrides (vm, (const char *const *) qemu->add,
+                                             (const char *const *) qemu->remove,
+                                             (const char *const *) qemu->set, &local_error))
+    {
+      g_string_append_printf (messages, "%s%s", n_errors ? "\n" : "", local_error->message);
+      n_errors += local_error->code == QL_CONFIG_ERROR_MULTIPLE ? 2 : 1;
+      g_clear_error (&local_error);
+    }
   if (n_errors > 0)
     {
       g_set_error_literal (error, QL_CONFIG_ERROR,

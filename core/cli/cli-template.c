@@ -80,6 +80,7 @@ template_create (const QlCliGlobals *globals,
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("VMFILE DIR - make a VM template");
+  g_auto(QlCliQemuOptions) qemu = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
@@ -99,8 +100,11 @@ template_create (const QlCliGlobals *globals,
     "template is complete. Clone it with `qlaunch template clone DIR`.\n"
     "Unless --same-identity, the VM gets a vmgenid device (guid auto; or keeps its\n"
     "own): every clone starts with a new VM generation ID, and its guest is told\n"
-    "(Linux 5.18 and later reseed their RNG).\n");
+    "(Linux 5.18 and later reseed their RNG).\n"
+    "--qemu-add, --qemu-remove and --qemu-set are recorded in the manifest: every\n"
+    "clone gets them (and `template clone` refuses others).\n");
   g_option_context_add_main_entries (context, entries, NULL);
+  ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
   if (argc != 3)
@@ -109,7 +113,7 @@ template_create (const QlCliGlobals *globals,
     return ql_cli_usage_error (context, "--timeout must be a number of seconds");
 
   registry = ql_cli_registry_new (globals);
-  config = ql_cli_load_vm (registry, argv[1], NULL, NULL, TRUE, &error);
+  config = ql_cli_load_vm (registry, argv[1], NULL, &qemu, TRUE, &error);
   /* Checked against what its QEMU offers, as `run` does. (A template
    * writes the key=value forms, which every supported QEMU reads.) */
   if (config != NULL)
@@ -259,6 +263,44 @@ clone_nic (QlRegistry  *registry,
   return g_steal_pointer (&device);
 }
 
+/* A clone runs the template's machine: --qemu-* given to clone must be
+ * the template's own, flag by flag (none given: the template's). */
+static gboolean
+check_clone_overrides (QlTemplate              *template_,
+                       const QlCliQemuOptions  *qemu,
+                       GError                 **error)
+{
+  struct { const char *kind; char **given; } flags[] = {
+    { "add", qemu->add }, { "remove", qemu->remove }, { "set", qemu->set },
+  };
+
+  if (qemu->add == NULL && qemu->remove == NULL && qemu->set == NULL)
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
+    {
+      g_auto(GStrv) recorded = ql_template_dup_qemu_overrides (template_, flags[i].kind);
+      char *none[] = { NULL };
+      char **given = flags[i].given != NULL ? flags[i].given : none;
+
+      if (!g_strv_equal ((const char *const *) recorded, (const char *const *) given))
+        {
+          g_autofree char *was = g_strjoinv ("' '", recorded);
+          g_autofree char *now = g_strjoinv ("' '", given);
+
+          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
+                       "template %s: --qemu-%s: the template was made with %s%s%s, this clone asks "
+                       "for %s%s%s: a clone runs the machine the template's snapshot was taken of",
+                       ql_template_get_dir (template_), flags[i].kind,
+                       recorded[0] != NULL ? "'" : "", recorded[0] != NULL ? was : "none",
+                       recorded[0] != NULL ? "'" : "",
+                       given[0] != NULL ? "'" : "", given[0] != NULL ? now : "none",
+                       given[0] != NULL ? "'" : "");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static int
 template_clone (const QlCliGlobals *globals,
                 int                 argc,
@@ -278,6 +320,7 @@ template_clone (const QlCliGlobals *globals,
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("DIR - start a VM from a template");
+  g_auto(QlCliQemuOptions) qemu = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlTemplate) template_ = NULL;
@@ -292,8 +335,12 @@ template_clone (const QlCliGlobals *globals,
     "-d devices are hot-plugged after that, then --nic cards (each with a new random\n"
     "locally administered MAC unless its spec sets mac-address; the template's own\n"
     "NICs keep the template's MAC in every clone). Then as `qlaunch run`: the\n"
-    "console on the terminal, QEMU's exit status.\n");
+    "console on the terminal, QEMU's exit status.\n"
+    "A clone gets the --qemu-add, --qemu-remove and --qemu-set the template was\n"
+    "made with; given here, each must equal the template's (a clone runs the\n"
+    "machine the template's snapshot was taken of).\n");
   g_option_context_add_main_entries (context, entries, NULL);
+  ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ql_cli_usage_error (context, error->message);
   if (argc != 2)
@@ -325,6 +372,8 @@ template_clone (const QlCliGlobals *globals,
       g_ptr_array_add (extra, device);
     }
   template_ = ql_template_load (argv[1], registry, &error);
+  if (template_ != NULL && !check_clone_overrides (template_, &qemu, &error))
+    g_clear_object (&template_);
   if (template_ != NULL)
     vm = ql_template_new_clone (template_, &error);
   if (vm == NULL)
@@ -377,7 +426,9 @@ ql_cli_template (const QlCliGlobals *globals,
   if (argc >= 2 && strcmp (argv[1], "clone") == 0)
     return template_clone (globals, argc - 1, argv + 1);
   g_printerr ("qlaunch: template: usage: qlaunch template create [--ready-pattern REGEX] "
-              "[--timeout SECONDS] [--same-identity] VMFILE DIR\n"
-              "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... [--nic SPEC]... DIR\n");
+              "[--timeout SECONDS] [--same-identity] [--qemu-add OPTION]... [--qemu-remove SPEC]... "
+              "[--qemu-set LABEL:KEY=VALUE]... VMFILE DIR\n"
+              "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... [--nic SPEC]... "
+              "[--qemu-add OPTION]... [--qemu-remove SPEC]... [--qemu-set LABEL:KEY=VALUE]... DIR\n");
   return QL_EXIT_USAGE;
 }

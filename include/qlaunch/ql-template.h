@@ -133,6 +133,8 @@ QL_API const char  *ql_template_get_dir           (QlTemplate          *self);
 QL_API const char  *ql_template_get_qemu          (QlTemplate          *self);
 QL_API const char  *ql_template_get_qemu_version  (QlTemplate          *self);
 QL_API const char  *ql_template_get_machine_type  (QlTemplate          *self);
+QL_API char       **ql_template_dup_qemu_overrides (QlTemplate         *self,
+                                                   const char         *kind);
 QL_API guint64      ql_template_get_memory_size   (QlTemplate          *self);
 QL_API QlVmConfig  *ql_template_get_config        (QlTemplate          *self);
 

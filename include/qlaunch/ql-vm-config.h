@@ -202,5 +202,10 @@ QL_API QlCmdline   *ql_vm_config_build_checked_cmdline (QlVmConfig *self,
                                                         GError    **error);
 QL_API char       **ql_vm_config_to_argv             (QlVmConfig   *self,
                                                       GError      **error);
+QL_API gboolean     ql_vm_config_apply_qemu_overrides (QlVmConfig       *self,
+                                                       const char *const *add,
+                                                       const char *const *remove,
+                                                       const char *const *set,
+                                                       GError          **error);
 
 G_END_DECLS

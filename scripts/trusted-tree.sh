@@ -8,9 +8,11 @@
 # root or by us and writable by neither group nor others (a sticky /tmp
 # included). A build tree inside a source tree under /tmp would have every
 # plugin refused. So when the source tree is in such a place, the script
-# copies it (without build directories) to a private directory of ours,
-# $QLAUNCH_TRUSTED_COPY_BASE (default ~/.cache/qlaunch-trusted-tree), says so,
-# and runs itself again from the copy, with the same arguments.
+# copies it (without build directories) to a directory only we can write,
+# $QLAUNCH_TRUSTED_COPY_BASE (default: /var/lib/qlaunch-trusted-tree for root,
+# which other users can traverse, as the tests that run the built qlaunch as
+# nobody need; ~/.cache/qlaunch-trusted-tree for anyone else), says so, and
+# runs itself again from the copy, with the same arguments.
 
 # The first directory from $1 up to / that another user could change, if any.
 ql_untrusted_ancestor ()
@@ -33,9 +35,13 @@ ql_run_from_trusted_tree ()
   local top=$1 script=$2 bad base dest
   shift 2
   bad=$(ql_untrusted_ancestor "$top") || return 0
-  base=${QLAUNCH_TRUSTED_COPY_BASE:-$HOME/.cache/qlaunch-trusted-tree}
+  if [ "$(id -u)" = 0 ]; then
+    base=${QLAUNCH_TRUSTED_COPY_BASE:-/var/lib/qlaunch-trusted-tree}
+  else
+    base=${QLAUNCH_TRUSTED_COPY_BASE:-$HOME/.cache/qlaunch-trusted-tree}
+  fi
   dest=$base/$(printf '%s' "$top" | sha256sum | cut -c1-16)
-  mkdir -p "$base" && chmod 0700 "$base"
+  mkdir -p "$base" && chmod 0755 "$base"
   if bad_base=$(ql_untrusted_ancestor "$base"); then
     printf '%s: the source tree is in %s, which another user can change, and so is %s: run from a directory of yours\n' \
       "$script" "$bad" "$bad_base" >&2
@@ -43,7 +49,7 @@ ql_run_from_trusted_tree ()
   fi
   printf '%s: the source tree %s is below %s, which another user can change: qlaunch would refuse its plugins there; building in a copy, %s\n' \
     "$script" "$top" "$bad" "$dest" >&2
-  mkdir -p "$dest"
+  mkdir -p "$dest" && chmod 0755 "$dest"
   # The sources only: build directories are made anew in the copy (the test
   # guest's .deb cache is kept there between runs).
   tar -C "$top" --exclude='./build' --exclude='./build-*' -cf - . | tar -C "$dest" -xf -

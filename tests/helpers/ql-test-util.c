@@ -323,3 +323,21 @@ ql_test_pid_alive (GPid pid)
   paren = strrchr (stat, ')');
   return paren != NULL && paren[1] != '\0' && paren[2] != 'Z';
 }
+
+gboolean
+ql_test_uid_can_run (guint       uid,
+                     const char *path)
+{
+  g_autofree char *setpriv = g_find_program_in_path ("setpriv");
+  g_autofree char *reuid = g_strdup_printf ("--reuid=%u", uid);
+  g_autofree char *regid = g_strdup_printf ("--regid=%u", uid);
+  const char *argv[] = { setpriv, reuid, regid, "--clear-groups", "test", "-x", path, NULL };
+  int status = 0;
+
+  if (setpriv == NULL)
+    return FALSE;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL))
+    return FALSE;
+  return g_spawn_check_wait_status (status, NULL);
+}

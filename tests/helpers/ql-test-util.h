@@ -87,6 +87,13 @@ char       *ql_test_make_plugin_tmpdir  (void);
 char       *ql_test_without_line        (const char  *text,
                                          const char  *file);
 
+/* Whether user @uid (as `setpriv --reuid --regid --clear-groups`) can run
+ * @path: every directory above it traversable and the file executable.
+ * Tests that run the built qlaunch as another user skip without it (a
+ * build tree under a private home directory, say). */
+gboolean    ql_test_uid_can_run         (guint        uid,
+                                         const char  *path);
+
 /* Whether @pid is a live process (not a zombie). */
 gboolean    ql_test_pid_alive           (GPid         pid);
 

@@ -310,6 +310,8 @@ ql_plugin_file_open (const char   *filename,
                "'%s': cannot open plugin: not a regular file", filename);
 
 fail:
+  /* The components not reached (the queue's own cleanup frees no data). */
+  g_queue_clear_full (queue, g_free);
   if (fd >= 0)
     close (fd);
   if (dir_fd >= 0)

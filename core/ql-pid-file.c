@@ -132,6 +132,7 @@ ql_pid_file_clear (QlPidFile *self)
 
 gboolean
 ql_process_mark (GPid           pid,
+                 const char    *spawned,
                  QlProcessMark *mark)
 {
   g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
@@ -147,8 +148,20 @@ ql_process_mark (GPid           pid,
   /* After "comm)": field 3 (state) on; the start time is field 22. */
   for (guint field = 2; field < 22 && p != NULL; field++)
     p = strchr (p + 1, ' ');
-  if (p == NULL || stat (exe_path, &st) != 0)
+  if (p == NULL)
     return FALSE;
+  if (stat (exe_path, &st) != 0)
+    {
+      /* A process that exited already (a daemonizing QEMU's parent, a
+       * zombie until it is reaped) has no executable link: @spawned, the
+       * program it was started from, is what it ran. */
+      g_autofree char *program = spawned == NULL ? NULL
+                                 : g_path_is_absolute (spawned) ? g_strdup (spawned)
+                                 : g_find_program_in_path (spawned);
+
+      if (program == NULL || stat (program, &st) != 0)
+        return FALSE;
+    }
   mark->start = g_ascii_strtoull (p + 1, NULL, 10);
   mark->exe_dev = st.st_dev;
   mark->exe_ino = st.st_ino;
@@ -172,7 +185,7 @@ ql_process_is_ours (GPid                 pid,
                    (int) pid, pid_file);
       return FALSE;
     }
-  if (!ql_process_mark (pid, &now))
+  if (!ql_process_mark (pid, NULL, &now))
     {
       g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
                    "the daemonized QEMU (pid %d, from pid file '%s') is not running", (int) pid, pid_file);

@@ -42,8 +42,11 @@ typedef struct
   gboolean known;
 } QlProcessMark;
 
-/* @pid's mark now; FALSE when it is gone (or /proc cannot tell). */
+/* @pid's mark now; FALSE when it is gone (or /proc cannot tell).
+ * @spawned (nullable): the program @pid was started from, for its
+ * executable when @pid exited already (a zombie has no exe link). */
 gboolean ql_process_mark    (GPid           pid,
+                             const char    *spawned,
                              QlProcessMark *mark);
 /* Whether @pid runs @launched's executable and started no earlier than
  * it: a daemon forked by the process we launched, not a process that

@@ -1839,7 +1839,7 @@ spawn_qemu (QlVm       *self,
   /* What tells a daemon it forks from a process that reuses a pid later;
    * GSubprocess returned after the exec. */
   if (self->daemonize)
-    ql_process_mark (pid, &self->launched);
+    ql_process_mark (pid, self->binary, &self->launched);
 
   self->stderr_stream = g_object_ref (g_subprocess_get_stderr_pipe (self->subprocess));
   pushed = push_context (self);

@@ -1060,7 +1060,8 @@ test_daemonize_exits (Fixture       *f,
   GPid daemon;
 
   g_setenv ("FAKE_QEMU_SLEEP_MS", "300", TRUE);
-  g_assert_true (launch (vm, NULL, &error));
+  launch (vm, NULL, &error);
+  g_assert_no_error (error);
   daemon = ql_vm_get_pid (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_no_error (error);

@@ -10,6 +10,9 @@
  * that process runs QEMU's executable and started after our launch. */
 #include "ql-pid-file.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -130,9 +133,19 @@ ql_pid_file_clear (QlPidFile *self)
   self->made = FALSE;
 }
 
+guint64
+ql_process_now_ticks (void)
+{
+  struct timespec ts;
+
+  /* /proc/PID/stat's start time: clock ticks since boot (CLOCK_BOOTTIME). */
+  clock_gettime (CLOCK_BOOTTIME, &ts);
+  return ((guint64) ts.tv_sec * (guint64) sysconf (_SC_CLK_TCK))
+         + ((guint64) ts.tv_nsec * (guint64) sysconf (_SC_CLK_TCK)) / 1000000000u;
+}
+
 gboolean
 ql_process_mark (GPid           pid,
-                 const char    *spawned,
                  QlProcessMark *mark)
 {
   g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
@@ -148,21 +161,37 @@ ql_process_mark (GPid           pid,
   /* After "comm)": field 3 (state) on; the start time is field 22. */
   for (guint field = 2; field < 22 && p != NULL; field++)
     p = strchr (p + 1, ' ');
-  if (p == NULL)
+  if (p == NULL || stat (exe_path, &st) != 0)
     return FALSE;
-  if (stat (exe_path, &st) != 0)
-    {
-      /* A process that exited already (a daemonizing QEMU's parent, a
-       * zombie until it is reaped) has no executable link: @spawned, the
-       * program it was started from, is what it ran. */
-      g_autofree char *program = spawned == NULL ? NULL
-                                 : g_path_is_absolute (spawned) ? g_strdup (spawned)
-                                 : g_find_program_in_path (spawned);
-
-      if (program == NULL || stat (program, &st) != 0)
-        return FALSE;
-    }
   mark->start = g_ascii_strtoull (p + 1, NULL, 10);
+  mark->exe_dev = st.st_dev;
+  mark->exe_ino = st.st_ino;
+  mark->known = TRUE;
+  return TRUE;
+}
+
+gboolean
+ql_process_mark_spawned (GPid           pid,
+                         const char    *program,
+                         guint64        spawn_ticks,
+                         QlProcessMark *mark)
+{
+  g_autofree char *path = NULL;
+  struct stat st;
+
+  /* Alive: its own executable. Exited already (a daemonizing QEMU's
+   * parent, reaped at once by GLib's worker): the program it was started
+   * from. Either way no earlier than the spawn. */
+  if (ql_process_mark (pid, mark))
+    {
+      mark->start = MIN (mark->start, spawn_ticks);
+      return TRUE;
+    }
+  path = program == NULL ? NULL
+         : g_path_is_absolute (program) ? g_strdup (program) : g_find_program_in_path (program);
+  if (path == NULL || stat (path, &st) != 0)
+    return FALSE;
+  mark->start = spawn_ticks;
   mark->exe_dev = st.st_dev;
   mark->exe_ino = st.st_ino;
   mark->known = TRUE;
@@ -185,7 +214,7 @@ ql_process_is_ours (GPid                 pid,
                    (int) pid, pid_file);
       return FALSE;
     }
-  if (!ql_process_mark (pid, NULL, &now))
+  if (!ql_process_mark (pid, &now))
     {
       g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_DAEMON,
                    "the daemonized QEMU (pid %d, from pid file '%s') is not running", (int) pid, pid_file);

@@ -42,12 +42,18 @@ typedef struct
   gboolean known;
 } QlProcessMark;
 
-/* @pid's mark now; FALSE when it is gone (or /proc cannot tell).
- * @spawned (nullable): the program @pid was started from, for its
- * executable when @pid exited already (a zombie has no exe link). */
+/* @pid's mark now; FALSE when it is gone (or /proc cannot tell). */
 gboolean ql_process_mark    (GPid           pid,
-                             const char    *spawned,
                              QlProcessMark *mark);
+/* Now, in the unit of /proc/PID/stat's start time. */
+guint64  ql_process_now_ticks (void);
+/* The mark of @pid, spawned from @program at @spawn_ticks
+ * (ql_process_now_ticks() before the spawn): its executable (@program's
+ * when @pid exited already) and a start no later than the spawn. */
+gboolean ql_process_mark_spawned (GPid           pid,
+                                  const char    *program,
+                                  guint64        spawn_ticks,
+                                  QlProcessMark *mark);
 /* Whether @pid runs @launched's executable and started no earlier than
  * it: a daemon forked by the process we launched, not a process that
  * reused a pid. FALSE with QL_LAUNCH_ERROR_DAEMON saying why. */

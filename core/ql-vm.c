@@ -1777,6 +1777,7 @@ spawn_qemu (QlVm       *self,
   int pid_pipe[2] = { -1, -1 };
   ChildSetup setup = { -1, FALSE, 0 };
   GPid pid = 0;
+  guint64 spawn_ticks = 0;
   gboolean pushed;
 
   if (qemu_binary_trusted (argv[0], &error))
@@ -1795,6 +1796,7 @@ spawn_qemu (QlVm       *self,
       g_subprocess_launcher_set_child_setup (launcher, child_setup, &setup, NULL);
       env = qemu_environ (self);
       g_subprocess_launcher_set_environ (launcher, env);
+      spawn_ticks = ql_process_now_ticks ();
       self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
       /* Closes our duplicates now: only QEMU holds them. */
       g_clear_object (&launcher);
@@ -1839,7 +1841,7 @@ spawn_qemu (QlVm       *self,
   /* What tells a daemon it forks from a process that reuses a pid later;
    * GSubprocess returned after the exec. */
   if (self->daemonize)
-    ql_process_mark (pid, self->binary, &self->launched);
+    ql_process_mark_spawned (pid, self->binary, spawn_ticks, &self->launched);
 
   self->stderr_stream = g_object_ref (g_subprocess_get_stderr_pipe (self->subprocess));
   pushed = push_context (self);

@@ -45,21 +45,6 @@ run_in (const char         *cwd,
   return ql_test_run_cli_in (cwd, (const char * const *) all_env->pdata, args, out, err);
 }
 
-/* A directory @name in @parent, with @mode and @owner (OURS: ours). */
-static char *
-make_dir (const char *parent,
-          const char *name,
-          mode_t      mode,
-          uid_t       owner)
-{
-  char *dir = g_build_filename (parent, name, NULL);
-
-  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
-  g_assert_cmpint (chown (dir, owner, owner), ==, 0);
-  g_assert_cmpint (g_chmod (dir, mode), ==, 0);
-  return dir;
-}
-
 /* Copies the plugin file @name of the directory $@dir_variable into @dir,
  * 0755; returns the copy. */
 static char *
@@ -134,7 +119,7 @@ static void
 test_safe_dir_loads (void)
 {
   g_autofree char *base = ql_test_make_plugin_tmpdir ();
-  g_autofree char *dir = make_dir (base, "ok", 0755, OURS);
+  g_autofree char *dir = ql_test_make_owned_dir (base, "ok", 0755, OURS);
   g_autofree char *plugin = install_plugin (dir);
 
   /* The control: the same copy in a directory no one else can change. */
@@ -174,8 +159,8 @@ test_bad_layout (gconstpointer data)
   if (!need_root ())
     return;
   base = ql_test_make_plugin_tmpdir ();
-  outer = make_dir (base, "outer", layout->outer_mode, layout->outer_owner);
-  dir = layout->nested ? make_dir (outer, "plugins", 0755, OURS) : g_strdup (outer);
+  outer = ql_test_make_owned_dir (base, "outer", layout->outer_mode, layout->outer_owner);
+  dir = layout->nested ? ql_test_make_owned_dir (outer, "plugins", 0755, OURS) : g_strdup (outer);
   plugin = install_plugin (dir);
   if (layout->file_theirs)
     {
@@ -208,11 +193,11 @@ test_symlink_target_in_bad_dir (void)
   if (!need_root ())
     return;
   base = ql_test_make_plugin_tmpdir ();
-  good = make_dir (base, "good", 0755, OURS);
+  good = ql_test_make_owned_dir (base, "good", 0755, OURS);
   link = g_build_filename (good, PLUGIN, NULL);
 
   /* The target's own directory is another user's. */
-  theirs = make_dir (base, "theirs", 0755, OTHER_UID);
+  theirs = ql_test_make_owned_dir (base, "theirs", 0755, OTHER_UID);
   target = install_plugin (theirs);
   g_assert_cmpint (symlink (target, link), ==, 0);
   reason = g_strdup_printf ("'%s': refusing to load a plugin from directory '%s', which is owned "
@@ -222,8 +207,8 @@ test_symlink_target_in_bad_dir (void)
   /* A parent of the target's directory is world-writable; the target's
    * directory itself is 0755 and root's. */
   {
-    g_autofree char *shared = make_dir (base, "shared", 0777, OURS);
-    g_autofree char *inner = make_dir (shared, "inner", 0755, OURS);
+    g_autofree char *shared = ql_test_make_owned_dir (base, "shared", 0777, OURS);
+    g_autofree char *inner = ql_test_make_owned_dir (shared, "inner", 0755, OURS);
     g_autofree char *inner_target = install_plugin (inner);
     g_autofree char *inner_reason = NULL;
 
@@ -236,7 +221,7 @@ test_symlink_target_in_bad_dir (void)
 
   /* The link itself is another user's, to a good file. */
   {
-    g_autofree char *ok = make_dir (base, "ok", 0755, OURS);
+    g_autofree char *ok = ql_test_make_owned_dir (base, "ok", 0755, OURS);
     g_autofree char *ok_target = install_plugin (ok);
     g_autofree char *link_reason = NULL;
 
@@ -270,8 +255,8 @@ test_symlinked_dir_in_chain (void)
   /* base/via -> base/theirs/real: theirs is another user's, real (the
    * plugin's directory, as the kernel resolves it) is root's 0755. */
   base = ql_test_make_plugin_tmpdir ();
-  theirs = make_dir (base, "theirs", 0755, OTHER_UID);
-  real = make_dir (theirs, "real", 0755, OURS);
+  theirs = ql_test_make_owned_dir (base, "theirs", 0755, OTHER_UID);
+  real = ql_test_make_owned_dir (theirs, "real", 0755, OURS);
   plugin = install_plugin (real);
   via_absolute = g_build_filename (base, "via", NULL);
   via_relative = g_build_filename (base, "via-relative", NULL);
@@ -402,9 +387,9 @@ static void
 scan_abictor (gboolean cache)
 {
   g_autofree char *base = ql_test_make_plugin_tmpdir ();
-  g_autofree char *dir = make_dir (base, "plugins", 0755, OURS);
+  g_autofree char *dir = ql_test_make_owned_dir (base, "plugins", 0755, OURS);
   g_autofree char *plugin = copy_plugin ("QLAUNCH_SECURITY_FIXTURE_DIR", "libqlaunch-abictor.so", dir);
-  g_autofree char *cache_dir = make_dir (base, "cache", 0700, OURS);
+  g_autofree char *cache_dir = ql_test_make_owned_dir (base, "cache", 0700, OURS);
   g_autofree char *cache_file = g_build_filename (cache_dir, "registry.cache", NULL);
   g_autofree char *expected = g_strdup_printf ("'%s': plugin ABI %u.0 does not match this "
                                                "qlaunch's ABI %u.%u (major versions differ)",
@@ -447,11 +432,11 @@ static void
 test_swapped_after_scan (void)
 {
   g_autofree char *base = ql_test_make_plugin_tmpdir ();
-  g_autofree char *dir = make_dir (base, "plugins", 0755, OURS);
+  g_autofree char *dir = ql_test_make_owned_dir (base, "plugins", 0755, OURS);
   g_autofree char *plugin = install_plugin (dir);
-  g_autofree char *cache_dir = make_dir (base, "cache", 0700, OURS);
+  g_autofree char *cache_dir = ql_test_make_owned_dir (base, "cache", 0700, OURS);
   g_autofree char *cache_file = g_build_filename (cache_dir, "registry.cache", NULL);
-  g_autofree char *other_dir = make_dir (base, "other", 0755, OURS);
+  g_autofree char *other_dir = ql_test_make_owned_dir (base, "other", 0755, OURS);
   g_autofree char *other = copy_plugin ("QLAUNCH_SECURITY_FIXTURE_DIR", "libqlaunch-abictor.so", other_dir);
   g_autofree char *expected = g_strdup_printf ("'%s': cannot open plugin: the file changed since it "
                                                "was scanned; it is scanned again next time", plugin);

@@ -54,20 +54,6 @@ make_workdir (void)
   return dir;
 }
 
-static char *
-make_dir (const char *parent,
-          const char *name,
-          int         mode,
-          uid_t       owner)
-{
-  char *dir = g_build_filename (parent, name, NULL);
-
-  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
-  g_assert_cmpint (chown (dir, owner, owner), ==, 0);
-  g_assert_cmpint (g_chmod (dir, mode), ==, 0);
-  return dir;
-}
-
 /* A python3 that another user can run too: the system's when there is
  * one (PATH may lead to one under root's home). */
 static char *
@@ -175,8 +161,8 @@ static Peer *
 foreign_peer_start (const char         *work,
                     const char * const *replies)
 {
-  g_autofree char *theirs = make_dir (work, "nobody", 0700, NOBODY);
-  g_autofree char *ours = make_dir (work, "ours", 0700, 0);
+  g_autofree char *theirs = ql_test_make_owned_dir (work, "nobody", 0700, NOBODY);
+  g_autofree char *ours = ql_test_make_owned_dir (work, "ours", 0700, 0);
   g_autofree char *bound = g_build_filename (theirs, "qmp.sock", NULL);
   g_autofree char *record = g_build_filename (theirs, "record", NULL);
   g_autofree char *path = g_build_filename (ours, "qmp.sock", NULL);
@@ -329,7 +315,7 @@ test_socket_in_shared_dir (void)
   if (skip_unless_root ())
     return;
   work = make_workdir ();
-  sticky = make_dir (work, "tmp", 01777, 0);
+  sticky = ql_test_make_owned_dir (work, "tmp", 01777, 0);
   path = g_build_filename (sticky, "qmp.sock", NULL);
   record = g_build_filename (work, "record", NULL);
   p = peer_start (path, record, 0, NULL);
@@ -440,7 +426,7 @@ test_vm_own_child (void)
     }
   ql_test_vm_guard_install ();
   work = make_workdir ();
-  theirs = make_dir (work, "nobody", 0700, NOBODY);
+  theirs = ql_test_make_owned_dir (work, "nobody", 0700, NOBODY);
   /* The wrapper is a program qlaunch runs: in a directory no other user
    * can change (not /tmp). */
   safe = ql_test_make_safe_tmpdir ();

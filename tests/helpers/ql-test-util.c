@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 QlRegistry *
 ql_test_registry_new (void)
@@ -340,4 +341,18 @@ ql_test_uid_can_run (guint       uid,
                      | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL))
     return FALSE;
   return g_spawn_check_wait_status (status, NULL);
+}
+
+char *
+ql_test_make_owned_dir (const char *parent,
+                        const char *name,
+                        mode_t      mode,
+                        uid_t       owner)
+{
+  char *dir = g_build_filename (parent, name, NULL);
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_assert_cmpint (chown (dir, owner, owner), ==, 0);
+  g_assert_cmpint (g_chmod (dir, mode), ==, 0);
+  return dir;
 }

@@ -3,6 +3,8 @@
 
 #include <qlaunch/qlaunch.h>
 
+#include <sys/types.h>
+
 G_BEGIN_DECLS
 
 /* A registry that loaded the build's plugins ($QLAUNCH_BUILD_PLUGIN_DIR);
@@ -93,6 +95,13 @@ char       *ql_test_without_line        (const char  *text,
  * build tree under a private home directory, say). */
 gboolean    ql_test_uid_can_run         (guint        uid,
                                          const char  *path);
+
+/* A new directory @name in @parent with @mode, owned by @owner (user and
+ * group), for tests that play another local user. */
+char       *ql_test_make_owned_dir      (const char  *parent,
+                                         const char  *name,
+                                         mode_t       mode,
+                                         uid_t        owner);
 
 /* Whether @pid is a live process (not a zombie). */
 gboolean    ql_test_pid_alive           (GPid         pid);

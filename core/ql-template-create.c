@@ -122,15 +122,12 @@ remaining_ms (CreateRun *run)
 
 /* ---- what a template VM may not be ------------------------------------- */
 
-static gboolean
-unsupported (GError    **error,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-unsupported (GError    **error,
-             const char *format,
-             ...)
+gboolean
+ql_template_set_unsupported (GError    **error,
+                             const char *prefix,
+                             const char *suffix,
+                             const char *format,
+                             ...)
 {
   g_autofree char *what = NULL;
   va_list args;
@@ -139,9 +136,12 @@ unsupported (GError    **error,
   what = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSUPPORTED,
-               "this VM cannot be a template: %s", what);
+               "%s%s%s", prefix, what, suffix != NULL ? suffix : "");
   return FALSE;
 }
+
+#define unsupported(error, ...) \
+  ql_template_set_unsupported ((error), "this VM cannot be a template: ", NULL, __VA_ARGS__)
 
 static gboolean
 check_template_vm (QlVmConfig  *config,

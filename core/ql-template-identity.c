@@ -63,27 +63,10 @@ list_nics (QlVmConfig *config)
   return nics;
 }
 
-static gboolean
-fix_up_failed (GError    **error,
-               const char *format,
-               ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-fix_up_failed (GError    **error,
-               const char *format,
-               ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_UNSUPPORTED,
-               "identity fix-up: %s (or make the template with --same-identity: every clone "
-               "then resumes with the template's RNG state and identity)", what);
-  return FALSE;
-}
+#define fix_up_failed(error, ...) \
+  ql_template_set_unsupported ((error), "identity fix-up: ", \
+                               " (or make the template with --same-identity: every clone " \
+                               "then resumes with the template's RNG state and identity)", __VA_ARGS__)
 
 gboolean
 ql_template_identity_prepare (QlVmConfig  *source,

@@ -90,4 +90,12 @@ QlTemplate *ql_template_new_from_manifest (const char  *dir,
                                            QlRegistry  *registry,
                                            GError     **error);
 
+/* Sets QL_TEMPLATE_ERROR_UNSUPPORTED: @prefix, the formatted reason, then
+ * @suffix (nullable); returns FALSE. */
+gboolean ql_template_set_unsupported (GError    **error,
+                                      const char *prefix,
+                                      const char *suffix,
+                                      const char *format,
+                                      ...) G_GNUC_PRINTF (4, 5);
+
 G_END_DECLS

@@ -28,6 +28,11 @@
  *   path) and when the manifest's share is tampered with (a relative path,
  *   a cache mode the plugin does not know, a type other than virtio-fs):
  *   "corrupt", naming the share. No QEMU or virtiofsd is started.
+ * /template-virtiofs-guest/q35-paused: a template of the guest on q35
+ *   whose VM file reserves no root port: its VM text gets hotplug-slots=1
+ *   for the share. A library clone started paused (as a factory's) has the
+ *   share and its virtiofsd already; resumed, its guest mounts the share
+ *   and reads the host's file; Seccomp: 2; nothing left after it.
  *
  * Every run has its own XDG_RUNTIME_DIR (0700). Skipped when the test guest
  * is not built.
@@ -55,6 +60,7 @@ static char *work_dir;
 static char *runtime_base;      /* $XDG_RUNTIME_DIR/qlaunch */
 static char *share_dir;
 static char *template_dir;
+static char *template_q35_dir;
 
 static gboolean
 skip_without_guest (void)
@@ -250,18 +256,12 @@ run_cli (const char * const *args,
 /* ---- the template -------------------------------------------------------- */
 
 static void
-make_template (void)
+setup_world (void)
 {
-  const char *guest = ql_test_guest_dir ();
-  g_autofree char *vm_path = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   g_autofree char *host_file = NULL;
   g_autofree char *runtime = NULL;
-  int status;
 
-  if (template_dir != NULL)
+  if (work_dir != NULL)
     return;
   work_dir = ql_test_make_tmpdir ();
   signal (SIGABRT, kill_leftovers);
@@ -275,32 +275,58 @@ make_template (void)
   g_assert_cmpint (g_mkdir (share_dir, 0755), ==, 0);
   host_file = g_build_filename (share_dir, "hostfile", NULL);
   g_assert_true (g_file_set_contents (host_file, HOST_MARKER "\n", -1, NULL));
+}
 
+/* The template of the test guest on @machine with the share, in
+ * WORK/@name. */
+static char *
+make_template_on (const char *machine,
+                  const char *name)
+{
+  const char *guest = ql_test_guest_dir ();
+  g_autofree char *vm_path = NULL;
+  g_autofree char *vm_name = g_strconcat (name, ".vm", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  char *dir;
+  int status;
+
+  setup_world ();
   text = g_strdup_printf ("[vm]\nname = qltplfs\n"
-                          "[machine]\ntype = pc\nacceleration = tcg\n"
+                          "[machine]\ntype = %s\nacceleration = tcg\n"
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
                           "params = console=ttyS0 quiet panic=-1 qltest=shell\n"
                           "[device share0]\ntype = virtio-fs\npath = share\ntag = " TAG "\n",
-                          guest, guest);
-  vm_path = g_build_filename (work_dir, "tpl.vm", NULL);
+                          machine, guest, guest);
+  vm_path = g_build_filename (work_dir, vm_name, NULL);
   g_assert_true (g_file_set_contents (vm_path, text, -1, NULL));
-  template_dir = g_build_filename (work_dir, "tpl", NULL);
+  dir = g_build_filename (work_dir, name, NULL);
   {
     const char *args[] = { "template", "create", "--ready-pattern", "QLTEST-SHELL",
-                           "--timeout", G_STRINGIFY (CREATE_TIMEOUT_S), vm_path, template_dir, NULL };
+                           "--timeout", G_STRINGIFY (CREATE_TIMEOUT_S), vm_path, dir, NULL };
 
     status = run_cli (args, &out, &err);
   }
   if (status != 0)
-    g_error ("template create exited %d: %s", status, err);
+    g_error ("template create (%s) exited %d: %s", machine, status, err);
+  return dir;
+}
+
+static void
+make_template (void)
+{
+  if (template_dir == NULL)
+    template_dir = make_template_on ("pc", "tpl");
 }
 
 static JsonObject *
-read_manifest (JsonParser **parser)
+read_manifest (const char  *dir,
+               JsonParser **parser)
 {
-  g_autofree char *path = g_build_filename (template_dir, "manifest.json", NULL);
+  g_autofree char *path = g_build_filename (dir, "manifest.json", NULL);
   g_autoptr(GError) error = NULL;
 
   *parser = json_parser_new ();
@@ -371,7 +397,7 @@ test_clones (void)
   make_template ();
 
   /* The manifest records the share; the VM the template runs has none. */
-  manifest = read_manifest (&parser);
+  manifest = read_manifest (template_dir, &parser);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (manifest, "shares")), ==, 1);
   share = json_array_get_object_element (json_object_get_array_member (manifest, "shares"), 0);
   g_assert_cmpstr (json_object_get_string_member (share, "id"), ==, "share0");
@@ -562,6 +588,59 @@ test_bad_share (void)
   tamper (NULL, NULL, NULL, original);
 }
 
+/* ---- /template-virtiofs-guest/q35-paused -------------------------------- */
+
+static void
+test_q35_paused (void)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(QlRegistry) registry = NULL;
+  g_autoptr(QlTemplate) tpl = NULL;
+  g_autoptr(QlVm) vm = NULL;
+  g_autoptr(QlTestConsole) lib = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  g_autofree char *source = NULL;
+  JsonObject *manifest;
+  const char *text;
+
+  if (skip_without_guest ())
+    return;
+  if (template_q35_dir == NULL)
+    template_q35_dir = make_template_on ("q35", "tpl-q35");
+
+  /* The VM file reserves no root port: the template has one for the
+   * share. */
+  manifest = read_manifest (template_q35_dir, &parser);
+  text = json_object_get_string_member (json_object_get_object_member (manifest, "vm"), "text");
+  g_assert_nonnull (strstr (text, "hotplug-slots=1"));
+  g_assert_null (strstr (text, "virtio-fs"));
+
+  /* Paused, as the factory's clones: the share is plugged already, and
+   * the guest sees it when it runs. */
+  registry = ql_test_registry_new ();
+  tpl = ql_template_load (template_q35_dir, registry, &error);
+  g_assert_no_error (error);
+  vm = ql_template_new_clone (tpl, &error);
+  g_assert_no_error (error);
+  lib = ql_test_console_for_vm (vm, "paused q35 clone");
+  g_assert_true (ql_template_start_clone (tpl, vm, QL_TEMPLATE_CLONE_PAUSED, NULL, CLONE_TIMEOUT_S * 1000,
+                                          NULL, &error));
+  g_assert_no_error (error);
+  ql_test_console_watch_vm (lib);
+  g_assert_cmpstr (ql_vm_get_run_state (vm), ==, "paused");
+  source = g_strdup_printf ("source=%s", share_dir);
+  helpers = find_processes ("virtiofsd", source);
+  (void) only_child_of (helpers, getpid (), "virtiofsd of the paused clone");
+  g_assert_true (ql_vm_resume (vm, NULL, &error));
+  g_assert_no_error (error);
+  use_share (lib, "from-q35");
+  g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vm)), ==, 2);
+  g_assert_cmpint (ql_test_console_poweroff (lib, CLONE_TIMEOUT_S), ==, 0);
+  g_assert_true (wait_gone ("virtiofsd", source, 2000));
+  g_assert_cmpuint (count_entries (runtime_base), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -571,6 +650,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/template-virtiofs-guest/clones", test_clones);
   g_test_add_func ("/template-virtiofs-guest/bad-share", test_bad_share);
+  g_test_add_func ("/template-virtiofs-guest/q35-paused", test_q35_paused);
   status = g_test_run ();
   if (work_dir != NULL)
     ql_test_rm_rf (work_dir);

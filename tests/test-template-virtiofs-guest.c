@@ -628,7 +628,15 @@ test_q35_paused (void)
                                           NULL, &error));
   g_assert_no_error (error);
   ql_test_console_watch_vm (lib);
-  g_assert_cmpstr (ql_vm_get_run_state (vm), ==, "paused");
+  {
+    g_autofree char *status = NULL;
+    gboolean running = TRUE;
+
+    g_assert_true (ql_qmp_query_status (ql_vm_get_qmp (vm), &status, &running, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (status, ==, "paused");
+    g_assert_false (running);
+  }
   source = g_strdup_printf ("source=%s", share_dir);
   helpers = find_processes ("virtiofsd", source);
   (void) only_child_of (helpers, getpid (), "virtiofsd of the paused clone");

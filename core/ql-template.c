@@ -1256,16 +1256,23 @@ check_extra_devices (QlTemplate  *self,
                      GError     **error)
 {
   JsonObject *vm = ql_json_object (self->manifest, "vm");
-  g_autofree char *memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
+  QlVmConfig *clone_config = ql_vm_get_config (run->vm);
+  GPtrArray *shares = g_object_get_data (G_OBJECT (run->vm), "ql-template-shares");
 
   if (run->extra == NULL || run->extra->len == 0)
     return TRUE;
+  /* The clone's memory as it runs (shared, with shares), and its shares. */
   run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                             ql_json_string (vm, "base-dir"), self->registry,
                                             ql_json_object (self->manifest, "qemu-overrides"),
-                                            memory_path, FALSE, NULL, FALSE, error);
+                                            ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
+                                            ql_vm_config_get_bool (clone_config,
+                                                                   QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
+                                            NULL, FALSE, error);
   if (run->with_extra == NULL)
     return FALSE;
+  for (guint i = 0; shares != NULL && i < shares->len; i++)
+    ql_vm_config_add_device (run->with_extra, g_ptr_array_index (shares, i));
   for (guint i = 0; i < run->extra->len; i++)
     {
       QlDevice *device = g_ptr_array_index (run->extra, i);

@@ -27,7 +27,8 @@
  *   starts when the shared directory is gone (naming the share and the
  *   path) and when the manifest's share is tampered with (a relative path,
  *   a cache mode the plugin does not know, a type other than virtio-fs):
- *   "corrupt", naming the share. No QEMU or virtiofsd is started.
+ *   "corrupt", naming the share. A -d virtio-fs device with the share's
+ *   tag is refused. No QEMU or virtiofsd is started.
  * /template-virtiofs-guest/q35-paused: a template of the guest on q35
  *   whose VM file reserves no root port: its VM text gets hotplug-slots=1
  *   for the share. A library clone started paused (as a factory's) has the
@@ -512,10 +513,13 @@ test_clones (void)
 
 /* `template clone` refuses, saying @expected, and starts nothing. */
 static void
-assert_clone_refused (const char *expected,
-                      const char *expected2)
+assert_clone_refused_with (const char *device,
+                           const char *expected,
+                           const char *expected2)
 {
-  const char *args[] = { "template", "clone", template_dir, NULL };
+  const char *plain[] = { "template", "clone", template_dir, NULL };
+  const char *with_device[] = { "template", "clone", "-d", device, template_dir, NULL };
+  const char *const *args = device != NULL ? with_device : plain;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   int status = run_cli (args, &out, &err);
@@ -525,6 +529,13 @@ assert_clone_refused (const char *expected,
     g_error ("expected '%s' and '%s' in: %s", expected, expected2, err);
   g_assert_true (wait_gone ("qemu-system-", runtime_base, 1000));
   g_assert_true (wait_gone ("virtiofsd", share_dir, 1000));
+}
+
+static void
+assert_clone_refused (const char *expected,
+                      const char *expected2)
+{
+  assert_clone_refused_with (NULL, expected, expected2);
 }
 
 /* Writes the manifest with share 0's @member in @object set to @value
@@ -586,6 +597,13 @@ test_bad_share (void)
   tamper (NULL, "type", "block", NULL);
   assert_clone_refused ("corrupt", "only virtio-fs shares");
   tamper (NULL, NULL, NULL, original);
+
+  /* A -d share is checked against the clone with its shares. */
+  {
+    g_autofree char *spec = g_strdup_printf ("virtio-fs,id=extra,path=%s,tag=" TAG, share_dir);
+
+    assert_clone_refused_with (spec, "'" TAG "' is the tag of device 'share0'", "extra");
+  }
 }
 
 /* ---- /template-virtiofs-guest/q35-paused -------------------------------- */

@@ -29,6 +29,9 @@
  *   a cache mode the plugin does not know, a type other than virtio-fs):
  *   "corrupt", naming the share. A -d virtio-fs device with the share's
  *   tag is refused. No QEMU or virtiofsd is started.
+ * /template-virtiofs-guest/helper-killed: the virtiofsd of a running
+ *   clone is killed (SIGKILL): `template clone` stops QEMU and fails,
+ *   naming the share and the helper; nothing is left.
  * /template-virtiofs-guest/q35-paused: a template of the guest on q35
  *   whose VM file reserves no root port: its VM text gets hotplug-slots=1
  *   for the share. A library clone started paused (as a factory's) has the
@@ -606,6 +609,43 @@ test_bad_share (void)
   }
 }
 
+/* ---- /template-virtiofs-guest/helper-killed ------------------------------ */
+
+static void
+test_helper_killed (void)
+{
+  const char *args[] = { "template", "clone", "--timeout", G_STRINGIFY (CLONE_TIMEOUT_S), NULL, NULL };
+  g_autoptr(QlTestConsole) cli = NULL;
+  g_autoptr(GArray) helpers = NULL;
+  g_autoptr(GArray) qemus = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *out = NULL;
+  GPid helper, qemu;
+
+  if (skip_without_guest ())
+    return;
+  make_template ();
+  args[4] = template_dir;
+  cli = ql_test_console_spawn_cli (args);
+  out = ql_test_console_shell_ok (cli, "echo up", COMMAND_TIMEOUT_S);
+  source = g_strdup_printf ("source=%s", share_dir);
+  helpers = find_processes ("virtiofsd", source);
+  helper = only_child_of (helpers, ql_test_console_get_pid (cli), "virtiofsd of the clone");
+  qemus = find_processes ("qemu-system-", runtime_base);
+  qemu = only_child_of (qemus, ql_test_console_get_pid (cli), "QEMU of the clone");
+
+  /* The clone cannot work without it: QEMU is stopped, the clone fails
+   * naming the share and the helper. */
+  g_assert_cmpint (kill (helper, SIGKILL), ==, 0);
+  g_assert_cmpint (ql_test_console_wait (cli, 30), !=, 0);
+  g_assert_false (ql_test_pid_alive (qemu));
+  if (strstr (ql_test_console_get_stderr (cli), "device 'share0': helper virtiofsd") == NULL
+      || strstr (ql_test_console_get_stderr (cli), "was killed by signal 9") == NULL)
+    g_error ("no word of the helper's death: %s", ql_test_console_get_stderr (cli));
+  g_assert_true (wait_gone ("virtiofsd", source, 2000));
+  g_assert_cmpuint (count_entries (runtime_base), ==, 0);
+}
+
 /* ---- /template-virtiofs-guest/q35-paused -------------------------------- */
 
 static void
@@ -676,6 +716,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/template-virtiofs-guest/clones", test_clones);
   g_test_add_func ("/template-virtiofs-guest/bad-share", test_bad_share);
+  g_test_add_func ("/template-virtiofs-guest/helper-killed", test_helper_killed);
   g_test_add_func ("/template-virtiofs-guest/q35-paused", test_q35_paused);
   status = g_test_run ();
   if (work_dir != NULL)

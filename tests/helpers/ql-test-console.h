@@ -32,6 +32,10 @@ char          *ql_test_console_shell      (QlTestConsole      *c,
 char          *ql_test_console_shell_ok   (QlTestConsole      *c,
                                            const char         *command,
                                            guint               timeout_s);
+/* Waits (up to @timeout_s) for it to end and its output to close: the
+ * exit status (qlaunch's, or QEMU's). */
+int            ql_test_console_wait       (QlTestConsole      *c,
+                                           guint               timeout_s);
 /* Sends `poweroff` and waits (up to @timeout_s) for it to end: the exit
  * status (qlaunch's, or QEMU's). */
 int            ql_test_console_poweroff   (QlTestConsole      *c,

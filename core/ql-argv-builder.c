@@ -143,17 +143,13 @@ emit_device_options (QlVmConfig  *self,
     {
       QlDevice *device = g_ptr_array_index (devices, i);
       guint first = ql_cmdline_get_n_options (cl);
-      g_autofree char *origin = NULL;
-
       guint first_helper = ql_cmdline_get_n_helpers (cl);
 
       if (startup_only && ql_pcie_get_planned_ports (device) != NULL)
         continue;
       if (!ql_device_qemu_params (device, self, cl, error))
         return FALSE;
-      origin = g_strdup_printf ("device '%s'", ql_device_get_id (device));
-      for (guint k = first; k < ql_cmdline_get_n_options (cl); k++)
-        ql_option_set_origin (ql_cmdline_get_option (cl, k), origin);
+      ql_cmdline_set_device_origin (cl, first, ql_device_get_id (device));
       for (guint k = first_helper; k < ql_cmdline_get_n_helpers (cl); k++)
         ql_helper_set_device_id (ql_cmdline_get_helper (cl, k), ql_device_get_id (device));
     }
@@ -790,14 +786,9 @@ uses_escape_hatch (QlVmConfig *self)
       || ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE) != NULL)
     return TRUE;
   for (guint i = 0; i < devices->len; i++)
-    {
-      g_autofree char *set = NULL;
-      g_autofree char *unset = NULL;
-
-      g_object_get (g_ptr_array_index (devices, i), "qemu-set", &set, "qemu-unset", &unset, NULL);
-      if (set != NULL || unset != NULL)
-        return TRUE;
-    }
+    if (ql_device_peek_qemu_set (g_ptr_array_index (devices, i)) != NULL
+        || ql_device_peek_qemu_unset (g_ptr_array_index (devices, i)) != NULL)
+      return TRUE;
   return FALSE;
 }
 

@@ -1766,8 +1766,8 @@ format_json (QlOption  *option,
         {
           g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
                        "%s%s%s %s: key '%s' clashes with another key in JSON form",
-                       option->origin != NULL ? option->origin : "",
-                       option->origin != NULL ? ": " : "",
+                       ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "",
+                       ql_option_get_origin (option) != NULL ? ": " : "",
                        option->flag, option->head != NULL ? option->head : "", v->key);
           return NULL;
         }
@@ -1810,8 +1810,8 @@ check_removed (QlCmdline  *self,
     return TRUE;
   g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE,
                "%s%sQEMU %u.%u has no %s%s%s (removed in %u.%u): %s",
-               option->origin != NULL ? option->origin : "",
-               option->origin != NULL ? ": " : "",
+               ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "",
+               ql_option_get_origin (option) != NULL ? ": " : "",
                self->qemu_major, self->qemu_minor, option->flag,
                option->head != NULL ? " " : "", option->head != NULL ? option->head : "",
                major, minor, instead);

@@ -61,6 +61,11 @@ gboolean    ql_template_disks_check         (const char   *dir,
                                              QlVmConfig   *config,
                                              GError      **error);
 
+/* The template's own overlays: id -> DIR/disk-ID.qcow2 for every disk of
+ * the manifest's "disks" (empty for none). */
+GHashTable *ql_template_disks_template_paths (const char  *dir,
+                                              JsonObject  *manifest);
+
 /* A clone's overlays: one empty qcow2 over DIR/disk-ID.qcow2 per disk of
  * the manifest, made in @runtime_dir (disk-ID.qcow2) or, when @keep_dir
  * is given, in it (NAME-ID-XXXXXXXX.qcow2, kept after the clone). Returns

@@ -420,6 +420,27 @@ ql_template_disks_check (const char  *dir,
   return TRUE;
 }
 
+GHashTable *
+ql_template_disks_template_paths (const char *dir,
+                                  JsonObject *manifest)
+{
+  JsonNode *node = json_object_get_member (manifest, "disks");
+  JsonArray *disks = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  GHashTable *paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  for (guint i = 0; disks != NULL && i < json_array_get_length (disks); i++)
+    {
+      const char *id = ql_json_string (ql_json_array_object (disks, i), "id");
+      g_autofree char *name = NULL;
+
+      if (!is_safe_id (id))
+        continue;       /* ql_template_disks_check() says so */
+      name = ql_template_disk_file_name (id);
+      g_hash_table_insert (paths, g_strdup (id), g_build_filename (dir, name, NULL));
+    }
+  return paths;
+}
+
 static void
 remove_all (GHashTable *paths)
 {

@@ -542,6 +542,7 @@ ql_template_new_from_manifest (const char  *dir,
   JsonObject *vm = ql_json_object (manifest, "vm");
   JsonObject *qemu = ql_json_object (manifest, "qemu");
   g_autoptr(GError) local = NULL;
+  g_autoptr(GHashTable) disks = NULL;
 
   self->dir = g_canonicalize_filename (dir, NULL);
   self->manifest = json_object_ref (manifest);
@@ -576,10 +577,13 @@ ql_template_new_from_manifest (const char  *dir,
   self->qemu_version = g_strdup (ql_json_string (qemu, "version"));
   self->machine_type = g_strdup (ql_json_string (manifest, "machine-type"));
   self->memory_size = ql_json_int (manifest, "memory-size", 0);
-  self->config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                         ql_json_string (vm, "base-dir"), registry,
-                                         ql_json_object (manifest, "qemu-overrides"), memory_path,
-                                         FALSE, NULL, FALSE, &local);
+  /* Its writable disks on the template's overlays (which exist: a host
+   * check of the configuration finds them). */
+  disks = ql_template_disks_template_paths (dir, manifest);
+  self->config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                               ql_json_string (vm, "base-dir"), registry,
+                                               ql_json_object (manifest, "qemu-overrides"), memory_path,
+                                               FALSE, NULL, FALSE, disks, &local);
   if (self->config == NULL)
     {
       g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
@@ -799,7 +803,8 @@ ql_template_dup_disk_ids (QlTemplate *self)
  * Gets the configuration of the template's VM, which every clone runs.
  *
  * Returns: (transfer none): the template VM's configuration, as a clone
- *   runs it (memory from the template's file, private)
+ *   runs it (memory from the template's file, private), its writable
+ *   disks on the template's overlays (a clone has its own over those)
  */
 QlVmConfig *
 ql_template_get_config (QlTemplate *self)
@@ -939,8 +944,9 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
 
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
 
-  if (!check_ownership (self, error) || !check_own_files (self, error) || !check_host (self, error)
-      || !ql_template_disks_check (self->dir, self->manifest, self->config, error))
+  if (!check_ownership (self, error) || !check_own_files (self, error)
+      || !ql_template_disks_check (self->dir, self->manifest, self->config, error)
+      || !check_host (self, error))
     return NULL;
   runtime = make_runtime_dir (error);
   if (runtime == NULL)

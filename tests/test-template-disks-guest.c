@@ -683,15 +683,17 @@ random_text (const char *prefix)
   return g_strdup_printf ("%s%08x%08x", prefix, g_random_int (), g_random_int ());
 }
 
-/* Waits until the console printed @text (after c->pos). */
+/* Waits until the console printed @text (after c->pos); consumes what
+ * came before it and @text. */
 static void
 console_wait_for (Console    *c,
                   const char *text,
                   guint       timeout_s)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  const char *at;
 
-  while (strstr (c->out.buf->str + c->pos, text) == NULL)
+  while ((at = strstr (c->out.buf->str + c->pos, text)) == NULL)
     {
       if (c->exited && c->out.eof)
         console_fail (c, "exited before its shell prompt");
@@ -699,6 +701,7 @@ console_wait_for (Console    *c,
         console_fail (c, "no shell prompt in time");
       iterate ();
     }
+  c->pos = at + strlen (text) - c->out.buf->str;
 }
 
 /* @len bytes of the guest's /dev/vda at @offset. */

@@ -23,11 +23,14 @@ gboolean    ql_disk_image_virtual_size   (const char  *path,
 /* Creates @path (O_CREAT | O_EXCL, mode 0600, a symbolic link is never
  * followed) as an empty qcow2 (version 3, 64 KiB clusters) of @size bytes
  * whose backing file is @backing (an absolute path, written as is) in
- * @backing_format. On failure nothing is left at @path. */
+ * @backing_format; @durable: synced to disk before it returns (an overlay
+ * that is removed with its clone need not be). On failure nothing is left
+ * at @path. */
 gboolean    ql_disk_image_create_overlay (const char  *path,
                                           const char  *backing,
                                           const char  *backing_format,
                                           guint64      size,
+                                          gboolean     durable,
                                           char       **why);
 
 /* Reads the header of the qcow2 image @path: its virtual size, backing

@@ -262,6 +262,7 @@ ql_disk_image_create_overlay (const char  *path,
                               const char  *backing,
                               const char  *backing_format,
                               guint64      size,
+                              gboolean     durable,
                               char       **why)
 {
   /* Entries of 8 bytes, each mapping one L2 table of 8192 clusters. */
@@ -329,7 +330,7 @@ ql_disk_image_create_overlay (const char  *path,
     return set_why (why, "cannot create %s: %s", path, g_strerror (errno));
   if (!write_at (fd, head, 3 * QCOW2_CLUSTER_SIZE, 0)
       || ftruncate (fd, 3 * (goffset) QCOW2_CLUSTER_SIZE + (goffset) l1_size * 8) != 0
-      || fsync (fd) != 0)
+      || (durable && fsync (fd) != 0))
     {
       int saved = errno;
 

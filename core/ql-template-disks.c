@@ -216,7 +216,7 @@ ql_template_disks_create (QlVmConfig  *source,
       json_object_set_int_member (entry, "size", (gint64) ((size + 511) & ~G_GUINT64_CONSTANT (511)));
       json_object_set_object_member (entry, "base", base);
       json_array_add_object_element (out, entry);
-      if (!ql_disk_image_create_overlay (overlay, image, format, size, &why))
+      if (!ql_disk_image_create_overlay (overlay, image, format, size, TRUE, &why))
         {
           g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_FAILED,
                        "writable disk '%s': the template's overlay: %s", id, why);
@@ -478,7 +478,8 @@ ql_template_disks_make_clone (const char  *dir,
           g_autofree char *name = ql_template_disk_file_name (id);
 
           path = g_build_filename (runtime_dir, name, NULL);
-          made = ql_disk_image_create_overlay (path, backing, "qcow2", ql_json_int (entry, "size", 0), &why);
+          made = ql_disk_image_create_overlay (path, backing, "qcow2", ql_json_int (entry, "size", 0),
+                                               keep_dir != NULL, &why);
         }
       else
         /* A fresh name: several clones may keep their disks in one place. */
@@ -489,7 +490,8 @@ ql_template_disks_make_clone (const char  *dir,
             g_free (path);
             g_clear_pointer (&why, g_free);
             path = g_build_filename (keep_dir, name, NULL);
-            made = ql_disk_image_create_overlay (path, backing, "qcow2", ql_json_int (entry, "size", 0), &why);
+            made = ql_disk_image_create_overlay (path, backing, "qcow2", ql_json_int (entry, "size", 0),
+                                               keep_dir != NULL, &why);
             if (!made && !g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
               break;
           }

@@ -139,7 +139,7 @@ test_overlay (void)
   base_sha = sha256_of (base);
   g_assert_true (ql_disk_image_virtual_size (base, "raw", &size, &why));
   g_assert_cmpuint (size, ==, 3 * 1024 * 1024 + 100);
-  g_assert_true (ql_disk_image_create_overlay (overlay, base, "raw", size, &why));
+  g_assert_true (ql_disk_image_create_overlay (overlay, base, "raw", size, TRUE, &why));
   g_assert_null (why);
   /* Whole sectors, as qemu-img makes them. */
   check_overlay (overlay, base, "raw", 3 * 1024 * 1024 + 512);
@@ -178,11 +178,11 @@ test_overlay (void)
   }
   g_assert_true (ql_disk_image_virtual_size (qbase, "qcow2", &size, &why));
   g_assert_cmpuint (size, ==, G_GUINT64_CONSTANT (5) << 30);
-  g_assert_true (ql_disk_image_create_overlay (overlay2, qbase, "qcow2", size, &why));
+  g_assert_true (ql_disk_image_create_overlay (overlay2, qbase, "qcow2", size, TRUE, &why));
   check_overlay (overlay2, qbase, "qcow2", size);
 
   /* An L1 table of more than one cluster. */
-  g_assert_true (ql_disk_image_create_overlay (big, qbase, "qcow2", G_GUINT64_CONSTANT (5) << 40, &why));
+  g_assert_true (ql_disk_image_create_overlay (big, qbase, "qcow2", G_GUINT64_CONSTANT (5) << 40, TRUE, &why));
   check_overlay (big, qbase, "qcow2", G_GUINT64_CONSTANT (5) << 40);
 }
 
@@ -196,7 +196,7 @@ test_overlay_refused (void)
   g_autofree char *fresh = g_build_filename (tmp, "fresh.qcow2", NULL);
   char *why = NULL;
 
-  g_assert_false (ql_disk_image_create_overlay (existing, "/base", "raw", 1 << 20, &why));
+  g_assert_false (ql_disk_image_create_overlay (existing, "/base", "raw", 1 << 20, TRUE, &why));
   g_assert_nonnull (strstr (why, "File exists"));
   g_clear_pointer (&why, g_free);
   {
@@ -205,14 +205,14 @@ test_overlay_refused (void)
     g_assert_cmpstr (now, ==, sha);
   }
   g_assert_cmpint (symlink (target, link), ==, 0);
-  g_assert_false (ql_disk_image_create_overlay (link, "/base", "raw", 1 << 20, &why));
+  g_assert_false (ql_disk_image_create_overlay (link, "/base", "raw", 1 << 20, TRUE, &why));
   g_clear_pointer (&why, g_free);
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
 
-  g_assert_false (ql_disk_image_create_overlay (fresh, "base.raw", "raw", 1 << 20, &why));
+  g_assert_false (ql_disk_image_create_overlay (fresh, "base.raw", "raw", 1 << 20, TRUE, &why));
   g_assert_nonnull (strstr (why, "not absolute"));
   g_clear_pointer (&why, g_free);
-  g_assert_false (ql_disk_image_create_overlay (fresh, "/base", "raw", 0, &why));
+  g_assert_false (ql_disk_image_create_overlay (fresh, "/base", "raw", 0, TRUE, &why));
   g_assert_nonnull (strstr (why, "virtual size"));
   g_clear_pointer (&why, g_free);
   g_assert_false (g_file_test (fresh, G_FILE_TEST_EXISTS));

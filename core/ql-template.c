@@ -1289,12 +1289,15 @@ check_extra_devices (QlTemplate  *self,
   JsonObject *vm = ql_json_object (self->manifest, "vm");
   g_autofree char *memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
 
+  g_autoptr(GHashTable) disks = NULL;
+
   if (run->extra == NULL || run->extra->len == 0)
     return TRUE;
-  run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                            ql_json_string (vm, "base-dir"), self->registry,
-                                            ql_json_object (self->manifest, "qemu-overrides"),
-                                            memory_path, FALSE, NULL, FALSE, error);
+  disks = ql_template_disks_template_paths (self->dir, self->manifest);
+  run->with_extra = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                                  ql_json_string (vm, "base-dir"), self->registry,
+                                                  ql_json_object (self->manifest, "qemu-overrides"),
+                                                  memory_path, FALSE, NULL, FALSE, disks, error);
   if (run->with_extra == NULL)
     return FALSE;
   for (guint i = 0; i < run->extra->len; i++)

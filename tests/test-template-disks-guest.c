@@ -28,7 +28,9 @@
  *   writing and reading back its own bytes.
  * /template-disks-guest/drift: a base image whose mtime changed, one
  *   whose first MiB changed (size and mtime restored), and a template
- *   copy whose overlay is deleted: `template clone --keep-disks` exits 1
+ *   copy whose overlay's mtime changed, one whose manifest names another
+ *   base than its overlay's header (the manifest is not trusted), and one
+ *   whose overlay is deleted: `template clone --keep-disks` exits 1
  *   with an error naming disk0, no QEMU ever starts, no overlay is left
  *   (neither kept nor in a runtime directory).
  *
@@ -1087,6 +1089,22 @@ test_factory (void)
     g_assert_cmpuint (g_strv_length (ids), ==, 1);
     g_assert_cmpstr (ids[0], ==, "disk0");
   }
+  {
+    /* What making a clone's VM costs here (checks, the overlay), without
+     * QEMU: reported, not asserted. */
+    gint64 t0 = g_get_monotonic_time ();
+
+    for (guint i = 0; i < 10; i++)
+      {
+        g_autoptr(QlVm) vm = ql_template_new_clone (tpl, &error);
+
+        g_assert_no_error (error);
+        g_assert_nonnull (ql_template_get_clone_disk (vm, "disk0"));
+      }
+    g_test_message ("ql_template_new_clone with a writable disk: %.2f ms each (10 in a row)",
+                    (g_get_monotonic_time () - t0) / 1e3 / 10);
+    g_assert_cmpuint (count_clone_dirs (), ==, 0);
+  }
   factory = ql_vm_factory_new (tpl, 2);
   g_signal_connect (factory, "prepare-clone", G_CALLBACK (on_prepare_clone), consoles);
   ql_vm_factory_start (factory);
@@ -1216,6 +1234,36 @@ test_drift (void)
     g_assert_true (ql_test_run (chmod, NULL));
   }
   copy_overlay = template_overlay (copy);
+  g_assert_cmpint (stat (copy_overlay, &st), ==, 0);
+
+  /* Its overlay changed (here: its mtime). */
+  later = st.st_mtim;
+  later.tv_sec += 10;
+  set_times (copy_overlay, &st.st_atim, &later);
+  assert_refused (copy, "its overlay changed");
+  set_times (copy_overlay, &st.st_atim, &st.st_mtim);
+
+  /* A manifest naming another base image than the overlay's header. */
+  {
+    g_autofree char *manifest = g_build_filename (copy, "manifest.json", NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *other = g_build_filename (work_dir, "other.raw", NULL);
+    g_autofree char *edited = NULL;
+    g_autofree char *quoted = g_strdup_printf ("\"%s\"", base_path);
+    g_autofree char *quoted_other = g_strdup_printf ("\"%s\"", other);
+    const char *cp[] = { "cp", "-a", base_path, other, NULL };
+    GString *s;
+
+    g_assert_true (ql_test_run (cp, NULL));
+    g_assert_true (g_file_get_contents (manifest, &text, NULL, NULL));
+    s = g_string_new (text);
+    g_assert_cmpuint (g_string_replace (s, quoted, quoted_other, 0), >, 0);
+    edited = g_string_free (s, FALSE);
+    g_assert_true (g_file_set_contents (manifest, edited, -1, NULL));
+    assert_refused (copy, "the manifest says");
+    g_assert_true (g_file_set_contents (manifest, text, -1, NULL));
+  }
+
   g_assert_cmpint (g_unlink (copy_overlay), ==, 0);
   assert_refused (copy, "missing");
 }

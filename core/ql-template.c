@@ -15,6 +15,7 @@
  */
 #include "ql-template-private.h"
 #include "ql-template-shares-private.h"
+#include "ql-template-disks-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -120,6 +121,23 @@ ql_template_run_config (const char  *text,
                         gboolean     incoming,
                         GError     **error)
 {
+  return ql_template_run_config_disks (text, source_name, base_dir, registry, overrides, memory_path,
+                                       shared, qmp_path, incoming, NULL, error);
+}
+
+QlVmConfig *
+ql_template_run_config_disks (const char  *text,
+                              const char  *source_name,
+                              const char  *base_dir,
+                              QlRegistry  *registry,
+                              JsonObject  *overrides,
+                              const char  *memory_path,
+                              gboolean     shared,
+                              const char  *qmp_path,
+                              gboolean     incoming,
+                              GHashTable  *disks,
+                              GError     **error)
+{
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(QlVmConfig) config = NULL;
   g_autofree char *data = NULL;
@@ -144,6 +162,7 @@ ql_template_run_config (const char  *text,
   config = ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
   if (config == NULL
       || !ql_vm_config_apply_qemu_overrides_json (config, overrides, error)
+      || !ql_template_disks_redirect (config, disks, error)
       || !check_run_config (config, text, source_name, base_dir, registry, memory_path, qmp_path != NULL,
                             error))
     return NULL;
@@ -524,14 +543,16 @@ ql_template_new_from_manifest (const char  *dir,
   JsonObject *vm = ql_json_object (manifest, "vm");
   JsonObject *qemu = ql_json_object (manifest, "qemu");
   g_autoptr(GError) local = NULL;
+  g_autoptr(GHashTable) disks = NULL;
 
   self->dir = g_canonicalize_filename (dir, NULL);
   self->manifest = json_object_ref (manifest);
   self->registry = g_object_ref (registry);
-  if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT)
+  if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT
+      && ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT_DISKS)
     {
-      corrupt (error, dir, "manifest format %" G_GINT64_FORMAT ", this qlaunch reads %d",
-               ql_json_int (manifest, "format", -1), QL_TEMPLATE_FORMAT);
+      corrupt (error, dir, "manifest format %" G_GINT64_FORMAT ", this qlaunch reads %d and %d",
+               ql_json_int (manifest, "format", -1), QL_TEMPLATE_FORMAT, QL_TEMPLATE_FORMAT_DISKS);
       return NULL;
     }
   if (ql_json_string (vm, "text") == NULL || ql_json_string (qemu, "path") == NULL
@@ -557,10 +578,13 @@ ql_template_new_from_manifest (const char  *dir,
   self->qemu_version = g_strdup (ql_json_string (qemu, "version"));
   self->machine_type = g_strdup (ql_json_string (manifest, "machine-type"));
   self->memory_size = ql_json_int (manifest, "memory-size", 0);
-  self->config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                         ql_json_string (vm, "base-dir"), registry,
-                                         ql_json_object (manifest, "qemu-overrides"), memory_path,
-                                         FALSE, NULL, FALSE, &local);
+  /* Its writable disks on the template's overlays (which exist: a host
+   * check of the configuration finds them). */
+  disks = ql_template_disks_template_paths (dir, manifest);
+  self->config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                               ql_json_string (vm, "base-dir"), registry,
+                                               ql_json_object (manifest, "qemu-overrides"), memory_path,
+                                               FALSE, NULL, FALSE, disks, &local);
   if (self->config == NULL)
     {
       g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
@@ -748,13 +772,47 @@ ql_template_get_memory_size (QlTemplate *self)
 }
 
 /**
+ * ql_template_dup_disk_ids:
+ * @self: a #QlTemplate
+ *
+ * Gets the ids of the template VM's writable disks. Each runs, in the
+ * template, on a qcow2 overlay in the template directory
+ * (`disk-ID.qcow2`, read-only once the template is made) over the image
+ * the VM file names, which is never written; every clone gets its own
+ * overlay over that one (ql_template_get_clone_disk()).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the ids, in the VM
+ *   file's order; empty when it has none
+ */
+char **
+ql_template_dup_disk_ids (QlTemplate *self)
+{
+  JsonNode *node;
+  GPtrArray *ids = g_ptr_array_new ();
+
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  node = json_object_get_member (self->manifest, "disks");
+  for (guint i = 0; node != NULL && JSON_NODE_HOLDS_ARRAY (node)
+                    && i < json_array_get_length (json_node_get_array (node)); i++)
+    {
+      const char *id = ql_json_string (ql_json_array_object (json_node_get_array (node), i), "id");
+
+      if (id != NULL)
+        g_ptr_array_add (ids, g_strdup (id));
+    }
+  g_ptr_array_add (ids, NULL);
+  return (char **) g_ptr_array_free (ids, FALSE);
+}
+
+/**
  * ql_template_get_config:
  * @self: a #QlTemplate
  *
  * Gets the configuration of the template's VM, which every clone runs.
  *
  * Returns: (transfer none): the template VM's configuration, as a clone
- *   runs it (memory from the template's file, private)
+ *   runs it (memory from the template's file, private), its writable
+ *   disks on the template's overlays (a clone has its own over those)
  */
 QlVmConfig *
 ql_template_get_config (QlTemplate *self)
@@ -879,7 +937,46 @@ QlVm *
 ql_template_new_clone (QlTemplate  *self,
                        GError     **error)
 {
+  return ql_template_new_clone_keeping_disks (self, NULL, error);
+}
+
+/**
+ * ql_template_new_clone_keeping_disks:
+ * @self: a #QlTemplate
+ * @keep_dir: (nullable): where the clone's disk overlays go and stay;
+ *   %NULL: in its runtime directory, removed when QEMU exits
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * ql_template_new_clone(), with the clone's writable disks kept. Each
+ * writable disk of the template's VM is, for the clone, a new qcow2
+ * overlay over the template's overlay of that disk (itself over the image
+ * the VM file names; neither is ever written). It is made here, before
+ * QEMU starts, mode 0600, never over an existing file: in @keep_dir as
+ * `TEMPLATE-ID-XXXXXXXX.qcow2` (TEMPLATE: the template directory's name,
+ * ID: the disk's id), or without @keep_dir as `disk-ID.qcow2` in the
+ * clone's private runtime directory. Get its path with
+ * ql_template_get_clone_disk(). A kept overlay stays after the clone (but
+ * not when it fails to start): it is the clone's disk, which `qlaunch run`
+ * boots when a VM file names it as the disk's `file` with `format =
+ * qcow2`; its backing chain (the template's overlay, then the image) must
+ * stay where it is.
+ *
+ * Before anything is made, the writable disks are checked: the template's
+ * overlay of each must be there, unchanged and over the recorded image,
+ * and that image unchanged since the template was made (size, modification
+ * time, SHA-256 of its first MiB); %QL_TEMPLATE_ERROR_MISMATCH (the image
+ * drifted) or %QL_TEMPLATE_ERROR_CORRUPT naming the disk otherwise.
+ *
+ * Returns: (transfer full): the clone's VM, or %NULL, and no QEMU started
+ *   and no overlay left
+ */
+QlVm *
+ql_template_new_clone_keeping_disks (QlTemplate  *self,
+                                     const char  *keep_dir,
+                                     GError     **error)
+{
   g_autoptr(CloneRuntime) runtime = NULL;
+  g_autoptr(GHashTable) disks = NULL;
   g_autofree char *qmp_path = NULL;
   g_autofree char *memory_path = NULL;
   g_autoptr(QlVmConfig) config = NULL;
@@ -889,7 +986,9 @@ ql_template_new_clone (QlTemplate  *self,
 
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
 
-  if (!check_ownership (self, error) || !check_own_files (self, error) || !check_host (self, error))
+  if (!check_ownership (self, error) || !check_own_files (self, error)
+      || !ql_template_disks_check (self->dir, self->manifest, self->config, error)
+      || !check_host (self, error))
     return NULL;
   shares = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, error);
   if (shares == NULL)
@@ -922,16 +1021,32 @@ ql_template_new_clone (QlTemplate  *self,
       g_free (memory_path);
       memory_path = g_steal_pointer (&copy);
     }
-  config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                   ql_json_string (vm, "base-dir"), self->registry,
-                                   ql_json_object (self->manifest, "qemu-overrides"),
-                                   memory_path, shares->len > 0, qmp_path, TRUE, error);
-  if (config == NULL)
+  /* Last before the configuration: a kept overlay is removed again when it fails. */
+  disks = ql_template_disks_make_clone (self->dir, self->manifest, runtime->dir, keep_dir, error);
+  if (disks == NULL)
     return NULL;
+  config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                         ql_json_string (vm, "base-dir"), self->registry,
+                                         ql_json_object (self->manifest, "qemu-overrides"),
+                                         memory_path, shares->len > 0, qmp_path, TRUE, disks, error);
+  if (config == NULL)
+    {
+      if (keep_dir != NULL)
+        {
+          GHashTableIter iter;
+          gpointer path;
+
+          g_hash_table_iter_init (&iter, disks);
+          while (g_hash_table_iter_next (&iter, NULL, &path))
+            g_unlink (path);
+        }
+      return NULL;
+    }
   clone = ql_vm_new (config);
   if (shares->len > 0)
     g_object_set_data_full (G_OBJECT (clone), "ql-template-shares", g_steal_pointer (&shares),
                             (GDestroyNotify) g_ptr_array_unref);
+  ql_template_disks_attach (clone, disks, keep_dir != NULL);
   g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
                           g_steal_pointer (&runtime), (GDestroyNotify) clone_runtime_free);
   g_signal_connect (clone, "notify::state", G_CALLBACK (clone_state_changed), NULL);
@@ -1040,6 +1155,8 @@ clone_fail (GTask  *task,
       return;
     }
   run->failed = TRUE;
+  /* A clone that never ran has nothing worth keeping. */
+  ql_template_disks_drop_kept (run->vm);
   if (run->timer != NULL)
     {
       g_source_destroy (run->timer);
@@ -1259,16 +1376,20 @@ check_extra_devices (QlTemplate  *self,
   QlVmConfig *clone_config = ql_vm_get_config (run->vm);
   GPtrArray *shares = g_object_get_data (G_OBJECT (run->vm), "ql-template-shares");
 
+  g_autoptr(GHashTable) disks = NULL;
+
   if (run->extra == NULL || run->extra->len == 0)
     return TRUE;
-  /* The clone's memory as it runs (shared, with shares), and its shares. */
-  run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                            ql_json_string (vm, "base-dir"), self->registry,
-                                            ql_json_object (self->manifest, "qemu-overrides"),
-                                            ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
-                                            ql_vm_config_get_bool (clone_config,
-                                                                   QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
-                                            NULL, FALSE, error);
+  /* The clone's memory as it runs (shared, with shares), its shares and
+   * the template's disk overlays. */
+  disks = ql_template_disks_template_paths (self->dir, self->manifest);
+  run->with_extra = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                                  ql_json_string (vm, "base-dir"), self->registry,
+                                                  ql_json_object (self->manifest, "qemu-overrides"),
+                                                  ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
+                                                  ql_vm_config_get_bool (clone_config,
+                                                                         QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
+                                                  NULL, FALSE, disks, error);
   if (run->with_extra == NULL)
     return FALSE;
   for (guint i = 0; shares != NULL && i < shares->len; i++)

@@ -343,7 +343,10 @@ template_clone (const QlCliGlobals *globals,
   g_auto(GStrv) specs = NULL;
   g_auto(GStrv) nic_specs = NULL;
   g_autofree char *timeout_text = NULL;
+  g_autofree char *keep_disks = NULL;
   GOptionEntry entries[] = {
+    { "keep-disks", 0, 0, G_OPTION_ARG_FILENAME, &keep_disks,
+      "Make the clone's writable disk overlays in DIR and keep them after it exits", "DIR" },
     { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs,
       "Hot-plug a device after the clone resumed: TYPE,key=value,...", "SPEC" },
     { "nic", 0, 0, G_OPTION_ARG_STRING_ARRAY, &nic_specs,
@@ -375,7 +378,15 @@ template_clone (const QlCliGlobals *globals,
     "mounts them then (mount -t virtiofs TAG DIR).\n"
     "A clone gets the --qemu-add, --qemu-remove and --qemu-set the template was\n"
     "made with; given here, each must equal the template's (a clone runs the\n"
-    "machine the template's snapshot was taken of).\n");
+    "machine the template's snapshot was taken of).\n"
+    "Writable disks: the clone writes to a new qcow2 overlay of its own over the\n"
+    "template's overlay (DIR/disk-ID.qcow2, itself over the VM file's image; neither\n"
+    "is written), made in the clone's private runtime directory and removed when\n"
+    "QEMU exits. With --keep-disks KEEPDIR it is made in KEEPDIR as\n"
+    "TEMPLATE-ID-XXXXXXXX.qcow2 and kept (its path is printed on standard error):\n"
+    "`qlaunch run` boots it with a VM file whose disk has file = that path and\n"
+    "format = qcow2, as long as the template and the image stay in place. A disk\n"
+    "image that changed since the template was made is refused before QEMU starts.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -412,11 +423,21 @@ template_clone (const QlCliGlobals *globals,
   if (template_ != NULL && !check_clone_overrides (template_, &qemu, &error))
     g_clear_object (&template_);
   if (template_ != NULL)
-    vm = ql_template_new_clone (template_, &error);
+    vm = ql_template_new_clone_keeping_disks (template_, keep_disks, &error);
   if (vm == NULL)
     {
       ql_cli_print_error ("template clone", error);
       return QL_EXIT_FAILURE;
+    }
+  if (keep_disks != NULL)
+    {
+      g_auto(GStrv) ids = ql_template_dup_disk_ids (template_);
+
+      if (ids[0] == NULL)
+        g_printerr ("qlaunch: template clone: --keep-disks: the template has no writable disk\n");
+      for (guint i = 0; ids[i] != NULL; i++)
+        g_printerr ("qlaunch: template clone: disk '%s' is kept in %s\n",
+                    ids[i], ql_template_get_clone_disk (vm, ids[i]));
     }
   /* What its QEMU offers (cached by `template create`): a binary without
    * seccomp gets no -sandbox. */
@@ -467,7 +488,7 @@ ql_cli_template (const QlCliGlobals *globals,
   g_printerr ("qlaunch: template: usage: qlaunch template create [--ready-pattern REGEX] "
               "[--timeout SECONDS] [--same-identity] [--qemu-add OPTION]... [--qemu-remove SPEC]... "
               "[--qemu-set LABEL:KEY=VALUE]... VMFILE DIR\n"
-              "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... [--nic SPEC]... "
+              "       qlaunch template clone [--timeout SECONDS] [--keep-disks DIR] [-d SPEC]... [--nic SPEC]... "
               "[--qemu-add OPTION]... [--qemu-remove SPEC]... [--qemu-set LABEL:KEY=VALUE]... DIR\n");
   return QL_EXIT_USAGE;
 }

@@ -390,7 +390,7 @@ test_clones (void)
   g_autofree char *cli_qemu_map = NULL;
   g_autofree char *lib_qemu_map = NULL;
   g_autofree char *memory = NULL;
-  g_autofree char *sums[3] = { NULL };
+  char *sums[3] = { NULL };
   static const char *const files[] = { "memory", "state", "manifest.json" };
   JsonObject *manifest, *share, *properties;
   GPid cli_pid, cli_qemu, lib_qemu, cli_helper, lib_helper;
@@ -509,6 +509,7 @@ test_clones (void)
       g_autofree char *now = file_sha256 (path);
 
       g_assert_cmpstr (now, ==, sums[i]);
+      g_free (sums[i]);
     }
 }
 

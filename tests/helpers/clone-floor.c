@@ -6,7 +6,8 @@
  * QEMU-ARGV is a clone's (the template manifest's argv with the memory
  * file, `-qmp unix:QMP-PATH,server=on,wait=off -S -incoming defer`); QEMU
  * inherits this program's stdin, stdout and stderr (the guest console).
- * Starts QEMU (fork + exec), connects to QMP as soon as the socket is
+ * Starts QEMU (fork + execvp: the manifest may name it without a path),
+ * connects to QMP as soon as the socket is
  * there, then: qmp_capabilities, migrate-set-capabilities x-ignore-shared
  * and events, getfd of STATE (as SCM_RIGHTS: the clone's argv denies QEMU
  * exec, so no exec: migration), migrate-incoming fd:, the MIGRATION
@@ -147,7 +148,7 @@ main (int   argc,
   qemu = fork ();
   if (qemu == 0)
     {
-      execv (argv[4], argv + 4);
+      execvp (argv[4], argv + 4);
       fprintf (stderr, "clone-floor: cannot run %s: %s\n", argv[4], strerror (errno));
       _exit (127);
     }

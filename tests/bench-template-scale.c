@@ -20,7 +20,8 @@
  *
  * Clock: after each clone batch, every clone's clock against the host's
  * (the guest's adjtimex, see ql_test_proc_clock_skew()), with the
- * template's age: the clone's clock resumes where the snapshot left it.
+ * template's age at the request: the clone's clock resumes where the
+ * snapshot left it, so it is behind by the template's age at its resume.
  * The test guest here has no clock hook (qltest.clocksync; see
  * tests/test-template-clock-guest.c for the fix).
  *
@@ -83,7 +84,9 @@ typedef struct
 } Member;
 
 /* Starts @n clones (or floors) at once; appends each one's request to
- * answer time to @times and, for clones, each one's clock skew to @skews;
+ * answer time to @times and, for clones, each one's clock skew to @skews
+ * and the template's age at the request (since @created, host seconds)
+ * to @ages;
  * powers them off. */
 static void
 batch (const char *tpl,
@@ -91,7 +94,9 @@ batch (const char *tpl,
        guint       n,
        gboolean    floor,
        GArray     *times,
+       double      created,
        GArray     *skews,
+       GArray     *ages,
        double     *skew_unc)
 {
   g_autofree Member *m = g_new0 (Member, n);
@@ -99,6 +104,7 @@ batch (const char *tpl,
   g_autoptr(GPtrArray) qmps = g_ptr_array_new_with_free_func (g_free);
   gint64 t0, deadline;
   guint left = n;
+  double age;
 
   if (floor)
     for (guint i = 0; i < n; i++)
@@ -110,6 +116,7 @@ batch (const char *tpl,
       }
 
   t0 = g_get_monotonic_time ();
+  age = g_get_real_time () / 1e6 - created;
   for (guint i = 0; i < n; i++)
     {
       if (floor)
@@ -160,8 +167,8 @@ batch (const char *tpl,
       {
         double unc;
         double skew = ql_test_proc_clock_skew (m[i].p, &unc);
-
         g_array_append_val (skews, skew);
+        g_array_append_val (ages, age);
         *skew_unc = MAX (*skew_unc, unc);
       }
   for (guint i = 0; i < n; i++)
@@ -323,7 +330,7 @@ main (int    argc,
   g_autoptr(GArray) floors = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) skews = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) ages = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *l1 = NULL, *l2 = NULL, *l3 = NULL;
+  g_autofree char *l1 = NULL, *l2 = NULL, *l3 = NULL, *l4 = NULL;
   double created, skew_unc = 0;
 
   (void) argc;
@@ -366,25 +373,19 @@ main (int    argc,
   {
     g_autoptr(GArray) t = g_array_new (FALSE, FALSE, sizeof (double));
     g_autoptr(GArray) s = g_array_new (FALSE, FALSE, sizeof (double));
+    g_autoptr(GArray) a = g_array_new (FALSE, FALSE, sizeof (double));
     double u = 0;
 
-    batch (tpl, dir, 1, FALSE, t, s, &u);
-    batch (tpl, dir, 1, TRUE, t, s, &u);
+    batch (tpl, dir, 1, FALSE, t, created, s, a, &u);
+    batch (tpl, dir, 1, TRUE, t, created, s, a, &u);
   }
 
   for (guint r = 0; r < rounds; r++)
     for (guint k = 0; k < 2; k++)
       {
         gboolean floor = (k + r) % 2 == 1;
-        guint before = skews->len;
 
-        batch (tpl, dir, n, floor, floor ? floors : clones, skews, &skew_unc);
-        for (guint i = before; i < skews->len; i++)
-          {
-            double age = g_get_real_time () / 1e6 - created;
-
-            g_array_append_val (ages, age);
-          }
+        batch (tpl, dir, n, floor, floor ? floors : clones, created, skews, ages, &skew_unc);
       }
   l1 = list_ms (clones);
   l2 = list_ms (floors);
@@ -398,8 +399,11 @@ main (int    argc,
            ql_test_percentile (clones, 99) / ql_test_percentile (floors, 99),
            ql_test_median (clones) / ql_test_median (floors));
   l3 = list_ms (skews);
+  l4 = list_ms (ages);
   g_print ("guest clock after a clone (host minus guest, no clock hook in the guest), ms: %s\n", l3);
-  g_print ("  behind by p50 %.2f s, min %.2f s, max %.2f s (+- %.3f s); template age then: %.1f to %.1f s\n",
+  g_print ("  the template's age at the request (since its create ended), ms:             %s\n", l4);
+  g_print ("  behind by p50 %.2f s, min %.2f s, max %.2f s (+- %.3f s); template age at the requests: %.1f to %.1f s\n"
+           "  (a clone's clock is behind by the template's age when it resumed, between request and answer)\n",
            ql_test_median (skews), ql_test_minimum (skews), ql_test_percentile (skews, 100), skew_unc,
            ql_test_minimum (ages), ql_test_percentile (ages, 100));
 

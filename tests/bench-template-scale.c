@@ -167,6 +167,7 @@ batch (const char *tpl,
       {
         double unc;
         double skew = ql_test_proc_clock_skew (m[i].p, &unc);
+
         g_array_append_val (skews, skew);
         g_array_append_val (ages, age);
         *skew_unc = MAX (*skew_unc, unc);

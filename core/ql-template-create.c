@@ -8,6 +8,7 @@
  * directory: DIR is either a whole template or not there.
  */
 #include "ql-template-private.h"
+#include "ql-template-shares-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ typedef struct
   gboolean same_identity;       /* QL_TEMPLATE_CREATE_SAME_IDENTITY */
   char *text;                   /* the VM text kept (ql-template-identity.c) */
   JsonObject *identity;         /* the manifest's "identity" */
+  JsonArray *shares;            /* the manifest's "shares" (ql-template-shares.c) */
   gint64 deadline;
   guint timeout_ms;
   CreatePhase phase;
@@ -107,6 +109,7 @@ create_run_free (CreateRun *run)
   g_clear_object (&run->source);
   g_free (run->text);
   g_clear_pointer (&run->identity, json_object_unref);
+  g_clear_pointer (&run->shares, json_array_unref);
   g_free (run->qemu_version);
   g_clear_error (&run->error);
   g_free (run);
@@ -179,10 +182,6 @@ check_template_vm (QlVmConfig  *config,
       GParamSpec *ro = g_object_class_find_property (G_OBJECT_GET_CLASS (device), "read-only");
       gboolean read_only = TRUE;
 
-      if (g_strcmp0 (ql_device_get_type_name (device), "virtio-fs") == 0)
-        return unsupported (error, "device '%s' is a virtio-fs share: QEMU cannot save a "
-                            "vhost-user-fs device's state (\"State blocked by non-migratable "
-                            "device\"), and a template is a saved VM", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "confidential-guest") == 0)
         return unsupported (error, "device '%s' is a confidential guest: its memory is encrypted "
                             "with a key of this launch only, and a template is saved guest memory "
@@ -415,6 +414,7 @@ build_manifest (CreateRun  *run,
     json_object_set_object_member (m, "qemu-overrides",
                                    json_object_ref (ql_vm_config_get_qemu_overrides (source)));
   json_object_set_object_member (m, "identity", json_object_ref (run->identity));
+  json_object_set_array_member (m, "shares", json_array_ref (run->shares));
 
   binary = ql_template_resolve_qemu (source, error);
   if (binary == NULL)
@@ -796,7 +796,8 @@ prepare (CreateRun    *run,
   int pipe_fds[2];
 
   if (!check_template_vm (run->source, error)
-      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error))
+      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error)
+      || !ql_template_shares_prepare (run->source, &run->text, &run->shares, error))
     return FALSE;
   if (ready_pattern != NULL)
     {
@@ -950,6 +951,16 @@ create_cancelled (GCancellable *cancellable,
  * sees it when the clone runs. The manifest's `identity` records the
  * choice, the vmgenid device's id and the VM's network cards with their
  * MAC addresses (every clone has the template's).
+ *
+ * virtio-fs shares: QEMU cannot save a vhost-user-fs device, so the
+ * template VM runs without them. Their groups are taken out of the VM
+ * text the template keeps, the manifest's `shares` records each one (id,
+ * type, and its properties that differ from their defaults), and every
+ * clone gets them hot-plugged (ql_template_start_clone_async()). On a PCI
+ * Express machine (q35) the template reserves one more root port for
+ * hot-plug (#QlVmConfig:machine-hotplug-slots) per share that names no
+ * `bus` or `addr`. A share that could not be hot-plugged into the template
+ * VM fails with %QL_TEMPLATE_ERROR_UNSUPPORTED before QEMU starts.
  */
 void
 ql_template_create_full_async (QlVmConfig           *config,

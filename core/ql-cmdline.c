@@ -20,6 +20,7 @@ typedef struct
 struct _QlOption
 {
   const char *flag;           /* a static string for the flags of the table below */
+  const struct _FlagInfo *info; /* the flag's row of that table, or NULL */
   QlOptionSyntax syntax;
   const char *head;           /* KEYVAL: driver/type; VERBATIM: the value */
   QlOptionValue *values;      /* KEYVAL only */
@@ -31,6 +32,15 @@ struct _QlOption
                                * "device 'ID'" is written when first asked for */
   QlPciPlacement pci_placement; /* -device: a plugin's mark (ql-pcie.c) */
 };
+
+/* Keys are compared often (every set, every lookup): most differ in the
+ * first byte, so no call for those. */
+static inline gboolean
+key_equal (const char *a,
+           const char *b)
+{
+  return a[0] == b[0] && strcmp (a, b) == 0;
+}
 
 /**
  * QlCmdline:
@@ -89,7 +99,7 @@ G_DEFINE_BOXED_TYPE (QlOption, ql_option, ql_option_keep, ql_option_release)
 /* The options QlCmdline knows by name: how each is written. Any other
  * option is key=value. The key=value options listed are the ones qlaunch
  * and its plugins write: their names need no copy. */
-typedef struct
+typedef struct _FlagInfo
 {
   const char *flag;
   QlOptionSyntax syntax;
@@ -130,21 +140,43 @@ static const FlagInfo known_flags[] = {
   { "-audiodev", QL_OPTION_SYNTAX_KEYVAL }, { "-iscsi", QL_OPTION_SYNTAX_KEYVAL },
 };
 
-/* @flag's row of known_flags, or NULL. The table is hashed once. */
+/* known_flags by FNV-1a hash of the name, open addressing: built once,
+ * then a lookup is one pass over the name and one strcmp(). */
+#define FLAG_SLOTS 128
+
+static guint32
+flag_hash (const char *flag)
+{
+  guint32 h = 2166136261u;
+
+  for (const guchar *p = (const guchar *) flag; *p != '\0'; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+/* @flag's row of known_flags, or NULL. */
 static const FlagInfo *
 lookup_flag (const char *flag)
 {
-  static GHashTable *by_name;
+  static const FlagInfo *slots[FLAG_SLOTS];
+  static gsize built;
+  guint32 i;
 
-  if (g_once_init_enter (&by_name))
+  G_STATIC_ASSERT (G_N_ELEMENTS (known_flags) < FLAG_SLOTS / 2);
+  if (g_once_init_enter (&built))
     {
-      GHashTable *table = g_hash_table_new (g_str_hash, g_str_equal);
-
-      for (gsize i = 0; i < G_N_ELEMENTS (known_flags); i++)
-        g_hash_table_insert (table, (gpointer) known_flags[i].flag, (gpointer) &known_flags[i]);
-      g_once_init_leave (&by_name, table);
+      for (gsize k = 0; k < G_N_ELEMENTS (known_flags); k++)
+        {
+          for (i = flag_hash (known_flags[k].flag) % FLAG_SLOTS; slots[i] != NULL; i = (i + 1) % FLAG_SLOTS)
+            ;
+          slots[i] = &known_flags[k];
+        }
+      g_once_init_leave (&built, 1);
     }
-  return g_hash_table_lookup (by_name, flag);
+  for (i = flag_hash (flag) % FLAG_SLOTS; slots[i] != NULL; i = (i + 1) % FLAG_SLOTS)
+    if (strcmp (slots[i]->flag, flag) == 0)
+      return slots[i];
+  return NULL;
 }
 
 static void
@@ -327,10 +359,26 @@ check_text (QlCmdline  *self,
             const char *value,
             gsize      *len)
 {
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
   const guchar *p = (const guchar *) value;
+  gsize n = strlen (value), i = 0;
   gboolean ascii = TRUE;
 
-  for (; *p != '\0'; p++)
+  /* Eight bytes at a time: a byte of '\n' or '\r' becomes zero in
+   * w ^ '\n'..., and (x - 0x01...) & ~x has the high bit of some byte set
+   * exactly when x has a zero byte; a high bit in w is not ASCII. */
+  for (; i + 8 <= n; i += 8)
+    {
+      guint64 w, nl, cr;
+
+      memcpy (&w, p + i, 8);
+      nl = w ^ (ones * '\n');
+      cr = w ^ (ones * '\r');
+      if (((w | ((nl - ones) & ~nl) | ((cr - ones) & ~cr)) & highs) != 0)
+        break;
+    }
+  for (p += i; *p != '\0'; p++)
     {
       if (*p == '\n' || *p == '\r')
         {
@@ -448,6 +496,7 @@ append_option (QlCmdline      *self,
   gsize len;
 
   option->flag = info != NULL ? info->flag : ql_arena_strdup (&self->arena, flag);
+  option->info = info;
   option->syntax = syntax;
   option->owner = self;
   if (head != NULL && check_text (self, flag, NULL, head, &len))
@@ -670,7 +719,7 @@ option_put (QlOption    *option,
     {
       QlOptionValue *old = &option->values[i];
 
-      if (strcmp (old->key, key) == 0)
+      if (key_equal (old->key, key))
         {
           if (old->type == QL_VALUE_LIST)
             {
@@ -892,7 +941,7 @@ ql_option_add_list_value (QlOption   *option,
     {
       QlOptionValue *old = &option->values[i];
 
-      if (strcmp (old->key, key) != 0)
+      if (!key_equal (old->key, key))
         continue;
       if (old->type != QL_VALUE_LIST)
         {
@@ -1097,7 +1146,7 @@ ql_option_mark_source (QlOption   *option,
     {
       QlOptionValue *v = &option->values[i];
 
-      if (strcmp (v->key, key) != 0)
+      if (!key_equal (v->key, key))
         continue;
       if (copy == NULL && source != NULL)
         copy = ql_arena_strdup (&option->owner->arena, source);
@@ -1151,7 +1200,7 @@ ql_option_unset (QlOption   *option,
   gboolean found = FALSE;
 
   for (guint i = option->n_values; i > 0; i--)
-    if (strcmp (option->values[i - 1].key, key) == 0)
+    if (key_equal (option->values[i - 1].key, key))
       {
         memmove (&option->values[i - 1], &option->values[i], (option->n_values - i) * sizeof (QlOptionValue));
         option->n_values--;
@@ -1286,7 +1335,7 @@ ql_option_lookup (QlOption   *option,
                   const char *key)
 {
   for (guint i = 0; i < option->n_values; i++)
-    if (strcmp (option->values[i].key, key) == 0)
+    if (key_equal (option->values[i].key, key))
       return option->values[i].value;
   return NULL;
 }
@@ -1554,13 +1603,17 @@ ql_cmdline_escape_value (const char *value)
   return g_string_free (s, FALSE);
 }
 
+/* The length of @value with its commas doubled: its length and the number
+ * of commas, counted only when it has one. */
 static gsize
 escaped_length (const char *value)
 {
-  gsize n = 0;
+  gsize len = strlen (value);
+  gsize n = len;
 
-  for (const char *p = value; *p != '\0'; p++)
-    n += *p == ',' ? 2 : 1;
+  if (memchr (value, ',', len) != NULL)
+    for (const char *p = value; *p != '\0'; p++)
+      n += *p == ',';
   return n;
 }
 
@@ -1569,13 +1622,16 @@ static char *
 write_escaped (char       *out,
                const char *value)
 {
-  for (const char *p = value; *p != '\0'; p++)
+  const char *comma;
+
+  while ((comma = strchr (value, ',')) != NULL)
     {
-      if (*p == ',')
-        *out++ = ',';
-      *out++ = *p;
+      memcpy (out, value, (gsize) (comma - value) + 1);
+      out += comma - value + 1;
+      *out++ = ',';
+      value = comma + 1;
     }
-  return out;
+  return stpcpy (out, value);
 }
 
 /* One allocation of the length measured first: the argv of a large VM
@@ -1872,7 +1928,7 @@ ql_cmdline_to_argv (QlCmdline  *self,
           if (!check_removed (self, option, error))
             goto failed;
           argv[n++] = g_strdup (option->flag);
-          if ((json_possible || lookup_flag (option->flag) == NULL)
+          if ((json_possible || option->info == NULL)
               && ql_cmdline_writes_json (self, option->flag) && !has_text_values (option))
             {
               char *json = format_json (option, error);

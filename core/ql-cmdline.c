@@ -11,6 +11,9 @@ typedef struct
 {
   const char *key;
   const char *value;
+  guint key_len;
+  guint value_len;
+  gboolean value_comma;       /* the value holds a ',' (doubled when written) */
   QlValueType type;
   const char *member;         /* QL_VALUE_LIST: each element's member, or NULL */
   const char *source;         /* the VM-file key that gave it ("qemu-set"), or NULL */
@@ -20,8 +23,11 @@ typedef struct
 struct _QlOption
 {
   const char *flag;           /* a static string for the flags of the table below */
+  const struct _FlagInfo *info; /* the flag's row of that table, or NULL */
   QlOptionSyntax syntax;
   const char *head;           /* KEYVAL: driver/type; VERBATIM: the value */
+  guint head_len;
+  gboolean head_comma;
   QlOptionValue *values;      /* KEYVAL only */
   guint n_values;
   guint n_allocated;
@@ -31,6 +37,15 @@ struct _QlOption
                                * "device 'ID'" is written when first asked for */
   QlPciPlacement pci_placement; /* -device: a plugin's mark (ql-pcie.c) */
 };
+
+/* Keys are compared often (every set, every lookup): most differ in the
+ * first byte, so no call for those. */
+static inline gboolean
+key_equal (const char *a,
+           const char *b)
+{
+  return a[0] == b[0] && strcmp (a, b) == 0;
+}
 
 /**
  * QlCmdline:
@@ -89,7 +104,7 @@ G_DEFINE_BOXED_TYPE (QlOption, ql_option, ql_option_keep, ql_option_release)
 /* The options QlCmdline knows by name: how each is written. Any other
  * option is key=value. The key=value options listed are the ones qlaunch
  * and its plugins write: their names need no copy. */
-typedef struct
+typedef struct _FlagInfo
 {
   const char *flag;
   QlOptionSyntax syntax;
@@ -130,21 +145,48 @@ static const FlagInfo known_flags[] = {
   { "-audiodev", QL_OPTION_SYNTAX_KEYVAL }, { "-iscsi", QL_OPTION_SYNTAX_KEYVAL },
 };
 
-/* @flag's row of known_flags, or NULL. The table is hashed once. */
+/* Whether some QEMU version removed the flag of each row of known_flags:
+ * most options need no look at the table of removed options. */
+static gboolean flag_ever_removed[G_N_ELEMENTS (known_flags)];
+
+/* known_flags by FNV-1a hash of the name, open addressing: built once,
+ * then a lookup is one pass over the name and one strcmp(). */
+#define FLAG_SLOTS 128
+
+static guint32
+flag_hash (const char *flag)
+{
+  guint32 h = 2166136261u;
+
+  for (const guchar *p = (const guchar *) flag; *p != '\0'; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+/* @flag's row of known_flags, or NULL. */
 static const FlagInfo *
 lookup_flag (const char *flag)
 {
-  static GHashTable *by_name;
+  static const FlagInfo *slots[FLAG_SLOTS];
+  static gsize built;
+  guint32 i;
 
-  if (g_once_init_enter (&by_name))
+  G_STATIC_ASSERT (G_N_ELEMENTS (known_flags) < FLAG_SLOTS / 2);
+  if (g_once_init_enter (&built))
     {
-      GHashTable *table = g_hash_table_new (g_str_hash, g_str_equal);
-
-      for (gsize i = 0; i < G_N_ELEMENTS (known_flags); i++)
-        g_hash_table_insert (table, (gpointer) known_flags[i].flag, (gpointer) &known_flags[i]);
-      g_once_init_leave (&by_name, table);
+      for (gsize k = 0; k < G_N_ELEMENTS (known_flags); k++)
+        {
+          flag_ever_removed[k] = ql_qemu_syntax_ever_removed (known_flags[k].flag);
+          for (i = flag_hash (known_flags[k].flag) % FLAG_SLOTS; slots[i] != NULL; i = (i + 1) % FLAG_SLOTS)
+            ;
+          slots[i] = &known_flags[k];
+        }
+      g_once_init_leave (&built, 1);
     }
-  return g_hash_table_lookup (by_name, flag);
+  for (i = flag_hash (flag) % FLAG_SLOTS; slots[i] != NULL; i = (i + 1) % FLAG_SLOTS)
+    if (strcmp (slots[i]->flag, flag) == 0)
+      return slots[i];
+  return NULL;
 }
 
 static void
@@ -325,12 +367,32 @@ check_text (QlCmdline  *self,
             const char *flag,
             const char *key,
             const char *value,
-            gsize      *len)
+            gsize      *len,
+            gboolean   *has_comma)
 {
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
   const guchar *p = (const guchar *) value;
+  gsize n = strlen (value), i = 0;
+  guint64 commas = 0;
   gboolean ascii = TRUE;
 
-  for (; *p != '\0'; p++)
+  /* Eight bytes at a time: a byte of '\n' becomes zero in w ^ '\n'...,
+   * and (x - 0x01...) & ~x has the high bit of some byte set exactly when
+   * x has a zero byte; a high bit in w is not ASCII. */
+  for (; i + 8 <= n; i += 8)
+    {
+      guint64 w, nl, cr, cm;
+
+      memcpy (&w, p + i, 8);
+      nl = w ^ (ones * '\n');
+      cr = w ^ (ones * '\r');
+      cm = w ^ (ones * ',');
+      if (((w | ((nl - ones) & ~nl) | ((cr - ones) & ~cr)) & highs) != 0)
+        break;
+      commas |= (cm - ones) & ~cm & highs;
+    }
+  for (p += i; *p != '\0'; p++)
     {
       if (*p == '\n' || *p == '\r')
         {
@@ -339,7 +401,10 @@ check_text (QlCmdline  *self,
         }
       if (*p >= 0x80)
         ascii = FALSE;
+      else if (*p == ',')
+        commas = 1;
     }
+  *has_comma = commas != 0;
   if (!ascii && !g_utf8_validate (value, -1, NULL))
     {
       fail_value (self, flag, key, value, "is not valid UTF-8");
@@ -445,13 +510,19 @@ append_option (QlCmdline      *self,
                const char     *head)
 {
   QlOption *option = ql_arena_alloc0 (&self->arena, sizeof (QlOption));
+  gboolean comma;
   gsize len;
 
   option->flag = info != NULL ? info->flag : ql_arena_strdup (&self->arena, flag);
+  option->info = info;
   option->syntax = syntax;
   option->owner = self;
-  if (head != NULL && check_text (self, flag, NULL, head, &len))
-    option->head = ql_arena_strndup (&self->arena, head, len);
+  if (head != NULL && check_text (self, flag, NULL, head, &len, &comma))
+    {
+      option->head = ql_arena_strndup (&self->arena, head, len);
+      option->head_len = (guint) len;
+      option->head_comma = comma;
+    }
   g_ptr_array_add (self->options, option);
   return option;
 }
@@ -647,22 +718,37 @@ insert_value_slot (QlOption *option,
   return memset (&option->values[at], 0, sizeof (QlOptionValue));
 }
 
-/* Sets @key to @value (copied unless @value_is_static). */
+/* How option_put() takes a value. */
+typedef enum
+{
+  VALUE_CHECK,                /* anything: checked, then copied */
+  VALUE_NUMBER,               /* a decimal number of our own: copied */
+  VALUE_STATIC,               /* a word of our own that outlives the option */
+} ValueKind;
+
+/* Sets @key to @value. */
 static void
 option_put (QlOption    *option,
             const char  *key,
             const char  *value,
-            gboolean     value_is_static,
+            ValueKind    kind,
             QlValueType  type)
 {
   QlArena *arena = &option->owner->arena;
   QlOptionValue *v;
   gsize key_len, value_len;
+  gboolean comma = FALSE;
 
-  if (!check_key (option->owner, option->flag, key, &key_len)
-      || !check_text (option->owner, option->flag, key, value, &value_len))
+  if (!check_key (option->owner, option->flag, key, &key_len))
     return;
-  if (!value_is_static)
+  if (kind == VALUE_CHECK)
+    {
+      if (!check_text (option->owner, option->flag, key, value, &value_len, &comma))
+        return;
+    }
+  else
+    value_len = strlen (value);
+  if (kind != VALUE_STATIC)
     value = ql_arena_strndup (arena, value, value_len);
 
   /* Setting a key again replaces its value in place. */
@@ -670,7 +756,7 @@ option_put (QlOption    *option,
     {
       QlOptionValue *old = &option->values[i];
 
-      if (strcmp (old->key, key) == 0)
+      if (key_equal (old->key, key))
         {
           if (old->type == QL_VALUE_LIST)
             {
@@ -679,6 +765,8 @@ option_put (QlOption    *option,
               return;
             }
           old->value = value;
+          old->value_len = (guint) value_len;
+          old->value_comma = comma;
           old->type = type;
           old->from_text = FALSE;
           return;
@@ -686,7 +774,10 @@ option_put (QlOption    *option,
     }
   v = insert_value_slot (option, option->n_values);
   v->key = ql_arena_strndup (arena, key, key_len);
+  v->key_len = (guint) key_len;
   v->value = value;
+  v->value_len = (guint) value_len;
+  v->value_comma = comma;
   v->type = type;
 }
 
@@ -706,7 +797,7 @@ ql_option_set (QlOption   *option,
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set", key) || value == NULL)
     return;
-  option_put (option, key, value, FALSE, QL_VALUE_STRING);
+  option_put (option, key, value, VALUE_CHECK, QL_VALUE_STRING);
 }
 
 /**
@@ -725,7 +816,7 @@ ql_option_set_bool (QlOption   *option,
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set_bool", key))
     return;
-  option_put (option, key, value ? "on" : "off", TRUE, QL_VALUE_BOOL);
+  option_put (option, key, value ? "on" : "off", VALUE_STATIC, QL_VALUE_BOOL);
 }
 
 /* @value in decimal, at the end of @buffer. */
@@ -769,7 +860,7 @@ ql_option_set_int (QlOption   *option,
   /* The magnitude of G_MININT64 as unsigned: -(value + 1) + 1. */
   option_put (option, key,
               format_decimal (buffer, value < 0 ? (guint64) -(value + 1) + 1 : (guint64) value, value < 0),
-              FALSE, QL_VALUE_INT);
+              VALUE_NUMBER, QL_VALUE_INT);
 }
 
 /**
@@ -790,7 +881,7 @@ ql_option_set_uint (QlOption   *option,
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set_uint", key))
     return;
-  option_put (option, key, format_decimal (buffer, value, FALSE), FALSE, QL_VALUE_UINT);
+  option_put (option, key, format_decimal (buffer, value, FALSE), VALUE_NUMBER, QL_VALUE_UINT);
 }
 
 /**
@@ -826,7 +917,7 @@ ql_option_set_fds (QlOption   *option,
   s = g_string_new (NULL);
   for (guint i = 0; i < n_fds; i++)
     g_string_append_printf (s, "%s%d", i > 0 ? ":" : "", qemu_fds[i]);
-  option_put (option, key, s->str, FALSE, QL_VALUE_FDS);
+  option_put (option, key, s->str, VALUE_CHECK, QL_VALUE_FDS);
   g_string_free (s, TRUE);
 }
 
@@ -868,13 +959,14 @@ ql_option_add_list_value (QlOption   *option,
   QlArena *arena;
   QlOptionValue *v;
   gsize key_len, value_len;
+  gboolean comma;
   guint at;
 
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_add_list_value", key) || value == NULL)
     return;
   if (!check_key (option->owner, option->flag, key, &key_len)
-      || !check_text (option->owner, option->flag, key, value, &value_len))
+      || !check_text (option->owner, option->flag, key, value, &value_len, &comma))
     return;
   if (member != NULL && (*member == '\0' || strpbrk (member, ",=. \t\n") != NULL
                          || !g_utf8_validate (member, -1, NULL)))
@@ -892,7 +984,7 @@ ql_option_add_list_value (QlOption   *option,
     {
       QlOptionValue *old = &option->values[i];
 
-      if (strcmp (old->key, key) != 0)
+      if (!key_equal (old->key, key))
         continue;
       if (old->type != QL_VALUE_LIST)
         {
@@ -911,7 +1003,10 @@ ql_option_add_list_value (QlOption   *option,
   arena = &option->owner->arena;
   v = insert_value_slot (option, at);
   v->key = ql_arena_strndup (arena, key, key_len);
+  v->key_len = (guint) key_len;
   v->value = ql_arena_strndup (arena, value, value_len);
+  v->value_len = (guint) value_len;
+  v->value_comma = comma;
   v->type = QL_VALUE_LIST;
   v->member = ql_arena_strdup (arena, member);
 }
@@ -1097,7 +1192,7 @@ ql_option_mark_source (QlOption   *option,
     {
       QlOptionValue *v = &option->values[i];
 
-      if (strcmp (v->key, key) != 0)
+      if (!key_equal (v->key, key))
         continue;
       if (copy == NULL && source != NULL)
         copy = ql_arena_strdup (&option->owner->arena, source);
@@ -1137,7 +1232,11 @@ ql_option_retype (QlOption    *option,
   if (v->type == QL_VALUE_LIST)
     return;
   if (v->value != value)
-    v->value = ql_arena_strdup (&option->owner->arena, value);
+    {
+      v->value_len = (guint) strlen (value);
+      v->value = ql_arena_strndup (&option->owner->arena, value, v->value_len);
+      v->value_comma = memchr (value, ',', v->value_len) != NULL;
+    }
   v->type = type;
   v->from_text = FALSE;
 }
@@ -1151,7 +1250,7 @@ ql_option_unset (QlOption   *option,
   gboolean found = FALSE;
 
   for (guint i = option->n_values; i > 0; i--)
-    if (strcmp (option->values[i - 1].key, key) == 0)
+    if (key_equal (option->values[i - 1].key, key))
       {
         memmove (&option->values[i - 1], &option->values[i], (option->n_values - i) * sizeof (QlOptionValue));
         option->n_values--;
@@ -1286,7 +1385,7 @@ ql_option_lookup (QlOption   *option,
                   const char *key)
 {
   for (guint i = 0; i < option->n_values; i++)
-    if (strcmp (option->values[i].key, key) == 0)
+    if (key_equal (option->values[i].key, key))
       return option->values[i].value;
   return NULL;
 }
@@ -1554,54 +1653,64 @@ ql_cmdline_escape_value (const char *value)
   return g_string_free (s, FALSE);
 }
 
-static gsize
-escaped_length (const char *value)
-{
-  gsize n = 0;
-
-  for (const char *p = value; *p != '\0'; p++)
-    n += *p == ',' ? 2 : 1;
-  return n;
-}
-
-/* append_escaped() into @out, which has room; returns the end. */
+/* @value with every comma doubled into @out, which has room; returns the
+ * end. */
 static char *
 write_escaped (char       *out,
                const char *value)
 {
-  for (const char *p = value; *p != '\0'; p++)
+  const char *comma;
+
+  while ((comma = strchr (value, ',')) != NULL)
     {
-      if (*p == ',')
-        *out++ = ',';
-      *out++ = *p;
+      memcpy (out, value, (gsize) (comma - value) + 1);
+      out += comma - value + 1;
+      *out++ = ',';
+      value = comma + 1;
     }
-  return out;
+  return stpcpy (out, value);
 }
 
-/* One allocation of the length measured first: the argv of a large VM
- * holds thousands of these. */
+/* @text of @len bytes into @out, its commas doubled when it has some. */
+static char *
+write_text (char       *out,
+            const char *text,
+            gsize       len,
+            gboolean    comma)
+{
+  if (comma)
+    return write_escaped (out, text);
+  memcpy (out, text, len);
+  return out + len;
+}
+
+/* One allocation: the argv of a large VM holds thousands of these. Each
+ * text's length and whether it holds a comma were noted when it was set;
+ * a text with commas gets room for each doubled. */
 static char *
 format_keyval (QlOption *option)
 {
-  gsize len = option->head != NULL ? escaped_length (option->head) : 0;
+  gsize len = 0;
   char *text, *p;
 
+  if (option->head != NULL)
+    len += option->head_comma ? 2 * option->head_len : option->head_len;
   for (guint i = 0; i < option->n_values; i++)
-    len += strlen (option->values[i].key) + escaped_length (option->values[i].value) + 2;
+    len += option->values[i].key_len + 2
+           + (option->values[i].value_comma ? 2 * option->values[i].value_len : option->values[i].value_len);
   text = p = g_malloc (len + 1);
   if (option->head != NULL)
-    p = write_escaped (p, option->head);
+    p = write_text (p, option->head, option->head_len, option->head_comma);
   for (guint i = 0; i < option->n_values; i++)
     {
       const QlOptionValue *v = &option->values[i];
-      gsize key_len = strlen (v->key);
 
       if (p > text)
         *p++ = ',';
-      memcpy (p, v->key, key_len);
-      p += key_len;
+      memcpy (p, v->key, v->key_len);
+      p += v->key_len;
       *p++ = '=';
-      p = write_escaped (p, v->value);
+      p = write_text (p, v->value, v->value_len, v->value_comma);
     }
   *p = '\0';
   return text;
@@ -1802,10 +1911,12 @@ check_removed (QlCmdline  *self,
                GError    **error)
 {
   guint major = 0, minor = 0;
-  const char *instead = ql_qemu_syntax_removed (self->qemu_major, self->qemu_minor,
-                                                option->flag, option->head,
-                                                &major, &minor);
+  const char *instead;
 
+  if (option->info != NULL && !flag_ever_removed[option->info - known_flags])
+    return TRUE;
+  instead = ql_qemu_syntax_removed (self->qemu_major, self->qemu_minor, option->flag, option->head,
+                                    &major, &minor);
   if (instead == NULL)
     return TRUE;
   g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE,
@@ -1872,7 +1983,7 @@ ql_cmdline_to_argv (QlCmdline  *self,
           if (!check_removed (self, option, error))
             goto failed;
           argv[n++] = g_strdup (option->flag);
-          if ((json_possible || lookup_flag (option->flag) == NULL)
+          if ((json_possible || option->info == NULL)
               && ql_cmdline_writes_json (self, option->flag) && !has_text_values (option))
             {
               char *json = format_json (option, error);

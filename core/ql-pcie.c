@@ -367,15 +367,15 @@ check_behind_root_ports (QlCmdline  *cl,
   for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
     {
       QlOption *option = ql_cmdline_get_option (cl, i);
-      const char *id = ql_option_lookup (option, "id");
-      const char *bus = NULL;
+      const char *bus;
       const char *addr;
       guint slot;
 
-      if (is_root_port (option) && id != NULL)
-        g_hash_table_add (ports, (gpointer) id);
-      if (g_strcmp0 (ql_option_get_flag (option), "-device") == 0)
-        bus = ql_option_lookup (option, "bus");
+      if (!g_str_equal (ql_option_get_flag (option), "-device"))
+        continue;
+      if (is_root_port (option) && ql_option_lookup (option, "id") != NULL)
+        g_hash_table_add (ports, (gpointer) ql_option_lookup (option, "id"));
+      bus = ql_option_lookup (option, "bus");
       if (bus == NULL || !g_hash_table_contains (ports, bus))
         continue;
       addr = ql_option_lookup (option, "addr");

@@ -149,6 +149,7 @@ const char *ql_qemu_syntax_removed         (guint                major,
                                             const char          *head,
                                             guint               *removed_major,
                                             guint               *removed_minor);
+gboolean    ql_qemu_syntax_ever_removed    (const char          *flag);
 gboolean    ql_qemu_syntax_parse_version   (const char          *text,
                                             guint               *major,
                                             guint               *minor,

@@ -484,6 +484,9 @@ check_devices (QlVmConfig  *self,
                GHashTable  *ids)
 {
   GPtrArray *devices = ql_vm_config_get_devices (self);
+  /* The devices' ids, not copied (the devices outlive the check); the ids
+   * of the rest of the VM are in @ids. */
+  g_autoptr(GHashTable) device_ids = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; i < devices->len; i++)
     {
@@ -498,7 +501,7 @@ check_devices (QlVmConfig  *self,
                id ? id : "");
           continue;
         }
-      if (!g_hash_table_add (ids, g_strdup (id)))
+      if (g_hash_table_contains (ids, id) || !g_hash_table_add (device_ids, (gpointer) id))
         add (errors, QL_CONFIG_ERROR_DUPLICATE,
              "device '%s': property 'id': the id '%s' is used twice in this VM", id, id);
       if (!ql_device_valid (device, self, &error))

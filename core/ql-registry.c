@@ -59,7 +59,7 @@ struct _QlRegistry
 
   /* The registry cache (ql-registry-cache.c), when one is set: */
   char       *cache_path;
-  GHashTable *cache;            /* path → QlRegistryCacheEntry (owned), or NULL */
+  QlRegistryCache *cache;       /* or NULL: none */
   gboolean    cache_dirty;
   /* Plugin files the cache vouches for, not opened yet; entries borrowed
    * from cache (a pending file's entry is never replaced). */
@@ -98,7 +98,7 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->pending_types, g_hash_table_unref);
   g_clear_pointer (&self->pending_families, g_hash_table_unref);
   g_clear_pointer (&self->pending_order, g_ptr_array_unref);
-  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->cache, ql_registry_cache_free);
   g_clear_pointer (&self->cache_path, g_free);
   g_clear_pointer (&self->scan_rank, g_hash_table_unref);
   g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
@@ -729,7 +729,7 @@ ql_registry_load_pending (QlRegistry           *self,
     g_hash_table_replace (self->lazy_errors, g_strdup (types[i]), g_error_copy (error));
   g_ptr_array_add (self->load_errors, error);
   g_hash_table_add (self->failed_files, g_strdup (path));
-  if (self->cache != NULL && g_hash_table_remove (self->cache, path))
+  if (self->cache != NULL && ql_registry_cache_remove (self->cache, path))
     {
       self->cache_dirty = TRUE;
       ql_registry_cache_save (self);
@@ -781,7 +781,7 @@ ql_registry_cache_record (QlRegistry        *self,
           || error->code == QL_PLUGIN_ERROR_INSECURE_PATH
           || error->code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE))
     {
-      if (g_hash_table_remove (self->cache, path))
+      if (ql_registry_cache_remove (self->cache, path))
         self->cache_dirty = TRUE;
       return;
     }
@@ -799,7 +799,7 @@ ql_registry_cache_record (QlRegistry        *self,
         {
           /* Nothing to open it for: keep opening it at every scan. */
           ql_registry_cache_entry_free (entry);
-          if (g_hash_table_remove (self->cache, path))
+          if (ql_registry_cache_remove (self->cache, path))
             self->cache_dirty = TRUE;
           return;
         }
@@ -809,7 +809,7 @@ ql_registry_cache_record (QlRegistry        *self,
       entry->error_code = error->code;
       entry->error_message = g_strdup (error->message);
     }
-  g_hash_table_replace (self->cache, entry->path, entry);
+  ql_registry_cache_replace (self->cache, entry);
   self->cache_dirty = TRUE;
 }
 
@@ -819,20 +819,22 @@ static gboolean
 ql_registry_scan_cached (QlRegistry        *self,
                          const char        *path,
                          const char        *family,
-                         const struct stat *st)
+                         const struct stat *st,
+                         gboolean           trusted)
 {
   QlRegistryCacheEntry *entry;
 
   if (self->cache == NULL || family == NULL)
     return FALSE;
-  entry = g_hash_table_lookup (self->cache, path);
+  entry = ql_registry_cache_lookup (self->cache, path);
   if (entry == NULL || !ql_registry_cache_entry_matches (entry, st)
       || strcmp (entry->family, family) != 0)
     return FALSE;
   /* The checks that depend on more than the file run every time (they
    * load nothing), on the file they open, which must be the one the cache
-   * knows; loading it reports their error. */
-  if (!ql_registry_check_path (path, entry, NULL))
+   * knows; loading it reports their error. @trusted: done already, from
+   * the checked directory (ql_plugin_file_check_at()). */
+  if (!trusted && !ql_registry_check_path (path, entry, NULL))
     return FALSE;
   if (entry->error_code >= 0)
     {
@@ -892,9 +894,10 @@ ql_registry_scan_in_child (QlRegistry        *self,
       ql_registry_cache_entry_free (entry);
       return FALSE;
     }
-  g_hash_table_replace (self->cache, entry->path, entry);
+  ql_registry_cache_replace (self->cache, entry);
   self->cache_dirty = TRUE;
-  return ql_registry_scan_cached (self, path, family, st);
+  /* The file opened in the child must still be the one it scanned. */
+  return ql_registry_scan_cached (self, path, family, st, FALSE);
 }
 
 /* Writes the cache if it changed, without the entries of files that are
@@ -908,7 +911,7 @@ ql_registry_cache_save (QlRegistry *self)
 
   if (self->cache == NULL || !self->cache_dirty)
     return;
-  g_hash_table_iter_init (&iter, self->cache);
+  g_hash_table_iter_init (&iter, ql_registry_cache_get_entries (self->cache));
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     {
       struct stat st;
@@ -965,7 +968,7 @@ ql_registry_set_cache_file (QlRegistry *self,
   g_return_if_fail (QL_IS_REGISTRY (self));
   g_return_if_fail (self->pending_order->len == 0);
 
-  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->cache, ql_registry_cache_free);
   g_free (self->cache_path);
   self->cache_path = g_strdup (path);
   self->cache_dirty = FALSE;
@@ -974,8 +977,7 @@ ql_registry_set_cache_file (QlRegistry *self,
   self->cache = ql_registry_cache_read (path);
   if (self->cache == NULL)
     {
-      self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                           (GDestroyNotify) ql_registry_cache_entry_free);
+      self->cache = ql_registry_cache_new ();
       self->cache_dirty = TRUE;
     }
 }
@@ -1199,6 +1201,7 @@ ql_registry_scan_dir (QlRegistry *self,
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) names = NULL;
   const char *name;
+  int dir_fd = -1;
   guint i;
 
   dir = g_dir_open (dir_name, 0, &local_error);
@@ -1217,6 +1220,11 @@ ql_registry_scan_dir (QlRegistry *self,
         g_ptr_array_add (names, g_strdup (name));
     }
   g_ptr_array_sort (names, ql_compare_filenames);
+  /* With a cache, the directory's path is checked once, and each file
+   * from there with one fstatat(); a link, or a directory that fails the
+   * checks, takes the long way per file (which reports why). */
+  if (self->cache != NULL)
+    dir_fd = ql_plugin_file_open_dir (dir_name, NULL);
 
   for (i = 0; i < names->len; i++)
     {
@@ -1226,8 +1234,9 @@ ql_registry_scan_dir (QlRegistry *self,
       GError *load_error = NULL;
       QlPlugin *loaded;
       struct stat st;
+      gboolean trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, basename, &st);
 
-      if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
+      if (!trusted && (stat (path, &st) != 0 || !S_ISREG (st.st_mode)))
         {
           g_debug ("skipping '%s': not a regular file", path);
           continue;
@@ -1253,7 +1262,7 @@ ql_registry_scan_dir (QlRegistry *self,
       if (!g_hash_table_contains (self->scan_rank, path))
         g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
 
-      if (ql_registry_scan_cached (self, path, family, &st))
+      if (ql_registry_scan_cached (self, path, family, &st, trusted))
         continue;
       if (ql_registry_scan_in_child (self, path, family, &st))
         continue;
@@ -1267,6 +1276,8 @@ ql_registry_scan_dir (QlRegistry *self,
           g_hash_table_add (self->failed_files, g_steal_pointer (&path));
         }
     }
+  if (dir_fd >= 0)
+    close (dir_fd);
 }
 
 /**

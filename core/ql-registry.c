@@ -70,6 +70,7 @@ struct _QlRegistry
   guint       next_rank;
   GHashTable *lazy_errors;      /* device type → GError: its plugin failed to load */
   char       *scanner;          /* the plugin scanner, or NULL: open in-process */
+  GHashTable *scanned_unusable; /* paths the scanner gave no usable answer for */
   gboolean    scanner_looked_up;
 };
 
@@ -103,6 +104,7 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->scan_rank, g_hash_table_unref);
   g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
   g_clear_pointer (&self->scanner, g_free);
+  g_clear_pointer (&self->scanned_unusable, g_hash_table_unref);
 
   G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
 }
@@ -130,6 +132,7 @@ ql_registry_init (QlRegistry *self)
   self->pending_families = g_hash_table_new (g_str_hash, g_str_equal);
   self->pending_order = g_ptr_array_new ();
   self->scan_rank = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->scanned_unusable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->lazy_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) g_error_free);
 }
@@ -881,7 +884,7 @@ ql_registry_scan_in_child (QlRegistry        *self,
       self->scanner = ql_registry_scanner_find ();
       self->scanner_looked_up = TRUE;
     }
-  if (self->scanner == NULL)
+  if (self->scanner == NULL || g_hash_table_contains (self->scanned_unusable, path))
     return FALSE;
   entry = ql_registry_scanner_scan (self->scanner, path, st, family);
   if (entry == NULL)
@@ -945,8 +948,10 @@ ql_registry_cache_save (QlRegistry *self)
  *
  * A new or changed file is opened first in `qlaunch-plugin-scanner`, a
  * child process (installed in `$libexecdir/qlaunch-1`;
- * `$QLAUNCH_PLUGIN_SCANNER` names another, empty for none), under a
- * deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s): a plugin that
+ * `$QLAUNCH_PLUGIN_SCANNER` names another, empty for none); one scanner
+ * process opens all the new files of a scan, one after the other, each
+ * under a deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s), and
+ * after a file that took it down a new one goes on with the rest: a plugin that
  * crashes, aborts or hangs while loading is recorded as bad
  * (%QL_PLUGIN_ERROR_SCAN_FAILED, the message saying how) and never opened
  * in this process; so is one the scanner refused (another ABI version, a
@@ -1193,16 +1198,37 @@ ql_compare_filenames (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
+/* A plugin file found in a search directory. */
+typedef struct
+{
+  char        *path;
+  char        *family;    /* NULL: not a plugin file name */
+  struct stat  st;
+  gboolean     trusted;   /* its path's checks passed (ql_plugin_file_check_at()) */
+} QlScanCandidate;
+
 static void
-ql_registry_scan_dir (QlRegistry *self,
-                      const char *dir_name)
+ql_scan_candidate_free (gpointer data)
+{
+  QlScanCandidate *c = data;
+
+  g_free (c->path);
+  g_free (c->family);
+  g_free (c);
+}
+
+/* The regular files named libqlaunch-*.so of @dir_name, sorted by name,
+ * onto @candidates. */
+static void
+ql_registry_list_dir (QlRegistry *self,
+                      const char *dir_name,
+                      GPtrArray  *candidates)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) names = NULL;
   const char *name;
   int dir_fd = -1;
-  guint i;
 
   dir = g_dir_open (dir_name, 0, &local_error);
   if (dir == NULL)
@@ -1226,58 +1252,139 @@ ql_registry_scan_dir (QlRegistry *self,
   if (self->cache != NULL)
     dir_fd = ql_plugin_file_open_dir (dir_name, NULL);
 
-  for (i = 0; i < names->len; i++)
+  for (guint i = 0; i < names->len; i++)
     {
       const char *basename = g_ptr_array_index (names, i);
-      g_autofree char *path = g_build_filename (dir_name, basename, NULL);
-      g_autofree char *family = ql_plugin_family_from_basename (basename);
-      GError *load_error = NULL;
-      QlPlugin *loaded;
-      struct stat st;
-      gboolean trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, basename, &st);
+      QlScanCandidate *c = g_new0 (QlScanCandidate, 1);
 
-      if (!trusted && (stat (path, &st) != 0 || !S_ISREG (st.st_mode)))
+      c->path = g_build_filename (dir_name, basename, NULL);
+      c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, basename, &c->st);
+      if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
         {
-          g_debug ("skipping '%s': not a regular file", path);
+          g_debug ("skipping '%s': not a regular file", c->path);
+          ql_scan_candidate_free (c);
           continue;
         }
-
-      loaded = family != NULL
-        ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
-      if (loaded != NULL)
-        {
-          g_debug ("skipping '%s': plugin '%s' is already loaded from '%s'",
-                   path, family, ql_plugin_get_filename (loaded));
-          continue;
-        }
-      if (family != NULL && g_hash_table_contains (self->pending_families, family))
-        {
-          g_debug ("skipping '%s': plugin '%s' comes from an earlier file", path, family);
-          continue;
-        }
-
-      if (g_hash_table_contains (self->failed_files, path))
-        continue;
-
-      if (!g_hash_table_contains (self->scan_rank, path))
-        g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
-
-      if (ql_registry_scan_cached (self, path, family, &st, trusted))
-        continue;
-      if (ql_registry_scan_in_child (self, path, family, &st))
-        continue;
-
-      loaded = ql_registry_load_plugin (self, path, &load_error);
-      ql_registry_cache_record (self, path, &st, family, loaded, load_error);
-      if (loaded == NULL)
-        {
-          g_debug ("%s", load_error->message);
-          g_ptr_array_add (self->load_errors, load_error);
-          g_hash_table_add (self->failed_files, g_steal_pointer (&path));
-        }
+      c->family = ql_plugin_family_from_basename (basename);
+      g_ptr_array_add (candidates, c);
     }
   if (dir_fd >= 0)
     close (dir_fd);
+}
+
+/* Opens, in as few plugin scanner processes as can be, every file a scan
+ * would hand to the scanner one by one: the first file of each family not
+ * loaded yet whose cache entry is missing or stale. What they give goes
+ * into the cache, where the scan then finds it. */
+static void
+ql_registry_scan_new_files (QlRegistry *self,
+                            GPtrArray  *candidates)
+{
+  g_autoptr(GHashTable) families = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  g_autofree QlRegistryCacheEntry **entries = NULL;
+  guint n_processes = 0;
+
+  if (self->cache == NULL)
+    return;
+  families = g_hash_table_new (g_str_hash, g_str_equal);
+  files = g_ptr_array_new ();
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      QlScanCandidate *c = g_ptr_array_index (candidates, i);
+      QlRegistryCacheEntry *entry;
+
+      if (c->family == NULL || !g_hash_table_add (families, c->family)
+          || g_hash_table_contains (self->plugins_by_name, c->family)
+          || g_hash_table_contains (self->pending_families, c->family)
+          || g_hash_table_contains (self->failed_files, c->path))
+        continue;
+      entry = ql_registry_cache_lookup (self->cache, c->path);
+      if (entry != NULL && ql_registry_cache_entry_matches (entry, &c->st)
+          && strcmp (entry->family, c->family) == 0)
+        continue;
+      g_ptr_array_add (files, c);
+    }
+  if (files->len == 0)
+    return;
+  if (!self->scanner_looked_up)
+    {
+      self->scanner = ql_registry_scanner_find ();
+      self->scanner_looked_up = TRUE;
+    }
+  if (self->scanner == NULL)
+    return;
+  /* QlScanCandidate starts as QlRegistryScanFile does. */
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, path) == G_STRUCT_OFFSET (QlRegistryScanFile, path));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, family) == G_STRUCT_OFFSET (QlRegistryScanFile, family));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, st) == G_STRUCT_OFFSET (QlRegistryScanFile, st));
+  entries = ql_registry_scanner_scan_files (self->scanner, files, &n_processes);
+  g_debug ("plugin scanner: %u new or changed files in %u processes", files->len, n_processes);
+  for (guint i = 0; i < files->len; i++)
+    {
+      QlScanCandidate *c = g_ptr_array_index (files, i);
+      QlRegistryCacheEntry *entry = entries[i];
+
+      if (entry == NULL || entry->error_code == QL_PLUGIN_ERROR_INSECURE_PATH
+          || entry->error_code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE)
+        {
+          /* Depends on more than the file, or not what a load here would
+           * give: the load here says it (not scanned again). */
+          g_hash_table_add (self->scanned_unusable, g_strdup (c->path));
+          g_clear_pointer (&entry, ql_registry_cache_entry_free);
+          continue;
+        }
+      g_debug ("plugin scanner opened '%s' from '%s'", c->family, c->path);
+      ql_registry_cache_replace (self->cache, entry);
+      self->cache_dirty = TRUE;
+      /* Checked again, as the file the scanner opened, when the scan
+       * meets it. */
+      c->trusted = FALSE;
+    }
+}
+
+static void
+ql_registry_scan_candidate (QlRegistry      *self,
+                            QlScanCandidate *c)
+{
+  const char *path = c->path;
+  const char *family = c->family;
+  GError *load_error = NULL;
+  QlPlugin *loaded;
+
+  loaded = family != NULL
+    ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
+  if (loaded != NULL)
+    {
+      g_debug ("skipping '%s': plugin '%s' is already loaded from '%s'",
+               path, family, ql_plugin_get_filename (loaded));
+      return;
+    }
+  if (family != NULL && g_hash_table_contains (self->pending_families, family))
+    {
+      g_debug ("skipping '%s': plugin '%s' comes from an earlier file", path, family);
+      return;
+    }
+
+  if (g_hash_table_contains (self->failed_files, path))
+    return;
+
+  if (!g_hash_table_contains (self->scan_rank, path))
+    g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
+
+  if (ql_registry_scan_cached (self, path, family, &c->st, c->trusted))
+    return;
+  if (ql_registry_scan_in_child (self, path, family, &c->st))
+    return;
+
+  loaded = ql_registry_load_plugin (self, path, &load_error);
+  ql_registry_cache_record (self, path, &c->st, family, loaded, load_error);
+  if (loaded == NULL)
+    {
+      g_debug ("%s", load_error->message);
+      g_ptr_array_add (self->load_errors, load_error);
+      g_hash_table_add (self->failed_files, g_strdup (path));
+    }
 }
 
 /**
@@ -1298,12 +1405,16 @@ ql_registry_scan_dir (QlRegistry *self,
 void
 ql_registry_scan (QlRegistry *self)
 {
-  guint i;
+  g_autoptr(GPtrArray) candidates = NULL;
 
   g_return_if_fail (QL_IS_REGISTRY (self));
 
-  for (i = 0; i < self->search_dirs->len; i++)
-    ql_registry_scan_dir (self, g_ptr_array_index (self->search_dirs, i));
+  candidates = g_ptr_array_new_with_free_func (ql_scan_candidate_free);
+  for (guint i = 0; i < self->search_dirs->len; i++)
+    ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates);
+  ql_registry_scan_new_files (self, candidates);
+  for (guint i = 0; i < candidates->len; i++)
+    ql_registry_scan_candidate (self, g_ptr_array_index (candidates, i));
   ql_registry_cache_save (self);
 }
 

@@ -35,6 +35,7 @@ gboolean              ql_registry_cache_entry_matches (const QlRegistryCacheEntr
 /* The entries of a cache file, decoded when first looked up. */
 typedef struct _QlRegistryCache QlRegistryCache;
 
+guint                 ql_registry_cache_path_hash     (gconstpointer               key);
 char                 *ql_registry_cache_default_path  (void);
 QlRegistryCache      *ql_registry_cache_new           (void);
 void                  ql_registry_cache_free          (QlRegistryCache            *cache);

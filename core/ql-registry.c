@@ -126,13 +126,13 @@ ql_registry_init (QlRegistry *self)
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal,
                                          g_free, ql_device_entry_free);
   self->load_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  self->failed_files = g_hash_table_new_full (g_str_hash, g_str_equal,
+  self->failed_files = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal,
                                               g_free, NULL);
   self->pending_types = g_hash_table_new (g_str_hash, g_str_equal);
   self->pending_families = g_hash_table_new (g_str_hash, g_str_equal);
   self->pending_order = g_ptr_array_new ();
-  self->scan_rank = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->scanned_unusable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->scan_rank = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, g_free, NULL);
+  self->scanned_unusable = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, g_free, NULL);
   self->lazy_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) g_error_free);
 }

@@ -53,7 +53,12 @@ struct _QlRegistryCache
   GVariant       *data;        /* (nullable) keeps the pointers below valid */
   GVariant       *texts;       /* aay */
   const Identity *identities;
-  GHashTable     *undecoded;   /* path (in data) → index + 1 */
+  /* The file's paths (in data), sorted as written; an entry whose
+   * path is out of order is not found, so it is scanned again and the
+   * file rewritten. */
+  const char    **paths;
+  gsize           n_paths;
+  guint8         *taken;       /* per path: decoded or dropped already */
 };
 
 static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 1 };
@@ -175,7 +180,6 @@ ql_registry_cache_new (void)
 
   cache->entries = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, NULL,
                                           (GDestroyNotify) ql_registry_cache_entry_free);
-  cache->undecoded = g_hash_table_new (ql_registry_cache_path_hash, g_str_equal);
   return cache;
 }
 
@@ -185,7 +189,8 @@ ql_registry_cache_free (QlRegistryCache *cache)
   if (cache == NULL)
     return;
   g_hash_table_unref (cache->entries);
-  g_hash_table_unref (cache->undecoded);
+  g_free (cache->paths);
+  g_free (cache->taken);
   g_clear_pointer (&cache->texts, g_variant_unref);
   g_clear_pointer (&cache->data, g_variant_unref);
   g_free (cache);
@@ -294,8 +299,13 @@ ql_registry_cache_read (const char *path)
       return NULL;
     }
   end = p + paths_len;
-  for (; p < end; p += strlen (p) + 1)
-    g_hash_table_replace (cache->undecoded, (gpointer) p, GSIZE_TO_POINTER (++n));
+  for (const char *q = p; q < end; q += strlen (q) + 1)
+    n++;
+  cache->paths = g_new (const char *, n + 1);
+  cache->taken = g_new0 (guint8, n + 1);
+  cache->n_paths = n;
+  for (gsize i = 0; p < end; p += strlen (p) + 1)
+    cache->paths[i++] = p;
   if (n != n_identities || n != g_variant_n_children (cache->texts))
     {
       g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " paths, %" G_GSIZE_FORMAT
@@ -305,6 +315,29 @@ ql_registry_cache_read (const char *path)
     }
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
+}
+
+/* The index of @path among the file's paths not decoded or dropped yet
+ * (a binary search: they were written sorted), or -1. */
+static gssize
+find_path (QlRegistryCache *cache,
+           const char      *path)
+{
+  gsize lo = 0, hi = cache->n_paths;
+
+  while (lo < hi)
+    {
+      gsize mid = lo + (hi - lo) / 2;
+      int cmp = strcmp (path, cache->paths[mid]);
+
+      if (cmp == 0)
+        return cache->taken[mid] ? -1 : (gssize) mid;
+      if (cmp < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return -1;
 }
 
 /**
@@ -322,15 +355,15 @@ ql_registry_cache_lookup (QlRegistryCache *cache,
                           const char      *path)
 {
   QlRegistryCacheEntry *entry = g_hash_table_lookup (cache->entries, path);
-  gpointer index;
+  gssize index;
 
   if (entry != NULL)
     return entry;
-  index = g_hash_table_lookup (cache->undecoded, path);
-  if (index == NULL)
+  index = find_path (cache, path);
+  if (index < 0)
     return NULL;
-  g_hash_table_remove (cache->undecoded, path);
-  entry = decode (cache, path, GPOINTER_TO_SIZE (index) - 1);
+  cache->taken[index] = TRUE;
+  entry = decode (cache, path, (gsize) index);
   if (entry == NULL)
     {
       g_debug ("qlaunch: registry cache entry of %s makes no sense, ignored", path);
@@ -351,7 +384,10 @@ void
 ql_registry_cache_replace (QlRegistryCache      *cache,
                            QlRegistryCacheEntry *entry)
 {
-  g_hash_table_remove (cache->undecoded, entry->path);
+  gssize index = find_path (cache, entry->path);
+
+  if (index >= 0)
+    cache->taken[index] = TRUE;
   g_hash_table_replace (cache->entries, entry->path, entry);
 }
 
@@ -366,8 +402,11 @@ gboolean
 ql_registry_cache_remove (QlRegistryCache *cache,
                           const char      *path)
 {
-  gboolean had = g_hash_table_remove (cache->undecoded, path);
+  gssize index = find_path (cache, path);
+  gboolean had = index >= 0;
 
+  if (had)
+    cache->taken[index] = TRUE;
   return g_hash_table_remove (cache->entries, path) || had;
 }
 
@@ -383,10 +422,9 @@ ql_registry_cache_remove (QlRegistryCache *cache,
 GHashTable *
 ql_registry_cache_get_entries (QlRegistryCache *cache)
 {
-  g_autofree const char **paths = (const char **) g_hash_table_get_keys_as_array (cache->undecoded, NULL);
-
-  for (guint i = 0; paths[i] != NULL; i++)
-    ql_registry_cache_lookup (cache, paths[i]);
+  for (gsize i = 0; i < cache->n_paths; i++)
+    if (!cache->taken[i])
+      ql_registry_cache_lookup (cache, cache->paths[i]);
   return cache->entries;
 }
 

@@ -41,14 +41,25 @@
 
 #define HEADER_SIZE 24
 
-/* FNV-1a, 64 bits: what tells a damaged payload. */
+/* FNV-1a, 64 bits, over the payload's 64-bit little-endian words, then
+ * its last bytes one by one: what tells a damaged payload, at an eighth
+ * of the byte-wise cost (it is read at every start). */
 static guint64
 payload_hash (const guint8 *data,
               gsize         size)
 {
   guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+  gsize i = 0;
 
-  for (gsize i = 0; i < size; i++)
+  for (; i + 8 <= size; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, data + i, sizeof word);
+      hash ^= GUINT64_FROM_LE (word);
+      hash *= G_GUINT64_CONSTANT (0x100000001b3);
+    }
+  for (; i < size; i++)
     {
       hash ^= data[i];
       hash *= G_GUINT64_CONSTANT (0x100000001b3);

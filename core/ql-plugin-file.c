@@ -169,25 +169,14 @@ read_link (int fd)
     }
 }
 
-/**
- * ql_plugin_file_open:
- * @filename: the plugin file (relative: to the current directory)
- * @st: (out): its status, read from the returned descriptor
- * @error: return location for a #QL_PLUGIN_ERROR error
- *
- * Resolves @filename component by component, checking every directory, link
- * and the file as the top of this file says, and opens the file read-only
- * (close-on-exec) from the descriptor of its directory. A failed check is
- * %QL_PLUGIN_ERROR_INSECURE_PATH naming @filename and the directory, link
- * or file at fault; a missing component, a loop or a file that is not a
- * regular file is %QL_PLUGIN_ERROR_OPEN_FAILED.
- *
- * Returns: the descriptor, or -1 with @error set
- */
-int
-ql_plugin_file_open (const char   *filename,
-                     struct stat  *st,
-                     GError      **error)
+/* Resolves @filename as ql_plugin_file_open() says; @want_dir: the last
+ * component must be a directory, returned as an O_PATH descriptor, else a
+ * regular file, opened read-only. */
+static int
+resolve_checked (const char   *filename,
+                 gboolean      want_dir,
+                 struct stat  *st,
+                 GError      **error)
 {
   g_autoptr(GQueue) queue = g_queue_new ();
   g_autoptr(GString) where = g_string_new ("/");
@@ -265,7 +254,13 @@ ql_plugin_file_open (const char   *filename,
             }
           continue;
         }
-      if (!last)
+      if (last && want_dir && S_ISDIR (entry_st.st_mode))
+        {
+          *st = entry_st;
+          close (dir_fd);
+          return entry_fd;
+        }
+      if (!last || want_dir)
         {
           if (!S_ISDIR (entry_st.st_mode))
             {
@@ -306,6 +301,13 @@ ql_plugin_file_open (const char   *filename,
       return fd;
     }
   /* The path named a directory ("/", or ending in ".."). */
+  if (want_dir)
+    {
+      if (fstat (dir_fd, st) == 0)
+        return dir_fd;
+      set_errno_error (filename, where->str, errno, error);
+      goto fail;
+    }
   g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
                "'%s': cannot open plugin: not a regular file", filename);
 
@@ -317,6 +319,74 @@ fail:
   if (dir_fd >= 0)
     close (dir_fd);
   return -1;
+}
+
+/**
+ * ql_plugin_file_open:
+ * @filename: the plugin file (relative: to the current directory)
+ * @st: (out): its status, read from the returned descriptor
+ * @error: return location for a #QL_PLUGIN_ERROR error
+ *
+ * Resolves @filename component by component, checking every directory, link
+ * and the file as the top of this file says, and opens the file read-only
+ * (close-on-exec) from the descriptor of its directory. A failed check is
+ * %QL_PLUGIN_ERROR_INSECURE_PATH naming @filename and the directory, link
+ * or file at fault; a missing component, a loop or a file that is not a
+ * regular file is %QL_PLUGIN_ERROR_OPEN_FAILED.
+ *
+ * Returns: the descriptor, or -1 with @error set
+ */
+int
+ql_plugin_file_open (const char   *filename,
+                     struct stat  *st,
+                     GError      **error)
+{
+  return resolve_checked (filename, FALSE, st, error);
+}
+
+/**
+ * ql_plugin_file_open_dir:
+ * @dirname: a plugin directory
+ * @error: return location for a #QL_PLUGIN_ERROR error
+ *
+ * Resolves @dirname as ql_plugin_file_open() resolves a plugin file, every
+ * directory and link on the way checked, and returns an `O_PATH`
+ * descriptor of it (close-on-exec). A plugin file found from it with
+ * ql_plugin_file_check_at() is trusted as ql_plugin_file_open() would
+ * trust it, without walking the path again.
+ *
+ * Returns: the descriptor, or -1 with @error set
+ */
+int
+ql_plugin_file_open_dir (const char  *dirname,
+                         GError     **error)
+{
+  struct stat st;
+
+  return resolve_checked (dirname, TRUE, &st, error);
+}
+
+/**
+ * ql_plugin_file_check_at:
+ * @dir_fd: a descriptor of ql_plugin_file_open_dir()
+ * @name: a file name in it
+ * @st: (out): its status
+ *
+ * Whether @name in @dir_fd is a regular file (not a symbolic link) that
+ * ql_plugin_file_open() would accept: owned by root or us, not writable by
+ * group or others. One fstatat(), nothing opened. A link, or anything
+ * refused, gives %FALSE: the caller then goes the long way, which says why.
+ *
+ * Returns: whether the file is trusted
+ */
+gboolean
+ql_plugin_file_check_at (int          dir_fd,
+                         const char  *name,
+                         struct stat *st)
+{
+  if (fstatat (dir_fd, name, st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG (st->st_mode))
+    return FALSE;
+  return check_entry (name, name, st, NULL);
 }
 
 /* The descriptors that name plugin files for the dynamic loader, by file:

@@ -11,6 +11,12 @@ int ql_plugin_file_open (const char   *filename,
                          struct stat  *st,
                          GError      **error);
 
+int      ql_plugin_file_open_dir (const char   *dirname,
+                                  GError      **error);
+gboolean ql_plugin_file_check_at (int           dir_fd,
+                                  const char   *name,
+                                  struct stat  *st);
+
 const char *ql_plugin_file_module_name (int                fd,
                                        const struct stat *st);
 

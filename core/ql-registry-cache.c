@@ -16,11 +16,50 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-1"
-/* (format, qlaunch version, entries) */
-#define ENTRY_TYPE "(stttxxsissssuuas)"
-#define ENTRY_BUILD "(stttxxsissssuu^as)"  /* for writing */
-#define CACHE_TYPE "(ssa" ENTRY_TYPE ")"
+#define FORMAT "qlaunch-registry-2"
+/* (format, qlaunch version, paths, identities, texts): entry i is the i-th
+ * of each. Laid out so that a reader decodes only the entries of the files
+ * it meets, each in a few steps (a command pays for the plugin files it
+ * looks at, not for every file the cache knows):
+ *   paths:      every path, each ended by a NUL, in one byte array;
+ *   identities: a fixed-size array of IDENTITY_TYPE, read in place;
+ *   texts:      per entry, one byte array of NUL-ended strings: family,
+ *               error message, description, version, license, then the
+ *               device types. */
+#define IDENTITY_TYPE "(tttxxiuu)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aay)"
+#define N_FIXED_TEXTS 5
+
+/* IDENTITY_TYPE as GVariant lays it out (a fixed-size tuple is laid out as
+ * the C structure with natural alignment). */
+typedef struct
+{
+  guint64 dev;
+  guint64 inode;
+  guint64 size;
+  gint64  mtime_ns;
+  gint64  ctime_ns;
+  gint32  error_code;
+  guint32 abi_major;
+  guint32 abi_minor;
+} Identity;
+
+G_STATIC_ASSERT (sizeof (Identity) == 56);
+
+struct _QlRegistryCache
+{
+  GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
+  /* What the file holds and was not decoded yet: */
+  GVariant       *data;        /* (nullable) keeps the pointers below valid */
+  GVariant       *texts;       /* aay */
+  const Identity *identities;
+  /* The file's paths (in data), sorted as written; an entry whose
+   * path is out of order is not found, so it is scanned again and the
+   * file rewritten. */
+  const char    **paths;
+  gsize           n_paths;
+  guint8         *taken;       /* per path: decoded or dropped already */
+};
 
 static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 1 };
 
@@ -93,6 +132,29 @@ ql_registry_cache_default_path (void)
   return g_build_filename (dir, name, NULL);
 }
 
+/**
+ * ql_registry_cache_path_hash:
+ * @key: a path
+ *
+ * A hash for tables of plugin file paths: their last bytes and their
+ * length. Such paths share long heads (their directory) and differ in
+ * their tails; hashing only the tail costs the same for every path.
+ *
+ * Returns: the hash
+ */
+guint
+ql_registry_cache_path_hash (gconstpointer key)
+{
+  const char *path = key;
+  gsize len = strlen (path);
+  const char *p = path + (len > 24 ? len - 24 : 0);
+  guint32 h = 2166136261u ^ (guint32) len;
+
+  for (; *p != '\0'; p++)
+    h = (h ^ (guchar) *p) * 16777619u;
+  return h;
+}
+
 static gboolean
 valid_name (const char *s)
 {
@@ -104,89 +166,95 @@ valid_name (const char *s)
   return TRUE;
 }
 
-static char *
-child_string (GVariant *v,
-              gsize     i)
+/**
+ * ql_registry_cache_new:
+ *
+ * An empty cache.
+ *
+ * Returns: (transfer full): the cache
+ */
+QlRegistryCache *
+ql_registry_cache_new (void)
 {
-  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
+  QlRegistryCache *cache = g_new0 (QlRegistryCache, 1);
 
-  return g_variant_dup_string (c, NULL);
+  cache->entries = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, NULL,
+                                          (GDestroyNotify) ql_registry_cache_entry_free);
+  return cache;
 }
 
-static guint64
-child_uint64 (GVariant *v,
-              gsize     i)
+void
+ql_registry_cache_free (QlRegistryCache *cache)
 {
-  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
-
-  return g_variant_get_uint64 (c);
+  if (cache == NULL)
+    return;
+  g_hash_table_unref (cache->entries);
+  g_free (cache->paths);
+  g_free (cache->taken);
+  g_clear_pointer (&cache->texts, g_variant_unref);
+  g_clear_pointer (&cache->data, g_variant_unref);
+  g_free (cache);
 }
 
-static gint64
-child_int64 (GVariant *v,
-             gsize     i)
-{
-  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
-
-  return g_variant_get_int64 (c);
-}
-
-static guint32
-child_uint32 (GVariant *v,
-              gsize     i)
-{
-  g_autoptr(GVariant) c = g_variant_get_child_value (v, i);
-
-  return g_variant_get_uint32 (c);
-}
-
-/* An entry read from the file, if it makes sense (the file is untrusted:
- * its strings are valid UTF-8, as GVariant guarantees, but nothing more).
- * Read child by child: g_variant_get() would parse its format string at
- * every entry, ten times the cost. */
+/* Entry @index of the file, if it makes sense (the file is untrusted:
+ * nothing in it is taken for granted). */
 static QlRegistryCacheEntry *
-entry_from_variant (GVariant *v)
+decode (QlRegistryCache *cache,
+        const char      *path,
+        gsize            index)
 {
-  g_autoptr(QlRegistryCacheEntry) entry = g_new0 (QlRegistryCacheEntry, 1);
-  g_autofree char *error_message = NULL;
+  g_autoptr(QlRegistryCacheEntry) entry = NULL;
+  g_autoptr(GVariant) blob = g_variant_get_child_value (cache->texts, index);
+  const Identity *id = &cache->identities[index];
+  const char *texts[N_FIXED_TEXTS];
+  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func (g_free);
+  const char *p, *end;
+  gsize len = 0;
+  guint n = 0;
 
-  entry->path = child_string (v, 0);
-  entry->dev = child_uint64 (v, 1);
-  entry->inode = child_uint64 (v, 2);
-  entry->size = child_uint64 (v, 3);
-  entry->mtime_ns = child_int64 (v, 4);
-  entry->ctime_ns = child_int64 (v, 5);
-  entry->family = child_string (v, 6);
-  {
-    g_autoptr(GVariant) c = g_variant_get_child_value (v, 7);
-
-    entry->error_code = g_variant_get_int32 (c);
-  }
-  error_message = child_string (v, 8);
-  entry->description = child_string (v, 9);
-  entry->version = child_string (v, 10);
-  entry->license = child_string (v, 11);
-  entry->abi_major = child_uint32 (v, 12);
-  entry->abi_minor = child_uint32 (v, 13);
-  {
-    g_autoptr(GVariant) c = g_variant_get_child_value (v, 14);
-
-    entry->device_types = g_variant_dup_strv (c, NULL);
-  }
-  if (!g_path_is_absolute (entry->path) || !valid_name (entry->family))
+  p = g_variant_get_fixed_array (blob, &len, 1);
+  if (!g_path_is_absolute (path) || len == 0 || p[len - 1] != '\0')
     return NULL;
+  end = p + len;
+  for (; p < end; p += strlen (p) + 1, n++)
+    {
+      if (!g_utf8_validate (p, -1, NULL))
+        return NULL;
+      if (n < N_FIXED_TEXTS)
+        texts[n] = p;
+      else if (valid_name (p))
+        g_ptr_array_add (types, g_strdup (p));
+      else
+        return NULL;
+    }
+  if (n < N_FIXED_TEXTS || !valid_name (texts[0]))
+    return NULL;
+  g_ptr_array_add (types, NULL);
+
+  entry = g_new0 (QlRegistryCacheEntry, 1);
+  entry->path = g_strdup (path);
+  entry->dev = id->dev;
+  entry->inode = id->inode;
+  entry->size = id->size;
+  entry->mtime_ns = id->mtime_ns;
+  entry->ctime_ns = id->ctime_ns;
+  entry->error_code = id->error_code;
+  entry->abi_major = id->abi_major;
+  entry->abi_minor = id->abi_minor;
+  entry->family = g_strdup (texts[0]);
+  entry->description = g_strdup (texts[2]);
+  entry->version = g_strdup (texts[3]);
+  entry->license = g_strdup (texts[4]);
+  entry->device_types = (char **) g_ptr_array_free (g_steal_pointer (&types), FALSE);
   if (entry->error_code >= 0)
     {
-      if (error_message[0] == '\0')
+      if (texts[1][0] == '\0')
         return NULL;
-      entry->error_message = g_steal_pointer (&error_message);
+      entry->error_message = g_strdup (texts[1]);
       return g_steal_pointer (&entry);
     }
   if (entry->error_code != -1 || entry->device_types[0] == NULL)
     return NULL;
-  for (guint i = 0; entry->device_types[i] != NULL; i++)
-    if (!valid_name (entry->device_types[i]))
-      return NULL;
   return g_steal_pointer (&entry);
 }
 
@@ -195,19 +263,20 @@ entry_from_variant (GVariant *v)
  * @path: the cache file
  *
  * Reads the cache. Nothing is an error: a missing, foreign, damaged or
- * unsafe file gives %NULL, an entry that makes no sense is left out.
+ * unsafe file gives %NULL. Entries are decoded when looked up; one that
+ * makes no sense is left out then.
  *
- * Returns: (transfer full) (nullable) (element-type filename QlRegistryCacheEntry):
- *   the entries by path, or %NULL
+ * Returns: (transfer full) (nullable): the cache, or %NULL
  */
-GHashTable *
+QlRegistryCache *
 ql_registry_cache_read (const char *path)
 {
   g_autoptr(GVariant) data = ql_cache_file_read (path, magic, G_VARIANT_TYPE (CACHE_TYPE));
-  g_autoptr(GVariant) entries = NULL;
-  GHashTable *table;
-  const char *format, *version;
-  gsize n;
+  g_autoptr(GVariant) paths = NULL;
+  g_autoptr(GVariant) identities = NULL;
+  g_autoptr(QlRegistryCache) cache = NULL;
+  const char *format, *version, *p, *end;
+  gsize paths_len = 0, n_identities = 0, n = 0;
 
   if (data == NULL)
     return NULL;
@@ -218,23 +287,145 @@ ql_registry_cache_read (const char *path)
       g_debug ("qlaunch: %s was written by another qlaunch (%s, %s)", path, format, version);
       return NULL;
     }
-  entries = g_variant_get_child_value (data, 2);
-  n = g_variant_n_children (entries);
-  table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                 (GDestroyNotify) ql_registry_cache_entry_free);
-  for (gsize i = 0; i < n; i++)
+  cache = ql_registry_cache_new ();
+  paths = g_variant_get_child_value (data, 2);
+  identities = g_variant_get_child_value (data, 3);
+  cache->texts = g_variant_get_child_value (data, 4);
+  p = g_variant_get_fixed_array (paths, &paths_len, 1);
+  cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
+  if (paths_len > 0 && p[paths_len - 1] != '\0')
     {
-      g_autoptr(GVariant) child = g_variant_get_child_value (entries, i);
-      QlRegistryCacheEntry *entry = entry_from_variant (child);
-
-      if (entry == NULL)
-        {
-          g_debug ("qlaunch: %s: entry %" G_GSIZE_FORMAT " makes no sense, ignored", path, i);
-          continue;
-        }
-      g_hash_table_replace (table, entry->path, entry);
+      g_debug ("qlaunch: %s is damaged (its paths are not terminated)", path);
+      return NULL;
     }
-  return table;
+  end = p + paths_len;
+  for (const char *q = p; q < end; q += strlen (q) + 1)
+    n++;
+  cache->paths = g_new (const char *, n + 1);
+  cache->taken = g_new0 (guint8, n + 1);
+  cache->n_paths = n;
+  for (gsize i = 0; p < end; p += strlen (p) + 1)
+    cache->paths[i++] = p;
+  if (n != n_identities || n != g_variant_n_children (cache->texts))
+    {
+      g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " paths, %" G_GSIZE_FORMAT
+               " identities, %" G_GSIZE_FORMAT " texts)", path, n, n_identities,
+               g_variant_n_children (cache->texts));
+      return NULL;
+    }
+  cache->data = g_steal_pointer (&data);
+  return g_steal_pointer (&cache);
+}
+
+/* The index of @path among the file's paths not decoded or dropped yet
+ * (a binary search: they were written sorted), or -1. */
+static gssize
+find_path (QlRegistryCache *cache,
+           const char      *path)
+{
+  gsize lo = 0, hi = cache->n_paths;
+
+  while (lo < hi)
+    {
+      gsize mid = lo + (hi - lo) / 2;
+      int cmp = strcmp (path, cache->paths[mid]);
+
+      if (cmp == 0)
+        return cache->taken[mid] ? -1 : (gssize) mid;
+      if (cmp < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return -1;
+}
+
+/**
+ * ql_registry_cache_lookup:
+ * @cache: a cache
+ * @path: a plugin file
+ *
+ * The entry of @path, decoded from the file at the first lookup; one that
+ * makes no sense is dropped.
+ *
+ * Returns: (transfer none) (nullable): the entry, or %NULL
+ */
+QlRegistryCacheEntry *
+ql_registry_cache_lookup (QlRegistryCache *cache,
+                          const char      *path)
+{
+  QlRegistryCacheEntry *entry = g_hash_table_lookup (cache->entries, path);
+  gssize index;
+
+  if (entry != NULL)
+    return entry;
+  index = find_path (cache, path);
+  if (index < 0)
+    return NULL;
+  cache->taken[index] = TRUE;
+  entry = decode (cache, path, (gsize) index);
+  if (entry == NULL)
+    {
+      g_debug ("qlaunch: registry cache entry of %s makes no sense, ignored", path);
+      return NULL;
+    }
+  g_hash_table_replace (cache->entries, entry->path, entry);
+  return entry;
+}
+
+/**
+ * ql_registry_cache_replace:
+ * @cache: a cache
+ * @entry: (transfer full): an entry
+ *
+ * Adds @entry, replacing the entry of its path.
+ */
+void
+ql_registry_cache_replace (QlRegistryCache      *cache,
+                           QlRegistryCacheEntry *entry)
+{
+  gssize index = find_path (cache, entry->path);
+
+  if (index >= 0)
+    cache->taken[index] = TRUE;
+  g_hash_table_replace (cache->entries, entry->path, entry);
+}
+
+/**
+ * ql_registry_cache_remove:
+ * @cache: a cache
+ * @path: a plugin file
+ *
+ * Returns: whether @cache had an entry for @path
+ */
+gboolean
+ql_registry_cache_remove (QlRegistryCache *cache,
+                          const char      *path)
+{
+  gssize index = find_path (cache, path);
+  gboolean had = index >= 0;
+
+  if (had)
+    cache->taken[index] = TRUE;
+  return g_hash_table_remove (cache->entries, path) || had;
+}
+
+/**
+ * ql_registry_cache_get_entries:
+ * @cache: a cache
+ *
+ * Every entry, all decoded (those that make no sense dropped).
+ *
+ * Returns: (transfer none) (element-type filename QlRegistryCacheEntry):
+ *   the entries by path
+ */
+GHashTable *
+ql_registry_cache_get_entries (QlRegistryCache *cache)
+{
+  for (gsize i = 0; i < cache->n_paths; i++)
+    if (!cache->taken[i])
+      ql_registry_cache_lookup (cache, cache->paths[i]);
+  return cache->entries;
 }
 
 static int
@@ -244,10 +435,18 @@ compare_paths (gconstpointer a,
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
+static void
+append_text (GByteArray *blob,
+             const char *text)
+{
+  g_byte_array_append (blob, (const guint8 *) (text != NULL ? text : ""),
+                       (guint) strlen (text != NULL ? text : "") + 1);
+}
+
 /**
  * ql_registry_cache_write:
  * @path: the cache file
- * @entries: (element-type filename QlRegistryCacheEntry): the entries by path
+ * @cache: the cache
  * @error: return location for an error
  *
  * Writes the cache atomically, entries sorted by path.
@@ -255,31 +454,45 @@ compare_paths (gconstpointer a,
  * Returns: %TRUE if it was written
  */
 gboolean
-ql_registry_cache_write (const char  *path,
-                         GHashTable  *entries,
-                         GError     **error)
+ql_registry_cache_write (const char       *path,
+                         QlRegistryCache  *cache,
+                         GError          **error)
 {
+  GHashTable *entries = ql_registry_cache_get_entries (cache);
   g_autofree const char **paths = (const char **) g_hash_table_get_keys_as_array (entries, NULL);
   guint n = g_hash_table_size (entries);
-  GVariantBuilder builder;
+  g_autoptr(GByteArray) path_blob = g_byte_array_new ();
+  g_autofree Identity *identities = g_new0 (Identity, n + 1);
+  GVariantBuilder texts;
+  GVariant *children[5];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a" ENTRY_TYPE));
+  g_variant_builder_init (&texts, G_VARIANT_TYPE ("aay"));
   for (guint i = 0; i < n; i++)
     {
       const QlRegistryCacheEntry *e = g_hash_table_lookup (entries, paths[i]);
-      const char * const none[] = { NULL };
+      g_autoptr(GByteArray) blob = g_byte_array_new ();
 
-      g_variant_builder_add (&builder, ENTRY_BUILD, e->path, e->dev, e->inode, e->size,
-                             e->mtime_ns, e->ctime_ns, e->family, e->error_code,
-                             e->error_message != NULL ? e->error_message : "",
-                             e->description != NULL ? e->description : "",
-                             e->version != NULL ? e->version : "",
-                             e->license != NULL ? e->license : "", e->abi_major, e->abi_minor,
-                             e->device_types != NULL ? (const char * const *) e->device_types : none);
+      append_text (path_blob, e->path);
+      identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
+                                   e->error_code, e->abi_major, e->abi_minor };
+      append_text (blob, e->family);
+      append_text (blob, e->error_message);
+      append_text (blob, e->description);
+      append_text (blob, e->version);
+      append_text (blob, e->license);
+      for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
+        append_text (blob, e->device_types[k]);
+      g_variant_builder_add_value (&texts, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->data,
+                                                                      blob->len, 1));
     }
-  data = g_variant_ref_sink (g_variant_new ("(ss@a" ENTRY_TYPE ")", FORMAT, QL_VERSION,
-                                            g_variant_builder_end (&builder)));
+  children[0] = g_variant_new_string (FORMAT);
+  children[1] = g_variant_new_string (QL_VERSION);
+  children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, path_blob->len > 0 ? path_blob->data : (guint8 *) "",
+                                           path_blob->len, 1);
+  children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE (IDENTITY_TYPE), identities, n, sizeof (Identity));
+  children[4] = g_variant_builder_end (&texts);
+  data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   return ql_cache_file_write (path, magic, data, error);
 }

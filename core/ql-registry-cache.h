@@ -32,12 +32,26 @@ void                  ql_registry_cache_entry_free    (QlRegistryCacheEntry     
 gboolean              ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
                                                        const struct stat          *st);
 
+/* The entries of a cache file, decoded when first looked up. */
+typedef struct _QlRegistryCache QlRegistryCache;
+
+guint                 ql_registry_cache_path_hash     (gconstpointer               key);
 char                 *ql_registry_cache_default_path  (void);
-GHashTable           *ql_registry_cache_read          (const char                 *path);
+QlRegistryCache      *ql_registry_cache_new           (void);
+void                  ql_registry_cache_free          (QlRegistryCache            *cache);
+QlRegistryCache      *ql_registry_cache_read          (const char                 *path);
+QlRegistryCacheEntry *ql_registry_cache_lookup        (QlRegistryCache            *cache,
+                                                       const char                 *path);
+void                  ql_registry_cache_replace       (QlRegistryCache            *cache,
+                                                       QlRegistryCacheEntry       *entry);
+gboolean              ql_registry_cache_remove        (QlRegistryCache            *cache,
+                                                       const char                 *path);
+GHashTable           *ql_registry_cache_get_entries   (QlRegistryCache            *cache);
 gboolean              ql_registry_cache_write         (const char                 *path,
-                                                       GHashTable                 *entries,
+                                                       QlRegistryCache            *cache,
                                                        GError                    **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlRegistryCacheEntry, ql_registry_cache_entry_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlRegistryCache, ql_registry_cache_free)
 
 G_END_DECLS

@@ -2,19 +2,26 @@
  *
  * A registry with a cache does not open a new or changed plugin file
  * itself: qlaunch-plugin-scanner opens it and answers with what it
- * provides, or its load error. A plugin that crashes, aborts or hangs
- * while loading (its ELF constructors or its init) takes down the scanner
- * only; the file is recorded as bad, with how it failed, until it changes.
- * The plugin is opened in qlaunch itself later, when one of its device
- * types is used. As GStreamer's gst-plugin-scanner does. */
+ * provides, or its load error. One scanner process opens many files, one
+ * after the other, and answers each on a line of its own as soon as it is
+ * done. A plugin that crashes, aborts or hangs while loading (its ELF
+ * constructors or its init) takes down that scanner only: the file it was
+ * on (the first one not answered) is recorded as bad, with how it failed,
+ * until it changes, and a new scanner goes on with the files after it. As
+ * GStreamer's gst-plugin-scanner does. The plugin is opened in qlaunch
+ * itself later, when one of its device types is used. */
 #include "ql-registry-scanner.h"
 #include "ql-private.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 
 #define ANSWER_TYPE "(isssssuuas)"
 #define SCAN_TIMEOUT_MS_DEFAULT 10000
@@ -67,41 +74,12 @@ scan_timeout_ms (void)
   return SCAN_TIMEOUT_MS_DEFAULT;
 }
 
-typedef struct
-{
-  gboolean done;
-  gboolean timed_out;
-  GBytes  *out;
-  GBytes  *err;
-  GError  *error;
-} ScanRun;
-
-static void
-communicated_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  ScanRun *run = user_data;
-
-  g_subprocess_communicate_finish (G_SUBPROCESS (object), result, &run->out, &run->err, &run->error);
-  run->done = TRUE;
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  ScanRun *run = user_data;
-
-  run->timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* The tail of the scanner's standard error, on one line. */
+/* The tail of what the scanner said on standard error while it was on
+ * one file, on one line. */
 static char *
-stderr_tail (GBytes *err)
+stderr_tail (const char *data,
+             gsize       len)
 {
-  gsize len = 0;
-  const char *data = err != NULL ? g_bytes_get_data (err, &len) : NULL;
   g_autofree char *text = NULL;
 
   if (len == 0)
@@ -117,18 +95,225 @@ stderr_tail (GBytes *err)
 }
 
 static QlRegistryCacheEntry *
-failed_entry (const char        *path,
-              const struct stat *st,
-              const char        *family,
-              int                code,
-              char              *message)
+failed_entry (const QlRegistryScanFile *file,
+              char                     *message)
 {
-  QlRegistryCacheEntry *entry = ql_registry_cache_entry_new (path, st);
+  QlRegistryCacheEntry *entry = ql_registry_cache_entry_new (file->path, &file->st);
 
-  entry->family = g_strdup (family);
-  entry->error_code = code;
+  entry->family = g_strdup (file->family);
+  entry->error_code = QL_PLUGIN_ERROR_SCAN_FAILED;
   entry->error_message = message;
   return entry;
+}
+
+/* The entry of one answer line; NULL if the answer is not what a load in
+ * qlaunch would give (let it load there). */
+static QlRegistryCacheEntry *
+answer_entry (const QlRegistryScanFile *file,
+              const char               *line,
+              const char               *said)
+{
+  /* g_variant_parse() gives a non-floating reference: no ref_sink. */
+  g_autoptr(GVariant) answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), line, NULL, NULL, NULL);
+  g_autofree char *name = NULL;
+  QlRegistryCacheEntry *entry;
+
+  if (answer == NULL)
+    return failed_entry (file, g_strdup_printf ("'%s': the plugin scanner gave no answer "
+                                                "(the plugin exited while loading?)%s",
+                                                file->path, said));
+  entry = ql_registry_cache_entry_new (file->path, &file->st);
+  g_variant_get (answer, "(isssssuu^as)",
+                 &entry->error_code, &entry->error_message, &name, &entry->description,
+                 &entry->version, &entry->license, &entry->abi_major, &entry->abi_minor,
+                 &entry->device_types);
+  entry->family = g_strdup (file->family);
+  if (entry->error_code < 0)
+    {
+      g_clear_pointer (&entry->error_message, g_free);
+      if (strcmp (name, file->family) != 0 || entry->device_types[0] == NULL)
+        {
+          ql_registry_cache_entry_free (entry);
+          return NULL;
+        }
+    }
+  return entry;
+}
+
+/* How the scanner that was on @file ended without answering for it. */
+static QlRegistryCacheEntry *
+died_entry (const QlRegistryScanFile *file,
+            GSubprocess              *child,
+            gboolean                  timed_out,
+            guint                     timeout_ms,
+            const char               *said)
+{
+  if (timed_out)
+    return failed_entry (file, g_strdup_printf ("'%s': hung while loading: no answer from the plugin "
+                                                "scanner within %u ms, stopped%s",
+                                                file->path, timeout_ms, said));
+  if (g_subprocess_get_if_signaled (child))
+    {
+      int sig = g_subprocess_get_term_sig (child);
+
+      return failed_entry (file, g_strdup_printf ("'%s': crashed while loading (in its constructors or "
+                                                  "init): signal %d (%s) in the plugin scanner%s",
+                                                  file->path, sig, g_strsignal (sig), said));
+    }
+  if (g_subprocess_get_exit_status (child) != 0)
+    return failed_entry (file, g_strdup_printf ("'%s': the plugin scanner failed while loading it "
+                                                "(exit status %d)%s", file->path,
+                                                g_subprocess_get_exit_status (child), said));
+  return failed_entry (file, g_strdup_printf ("'%s': the plugin scanner gave no answer "
+                                              "(the plugin exited while loading?)%s",
+                                              file->path, said));
+}
+
+/* Reads what is there on @fd into @buf; FALSE at its end (or an error). */
+static gboolean
+drain (int      fd,
+       GString *buf)
+{
+  char chunk[4096];
+  ssize_t n = read (fd, chunk, sizeof chunk);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return TRUE;
+  if (n <= 0)
+    return FALSE;
+  g_string_append_len (buf, chunk, n);
+  return TRUE;
+}
+
+/* Runs one scanner on @files from @first on, filling @entries and
+ * @answered; returns the index of the first file it did not answer for
+ * (files->len: all), or -1 if it could not be run. */
+static gssize
+run_scanner (const char    *scanner,
+             GPtrArray     *files,
+             guint          first,
+             guint          timeout_ms,
+             QlRegistryCacheEntry **entries,
+             gboolean      *answered)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GString) err = g_string_new (NULL);
+  gsize err_mark = 0;
+  guint next = first;
+  gboolean out_open = TRUE, err_open = TRUE, timed_out = FALSE;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  int out_fd, err_fd;
+
+  g_ptr_array_add (argv, (gpointer) scanner);
+  for (guint i = first; i < files->len; i++)
+    g_ptr_array_add (argv, ((QlRegistryScanFile *) g_ptr_array_index (files, i))->path);
+  g_ptr_array_add (argv, NULL);
+  child = g_subprocess_newv ((const char * const *) argv->pdata,
+                             G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
+                             | G_SUBPROCESS_FLAGS_STDIN_INHERIT, &error);
+  if (child == NULL)
+    {
+      g_debug ("qlaunch: cannot run the plugin scanner %s: %s", scanner, error->message);
+      return -1;
+    }
+  out_fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (child)));
+  err_fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (g_subprocess_get_stderr_pipe (child)));
+
+  while (out_open || err_open)
+    {
+      struct pollfd fds[2] = { { out_open ? out_fd : -1, POLLIN, 0 }, { err_open ? err_fd : -1, POLLIN, 0 } };
+      gint64 left = deadline - g_get_monotonic_time ();
+      char *newline;
+      int rc;
+
+      if (left <= 0)
+        {
+          timed_out = TRUE;
+          break;
+        }
+      rc = poll (fds, 2, (int) MIN ((left + 999) / 1000, G_MAXINT));
+      if (rc < 0 && errno != EINTR)
+        break;
+      if (rc <= 0)
+        continue;
+      if (fds[1].revents != 0)
+        err_open = drain (err_fd, err);
+      if (fds[0].revents != 0)
+        out_open = drain (out_fd, out);
+      /* Each whole line answers for the next file. */
+      while ((newline = memchr (out->str, '\n', out->len)) != NULL && next < files->len)
+        {
+          QlRegistryScanFile *file = g_ptr_array_index (files, next);
+          g_autofree char *line = g_strndup (out->str, (gsize) (newline - out->str));
+          g_autofree char *said = stderr_tail (err->str + err_mark, err->len - err_mark);
+
+          g_string_erase (out, 0, (gssize) (newline - out->str) + 1);
+          entries[next] = answer_entry (file, line, said);
+          answered[next] = TRUE;
+          next++;
+          err_mark = err->len;
+          deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+        }
+    }
+  if (timed_out)
+    g_subprocess_force_exit (child);
+  g_subprocess_wait (child, NULL, NULL);
+  if (next < files->len)
+    {
+      g_autofree char *said = stderr_tail (err->str + err_mark, err->len - err_mark);
+
+      entries[next] = died_entry (g_ptr_array_index (files, next), child, timed_out, timeout_ms, said);
+      answered[next] = TRUE;
+      next++;
+    }
+  return (gssize) next;
+}
+
+/**
+ * ql_registry_scanner_scan_files:
+ * @scanner: the scanner program
+ * @files: (element-type QlRegistryScanFile): the plugin files, each with
+ *   its identity, read before, and its family
+ * @n_processes: (out) (optional): how many scanner processes ran
+ *
+ * Opens @files in scanner processes: one for all of them, and after a
+ * file that took its scanner down, a new one for the files after it. Each
+ * file has its own deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default
+ * 10 s), from the answer before it.
+ *
+ * Returns: (transfer full) (nullable): an array of @files->len cache
+ *   entries, one per file: what it provides, its load error, or how the
+ *   scanner failed on it (%QL_PLUGIN_ERROR_SCAN_FAILED); %NULL in a slot
+ *   for an answer a load in qlaunch would not give, or when the scanner
+ *   could not be run for it. Free each with ql_registry_cache_entry_free(),
+ *   then the array with g_free().
+ */
+QlRegistryCacheEntry **
+ql_registry_scanner_scan_files (const char *scanner,
+                                GPtrArray  *files,
+                                guint      *n_processes)
+{
+  QlRegistryCacheEntry **entries = g_new0 (QlRegistryCacheEntry *, files->len + 1);
+  g_autofree gboolean *answered = g_new0 (gboolean, files->len + 1);
+  guint timeout_ms = scan_timeout_ms ();
+  guint first = 0;
+  guint runs = 0;
+
+  while (first < files->len)
+    {
+      gssize next = run_scanner (scanner, files, first, timeout_ms, entries, answered);
+
+      if (next < 0)
+        break;
+      runs++;
+      first = (guint) next;
+    }
+  if (n_processes != NULL)
+    *n_processes = runs;
+  return entries;
 }
 
 /**
@@ -138,12 +323,9 @@ failed_entry (const char        *path,
  * @st: its identity, read before
  * @family: its family (from its name)
  *
- * Opens @path in the scanner, under a deadline
- * (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s).
+ * ql_registry_scanner_scan_files() for one file.
  *
- * Returns: (transfer full) (nullable): the cache entry: what it provides,
- *   its load error, or how the scanner failed
- *   (%QL_PLUGIN_ERROR_SCAN_FAILED); %NULL if the scanner could not be run
+ * Returns: (transfer full) (nullable): the cache entry, or %NULL
  */
 QlRegistryCacheEntry *
 ql_registry_scanner_scan (const char        *scanner,
@@ -151,98 +333,11 @@ ql_registry_scanner_scan (const char        *scanner,
                           const struct stat *st,
                           const char        *family)
 {
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GSubprocess) child = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSource) timeout = NULL;
-  g_autoptr(GVariant) answer = NULL;
-  g_autofree char *said = NULL;
-  ScanRun run = { FALSE, FALSE, NULL, NULL, NULL };
-  guint timeout_ms = scan_timeout_ms ();
-  QlRegistryCacheEntry *entry;
-  const char *argv[] = { scanner, path, NULL };
-  const char *out;
-  gsize out_len = 0;
+  QlRegistryScanFile file = { (char *) path, (char *) family, *st };
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+  g_autofree QlRegistryCacheEntry **entries = NULL;
 
-  child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
-                                   | G_SUBPROCESS_FLAGS_STDIN_INHERIT, &error);
-  if (child == NULL)
-    {
-      g_debug ("qlaunch: cannot run the plugin scanner %s: %s", scanner, error->message);
-      return NULL;
-    }
-  g_main_context_push_thread_default (context);
-  g_subprocess_communicate_async (child, NULL, NULL, communicated_cb, &run);
-  timeout = g_timeout_source_new (timeout_ms);
-  g_source_set_callback (timeout, timeout_cb, &run, NULL);
-  g_source_attach (timeout, context);
-  while (!run.done && !run.timed_out)
-    g_main_context_iteration (context, TRUE);
-  if (!run.done)
-    {
-      g_subprocess_force_exit (child);
-      while (!run.done)
-        g_main_context_iteration (context, TRUE);
-    }
-  g_source_destroy (timeout);
-  g_subprocess_wait (child, NULL, NULL);
-  g_main_context_pop_thread_default (context);
-
-  said = stderr_tail (run.err);
-  if (run.timed_out)
-    entry = failed_entry (path, st, family, QL_PLUGIN_ERROR_SCAN_FAILED,
-                          g_strdup_printf ("'%s': hung while loading: no answer from the plugin "
-                                           "scanner within %u ms, stopped%s", path, timeout_ms, said));
-  else if (g_subprocess_get_if_signaled (child))
-    {
-      int sig = g_subprocess_get_term_sig (child);
-
-      entry = failed_entry (path, st, family, QL_PLUGIN_ERROR_SCAN_FAILED,
-                            g_strdup_printf ("'%s': crashed while loading (in its constructors or "
-                                             "init): signal %d (%s) in the plugin scanner%s",
-                                             path, sig, g_strsignal (sig), said));
-    }
-  else if (run.error != NULL || g_subprocess_get_exit_status (child) != 0)
-    entry = failed_entry (path, st, family, QL_PLUGIN_ERROR_SCAN_FAILED,
-                          g_strdup_printf ("'%s': the plugin scanner failed while loading it "
-                                           "(exit status %d)%s", path,
-                                           g_subprocess_get_exit_status (child), said));
-  else
-    {
-      g_autofree char *text = NULL;
-
-      out = run.out != NULL ? g_bytes_get_data (run.out, &out_len) : NULL;
-      text = out != NULL ? g_strndup (out, out_len) : g_strdup ("");
-      /* g_variant_parse() gives a non-floating reference: no ref_sink. */
-      answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), text, NULL, NULL, NULL);
-      if (answer == NULL)
-        entry = failed_entry (path, st, family, QL_PLUGIN_ERROR_SCAN_FAILED,
-                              g_strdup_printf ("'%s': the plugin scanner gave no answer "
-                                               "(the plugin exited while loading?)%s", path, said));
-      else
-        {
-          g_autofree char *name = NULL;
-
-          entry = ql_registry_cache_entry_new (path, st);
-          g_variant_get (answer, "(isssssuu^as)",
-                         &entry->error_code, &entry->error_message, &name, &entry->description,
-                         &entry->version, &entry->license, &entry->abi_major, &entry->abi_minor,
-                         &entry->device_types);
-          entry->family = g_strdup (family);
-          if (entry->error_code < 0)
-            {
-              g_clear_pointer (&entry->error_message, g_free);
-              if (strcmp (name, family) != 0 || entry->device_types[0] == NULL)
-                {
-                  /* Not what a load in qlaunch would give: let it load there. */
-                  ql_registry_cache_entry_free (entry);
-                  entry = NULL;
-                }
-            }
-        }
-    }
-  g_clear_pointer (&run.out, g_bytes_unref);
-  g_clear_pointer (&run.err, g_bytes_unref);
-  g_clear_error (&run.error);
-  return entry;
+  g_ptr_array_add (files, &file);
+  entries = ql_registry_scanner_scan_files (scanner, files, NULL);
+  return entries[0];
 }

@@ -6,7 +6,17 @@
 
 G_BEGIN_DECLS
 
-char                 *ql_registry_scanner_find (void);
+typedef struct
+{
+  char        *path;
+  char        *family;
+  struct stat  st;
+} QlRegistryScanFile;
+
+char                  *ql_registry_scanner_find       (void);
+QlRegistryCacheEntry **ql_registry_scanner_scan_files (const char *scanner,
+                                                       GPtrArray  *files,
+                                                       guint      *n_processes);
 QlRegistryCacheEntry *ql_registry_scanner_scan (const char        *scanner,
                                                 const char        *path,
                                                 const struct stat *st,

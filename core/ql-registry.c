@@ -59,7 +59,7 @@ struct _QlRegistry
 
   /* The registry cache (ql-registry-cache.c), when one is set: */
   char       *cache_path;
-  GHashTable *cache;            /* path → QlRegistryCacheEntry (owned), or NULL */
+  QlRegistryCache *cache;       /* or NULL: none */
   gboolean    cache_dirty;
   /* Plugin files the cache vouches for, not opened yet; entries borrowed
    * from cache (a pending file's entry is never replaced). */
@@ -70,6 +70,7 @@ struct _QlRegistry
   guint       next_rank;
   GHashTable *lazy_errors;      /* device type → GError: its plugin failed to load */
   char       *scanner;          /* the plugin scanner, or NULL: open in-process */
+  GHashTable *scanned_unusable; /* paths the scanner gave no usable answer for */
   gboolean    scanner_looked_up;
 };
 
@@ -98,11 +99,12 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->pending_types, g_hash_table_unref);
   g_clear_pointer (&self->pending_families, g_hash_table_unref);
   g_clear_pointer (&self->pending_order, g_ptr_array_unref);
-  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->cache, ql_registry_cache_free);
   g_clear_pointer (&self->cache_path, g_free);
   g_clear_pointer (&self->scan_rank, g_hash_table_unref);
   g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
   g_clear_pointer (&self->scanner, g_free);
+  g_clear_pointer (&self->scanned_unusable, g_hash_table_unref);
 
   G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
 }
@@ -124,12 +126,13 @@ ql_registry_init (QlRegistry *self)
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal,
                                          g_free, ql_device_entry_free);
   self->load_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  self->failed_files = g_hash_table_new_full (g_str_hash, g_str_equal,
+  self->failed_files = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal,
                                               g_free, NULL);
   self->pending_types = g_hash_table_new (g_str_hash, g_str_equal);
   self->pending_families = g_hash_table_new (g_str_hash, g_str_equal);
   self->pending_order = g_ptr_array_new ();
-  self->scan_rank = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->scan_rank = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, g_free, NULL);
+  self->scanned_unusable = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, g_free, NULL);
   self->lazy_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) g_error_free);
 }
@@ -729,7 +732,7 @@ ql_registry_load_pending (QlRegistry           *self,
     g_hash_table_replace (self->lazy_errors, g_strdup (types[i]), g_error_copy (error));
   g_ptr_array_add (self->load_errors, error);
   g_hash_table_add (self->failed_files, g_strdup (path));
-  if (self->cache != NULL && g_hash_table_remove (self->cache, path))
+  if (self->cache != NULL && ql_registry_cache_remove (self->cache, path))
     {
       self->cache_dirty = TRUE;
       ql_registry_cache_save (self);
@@ -781,7 +784,7 @@ ql_registry_cache_record (QlRegistry        *self,
           || error->code == QL_PLUGIN_ERROR_INSECURE_PATH
           || error->code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE))
     {
-      if (g_hash_table_remove (self->cache, path))
+      if (ql_registry_cache_remove (self->cache, path))
         self->cache_dirty = TRUE;
       return;
     }
@@ -799,7 +802,7 @@ ql_registry_cache_record (QlRegistry        *self,
         {
           /* Nothing to open it for: keep opening it at every scan. */
           ql_registry_cache_entry_free (entry);
-          if (g_hash_table_remove (self->cache, path))
+          if (ql_registry_cache_remove (self->cache, path))
             self->cache_dirty = TRUE;
           return;
         }
@@ -809,7 +812,7 @@ ql_registry_cache_record (QlRegistry        *self,
       entry->error_code = error->code;
       entry->error_message = g_strdup (error->message);
     }
-  g_hash_table_replace (self->cache, entry->path, entry);
+  ql_registry_cache_replace (self->cache, entry);
   self->cache_dirty = TRUE;
 }
 
@@ -819,20 +822,22 @@ static gboolean
 ql_registry_scan_cached (QlRegistry        *self,
                          const char        *path,
                          const char        *family,
-                         const struct stat *st)
+                         const struct stat *st,
+                         gboolean           trusted)
 {
   QlRegistryCacheEntry *entry;
 
   if (self->cache == NULL || family == NULL)
     return FALSE;
-  entry = g_hash_table_lookup (self->cache, path);
+  entry = ql_registry_cache_lookup (self->cache, path);
   if (entry == NULL || !ql_registry_cache_entry_matches (entry, st)
       || strcmp (entry->family, family) != 0)
     return FALSE;
   /* The checks that depend on more than the file run every time (they
    * load nothing), on the file they open, which must be the one the cache
-   * knows; loading it reports their error. */
-  if (!ql_registry_check_path (path, entry, NULL))
+   * knows; loading it reports their error. @trusted: done already, from
+   * the checked directory (ql_plugin_file_check_at()). */
+  if (!trusted && !ql_registry_check_path (path, entry, NULL))
     return FALSE;
   if (entry->error_code >= 0)
     {
@@ -879,7 +884,7 @@ ql_registry_scan_in_child (QlRegistry        *self,
       self->scanner = ql_registry_scanner_find ();
       self->scanner_looked_up = TRUE;
     }
-  if (self->scanner == NULL)
+  if (self->scanner == NULL || g_hash_table_contains (self->scanned_unusable, path))
     return FALSE;
   entry = ql_registry_scanner_scan (self->scanner, path, st, family);
   if (entry == NULL)
@@ -892,9 +897,10 @@ ql_registry_scan_in_child (QlRegistry        *self,
       ql_registry_cache_entry_free (entry);
       return FALSE;
     }
-  g_hash_table_replace (self->cache, entry->path, entry);
+  ql_registry_cache_replace (self->cache, entry);
   self->cache_dirty = TRUE;
-  return ql_registry_scan_cached (self, path, family, st);
+  /* The file opened in the child must still be the one it scanned. */
+  return ql_registry_scan_cached (self, path, family, st, FALSE);
 }
 
 /* Writes the cache if it changed, without the entries of files that are
@@ -908,7 +914,7 @@ ql_registry_cache_save (QlRegistry *self)
 
   if (self->cache == NULL || !self->cache_dirty)
     return;
-  g_hash_table_iter_init (&iter, self->cache);
+  g_hash_table_iter_init (&iter, ql_registry_cache_get_entries (self->cache));
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     {
       struct stat st;
@@ -942,8 +948,10 @@ ql_registry_cache_save (QlRegistry *self)
  *
  * A new or changed file is opened first in `qlaunch-plugin-scanner`, a
  * child process (installed in `$libexecdir/qlaunch-1`;
- * `$QLAUNCH_PLUGIN_SCANNER` names another, empty for none), under a
- * deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s): a plugin that
+ * `$QLAUNCH_PLUGIN_SCANNER` names another, empty for none); one scanner
+ * process opens all the new files of a scan, one after the other, each
+ * under a deadline (`$QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS`, default 10 s), and
+ * after a file that took it down a new one goes on with the rest: a plugin that
  * crashes, aborts or hangs while loading is recorded as bad
  * (%QL_PLUGIN_ERROR_SCAN_FAILED, the message saying how) and never opened
  * in this process; so is one the scanner refused (another ABI version, a
@@ -965,7 +973,7 @@ ql_registry_set_cache_file (QlRegistry *self,
   g_return_if_fail (QL_IS_REGISTRY (self));
   g_return_if_fail (self->pending_order->len == 0);
 
-  g_clear_pointer (&self->cache, g_hash_table_unref);
+  g_clear_pointer (&self->cache, ql_registry_cache_free);
   g_free (self->cache_path);
   self->cache_path = g_strdup (path);
   self->cache_dirty = FALSE;
@@ -974,8 +982,7 @@ ql_registry_set_cache_file (QlRegistry *self,
   self->cache = ql_registry_cache_read (path);
   if (self->cache == NULL)
     {
-      self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                           (GDestroyNotify) ql_registry_cache_entry_free);
+      self->cache = ql_registry_cache_new ();
       self->cache_dirty = TRUE;
     }
 }
@@ -1191,15 +1198,37 @@ ql_compare_filenames (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
+/* A plugin file found in a search directory. */
+typedef struct
+{
+  char        *path;
+  char        *family;    /* NULL: not a plugin file name */
+  struct stat  st;
+  gboolean     trusted;   /* its path's checks passed (ql_plugin_file_check_at()) */
+} QlScanCandidate;
+
 static void
-ql_registry_scan_dir (QlRegistry *self,
-                      const char *dir_name)
+ql_scan_candidate_free (gpointer data)
+{
+  QlScanCandidate *c = data;
+
+  g_free (c->path);
+  g_free (c->family);
+  g_free (c);
+}
+
+/* The regular files named libqlaunch-*.so of @dir_name, sorted by name,
+ * onto @candidates. */
+static void
+ql_registry_list_dir (QlRegistry *self,
+                      const char *dir_name,
+                      GPtrArray  *candidates)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) names = NULL;
   const char *name;
-  guint i;
+  int dir_fd = -1;
 
   dir = g_dir_open (dir_name, 0, &local_error);
   if (dir == NULL)
@@ -1217,55 +1246,144 @@ ql_registry_scan_dir (QlRegistry *self,
         g_ptr_array_add (names, g_strdup (name));
     }
   g_ptr_array_sort (names, ql_compare_filenames);
+  /* With a cache, the directory's path is checked once, and each file
+   * from there with one fstatat(); a link, or a directory that fails the
+   * checks, takes the long way per file (which reports why). */
+  if (self->cache != NULL)
+    dir_fd = ql_plugin_file_open_dir (dir_name, NULL);
 
-  for (i = 0; i < names->len; i++)
+  for (guint i = 0; i < names->len; i++)
     {
       const char *basename = g_ptr_array_index (names, i);
-      g_autofree char *path = g_build_filename (dir_name, basename, NULL);
-      g_autofree char *family = ql_plugin_family_from_basename (basename);
-      GError *load_error = NULL;
-      QlPlugin *loaded;
-      struct stat st;
+      QlScanCandidate *c = g_new0 (QlScanCandidate, 1);
 
-      if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
+      c->path = g_build_filename (dir_name, basename, NULL);
+      c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, basename, &c->st);
+      if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
         {
-          g_debug ("skipping '%s': not a regular file", path);
+          g_debug ("skipping '%s': not a regular file", c->path);
+          ql_scan_candidate_free (c);
           continue;
         }
+      c->family = ql_plugin_family_from_basename (basename);
+      g_ptr_array_add (candidates, c);
+    }
+  if (dir_fd >= 0)
+    close (dir_fd);
+}
 
-      loaded = family != NULL
-        ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
-      if (loaded != NULL)
+/* Opens, in as few plugin scanner processes as can be, every file a scan
+ * would hand to the scanner one by one: the first file of each family not
+ * loaded yet whose cache entry is missing or stale. What they give goes
+ * into the cache, where the scan then finds it. */
+static void
+ql_registry_scan_new_files (QlRegistry *self,
+                            GPtrArray  *candidates)
+{
+  g_autoptr(GHashTable) families = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  g_autofree QlRegistryCacheEntry **entries = NULL;
+  guint n_processes = 0;
+
+  if (self->cache == NULL)
+    return;
+  families = g_hash_table_new (g_str_hash, g_str_equal);
+  files = g_ptr_array_new ();
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      QlScanCandidate *c = g_ptr_array_index (candidates, i);
+      QlRegistryCacheEntry *entry;
+
+      if (c->family == NULL || !g_hash_table_add (families, c->family)
+          || g_hash_table_contains (self->plugins_by_name, c->family)
+          || g_hash_table_contains (self->pending_families, c->family)
+          || g_hash_table_contains (self->failed_files, c->path))
+        continue;
+      entry = ql_registry_cache_lookup (self->cache, c->path);
+      if (entry != NULL && ql_registry_cache_entry_matches (entry, &c->st)
+          && strcmp (entry->family, c->family) == 0)
+        continue;
+      g_ptr_array_add (files, c);
+    }
+  if (files->len == 0)
+    return;
+  if (!self->scanner_looked_up)
+    {
+      self->scanner = ql_registry_scanner_find ();
+      self->scanner_looked_up = TRUE;
+    }
+  if (self->scanner == NULL)
+    return;
+  /* QlScanCandidate starts as QlRegistryScanFile does. */
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, path) == G_STRUCT_OFFSET (QlRegistryScanFile, path));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, family) == G_STRUCT_OFFSET (QlRegistryScanFile, family));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, st) == G_STRUCT_OFFSET (QlRegistryScanFile, st));
+  entries = ql_registry_scanner_scan_files (self->scanner, files, &n_processes);
+  g_debug ("plugin scanner: %u new or changed files in %u processes", files->len, n_processes);
+  for (guint i = 0; i < files->len; i++)
+    {
+      QlScanCandidate *c = g_ptr_array_index (files, i);
+      QlRegistryCacheEntry *entry = entries[i];
+
+      if (entry == NULL || entry->error_code == QL_PLUGIN_ERROR_INSECURE_PATH
+          || entry->error_code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE)
         {
-          g_debug ("skipping '%s': plugin '%s' is already loaded from '%s'",
-                   path, family, ql_plugin_get_filename (loaded));
+          /* Depends on more than the file, or not what a load here would
+           * give: the load here says it (not scanned again). */
+          g_hash_table_add (self->scanned_unusable, g_strdup (c->path));
+          g_clear_pointer (&entry, ql_registry_cache_entry_free);
           continue;
         }
-      if (family != NULL && g_hash_table_contains (self->pending_families, family))
-        {
-          g_debug ("skipping '%s': plugin '%s' comes from an earlier file", path, family);
-          continue;
-        }
+      g_debug ("plugin scanner opened '%s' from '%s'", c->family, c->path);
+      ql_registry_cache_replace (self->cache, entry);
+      self->cache_dirty = TRUE;
+      /* Checked again, as the file the scanner opened, when the scan
+       * meets it. */
+      c->trusted = FALSE;
+    }
+}
 
-      if (g_hash_table_contains (self->failed_files, path))
-        continue;
+static void
+ql_registry_scan_candidate (QlRegistry      *self,
+                            QlScanCandidate *c)
+{
+  const char *path = c->path;
+  const char *family = c->family;
+  GError *load_error = NULL;
+  QlPlugin *loaded;
 
-      if (!g_hash_table_contains (self->scan_rank, path))
-        g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
+  loaded = family != NULL
+    ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
+  if (loaded != NULL)
+    {
+      g_debug ("skipping '%s': plugin '%s' is already loaded from '%s'",
+               path, family, ql_plugin_get_filename (loaded));
+      return;
+    }
+  if (family != NULL && g_hash_table_contains (self->pending_families, family))
+    {
+      g_debug ("skipping '%s': plugin '%s' comes from an earlier file", path, family);
+      return;
+    }
 
-      if (ql_registry_scan_cached (self, path, family, &st))
-        continue;
-      if (ql_registry_scan_in_child (self, path, family, &st))
-        continue;
+  if (g_hash_table_contains (self->failed_files, path))
+    return;
 
-      loaded = ql_registry_load_plugin (self, path, &load_error);
-      ql_registry_cache_record (self, path, &st, family, loaded, load_error);
-      if (loaded == NULL)
-        {
-          g_debug ("%s", load_error->message);
-          g_ptr_array_add (self->load_errors, load_error);
-          g_hash_table_add (self->failed_files, g_steal_pointer (&path));
-        }
+  if (!g_hash_table_contains (self->scan_rank, path))
+    g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
+
+  if (ql_registry_scan_cached (self, path, family, &c->st, c->trusted))
+    return;
+  if (ql_registry_scan_in_child (self, path, family, &c->st))
+    return;
+
+  loaded = ql_registry_load_plugin (self, path, &load_error);
+  ql_registry_cache_record (self, path, &c->st, family, loaded, load_error);
+  if (loaded == NULL)
+    {
+      g_debug ("%s", load_error->message);
+      g_ptr_array_add (self->load_errors, load_error);
+      g_hash_table_add (self->failed_files, g_strdup (path));
     }
 }
 
@@ -1287,12 +1405,16 @@ ql_registry_scan_dir (QlRegistry *self,
 void
 ql_registry_scan (QlRegistry *self)
 {
-  guint i;
+  g_autoptr(GPtrArray) candidates = NULL;
 
   g_return_if_fail (QL_IS_REGISTRY (self));
 
-  for (i = 0; i < self->search_dirs->len; i++)
-    ql_registry_scan_dir (self, g_ptr_array_index (self->search_dirs, i));
+  candidates = g_ptr_array_new_with_free_func (ql_scan_candidate_free);
+  for (guint i = 0; i < self->search_dirs->len; i++)
+    ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates);
+  ql_registry_scan_new_files (self, candidates);
+  for (guint i = 0; i < candidates->len; i++)
+    ql_registry_scan_candidate (self, g_ptr_array_index (candidates, i));
   ql_registry_cache_save (self);
 }
 

@@ -1,41 +1,72 @@
-/* qlaunch-plugin-scanner: opens one plugin file in a process of its own and
- * says what it provides, so that a plugin that crashes, aborts or hangs in
- * its init takes down this process, not qlaunch.
+/* qlaunch-plugin-scanner: opens plugin files in a process of its own and
+ * says what each provides, so that a plugin that crashes, aborts or hangs
+ * in its init takes down this process, not qlaunch.
  *
- * Usage: qlaunch-plugin-scanner FILE
+ * Usage: qlaunch-plugin-scanner FILE...
  *
- * Writes to standard output one GVariant in text form, of type
- * "(isssssuuas)": the QlPluginError code (-1: loaded), the error message,
- * then the family, description, version, license, ABI major and minor and
- * the device types of the plugin. Whatever the plugin itself writes to
- * standard output goes to standard error. Exit status 0 when an answer was
- * written (loaded or not), 2 on a usage error. Run by the library
- * (ql-registry-scanner.c), not by users. */
+ * Opens the files one after the other, each in a registry of its own, and
+ * for each writes to standard output, as soon as it is done, one line: a
+ * GVariant in text form, of type "(isssssuuas)": the QlPluginError code
+ * (-1: loaded), the error message, then the family, description, version,
+ * license, ABI major and minor and the device types of the plugin. The
+ * caller knows which file took the process down by the lines it got.
+ * Whatever the plugins themselves write to standard output goes to
+ * standard error. Exit status 0 when every answer was written (loaded or
+ * not), 2 on a usage error. Run by the library (ql-registry-scanner.c),
+ * not by users. */
 #include <qlaunch/qlaunch.h>
 
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
+/* One answer line for @filename. */
+static gboolean
+answer (FILE       *out,
+        const char *filename)
+{
+  g_autoptr(QlRegistry) registry = ql_registry_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *text = NULL;
+  const char * const none[] = { NULL };
+  QlPlugin *plugin = ql_registry_load_plugin (registry, filename, &error);
+
+  if (plugin == NULL)
+    reply = g_variant_ref_sink (g_variant_new ("(isssssuu^as)",
+                                               error->domain == QL_PLUGIN_ERROR ? error->code
+                                                                                : QL_PLUGIN_ERROR_INIT_FAILED,
+                                               error->message, "", "", "", "", 0u, 0u, none));
+  else
+    {
+      g_auto(GStrv) types = ql_plugin_get_device_types (plugin);
+
+      reply = g_variant_ref_sink (g_variant_new ("(isssssuu^as)", -1, "",
+                                                 ql_plugin_get_name (plugin),
+                                                 ql_plugin_get_description (plugin),
+                                                 ql_plugin_get_version (plugin),
+                                                 ql_plugin_get_license (plugin),
+                                                 (guint32) QL_PLUGIN_ABI_MAJOR,
+                                                 ql_plugin_get_abi_minor (plugin), types));
+    }
+  /* On one line: g_variant_print() escapes newlines in strings. */
+  text = g_variant_print (reply, TRUE);
+  return fprintf (out, "%s\n", text) >= 0 && fflush (out) == 0;
+}
+
 int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(QlRegistry) registry = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) answer = NULL;
-  g_autofree char *text = NULL;
-  const char * const none[] = { NULL };
-  QlPlugin *plugin;
   FILE *out;
   int out_fd;
 
-  if (argc != 2)
+  if (argc < 2)
     {
-      fprintf (stderr, "usage: qlaunch-plugin-scanner FILE\n");
+      fprintf (stderr, "usage: qlaunch-plugin-scanner FILE...\n");
       return 2;
     }
-  /* The answer gets the real standard output; the plugin's prints go to
+  /* The answers get the real standard output; the plugins' prints go to
    * standard error. */
   out_fd = dup (STDOUT_FILENO);
   if (out_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
@@ -53,27 +84,9 @@ main (int    argc,
       signal (faults[i], SIG_DFL);
   }
 
-  registry = ql_registry_new ();
-  plugin = ql_registry_load_plugin (registry, argv[1], &error);
-  if (plugin == NULL)
-    answer = g_variant_ref_sink (g_variant_new ("(isssssuu^as)",
-                                                error->domain == QL_PLUGIN_ERROR ? error->code
-                                                                                 : QL_PLUGIN_ERROR_INIT_FAILED,
-                                                error->message, "", "", "", "", 0u, 0u, none));
-  else
-    {
-      g_auto(GStrv) types = ql_plugin_get_device_types (plugin);
-
-      answer = g_variant_ref_sink (g_variant_new ("(isssssuu^as)", -1, "",
-                                                  ql_plugin_get_name (plugin),
-                                                  ql_plugin_get_description (plugin),
-                                                  ql_plugin_get_version (plugin),
-                                                  ql_plugin_get_license (plugin),
-                                                  (guint32) QL_PLUGIN_ABI_MAJOR,
-                                                  ql_plugin_get_abi_minor (plugin), types));
-    }
-  text = g_variant_print (answer, TRUE);
-  fprintf (out, "%s\n", text);
+  for (int i = 1; i < argc; i++)
+    if (!answer (out, argv[i]))
+      return 1;
   if (fclose (out) != 0)
     return 1;
   return 0;

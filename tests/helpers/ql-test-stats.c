@@ -32,3 +32,19 @@ ql_test_minimum (GArray *values)
     m = MIN (m, g_array_index (values, double, i));
   return m;
 }
+
+double
+ql_test_percentile (GArray *values,
+                    guint   percent)
+{
+  g_autoptr(GArray) sorted = g_array_copy (values);
+  guint n = sorted->len;
+  guint rank;
+
+  g_assert_cmpuint (n, >, 0);
+  g_assert_cmpuint (percent, <=, 100);
+  g_array_sort (sorted, ql_test_compare_doubles);
+  /* ceil (percent * n / 100), at least 1 */
+  rank = MAX (1, (percent * n + 99) / 100);
+  return g_array_index (sorted, double, rank - 1);
+}

@@ -11,5 +11,9 @@ gint        ql_test_compare_doubles     (gconstpointer a,
 /* The median and the minimum of a GArray of double (not changed). */
 double      ql_test_median              (GArray       *values);
 double      ql_test_minimum             (GArray       *values);
+/* The @percent-th percentile (nearest rank: the smallest value with at
+ * least @percent % of the values at or below it). */
+double      ql_test_percentile          (GArray       *values,
+                                         guint         percent);
 
 G_END_DECLS

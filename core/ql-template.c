@@ -539,13 +539,16 @@ ql_template_new_from_manifest (const char  *dir,
                                GError     **error)
 {
   g_autoptr(QlTemplate) self = g_object_new (QL_TYPE_TEMPLATE, NULL);
-  g_autofree char *memory_path = g_build_filename (dir, QL_TEMPLATE_MEMORY, NULL);
+  g_autofree char *memory_path = NULL;
   JsonObject *vm = ql_json_object (manifest, "vm");
   JsonObject *qemu = ql_json_object (manifest, "qemu");
   g_autoptr(GError) local = NULL;
   g_autoptr(GHashTable) disks = NULL;
 
+  /* Absolute: the configuration's paths are (a relative DIR named
+   * another memory file than the one the configuration resolved). */
   self->dir = g_canonicalize_filename (dir, NULL);
+  memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
   self->manifest = json_object_ref (manifest);
   self->registry = g_object_ref (registry);
   if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT
@@ -580,7 +583,7 @@ ql_template_new_from_manifest (const char  *dir,
   self->memory_size = ql_json_int (manifest, "memory-size", 0);
   /* Its writable disks on the template's overlays (which exist: a host
    * check of the configuration finds them). */
-  disks = ql_template_disks_template_paths (dir, manifest);
+  disks = ql_template_disks_template_paths (self->dir, manifest);
   self->config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                                ql_json_string (vm, "base-dir"), registry,
                                                ql_json_object (manifest, "qemu-overrides"), memory_path,

@@ -24,8 +24,10 @@
  *   mode 0600) boots with `qlaunch run` and a VM file naming it, and
  *   holds the clone's bytes and the template's mark.
  * /template-disks-guest/factory: a QlVmFactory (pool 2) hands out two
- *   VMs, each with its own overlay (ql_template_get_clone_disk()), each
- *   writing and reading back its own bytes.
+ *   VMs, each under `Seccomp: 2` with its own overlay
+ *   (ql_template_get_clone_disk()), each writing and reading back its own
+ *   bytes; the overlays go with the VMs. Also reports what
+ *   ql_template_new_clone() (checks and overlay, no QEMU) costs.
  * /template-disks-guest/drift: a base image whose mtime changed, one
  *   whose first MiB changed (size and mtime restored), and a template
  *   copy whose overlay's mtime changed, one whose manifest names another
@@ -1122,6 +1124,7 @@ test_factory (void)
           c = g_ptr_array_index (consoles, k);
       g_assert_nonnull (c);
       console_watch_vm (c);
+      g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vms[i])), ==, 2);
       files[i] = g_strdup (ql_template_get_clone_disk (vms[i], "disk0"));
       g_assert_nonnull (files[i]);
       g_assert_cmphex (file_mode (files[i]), ==, 0600);

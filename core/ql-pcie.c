@@ -168,18 +168,24 @@ parse_number (const char *text,
 
 /* ---- numbering ---------------------------------------------------------- */
 
+/* Made when first asked for a number: most VMs never are (no q35, or
+ * every port numbered), and making it reads every id of the VM. */
 typedef struct
 {
+  QlVmConfig *vm;
+  QlCmdline *cl;
   GHashTable *numbers;  /* chassis and root-port slot numbers in use, n + 1 */
   GHashTable *ids;      /* every id in use */
   guint next;
 } Allocator;
 
+/* What @a->cl uses when the first number is asked for (nothing changed
+ * it before). */
 static void
-allocator_init (Allocator  *a,
-                QlVmConfig *vm,
-                QlCmdline  *cl)
+allocator_fill (Allocator *a)
 {
+  QlVmConfig *vm = a->vm;
+  QlCmdline *cl = a->cl;
   GPtrArray *devices = ql_vm_config_get_devices (vm);
   g_auto(GStrv) iothreads = ql_vm_config_get_iothreads (vm);
 
@@ -219,6 +225,15 @@ allocator_init (Allocator  *a,
 }
 
 static void
+allocator_init (Allocator  *a,
+                QlVmConfig *vm,
+                QlCmdline  *cl)
+{
+  a->vm = vm;
+  a->cl = cl;
+}
+
+static void
 allocator_clear (Allocator *a)
 {
   g_clear_pointer (&a->numbers, g_hash_table_unref);
@@ -236,6 +251,8 @@ allocate (Allocator   *a,
           char       **id,
           GError     **error)
 {
+  if (a->numbers == NULL)
+    allocator_fill (a);
   for (guint n = a->next; n <= MAX_NUMBER; n++)
     {
       g_autofree char *candidate = prefix != NULL ? g_strdup_printf ("%s%u", prefix, n) : NULL;

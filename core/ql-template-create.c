@@ -9,6 +9,7 @@
  */
 #include "ql-template-private.h"
 #include "ql-template-disks-private.h"
+#include "ql-template-shares-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -52,6 +53,7 @@ typedef struct
   JsonObject *identity;         /* the manifest's "identity" */
   JsonArray *disks;             /* the manifest's "disks" (ql-template-disks.c) */
   GHashTable *disk_paths;       /* writable disk id -> its overlay in tmp */
+  JsonArray *shares;            /* the manifest's "shares" (ql-template-shares.c) */
   gint64 deadline;
   guint timeout_ms;
   CreatePhase phase;
@@ -112,6 +114,7 @@ create_run_free (CreateRun *run)
   g_clear_pointer (&run->identity, json_object_unref);
   g_clear_pointer (&run->disks, json_array_unref);
   g_clear_pointer (&run->disk_paths, g_hash_table_unref);
+  g_clear_pointer (&run->shares, json_array_unref);
   g_free (run->qemu_version);
   g_clear_error (&run->error);
   g_free (run);
@@ -184,10 +187,6 @@ check_template_vm (QlVmConfig  *config,
       GParamSpec *ro = g_object_class_find_property (G_OBJECT_GET_CLASS (device), "read-only");
       gboolean read_only = TRUE;
 
-      if (g_strcmp0 (ql_device_get_type_name (device), "virtio-fs") == 0)
-        return unsupported (error, "device '%s' is a virtio-fs share: QEMU cannot save a "
-                            "vhost-user-fs device's state (\"State blocked by non-migratable "
-                            "device\"), and a template is a saved VM", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "confidential-guest") == 0)
         return unsupported (error, "device '%s' is a confidential guest: its memory is encrypted "
                             "with a key of this launch only, and a template is saved guest memory "
@@ -428,6 +427,7 @@ build_manifest (CreateRun  *run,
       json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
       json_object_set_array_member (m, "disks", json_array_ref (run->disks));
     }
+  json_object_set_array_member (m, "shares", json_array_ref (run->shares));
 
   binary = ql_template_resolve_qemu (source, error);
   if (binary == NULL)
@@ -809,7 +809,8 @@ prepare (CreateRun    *run,
   int pipe_fds[2];
 
   if (!check_template_vm (run->source, error)
-      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error))
+      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error)
+      || !ql_template_shares_prepare (run->source, &run->text, &run->shares, error))
     return FALSE;
   if (ready_pattern != NULL)
     {
@@ -976,6 +977,16 @@ create_cancelled (GCancellable *cancellable,
  * SHA-256 of its first MiB, and the overlay's; a clone is refused when
  * the image changed. Every clone runs on its own overlay over the
  * template's (ql_template_new_clone_keeping_disks()).
+ *
+ * virtio-fs shares: QEMU cannot save a vhost-user-fs device, so the
+ * template VM runs without them. Their groups are taken out of the VM
+ * text the template keeps, the manifest's `shares` records each one (id,
+ * type, and its properties that differ from their defaults), and every
+ * clone gets them hot-plugged (ql_template_start_clone_async()). On a PCI
+ * Express machine (q35) the template reserves one more root port for
+ * hot-plug (#QlVmConfig:machine-hotplug-slots) per share that names no
+ * `bus` or `addr`. A share that could not be hot-plugged into the template
+ * VM fails with %QL_TEMPLATE_ERROR_UNSUPPORTED before QEMU starts.
  */
 void
 ql_template_create_full_async (QlVmConfig           *config,

@@ -15,6 +15,7 @@
  */
 #include "ql-template-private.h"
 #include "ql-template-disks-private.h"
+#include "ql-template-shares-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -590,6 +591,13 @@ ql_template_new_from_manifest (const char  *dir,
                    "template %s: its VM file no longer loads: %s", dir, local->message);
       return NULL;
     }
+  {
+    /* The shares are read (and checked) now; each clone makes its own. */
+    g_autoptr(GPtrArray) shares = ql_template_shares_new_devices (manifest, self->dir, registry, error);
+
+    if (shares == NULL)
+      return NULL;
+  }
   return g_steal_pointer (&self);
 }
 
@@ -813,6 +821,32 @@ ql_template_get_config (QlTemplate *self)
   return self->config;
 }
 
+/**
+ * ql_template_dup_shares:
+ * @self: a #QlTemplate
+ *
+ * Gets the template's virtio-fs shares: the template VM's `virtio-fs`
+ * devices, which are not part of its saved state (QEMU cannot save one)
+ * and are hot-plugged into every clone once its state is loaded, each
+ * with a virtiofsd of the clone's own. The guest mounts them after that
+ * (`mount -t virtiofs TAG DIR`).
+ *
+ * Returns: (transfer full) (element-type QlDevice): new devices with the
+ *   shares' properties, in the VM file's order; empty when none
+ *
+ * Since: ABI 1.5
+ */
+GPtrArray *
+ql_template_dup_shares (QlTemplate *self)
+{
+  GPtrArray *shares;
+
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  /* Read and checked when the template was loaded. */
+  shares = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, NULL);
+  return shares != NULL ? shares : g_ptr_array_new_with_free_func (g_object_unref);
+}
+
 /* ---- clones ------------------------------------------------------------- */
 
 /* A clone's socket directory and the lock that marks it as in use. */
@@ -889,6 +923,13 @@ clone_state_changed (QlVm       *clone,
  * directory of ours with mode 0700, else under `/run/qlaunch` (root) or
  * `$TMPDIR/qlaunch-UID`; it is removed when QEMU exits.
  *
+ * A template with virtio-fs shares (ql_template_dup_shares()): the shares
+ * are checked too (the plugin's checks, host checks included), and the
+ * clone runs on its own copy of the template's memory file, made here in
+ * that directory and mapped shared (virtiofsd maps guest memory; a private
+ * mapping of the template's file would let it read and write the
+ * template's pages); it goes with the directory.
+ *
  * Returns: (transfer full): the clone's VM, or %NULL: %QL_TEMPLATE_ERROR_CORRUPT
  *   or %QL_TEMPLATE_ERROR_MISMATCH, and no QEMU started
  */
@@ -939,6 +980,7 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
   g_autofree char *qmp_path = NULL;
   g_autofree char *memory_path = NULL;
   g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(GPtrArray) shares = NULL;
   JsonObject *vm = NULL;
   QlVm *clone;
 
@@ -948,19 +990,48 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
       || !ql_template_disks_check (self->dir, self->manifest, self->config, error)
       || !check_host (self, error))
     return NULL;
+  shares = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, error);
+  if (shares == NULL)
+    return NULL;
   runtime = make_runtime_dir (error);
   if (runtime == NULL)
-    return NULL;
-  disks = ql_template_disks_make_clone (self->dir, self->manifest, runtime->dir, keep_dir, error);
-  if (disks == NULL)
     return NULL;
   qmp_path = g_build_filename (runtime->dir, "qmp.sock", NULL);
   memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
   vm = ql_json_object (self->manifest, "vm");
+  if (shares->len > 0)
+    {
+      /* virtiofsd maps the guest's RAM: the clone's own copy, shared. */
+      g_autofree char *copy = g_build_filename (runtime->dir, QL_TEMPLATE_MEMORY, NULL);
+      g_autoptr(GHashTable) template_disks = ql_template_disks_template_paths (self->dir, self->manifest);
+      g_autoptr(QlVmConfig) scratch = ql_template_run_config_disks (ql_json_string (vm, "text"),
+                                                                    ql_json_string (vm, "name"),
+                                                                    ql_json_string (vm, "base-dir"), self->registry,
+                                                                    ql_json_object (self->manifest, "qemu-overrides"),
+                                                                    copy, TRUE, NULL, FALSE, template_disks, error);
+      g_autoptr(GPtrArray) checked = NULL;
+
+      if (scratch == NULL)
+        return NULL;
+      checked = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, error);
+      if (checked == NULL || !ql_template_shares_check (checked, scratch, self->dir, error))
+        return NULL;
+      g_free (copy);
+      copy = ql_template_shares_copy_memory (memory_path, runtime->dir, error);
+      if (copy == NULL)
+        return NULL;
+      g_free (memory_path);
+      memory_path = g_steal_pointer (&copy);
+    }
+  /* The overlays last: nothing that can fail before the configuration
+   * leaves a kept one behind. */
+  disks = ql_template_disks_make_clone (self->dir, self->manifest, runtime->dir, keep_dir, error);
+  if (disks == NULL)
+    return NULL;
   config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                          ql_json_string (vm, "base-dir"), self->registry,
                                          ql_json_object (self->manifest, "qemu-overrides"),
-                                         memory_path, FALSE, qmp_path, TRUE, disks, error);
+                                         memory_path, shares->len > 0, qmp_path, TRUE, disks, error);
   if (config == NULL)
     {
       if (keep_dir != NULL)
@@ -976,6 +1047,9 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
     }
   clone = ql_vm_new (config);
   ql_template_disks_attach (clone, disks, keep_dir != NULL);
+  if (shares->len > 0)
+    g_object_set_data_full (G_OBJECT (clone), "ql-template-shares", g_steal_pointer (&shares),
+                            (GDestroyNotify) g_ptr_array_unref);
   g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
                           g_steal_pointer (&runtime), (GDestroyNotify) clone_runtime_free);
   g_signal_connect (clone, "notify::state", G_CALLBACK (clone_state_changed), NULL);
@@ -991,6 +1065,7 @@ typedef enum
   CLONE_INCOMING,
   CLONE_WAIT,
   CLONE_RESUME,
+  CLONE_SHARES,
   CLONE_HOTPLUG,
   CLONE_DONE,
 } ClonePhase;
@@ -1115,6 +1190,7 @@ phase_name (ClonePhase phase)
     case CLONE_INCOMING: return "loading the device state";
     case CLONE_WAIT: return "loading the device state";
     case CLONE_RESUME: return "resuming";
+    case CLONE_SHARES: return "hot-plugging the template's virtio-fs shares";
     case CLONE_HOTPLUG: return "hot-plugging an extra device";
     case CLONE_DONE:
     default: return "cloning";
@@ -1161,6 +1237,9 @@ clone_step_done (GObject      *source,
     case CLONE_RESUME:
       ok = ql_vm_resume_finish (QL_VM (source), result, &error);
       break;
+    case CLONE_SHARES:
+      ok = ql_template_shares_plug_finish (result, &error);
+      break;
     case CLONE_HOTPLUG:
       ok = ql_qmp_hotplug_device_finish (QL_QMP (source), result, &error);
       break;
@@ -1191,7 +1270,9 @@ clone_step (GTask *task)
   QlQmp *qmp = ql_vm_get_qmp (run->vm);
 
   if (run->phase == CLONE_RESUME && (run->flags & QL_TEMPLATE_CLONE_PAUSED))
-    run->phase = CLONE_DONE;
+    run->phase = CLONE_SHARES;  /* plugged while paused: seen when resumed */
+  if (run->phase == CLONE_SHARES && g_object_get_data (G_OBJECT (run->vm), "ql-template-shares") == NULL)
+    run->phase = CLONE_HOTPLUG;
   if (run->phase == CLONE_HOTPLUG && (run->extra == NULL || run->next_extra >= run->extra->len))
     run->phase = CLONE_DONE;
   if (run->phase != CLONE_DONE && g_get_monotonic_time () >= run->deadline)
@@ -1261,6 +1342,14 @@ clone_step (GTask *task)
     case CLONE_RESUME:
       ql_vm_resume_async (run->vm, cancellable, clone_step_done, task);
       return;
+    case CLONE_SHARES:
+      {
+        CloneRuntime *runtime = g_object_get_data (G_OBJECT (run->vm), "ql-template-runtime-dir");
+
+        ql_template_shares_plug_async (g_object_get_data (G_OBJECT (run->vm), "ql-template-shares"),
+                                       run->vm, runtime->dir, cancellable, clone_step_done, task);
+      }
+      return;
     case CLONE_HOTPLUG:
       ql_qmp_hotplug_device_async (qmp, g_ptr_array_index (run->extra, run->next_extra),
                                    run->with_extra, cancellable, clone_step_done, task);
@@ -1287,19 +1376,25 @@ check_extra_devices (QlTemplate  *self,
                      GError     **error)
 {
   JsonObject *vm = ql_json_object (self->manifest, "vm");
-  g_autofree char *memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
-
+  QlVmConfig *clone_config = ql_vm_get_config (run->vm);
+  GPtrArray *shares = g_object_get_data (G_OBJECT (run->vm), "ql-template-shares");
   g_autoptr(GHashTable) disks = NULL;
 
   if (run->extra == NULL || run->extra->len == 0)
     return TRUE;
+  /* The clone's memory as it runs (shared, with shares), and its shares. */
   disks = ql_template_disks_template_paths (self->dir, self->manifest);
   run->with_extra = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                                   ql_json_string (vm, "base-dir"), self->registry,
                                                   ql_json_object (self->manifest, "qemu-overrides"),
-                                                  memory_path, FALSE, NULL, FALSE, disks, error);
+                                                  ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
+                                                  ql_vm_config_get_bool (clone_config,
+                                                                         QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
+                                                  NULL, FALSE, disks, error);
   if (run->with_extra == NULL)
     return FALSE;
+  for (guint i = 0; shares != NULL && i < shares->len; i++)
+    ql_vm_config_add_device (run->with_extra, g_ptr_array_index (shares, i));
   for (guint i = 0; i < run->extra->len; i++)
     {
       QlDevice *device = g_ptr_array_index (run->extra, i);
@@ -1345,9 +1440,18 @@ check_extra_devices (QlTemplate  *self,
  * Launches @clone with `-incoming defer`, connects to its QMP socket, sets
  * `x-ignore-shared`, loads the template's device state
  * (`migrate-incoming` from the state file), waits for it within the
- * deadline, resumes the guest (`cont`) and hot-plugs @extra_devices. On
- * failure QEMU is stopped before the callback runs. Finish with
- * ql_template_start_clone_finish().
+ * deadline, resumes the guest (`cont`), hot-plugs the template's virtio-fs
+ * shares, then @extra_devices. On failure QEMU is stopped before the
+ * callback runs. Finish with ql_template_start_clone_finish().
+ *
+ * Each share gets a virtiofsd of the clone's own, started (and listening)
+ * before its device is added, with its socket in the clone's runtime
+ * directory; @clone follows it as it follows a launch's helpers
+ * (#QlVm::helper-ready; one that dies stops QEMU and the VM fails) and
+ * stops it when QEMU ends, before the VM's state changes. With
+ * %QL_TEMPLATE_CLONE_PAUSED the shares are plugged while the clone is
+ * paused; its guest sees them when it is resumed. The guest mounts a share
+ * once it has seen the hot-plug event.
  */
 void
 ql_template_start_clone_async (QlTemplate          *self,

@@ -1066,6 +1066,10 @@ ql_vm_class_init (QlVmClass *klass)
    *
    * A device's helper process (#QlHelper) was started and listens on its
    * socket; emitted before QEMU starts, once per helper, in start order.
+   * A clone of a template with virtio-fs shares emits it too for each
+   * share's virtiofsd, started while the clone is being made (before its
+   * share is hot-plugged); that helper is followed and stopped as the
+   * launch's are.
    *
    * Since: ABI 1.2
    */
@@ -1953,6 +1957,23 @@ helper_died (QlHelperGroup   *group,
    * one, or QEMU, was being started): QEMU is watched from its spawn. */
   if (self->subprocess != NULL)
     watch_helper_death (self);
+}
+
+QlHelperGroup *
+ql_vm_get_hotplug_helpers (QlVm       *self,
+                           const char *runtime_dir)
+{
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+
+  if (self->state != QL_VM_STATE_RUNNING || self->stopping || self->finishing || self->child_exited)
+    return NULL;
+  if (self->helpers == NULL)
+    {
+      self->helpers = ql_helper_group_new (self->context, runtime_dir, TRUE, -1);
+      ql_helper_group_set_died_func (self->helpers, helper_died, self);
+      ql_helper_group_set_ready_func (self->helpers, helper_ready, self);
+    }
+  return self->helpers;
 }
 
 /* QEMU's command line for a launch, in the VM's runtime directory: the

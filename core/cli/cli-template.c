@@ -101,6 +101,8 @@ template_create (const QlCliGlobals *globals,
     "Unless --same-identity, the VM gets a vmgenid device (guid auto; or keeps its\n"
     "own): every clone starts with a new VM generation ID, and its guest is told\n"
     "(Linux 5.18 and later reseed their RNG).\n"
+    "virtio-fs shares are left out of the saved state (QEMU cannot save them): the\n"
+    "manifest records them, and every clone gets them hot-plugged.\n"
     "--qemu-add, --qemu-remove and --qemu-set are recorded in the manifest: every\n"
     "clone gets them (and `template clone` refuses others).\n");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -263,6 +265,38 @@ clone_nic (QlRegistry  *registry,
   return g_steal_pointer (&device);
 }
 
+static void
+on_clone_helper_ready (QlVm       *vm,
+                       const char *device_id,
+                       const char *name,
+                       int         pid,
+                       gpointer    user_data)
+{
+  (void) vm;
+  (void) user_data;
+  g_printerr ("qlaunch: template clone: %s of device '%s' started (pid %d)\n", name, device_id, pid);
+}
+
+/* The template's virtio-fs shares, hot-plugged into the clone once its
+ * state is loaded: the guest mounts them by their tags. */
+static void
+report_shares (QlTemplate *template_)
+{
+  g_autoptr(GPtrArray) shares = ql_template_dup_shares (template_);
+
+  for (guint i = 0; i < shares->len; i++)
+    {
+      QlDevice *share = g_ptr_array_index (shares, i);
+      g_autofree char *tag = NULL;
+      g_autofree char *path = NULL;
+
+      g_object_get (share, "tag", &tag, "path", &path, NULL);
+      g_printerr ("qlaunch: template clone: virtio-fs share '%s' (tag '%s', %s) is hot-plugged when "
+                  "the clone runs: mount it in the guest then (mount -t virtiofs %s DIR)\n",
+                  ql_device_get_id (share), tag, path, tag);
+    }
+}
+
 /* A clone runs the template's machine: --qemu-* given to clone must be
  * the template's own, flag by flag (none given: the template's). */
 static gboolean
@@ -339,6 +373,9 @@ template_clone (const QlCliGlobals *globals,
     "locally administered MAC unless its spec sets mac-address; the template's own\n"
     "NICs keep the template's MAC in every clone). Then as `qlaunch run`: the\n"
     "console on the terminal, QEMU's exit status.\n"
+    "The template's virtio-fs shares are hot-plugged into the clone right after it\n"
+    "resumed, each with its own virtiofsd (stopped when the clone ends): the guest\n"
+    "mounts them then (mount -t virtiofs TAG DIR).\n"
     "A clone gets the --qemu-add, --qemu-remove and --qemu-set the template was\n"
     "made with; given here, each must equal the template's (a clone runs the\n"
     "machine the template's snapshot was taken of).\n"
@@ -414,6 +451,8 @@ template_clone (const QlCliGlobals *globals,
   }
   /* Nothing of the clone outlives this command, even if it is killed. */
   ql_vm_set_die_with_parent (vm, TRUE);
+  report_shares (template_);
+  g_signal_connect (vm, "helper-ready", G_CALLBACK (on_clone_helper_ready), NULL);
   c.template_ = template_;
   c.extra = extra;
   c.stdin_pipe = -1;

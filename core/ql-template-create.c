@@ -428,6 +428,8 @@ build_manifest (CreateRun  *run,
       json_object_set_array_member (m, "disks", json_array_ref (run->disks));
     }
   json_object_set_array_member (m, "shares", json_array_ref (run->shares));
+  if (json_array_get_length (run->shares) > 0)
+    json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
 
   binary = ql_template_resolve_qemu (source, error);
   if (binary == NULL)

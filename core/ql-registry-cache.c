@@ -16,18 +16,19 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-2"
+#define FORMAT "qlaunch-registry-3"
 /* (format, qlaunch version, paths, identities, texts): entry i is the i-th
  * of each. Laid out so that a reader decodes only the entries of the files
  * it meets, each in a few steps (a command pays for the plugin files it
  * looks at, not for every file the cache knows):
  *   paths:      every path, each ended by a NUL, in one byte array;
- *   identities: a fixed-size array of IDENTITY_TYPE, read in place;
- *   texts:      per entry, one byte array of NUL-ended strings: family,
+ *   identities: a fixed-size array of IDENTITY_TYPE, read in place,
+ *               which also says where the entry's texts are;
+ *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
  *               device types. */
-#define IDENTITY_TYPE "(tttxxiuu)"
-#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aay)"
+#define IDENTITY_TYPE "(tttxxiuuuu)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ay)"
 #define N_FIXED_TEXTS 5
 
 /* IDENTITY_TYPE as GVariant lays it out (a fixed-size tuple is laid out as
@@ -42,16 +43,21 @@ typedef struct
   gint32  error_code;
   guint32 abi_major;
   guint32 abi_minor;
+  guint32 texts_offset;  /* in texts */
+  guint32 texts_length;
 } Identity;
 
-G_STATIC_ASSERT (sizeof (Identity) == 56);
+G_STATIC_ASSERT (sizeof (Identity) == 64);
 
 struct _QlRegistryCache
 {
   GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
   /* What the file holds and was not decoded yet: */
-  GVariant       *data;        /* (nullable) keeps the pointers below valid */
-  GVariant       *texts;       /* aay */
+  GVariant       *data;        /* (nullable) */
+  GVariant       *parts[3];    /* its paths, identities and texts: they keep
+                                * the pointers below valid */
+  const char     *texts;
+  gsize           texts_len;
   const Identity *identities;
   /* The file's paths (in data), sorted as written; an entry whose
    * path is out of order is not found, so it is scanned again and the
@@ -191,7 +197,8 @@ ql_registry_cache_free (QlRegistryCache *cache)
   g_hash_table_unref (cache->entries);
   g_free (cache->paths);
   g_free (cache->taken);
-  g_clear_pointer (&cache->texts, g_variant_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (cache->parts); i++)
+    g_clear_pointer (&cache->parts[i], g_variant_unref);
   g_clear_pointer (&cache->data, g_variant_unref);
   g_free (cache);
 }
@@ -204,7 +211,6 @@ decode (QlRegistryCache *cache,
         gsize            index)
 {
   g_autoptr(QlRegistryCacheEntry) entry = NULL;
-  g_autoptr(GVariant) blob = g_variant_get_child_value (cache->texts, index);
   const Identity *id = &cache->identities[index];
   const char *texts[N_FIXED_TEXTS];
   g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func (g_free);
@@ -212,8 +218,12 @@ decode (QlRegistryCache *cache,
   gsize len = 0;
   guint n = 0;
 
-  p = g_variant_get_fixed_array (blob, &len, 1);
-  if (!g_path_is_absolute (path) || len == 0 || p[len - 1] != '\0')
+  if (!g_path_is_absolute (path) || id->texts_offset > cache->texts_len
+      || id->texts_length > cache->texts_len - id->texts_offset)
+    return NULL;
+  p = cache->texts + id->texts_offset;
+  len = id->texts_length;
+  if (len == 0 || p[len - 1] != '\0')
     return NULL;
   end = p + len;
   for (; p < end; p += strlen (p) + 1, n++)
@@ -274,6 +284,7 @@ ql_registry_cache_read (const char *path)
   g_autoptr(GVariant) data = ql_cache_file_read (path, magic, G_VARIANT_TYPE (CACHE_TYPE));
   g_autoptr(GVariant) paths = NULL;
   g_autoptr(GVariant) identities = NULL;
+  g_autoptr(GVariant) texts = NULL;
   g_autoptr(QlRegistryCache) cache = NULL;
   const char *format, *version, *p, *end;
   gsize paths_len = 0, n_identities = 0, n = 0;
@@ -290,7 +301,8 @@ ql_registry_cache_read (const char *path)
   cache = ql_registry_cache_new ();
   paths = g_variant_get_child_value (data, 2);
   identities = g_variant_get_child_value (data, 3);
-  cache->texts = g_variant_get_child_value (data, 4);
+  texts = g_variant_get_child_value (data, 4);
+  cache->texts = g_variant_get_fixed_array (texts, &cache->texts_len, 1);
   p = g_variant_get_fixed_array (paths, &paths_len, 1);
   cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
   if (paths_len > 0 && p[paths_len - 1] != '\0')
@@ -306,13 +318,15 @@ ql_registry_cache_read (const char *path)
   cache->n_paths = n;
   for (gsize i = 0; p < end; p += strlen (p) + 1)
     cache->paths[i++] = p;
-  if (n != n_identities || n != g_variant_n_children (cache->texts))
+  if (n != n_identities)
     {
       g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " paths, %" G_GSIZE_FORMAT
-               " identities, %" G_GSIZE_FORMAT " texts)", path, n, n_identities,
-               g_variant_n_children (cache->texts));
+               " identities)", path, n, n_identities);
       return NULL;
     }
+  cache->parts[0] = g_steal_pointer (&paths);
+  cache->parts[1] = g_steal_pointer (&identities);
+  cache->parts[2] = g_steal_pointer (&texts);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
 }
@@ -463,20 +477,17 @@ ql_registry_cache_write (const char       *path,
   guint n = g_hash_table_size (entries);
   g_autoptr(GByteArray) path_blob = g_byte_array_new ();
   g_autofree Identity *identities = g_new0 (Identity, n + 1);
-  GVariantBuilder texts;
+  g_autoptr(GByteArray) blob = g_byte_array_new ();
   GVariant *children[5];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
-  g_variant_builder_init (&texts, G_VARIANT_TYPE ("aay"));
   for (guint i = 0; i < n; i++)
     {
       const QlRegistryCacheEntry *e = g_hash_table_lookup (entries, paths[i]);
-      g_autoptr(GByteArray) blob = g_byte_array_new ();
+      guint start = blob->len;
 
       append_text (path_blob, e->path);
-      identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
-                                   e->error_code, e->abi_major, e->abi_minor };
       append_text (blob, e->family);
       append_text (blob, e->error_message);
       append_text (blob, e->description);
@@ -484,15 +495,16 @@ ql_registry_cache_write (const char       *path,
       append_text (blob, e->license);
       for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
         append_text (blob, e->device_types[k]);
-      g_variant_builder_add_value (&texts, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->data,
-                                                                      blob->len, 1));
+      identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
+                                   e->error_code, e->abi_major, e->abi_minor, start, blob->len - start };
     }
   children[0] = g_variant_new_string (FORMAT);
   children[1] = g_variant_new_string (QL_VERSION);
   children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, path_blob->len > 0 ? path_blob->data : (guint8 *) "",
                                            path_blob->len, 1);
   children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE (IDENTITY_TYPE), identities, n, sizeof (Identity));
-  children[4] = g_variant_builder_end (&texts);
+  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
+                                           blob->len, 1);
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   return ql_cache_file_write (path, magic, data, error);
 }

@@ -102,6 +102,14 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
 {
   if (entry == NULL)
     return;
+  if (entry->block != NULL)
+    {
+      /* Decoded: the strings are in the block, the types' array apart. */
+      g_free (entry->block);
+      g_free (entry->device_types);
+      g_free (entry);
+      return;
+    }
   g_free (entry->path);
   g_free (entry->family);
   g_free (entry->error_message);
@@ -212,37 +220,48 @@ decode (QlRegistryCache *cache,
 {
   g_autoptr(QlRegistryCacheEntry) entry = NULL;
   const Identity *id = &cache->identities[index];
-  const char *texts[N_FIXED_TEXTS];
-  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func (g_free);
-  const char *p, *end;
-  gsize len = 0;
-  guint n = 0;
+  char *texts[N_FIXED_TEXTS];
+  gsize path_len = strlen (path) + 1;
+  char *p, *end;
+  gsize len;
+  guint n = 0, n_types = 0;
 
   if (!g_path_is_absolute (path) || id->texts_offset > cache->texts_len
       || id->texts_length > cache->texts_len - id->texts_offset)
     return NULL;
-  p = cache->texts + id->texts_offset;
   len = id->texts_length;
-  if (len == 0 || p[len - 1] != '\0')
+  if (len == 0 || cache->texts[id->texts_offset + len - 1] != '\0')
     return NULL;
-  end = p + len;
-  for (; p < end; p += strlen (p) + 1, n++)
+
+  /* The path and the texts in one block the entry's strings point into. */
+  entry = g_new0 (QlRegistryCacheEntry, 1);
+  entry->block = g_malloc (path_len + len);
+  memcpy (entry->block, path, path_len);
+  memcpy (entry->block + path_len, cache->texts + id->texts_offset, len);
+  entry->path = entry->block;
+  end = entry->block + path_len + len;
+  for (p = entry->block + path_len; p < end; p += strlen (p) + 1, n++)
     {
       if (!g_utf8_validate (p, -1, NULL))
         return NULL;
       if (n < N_FIXED_TEXTS)
         texts[n] = p;
       else if (valid_name (p))
-        g_ptr_array_add (types, g_strdup (p));
+        n_types++;
       else
         return NULL;
     }
   if (n < N_FIXED_TEXTS || !valid_name (texts[0]))
     return NULL;
-  g_ptr_array_add (types, NULL);
+  entry->device_types = g_new (char *, n_types + 1);
+  p = texts[N_FIXED_TEXTS - 1];
+  for (guint i = 0; i < n_types; i++)
+    {
+      p += strlen (p) + 1;
+      entry->device_types[i] = p;
+    }
+  entry->device_types[n_types] = NULL;
 
-  entry = g_new0 (QlRegistryCacheEntry, 1);
-  entry->path = g_strdup (path);
   entry->dev = id->dev;
   entry->inode = id->inode;
   entry->size = id->size;
@@ -251,19 +270,18 @@ decode (QlRegistryCache *cache,
   entry->error_code = id->error_code;
   entry->abi_major = id->abi_major;
   entry->abi_minor = id->abi_minor;
-  entry->family = g_strdup (texts[0]);
-  entry->description = g_strdup (texts[2]);
-  entry->version = g_strdup (texts[3]);
-  entry->license = g_strdup (texts[4]);
-  entry->device_types = (char **) g_ptr_array_free (g_steal_pointer (&types), FALSE);
+  entry->family = texts[0];
+  entry->description = texts[2];
+  entry->version = texts[3];
+  entry->license = texts[4];
   if (entry->error_code >= 0)
     {
       if (texts[1][0] == '\0')
         return NULL;
-      entry->error_message = g_strdup (texts[1]);
+      entry->error_message = texts[1];
       return g_steal_pointer (&entry);
     }
-  if (entry->error_code != -1 || entry->device_types[0] == NULL)
+  if (entry->error_code != -1 || n_types == 0)
     return NULL;
   return g_steal_pointer (&entry);
 }

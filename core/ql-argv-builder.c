@@ -143,17 +143,13 @@ emit_device_options (QlVmConfig  *self,
     {
       QlDevice *device = g_ptr_array_index (devices, i);
       guint first = ql_cmdline_get_n_options (cl);
-      g_autofree char *origin = NULL;
-
       guint first_helper = ql_cmdline_get_n_helpers (cl);
 
       if (startup_only && ql_pcie_get_planned_ports (device) != NULL)
         continue;
       if (!ql_device_qemu_params (device, self, cl, error))
         return FALSE;
-      origin = g_strdup_printf ("device '%s'", ql_device_get_id (device));
-      for (guint k = first; k < ql_cmdline_get_n_options (cl); k++)
-        ql_option_set_origin (ql_cmdline_get_option (cl, k), origin);
+      ql_cmdline_set_device_origin (cl, first, ql_device_get_id (device));
       for (guint k = first_helper; k < ql_cmdline_get_n_helpers (cl); k++)
         ql_helper_set_device_id (ql_cmdline_get_helper (cl, k), ql_device_get_id (device));
     }
@@ -304,6 +300,15 @@ static const SandboxClass sandbox_classes[] = {
   { QL_VM_PROP_KNOBS_SANDBOX_RESOURCE_CONTROL, "sandbox-resource-control", "resourcecontrol" },
 };
 
+static const char *
+origin_or (QlOption   *option,
+           const char *fallback)
+{
+  const char *origin = ql_option_get_origin (option);
+
+  return origin != NULL ? origin : fallback;
+}
+
 /* The options of @cl that make QEMU fork and exec (the spawn class): tap
  * scripts, QEMU's bridge helper; each a sentence for a message, named
  * after the option's origin or @fallback. */
@@ -315,7 +320,6 @@ ql_cmdline_spawn_reasons (QlCmdline  *cl,
   for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
     {
       QlOption *option = ql_cmdline_get_option (cl, i);
-      const char *origin = ql_option_get_origin (option);
       const char *head = ql_option_get_head (option);
       static const struct { const char *key; const char *name; } scripts[] = {
         { "script", "script" }, { "downscript", "down-script" },
@@ -323,10 +327,10 @@ ql_cmdline_spawn_reasons (QlCmdline  *cl,
 
       if (g_strcmp0 (ql_option_get_flag (option), "-netdev") != 0 || head == NULL)
         continue;
-      if (origin == NULL)
-        origin = fallback;
+      /* The origin is asked for only for a reason: a device's is written
+       * when first asked for. */
       if (g_str_equal (head, "bridge"))
-        g_ptr_array_add (reasons, g_strdup_printf ("%s is a bridge netdev (QEMU runs its bridge helper)", origin));
+        g_ptr_array_add (reasons, g_strdup_printf ("%s is a bridge netdev (QEMU runs its bridge helper)", origin_or (option, fallback)));
       if (!g_str_equal (head, "tap"))
         continue;
       for (guint k = 0; k < G_N_ELEMENTS (scripts); k++)
@@ -335,11 +339,11 @@ ql_cmdline_spawn_reasons (QlCmdline  *cl,
 
           if (script != NULL && *script != '\0' && !g_str_equal (script, "no"))
             g_ptr_array_add (reasons, g_strdup_printf ("%s runs its %s '%s' (QEMU forks to run it)",
-                                                       origin, scripts[k].name, script));
+                                                       origin_or (option, fallback), scripts[k].name, script));
         }
       if (ql_option_lookup (option, "helper") != NULL)
         g_ptr_array_add (reasons, g_strdup_printf ("%s runs the helper '%s' (QEMU forks to run it)",
-                                                   origin, ql_option_lookup (option, "helper")));
+                                                   origin_or (option, fallback), ql_option_lookup (option, "helper")));
     }
 }
 
@@ -708,11 +712,12 @@ check_qemu_group_spawn (QlCmdline  *cl,
     {
       QlOption *option = ql_cmdline_get_option (cl, i);
 
-      if (g_str_has_prefix (ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "", "[qemu]")
-          && g_str_equal (ql_option_get_flag (option), "-netdev")
+      /* The origin last: a device's is written when first asked for. */
+      if (g_str_equal (ql_option_get_flag (option), "-netdev")
           && g_strcmp0 (ql_option_get_head (option), "tap") == 0
           && ql_option_lookup (option, "fd") == NULL && ql_option_lookup (option, "fds") == NULL
-          && (ql_option_lookup (option, "script") == NULL || ql_option_lookup (option, "downscript") == NULL))
+          && (ql_option_lookup (option, "script") == NULL || ql_option_lookup (option, "downscript") == NULL)
+          && g_str_has_prefix (ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "", "[qemu]"))
         g_ptr_array_add (reasons, g_strdup_printf ("%s: a tap netdev without script=no and downscript=no "
                                                    "runs QEMU's default /etc/qemu-ifup and /etc/qemu-ifdown "
                                                    "(QEMU forks to run them)", ql_option_get_origin (option)));
@@ -790,14 +795,9 @@ uses_escape_hatch (QlVmConfig *self)
       || ql_vm_config_get_strv (self, QL_VM_PROP_QEMU_REPLACE) != NULL)
     return TRUE;
   for (guint i = 0; i < devices->len; i++)
-    {
-      g_autofree char *set = NULL;
-      g_autofree char *unset = NULL;
-
-      g_object_get (g_ptr_array_index (devices, i), "qemu-set", &set, "qemu-unset", &unset, NULL);
-      if (set != NULL || unset != NULL)
-        return TRUE;
-    }
+    if (ql_device_peek_qemu_set (g_ptr_array_index (devices, i)) != NULL
+        || ql_device_peek_qemu_unset (g_ptr_array_index (devices, i)) != NULL)
+      return TRUE;
   return FALSE;
 }
 
@@ -819,6 +819,26 @@ ql_vm_config_check_escape_hatch (QlVmConfig *self,
   return NULL;
 }
 
+/* The command line of a validated VM, its firmware names resolved. */
+static QlCmdline *
+emit_cmdline (QlVmConfig  *self,
+              const char  *runtime_dir,
+              gboolean     startup_only,
+              GError     **error)
+{
+  g_autoptr(QlCmdline) cl = NULL;
+  g_autofree char *binary = NULL;
+
+  if (!resolve_firmware_names (self, error))
+    return NULL;
+  binary = ql_vm_config_dup_qemu_binary (self);
+  cl = ql_cmdline_new (binary);
+  ql_cmdline_set_runtime_dir (cl, runtime_dir);
+  if (!emit_all (self, cl, startup_only, error))
+    return NULL;
+  return g_steal_pointer (&cl);
+}
+
 static QlCmdline *
 build_cmdline (QlVmConfig  *self,
                const char  *runtime_dir,
@@ -826,17 +846,34 @@ build_cmdline (QlVmConfig  *self,
                GError     **error)
 {
   g_autoptr(QlCmdline) cl = NULL;
-  g_autofree char *binary = NULL;
+  GError *local_error = NULL;
+  /* Validation builds the devices' options on scratch command lines to
+   * check the topology, the sandbox and the escape hatch. The build makes
+   * the same checks on the command line it builds (ql_pcie_place(),
+   * emit_sandbox(), the [qemu] group) and succeeds only if they pass: they
+   * look at the devices' drivers, ids, buses, addresses and netdev
+   * scripts, which neither the runtime directory nor a resolved firmware
+   * path changes. So the scratch builds run only when the build fails, to
+   * report what validation would have reported first. What the escape
+   * hatch matches can depend on those values: a VM that uses it is
+   * validated in full first. */
+  gboolean check_options_first = uses_escape_hatch (self);
 
-  if (!ql_vm_config_validate_for (self, startup_only, error)
-      || !resolve_firmware_names (self, error))
+  if (!ql_vm_config_validate_checks (self, startup_only, check_options_first, error))
     return NULL;
+  cl = emit_cmdline (self, runtime_dir, startup_only, &local_error);
+  if (cl == NULL)
+    {
+      GError *first = check_options_first ? NULL : ql_vm_config_check_options (self, startup_only);
 
-  binary = ql_vm_config_dup_qemu_binary (self);
-  cl = ql_cmdline_new (binary);
-  ql_cmdline_set_runtime_dir (cl, runtime_dir);
-  if (!emit_all (self, cl, startup_only, error))
-    return NULL;
+      if (first != NULL)
+        {
+          g_error_free (local_error);
+          local_error = first;
+        }
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
   if (ql_vm_config_get_host_probe (self) != NULL && !check_helpers (cl, error))
     return NULL;
   return g_steal_pointer (&cl);

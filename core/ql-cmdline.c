@@ -1,28 +1,51 @@
 /* qlaunch — QlCmdline: structured QEMU options and their one formatter. */
 #include "ql-private.h"
+#include "ql-arena-private.h"
 
 #include <string.h>
 
+/* Every string and structure of an option lives in its command line's
+ * arena (ql-arena.c), written once and freed with the command line: a
+ * value set again or unset leaves its old text there. */
 typedef struct
 {
-  char *key;
-  char *value;
+  const char *key;
+  const char *value;
+  guint key_len;
+  guint value_len;
+  gboolean value_comma;       /* the value holds a ',' (doubled when written) */
   QlValueType type;
-  char *member;               /* QL_VALUE_LIST: each element's member, or NULL */
-  char *source;               /* the VM-file key that gave it ("qemu-set"), or NULL */
+  const char *member;         /* QL_VALUE_LIST: each element's member, or NULL */
+  const char *source;         /* the VM-file key that gave it ("qemu-set"), or NULL */
   gboolean from_text;         /* read from key=value text: its QEMU type is not known */
 } QlOptionValue;
 
 struct _QlOption
 {
-  char *flag;
+  const char *flag;           /* a static string for the flags of the table below */
+  const struct _FlagInfo *info; /* the flag's row of that table, or NULL */
   QlOptionSyntax syntax;
-  char *head;                 /* KEYVAL: driver/type; VERBATIM: the value */
-  GArray *values;             /* QlOptionValue, KEYVAL only */
+  const char *head;           /* KEYVAL: driver/type; VERBATIM: the value */
+  guint head_len;
+  gboolean head_comma;
+  QlOptionValue *values;      /* KEYVAL only */
+  guint n_values;
+  guint n_allocated;
   QlCmdline *owner;
-  char *origin;               /* VM-file group that produced it, or NULL */
+  const char *origin;         /* VM-file group that produced it, or NULL */
+  const char *origin_device;  /* the id of the device that produced it: origin
+                               * "device 'ID'" is written when first asked for */
   QlPciPlacement pci_placement; /* -device: a plugin's mark (ql-pcie.c) */
 };
+
+/* Keys are compared often (every set, every lookup): most differ in the
+ * first byte, so no call for those. */
+static inline gboolean
+key_equal (const char *a,
+           const char *b)
+{
+  return a[0] == b[0] && strcmp (a, b) == 0;
+}
 
 /**
  * QlCmdline:
@@ -47,7 +70,8 @@ struct _QlCmdline
   GObject parent_instance;
 
   char *binary;
-  GPtrArray *options;         /* QlOption */
+  QlArena arena;              /* the options, their values and strings */
+  GPtrArray *options;         /* QlOption, in the arena */
   GArray *fds;                /* host fds, index i is QEMU fd 3 + i */
   GError *error;              /* first bad value, reported by check/to_argv */
   guint qemu_major;           /* target QEMU version; 0: the oldest (7.2) */
@@ -77,36 +101,92 @@ ql_option_release (QlOption *option)
 
 G_DEFINE_BOXED_TYPE (QlOption, ql_option, ql_option_keep, ql_option_release)
 
-/* Options whose value QEMU reads as is. */
-static const char *const verbatim_flags[] = {
-  "-kernel", "-initrd", "-append", "-bios", "-uuid", "-incoming", "-pidfile",
-  "-global", "-cpu", "-vga", "-serial", "-monitor", "-L", "-D", "-d",
-  "-readconfig", "-boot", "-k", "-loadvm", NULL,
-};
-
-static const char *const flag_only[] = {
-  "-S", "-nodefaults", "-no-user-config", "-nographic", "-daemonize",
-  "-no-reboot", "-no-shutdown", "-snapshot", "-enable-kvm", "-no-hpet",
-  "-no-acpi", "-s", NULL,
-};
-
-static void
-option_value_clear (QlOptionValue *v)
+/* The options QlCmdline knows by name: how each is written. Any other
+ * option is key=value. The key=value options listed are the ones qlaunch
+ * and its plugins write: their names need no copy. */
+typedef struct _FlagInfo
 {
-  g_free (v->key);
-  g_free (v->value);
-  g_free (v->member);
-  g_free (v->source);
+  const char *flag;
+  QlOptionSyntax syntax;
+  gboolean needs_value;       /* key=value options that cannot stand alone */
+} FlagInfo;
+
+static const FlagInfo known_flags[] = {
+  /* Options without value. */
+  { "-S", QL_OPTION_SYNTAX_FLAG }, { "-nodefaults", QL_OPTION_SYNTAX_FLAG },
+  { "-no-user-config", QL_OPTION_SYNTAX_FLAG }, { "-nographic", QL_OPTION_SYNTAX_FLAG },
+  { "-daemonize", QL_OPTION_SYNTAX_FLAG }, { "-no-reboot", QL_OPTION_SYNTAX_FLAG },
+  { "-no-shutdown", QL_OPTION_SYNTAX_FLAG }, { "-snapshot", QL_OPTION_SYNTAX_FLAG },
+  { "-enable-kvm", QL_OPTION_SYNTAX_FLAG }, { "-no-hpet", QL_OPTION_SYNTAX_FLAG },
+  { "-no-acpi", QL_OPTION_SYNTAX_FLAG }, { "-s", QL_OPTION_SYNTAX_FLAG },
+  /* Options whose value QEMU reads as is. */
+  { "-kernel", QL_OPTION_SYNTAX_VERBATIM }, { "-initrd", QL_OPTION_SYNTAX_VERBATIM },
+  { "-append", QL_OPTION_SYNTAX_VERBATIM }, { "-bios", QL_OPTION_SYNTAX_VERBATIM },
+  { "-uuid", QL_OPTION_SYNTAX_VERBATIM }, { "-incoming", QL_OPTION_SYNTAX_VERBATIM },
+  { "-pidfile", QL_OPTION_SYNTAX_VERBATIM }, { "-global", QL_OPTION_SYNTAX_VERBATIM },
+  { "-cpu", QL_OPTION_SYNTAX_VERBATIM }, { "-vga", QL_OPTION_SYNTAX_VERBATIM },
+  { "-serial", QL_OPTION_SYNTAX_VERBATIM }, { "-monitor", QL_OPTION_SYNTAX_VERBATIM },
+  { "-L", QL_OPTION_SYNTAX_VERBATIM }, { "-D", QL_OPTION_SYNTAX_VERBATIM },
+  { "-d", QL_OPTION_SYNTAX_VERBATIM }, { "-readconfig", QL_OPTION_SYNTAX_VERBATIM },
+  { "-boot", QL_OPTION_SYNTAX_VERBATIM }, { "-k", QL_OPTION_SYNTAX_VERBATIM },
+  { "-loadvm", QL_OPTION_SYNTAX_VERBATIM },
+  /* Key=value options that cannot stand alone. */
+  { "-device", QL_OPTION_SYNTAX_KEYVAL, TRUE }, { "-netdev", QL_OPTION_SYNTAX_KEYVAL, TRUE },
+  { "-object", QL_OPTION_SYNTAX_KEYVAL, TRUE }, { "-chardev", QL_OPTION_SYNTAX_KEYVAL, TRUE },
+  { "-blockdev", QL_OPTION_SYNTAX_KEYVAL, TRUE }, { "-drive", QL_OPTION_SYNTAX_KEYVAL, TRUE },
+  /* Other key=value options. */
+  { "-machine", QL_OPTION_SYNTAX_KEYVAL }, { "-name", QL_OPTION_SYNTAX_KEYVAL },
+  { "-smp", QL_OPTION_SYNTAX_KEYVAL }, { "-m", QL_OPTION_SYNTAX_KEYVAL },
+  { "-rtc", QL_OPTION_SYNTAX_KEYVAL }, { "-qmp", QL_OPTION_SYNTAX_KEYVAL },
+  { "-sandbox", QL_OPTION_SYNTAX_KEYVAL }, { "-overcommit", QL_OPTION_SYNTAX_KEYVAL },
+  { "-fsdev", QL_OPTION_SYNTAX_KEYVAL }, { "-numa", QL_OPTION_SYNTAX_KEYVAL },
+  { "-mon", QL_OPTION_SYNTAX_KEYVAL }, { "-display", QL_OPTION_SYNTAX_KEYVAL },
+  { "-accel", QL_OPTION_SYNTAX_KEYVAL }, { "-fw_cfg", QL_OPTION_SYNTAX_KEYVAL },
+  { "-audiodev", QL_OPTION_SYNTAX_KEYVAL }, { "-iscsi", QL_OPTION_SYNTAX_KEYVAL },
+};
+
+/* Whether some QEMU version removed the flag of each row of known_flags:
+ * most options need no look at the table of removed options. */
+static gboolean flag_ever_removed[G_N_ELEMENTS (known_flags)];
+
+/* known_flags by FNV-1a hash of the name, open addressing: built once,
+ * then a lookup is one pass over the name and one strcmp(). */
+#define FLAG_SLOTS 128
+
+static guint32
+flag_hash (const char *flag)
+{
+  guint32 h = 2166136261u;
+
+  for (const guchar *p = (const guchar *) flag; *p != '\0'; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
 }
 
-static void
-option_free (QlOption *option)
+/* @flag's row of known_flags, or NULL. */
+static const FlagInfo *
+lookup_flag (const char *flag)
 {
-  g_free (option->flag);
-  g_free (option->head);
-  g_free (option->origin);
-  g_clear_pointer (&option->values, g_array_unref);
-  g_free (option);
+  static const FlagInfo *slots[FLAG_SLOTS];
+  static gsize built;
+  guint32 i;
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (known_flags) < FLAG_SLOTS / 2);
+  if (g_once_init_enter (&built))
+    {
+      for (gsize k = 0; k < G_N_ELEMENTS (known_flags); k++)
+        {
+          flag_ever_removed[k] = ql_qemu_syntax_ever_removed (known_flags[k].flag);
+          for (i = flag_hash (known_flags[k].flag) % FLAG_SLOTS; slots[i] != NULL; i = (i + 1) % FLAG_SLOTS)
+            ;
+          slots[i] = &known_flags[k];
+        }
+      g_once_init_leave (&built, 1);
+    }
+  for (i = flag_hash (flag) % FLAG_SLOTS; slots[i] != NULL; i = (i + 1) % FLAG_SLOTS)
+    if (strcmp (slots[i]->flag, flag) == 0)
+      return slots[i];
+  return NULL;
 }
 
 static void
@@ -116,6 +196,7 @@ ql_cmdline_finalize (GObject *object)
 
   g_free (self->binary);
   g_ptr_array_unref (self->options);
+  ql_arena_clear (&self->arena);
   g_array_unref (self->fds);
   g_clear_error (&self->error);
   g_ptr_array_unref (self->helpers);
@@ -135,7 +216,8 @@ ql_cmdline_class_init (QlCmdlineClass *klass)
 static void
 ql_cmdline_init (QlCmdline *self)
 {
-  self->options = g_ptr_array_new_with_free_func ((GDestroyNotify) option_free);
+  ql_arena_init (&self->arena);
+  self->options = g_ptr_array_new ();
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
   self->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_helper_free);
   self->qemu_major = QL_QEMU_OLDEST_MAJOR;
@@ -259,11 +341,9 @@ ql_cmdline_writes_json (QlCmdline  *self,
 QlOptionSyntax
 ql_cmdline_syntax_for_flag (const char *flag)
 {
-  if (g_strv_contains (flag_only, flag))
-    return QL_OPTION_SYNTAX_FLAG;
-  if (g_strv_contains (verbatim_flags, flag))
-    return QL_OPTION_SYNTAX_VERBATIM;
-  return QL_OPTION_SYNTAX_KEYVAL;
+  const FlagInfo *info = lookup_flag (flag);
+
+  return info != NULL ? info->syntax : QL_OPTION_SYNTAX_KEYVAL;
 }
 
 static void
@@ -280,31 +360,73 @@ fail_value (QlCmdline  *self,
                              flag, value, key != NULL ? key : flag, why);
 }
 
+/* Whether @value can be written (no line break, valid UTF-8); its length
+ * in @len. One pass over ASCII text. */
 static gboolean
 check_text (QlCmdline  *self,
             const char *flag,
             const char *key,
-            const char *value)
+            const char *value,
+            gsize      *len,
+            gboolean   *has_comma)
 {
-  if (strchr (value, '\n') != NULL || strchr (value, '\r') != NULL)
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+  const guchar *p = (const guchar *) value;
+  gsize n = strlen (value), i = 0;
+  guint64 commas = 0;
+  gboolean ascii = TRUE;
+
+  /* Eight bytes at a time: a byte of '\n' becomes zero in w ^ '\n'...,
+   * and (x - 0x01...) & ~x has the high bit of some byte set exactly when
+   * x has a zero byte; a high bit in w is not ASCII. */
+  for (; i + 8 <= n; i += 8)
     {
-      fail_value (self, flag, key, value, "holds a line break");
-      return FALSE;
+      guint64 w, nl, cr, cm;
+
+      memcpy (&w, p + i, 8);
+      nl = w ^ (ones * '\n');
+      cr = w ^ (ones * '\r');
+      cm = w ^ (ones * ',');
+      if (((w | ((nl - ones) & ~nl) | ((cr - ones) & ~cr)) & highs) != 0)
+        break;
+      commas |= (cm - ones) & ~cm & highs;
     }
-  if (!g_utf8_validate (value, -1, NULL))
+  for (p += i; *p != '\0'; p++)
+    {
+      if (*p == '\n' || *p == '\r')
+        {
+          fail_value (self, flag, key, value, "holds a line break");
+          return FALSE;
+        }
+      if (*p >= 0x80)
+        ascii = FALSE;
+      else if (*p == ',')
+        commas = 1;
+    }
+  *has_comma = commas != 0;
+  if (!ascii && !g_utf8_validate (value, -1, NULL))
     {
       fail_value (self, flag, key, value, "is not valid UTF-8");
       return FALSE;
     }
+  *len = (gsize) (p - (const guchar *) value);
   return TRUE;
 }
 
 static gboolean
 check_key (QlCmdline  *self,
            const char *flag,
-           const char *key)
+           const char *key,
+           gsize      *len)
 {
-  if (*key == '\0' || strpbrk (key, ",= \t\n") != NULL)
+  const char *p = key;
+
+  for (; *p != '\0'; p++)
+    if (*p == ',' || *p == '=' || *p == ' ' || *p == '\t' || *p == '\n')
+      break;
+  *len = (gsize) (p - key);
+  if (*key == '\0' || *p != '\0')
     {
       if (self->error == NULL)
         self->error = g_error_new (QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
@@ -379,23 +501,27 @@ check_flag (QlCmdline  *self,
   return TRUE;
 }
 
+/* @info: @flag's row of known_flags, or NULL when it has none. */
 static QlOption *
 append_option (QlCmdline      *self,
                const char     *flag,
+               const FlagInfo *info,
                QlOptionSyntax  syntax,
                const char     *head)
 {
-  QlOption *option = g_new0 (QlOption, 1);
+  QlOption *option = ql_arena_alloc0 (&self->arena, sizeof (QlOption));
+  gboolean comma;
+  gsize len;
 
-  option->flag = g_strdup (flag);
+  option->flag = info != NULL ? info->flag : ql_arena_strdup (&self->arena, flag);
+  option->info = info;
   option->syntax = syntax;
   option->owner = self;
-  if (head != NULL && check_text (self, flag, NULL, head))
-    option->head = g_strdup (head);
-  if (syntax == QL_OPTION_SYNTAX_KEYVAL)
+  if (head != NULL && check_text (self, flag, NULL, head, &len, &comma))
     {
-      option->values = g_array_new (FALSE, TRUE, sizeof (QlOptionValue));
-      g_array_set_clear_func (option->values, (GDestroyNotify) option_value_clear);
+      option->head = ql_arena_strndup (&self->arena, head, len);
+      option->head_len = (guint) len;
+      option->head_comma = comma;
     }
   g_ptr_array_add (self->options, option);
   return option;
@@ -410,11 +536,13 @@ append_keyval_option (QlCmdline  *self,
                       const char *flag,
                       const char *head)
 {
+  const FlagInfo *info = NULL;
+
   if (!check_flag (self, function, flag))
     flag = "-invalid";
-  else if (ql_cmdline_syntax_for_flag (flag) != QL_OPTION_SYNTAX_KEYVAL)
+  else if ((info = lookup_flag (flag)) != NULL && info->syntax != QL_OPTION_SYNTAX_KEYVAL)
     fail_misuse (self, "%s(): option %s: %s", function, flag, syntax_advice (flag));
-  return append_option (self, flag, QL_OPTION_SYNTAX_KEYVAL, head);
+  return append_option (self, flag, info, QL_OPTION_SYNTAX_KEYVAL, head);
 }
 
 /**
@@ -428,21 +556,21 @@ void
 ql_cmdline_add_flag (QlCmdline  *self,
                      const char *flag)
 {
+  const FlagInfo *info;
+
   g_return_if_fail (QL_IS_CMDLINE (self));
   if (!check_flag (self, "ql_cmdline_add_flag", flag))
     return;
   /* Options that cannot stand alone (the table lists only the flags
    * qlaunch itself writes; an unknown flag is taken as the caller says). */
-  if (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_VERBATIM
-      || (g_str_equal (flag, "-device") || g_str_equal (flag, "-netdev")
-          || g_str_equal (flag, "-object") || g_str_equal (flag, "-chardev")
-          || g_str_equal (flag, "-blockdev") || g_str_equal (flag, "-drive")))
+  info = lookup_flag (flag);
+  if (info != NULL && (info->syntax == QL_OPTION_SYNTAX_VERBATIM || info->needs_value))
     {
       fail_misuse (self, "ql_cmdline_add_flag(): option %s needs a value: %s",
                    flag, syntax_advice (flag));
       return;
     }
-  append_option (self, flag, QL_OPTION_SYNTAX_FLAG, NULL);
+  append_option (self, flag, info, QL_OPTION_SYNTAX_FLAG, NULL);
 }
 
 /**
@@ -459,10 +587,13 @@ ql_cmdline_add_verbatim (QlCmdline  *self,
                          const char *flag,
                          const char *value)
 {
+  const FlagInfo *info;
+
   g_return_if_fail (QL_IS_CMDLINE (self));
   if (!check_flag (self, "ql_cmdline_add_verbatim", flag))
     return;
-  if (ql_cmdline_syntax_for_flag (flag) == QL_OPTION_SYNTAX_KEYVAL)
+  info = lookup_flag (flag);
+  if (info == NULL || info->syntax == QL_OPTION_SYNTAX_KEYVAL)
     {
       fail_misuse (self, "ql_cmdline_add_verbatim(): option %s: %s",
                    flag, syntax_advice (flag));
@@ -475,7 +606,7 @@ ql_cmdline_add_verbatim (QlCmdline  *self,
     }
   if (*value == '\0')
     fail_value (self, flag, NULL, value, "is empty");
-  append_option (self, flag, QL_OPTION_SYNTAX_VERBATIM, value);
+  append_option (self, flag, info, QL_OPTION_SYNTAX_VERBATIM, value);
 }
 
 /**
@@ -567,45 +698,87 @@ check_option_key (QlOption   *option,
   return TRUE;
 }
 
+/* Room for one more value at @at (the values from @at move up). */
+static QlOptionValue *
+insert_value_slot (QlOption *option,
+                   guint     at)
+{
+  if (option->n_values == option->n_allocated)
+    {
+      guint n = MAX (4, option->n_allocated * 2);
+      QlOptionValue *values = ql_arena_alloc (&option->owner->arena, n * sizeof (QlOptionValue));
+
+      if (option->n_values > 0)
+        memcpy (values, option->values, option->n_values * sizeof (QlOptionValue));
+      option->values = values;
+      option->n_allocated = n;
+    }
+  memmove (&option->values[at + 1], &option->values[at], (option->n_values - at) * sizeof (QlOptionValue));
+  option->n_values++;
+  return memset (&option->values[at], 0, sizeof (QlOptionValue));
+}
+
+/* How option_put() takes a value. */
+typedef enum
+{
+  VALUE_CHECK,                /* anything: checked, then copied */
+  VALUE_NUMBER,               /* a decimal number of our own: copied */
+  VALUE_STATIC,               /* a word of our own that outlives the option */
+} ValueKind;
+
+/* Sets @key to @value. */
 static void
 option_put (QlOption    *option,
             const char  *key,
-            char        *value,
+            const char  *value,
+            ValueKind    kind,
             QlValueType  type)
 {
-  QlOptionValue v = { NULL, NULL, type };
+  QlArena *arena = &option->owner->arena;
+  QlOptionValue *v;
+  gsize key_len, value_len;
+  gboolean comma = FALSE;
 
-  if (!check_key (option->owner, option->flag, key)
-      || !check_text (option->owner, option->flag, key, value))
+  if (!check_key (option->owner, option->flag, key, &key_len))
+    return;
+  if (kind == VALUE_CHECK)
     {
-      g_free (value);
-      return;
+      if (!check_text (option->owner, option->flag, key, value, &value_len, &comma))
+        return;
     }
+  else
+    value_len = strlen (value);
+  if (kind != VALUE_STATIC)
+    value = ql_arena_strndup (arena, value, value_len);
 
   /* Setting a key again replaces its value in place. */
-  for (guint i = 0; i < option->values->len; i++)
+  for (guint i = 0; i < option->n_values; i++)
     {
-      QlOptionValue *old = &g_array_index (option->values, QlOptionValue, i);
+      QlOptionValue *old = &option->values[i];
 
-      if (g_str_equal (old->key, key))
+      if (key_equal (old->key, key))
         {
           if (old->type == QL_VALUE_LIST)
             {
               fail_key (option->owner, option->flag, key,
                         "holds a list (ql_option_add_list_value()), and cannot be set to one value");
-              g_free (value);
               return;
             }
-          g_free (old->value);
           old->value = value;
+          old->value_len = (guint) value_len;
+          old->value_comma = comma;
           old->type = type;
           old->from_text = FALSE;
           return;
         }
     }
-  v.key = g_strdup (key);
-  v.value = value;
-  g_array_append_val (option->values, v);
+  v = insert_value_slot (option, option->n_values);
+  v->key = ql_arena_strndup (arena, key, key_len);
+  v->key_len = (guint) key_len;
+  v->value = value;
+  v->value_len = (guint) value_len;
+  v->value_comma = comma;
+  v->type = type;
 }
 
 /**
@@ -624,7 +797,7 @@ ql_option_set (QlOption   *option,
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set", key) || value == NULL)
     return;
-  option_put (option, key, g_strdup (value), QL_VALUE_STRING);
+  option_put (option, key, value, VALUE_CHECK, QL_VALUE_STRING);
 }
 
 /**
@@ -643,7 +816,27 @@ ql_option_set_bool (QlOption   *option,
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set_bool", key))
     return;
-  option_put (option, key, g_strdup (value ? "on" : "off"), QL_VALUE_BOOL);
+  option_put (option, key, value ? "on" : "off", VALUE_STATIC, QL_VALUE_BOOL);
+}
+
+/* @value in decimal, at the end of @buffer. */
+static const char *
+format_decimal (char    buffer[static 24],
+                guint64 value,
+                gboolean negative)
+{
+  char *p = buffer + 23;
+
+  *p = '\0';
+  do
+    {
+      *--p = (char) ('0' + value % 10);
+      value /= 10;
+    }
+  while (value != 0);
+  if (negative)
+    *--p = '-';
+  return p;
 }
 
 /**
@@ -659,10 +852,15 @@ ql_option_set_int (QlOption   *option,
                    const char *key,
                    gint64      value)
 {
+  char buffer[24];
+
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set_int", key))
     return;
-  option_put (option, key, g_strdup_printf ("%" G_GINT64_FORMAT, value), QL_VALUE_INT);
+  /* The magnitude of G_MININT64 as unsigned: -(value + 1) + 1. */
+  option_put (option, key,
+              format_decimal (buffer, value < 0 ? (guint64) -(value + 1) + 1 : (guint64) value, value < 0),
+              VALUE_NUMBER, QL_VALUE_INT);
 }
 
 /**
@@ -678,10 +876,12 @@ ql_option_set_uint (QlOption   *option,
                     const char *key,
                     guint64     value)
 {
+  char buffer[24];
+
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_set_uint", key))
     return;
-  option_put (option, key, g_strdup_printf ("%" G_GUINT64_FORMAT, value), QL_VALUE_UINT);
+  option_put (option, key, format_decimal (buffer, value, FALSE), VALUE_NUMBER, QL_VALUE_UINT);
 }
 
 /**
@@ -717,7 +917,8 @@ ql_option_set_fds (QlOption   *option,
   s = g_string_new (NULL);
   for (guint i = 0; i < n_fds; i++)
     g_string_append_printf (s, "%s%d", i > 0 ? ":" : "", qemu_fds[i]);
-  option_put (option, key, g_string_free (s, FALSE), QL_VALUE_FDS);
+  option_put (option, key, s->str, VALUE_CHECK, QL_VALUE_FDS);
+  g_string_free (s, TRUE);
 }
 
 /**
@@ -755,14 +956,17 @@ ql_option_add_list_value (QlOption   *option,
                           const char *member,
                           const char *value)
 {
-  QlOptionValue v = { NULL, NULL, QL_VALUE_LIST, NULL };
+  QlArena *arena;
+  QlOptionValue *v;
+  gsize key_len, value_len;
+  gboolean comma;
   guint at;
 
   g_return_if_fail (option != NULL);
   if (!check_option_key (option, "ql_option_add_list_value", key) || value == NULL)
     return;
-  if (!check_key (option->owner, option->flag, key)
-      || !check_text (option->owner, option->flag, key, value))
+  if (!check_key (option->owner, option->flag, key, &key_len)
+      || !check_text (option->owner, option->flag, key, value, &value_len, &comma))
     return;
   if (member != NULL && (*member == '\0' || strpbrk (member, ",=. \t\n") != NULL
                          || !g_utf8_validate (member, -1, NULL)))
@@ -775,12 +979,12 @@ ql_option_add_list_value (QlOption   *option,
     }
 
   /* After the key's last element, or at the end. */
-  at = option->values->len;
-  for (guint i = 0; i < option->values->len; i++)
+  at = option->n_values;
+  for (guint i = 0; i < option->n_values; i++)
     {
-      QlOptionValue *old = &g_array_index (option->values, QlOptionValue, i);
+      QlOptionValue *old = &option->values[i];
 
-      if (!g_str_equal (old->key, key))
+      if (!key_equal (old->key, key))
         continue;
       if (old->type != QL_VALUE_LIST)
         {
@@ -796,10 +1000,15 @@ ql_option_add_list_value (QlOption   *option,
         }
       at = i + 1;
     }
-  v.key = g_strdup (key);
-  v.value = g_strdup (value);
-  v.member = g_strdup (member);
-  g_array_insert_val (option->values, at, v);
+  arena = &option->owner->arena;
+  v = insert_value_slot (option, at);
+  v->key = ql_arena_strndup (arena, key, key_len);
+  v->key_len = (guint) key_len;
+  v->value = ql_arena_strndup (arena, value, value_len);
+  v->value_len = (guint) value_len;
+  v->value_comma = comma;
+  v->type = QL_VALUE_LIST;
+  v->member = ql_arena_strdup (arena, member);
 }
 
 /**
@@ -859,6 +1068,16 @@ const char *
 ql_option_get_origin (QlOption *option)
 {
   g_return_val_if_fail (option != NULL, NULL);
+  if (option->origin == NULL && option->origin_device != NULL)
+    {
+      gsize len = strlen (option->origin_device);
+      char *origin = ql_arena_alloc (&option->owner->arena, len + sizeof ("device ''"));
+
+      memcpy (origin, "device '", 8);
+      memcpy (origin + 8, option->origin_device, len);
+      memcpy (origin + 8 + len, "'", 2);
+      option->origin = origin;
+    }
   return option->origin;
 }
 
@@ -866,7 +1085,29 @@ void
 ql_option_set_origin (QlOption   *option,
                       const char *origin)
 {
-  ql_set_str (&option->origin, origin);
+  option->origin = ql_arena_strdup (&option->owner->arena, origin);
+  option->origin_device = NULL;
+}
+
+/* The options from @first on came from device @device_id: their origin
+ * is "device 'ID'" (written only when asked for). */
+void
+ql_cmdline_set_device_origin (QlCmdline  *self,
+                              guint       first,
+                              const char *device_id)
+{
+  const char *id;
+
+  if (first >= self->options->len)
+    return;
+  id = ql_arena_strdup (&self->arena, device_id != NULL ? device_id : "(null)");
+  for (guint i = first; i < self->options->len; i++)
+    {
+      QlOption *option = g_ptr_array_index (self->options, i);
+
+      option->origin = NULL;
+      option->origin_device = id;
+    }
 }
 
 /**
@@ -931,7 +1172,7 @@ ql_cmdline_insert_option (QlCmdline  *self,
       index = self->options->len;
     }
   option = append_keyval_option (self, "ql_cmdline_insert_option", flag, head);
-  g_ptr_array_steal_index (self->options, self->options->len - 1);
+  g_ptr_array_remove_index (self->options, self->options->len - 1);
   g_ptr_array_insert (self->options, (gint) index, option);
   return option;
 }
@@ -945,13 +1186,17 @@ ql_option_mark_source (QlOption   *option,
                        const char *source,
                        gboolean    from_text)
 {
-  for (guint i = 0; i < ql_option_get_n_values (option); i++)
-    {
-      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+  const char *copy = NULL;
 
-      if (!g_str_equal (v->key, key))
+  for (guint i = 0; i < option->n_values; i++)
+    {
+      QlOptionValue *v = &option->values[i];
+
+      if (!key_equal (v->key, key))
         continue;
-      ql_set_str (&v->source, source);
+      if (copy == NULL && source != NULL)
+        copy = ql_arena_strdup (&option->owner->arena, source);
+      v->source = copy;
       v->from_text = from_text;
     }
 }
@@ -961,7 +1206,7 @@ ql_option_get_source (QlOption *option,
                       guint     index)
 {
   g_return_val_if_fail (index < ql_option_get_n_values (option), NULL);
-  return g_array_index (option->values, QlOptionValue, index).source;
+  return option->values[index].source;
 }
 
 gboolean
@@ -969,7 +1214,7 @@ ql_option_is_from_text (QlOption *option,
                         guint     index)
 {
   g_return_val_if_fail (index < ql_option_get_n_values (option), FALSE);
-  return g_array_index (option->values, QlOptionValue, index).from_text;
+  return option->values[index].from_text;
 }
 
 /* Gives the value at @index its QEMU type (its text unchanged or
@@ -983,10 +1228,15 @@ ql_option_retype (QlOption    *option,
   QlOptionValue *v;
 
   g_return_if_fail (index < ql_option_get_n_values (option));
-  v = &g_array_index (option->values, QlOptionValue, index);
+  v = &option->values[index];
   if (v->type == QL_VALUE_LIST)
     return;
-  ql_set_str (&v->value, value);
+  if (v->value != value)
+    {
+      v->value_len = (guint) strlen (value);
+      v->value = ql_arena_strndup (&option->owner->arena, value, v->value_len);
+      v->value_comma = memchr (value, ',', v->value_len) != NULL;
+    }
   v->type = type;
   v->from_text = FALSE;
 }
@@ -999,10 +1249,11 @@ ql_option_unset (QlOption   *option,
 {
   gboolean found = FALSE;
 
-  for (guint i = ql_option_get_n_values (option); i > 0; i--)
-    if (g_str_equal (g_array_index (option->values, QlOptionValue, i - 1).key, key))
+  for (guint i = option->n_values; i > 0; i--)
+    if (key_equal (option->values[i - 1].key, key))
       {
-        g_array_remove_index (option->values, i - 1);
+        memmove (&option->values[i - 1], &option->values[i], (option->n_values - i) * sizeof (QlOptionValue));
+        option->n_values--;
         found = TRUE;
       }
   return found;
@@ -1027,7 +1278,7 @@ ql_cmdline_replace_with_last (QlCmdline *self,
 
   g_return_if_fail (QL_IS_CMDLINE (self));
   g_return_if_fail (index + 1 < self->options->len);
-  last = g_ptr_array_steal_index (self->options, self->options->len - 1);
+  last = g_ptr_array_remove_index (self->options, self->options->len - 1);
   g_ptr_array_remove_index (self->options, index);
   g_ptr_array_insert (self->options, (gint) index, last);
 }
@@ -1043,7 +1294,7 @@ ql_cmdline_replace_with_last (QlCmdline *self,
 guint
 ql_option_get_n_values (QlOption *option)
 {
-  return option->values != NULL ? option->values->len : 0;
+  return option->n_values;
 }
 
 /**
@@ -1060,7 +1311,7 @@ ql_option_get_key (QlOption *option,
                    guint     index)
 {
   g_return_val_if_fail (index < ql_option_get_n_values (option), NULL);
-  return g_array_index (option->values, QlOptionValue, index).key;
+  return option->values[index].key;
 }
 
 /**
@@ -1078,7 +1329,7 @@ ql_option_get_value (QlOption *option,
                      guint     index)
 {
   g_return_val_if_fail (index < ql_option_get_n_values (option), NULL);
-  return g_array_index (option->values, QlOptionValue, index).value;
+  return option->values[index].value;
 }
 
 /**
@@ -1095,7 +1346,7 @@ ql_option_get_value_type (QlOption *option,
                           guint     index)
 {
   g_return_val_if_fail (index < ql_option_get_n_values (option), QL_VALUE_STRING);
-  return g_array_index (option->values, QlOptionValue, index).type;
+  return option->values[index].type;
 }
 
 /**
@@ -1116,7 +1367,7 @@ ql_option_get_list_member (QlOption *option,
                            guint     index)
 {
   g_return_val_if_fail (index < ql_option_get_n_values (option), NULL);
-  return g_array_index (option->values, QlOptionValue, index).member;
+  return option->values[index].member;
 }
 
 /**
@@ -1133,9 +1384,9 @@ const char *
 ql_option_lookup (QlOption   *option,
                   const char *key)
 {
-  for (guint i = 0; i < ql_option_get_n_values (option); i++)
-    if (g_str_equal (ql_option_get_key (option, i), key))
-      return ql_option_get_value (option, i);
+  for (guint i = 0; i < option->n_values; i++)
+    if (key_equal (option->values[i].key, key))
+      return option->values[i].value;
   return NULL;
 }
 
@@ -1230,7 +1481,7 @@ ql_cmdline_set_machine_option (QlCmdline  *self,
 
   machine = ql_cmdline_find_option (self, "-machine", NULL);
   if (machine == NULL)
-    machine = append_option (self, "-machine", QL_OPTION_SYNTAX_KEYVAL, NULL);
+    machine = append_option (self, "-machine", lookup_flag ("-machine"), QL_OPTION_SYNTAX_KEYVAL, NULL);
 
   old = ql_option_lookup (machine, key);
   if (old != NULL && !g_str_equal (old, value))
@@ -1402,24 +1653,67 @@ ql_cmdline_escape_value (const char *value)
   return g_string_free (s, FALSE);
 }
 
+/* @value with every comma doubled into @out, which has room; returns the
+ * end. */
+static char *
+write_escaped (char       *out,
+               const char *value)
+{
+  const char *comma;
+
+  while ((comma = strchr (value, ',')) != NULL)
+    {
+      memcpy (out, value, (gsize) (comma - value) + 1);
+      out += comma - value + 1;
+      *out++ = ',';
+      value = comma + 1;
+    }
+  return stpcpy (out, value);
+}
+
+/* @text of @len bytes into @out, its commas doubled when it has some. */
+static char *
+write_text (char       *out,
+            const char *text,
+            gsize       len,
+            gboolean    comma)
+{
+  if (comma)
+    return write_escaped (out, text);
+  memcpy (out, text, len);
+  return out + len;
+}
+
+/* One allocation: the argv of a large VM holds thousands of these. Each
+ * text's length and whether it holds a comma were noted when it was set;
+ * a text with commas gets room for each doubled. */
 static char *
 format_keyval (QlOption *option)
 {
-  GString *s = g_string_new (NULL);
+  gsize len = 0;
+  char *text, *p;
 
   if (option->head != NULL)
-    append_escaped (s, option->head);
-  for (guint i = 0; i < option->values->len; i++)
+    len += option->head_comma ? 2 * option->head_len : option->head_len;
+  for (guint i = 0; i < option->n_values; i++)
+    len += option->values[i].key_len + 2
+           + (option->values[i].value_comma ? 2 * option->values[i].value_len : option->values[i].value_len);
+  text = p = g_malloc (len + 1);
+  if (option->head != NULL)
+    p = write_text (p, option->head, option->head_len, option->head_comma);
+  for (guint i = 0; i < option->n_values; i++)
     {
-      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+      const QlOptionValue *v = &option->values[i];
 
-      if (s->len > 0)
-        g_string_append_c (s, ',');
-      g_string_append (s, v->key);
-      g_string_append_c (s, '=');
-      append_escaped (s, v->value);
+      if (p > text)
+        *p++ = ',';
+      memcpy (p, v->key, v->key_len);
+      p += v->key_len;
+      *p++ = '=';
+      p = write_text (p, v->value, v->value_len, v->value_comma);
     }
-  return g_string_free (s, FALSE);
+  *p = '\0';
+  return text;
 }
 
 static void
@@ -1472,12 +1766,12 @@ append_json_list (GString  *s,
                   QlOption *option,
                   guint     first)
 {
-  const char *key = g_array_index (option->values, QlOptionValue, first).key;
+  const char *key = option->values[first].key;
 
   g_string_append_c (s, '[');
-  for (guint i = first; i < option->values->len; i++)
+  for (guint i = first; i < option->n_values; i++)
     {
-      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+      QlOptionValue *v = &option->values[i];
 
       if (!g_str_equal (v->key, key))
         break;
@@ -1549,16 +1843,16 @@ format_json (QlOption  *option,
       append_json_string (s, option->head);
       json_object_set_string_member (root, json_head_key (option->flag), s->str);
     }
-  for (guint i = 0; i < option->values->len; i++)
+  for (guint i = 0; i < option->n_values; i++)
     {
-      QlOptionValue *v = &g_array_index (option->values, QlOptionValue, i);
+      QlOptionValue *v = &option->values[i];
       g_auto(GStrv) parts = NULL;
       guint n;
       JsonObject *object = root;
 
       /* A list's later elements went with its first. */
       if (v->type == QL_VALUE_LIST && i > 0
-          && g_str_equal (g_array_index (option->values, QlOptionValue, i - 1).key, v->key))
+          && g_str_equal (option->values[i - 1].key, v->key))
         continue;
       parts = g_strsplit (v->key, ".", -1);
       n = g_strv_length (parts);
@@ -1581,8 +1875,8 @@ format_json (QlOption  *option,
         {
           g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
                        "%s%s%s %s: key '%s' clashes with another key in JSON form",
-                       option->origin != NULL ? option->origin : "",
-                       option->origin != NULL ? ": " : "",
+                       ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "",
+                       ql_option_get_origin (option) != NULL ? ": " : "",
                        option->flag, option->head != NULL ? option->head : "", v->key);
           return NULL;
         }
@@ -1605,8 +1899,8 @@ format_json (QlOption  *option,
 static gboolean
 has_text_values (QlOption *option)
 {
-  for (guint i = 0; i < option->values->len; i++)
-    if (g_array_index (option->values, QlOptionValue, i).from_text)
+  for (guint i = 0; i < option->n_values; i++)
+    if (option->values[i].from_text)
       return TRUE;
   return FALSE;
 }
@@ -1617,16 +1911,18 @@ check_removed (QlCmdline  *self,
                GError    **error)
 {
   guint major = 0, minor = 0;
-  const char *instead = ql_qemu_syntax_removed (self->qemu_major, self->qemu_minor,
-                                                option->flag, option->head,
-                                                &major, &minor);
+  const char *instead;
 
+  if (option->info != NULL && !flag_ever_removed[option->info - known_flags])
+    return TRUE;
+  instead = ql_qemu_syntax_removed (self->qemu_major, self->qemu_minor, option->flag, option->head,
+                                    &major, &minor);
   if (instead == NULL)
     return TRUE;
   g_set_error (error, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_INCOMPATIBLE,
                "%s%sQEMU %u.%u has no %s%s%s (removed in %u.%u): %s",
-               option->origin != NULL ? option->origin : "",
-               option->origin != NULL ? ": " : "",
+               ql_option_get_origin (option) != NULL ? ql_option_get_origin (option) : "",
+               ql_option_get_origin (option) != NULL ? ": " : "",
                self->qemu_major, self->qemu_minor, option->flag,
                option->head != NULL ? " " : "", option->head != NULL ? option->head : "",
                major, minor, instead);
@@ -1649,12 +1945,23 @@ char **
 ql_cmdline_to_argv (QlCmdline  *self,
                     GError    **error)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  /* At most two arguments per option: one allocation for the array. */
+  char **argv;
+  guint n = 0;
+  gboolean json_possible;
 
   if (!ql_cmdline_check (self, error))
     return NULL;
 
-  g_ptr_array_add (argv, g_strdup (self->binary));
+  /* Whether any known option is written as JSON for this version: when
+   * none is (QEMU before 9.0), only options outside known_flags are asked
+   * about one by one. */
+  json_possible = FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (known_flags) && !json_possible; i++)
+    json_possible = ql_qemu_syntax_writes_json (self->qemu_major, self->qemu_minor, known_flags[i].flag);
+
+  argv = g_new (char *, 2 * (gsize) self->options->len + 2);
+  argv[n++] = g_strdup (self->binary);
   for (guint i = 0; i < self->options->len; i++)
     {
       QlOption *option = g_ptr_array_index (self->options, i);
@@ -1663,36 +1970,42 @@ ql_cmdline_to_argv (QlCmdline  *self,
         {
         case QL_OPTION_SYNTAX_FLAG:
           if (!check_removed (self, option, error))
-            return NULL;
-          g_ptr_array_add (argv, g_strdup (option->flag));
+            goto failed;
+          argv[n++] = g_strdup (option->flag);
           break;
         case QL_OPTION_SYNTAX_VERBATIM:
-          g_ptr_array_add (argv, g_strdup (option->flag));
-          g_ptr_array_add (argv, g_strdup (option->head));
+          argv[n++] = g_strdup (option->flag);
+          argv[n++] = g_strdup (option->head);
           break;
         case QL_OPTION_SYNTAX_KEYVAL:
-          if (option->head == NULL && option->values->len == 0)
+          if (option->head == NULL && option->n_values == 0)
             break;
           if (!check_removed (self, option, error))
-            return NULL;
-          g_ptr_array_add (argv, g_strdup (option->flag));
-          if (ql_cmdline_writes_json (self, option->flag) && !has_text_values (option))
+            goto failed;
+          argv[n++] = g_strdup (option->flag);
+          if ((json_possible || option->info == NULL)
+              && ql_cmdline_writes_json (self, option->flag) && !has_text_values (option))
             {
               char *json = format_json (option, error);
 
               if (json == NULL)
-                return NULL;
-              g_ptr_array_add (argv, json);
+                goto failed;
+              argv[n++] = json;
             }
           else
-            g_ptr_array_add (argv, format_keyval (option));
+            argv[n++] = format_keyval (option);
           break;
         default:
           g_assert_not_reached ();
         }
     }
-  g_ptr_array_add (argv, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
+  argv[n] = NULL;
+  return argv;
+
+failed:
+  argv[n] = NULL;
+  g_strfreev (argv);
+  return NULL;
 }
 
 /* Helpers, the runtime directory and shared memory (ql-helper.h) */

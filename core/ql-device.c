@@ -103,9 +103,15 @@ vfunc_contract (QlDevice     *self,
                 GError      **error)
 {
   g_autoptr(GError) owned = local_error;
-  g_autofree char *type = describe_type (self);
-  const char *id = ql_device_get_id (self) != NULL ? ql_device_get_id (self) : "(no id)";
+  g_autofree char *type = NULL;
+  const char *id;
 
+  /* The common case, written nothing: no message to prepare. */
+  if (ok && owned == NULL
+      && (cmdline == NULL || cmdline_error_before != NULL || ql_cmdline_peek_error (cmdline) == NULL))
+    return TRUE;
+  type = describe_type (self);
+  id = ql_device_get_id (self) != NULL ? ql_device_get_id (self) : "(no id)";
   if (ok && owned != NULL)
     {
       g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_INVALID_VALUE,
@@ -163,6 +169,22 @@ ql_device_finalize (GObject *object)
   g_free (priv->qemu_set);
   g_free (priv->qemu_unset);
   G_OBJECT_CLASS (ql_device_parent_class)->finalize (object);
+}
+
+const char *
+ql_device_peek_qemu_set (QlDevice *self)
+{
+  QlDevicePrivate *priv = ql_device_get_instance_private (self);
+
+  return priv->qemu_set;
+}
+
+const char *
+ql_device_peek_qemu_unset (QlDevice *self)
+{
+  QlDevicePrivate *priv = ql_device_get_instance_private (self);
+
+  return priv->qemu_unset;
 }
 
 static void

@@ -67,4 +67,12 @@ guint            ql_helper_group_get_n_running    (QlHelperGroup       *self);
 GPtrArray       *ql_helper_group_get_processes    (QlHelperGroup       *self);
 const char      *ql_helper_group_get_runtime_dir  (QlHelperGroup       *self);
 
+/* ql-vm.c: the group that the helpers of a device hot-plugged into @vm
+ * join: followed as the launch's (one that dies stops QEMU, and the VM
+ * fails) and stopped when QEMU ends. A VM launched without helpers gets
+ * one in @runtime_dir (an existing private directory, removed whole when
+ * they are stopped). NULL when QEMU does not run (or is ending). */
+QlHelperGroup   *ql_vm_get_hotplug_helpers        (QlVm                *vm,
+                                                   const char          *runtime_dir);
+
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include "ql-private.h"
 #include "ql-qmp-private.h"
 #include "ql-helper-group.h"
+#include "ql-hotplug-private.h"
 #include "ql-pcie-private.h"
 #include "ql-runtime-dir.h"
 
@@ -681,6 +682,7 @@ typedef struct
   char *runtime_dir;            /* the helpers' */
   GArray *port_steps;           /* device_add steps that need a root port */
   gint64 connect_deadline;      /* monotonic, µs: QEMU connects to the helpers */
+  gboolean supervised;          /* @helpers is the VM's: they stay in it */
 } HotplugRun;
 
 static void
@@ -717,7 +719,10 @@ hotplug_fail (GTask *task)
 
   if (run->helpers != NULL)
     {
-      ql_helper_group_stop_async (run->helpers, NULL, 0, helpers_stopped_cb, task);
+      /* The VM's group: only this device's helpers go. */
+      ql_helper_group_stop_async (run->helpers,
+                                  run->supervised ? ql_device_get_id (run->device) : NULL, 0,
+                                  helpers_stopped_cb, task);
       return;
     }
   g_task_return_error (task, g_steal_pointer (&run->error));
@@ -841,12 +846,17 @@ hotplug_wait_connected (GTask *task)
     {
       QlHelperProcess *process = g_ptr_array_index (processes, i);
 
+      if (run->supervised
+          && g_strcmp0 (ql_helper_process_get_device_id (process), ql_device_get_id (run->device)) != 0)
+        continue;
       if (!ql_helper_process_has_client (process))
         waiting = process;
     }
   if (waiting == NULL)
     {
-      ql_helper_group_release_all (run->helpers);
+      /* Supervised: they stay the VM's, stopped when QEMU ends. */
+      if (!run->supervised)
+        ql_helper_group_release_all (run->helpers);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
@@ -949,6 +959,12 @@ hotplug_begin (GTask *task)
       hotplug_step (task);
       return;
     }
+  if (run->supervised)
+    {
+      ql_helper_group_start_async (run->helpers, run->cmdline, g_task_get_cancellable (task),
+                                   hotplug_helpers_started, task);
+      return;
+    }
   if (!ql_runtime_dir_claim (run->runtime_dir, TRUE, &lock_fd, &error))
     {
       g_task_return_error (task, error);
@@ -1038,13 +1054,14 @@ hotplug_ports_found (GObject      *source,
  * device removes its chardev) or when QEMU ends. On failure they are
  * stopped.
  */
-void
-ql_qmp_hotplug_device_async (QlQmp               *self,
-                             QlDevice            *device,
-                             QlVmConfig          *vm,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
+static void
+hotplug_start (QlQmp               *self,
+               QlDevice            *device,
+               QlVmConfig          *vm,
+               QlHelperGroup       *helpers,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
 {
   GTask *task;
   HotplugRun *run;
@@ -1054,12 +1071,10 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
   g_autoptr(GArray) port_steps = NULL;
   g_autofree char *runtime_dir = NULL;
 
-  g_return_if_fail (QL_IS_QMP (self));
-  g_return_if_fail (QL_IS_DEVICE (device));
-
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_qmp_hotplug_device_async);
-  runtime_dir = ql_runtime_dir_propose (ql_device_get_id (device));
+  runtime_dir = helpers != NULL ? g_strdup (ql_helper_group_get_runtime_dir (helpers))
+                                : ql_runtime_dir_propose (ql_device_get_id (device));
   plan = build_plan (device, vm, runtime_dir, PORTS_FROM_QEMU, NULL, &cmdline, &port_steps, &error);
   if (plan == NULL)
     {
@@ -1075,6 +1090,8 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
   run->device = g_object_ref (device);
   run->runtime_dir = g_steal_pointer (&runtime_dir);
   run->port_steps = g_steal_pointer (&port_steps);
+  run->supervised = helpers != NULL;
+  run->helpers = helpers != NULL ? g_object_ref (helpers) : NULL;
   g_task_set_task_data (task, run, (GDestroyNotify) hotplug_run_free);
   if (run->port_steps->len > 0)
     {
@@ -1082,6 +1099,36 @@ ql_qmp_hotplug_device_async (QlQmp               *self,
       return;
     }
   hotplug_begin (task);
+}
+
+void
+ql_qmp_hotplug_device_async (QlQmp               *self,
+                             QlDevice            *device,
+                             QlVmConfig          *vm,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (QL_IS_QMP (self));
+  g_return_if_fail (QL_IS_DEVICE (device));
+
+  hotplug_start (self, device, vm, NULL, cancellable, callback, user_data);
+}
+
+void
+ql_hotplug_device_supervised_async (QlQmp               *qmp,
+                                    QlDevice            *device,
+                                    QlVmConfig          *vm,
+                                    QlHelperGroup       *helpers,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (QL_IS_QMP (qmp));
+  g_return_if_fail (QL_IS_DEVICE (device));
+  g_return_if_fail (QL_IS_HELPER_GROUP (helpers));
+
+  hotplug_start (qmp, device, vm, helpers, cancellable, callback, user_data);
 }
 
 /**

@@ -168,18 +168,24 @@ parse_number (const char *text,
 
 /* ---- numbering ---------------------------------------------------------- */
 
+/* Made when first asked for a number: most VMs never are (no q35, or
+ * every port numbered), and making it reads every id of the VM. */
 typedef struct
 {
+  QlVmConfig *vm;
+  QlCmdline *cl;
   GHashTable *numbers;  /* chassis and root-port slot numbers in use, n + 1 */
   GHashTable *ids;      /* every id in use */
   guint next;
 } Allocator;
 
+/* What @a->cl uses when the first number is asked for (nothing changed
+ * it before). */
 static void
-allocator_init (Allocator  *a,
-                QlVmConfig *vm,
-                QlCmdline  *cl)
+allocator_fill (Allocator *a)
 {
+  QlVmConfig *vm = a->vm;
+  QlCmdline *cl = a->cl;
   GPtrArray *devices = ql_vm_config_get_devices (vm);
   g_auto(GStrv) iothreads = ql_vm_config_get_iothreads (vm);
 
@@ -219,6 +225,15 @@ allocator_init (Allocator  *a,
 }
 
 static void
+allocator_init (Allocator  *a,
+                QlVmConfig *vm,
+                QlCmdline  *cl)
+{
+  a->vm = vm;
+  a->cl = cl;
+}
+
+static void
 allocator_clear (Allocator *a)
 {
   g_clear_pointer (&a->numbers, g_hash_table_unref);
@@ -236,6 +251,8 @@ allocate (Allocator   *a,
           char       **id,
           GError     **error)
 {
+  if (a->numbers == NULL)
+    allocator_fill (a);
   for (guint n = a->next; n <= MAX_NUMBER; n++)
     {
       g_autofree char *candidate = prefix != NULL ? g_strdup_printf ("%s%u", prefix, n) : NULL;
@@ -350,15 +367,15 @@ check_behind_root_ports (QlCmdline  *cl,
   for (guint i = 0; i < ql_cmdline_get_n_options (cl); i++)
     {
       QlOption *option = ql_cmdline_get_option (cl, i);
-      const char *id = ql_option_lookup (option, "id");
-      const char *bus = NULL;
+      const char *bus;
       const char *addr;
       guint slot;
 
-      if (is_root_port (option) && id != NULL)
-        g_hash_table_add (ports, (gpointer) id);
-      if (g_strcmp0 (ql_option_get_flag (option), "-device") == 0)
-        bus = ql_option_lookup (option, "bus");
+      if (!g_str_equal (ql_option_get_flag (option), "-device"))
+        continue;
+      if (is_root_port (option) && ql_option_lookup (option, "id") != NULL)
+        g_hash_table_add (ports, (gpointer) ql_option_lookup (option, "id"));
+      bus = ql_option_lookup (option, "bus");
       if (bus == NULL || !g_hash_table_contains (ports, bus))
         continue;
       addr = ql_option_lookup (option, "addr");

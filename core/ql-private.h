@@ -18,6 +18,9 @@ const char *ql_device_type_get_plugin      (GType        type);
 void        ql_device_set_source_line      (QlDevice    *self,
                                             guint        line);
 guint       ql_device_get_source_line      (QlDevice    *self);
+/* A device's qemu-set and qemu-unset text, without a copy (NULL: unset). */
+const char *ql_device_peek_qemu_set        (QlDevice    *self);
+const char *ql_device_peek_qemu_unset      (QlDevice    *self);
 /* The first error recorded in a command line, or NULL. */
 const GError *ql_cmdline_peek_error        (QlCmdline   *self);
 
@@ -146,6 +149,7 @@ const char *ql_qemu_syntax_removed         (guint                major,
                                             const char          *head,
                                             guint               *removed_major,
                                             guint               *removed_minor);
+gboolean    ql_qemu_syntax_ever_removed    (const char          *flag);
 gboolean    ql_qemu_syntax_parse_version   (const char          *text,
                                             guint               *major,
                                             guint               *minor,
@@ -154,6 +158,11 @@ gboolean    ql_qemu_syntax_parse_version   (const char          *text,
  * set by the argv builder; NULL for options added by hand. */
 void        ql_option_set_origin           (QlOption            *option,
                                             const char          *origin);
+/* The options from @first on came from device @device_id: their origin
+ * is "device 'ID'", written only when ql_option_get_origin() asks. */
+void        ql_cmdline_set_device_origin   (QlCmdline           *self,
+                                            guint                first,
+                                            const char          *device_id);
 /* A key=value option inserted before the option at @index (ql-pcie.c:
  * a root port right before the device that plugs into it). */
 QlOption   *ql_cmdline_insert_option       (QlCmdline           *self,

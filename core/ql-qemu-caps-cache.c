@@ -15,7 +15,7 @@
 
 /* The last byte changes with QL_CAPS_TYPE: a file of another layout is
  * refused before its payload is read (as trusted) with the wrong type. */
-static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'C', 'A', 'P', 'S', '\0', 4 };
+static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'C', 'A', 'P', 'S', '\0', 5 };
 
 char *
 ql_qemu_caps_cache_path (const char *cache_dir,

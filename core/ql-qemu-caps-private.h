@@ -22,9 +22,9 @@ void        ql_qemu_caps_type_values (QlQemuCaps   *self,
 /* Bumped whenever QL_CAPS_TYPE or what the probe collects changes (a new
  * QL_CAPS_TYPE also bumps the format byte of the cache file's magic,
  * ql-qemu-caps-cache.c). */
-#define QL_CAPS_FORMAT "qlaunch-caps-3"
+#define QL_CAPS_FORMAT "qlaunch-caps-4"
 
-#define QL_CAPS_TYPE "(sssxxx(uuu)ssbsa(sssb)asa(sa(ss))asa(sa(ss))asasasasa(sas))"
+#define QL_CAPS_TYPE "(sssxxx(uuu)ssbsa(sssb)asa(sa(ss))asa(sa(ss))asasasasa(sas)a(ss))"
 
 enum
 {
@@ -49,6 +49,7 @@ enum
   QL_CAPS_FIELD_CHARDEVS,        /* as */
   QL_CAPS_FIELD_NETDEVS,         /* as */
   QL_CAPS_FIELD_COMMAND_LINE_OPTIONS, /* a(sas): option, its parameters (query-command-line-options) */
+  QL_CAPS_FIELD_UNPROBED_DEVICES, /* a(ss): device type whose properties could not be probed, why */
 };
 
 /* The binary's identity, as the cache keys it. */

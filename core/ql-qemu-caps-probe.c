@@ -9,6 +9,14 @@
  * device list is even known; a type QEMU lacks is simply no answer. Only
  * `--all-properties` needs a second round. QEMU is killed when the
  * answers are in; it has no state worth a `quit`.
+ *
+ * In that second round a type QEMU lists may still fail: QEMU 7.2 aborts
+ * on `device-list-properties virtio-gpu-gl-pci` when the module of
+ * virtio-gpu-gl-device is not installed (Debian's qemu-system-gui). The
+ * answers come in order, so the first type without one when QEMU died is
+ * the culprit: it is recorded as not probed, with QEMU's words, a fresh
+ * QEMU is started and asked about the types after it. An error answer is
+ * recorded the same way.
  */
 #include "ql-qemu-caps-private.h"
 #include "ql-qmp-private.h"
@@ -43,6 +51,10 @@ typedef struct
   gboolean exited;
 } Instance;
 
+/* How many times the second round starts QEMU again after a type
+ * killed it before the probe gives up. */
+#define MAX_RESTARTS 16
+
 /* How many QEMUs share the queries (request i goes to QEMU i % N). One:
  * measured on the 2-core machine, idle, one QEMU answers everything in
  * about 240 ms, while two side by side took about 300 ms: the second
@@ -61,6 +73,9 @@ typedef struct
   GHashTable *replies;        /* key -> JsonNode */
   GSource *timeout;
   gboolean retryable;         /* failed on QMP's protocol, QEMU still running */
+  gboolean survive;           /* a type's failure is recorded, not fatal */
+  GHashTable *failures;       /* key -> why its request failed (survive) */
+  guint restarts;
 } Probe;
 
 static JsonObject *typename_args (const char *type);
@@ -83,6 +98,13 @@ request_done (GObject      *source,
 
   if (reply != NULL)
     g_hash_table_insert (r->probe->replies, g_steal_pointer (&r->key), reply);
+  else if (r->optional && r->probe->survive)
+    {
+      /* QEMU's error reply, or the end of a QEMU that died on this or an
+       * earlier request (sorted out when it is known to be gone). */
+      if (ql_qmp_error_get_class (error) != NULL)
+        g_hash_table_insert (r->probe->failures, g_steal_pointer (&r->key), g_strdup (error->message));
+    }
   else if (r->optional && ql_qmp_error_get_class (error) != NULL)
     ;   /* QEMU's error reply (GenericError, DeviceNotFound): no such type */
   else if (r->probe->error == NULL)
@@ -132,7 +154,8 @@ send_properties (Probe      *probe,
 {
   g_autofree char *key = g_strconcat (prefix, type, NULL);
 
-  if (g_hash_table_contains (probe->replies, key))
+  if (g_hash_table_contains (probe->replies, key)
+      || (probe->failures != NULL && g_hash_table_contains (probe->failures, key)))
     return;
   send_request (probe, which, key, command, typename_args (type), TRUE);
 }
@@ -462,6 +485,7 @@ probe_clear (Probe *probe)
     g_source_destroy (probe->timeout);
   g_clear_pointer (&probe->timeout, g_source_unref);
   g_clear_pointer (&probe->replies, g_hash_table_unref);
+  g_clear_pointer (&probe->failures, g_hash_table_unref);
   g_clear_error (&probe->error);
 }
 
@@ -537,6 +561,136 @@ start_instance (Probe              *probe,
   return TRUE;
 }
 
+/* a(ss): the types of @names whose properties could not be probed (under
+ * @prefix + name in probe->failures), with why. */
+static GVariant *
+failures_variant (Probe      *probe,
+                  GPtrArray  *names,
+                  const char *prefix)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *key = g_strconcat (prefix, (char *) g_ptr_array_index (names, i), NULL);
+      const char *why = g_hash_table_lookup (probe->failures, key);
+
+      if (why != NULL)
+        g_variant_builder_add (&b, "(ss)", g_ptr_array_index (names, i), why);
+    }
+  return g_variant_builder_end (&b);
+}
+
+/* QEMU died (or its QMP broke): records @key (when it is known to be the
+ * request QEMU died on) as not probed with what QEMU said, and starts a
+ * fresh QEMU at @socket_path. FALSE (probe->error set) when that QEMU
+ * cannot be started or reached. */
+static gboolean
+restart_after (Probe             *probe,
+               const char        *key,
+               const QlCapsStamp *stamp,
+               const char        *socket_path)
+{
+  Instance *inst = &probe->inst[0];
+  g_autofree char *why = NULL;
+  GError *error = NULL;
+
+  /* Its end, if only the connection told so far. */
+  while (!inst->exited && !probe->timed_out && !ql_qmp_is_connected (inst->qmp))
+    g_main_context_iteration (probe->context, TRUE);
+  ql_qmp_close (inst->qmp);
+  for (guint i = 0; probe->pending > 0 && i < 1000; i++)
+    g_main_context_iteration (probe->context, FALSE);
+  stop_all (probe);
+  why = read_stderr (probe);
+  if (key != NULL)
+    {
+      if (why[0] == '\0')
+        {
+          g_free (why);
+          why = g_strdup (g_subprocess_get_if_signaled (inst->qemu)
+                          ? "QEMU was killed by a signal on this request"
+                          : "QEMU exited on this request");
+        }
+      g_hash_table_insert (probe->failures, g_strdup (key), g_steal_pointer (&why));
+    }
+  g_clear_object (&inst->qmp);
+  g_clear_object (&inst->qemu);
+  inst->exited = FALSE;
+  probe->restarts++;
+  (void) g_unlink (socket_path);
+  if (!start_instance (probe, 0, stamp, socket_path, &error))
+    {
+      probe->error = error;
+      return FALSE;
+    }
+  return run (probe);
+}
+
+/* The index in @devices of the first type with neither properties nor a
+ * recorded failure, or -1. */
+static int
+first_unanswered (Probe     *probe,
+                  GPtrArray *devices)
+{
+  for (guint i = 0; i < devices->len; i++)
+    {
+      g_autofree char *key = g_strconcat ("device:", (char *) g_ptr_array_index (devices, i), NULL);
+
+      if (!g_hash_table_contains (probe->replies, key) && !g_hash_table_contains (probe->failures, key))
+        return (int) i;
+    }
+  return -1;
+}
+
+/* The second round: the properties of every device type in @devices, all
+ * asked at once. When QEMU dies, the answers it had not written yet are
+ * lost with it: the type it died on is somewhere from the first one
+ * unanswered. A fresh QEMU is asked about those one at a time until it
+ * dies again, on the culprit for sure, which is recorded as not probed;
+ * then another fresh QEMU gets the rest at once (at most MAX_RESTARTS
+ * QEMUs in all). */
+static void
+probe_all_properties (Probe             *probe,
+                      const QlCapsStamp *stamp,
+                      const char        *socket_path,
+                      GPtrArray         *devices)
+{
+  gboolean one_by_one = FALSE;
+
+  probe->survive = TRUE;
+  for (;;)
+    {
+      int next = first_unanswered (probe, devices);
+      g_autofree char *key = NULL;
+
+      if (next < 0)
+        break;   /* every type answered */
+      if (one_by_one)
+        send_properties (probe, 0, "device:", "device-list-properties", g_ptr_array_index (devices, next));
+      else
+        for (guint i = (guint) next; i < devices->len; i++)
+          send_properties (probe, 0, "device:", "device-list-properties", g_ptr_array_index (devices, i));
+      run (probe);
+      if (probe->error != NULL || probe->timed_out)
+        break;
+      if (probe->pending == 0 && !any_exited (probe) && ql_qmp_is_connected (probe->inst[0].qmp))
+        continue;
+      /* QEMU died. */
+      next = first_unanswered (probe, devices);
+      if (next < 0 || probe->restarts >= MAX_RESTARTS)
+        break;   /* a failure as any other */
+      key = g_strconcat ("device:", (char *) g_ptr_array_index (devices, next), NULL);
+      g_debug ("qlaunch: probing %s: QEMU ended at %s%s; starting it again", stamp->path, key,
+               one_by_one ? "" : " or after it");
+      if (!restart_after (probe, one_by_one ? key : NULL, stamp, socket_path))
+        break;
+      one_by_one = !one_by_one;
+    }
+  probe->survive = FALSE;
+}
+
 static GVariant *
 probe_in_context (Probe              *probe,
                   const QlCapsStamp  *stamp,
@@ -601,9 +755,9 @@ probe_in_context (Probe              *probe,
   /* Every type's properties: a second round, now that the list is known. */
   if (all_properties && probe->pending == 0 && probe->error == NULL && !any_exited (probe))
     {
-      for (guint i = 0; i < devices->len; i++)
-        send_properties (probe, i, "device:", "device-list-properties", g_ptr_array_index (devices, i));
-      run (probe);
+      g_autofree char *socket_path = g_build_filename (dir, "qmp0.sock", NULL);
+
+      probe_all_properties (probe, stamp, socket_path, devices);
     }
 
   if (any_exited (probe) || probe->error != NULL || probe->timed_out || probe->pending > 0)
@@ -660,7 +814,7 @@ probe_in_context (Probe              *probe,
   netdevs = netdev_types (reply_array (probe, "schema"));
 
   machines = machines_variant (reply_array (probe, "machines"), &default_machine);
-  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@as@a(sa(ss))@as@a(sa(ss))@as@as@as@as@a(sas))",
+  return g_variant_ref_sink (g_variant_new ("(sssxxx(uuu)ssbs@a(sssb)@as@a(sa(ss))@as@a(sa(ss))@as@as@as@as@a(sas)@a(ss))",
       QL_CAPS_FORMAT, QL_VERSION, stamp->path, stamp->size, stamp->mtime, stamp->inode,
       major, minor, micro, version_string, package,
       kvm != NULL && ql_json_bool (kvm, "present", FALSE),
@@ -668,7 +822,8 @@ probe_in_context (Probe              *probe,
       machines, string_array (devices), properties_variant (probe, devices, "device:"),
       string_array (object_names), properties_variant (probe, object_names, "object:"),
       string_array (cpus), string_array (accels), string_array (chardevs),
-      string_array (netdevs), command_line_options_variant (reply_array (probe, "cmdline"))));
+      string_array (netdevs), command_line_options_variant (reply_array (probe, "cmdline")),
+      failures_variant (probe, devices, "device:")));
 }
 
 static GVariant *
@@ -691,6 +846,7 @@ probe_once (const QlCapsStamp   *stamp,
   probe.cancellable = cancellable;
   probe.replies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) json_node_unref);
+  probe.failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_main_context_push_thread_default (probe.context);
   data = probe_in_context (&probe, stamp, dir, device_types, all_properties, error);
   *retryable = probe.retryable;

@@ -289,13 +289,16 @@ merge_types (GVariant           *data,
   return g_strv_builder_end (b);
 }
 
+/* Whether every type was asked about: probed, or known not to be
+ * probeable. */
 static gboolean
 has_all_properties (GVariant *data)
 {
   g_autoptr(GVariant) types = g_variant_get_child_value (data, QL_CAPS_FIELD_DEVICE_TYPES);
   g_autoptr(GVariant) props = g_variant_get_child_value (data, QL_CAPS_FIELD_DEVICE_PROPS);
+  g_autoptr(GVariant) unprobed = g_variant_get_child_value (data, QL_CAPS_FIELD_UNPROBED_DEVICES);
 
-  return g_variant_n_children (types) == g_variant_n_children (props);
+  return g_variant_n_children (types) == g_variant_n_children (props) + g_variant_n_children (unprobed);
 }
 
 /**
@@ -755,6 +758,62 @@ ql_qemu_caps_has_device_properties (QlQemuCaps *self,
   g_return_val_if_fail (QL_IS_QEMU_CAPS (self), FALSE);
   props = device_props (self, QL_CAPS_FIELD_DEVICE_PROPS, type);
   return props != NULL;
+}
+
+/**
+ * ql_qemu_caps_list_unprobed_device_types:
+ * @self: a #QlQemuCaps
+ *
+ * The device types QEMU lists whose properties could not be probed with
+ * %QL_QEMU_CAPS_LOOKUP_ALL_PROPERTIES: QEMU answered an error, or died on
+ * the question (QEMU 7.2 aborts on `virtio-gpu-gl-pci` when the module of
+ * `virtio-gpu-gl-device` is not installed) and was started again for the
+ * other types. ql_qemu_caps_get_device_probe_failure() says why. The
+ * types stay in ql_qemu_caps_list_device_types(); a VM may still use them,
+ * without property checks.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the types, sorted;
+ *   empty when every type was probed or only some types were asked for
+ */
+char **
+ql_qemu_caps_list_unprobed_device_types (QlQemuCaps *self)
+{
+  g_autoptr(GVariant) all = NULL;
+
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), NULL);
+  all = field (self, QL_CAPS_FIELD_UNPROBED_DEVICES);
+  if (all == NULL)
+    return g_new0 (char *, 1);
+  return ql_caps_array_keys (all);
+}
+
+/**
+ * ql_qemu_caps_get_device_probe_failure:
+ * @self: a #QlQemuCaps
+ * @type: a device type
+ *
+ * Why the properties of @type could not be probed (see
+ * ql_qemu_caps_list_unprobed_device_types()): QEMU's error, or what it
+ * wrote when it died on the question.
+ *
+ * Returns: (nullable): the reason, %NULL when @type is not such a type
+ */
+const char *
+ql_qemu_caps_get_device_probe_failure (QlQemuCaps *self,
+                                       const char *type)
+{
+  g_autoptr(GVariant) all = NULL;
+  g_autoptr(GVariant) entry = NULL;
+  g_autoptr(GVariant) why = NULL;
+
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), NULL);
+  g_return_val_if_fail (type != NULL, NULL);
+  all = field (self, QL_CAPS_FIELD_UNPROBED_DEVICES);
+  if (all == NULL || (entry = ql_caps_array_lookup (all, type)) == NULL)
+    return NULL;
+  why = g_variant_get_child_value (entry, 1);
+  /* The string points into self->data, which outlives the child. */
+  return g_variant_get_string (why, NULL);
 }
 
 /**

@@ -862,10 +862,9 @@ get_overrides (QlDevice   *device,
                GPtrArray **unset,
                GError    **error)
 {
-  g_autofree char *set_text = NULL;
-  g_autofree char *unset_text = NULL;
+  const char *set_text = ql_device_peek_qemu_set (device);
+  const char *unset_text = ql_device_peek_qemu_unset (device);
 
-  g_object_get (device, "qemu-set", &set_text, "qemu-unset", &unset_text, NULL);
   *set = NULL;
   *unset = NULL;
   if (set_text != NULL && (*set = parse_overrides (device, "qemu-set", set_text, TRUE, error)) == NULL)

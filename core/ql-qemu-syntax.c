@@ -107,6 +107,16 @@ ql_qemu_syntax_removed (guint       major,
   return NULL;
 }
 
+/* Whether some QEMU version removed @flag (or one of its forms). */
+gboolean
+ql_qemu_syntax_ever_removed (const char *flag)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (removed); i++)
+    if (strcmp (flag, removed[i].flag) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* Parses "X.Y" or "X.Y.Z" (each a decimal number, no sign). */
 gboolean
 ql_qemu_syntax_parse_version (const char *text,

@@ -8,6 +8,8 @@
  * directory: DIR is either a whole template or not there.
  */
 #include "ql-template-private.h"
+#include "ql-template-shares-private.h"
+#include "ql-template-disks-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -49,6 +51,9 @@ typedef struct
   gboolean same_identity;       /* QL_TEMPLATE_CREATE_SAME_IDENTITY */
   char *text;                   /* the VM text kept (ql-template-identity.c) */
   JsonObject *identity;         /* the manifest's "identity" */
+  JsonArray *shares;            /* the manifest's "shares" (ql-template-shares.c) */
+  JsonArray *disks;             /* the manifest's "disks" (ql-template-disks.c) */
+  GHashTable *disk_paths;       /* writable disk id -> its overlay in tmp */
   gint64 deadline;
   guint timeout_ms;
   CreatePhase phase;
@@ -107,6 +112,9 @@ create_run_free (CreateRun *run)
   g_clear_object (&run->source);
   g_free (run->text);
   g_clear_pointer (&run->identity, json_object_unref);
+  g_clear_pointer (&run->shares, json_array_unref);
+  g_clear_pointer (&run->disks, json_array_unref);
+  g_clear_pointer (&run->disk_paths, g_hash_table_unref);
   g_free (run->qemu_version);
   g_clear_error (&run->error);
   g_free (run);
@@ -179,10 +187,6 @@ check_template_vm (QlVmConfig  *config,
       GParamSpec *ro = g_object_class_find_property (G_OBJECT_GET_CLASS (device), "read-only");
       gboolean read_only = TRUE;
 
-      if (g_strcmp0 (ql_device_get_type_name (device), "virtio-fs") == 0)
-        return unsupported (error, "device '%s' is a virtio-fs share: QEMU cannot save a "
-                            "vhost-user-fs device's state (\"State blocked by non-migratable "
-                            "device\"), and a template is a saved VM", ql_device_get_id (device));
       if (g_strcmp0 (ql_device_get_type_name (device), "confidential-guest") == 0)
         return unsupported (error, "device '%s' is a confidential guest: its memory is encrypted "
                             "with a key of this launch only, and a template is saved guest memory "
@@ -194,9 +198,9 @@ check_template_vm (QlVmConfig  *config,
       if (g_strcmp0 (ql_device_get_type_name (device), "block") != 0 || ro == NULL)
         continue;
       g_object_get (device, "read-only", &read_only, NULL);
-      if (!read_only)
-        return unsupported (error, "device '%s' is a writable disk: every clone would write "
-                            "the same image (make it read-only)", ql_device_get_id (device));
+      /* It runs on an overlay in the template (ql-template-disks.c). */
+      if (!read_only && !ql_template_disk_check_source (device, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -415,6 +419,17 @@ build_manifest (CreateRun  *run,
     json_object_set_object_member (m, "qemu-overrides",
                                    json_object_ref (ql_vm_config_get_qemu_overrides (source)));
   json_object_set_object_member (m, "identity", json_object_ref (run->identity));
+  json_object_set_array_member (m, "shares", json_array_ref (run->shares));
+  if (json_array_get_length (run->shares) > 0)
+    json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
+  if (run->disks != NULL && json_array_get_length (run->disks) > 0)
+    {
+      /* The overlays are complete: QEMU is gone. */
+      if (!ql_template_disks_seal (run->disks, run->tmp, error))
+        return NULL;
+      json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
+      json_object_set_array_member (m, "disks", json_array_ref (run->disks));
+    }
 
   binary = ql_template_resolve_qemu (source, error);
   if (binary == NULL)
@@ -796,7 +811,8 @@ prepare (CreateRun    *run,
   int pipe_fds[2];
 
   if (!check_template_vm (run->source, error)
-      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error))
+      || !ql_template_identity_prepare (run->source, run->same_identity, &run->text, &run->identity, error)
+      || !ql_template_shares_prepare (run->source, &run->text, &run->shares, error))
     return FALSE;
   if (ready_pattern != NULL)
     {
@@ -850,18 +866,21 @@ prepare (CreateRun    *run,
       return FALSE;
     }
   run->tmp = g_steal_pointer (&tmp);
+  run->disks = ql_template_disks_create (run->source, run->tmp, &run->disk_paths, error);
+  if (run->disks == NULL)
+    return FALSE;
 
   memory = g_build_filename (run->tmp, QL_TEMPLATE_MEMORY, NULL);
   qmp = g_build_filename (run->tmp, "qmp.sock", NULL);
   base_dir = ql_vm_config_get_base_dir (run->source);
   if (base_dir == NULL)
     cwd = g_get_current_dir ();
-  config = ql_template_run_config (run->text,
-                                   ql_vm_config_get_source_name (run->source),
-                                   base_dir != NULL ? base_dir : cwd,
-                                   ql_vm_config_get_registry (run->source),
-                                   ql_vm_config_get_qemu_overrides (run->source),
-                                   memory, TRUE, qmp, FALSE, error);
+  config = ql_template_run_config_disks (run->text,
+                                         ql_vm_config_get_source_name (run->source),
+                                         base_dir != NULL ? base_dir : cwd,
+                                         ql_vm_config_get_registry (run->source),
+                                         ql_vm_config_get_qemu_overrides (run->source),
+                                         memory, TRUE, qmp, FALSE, run->disk_paths, error);
   if (config == NULL)
     return FALSE;
   /* The binary's capabilities, when the caller probed it: a QEMU without
@@ -917,8 +936,8 @@ create_cancelled (GCancellable *cancellable,
 /**
  * ql_template_create_full_async:
  * @config: the template VM, loaded from a VM file (its text is kept in the
- *   template); no [qmp], [incoming], daemonize, pid file, memory knobs,
- *   writable disks or UEFI firmware
+ *   template); no [qmp], [incoming], daemonize, pid file, memory knobs
+ *   or UEFI firmware; writable disks on raw or qcow2 images only
  * @dir: the template directory to make: must not exist, or be empty
  * @ready_pattern: (nullable): a regular expression: the VM is ready when a
  *   line of its console (QEMU's standard output: the serial console with
@@ -950,6 +969,26 @@ create_cancelled (GCancellable *cancellable,
  * sees it when the clone runs. The manifest's `identity` records the
  * choice, the vmgenid device's id and the VM's network cards with their
  * MAC addresses (every clone has the template's).
+ *
+ * virtio-fs shares: QEMU cannot save a vhost-user-fs device, so the
+ * template VM runs without them. Their groups are taken out of the VM
+ * text the template keeps, the manifest's `shares` records each one (id,
+ * type, and its properties that differ from their defaults), and every
+ * clone gets them hot-plugged (ql_template_start_clone_async()). On a PCI
+ * Express machine (q35) the template reserves one more root port for
+ * hot-plug (#QlVmConfig:machine-hotplug-slots) per share that names no
+ * `bus` or `addr`. A share that could not be hot-plugged into the template
+ * VM fails with %QL_TEMPLATE_ERROR_UNSUPPORTED before QEMU starts.
+ *
+ * Writable disks: @config's image is never written. The template VM runs
+ * each writable disk on a qcow2 overlay in @dir, `disk-ID.qcow2`, whose
+ * backing file is the image (its absolute path, symbolic links resolved,
+ * and its format, raw or qcow2); the overlay is complete when QEMU saved
+ * the state, and read-only (0444) after. The manifest's `disks` records
+ * for each the image's path, format, size, modification time and the
+ * SHA-256 of its first MiB, and the overlay's; a clone is refused when
+ * the image changed. Every clone runs on its own overlay over the
+ * template's (ql_template_new_clone_keeping_disks()).
  */
 void
 ql_template_create_full_async (QlVmConfig           *config,

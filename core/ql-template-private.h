@@ -8,6 +8,10 @@
 G_BEGIN_DECLS
 
 #define QL_TEMPLATE_FORMAT 1
+/* A template with writable disks or virtio-fs shares (its manifest has
+ * "disks" or "shares"): a qlaunch that reads only format 1 must refuse
+ * it, not open the user's image or start clones without their shares. */
+#define QL_TEMPLATE_FORMAT_DISKS 2
 #define QL_TEMPLATE_MANIFEST "manifest.json"
 #define QL_TEMPLATE_MEMORY "memory"
 #define QL_TEMPLATE_STATE "state"
@@ -35,6 +39,21 @@ QlVmConfig *ql_template_run_config     (const char   *text,
                                         const char   *qmp_path,
                                         gboolean      incoming,
                                         GError      **error);
+
+/* ql_template_run_config() with the VM's writable disks on overlays:
+ * @disks (nullable) maps a disk's id to its overlay; NULL: stand-in paths
+ * (ql-template-disks.c). ql_template_run_config() passes NULL. */
+QlVmConfig *ql_template_run_config_disks (const char   *text,
+                                          const char   *source_name,
+                                          const char   *base_dir,
+                                          QlRegistry   *registry,
+                                          JsonObject   *overrides,
+                                          const char   *memory_path,
+                                          gboolean      shared,
+                                          const char   *qmp_path,
+                                          gboolean      incoming,
+                                          GHashTable   *disks,
+                                          GError      **error);
 
 /* The configuration's argv with the run-specific parts fixed (memory path,
  * no QMP socket, no incoming): equal for the template and its clones. */

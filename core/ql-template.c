@@ -14,6 +14,8 @@
  * broken state, and accepts a clone with extra devices silently.
  */
 #include "ql-template-private.h"
+#include "ql-template-shares-private.h"
+#include "ql-template-disks-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -119,6 +121,23 @@ ql_template_run_config (const char  *text,
                         gboolean     incoming,
                         GError     **error)
 {
+  return ql_template_run_config_disks (text, source_name, base_dir, registry, overrides, memory_path,
+                                       shared, qmp_path, incoming, NULL, error);
+}
+
+QlVmConfig *
+ql_template_run_config_disks (const char  *text,
+                              const char  *source_name,
+                              const char  *base_dir,
+                              QlRegistry  *registry,
+                              JsonObject  *overrides,
+                              const char  *memory_path,
+                              gboolean     shared,
+                              const char  *qmp_path,
+                              gboolean     incoming,
+                              GHashTable  *disks,
+                              GError     **error)
+{
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(QlVmConfig) config = NULL;
   g_autofree char *data = NULL;
@@ -143,6 +162,7 @@ ql_template_run_config (const char  *text,
   config = ql_vm_config_new_from_data (data, length, source_name, base_dir, registry, error);
   if (config == NULL
       || !ql_vm_config_apply_qemu_overrides_json (config, overrides, error)
+      || !ql_template_disks_redirect (config, disks, error)
       || !check_run_config (config, text, source_name, base_dir, registry, memory_path, qmp_path != NULL,
                             error))
     return NULL;
@@ -523,14 +543,16 @@ ql_template_new_from_manifest (const char  *dir,
   JsonObject *vm = ql_json_object (manifest, "vm");
   JsonObject *qemu = ql_json_object (manifest, "qemu");
   g_autoptr(GError) local = NULL;
+  g_autoptr(GHashTable) disks = NULL;
 
   self->dir = g_canonicalize_filename (dir, NULL);
   self->manifest = json_object_ref (manifest);
   self->registry = g_object_ref (registry);
-  if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT)
+  if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT
+      && ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT_DISKS)
     {
-      corrupt (error, dir, "manifest format %" G_GINT64_FORMAT ", this qlaunch reads %d",
-               ql_json_int (manifest, "format", -1), QL_TEMPLATE_FORMAT);
+      corrupt (error, dir, "manifest format %" G_GINT64_FORMAT ", this qlaunch reads %d and %d",
+               ql_json_int (manifest, "format", -1), QL_TEMPLATE_FORMAT, QL_TEMPLATE_FORMAT_DISKS);
       return NULL;
     }
   if (ql_json_string (vm, "text") == NULL || ql_json_string (qemu, "path") == NULL
@@ -556,16 +578,26 @@ ql_template_new_from_manifest (const char  *dir,
   self->qemu_version = g_strdup (ql_json_string (qemu, "version"));
   self->machine_type = g_strdup (ql_json_string (manifest, "machine-type"));
   self->memory_size = ql_json_int (manifest, "memory-size", 0);
-  self->config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                         ql_json_string (vm, "base-dir"), registry,
-                                         ql_json_object (manifest, "qemu-overrides"), memory_path,
-                                         FALSE, NULL, FALSE, &local);
+  /* Its writable disks on the template's overlays (which exist: a host
+   * check of the configuration finds them). */
+  disks = ql_template_disks_template_paths (dir, manifest);
+  self->config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                               ql_json_string (vm, "base-dir"), registry,
+                                               ql_json_object (manifest, "qemu-overrides"), memory_path,
+                                               FALSE, NULL, FALSE, disks, &local);
   if (self->config == NULL)
     {
       g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
                    "template %s: its VM file no longer loads: %s", dir, local->message);
       return NULL;
     }
+  {
+    /* The shares are read (and checked) now; each clone makes its own. */
+    g_autoptr(GPtrArray) shares = ql_template_shares_new_devices (manifest, self->dir, registry, error);
+
+    if (shares == NULL)
+      return NULL;
+  }
   return g_steal_pointer (&self);
 }
 
@@ -740,19 +772,79 @@ ql_template_get_memory_size (QlTemplate *self)
 }
 
 /**
+ * ql_template_dup_disk_ids:
+ * @self: a #QlTemplate
+ *
+ * Gets the ids of the template VM's writable disks. Each runs, in the
+ * template, on a qcow2 overlay in the template directory
+ * (`disk-ID.qcow2`, read-only once the template is made) over the image
+ * the VM file names, which is never written; every clone gets its own
+ * overlay over that one (ql_template_get_clone_disk()).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the ids, in the VM
+ *   file's order; empty when it has none
+ */
+char **
+ql_template_dup_disk_ids (QlTemplate *self)
+{
+  JsonNode *node;
+  GPtrArray *ids = g_ptr_array_new ();
+
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  node = json_object_get_member (self->manifest, "disks");
+  for (guint i = 0; node != NULL && JSON_NODE_HOLDS_ARRAY (node)
+                    && i < json_array_get_length (json_node_get_array (node)); i++)
+    {
+      const char *id = ql_json_string (ql_json_array_object (json_node_get_array (node), i), "id");
+
+      if (id != NULL)
+        g_ptr_array_add (ids, g_strdup (id));
+    }
+  g_ptr_array_add (ids, NULL);
+  return (char **) g_ptr_array_free (ids, FALSE);
+}
+
+/**
  * ql_template_get_config:
  * @self: a #QlTemplate
  *
  * Gets the configuration of the template's VM, which every clone runs.
  *
  * Returns: (transfer none): the template VM's configuration, as a clone
- *   runs it (memory from the template's file, private)
+ *   runs it (memory from the template's file, private), its writable
+ *   disks on the template's overlays (a clone has its own over those)
  */
 QlVmConfig *
 ql_template_get_config (QlTemplate *self)
 {
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
   return self->config;
+}
+
+/**
+ * ql_template_dup_shares:
+ * @self: a #QlTemplate
+ *
+ * Gets the template's virtio-fs shares: the template VM's `virtio-fs`
+ * devices, which are not part of its saved state (QEMU cannot save one)
+ * and are hot-plugged into every clone once its state is loaded, each
+ * with a virtiofsd of the clone's own. The guest mounts them after that
+ * (`mount -t virtiofs TAG DIR`).
+ *
+ * Returns: (transfer full) (element-type QlDevice): new devices with the
+ *   shares' properties, in the VM file's order; empty when none
+ *
+ * Since: ABI 1.5
+ */
+GPtrArray *
+ql_template_dup_shares (QlTemplate *self)
+{
+  GPtrArray *shares;
+
+  g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
+  /* Read and checked when the template was loaded. */
+  shares = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, NULL);
+  return shares != NULL ? shares : g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /* ---- clones ------------------------------------------------------------- */
@@ -831,6 +923,13 @@ clone_state_changed (QlVm       *clone,
  * directory of ours with mode 0700, else under `/run/qlaunch` (root) or
  * `$TMPDIR/qlaunch-UID`; it is removed when QEMU exits.
  *
+ * A template with virtio-fs shares (ql_template_dup_shares()): the shares
+ * are checked too (the plugin's checks, host checks included), and the
+ * clone runs on its own copy of the template's memory file, made here in
+ * that directory and mapped shared (virtiofsd maps guest memory; a private
+ * mapping of the template's file would let it read and write the
+ * template's pages); it goes with the directory.
+ *
  * Returns: (transfer full): the clone's VM, or %NULL: %QL_TEMPLATE_ERROR_CORRUPT
  *   or %QL_TEMPLATE_ERROR_MISMATCH, and no QEMU started
  */
@@ -838,16 +937,61 @@ QlVm *
 ql_template_new_clone (QlTemplate  *self,
                        GError     **error)
 {
+  return ql_template_new_clone_keeping_disks (self, NULL, error);
+}
+
+/**
+ * ql_template_new_clone_keeping_disks:
+ * @self: a #QlTemplate
+ * @keep_dir: (nullable): where the clone's disk overlays go and stay;
+ *   %NULL: in its runtime directory, removed when QEMU exits
+ * @error: return location for a #QL_TEMPLATE_ERROR error
+ *
+ * ql_template_new_clone(), with the clone's writable disks kept. Each
+ * writable disk of the template's VM is, for the clone, a new qcow2
+ * overlay over the template's overlay of that disk (itself over the image
+ * the VM file names; neither is ever written). It is made here, before
+ * QEMU starts, mode 0600, never over an existing file: in @keep_dir as
+ * `TEMPLATE-ID-XXXXXXXX.qcow2` (TEMPLATE: the template directory's name,
+ * ID: the disk's id), or without @keep_dir as `disk-ID.qcow2` in the
+ * clone's private runtime directory. Get its path with
+ * ql_template_get_clone_disk(). A kept overlay stays after the clone (but
+ * not when it fails to start): it is the clone's disk, which `qlaunch run`
+ * boots when a VM file names it as the disk's `file` with `format =
+ * qcow2`; its backing chain (the template's overlay, then the image) must
+ * stay where it is.
+ *
+ * Before anything is made, the writable disks are checked: the template's
+ * overlay of each must be there, unchanged and over the recorded image,
+ * and that image unchanged since the template was made (size, modification
+ * time, SHA-256 of its first MiB); %QL_TEMPLATE_ERROR_MISMATCH (the image
+ * drifted) or %QL_TEMPLATE_ERROR_CORRUPT naming the disk otherwise.
+ *
+ * Returns: (transfer full): the clone's VM, or %NULL, and no QEMU started
+ *   and no overlay left
+ */
+QlVm *
+ql_template_new_clone_keeping_disks (QlTemplate  *self,
+                                     const char  *keep_dir,
+                                     GError     **error)
+{
   g_autoptr(CloneRuntime) runtime = NULL;
+  g_autoptr(GHashTable) disks = NULL;
   g_autofree char *qmp_path = NULL;
   g_autofree char *memory_path = NULL;
   g_autoptr(QlVmConfig) config = NULL;
+  g_autoptr(GPtrArray) shares = NULL;
   JsonObject *vm = NULL;
   QlVm *clone;
 
   g_return_val_if_fail (QL_IS_TEMPLATE (self), NULL);
 
-  if (!check_ownership (self, error) || !check_own_files (self, error) || !check_host (self, error))
+  if (!check_ownership (self, error) || !check_own_files (self, error)
+      || !ql_template_disks_check (self->dir, self->manifest, self->config, error)
+      || !check_host (self, error))
+    return NULL;
+  shares = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, error);
+  if (shares == NULL)
     return NULL;
   runtime = make_runtime_dir (error);
   if (runtime == NULL)
@@ -855,13 +999,54 @@ ql_template_new_clone (QlTemplate  *self,
   qmp_path = g_build_filename (runtime->dir, "qmp.sock", NULL);
   memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
   vm = ql_json_object (self->manifest, "vm");
-  config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                   ql_json_string (vm, "base-dir"), self->registry,
-                                   ql_json_object (self->manifest, "qemu-overrides"),
-                                   memory_path, FALSE, qmp_path, TRUE, error);
-  if (config == NULL)
+  if (shares->len > 0)
+    {
+      /* virtiofsd maps the guest's RAM: the clone's own copy, shared. */
+      g_autofree char *copy = g_build_filename (runtime->dir, QL_TEMPLATE_MEMORY, NULL);
+      g_autoptr(QlVmConfig) scratch = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                                              ql_json_string (vm, "base-dir"), self->registry,
+                                                              ql_json_object (self->manifest, "qemu-overrides"),
+                                                              copy, TRUE, NULL, FALSE, error);
+      g_autoptr(GPtrArray) checked = NULL;
+
+      if (scratch == NULL)
+        return NULL;
+      checked = ql_template_shares_new_devices (self->manifest, self->dir, self->registry, error);
+      if (checked == NULL || !ql_template_shares_check (checked, scratch, self->dir, error))
+        return NULL;
+      g_free (copy);
+      copy = ql_template_shares_copy_memory (memory_path, runtime->dir, error);
+      if (copy == NULL)
+        return NULL;
+      g_free (memory_path);
+      memory_path = g_steal_pointer (&copy);
+    }
+  /* Last before the configuration: a kept overlay is removed again when it fails. */
+  disks = ql_template_disks_make_clone (self->dir, self->manifest, runtime->dir, keep_dir, error);
+  if (disks == NULL)
     return NULL;
+  config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                         ql_json_string (vm, "base-dir"), self->registry,
+                                         ql_json_object (self->manifest, "qemu-overrides"),
+                                         memory_path, shares->len > 0, qmp_path, TRUE, disks, error);
+  if (config == NULL)
+    {
+      if (keep_dir != NULL)
+        {
+          GHashTableIter iter;
+          gpointer path;
+
+          g_hash_table_iter_init (&iter, disks);
+          while (g_hash_table_iter_next (&iter, NULL, &path))
+            g_unlink (path);
+        }
+      return NULL;
+    }
   clone = ql_vm_new (config);
+  if (shares->len > 0)
+    g_object_set_data_full (G_OBJECT (clone), "ql-template-shares", g_steal_pointer (&shares),
+                            (GDestroyNotify) g_ptr_array_unref);
+  ql_template_disks_attach (clone, disks, keep_dir != NULL);
   g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
                           g_steal_pointer (&runtime), (GDestroyNotify) clone_runtime_free);
   g_signal_connect (clone, "notify::state", G_CALLBACK (clone_state_changed), NULL);
@@ -877,6 +1062,7 @@ typedef enum
   CLONE_INCOMING,
   CLONE_WAIT,
   CLONE_RESUME,
+  CLONE_SHARES,
   CLONE_HOTPLUG,
   CLONE_DONE,
 } ClonePhase;
@@ -969,6 +1155,8 @@ clone_fail (GTask  *task,
       return;
     }
   run->failed = TRUE;
+  /* A clone that never ran has nothing worth keeping. */
+  ql_template_disks_drop_kept (run->vm);
   if (run->timer != NULL)
     {
       g_source_destroy (run->timer);
@@ -999,6 +1187,7 @@ phase_name (ClonePhase phase)
     case CLONE_INCOMING: return "loading the device state";
     case CLONE_WAIT: return "loading the device state";
     case CLONE_RESUME: return "resuming";
+    case CLONE_SHARES: return "hot-plugging the template's virtio-fs shares";
     case CLONE_HOTPLUG: return "hot-plugging an extra device";
     case CLONE_DONE:
     default: return "cloning";
@@ -1045,6 +1234,9 @@ clone_step_done (GObject      *source,
     case CLONE_RESUME:
       ok = ql_vm_resume_finish (QL_VM (source), result, &error);
       break;
+    case CLONE_SHARES:
+      ok = ql_template_shares_plug_finish (result, &error);
+      break;
     case CLONE_HOTPLUG:
       ok = ql_qmp_hotplug_device_finish (QL_QMP (source), result, &error);
       break;
@@ -1075,7 +1267,9 @@ clone_step (GTask *task)
   QlQmp *qmp = ql_vm_get_qmp (run->vm);
 
   if (run->phase == CLONE_RESUME && (run->flags & QL_TEMPLATE_CLONE_PAUSED))
-    run->phase = CLONE_DONE;
+    run->phase = CLONE_SHARES;  /* plugged while paused: seen when resumed */
+  if (run->phase == CLONE_SHARES && g_object_get_data (G_OBJECT (run->vm), "ql-template-shares") == NULL)
+    run->phase = CLONE_HOTPLUG;
   if (run->phase == CLONE_HOTPLUG && (run->extra == NULL || run->next_extra >= run->extra->len))
     run->phase = CLONE_DONE;
   if (run->phase != CLONE_DONE && g_get_monotonic_time () >= run->deadline)
@@ -1145,6 +1339,14 @@ clone_step (GTask *task)
     case CLONE_RESUME:
       ql_vm_resume_async (run->vm, cancellable, clone_step_done, task);
       return;
+    case CLONE_SHARES:
+      {
+        CloneRuntime *runtime = g_object_get_data (G_OBJECT (run->vm), "ql-template-runtime-dir");
+
+        ql_template_shares_plug_async (g_object_get_data (G_OBJECT (run->vm), "ql-template-shares"),
+                                       run->vm, runtime->dir, cancellable, clone_step_done, task);
+      }
+      return;
     case CLONE_HOTPLUG:
       ql_qmp_hotplug_device_async (qmp, g_ptr_array_index (run->extra, run->next_extra),
                                    run->with_extra, cancellable, clone_step_done, task);
@@ -1171,16 +1373,27 @@ check_extra_devices (QlTemplate  *self,
                      GError     **error)
 {
   JsonObject *vm = ql_json_object (self->manifest, "vm");
-  g_autofree char *memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
+  QlVmConfig *clone_config = ql_vm_get_config (run->vm);
+  GPtrArray *shares = g_object_get_data (G_OBJECT (run->vm), "ql-template-shares");
+
+  g_autoptr(GHashTable) disks = NULL;
 
   if (run->extra == NULL || run->extra->len == 0)
     return TRUE;
-  run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                            ql_json_string (vm, "base-dir"), self->registry,
-                                            ql_json_object (self->manifest, "qemu-overrides"),
-                                            memory_path, FALSE, NULL, FALSE, error);
+  /* The clone's memory as it runs (shared, with shares), its shares and
+   * the template's disk overlays. */
+  disks = ql_template_disks_template_paths (self->dir, self->manifest);
+  run->with_extra = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                                  ql_json_string (vm, "base-dir"), self->registry,
+                                                  ql_json_object (self->manifest, "qemu-overrides"),
+                                                  ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
+                                                  ql_vm_config_get_bool (clone_config,
+                                                                         QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
+                                                  NULL, FALSE, disks, error);
   if (run->with_extra == NULL)
     return FALSE;
+  for (guint i = 0; shares != NULL && i < shares->len; i++)
+    ql_vm_config_add_device (run->with_extra, g_ptr_array_index (shares, i));
   for (guint i = 0; i < run->extra->len; i++)
     {
       QlDevice *device = g_ptr_array_index (run->extra, i);
@@ -1226,9 +1439,18 @@ check_extra_devices (QlTemplate  *self,
  * Launches @clone with `-incoming defer`, connects to its QMP socket, sets
  * `x-ignore-shared`, loads the template's device state
  * (`migrate-incoming` from the state file), waits for it within the
- * deadline, resumes the guest (`cont`) and hot-plugs @extra_devices. On
- * failure QEMU is stopped before the callback runs. Finish with
- * ql_template_start_clone_finish().
+ * deadline, resumes the guest (`cont`), hot-plugs the template's virtio-fs
+ * shares, then @extra_devices. On failure QEMU is stopped before the
+ * callback runs. Finish with ql_template_start_clone_finish().
+ *
+ * Each share gets a virtiofsd of the clone's own, started (and listening)
+ * before its device is added, with its socket in the clone's runtime
+ * directory; @clone follows it as it follows a launch's helpers
+ * (#QlVm::helper-ready; one that dies stops QEMU and the VM fails) and
+ * stops it when QEMU ends, before the VM's state changes. With
+ * %QL_TEMPLATE_CLONE_PAUSED the shares are plugged while the clone is
+ * paused; its guest sees them when it is resumed. The guest mounts a share
+ * once it has seen the hot-plug event.
  */
 void
 ql_template_start_clone_async (QlTemplate          *self,

@@ -129,6 +129,18 @@ void           ql_vm_config_set_file_path   (QlVmConfig  *self,
 gboolean       ql_vm_config_validate_for  (QlVmConfig  *self,
                                            gboolean     startup_only,
                                            GError     **error);
+/* ql_vm_config_validate_for() without ql_vm_config_check_options() when
+ * @check_options is FALSE: for a build that makes the same checks on the
+ * command line it builds. */
+gboolean       ql_vm_config_validate_checks (QlVmConfig  *self,
+                                             gboolean     startup_only,
+                                             gboolean     check_options,
+                                             GError     **error);
+/* The checks validation makes on scratch builds of the VM's options
+ * (topology, sandbox, escape hatch), in its order: the first error, or
+ * NULL. */
+GError        *ql_vm_config_check_options  (QlVmConfig *self,
+                                            gboolean    startup_only);
 /* The PCIe topology of the devices' options (ql_pcie_place() on a scratch
  * command line): its error, or NULL (also when a plugin's own options
  * fail: the build reports that). */

@@ -1,12 +1,12 @@
-/* qlaunch — QlVmFactory: a pool of paused clones of a template, handed out
+/* qlaunch — QlVmFactory: a pool of running clones of a template, handed out
  * on request and replaced in the background.
  *
  * Everything runs in the factory's main context (the thread-default context
  * of ql_vm_factory_start()). The pool's QEMUs are in three places: the
- * clones being started (Start), the ready clones (the queue `ready`, paused
- * and connected to QMP), and the QEMUs being ended (Retire: a clone that
- * broke, one resumed for a request that went away, the pool at shutdown).
- * A clone being resumed for a request (Handout) belongs to that request.
+ * clones being started (Start), the ready clones (the queue `ready`,
+ * running and connected to QMP), and the QEMUs being ended (Retire: a
+ * clone that broke, the pool at shutdown). Handing a clone out is taking
+ * it from the queue: nothing is asked of its QEMU then.
  *
  * Pending requests and shutdowns hold a reference on the factory (their
  * GTask); clones being started or ended do not: they point back at the
@@ -36,7 +36,6 @@ typedef struct
 typedef struct
 {
   GSource *cancel_source;       /* while the request waits in the queue */
-  QlVm *vm;                     /* while its clone is being resumed */
 } Request;
 
 /* The task data of a shutdown. */
@@ -54,12 +53,14 @@ typedef struct
  *
  * Once started (ql_vm_factory_start()), the factory keeps
  * #QlVmFactory:pool-size clones ready: each one created with
- * ql_template_new_clone() and started with ql_template_start_clone_async()
- * and %QL_TEMPLATE_CLONE_PAUSED, so its QEMU runs, its state is loaded,
- * its guest is paused and its QMP connection is open. A request
- * (ql_vm_factory_get_async()) gets the oldest ready clone, resumed, and a
- * replacement starts at once in the background. When no clone is ready,
- * requests wait, first come first served, for the next one.
+ * ql_template_new_clone() and started with ql_template_start_clone_async(),
+ * so its QEMU runs, its state is loaded, its QMP connection is open and
+ * its guest runs (resumed ahead of the request: the guest has handled the
+ * new VM generation ID, and whatever it does on it, before anyone gets
+ * it). A request (ql_vm_factory_get_async()) gets the oldest ready clone
+ * as it is, without a round trip to its QEMU, and a replacement starts in
+ * the background right after. When no clone is ready, requests wait,
+ * first come first served, for the next one.
  *
  * A clone that fails to start (or a ready one whose QEMU dies) is reported
  * through #QlVmFactory::clone-failed and replaced. After
@@ -102,7 +103,6 @@ struct _QlVmFactory
   GList *starting;              /* Start */
   GList *retiring;              /* Retire */
   GQueue requests;              /* GTask (owned) of waiting gets, oldest first */
-  guint n_handing;              /* clones being resumed for a request */
   GList *shutdowns;             /* GTask (owned) of pending shutdowns */
 
   guint failures;               /* consecutive */
@@ -205,7 +205,6 @@ static void
 request_free (Request *req)
 {
   destroy_source (&req->cancel_source);
-  g_clear_object (&req->vm);
   g_free (req);
 }
 
@@ -246,8 +245,7 @@ maybe_finish_shutdown (QlVmFactory *self)
 
   if (!self->shutting_down || self->shutdowns == NULL)
     return;
-  if (self->starting != NULL || self->ready.length > 0 || self->retiring != NULL
-      || self->n_handing > 0)
+  if (self->starting != NULL || self->ready.length > 0 || self->retiring != NULL)
     return;
   tasks = g_steal_pointer (&self->shutdowns);
   for (GList *l = tasks; l != NULL; l = l->next)
@@ -449,7 +447,7 @@ start_done (GObject      *source,
   if (ok && !self->shutting_down)
     {
       /* The count is the same: no refill (a clone handed out now is
-       * replaced once it is resumed). */
+       * replaced once the request completed: handed_out()). */
       self->failures = 0;
       add_ready (self, vm);
       dispatch (self);
@@ -494,7 +492,7 @@ start_one (QlVmFactory *self)
   s->vm = vm;
   self->starting = g_list_append (self->starting, s);
   pushed = push_context (self);
-  ql_template_start_clone_async (self->template_, vm, QL_TEMPLATE_CLONE_PAUSED, NULL,
+  ql_template_start_clone_async (self->template_, vm, QL_TEMPLATE_CLONE_NONE, NULL,
                                  self->clone_timeout, self->cancel, start_done, s);
   pop_context (self, pushed);
   return TRUE;
@@ -517,61 +515,6 @@ fill (QlVmFactory *self)
 }
 
 /* ---- handing out -------------------------------------------------------- */
-
-static void
-resume_done (GObject      *source,
-             GAsyncResult *result,
-             gpointer      data)
-{
-  GTask *task = data;           /* owned */
-  QlVmFactory *self = g_task_get_source_object (task);
-  Request *req = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  g_autoptr(GError) error = NULL;
-  QlVm *vm = g_steal_pointer (&req->vm);
-
-  g_object_ref (self);
-  g_object_freeze_notify (G_OBJECT (self));
-  self->n_handing--;
-  if (!ql_vm_resume_finish (QL_VM (source), result, &error))
-    {
-      g_prefix_error (&error, "a ready clone could not be resumed: ");
-      retire (self, vm);
-      if (self->shutting_down)
-        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 "The request was cancelled: the factory is shut down");
-      else if (g_cancellable_is_cancelled (cancellable))
-        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 "The request was cancelled");
-      else
-        {
-          /* The request keeps its place: first in line. */
-          g_queue_push_head (&self->requests, g_steal_pointer (&task));
-          clone_failed (self, g_steal_pointer (&error));
-          dispatch (self);
-          fill (self);
-        }
-    }
-  else if (self->shutting_down || g_cancellable_is_cancelled (cancellable))
-    {
-      /* Nobody takes it any more: it ends with the pool. */
-      retire (self, vm);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               self->shutting_down ? "The request was cancelled: the factory is shut down"
-                                                   : "The request was cancelled");
-    }
-  else
-    g_task_return_pointer (task, vm, g_object_unref);
-  g_clear_object (&task);
-  /* The replacement starts right after the hand-out, not during it: what
-   * it does synchronously (checking the template, spawning QEMU) would
-   * delay the request by tens of milliseconds. */
-  schedule_fill (self, 0);
-  maybe_finish_shutdown (self);
-  update_counts (self);
-  g_object_thaw_notify (G_OBJECT (self));
-  g_object_unref (self);
-}
 
 static gboolean
 request_cancelled_cb (GCancellable *cancellable,
@@ -606,31 +549,49 @@ arm_request_cancel (QlVmFactory *self,
   g_source_attach (req->cancel_source, self->context);
 }
 
+/* A request was handed its clone and its callback has run: the
+ * replacement starts in the next turn of the main loop. Not earlier: what
+ * the refill does synchronously (checking the template, spawning QEMU)
+ * takes tens of milliseconds, which would delay the hand-out when both
+ * were due in the same turn. */
+static void
+handed_out (GTask       *task,
+            GParamSpec  *pspec,
+            QlVmFactory *self)
+{
+  (void) task;
+  (void) pspec;
+  schedule_fill (self, 0);
+}
+
 /* Gives ready clones to waiting requests, oldest to oldest; returns how
- * many. */
+ * many. The clones run already: a request gets its clone without waiting
+ * for QEMU. The requests complete once the factory is consistent (a
+ * callback may ask again or shut it down). */
 static guint
 dispatch (QlVmFactory *self)
 {
-  guint n = 0;
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new ();
+  g_autoptr(GPtrArray) vms = g_ptr_array_new ();
 
   while (!self->shutting_down && self->requests.length > 0 && self->ready.length > 0)
     {
       GTask *task = g_queue_pop_head (&self->requests);
       Request *req = g_task_get_task_data (task);
-      gboolean pushed;
 
       destroy_source (&req->cancel_source);
-      req->vm = take_ready (self);
-      self->n_handing++;
-      pushed = push_context (self);
-      ql_vm_resume_async (req->vm, NULL, resume_done, task);
-      pop_context (self, pushed);
-      n++;
+      g_ptr_array_add (tasks, task);
+      g_ptr_array_add (vms, take_ready (self));
     }
-  /* A request that was put back first in line waits again. */
   for (GList *l = self->requests.head; l != NULL; l = l->next)
     arm_request_cancel (self, l->data);
-  return n;
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      g_signal_connect_object (tasks->pdata[i], "notify::completed", G_CALLBACK (handed_out), self, 0);
+      g_task_return_pointer (tasks->pdata[i], vms->pdata[i], g_object_unref);
+      g_object_unref (tasks->pdata[i]);
+    }
+  return tasks->len;
 }
 
 /* ---- GObject ------------------------------------------------------------ */
@@ -790,7 +751,7 @@ ql_vm_factory_class_init (QlVmFactoryClass *klass)
   /**
    * QlVmFactory:n-ready:
    *
-   * How many clones are ready (started, paused, connected to QMP) and
+   * How many clones are ready (started, running, connected to QMP) and
    * wait for a request; notified on every change.
    */
   properties[PROP_N_READY] =
@@ -835,7 +796,7 @@ ql_vm_factory_class_init (QlVmFactoryClass *klass)
    * @self: the factory
    * @error: why: the clone could not be made or started (the error of
    *   ql_template_start_clone_finish(), e.g. %QL_TEMPLATE_ERROR_CORRUPT),
-   *   a ready clone's QEMU exited, or it could not be resumed
+   *   or a ready clone's QEMU exited
    *
    * A clone failed; the factory replaces it (after a short delay). Not
    * emitted for clones ended by the shutdown.
@@ -1049,10 +1010,12 @@ ql_vm_factory_start (QlVmFactory *self)
  * @callback: (scope async): called with a running clone, or on failure
  * @user_data: data for @callback
  *
- * Asks for a clone: the oldest ready one is resumed (ql_vm_resume_async())
- * and handed out, and a replacement starts at once. When none is ready the
- * request waits for the next one; requests are served in the order they
- * were made. Starts the factory (ql_vm_factory_start()) if needed.
+ * Asks for a clone: the oldest ready one (already running) is handed out,
+ * and a replacement starts right after. When none is ready the request
+ * waits for the next one; requests are served in the order they were
+ * made. Starts the factory (ql_vm_factory_start()) if needed. A request
+ * whose clone was handed out completes with it, even if @cancellable is
+ * cancelled before the callback runs: the VM is the caller's.
  *
  * The request fails with the last error after #QlVmFactory:max-failures
  * clones failed in a row, with %G_IO_ERROR_CANCELLED when @cancellable is
@@ -1074,8 +1037,8 @@ ql_vm_factory_get_async (QlVmFactory         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ql_vm_factory_get_async);
-  /* A clone resumed for a cancelled request must not be dropped running:
-   * the factory ends it, then fails the request itself. */
+  /* A clone handed out must reach the caller, not be dropped running:
+   * cancellation counts only while the request waits (request_cancelled_cb). */
   g_task_set_check_cancellable (task, FALSE);
   req = g_new0 (Request, 1);
   g_task_set_task_data (task, req, (GDestroyNotify) request_free);
@@ -1100,7 +1063,7 @@ ql_vm_factory_get_async (QlVmFactory         *self,
       destroy_source (&self->fill_source);
     }
   /* Without a ready clone the request waits: the pool fills now. With one,
-   * it fills once the clone is resumed. */
+   * the replacement starts once the request has completed (handed_out()). */
   if (dispatch (self) == 0)
     fill (self);
   update_counts (self);

@@ -484,6 +484,9 @@ check_devices (QlVmConfig  *self,
                GHashTable  *ids)
 {
   GPtrArray *devices = ql_vm_config_get_devices (self);
+  /* The devices' ids, not copied (the devices outlive the check); the ids
+   * of the rest of the VM are in @ids. */
+  g_autoptr(GHashTable) device_ids = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; i < devices->len; i++)
     {
@@ -498,7 +501,7 @@ check_devices (QlVmConfig  *self,
                id ? id : "");
           continue;
         }
-      if (!g_hash_table_add (ids, g_strdup (id)))
+      if (g_hash_table_contains (ids, id) || !g_hash_table_add (device_ids, (gpointer) id))
         add (errors, QL_CONFIG_ERROR_DUPLICATE,
              "device '%s': property 'id': the id '%s' is used twice in this VM", id, id);
       if (!ql_device_valid (device, self, &error))
@@ -529,10 +532,43 @@ ql_vm_config_validate (QlVmConfig  *self,
   return ql_vm_config_validate_for (self, FALSE, error);
 }
 
+/* The checks made on scratch builds of the VM's options, in the order
+ * validation makes them, once every other check passed: the first error,
+ * or NULL. */
+GError *
+ql_vm_config_check_options (QlVmConfig *self,
+                            gboolean    startup_only)
+{
+  GError *error = NULL;
+
+  /* The topology comes from the devices' options: once they are valid. */
+  if (ql_vm_config_is_pcie_machine (self))
+    error = ql_vm_config_check_topology (self, startup_only);
+  /* So do the sandbox's conflicts (a tap script under sandbox-spawn = deny). */
+  if (error == NULL)
+    error = ql_vm_config_check_sandbox (self, startup_only);
+  /* And what the escape hatch matches: a remove or qemu-unset that matches
+   * nothing, an added id that is taken, is found here, not only when the
+   * argv is built (fuzz-argv: 'the configuration validates but does not
+   * build'). */
+  if (error == NULL)
+    error = ql_vm_config_check_escape_hatch (self, startup_only);
+  return error;
+}
+
 gboolean
 ql_vm_config_validate_for (QlVmConfig  *self,
                            gboolean     startup_only,
                            GError     **error)
+{
+  return ql_vm_config_validate_checks (self, startup_only, TRUE, error);
+}
+
+gboolean
+ql_vm_config_validate_checks (QlVmConfig  *self,
+                              gboolean     startup_only,
+                              gboolean     check_options,
+                              GError     **error)
 {
   g_autoptr(GPtrArray) errors = ql_error_list_new ();
   g_autoptr(GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -551,32 +587,12 @@ ql_vm_config_validate_for (QlVmConfig  *self,
   check_qmp_iothreads_incoming (self, errors, ids);
   ql_vm_config_check_firmware (self, errors, ids);
   check_devices (self, errors, ids);
-  /* The topology comes from the devices' options: once they are valid. */
-  if (errors->len == 0 && ql_vm_config_is_pcie_machine (self))
+  if (check_options && errors->len == 0)
     {
-      GError *topology = ql_vm_config_check_topology (self, startup_only);
+      GError *options = ql_vm_config_check_options (self, startup_only);
 
-      if (topology != NULL)
-        ql_error_list_add (errors, topology);
-    }
-  /* So do the sandbox's conflicts (a tap script under sandbox-spawn = deny). */
-  if (errors->len == 0)
-    {
-      GError *sandbox = ql_vm_config_check_sandbox (self, startup_only);
-
-      if (sandbox != NULL)
-        ql_error_list_add (errors, sandbox);
-    }
-  /* And what the escape hatch matches: a remove or qemu-unset that matches
-   * nothing, an added id that is taken, is found here, not only when the
-   * argv is built (fuzz-argv: 'the configuration validates but does not
-   * build'). */
-  if (errors->len == 0)
-    {
-      GError *hatch = ql_vm_config_check_escape_hatch (self, startup_only);
-
-      if (hatch != NULL)
-        ql_error_list_add (errors, hatch);
+      if (options != NULL)
+        ql_error_list_add (errors, options);
     }
 
   return ql_error_list_propagate (errors, error);

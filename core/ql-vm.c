@@ -1066,6 +1066,10 @@ ql_vm_class_init (QlVmClass *klass)
    *
    * A device's helper process (#QlHelper) was started and listens on its
    * socket; emitted before QEMU starts, once per helper, in start order.
+   * A clone of a template with virtio-fs shares emits it too for each
+   * share's virtiofsd, started while the clone is being made (before its
+   * share is hot-plugged); that helper is followed and stopped as the
+   * launch's are.
    *
    * Since: ABI 1.2
    */
@@ -1750,10 +1754,13 @@ fail_launch (QlVm   *self,
   stop_helpers_then_finish (self, QL_VM_STATE_FAILED, -1);
 }
 
-/* Whether @binary (argv[0]: a path, or a name found in PATH) is one no
- * other user can change (ql_path_check_trusted()). One that cannot be
- * found is left to the spawn, which says so. */
-static gboolean
+/* The program to execute for @binary (argv[0]: a path, or a name found
+ * in PATH), once it is known to be one no other user can change
+ * (ql_path_check_trusted()): the file checked, so that what runs is what
+ * was checked (no second PATH search in the child, which would also try
+ * every directory before it with a failing exec). One that cannot be found
+ * is returned as it is, for the spawn to say so. NULL when untrusted. */
+static char *
 qemu_binary_trusted (const char  *binary,
                      GError     **error)
 {
@@ -1761,8 +1768,10 @@ qemu_binary_trusted (const char  *binary,
                                                         : g_canonicalize_filename (binary, NULL);
 
   if (found == NULL || !g_file_test (found, G_FILE_TEST_EXISTS))
-    return TRUE;
-  return ql_path_check_trusted ("QEMU binary", found, error);
+    return g_strdup (binary);
+  if (!ql_path_check_trusted ("QEMU binary", found, error))
+    return NULL;
+  return g_steal_pointer (&found);
 }
 
 /* Spawns QEMU with @argv (the launch task is pending in the VM). */
@@ -1779,8 +1788,10 @@ spawn_qemu (QlVm       *self,
   GPid pid = 0;
   guint64 spawn_ticks = 0;
   gboolean pushed;
+  g_autofree char *program = NULL;
 
-  if (qemu_binary_trusted (argv[0], &error))
+  program = qemu_binary_trusted (argv[0], &error);
+  if (program != NULL)
     launcher = make_launcher (self, cmdline, &error);
   if (launcher != NULL && !open_pid_pipe (pid_pipe, 3 + (int) ql_cmdline_get_fds (cmdline)->len, &error))
     g_clear_object (&launcher);
@@ -1796,6 +1807,9 @@ spawn_qemu (QlVm       *self,
       g_subprocess_launcher_set_child_setup (launcher, child_setup, &setup, NULL);
       env = qemu_environ (self);
       g_subprocess_launcher_set_environ (launcher, env);
+      /* The program checked above, with QEMU's argv[0] naming it. */
+      g_free (argv[0]);
+      argv[0] = g_strdup (program);
       spawn_ticks = ql_process_now_ticks ();
       self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
       /* Closes our duplicates now: only QEMU holds them. */
@@ -1953,6 +1967,23 @@ helper_died (QlHelperGroup   *group,
    * one, or QEMU, was being started): QEMU is watched from its spawn. */
   if (self->subprocess != NULL)
     watch_helper_death (self);
+}
+
+QlHelperGroup *
+ql_vm_get_hotplug_helpers (QlVm       *self,
+                           const char *runtime_dir)
+{
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+
+  if (self->state != QL_VM_STATE_RUNNING || self->stopping || self->finishing || self->child_exited)
+    return NULL;
+  if (self->helpers == NULL)
+    {
+      self->helpers = ql_helper_group_new (self->context, runtime_dir, TRUE, -1);
+      ql_helper_group_set_died_func (self->helpers, helper_died, self);
+      ql_helper_group_set_ready_func (self->helpers, helper_ready, self);
+    }
+  return self->helpers;
 }
 
 /* QEMU's command line for a launch, in the VM's runtime directory: the

@@ -12,12 +12,13 @@
  *          prints its prompt, the command is written
  *   clone: `qlaunch template clone DIR`: the command is written at once
  *          (the guest reads it when it runs)
- *   floor: the raw QEMU sequence, driven minimally from this process: QEMU
- *          exec'd with the clone's argv (the manifest's, with the memory
- *          file, a QMP socket and `-S -incoming defer`), QMP connect,
- *          qmp_capabilities, migrate-set-capabilities x-ignore-shared (and
- *          events), getfd of STATE, migrate-incoming fd:state, the MIGRATION
- *          completed event, cont, the command written
+ *   floor: the raw QEMU sequence, driven minimally by a libc-only
+ *          program (tests/helpers/clone-floor.c): QEMU exec'd with the
+ *          clone's argv (the manifest's, with the memory file, a QMP socket
+ *          and `-S -incoming defer`), QMP connect, qmp_capabilities,
+ *          migrate-set-capabilities x-ignore-shared (and events), getfd of
+ *          STATE, migrate-incoming fd:state, the MIGRATION completed event,
+ *          cont; the command written once it says so
  *
  * and prints the medians and the ratios clone/cold (target <= 0.05) and
  * clone/floor (target <= 1.5), with the floor's phases.
@@ -31,7 +32,9 @@
  * Prints figures only; asserts nothing about time or memory. Needs the
  * test guest (else it says so and exits 77, skipped).
  */
+#include "ql-test-floor.h"
 #include "ql-test-guest.h"
+#include "ql-test-proc.h"
 #include "ql-test-stats.h"
 #include "ql-test-util.h"
 
@@ -48,259 +51,10 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#define SHELL_PROMPT "QLTEST-SHELL"
-#define SHELL_DONE   "QLTEST-DONE "
+#define SHELL_PROMPT QL_TEST_SHELL_PROMPT
 #define COMMAND      "cat /tmp/boot-id"
 
-/* ---- a process with its console on pipes -------------------------------- */
-
-typedef struct
-{
-  GInputStream *stream;
-  GString *buf;
-  gboolean pending;
-  gboolean eof;
-} Reader;
-
-typedef struct
-{
-  GSubprocess *proc;
-  GOutputStream *in;
-  Reader out;
-  Reader err;
-  gboolean exited;
-  int status;
-  gsize pos;
-  gint64 start;
-  char *what;
-} Proc;
-
-static void reader_read (Reader *r);
-
-static void
-reader_done (GObject      *source,
-             GAsyncResult *res,
-             gpointer      user_data)
-{
-  Reader *r = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
-
-  r->pending = FALSE;
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      r->eof = TRUE;
-      return;
-    }
-  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  reader_read (r);
-}
-
-static void
-reader_read (Reader *r)
-{
-  r->pending = TRUE;
-  g_input_stream_read_bytes_async (r->stream, 65536, G_PRIORITY_DEFAULT, NULL, reader_done, r);
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-iterate (void)
-{
-  static guint tick;
-
-  if (tick == 0)
-    tick = g_timeout_add (20, wake_up, NULL);
-  g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-proc_exited (GObject      *source,
-             GAsyncResult *res,
-             gpointer      user_data)
-{
-  Proc *p = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
-  p->status = g_subprocess_get_if_exited (G_SUBPROCESS (source))
-              ? g_subprocess_get_exit_status (G_SUBPROCESS (source)) : -1;
-  p->exited = TRUE;
-}
-
-static Proc *
-proc_spawn (const char * const *argv)
-{
-  g_autoptr(GError) error = NULL;
-  Proc *p = g_new0 (Proc, 1);
-
-  p->what = g_strdup (argv[0]);
-  p->start = g_get_monotonic_time ();
-  p->proc = ql_test_spawn (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                 | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  p->in = g_subprocess_get_stdin_pipe (p->proc);
-  p->out.stream = g_subprocess_get_stdout_pipe (p->proc);
-  p->out.buf = g_string_new (NULL);
-  p->err.stream = g_subprocess_get_stderr_pipe (p->proc);
-  p->err.buf = g_string_new (NULL);
-  reader_read (&p->out);
-  reader_read (&p->err);
-  g_subprocess_wait_async (p->proc, NULL, proc_exited, p);
-  return p;
-}
-
-/* `qlaunch --plugin-dir DIR ARGS...` */
-static Proc *
-qlaunch_spawn (const char * const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-
-  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, "--plugin-dir");
-  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (; *args != NULL; args++)
-    g_ptr_array_add (argv, (char *) *args);
-  g_ptr_array_add (argv, NULL);
-  return proc_spawn ((const char * const *) argv->pdata);
-}
-
-G_GNUC_NORETURN static void
-proc_fail (Proc       *p,
-           const char *why)
-{
-  const char *tail = p->out.buf->str;
-
-  if (p->out.buf->len > 2000)
-    tail += p->out.buf->len - 2000;
-  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", p->what, why, p->err.buf->str, tail);
-}
-
-static void
-proc_write (Proc       *p,
-            const char *line)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *data = g_strconcat (line, "\n", NULL);
-
-  if (!g_output_stream_write_all (p->in, data, strlen (data), NULL, NULL, &error)
-      || !g_output_stream_flush (p->in, NULL, &error))
-    proc_fail (p, error->message);
-}
-
-/* Waits for a line holding @needle, from p->pos on; moves p->pos past it. */
-static void
-proc_wait_line (Proc       *p,
-                const char *needle,
-                guint       timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      const char *buf = p->out.buf->str;
-      const char *at = p->pos < p->out.buf->len
-                       ? memmem (buf + p->pos, p->out.buf->len - p->pos, needle, strlen (needle)) : NULL;
-      const char *nl = at != NULL ? memchr (at, '\n', buf + p->out.buf->len - at) : NULL;
-
-      if (nl != NULL)
-        {
-          p->pos = nl + 1 - buf;
-          return;
-        }
-      if (p->exited && p->out.eof)
-        proc_fail (p, "exited");
-      if (g_get_monotonic_time () >= deadline)
-        {
-          g_autofree char *why = g_strdup_printf ("no '%s' within %u s", needle, timeout_s);
-
-          proc_fail (p, why);
-        }
-      iterate ();
-    }
-}
-
-/* Writes @command, waits for QLTEST-DONE 0. */
-static void
-proc_shell (Proc       *p,
-            const char *command,
-            guint       timeout_s)
-{
-  proc_write (p, command);
-  proc_wait_line (p, SHELL_DONE, timeout_s);
-  {
-    const char *line = g_strrstr_len (p->out.buf->str, p->pos, SHELL_DONE);
-
-    if (line == NULL || line[strlen (SHELL_DONE)] != '0')
-      proc_fail (p, "the command failed");
-  }
-}
-
-static int
-proc_wait (Proc  *p,
-           guint  timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-
-  while (!(p->exited && p->out.eof && p->err.eof))
-    {
-      if (g_get_monotonic_time () >= deadline)
-        proc_fail (p, "did not exit in time");
-      iterate ();
-    }
-  return p->status;
-}
-
-/* Powers the guest off (it is at its prompt), waits for the exit. */
-static void
-proc_poweroff (Proc *p)
-{
-  proc_write (p, "poweroff");
-  if (proc_wait (p, 60) != 0)
-    proc_fail (p, "did not exit with status 0");
-}
-
-static void
-proc_free (Proc *p)
-{
-  if (p == NULL)
-    return;
-  if (!p->exited)
-    g_subprocess_force_exit (p->proc);
-  while (!p->exited || p->out.pending || p->err.pending)
-    iterate ();
-  g_string_free (p->out.buf, TRUE);
-  g_string_free (p->err.buf, TRUE);
-  g_object_unref (p->proc);
-  g_free (p->what);
-  g_free (p);
-}
-
-static double
-seconds_since (gint64 start)
-{
-  return (g_get_monotonic_time () - start) / 1e6;
-}
-
-/* The pid qlaunch printed: "qlaunch: QEMU started (pid N)". */
-static int
-qemu_pid_of (Proc    *p,
-             guint    timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-  const char *at;
-
-  while ((at = strstr (p->err.buf->str, "QEMU started (pid ")) == NULL)
-    {
-      if (g_get_monotonic_time () >= deadline || p->exited)
-        proc_fail (p, "no 'QEMU started (pid N)' on stderr");
-      iterate ();
-    }
-  return atoi (at + strlen ("QEMU started (pid "));
-}
+/* ---- memory of a QEMU ------------------------------------------------------ */
 
 /* The field @key ("Pss") of /proc/PID/smaps_rollup, in kB (0 if absent). */
 static guint64
@@ -349,14 +103,14 @@ static double
 cold_once (const char *vm_file)
 {
   const char *args[] = { "run", vm_file, NULL };
-  Proc *p = qlaunch_spawn (args);
+  QlTestProc *p = ql_test_proc_qlaunch (args);
   double t;
 
-  proc_wait_line (p, SHELL_PROMPT, 120);
-  proc_shell (p, COMMAND, 60);
-  t = seconds_since (p->start);
-  proc_poweroff (p);
-  proc_free (p);
+  ql_test_proc_wait_line (p, SHELL_PROMPT, 120);
+  g_free (ql_test_proc_shell (p, COMMAND, 60));
+  t = ql_test_seconds_since (p->start);
+  ql_test_proc_poweroff (p);
+  ql_test_proc_free (p);
   return t;
 }
 
@@ -366,209 +120,38 @@ static double
 clone_once (const char *dir)
 {
   const char *args[] = { "template", "clone", dir, NULL };
-  Proc *p = qlaunch_spawn (args);
+  QlTestProc *p = ql_test_proc_qlaunch (args);
   double t;
 
-  proc_shell (p, " " COMMAND, 60);
-  t = seconds_since (p->start);
-  proc_poweroff (p);
-  proc_free (p);
+  g_free (ql_test_proc_shell (p, " " COMMAND, 60));
+  t = ql_test_seconds_since (p->start);
+  ql_test_proc_poweroff (p);
+  ql_test_proc_free (p);
   return t;
 }
 
-/* Minimal QMP: one JSON object per line. */
 typedef struct
 {
-  GSocket *socket;
-  GString *buf;
-} Qmp;
-
-static JsonObject *
-qmp_read (Qmp *q)
-{
-  for (;;)
-    {
-      char *nl = memchr (q->buf->str, '\n', q->buf->len);
-      char chunk[4096];
-      gssize n;
-
-      if (nl != NULL)
-        {
-          g_autoptr(JsonParser) parser = json_parser_new ();
-          g_autoptr(GError) error = NULL;
-          gsize len = nl - q->buf->str;
-          JsonObject *obj;
-
-          json_parser_load_from_data (parser, q->buf->str, len, &error);
-          g_assert_no_error (error);
-          obj = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-          g_string_erase (q->buf, 0, len + 1);
-          return obj;
-        }
-      n = g_socket_receive (q->socket, chunk, sizeof chunk, NULL, NULL);
-      if (n <= 0)
-        g_error ("QMP: connection closed");
-      g_string_append_len (q->buf, chunk, n);
-    }
-}
-
-/* Sends @json (with @fd, when >= 0, as SCM_RIGHTS), returns once its
- * "return" came (events before it are skipped, an error aborts). */
-static void
-qmp_command_fd (Qmp        *q,
-                const char *json,
-                int         fd)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = g_strconcat (json, "\n", NULL);
-  gsize done = 0;
-
-  if (fd >= 0)
-    {
-      g_autoptr(GSocketControlMessage) message = g_unix_fd_message_new ();
-      GOutputVector vector = { line, strlen (line) };
-      gssize n;
-
-      if (!g_unix_fd_message_append_fd (G_UNIX_FD_MESSAGE (message), fd, &error))
-        g_error ("QMP: %s", error->message);
-      n = g_socket_send_message (q->socket, NULL, &vector, 1, &message, 1, 0, NULL, &error);
-      if (n <= 0)
-        g_error ("QMP send: %s", error != NULL ? error->message : "closed");
-      done = n;
-    }
-
-  while (done < strlen (line))
-    {
-      gssize n = g_socket_send (q->socket, line + done, strlen (line) - done, NULL, &error);
-
-      if (n <= 0)
-        g_error ("QMP send: %s", error != NULL ? error->message : "closed");
-      done += n;
-    }
-  for (;;)
-    {
-      g_autoptr(JsonObject) obj = qmp_read (q);
-
-      if (json_object_has_member (obj, "return"))
-        return;
-      if (json_object_has_member (obj, "error"))
-        g_error ("QMP %s: %s", json,
-                 json_object_get_string_member (json_object_get_object_member (obj, "error"), "desc"));
-    }
-}
-
-static void
-qmp_command (Qmp        *q,
-             const char *json)
-{
-  qmp_command_fd (q, json, -1);
-}
-
-typedef struct
-{
-  double qmp;        /* QMP greeting read */
-  double migrated;   /* MIGRATION completed */
-  double resumed;    /* cont returned */
+  QlTestFloorPhases phases;
   double answered;   /* QLTEST-DONE */
 } FloorTimes;
 
+/* The floor (tests/helpers/clone-floor.c): the command is written once
+ * its QEMU took `cont`. */
 static void
-floor_once (char       **argv,
+floor_once (const char  *tpl,
+            char       **argv,
             const char  *qmp_path,
-            const char  *state,
             FloorTimes  *times)
 {
-  g_autofree char *incoming = NULL;
-  g_autoptr(GError) error = NULL;
-  Qmp q = { NULL, g_string_new (NULL) };
-  Proc *p;
+  QlTestProc *p = ql_test_floor_spawn (tpl, argv, qmp_path);
 
-  g_unlink (qmp_path);
-  p = proc_spawn ((const char * const *) argv);
-  q.socket = ql_test_unix_connect (qmp_path, 10000, &error);
-  g_assert_no_error (error);
-  g_socket_set_blocking (q.socket, TRUE);
-  json_object_unref (qmp_read (&q));        /* the greeting */
-  times->qmp = seconds_since (p->start);
-  qmp_command (&q, "{\"execute\":\"qmp_capabilities\"}");
-  qmp_command (&q, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":["
-                   "{\"capability\":\"x-ignore-shared\",\"state\":true},"
-                   "{\"capability\":\"events\",\"state\":true}]}}");
-  {
-    /* The state as a descriptor, as qlaunch passes it: the clone's argv
-     * has QEMU's seccomp filter with spawn=deny, no exec: migration. */
-    int fd = open (state, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-      g_error ("%s: %s", state, g_strerror (errno));
-    qmp_command_fd (&q, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"state\"}}", fd);
-    close (fd);
-  }
-  incoming = g_strdup ("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:state\"}}");
-  qmp_command (&q, incoming);
-  for (;;)
-    {
-      g_autoptr(JsonObject) obj = qmp_read (&q);
-      const char *status;
-
-      if (g_strcmp0 (json_object_get_string_member_with_default (obj, "event", ""), "MIGRATION") != 0)
-        continue;
-      status = json_object_get_string_member (json_object_get_object_member (obj, "data"), "status");
-      if (g_str_equal (status, "completed"))
-        break;
-      if (g_str_equal (status, "failed"))
-        proc_fail (p, "incoming migration failed");
-    }
-  times->migrated = seconds_since (p->start);
-  qmp_command (&q, "{\"execute\":\"cont\"}");
-  times->resumed = seconds_since (p->start);
-  proc_shell (p, COMMAND, 60);
-  times->answered = seconds_since (p->start);
-  g_object_unref (q.socket);
-  g_string_free (q.buf, TRUE);
-  proc_poweroff (p);
-  proc_free (p);
+  ql_test_floor_wait_resumed (p, 60, &times->phases);
+  g_free (ql_test_proc_shell (p, COMMAND, 60));
+  times->answered = ql_test_seconds_since (p->start);
+  ql_test_proc_poweroff (p);
+  ql_test_proc_free (p);
 }
-
-/* The clone's QEMU argv: the manifest's (memory file at a placeholder),
- * with the template's memory file, a QMP socket and -S -incoming defer. */
-static char **
-floor_argv (const char *dir,
-            const char *qmp_path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *manifest = g_build_filename (dir, "manifest.json", NULL);
-  g_autofree char *memory = g_build_filename (dir, "memory", NULL);
-  GPtrArray *argv = g_ptr_array_new ();
-  JsonArray *array;
-
-  json_parser_load_from_file (parser, manifest, &error);
-  g_assert_no_error (error);
-  array = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "argv");
-  g_assert_nonnull (array);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      const char *arg = json_array_get_string_element (array, i);
-      g_autoptr(GString) s = g_string_new (arg);
-
-      g_string_replace (s, "mem-path=/template/memory", "", 0);
-      if (s->len != strlen (arg))
-        {
-          g_string_assign (s, arg);
-          g_string_replace (s, "/template/memory", memory, 0);
-        }
-      g_ptr_array_add (argv, g_string_free (g_steal_pointer (&s), FALSE));
-    }
-  g_ptr_array_add (argv, g_strdup ("-qmp"));
-  g_ptr_array_add (argv, g_strdup_printf ("unix:%s,server=on,wait=off", qmp_path));
-  g_ptr_array_add (argv, g_strdup ("-S"));
-  g_ptr_array_add (argv, g_strdup ("-incoming"));
-  g_ptr_array_add (argv, g_strdup ("defer"));
-  g_ptr_array_add (argv, NULL);
-  return (char **) g_ptr_array_free (argv, FALSE);
-}
-
 /* ---- memory -------------------------------------------------------------- */
 
 /* Starts @n VMs at once (`qlaunch ARGS`), each answers a command; returns
@@ -584,26 +167,26 @@ pss_of_many (const char * const *args,
   guint64 total = 0;
 
   for (guint i = 0; i < n; i++)
-    g_ptr_array_add (procs, qlaunch_spawn (args));
+    g_ptr_array_add (procs, ql_test_proc_qlaunch (args));
   for (guint i = 0; i < n; i++)
     {
-      Proc *p = g_ptr_array_index (procs, i);
+      QlTestProc *p = g_ptr_array_index (procs, i);
 
       if (cold)
         {
-          proc_wait_line (p, SHELL_PROMPT, 600);
-          proc_shell (p, COMMAND, 120);
+          ql_test_proc_wait_line (p, SHELL_PROMPT, 600);
+          g_free (ql_test_proc_shell (p, COMMAND, 120));
         }
       else
-        proc_shell (p, " " COMMAND, 120);
+        g_free (ql_test_proc_shell (p, " " COMMAND, 120));
     }
-  *seconds = seconds_since (start);
+  *seconds = ql_test_seconds_since (start);
   /* Let the guests settle, then measure. */
   g_usleep (G_USEC_PER_SEC);
   for (guint i = 0; i < n; i++)
     {
-      Proc *p = g_ptr_array_index (procs, i);
-      int pid = qemu_pid_of (p, 10);
+      QlTestProc *p = g_ptr_array_index (procs, i);
+      int pid = ql_test_proc_qemu_pid (p, 10);
       g_autofree char *detail = NULL;
       guint64 kb = pss_kb (pid, &detail);
 
@@ -612,51 +195,19 @@ pss_of_many (const char * const *args,
       total += kb;
     }
   for (guint i = 0; i < n; i++)
-    proc_write (g_ptr_array_index (procs, i), "poweroff");
+    ql_test_proc_write (g_ptr_array_index (procs, i), "poweroff");
   for (guint i = 0; i < n; i++)
     {
-      Proc *p = g_ptr_array_index (procs, i);
+      QlTestProc *p = g_ptr_array_index (procs, i);
 
-      if (proc_wait (p, 120) != 0)
-        proc_fail (p, "did not exit with status 0");
-      proc_free (p);
+      if (ql_test_proc_wait (p, 120) != 0)
+        ql_test_proc_fail (p, "did not exit with status 0");
+      ql_test_proc_free (p);
     }
   return total;
 }
 
-static char *bench_dir;
 static char *vm_name;     /* the cold VMs' QEMUs have it in their argv */
-
-/* A failure (or meson's timeout) ends this process: kill the QEMUs of the
- * benchmark's directory (qlaunch's children and the floor's) with it. */
-static void
-kill_leftovers (int sig)
-{
-  g_autoptr(GDir) proc = bench_dir != NULL ? g_dir_open ("/proc", 0, NULL) : NULL;
-  const char *name;
-
-  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = g_strdup_printf ("/proc/%s/cmdline", name);
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-
-      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      if (strstr (cmdline, "qemu-system-") == NULL)
-        continue;
-      for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
-        if (strstr (cmdline + at, bench_dir) != NULL || g_strcmp0 (cmdline + at, vm_name) == 0)
-          {
-            kill (atoi (name), SIGKILL);
-            break;
-          }
-    }
-  if (bench_dir != NULL)
-    ql_test_rm_rf (bench_dir);    /* the template: 256 MiB */
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
 
 static guint
 env_uint (const char *name,
@@ -707,13 +258,9 @@ main (int    argc,
   g_assert_nonnull (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
 
   dir = ql_test_make_tmpdir ();
-  bench_dir = dir;
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTRAP, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
-  vm_file = g_build_filename (dir, "bench.vm", NULL);
   vm_name = g_strdup_printf ("qlbench-%d", (int) getpid ());
+  ql_test_proc_guard (dir, vm_name);
+  vm_file = g_build_filename (dir, "bench.vm", NULL);
   vm_text = g_strdup_printf ("[vm]\nname = %s\n"
                              "[machine]\ntype = pc\nacceleration = tcg\n"
                              "[memory]\nsize = 256M\n"
@@ -730,16 +277,16 @@ main (int    argc,
   g_print ("VM: the test guest, machine pc, TCG, 256 MiB, console on stdio (qltest=shell)\n");
   {
     const char *args[] = { "template", "create", "--ready-pattern", SHELL_PROMPT, vm_file, tpl, NULL };
-    Proc *p = qlaunch_spawn (args);
+    QlTestProc *p = ql_test_proc_qlaunch (args);
 
-    if (proc_wait (p, 300) != 0)
-      proc_fail (p, "template create failed");
-    create_s = seconds_since (p->start);
-    proc_free (p);
+    if (ql_test_proc_wait (p, 300) != 0)
+      ql_test_proc_fail (p, "template create failed");
+    create_s = ql_test_seconds_since (p->start);
+    ql_test_proc_free (p);
   }
   g_assert_cmpint (g_stat (state, &st), ==, 0);
   g_print ("template create: %.2f s (state %" G_GINT64_FORMAT " bytes)\n", create_s, (gint64) st.st_size);
-  qemu_argv = floor_argv (tpl, qmp_path);
+  qemu_argv = ql_test_floor_qemu_argv (tpl, qmp_path);
   {
     g_autofree char *cmd = g_strjoinv (" ", qemu_argv);
 
@@ -751,7 +298,7 @@ main (int    argc,
     FloorTimes ft;
 
     clone_once (tpl);
-    floor_once (qemu_argv, qmp_path, state, &ft);
+    floor_once (tpl, qemu_argv, qmp_path, &ft);
   }
 
   for (guint r = 0; r < rounds; r++)
@@ -776,11 +323,11 @@ main (int    argc,
             {
               FloorTimes ft;
 
-              floor_once (qemu_argv, qmp_path, state, &ft);
+              floor_once (tpl, qemu_argv, qmp_path, &ft);
               g_array_append_val (floor_, ft.answered);
-              g_array_append_val (floor_qmp, ft.qmp);
-              g_array_append_val (floor_migrated, ft.migrated);
-              g_array_append_val (floor_resumed, ft.resumed);
+              g_array_append_val (floor_qmp, ft.phases.qmp);
+              g_array_append_val (floor_migrated, ft.phases.migrated);
+              g_array_append_val (floor_resumed, ft.phases.resumed);
             }
         }
     }
@@ -836,11 +383,6 @@ main (int    argc,
   g_print ("memory ratio (clones + file) / cold = %.3f  (target <= 0.5)\n",
            (double) (clones_kb + file_kb) / cold_kb);
 
-  {
-    const char *chmod[] = { "chmod", "-R", "u+w", dir, NULL };
-
-    ql_test_run (chmod, NULL);
-  }
-  ql_test_rm_rf (dir);
+  ql_test_proc_remove_dir (dir);
   return 0;
 }

@@ -14,9 +14,14 @@
  *            capability cache is warm after the first rounds), connect to
  *            QMP.
  * Each round then sends `quit` and waits until every process is gone
- * (untimed). Reports the medians and their ratio (target: at most 1.10).
- * Prints figures only; asserts nothing about time. QLAUNCH_BENCH_ROUNDS
- * sets the number of rounds (default 15). */
+ * (untimed). Reports, for each side, the median, the 90th percentile and
+ * the minimum, the ratio of the medians (target: at most 1.10) and of the
+ * 90th percentiles, and the median of the per-round ratios (each round's
+ * two runs are next to each other in time: the least sensitive to a load
+ * that changes during the run). The host's load averages before and after
+ * are printed with them: on a shared machine only ratios measured side by
+ * side mean anything. Prints figures only; asserts nothing about time.
+ * QLAUNCH_BENCH_ROUNDS sets the number of rounds (default 30). */
 #include "ql-test-stats.h"
 #include "ql-test-util.h"
 
@@ -173,6 +178,21 @@ run_driver (const char * const *driver_argv,
   return seconds;
 }
 
+/* The first three fields of /proc/loadavg, or "unknown". */
+static char *
+load_average (void)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("unknown");
+  fields = g_strsplit (g_strstrip (text), " ", 4);
+  if (g_strv_length (fields) < 3)
+    return g_strdup ("unknown");
+  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
+}
+
 static double
 run_qlaunch (const char * const *run_argv,
              const char         *qmp_path)
@@ -201,7 +221,7 @@ main (int    argc,
   const char *plugin_dir = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
   const char *qlaunch = g_getenv ("QLAUNCH_BIN");
   const char *rounds_env = g_getenv ("QLAUNCH_BENCH_ROUNDS");
-  guint rounds = rounds_env != NULL ? (guint) MAX (atoi (rounds_env), 1) : 15;
+  guint rounds = rounds_env != NULL ? (guint) MAX (atoi (rounds_env), 1) : 30;
   g_autofree char *dir = ql_test_make_tmpdir ();
   g_autofree char *share = g_build_filename (dir, "share", NULL);
   g_autofree char *vm_file = g_build_filename (dir, "bench.vm", NULL);
@@ -211,6 +231,9 @@ main (int    argc,
   g_autofree char *vm_text = NULL;
   g_autoptr(GArray) driver = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) ql = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) paired = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *load_before = NULL;
+  g_autofree char *load_after = NULL;
   g_autoptr(GError) error = NULL;
   Plan plan = { 0 };
 
@@ -266,22 +289,36 @@ main (int    argc,
         run_driver ((const char * const *) driver_argv->pdata, &plan, qmp_path);
         run_qlaunch (run_argv, qmp_path);
       }
+    load_before = load_average ();
     for (guint r = 0; r < rounds; r++)
-      for (guint k = 0; k < 2; k++)
-        {
-          gboolean direct = (k == 0) == (r % 2 == 0);
-          double seconds = direct ? run_driver ((const char * const *) driver_argv->pdata, &plan, qmp_path)
-                                  : run_qlaunch (run_argv, qmp_path);
+      {
+        double pair[2];
 
-          g_array_append_val (direct ? driver : ql, seconds);
-        }
+        for (guint k = 0; k < 2; k++)
+          {
+            gboolean direct = (k == 0) == (r % 2 == 0);
+            double seconds = direct ? run_driver ((const char * const *) driver_argv->pdata, &plan, qmp_path)
+                                    : run_qlaunch (run_argv, qmp_path);
 
-    g_print ("to QMP ready, minimal C driver (socket, virtiofsd, QEMU): median %.1f ms (min %.1f; %u runs)\n",
-             ql_test_median (driver) * 1e3, ql_test_minimum (driver) * 1e3, rounds);
-    g_print ("to QMP ready, qlaunch run:                              median %.1f ms (min %.1f; %u runs)\n",
-             ql_test_median (ql) * 1e3, ql_test_minimum (ql) * 1e3, rounds);
-    g_print ("ratio qlaunch run / driver: %.3f (medians; target <= 1.10), overhead %.1f ms\n",
-             ql_test_median (ql) / ql_test_median (driver), (ql_test_median (ql) - ql_test_median (driver)) * 1e3);
+            g_array_append_val (direct ? driver : ql, seconds);
+            pair[direct ? 0 : 1] = seconds;
+          }
+        pair[1] /= pair[0];
+        g_array_append_val (paired, pair[1]);
+      }
+    load_after = load_average ();
+
+    g_print ("host load averages (1, 5, 15 min): before %s, after %s; %u CPUs\n",
+             load_before, load_after, g_get_num_processors ());
+    g_print ("to QMP ready, minimal C driver (socket, virtiofsd, QEMU): median %.1f ms, p90 %.1f, min %.1f (%u runs)\n",
+             ql_test_median (driver) * 1e3, ql_test_percentile (driver, 90) * 1e3,
+             ql_test_minimum (driver) * 1e3, rounds);
+    g_print ("to QMP ready, qlaunch run:                              median %.1f ms, p90 %.1f, min %.1f (%u runs)\n",
+             ql_test_median (ql) * 1e3, ql_test_percentile (ql, 90) * 1e3, ql_test_minimum (ql) * 1e3, rounds);
+    g_print ("ratio qlaunch run / driver: %.3f (medians; target <= 1.10), overhead %.1f ms; "
+             "p90s %.3f; median of the per-round ratios %.3f\n",
+             ql_test_median (ql) / ql_test_median (driver), (ql_test_median (ql) - ql_test_median (driver)) * 1e3,
+             ql_test_percentile (ql, 90) / ql_test_percentile (driver, 90), ql_test_median (paired));
   }
 
   g_strfreev (plan.qemu);

@@ -629,6 +629,90 @@ test_json_forms_start (void)
   g_subprocess_wait (qemu, NULL, NULL);
 }
 
+/* --all-properties survives a type QEMU dies on: QEMU 7.2 aborts on
+ * `device-list-properties virtio-gpu-gl-pci` ("missing object type
+ * 'virtio-gpu-gl-device'") when Debian's qemu-system-gui, which holds that
+ * module, is not installed. The type is recorded as not probed, with
+ * QEMU's words; every other type has its properties; the cache keeps it
+ * all; `qlaunch caps --all-properties` prints a notice and exits 0. */
+static void
+test_all_properties_survive (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlQemuCaps) caps = NULL;
+  g_autoptr(QlQemuCaps) cached = NULL;
+  g_auto(GStrv) types = NULL;
+  g_auto(GStrv) unprobed = NULL;
+  g_auto(GStrv) unprobed_cached = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *args[] = { "caps", "--all-properties", QEMU, NULL };
+  gboolean gl_module = g_file_test ("/usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-gl.so",
+                                    G_FILE_TEST_EXISTS);
+  gboolean gl_listed;
+  guint with_props = 0;
+
+  caps = ql_qemu_caps_lookup (QEMU, NULL, QL_QEMU_CAPS_LOOKUP_ALL_PROPERTIES | QL_QEMU_CAPS_LOOKUP_REFRESH,
+                              NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (ql_qemu_caps_is_from_cache (caps));
+  types = ql_qemu_caps_list_device_types (caps);
+  unprobed = ql_qemu_caps_list_unprobed_device_types (caps);
+  gl_listed = ql_qemu_caps_has_device_type (caps, "virtio-gpu-gl-pci");
+  for (guint i = 0; types[i] != NULL; i++)
+    {
+      const char *why = ql_qemu_caps_get_device_probe_failure (caps, types[i]);
+
+      /* Each type one or the other. */
+      g_assert_cmpint (ql_qemu_caps_has_device_properties (caps, types[i]), ==, why == NULL);
+      if (why != NULL)
+        {
+          g_test_message ("not probed: %s: %s", types[i], why);
+          g_assert_cmpstr (why, !=, "");
+          g_assert_true (g_strv_contains ((const char * const *) unprobed, types[i]));
+        }
+      else
+        with_props++;
+    }
+  g_assert_cmpuint (with_props + g_strv_length (unprobed), ==, g_strv_length (types));
+  /* The rest of the list was probed, not given up at the culprit. */
+  g_assert_cmpuint (with_props, >, 300);
+  g_assert_true (ql_qemu_caps_has_device_properties (caps, "virtio-net-pci"));
+  g_assert_true (ql_qemu_caps_has_device_properties (caps, "vhost-user-fs-pci"));
+  if (gl_listed && !gl_module)
+    {
+      const char *why = ql_qemu_caps_get_device_probe_failure (caps, "virtio-gpu-gl-pci");
+
+      g_assert_nonnull (why);
+      g_assert_nonnull (strstr (why, "virtio-gpu-gl-device"));
+    }
+  else
+    g_test_message ("virtio-gpu-gl-pci %s, its module %s: nothing for QEMU to die on",
+                    gl_listed ? "listed" : "not listed", gl_module ? "installed" : "missing");
+  g_assert_null (ql_qemu_caps_get_device_probe_failure (caps, "virtio-net-pci"));
+
+  /* The cache holds it all: no probe again. */
+  cached = ql_qemu_caps_lookup (QEMU, NULL, QL_QEMU_CAPS_LOOKUP_ALL_PROPERTIES, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (ql_qemu_caps_is_from_cache (cached));
+  unprobed_cached = ql_qemu_caps_list_unprobed_device_types (cached);
+  g_assert_true (g_strv_equal ((const char * const *) unprobed, (const char * const *) unprobed_cached));
+
+  /* The CLI: a notice per type on stderr, status 0. */
+  g_assert_cmpint (ql_test_run_cli (args, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "device types with probed properties:"));
+  for (guint i = 0; unprobed[i] != NULL; i++)
+    {
+      g_autofree char *notice = g_strdup_printf ("qlaunch: notice: %s: the properties of device type '%s' "
+                                                 "could not be probed: ",
+                                                 ql_qemu_caps_get_binary (caps), unprobed[i]);
+
+      g_assert_nonnull (strstr (err, notice));
+    }
+  if (unprobed[0] == NULL)
+    g_assert_null (strstr (err, "notice"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -656,6 +740,7 @@ main (int    argc,
   g_test_add_func ("/caps/cli-refusals", test_cli_refusals);
   g_test_add_func ("/caps/json-forms-start", test_json_forms_start);
   g_test_add_func ("/caps/escape-hatch-refusals", test_escape_hatch_refusals);
+  g_test_add_func ("/caps/all-properties-survive", test_all_properties_survive);
   ret = g_test_run ();
   ql_test_rm_rf (work);
   g_free (work);

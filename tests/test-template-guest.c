@@ -1547,23 +1547,6 @@ test_errors (void)
   assert_no_qemu (work_dir);
   g_unlink (vm_file);
 
-  /* create of a VM with a virtio-fs share: QEMU cannot save vhost-user-fs,
-   * so it is refused before anything starts (no virtiofsd either). */
-  g_clear_pointer (&vm_file, g_free);
-  g_clear_pointer (&target, g_free);
-  g_clear_pointer (&err, g_free);
-  g_clear_pointer (&text, g_free);
-  g_clear_pointer (&lower, g_free);
-  text = vm_text ("[device fs0]\ntype = virtio-fs\npath = .\ntag = share\n");
-  vm_file = write_vm_file (work_dir, "with-virtio-fs.vm", text);
-  target = g_build_filename (work_dir, "with-virtio-fs", NULL);
-  g_assert_cmpint (template_create (vm_file, target, SHELL_PROMPT, &err, NULL), ==, 1);
-  g_test_message ("create of a VM with a virtio-fs share: %s", err);
-  g_assert_nonnull (strstr (err, "device 'fs0' is a virtio-fs share"));
-  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
-  assert_no_qemu (work_dir);
-  g_unlink (vm_file);
-
   /* create that never gets ready: the deadline stops it, nothing stays. */
   g_clear_pointer (&vm_file, g_free);
   g_clear_pointer (&target, g_free);

@@ -549,7 +549,7 @@ test_handout_20 (void)
 
     for (guint i = 0; i < N_HANDOUTS; i++)
       g_string_append_printf (each, " %.1f", latency[i]);
-    g_test_message ("hand-out latency (get to resumed): mean %.2f ms, max %.2f ms; each (ms):%s",
+    g_test_message ("hand-out latency (get to a running VM in hand): mean %.2f ms, max %.2f ms; each (ms):%s",
                     sum / N_HANDOUTS, max, each->str);
   }
   g_test_message ("%u VM generation IDs and %u 16-byte reads of /dev/urandom, all different",

@@ -226,6 +226,19 @@ ql_cli_caps (const QlCliGlobals *globals,
       ql_cli_print_error (binary, error);
       return QL_EXIT_FAILURE;
     }
+  if (all_properties)
+    {
+      g_auto(GStrv) unprobed = ql_qemu_caps_list_unprobed_device_types (caps);
+
+      /* A notice, not a failure: the other types' properties are there. */
+      for (guint i = 0; unprobed[i] != NULL; i++)
+        {
+          g_autofree char *why = ql_cli_escape_untrusted (ql_qemu_caps_get_device_probe_failure (caps, unprobed[i]));
+
+          g_printerr ("qlaunch: notice: %s: the properties of device type '%s' could not be probed: %s\n",
+                      ql_qemu_caps_get_binary (caps), unprobed[i], why);
+        }
+    }
   if (properties_of != NULL)
     {
       const char *type = ql_qemu_caps_resolve_device_type (caps, properties_of);

@@ -101,6 +101,8 @@ template_create (const QlCliGlobals *globals,
     "Unless --same-identity, the VM gets a vmgenid device (guid auto; or keeps its\n"
     "own): every clone starts with a new VM generation ID, and its guest is told\n"
     "(Linux 5.18 and later reseed their RNG).\n"
+    "virtio-fs shares are left out of the saved state (QEMU cannot save them): the\n"
+    "manifest records them, and every clone gets them hot-plugged.\n"
     "--qemu-add, --qemu-remove and --qemu-set are recorded in the manifest: every\n"
     "clone gets them (and `template clone` refuses others).\n");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -263,6 +265,38 @@ clone_nic (QlRegistry  *registry,
   return g_steal_pointer (&device);
 }
 
+static void
+on_clone_helper_ready (QlVm       *vm,
+                       const char *device_id,
+                       const char *name,
+                       int         pid,
+                       gpointer    user_data)
+{
+  (void) vm;
+  (void) user_data;
+  g_printerr ("qlaunch: template clone: %s of device '%s' started (pid %d)\n", name, device_id, pid);
+}
+
+/* The template's virtio-fs shares, hot-plugged into the clone once its
+ * state is loaded: the guest mounts them by their tags. */
+static void
+report_shares (QlTemplate *template_)
+{
+  g_autoptr(GPtrArray) shares = ql_template_dup_shares (template_);
+
+  for (guint i = 0; i < shares->len; i++)
+    {
+      QlDevice *share = g_ptr_array_index (shares, i);
+      g_autofree char *tag = NULL;
+      g_autofree char *path = NULL;
+
+      g_object_get (share, "tag", &tag, "path", &path, NULL);
+      g_printerr ("qlaunch: template clone: virtio-fs share '%s' (tag '%s', %s) is hot-plugged when "
+                  "the clone runs: mount it in the guest then (mount -t virtiofs %s DIR)\n",
+                  ql_device_get_id (share), tag, path, tag);
+    }
+}
+
 /* A clone runs the template's machine: --qemu-* given to clone must be
  * the template's own, flag by flag (none given: the template's). */
 static gboolean
@@ -309,7 +343,10 @@ template_clone (const QlCliGlobals *globals,
   g_auto(GStrv) specs = NULL;
   g_auto(GStrv) nic_specs = NULL;
   g_autofree char *timeout_text = NULL;
+  g_autofree char *keep_disks = NULL;
   GOptionEntry entries[] = {
+    { "keep-disks", 0, 0, G_OPTION_ARG_FILENAME, &keep_disks,
+      "Make the clone's writable disk overlays in DIR and keep them after it exits", "DIR" },
     { "device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &specs,
       "Hot-plug a device after the clone resumed: TYPE,key=value,...", "SPEC" },
     { "nic", 0, 0, G_OPTION_ARG_STRING_ARRAY, &nic_specs,
@@ -336,9 +373,20 @@ template_clone (const QlCliGlobals *globals,
     "locally administered MAC unless its spec sets mac-address; the template's own\n"
     "NICs keep the template's MAC in every clone). Then as `qlaunch run`: the\n"
     "console on the terminal, QEMU's exit status.\n"
+    "The template's virtio-fs shares are hot-plugged into the clone right after it\n"
+    "resumed, each with its own virtiofsd (stopped when the clone ends): the guest\n"
+    "mounts them then (mount -t virtiofs TAG DIR).\n"
     "A clone gets the --qemu-add, --qemu-remove and --qemu-set the template was\n"
     "made with; given here, each must equal the template's (a clone runs the\n"
-    "machine the template's snapshot was taken of).\n");
+    "machine the template's snapshot was taken of).\n"
+    "Writable disks: the clone writes to a new qcow2 overlay of its own over the\n"
+    "template's overlay (DIR/disk-ID.qcow2, itself over the VM file's image; neither\n"
+    "is written), made in the clone's private runtime directory and removed when\n"
+    "QEMU exits. With --keep-disks KEEPDIR it is made in KEEPDIR as\n"
+    "TEMPLATE-ID-XXXXXXXX.qcow2 and kept (its path is printed on standard error):\n"
+    "`qlaunch run` boots it with a VM file whose disk has file = that path and\n"
+    "format = qcow2, as long as the template and the image stay in place. A disk\n"
+    "image that changed since the template was made is refused before QEMU starts.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   ql_cli_add_qemu_entries (context, &qemu);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -375,11 +423,21 @@ template_clone (const QlCliGlobals *globals,
   if (template_ != NULL && !check_clone_overrides (template_, &qemu, &error))
     g_clear_object (&template_);
   if (template_ != NULL)
-    vm = ql_template_new_clone (template_, &error);
+    vm = ql_template_new_clone_keeping_disks (template_, keep_disks, &error);
   if (vm == NULL)
     {
       ql_cli_print_error ("template clone", error);
       return QL_EXIT_FAILURE;
+    }
+  if (keep_disks != NULL)
+    {
+      g_auto(GStrv) ids = ql_template_dup_disk_ids (template_);
+
+      if (ids[0] == NULL)
+        g_printerr ("qlaunch: template clone: --keep-disks: the template has no writable disk\n");
+      for (guint i = 0; ids[i] != NULL; i++)
+        g_printerr ("qlaunch: template clone: disk '%s' is kept in %s\n",
+                    ids[i], ql_template_get_clone_disk (vm, ids[i]));
     }
   /* What its QEMU offers (cached by `template create`): a binary without
    * seccomp gets no -sandbox. */
@@ -393,6 +451,8 @@ template_clone (const QlCliGlobals *globals,
   }
   /* Nothing of the clone outlives this command, even if it is killed. */
   ql_vm_set_die_with_parent (vm, TRUE);
+  report_shares (template_);
+  g_signal_connect (vm, "helper-ready", G_CALLBACK (on_clone_helper_ready), NULL);
   c.template_ = template_;
   c.extra = extra;
   c.stdin_pipe = -1;
@@ -428,7 +488,7 @@ ql_cli_template (const QlCliGlobals *globals,
   g_printerr ("qlaunch: template: usage: qlaunch template create [--ready-pattern REGEX] "
               "[--timeout SECONDS] [--same-identity] [--qemu-add OPTION]... [--qemu-remove SPEC]... "
               "[--qemu-set LABEL:KEY=VALUE]... VMFILE DIR\n"
-              "       qlaunch template clone [--timeout SECONDS] [-d SPEC]... [--nic SPEC]... "
+              "       qlaunch template clone [--timeout SECONDS] [--keep-disks DIR] [-d SPEC]... [--nic SPEC]... "
               "[--qemu-add OPTION]... [--qemu-remove SPEC]... [--qemu-set LABEL:KEY=VALUE]... DIR\n");
   return QL_EXIT_USAGE;
 }

@@ -32,7 +32,7 @@ static const char usage[] =
   "  template create [--ready-pattern REGEX] [--timeout SECONDS] [--same-identity] VMFILE DIR\n"
   "          boot VMFILE, wait until ready, save it paused as a template in DIR\n"
   "          (each clone gets a new VM generation ID unless --same-identity)\n"
-  "  template clone [--timeout SECONDS] [-d SPEC]... [--nic SPEC]... DIR\n"
+  "  template clone [--timeout SECONDS] [--keep-disks DIR] [-d SPEC]... [--nic SPEC]... DIR\n"
   "          start a VM from the template in DIR, then as run; --nic: a network\n"
   "          card with a new random MAC unless SPEC sets mac-address\n"
   "\n"

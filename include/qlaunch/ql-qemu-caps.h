@@ -116,6 +116,9 @@ QL_API gboolean     ql_qemu_caps_has_device_properties (QlQemuCaps *self,
                                                    const char  *type);
 QL_API char       **ql_qemu_caps_list_device_properties (QlQemuCaps *self,
                                                    const char  *type);
+QL_API char       **ql_qemu_caps_list_unprobed_device_types (QlQemuCaps *self);
+QL_API const char  *ql_qemu_caps_get_device_probe_failure (QlQemuCaps *self,
+                                                   const char  *type);
 QL_API const char  *ql_qemu_caps_get_device_property_type (QlQemuCaps *self,
                                                    const char  *type,
                                                    const char  *property);

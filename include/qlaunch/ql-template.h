@@ -137,9 +137,16 @@ QL_API char       **ql_template_dup_qemu_overrides (QlTemplate         *self,
                                                    const char         *kind);
 QL_API guint64      ql_template_get_memory_size   (QlTemplate          *self);
 QL_API QlVmConfig  *ql_template_get_config        (QlTemplate          *self);
+QL_API GPtrArray   *ql_template_dup_shares        (QlTemplate          *self);
+QL_API char       **ql_template_dup_disk_ids      (QlTemplate          *self);
 
 QL_API QlVm        *ql_template_new_clone         (QlTemplate          *self,
                                                    GError             **error);
+QL_API QlVm        *ql_template_new_clone_keeping_disks (QlTemplate    *self,
+                                                         const char    *keep_dir,
+                                                         GError       **error);
+QL_API const char  *ql_template_get_clone_disk    (QlVm                *clone,
+                                                   const char          *id);
 QL_API void         ql_template_start_clone_async (QlTemplate          *self,
                                                    QlVm                *clone,
                                                    QlTemplateCloneFlags flags,

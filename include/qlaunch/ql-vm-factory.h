@@ -1,4 +1,4 @@
-/* qlaunch — QlVmFactory: a pool of paused clones of a template, handed out
+/* qlaunch — QlVmFactory: a pool of running clones of a template, handed out
  * on request and replaced in the background. */
 #pragma once
 

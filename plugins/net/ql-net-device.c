@@ -1105,7 +1105,7 @@ ql_net_device_valid (QlDevice    *device,
 {
   QlNetDevice *self = QL_NET_DEVICE (device);
   QlHostProbe *probe = vm != NULL ? ql_vm_config_get_host_probe (vm) : NULL;
-  g_autoptr(GHashTable) seen_fds = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) seen_fds = NULL;
   guint n_fds = fd_list_length (self->fds);
   guint n_vhost_fds = fd_list_length (self->vhost_fds);
   guint n_queues;
@@ -1206,6 +1206,10 @@ ql_net_device_valid (QlDevice    *device,
   if (!check_disable_modern (self, error))
     return FALSE;
 
+  /* Only a card with descriptors needs the set (argv building validates
+   * thousands of cards). */
+  if (n_fds + n_vhost_fds > 0)
+    seen_fds = g_hash_table_new (NULL, NULL);
   if (!check_fd_list (self, self->fds, "fds", seen_fds, error) ||
       !check_fd_list (self, self->vhost_fds, "vhost-fds", seen_fds, error))
     return FALSE;

@@ -32,3 +32,20 @@ ql_test_minimum (GArray *values)
     m = MIN (m, g_array_index (values, double, i));
   return m;
 }
+
+double
+ql_test_percentile (GArray *values,
+                    double  p)
+{
+  g_autoptr(GArray) sorted = g_array_copy (values);
+  double r = p / 100.0 * values->len;
+  guint rank = (guint) r;
+
+  if (rank < r)
+    rank++;                     /* ceil, without libm */
+  g_assert_cmpuint (sorted->len, >, 0);
+  g_assert_cmpfloat (p, >, 0);
+  g_assert_cmpfloat (p, <=, 100);
+  g_array_sort (sorted, ql_test_compare_doubles);
+  return g_array_index (sorted, double, MAX (rank, 1) - 1);
+}

@@ -11,5 +11,10 @@ gint        ql_test_compare_doubles     (gconstpointer a,
 /* The median and the minimum of a GArray of double (not changed). */
 double      ql_test_median              (GArray       *values);
 double      ql_test_minimum             (GArray       *values);
+/* The @p-th percentile (0 < @p <= 100) of a GArray of double, nearest
+ * rank: the smallest value with at least @p % of the values at or below
+ * it (with fewer than 100 values, p99 is the maximum). Not changed. */
+double      ql_test_percentile          (GArray       *values,
+                                         double        p);
 
 G_END_DECLS

@@ -1,0 +1,48 @@
+/* qlaunch tests — the console of a `qlaunch` process or of a library VM on
+ * pipes, driving the test guest's interactive shell (qltest=shell: the
+ * guest reads a line, runs it and prints `QLTEST-DONE <status>`). Made for
+ * clones of a template, whose guest already waits at its prompt. */
+#pragma once
+
+#include <qlaunch/qlaunch.h>
+
+G_BEGIN_DECLS
+
+typedef struct _QlTestConsole QlTestConsole;
+
+/* `$QLAUNCH_BIN --plugin-dir $QLAUNCH_BUILD_PLUGIN_DIR ARGS...`, stdin,
+ * stdout and stderr on pipes; it dies with the test process. */
+QlTestConsole *ql_test_console_spawn_cli  (const char * const *args);
+/* @vm's console on pipes (set before its launch): call
+ * ql_test_console_watch_vm() once it was launched. */
+QlTestConsole *ql_test_console_for_vm     (QlVm               *vm,
+                                           const char         *what);
+void           ql_test_console_watch_vm   (QlTestConsole      *c);
+/* The pid of the `qlaunch` process (0 for a library VM). */
+GPid           ql_test_console_get_pid    (QlTestConsole      *c);
+/* What qlaunch wrote on stderr so far (QEMU's stderr for a VM). */
+const char    *ql_test_console_get_stderr (QlTestConsole      *c);
+/* Runs @command in the guest: its output (stripped), and @status. Fails
+ * the test after @timeout_s, or if it ends first. */
+char          *ql_test_console_shell      (QlTestConsole      *c,
+                                           const char         *command,
+                                           guint               timeout_s,
+                                           int                *status);
+/* The same; a non-zero status fails the test. */
+char          *ql_test_console_shell_ok   (QlTestConsole      *c,
+                                           const char         *command,
+                                           guint               timeout_s);
+/* Waits (up to @timeout_s) for it to end and its output to close: the
+ * exit status (qlaunch's, or QEMU's). */
+int            ql_test_console_wait       (QlTestConsole      *c,
+                                           guint               timeout_s);
+/* Sends `poweroff` and waits (up to @timeout_s) for it to end: the exit
+ * status (qlaunch's, or QEMU's). */
+int            ql_test_console_poweroff   (QlTestConsole      *c,
+                                           guint               timeout_s);
+/* Stops what still runs and waits for it. */
+void           ql_test_console_free       (QlTestConsole      *c);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlTestConsole, ql_test_console_free)
+
+G_END_DECLS

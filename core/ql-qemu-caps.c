@@ -1112,7 +1112,9 @@ add_props (JsonBuilder *b,
  * deprecated), `device-types`, `device-properties` (type → property →
  * QOM type, for the types probed), `object-types`, `object-properties`,
  * `cpu-models`, `accelerators`, `chardev-backends`, `netdev-types`,
- * `command-line-options` (option → its parameters), `json-options`.
+ * `command-line-options` (option → its parameters), `json-options`,
+ * `unprobed-device-types` (type → why its properties could not be
+ * probed, see ql_qemu_caps_list_unprobed_device_types()).
  *
  * Returns: (transfer full): the JSON text
  */
@@ -1216,6 +1218,19 @@ ql_qemu_caps_to_json (QlQemuCaps *self,
             json_builder_end_array (b);
             g_free (list);
             g_clear_pointer (&params, g_variant_unref);
+          }
+      }
+      json_builder_end_object (b);
+      /* The types whose properties could not be probed, with why. */
+      json_builder_set_member_name (b, "unprobed-device-types");
+      json_builder_begin_object (b);
+      {
+        g_auto(GStrv) unprobed = ql_qemu_caps_list_unprobed_device_types (self);
+
+        for (guint i = 0; unprobed[i] != NULL; i++)
+          {
+            json_builder_set_member_name (b, unprobed[i]);
+            json_builder_add_string_value (b, ql_qemu_caps_get_device_probe_failure (self, unprobed[i]));
           }
       }
       json_builder_end_object (b);

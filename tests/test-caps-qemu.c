@@ -690,6 +690,17 @@ test_all_properties_survive (void)
     g_test_message ("virtio-gpu-gl-pci %s, its module %s: nothing for QEMU to die on",
                     gl_listed ? "listed" : "not listed", gl_module ? "installed" : "missing");
   g_assert_null (ql_qemu_caps_get_device_probe_failure (caps, "virtio-net-pci"));
+  {
+    g_autofree char *json = ql_qemu_caps_to_json (caps, FALSE);
+
+    g_assert_nonnull (strstr (json, "\"unprobed-device-types\":{"));
+    for (guint i = 0; unprobed[i] != NULL; i++)
+      {
+        g_autofree char *member = g_strdup_printf ("\"%s\":\"", unprobed[i]);
+
+        g_assert_nonnull (strstr (json, member));
+      }
+  }
 
   /* The cache holds it all: no probe again. */
   cached = ql_qemu_caps_lookup (QEMU, NULL, QL_QEMU_CAPS_LOOKUP_ALL_PROPERTIES, NULL, &error);

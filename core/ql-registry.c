@@ -1320,6 +1320,24 @@ ql_registry_scan_new_files (QlRegistry *self,
   G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, family) == G_STRUCT_OFFSET (QlRegistryScanFile, family));
   G_STATIC_ASSERT (G_STRUCT_OFFSET (QlScanCandidate, st) == G_STRUCT_OFFSET (QlRegistryScanFile, st));
   entries = ql_registry_scanner_scan_files (self->scanner, files, &n_processes);
+  /* Type names are the scanner process's, shared by the files it opened
+   * one after the other: a file that clashed with one opened before it
+   * in the same process is opened again in a process of its own, as a
+   * scan of it alone would have (where it clashes with what qlaunch
+   * loads is for the load here to say, in the scan's order). */
+  for (guint i = 1; i < files->len; i++)
+    if (entries[i] != NULL && entries[i]->error_code == QL_PLUGIN_ERROR_DUPLICATE_DEVICE)
+      {
+        g_autoptr(GPtrArray) alone = g_ptr_array_new ();
+        guint n_alone = 0;
+        g_autofree QlRegistryCacheEntry **again = NULL;
+
+        g_ptr_array_add (alone, g_ptr_array_index (files, i));
+        again = ql_registry_scanner_scan_files (self->scanner, alone, &n_alone);
+        ql_registry_cache_entry_free (entries[i]);
+        entries[i] = again[0];
+        n_processes += n_alone;
+      }
   g_debug ("plugin scanner: %u new or changed files in %u processes", files->len, n_processes);
   for (guint i = 0; i < files->len; i++)
     {

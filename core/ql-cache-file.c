@@ -29,6 +29,7 @@
  * the callers still check what the values mean.
  */
 #include "ql-cache-file.h"
+#include "ql-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,10 +111,11 @@ owned_and_private (const char         *what,
   return TRUE;
 }
 
-/* A refused cache is said once per process, on stderr: qlaunch then works
- * without it (probes QEMU, scans plugins). A refused directory is neither
- * read nor written; a refused file in a safe directory is not read, and
- * replaced by what qlaunch finds. */
+/* A refused cache is said once per process, as a notice
+ * (ql_set_notice_func()): qlaunch then works without it (probes QEMU,
+ * scans plugins). A refused directory is neither read nor written; a
+ * refused file in a safe directory is not read, and replaced by what
+ * qlaunch finds. */
 static void
 warn_refused (const GError *error,
               gboolean      file_only)
@@ -122,8 +124,9 @@ warn_refused (const GError *error,
 
   if (g_once_init_enter (&said))
     {
-      g_printerr ("qlaunch: warning: %s: %s\n", error->message,
-                  file_only ? "not read; it is rebuilt" : "the cache is neither read nor written");
+      ql_notice_take (g_error_new (error->domain, error->code, "%s: %s", error->message,
+                                   file_only ? "not read; it is rebuilt"
+                                             : "the cache is neither read nor written"));
       g_once_init_leave (&said, 1);
     }
 }

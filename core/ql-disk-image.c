@@ -328,7 +328,10 @@ ql_disk_image_create_overlay (const char  *path,
   fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return set_why (why, "cannot create %s: %s", path, g_strerror (errno));
-  if (!write_at (fd, head, 3 * QCOW2_CLUSTER_SIZE, 0)
+  /* Only what is not zero: the rest of the clusters are holes. */
+  if (!write_at (fd, head, QCOW2_HEADER_LENGTH + ext_len + backing_len, 0)
+      || !write_at (fd, head + QCOW2_CLUSTER_SIZE, 8, QCOW2_CLUSTER_SIZE)
+      || !write_at (fd, refblock, 2 * (3 + l1_clusters), 2 * QCOW2_CLUSTER_SIZE)
       || ftruncate (fd, 3 * (goffset) QCOW2_CLUSTER_SIZE + (goffset) l1_size * 8) != 0
       || (durable && fsync (fd) != 0))
     {

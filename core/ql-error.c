@@ -121,3 +121,83 @@ ql_set_str (char      **str_pointer,
   *str_pointer = g_strdup (new_str);
   return TRUE;
 }
+
+/* Notices: what the library worked around and the user should know. */
+static GMutex notice_lock;
+static QlNoticeFunc notice_func;
+static gpointer notice_data;
+static GPtrArray *notices;      /* GError, oldest first, while no func is set */
+
+/**
+ * ql_set_notice_func:
+ * @func: (nullable) (scope forever): the function that receives each
+ *   notice, or %NULL to keep them for ql_take_notices()
+ * @user_data: (closure func): data for @func
+ *
+ * Sets where the library's notices go. A notice is something the library
+ * worked around and the user should know, such as a cache directory
+ * another user could write, which is then neither read nor written: the
+ * call that met it still succeeds. The library itself never prints.
+ *
+ * With @func, each notice is given to it as it happens, in the thread
+ * that met it (which may be any thread). Without one (the default), the
+ * notices are kept until ql_take_notices(). `qlaunch` sets a function that
+ * prints `qlaunch: warning: MESSAGE` on stderr. Notices kept before this
+ * call stay for ql_take_notices().
+ */
+void
+ql_set_notice_func (QlNoticeFunc func,
+                    gpointer     user_data)
+{
+  g_mutex_lock (&notice_lock);
+  notice_func = func;
+  notice_data = user_data;
+  g_mutex_unlock (&notice_lock);
+}
+
+/**
+ * ql_take_notices:
+ *
+ * Takes the notices kept while no #QlNoticeFunc was set (see
+ * ql_set_notice_func()), oldest first: a next call returns only newer
+ * ones.
+ *
+ * Returns: (transfer full) (element-type GError): the notices (each a
+ *   #GError whose message says what happened and what the library did),
+ *   possibly none
+ */
+GPtrArray *
+ql_take_notices (void)
+{
+  GPtrArray *taken;
+
+  g_mutex_lock (&notice_lock);
+  taken = notices != NULL ? g_steal_pointer (&notices)
+                          : g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_mutex_unlock (&notice_lock);
+  return taken;
+}
+
+/* Gives @notice (taken) to the notice function, or keeps it. */
+void
+ql_notice_take (GError *notice)
+{
+  QlNoticeFunc func;
+  gpointer data;
+
+  g_mutex_lock (&notice_lock);
+  func = notice_func;
+  data = notice_data;
+  if (func == NULL)
+    {
+      if (notices == NULL)
+        notices = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+      g_ptr_array_add (notices, notice);
+    }
+  g_mutex_unlock (&notice_lock);
+  if (func != NULL)
+    {
+      func (notice, data);
+      g_error_free (notice);
+    }
+}

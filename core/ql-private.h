@@ -35,6 +35,10 @@ void         ql_error_list_add             (QlErrorList *list,
 gboolean     ql_error_list_propagate       (QlErrorList *list,
                                             GError     **error);
 
+/* Gives @notice (taken) to the application's QlNoticeFunc, or keeps it for
+ * ql_take_notices(). */
+void         ql_notice_take                (GError      *notice);
+
 /* Lets the registry tell a plugin it is being loaded / abandoned. */
 QlPlugin   *ql_plugin_new_for_file         (const char          *filename,
                                             GModule             *module,

@@ -582,6 +582,9 @@ failures_variant (Probe      *probe,
   return g_variant_builder_end (&b);
 }
 
+/* The restart below knows one QEMU only. */
+G_STATIC_ASSERT (N_INSTANCES == 1);
+
 /* QEMU died (or its QMP broke): records @key (when it is known to be the
  * request QEMU died on) as not probed with what QEMU said, and starts a
  * fresh QEMU at @socket_path. FALSE (probe->error set) when that QEMU

@@ -16,18 +16,19 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-2"
+#define FORMAT "qlaunch-registry-3"
 /* (format, qlaunch version, paths, identities, texts): entry i is the i-th
  * of each. Laid out so that a reader decodes only the entries of the files
  * it meets, each in a few steps (a command pays for the plugin files it
  * looks at, not for every file the cache knows):
  *   paths:      every path, each ended by a NUL, in one byte array;
- *   identities: a fixed-size array of IDENTITY_TYPE, read in place;
- *   texts:      per entry, one byte array of NUL-ended strings: family,
+ *   identities: a fixed-size array of IDENTITY_TYPE, read in place,
+ *               which also says where the entry's texts are;
+ *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
  *               device types. */
-#define IDENTITY_TYPE "(tttxxiuu)"
-#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aay)"
+#define IDENTITY_TYPE "(tttxxiuuuu)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ay)"
 #define N_FIXED_TEXTS 5
 
 /* IDENTITY_TYPE as GVariant lays it out (a fixed-size tuple is laid out as
@@ -42,16 +43,21 @@ typedef struct
   gint32  error_code;
   guint32 abi_major;
   guint32 abi_minor;
+  guint32 texts_offset;  /* in texts */
+  guint32 texts_length;
 } Identity;
 
-G_STATIC_ASSERT (sizeof (Identity) == 56);
+G_STATIC_ASSERT (sizeof (Identity) == 64);
 
 struct _QlRegistryCache
 {
   GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
   /* What the file holds and was not decoded yet: */
-  GVariant       *data;        /* (nullable) keeps the pointers below valid */
-  GVariant       *texts;       /* aay */
+  GVariant       *data;        /* (nullable) */
+  GVariant       *parts[3];    /* its paths, identities and texts: they keep
+                                * the pointers below valid */
+  const char     *texts;
+  gsize           texts_len;
   const Identity *identities;
   /* The file's paths (in data), sorted as written; an entry whose
    * path is out of order is not found, so it is scanned again and the
@@ -96,6 +102,14 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
 {
   if (entry == NULL)
     return;
+  if (entry->block != NULL)
+    {
+      /* Decoded: the strings are in the block, the types' array apart. */
+      g_free (entry->block);
+      g_free (entry->device_types);
+      g_free (entry);
+      return;
+    }
   g_free (entry->path);
   g_free (entry->family);
   g_free (entry->error_message);
@@ -191,7 +205,8 @@ ql_registry_cache_free (QlRegistryCache *cache)
   g_hash_table_unref (cache->entries);
   g_free (cache->paths);
   g_free (cache->taken);
-  g_clear_pointer (&cache->texts, g_variant_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (cache->parts); i++)
+    g_clear_pointer (&cache->parts[i], g_variant_unref);
   g_clear_pointer (&cache->data, g_variant_unref);
   g_free (cache);
 }
@@ -204,35 +219,49 @@ decode (QlRegistryCache *cache,
         gsize            index)
 {
   g_autoptr(QlRegistryCacheEntry) entry = NULL;
-  g_autoptr(GVariant) blob = g_variant_get_child_value (cache->texts, index);
   const Identity *id = &cache->identities[index];
-  const char *texts[N_FIXED_TEXTS];
-  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func (g_free);
-  const char *p, *end;
-  gsize len = 0;
-  guint n = 0;
+  char *texts[N_FIXED_TEXTS];
+  gsize path_len = strlen (path) + 1;
+  char *p, *end;
+  gsize len;
+  guint n = 0, n_types = 0;
 
-  p = g_variant_get_fixed_array (blob, &len, 1);
-  if (!g_path_is_absolute (path) || len == 0 || p[len - 1] != '\0')
+  if (!g_path_is_absolute (path) || id->texts_offset > cache->texts_len
+      || id->texts_length > cache->texts_len - id->texts_offset)
     return NULL;
-  end = p + len;
-  for (; p < end; p += strlen (p) + 1, n++)
+  len = id->texts_length;
+  if (len == 0 || cache->texts[id->texts_offset + len - 1] != '\0')
+    return NULL;
+
+  /* The path and the texts in one block the entry's strings point into. */
+  entry = g_new0 (QlRegistryCacheEntry, 1);
+  entry->block = g_malloc (path_len + len);
+  memcpy (entry->block, path, path_len);
+  memcpy (entry->block + path_len, cache->texts + id->texts_offset, len);
+  entry->path = entry->block;
+  end = entry->block + path_len + len;
+  for (p = entry->block + path_len; p < end; p += strlen (p) + 1, n++)
     {
       if (!g_utf8_validate (p, -1, NULL))
         return NULL;
       if (n < N_FIXED_TEXTS)
         texts[n] = p;
       else if (valid_name (p))
-        g_ptr_array_add (types, g_strdup (p));
+        n_types++;
       else
         return NULL;
     }
   if (n < N_FIXED_TEXTS || !valid_name (texts[0]))
     return NULL;
-  g_ptr_array_add (types, NULL);
+  entry->device_types = g_new (char *, n_types + 1);
+  p = texts[N_FIXED_TEXTS - 1];
+  for (guint i = 0; i < n_types; i++)
+    {
+      p += strlen (p) + 1;
+      entry->device_types[i] = p;
+    }
+  entry->device_types[n_types] = NULL;
 
-  entry = g_new0 (QlRegistryCacheEntry, 1);
-  entry->path = g_strdup (path);
   entry->dev = id->dev;
   entry->inode = id->inode;
   entry->size = id->size;
@@ -241,19 +270,18 @@ decode (QlRegistryCache *cache,
   entry->error_code = id->error_code;
   entry->abi_major = id->abi_major;
   entry->abi_minor = id->abi_minor;
-  entry->family = g_strdup (texts[0]);
-  entry->description = g_strdup (texts[2]);
-  entry->version = g_strdup (texts[3]);
-  entry->license = g_strdup (texts[4]);
-  entry->device_types = (char **) g_ptr_array_free (g_steal_pointer (&types), FALSE);
+  entry->family = texts[0];
+  entry->description = texts[2];
+  entry->version = texts[3];
+  entry->license = texts[4];
   if (entry->error_code >= 0)
     {
       if (texts[1][0] == '\0')
         return NULL;
-      entry->error_message = g_strdup (texts[1]);
+      entry->error_message = texts[1];
       return g_steal_pointer (&entry);
     }
-  if (entry->error_code != -1 || entry->device_types[0] == NULL)
+  if (entry->error_code != -1 || n_types == 0)
     return NULL;
   return g_steal_pointer (&entry);
 }
@@ -274,6 +302,7 @@ ql_registry_cache_read (const char *path)
   g_autoptr(GVariant) data = ql_cache_file_read (path, magic, G_VARIANT_TYPE (CACHE_TYPE));
   g_autoptr(GVariant) paths = NULL;
   g_autoptr(GVariant) identities = NULL;
+  g_autoptr(GVariant) texts = NULL;
   g_autoptr(QlRegistryCache) cache = NULL;
   const char *format, *version, *p, *end;
   gsize paths_len = 0, n_identities = 0, n = 0;
@@ -290,7 +319,8 @@ ql_registry_cache_read (const char *path)
   cache = ql_registry_cache_new ();
   paths = g_variant_get_child_value (data, 2);
   identities = g_variant_get_child_value (data, 3);
-  cache->texts = g_variant_get_child_value (data, 4);
+  texts = g_variant_get_child_value (data, 4);
+  cache->texts = g_variant_get_fixed_array (texts, &cache->texts_len, 1);
   p = g_variant_get_fixed_array (paths, &paths_len, 1);
   cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
   if (paths_len > 0 && p[paths_len - 1] != '\0')
@@ -306,13 +336,15 @@ ql_registry_cache_read (const char *path)
   cache->n_paths = n;
   for (gsize i = 0; p < end; p += strlen (p) + 1)
     cache->paths[i++] = p;
-  if (n != n_identities || n != g_variant_n_children (cache->texts))
+  if (n != n_identities)
     {
       g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " paths, %" G_GSIZE_FORMAT
-               " identities, %" G_GSIZE_FORMAT " texts)", path, n, n_identities,
-               g_variant_n_children (cache->texts));
+               " identities)", path, n, n_identities);
       return NULL;
     }
+  cache->parts[0] = g_steal_pointer (&paths);
+  cache->parts[1] = g_steal_pointer (&identities);
+  cache->parts[2] = g_steal_pointer (&texts);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
 }
@@ -463,20 +495,17 @@ ql_registry_cache_write (const char       *path,
   guint n = g_hash_table_size (entries);
   g_autoptr(GByteArray) path_blob = g_byte_array_new ();
   g_autofree Identity *identities = g_new0 (Identity, n + 1);
-  GVariantBuilder texts;
+  g_autoptr(GByteArray) blob = g_byte_array_new ();
   GVariant *children[5];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
-  g_variant_builder_init (&texts, G_VARIANT_TYPE ("aay"));
   for (guint i = 0; i < n; i++)
     {
       const QlRegistryCacheEntry *e = g_hash_table_lookup (entries, paths[i]);
-      g_autoptr(GByteArray) blob = g_byte_array_new ();
+      guint start = blob->len;
 
       append_text (path_blob, e->path);
-      identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
-                                   e->error_code, e->abi_major, e->abi_minor };
       append_text (blob, e->family);
       append_text (blob, e->error_message);
       append_text (blob, e->description);
@@ -484,15 +513,16 @@ ql_registry_cache_write (const char       *path,
       append_text (blob, e->license);
       for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
         append_text (blob, e->device_types[k]);
-      g_variant_builder_add_value (&texts, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->data,
-                                                                      blob->len, 1));
+      identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
+                                   e->error_code, e->abi_major, e->abi_minor, start, blob->len - start };
     }
   children[0] = g_variant_new_string (FORMAT);
   children[1] = g_variant_new_string (QL_VERSION);
   children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, path_blob->len > 0 ? path_blob->data : (guint8 *) "",
                                            path_blob->len, 1);
   children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE (IDENTITY_TYPE), identities, n, sizeof (Identity));
-  children[4] = g_variant_builder_end (&texts);
+  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
+                                           blob->len, 1);
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   return ql_cache_file_write (path, magic, data, error);
 }

@@ -24,6 +24,9 @@ typedef struct
   guint    abi_major;
   guint    abi_minor;
   char   **device_types;  /* sorted */
+  /* (nullable) An entry read from the file: the strings above point into
+   * this one block (device_types is an array of its own). */
+  char    *block;
 } QlRegistryCacheEntry;
 
 QlRegistryCacheEntry *ql_registry_cache_entry_new     (const char                 *path,

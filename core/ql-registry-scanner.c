@@ -185,16 +185,15 @@ drain (int      fd,
   return TRUE;
 }
 
-/* Runs one scanner on @files from @first on, filling @entries and
- * @answered; returns the index of the first file it did not answer for
+/* Runs one scanner on @files from @first on, filling @entries; returns
+ * the index after the last file it answered for or took it down
  * (files->len: all), or -1 if it could not be run. */
 static gssize
 run_scanner (const char    *scanner,
              GPtrArray     *files,
              guint          first,
              guint          timeout_ms,
-             QlRegistryCacheEntry **entries,
-             gboolean      *answered)
+             QlRegistryCacheEntry **entries)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocess) child = NULL;
@@ -252,7 +251,6 @@ run_scanner (const char    *scanner,
 
           g_string_erase (out, 0, (gssize) (newline - out->str) + 1);
           entries[next] = answer_entry (file, line, said);
-          answered[next] = TRUE;
           next++;
           err_mark = err->len;
           deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
@@ -266,7 +264,6 @@ run_scanner (const char    *scanner,
       g_autofree char *said = stderr_tail (err->str + err_mark, err->len - err_mark);
 
       entries[next] = died_entry (g_ptr_array_index (files, next), child, timed_out, timeout_ms, said);
-      answered[next] = TRUE;
       next++;
     }
   return (gssize) next;
@@ -297,14 +294,13 @@ ql_registry_scanner_scan_files (const char *scanner,
                                 guint      *n_processes)
 {
   QlRegistryCacheEntry **entries = g_new0 (QlRegistryCacheEntry *, files->len + 1);
-  g_autofree gboolean *answered = g_new0 (gboolean, files->len + 1);
   guint timeout_ms = scan_timeout_ms ();
   guint first = 0;
   guint runs = 0;
 
   while (first < files->len)
     {
-      gssize next = run_scanner (scanner, files, first, timeout_ms, entries, answered);
+      gssize next = run_scanner (scanner, files, first, timeout_ms, entries);
 
       if (next < 0)
         break;

@@ -1257,7 +1257,8 @@ ql_registry_list_dir (QlRegistry *self,
       const char *basename = g_ptr_array_index (names, i);
       QlScanCandidate *c = g_new0 (QlScanCandidate, 1);
 
-      c->path = g_build_filename (dir_name, basename, NULL);
+      c->path = g_strconcat (dir_name, g_str_has_suffix (dir_name, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S,
+                             basename, NULL);
       c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, basename, &c->st);
       if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
         {

@@ -8,8 +8,8 @@
  * directory: DIR is either a whole template or not there.
  */
 #include "ql-template-private.h"
-#include "ql-template-shares-private.h"
 #include "ql-template-disks-private.h"
+#include "ql-template-shares-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -51,9 +51,9 @@ typedef struct
   gboolean same_identity;       /* QL_TEMPLATE_CREATE_SAME_IDENTITY */
   char *text;                   /* the VM text kept (ql-template-identity.c) */
   JsonObject *identity;         /* the manifest's "identity" */
-  JsonArray *shares;            /* the manifest's "shares" (ql-template-shares.c) */
   JsonArray *disks;             /* the manifest's "disks" (ql-template-disks.c) */
   GHashTable *disk_paths;       /* writable disk id -> its overlay in tmp */
+  JsonArray *shares;            /* the manifest's "shares" (ql-template-shares.c) */
   gint64 deadline;
   guint timeout_ms;
   CreatePhase phase;
@@ -112,9 +112,9 @@ create_run_free (CreateRun *run)
   g_clear_object (&run->source);
   g_free (run->text);
   g_clear_pointer (&run->identity, json_object_unref);
-  g_clear_pointer (&run->shares, json_array_unref);
   g_clear_pointer (&run->disks, json_array_unref);
   g_clear_pointer (&run->disk_paths, g_hash_table_unref);
+  g_clear_pointer (&run->shares, json_array_unref);
   g_free (run->qemu_version);
   g_clear_error (&run->error);
   g_free (run);
@@ -419,9 +419,6 @@ build_manifest (CreateRun  *run,
     json_object_set_object_member (m, "qemu-overrides",
                                    json_object_ref (ql_vm_config_get_qemu_overrides (source)));
   json_object_set_object_member (m, "identity", json_object_ref (run->identity));
-  json_object_set_array_member (m, "shares", json_array_ref (run->shares));
-  if (json_array_get_length (run->shares) > 0)
-    json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
   if (run->disks != NULL && json_array_get_length (run->disks) > 0)
     {
       /* The overlays are complete: QEMU is gone. */
@@ -430,6 +427,9 @@ build_manifest (CreateRun  *run,
       json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
       json_object_set_array_member (m, "disks", json_array_ref (run->disks));
     }
+  json_object_set_array_member (m, "shares", json_array_ref (run->shares));
+  if (json_array_get_length (run->shares) > 0)
+    json_object_set_int_member (m, "format", QL_TEMPLATE_FORMAT_DISKS);
 
   binary = ql_template_resolve_qemu (source, error);
   if (binary == NULL)
@@ -970,16 +970,6 @@ create_cancelled (GCancellable *cancellable,
  * choice, the vmgenid device's id and the VM's network cards with their
  * MAC addresses (every clone has the template's).
  *
- * virtio-fs shares: QEMU cannot save a vhost-user-fs device, so the
- * template VM runs without them. Their groups are taken out of the VM
- * text the template keeps, the manifest's `shares` records each one (id,
- * type, and its properties that differ from their defaults), and every
- * clone gets them hot-plugged (ql_template_start_clone_async()). On a PCI
- * Express machine (q35) the template reserves one more root port for
- * hot-plug (#QlVmConfig:machine-hotplug-slots) per share that names no
- * `bus` or `addr`. A share that could not be hot-plugged into the template
- * VM fails with %QL_TEMPLATE_ERROR_UNSUPPORTED before QEMU starts.
- *
  * Writable disks: @config's image is never written. The template VM runs
  * each writable disk on a qcow2 overlay in @dir, `disk-ID.qcow2`, whose
  * backing file is the image (its absolute path, symbolic links resolved,
@@ -989,6 +979,16 @@ create_cancelled (GCancellable *cancellable,
  * SHA-256 of its first MiB, and the overlay's; a clone is refused when
  * the image changed. Every clone runs on its own overlay over the
  * template's (ql_template_new_clone_keeping_disks()).
+ *
+ * virtio-fs shares: QEMU cannot save a vhost-user-fs device, so the
+ * template VM runs without them. Their groups are taken out of the VM
+ * text the template keeps, the manifest's `shares` records each one (id,
+ * type, and its properties that differ from their defaults), and every
+ * clone gets them hot-plugged (ql_template_start_clone_async()). On a PCI
+ * Express machine (q35) the template reserves one more root port for
+ * hot-plug (#QlVmConfig:machine-hotplug-slots) per share that names no
+ * `bus` or `addr`. A share that could not be hot-plugged into the template
+ * VM fails with %QL_TEMPLATE_ERROR_UNSUPPORTED before QEMU starts.
  */
 void
 ql_template_create_full_async (QlVmConfig           *config,

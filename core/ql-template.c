@@ -14,8 +14,8 @@
  * broken state, and accepts a clone with extra devices silently.
  */
 #include "ql-template-private.h"
-#include "ql-template-shares-private.h"
 #include "ql-template-disks-private.h"
+#include "ql-template-shares-private.h"
 #include "ql-runtime-dir.h"
 
 #include <errno.h>
@@ -539,13 +539,16 @@ ql_template_new_from_manifest (const char  *dir,
                                GError     **error)
 {
   g_autoptr(QlTemplate) self = g_object_new (QL_TYPE_TEMPLATE, NULL);
-  g_autofree char *memory_path = g_build_filename (dir, QL_TEMPLATE_MEMORY, NULL);
+  g_autofree char *memory_path = NULL;
   JsonObject *vm = ql_json_object (manifest, "vm");
   JsonObject *qemu = ql_json_object (manifest, "qemu");
   g_autoptr(GError) local = NULL;
   g_autoptr(GHashTable) disks = NULL;
 
+  /* Absolute: the configuration's paths are (a relative DIR named
+   * another memory file than the one the configuration resolved). */
   self->dir = g_canonicalize_filename (dir, NULL);
+  memory_path = g_build_filename (self->dir, QL_TEMPLATE_MEMORY, NULL);
   self->manifest = json_object_ref (manifest);
   self->registry = g_object_ref (registry);
   if (ql_json_int (manifest, "format", -1) != QL_TEMPLATE_FORMAT
@@ -580,7 +583,7 @@ ql_template_new_from_manifest (const char  *dir,
   self->memory_size = ql_json_int (manifest, "memory-size", 0);
   /* Its writable disks on the template's overlays (which exist: a host
    * check of the configuration finds them). */
-  disks = ql_template_disks_template_paths (dir, manifest);
+  disks = ql_template_disks_template_paths (self->dir, manifest);
   self->config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                                ql_json_string (vm, "base-dir"), registry,
                                                ql_json_object (manifest, "qemu-overrides"), memory_path,
@@ -1003,10 +1006,12 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
     {
       /* virtiofsd maps the guest's RAM: the clone's own copy, shared. */
       g_autofree char *copy = g_build_filename (runtime->dir, QL_TEMPLATE_MEMORY, NULL);
-      g_autoptr(QlVmConfig) scratch = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                                              ql_json_string (vm, "base-dir"), self->registry,
-                                                              ql_json_object (self->manifest, "qemu-overrides"),
-                                                              copy, TRUE, NULL, FALSE, error);
+      g_autoptr(GHashTable) template_disks = ql_template_disks_template_paths (self->dir, self->manifest);
+      g_autoptr(QlVmConfig) scratch = ql_template_run_config_disks (ql_json_string (vm, "text"),
+                                                                    ql_json_string (vm, "name"),
+                                                                    ql_json_string (vm, "base-dir"), self->registry,
+                                                                    ql_json_object (self->manifest, "qemu-overrides"),
+                                                                    copy, TRUE, NULL, FALSE, template_disks, error);
       g_autoptr(GPtrArray) checked = NULL;
 
       if (scratch == NULL)
@@ -1021,7 +1026,8 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
       g_free (memory_path);
       memory_path = g_steal_pointer (&copy);
     }
-  /* Last before the configuration: a kept overlay is removed again when it fails. */
+  /* The overlays last: nothing that can fail before the configuration
+   * leaves a kept one behind. */
   disks = ql_template_disks_make_clone (self->dir, self->manifest, runtime->dir, keep_dir, error);
   if (disks == NULL)
     return NULL;
@@ -1043,10 +1049,10 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
       return NULL;
     }
   clone = ql_vm_new (config);
+  ql_template_disks_attach (clone, disks, keep_dir != NULL);
   if (shares->len > 0)
     g_object_set_data_full (G_OBJECT (clone), "ql-template-shares", g_steal_pointer (&shares),
                             (GDestroyNotify) g_ptr_array_unref);
-  ql_template_disks_attach (clone, disks, keep_dir != NULL);
   g_object_set_data_full (G_OBJECT (clone), "ql-template-runtime-dir",
                           g_steal_pointer (&runtime), (GDestroyNotify) clone_runtime_free);
   g_signal_connect (clone, "notify::state", G_CALLBACK (clone_state_changed), NULL);
@@ -1375,13 +1381,11 @@ check_extra_devices (QlTemplate  *self,
   JsonObject *vm = ql_json_object (self->manifest, "vm");
   QlVmConfig *clone_config = ql_vm_get_config (run->vm);
   GPtrArray *shares = g_object_get_data (G_OBJECT (run->vm), "ql-template-shares");
-
   g_autoptr(GHashTable) disks = NULL;
 
   if (run->extra == NULL || run->extra->len == 0)
     return TRUE;
-  /* The clone's memory as it runs (shared, with shares), its shares and
-   * the template's disk overlays. */
+  /* The clone's memory as it runs (shared, with shares), and its shares. */
   disks = ql_template_disks_template_paths (self->dir, self->manifest);
   run->with_extra = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
                                                   ql_json_string (vm, "base-dir"), self->registry,

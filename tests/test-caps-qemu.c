@@ -713,6 +713,46 @@ test_all_properties_survive (void)
     g_assert_null (strstr (err, "notice"));
 }
 
+/* A cache directory another user could write is neither read nor written,
+ * and the library says so as a notice the application reads
+ * (ql_take_notices(): no func set here), never on stderr itself. */
+static void
+test_refused_cache_notice (void)
+{
+  g_autofree char *unsafe = g_build_filename (work, "unsafe-cache", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlQemuCaps) caps = NULL;
+  g_autoptr(GPtrArray) notices = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  const GError *notice;
+
+  g_assert_cmpint (g_mkdir (unsafe, 0700), ==, 0);
+  g_assert_cmpint (chmod (unsafe, 0777), ==, 0);
+  g_setenv ("QLAUNCH_CACHE_DIR", unsafe, TRUE);
+  g_clear_pointer (&notices, g_ptr_array_unref);
+  notices = ql_take_notices ();   /* none from before */
+  g_clear_pointer (&notices, g_ptr_array_unref);
+  caps = ql_qemu_caps_lookup (QEMU, NULL, QL_QEMU_CAPS_LOOKUP_NONE, NULL, &error);
+  g_setenv ("QLAUNCH_CACHE_DIR", cache_root, TRUE);
+  g_assert_no_error (error);
+  g_assert_false (ql_qemu_caps_is_from_cache (caps));
+  notices = ql_take_notices ();
+  g_assert_cmpuint (notices->len, ==, 1);
+  notice = g_ptr_array_index (notices, 0);
+  g_assert_true (g_error_matches (notice, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED));
+  g_assert_nonnull (strstr (notice->message, unsafe));
+  g_assert_nonnull (strstr (notice->message, "writable by group or others (mode 0777)"));
+  g_assert_true (g_str_has_suffix (notice->message, ": the cache is neither read nor written"));
+  none = ql_take_notices ();
+  g_assert_cmpuint (none->len, ==, 0);
+  /* Nothing was written there. */
+  {
+    g_autofree char *caps_dir = g_build_filename (unsafe, "caps", NULL);
+
+    g_assert_false (g_file_test (caps_dir, G_FILE_TEST_EXISTS));
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -741,6 +781,7 @@ main (int    argc,
   g_test_add_func ("/caps/json-forms-start", test_json_forms_start);
   g_test_add_func ("/caps/escape-hatch-refusals", test_escape_hatch_refusals);
   g_test_add_func ("/caps/all-properties-survive", test_all_properties_survive);
+  g_test_add_func ("/caps/refused-cache-notice", test_refused_cache_notice);
   ret = g_test_run ();
   ql_test_rm_rf (work);
   g_free (work);

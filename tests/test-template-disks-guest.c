@@ -24,8 +24,10 @@
  *   mode 0600) boots with `qlaunch run` and a VM file naming it, and
  *   holds the clone's bytes and the template's mark.
  * /template-disks-guest/factory: a QlVmFactory (pool 2) hands out two
- *   VMs, each with its own overlay (ql_template_get_clone_disk()), each
- *   writing and reading back its own bytes.
+ *   VMs, each under `Seccomp: 2` with its own overlay
+ *   (ql_template_get_clone_disk()), each writing and reading back its own
+ *   bytes; the overlays go with the VMs. Also reports what
+ *   ql_template_new_clone() (checks and overlay, no QEMU) costs.
  * /template-disks-guest/drift: a base image whose mtime changed, one
  *   whose first MiB changed (size and mtime restored), and a template
  *   copy whose overlay's mtime changed, one whose manifest names another
@@ -824,35 +826,39 @@ template_clone (const char *dir,
   return console_spawn_cli (keep != NULL ? kept : plain);
 }
 
-/* The template of every case: made once. */
-static void
-ensure_template (void)
+/* `qlaunch template create --ready-pattern QLTEST-SHELL` of the test
+ * guest over base_path (writable, or read-only) into work_dir/NAME; @mark
+ * (nullable): what the guest writes at 1 MiB first. Returns DIR. */
+static char *
+make_template (const char *name,
+               gboolean    writable,
+               const char *mark)
 {
   g_autofree char *text = NULL;
   g_autofree char *params = NULL;
+  g_autofree char *vm_name = g_strconcat (name, ".vm", NULL);
   g_autofree char *vm_file = NULL;
   g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
-  g_autofree guint32 *bytes = g_new (guint32, DISK_SIZE / 4);
-  g_autoptr(GError) error = NULL;
   g_autoptr(Console) c = NULL;
+  char *dir = g_build_filename (work_dir, name, NULL);
   int status;
 
-  if (template_dir != NULL)
-    return;
-  for (guint i = 0; i < DISK_SIZE / 4; i++)
-    bytes[i] = g_random_int ();
-  base_path = g_build_filename (work_dir, "base.raw", NULL);
-  g_assert_true (g_file_set_contents (base_path, (const char *) bytes, DISK_SIZE, &error));
-  g_assert_no_error (error);
-  base_sha = file_sha256 (base_path);
-  template_mark = random_text ("TPLMARK");
-  params = g_strdup_printf ("qltest.dev=vda qltest.mark=%s qltest.seek=%d", template_mark, MARK_OFFSET);
+  if (mark != NULL)
+    params = g_strdup_printf ("qltest.dev=vda qltest.mark=%s qltest.seek=%d", mark, MARK_OFFSET);
   text = vm_text (params, base_path, "raw");
-  vm_file = write_vm_file (work_dir, "tpl.vm", text);
-  template_dir = g_build_filename (work_dir, "tpl", NULL);
+  if (!writable)
+    {
+      g_autofree char *ro = g_strconcat (text, "read-only = true\n", NULL);
+
+      /* The disk's group is the last one. */
+      g_assert_true (g_str_has_suffix (text, "format=raw\n"));
+      g_free (text);
+      text = g_steal_pointer (&ro);
+    }
+  vm_file = write_vm_file (work_dir, vm_name, text);
   {
     const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
-                           vm_file, template_dir, NULL };
+                           vm_file, dir, NULL };
 
     c = console_spawn_cli (args);
   }
@@ -861,6 +867,36 @@ ensure_template (void)
   if (status != 0)
     g_error ("qlaunch template create exited with %d:\n%s", status, c->err.buf->str);
   g_test_message ("template create: %.2f s", (g_get_monotonic_time () - c->start) / 1e6);
+  return dir;
+}
+
+/* The base image (8 MiB of random bytes). */
+static void
+ensure_base (void)
+{
+  g_autofree guint32 *bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (base_path != NULL)
+    return;
+  bytes = g_new (guint32, DISK_SIZE / 4);
+  for (guint i = 0; i < DISK_SIZE / 4; i++)
+    bytes[i] = g_random_int ();
+  base_path = g_build_filename (work_dir, "base.raw", NULL);
+  g_assert_true (g_file_set_contents (base_path, (const char *) bytes, DISK_SIZE, &error));
+  g_assert_no_error (error);
+  base_sha = file_sha256 (base_path);
+}
+
+/* The template of every case: made once. */
+static void
+ensure_template (void)
+{
+  if (template_dir != NULL)
+    return;
+  ensure_base ();
+  template_mark = random_text ("TPLMARK");
+  template_dir = make_template ("tpl", TRUE, template_mark);
 }
 
 /* ---- cases ------------------------------------------------------------- */
@@ -1122,6 +1158,7 @@ test_factory (void)
           c = g_ptr_array_index (consoles, k);
       g_assert_nonnull (c);
       console_watch_vm (c);
+      g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vms[i])), ==, 2);
       files[i] = g_strdup (ql_template_get_clone_disk (vms[i], "disk0"));
       g_assert_nonnull (files[i]);
       g_assert_cmphex (file_mode (files[i]), ==, 0600);
@@ -1268,6 +1305,7 @@ test_drift (void)
   assert_refused (copy, "missing");
 }
 
+#ifndef QL_TEMPLATE_DISKS_BENCH
 int
 main (int    argc,
       char **argv)
@@ -1299,3 +1337,4 @@ main (int    argc,
   }
   return ret;
 }
+#endif

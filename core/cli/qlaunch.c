@@ -51,6 +51,15 @@ static const char usage[] =
   "guest did not release), 2 usage error; run exits with\n"
   "QEMU's status, or 128+N when stopped by signal N.\n";
 
+/* The library's notices (a refused cache, ...), as they happen. */
+static void
+print_notice (const GError *notice,
+              gpointer      user_data)
+{
+  (void) user_data;
+  g_printerr ("qlaunch: warning: %s\n", notice->message);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -66,6 +75,7 @@ main (int    argc,
    * its start-up. */
   setlocale (LC_CTYPE, "");
   setlocale (LC_MESSAGES, "");
+  ql_set_notice_func (print_notice, NULL);
 
   for (i = 1; i < argc; i++)
     {

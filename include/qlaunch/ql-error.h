@@ -93,4 +93,19 @@ typedef enum
 QL_API GQuark ql_config_error_quark (void);
 QL_API GQuark ql_plugin_error_quark (void);
 
+/**
+ * QlNoticeFunc:
+ * @notice: what happened; the library keeps it (copy it to keep it)
+ * @user_data: the data given to ql_set_notice_func()
+ *
+ * Receives a notice of the library: something it worked around and the
+ * user should know (see ql_set_notice_func()).
+ */
+typedef void (*QlNoticeFunc) (const GError *notice,
+                              gpointer      user_data);
+
+QL_API void       ql_set_notice_func (QlNoticeFunc  func,
+                                      gpointer      user_data);
+QL_API GPtrArray *ql_take_notices    (void);
+
 G_END_DECLS

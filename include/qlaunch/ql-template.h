@@ -137,8 +137,8 @@ QL_API char       **ql_template_dup_qemu_overrides (QlTemplate         *self,
                                                    const char         *kind);
 QL_API guint64      ql_template_get_memory_size   (QlTemplate          *self);
 QL_API QlVmConfig  *ql_template_get_config        (QlTemplate          *self);
-QL_API GPtrArray   *ql_template_dup_shares        (QlTemplate          *self);
 QL_API char       **ql_template_dup_disk_ids      (QlTemplate          *self);
+QL_API GPtrArray   *ql_template_dup_shares        (QlTemplate          *self);
 
 QL_API QlVm        *ql_template_new_clone         (QlTemplate          *self,
                                                    GError             **error);

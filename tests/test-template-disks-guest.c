@@ -905,6 +905,7 @@ static void
 test_create (void)
 {
   g_autofree char *overlay = NULL;
+  g_autofree char *backing = NULL;
   g_autofree char *manifest_path = NULL;
   g_autofree char *log_path = NULL;
   g_autofree char *log = NULL;
@@ -923,7 +924,8 @@ test_create (void)
   g_assert_nonnull (strstr (log, "QLTEST-MARKED vda"));
   overlay = template_overlay (template_dir);
   g_assert_cmphex (file_mode (overlay), ==, 0444);
-  g_assert_cmpstr (backing_of (overlay), ==, base_path);
+  backing = backing_of (overlay);
+  g_assert_cmpstr (backing, ==, base_path);
 
   manifest_path = g_build_filename (template_dir, "manifest.json", NULL);
   g_assert_true (json_parser_load_from_file (parser, manifest_path, &error));

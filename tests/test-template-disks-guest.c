@@ -40,6 +40,7 @@
  */
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
+#include "ql-test-console.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,9 +50,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gunixinputstream.h>
-#include <gio/gunixoutputstream.h>
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -59,7 +57,6 @@
 #define CLONE_TIMEOUT_S   60
 #define COMMAND_TIMEOUT_S 30
 #define SHELL_PROMPT      "QLTEST-SHELL"
-#define SHELL_DONE        "QLTEST-DONE "
 #define DISK_SIZE         (8 * 1024 * 1024)
 #define MARK_OFFSET       1048576
 #define WRITE_OFFSET      2097152
@@ -224,446 +221,13 @@ kill_leftovers (int sig)
 
 /* ---- a console: a qlaunch process or a library clone, on pipes --------- */
 
-typedef struct
-{
-  GInputStream *stream;
-  GString *buf;
-  GCancellable *cancellable;
-  gboolean pending;
-  gboolean eof;
-} Reader;
-
-typedef struct
-{
-  GSubprocess *proc;        /* `qlaunch ...`, or */
-  QlVm *vm;                 /* a clone started through the library */
-  GOutputStream *in;        /* the console's input (NULL: none) */
-  Reader out;               /* the console (QEMU's stdout) */
-  Reader err;               /* qlaunch's stderr (CLI only) */
-  GCancellable *cancellable;
-  gboolean exited;
-  int status;               /* exit status (CLI), -1 if killed */
-  gsize pos;                /* bytes of out.buf consumed by shell calls */
-  gboolean typed;           /* a line was written to the console */
-  gint64 start;             /* when it was spawned */
-  char *what;               /* for messages */
-} Console;
-
-static void reader_read (Reader *r);
-
-static void
-reader_done (GObject      *source,
-             GAsyncResult *res,
-             gpointer      user_data)
-{
-  Reader *r = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
-
-  r->pending = FALSE;
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      r->eof = TRUE;
-      return;
-    }
-  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (!g_cancellable_is_cancelled (r->cancellable))
-    reader_read (r);
-}
-
-static void
-reader_read (Reader *r)
-{
-  r->pending = TRUE;
-  g_input_stream_read_bytes_async (r->stream, 65536, G_PRIORITY_DEFAULT, r->cancellable, reader_done, r);
-}
-
-static void
-reader_start (Reader        *r,
-              GInputStream  *stream,
-              GCancellable  *cancellable)
-{
-  r->stream = g_object_ref (stream);
-  r->buf = g_string_new (NULL);
-  r->cancellable = cancellable;
-  reader_read (r);
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* One iteration of the default main context, at most 50 ms (a tick). */
-static void
-iterate (void)
-{
-  static guint tick;
-
-  if (tick == 0)
-    tick = g_timeout_add (50, wake_up, NULL);
-  g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-cli_exited (GObject      *source,
-            GAsyncResult *res,
-            gpointer      user_data)
-{
-  Console *c = user_data;
-  GSubprocess *proc = G_SUBPROCESS (source);
-
-  g_subprocess_wait_finish (proc, res, NULL);
-  c->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  c->exited = TRUE;
-}
-
-static void
-vm_exited (GObject      *source,
-           GAsyncResult *res,
-           gpointer      user_data)
-{
-  Console *c = user_data;
-
-  ql_vm_wait_finish (QL_VM (source), res, NULL);
-  c->status = ql_vm_get_exit_status (QL_VM (source));
-  c->exited = TRUE;
-}
-
-/* `qlaunch --plugin-dir $QLAUNCH_BUILD_PLUGIN_DIR ARGS...`, its stdin,
- * stdout and stderr on pipes. */
-static Console *
-console_spawn_cli (const char * const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  Console *c = g_new0 (Console, 1);
-
-  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, "--plugin-dir");
-  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (; *args != NULL; args++)
-    g_ptr_array_add (argv, (char *) *args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_nonnull (g_ptr_array_index (argv, 0));
-  g_assert_nonnull (g_ptr_array_index (argv, 2));
-
-  c->what = g_strjoinv (" ", (char **) argv->pdata + 3);
-  c->start = g_get_monotonic_time ();
-  c->proc = ql_test_spawn ((const char * const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                           | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  c->cancellable = g_cancellable_new ();
-  c->in = g_object_ref (g_subprocess_get_stdin_pipe (c->proc));
-  reader_start (&c->out, g_subprocess_get_stdout_pipe (c->proc), c->cancellable);
-  reader_start (&c->err, g_subprocess_get_stderr_pipe (c->proc), c->cancellable);
-  g_subprocess_wait_async (c->proc, NULL, cli_exited, c);
-  return c;
-}
-
-/* A clone's VM (ql_template_new_clone()) with its console on pipes; start
- * it with ql_template_start_clone*(). */
-static Console *
-console_for_vm (QlVm       *vm,
-                const char *what)
-{
-  g_autoptr(GError) error = NULL;
-  int in_pipe[2], out_pipe[2];
-  Console *c = g_new0 (Console, 1);
-  g_autoptr(GInputStream) out = NULL;
-
-  g_assert_true (g_unix_open_pipe (in_pipe, FD_CLOEXEC, &error));
-  g_assert_true (g_unix_open_pipe (out_pipe, FD_CLOEXEC, &error));
-  g_assert_no_error (error);
-  ql_vm_set_stdin_fd (vm, in_pipe[0]);
-  ql_vm_set_stdout_fd (vm, out_pipe[1]);
-  close (in_pipe[0]);
-  close (out_pipe[1]);
-
-  c->what = g_strdup (what);
-  c->vm = g_object_ref (vm);
-  c->start = g_get_monotonic_time ();
-  c->cancellable = g_cancellable_new ();
-  c->in = g_unix_output_stream_new (in_pipe[1], TRUE);
-  out = g_unix_input_stream_new (out_pipe[0], TRUE);
-  reader_start (&c->out, out, c->cancellable);
-  return c;
-}
-
-/* Call once the clone's VM was launched. */
-static void
-console_watch_vm (Console *c)
-{
-  ql_vm_wait_async (c->vm, NULL, vm_exited, c);
-}
-
-static char *
-strip_cr (const char *s)
-{
-  GString *out = g_string_sized_new (strlen (s));
-
-  for (; *s != '\0'; s++)
-    if (*s != '\r')
-      g_string_append_c (out, *s);
-  return g_string_free (out, FALSE);
-}
-
-static char *
-console_tail (Console *c)
-{
-  const char *s = c->out.buf->str;
-
-  if (c->out.buf->len > 3000)
-    s += c->out.buf->len - 3000;
-  return strip_cr (s);
-}
-
-G_GNUC_NORETURN static void
-console_fail (Console    *c,
-              const char *why)
-{
-  g_autofree char *tail = console_tail (c);
-
-  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", c->what, why,
-           c->err.buf != NULL ? c->err.buf->str
-           : c->vm != NULL ? ql_vm_get_stderr (c->vm) : "", tail);
-}
-
-static gboolean
-console_done (Console *c)
-{
-  return c->exited && c->out.eof && (c->err.buf == NULL || c->err.eof);
-}
-
-/* Waits until it exited and its output ended; kills it after @timeout_s.
- * Returns the exit status. @qemu_seen: (nullable): set when a QEMU
- * mentioning @needle ran meanwhile (/proc looked at every 10 ms or so). */
-static int
-console_wait_watching (Console    *c,
-                       guint       timeout_s,
-                       const char *needle,
-                       gboolean   *qemu_seen)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-
-  while (!console_done (c))
-    {
-      if (g_get_monotonic_time () >= deadline)
-        console_fail (c, "did not end in time");
-      if (qemu_seen != NULL && !*qemu_seen)
-        {
-          g_autoptr(GArray) pids = qemu_pids (needle);
-
-          *qemu_seen = pids->len > 0;
-          g_main_context_iteration (NULL, FALSE);
-          g_usleep (5000);
-        }
-      else
-        iterate ();
-    }
-  return c->status;
-}
-
-static int
-console_wait (Console *c,
-              guint    timeout_s)
-{
-  return console_wait_watching (c, timeout_s, NULL, NULL);
-}
-
-static void
-console_free (Console *c)
-{
-  if (c == NULL)
-    return;
-  if (!c->exited)
-    {
-      if (c->proc != NULL)
-        g_subprocess_force_exit (c->proc);
-      else if (ql_vm_get_state (c->vm) == QL_VM_STATE_RUNNING)
-        {
-          ql_vm_set_grace_period (c->vm, 0);
-          ql_vm_stop (c->vm);
-        }
-      else
-        c->exited = TRUE;     /* never launched */
-    }
-  g_cancellable_cancel (c->cancellable);
-  while (!c->exited || c->out.pending || c->err.pending)
-    iterate ();
-  g_clear_object (&c->in);
-  g_clear_object (&c->out.stream);
-  g_clear_object (&c->err.stream);
-  if (c->out.buf != NULL)
-    g_string_free (c->out.buf, TRUE);
-  if (c->err.buf != NULL)
-    g_string_free (c->err.buf, TRUE);
-  g_clear_object (&c->cancellable);
-  g_clear_object (&c->proc);
-  g_clear_object (&c->vm);
-  g_free (c->what);
-  g_free (c);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Console, console_free)
-
-static void
-console_write_line (Console    *c,
-                    const char *line)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *data = g_strconcat (line, "\n", NULL);
-
-  if (!g_output_stream_write_all (c->in, data, strlen (data), NULL, NULL, &error)
-      || !g_output_stream_flush (c->in, NULL, &error))
-    console_fail (c, error->message);
-  c->typed = TRUE;
-}
-
-/* The offset of the first "QLTEST-DONE <digits>" that ends a line at or
- * after c->pos, or -1; @status, @line_end set. */
-static gssize
-find_done (Console *c,
-           int     *status,
-           gsize   *line_end)
-{
-  const char *buf = c->out.buf->str;
-  gsize from = c->pos;
-
-  for (;;)
-    {
-      const char *at = from < c->out.buf->len
-                       ? memmem (buf + from, c->out.buf->len - from, SHELL_DONE, strlen (SHELL_DONE))
-                       : NULL;
-      const char *p;
-      char *end;
-      long n;
-
-      if (at == NULL)
-        return -1;
-      p = at + strlen (SHELL_DONE);
-      if (g_ascii_isdigit (*p))
-        {
-          n = strtol (p, &end, 10);
-          if (*end == '\r')
-            end++;
-          if (*end == '\n')
-            {
-              *status = (int) n;
-              *line_end = end + 1 - buf;
-              return at - buf;
-            }
-          if (*end == '\0')
-            return -1;      /* the line is not complete yet */
-        }
-      from = p - buf;
-    }
-}
-
-/* What the console printed from c->pos to @end, without '\r' and without
- * the shell's prompt lines (a clone prints its first prompt after it
- * resumed when the template was saved before the guest printed it). */
-static char *
-output_between (Console *c,
-                gsize    end)
-{
-  g_autofree char *raw = g_strndup (c->out.buf->str + c->pos, end - c->pos);
-  g_autofree char *text = strip_cr (raw);
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  GString *out = g_string_new (NULL);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      /* QEMU's own line on stdout for a pty backend (the template of
-       * /template-guest/vserport has one). */
-      if (g_str_equal (lines[i], SHELL_PROMPT) || g_str_has_prefix (lines[i], "char device redirected to "))
-        continue;
-      if (out->len > 0)
-        g_string_append_c (out, '\n');
-      g_string_append (out, lines[i]);
-    }
-  return g_string_free (out, FALSE);
-}
-
-/* Runs @command in the guest (one line): writes it, reads the console
- * until QLTEST-DONE. Returns the output (stripped), sets @status.
- *
- * The first line written to a clone gets a leading blank: a clone's
- * console is written as soon as it is spawned (the guest reads it once it
- * runs), but QEMU's serial port takes one byte before the device state is
- * loaded, and loading it drops that byte (see test_type_ahead()). */
-static char *
-console_shell (Console    *c,
-               const char *command,
-               int        *status)
-{
-  gint64 deadline = g_get_monotonic_time () + COMMAND_TIMEOUT_S * G_USEC_PER_SEC;
-  gsize end = 0;
-  gssize at;
-  int st = -1;
-  char *out;
-
-  if (!c->typed)
-    {
-      g_autofree char *padded = g_strconcat (" ", command, NULL);
-
-      console_write_line (c, padded);
-    }
-  else
-    console_write_line (c, command);
-  while ((at = find_done (c, &st, &end)) < 0)
-    {
-      g_autofree char *why = NULL;
-
-      if (c->exited && c->out.eof)
-        {
-          why = g_strdup_printf ("exited (status %d) before the end of '%s'", c->status, command);
-          console_fail (c, why);
-        }
-      if (g_get_monotonic_time () >= deadline)
-        {
-          why = g_strdup_printf ("no " SHELL_DONE "N for '%s' within %d s", command, COMMAND_TIMEOUT_S);
-          console_fail (c, why);
-        }
-      iterate ();
-    }
-  out = output_between (c, at);
-  c->pos = end;
-  if (status != NULL)
-    *status = st;
-  return g_strstrip (out);
-}
-
-/* @command must succeed. */
-static char *
-console_shell_ok (Console    *c,
-                  const char *command)
-{
-  int status = -1;
-  char *out = console_shell (c, command, &status);
-
-  if (status != 0)
-    {
-      g_autofree char *why = g_strdup_printf ("'%s' exited with %d: %s", command, status, out);
-
-      console_fail (c, why);
-    }
-  return out;
-}
-
 /* Sends `poweroff`: the guest prints QLTEST-PASS shell and powers off;
  * asserts that QEMU (and qlaunch) exit 0. */
 static void
-console_poweroff (Console *c)
+console_poweroff (QlTestConsole *c)
 {
-  g_autofree char *console = NULL;
-
-  console_write_line (c, "poweroff");
-  g_assert_cmpint (console_wait (c, CLONE_TIMEOUT_S), ==, 0);
-  console = strip_cr (c->out.buf->str + c->pos);
-  if (strstr (console, "QLTEST-PASS shell") == NULL)
-    console_fail (c, "no QLTEST-PASS shell after poweroff");
+  g_assert_cmpint (ql_test_console_poweroff (c, CLONE_TIMEOUT_S), ==, 0);
+  ql_test_console_wait_for (c, "QLTEST-PASS shell", 0);
 }
 
 /* ---- files ------------------------------------------------------------- */
@@ -687,55 +251,34 @@ random_text (const char *prefix)
   return g_strdup_printf ("%s%08x%08x", prefix, g_random_int (), g_random_int ());
 }
 
-/* Waits until the console printed @text (after c->pos); consumes what
- * came before it and @text. */
-static void
-console_wait_for (Console    *c,
-                  const char *text,
-                  guint       timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-  const char *at;
-
-  while ((at = strstr (c->out.buf->str + c->pos, text)) == NULL)
-    {
-      if (c->exited && c->out.eof)
-        console_fail (c, "exited before its shell prompt");
-      if (g_get_monotonic_time () >= deadline)
-        console_fail (c, "no shell prompt in time");
-      iterate ();
-    }
-  c->pos = at + strlen (text) - c->out.buf->str;
-}
-
 /* @len bytes of the guest's /dev/vda at @offset. */
 static char *
-guest_read (Console *c,
-            guint    offset,
-            guint    len)
+guest_read (QlTestConsole *c,
+            guint          offset,
+            guint          len)
 {
   g_autofree char *cmd = g_strdup_printf ("dd if=/dev/vda bs=1 skip=%u count=%u 2>/dev/null", offset, len);
 
-  return console_shell_ok (c, cmd);
+  return ql_test_console_shell_ok (c, cmd, COMMAND_TIMEOUT_S);
 }
 
 /* Writes @text at @offset of the guest's /dev/vda, syncs and drops the
  * guest's page cache: what is read next comes from the disk. */
 static void
-guest_write (Console    *c,
-             guint       offset,
-             const char *text)
+guest_write (QlTestConsole *c,
+             guint          offset,
+             const char    *text)
 {
   g_autofree char *cmd = g_strdup_printf ("printf %%s %s | dd of=/dev/vda bs=1 seek=%u conv=notrunc 2>/dev/null "
                                           "&& sync && echo 3 > /proc/sys/vm/drop_caches", text, offset);
-  g_autofree char *out = console_shell_ok (c, cmd);
+  g_autofree char *out = ql_test_console_shell_ok (c, cmd, COMMAND_TIMEOUT_S);
 }
 
 /* QEMU's pid from `qlaunch: QEMU started (pid N)` on a CLI's stderr. */
 static int
-cli_qemu_pid (Console *c)
+cli_qemu_pid (QlTestConsole *c)
 {
-  const char *line = c->err.buf != NULL ? strstr (c->err.buf->str, "QEMU started (pid ") : NULL;
+  const char *line = strstr (ql_test_console_get_stderr (c), "QEMU started (pid ");
 
   return line != NULL ? atoi (line + strlen ("QEMU started (pid ")) : 0;
 }
@@ -815,7 +358,7 @@ template_overlay (const char *dir)
 }
 
 /* `qlaunch template clone [--keep-disks KEEP] DIR` (console on pipes). */
-static Console *
+static QlTestConsole *
 template_clone (const char *dir,
                 const char *keep)
 {
@@ -823,7 +366,7 @@ template_clone (const char *dir,
   const char *plain[] = { "template", "clone", "--timeout", timeout, dir, NULL };
   const char *kept[] = { "template", "clone", "--timeout", timeout, "--keep-disks", keep, dir, NULL };
 
-  return console_spawn_cli (keep != NULL ? kept : plain);
+  return ql_test_console_spawn_cli (keep != NULL ? kept : plain);
 }
 
 /* `qlaunch template create --ready-pattern QLTEST-SHELL` of the test
@@ -839,8 +382,9 @@ make_template (const char *name,
   g_autofree char *vm_name = g_strconcat (name, ".vm", NULL);
   g_autofree char *vm_file = NULL;
   g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   char *dir = g_build_filename (work_dir, name, NULL);
+  gint64 start;
   int status;
 
   if (mark != NULL)
@@ -860,13 +404,14 @@ make_template (const char *name,
     const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
                            vm_file, dir, NULL };
 
-    c = console_spawn_cli (args);
+    start = g_get_monotonic_time ();
+    c = ql_test_console_spawn_cli (args);
   }
-  g_output_stream_close (c->in, NULL, NULL);
-  status = console_wait (c, CREATE_TIMEOUT_S);
+  ql_test_console_close_input (c);
+  status = ql_test_console_wait (c, CREATE_TIMEOUT_S);
   if (status != 0)
-    g_error ("qlaunch template create exited with %d:\n%s", status, c->err.buf->str);
-  g_test_message ("template create: %.2f s", (g_get_monotonic_time () - c->start) / 1e6);
+    g_error ("qlaunch template create exited with %d:\n%s", status, ql_test_console_get_stderr (c));
+  g_test_message ("template create: %.2f s", (g_get_monotonic_time () - start) / 1e6);
   return dir;
 }
 
@@ -956,11 +501,11 @@ test_create (void)
 static void
 test_two_clones (void)
 {
-  g_autoptr(Console) a = NULL;
-  g_autoptr(Console) b = NULL;
+  g_autoptr(QlTestConsole) a = NULL;
+  g_autoptr(QlTestConsole) b = NULL;
   g_autofree char *overlay = NULL;
   g_autofree char *overlay_sha = NULL;
-  Console *clones[2];
+  QlTestConsole *clones[2];
   char *written[2] = { NULL, NULL };
   char *files[2] = { NULL, NULL };
 
@@ -976,7 +521,7 @@ test_two_clones (void)
   clones[1] = b;
   for (guint i = 0; i < 2; i++)
     {
-      Console *c = clones[i];
+      QlTestConsole *c = clones[i];
       g_autofree char *mark = guest_read (c, MARK_OFFSET, strlen (template_mark));
       g_autofree char *args = NULL;
       g_autofree char *backing = NULL;
@@ -1032,8 +577,8 @@ test_two_clones (void)
 static void
 test_keep_disks (void)
 {
-  g_autoptr(Console) c = NULL;
-  g_autoptr(Console) r = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
+  g_autoptr(QlTestConsole) r = NULL;
   g_autofree char *keep = NULL;
   g_autofree char *kept = NULL;
   g_autofree char *written = random_text ("KEPT");
@@ -1056,7 +601,7 @@ test_keep_disks (void)
   c = template_clone (template_dir, keep);
   guest_write (c, WRITE_OFFSET, written);
   console_poweroff (c);
-  line = strstr (c->err.buf->str, "disk 'disk0' is kept in ");
+  line = strstr (ql_test_console_get_stderr (c), "disk 'disk0' is kept in ");
   g_assert_nonnull (line);
   line += strlen ("disk 'disk0' is kept in ");
   kept = g_strndup (line, strcspn (line, "\n"));
@@ -1076,10 +621,9 @@ test_keep_disks (void)
   {
     const char *args[] = { "run", vm_file, NULL };
 
-    r = console_spawn_cli (args);
+    r = ql_test_console_spawn_cli (args);
   }
-  console_wait_for (r, SHELL_PROMPT, CREATE_TIMEOUT_S);
-  r->typed = TRUE;
+  ql_test_console_wait_for (r, SHELL_PROMPT, CREATE_TIMEOUT_S);
   back = guest_read (r, WRITE_OFFSET, strlen (written));
   mark = guest_read (r, MARK_OFFSET, strlen (template_mark));
   g_assert_cmpstr (back, ==, written);
@@ -1101,7 +645,7 @@ on_prepare_clone (QlVmFactory *factory,
                   GPtrArray   *consoles)
 {
   (void) factory;
-  g_ptr_array_add (consoles, console_for_vm (vm, "factory clone"));
+  g_ptr_array_add (consoles, ql_test_console_for_vm (vm, "factory clone"));
 }
 
 static void
@@ -1110,7 +654,7 @@ test_factory (void)
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlTemplate) tpl = NULL;
   g_autoptr(QlVmFactory) factory = NULL;
-  g_autoptr(GPtrArray) consoles = g_ptr_array_new_with_free_func ((GDestroyNotify) console_free);
+  g_autoptr(GPtrArray) consoles = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_test_console_free);
   g_autoptr(GError) error = NULL;
   char *files[2] = { NULL, NULL };
   QlVm *vms[2];
@@ -1148,7 +692,7 @@ test_factory (void)
   ql_vm_factory_start (factory);
   for (guint i = 0; i < 2; i++)
     {
-      Console *c = NULL;
+      QlTestConsole *c = NULL;
       g_autofree char *written = random_text (i == 0 ? "POOLA" : "POOLB");
       g_autofree char *back = NULL;
       g_autofree char *mark = NULL;
@@ -1156,10 +700,10 @@ test_factory (void)
       vms[i] = ql_vm_factory_get (factory, NULL, &error);
       g_assert_no_error (error);
       for (guint k = 0; k < consoles->len; k++)
-        if (((Console *) g_ptr_array_index (consoles, k))->vm == vms[i])
+        if (ql_test_console_get_vm (g_ptr_array_index (consoles, k)) == vms[i])
           c = g_ptr_array_index (consoles, k);
       g_assert_nonnull (c);
-      console_watch_vm (c);
+      ql_test_console_watch_vm (c);
       g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vms[i])), ==, 2);
       files[i] = g_strdup (ql_template_get_clone_disk (vms[i], "disk0"));
       g_assert_nonnull (files[i]);
@@ -1185,6 +729,24 @@ test_factory (void)
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
 }
 
+typedef struct
+{
+  const char *needle;
+  gboolean seen;
+} QemuWatch;
+
+/* A QlTestConsolePoll: notes whether a QEMU mentioning w->needle runs;
+ * done once one was seen. */
+static gboolean
+watch_qemu (gpointer data)
+{
+  QemuWatch *w = data;
+  g_autoptr(GArray) pids = qemu_pids (w->needle);
+
+  w->seen = pids->len > 0;
+  return !w->seen;
+}
+
 /* `template clone --keep-disks` of @dir fails before QEMU starts, naming
  * disk0 and saying @why; nothing is left. */
 static void
@@ -1192,20 +754,20 @@ assert_refused (const char *dir,
                 const char *why)
 {
   g_autofree char *keep = g_build_filename (work_dir, "keep-refused", NULL);
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   g_autoptr(GDir) d = NULL;
-  gboolean qemu_seen = FALSE;
+  QemuWatch watch = { dir, FALSE };
   int status;
 
   g_mkdir (keep, 0700);
   c = template_clone (dir, keep);
-  g_output_stream_close (c->in, NULL, NULL);
-  status = console_wait_watching (c, CLONE_TIMEOUT_S, dir, &qemu_seen);
-  g_test_message ("refused: %s", c->err.buf->str);
+  ql_test_console_close_input (c);
+  status = ql_test_console_wait_polling (c, CLONE_TIMEOUT_S, watch_qemu, &watch);
+  g_test_message ("refused: %s", ql_test_console_get_stderr (c));
   g_assert_cmpint (status, ==, 1);
-  g_assert_false (qemu_seen);
-  g_assert_nonnull (strstr (c->err.buf->str, "writable disk 'disk0'"));
-  g_assert_nonnull (strstr (c->err.buf->str, why));
+  g_assert_false (watch.seen);
+  g_assert_nonnull (strstr (ql_test_console_get_stderr (c), "writable disk 'disk0'"));
+  g_assert_nonnull (strstr (ql_test_console_get_stderr (c), why));
   d = g_dir_open (keep, 0, NULL);
   g_assert_nonnull (d);
   g_assert_null (g_dir_read_name (d));

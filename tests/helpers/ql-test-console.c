@@ -196,6 +196,18 @@ ql_test_console_get_stderr (QlTestConsole *c)
   return c->vm != NULL && ql_vm_get_stderr (c->vm) != NULL ? ql_vm_get_stderr (c->vm) : "";
 }
 
+QlVm *
+ql_test_console_get_vm (QlTestConsole *c)
+{
+  return c->vm;
+}
+
+void
+ql_test_console_close_input (QlTestConsole *c)
+{
+  g_output_stream_close (c->in, NULL, NULL);
+}
+
 static char *
 strip_cr (const char *s)
 {
@@ -355,19 +367,63 @@ ql_test_console_shell_ok (QlTestConsole *c,
   return out;
 }
 
-int
-ql_test_console_wait (QlTestConsole *c,
-                      guint          timeout_s)
+void
+ql_test_console_wait_for (QlTestConsole *c,
+                          const char    *text,
+                          guint          timeout_s)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  const char *at;
+
+  while ((at = strstr (c->out.buf->str + c->pos, text)) == NULL)
+    {
+      g_autofree char *why = NULL;
+
+      if (c->exited && c->out.eof)
+        {
+          why = g_strdup_printf ("exited (status %d) before printing '%s'", c->status, text);
+          console_fail (c, why);
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          why = g_strdup_printf ("no '%s' within %u s", text, timeout_s);
+          console_fail (c, why);
+        }
+      iterate ();
+    }
+  c->pos = at + strlen (text) - c->out.buf->str;
+}
+
+int
+ql_test_console_wait_polling (QlTestConsole    *c,
+                              guint             timeout_s,
+                              QlTestConsolePoll poll,
+                              gpointer          data)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  gboolean polling = poll != NULL;
 
   while (!(c->exited && c->out.eof && (c->err.buf == NULL || c->err.eof)))
     {
       if (g_get_monotonic_time () >= deadline)
         console_fail (c, "did not end in time");
-      iterate ();
+      if (polling)
+        {
+          polling = poll (data);
+          g_main_context_iteration (NULL, FALSE);
+          g_usleep (5000);
+        }
+      else
+        iterate ();
     }
   return c->status;
+}
+
+int
+ql_test_console_wait (QlTestConsole *c,
+                      guint          timeout_s)
+{
+  return ql_test_console_wait_polling (c, timeout_s, NULL, NULL);
 }
 
 int

@@ -22,6 +22,17 @@ void           ql_test_console_watch_vm   (QlTestConsole      *c);
 GPid           ql_test_console_get_pid    (QlTestConsole      *c);
 /* What qlaunch wrote on stderr so far (QEMU's stderr for a VM). */
 const char    *ql_test_console_get_stderr (QlTestConsole      *c);
+/* The VM given to ql_test_console_for_vm() (NULL for a `qlaunch`
+ * process). */
+QlVm          *ql_test_console_get_vm     (QlTestConsole      *c);
+/* Closes the console's input: the process reads end-of-file. */
+void           ql_test_console_close_input (QlTestConsole     *c);
+/* Waits (up to @timeout_s) until the console printed @text after what
+ * was consumed so far, and consumes the output up to and including it.
+ * Fails the test after @timeout_s, or if it ends first. */
+void           ql_test_console_wait_for   (QlTestConsole      *c,
+                                           const char         *text,
+                                           guint               timeout_s);
 /* Runs @command in the guest: its output (stripped), and @status. Fails
  * the test after @timeout_s, or if it ends first. */
 char          *ql_test_console_shell      (QlTestConsole      *c,
@@ -36,6 +47,16 @@ char          *ql_test_console_shell_ok   (QlTestConsole      *c,
  * exit status (qlaunch's, or QEMU's). */
 int            ql_test_console_wait       (QlTestConsole      *c,
                                            guint               timeout_s);
+/* Called about every 5 ms while ql_test_console_wait_polling() waits,
+ * until it returns FALSE. */
+typedef gboolean (*QlTestConsolePoll) (gpointer data);
+/* ql_test_console_wait() that also calls @poll (nullable) with @data
+ * every 5 ms or so until @poll returns FALSE: to notice short-lived
+ * things (a process in /proc) while it runs. */
+int            ql_test_console_wait_polling (QlTestConsole    *c,
+                                             guint             timeout_s,
+                                             QlTestConsolePoll poll,
+                                             gpointer          data);
 /* Sends `poweroff` and waits (up to @timeout_s) for it to end: the exit
  * status (qlaunch's, or QEMU's). */
 int            ql_test_console_poweroff   (QlTestConsole      *c,

@@ -57,8 +57,8 @@ is_safe_id (const char *id)
   return TRUE;
 }
 
-/* A property of @device as a string (an enum by its nick); NULL when it
- * has no such property or it is unset. */
+/* A property of @device as text (an enum by its nick); NULL when it has
+ * no such property or it is unset. */
 static char *
 device_prop (QlDevice   *device,
              const char *name)
@@ -70,15 +70,7 @@ device_prop (QlDevice   *device,
     return NULL;
   g_value_init (&value, pspec->value_type);
   g_object_get_property (G_OBJECT (device), name, &value);
-  if (G_VALUE_HOLDS_STRING (&value))
-    return g_value_dup_string (&value);
-  if (G_VALUE_HOLDS_ENUM (&value))
-    {
-      GEnumValue *ev = g_enum_get_value (G_PARAM_SPEC_ENUM (pspec)->enum_class, g_value_get_enum (&value));
-
-      return ev != NULL ? g_strdup (ev->value_nick) : NULL;
-    }
-  return NULL;
+  return ql_param_value_to_string (pspec, &value);
 }
 
 GPtrArray *

@@ -68,9 +68,9 @@ GHashTable *ql_template_disks_template_paths (const char  *dir,
 
 /* A clone's overlays: one empty qcow2 over DIR/disk-ID.qcow2 per disk of
  * the manifest, made in @runtime_dir (disk-ID.qcow2) or, when @keep_dir
- * is given, in it (NAME-ID-XXXXXXXX.qcow2, kept after the clone). Returns
- * id -> path (empty when the template has no writable disk); on failure
- * nothing is left. */
+ * is given, in it (NAME-ID-XXXXXXXX.qcow2, XXXXXXXX: eight random hex
+ * digits; kept after the clone). Returns id -> path (empty when the
+ * template has no writable disk); on failure nothing is left. */
 GHashTable *ql_template_disks_make_clone    (const char   *dir,
                                              JsonObject   *manifest,
                                              const char   *runtime_dir,

@@ -956,7 +956,7 @@ ql_template_new_clone (QlTemplate  *self,
  * the VM file names; neither is ever written). It is made here, before
  * QEMU starts, mode 0600, never over an existing file: in @keep_dir as
  * `TEMPLATE-ID-XXXXXXXX.qcow2` (TEMPLATE: the template directory's name,
- * ID: the disk's id), or without @keep_dir as `disk-ID.qcow2` in the
+ * ID: the disk's id, XXXXXXXX: eight random hex digits), or without @keep_dir as `disk-ID.qcow2` in the
  * clone's private runtime directory. Get its path with
  * ql_template_get_clone_disk(). A kept overlay stays after the clone (but
  * not when it fails to start): it is the clone's disk, which `qlaunch run`

@@ -383,7 +383,8 @@ template_clone (const QlCliGlobals *globals,
     "template's overlay (DIR/disk-ID.qcow2, itself over the VM file's image; neither\n"
     "is written), made in the clone's private runtime directory and removed when\n"
     "QEMU exits. With --keep-disks KEEPDIR it is made in KEEPDIR as\n"
-    "TEMPLATE-ID-XXXXXXXX.qcow2 and kept (its path is printed on standard error):\n"
+    "TEMPLATE-ID-XXXXXXXX.qcow2 (XXXXXXXX: eight random hex digits) and kept\n"
+    "(its path is printed on standard error):\n"
     "`qlaunch run` boots it with a VM file whose disk has file = that path and\n"
     "format = qcow2, as long as the template and the image stay in place. A disk\n"
     "image that changed since the template was made is refused before QEMU starts.\n");

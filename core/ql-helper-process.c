@@ -819,6 +819,17 @@ spawn (QlHelperProcess  *self,
   return subprocess;
 }
 
+/* Whether @path is a socket the launcher made listening for the helper. */
+static gboolean
+made_listening (QlHelperProcess *self,
+                const char      *path)
+{
+  for (guint i = 0; i < self->listen_paths->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (self->listen_paths, i), path) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 void
 ql_helper_process_start_async (QlHelperProcess     *self,
                                GCancellable        *cancellable,
@@ -854,7 +865,10 @@ ql_helper_process_start_async (QlHelperProcess     *self,
       output_read_next (self);
     }
 
-  if (self->socket == NULL)
+  /* No socket to wait for, or one we made listening before the spawn
+   * (socket activation): the kernel queues connections until the helper
+   * accepts, so it is ready now, and a death is seen by wait_cb(). */
+  if (self->socket == NULL || made_listening (self, self->socket))
     {
       self->ready = TRUE;
       g_task_return_boolean (task, TRUE);

@@ -26,6 +26,8 @@ struct _QlPlugin
 
   GPtrArray *registrations;   /* element-type QlPluginRegistration, owned */
   GError    *register_error;  /* the first refused registration, or NULL */
+  gboolean   vouched;         /* this very file passed the property checks
+                               * before (the registry cache says so) */
 };
 
 G_DEFINE_FINAL_TYPE (QlPlugin, ql_plugin, G_TYPE_OBJECT)
@@ -304,6 +306,13 @@ ql_device_type_check_properties (const char  *name,
   return TRUE;
 }
 
+void
+ql_plugin_set_vouched (QlPlugin *self,
+                       gboolean  vouched)
+{
+  self->vouched = vouched;
+}
+
 /**
  * ql_plugin_get_name:
  * @self: a #QlPlugin
@@ -473,8 +482,10 @@ ql_plugin_register_device (QlPlugin    *self,
   g_return_val_if_fail (QL_IS_PLUGIN (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* The property checks make a device and read every property: done once
+   * per plugin file, when it was scanned. */
   if (!ql_device_type_check (name, type, &local_error)
-      || !ql_device_type_check_properties (name, type, self->name, &local_error))
+      || (!self->vouched && !ql_device_type_check_properties (name, type, self->name, &local_error)))
     {
       /* Kept, so that an init that goes on regardless still fails. */
       if (self->register_error == NULL)

@@ -40,6 +40,11 @@ gboolean     ql_error_list_propagate       (QlErrorList *list,
 void         ql_notice_take                (GError      *notice);
 
 /* Lets the registry tell a plugin it is being loaded / abandoned. */
+/* The plugin's file is the one the registry cache recorded as loading
+ * well: its device types passed ql_device_type_check_properties() then (in
+ * the plugin scanner, or an earlier load), which registration skips. */
+void        ql_plugin_set_vouched          (QlPlugin            *self,
+                                            gboolean             vouched);
 QlPlugin   *ql_plugin_new_for_file         (const char          *filename,
                                             GModule             *module,
                                             const QlPluginDesc  *desc);

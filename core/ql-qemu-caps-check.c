@@ -414,16 +414,11 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
  *
  * Returns: (transfer full): the capabilities, or %NULL with @error set
  */
-QlQemuCaps *
-ql_qemu_caps_lookup_for_cmdline (QlCmdline              *cmdline,
-                                 QlQemuCapsLookupFlags   flags,
-                                 GCancellable           *cancellable,
-                                 GError                **error)
+char **
+ql_qemu_caps_cmdline_device_types (QlCmdline *cmdline)
 {
   g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-  g_auto(GStrv) types = NULL;
 
-  g_return_val_if_fail (QL_IS_CMDLINE (cmdline), NULL);
   for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
     {
       QlOption *option = ql_cmdline_get_option (cmdline, i);
@@ -431,7 +426,19 @@ ql_qemu_caps_lookup_for_cmdline (QlCmdline              *cmdline,
       if (strcmp (ql_option_get_flag (option), "-device") == 0 && ql_option_get_head (option) != NULL)
         g_strv_builder_add (b, ql_option_get_head (option));
     }
-  types = g_strv_builder_end (b);
+  return g_strv_builder_end (b);
+}
+
+QlQemuCaps *
+ql_qemu_caps_lookup_for_cmdline (QlCmdline              *cmdline,
+                                 QlQemuCapsLookupFlags   flags,
+                                 GCancellable           *cancellable,
+                                 GError                **error)
+{
+  g_auto(GStrv) types = NULL;
+
+  g_return_val_if_fail (QL_IS_CMDLINE (cmdline), NULL);
+  types = ql_qemu_caps_cmdline_device_types (cmdline);
   return ql_qemu_caps_lookup (ql_cmdline_get_binary (cmdline), (const char * const *) types,
                               flags, cancellable, error);
 }

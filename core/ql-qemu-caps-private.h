@@ -93,6 +93,13 @@ char       *ql_qemu_caps_cache_path  (const char         *cache_dir,
 
 /* Binary search in a sorted `as` or in an array of tuples whose first
  * member is the sorted string key; the child (owned) or NULL. */
+/* Whether @self holds the properties of every device type in @types
+ * (types QEMU lacks need none): what ql_qemu_caps_lookup() with @types
+ * would otherwise read or probe again. */
+gboolean    ql_qemu_caps_has_properties_of (QlQemuCaps          *self,
+                                            const char * const  *types);
+/* The `-device` drivers @cmdline uses. */
+char      **ql_qemu_caps_cmdline_device_types (QlCmdline        *cmdline);
 GVariant   *ql_caps_array_lookup     (GVariant    *array,
                                       const char  *key);
 char      **ql_caps_array_keys       (GVariant    *array);

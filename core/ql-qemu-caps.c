@@ -45,7 +45,16 @@ struct _QlQemuCaps
   gboolean from_cache;
   guint major, minor, micro;
   char *version_string;
+
+  /* ql_qemu_caps_resolve_machine()'s answers: name → the machine type
+   * (in data) or RESOLVED_NONE. A VM's build asks several times for the
+   * same name, and an alias is found by a scan of every machine type. */
+  GMutex      resolved_lock;
+  GHashTable *resolved;
 };
+
+/* What `resolved` records for a name QEMU has no machine type for. */
+static const char RESOLVED_NONE[] = "";
 
 G_DEFINE_FINAL_TYPE (QlQemuCaps, ql_qemu_caps, G_TYPE_OBJECT)
 
@@ -65,6 +74,8 @@ ql_qemu_caps_finalize (GObject *object)
 
   g_clear_pointer (&self->data, g_variant_unref);
   g_free (self->version_string);
+  g_clear_pointer (&self->resolved, g_hash_table_unref);
+  g_mutex_clear (&self->resolved_lock);
   G_OBJECT_CLASS (ql_qemu_caps_parent_class)->finalize (object);
 }
 
@@ -77,7 +88,7 @@ ql_qemu_caps_class_init (QlQemuCapsClass *klass)
 static void
 ql_qemu_caps_init (QlQemuCaps *self)
 {
-  (void) self;
+  g_mutex_init (&self->resolved_lock);
 }
 
 static GVariant *
@@ -287,6 +298,13 @@ merge_types (GVariant           *data,
   for (guint i = 0; wanted != NULL && wanted[i] != NULL; i++)
     g_strv_builder_add (b, wanted[i]);
   return g_strv_builder_end (b);
+}
+
+gboolean
+ql_qemu_caps_has_properties_of (QlQemuCaps          *self,
+                                const char * const  *types)
+{
+  return self->data != NULL && !missing_properties (self->data, types);
 }
 
 /* Whether every type was asked about: probed, or known not to be
@@ -504,26 +522,14 @@ ql_qemu_caps_list_machines (QlQemuCaps *self)
   return list_field (self, QL_CAPS_FIELD_MACHINES);
 }
 
-/**
- * ql_qemu_caps_resolve_machine:
- * @self: a #QlQemuCaps
- * @name: a machine type or alias, such as `q35`
- *
- * Resolves a machine type name.
- *
- * Returns: (nullable): the machine type @name is or aliases (`pc-q35-7.2`
- *   for `q35`), %NULL when QEMU has none of that name
- */
-const char *
-ql_qemu_caps_resolve_machine (QlQemuCaps *self,
-                              const char *name)
+static const char *
+resolve_machine (QlQemuCaps *self,
+                 const char *name)
 {
   g_autoptr(GVariant) machines = NULL;
   g_autoptr(GVariant) m = NULL;
   gsize n;
 
-  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), NULL);
-  g_return_val_if_fail (name != NULL, NULL);
   machines = field (self, QL_CAPS_FIELD_MACHINES);
   if (machines == NULL)
     return NULL;
@@ -548,6 +554,42 @@ ql_qemu_caps_resolve_machine (QlQemuCaps *self,
         }
     }
   return NULL;
+}
+
+/**
+ * ql_qemu_caps_resolve_machine:
+ * @self: a #QlQemuCaps
+ * @name: a machine type or alias, such as `q35`
+ *
+ * Resolves a machine type name.
+ *
+ * Returns: (nullable): the machine type @name is or aliases (`pc-q35-7.2`
+ *   for `q35`), %NULL when QEMU has none of that name
+ */
+const char *
+ql_qemu_caps_resolve_machine (QlQemuCaps *self,
+                              const char *name)
+{
+  const char *resolved;
+
+  g_return_val_if_fail (QL_IS_QEMU_CAPS (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  if (self->data == NULL)
+    return NULL;
+
+  g_mutex_lock (&self->resolved_lock);
+  if (self->resolved == NULL)
+    self->resolved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  resolved = g_hash_table_lookup (self->resolved, name);
+  if (resolved == NULL)
+    {
+      /* Strings in data, which lives as long as self. */
+      resolved = resolve_machine (self, name);
+      g_hash_table_insert (self->resolved, g_strdup (name),
+                           (gpointer) (resolved != NULL ? resolved : RESOLVED_NONE));
+    }
+  g_mutex_unlock (&self->resolved_lock);
+  return resolved != RESOLVED_NONE ? resolved : NULL;
 }
 
 /**

@@ -1179,6 +1179,7 @@ ql_registry_load_file (QlRegistry                 *self,
    * unregistered: the module must stay mapped whatever init returns. */
   g_module_make_resident (module);
   plugin = ql_plugin_new_for_file (filename, module, desc);
+  ql_plugin_set_vouched (plugin, expected != NULL && expected->error_code < 0);
 
   if (!ql_registry_init_plugin (self, plugin, desc, error))
     return NULL;

@@ -1,6 +1,7 @@
 /* qlaunch — a VM's command line checked against the QEMU binary that will
  * run it: the sequence `qlaunch args`, `run` and QlVm share. */
 #include "ql-vm-config-private.h"
+#include "ql-qemu-caps-private.h"
 
 /* Probes (or reads from the cache) what @binary offers, with the errors of
  * ql_qemu_caps_lookup() prefixed by what the probe was for. */
@@ -44,8 +45,14 @@ ql_vm_config_build_checked_cmdline_in (QlVmConfig  *self,
   if (cmdline == NULL)
     return NULL;
 
-  /* Then the properties of the device types this command line uses. */
-  caps = lookup (binary, cmdline, error);
+  /* Then the properties of the device types this command line uses:
+   * read a moment ago with the machine types when the cache has them. */
+  {
+    g_auto(GStrv) types = ql_qemu_caps_cmdline_device_types (cmdline);
+
+    caps = ql_qemu_caps_has_properties_of (machines, (const char * const *) types)
+           ? g_object_ref (machines) : lookup (binary, cmdline, error);
+  }
   if (caps == NULL)
     return NULL;
   ql_qemu_caps_apply_syntax (caps, cmdline);

@@ -134,6 +134,11 @@ struct _QlVm
   gboolean helpers_starting;
   QlCmdline *pending_cmdline;     /* QEMU's, while the helpers start */
   char **pending_argv;
+
+  /* ql_vm_build_cmdline()'s: the launch runs it. */
+  QlCmdline *built_cmdline;
+  char *built_runtime_dir;
+  gboolean built_made_here;
   GError *helper_failure;         /* a helper died while the VM ran */
   char *helper_death;             /* "device 'x': helper y (pid N) exited
                                    * with status S while the VM ran", when
@@ -870,6 +875,8 @@ ql_vm_finalize (GObject *object)
   g_clear_object (&self->helper_cancellable);
   g_clear_object (&self->pending_cmdline);
   g_strfreev (self->pending_argv);
+  g_clear_object (&self->built_cmdline);
+  g_free (self->built_runtime_dir);
   if (self->qmp != NULL)
     {
       /* The event handler went with our weak reference (connect_object). */
@@ -1988,12 +1995,15 @@ ql_vm_get_hotplug_helpers (QlVm       *self,
 
 /* QEMU's command line for a launch, in the VM's runtime directory: the
  * configuration's, or a fresh one (*@made_here) that is created only if a
- * helper needs it. */
+ * helper needs it. A binary that cannot be probed fails the checked build
+ * with the probe's error, @hint appended; a missing one is built
+ * unchecked (the spawn names it). */
 static QlCmdline *
-build_cmdline (QlVm      *self,
-               char     **runtime_dir,
-               gboolean  *made_here,
-               GError   **error)
+build_cmdline (QlVm        *self,
+               const char  *hint,
+               char       **runtime_dir,
+               gboolean    *made_here,
+               GError     **error)
 {
   const char *explicit_dir = ql_vm_config_get_runtime_dir (self->config);
 
@@ -2008,18 +2018,72 @@ build_cmdline (QlVm      *self,
 
       if (cmdline != NULL)
         return cmdline;
-      /* A missing binary: the spawn names it, as for an unchecked VM. */
       if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
         {
           if (local->domain == QL_QEMU_CAPS_ERROR && local->code != QL_QEMU_CAPS_ERROR_INCOMPATIBLE)
-            g_set_error (error, local->domain, local->code,
-                         "%s (ql_vm_set_check_qemu() turns this check off)", local->message);
+            g_set_error (error, local->domain, local->code, "%s%s", local->message, hint);
           else
             g_propagate_error (error, g_steal_pointer (&local));
           return NULL;
         }
     }
   return ql_vm_config_build_cmdline_in (self->config, *runtime_dir, error);
+}
+
+/**
+ * ql_vm_build_cmdline:
+ * @self: a #QlVm in state %QL_VM_STATE_NEW
+ * @error: return location for an error
+ *
+ * Builds now the command line the launch runs, as ql_vm_launch_async()
+ * does (checked against the binary unless ql_vm_set_check_qemu() turned
+ * that off), in the runtime directory the launch uses, and keeps it: the
+ * launch then runs this command line and does not build another. For a
+ * caller that shows the command line's notes (ql_cmdline_get_notes()) or
+ * reports a configuration error before the launch, without the cost of a
+ * second build, as `qlaunch run` does.
+ *
+ * The launch sees no change made to the configuration after this call:
+ * call it again after one (each call replaces the command line kept). A
+ * failed call keeps none, and the launch builds its own.
+ *
+ * Errors: those of ql_vm_config_build_checked_cmdline(), or of
+ * ql_vm_config_build_cmdline() when unchecked. A binary that cannot be
+ * probed is the probe's #QL_QEMU_CAPS_ERROR, as it is (the launch adds
+ * that ql_vm_set_check_qemu() turns the check off); a missing binary
+ * gives an unchecked command line, whose launch then fails naming it.
+ *
+ * Returns: (transfer none) (nullable): the command line, owned by @self
+ *   and valid until the launch, or %NULL with @error set
+ *
+ * Since: 0.2
+ */
+QlCmdline *
+ql_vm_build_cmdline (QlVm    *self,
+                     GError **error)
+{
+  g_autofree char *runtime_dir = NULL;
+  gboolean made_here = FALSE;
+  QlCmdline *cmdline;
+
+  g_return_val_if_fail (QL_IS_VM (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_clear_object (&self->built_cmdline);
+  g_clear_pointer (&self->built_runtime_dir, g_free);
+  if (self->state != QL_VM_STATE_NEW)
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE,
+                   "the VM was launched already: a QlVm runs QEMU once");
+      return NULL;
+    }
+  cmdline = build_cmdline (self, "", &runtime_dir, &made_here, error);
+  if (cmdline == NULL)
+    return NULL;
+  self->built_cmdline = cmdline;
+  self->built_runtime_dir = g_steal_pointer (&runtime_dir);
+  self->built_made_here = made_here;
+  return cmdline;
 }
 
 /**
@@ -2084,7 +2148,15 @@ ql_vm_launch_async (QlVm                *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  cmdline = build_cmdline (self, &runtime_dir, &made_here, &error);
+  if (self->built_cmdline != NULL)
+    {
+      cmdline = g_steal_pointer (&self->built_cmdline);
+      runtime_dir = g_steal_pointer (&self->built_runtime_dir);
+      made_here = self->built_made_here;
+    }
+  else
+    cmdline = build_cmdline (self, " (ql_vm_set_check_qemu() turns this check off)",
+                             &runtime_dir, &made_here, &error);
   if (cmdline != NULL)
     argv = ql_cmdline_to_argv (cmdline, &error);
   /* A UEFI VM's own variable store, from its template on first use. */

@@ -325,6 +325,61 @@ test_launch_wait_sync (Fixture       *f,
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE);
 }
 
+/* ql_vm_build_cmdline(): the launch runs the command line built before
+ * it, not one built again from the configuration as it is then; a failed
+ * build keeps nothing, and the launch builds its own. */
+static void
+test_build_cmdline (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(QlVm) vm = new_vm (f, "name = built-vm", NULL);
+  g_autoptr(QlVm) fresh = new_vm (f, "name = fresh-vm", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Record) r = NULL;
+  g_auto(GStrv) built = NULL;
+  QlCmdline *cmdline;
+
+  (void) data;
+  cmdline = ql_vm_build_cmdline (vm, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (cmdline);
+  built = ql_cmdline_to_argv (cmdline, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (built[2], ==, "guest=built-vm");
+
+  /* Seen by a new build, not by the launch. */
+  g_object_set (ql_vm_get_config (vm), "name", "renamed-vm", NULL);
+  g_assert_true (launch (vm, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ql_vm_wait (vm, NULL, &error));
+  g_assert_no_error (error);
+  r = record_load (f->record);
+  g_assert_cmpuint (r->argv->len, ==, g_strv_length (built));
+  for (guint i = 0; built[i] != NULL; i++)
+    g_assert_cmpstr (g_ptr_array_index (r->argv, i), ==, built[i]);
+  g_clear_pointer (&r, record_free);
+
+  /* After the launch: refused. */
+  g_assert_null (ql_vm_build_cmdline (vm, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_STATE);
+  g_clear_error (&error);
+
+  /* A failed build (an invalid configuration) keeps none: the launch
+   * builds from the configuration as it is then. */
+  g_object_set (ql_vm_get_config (fresh), "uuid", "not-a-uuid", NULL);
+  g_assert_null (ql_vm_build_cmdline (fresh, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_object_set (ql_vm_get_config (fresh), "uuid", NULL, "name", "fixed-vm", NULL);
+  g_assert_true (launch (fresh, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ql_vm_wait (fresh, NULL, &error));
+  g_assert_no_error (error);
+  r = record_load (f->record);
+  g_assert_cmpstr (g_ptr_array_index (r->argv, 2), ==, "guest=fixed-vm");
+}
+
 static void
 launched_cb (GObject      *source,
              GAsyncResult *result,
@@ -1294,6 +1349,7 @@ main (int    argc,
 
   ADD ("launch-wait-sync", test_launch_wait_sync);
   ADD ("launch-wait-async", test_launch_wait_async);
+  ADD ("build-cmdline", test_build_cmdline);
   ADD ("thread-default-context", test_launch_in_thread_context);
   ADD ("exit-status-stderr", test_exit_status_stderr);
   ADD ("exit-no-stderr", test_exit_no_stderr);

@@ -67,6 +67,27 @@ ql_cli_build_for_qemu (QlVmConfig  *vm,
                                      " (--no-host-checks or --qemu-version X.Y skip this)", error));
 }
 
+/* After a checked build failed with @local: whether to go on unchecked
+ * (the binary could not be probed: said on stderr; or it is missing, which
+ * the launch reports); else @local goes to @error. */
+static gboolean
+launch_unchecked (GError     **local,
+                  const char  *label,
+                  GError     **error)
+{
+  if (!g_error_matches (*local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED)
+      && !g_error_matches (*local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_TIMED_OUT)
+      && !g_error_matches (*local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (local));
+      return FALSE;
+    }
+  if (!g_error_matches (*local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
+    g_printerr ("qlaunch: warning: %s: %s; launching it unchecked\n", label, (*local)->message);
+  g_clear_error (local);
+  return TRUE;
+}
+
 QlCmdline *
 ql_cli_build_for_launch (QlVmConfig  *vm,
                          const char  *label,
@@ -77,18 +98,29 @@ ql_cli_build_for_launch (QlVmConfig  *vm,
 
   if (cmdline != NULL)
     return with_notes (cmdline);
-  if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_PROBE_FAILED)
-      && !g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_TIMED_OUT)
-      && !g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return NULL;
-    }
-  /* A missing binary is reported by the launch itself, as before. */
-  if (!g_error_matches (local, QL_QEMU_CAPS_ERROR, QL_QEMU_CAPS_ERROR_NOT_FOUND))
-    g_printerr ("qlaunch: warning: %s: %s; launching it unchecked\n", label, local->message);
+  if (!launch_unchecked (&local, label, error))
+    return NULL;
   ql_vm_config_set_qemu_version (vm, 0, 0);
   return with_notes (ql_vm_config_build_cmdline (vm, error));
+}
+
+QlCmdline *
+ql_cli_build_vm_for_launch (QlVm        *vm,
+                            const char  *label,
+                            GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  QlCmdline *cmdline;
+
+  ql_vm_set_check_qemu (vm, TRUE);
+  cmdline = ql_vm_build_cmdline (vm, &local);
+  if (cmdline != NULL)
+    return with_notes (cmdline);
+  if (!launch_unchecked (&local, label, error))
+    return NULL;
+  ql_vm_config_set_qemu_version (ql_vm_get_config (vm), 0, 0);
+  ql_vm_set_check_qemu (vm, FALSE);
+  return with_notes (ql_vm_build_cmdline (vm, error));
 }
 
 /* "title (N):" then the items, wrapped at 78 columns. */

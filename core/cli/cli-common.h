@@ -131,6 +131,12 @@ QlCmdline  *ql_cli_build_for_qemu  (QlVmConfig         *vm,
 QlCmdline  *ql_cli_build_for_launch (QlVmConfig        *vm,
                                      const char        *label,
                                      GError           **error);
+/* The same for @vm's launch (ql_vm_build_cmdline(): the launch runs the
+ * command line built here). Returns: (transfer none): owned by @vm, valid
+ * until the launch. */
+QlCmdline  *ql_cli_build_vm_for_launch (QlVm           *vm,
+                                        const char     *label,
+                                        GError        **error);
 int         ql_cli_caps            (const QlCliGlobals *globals,
                                     int                 argc,
                                     char              **argv);

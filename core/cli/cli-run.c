@@ -413,7 +413,6 @@ ql_cli_run (const QlCliGlobals *globals,
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
   g_autoptr(QlVm) vm = NULL;
-  g_autoptr(QlCmdline) cmdline = NULL;
   guint grace_ms = 0;
   gboolean grace_set;
   EventWatch events = { 0 };
@@ -448,14 +447,6 @@ ql_cli_run (const QlCliGlobals *globals,
       return QL_EXIT_FAILURE;
     }
 
-  /* The VM against what its QEMU offers, before QEMU starts. */
-  cmdline = ql_cli_build_for_launch (config, argv[1], &error);
-  if (cmdline == NULL)
-    {
-      ql_cli_print_vm_error (argv[1], config, error);
-      return QL_EXIT_FAILURE;
-    }
-
   if (!event_watch_prepare (&events, config, &error))
     {
       ql_cli_print_error (argv[1], error);
@@ -463,8 +454,6 @@ ql_cli_run (const QlCliGlobals *globals,
     }
 
   vm = ql_vm_new (config);
-  /* Checked above, or launched unchecked after the warning. */
-  ql_vm_set_check_qemu (vm, FALSE);
   ql_vm_set_stdio_inherit (vm, TRUE);
   /* Nothing of the VM outlives qlaunch, even when it is killed (SIGKILL
    * cannot be caught): QEMU gets SIGKILL from the kernel then, and its
@@ -473,6 +462,15 @@ ql_cli_run (const QlCliGlobals *globals,
   g_signal_connect (vm, "helper-ready", G_CALLBACK (on_helper_ready), NULL);
   if (grace_set)
     ql_vm_set_grace_period (vm, grace_ms);
+
+  /* The VM against what its QEMU offers, before anything starts: the
+   * launch runs the command line built here. */
+  if (ql_cli_build_vm_for_launch (vm, argv[1], &error) == NULL)
+    {
+      ql_cli_print_vm_error (argv[1], config, error);
+      event_watch_clear (&events);
+      return QL_EXIT_FAILURE;
+    }
   status = ql_cli_run_vm (vm, argv[1], start_launch, finish_launch, &events);
   event_watch_clear (&events);
   return status;

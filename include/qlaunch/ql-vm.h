@@ -142,6 +142,8 @@ QL_API void         ql_vm_set_environ          (QlVm                *self,
 QL_API void         ql_vm_set_check_qemu       (QlVm                *self,
                                                 gboolean             check);
 QL_API gboolean     ql_vm_get_check_qemu       (QlVm                *self);
+QL_API QlCmdline   *ql_vm_build_cmdline        (QlVm                *self,
+                                                GError             **error);
 
 QL_API gboolean     ql_vm_launch               (QlVm                *self,
                                                 GCancellable        *cancellable,

@@ -56,6 +56,8 @@ struct _QlVirtioFsDevice
   guint              queue_size;
   gboolean           read_only;
   char              *binary;
+  char              *found_binary;  /* the virtiofsd the last valid() found
+                                     * with host checks, or NULL */
   QlVirtioFsSandbox  sandbox;
   gint               thread_pool_size;
   char              *bus;
@@ -245,8 +247,11 @@ valid_host (QlVirtioFsDevice  *self,
     }
   if (self->binary == NULL)
     {
-      g_autofree char *found = ql_helper_find_vhost_user_binary ("fs", &local_error);
+      char *found = ql_helper_find_vhost_user_binary ("fs", &local_error);
 
+      /* For qemu_params(), which follows in this build. */
+      g_free (self->found_binary);
+      self->found_binary = found;
       if (found == NULL)
         {
           ql_device_set_error (device, error, QL_CONFIG_ERROR_HOST, "binary",
@@ -312,6 +317,7 @@ ql_virtio_fs_device_valid (QlDevice    *device,
                            self->addr);
       return FALSE;
     }
+  g_clear_pointer (&self->found_binary, g_free);
   if (!valid_memory (self, vm, error) || !valid_launch (self, vm, error))
     return FALSE;
   if (probe != NULL && !valid_host (self, probe, error))
@@ -361,7 +367,8 @@ ql_virtio_fs_device_qemu_params (QlDevice    *device,
       /* With host checks, valid() made sure one is found; without (a
        * command line for another host), a host without a descriptor gets
        * the program's name, looked up in PATH. */
-      binary = ql_helper_find_vhost_user_binary ("fs", NULL);
+      binary = self->found_binary != NULL ? g_strdup (self->found_binary)
+                                          : ql_helper_find_vhost_user_binary ("fs", NULL);
       if (binary == NULL)
         binary = g_strdup ("virtiofsd");
     }
@@ -518,6 +525,7 @@ ql_virtio_fs_device_finalize (GObject *object)
   g_free (self->path);
   g_free (self->tag);
   g_free (self->binary);
+  g_free (self->found_binary);
   g_free (self->bus);
   g_free (self->addr);
   G_OBJECT_CLASS (ql_virtio_fs_device_parent_class)->finalize (object);

@@ -1,5 +1,6 @@
 /* qlaunch — QlHelperGroup: the helper processes of one VM, started in
- * order before QEMU (or before a hot-plugged device), followed while the VM
+ * order before QEMU (or before a hot-plugged device; socket-activated ones
+ * listening early, right after QEMU), followed while the VM
  * runs, stopped with it; and the VM's runtime directory, removed once they
  * are gone. */
 #include "ql-helper-group.h"
@@ -18,6 +19,9 @@ struct _QlHelperGroup
   gboolean dir_removed;
 
   GPtrArray *processes;       /* QlHelperProcess, start order */
+  GQueue early;               /* QlHelperProcess (in processes) listening
+                               * early, not started yet: the next start
+                               * takes them in order */
   GList *stops;               /* StopOp */
   QlHelperGroupDiedFunc died_func;
   gpointer died_data;
@@ -178,6 +182,19 @@ helper_started_cb (GObject      *object,
   start_next (g_steal_pointer (&task));
 }
 
+/* A process for @helper, followed by the group. */
+static QlHelperProcess *
+add_process (QlHelperGroup *self,
+             QlHelper      *helper)
+{
+  QlHelperProcess *process = ql_helper_process_new (helper, self->context);
+
+  ql_helper_process_set_detached (process, self->detached);
+  g_signal_connect_object (process, "exited", G_CALLBACK (process_exited_cb), self, 0);
+  g_ptr_array_add (self->processes, process);
+  return process;
+}
+
 static void
 start_next (GTask *task)
 {
@@ -191,10 +208,10 @@ start_next (GTask *task)
       g_object_unref (task);
       return;
     }
-  process = ql_helper_process_new (ql_cmdline_get_helper (op->cmdline, op->next++), self->context);
-  ql_helper_process_set_detached (process, self->detached);
-  g_signal_connect_object (process, "exited", G_CALLBACK (process_exited_cb), self, 0);
-  g_ptr_array_add (self->processes, process);
+  op->next++;
+  process = g_queue_pop_head (&self->early);
+  if (process == NULL)
+    process = add_process (self, ql_cmdline_get_helper (op->cmdline, op->next - 1));
   g_ptr_array_add (op->started, g_object_ref (process));
   ql_helper_process_start_async (process, g_task_get_cancellable (task), helper_started_cb, task);
 }
@@ -215,6 +232,34 @@ ql_helper_group_start_async (QlHelperGroup       *self,
   op->started = g_ptr_array_new_with_free_func (g_object_unref);
   g_task_set_task_data (task, op, (GDestroyNotify) start_op_free);
   start_next (task);
+}
+
+gboolean
+ql_helper_group_listen_early (QlHelperGroup  *self,
+                              QlCmdline      *cmdline,
+                              GError        **error)
+{
+  guint n = ql_cmdline_get_n_helpers (cmdline);
+
+  g_return_val_if_fail (g_queue_is_empty (&self->early), FALSE);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(QlHelperProcess) probe = ql_helper_process_new (ql_cmdline_get_helper (cmdline, i),
+                                                                self->context);
+
+      if (!ql_helper_process_can_listen_early (probe))
+        return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      QlHelperProcess *process = add_process (self, ql_cmdline_get_helper (cmdline, i));
+
+      g_queue_push_tail (&self->early, process);
+      if (!ql_helper_process_listen_early (process, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
@@ -342,6 +387,7 @@ ql_helper_group_finalize (GObject *object)
    * it now. */
   if (!self->dir_removed)
     ql_runtime_dir_remove (self->runtime_dir, self->made_here, self->lock_fd);
+  g_queue_clear (&self->early);
   g_ptr_array_unref (self->processes);
   g_free (self->runtime_dir);
   g_clear_pointer (&self->context, g_main_context_unref);

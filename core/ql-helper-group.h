@@ -25,6 +25,15 @@ void             ql_helper_group_start_async      (QlHelperGroup       *self,
                                                    GCancellable        *cancellable,
                                                    GAsyncReadyCallback  callback,
                                                    gpointer             user_data);
+/* For QEMU to start before the helpers of @cmdline: when every one is
+ * socket activated (ql_helper_process_can_listen_early()), makes their
+ * processes and listening sockets now, and the next
+ * ql_helper_group_start_async() starts those. FALSE, @error unset, when
+ * one is not (nothing made); FALSE with @error when a socket cannot be
+ * made (what was made goes with the group's stop). */
+gboolean         ql_helper_group_listen_early     (QlHelperGroup       *self,
+                                                   QlCmdline           *cmdline,
+                                                   GError             **error);
 gboolean         ql_helper_group_start_finish     (QlHelperGroup       *self,
                                                    GAsyncResult        *result,
                                                    GError             **error);

@@ -51,6 +51,10 @@ struct _QlHelperProcess
   GArray *fds;                /* host fds, ours to duplicate at spawn;
                                * -1: a listening socket made at spawn */
   GPtrArray *listen_paths;    /* parallel: where that socket listens */
+  GArray *early_fds;          /* parallel: that socket, made before the
+                               * spawn (ql_helper_process_listen_early()),
+                               * or -1 */
+  gboolean listening_early;
   guint ready_timeout;
   gboolean detached;
   char **read_only_paths;
@@ -701,7 +705,7 @@ spawn (QlHelperProcess  *self,
                    "%s cannot start: %s", who, local_error->message);
       return NULL;
     }
-  if (!clear_socket_path (self, error) || !prepare_state_dirs (self, error))
+  if ((!self->listening_early && !clear_socket_path (self, error)) || !prepare_state_dirs (self, error))
     return NULL;
   if (self->read_only_paths[0] != NULL && geteuid () != 0)
     {
@@ -717,7 +721,13 @@ spawn (QlHelperProcess  *self,
       int source = g_array_index (self->fds, int, i);
       int copy;
 
-      if (listen_path != NULL)
+      if (listen_path != NULL && g_array_index (self->early_fds, int, i) >= 0)
+        {
+          /* Made before the spawn: ours to close, as one made here. */
+          source = g_array_index (self->early_fds, int, i);
+          g_array_index (self->early_fds, int, i) = -1;
+        }
+      else if (listen_path != NULL)
         {
           source = listen_socket (listen_path, &local_error);
           if (source < 0)
@@ -829,6 +839,44 @@ made_listening (QlHelperProcess *self,
       return TRUE;
   return FALSE;
 }
+
+gboolean
+ql_helper_process_can_listen_early (QlHelperProcess *self)
+{
+  return self->socket != NULL && made_listening (self, self->socket);
+}
+
+gboolean
+ql_helper_process_listen_early (QlHelperProcess  *self,
+                                GError          **error)
+{
+  g_return_val_if_fail (!self->started && !self->listening_early, FALSE);
+
+  if (!clear_socket_path (self, error))
+    return FALSE;
+  for (guint i = 0; i < self->listen_paths->len; i++)
+    {
+      const char *path = g_ptr_array_index (self->listen_paths, i);
+      g_autoptr(GError) local_error = NULL;
+      int fd;
+
+      if (path == NULL)
+        continue;
+      fd = listen_socket (path, &local_error);
+      if (fd < 0)
+        {
+          g_autofree char *who = ql_helper_process_describe (self);
+
+          g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                       "%s cannot start: %s", who, local_error->message);
+          return FALSE;
+        }
+      g_array_index (self->early_fds, int, i) = fd;
+    }
+  self->listening_early = TRUE;
+  return TRUE;
+}
+
 
 void
 ql_helper_process_start_async (QlHelperProcess     *self,
@@ -1038,6 +1086,10 @@ ql_helper_process_finalize (GObject *object)
   g_strfreev (self->state_dirs);
   g_free (self->socket);
   g_array_unref (self->fds);
+  for (guint i = 0; i < self->early_fds->len; i++)
+    if (g_array_index (self->early_fds, int, i) >= 0)
+      close (g_array_index (self->early_fds, int, i));
+  g_array_unref (self->early_fds);
   g_ptr_array_unref (self->listen_paths);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->subprocess);
@@ -1069,6 +1121,7 @@ ql_helper_process_init (QlHelperProcess *self)
   self->output_cancellable = g_cancellable_new ();
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
   self->listen_paths = g_ptr_array_new_with_free_func (g_free);
+  self->early_fds = g_array_new (FALSE, FALSE, sizeof (int));
 }
 
 QlHelperProcess *
@@ -1089,7 +1142,12 @@ ql_helper_process_new (QlHelper     *helper,
   self->state_dirs = ql_helper_get_state_dirs (helper);
   g_array_append_vals (self->fds, fds->data, fds->len);
   for (guint i = 0; i < fds->len; i++)
-    g_ptr_array_add (self->listen_paths, g_strdup (ql_helper_get_listen_socket (helper, 3 + (int) i)));
+    {
+      int none = -1;
+
+      g_ptr_array_add (self->listen_paths, g_strdup (ql_helper_get_listen_socket (helper, 3 + (int) i)));
+      g_array_append_val (self->early_fds, none);
+    }
   self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   return self;
 }

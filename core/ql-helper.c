@@ -44,7 +44,8 @@ ql_helper_release (QlHelper *helper)
  * its arguments and environment, the unix socket it creates (its
  * readiness) and the descriptors it receives. Nothing runs then: the
  * launcher (#QlVm, `qlaunch run`, hot-plug) starts each helper before QEMU
- * (or before the device is added), waits until it listens on its socket,
+ * (or before the device is added; a socket-activated one, see
+ * ql_helper_add_listen_socket(), right after QEMU), waits until it listens on its socket,
  * follows it while the VM runs and stops it with QEMU. `qlaunch args
  * --format json` lists the helpers so that they can be run by hand.
  *
@@ -311,8 +312,8 @@ ql_helper_add_fd (QlHelper *helper,
  * ql_helper_add_fd()), for a helper that takes a listening socket (QEMU
  * 7.2's virtiofsd: `--fd=N`). The socket accepts connections from the
  * start (the kernel queues them until the helper accepts), so the helper
- * is ready at once: QEMU is started right after it, and both get going
- * side by side. @path is also the helper's socket
+ * is ready at once: when all of a VM's helpers are such, QEMU is started
+ * first and they right after it, and all get going side by side. @path is also the helper's socket
  * (ql_helper_set_socket()), removed when it stops. The same rules as for
  * ql_helper_set_socket() apply to @path.
  *

@@ -50,6 +50,7 @@ enum
   QL_CAPS_FIELD_NETDEVS,         /* as */
   QL_CAPS_FIELD_COMMAND_LINE_OPTIONS, /* a(sas): option, its parameters (query-command-line-options) */
   QL_CAPS_FIELD_UNPROBED_DEVICES, /* a(ss): device type whose properties could not be probed, why */
+  QL_CAPS_N_FIELDS
 };
 
 /* The binary's identity, as the cache keys it. */

@@ -42,6 +42,11 @@ struct _QlQemuCaps
   GObject parent_instance;
 
   GVariant *data;          /* QL_CAPS_TYPE, NULL when not probed */
+  /* Its fields, each made once: GLib checks an array's offsets as far as
+   * a lookup reaches and remembers that in the array's GVariant, so a
+   * binary search in a field kept here costs a few steps, not a check of
+   * the array up to the middle each time. */
+  GVariant *fields[QL_CAPS_N_FIELDS];
   gboolean from_cache;
   guint major, minor, micro;
   char *version_string;
@@ -72,6 +77,8 @@ ql_qemu_caps_finalize (GObject *object)
 {
   QlQemuCaps *self = QL_QEMU_CAPS (object);
 
+  for (guint i = 0; i < QL_CAPS_N_FIELDS; i++)
+    g_clear_pointer (&self->fields[i], g_variant_unref);
   g_clear_pointer (&self->data, g_variant_unref);
   g_free (self->version_string);
   g_clear_pointer (&self->resolved, g_hash_table_unref);
@@ -95,9 +102,22 @@ static GVariant *
 field (QlQemuCaps *self,
        guint       index)
 {
+  GVariant *child;
+
   if (self->data == NULL)
     return NULL;
-  return g_variant_get_child_value (self->data, index);
+  child = g_atomic_pointer_get (&self->fields[index]);
+  if (child == NULL)
+    {
+      child = g_variant_get_child_value (self->data, index);
+      if (!g_atomic_pointer_compare_and_exchange (&self->fields[index], NULL, child))
+        {
+          /* Another thread was first. */
+          g_variant_unref (child);
+          child = g_atomic_pointer_get (&self->fields[index]);
+        }
+    }
+  return g_variant_ref (child);
 }
 
 static const char *
@@ -255,12 +275,10 @@ variant_has_type (gpointer    data,
 /* Whether a type in @wanted (or the type an alias in it stands for) is
  * one @data knows and has no properties for. */
 static gboolean
-missing_properties (GVariant           *data,
-                    const char * const *wanted)
+missing_properties_in (GVariant           *types,
+                       GVariant           *props,
+                       const char * const *wanted)
 {
-  g_autoptr(GVariant) types = g_variant_get_child_value (data, QL_CAPS_FIELD_DEVICE_TYPES);
-  g_autoptr(GVariant) props = g_variant_get_child_value (data, QL_CAPS_FIELD_DEVICE_PROPS);
-
   for (guint i = 0; wanted != NULL && wanted[i] != NULL; i++)
     {
       g_autoptr(GVariant) type = ql_caps_array_lookup (types, wanted[i]);
@@ -279,6 +297,16 @@ missing_properties (GVariant           *data,
         return TRUE;
     }
   return FALSE;
+}
+
+static gboolean
+missing_properties (GVariant           *data,
+                    const char * const *wanted)
+{
+  g_autoptr(GVariant) types = g_variant_get_child_value (data, QL_CAPS_FIELD_DEVICE_TYPES);
+  g_autoptr(GVariant) props = g_variant_get_child_value (data, QL_CAPS_FIELD_DEVICE_PROPS);
+
+  return missing_properties_in (types, props, wanted);
 }
 
 /* @wanted plus the types @data already has properties for. */
@@ -304,7 +332,10 @@ gboolean
 ql_qemu_caps_has_properties_of (QlQemuCaps          *self,
                                 const char * const  *types)
 {
-  return self->data != NULL && !missing_properties (self->data, types);
+  g_autoptr(GVariant) device_types = field (self, QL_CAPS_FIELD_DEVICE_TYPES);
+  g_autoptr(GVariant) props = field (self, QL_CAPS_FIELD_DEVICE_PROPS);
+
+  return self->data != NULL && !missing_properties_in (device_types, props, types);
 }
 
 /* Whether every type was asked about: probed, or known not to be

@@ -132,6 +132,8 @@ struct _QlVm
   QlHelperGroup *helpers;
   GCancellable *helper_cancellable;  /* cancels their start */
   gboolean helpers_starting;
+  gboolean helpers_after_qemu;    /* socket activated: started right after
+                                   * QEMU, which is RUNNING once they are */
   QlCmdline *pending_cmdline;     /* QEMU's, while the helpers start */
   char **pending_argv;
 
@@ -455,6 +457,9 @@ stop_helpers_then_finish (QlVm      *self,
       return;
     }
   self->finishing = TRUE;
+  /* QEMU is gone: a start of helpers after it goes no further. */
+  if (self->helper_cancellable != NULL)
+    g_cancellable_cancel (self->helper_cancellable);
   finish = g_new0 (Finish, 1);
   finish->vm = g_object_ref (self);
   finish->state = state;
@@ -556,7 +561,11 @@ finish_gone (QlVm      *self,
 
   if (launch_pending)
     {
-      if (self->launch_cancelled || self->stopping)
+      /* A helper that could not start after QEMU, which was stopped. */
+      if (self->failure != NULL && g_error_matches (self->failure, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER)
+          && !self->launch_cancelled)
+        complete_launch (self, g_error_copy (self->failure));
+      else if (self->launch_cancelled || self->stopping)
         complete_launch (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                     "The launch was cancelled: QEMU was stopped"));
       else if (self->failure != NULL)
@@ -605,7 +614,10 @@ begin_stop (QlVm *self)
 {
   if (self->stopping)
     return;
-  if (self->helpers_starting)
+  /* Helpers starting after QEMU: no more of them. */
+  if (self->helpers_starting && self->helpers_after_qemu)
+    g_cancellable_cancel (self->helper_cancellable);
+  if (self->helpers_starting && !self->helpers_after_qemu)
     {
       /* No QEMU yet: the helpers' start is cancelled, and the launch
        * fails as cancelled once they are gone. */
@@ -1872,12 +1884,13 @@ spawn_qemu (QlVm       *self,
 
   if (self->helper_death != NULL)
     watch_helper_death (self);
-  if (!self->daemonize)
+  if (!self->daemonize && !self->helpers_after_qemu)
     {
       set_state (self, QL_VM_STATE_RUNNING);
       complete_launch (self, NULL);
     }
-  /* A daemonizing QEMU: the launch completes when its parent exits. */
+  /* A daemonizing QEMU: the launch completes when its parent exits; with
+   * helpers to start after QEMU, once they are started. */
 }
 
 static void
@@ -1903,6 +1916,38 @@ helpers_started_cb (GObject      *object,
       return;
     }
   spawn_qemu (self, cmdline, argv);
+}
+
+static void
+helpers_started_after_qemu_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
+{
+  g_autoptr(QlVm) self = user_data;
+  GError *error = NULL;
+
+  self->helpers_starting = FALSE;
+  if (!ql_helper_group_start_finish (QL_HELPER_GROUP (object), result, &error))
+    {
+      /* QEMU is being stopped or has ended: the launch ends with it. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->stopping
+          || self->finishing || self->child_exited)
+        {
+          g_error_free (error);
+          return;
+        }
+      /* A helper that cannot start: QEMU, which waits for it, is stopped,
+       * and the launch fails with the helper's error once QEMU is gone. */
+      g_clear_error (&self->helper_failure);
+      self->helper_failure = error;
+      begin_stop (self);
+      return;
+    }
+  if (self->launch_task == NULL || self->stopping || self->finishing || self->child_exited
+      || self->state != QL_VM_STATE_STARTING)
+    return;
+  set_state (self, QL_VM_STATE_RUNNING);
+  complete_launch (self, NULL);
 }
 
 static void
@@ -2106,7 +2151,13 @@ ql_vm_build_cmdline (QlVm    *self,
  * ql_vm_set_die_with_parent() asks for it.
  *
  * The launch completes as soon as QEMU is spawned (state
- * %QL_VM_STATE_STARTING, then %QL_VM_STATE_RUNNING). With the `daemonize`
+ * %QL_VM_STATE_STARTING, then %QL_VM_STATE_RUNNING). The devices' helper
+ * processes start before QEMU, each once the one before listens; when all
+ * are socket-activated (ql_helper_add_listen_socket(): virtiofsd), their
+ * sockets are made listening, QEMU starts first and the helpers right
+ * after it, and the launch completes once they are spawned: a helper that
+ * cannot start then stops QEMU and fails the launch with its
+ * %QL_LAUNCH_ERROR_HELPER. With the `daemonize`
  * knob it completes when QEMU's parent process exits: on status 0 the
  * daemon's pid is read from the pid file and checked to be alive
  * (%QL_LAUNCH_ERROR_DAEMON otherwise); on another status the VM is
@@ -2212,12 +2263,35 @@ ql_vm_launch_async (QlVm                *self,
       spawn_qemu (self, cmdline, argv);
       return;
     }
+  self->helper_cancellable = g_cancellable_new ();
+  /* Socket-activated helpers only (virtiofsd): their sockets are made
+   * listening now, QEMU starts, and the helpers right after it. QEMU's
+   * start, the long one, begins at once; its connections wait in the
+   * sockets' queues until each helper accepts them. */
+  if (!self->daemonize)
+    {
+      if (ql_helper_group_listen_early (self->helpers, cmdline, &error))
+        {
+          self->helpers_after_qemu = TRUE;
+          spawn_qemu (self, cmdline, argv);
+          if (self->subprocess == NULL)
+            return;   /* the launch failed */
+          self->helpers_starting = TRUE;
+          ql_helper_group_start_async (self->helpers, cmdline, self->helper_cancellable,
+                                       helpers_started_after_qemu_cb, g_object_ref (self));
+          return;
+        }
+      if (error != NULL)
+        {
+          fail_launch (self, g_steal_pointer (&error));
+          return;
+        }
+    }
   /* The helpers first, each ready (listening) before the next; QEMU
    * connects to their sockets as it starts. */
   self->pending_cmdline = g_steal_pointer (&cmdline);
   self->pending_argv = g_steal_pointer (&argv);
   self->helpers_starting = TRUE;
-  self->helper_cancellable = g_cancellable_new ();
   ql_helper_group_start_async (self->helpers, self->pending_cmdline, self->helper_cancellable,
                                helpers_started_cb, g_object_ref (self));
 }

@@ -162,11 +162,11 @@ check_machine (Check    *check,
   if (accel != NULL)
     {
       g_auto(GStrv) wanted = g_strsplit (accel, ":", -1);
-      g_auto(GStrv) have = ql_qemu_caps_list_accelerators (check->caps);
 
       for (guint i = 0; wanted[i] != NULL; i++)
-        if (!g_strv_contains ((const char * const *) have, wanted[i]))
+        if (!ql_qemu_caps_field_has (check->caps, QL_CAPS_FIELD_ACCELERATORS, wanted[i]))
           {
+            g_auto(GStrv) have = ql_qemu_caps_list_accelerators (check->caps);
             g_autofree char *hint = suggest (wanted[i], have, "it has");
 
             problem (check, option, "acceleration: accelerator '%s' is not built into %s%s",
@@ -181,10 +181,10 @@ check_cpu (Check    *check,
 {
   const char *value = ql_option_get_head (option);
   g_autofree char *model = g_strndup (value, strcspn (value, ","));
-  g_auto(GStrv) models = ql_qemu_caps_list_cpu_models (check->caps);
 
-  if (!g_strv_contains ((const char * const *) models, model))
+  if (!ql_qemu_caps_field_has (check->caps, QL_CAPS_FIELD_CPU_MODELS, model))
     {
+      g_auto(GStrv) models = ql_qemu_caps_list_cpu_models (check->caps);
       g_autofree char *hint = suggest (model, models, "known");
 
       problem (check, option, "cpu-model: CPU model '%s' is not known to %s%s",
@@ -252,17 +252,21 @@ check_device (Check    *check,
 static void
 check_in_list (Check       *check,
                QlOption    *option,
-               char       **have,
+               guint        field,
                const char  *what)
 {
   const char *head = ql_option_get_head (option);
+  g_auto(GStrv) have = NULL;
+  g_autofree char *hint = NULL;
 
-  if (head != NULL && have[0] != NULL && !g_strv_contains ((const char * const *) have, head))
-    {
-      g_autofree char *hint = suggest (head, have, "it has");
-
-      problem (check, option, "%s has no %s '%s'%s", check->short_version, what, head, hint);
-    }
+  if (head == NULL || ql_qemu_caps_field_has (check->caps, field, head))
+    return;
+  /* An empty list: nothing known to check against. */
+  have = ql_qemu_caps_field_list (check->caps, field);
+  if (have[0] == NULL)
+    return;
+  hint = suggest (head, have, "it has");
+  problem (check, option, "%s has no %s '%s'%s", check->short_version, what, head, hint);
 }
 
 /* The keys the user gave an -object by text (the escape hatch), for the
@@ -295,7 +299,9 @@ static void
 check_sandbox (Check    *check,
                QlOption *option)
 {
-  if (!ql_qemu_caps_has_command_line_option (check->caps, "sandbox", NULL))
+  g_autoptr(GVariant) parameters = ql_qemu_caps_command_line_parameters (check->caps, "sandbox");
+
+  if (parameters == NULL)
     {
       problem (check, option, "%s has no -sandbox (it was built without seccomp): set [knobs] sandbox = off",
                check->qemu);
@@ -304,8 +310,9 @@ check_sandbox (Check    *check,
   for (guint i = 0; i < ql_option_get_n_values (option); i++)
     {
       const char *key = ql_option_get_key (option, i);
+      g_autoptr(GVariant) found = key != NULL ? ql_caps_array_lookup (parameters, key) : NULL;
 
-      if (key != NULL && !ql_qemu_caps_has_command_line_option (check->caps, "sandbox", key))
+      if (key != NULL && found == NULL)
         problem (check, option, "%s has no -sandbox %s=", check->qemu, key);
     }
 }
@@ -336,9 +343,6 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
   g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *qemu = NULL;
   g_autofree char *short_version = NULL;
-  g_auto(GStrv) netdevs = NULL;
-  g_auto(GStrv) chardevs = NULL;
-  g_auto(GStrv) objects = NULL;
   guint major, minor;
   Check check;
 
@@ -351,9 +355,6 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
                                                                  : "QEMU",
                           ql_qemu_caps_get_version_string (self));
   check = (Check) { self, problems, qemu, short_version };
-  netdevs = ql_qemu_caps_list_netdev_types (self);
-  chardevs = ql_qemu_caps_list_chardev_backends (self);
-  objects = ql_qemu_caps_list_object_types (self);
 
   for (guint i = 0; i < ql_cmdline_get_n_options (cmdline); i++)
     {
@@ -380,12 +381,12 @@ ql_qemu_caps_check_cmdline (QlQemuCaps  *self,
       else if (strcmp (flag, "-device") == 0)
         check_device (&check, option);
       else if (strcmp (flag, "-netdev") == 0)
-        check_in_list (&check, option, netdevs, "netdev type");
+        check_in_list (&check, option, QL_CAPS_FIELD_NETDEVS, "netdev type");
       else if (strcmp (flag, "-chardev") == 0)
-        check_in_list (&check, option, chardevs, "chardev backend");
+        check_in_list (&check, option, QL_CAPS_FIELD_CHARDEVS, "chardev backend");
       else if (strcmp (flag, "-object") == 0)
         {
-          check_in_list (&check, option, objects, "object type");
+          check_in_list (&check, option, QL_CAPS_FIELD_OBJECT_TYPES, "object type");
           check_object_keys (&check, option);
         }
       else if (strcmp (flag, "-sandbox") == 0)

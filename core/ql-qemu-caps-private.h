@@ -94,6 +94,18 @@ char       *ql_qemu_caps_cache_path  (const char         *cache_dir,
 
 /* Binary search in a sorted `as` or in an array of tuples whose first
  * member is the sorted string key; the child (owned) or NULL. */
+/* Whether the sorted list of field @index (QL_CAPS_FIELD_*: a string
+ * array, or an array of tuples keyed by their first string) has @name: a
+ * binary search. ql_qemu_caps_field_list(): the whole list, for messages. */
+gboolean    ql_qemu_caps_field_has   (QlQemuCaps   *self,
+                                      guint         index,
+                                      const char   *name);
+char      **ql_qemu_caps_field_list  (QlQemuCaps   *self,
+                                      guint         index);
+/* The parameters of command-line option @option (`sandbox`), sorted, for
+ * lookups with ql_caps_array_lookup(); NULL when QEMU has no such option. */
+GVariant   *ql_qemu_caps_command_line_parameters (QlQemuCaps *self,
+                                                  const char *option);
 /* Whether @self holds the properties of every device type in @types
  * (types QEMU lacks need none): what ql_qemu_caps_lookup() with @types
  * would otherwise read or probe again. */

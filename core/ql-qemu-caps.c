@@ -338,6 +338,29 @@ ql_qemu_caps_has_properties_of (QlQemuCaps          *self,
   return self->data != NULL && !missing_properties_in (device_types, props, types);
 }
 
+static char **list_field (QlQemuCaps *self, guint index);
+
+gboolean
+ql_qemu_caps_field_has (QlQemuCaps *self,
+                        guint       index,
+                        const char *name)
+{
+  g_autoptr(GVariant) list = field (self, index);
+  g_autoptr(GVariant) found = NULL;
+
+  if (list == NULL)
+    return FALSE;
+  found = ql_caps_array_lookup (list, name);
+  return found != NULL;
+}
+
+char **
+ql_qemu_caps_field_list (QlQemuCaps *self,
+                         guint       index)
+{
+  return list_field (self, index);
+}
+
 /* Whether every type was asked about: probed, or known not to be
  * probeable. */
 static gboolean
@@ -1072,6 +1095,18 @@ ql_qemu_caps_list_command_line_options (QlQemuCaps *self)
  *
  * Since: ABI 1.4
  */
+GVariant *
+ql_qemu_caps_command_line_parameters (QlQemuCaps *self,
+                                      const char *option)
+{
+  g_autoptr(GVariant) options = field (self, QL_CAPS_FIELD_COMMAND_LINE_OPTIONS);
+  g_autoptr(GVariant) entry = NULL;
+
+  if (options == NULL || (entry = ql_caps_array_lookup (options, option)) == NULL)
+    return NULL;
+  return g_variant_get_child_value (entry, 1);
+}
+
 gboolean
 ql_qemu_caps_has_command_line_option (QlQemuCaps *self,
                                       const char *option,

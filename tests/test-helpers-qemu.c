@@ -23,12 +23,12 @@
  *                            used as it is, and only what qlaunch put
  *                            there is removed
  *  /helpers/virtio-fs        the real virtiofsd and a vhost-user-fs-pci
- *                            device: QEMU starts with empty stderr, the
+ *                            device: virtiofsd (socket activated) starts
+ *                            right after QEMU; QEMU starts with empty stderr, the
  *                            device's tag reads back over QOM, everything
  *                            goes with the VM
- *  /helpers/virtio-fs-after-qemu  virtiofsd, socket activated, starts
- *                            right after QEMU; one that cannot start then
- *                            fails the launch naming it, and QEMU is stopped
+ *  /helpers/virtio-fs-cannot-start  a virtiofsd that cannot start after
+ *                            QEMU fails the launch naming it; QEMU is stopped
  *  /helpers/concurrent       six VMs with helpers launched at once: six
  *                            directories, six helpers, all gone after
  *  /helpers/passt            the real passt and a -netdev stream card: QEMU
@@ -611,6 +611,39 @@ test_explicit_runtime_dir (void)
   world_clear (&w);
 }
 
+/* A world with a directory to share (returned), or NULL (the test
+ * skipped) without QEMU's virtiofsd. */
+static char *
+virtio_fs_world (World *w)
+{
+  char *share;
+
+  if (!g_file_test ("/usr/lib/qemu/virtiofsd", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no /usr/lib/qemu/virtiofsd");
+      return NULL;
+    }
+  world_init (w);
+  share = g_build_filename (w->work, "share", NULL);
+  g_assert_cmpint (g_mkdir (share, 0755), ==, 0);
+  return share;
+}
+
+static void
+record_qemu_pid (QlVm       *vm,
+                 const char *device_id,
+                 const char *name,
+                 int         pid,
+                 gpointer    user_data)
+{
+  GPid *qemu_then = user_data;
+
+  (void) device_id;
+  (void) name;
+  (void) pid;
+  *qemu_then = ql_vm_get_pid (vm);
+}
+
 static void
 test_virtio_fs (void)
 {
@@ -622,22 +655,24 @@ test_virtio_fs (void)
   g_autoptr(JsonObject) args = json_object_new ();
   g_autoptr(JsonNode) tag = NULL;
   g_autoptr(GArray) helpers = NULL;
+  GPid qemu_then = 0;
   GPid qemu;
 
-  if (!g_file_test ("/usr/lib/qemu/virtiofsd", G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_test_skip ("no /usr/lib/qemu/virtiofsd");
-      return;
-    }
-  world_init (&w);
-  share = g_build_filename (w.work, "share", NULL);
-  g_assert_cmpint (g_mkdir (share, 0755), ==, 0);
+  share = virtio_fs_world (&w);
+  if (share == NULL)
+    return;
   device = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\n", share);
   config = vm_new (&w, device);
   vm = vm_launcher_new (config);
+  g_signal_connect (vm, "helper-ready", G_CALLBACK (record_qemu_pid), &qemu_then);
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
   qemu = ql_vm_get_pid (vm);
+  /* Socket activated: virtiofsd started right after QEMU, whose pid was
+   * known when virtiofsd was reported started. */
+  g_assert_cmpint (qemu, >, 0);
+  g_assert_cmpint (qemu_then, ==, qemu);
+  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
   g_assert_true (ql_vm_connect_qmp (vm, 10000, NULL, &error));
   g_assert_no_error (error);
   json_object_set_string_member (args, "path", "/machine/peripheral/fs0");
@@ -658,69 +693,25 @@ test_virtio_fs (void)
   world_clear (&w);
 }
 
-static void
-record_qemu_pid (QlVm       *vm,
-                 const char *device_id,
-                 const char *name,
-                 int         pid,
-                 gpointer    user_data)
-{
-  GPid *qemu_then = user_data;
 
-  (void) device_id;
-  (void) name;
-  (void) pid;
-  *qemu_then = ql_vm_get_pid (vm);
-}
-
-/* A socket-activated helper (virtiofsd gets its listening socket from
- * qlaunch) starts right after QEMU: QEMU's pid is known when the helper
- * is reported started. One that then cannot start fails the launch with
- * its error, and QEMU, which ran already, is stopped. */
+/* A socket-activated helper that cannot start after QEMU (a virtiofsd
+ * other users could swap, without host checks to refuse it earlier): the
+ * launch fails with its error, and QEMU, which ran already, is stopped. */
 static void
-test_virtio_fs_after_qemu (void)
+test_virtio_fs_cannot_start (void)
 {
   World w = { 0 };
-  g_autofree char *share = NULL, *device = NULL, *bin_dir = NULL, *copy = NULL;
-  g_autofree char *contents = NULL, *untrusted = NULL;
+  g_autofree char *share = NULL, *device = NULL, *bin_dir = NULL, *copy = NULL, *contents = NULL;
   g_autoptr(QlVmConfig) config = NULL;
   g_autoptr(QlVm) vm = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) left = NULL;
-  GPid qemu_then = 0;
   GPid qemu;
   gsize len;
 
-  if (!g_file_test ("/usr/lib/qemu/virtiofsd", G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_test_skip ("no /usr/lib/qemu/virtiofsd");
-      return;
-    }
-  world_init (&w);
-  share = g_build_filename (w.work, "share", NULL);
-  g_assert_cmpint (g_mkdir (share, 0755), ==, 0);
-  device = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\n", share);
-  config = vm_new (&w, device);
-  vm = vm_launcher_new (config);
-  g_signal_connect (vm, "helper-ready", G_CALLBACK (record_qemu_pid), &qemu_then);
-  g_assert_true (ql_vm_launch (vm, NULL, &error));
-  g_assert_no_error (error);
-  qemu = ql_vm_get_pid (vm);
-  g_assert_cmpint (qemu, >, 0);
-  g_assert_cmpint (qemu_then, ==, qemu);
-  g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_RUNNING);
-  g_assert_true (ql_vm_connect_qmp (vm, 10000, NULL, &error));
-  g_assert_no_error (error);
-  ql_vm_stop (vm);
-  g_assert_true (ql_vm_wait (vm, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_false (ql_test_pid_alive (qemu));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
-  g_clear_object (&vm);
-  g_clear_object (&config);
-
-  /* A virtiofsd other users could swap, without host checks: QEMU starts,
-   * the helper is refused, QEMU is stopped, the launch fails naming it. */
+  share = virtio_fs_world (&w);
+  if (share == NULL)
+    return;
   bin_dir = g_build_filename (w.work, "bin", NULL);
   g_assert_cmpint (g_mkdir (bin_dir, 0777), ==, 0);
   g_assert_cmpint (g_chmod (bin_dir, 0777), ==, 0);
@@ -728,8 +719,8 @@ test_virtio_fs_after_qemu (void)
   g_assert_true (g_file_get_contents ("/usr/lib/qemu/virtiofsd", &contents, &len, NULL));
   g_assert_true (g_file_set_contents (copy, contents, (gssize) len, NULL));
   g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
-  untrusted = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\nbinary=%s\n", share, copy);
-  config = vm_new (&w, untrusted);
+  device = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\nbinary=%s\n", share, copy);
+  config = vm_new (&w, device);
   ql_vm_config_set_host_probe (config, NULL);
   vm = vm_launcher_new (config);
   g_assert_false (ql_vm_launch (vm, NULL, &error));
@@ -991,7 +982,7 @@ main (int   argc,
   g_test_add_func ("/helpers/untrusted", test_untrusted);
   g_test_add_func ("/helpers/explicit-runtime-dir", test_explicit_runtime_dir);
   g_test_add_func ("/helpers/virtio-fs", test_virtio_fs);
-  g_test_add_func ("/helpers/virtio-fs-after-qemu", test_virtio_fs_after_qemu);
+  g_test_add_func ("/helpers/virtio-fs-cannot-start", test_virtio_fs_cannot_start);
   g_test_add_func ("/helpers/passt", test_passt);
   g_test_add_func ("/helpers/concurrent", test_concurrent);
   g_test_add_func ("/helpers/binary-without-virtio-fs", test_binary_without_virtio_fs);

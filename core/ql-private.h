@@ -66,6 +66,13 @@ gboolean    ql_device_type_check_properties (const char         *name,
                                              GType               type,
                                              const char         *plugin,
                                              GError            **error);
+/* What ql_registry_list_plugin_infos() gives for one plugin. */
+QlPluginInfo *ql_plugin_info_new           (const char          *name,
+                                            const char          *description,
+                                            const char          *version,
+                                            const char          *license,
+                                            const char          *filename,
+                                            const char * const  *device_types);
 /* The first refused ql_plugin_register_device() of @plugin, or NULL. */
 const GError *ql_plugin_get_register_error (QlPlugin            *plugin);
 

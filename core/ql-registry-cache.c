@@ -5,7 +5,8 @@
  * untrusted input). For each plugin file a registry opened, keyed by its
  * path, it records the file's identity (device, inode, size, mtime and
  * ctime: a chmod or chown changes the ctime) and what opening it gave:
- * the plugin's descriptor and device types, or the load error. A registry
+ * the plugin's descriptor and device types with their properties (what
+ * `qlaunch inspect` shows), or the load error. A registry
  * with a cache opens a plugin file whose identity matches its entry only
  * when one of its device types is used; a file that failed is not opened
  * again until it changes. The format string and qlaunch's version are part
@@ -16,19 +17,24 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-3"
-/* (format, qlaunch version, paths, identities, texts): entry i is the i-th
- * of each. Laid out so that a reader decodes only the entries of the files
- * it meets, each in a few steps (a command pays for the plugin files it
- * looks at, not for every file the cache knows):
+#define FORMAT "qlaunch-registry-4"
+/* (format, qlaunch version, paths, identities, types, texts): entry i is
+ * the i-th of each. Laid out so that a reader decodes only the entries of
+ * the files it meets, each in a few steps (a command pays for the plugin
+ * files it looks at, not for every file the cache knows), and of those
+ * only the parts it uses:
  *   paths:      every path, each ended by a NUL, in one byte array;
  *   identities: a fixed-size array of IDENTITY_TYPE, read in place,
- *               which also says where the entry's texts are;
+ *               which also says where the entry's types and texts are;
+ *   types:      one byte array; per entry that loaded, its device types'
+ *               descriptions (QL_REGISTRY_CACHE_TYPES_TYPE, a serialized
+ *               GVariant, each starting 8-aligned): decoded, and checked,
+ *               only by a command that describes one of its types;
  *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
  *               device types. */
-#define IDENTITY_TYPE "(tttxxiuuuu)"
-#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ay)"
+#define IDENTITY_TYPE "(tttxxiuuuuuu)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ayay)"
 #define N_FIXED_TEXTS 5
 
 /* IDENTITY_TYPE as GVariant lays it out (a fixed-size tuple is laid out as
@@ -45,19 +51,23 @@ typedef struct
   guint32 abi_minor;
   guint32 texts_offset;  /* in texts */
   guint32 texts_length;
+  guint32 types_offset;  /* in types */
+  guint32 types_length;
 } Identity;
 
-G_STATIC_ASSERT (sizeof (Identity) == 64);
+G_STATIC_ASSERT (sizeof (Identity) == 72);
 
 struct _QlRegistryCache
 {
   GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
   /* What the file holds and was not decoded yet: */
   GVariant       *data;        /* (nullable) */
-  GVariant       *parts[3];    /* its paths, identities and texts: they keep
-                                * the pointers below valid */
+  GVariant       *parts[4];    /* its paths, identities, types and texts:
+                                * they keep the pointers below valid */
   const char     *texts;
   gsize           texts_len;
+  const guint8   *types;
+  gsize           types_len;
   const Identity *identities;
   /* The file's paths (in data), sorted as written; an entry whose
    * path is out of order is not found, so it is scanned again and the
@@ -107,6 +117,7 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
       /* Decoded: the strings are in the block, the types' array apart. */
       g_free (entry->block);
       g_free (entry->device_types);
+      g_free (entry->types_owned);
       g_free (entry);
       return;
     }
@@ -117,6 +128,7 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
   g_free (entry->version);
   g_free (entry->license);
   g_strfreev (entry->device_types);
+  g_free (entry->types_owned);
   g_free (entry);
 }
 
@@ -127,6 +139,126 @@ ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
   return entry->dev == (guint64) st->st_dev && entry->inode == (guint64) st->st_ino
          && entry->size == (guint64) st->st_size && entry->mtime_ns == stat_mtime_ns (st)
          && entry->ctime_ns == stat_ctime_ns (st);
+}
+
+/* Sets the descriptions of @entry's device types: @types, of type
+ * QL_REGISTRY_CACHE_TYPES_TYPE, one per device type in their order. */
+void
+ql_registry_cache_entry_set_types (QlRegistryCacheEntry *entry,
+                                   GVariant             *types)
+{
+  g_autoptr(GVariant) normal = g_variant_get_normal_form (types);
+
+  g_return_if_fail (g_variant_is_of_type (types, G_VARIANT_TYPE (QL_REGISTRY_CACHE_TYPES_TYPE)));
+  g_free (entry->types_owned);
+  entry->types_len = g_variant_get_size (normal);
+  entry->types_owned = g_malloc (MAX (entry->types_len, 1));
+  g_variant_store (normal, entry->types_owned);
+  entry->types_data = entry->types_owned;
+}
+
+/* The descriptions of @entry's types as a GVariant (untrusted: GVariant
+ * reads any bytes safely), each checked to describe the device type of
+ * its position. */
+static GVariant *
+entry_types (const QlRegistryCacheEntry *entry,
+             GError                    **error)
+{
+  g_autoptr(GVariant) types = NULL;
+  guint n_types = entry->device_types != NULL ? g_strv_length (entry->device_types) : 0;
+
+  if (entry->types_data == NULL || entry->types_len == 0)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "registry cache entry of '%s': no device type descriptions", entry->path);
+      return NULL;
+    }
+  types = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE (QL_REGISTRY_CACHE_TYPES_TYPE),
+                                                       entry->types_data, entry->types_len,
+                                                       FALSE, NULL, NULL));
+  if (g_variant_n_children (types) != n_types)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "registry cache entry of '%s': %" G_GSIZE_FORMAT " device type descriptions "
+                   "for %u device types", entry->path, g_variant_n_children (types), n_types);
+      return NULL;
+    }
+  for (guint i = 0; i < n_types; i++)
+    {
+      const char *name;
+
+      g_variant_get_child (types, i, "(&s&s&s@*)", &name, NULL, NULL, NULL);
+      if (strcmp (name, entry->device_types[i]) != 0)
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                       "registry cache entry of '%s': description %u is of '%s', not '%s'",
+                       entry->path, i, name, entry->device_types[i]);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&types);
+}
+
+static QlDeviceTypeInfo *
+entry_type_info (const QlRegistryCacheEntry *entry,
+                 GVariant                   *types,
+                 guint                       index,
+                 GError                    **error)
+{
+  g_autoptr(GVariant) child = g_variant_get_child_value (types, index);
+  g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_new_from_variant (child, error);
+
+  if (info == NULL)
+    return NULL;
+  if (g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "registry cache entry of '%s': device type '%s' said to be of plugin '%s'",
+                   entry->path, entry->device_types[index],
+                   ql_device_type_info_get_plugin (info) != NULL ? ql_device_type_info_get_plugin (info) : "");
+      return NULL;
+    }
+  return g_steal_pointer (&info);
+}
+
+/* The description of @type_name, one of @entry's device types, decoded
+ * now and checked (the cache is untrusted input); an error names what
+ * makes no sense. */
+QlDeviceTypeInfo *
+ql_registry_cache_entry_describe (const QlRegistryCacheEntry *entry,
+                                  const char                 *type_name,
+                                  GError                    **error)
+{
+  g_autoptr(GVariant) types = entry_types (entry, error);
+
+  if (types == NULL)
+    return NULL;
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    if (strcmp (entry->device_types[i], type_name) == 0)
+      return entry_type_info (entry, types, i, error);
+  g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+               "registry cache entry of '%s': no device type '%s'", entry->path, type_name);
+  return NULL;
+}
+
+/* Whether every description of @entry makes sense (for an answer of the
+ * plugin scanner, before it goes into the cache). */
+gboolean
+ql_registry_cache_entry_check_types (const QlRegistryCacheEntry *entry,
+                                     GError                    **error)
+{
+  g_autoptr(GVariant) types = entry_types (entry, error);
+
+  if (types == NULL)
+    return FALSE;
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    {
+      g_autoptr(QlDeviceTypeInfo) info = entry_type_info (entry, types, i, error);
+
+      if (info == NULL)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -227,7 +359,9 @@ decode (QlRegistryCache *cache,
   guint n = 0, n_types = 0;
 
   if (!g_path_is_absolute (path) || id->texts_offset > cache->texts_len
-      || id->texts_length > cache->texts_len - id->texts_offset)
+      || id->texts_length > cache->texts_len - id->texts_offset
+      || id->types_offset > cache->types_len
+      || id->types_length > cache->types_len - id->types_offset)
     return NULL;
   len = id->texts_length;
   if (len == 0 || cache->texts[id->texts_offset + len - 1] != '\0')
@@ -276,13 +410,16 @@ decode (QlRegistryCache *cache,
   entry->license = texts[4];
   if (entry->error_code >= 0)
     {
-      if (texts[1][0] == '\0')
+      if (texts[1][0] == '\0' || id->types_length != 0)
         return NULL;
       entry->error_message = texts[1];
       return g_steal_pointer (&entry);
     }
-  if (entry->error_code != -1 || n_types == 0)
+  if (entry->error_code != -1 || n_types == 0 || id->types_length == 0)
     return NULL;
+  /* Checked when decoded (ql_registry_cache_entry_describe()). */
+  entry->types_data = cache->types + id->types_offset;
+  entry->types_len = id->types_length;
   return g_steal_pointer (&entry);
 }
 
@@ -302,6 +439,7 @@ ql_registry_cache_read (const char *path)
   g_autoptr(GVariant) data = ql_cache_file_read (path, magic, G_VARIANT_TYPE (CACHE_TYPE));
   g_autoptr(GVariant) paths = NULL;
   g_autoptr(GVariant) identities = NULL;
+  g_autoptr(GVariant) types = NULL;
   g_autoptr(GVariant) texts = NULL;
   g_autoptr(QlRegistryCache) cache = NULL;
   const char *format, *version, *p, *end;
@@ -319,7 +457,9 @@ ql_registry_cache_read (const char *path)
   cache = ql_registry_cache_new ();
   paths = g_variant_get_child_value (data, 2);
   identities = g_variant_get_child_value (data, 3);
-  texts = g_variant_get_child_value (data, 4);
+  types = g_variant_get_child_value (data, 4);
+  texts = g_variant_get_child_value (data, 5);
+  cache->types = g_variant_get_fixed_array (types, &cache->types_len, 1);
   cache->texts = g_variant_get_fixed_array (texts, &cache->texts_len, 1);
   p = g_variant_get_fixed_array (paths, &paths_len, 1);
   cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
@@ -344,7 +484,8 @@ ql_registry_cache_read (const char *path)
     }
   cache->parts[0] = g_steal_pointer (&paths);
   cache->parts[1] = g_steal_pointer (&identities);
-  cache->parts[2] = g_steal_pointer (&texts);
+  cache->parts[2] = g_steal_pointer (&types);
+  cache->parts[3] = g_steal_pointer (&texts);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
 }
@@ -496,7 +637,8 @@ ql_registry_cache_write (const char       *path,
   g_autoptr(GByteArray) path_blob = g_byte_array_new ();
   g_autofree Identity *identities = g_new0 (Identity, n + 1);
   g_autoptr(GByteArray) blob = g_byte_array_new ();
-  GVariant *children[5];
+  g_autoptr(GByteArray) types_blob = g_byte_array_new ();
+  GVariant *children[6];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
@@ -504,6 +646,8 @@ ql_registry_cache_write (const char       *path,
     {
       const QlRegistryCacheEntry *e = g_hash_table_lookup (entries, paths[i]);
       guint start = blob->len;
+      guint types_start;
+      static const guint8 zeros[8] = { 0 };
 
       append_text (path_blob, e->path);
       append_text (blob, e->family);
@@ -513,15 +657,23 @@ ql_registry_cache_write (const char       *path,
       append_text (blob, e->license);
       for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
         append_text (blob, e->device_types[k]);
+      /* Each entry's types 8-aligned, as GVariant reads them in place. */
+      g_byte_array_append (types_blob, zeros, (8 - types_blob->len % 8) % 8);
+      types_start = types_blob->len;
+      if (e->error_code < 0 && e->types_data != NULL)
+        g_byte_array_append (types_blob, e->types_data, (guint) e->types_len);
       identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
-                                   e->error_code, e->abi_major, e->abi_minor, start, blob->len - start };
+                                   e->error_code, e->abi_major, e->abi_minor, start, blob->len - start,
+                                   types_start, types_blob->len - types_start };
     }
   children[0] = g_variant_new_string (FORMAT);
   children[1] = g_variant_new_string (QL_VERSION);
   children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, path_blob->len > 0 ? path_blob->data : (guint8 *) "",
                                            path_blob->len, 1);
   children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE (IDENTITY_TYPE), identities, n, sizeof (Identity));
-  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
+  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, types_blob->len > 0 ? types_blob->data : (guint8 *) "",
+                                           types_blob->len, 1);
+  children[5] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
                                            blob->len, 1);
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   return ql_cache_file_write (path, magic, data, error);

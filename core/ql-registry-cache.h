@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <qlaunch/qlaunch.h>
 #include <sys/stat.h>
 
 G_BEGIN_DECLS
@@ -23,17 +24,33 @@ typedef struct
   char    *license;
   guint    abi_major;
   guint    abi_minor;
-  char   **device_types;  /* sorted */
+  char   **device_types;  /* in registration order */
   /* (nullable) An entry read from the file: the strings above point into
    * this one block (device_types is an array of its own). */
   char    *block;
+  /* The descriptions of the device types (properties included), in the
+   * order of device_types: a serialized GVariant of type
+   * QL_REGISTRY_CACHE_TYPES_TYPE, decoded only when asked for. In the
+   * cache's file data (valid as long as the cache) or types_owned. */
+  const guint8 *types_data;
+  gsize         types_len;
+  guint8       *types_owned;
 } QlRegistryCacheEntry;
+
+#define QL_REGISTRY_CACHE_TYPES_TYPE "a" QL_DEVICE_TYPE_INFO_VARIANT_TYPE
 
 QlRegistryCacheEntry *ql_registry_cache_entry_new     (const char                 *path,
                                                        const struct stat          *st);
 void                  ql_registry_cache_entry_free    (QlRegistryCacheEntry       *entry);
 gboolean              ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
                                                        const struct stat          *st);
+void                  ql_registry_cache_entry_set_types (QlRegistryCacheEntry     *entry,
+                                                         GVariant                 *types);
+QlDeviceTypeInfo     *ql_registry_cache_entry_describe  (const QlRegistryCacheEntry *entry,
+                                                         const char               *type_name,
+                                                         GError                  **error);
+gboolean              ql_registry_cache_entry_check_types (const QlRegistryCacheEntry *entry,
+                                                           GError                  **error);
 
 /* The entries of a cache file, decoded when first looked up. */
 typedef struct _QlRegistryCache QlRegistryCache;

@@ -23,7 +23,7 @@
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 
-#define ANSWER_TYPE "(isssssuuas)"
+#define ANSWER_TYPE "(isssssuuas" QL_REGISTRY_CACHE_TYPES_TYPE ")"
 #define SCAN_TIMEOUT_MS_DEFAULT 10000
 /* How much of the scanner's standard error goes into an error. */
 #define STDERR_KEEP 400
@@ -116,6 +116,8 @@ answer_entry (const QlRegistryScanFile *file,
   /* g_variant_parse() gives a non-floating reference: no ref_sink. */
   g_autoptr(GVariant) answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), line, NULL, NULL, NULL);
   g_autofree char *name = NULL;
+  g_autoptr(GVariant) types = NULL;
+  g_autoptr(GError) error = NULL;
   QlRegistryCacheEntry *entry;
 
   if (answer == NULL)
@@ -123,16 +125,24 @@ answer_entry (const QlRegistryScanFile *file,
                                                 "(the plugin exited while loading?)%s",
                                                 file->path, said));
   entry = ql_registry_cache_entry_new (file->path, &file->st);
-  g_variant_get (answer, "(isssssuu^as)",
+  g_variant_get (answer, "(isssssuu^as@" QL_REGISTRY_CACHE_TYPES_TYPE ")",
                  &entry->error_code, &entry->error_message, &name, &entry->description,
                  &entry->version, &entry->license, &entry->abi_major, &entry->abi_minor,
-                 &entry->device_types);
+                 &entry->device_types, &types);
   entry->family = g_strdup (file->family);
   if (entry->error_code < 0)
     {
       g_clear_pointer (&entry->error_message, g_free);
       if (strcmp (name, file->family) != 0 || entry->device_types[0] == NULL)
         {
+          ql_registry_cache_entry_free (entry);
+          return NULL;
+        }
+      /* The descriptions go into the cache as they are: checked now. */
+      ql_registry_cache_entry_set_types (entry, types);
+      if (!ql_registry_cache_entry_check_types (entry, &error))
+        {
+          g_debug ("qlaunch: the plugin scanner's answer for %s: %s", file->path, error->message);
           ql_registry_cache_entry_free (entry);
           return NULL;
         }

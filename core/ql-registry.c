@@ -705,6 +705,11 @@ ql_registry_pending_forget (QlRegistry           *self,
 static void
 ql_registry_cache_save (QlRegistry *self);
 
+static void
+ql_registry_set_unknown_type_error (QlRegistry  *self,
+                                    const char  *type_name,
+                                    GError     **error);
+
 static QlPlugin *
 ql_registry_load_file (QlRegistry                 *self,
                        const char                 *filename,
@@ -764,6 +769,27 @@ ql_registry_lookup_entry (QlRegistry *self,
   return g_hash_table_lookup (self->devices, name);
 }
 
+/* The descriptions of @plugin's device types, in registration order, as
+ * the registry cache keeps them (QL_REGISTRY_CACHE_TYPES_TYPE). */
+static GVariant *
+ql_registry_plugin_types (QlPlugin *plugin)
+{
+  GPtrArray *registrations = ql_plugin_get_registrations (plugin);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE (QL_REGISTRY_CACHE_TYPES_TYPE));
+  for (guint i = 0; i < registrations->len; i++)
+    {
+      QlPluginRegistration *reg = g_ptr_array_index (registrations, i);
+      g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_new_for_type (reg->name, reg->type,
+                                                                           ql_plugin_get_name (plugin));
+      g_autoptr(GVariant) v = ql_device_type_info_to_variant (info);
+
+      g_variant_builder_add_value (&builder, v);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
 /* Records in the cache what opening @path (@st, before it was opened)
  * gave: @plugin, or @error. Errors that depend on more than the file (its
  * directories' modes, the other plugins) are not recorded. */
@@ -798,7 +824,13 @@ ql_registry_cache_record (QlRegistry        *self,
       entry->abi_major = QL_PLUGIN_ABI_MAJOR;
       entry->abi_minor = ql_plugin_get_abi_minor (plugin);
       entry->device_types = ql_plugin_get_device_types (plugin);
-      if (entry->device_types[0] == NULL)
+      if (entry->device_types[0] != NULL)
+        {
+          g_autoptr(GVariant) types = ql_registry_plugin_types (plugin);
+
+          ql_registry_cache_entry_set_types (entry, types);
+        }
+      else
         {
           /* Nothing to open it for: keep opening it at every scan. */
           ql_registry_cache_entry_free (entry);
@@ -1560,6 +1592,159 @@ ql_registry_list_device_types (QlRegistry *self)
   qsort (names, n_names, sizeof (char *), ql_compare_strv_items);
 
   return names;
+}
+
+/* ql_registry_get_plugins() order: by scan rank, lazily opened plugins
+ * after those open already (a stable sort). */
+typedef struct
+{
+  guint         rank;
+  guint         seq;
+  QlPluginInfo *info;
+} QlRankedInfo;
+
+static int
+ql_registry_compare_ranked (gconstpointer a,
+                            gconstpointer b)
+{
+  const QlRankedInfo *ra = a, *rb = b;
+
+  if (ra->rank != rb->rank)
+    return ra->rank < rb->rank ? -1 : 1;
+  return ra->seq < rb->seq ? -1 : ra->seq > rb->seq;
+}
+
+/**
+ * ql_registry_list_plugin_infos:
+ * @self: a #QlRegistry
+ *
+ * Describes the plugins ql_registry_get_plugins() gives, in its order,
+ * without loading any: those the registry cache vouches for are described
+ * from the cache (ql_registry_set_cache_file()), the others are loaded
+ * already. A plugin file the cache vouched for is opened only when used,
+ * so one that changed or fails since is listed here and then reported
+ * when used.
+ *
+ * Returns: (transfer container) (element-type QlPluginInfo): the plugins
+ */
+GPtrArray *
+ql_registry_list_plugin_infos (QlRegistry *self)
+{
+  g_autoptr(GArray) ranked = NULL;
+  GPtrArray *infos;
+  guint seq = 0;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  ranked = g_array_new (FALSE, FALSE, sizeof (QlRankedInfo));
+  for (guint i = 0; i < self->plugins->len; i++)
+    {
+      QlPlugin *plugin = g_ptr_array_index (self->plugins, i);
+      g_auto(GStrv) types = ql_plugin_get_device_types (plugin);
+      QlRankedInfo r = { ql_registry_rank_of (self, plugin), seq++, NULL };
+
+      r.info = ql_plugin_info_new (ql_plugin_get_name (plugin), ql_plugin_get_description (plugin),
+                                   ql_plugin_get_version (plugin), ql_plugin_get_license (plugin),
+                                   ql_plugin_get_filename (plugin), (const char * const *) types);
+      g_array_append_val (ranked, r);
+    }
+  for (guint i = 0; i < self->pending_order->len; i++)
+    {
+      QlRegistryCacheEntry *entry = g_ptr_array_index (self->pending_order, i);
+      gpointer rank = g_hash_table_lookup (self->scan_rank, entry->path);
+      QlRankedInfo r = { rank != NULL ? GPOINTER_TO_UINT (rank) : G_MAXUINT, seq++, NULL };
+
+      r.info = ql_plugin_info_new (entry->family, entry->description, entry->version, entry->license,
+                                   entry->path, (const char * const *) entry->device_types);
+      g_array_append_val (ranked, r);
+    }
+  /* As ql_registry_get_plugins(), which sorts only with files pending. */
+  if (self->pending_order->len > 0)
+    g_array_sort (ranked, ql_registry_compare_ranked);
+  infos = g_ptr_array_new_full (ranked->len, (GDestroyNotify) ql_plugin_info_unref);
+  for (guint i = 0; i < ranked->len; i++)
+    g_ptr_array_add (infos, g_array_index (ranked, QlRankedInfo, i).info);
+  return infos;
+}
+
+/* Records @path's entry again from its plugin, now loaded: its cached
+ * descriptions made no sense. */
+static void
+ql_registry_cache_rerecord (QlRegistry *self,
+                            const char *path,
+                            const char *family,
+                            QlPlugin   *plugin)
+{
+  struct stat st;
+
+  if (self->cache == NULL || plugin == NULL || stat (path, &st) != 0)
+    return;
+  ql_registry_cache_record (self, path, &st, family, plugin, NULL);
+  ql_registry_cache_save (self);
+}
+
+/**
+ * ql_registry_describe_device_type:
+ * @self: a #QlRegistry
+ * @name: a device type name
+ * @error: return location for an error
+ *
+ * Describes a device type: its #GType name, plugin and properties, as
+ * `qlaunch inspect TYPE` shows them. A type of a plugin the registry cache
+ * vouches for (ql_registry_set_cache_file()) is described from the cache,
+ * without loading the plugin; the cache holds what
+ * ql_device_type_info_new_for_type() gave when the plugin was last
+ * opened, and is read as untrusted input: a description that makes no
+ * sense is replaced by loading the plugin (and written again). Any other
+ * type is described from its class, loading its plugin if needed.
+ *
+ * The description holds no #GParamSpec: an application that needs them
+ * gets the type with ql_registry_lookup_device_type() (which loads its
+ * plugin) and lists them with g_object_class_list_properties().
+ *
+ * Errors are those of ql_registry_create_device(): an unknown type, or
+ * one whose plugin could not be loaded.
+ *
+ * Returns: (transfer full) (nullable): the description, or %NULL with
+ *   @error set
+ */
+QlDeviceTypeInfo *
+ql_registry_describe_device_type (QlRegistry  *self,
+                                  const char  *name,
+                                  GError     **error)
+{
+  QlDeviceEntry *entry;
+  QlRegistryCacheEntry *pending;
+  g_autofree char *rerecord = NULL;
+  g_autofree char *family = NULL;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  pending = g_hash_table_contains (self->devices, name) ? NULL
+                                                         : g_hash_table_lookup (self->pending_types, name);
+  if (pending != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      QlDeviceTypeInfo *info = ql_registry_cache_entry_describe (pending, name, &local_error);
+
+      if (info != NULL)
+        return info;
+      g_debug ("qlaunch: %s; its plugin is opened instead", local_error->message);
+      rerecord = g_strdup (pending->path);
+      family = g_strdup (pending->family);
+    }
+  entry = ql_registry_lookup_entry (self, name);
+  if (entry == NULL)
+    {
+      ql_registry_set_unknown_type_error (self, name, error);
+      return NULL;
+    }
+  if (rerecord != NULL)
+    ql_registry_cache_rerecord (self, rerecord, family, entry->plugin);
+  return ql_device_type_info_new_for_type (name, entry->type,
+                                           entry->plugin != NULL ? ql_plugin_get_name (entry->plugin) : NULL);
 }
 
 /**

@@ -241,24 +241,27 @@ ql_registry_cache_entry_describe (const QlRegistryCacheEntry *entry,
   return NULL;
 }
 
-/* Whether every description of @entry makes sense (for an answer of the
- * plugin scanner, before it goes into the cache). */
-gboolean
-ql_registry_cache_entry_check_types (const QlRegistryCacheEntry *entry,
-                                     GError                    **error)
+/* Every description of @entry, decoded now and checked; an error names
+ * the first that makes no sense. */
+GPtrArray *
+ql_registry_cache_entry_describe_all (const QlRegistryCacheEntry *entry,
+                                      GError                    **error)
 {
   g_autoptr(GVariant) types = entry_types (entry, error);
+  g_autoptr(GPtrArray) infos = NULL;
 
   if (types == NULL)
-    return FALSE;
+    return NULL;
+  infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
   for (guint i = 0; entry->device_types[i] != NULL; i++)
     {
-      g_autoptr(QlDeviceTypeInfo) info = entry_type_info (entry, types, i, error);
+      QlDeviceTypeInfo *info = entry_type_info (entry, types, i, error);
 
       if (info == NULL)
-        return FALSE;
+        return NULL;
+      g_ptr_array_add (infos, info);
     }
-  return TRUE;
+  return g_steal_pointer (&infos);
 }
 
 /**

@@ -49,8 +49,8 @@ void                  ql_registry_cache_entry_set_types (QlRegistryCacheEntry   
 QlDeviceTypeInfo     *ql_registry_cache_entry_describe  (const QlRegistryCacheEntry *entry,
                                                          const char               *type_name,
                                                          GError                  **error);
-gboolean              ql_registry_cache_entry_check_types (const QlRegistryCacheEntry *entry,
-                                                           GError                  **error);
+GPtrArray            *ql_registry_cache_entry_describe_all (const QlRegistryCacheEntry *entry,
+                                                            GError                  **error);
 
 /* The entries of a cache file, decoded when first looked up. */
 typedef struct _QlRegistryCache QlRegistryCache;

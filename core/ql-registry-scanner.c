@@ -118,6 +118,7 @@ answer_entry (const QlRegistryScanFile *file,
   g_autofree char *name = NULL;
   g_autoptr(GVariant) types = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) infos = NULL;
   QlRegistryCacheEntry *entry;
 
   if (answer == NULL)
@@ -140,7 +141,8 @@ answer_entry (const QlRegistryScanFile *file,
         }
       /* The descriptions go into the cache as they are: checked now. */
       ql_registry_cache_entry_set_types (entry, types);
-      if (!ql_registry_cache_entry_check_types (entry, &error))
+      infos = ql_registry_cache_entry_describe_all (entry, &error);
+      if (infos == NULL)
         {
           g_debug ("qlaunch: the plugin scanner's answer for %s: %s", file->path, error->message);
           ql_registry_cache_entry_free (entry);

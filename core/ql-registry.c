@@ -1594,6 +1594,115 @@ ql_registry_list_device_types (QlRegistry *self)
   return names;
 }
 
+/* Records @path's entry again from its plugin, now loaded: its cached
+ * descriptions made no sense. */
+static void
+ql_registry_cache_rerecord (QlRegistry *self,
+                            const char *path,
+                            const char *family,
+                            QlPlugin   *plugin)
+{
+  struct stat st;
+
+  if (self->cache == NULL || plugin == NULL || stat (path, &st) != 0)
+    return;
+  ql_registry_cache_record (self, path, &st, family, plugin, NULL);
+  ql_registry_cache_save (self);
+}
+
+static void
+ql_registry_note_gtype (GHashTable           *owners,
+                        GHashTable           *clashing,
+                        const char           *gtype_name,
+                        QlRegistryCacheEntry *entry)
+{
+  QlRegistryCacheEntry *other = g_hash_table_lookup (owners, gtype_name);
+
+  if (other == NULL)
+    g_hash_table_insert (owners, (gpointer) g_intern_string (gtype_name), entry);
+  else if (other != entry)
+    {
+      g_hash_table_add (clashing, other);
+      g_hash_table_add (clashing, entry);
+    }
+}
+
+/* Opens the plugin files the cache vouches for that cannot all load in
+ * this process, as a scan without the cache would have (in scan order):
+ * those whose GType names (of their device types, and of the enumerations
+ * and flags of their properties) another plugin has, or this process has
+ * already; and those whose descriptions make no sense (their entries are
+ * written again). Describing all plugins then says what listing them
+ * after loading would. */
+static void
+ql_registry_load_clashing (QlRegistry *self)
+{
+  g_autoptr(GHashTable) owners = NULL;
+  g_autoptr(GHashTable) clashing = NULL;
+  g_autoptr(GHashTable) undescribed = NULL;
+  g_autoptr(GPtrArray) order = NULL;
+
+  if (self->pending_order->len == 0)
+    return;
+  owners = g_hash_table_new (g_str_hash, g_str_equal);
+  clashing = g_hash_table_new (NULL, NULL);
+  undescribed = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < self->pending_order->len; i++)
+    {
+      QlRegistryCacheEntry *entry = g_ptr_array_index (self->pending_order, i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) infos = ql_registry_cache_entry_describe_all (entry, &error);
+
+      if (infos == NULL)
+        {
+          g_debug ("qlaunch: %s; its plugin is opened instead", error->message);
+          g_hash_table_add (clashing, entry);
+          g_hash_table_add (undescribed, entry);
+          continue;
+        }
+      for (guint k = 0; k < infos->len; k++)
+        {
+          QlDeviceTypeInfo *info = g_ptr_array_index (infos, k);
+          GPtrArray *properties = ql_device_type_info_get_properties (info);
+
+          if (g_type_from_name (ql_device_type_info_get_gtype_name (info)) != 0)
+            g_hash_table_add (clashing, entry);
+          ql_registry_note_gtype (owners, clashing, ql_device_type_info_get_gtype_name (info), entry);
+          for (guint p = 0; p < properties->len; p++)
+            {
+              QlPropertyInfo *property = g_ptr_array_index (properties, p);
+              QlPropertyKind kind = ql_property_info_get_kind (property);
+              const char *value_type = ql_property_info_get_value_type_name (property);
+
+              /* One known here already is qlaunch's or GLib's. */
+              if ((kind == QL_PROPERTY_KIND_ENUM || kind == QL_PROPERTY_KIND_FLAGS)
+                  && g_type_from_name (value_type) == 0)
+                ql_registry_note_gtype (owners, clashing, value_type, entry);
+            }
+        }
+    }
+  if (g_hash_table_size (clashing) == 0)
+    return;
+  order = g_ptr_array_new ();
+  for (guint i = 0; i < self->pending_order->len; i++)
+    if (g_hash_table_contains (clashing, g_ptr_array_index (self->pending_order, i)))
+      g_ptr_array_add (order, g_ptr_array_index (self->pending_order, i));
+  for (guint i = 0; i < order->len; i++)
+    {
+      QlRegistryCacheEntry *entry = g_ptr_array_index (order, i);
+      g_autofree char *path = g_strdup (entry->path);
+      g_autofree char *family = g_strdup (entry->family);
+      gboolean rerecord = g_hash_table_contains (undescribed, entry);
+
+      /* A file whose load failed is dropped from the pending ones. */
+      if (!g_ptr_array_find (self->pending_order, entry, NULL))
+        continue;
+      ql_registry_load_pending (self, entry);
+      if (rerecord)
+        ql_registry_cache_rerecord (self, path, family, g_hash_table_lookup (self->plugins_by_name, family));
+    }
+}
+
 /* ql_registry_get_plugins() order: by scan rank, lazily opened plugins
  * after those open already (a stable sort). */
 typedef struct
@@ -1619,11 +1728,15 @@ ql_registry_compare_ranked (gconstpointer a,
  * @self: a #QlRegistry
  *
  * Describes the plugins ql_registry_get_plugins() gives, in its order,
- * without loading any: those the registry cache vouches for are described
- * from the cache (ql_registry_set_cache_file()), the others are loaded
- * already. A plugin file the cache vouched for is opened only when used,
- * so one that changed or fails since is listed here and then reported
- * when used.
+ * without loading them: those the registry cache vouches for
+ * (ql_registry_set_cache_file()) are described from the cache, the others
+ * are loaded already. Only plugins that could not all load in one process
+ * are loaded first, as ql_registry_get_plugins() would, so that they fail
+ * here too: those whose #GType names (of their device types, and of the
+ * enumerations and flags of their properties, as the cache records them)
+ * clash, and those whose cached descriptions make no sense. A plugin file
+ * that changed since the scan, or whose load would fail for another
+ * reason, is listed here and reported when used.
  *
  * Returns: (transfer container) (element-type QlPluginInfo): the plugins
  */
@@ -1635,6 +1748,8 @@ ql_registry_list_plugin_infos (QlRegistry *self)
   guint seq = 0;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  ql_registry_load_clashing (self);
 
   ranked = g_array_new (FALSE, FALSE, sizeof (QlRankedInfo));
   for (guint i = 0; i < self->plugins->len; i++)
@@ -1665,22 +1780,6 @@ ql_registry_list_plugin_infos (QlRegistry *self)
   for (guint i = 0; i < ranked->len; i++)
     g_ptr_array_add (infos, g_array_index (ranked, QlRankedInfo, i).info);
   return infos;
-}
-
-/* Records @path's entry again from its plugin, now loaded: its cached
- * descriptions made no sense. */
-static void
-ql_registry_cache_rerecord (QlRegistry *self,
-                            const char *path,
-                            const char *family,
-                            QlPlugin   *plugin)
-{
-  struct stat st;
-
-  if (self->cache == NULL || plugin == NULL || stat (path, &st) != 0)
-    return;
-  ql_registry_cache_record (self, path, &st, family, plugin, NULL);
-  ql_registry_cache_save (self);
 }
 
 /**

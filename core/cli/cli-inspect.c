@@ -14,6 +14,10 @@ list_all (QlRegistry *registry)
   g_auto(GStrv) types = ql_registry_list_device_types (registry);
   g_autoptr(GHashTable) type_plugin = g_hash_table_new (g_str_hash, g_str_equal);
 
+  /* Plugins the cache vouched for that clash were opened now, and can
+   * fail. */
+  ql_cli_print_load_errors (registry);
+
   int name_width = 12;
   int type_width = 18;
 

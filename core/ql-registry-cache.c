@@ -18,23 +18,28 @@
 #include <string.h>
 
 #define FORMAT "qlaunch-registry-4"
-/* (format, qlaunch version, paths, identities, types, texts): entry i is
- * the i-th of each. Laid out so that a reader decodes only the entries of
- * the files it meets, each in a few steps (a command pays for the plugin
- * files it looks at, not for every file the cache knows), and of those
- * only the parts it uses:
+/* The payload: (format, qlaunch version, paths, identities, texts):
+ * entry i is the i-th of each. Laid out so that a reader decodes only the
+ * entries of the files it meets, each in a few steps (a command pays for
+ * the plugin files it looks at, not for every file the cache knows), and
+ * of those only the parts it uses:
  *   paths:      every path, each ended by a NUL, in one byte array;
  *   identities: a fixed-size array of IDENTITY_TYPE, read in place,
- *               which also says where the entry's types and texts are;
- *   types:      one byte array; per entry that loaded, its device types'
- *               descriptions (QL_REGISTRY_CACHE_TYPES_TYPE, a serialized
- *               GVariant, each starting 8-aligned): decoded, and checked,
- *               only by a command that describes one of its types;
+ *               which also says where the entry's texts and types are,
+ *               and the types' hash;
  *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
- *               device types. */
-#define IDENTITY_TYPE "(tttxxiuuuuuu)"
-#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ayay)"
+ *               device types.
+ * The file's tail (ql_cache_file_read_with_tail(): not hashed with the
+ * payload, so that a command that describes no type does not pay for
+ * them): per entry that loaded, the descriptions of its device types, in
+ * their order: the number of types, then per type the size of its
+ * description and the description in compact form
+ * (ql_device_type_info_write_compact()); 32-bit little-endian numbers.
+ * They are checked, against their hash and as untrusted input, only when
+ * a type of the entry is described. */
+#define IDENTITY_TYPE "(tttxxiuuuuuut)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ay)"
 #define N_FIXED_TEXTS 5
 
 /* IDENTITY_TYPE as GVariant lays it out (a fixed-size tuple is laid out as
@@ -51,19 +56,21 @@ typedef struct
   guint32 abi_minor;
   guint32 texts_offset;  /* in texts */
   guint32 texts_length;
-  guint32 types_offset;  /* in types */
+  guint32 types_offset;  /* in the tail */
   guint32 types_length;
+  guint64 types_hash;    /* ql_cache_file_hash() of them */
 } Identity;
 
-G_STATIC_ASSERT (sizeof (Identity) == 72);
+G_STATIC_ASSERT (sizeof (Identity) == 80);
 
 struct _QlRegistryCache
 {
   GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
   /* What the file holds and was not decoded yet: */
   GVariant       *data;        /* (nullable) */
-  GVariant       *parts[4];    /* its paths, identities, types and texts:
-                                * they keep the pointers below valid */
+  GVariant       *parts[3];    /* its paths, identities and texts: they
+                                * keep the pointers below valid */
+  GBytes         *tail;        /* the device type descriptions */
   const char     *texts;
   gsize           texts_len;
   const guint8   *types;
@@ -77,7 +84,7 @@ struct _QlRegistryCache
   guint8         *taken;       /* per path: decoded or dropped already */
 };
 
-static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 1 };
+static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 2 };
 
 static gint64
 stat_mtime_ns (const struct stat *st)
@@ -141,84 +148,87 @@ ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
          && entry->ctime_ns == stat_ctime_ns (st);
 }
 
-/* Sets the descriptions of @entry's device types: @types, of type
- * QL_REGISTRY_CACHE_TYPES_TYPE, one per device type in their order. */
+/* Sets the descriptions of @entry's device types: @infos
+ * (QlDeviceTypeInfo), one per device type in their order. */
 void
 ql_registry_cache_entry_set_types (QlRegistryCacheEntry *entry,
-                                   GVariant             *types)
+                                   GPtrArray            *infos)
 {
-  g_autoptr(GVariant) normal = g_variant_get_normal_form (types);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint32 n = GUINT32_TO_LE (infos->len);
 
-  g_return_if_fail (g_variant_is_of_type (types, G_VARIANT_TYPE (QL_REGISTRY_CACHE_TYPES_TYPE)));
+  g_byte_array_append (out, (const guint8 *) &n, sizeof n);
+  for (guint i = 0; i < infos->len; i++)
+    {
+      guint at = out->len;
+      guint32 size;
+
+      g_byte_array_append (out, (const guint8 *) &n, sizeof n);
+      ql_device_type_info_write_compact (g_ptr_array_index (infos, i), out);
+      size = GUINT32_TO_LE (out->len - at - (guint) sizeof size);
+      memcpy (out->data + at, &size, sizeof size);
+    }
   g_free (entry->types_owned);
-  entry->types_len = g_variant_get_size (normal);
-  entry->types_owned = g_malloc (MAX (entry->types_len, 1));
-  g_variant_store (normal, entry->types_owned);
+  entry->types_len = out->len;
+  entry->types_owned = g_byte_array_free (g_steal_pointer (&out), FALSE);
   entry->types_data = entry->types_owned;
+  entry->types_hash = ql_cache_file_hash (entry->types_data, entry->types_len);
 }
 
-/* The descriptions of @entry's types as a GVariant (untrusted: GVariant
- * reads any bytes safely), each checked to describe the device type of
- * its position. */
-static GVariant *
-entry_types (const QlRegistryCacheEntry *entry,
-             GError                    **error)
+static gboolean
+types_bad (const QlRegistryCacheEntry  *entry,
+           GError                     **error,
+           const char                  *what)
 {
-  g_autoptr(GVariant) types = NULL;
-  guint n_types = entry->device_types != NULL ? g_strv_length (entry->device_types) : 0;
+  g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+               "registry cache entry of '%s': its device type descriptions %s", entry->path, what);
+  return FALSE;
+}
 
-  if (entry->types_data == NULL || entry->types_len == 0)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                   "registry cache entry of '%s': no device type descriptions", entry->path);
-      return NULL;
-    }
-  types = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE (QL_REGISTRY_CACHE_TYPES_TYPE),
-                                                       entry->types_data, entry->types_len,
-                                                       FALSE, NULL, NULL));
-  if (g_variant_n_children (types) != n_types)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                   "registry cache entry of '%s': %" G_GSIZE_FORMAT " device type descriptions "
-                   "for %u device types", entry->path, g_variant_n_children (types), n_types);
-      return NULL;
-    }
+/* Where the description of each of @entry's device types is (its
+ * @starts and @sizes, n_types + 1 each), checked: the hash, the count, the
+ * sizes against what is there, the names against the device types. */
+static gboolean
+entry_types (const QlRegistryCacheEntry  *entry,
+             const guint8               **starts,
+             guint32                     *sizes,
+             GError                     **error)
+{
+  const guint8 *p = entry->types_data;
+  const guint8 *end = p + entry->types_len;
+  guint n_types = g_strv_length (entry->device_types);
+  guint32 n;
+
+  if (entry->types_len < sizeof n)
+    return types_bad (entry, error, "are missing");
+  if (ql_cache_file_hash (entry->types_data, entry->types_len) != entry->types_hash)
+    return types_bad (entry, error, "do not match their hash");
+  memcpy (&n, p, sizeof n);
+  p += sizeof n;
+  if (GUINT32_FROM_LE (n) != n_types)
+    return types_bad (entry, error, "are not one per device type");
   for (guint i = 0; i < n_types; i++)
     {
-      const char *name;
+      guint32 size;
+      gsize name_len = strlen (entry->device_types[i]) + 1;
 
-      g_variant_get_child (types, i, "(&s&s&s@*)", &name, NULL, NULL, NULL);
-      if (strcmp (name, entry->device_types[i]) != 0)
-        {
-          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                       "registry cache entry of '%s': description %u is of '%s', not '%s'",
-                       entry->path, i, name, entry->device_types[i]);
-          return NULL;
-        }
+      if ((gsize) (end - p) < sizeof size)
+        return types_bad (entry, error, "are cut short");
+      memcpy (&size, p, sizeof size);
+      size = GUINT32_FROM_LE (size);
+      p += sizeof size;
+      if (size > (gsize) (end - p))
+        return types_bad (entry, error, "reach past their end");
+      /* Each starts with its type's name. */
+      if (size < name_len || memcmp (p, entry->device_types[i], name_len) != 0)
+        return types_bad (entry, error, "are not of its device types, in order");
+      starts[i] = p;
+      sizes[i] = size;
+      p += size;
     }
-  return g_steal_pointer (&types);
-}
-
-static QlDeviceTypeInfo *
-entry_type_info (const QlRegistryCacheEntry *entry,
-                 GVariant                   *types,
-                 guint                       index,
-                 GError                    **error)
-{
-  g_autoptr(GVariant) child = g_variant_get_child_value (types, index);
-  g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_new_from_variant (child, error);
-
-  if (info == NULL)
-    return NULL;
-  if (g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                   "registry cache entry of '%s': device type '%s' said to be of plugin '%s'",
-                   entry->path, entry->device_types[index],
-                   ql_device_type_info_get_plugin (info) != NULL ? ql_device_type_info_get_plugin (info) : "");
-      return NULL;
-    }
-  return g_steal_pointer (&info);
+  if (p != end)
+    return types_bad (entry, error, "have bytes after the last");
+  return TRUE;
 }
 
 /* The description of @type_name, one of @entry's device types, decoded
@@ -229,13 +239,15 @@ ql_registry_cache_entry_describe (const QlRegistryCacheEntry *entry,
                                   const char                 *type_name,
                                   GError                    **error)
 {
-  g_autoptr(GVariant) types = entry_types (entry, error);
+  guint n_types = g_strv_length (entry->device_types);
+  g_autofree const guint8 **starts = g_new0 (const guint8 *, n_types + 1);
+  g_autofree guint32 *sizes = g_new0 (guint32, n_types + 1);
 
-  if (types == NULL)
+  if (!entry_types (entry, starts, sizes, error))
     return NULL;
-  for (guint i = 0; entry->device_types[i] != NULL; i++)
+  for (guint i = 0; i < n_types; i++)
     if (strcmp (entry->device_types[i], type_name) == 0)
-      return entry_type_info (entry, types, i, error);
+      return ql_device_type_info_read_compact (starts[i], sizes[i], entry->family, error);
   g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
                "registry cache entry of '%s': no device type '%s'", entry->path, type_name);
   return NULL;
@@ -247,15 +259,17 @@ GPtrArray *
 ql_registry_cache_entry_describe_all (const QlRegistryCacheEntry *entry,
                                       GError                    **error)
 {
-  g_autoptr(GVariant) types = entry_types (entry, error);
+  guint n_types = g_strv_length (entry->device_types);
+  g_autofree const guint8 **starts = g_new0 (const guint8 *, n_types + 1);
+  g_autofree guint32 *sizes = g_new0 (guint32, n_types + 1);
   g_autoptr(GPtrArray) infos = NULL;
 
-  if (types == NULL)
+  if (!entry_types (entry, starts, sizes, error))
     return NULL;
   infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
-  for (guint i = 0; entry->device_types[i] != NULL; i++)
+  for (guint i = 0; i < n_types; i++)
     {
-      QlDeviceTypeInfo *info = entry_type_info (entry, types, i, error);
+      QlDeviceTypeInfo *info = ql_device_type_info_read_compact (starts[i], sizes[i], entry->family, error);
 
       if (info == NULL)
         return NULL;
@@ -343,6 +357,7 @@ ql_registry_cache_free (QlRegistryCache *cache)
   for (guint i = 0; i < G_N_ELEMENTS (cache->parts); i++)
     g_clear_pointer (&cache->parts[i], g_variant_unref);
   g_clear_pointer (&cache->data, g_variant_unref);
+  g_clear_pointer (&cache->tail, g_bytes_unref);
   g_free (cache);
 }
 
@@ -423,6 +438,7 @@ decode (QlRegistryCache *cache,
   /* Checked when decoded (ql_registry_cache_entry_describe()). */
   entry->types_data = cache->types + id->types_offset;
   entry->types_len = id->types_length;
+  entry->types_hash = id->types_hash;
   return g_steal_pointer (&entry);
 }
 
@@ -439,10 +455,10 @@ decode (QlRegistryCache *cache,
 QlRegistryCache *
 ql_registry_cache_read (const char *path)
 {
-  g_autoptr(GVariant) data = ql_cache_file_read (path, magic, G_VARIANT_TYPE (CACHE_TYPE));
+  g_autoptr(GBytes) tail = NULL;
+  g_autoptr(GVariant) data = ql_cache_file_read_with_tail (path, magic, G_VARIANT_TYPE (CACHE_TYPE), &tail);
   g_autoptr(GVariant) paths = NULL;
   g_autoptr(GVariant) identities = NULL;
-  g_autoptr(GVariant) types = NULL;
   g_autoptr(GVariant) texts = NULL;
   g_autoptr(QlRegistryCache) cache = NULL;
   const char *format, *version, *p, *end;
@@ -460,9 +476,8 @@ ql_registry_cache_read (const char *path)
   cache = ql_registry_cache_new ();
   paths = g_variant_get_child_value (data, 2);
   identities = g_variant_get_child_value (data, 3);
-  types = g_variant_get_child_value (data, 4);
-  texts = g_variant_get_child_value (data, 5);
-  cache->types = g_variant_get_fixed_array (types, &cache->types_len, 1);
+  texts = g_variant_get_child_value (data, 4);
+  cache->types = tail != NULL ? g_bytes_get_data (tail, &cache->types_len) : NULL;
   cache->texts = g_variant_get_fixed_array (texts, &cache->texts_len, 1);
   p = g_variant_get_fixed_array (paths, &paths_len, 1);
   cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
@@ -487,8 +502,8 @@ ql_registry_cache_read (const char *path)
     }
   cache->parts[0] = g_steal_pointer (&paths);
   cache->parts[1] = g_steal_pointer (&identities);
-  cache->parts[2] = g_steal_pointer (&types);
-  cache->parts[3] = g_steal_pointer (&texts);
+  cache->parts[2] = g_steal_pointer (&texts);
+  cache->tail = g_steal_pointer (&tail);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
 }
@@ -641,7 +656,7 @@ ql_registry_cache_write (const char       *path,
   g_autofree Identity *identities = g_new0 (Identity, n + 1);
   g_autoptr(GByteArray) blob = g_byte_array_new ();
   g_autoptr(GByteArray) types_blob = g_byte_array_new ();
-  GVariant *children[6];
+  GVariant *children[5];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
@@ -650,7 +665,6 @@ ql_registry_cache_write (const char       *path,
       const QlRegistryCacheEntry *e = g_hash_table_lookup (entries, paths[i]);
       guint start = blob->len;
       guint types_start;
-      static const guint8 zeros[8] = { 0 };
 
       append_text (path_blob, e->path);
       append_text (blob, e->family);
@@ -660,24 +674,21 @@ ql_registry_cache_write (const char       *path,
       append_text (blob, e->license);
       for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
         append_text (blob, e->device_types[k]);
-      /* Each entry's types 8-aligned, as GVariant reads them in place. */
-      g_byte_array_append (types_blob, zeros, (8 - types_blob->len % 8) % 8);
       types_start = types_blob->len;
       if (e->error_code < 0 && e->types_data != NULL)
         g_byte_array_append (types_blob, e->types_data, (guint) e->types_len);
       identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
                                    e->error_code, e->abi_major, e->abi_minor, start, blob->len - start,
-                                   types_start, types_blob->len - types_start };
+                                   types_start, types_blob->len - types_start,
+                                   e->error_code < 0 ? e->types_hash : 0 };
     }
   children[0] = g_variant_new_string (FORMAT);
   children[1] = g_variant_new_string (QL_VERSION);
   children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, path_blob->len > 0 ? path_blob->data : (guint8 *) "",
                                            path_blob->len, 1);
   children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE (IDENTITY_TYPE), identities, n, sizeof (Identity));
-  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, types_blob->len > 0 ? types_blob->data : (guint8 *) "",
-                                           types_blob->len, 1);
-  children[5] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
+  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
                                            blob->len, 1);
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
-  return ql_cache_file_write (path, magic, data, error);
+  return ql_cache_file_write_with_tail (path, magic, data, types_blob->data, types_blob->len, error);
 }

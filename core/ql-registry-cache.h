@@ -29,15 +29,14 @@ typedef struct
    * this one block (device_types is an array of its own). */
   char    *block;
   /* The descriptions of the device types (properties included), in the
-   * order of device_types: a serialized GVariant of type
-   * QL_REGISTRY_CACHE_TYPES_TYPE, decoded only when asked for. In the
-   * cache's file data (valid as long as the cache) or types_owned. */
+   * order of device_types, as the cache file's tail holds them (see
+   * ql-registry-cache.c), decoded only when asked for; in the cache's
+   * file data (valid as long as the cache) or types_owned. */
   const guint8 *types_data;
   gsize         types_len;
+  guint64       types_hash;
   guint8       *types_owned;
 } QlRegistryCacheEntry;
-
-#define QL_REGISTRY_CACHE_TYPES_TYPE "a" QL_DEVICE_TYPE_INFO_VARIANT_TYPE
 
 QlRegistryCacheEntry *ql_registry_cache_entry_new     (const char                 *path,
                                                        const struct stat          *st);
@@ -45,7 +44,7 @@ void                  ql_registry_cache_entry_free    (QlRegistryCacheEntry     
 gboolean              ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
                                                        const struct stat          *st);
 void                  ql_registry_cache_entry_set_types (QlRegistryCacheEntry     *entry,
-                                                         GVariant                 *types);
+                                                         GPtrArray                *infos);
 QlDeviceTypeInfo     *ql_registry_cache_entry_describe  (const QlRegistryCacheEntry *entry,
                                                          const char               *type_name,
                                                          GError                  **error);

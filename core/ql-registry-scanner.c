@@ -23,7 +23,7 @@
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 
-#define ANSWER_TYPE "(isssssuuas" QL_REGISTRY_CACHE_TYPES_TYPE ")"
+#define ANSWER_TYPE "(isssssuuasa" QL_DEVICE_TYPE_INFO_VARIANT_TYPE ")"
 #define SCAN_TIMEOUT_MS_DEFAULT 10000
 /* How much of the scanner's standard error goes into an error. */
 #define STDERR_KEEP 400
@@ -108,6 +108,43 @@ failed_entry (const QlRegistryScanFile *file,
 
 /* The entry of one answer line; NULL if the answer is not what a load in
  * qlaunch would give (let it load there). */
+static GPtrArray *
+answer_types (const QlRegistryCacheEntry  *entry,
+              GVariant                    *types,
+              GError                     **error)
+{
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
+  gsize n = g_variant_n_children (types);
+
+  if (n != g_strv_length (entry->device_types))
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "%" G_GSIZE_FORMAT " descriptions for %u device types", n,
+                   g_strv_length (entry->device_types));
+      return NULL;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (types, i);
+      QlDeviceTypeInfo *info = ql_device_type_info_new_from_variant (child, error);
+
+      if (info == NULL)
+        return NULL;
+      g_ptr_array_add (infos, info);
+      if (strcmp (ql_device_type_info_get_name (info), entry->device_types[i]) != 0
+          || g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                       "description %" G_GSIZE_FORMAT " is of '%s' of plugin '%s', not of '%s'",
+                       i, ql_device_type_info_get_name (info),
+                       ql_device_type_info_get_plugin (info) != NULL ? ql_device_type_info_get_plugin (info) : "",
+                       entry->device_types[i]);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&infos);
+}
+
 static QlRegistryCacheEntry *
 answer_entry (const QlRegistryScanFile *file,
               const char               *line,
@@ -126,7 +163,7 @@ answer_entry (const QlRegistryScanFile *file,
                                                 "(the plugin exited while loading?)%s",
                                                 file->path, said));
   entry = ql_registry_cache_entry_new (file->path, &file->st);
-  g_variant_get (answer, "(isssssuu^as@" QL_REGISTRY_CACHE_TYPES_TYPE ")",
+  g_variant_get (answer, "(isssssuu^as@a" QL_DEVICE_TYPE_INFO_VARIANT_TYPE ")",
                  &entry->error_code, &entry->error_message, &name, &entry->description,
                  &entry->version, &entry->license, &entry->abi_major, &entry->abi_minor,
                  &entry->device_types, &types);
@@ -139,15 +176,15 @@ answer_entry (const QlRegistryScanFile *file,
           ql_registry_cache_entry_free (entry);
           return NULL;
         }
-      /* The descriptions go into the cache as they are: checked now. */
-      ql_registry_cache_entry_set_types (entry, types);
-      infos = ql_registry_cache_entry_describe_all (entry, &error);
+      /* The descriptions, checked, one per device type, in their order. */
+      infos = answer_types (entry, types, &error);
       if (infos == NULL)
         {
           g_debug ("qlaunch: the plugin scanner's answer for %s: %s", file->path, error->message);
           ql_registry_cache_entry_free (entry);
           return NULL;
         }
+      ql_registry_cache_entry_set_types (entry, infos);
     }
   return entry;
 }

@@ -769,25 +769,21 @@ ql_registry_lookup_entry (QlRegistry *self,
   return g_hash_table_lookup (self->devices, name);
 }
 
-/* The descriptions of @plugin's device types, in registration order, as
- * the registry cache keeps them (QL_REGISTRY_CACHE_TYPES_TYPE). */
-static GVariant *
+/* The descriptions of @plugin's device types, in registration order. */
+static GPtrArray *
 ql_registry_plugin_types (QlPlugin *plugin)
 {
   GPtrArray *registrations = ql_plugin_get_registrations (plugin);
-  GVariantBuilder builder;
+  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE (QL_REGISTRY_CACHE_TYPES_TYPE));
   for (guint i = 0; i < registrations->len; i++)
     {
       QlPluginRegistration *reg = g_ptr_array_index (registrations, i);
-      g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_new_for_type (reg->name, reg->type,
-                                                                           ql_plugin_get_name (plugin));
-      g_autoptr(GVariant) v = ql_device_type_info_to_variant (info);
 
-      g_variant_builder_add_value (&builder, v);
+      g_ptr_array_add (infos, ql_device_type_info_new_for_type (reg->name, reg->type,
+                                                                ql_plugin_get_name (plugin)));
     }
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+  return infos;
 }
 
 /* Records in the cache what opening @path (@st, before it was opened)
@@ -826,7 +822,7 @@ ql_registry_cache_record (QlRegistry        *self,
       entry->device_types = ql_plugin_get_device_types (plugin);
       if (entry->device_types[0] != NULL)
         {
-          g_autoptr(GVariant) types = ql_registry_plugin_types (plugin);
+          g_autoptr(GPtrArray) types = ql_registry_plugin_types (plugin);
 
           ql_registry_cache_entry_set_types (entry, types);
         }

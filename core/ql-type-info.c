@@ -521,8 +521,41 @@ bad (GError    **error,
   return FALSE;
 }
 
-/* Property @index of a description, checked (it may come from a file or
- * another process). */
+/* Checks the fields of property @index of a description read back (from
+ * a file or another process): its values are there, unchecked. */
+static gboolean
+check_property (QlPropertyInfo *info,
+                guint32         kind,
+                guint32         flags,
+                const char     *type_name,
+                guint           index,
+                GError        **error)
+{
+  const char *name = info->name;
+
+  if (!valid_name (name))
+    return bad (error, type_name, "property %u: name '%s' is not [a-z][a-z0-9-]*", index, name);
+  if (info->blurb[0] == '\0' || info->value_type_name[0] == '\0' || info->description[0] == '\0')
+    return bad (error, type_name, "property '%s': no blurb, value type or type description", name);
+  if (kind > QL_PROPERTY_KIND_FD_LIST)
+    return bad (error, type_name, "property '%s': unknown kind %u", name, kind);
+  if ((flags & ~(guint32) KNOWN_FLAGS) != 0)
+    return bad (error, type_name, "property '%s': unknown flags 0x%x", name, flags);
+  info->kind = kind;
+  info->flags = flags;
+  if ((kind == QL_PROPERTY_KIND_INT && (gint64) info->minimum > (gint64) info->maximum)
+      || ((kind == QL_PROPERTY_KIND_UINT || kind == QL_PROPERTY_KIND_SIZE) && info->minimum > info->maximum))
+    return bad (error, type_name, "property '%s': its minimum is above its maximum", name);
+  if (info->n_values > 0 && kind != QL_PROPERTY_KIND_ENUM && kind != QL_PROPERTY_KIND_FLAGS)
+    return bad (error, type_name, "property '%s': %u values for a property of kind %u",
+                name, info->n_values, kind);
+  for (guint i = 0; i < info->n_values; i++)
+    if (info->nicks[i][0] == '\0')
+      return bad (error, type_name, "property '%s': value %u has no nick", name, i);
+  return TRUE;
+}
+
+/* Property @index of a description as a GVariant, checked. */
 static QlPropertyInfo *
 property_from_variant (GVariant    *v,
                        const char  *type_name,
@@ -532,37 +565,203 @@ property_from_variant (GVariant    *v,
   g_autoptr(QlPropertyInfo) info = property_info_alloc ();
   g_autoptr(GVariant) values = NULL;
   guint32 kind, flags;
-  const char *name;
 
   g_variant_get (v, "(ssssuusmstt@a(sx))", &info->name, &info->nick, &info->blurb,
                  &info->value_type_name, &kind, &flags, &info->description, &info->default_text,
                  &info->minimum, &info->maximum, &values);
-  name = info->name;
-  if (!valid_name (name))
-    return bad (error, type_name, "property %u: name '%s' is not [a-z][a-z0-9-]*", index, name), NULL;
-  if (info->blurb[0] == '\0' || info->value_type_name[0] == '\0' || info->description[0] == '\0')
-    return bad (error, type_name, "property '%s': no blurb, value type or type description", name), NULL;
-  if (kind > QL_PROPERTY_KIND_FD_LIST)
-    return bad (error, type_name, "property '%s': unknown kind %u", name, kind), NULL;
-  if ((flags & ~(guint32) KNOWN_FLAGS) != 0)
-    return bad (error, type_name, "property '%s': unknown flags 0x%x", name, flags), NULL;
-  info->kind = kind;
-  info->flags = flags;
-  if ((kind == QL_PROPERTY_KIND_INT && (gint64) info->minimum > (gint64) info->maximum)
-      || ((kind == QL_PROPERTY_KIND_UINT || kind == QL_PROPERTY_KIND_SIZE) && info->minimum > info->maximum))
-    return bad (error, type_name, "property '%s': its minimum is above its maximum", name), NULL;
   info->n_values = (guint) g_variant_n_children (values);
-  if (info->n_values > 0 && kind != QL_PROPERTY_KIND_ENUM && kind != QL_PROPERTY_KIND_FLAGS)
-    return bad (error, type_name, "property '%s': %u values for a property of kind %u",
-                name, info->n_values, kind), NULL;
   info->nicks = g_new0 (char *, info->n_values + 1);
   info->values = g_new0 (gint64, info->n_values + 1);
   for (guint i = 0; i < info->n_values; i++)
+    g_variant_get_child (values, i, "(sx)", &info->nicks[i], &info->values[i]);
+  if (!check_property (info, kind, flags, type_name, index, error))
+    return NULL;
+  return g_steal_pointer (&info);
+}
+
+/* The compact form (ql-private.h): per type its name and GType name,
+ * the number of properties, then per property its kind, flags, minimum,
+ * maximum, number of values and whether it has a default (32, 32, 64, 64,
+ * 32 and 32 bits, little-endian), its name, nick, blurb, value type name,
+ * type description and default (NUL-ended UTF-8; "" without one), then
+ * per value the value (64 bits) and its nick. */
+
+static void
+put_u32 (GByteArray *out,
+         guint32     v)
+{
+  v = GUINT32_TO_LE (v);
+  g_byte_array_append (out, (const guint8 *) &v, sizeof v);
+}
+
+static void
+put_u64 (GByteArray *out,
+         guint64     v)
+{
+  v = GUINT64_TO_LE (v);
+  g_byte_array_append (out, (const guint8 *) &v, sizeof v);
+}
+
+static void
+put_str (GByteArray *out,
+         const char *s)
+{
+  s = s != NULL ? s : "";
+  g_byte_array_append (out, (const guint8 *) s, (guint) strlen (s) + 1);
+}
+
+void
+ql_device_type_info_write_compact (QlDeviceTypeInfo *info,
+                                   GByteArray       *out)
+{
+  put_str (out, info->name);
+  put_str (out, info->gtype_name);
+  put_u32 (out, info->properties->len);
+  for (guint i = 0; i < info->properties->len; i++)
     {
-      g_variant_get_child (values, i, "(sx)", &info->nicks[i], &info->values[i]);
-      if (info->nicks[i][0] == '\0')
-        return bad (error, type_name, "property '%s': value %u has no nick", name, i), NULL;
+      QlPropertyInfo *p = g_ptr_array_index (info->properties, i);
+
+      put_u32 (out, p->kind);
+      put_u32 (out, p->flags);
+      put_u64 (out, p->minimum);
+      put_u64 (out, p->maximum);
+      put_u32 (out, p->n_values);
+      put_u32 (out, p->default_text != NULL);
+      put_str (out, p->name);
+      put_str (out, p->nick);
+      put_str (out, p->blurb);
+      put_str (out, p->value_type_name);
+      put_str (out, p->description);
+      put_str (out, p->default_text);
+      for (guint k = 0; k < p->n_values; k++)
+        {
+          put_u64 (out, (guint64) p->values[k]);
+          put_str (out, p->nicks[k]);
+        }
     }
+}
+
+/* Reads what the bytes hold, never past their end. */
+typedef struct
+{
+  const guint8 *p;
+  const guint8 *end;
+} Cursor;
+
+static gboolean
+get_u32 (Cursor  *c,
+         guint32 *v)
+{
+  if ((gsize) (c->end - c->p) < sizeof *v)
+    return FALSE;
+  memcpy (v, c->p, sizeof *v);
+  *v = GUINT32_FROM_LE (*v);
+  c->p += sizeof *v;
+  return TRUE;
+}
+
+static gboolean
+get_u64 (Cursor  *c,
+         guint64 *v)
+{
+  if ((gsize) (c->end - c->p) < sizeof *v)
+    return FALSE;
+  memcpy (v, c->p, sizeof *v);
+  *v = GUINT64_FROM_LE (*v);
+  c->p += sizeof *v;
+  return TRUE;
+}
+
+/* A NUL-ended UTF-8 string within the bytes, copied. */
+static gboolean
+get_str (Cursor  *c,
+         char   **s)
+{
+  const guint8 *nul = memchr (c->p, '\0', (gsize) (c->end - c->p));
+
+  if (nul == NULL || !g_utf8_validate ((const char *) c->p, nul - c->p, NULL))
+    return FALSE;
+  *s = g_strndup ((const char *) c->p, (gsize) (nul - c->p));
+  c->p = nul + 1;
+  return TRUE;
+}
+
+QlDeviceTypeInfo *
+ql_device_type_info_read_compact (const guint8  *data,
+                                  gsize          len,
+                                  const char    *plugin,
+                                  GError       **error)
+{
+  g_autoptr(QlDeviceTypeInfo) info = device_type_info_alloc ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  Cursor c = { data, data + len };
+  guint32 n_props;
+
+  if (!get_str (&c, &info->name) || !get_str (&c, &info->gtype_name) || !get_u32 (&c, &n_props))
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "device type description cut short");
+      return NULL;
+    }
+  if (!valid_name (info->name))
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "device type description: name '%s' is not [a-z][a-z0-9-]*", info->name);
+      return NULL;
+    }
+  if (info->gtype_name[0] == '\0')
+    return bad (error, info->name, "no GType name"), NULL;
+  info->plugin = g_strdup (plugin);
+  /* Each property takes 38 bytes at least: a count above what is left
+   * is a lie, found out before anything is allocated for it. */
+  if (n_props > (gsize) (c.end - c.p) / 38)
+    return bad (error, info->name, "%u properties in %" G_GSIZE_FORMAT " bytes",
+                n_props, (gsize) (c.end - c.p)), NULL;
+  for (guint i = 0; i < n_props; i++)
+    {
+      g_autoptr(QlPropertyInfo) p = property_info_alloc ();
+      guint32 kind, flags, n_values, has_default;
+      char *default_text = NULL;
+
+      if (!get_u32 (&c, &kind) || !get_u32 (&c, &flags) || !get_u64 (&c, &p->minimum)
+          || !get_u64 (&c, &p->maximum) || !get_u32 (&c, &n_values) || !get_u32 (&c, &has_default)
+          || !get_str (&c, &p->name) || !get_str (&c, &p->nick) || !get_str (&c, &p->blurb)
+          || !get_str (&c, &p->value_type_name) || !get_str (&c, &p->description)
+          || !get_str (&c, &default_text))
+        return bad (error, info->name, "property %u cut short", i), NULL;
+      if (has_default > 1 || (!has_default && default_text[0] != '\0'))
+        {
+          g_free (default_text);
+          return bad (error, info->name, "property %u: a default that is none", i), NULL;
+        }
+      if (has_default)
+        p->default_text = default_text;
+      else
+        g_free (default_text);
+      /* Each value takes 9 bytes at least. */
+      if (n_values > (gsize) (c.end - c.p) / 9)
+        return bad (error, info->name, "property '%s': %u values in %" G_GSIZE_FORMAT " bytes",
+                    p->name, n_values, (gsize) (c.end - c.p)), NULL;
+      p->n_values = n_values;
+      p->nicks = g_new0 (char *, n_values + 1);
+      p->values = g_new0 (gint64, n_values + 1);
+      for (guint k = 0; k < n_values; k++)
+        {
+          guint64 v;
+
+          if (!get_u64 (&c, &v) || !get_str (&c, &p->nicks[k]))
+            return bad (error, info->name, "property '%s': value %u cut short", p->name, k), NULL;
+          p->values[k] = (gint64) v;
+        }
+      if (!check_property (p, kind, flags, info->name, i, error))
+        return NULL;
+      if (!g_hash_table_add (seen, p->name))
+        return bad (error, info->name, "property '%s' given twice", p->name), NULL;
+      g_ptr_array_add (info->properties, g_steal_pointer (&p));
+    }
+  if (c.p != c.end)
+    return bad (error, info->name, "%" G_GSIZE_FORMAT " bytes after its properties",
+                (gsize) (c.end - c.p)), NULL;
   return g_steal_pointer (&info);
 }
 

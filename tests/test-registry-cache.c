@@ -327,6 +327,17 @@ fnv1a (const guint8 *data,
   return hash;
 }
 
+/* The payload's length, as the header has it (the device type
+ * descriptions follow it, in the file's tail, which its hash leaves out). */
+static gsize
+payload_length (const char *data)
+{
+  guint32 length;
+
+  memcpy (&length, data + 12, sizeof length);
+  return GUINT32_FROM_LE (length);
+}
+
 static void
 rewrite_cache (Fixture    *f,
                const char *contents,
@@ -360,7 +371,7 @@ test_bad_cache_rewritten (Fixture       *f,
 
   /* Damaged: one payload byte flipped. */
   copy = g_memdup2 (good, good_len);
-  copy[good_len - 20] ^= 0x5a;
+  copy[24 + payload_length (good) - 20] ^= 0x5a;
   rewrite_cache (f, copy, good_len);
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
   assert_opened (args_opened (f), "rng");
@@ -382,7 +393,7 @@ test_bad_cache_rewritten (Fixture       *f,
     g_assert_nonnull (at);
     memcpy (copy, good, good_len);
     copy[at - good] = at[0] == '9' ? '8' : '9';
-    hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, good_len - 24));
+    hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (good)));
     memcpy (copy + 16, &hash, sizeof hash);
     rewrite_cache (f, copy, good_len);
   }
@@ -564,7 +575,7 @@ rewrite_cache_hashed (Fixture *f,
                       char    *copy,
                       gsize    len)
 {
-  guint64 hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, len - 24));
+  guint64 hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (copy)));
 
   memcpy (copy + 16, &hash, sizeof hash);
   rewrite_cache (f, copy, len);
@@ -609,9 +620,31 @@ get_u32 (const char *data,
 }
 
 /* The identity record: 5 64-bit words, then the error code, ABI major and
- * minor, texts offset and length, types offset and length (32 bits). */
+ * minor, texts offset and length, types offset and length (32 bits), then
+ * the types' hash (64 bits, 8-aligned). */
 #define TYPES_OFFSET_AT 60
 #define TYPES_LENGTH_AT 64
+#define TYPES_HASH_AT 72
+
+/* Where the descriptions of the entry whose identity is @at are in @data:
+ * in the tail, after the payload (8-aligned). */
+static gsize
+types_offset (const char *data,
+              gsize       at)
+{
+  return 24 + ((payload_length (data) + 7) & ~(gsize) 7) + get_u32 (data, at + TYPES_OFFSET_AT);
+}
+
+/* Makes the hash of the descriptions of the entry whose identity is @at
+ * right, so that only the checks of what they say can find them out. */
+static void
+rehash_types (char  *data,
+              gsize  at)
+{
+  guint64 hash = fnv1a ((const guint8 *) data + types_offset (data, at), get_u32 (data, at + TYPES_LENGTH_AT));
+
+  memcpy (data + at + TYPES_HASH_AT, &hash, sizeof hash);
+}
 
 /* The device type descriptions of the cache are untrusted input. */
 static void
@@ -658,21 +691,30 @@ test_bad_descriptions (Fixture       *f,
   assert_opened (args_opened (f), "balloon,rng");
   assert_opened (run_opened (f, "inspect", "balloon", NULL), "");
 
-  /* Cut short, and a property name that is no name: `args` does not read
+  /* A byte changed (its hash tells), cut short, a count of types that
+   * lies, a property name that is no name: `args` does not read
    * descriptions (nothing opened but what the VM uses); `inspect` finds
    * them out, opens the plugin instead, prints what it would have
    * without the cache, and writes the entry again. */
-  for (guint round = 0; round < 2; round++)
+  for (guint round = 0; round < 4; round++)
     {
+      gsize types = types_offset (good, at);
+
       memcpy (copy, good, good_len);
       if (round == 0)
+        copy[types + 40] ^= 0x20;
+      else if (round == 1)
         set_u32 (copy, at + TYPES_LENGTH_AT, get_u32 (good, at + TYPES_LENGTH_AT) / 2);
+      else if (round == 2)
+        set_u32 (copy, types, 1000);
       else
-        for (char *p = copy; (p = memmem (p, good_len - (gsize) (p - copy), "deflate-on-oom", 15)) != NULL; p++)
+        for (char *p = copy + types; (p = memmem (p, good_len - (gsize) (p - copy), "deflate-on-oom", 15)) != NULL; p++)
           {
             *p = 'D';
             n_names++;
           }
+      if (round > 0)
+        rehash_types (copy, at);
       rewrite_cache_hashed (f, copy, good_len);
       assert_opened (args_opened (f), "rng");
       assert_opened (run_opened (f, "inspect", "balloon", NULL), "balloon");

@@ -79,7 +79,6 @@ void        ql_device_type_info_write_compact (QlDeviceTypeInfo  *info,
                                                GByteArray        *out);
 QlDeviceTypeInfo *ql_device_type_info_read_compact (const guint8 *data,
                                                     gsize         len,
-                                                    const char   *plugin,
                                                     GError      **error);
 /* The first refused ql_plugin_register_device() of @plugin, or NULL. */
 const GError *ql_plugin_get_register_error (QlPlugin            *plugin);

@@ -231,6 +231,25 @@ entry_types (const QlRegistryCacheEntry  *entry,
   return TRUE;
 }
 
+/* One description of @entry, read and checked, of a type of its plugin. */
+static QlDeviceTypeInfo *
+entry_type_info (const QlRegistryCacheEntry  *entry,
+                 const guint8                *data,
+                 gsize                        len,
+                 GError                     **error)
+{
+  g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_read_compact (data, len, error);
+
+  if (info == NULL)
+    return NULL;
+  if (g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
+    {
+      types_bad (entry, error, "are of another plugin");
+      return NULL;
+    }
+  return g_steal_pointer (&info);
+}
+
 /* The description of @type_name, one of @entry's device types, decoded
  * now and checked (the cache is untrusted input); an error names what
  * makes no sense. */
@@ -247,7 +266,7 @@ ql_registry_cache_entry_describe (const QlRegistryCacheEntry *entry,
     return NULL;
   for (guint i = 0; i < n_types; i++)
     if (strcmp (entry->device_types[i], type_name) == 0)
-      return ql_device_type_info_read_compact (starts[i], sizes[i], entry->family, error);
+      return entry_type_info (entry, starts[i], sizes[i], error);
   g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
                "registry cache entry of '%s': no device type '%s'", entry->path, type_name);
   return NULL;
@@ -269,7 +288,7 @@ ql_registry_cache_entry_describe_all (const QlRegistryCacheEntry *entry,
   infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
   for (guint i = 0; i < n_types; i++)
     {
-      QlDeviceTypeInfo *info = ql_device_type_info_read_compact (starts[i], sizes[i], entry->family, error);
+      QlDeviceTypeInfo *info = entry_type_info (entry, starts[i], sizes[i], error);
 
       if (info == NULL)
         return NULL;

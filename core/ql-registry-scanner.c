@@ -23,7 +23,7 @@
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 
-#define ANSWER_TYPE "(isssssuuasa" QL_DEVICE_TYPE_INFO_VARIANT_TYPE ")"
+#define ANSWER_TYPE "(isssssuuas)"
 #define SCAN_TIMEOUT_MS_DEFAULT 10000
 /* How much of the scanner's standard error goes into an error. */
 #define STDERR_KEEP 400
@@ -108,37 +108,43 @@ failed_entry (const QlRegistryScanFile *file,
 
 /* The entry of one answer line; NULL if the answer is not what a load in
  * qlaunch would give (let it load there). */
+/* The descriptions of @entry's device types that follow the answer's
+ * GVariant: per type a tab and its description in base64, checked, one
+ * per device type in their order. */
 static GPtrArray *
 answer_types (const QlRegistryCacheEntry  *entry,
-              GVariant                    *types,
+              const char                  *tail,
               GError                     **error)
 {
   g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
-  gsize n = g_variant_n_children (types);
+  g_auto(GStrv) fields = g_strsplit (tail, "\t", -1);
+  guint n = g_strv_length (fields);
 
-  if (n != g_strv_length (entry->device_types))
+  /* The text before the first tab is the GVariant. */
+  if (n != g_strv_length (entry->device_types) + 1)
     {
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                   "%" G_GSIZE_FORMAT " descriptions for %u device types", n,
-                   g_strv_length (entry->device_types));
+                   "%u descriptions for %u device types", n - 1, g_strv_length (entry->device_types));
       return NULL;
     }
-  for (gsize i = 0; i < n; i++)
+  for (guint i = 1; i < n; i++)
     {
-      g_autoptr(GVariant) child = g_variant_get_child_value (types, i);
-      QlDeviceTypeInfo *info = ql_device_type_info_new_from_variant (child, error);
+      gsize len = 0;
+      guchar *data = g_base64_decode (fields[i], &len);
+      g_autoptr(GBytes) bytes = g_bytes_new_take (data, len);
+      QlDeviceTypeInfo *info = ql_device_type_info_new_from_bytes (bytes, error);
 
       if (info == NULL)
         return NULL;
       g_ptr_array_add (infos, info);
-      if (strcmp (ql_device_type_info_get_name (info), entry->device_types[i]) != 0
+      if (strcmp (ql_device_type_info_get_name (info), entry->device_types[i - 1]) != 0
           || g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
         {
           g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                       "description %" G_GSIZE_FORMAT " is of '%s' of plugin '%s', not of '%s'",
-                       i, ql_device_type_info_get_name (info),
+                       "description %u is of '%s' of plugin '%s', not of '%s'",
+                       i - 1, ql_device_type_info_get_name (info),
                        ql_device_type_info_get_plugin (info) != NULL ? ql_device_type_info_get_plugin (info) : "",
-                       entry->device_types[i]);
+                       entry->device_types[i - 1]);
           return NULL;
         }
     }
@@ -151,9 +157,10 @@ answer_entry (const QlRegistryScanFile *file,
               const char               *said)
 {
   /* g_variant_parse() gives a non-floating reference: no ref_sink. */
-  g_autoptr(GVariant) answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), line, NULL, NULL, NULL);
+  const char *tab = strchr (line, '\t');
+  g_autofree char *head = tab != NULL ? g_strndup (line, (gsize) (tab - line)) : g_strdup (line);
+  g_autoptr(GVariant) answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), head, NULL, NULL, NULL);
   g_autofree char *name = NULL;
-  g_autoptr(GVariant) types = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) infos = NULL;
   QlRegistryCacheEntry *entry;
@@ -163,10 +170,10 @@ answer_entry (const QlRegistryScanFile *file,
                                                 "(the plugin exited while loading?)%s",
                                                 file->path, said));
   entry = ql_registry_cache_entry_new (file->path, &file->st);
-  g_variant_get (answer, "(isssssuu^as@a" QL_DEVICE_TYPE_INFO_VARIANT_TYPE ")",
+  g_variant_get (answer, "(isssssuu^as)",
                  &entry->error_code, &entry->error_message, &name, &entry->description,
                  &entry->version, &entry->license, &entry->abi_major, &entry->abi_minor,
-                 &entry->device_types, &types);
+                 &entry->device_types);
   entry->family = g_strdup (file->family);
   if (entry->error_code < 0)
     {
@@ -177,7 +184,7 @@ answer_entry (const QlRegistryScanFile *file,
           return NULL;
         }
       /* The descriptions, checked, one per device type, in their order. */
-      infos = answer_types (entry, types, &error);
+      infos = answer_types (entry, line, &error);
       if (infos == NULL)
         {
           g_debug ("qlaunch: the plugin scanner's answer for %s: %s", file->path, error->message);

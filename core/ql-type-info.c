@@ -46,7 +46,6 @@ G_DEFINE_BOXED_TYPE (QlPropertyInfo, ql_property_info, ql_property_info_ref, ql_
 G_DEFINE_BOXED_TYPE (QlDeviceTypeInfo, ql_device_type_info, ql_device_type_info_ref, ql_device_type_info_unref)
 G_DEFINE_BOXED_TYPE (QlPluginInfo, ql_plugin_info, ql_plugin_info_ref, ql_plugin_info_unref)
 
-#define PROPERTY_TYPE "(ssssuusmstta(sx))"
 #define KNOWN_FLAGS (G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_CONSTRUCT_ONLY | G_PARAM_LAX_VALIDATION \
                      | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_DEPRECATED)
 
@@ -452,40 +451,6 @@ ql_device_type_info_new_for_type (const char *name,
   return info;
 }
 
-/**
- * ql_device_type_info_to_variant:
- * @info: a #QlDeviceTypeInfo
- *
- * @info as a #GVariant of %QL_DEVICE_TYPE_INFO_VARIANT_TYPE, which
- * ql_device_type_info_new_from_variant() reads back: the form the
- * registry cache and the plugin scanner keep and pass it in.
- *
- * Returns: (transfer full): a new, non-floating #GVariant
- */
-GVariant *
-ql_device_type_info_to_variant (QlDeviceTypeInfo *info)
-{
-  GVariantBuilder props;
-
-  g_return_val_if_fail (info != NULL, NULL);
-
-  g_variant_builder_init (&props, G_VARIANT_TYPE ("a" PROPERTY_TYPE));
-  for (guint i = 0; i < info->properties->len; i++)
-    {
-      QlPropertyInfo *p = g_ptr_array_index (info->properties, i);
-      GVariantBuilder values;
-
-      g_variant_builder_init (&values, G_VARIANT_TYPE ("a(sx)"));
-      for (guint k = 0; k < p->n_values; k++)
-        g_variant_builder_add (&values, "(sx)", p->nicks[k], p->values[k]);
-      g_variant_builder_add (&props, PROPERTY_TYPE, p->name, p->nick, p->blurb, p->value_type_name,
-                             (guint32) p->kind, (guint32) p->flags, p->description, p->default_text,
-                             p->minimum, p->maximum, &values);
-    }
-  return g_variant_ref_sink (g_variant_new ("(sssa" PROPERTY_TYPE ")", info->name, info->gtype_name,
-                                            info->plugin != NULL ? info->plugin : "", &props));
-}
-
 /* [a-z][a-z0-9-]*: device type, plugin and property names. */
 static gboolean
 valid_name (const char *s)
@@ -555,32 +520,8 @@ check_property (QlPropertyInfo *info,
   return TRUE;
 }
 
-/* Property @index of a description as a GVariant, checked. */
-static QlPropertyInfo *
-property_from_variant (GVariant    *v,
-                       const char  *type_name,
-                       guint        index,
-                       GError     **error)
-{
-  g_autoptr(QlPropertyInfo) info = property_info_alloc ();
-  g_autoptr(GVariant) values = NULL;
-  guint32 kind, flags;
-
-  g_variant_get (v, "(ssssuusmstt@a(sx))", &info->name, &info->nick, &info->blurb,
-                 &info->value_type_name, &kind, &flags, &info->description, &info->default_text,
-                 &info->minimum, &info->maximum, &values);
-  info->n_values = (guint) g_variant_n_children (values);
-  info->nicks = g_new0 (char *, info->n_values + 1);
-  info->values = g_new0 (gint64, info->n_values + 1);
-  for (guint i = 0; i < info->n_values; i++)
-    g_variant_get_child (values, i, "(sx)", &info->nicks[i], &info->values[i]);
-  if (!check_property (info, kind, flags, type_name, index, error))
-    return NULL;
-  return g_steal_pointer (&info);
-}
-
-/* The compact form (ql-private.h): per type its name and GType name,
- * the number of properties, then per property its kind, flags, minimum,
+/* The compact form (ql_device_type_info_serialize()): the type's name,
+ * GType name and plugin name ("" for none), the number of properties, then per property its kind, flags, minimum,
  * maximum, number of values and whether it has a default (32, 32, 64, 64,
  * 32 and 32 bits, little-endian), its name, nick, blurb, value type name,
  * type description and default (NUL-ended UTF-8; "" without one), then
@@ -616,6 +557,7 @@ ql_device_type_info_write_compact (QlDeviceTypeInfo *info,
 {
   put_str (out, info->name);
   put_str (out, info->gtype_name);
+  put_str (out, info->plugin);
   put_u32 (out, info->properties->len);
   for (guint i = 0; i < info->properties->len; i++)
     {
@@ -689,7 +631,6 @@ get_str (Cursor  *c,
 QlDeviceTypeInfo *
 ql_device_type_info_read_compact (const guint8  *data,
                                   gsize          len,
-                                  const char    *plugin,
                                   GError       **error)
 {
   g_autoptr(QlDeviceTypeInfo) info = device_type_info_alloc ();
@@ -697,7 +638,8 @@ ql_device_type_info_read_compact (const guint8  *data,
   Cursor c = { data, data + len };
   guint32 n_props;
 
-  if (!get_str (&c, &info->name) || !get_str (&c, &info->gtype_name) || !get_u32 (&c, &n_props))
+  if (!get_str (&c, &info->name) || !get_str (&c, &info->gtype_name) || !get_str (&c, &info->plugin)
+      || !get_u32 (&c, &n_props))
     {
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
                    "device type description cut short");
@@ -709,9 +651,11 @@ ql_device_type_info_read_compact (const guint8  *data,
                    "device type description: name '%s' is not [a-z][a-z0-9-]*", info->name);
       return NULL;
     }
-  if (info->gtype_name[0] == '\0')
-    return bad (error, info->name, "no GType name"), NULL;
-  info->plugin = g_strdup (plugin);
+  if (info->gtype_name[0] == '\0' || (info->plugin[0] != '\0' && !valid_name (info->plugin)))
+    return bad (error, info->name, "no GType name, or plugin name '%s' not [a-z][a-z0-9-]*",
+                info->plugin), NULL;
+  if (info->plugin[0] == '\0')
+    g_clear_pointer (&info->plugin, g_free);
   /* Each property takes 38 bytes at least: a count above what is left
    * is a lie, found out before anything is allocated for it. */
   if (n_props > (gsize) (c.end - c.p) / 38)
@@ -766,63 +710,52 @@ ql_device_type_info_read_compact (const guint8  *data,
 }
 
 /**
- * ql_device_type_info_new_from_variant:
- * @variant: a description, as ql_device_type_info_to_variant() gives it
+ * ql_device_type_info_serialize:
+ * @info: a #QlDeviceTypeInfo
+ *
+ * @info in a compact byte form that ql_device_type_info_new_from_bytes()
+ * reads back, the same in every process of one qlaunch version: what the
+ * registry cache stores and the plugin scanner sends. Not a stable format
+ * across versions.
+ *
+ * Returns: (transfer full): the bytes
+ */
+GBytes *
+ql_device_type_info_serialize (QlDeviceTypeInfo *info)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  g_return_val_if_fail (info != NULL, NULL);
+
+  ql_device_type_info_write_compact (info, out);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/**
+ * ql_device_type_info_new_from_bytes:
+ * @bytes: a description, as ql_device_type_info_serialize() gives it
  * @error: return location for a %QL_PLUGIN_ERROR_BAD_DEVICE_TYPE error
  *
- * Reads a description back. @variant is checked as untrusted input: its
- * type, names (`[a-z][a-z0-9-]*`, no property twice), blurbs, kinds,
- * flags, ranges and values; the error names what is wrong.
+ * Reads a description back. @bytes are checked as untrusted input: never
+ * read past their end, every count checked against what is left, every
+ * text NUL-ended UTF-8, and the names (`[a-z][a-z0-9-]*`, no property
+ * twice), blurbs, kinds, flags, ranges and values checked; the error
+ * names what is wrong.
  *
  * Returns: (transfer full) (nullable): the description, or %NULL with
  *   @error set
  */
 QlDeviceTypeInfo *
-ql_device_type_info_new_from_variant (GVariant  *variant,
-                                      GError   **error)
+ql_device_type_info_new_from_bytes (GBytes  *bytes,
+                                    GError **error)
 {
-  g_autoptr(QlDeviceTypeInfo) info = NULL;
-  g_autoptr(GVariant) props = NULL;
-  g_autoptr(GHashTable) seen = NULL;
-  const char *name, *gtype_name, *plugin;
-  gsize n;
+  gsize len = 0;
+  const guint8 *data;
 
-  g_return_val_if_fail (variant != NULL, NULL);
+  g_return_val_if_fail (bytes != NULL, NULL);
 
-  if (!g_variant_is_of_type (variant, G_VARIANT_TYPE (QL_DEVICE_TYPE_INFO_VARIANT_TYPE)))
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                   "device type description of type '%s', not '%s'",
-                   g_variant_get_type_string (variant), QL_DEVICE_TYPE_INFO_VARIANT_TYPE);
-      return NULL;
-    }
-  g_variant_get (variant, "(&s&s&s@a" PROPERTY_TYPE ")", &name, &gtype_name, &plugin, &props);
-  if (!valid_name (name))
-    {
-      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
-                   "device type description: name '%s' is not [a-z][a-z0-9-]*", name);
-      return NULL;
-    }
-  if (gtype_name[0] == '\0' || (plugin[0] != '\0' && !valid_name (plugin)))
-    return bad (error, name, "no GType name, or plugin name '%s' not [a-z][a-z0-9-]*", plugin), NULL;
-  info = device_type_info_alloc ();
-  info->name = g_strdup (name);
-  info->gtype_name = g_strdup (gtype_name);
-  info->plugin = plugin[0] != '\0' ? g_strdup (plugin) : NULL;
-  n = g_variant_n_children (props);
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) child = g_variant_get_child_value (props, i);
-      QlPropertyInfo *p = property_from_variant (child, name, (guint) i, error);
-
-      if (p == NULL)
-        return NULL;
-      g_ptr_array_add (info->properties, p);
-      if (!g_hash_table_add (seen, p->name))
-        return bad (error, name, "property '%s' given twice", p->name), NULL;
-    }
-  return g_steal_pointer (&info);
+  data = g_bytes_get_data (bytes, &len);
+  return ql_device_type_info_read_compact (data != NULL ? data : (const guint8 *) "", len, error);
 }
 
 /**

@@ -6,11 +6,11 @@
  *
  * Opens the files one after the other, each in a registry of its own, and
  * for each writes to standard output, as soon as it is done, one line: a
- * GVariant in text form, of type "(isssssuuasa" QL_DEVICE_TYPE_INFO_VARIANT_TYPE
- * ")": the QlPluginError code (-1: loaded), the error message, then the
- * family, description, version, license, ABI major and minor, the device
- * types of the plugin and their descriptions
- * (ql_device_type_info_to_variant()). The
+ * GVariant in text form, of type "(isssssuuas)": the QlPluginError code
+ * (-1: loaded), the error message, then the family, description, version,
+ * license, ABI major and minor and the device types of the plugin; then,
+ * for a plugin that loaded, per device type in their order, a tab and the
+ * type's description (ql_device_type_info_serialize()) in base64. The
  * caller knows which file took the process down by the lines it got.
  * Whatever the plugins themselves write to standard output goes to
  * standard error. Exit status 0 when every answer was written (loaded or
@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define ANSWER_TYPE "(isssssuu^asa" QL_DEVICE_TYPE_INFO_VARIANT_TYPE ")"
+#define ANSWER_TYPE "(isssssuu^as)"
 
 /* One answer line for @filename. */
 static gboolean
@@ -32,48 +32,53 @@ answer (FILE       *out,
   g_autoptr(QlRegistry) registry = ql_registry_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GString) line = NULL;
   g_autofree char *text = NULL;
   const char * const none[] = { NULL };
   QlPlugin *plugin = ql_registry_load_plugin (registry, filename, &error);
-  GVariantBuilder infos;
+  g_auto(GStrv) types = NULL;
 
-  g_variant_builder_init (&infos, G_VARIANT_TYPE ("a" QL_DEVICE_TYPE_INFO_VARIANT_TYPE));
   if (plugin == NULL)
     reply = g_variant_ref_sink (g_variant_new (ANSWER_TYPE,
                                                error->domain == QL_PLUGIN_ERROR ? error->code
                                                                                 : QL_PLUGIN_ERROR_INIT_FAILED,
-                                               error->message, "", "", "", "", 0u, 0u, none, &infos));
+                                               error->message, "", "", "", "", 0u, 0u, none));
   else
     {
-      g_auto(GStrv) types = ql_plugin_get_device_types (plugin);
-
-      for (guint i = 0; types[i] != NULL; i++)
-        {
-          g_autoptr(GError) describe_error = NULL;
-          g_autoptr(QlDeviceTypeInfo) info = ql_registry_describe_device_type (registry, types[i],
-                                                                               &describe_error);
-          g_autoptr(GVariant) v = NULL;
-
-          if (info == NULL)
-            {
-              /* An answer the caller refuses: it opens the file itself. */
-              fprintf (stderr, "qlaunch-plugin-scanner: %s\n", describe_error->message);
-              continue;
-            }
-          v = ql_device_type_info_to_variant (info);
-          g_variant_builder_add_value (&infos, v);
-        }
+      types = ql_plugin_get_device_types (plugin);
       reply = g_variant_ref_sink (g_variant_new (ANSWER_TYPE, -1, "",
                                                  ql_plugin_get_name (plugin),
                                                  ql_plugin_get_description (plugin),
                                                  ql_plugin_get_version (plugin),
                                                  ql_plugin_get_license (plugin),
                                                  (guint32) QL_PLUGIN_ABI_MAJOR,
-                                                 ql_plugin_get_abi_minor (plugin), types, &infos));
+                                                 ql_plugin_get_abi_minor (plugin), types));
     }
-  /* On one line: g_variant_print() escapes newlines in strings. */
+  /* On one line: g_variant_print() escapes newlines and tabs in strings. */
   text = g_variant_print (reply, TRUE);
-  return fprintf (out, "%s\n", text) >= 0 && fflush (out) == 0;
+  line = g_string_new (text);
+  for (guint i = 0; types != NULL && types[i] != NULL; i++)
+    {
+      g_autoptr(GError) describe_error = NULL;
+      g_autoptr(QlDeviceTypeInfo) info = ql_registry_describe_device_type (registry, types[i],
+                                                                           &describe_error);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autofree char *base64 = NULL;
+      gsize len = 0;
+      const guchar *data;
+
+      if (info == NULL)
+        {
+          /* An answer the caller refuses: it opens the file itself. */
+          fprintf (stderr, "qlaunch-plugin-scanner: %s\n", describe_error->message);
+          continue;
+        }
+      bytes = ql_device_type_info_serialize (info);
+      data = g_bytes_get_data (bytes, &len);
+      base64 = g_base64_encode (data, len);
+      g_string_append_printf (line, "\t%s", base64);
+    }
+  return fprintf (out, "%s\n", line->str) >= 0 && fflush (out) == 0;
 }
 
 int

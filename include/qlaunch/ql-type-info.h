@@ -74,19 +74,6 @@ typedef struct _QlDeviceTypeInfo QlDeviceTypeInfo;
  */
 typedef struct _QlPluginInfo QlPluginInfo;
 
-/**
- * QL_DEVICE_TYPE_INFO_VARIANT_TYPE:
- *
- * The #GVariant type string of ql_device_type_info_to_variant(): the type
- * name, the #GType name, the plugin name (empty: the application's), then
- * per property its name, nick, blurb, value #GType name, #QlPropertyKind,
- * #GParamFlags, type description, default as text (nothing: none),
- * minimum and maximum (as 64 bits; two's complement for
- * %QL_PROPERTY_KIND_INT) and the nicks and values of an enumeration or
- * flags type.
- */
-#define QL_DEVICE_TYPE_INFO_VARIANT_TYPE "(sssa(ssssuusmstta(sx)))"
-
 #define QL_TYPE_PROPERTY_INFO (ql_property_info_get_type ())
 QL_API GType           ql_property_info_get_type        (void) G_GNUC_CONST;
 QL_API QlPropertyInfo *ql_property_info_new_for_pspec   (GParamSpec      *pspec);
@@ -115,9 +102,9 @@ QL_API GType             ql_device_type_info_get_type       (void) G_GNUC_CONST;
 QL_API QlDeviceTypeInfo *ql_device_type_info_new_for_type   (const char        *name,
                                                              GType              type,
                                                              const char        *plugin);
-QL_API QlDeviceTypeInfo *ql_device_type_info_new_from_variant (GVariant        *variant,
-                                                               GError         **error);
-QL_API GVariant         *ql_device_type_info_to_variant     (QlDeviceTypeInfo  *info);
+QL_API QlDeviceTypeInfo *ql_device_type_info_new_from_bytes (GBytes          *bytes,
+                                                             GError         **error);
+QL_API GBytes           *ql_device_type_info_serialize      (QlDeviceTypeInfo  *info);
 QL_API QlDeviceTypeInfo *ql_device_type_info_ref            (QlDeviceTypeInfo  *info);
 QL_API void              ql_device_type_info_unref          (QlDeviceTypeInfo  *info);
 QL_API const char       *ql_device_type_info_get_name       (QlDeviceTypeInfo  *info);

@@ -80,6 +80,8 @@ void        ql_device_type_info_write_compact (QlDeviceTypeInfo  *info,
 QlDeviceTypeInfo *ql_device_type_info_read_compact (const guint8 *data,
                                                     gsize         len,
                                                     GError      **error);
+QlDeviceTypeInfo *ql_device_type_info_read_compact_bytes (GBytes  *bytes,
+                                                          GError **error);
 /* The first refused ql_plugin_register_device() of @plugin, or NULL. */
 const GError *ql_plugin_get_register_error (QlPlugin            *plugin);
 

@@ -148,25 +148,26 @@ ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
          && entry->ctime_ns == stat_ctime_ns (st);
 }
 
-/* Sets the descriptions of @entry's device types: @infos
- * (QlDeviceTypeInfo), one per device type in their order. */
+/* Sets the descriptions of @entry's device types: @types (GBytes, each
+ * of ql_device_type_info_serialize()), one per device type in their
+ * order. */
 void
 ql_registry_cache_entry_set_types (QlRegistryCacheEntry *entry,
-                                   GPtrArray            *infos)
+                                   GPtrArray            *types)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  guint32 n = GUINT32_TO_LE (infos->len);
+  guint32 n = GUINT32_TO_LE (types->len);
 
   g_byte_array_append (out, (const guint8 *) &n, sizeof n);
-  for (guint i = 0; i < infos->len; i++)
+  for (guint i = 0; i < types->len; i++)
     {
-      guint at = out->len;
-      guint32 size;
+      gsize len = 0;
+      const guint8 *data = g_bytes_get_data (g_ptr_array_index (types, i), &len);
+      guint32 size = GUINT32_TO_LE ((guint32) len);
 
-      g_byte_array_append (out, (const guint8 *) &n, sizeof n);
-      ql_device_type_info_write_compact (g_ptr_array_index (infos, i), out);
-      size = GUINT32_TO_LE (out->len - at - (guint) sizeof size);
-      memcpy (out->data + at, &size, sizeof size);
+      g_byte_array_append (out, (const guint8 *) &size, sizeof size);
+      if (len > 0)
+        g_byte_array_append (out, data, (guint) len);
     }
   g_free (entry->types_owned);
   entry->types_len = out->len;

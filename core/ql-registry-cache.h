@@ -44,7 +44,7 @@ void                  ql_registry_cache_entry_free    (QlRegistryCacheEntry     
 gboolean              ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
                                                        const struct stat          *st);
 void                  ql_registry_cache_entry_set_types (QlRegistryCacheEntry     *entry,
-                                                         GPtrArray                *infos);
+                                                         GPtrArray                *types);
 QlDeviceTypeInfo     *ql_registry_cache_entry_describe  (const QlRegistryCacheEntry *entry,
                                                          const char               *type_name,
                                                          GError                  **error);

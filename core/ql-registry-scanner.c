@@ -109,15 +109,16 @@ failed_entry (const QlRegistryScanFile *file,
 /* The entry of one answer line; NULL if the answer is not what a load in
  * qlaunch would give (let it load there). */
 /* The descriptions of @entry's device types that follow the answer's
- * GVariant: per type a tab and its description in base64, checked, one
- * per device type in their order. */
+ * GVariant: per type a tab and its description in base64, each checked
+ * (ql_device_type_info_new_from_bytes()), one per device type in their
+ * order. Returns them as they came (GBytes). */
 static GPtrArray *
 answer_types (const QlRegistryCacheEntry  *entry,
-              const char                  *tail,
+              const char                  *line,
               GError                     **error)
 {
-  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
-  g_auto(GStrv) fields = g_strsplit (tail, "\t", -1);
+  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_auto(GStrv) fields = g_strsplit (line, "\t", -1);
   guint n = g_strv_length (fields);
 
   /* The text before the first tab is the GVariant. */
@@ -130,13 +131,14 @@ answer_types (const QlRegistryCacheEntry  *entry,
   for (guint i = 1; i < n; i++)
     {
       gsize len = 0;
-      guchar *data = g_base64_decode (fields[i], &len);
-      g_autoptr(GBytes) bytes = g_bytes_new_take (data, len);
-      QlDeviceTypeInfo *info = ql_device_type_info_new_from_bytes (bytes, error);
+      guchar *data = g_base64_decode_inplace (fields[i], &len);
+      GBytes *bytes = g_bytes_new (data, len);
+      g_autoptr(QlDeviceTypeInfo) info = NULL;
 
+      g_ptr_array_add (types, bytes);
+      info = ql_device_type_info_new_from_bytes (bytes, error);
       if (info == NULL)
         return NULL;
-      g_ptr_array_add (infos, info);
       if (strcmp (ql_device_type_info_get_name (info), entry->device_types[i - 1]) != 0
           || g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
         {
@@ -148,7 +150,7 @@ answer_types (const QlRegistryCacheEntry  *entry,
           return NULL;
         }
     }
-  return g_steal_pointer (&infos);
+  return g_steal_pointer (&types);
 }
 
 static QlRegistryCacheEntry *

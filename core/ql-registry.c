@@ -769,21 +769,23 @@ ql_registry_lookup_entry (QlRegistry *self,
   return g_hash_table_lookup (self->devices, name);
 }
 
-/* The descriptions of @plugin's device types, in registration order. */
+/* The descriptions of @plugin's device types, in registration order,
+ * serialized. */
 static GPtrArray *
 ql_registry_plugin_types (QlPlugin *plugin)
 {
   GPtrArray *registrations = ql_plugin_get_registrations (plugin);
-  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
+  GPtrArray *types = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 
   for (guint i = 0; i < registrations->len; i++)
     {
       QlPluginRegistration *reg = g_ptr_array_index (registrations, i);
+      g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_new_for_type (reg->name, reg->type,
+                                                                           ql_plugin_get_name (plugin));
 
-      g_ptr_array_add (infos, ql_device_type_info_new_for_type (reg->name, reg->type,
-                                                                ql_plugin_get_name (plugin)));
+      g_ptr_array_add (types, ql_device_type_info_serialize (info));
     }
-  return infos;
+  return types;
 }
 
 /* Records in the cache what opening @path (@st, before it was opened)

@@ -20,6 +20,9 @@ struct _QlPropertyInfo
   char          **nicks;          /* enumerations and flags; else empty */
   gint64         *values;
   guint           n_values;
+  /* (nullable) Read back: the strings point into it (nicks is an array
+   * of its own). */
+  GBytes         *block;
 };
 
 struct _QlDeviceTypeInfo
@@ -29,6 +32,7 @@ struct _QlDeviceTypeInfo
   char           *gtype_name;
   char           *plugin;         /* (nullable): the application's */
   GPtrArray      *properties;     /* element-type QlPropertyInfo */
+  GBytes         *block;          /* as in QlPropertyInfo */
 };
 
 struct _QlPluginInfo
@@ -196,13 +200,21 @@ ql_property_info_unref (QlPropertyInfo *info)
   g_return_if_fail (info != NULL);
   if (!g_atomic_ref_count_dec (&info->ref_count))
     return;
-  g_free (info->name);
-  g_free (info->nick);
-  g_free (info->blurb);
-  g_free (info->value_type_name);
-  g_free (info->description);
-  g_free (info->default_text);
-  g_strfreev (info->nicks);
+  if (info->block != NULL)
+    {
+      g_bytes_unref (info->block);
+      g_free (info->nicks);
+    }
+  else
+    {
+      g_free (info->name);
+      g_free (info->nick);
+      g_free (info->blurb);
+      g_free (info->value_type_name);
+      g_free (info->description);
+      g_free (info->default_text);
+      g_strfreev (info->nicks);
+    }
   g_free (info->values);
   g_free (info);
 }
@@ -614,7 +626,7 @@ get_u64 (Cursor  *c,
   return TRUE;
 }
 
-/* A NUL-ended UTF-8 string within the bytes, copied. */
+/* A NUL-ended UTF-8 string within the bytes, where it is. */
 static gboolean
 get_str (Cursor  *c,
          char   **s)
@@ -623,7 +635,7 @@ get_str (Cursor  *c,
 
   if (nul == NULL || !g_utf8_validate ((const char *) c->p, nul - c->p, NULL))
     return FALSE;
-  *s = g_strndup ((const char *) c->p, (gsize) (nul - c->p));
+  *s = (char *) c->p;
   c->p = nul + 1;
   return TRUE;
 }
@@ -633,10 +645,26 @@ ql_device_type_info_read_compact (const guint8  *data,
                                   gsize          len,
                                   GError       **error)
 {
+  g_autoptr(GBytes) bytes = g_bytes_new (data, len);
+
+  return ql_device_type_info_read_compact_bytes (bytes, error);
+}
+
+/* Reads @bytes in place: the description's strings point into them. */
+QlDeviceTypeInfo *
+ql_device_type_info_read_compact_bytes (GBytes  *bytes,
+                                        GError **error)
+{
   g_autoptr(QlDeviceTypeInfo) info = device_type_info_alloc ();
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
   Cursor c = { data, data + len };
   guint32 n_props;
+
+  if (data == NULL)
+    c.p = c.end = (const guint8 *) "";
+  info->block = g_bytes_ref (bytes);
 
   if (!get_str (&c, &info->name) || !get_str (&c, &info->gtype_name) || !get_str (&c, &info->plugin)
       || !get_u32 (&c, &n_props))
@@ -655,7 +683,7 @@ ql_device_type_info_read_compact (const guint8  *data,
     return bad (error, info->name, "no GType name, or plugin name '%s' not [a-z][a-z0-9-]*",
                 info->plugin), NULL;
   if (info->plugin[0] == '\0')
-    g_clear_pointer (&info->plugin, g_free);
+    info->plugin = NULL;
   /* Each property takes 38 bytes at least: a count above what is left
    * is a lie, found out before anything is allocated for it. */
   if (n_props > (gsize) (c.end - c.p) / 38)
@@ -667,6 +695,7 @@ ql_device_type_info_read_compact (const guint8  *data,
       guint32 kind, flags, n_values, has_default;
       char *default_text = NULL;
 
+      p->block = g_bytes_ref (bytes);
       if (!get_u32 (&c, &kind) || !get_u32 (&c, &flags) || !get_u64 (&c, &p->minimum)
           || !get_u64 (&c, &p->maximum) || !get_u32 (&c, &n_values) || !get_u32 (&c, &has_default)
           || !get_str (&c, &p->name) || !get_str (&c, &p->nick) || !get_str (&c, &p->blurb)
@@ -674,14 +703,9 @@ ql_device_type_info_read_compact (const guint8  *data,
           || !get_str (&c, &default_text))
         return bad (error, info->name, "property %u cut short", i), NULL;
       if (has_default > 1 || (!has_default && default_text[0] != '\0'))
-        {
-          g_free (default_text);
-          return bad (error, info->name, "property %u: a default that is none", i), NULL;
-        }
+        return bad (error, info->name, "property %u: a default that is none", i), NULL;
       if (has_default)
         p->default_text = default_text;
-      else
-        g_free (default_text);
       /* Each value takes 9 bytes at least. */
       if (n_values > (gsize) (c.end - c.p) / 9)
         return bad (error, info->name, "property '%s': %u values in %" G_GSIZE_FORMAT " bytes",
@@ -749,13 +773,9 @@ QlDeviceTypeInfo *
 ql_device_type_info_new_from_bytes (GBytes  *bytes,
                                     GError **error)
 {
-  gsize len = 0;
-  const guint8 *data;
-
   g_return_val_if_fail (bytes != NULL, NULL);
 
-  data = g_bytes_get_data (bytes, &len);
-  return ql_device_type_info_read_compact (data != NULL ? data : (const guint8 *) "", len, error);
+  return ql_device_type_info_read_compact_bytes (bytes, error);
 }
 
 /**
@@ -786,9 +806,14 @@ ql_device_type_info_unref (QlDeviceTypeInfo *info)
   g_return_if_fail (info != NULL);
   if (!g_atomic_ref_count_dec (&info->ref_count))
     return;
-  g_free (info->name);
-  g_free (info->gtype_name);
-  g_free (info->plugin);
+  if (info->block != NULL)
+    g_bytes_unref (info->block);
+  else
+    {
+      g_free (info->name);
+      g_free (info->gtype_name);
+      g_free (info->plugin);
+    }
   g_ptr_array_unref (info->properties);
   g_free (info);
 }

@@ -1699,6 +1699,9 @@ ql_registry_load_clashing (QlRegistry *self)
       if (rerecord)
         ql_registry_cache_rerecord (self, path, family, g_hash_table_lookup (self->plugins_by_name, family));
     }
+  /* All open now: in scan order, as ql_registry_get_plugins() leaves them. */
+  if (self->pending_order->len == 0)
+    g_ptr_array_sort_with_data (self->plugins, ql_registry_compare_rank, self);
 }
 
 /* ql_registry_get_plugins() order: by scan rank, lazily opened plugins
@@ -1744,9 +1747,11 @@ ql_registry_list_plugin_infos (QlRegistry *self)
   g_autoptr(GArray) ranked = NULL;
   GPtrArray *infos;
   guint seq = 0;
+  gboolean had_pending;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
 
+  had_pending = self->pending_order->len > 0;
   ql_registry_load_clashing (self);
 
   ranked = g_array_new (FALSE, FALSE, sizeof (QlRankedInfo));
@@ -1772,7 +1777,7 @@ ql_registry_list_plugin_infos (QlRegistry *self)
       g_array_append_val (ranked, r);
     }
   /* As ql_registry_get_plugins(), which sorts only with files pending. */
-  if (self->pending_order->len > 0)
+  if (had_pending)
     g_array_sort (ranked, ql_registry_compare_ranked);
   infos = g_ptr_array_new_full (ranked->len, (GDestroyNotify) ql_plugin_info_unref);
   for (guint i = 0; i < ranked->len; i++)

@@ -966,7 +966,10 @@ ql_registry_cache_save (QlRegistry *self)
  *
  * Makes ql_registry_scan() use a registry cache: a file that records, for
  * each plugin file opened, its identity (device, inode, size, mtime, ctime)
- * and what it provides (descriptor, device types) or the error it gave. A
+ * and what it provides (descriptor, device types and their descriptions,
+ * properties included: see ql_registry_describe_device_type() and
+ * ql_registry_list_plugin_infos(), which answer from it without opening
+ * the plugin) or the error it gave. A
  * scan then opens only the plugin files that are new or changed since the
  * cache was written; the others are opened when one of their device types
  * or their family is first looked up, or all at once by
@@ -1854,7 +1857,11 @@ ql_registry_describe_device_type (QlRegistry  *self,
  * @self: a #QlRegistry
  * @name: a device type name
  *
- * Looks up the GType registered under a device type name.
+ * Looks up the GType registered under a device type name, opening the
+ * plugin that provides it if the registry cache vouched for it (the way to
+ * its #GParamSpecs: g_object_class_list_properties() on its class;
+ * ql_registry_describe_device_type() describes a type without opening
+ * anything).
  *
  * Returns: the #QlDevice subclass, or %G_TYPE_INVALID if @name is not
  *   registered

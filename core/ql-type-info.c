@@ -196,6 +196,8 @@ ql_property_info_unref (QlPropertyInfo *info)
 const char *
 ql_property_info_get_name (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->name;
 }
 
@@ -210,6 +212,8 @@ ql_property_info_get_name (QlPropertyInfo *info)
 const char *
 ql_property_info_get_nick (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->nick;
 }
 
@@ -224,6 +228,8 @@ ql_property_info_get_nick (QlPropertyInfo *info)
 const char *
 ql_property_info_get_blurb (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->blurb;
 }
 
@@ -240,6 +246,8 @@ ql_property_info_get_blurb (QlPropertyInfo *info)
 GParamFlags
 ql_property_info_get_flags (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, 0);
+
   return info->flags;
 }
 
@@ -254,6 +262,8 @@ ql_property_info_get_flags (QlPropertyInfo *info)
 QlPropertyKind
 ql_property_info_get_kind (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, 0);
+
   return info->kind;
 }
 
@@ -270,6 +280,8 @@ ql_property_info_get_kind (QlPropertyInfo *info)
 const char *
 ql_property_info_get_value_type_name (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->value_type_name;
 }
 
@@ -285,6 +297,8 @@ ql_property_info_get_value_type_name (QlPropertyInfo *info)
 const char *
 ql_property_info_get_type_description (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->description;
 }
 
@@ -299,6 +313,8 @@ ql_property_info_get_type_description (QlPropertyInfo *info)
 const char *
 ql_property_info_get_default_text (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->default_text;
 }
 
@@ -317,6 +333,8 @@ ql_property_info_get_int_range (QlPropertyInfo *info,
                                 gint64         *minimum,
                                 gint64         *maximum)
 {
+  g_return_val_if_fail (info != NULL, FALSE);
+
   if (info->kind != QL_PROPERTY_KIND_INT)
     return FALSE;
   if (minimum != NULL)
@@ -342,6 +360,8 @@ ql_property_info_get_uint_range (QlPropertyInfo *info,
                                  guint64        *minimum,
                                  guint64        *maximum)
 {
+  g_return_val_if_fail (info != NULL, FALSE);
+
   if (info->kind != QL_PROPERTY_KIND_UINT && info->kind != QL_PROPERTY_KIND_SIZE)
     return FALSE;
   if (minimum != NULL)
@@ -363,6 +383,8 @@ ql_property_info_get_uint_range (QlPropertyInfo *info,
 const char * const *
 ql_property_info_get_nicks (QlPropertyInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return (const char * const *) info->nicks;
 }
 
@@ -379,6 +401,8 @@ const gint64 *
 ql_property_info_get_values (QlPropertyInfo *info,
                              guint          *n_values)
 {
+  g_return_val_if_fail (info != NULL && n_values != NULL, NULL);
+
   *n_values = info->n_values;
   return info->values;
 }
@@ -480,6 +504,8 @@ ql_device_type_info_unref (QlDeviceTypeInfo *info)
 const char *
 ql_device_type_info_get_name (QlDeviceTypeInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->name;
 }
 
@@ -495,6 +521,8 @@ ql_device_type_info_get_name (QlDeviceTypeInfo *info)
 const char *
 ql_device_type_info_get_gtype_name (QlDeviceTypeInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->gtype_name;
 }
 
@@ -510,6 +538,8 @@ ql_device_type_info_get_gtype_name (QlDeviceTypeInfo *info)
 const char *
 ql_device_type_info_get_plugin (QlDeviceTypeInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->plugin;
 }
 
@@ -525,6 +555,8 @@ ql_device_type_info_get_plugin (QlDeviceTypeInfo *info)
 GPtrArray *
 ql_device_type_info_get_properties (QlDeviceTypeInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->properties;
 }
 
@@ -541,6 +573,8 @@ QlPropertyInfo *
 ql_device_type_info_find_property (QlDeviceTypeInfo *info,
                                    const char       *name)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   for (guint i = 0; i < info->properties->len; i++)
     {
       QlPropertyInfo *p = g_ptr_array_index (info->properties, i);
@@ -620,6 +654,8 @@ ql_plugin_info_unref (QlPluginInfo *info)
 const char *
 ql_plugin_info_get_name (QlPluginInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->name;
 }
 
@@ -634,6 +670,8 @@ ql_plugin_info_get_name (QlPluginInfo *info)
 const char *
 ql_plugin_info_get_description (QlPluginInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->description;
 }
 
@@ -648,6 +686,8 @@ ql_plugin_info_get_description (QlPluginInfo *info)
 const char *
 ql_plugin_info_get_version (QlPluginInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->version;
 }
 
@@ -662,6 +702,8 @@ ql_plugin_info_get_version (QlPluginInfo *info)
 const char *
 ql_plugin_info_get_license (QlPluginInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->license;
 }
 
@@ -676,6 +718,8 @@ ql_plugin_info_get_license (QlPluginInfo *info)
 const char *
 ql_plugin_info_get_filename (QlPluginInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return info->filename;
 }
 
@@ -691,5 +735,7 @@ ql_plugin_info_get_filename (QlPluginInfo *info)
 const char * const *
 ql_plugin_info_get_device_types (QlPluginInfo *info)
 {
+  g_return_val_if_fail (info != NULL, NULL);
+
   return (const char * const *) info->device_types;
 }

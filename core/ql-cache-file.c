@@ -2,10 +2,14 @@
  *
  * A cache file is 0600 in a 0700 directory the caller owns, replaced
  * atomically (g_file_set_contents_full). Layout: a 24-byte header — an
- * 8-byte magic naming the cache and its format, 4 reserved bytes, the
- * payload length as a little-endian 32-bit number, the payload's 64-bit
- * FNV-1a hash, little-endian — then the payload: a GVariant in its
- * serialized form, little-endian, 8-byte aligned.
+ * 8-byte magic naming the cache and its format, the tail's length and
+ * the payload's length as little-endian 32-bit numbers, the payload's
+ * 64-bit FNV-1a hash, little-endian — then the payload: a GVariant in its
+ * serialized form, little-endian, 8-byte aligned; then, in a cache that
+ * has one, the tail, 8-byte aligned: bytes the framing does not hash (a
+ * read does not pay for them), which the caller checks where it uses
+ * them (the registry cache's device type descriptions, each with a hash
+ * of its own in the payload).
  *
  * A read maps the file and reads the GVariant in place (no parsing). A
  * wrong magic (another cache or format), length (a truncated file) or hash
@@ -45,9 +49,9 @@
 /* FNV-1a, 64 bits, over the payload's 64-bit little-endian words, then
  * its last bytes one by one: what tells a damaged payload, at an eighth
  * of the byte-wise cost (it is read at every start). */
-static guint64
-payload_hash (const guint8 *data,
-              gsize         size)
+guint64
+ql_cache_file_hash (const guint8 *data,
+                    gsize         size)
 {
   guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
   gsize i = 0;
@@ -257,6 +261,30 @@ ql_cache_file_read (const char         *path,
                     const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
                     const GVariantType *type)
 {
+  return ql_cache_file_read_with_tail (path, magic, type, NULL);
+}
+
+/**
+ * ql_cache_file_read_with_tail:
+ * @path: the cache file
+ * @magic: what its first 8 bytes must be
+ * @type: the payload's type
+ * @tail: (out) (optional): the file's tail, unchecked; without it, a file
+ *   with a tail makes the read miss
+ *
+ * ql_cache_file_read() of a file written by
+ * ql_cache_file_write_with_tail(): the payload is checked against its
+ * hash, the tail only against the file's length.
+ *
+ * Returns: (transfer full) (nullable): the payload, in host byte order, or
+ *   %NULL
+ */
+GVariant *
+ql_cache_file_read_with_tail (const char         *path,
+                              const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
+                              const GVariantType *type,
+                              GBytes            **tail)
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GBytes) bytes = NULL;
@@ -266,10 +294,13 @@ ql_cache_file_read (const char         *path,
   const guint8 *contents;
   struct stat st;
   gsize size;
-  guint32 length;
+  guint32 length, tail_length;
+  gsize payload_end;
   guint64 hash;
   int fd;
 
+  if (tail != NULL)
+    *tail = NULL;
   if (!cache_dirs_safe (dir, FALSE, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
@@ -321,21 +352,26 @@ ql_cache_file_read (const char         *path,
       g_debug ("qlaunch: %s is not a qlaunch cache of this kind and format", path);
       return NULL;
     }
+  memcpy (&tail_length, contents + 8, sizeof tail_length);
+  tail_length = GUINT32_FROM_LE (tail_length);
   memcpy (&length, contents + 12, sizeof length);
   length = GUINT32_FROM_LE (length);
-  if ((gsize) length != size - HEADER_SIZE)
+  payload_end = tail_length > 0 ? HEADER_SIZE + (((gsize) length + 7) & ~(gsize) 7) : HEADER_SIZE + (gsize) length;
+  if ((tail_length > 0 && tail == NULL) || payload_end + tail_length != size)
     {
-      g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " payload bytes, header says %u)",
-               path, size - HEADER_SIZE, length);
+      g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " bytes, header says %u of payload "
+               "and %u of tail)", path, size, length, tail_length);
       return NULL;
     }
   memcpy (&hash, contents + 16, sizeof hash);
-  if (GUINT64_FROM_LE (hash) != payload_hash (contents + HEADER_SIZE, length))
+  if (GUINT64_FROM_LE (hash) != ql_cache_file_hash (contents + HEADER_SIZE, length))
     {
       g_debug ("qlaunch: %s is damaged (its payload does not match its hash)", path);
       return NULL;
     }
   payload = g_bytes_new_from_bytes (bytes, HEADER_SIZE, length);
+  if (tail != NULL)
+    *tail = g_bytes_new_from_bytes (bytes, payload_end, tail_length);
   data = g_variant_ref_sink (g_variant_new_from_bytes (type, payload, TRUE));
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
     {
@@ -366,17 +402,42 @@ ql_cache_file_write (const char  *path,
                      GVariant    *data,
                      GError     **error)
 {
+  return ql_cache_file_write_with_tail (path, magic, data, NULL, 0, error);
+}
+
+/**
+ * ql_cache_file_write_with_tail:
+ * @path: the cache file
+ * @magic: its first 8 bytes
+ * @data: the payload
+ * @tail: (array length=tail_length) (nullable): the tail
+ * @tail_length: its length (0: none)
+ * @error: return location for an error
+ *
+ * ql_cache_file_write() with a tail after the payload, which the file's
+ * hash does not cover (see ql_cache_file_read_with_tail()).
+ *
+ * Returns: %TRUE if the file was written
+ */
+gboolean
+ql_cache_file_write_with_tail (const char    *path,
+                               const char     magic[QL_CACHE_FILE_MAGIC_SIZE],
+                               GVariant      *data,
+                               const guint8  *tail,
+                               gsize          tail_length,
+                               GError       **error)
+{
   g_autoptr(GVariant) normal = g_variant_get_normal_form (data);
   g_autoptr(GVariant) little = NULL;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree guint8 *contents = NULL;
-  gsize length;
+  gsize length, payload_end;
   guint32 le;
   guint64 hash;
 
   little = G_BYTE_ORDER == G_BIG_ENDIAN ? g_variant_byteswap (normal) : g_variant_ref (normal);
   length = g_variant_get_size (little);
-  if (length > G_MAXUINT32)
+  if (length > G_MAXUINT32 - 8 || tail_length > G_MAXUINT32)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "too large to cache");
       return FALSE;
@@ -387,13 +448,18 @@ ql_cache_file_write (const char  *path,
         warn_refused (*error, FALSE);
       return FALSE;
     }
-  contents = g_malloc0 (HEADER_SIZE + length);
+  payload_end = tail_length > 0 ? HEADER_SIZE + ((length + 7) & ~(gsize) 7) : HEADER_SIZE + length;
+  contents = g_malloc0 (payload_end + tail_length);
   memcpy (contents, magic, QL_CACHE_FILE_MAGIC_SIZE);
+  le = GUINT32_TO_LE ((guint32) tail_length);
+  memcpy (contents + 8, &le, sizeof le);
   le = GUINT32_TO_LE ((guint32) length);
   memcpy (contents + 12, &le, sizeof le);
+  if (tail_length > 0)
+    memcpy (contents + payload_end, tail, tail_length);
   g_variant_store (little, contents + HEADER_SIZE);
-  hash = GUINT64_TO_LE (payload_hash (contents + HEADER_SIZE, length));
+  hash = GUINT64_TO_LE (ql_cache_file_hash (contents + HEADER_SIZE, length));
   memcpy (contents + 16, &hash, sizeof hash);
-  return g_file_set_contents_full (path, (const char *) contents, (gssize) (HEADER_SIZE + length),
+  return g_file_set_contents_full (path, (const char *) contents, (gssize) (payload_end + tail_length),
                                    G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }

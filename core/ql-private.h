@@ -71,6 +71,22 @@ gboolean    ql_device_type_check_properties (const char         *name,
                                              GType               type,
                                              const char         *plugin,
                                              GError            **error);
+/* What ql_registry_list_plugin_infos() gives for one plugin. */
+QlPluginInfo *ql_plugin_info_new           (const char          *name,
+                                            const char          *description,
+                                            const char          *version,
+                                            const char          *license,
+                                            const char          *filename,
+                                            const char * const  *device_types);
+/* The compact form of a device type's description the registry cache
+ * keeps (ql-type-info.c); reading it checks it as untrusted input. */
+void        ql_device_type_info_write_compact (QlDeviceTypeInfo  *info,
+                                               GByteArray        *out);
+QlDeviceTypeInfo *ql_device_type_info_read_compact (const guint8 *data,
+                                                    gsize         len,
+                                                    GError      **error);
+QlDeviceTypeInfo *ql_device_type_info_read_compact_bytes (GBytes  *bytes,
+                                                          GError **error);
 /* The first refused ql_plugin_register_device() of @plugin, or NULL. */
 const GError *ql_plugin_get_register_error (QlPlugin            *plugin);
 

@@ -5,7 +5,8 @@
  * untrusted input). For each plugin file a registry opened, keyed by its
  * path, it records the file's identity (device, inode, size, mtime and
  * ctime: a chmod or chown changes the ctime) and what opening it gave:
- * the plugin's descriptor and device types, or the load error. A registry
+ * the plugin's descriptor and device types with their properties (what
+ * `qlaunch inspect` shows), or the load error. A registry
  * with a cache opens a plugin file whose identity matches its entry only
  * when one of its device types is used; a file that failed is not opened
  * again until it changes. The format string and qlaunch's version are part
@@ -16,18 +17,28 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-3"
-/* (format, qlaunch version, paths, identities, texts): entry i is the i-th
- * of each. Laid out so that a reader decodes only the entries of the files
- * it meets, each in a few steps (a command pays for the plugin files it
- * looks at, not for every file the cache knows):
+#define FORMAT "qlaunch-registry-4"
+/* The payload: (format, qlaunch version, paths, identities, texts):
+ * entry i is the i-th of each. Laid out so that a reader decodes only the
+ * entries of the files it meets, each in a few steps (a command pays for
+ * the plugin files it looks at, not for every file the cache knows), and
+ * of those only the parts it uses:
  *   paths:      every path, each ended by a NUL, in one byte array;
  *   identities: a fixed-size array of IDENTITY_TYPE, read in place,
- *               which also says where the entry's texts are;
+ *               which also says where the entry's texts and types are,
+ *               and the types' hash;
  *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
- *               device types. */
-#define IDENTITY_TYPE "(tttxxiuuuu)"
+ *               device types.
+ * The file's tail (ql_cache_file_read_with_tail(): not hashed with the
+ * payload, so that a command that describes no type does not pay for
+ * them): per entry that loaded, the descriptions of its device types, in
+ * their order: the number of types, then per type the size of its
+ * description and the description in compact form
+ * (ql_device_type_info_write_compact()); 32-bit little-endian numbers.
+ * They are checked, against their hash and as untrusted input, only when
+ * a type of the entry is described. */
+#define IDENTITY_TYPE "(tttxxiuuuuuut)"
 #define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ay)"
 #define N_FIXED_TEXTS 5
 
@@ -45,19 +56,25 @@ typedef struct
   guint32 abi_minor;
   guint32 texts_offset;  /* in texts */
   guint32 texts_length;
+  guint32 types_offset;  /* in the tail */
+  guint32 types_length;
+  guint64 types_hash;    /* ql_cache_file_hash() of them */
 } Identity;
 
-G_STATIC_ASSERT (sizeof (Identity) == 64);
+G_STATIC_ASSERT (sizeof (Identity) == 80);
 
 struct _QlRegistryCache
 {
   GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
   /* What the file holds and was not decoded yet: */
   GVariant       *data;        /* (nullable) */
-  GVariant       *parts[3];    /* its paths, identities and texts: they keep
-                                * the pointers below valid */
+  GVariant       *parts[3];    /* its paths, identities and texts: they
+                                * keep the pointers below valid */
+  GBytes         *tail;        /* the device type descriptions */
   const char     *texts;
   gsize           texts_len;
+  const guint8   *types;
+  gsize           types_len;
   const Identity *identities;
   /* The file's paths (in data), sorted as written; an entry whose
    * path is out of order is not found, so it is scanned again and the
@@ -67,7 +84,7 @@ struct _QlRegistryCache
   guint8         *taken;       /* per path: decoded or dropped already */
 };
 
-static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 1 };
+static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 2 };
 
 static gint64
 stat_mtime_ns (const struct stat *st)
@@ -107,6 +124,7 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
       /* Decoded: the strings are in the block, the types' array apart. */
       g_free (entry->block);
       g_free (entry->device_types);
+      g_free (entry->types_owned);
       g_free (entry);
       return;
     }
@@ -117,6 +135,7 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
   g_free (entry->version);
   g_free (entry->license);
   g_strfreev (entry->device_types);
+  g_free (entry->types_owned);
   g_free (entry);
 }
 
@@ -127,6 +146,156 @@ ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
   return entry->dev == (guint64) st->st_dev && entry->inode == (guint64) st->st_ino
          && entry->size == (guint64) st->st_size && entry->mtime_ns == stat_mtime_ns (st)
          && entry->ctime_ns == stat_ctime_ns (st);
+}
+
+/* Sets the descriptions of @entry's device types: @types (GBytes, each
+ * of ql_device_type_info_serialize()), one per device type in their
+ * order. */
+void
+ql_registry_cache_entry_set_types (QlRegistryCacheEntry *entry,
+                                   GPtrArray            *types)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint32 n = GUINT32_TO_LE (types->len);
+
+  g_byte_array_append (out, (const guint8 *) &n, sizeof n);
+  for (guint i = 0; i < types->len; i++)
+    {
+      gsize len = 0;
+      const guint8 *data = g_bytes_get_data (g_ptr_array_index (types, i), &len);
+      guint32 size = GUINT32_TO_LE ((guint32) len);
+
+      g_byte_array_append (out, (const guint8 *) &size, sizeof size);
+      if (len > 0)
+        g_byte_array_append (out, data, (guint) len);
+    }
+  g_free (entry->types_owned);
+  entry->types_len = out->len;
+  entry->types_owned = g_byte_array_free (g_steal_pointer (&out), FALSE);
+  entry->types_data = entry->types_owned;
+  entry->types_hash = ql_cache_file_hash (entry->types_data, entry->types_len);
+}
+
+static gboolean
+types_bad (const QlRegistryCacheEntry  *entry,
+           GError                     **error,
+           const char                  *what)
+{
+  g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+               "registry cache entry of '%s': its device type descriptions %s", entry->path, what);
+  return FALSE;
+}
+
+/* Where the description of each of @entry's device types is (its
+ * @starts and @sizes, n_types + 1 each), checked: the hash, the count, the
+ * sizes against what is there, the names against the device types. */
+static gboolean
+entry_types (const QlRegistryCacheEntry  *entry,
+             const guint8               **starts,
+             guint32                     *sizes,
+             GError                     **error)
+{
+  const guint8 *p = entry->types_data;
+  const guint8 *end = p + entry->types_len;
+  guint n_types = g_strv_length (entry->device_types);
+  guint32 n;
+
+  if (entry->types_len < sizeof n)
+    return types_bad (entry, error, "are missing");
+  if (ql_cache_file_hash (entry->types_data, entry->types_len) != entry->types_hash)
+    return types_bad (entry, error, "do not match their hash");
+  memcpy (&n, p, sizeof n);
+  p += sizeof n;
+  if (GUINT32_FROM_LE (n) != n_types)
+    return types_bad (entry, error, "are not one per device type");
+  for (guint i = 0; i < n_types; i++)
+    {
+      guint32 size;
+      gsize name_len = strlen (entry->device_types[i]) + 1;
+
+      if ((gsize) (end - p) < sizeof size)
+        return types_bad (entry, error, "are cut short");
+      memcpy (&size, p, sizeof size);
+      size = GUINT32_FROM_LE (size);
+      p += sizeof size;
+      if (size > (gsize) (end - p))
+        return types_bad (entry, error, "reach past their end");
+      /* Each starts with its type's name. */
+      if (size < name_len || memcmp (p, entry->device_types[i], name_len) != 0)
+        return types_bad (entry, error, "are not of its device types, in order");
+      starts[i] = p;
+      sizes[i] = size;
+      p += size;
+    }
+  if (p != end)
+    return types_bad (entry, error, "have bytes after the last");
+  return TRUE;
+}
+
+/* One description of @entry, read and checked, of a type of its plugin. */
+static QlDeviceTypeInfo *
+entry_type_info (const QlRegistryCacheEntry  *entry,
+                 const guint8                *data,
+                 gsize                        len,
+                 GError                     **error)
+{
+  g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_read_compact (data, len, error);
+
+  if (info == NULL)
+    return NULL;
+  if (g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
+    {
+      types_bad (entry, error, "are of another plugin");
+      return NULL;
+    }
+  return g_steal_pointer (&info);
+}
+
+/* The description of @type_name, one of @entry's device types, decoded
+ * now and checked (the cache is untrusted input); an error names what
+ * makes no sense. */
+QlDeviceTypeInfo *
+ql_registry_cache_entry_describe (const QlRegistryCacheEntry *entry,
+                                  const char                 *type_name,
+                                  GError                    **error)
+{
+  guint n_types = g_strv_length (entry->device_types);
+  g_autofree const guint8 **starts = g_new0 (const guint8 *, n_types + 1);
+  g_autofree guint32 *sizes = g_new0 (guint32, n_types + 1);
+
+  if (!entry_types (entry, starts, sizes, error))
+    return NULL;
+  for (guint i = 0; i < n_types; i++)
+    if (strcmp (entry->device_types[i], type_name) == 0)
+      return entry_type_info (entry, starts[i], sizes[i], error);
+  g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+               "registry cache entry of '%s': no device type '%s'", entry->path, type_name);
+  return NULL;
+}
+
+/* Every description of @entry, decoded now and checked; an error names
+ * the first that makes no sense. */
+GPtrArray *
+ql_registry_cache_entry_describe_all (const QlRegistryCacheEntry *entry,
+                                      GError                    **error)
+{
+  guint n_types = g_strv_length (entry->device_types);
+  g_autofree const guint8 **starts = g_new0 (const guint8 *, n_types + 1);
+  g_autofree guint32 *sizes = g_new0 (guint32, n_types + 1);
+  g_autoptr(GPtrArray) infos = NULL;
+
+  if (!entry_types (entry, starts, sizes, error))
+    return NULL;
+  infos = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_device_type_info_unref);
+  for (guint i = 0; i < n_types; i++)
+    {
+      QlDeviceTypeInfo *info = entry_type_info (entry, starts[i], sizes[i], error);
+
+      if (info == NULL)
+        return NULL;
+      g_ptr_array_add (infos, info);
+    }
+  return g_steal_pointer (&infos);
 }
 
 /**
@@ -208,6 +377,7 @@ ql_registry_cache_free (QlRegistryCache *cache)
   for (guint i = 0; i < G_N_ELEMENTS (cache->parts); i++)
     g_clear_pointer (&cache->parts[i], g_variant_unref);
   g_clear_pointer (&cache->data, g_variant_unref);
+  g_clear_pointer (&cache->tail, g_bytes_unref);
   g_free (cache);
 }
 
@@ -227,7 +397,9 @@ decode (QlRegistryCache *cache,
   guint n = 0, n_types = 0;
 
   if (!g_path_is_absolute (path) || id->texts_offset > cache->texts_len
-      || id->texts_length > cache->texts_len - id->texts_offset)
+      || id->texts_length > cache->texts_len - id->texts_offset
+      || id->types_offset > cache->types_len
+      || id->types_length > cache->types_len - id->types_offset)
     return NULL;
   len = id->texts_length;
   if (len == 0 || cache->texts[id->texts_offset + len - 1] != '\0')
@@ -276,13 +448,17 @@ decode (QlRegistryCache *cache,
   entry->license = texts[4];
   if (entry->error_code >= 0)
     {
-      if (texts[1][0] == '\0')
+      if (texts[1][0] == '\0' || id->types_length != 0)
         return NULL;
       entry->error_message = texts[1];
       return g_steal_pointer (&entry);
     }
-  if (entry->error_code != -1 || n_types == 0)
+  if (entry->error_code != -1 || n_types == 0 || id->types_length == 0)
     return NULL;
+  /* Checked when decoded (ql_registry_cache_entry_describe()). */
+  entry->types_data = cache->types + id->types_offset;
+  entry->types_len = id->types_length;
+  entry->types_hash = id->types_hash;
   return g_steal_pointer (&entry);
 }
 
@@ -299,7 +475,8 @@ decode (QlRegistryCache *cache,
 QlRegistryCache *
 ql_registry_cache_read (const char *path)
 {
-  g_autoptr(GVariant) data = ql_cache_file_read (path, magic, G_VARIANT_TYPE (CACHE_TYPE));
+  g_autoptr(GBytes) tail = NULL;
+  g_autoptr(GVariant) data = ql_cache_file_read_with_tail (path, magic, G_VARIANT_TYPE (CACHE_TYPE), &tail);
   g_autoptr(GVariant) paths = NULL;
   g_autoptr(GVariant) identities = NULL;
   g_autoptr(GVariant) texts = NULL;
@@ -320,6 +497,7 @@ ql_registry_cache_read (const char *path)
   paths = g_variant_get_child_value (data, 2);
   identities = g_variant_get_child_value (data, 3);
   texts = g_variant_get_child_value (data, 4);
+  cache->types = tail != NULL ? g_bytes_get_data (tail, &cache->types_len) : NULL;
   cache->texts = g_variant_get_fixed_array (texts, &cache->texts_len, 1);
   p = g_variant_get_fixed_array (paths, &paths_len, 1);
   cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
@@ -345,6 +523,7 @@ ql_registry_cache_read (const char *path)
   cache->parts[0] = g_steal_pointer (&paths);
   cache->parts[1] = g_steal_pointer (&identities);
   cache->parts[2] = g_steal_pointer (&texts);
+  cache->tail = g_steal_pointer (&tail);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
 }
@@ -496,6 +675,7 @@ ql_registry_cache_write (const char       *path,
   g_autoptr(GByteArray) path_blob = g_byte_array_new ();
   g_autofree Identity *identities = g_new0 (Identity, n + 1);
   g_autoptr(GByteArray) blob = g_byte_array_new ();
+  g_autoptr(GByteArray) types_blob = g_byte_array_new ();
   GVariant *children[5];
   g_autoptr(GVariant) data = NULL;
 
@@ -504,6 +684,7 @@ ql_registry_cache_write (const char       *path,
     {
       const QlRegistryCacheEntry *e = g_hash_table_lookup (entries, paths[i]);
       guint start = blob->len;
+      guint types_start;
 
       append_text (path_blob, e->path);
       append_text (blob, e->family);
@@ -513,8 +694,13 @@ ql_registry_cache_write (const char       *path,
       append_text (blob, e->license);
       for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
         append_text (blob, e->device_types[k]);
+      types_start = types_blob->len;
+      if (e->error_code < 0 && e->types_data != NULL)
+        g_byte_array_append (types_blob, e->types_data, (guint) e->types_len);
       identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
-                                   e->error_code, e->abi_major, e->abi_minor, start, blob->len - start };
+                                   e->error_code, e->abi_major, e->abi_minor, start, blob->len - start,
+                                   types_start, types_blob->len - types_start,
+                                   e->error_code < 0 ? e->types_hash : 0 };
     }
   children[0] = g_variant_new_string (FORMAT);
   children[1] = g_variant_new_string (QL_VERSION);
@@ -524,5 +710,5 @@ ql_registry_cache_write (const char       *path,
   children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
                                            blob->len, 1);
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
-  return ql_cache_file_write (path, magic, data, error);
+  return ql_cache_file_write_with_tail (path, magic, data, types_blob->data, types_blob->len, error);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <qlaunch/qlaunch.h>
 #include <sys/stat.h>
 
 G_BEGIN_DECLS
@@ -23,10 +24,18 @@ typedef struct
   char    *license;
   guint    abi_major;
   guint    abi_minor;
-  char   **device_types;  /* sorted */
+  char   **device_types;  /* in registration order */
   /* (nullable) An entry read from the file: the strings above point into
    * this one block (device_types is an array of its own). */
   char    *block;
+  /* The descriptions of the device types (properties included), in the
+   * order of device_types, as the cache file's tail holds them (see
+   * ql-registry-cache.c), decoded only when asked for; in the cache's
+   * file data (valid as long as the cache) or types_owned. */
+  const guint8 *types_data;
+  gsize         types_len;
+  guint64       types_hash;
+  guint8       *types_owned;
 } QlRegistryCacheEntry;
 
 QlRegistryCacheEntry *ql_registry_cache_entry_new     (const char                 *path,
@@ -34,6 +43,13 @@ QlRegistryCacheEntry *ql_registry_cache_entry_new     (const char               
 void                  ql_registry_cache_entry_free    (QlRegistryCacheEntry       *entry);
 gboolean              ql_registry_cache_entry_matches (const QlRegistryCacheEntry *entry,
                                                        const struct stat          *st);
+void                  ql_registry_cache_entry_set_types (QlRegistryCacheEntry     *entry,
+                                                         GPtrArray                *types);
+QlDeviceTypeInfo     *ql_registry_cache_entry_describe  (const QlRegistryCacheEntry *entry,
+                                                         const char               *type_name,
+                                                         GError                  **error);
+GPtrArray            *ql_registry_cache_entry_describe_all (const QlRegistryCacheEntry *entry,
+                                                            GError                  **error);
 
 /* The entries of a cache file, decoded when first looked up. */
 typedef struct _QlRegistryCache QlRegistryCache;

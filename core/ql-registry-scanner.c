@@ -108,14 +108,63 @@ failed_entry (const QlRegistryScanFile *file,
 
 /* The entry of one answer line; NULL if the answer is not what a load in
  * qlaunch would give (let it load there). */
+/* The descriptions of @entry's device types that follow the answer's
+ * GVariant: per type a tab and its description in base64, each checked
+ * (ql_device_type_info_new_from_bytes()), one per device type in their
+ * order. Returns them as they came (GBytes). */
+static GPtrArray *
+answer_types (const QlRegistryCacheEntry  *entry,
+              const char                  *line,
+              GError                     **error)
+{
+  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_auto(GStrv) fields = g_strsplit (line, "\t", -1);
+  guint n = g_strv_length (fields);
+
+  /* The text before the first tab is the GVariant. */
+  if (n != g_strv_length (entry->device_types) + 1)
+    {
+      g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                   "%u descriptions for %u device types", n - 1, g_strv_length (entry->device_types));
+      return NULL;
+    }
+  for (guint i = 1; i < n; i++)
+    {
+      gsize len = 0;
+      guchar *data = g_base64_decode_inplace (fields[i], &len);
+      GBytes *bytes = g_bytes_new (data, len);
+      g_autoptr(QlDeviceTypeInfo) info = NULL;
+
+      g_ptr_array_add (types, bytes);
+      info = ql_device_type_info_new_from_bytes (bytes, error);
+      if (info == NULL)
+        return NULL;
+      if (strcmp (ql_device_type_info_get_name (info), entry->device_types[i - 1]) != 0
+          || g_strcmp0 (ql_device_type_info_get_plugin (info), entry->family) != 0)
+        {
+          g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
+                       "description %u is of '%s' of plugin '%s', not of '%s'",
+                       i - 1, ql_device_type_info_get_name (info),
+                       ql_device_type_info_get_plugin (info) != NULL ? ql_device_type_info_get_plugin (info) : "",
+                       entry->device_types[i - 1]);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&types);
+}
+
 static QlRegistryCacheEntry *
 answer_entry (const QlRegistryScanFile *file,
               const char               *line,
               const char               *said)
 {
   /* g_variant_parse() gives a non-floating reference: no ref_sink. */
-  g_autoptr(GVariant) answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), line, NULL, NULL, NULL);
+  const char *tab = strchr (line, '\t');
+  g_autofree char *head = tab != NULL ? g_strndup (line, (gsize) (tab - line)) : g_strdup (line);
+  g_autoptr(GVariant) answer = g_variant_parse (G_VARIANT_TYPE (ANSWER_TYPE), head, NULL, NULL, NULL);
   g_autofree char *name = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) infos = NULL;
   QlRegistryCacheEntry *entry;
 
   if (answer == NULL)
@@ -136,6 +185,15 @@ answer_entry (const QlRegistryScanFile *file,
           ql_registry_cache_entry_free (entry);
           return NULL;
         }
+      /* The descriptions, checked, one per device type, in their order. */
+      infos = answer_types (entry, line, &error);
+      if (infos == NULL)
+        {
+          g_debug ("qlaunch: the plugin scanner's answer for %s: %s", file->path, error->message);
+          ql_registry_cache_entry_free (entry);
+          return NULL;
+        }
+      ql_registry_cache_entry_set_types (entry, infos);
     }
   return entry;
 }

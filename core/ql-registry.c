@@ -705,6 +705,11 @@ ql_registry_pending_forget (QlRegistry           *self,
 static void
 ql_registry_cache_save (QlRegistry *self);
 
+static void
+ql_registry_set_unknown_type_error (QlRegistry  *self,
+                                    const char  *type_name,
+                                    GError     **error);
+
 static QlPlugin *
 ql_registry_load_file (QlRegistry                 *self,
                        const char                 *filename,
@@ -764,6 +769,25 @@ ql_registry_lookup_entry (QlRegistry *self,
   return g_hash_table_lookup (self->devices, name);
 }
 
+/* The descriptions of @plugin's device types, in registration order,
+ * serialized. */
+static GPtrArray *
+ql_registry_plugin_types (QlPlugin *plugin)
+{
+  GPtrArray *registrations = ql_plugin_get_registrations (plugin);
+  GPtrArray *types = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  for (guint i = 0; i < registrations->len; i++)
+    {
+      QlPluginRegistration *reg = g_ptr_array_index (registrations, i);
+      g_autoptr(QlDeviceTypeInfo) info = ql_device_type_info_new_for_type (reg->name, reg->type,
+                                                                           ql_plugin_get_name (plugin));
+
+      g_ptr_array_add (types, ql_device_type_info_serialize (info));
+    }
+  return types;
+}
+
 /* Records in the cache what opening @path (@st, before it was opened)
  * gave: @plugin, or @error. Errors that depend on more than the file (its
  * directories' modes, the other plugins) are not recorded. */
@@ -798,7 +822,13 @@ ql_registry_cache_record (QlRegistry        *self,
       entry->abi_major = QL_PLUGIN_ABI_MAJOR;
       entry->abi_minor = ql_plugin_get_abi_minor (plugin);
       entry->device_types = ql_plugin_get_device_types (plugin);
-      if (entry->device_types[0] == NULL)
+      if (entry->device_types[0] != NULL)
+        {
+          g_autoptr(GPtrArray) types = ql_registry_plugin_types (plugin);
+
+          ql_registry_cache_entry_set_types (entry, types);
+        }
+      else
         {
           /* Nothing to open it for: keep opening it at every scan. */
           ql_registry_cache_entry_free (entry);
@@ -936,7 +966,10 @@ ql_registry_cache_save (QlRegistry *self)
  *
  * Makes ql_registry_scan() use a registry cache: a file that records, for
  * each plugin file opened, its identity (device, inode, size, mtime, ctime)
- * and what it provides (descriptor, device types) or the error it gave. A
+ * and what it provides (descriptor, device types and their descriptions,
+ * properties included: see ql_registry_describe_device_type() and
+ * ql_registry_list_plugin_infos(), which answer from it without opening
+ * the plugin) or the error it gave. A
  * scan then opens only the plugin files that are new or changed since the
  * cache was written; the others are opened when one of their device types
  * or their family is first looked up, or all at once by
@@ -1563,12 +1596,273 @@ ql_registry_list_device_types (QlRegistry *self)
   return names;
 }
 
+/* Records @path's entry again from its plugin, now loaded: its cached
+ * descriptions made no sense. */
+static void
+ql_registry_cache_rerecord (QlRegistry *self,
+                            const char *path,
+                            const char *family,
+                            QlPlugin   *plugin)
+{
+  struct stat st;
+
+  if (self->cache == NULL || plugin == NULL || stat (path, &st) != 0)
+    return;
+  ql_registry_cache_record (self, path, &st, family, plugin, NULL);
+  ql_registry_cache_save (self);
+}
+
+static void
+ql_registry_note_gtype (GHashTable           *owners,
+                        GHashTable           *clashing,
+                        const char           *gtype_name,
+                        QlRegistryCacheEntry *entry)
+{
+  QlRegistryCacheEntry *other = g_hash_table_lookup (owners, gtype_name);
+
+  if (other == NULL)
+    g_hash_table_insert (owners, (gpointer) g_intern_string (gtype_name), entry);
+  else if (other != entry)
+    {
+      g_hash_table_add (clashing, other);
+      g_hash_table_add (clashing, entry);
+    }
+}
+
+/* Opens the plugin files the cache vouches for that cannot all load in
+ * this process, as a scan without the cache would have (in scan order):
+ * those whose GType names (of their device types, and of the enumerations
+ * and flags of their properties) another plugin has, or this process has
+ * already; and those whose descriptions make no sense (their entries are
+ * written again). Describing all plugins then says what listing them
+ * after loading would. */
+static void
+ql_registry_load_clashing (QlRegistry *self)
+{
+  g_autoptr(GHashTable) owners = NULL;
+  g_autoptr(GHashTable) clashing = NULL;
+  g_autoptr(GHashTable) undescribed = NULL;
+  g_autoptr(GPtrArray) order = NULL;
+
+  if (self->pending_order->len == 0)
+    return;
+  owners = g_hash_table_new (g_str_hash, g_str_equal);
+  clashing = g_hash_table_new (NULL, NULL);
+  undescribed = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < self->pending_order->len; i++)
+    {
+      QlRegistryCacheEntry *entry = g_ptr_array_index (self->pending_order, i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) infos = ql_registry_cache_entry_describe_all (entry, &error);
+
+      if (infos == NULL)
+        {
+          g_debug ("qlaunch: %s; its plugin is opened instead", error->message);
+          g_hash_table_add (clashing, entry);
+          g_hash_table_add (undescribed, entry);
+          continue;
+        }
+      for (guint k = 0; k < infos->len; k++)
+        {
+          QlDeviceTypeInfo *info = g_ptr_array_index (infos, k);
+          GPtrArray *properties = ql_device_type_info_get_properties (info);
+
+          if (g_type_from_name (ql_device_type_info_get_gtype_name (info)) != 0)
+            g_hash_table_add (clashing, entry);
+          ql_registry_note_gtype (owners, clashing, ql_device_type_info_get_gtype_name (info), entry);
+          for (guint p = 0; p < properties->len; p++)
+            {
+              QlPropertyInfo *property = g_ptr_array_index (properties, p);
+              QlPropertyKind kind = ql_property_info_get_kind (property);
+              const char *value_type = ql_property_info_get_value_type_name (property);
+
+              /* One known here already is qlaunch's or GLib's. */
+              if ((kind == QL_PROPERTY_KIND_ENUM || kind == QL_PROPERTY_KIND_FLAGS)
+                  && g_type_from_name (value_type) == 0)
+                ql_registry_note_gtype (owners, clashing, value_type, entry);
+            }
+        }
+    }
+  if (g_hash_table_size (clashing) == 0)
+    return;
+  order = g_ptr_array_new ();
+  for (guint i = 0; i < self->pending_order->len; i++)
+    if (g_hash_table_contains (clashing, g_ptr_array_index (self->pending_order, i)))
+      g_ptr_array_add (order, g_ptr_array_index (self->pending_order, i));
+  for (guint i = 0; i < order->len; i++)
+    {
+      QlRegistryCacheEntry *entry = g_ptr_array_index (order, i);
+      g_autofree char *path = g_strdup (entry->path);
+      g_autofree char *family = g_strdup (entry->family);
+      gboolean rerecord = g_hash_table_contains (undescribed, entry);
+
+      /* A file whose load failed is dropped from the pending ones. */
+      if (!g_ptr_array_find (self->pending_order, entry, NULL))
+        continue;
+      ql_registry_load_pending (self, entry);
+      if (rerecord)
+        ql_registry_cache_rerecord (self, path, family, g_hash_table_lookup (self->plugins_by_name, family));
+    }
+  /* All open now: in scan order, as ql_registry_get_plugins() leaves them. */
+  if (self->pending_order->len == 0)
+    g_ptr_array_sort_with_data (self->plugins, ql_registry_compare_rank, self);
+}
+
+/* ql_registry_get_plugins() order: by scan rank, lazily opened plugins
+ * after those open already (a stable sort). */
+typedef struct
+{
+  guint         rank;
+  guint         seq;
+  QlPluginInfo *info;
+} QlRankedInfo;
+
+static int
+ql_registry_compare_ranked (gconstpointer a,
+                            gconstpointer b)
+{
+  const QlRankedInfo *ra = a, *rb = b;
+
+  if (ra->rank != rb->rank)
+    return ra->rank < rb->rank ? -1 : 1;
+  return ra->seq < rb->seq ? -1 : ra->seq > rb->seq;
+}
+
+/**
+ * ql_registry_list_plugin_infos:
+ * @self: a #QlRegistry
+ *
+ * Describes the plugins ql_registry_get_plugins() gives, in its order,
+ * without loading them: those the registry cache vouches for
+ * (ql_registry_set_cache_file()) are described from the cache, the others
+ * are loaded already. Only plugins that could not all load in one process
+ * are loaded first, as ql_registry_get_plugins() would, so that they fail
+ * here too: those whose #GType names (of their device types, and of the
+ * enumerations and flags of their properties, as the cache records them)
+ * clash, and those whose cached descriptions make no sense. A plugin file
+ * that changed since the scan, or whose load would fail for another
+ * reason, is listed here and reported when used.
+ *
+ * Returns: (transfer container) (element-type QlPluginInfo): the plugins
+ */
+GPtrArray *
+ql_registry_list_plugin_infos (QlRegistry *self)
+{
+  g_autoptr(GArray) ranked = NULL;
+  GPtrArray *infos;
+  guint seq = 0;
+  gboolean had_pending;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  had_pending = self->pending_order->len > 0;
+  ql_registry_load_clashing (self);
+
+  ranked = g_array_new (FALSE, FALSE, sizeof (QlRankedInfo));
+  for (guint i = 0; i < self->plugins->len; i++)
+    {
+      QlPlugin *plugin = g_ptr_array_index (self->plugins, i);
+      g_auto(GStrv) types = ql_plugin_get_device_types (plugin);
+      QlRankedInfo r = { ql_registry_rank_of (self, plugin), seq++, NULL };
+
+      r.info = ql_plugin_info_new (ql_plugin_get_name (plugin), ql_plugin_get_description (plugin),
+                                   ql_plugin_get_version (plugin), ql_plugin_get_license (plugin),
+                                   ql_plugin_get_filename (plugin), (const char * const *) types);
+      g_array_append_val (ranked, r);
+    }
+  for (guint i = 0; i < self->pending_order->len; i++)
+    {
+      QlRegistryCacheEntry *entry = g_ptr_array_index (self->pending_order, i);
+      gpointer rank = g_hash_table_lookup (self->scan_rank, entry->path);
+      QlRankedInfo r = { rank != NULL ? GPOINTER_TO_UINT (rank) : G_MAXUINT, seq++, NULL };
+
+      r.info = ql_plugin_info_new (entry->family, entry->description, entry->version, entry->license,
+                                   entry->path, (const char * const *) entry->device_types);
+      g_array_append_val (ranked, r);
+    }
+  /* As ql_registry_get_plugins(), which sorts only with files pending. */
+  if (had_pending)
+    g_array_sort (ranked, ql_registry_compare_ranked);
+  infos = g_ptr_array_new_full (ranked->len, (GDestroyNotify) ql_plugin_info_unref);
+  for (guint i = 0; i < ranked->len; i++)
+    g_ptr_array_add (infos, g_array_index (ranked, QlRankedInfo, i).info);
+  return infos;
+}
+
+/**
+ * ql_registry_describe_device_type:
+ * @self: a #QlRegistry
+ * @name: a device type name
+ * @error: return location for an error
+ *
+ * Describes a device type: its #GType name, plugin and properties, as
+ * `qlaunch inspect TYPE` shows them. A type of a plugin the registry cache
+ * vouches for (ql_registry_set_cache_file()) is described from the cache,
+ * without loading the plugin; the cache holds what
+ * ql_device_type_info_new_for_type() gave when the plugin was last
+ * opened, and is read as untrusted input: a description that makes no
+ * sense is replaced by loading the plugin (and written again). Any other
+ * type is described from its class, loading its plugin if needed.
+ *
+ * The description holds no #GParamSpec: an application that needs them
+ * gets the type with ql_registry_lookup_device_type() (which loads its
+ * plugin) and lists them with g_object_class_list_properties().
+ *
+ * Errors are those of ql_registry_create_device(): an unknown type, or
+ * one whose plugin could not be loaded.
+ *
+ * Returns: (transfer full) (nullable): the description, or %NULL with
+ *   @error set
+ */
+QlDeviceTypeInfo *
+ql_registry_describe_device_type (QlRegistry  *self,
+                                  const char  *name,
+                                  GError     **error)
+{
+  QlDeviceEntry *entry;
+  QlRegistryCacheEntry *pending;
+  g_autofree char *rerecord = NULL;
+  g_autofree char *family = NULL;
+
+  g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  pending = g_hash_table_contains (self->devices, name) ? NULL
+                                                         : g_hash_table_lookup (self->pending_types, name);
+  if (pending != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      QlDeviceTypeInfo *info = ql_registry_cache_entry_describe (pending, name, &local_error);
+
+      if (info != NULL)
+        return info;
+      g_debug ("qlaunch: %s; its plugin is opened instead", local_error->message);
+      rerecord = g_strdup (pending->path);
+      family = g_strdup (pending->family);
+    }
+  entry = ql_registry_lookup_entry (self, name);
+  if (entry == NULL)
+    {
+      ql_registry_set_unknown_type_error (self, name, error);
+      return NULL;
+    }
+  if (rerecord != NULL)
+    ql_registry_cache_rerecord (self, rerecord, family, entry->plugin);
+  return ql_device_type_info_new_for_type (name, entry->type,
+                                           entry->plugin != NULL ? ql_plugin_get_name (entry->plugin) : NULL);
+}
+
 /**
  * ql_registry_lookup_device_type:
  * @self: a #QlRegistry
  * @name: a device type name
  *
- * Looks up the GType registered under a device type name.
+ * Looks up the GType registered under a device type name, opening the
+ * plugin that provides it if the registry cache vouched for it (the way to
+ * its #GParamSpecs: g_object_class_list_properties() on its class;
+ * ql_registry_describe_device_type() describes a type without opening
+ * anything).
  *
  * Returns: the #QlDevice subclass, or %G_TYPE_INVALID if @name is not
  *   registered

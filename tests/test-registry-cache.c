@@ -15,8 +15,15 @@
  *     another qlaunch version is ignored and rewritten; one in a directory
  *     others may write is neither read nor written;
  *   - `inspect` (all, and one type) and `args` print the same bytes with
- *     and without the cache; QLAUNCH_REGISTRY_CACHE=0 and
- *     --no-registry-cache open every file;
+ *     and without the cache, `inspect` of every device type of the build's
+ *     plugins included; with a warm cache, `inspect` (all, or one type:
+ *     what bash completion runs) opens no plugin file;
+ *     QLAUNCH_REGISTRY_CACHE=0 and --no-registry-cache open every file;
+ *   - the device type descriptions of the cache are read as untrusted
+ *     input: an entry whose descriptions lie past the end of their
+ *     section is ignored and its file scanned again; descriptions cut
+ *     short or that make no sense are found out when a type is described,
+ *     which then opens the plugin and writes its entry again;
  *   - plugins that crash, abort or hang in their init are found out by
  *     the plugin scanner once, reported once per call, and qlaunch goes on
  *     with the others; the new files are scanned in one scanner process,
@@ -235,7 +242,9 @@ test_cold_then_warm (Fixture       *f,
   assert_opened (args_opened (f), "rng");
   assert_opened (args_opened (f), "rng");
   assert_opened (run_opened (f, "check", "--no-host-checks", f->vm_file, NULL), "rng");
-  assert_opened (run_opened (f, "inspect", "balloon", NULL), "balloon");
+  /* What `inspect` shows is in the cache: nothing is opened. */
+  assert_opened (run_opened (f, "inspect", "balloon", NULL), "");
+  assert_opened (run_opened (f, "inspect", NULL), "");
 }
 
 static void
@@ -270,7 +279,7 @@ test_changes_seen (Fixture       *f,
   install_plugin (f, "vsock");
   assert_opened (args_opened (f), "rng,vsock");
   assert_opened (args_opened (f), "rng");
-  assert_opened (run_opened (f, "inspect", NULL), "balloon,block,rng,vsock");
+  assert_opened (run_opened (f, "inspect", NULL), "");
 
   /* Removed: gone from `inspect`, and the cache no longer lists it. */
   g_assert_cmpint (g_unlink (vsock), ==, 0);
@@ -318,6 +327,17 @@ fnv1a (const guint8 *data,
   return hash;
 }
 
+/* The payload's length, as the header has it (the device type
+ * descriptions follow it, in the file's tail, which its hash leaves out). */
+static gsize
+payload_length (const char *data)
+{
+  guint32 length;
+
+  memcpy (&length, data + 12, sizeof length);
+  return GUINT32_FROM_LE (length);
+}
+
 static void
 rewrite_cache (Fixture    *f,
                const char *contents,
@@ -351,7 +371,7 @@ test_bad_cache_rewritten (Fixture       *f,
 
   /* Damaged: one payload byte flipped. */
   copy = g_memdup2 (good, good_len);
-  copy[good_len - 20] ^= 0x5a;
+  copy[24 + payload_length (good) - 20] ^= 0x5a;
   rewrite_cache (f, copy, good_len);
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
   assert_opened (args_opened (f), "rng");
@@ -373,7 +393,7 @@ test_bad_cache_rewritten (Fixture       *f,
     g_assert_nonnull (at);
     memcpy (copy, good, good_len);
     copy[at - good] = at[0] == '9' ? '8' : '9';
-    hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, good_len - 24));
+    hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (good)));
     memcpy (copy + 16, &hash, sizeof hash);
     rewrite_cache (f, copy, good_len);
   }
@@ -481,6 +501,246 @@ test_same_output (Fixture       *f,
 
     g_assert_cmpstr (with, ==, without);
     g_assert_nonnull (strstr (with, "did you mean 'rng'"));
+  }
+}
+
+/* The device types of `inspect`'s listing. */
+static GPtrArray *
+listed_types (const char *listing)
+{
+  g_autoptr(GPtrArray) types = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) lines = g_strsplit (listing, "\n", -1);
+  gboolean in_list = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (strcmp (lines[i], "Device types:") == 0)
+        in_list = TRUE;
+      else if (in_list && lines[i][0] == '\0')
+        break;
+      else if (in_list)
+        {
+          g_auto(GStrv) words = g_strsplit_set (g_strstrip (lines[i]), " ", 2);
+
+          g_ptr_array_add (types, g_strdup (words[0]));
+        }
+    }
+  return g_steal_pointer (&types);
+}
+
+/* Every device type of the build's plugins: `inspect TYPE` prints the
+ * same bytes with a warm cache as without one, and opens no plugin. */
+static void
+test_all_types_from_cache (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *without = NULL;
+  g_autofree char *with = NULL;
+  g_autofree char *summary = NULL;
+  g_autoptr(GPtrArray) types = NULL;
+
+  (void) data;
+  g_free (f->plugin_dir);
+  f->plugin_dir = g_strdup (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  without = cli_output (f, FALSE, "inspect", NULL);
+  g_free (cli_output (f, TRUE, "inspect", NULL));
+  with = cli_output (f, TRUE, "inspect", NULL);
+  g_assert_cmpstr (with, ==, without);
+  types = listed_types (without);
+  summary = g_strdup_printf (" plugins, %u device types.", types->len);
+  g_assert_nonnull (strstr (without, summary));
+  g_assert_cmpuint (types->len, >, 1);
+  for (guint i = 0; i < types->len; i++)
+    {
+      const char *type = g_ptr_array_index (types, i);
+      g_autofree char *type_with = cli_output (f, TRUE, "inspect", type, NULL);
+      g_autofree char *type_without = cli_output (f, FALSE, "inspect", type, NULL);
+
+      g_test_message ("inspect %s", type);
+      g_assert_cmpstr (type_with, ==, type_without);
+      g_assert_nonnull (strstr (type_with, "status 0\n"));
+      g_assert_nonnull (strstr (type_with, "\nProperties:\n  id\n"));
+    }
+  g_setenv ("G_MESSAGES_DEBUG", "qlaunch", TRUE);
+  for (guint i = 0; i < types->len; i++)
+    assert_opened (run_opened (f, "inspect", g_ptr_array_index (types, i), NULL), "");
+  assert_opened (run_opened (f, "inspect", NULL), "");
+}
+
+/* Writes @copy as the cache, its header's hash made right: what only the
+ * checks of the content can find out. */
+static void
+rewrite_cache_hashed (Fixture *f,
+                      char    *copy,
+                      gsize    len)
+{
+  guint64 hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (copy)));
+
+  memcpy (copy + 16, &hash, sizeof hash);
+  rewrite_cache (f, copy, len);
+}
+
+/* Where the identity of @path's entry is in the cache @data: its device
+ * and inode, the first fields of the record. */
+static gsize
+identity_offset (const char *data,
+                 gsize       len,
+                 const char *path)
+{
+  struct stat st;
+  guint64 key[2];
+  const char *at;
+
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  key[0] = (guint64) st.st_dev;
+  key[1] = (guint64) st.st_ino;
+  at = memmem (data, len, key, sizeof key);
+  g_assert_nonnull (at);
+  g_assert_null (memmem (at + 1, len - (gsize) (at + 1 - data), key, sizeof key));
+  return (gsize) (at - data);
+}
+
+static void
+set_u32 (char    *data,
+         gsize    offset,
+         guint32  value)
+{
+  memcpy (data + offset, &value, sizeof value);
+}
+
+static guint32
+get_u32 (const char *data,
+         gsize       offset)
+{
+  guint32 value;
+
+  memcpy (&value, data + offset, sizeof value);
+  return value;
+}
+
+/* The identity record: 5 64-bit words, then the error code, ABI major and
+ * minor, texts offset and length, types offset and length (32 bits), then
+ * the types' hash (64 bits, 8-aligned). */
+#define TYPES_OFFSET_AT 60
+#define TYPES_LENGTH_AT 64
+#define TYPES_HASH_AT 72
+
+/* Where the descriptions of the entry whose identity is @at are in @data:
+ * in the tail, after the payload (8-aligned). */
+static gsize
+types_offset (const char *data,
+              gsize       at)
+{
+  return 24 + ((payload_length (data) + 7) & ~(gsize) 7) + get_u32 (data, at + TYPES_OFFSET_AT);
+}
+
+/* Makes the hash of the descriptions of the entry whose identity is @at
+ * right, so that only the checks of what they say can find them out. */
+static void
+rehash_types (char  *data,
+              gsize  at)
+{
+  guint64 hash = fnv1a ((const guint8 *) data + types_offset (data, at), get_u32 (data, at + TYPES_LENGTH_AT));
+
+  memcpy (data + at + TYPES_HASH_AT, &hash, sizeof hash);
+}
+
+/* The device type descriptions of the cache are untrusted input. */
+static void
+test_bad_descriptions (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *balloon = plugin_path (f, "balloon");
+  g_autofree char *good = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *expected = NULL;
+  gsize good_len = 0, at;
+  guint n_names = 0;
+
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  g_file_get_contents (f->cache_file, &good, &good_len, &error);
+  g_assert_no_error (error);
+  copy = g_memdup2 (good, good_len);
+  at = identity_offset (good, good_len, balloon);
+  g_assert_cmpuint (get_u32 (good, at + TYPES_LENGTH_AT), >, 0);
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  expected = cli_output (f, FALSE, "inspect", "balloon", NULL);
+  g_setenv ("G_MESSAGES_DEBUG", "qlaunch", TRUE);
+
+  /* Pointing past the end of their section, or reaching past it: the
+   * entry is ignored when met, and the file scanned again. */
+  set_u32 (copy, at + TYPES_OFFSET_AT, 0x7fffff00);
+  rewrite_cache_hashed (f, copy, good_len);
+  assert_opened (args_opened (f), "balloon,rng");
+  assert_opened (args_opened (f), "rng");
+  assert_opened (run_opened (f, "inspect", "balloon", NULL), "");
+
+  memcpy (copy, good, good_len);
+  set_u32 (copy, at + TYPES_LENGTH_AT, get_u32 (good, at + TYPES_LENGTH_AT) + (guint32) good_len);
+  rewrite_cache_hashed (f, copy, good_len);
+  assert_opened (args_opened (f), "balloon,rng");
+  assert_opened (run_opened (f, "inspect", "balloon", NULL), "");
+
+  /* An entry that loaded but has none. */
+  memcpy (copy, good, good_len);
+  set_u32 (copy, at + TYPES_LENGTH_AT, 0);
+  rewrite_cache_hashed (f, copy, good_len);
+  assert_opened (args_opened (f), "balloon,rng");
+  assert_opened (run_opened (f, "inspect", "balloon", NULL), "");
+
+  /* A byte changed (its hash tells), cut short, a count of types that
+   * lies, a property name that is no name: `args` does not read
+   * descriptions (nothing opened but what the VM uses); `inspect` finds
+   * them out, opens the plugin instead, prints what it would have
+   * without the cache, and writes the entry again. */
+  for (guint round = 0; round < 4; round++)
+    {
+      gsize types = types_offset (good, at);
+
+      memcpy (copy, good, good_len);
+      if (round == 0)
+        copy[types + 40] ^= 0x20;
+      else if (round == 1)
+        set_u32 (copy, at + TYPES_LENGTH_AT, get_u32 (good, at + TYPES_LENGTH_AT) / 2);
+      else if (round == 2)
+        set_u32 (copy, types, 1000);
+      else
+        for (char *p = copy + types; (p = memmem (p, good_len - (gsize) (p - copy), "deflate-on-oom", 15)) != NULL; p++)
+          {
+            *p = 'D';
+            n_names++;
+          }
+      if (round > 0)
+        rehash_types (copy, at);
+      rewrite_cache_hashed (f, copy, good_len);
+      assert_opened (args_opened (f), "rng");
+      assert_opened (run_opened (f, "inspect", "balloon", NULL), "balloon");
+      assert_opened (run_opened (f, "inspect", "balloon", NULL), "");
+
+      rewrite_cache_hashed (f, copy, good_len);
+      g_unsetenv ("G_MESSAGES_DEBUG");
+      {
+        g_autofree char *with = cli_output (f, TRUE, "inspect", "balloon", NULL);
+
+        g_assert_cmpstr (with, ==, expected);
+      }
+      g_setenv ("G_MESSAGES_DEBUG", "qlaunch", TRUE);
+    }
+  g_assert_cmpuint (n_names, >, 0);
+
+  /* The previous format's string: the whole file is ignored. */
+  {
+    char *format = memmem (good, good_len, "qlaunch-registry-4", 18);
+
+    g_assert_nonnull (format);
+    memcpy (copy, good, good_len);
+    copy[format - good + 17] = '3';
+    rewrite_cache_hashed (f, copy, good_len);
+    assert_opened (args_opened (f), "balloon,block,initfail,rng");
+    assert_opened (args_opened (f), "rng");
   }
 }
 
@@ -610,6 +870,8 @@ main (int    argc,
   ADD ("/registry-cache/unsafe-cache-dir", test_unsafe_cache_dir);
   ADD ("/registry-cache/switches", test_switches);
   ADD ("/registry-cache/same-output", test_same_output);
+  ADD ("/registry-cache/all-types-from-cache", test_all_types_from_cache);
+  ADD ("/registry-cache/bad-descriptions", test_bad_descriptions);
   ADD ("/registry-cache/unsafe-plugins", test_unsafe_plugins);
 #undef ADD
 

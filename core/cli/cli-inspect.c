@@ -1,4 +1,8 @@
-/* qlaunch CLI — `qlaunch inspect`: plugins, device types, properties. */
+/* qlaunch CLI — `qlaunch inspect`: plugins, device types, properties.
+ * Both print from descriptions (ql_registry_list_plugin_infos(),
+ * ql_registry_describe_device_type()) that the registry cache holds: with
+ * a warm cache no plugin file is opened, and the output is the same
+ * without one. */
 #include "cli-common.h"
 
 #include <string.h>
@@ -6,10 +10,12 @@
 static void
 list_all (QlRegistry *registry)
 {
-  GPtrArray *plugins = ql_registry_get_plugins (registry);
+  g_autoptr(GPtrArray) plugins = ql_registry_list_plugin_infos (registry);
   g_auto(GStrv) types = ql_registry_list_device_types (registry);
+  g_autoptr(GHashTable) type_plugin = g_hash_table_new (g_str_hash, g_str_equal);
 
-  /* Opening the plugins the registry cache vouched for can fail now. */
+  /* Plugins the cache vouched for that clash were opened now, and can
+   * fail. */
   ql_cli_print_load_errors (registry);
 
   int name_width = 12;
@@ -17,30 +23,35 @@ list_all (QlRegistry *registry)
 
   /* Columns as wide as the longest name (at least the usual width). */
   for (guint i = 0; i < plugins->len; i++)
-    name_width = MAX (name_width, (int) strlen (ql_plugin_get_name (g_ptr_array_index (plugins, i))));
+    {
+      QlPluginInfo *plugin = g_ptr_array_index (plugins, i);
+      const char * const *devices = ql_plugin_info_get_device_types (plugin);
+
+      name_width = MAX (name_width, (int) strlen (ql_plugin_info_get_name (plugin)));
+      for (guint k = 0; devices[k] != NULL; k++)
+        g_hash_table_insert (type_plugin, (gpointer) devices[k], (gpointer) ql_plugin_info_get_name (plugin));
+    }
   for (guint i = 0; types[i] != NULL; i++)
     type_width = MAX (type_width, (int) strlen (types[i]));
 
   g_print ("Plugins:\n");
   for (guint i = 0; i < plugins->len; i++)
     {
-      QlPlugin *plugin = g_ptr_array_index (plugins, i);
-      g_auto(GStrv) devices = ql_plugin_get_device_types (plugin);
-      g_autofree char *list = g_strjoinv (", ", devices);
+      QlPluginInfo *plugin = g_ptr_array_index (plugins, i);
+      g_autofree char *list = g_strjoinv (", ", (char **) ql_plugin_info_get_device_types (plugin));
 
-      g_print ("  %-*s %s (version %s, %s)\n", name_width, ql_plugin_get_name (plugin),
-               ql_plugin_get_description (plugin), ql_plugin_get_version (plugin),
-               ql_plugin_get_license (plugin));
-      g_print ("  %-*s file: %s\n", name_width, "", ql_plugin_get_filename (plugin));
+      g_print ("  %-*s %s (version %s, %s)\n", name_width, ql_plugin_info_get_name (plugin),
+               ql_plugin_info_get_description (plugin), ql_plugin_info_get_version (plugin),
+               ql_plugin_info_get_license (plugin));
+      g_print ("  %-*s file: %s\n", name_width, "", ql_plugin_info_get_filename (plugin));
       g_print ("  %-*s device types: %s\n", name_width, "", list);
     }
   g_print ("\nDevice types:\n");
   for (guint i = 0; types[i] != NULL; i++)
     {
-      QlPlugin *plugin = ql_registry_get_device_plugin (registry, types[i]);
+      const char *plugin = g_hash_table_lookup (type_plugin, types[i]);
 
-      g_print ("  %-*s (plugin %s)\n", type_width, types[i],
-               plugin != NULL ? ql_plugin_get_name (plugin) : "built in");
+      g_print ("  %-*s (plugin %s)\n", type_width, types[i], plugin != NULL ? plugin : "built in");
     }
   g_print ("\n%u plugins, %u device types. 'qlaunch inspect TYPE' lists a type's properties.\n",
            plugins->len, g_strv_length (types));
@@ -51,34 +62,30 @@ show_type (QlRegistry *registry,
            const char *type_name)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(QlDevice) device = ql_registry_create_device (registry, type_name, NULL, &error);
-  g_autofree GParamSpec **pspecs = NULL;
-  QlPlugin *plugin;
-  guint n = 0;
+  g_autoptr(QlDeviceTypeInfo) info = ql_registry_describe_device_type (registry, type_name, &error);
+  GPtrArray *properties;
+  const char *plugin;
 
-  if (device == NULL)
+  if (info == NULL)
     {
       ql_cli_print_error (NULL, error);
       return QL_EXIT_FAILURE;
     }
-  plugin = ql_registry_get_device_plugin (registry, type_name);
+  plugin = ql_device_type_info_get_plugin (info);
   g_print ("Device type %s (GType %s, plugin %s)\n\nProperties:\n", type_name,
-           G_OBJECT_TYPE_NAME (device), plugin != NULL ? ql_plugin_get_name (plugin) : "built in");
+           ql_device_type_info_get_gtype_name (info), plugin != NULL ? plugin : "built in");
 
-  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (device), &n);
-  for (guint i = 0; i < n; i++)
+  properties = ql_device_type_info_get_properties (info);
+  for (guint i = 0; i < properties->len; i++)
     {
-      GParamSpec *pspec = pspecs[i];
-      g_autofree char *type = ql_param_describe_type (pspec);
-      g_autofree char *def = NULL;
-      const GValue *default_value = g_param_spec_get_default_value (pspec);
+      QlPropertyInfo *property = g_ptr_array_index (properties, i);
+      const char *def = ql_property_info_get_default_text (property);
 
-      if (!(pspec->flags & G_PARAM_WRITABLE))
+      if (!(ql_property_info_get_flags (property) & G_PARAM_WRITABLE))
         continue;
-      def = ql_param_value_to_string (pspec, default_value);
-      g_print ("  %s\n", pspec->name);
-      g_print ("      %s\n", g_param_spec_get_blurb (pspec));
-      g_print ("      type: %s\n", type);
+      g_print ("  %s\n", ql_property_info_get_name (property));
+      g_print ("      %s\n", ql_property_info_get_blurb (property));
+      g_print ("      type: %s\n", ql_property_info_get_type_description (property));
       g_print ("      default: %s\n", def != NULL && *def != '\0' ? def : "(none)");
     }
   return QL_EXIT_OK;

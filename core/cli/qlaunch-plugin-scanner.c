@@ -8,7 +8,9 @@
  * for each writes to standard output, as soon as it is done, one line: a
  * GVariant in text form, of type "(isssssuuas)": the QlPluginError code
  * (-1: loaded), the error message, then the family, description, version,
- * license, ABI major and minor and the device types of the plugin. The
+ * license, ABI major and minor and the device types of the plugin; then,
+ * for a plugin that loaded, per device type in their order, a tab and the
+ * type's description (ql_device_type_info_serialize()) in base64. The
  * caller knows which file took the process down by the lines it got.
  * Whatever the plugins themselves write to standard output goes to
  * standard error. Exit status 0 when every answer was written (loaded or
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#define ANSWER_TYPE "(isssssuu^as)"
+
 /* One answer line for @filename. */
 static gboolean
 answer (FILE       *out,
@@ -28,20 +32,21 @@ answer (FILE       *out,
   g_autoptr(QlRegistry) registry = ql_registry_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GString) line = NULL;
   g_autofree char *text = NULL;
   const char * const none[] = { NULL };
   QlPlugin *plugin = ql_registry_load_plugin (registry, filename, &error);
+  g_auto(GStrv) types = NULL;
 
   if (plugin == NULL)
-    reply = g_variant_ref_sink (g_variant_new ("(isssssuu^as)",
+    reply = g_variant_ref_sink (g_variant_new (ANSWER_TYPE,
                                                error->domain == QL_PLUGIN_ERROR ? error->code
                                                                                 : QL_PLUGIN_ERROR_INIT_FAILED,
                                                error->message, "", "", "", "", 0u, 0u, none));
   else
     {
-      g_auto(GStrv) types = ql_plugin_get_device_types (plugin);
-
-      reply = g_variant_ref_sink (g_variant_new ("(isssssuu^as)", -1, "",
+      types = ql_plugin_get_device_types (plugin);
+      reply = g_variant_ref_sink (g_variant_new (ANSWER_TYPE, -1, "",
                                                  ql_plugin_get_name (plugin),
                                                  ql_plugin_get_description (plugin),
                                                  ql_plugin_get_version (plugin),
@@ -49,9 +54,31 @@ answer (FILE       *out,
                                                  (guint32) QL_PLUGIN_ABI_MAJOR,
                                                  ql_plugin_get_abi_minor (plugin), types));
     }
-  /* On one line: g_variant_print() escapes newlines in strings. */
+  /* On one line: g_variant_print() escapes newlines and tabs in strings. */
   text = g_variant_print (reply, TRUE);
-  return fprintf (out, "%s\n", text) >= 0 && fflush (out) == 0;
+  line = g_string_new (text);
+  for (guint i = 0; types != NULL && types[i] != NULL; i++)
+    {
+      g_autoptr(GError) describe_error = NULL;
+      g_autoptr(QlDeviceTypeInfo) info = ql_registry_describe_device_type (registry, types[i],
+                                                                           &describe_error);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autofree char *base64 = NULL;
+      gsize len = 0;
+      const guchar *data;
+
+      if (info == NULL)
+        {
+          /* An answer the caller refuses: it opens the file itself. */
+          fprintf (stderr, "qlaunch-plugin-scanner: %s\n", describe_error->message);
+          continue;
+        }
+      bytes = ql_device_type_info_serialize (info);
+      data = g_bytes_get_data (bytes, &len);
+      base64 = g_base64_encode (data, len);
+      g_string_append_printf (line, "\t%s", base64);
+    }
+  return fprintf (out, "%s\n", line->str) >= 0 && fflush (out) == 0;
 }
 
 int

@@ -8,6 +8,7 @@
 #include <glib-object.h>
 #include <qlaunch/ql-types.h>
 #include <qlaunch/ql-plugin.h>
+#include <qlaunch/ql-type-info.h>
 
 G_BEGIN_DECLS
 
@@ -34,6 +35,10 @@ QL_API GPtrArray  *ql_registry_get_load_errors       (QlRegistry  *self);
 QL_API GPtrArray  *ql_registry_get_plugins           (QlRegistry  *self);
 QL_API QlPlugin   *ql_registry_lookup_plugin         (QlRegistry  *self,
                                                       const char  *name);
+QL_API GPtrArray  *ql_registry_list_plugin_infos     (QlRegistry  *self);
+QL_API QlDeviceTypeInfo *ql_registry_describe_device_type (QlRegistry  *self,
+                                                           const char  *name,
+                                                           GError     **error);
 QL_API char      **ql_registry_list_device_types     (QlRegistry  *self);
 QL_API GType       ql_registry_lookup_device_type    (QlRegistry  *self,
                                                       const char  *name);

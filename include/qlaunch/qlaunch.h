@@ -12,6 +12,7 @@
 #include <qlaunch/ql-host-probe.h>
 #include <qlaunch/ql-device.h>
 #include <qlaunch/ql-plugin.h>
+#include <qlaunch/ql-type-info.h>
 #include <qlaunch/ql-registry.h>
 #include <qlaunch/ql-vm-config.h>
 #include <qlaunch/ql-vm.h>

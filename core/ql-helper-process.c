@@ -684,6 +684,34 @@ listen_socket (const char  *path,
   return fd;
 }
 
+/* What is checked before the spawn (and before QEMU's, for a helper
+ * listening early): the program no other user can change, the state
+ * directories, root for a read-only share. */
+static gboolean
+check_can_start (QlHelperProcess  *self,
+                 GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *who = ql_helper_process_describe (self);
+
+  if (!ql_helper_check_binary_trusted (self->binary, &local_error))
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                   "%s cannot start: %s", who, local_error->message);
+      return FALSE;
+    }
+  if (!prepare_state_dirs (self, error))
+    return FALSE;
+  if (self->read_only_paths[0] != NULL && geteuid () != 0)
+    {
+      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
+                   "%s cannot start: sharing '%s' read-only takes a mount namespace, which needs root",
+                   who, self->read_only_paths[0]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static GSubprocess *
 spawn (QlHelperProcess  *self,
        GError          **error)
@@ -699,21 +727,9 @@ spawn (QlHelperProcess  *self,
   pid_t pid = 0;
   int min_fd = 3 + (int) self->fds->len;
 
-  if (!ql_helper_check_binary_trusted (self->binary, &local_error))
-    {
-      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
-                   "%s cannot start: %s", who, local_error->message);
-      return NULL;
-    }
-  if ((!self->listening_early && !clear_socket_path (self, error)) || !prepare_state_dirs (self, error))
+  if (!check_can_start (self, error)
+      || (!self->listening_early && !clear_socket_path (self, error)))
     return NULL;
-  if (self->read_only_paths[0] != NULL && geteuid () != 0)
-    {
-      g_set_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER,
-                   "%s cannot start: sharing '%s' read-only takes a mount namespace, which needs root",
-                   who, self->read_only_paths[0]);
-      return NULL;
-    }
 
   for (guint i = 0; i < self->fds->len; i++)
     {
@@ -852,7 +868,7 @@ ql_helper_process_listen_early (QlHelperProcess  *self,
 {
   g_return_val_if_fail (!self->started && !self->listening_early, FALSE);
 
-  if (!clear_socket_path (self, error))
+  if (!check_can_start (self, error) || !clear_socket_path (self, error))
     return FALSE;
   for (guint i = 0; i < self->listen_paths->len; i++)
     {

@@ -27,8 +27,10 @@
  *                            right after QEMU; QEMU starts with empty stderr, the
  *                            device's tag reads back over QOM, everything
  *                            goes with the VM
- *  /helpers/virtio-fs-cannot-start  a virtiofsd that cannot start after
- *                            QEMU fails the launch naming it; QEMU is stopped
+ *  /helpers/virtio-fs-cannot-start  an untrusted virtiofsd is refused
+ *                            before QEMU; one that cannot be executed fails
+ *                            after QEMU started: the launch fails naming it,
+ *                            and QEMU is stopped
  *  /helpers/concurrent       six VMs with helpers launched at once: six
  *                            directories, six helpers, all gone after
  *  /helpers/passt            the real passt and a -netdev stream card: QEMU
@@ -694,14 +696,17 @@ test_virtio_fs (void)
 }
 
 
-/* A socket-activated helper that cannot start after QEMU (a virtiofsd
- * other users could swap, without host checks to refuse it earlier): the
- * launch fails with its error, and QEMU, which ran already, is stopped. */
+/* A socket-activated helper that cannot start: one other users could swap
+ * is refused before QEMU starts, as any helper (here without host checks,
+ * which would refuse it earlier still); one that passes the checks and
+ * then cannot be executed (its interpreter is missing) fails after QEMU
+ * started: the launch fails with its error, and QEMU is stopped. */
 static void
 test_virtio_fs_cannot_start (void)
 {
   World w = { 0 };
   g_autofree char *share = NULL, *device = NULL, *bin_dir = NULL, *copy = NULL, *contents = NULL;
+  g_autofree char *broken = NULL;
   g_autoptr(QlVmConfig) config = NULL;
   g_autoptr(QlVm) vm = NULL;
   g_autoptr(GError) error = NULL;
@@ -727,6 +732,24 @@ test_virtio_fs_cannot_start (void)
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "device 'fs0': helper virtiofsd cannot start: refusing to run"));
+  g_assert_cmpint (ql_vm_get_pid (vm), <=, 0);   /* before QEMU */
+  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_clear_error (&error);
+  g_clear_object (&vm);
+  g_clear_object (&config);
+  g_free (device);
+
+  /* Beside the fake helper: a directory no other user can change. */
+  broken = g_build_filename (fake_helper_dir, "virtiofsd", NULL);
+  g_assert_true (g_file_set_contents (broken, "#!/nonexistent/interpreter\n", -1, NULL));
+  g_assert_cmpint (g_chmod (broken, 0755), ==, 0);
+  device = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=myshare\nbinary=%s\n", share, broken);
+  config = vm_new (&w, device);
+  vm = vm_launcher_new (config);
+  g_assert_false (ql_vm_launch (vm, NULL, &error));
+  g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "device 'fs0': helper virtiofsd cannot start"));
   qemu = ql_vm_get_pid (vm);
   g_assert_cmpint (qemu, >, 0);   /* it ran, and was stopped */
   g_assert_false (ql_test_pid_alive (qemu));
@@ -734,6 +757,7 @@ test_virtio_fs_cannot_start (void)
   left = children_with ("virtiofsd --fd=");
   g_assert_cmpuint (left->len, ==, 0);
   g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_unlink (broken);
   world_clear (&w);
 }
 

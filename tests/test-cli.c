@@ -876,7 +876,7 @@ test_inspect_unknown (void)
 static char *
 make_net_only_dir (void)
 {
-  char *tmp = ql_test_make_plugin_tmpdir ();
+  char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *source = g_build_filename (env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"), "libqlaunch-net.so", NULL);
   g_autofree char *dest = g_build_filename (tmp, "libqlaunch-net.so", NULL);
   g_autoptr(GFile) from = g_file_new_for_path (source);

@@ -90,7 +90,7 @@ make_dir (const char * const *families,
           const char         *other_type,
           const char         *device_type)
 {
-  char *tmp = ql_test_make_plugin_tmpdir ();
+  char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *vm_file = g_build_filename (tmp, "vm.vm", NULL);
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;

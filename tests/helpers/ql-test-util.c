@@ -208,7 +208,7 @@ ql_test_make_tmpdir (void)
 }
 
 char *
-ql_test_make_plugin_tmpdir (void)
+ql_test_make_safe_tmpdir (void)
 {
   const char *env = g_getenv ("QLAUNCH_TEST_PLUGIN_TMPDIR");
   g_autofree char *base = env != NULL ? g_strdup (env)
@@ -220,12 +220,6 @@ ql_test_make_plugin_tmpdir (void)
   dir = g_build_filename (base, "qlaunch-test-XXXXXX", NULL);
   g_assert_nonnull (g_mkdtemp_full (dir, 0700));
   return dir;
-}
-
-char *
-ql_test_make_safe_tmpdir (void)
-{
-  return ql_test_make_plugin_tmpdir ();
 }
 
 void

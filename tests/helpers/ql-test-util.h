@@ -71,18 +71,14 @@ int         ql_test_seccomp_mode        (GPid         pid);
 
 /* A fresh private temporary directory (removed by ql_test_rm_rf). */
 char       *ql_test_make_tmpdir         (void);
-/* The same in the build directory ($QLAUNCH_TEST_BUILDDIR, else the
- * temporary directory), where every directory up to / is root's and
- * writable by no one else: for a QEMU binary or wrapper the test runs
- * through qlaunch, which refuses one in a directory such as /tmp. */
+/* A fresh 0700 directory that qlaunch's trust checks accept, for a
+ * plugin, a QEMU binary or wrapper the test runs through qlaunch: not
+ * under /tmp (sticky and world-writable: the loader refuses it) but in
+ * $QLAUNCH_TEST_PLUGIN_TMPDIR, made 0755 (the build tree's
+ * tests/plugin-tmp; for installed tests, unset: qlaunch-test-plugins in
+ * the user's cache directory). Removed by ql_test_rm_rf. */
 char       *ql_test_make_safe_tmpdir    (void);
 void        ql_test_rm_rf               (const char  *path);
-/* The same for plugins: not under /tmp, whose sticky, world-writable
- * directory the loader refuses, but in $QLAUNCH_TEST_PLUGIN_TMPDIR (the
- * build tree's tests/plugin-tmp; for installed tests, unset:
- * qlaunch-test-plugins in the user's cache directory), made 0755; the
- * directory made in it is 0700. */
-char       *ql_test_make_plugin_tmpdir  (void);
 
 /* @text with the line number of the first "FILE:LINE: " after @file
  * dropped ("FILE: "), for messages whose line is not what a test is about. */

@@ -15,21 +15,8 @@ static QlRegistry *registry;   /* the build's plugins, in this process */
 
 /* ---- running qlaunch ---- */
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+/* A qlaunch that runs longer than this hangs. */
+#define RUN_LIMIT_S 60
 
 /* Fails the test and goes on, so that one test reports every failing
  * check (TAP keeps only the last g_test_fail_printf() message). */
@@ -61,17 +48,12 @@ env_dir (const char *name)
 /* Runs qlaunch with @args in an environment changed by @env: entries
  * "NAME=VALUE" set a variable, "NAME" unsets it. LC_ALL=C always. */
 static void
-run_env (Run                *r,
+run_env (QlTestRun          *r,
          const char * const *env,
          const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-  run_clear (r);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
@@ -86,27 +68,13 @@ run_env (Run                *r,
       else
         g_subprocess_launcher_unsetenv (launcher, env[i]);
     }
-
-  g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BIN"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  r->status = g_subprocess_get_exit_status (proc);
-  if (r->out == NULL)
-    r->out = g_strdup ("");
-  if (r->err == NULL)
-    r->err = g_strdup ("");
+  ql_test_run_qlaunch (r, launcher, RUN_LIMIT_S, args);
+  ql_test_run_assert_exited (r);
 }
 
 /* Runs `qlaunch ARGS...` with only the build's plugins. */
 static G_GNUC_NULL_TERMINATED void
-run_args (Run *r,
+run_args (QlTestRun *r,
           ...)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
@@ -125,7 +93,7 @@ run_args (Run *r,
 
 /* Runs `qlaunch ARGS...` exactly as given (no plugin dir added). */
 static G_GNUC_NULL_TERMINATED void
-run_bare (Run *r,
+run_bare (QlTestRun *r,
           ...)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
@@ -159,7 +127,7 @@ assert_lacks (const char *text,
 /* Asserts a usage error: exit 2, a message and the usage on stderr,
  * nothing on stdout. */
 static void
-assert_usage (Run        *r,
+assert_usage (QlTestRun  *r,
               const char *fragment)
 {
   g_assert_cmpint (r->status, ==, 2);
@@ -171,7 +139,7 @@ assert_usage (Run        *r,
 
 /* Asserts an invalid VM: exit 1, nothing on stdout, each fragment on stderr. */
 static G_GNUC_NULL_TERMINATED void
-assert_failure (Run *r,
+assert_failure (QlTestRun *r,
                 ...)
 {
   const char *fragment;
@@ -219,7 +187,7 @@ write_file (const char *dir,
 static void
 test_version (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autofree char *expected = g_strdup_printf ("qlaunch %s", QL_VERSION);
 
   run_bare (&r, "--version", NULL);
@@ -231,7 +199,7 @@ test_version (void)
 static void
 test_help (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_bare (&r, "--help", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -246,7 +214,7 @@ test_usage_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "ok.vm", "[vm]\nname = ok\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_bare (&r, NULL);
   assert_usage (&r, "no command");
@@ -338,7 +306,7 @@ test_args_formats (void)
   g_autofree char *disk = g_build_filename (tmp, "disk.img", NULL);
   g_autofree char *kernel = g_build_filename (tmp, "vmlinuz", NULL);
   g_autofree char *file_arg = g_strdup_printf ("file=%s,", disk);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_auto(GStrv) from_shell = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -402,7 +370,7 @@ test_args_default_binary (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "min.vm", "[vm]\nname = min\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
   run_args (&r, "args", "--format", "lines", vm, NULL);
@@ -420,7 +388,7 @@ test_args_device_option (void)
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "d.vm", "[vm]\nqemu = qemu-system-x86_64\n"
                                     "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_autofree char *all = NULL;
 
@@ -456,7 +424,7 @@ test_args_device_option_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "args", "--no-host-checks", "-d", "floppy,file=/x", vm, NULL);
   assert_failure (&r, "floppy,file=/x", "unknown device type 'floppy'", NULL);
@@ -499,7 +467,7 @@ test_args_qemu_options (void)
   g_autofree char *vm = write_file (tmp, "q.vm", "[vm]\nqemu = qemu-system-x86_64\n[knobs]\nno-defaults = true\n"
                                     "[device net0]\ntype = net\nnet-type = user\n"
                                     "[qemu]\nadd = -no-hpet\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autofree char *all = NULL;
   g_auto(GStrv) lines = NULL;
 
@@ -538,7 +506,7 @@ test_check_file_and_device_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "bad.vm", "[vm]\ncpu-modle = max\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", "--no-host-checks", "-d", "floppy", vm, NULL);
   assert_failure (&r, "[vm] cpu-modle", "'floppy'", NULL);
@@ -553,7 +521,7 @@ test_host_checks (void)
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "h.vm", "[device disk0]\ntype = block\nfile = missing.img\n");
   g_autofree char *missing = g_build_filename (tmp, "missing.img", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", vm, NULL);
   assert_failure (&r, "device 'disk0'", "'file'", missing, NULL);
@@ -584,7 +552,7 @@ test_check_valid (void)
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = write_file (tmp, "v.vm", "[vm]\nname = v\n[smp]\ncpus = 2\n"
                                     "[device disk0]\ntype = block\nfile = /images/v.img\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", "--no-host-checks", vm, NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -617,7 +585,7 @@ test_check_several_errors (void)
                                     "mlock = maybe\n"    /* 8 */
                                     "[machin]\n"         /* 9 */
                                     "type = q35\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
   run_args (&r, "check", vm, NULL);
@@ -653,7 +621,7 @@ test_check_several_rule_errors (void)
                                     "[vm]\nuuid = nope\nvga = rainbow\n"
                                     "[smp]\ncpus = 4\nmax-cpus = 2\n"
                                     "[device disk0]\ntype = block\n");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
   run_args (&r, "check", vm, NULL);
@@ -696,7 +664,7 @@ test_error_case (gconstpointer data)
 
   for (guint k = 0; k < G_N_ELEMENTS (commands); k++)
     {
-      g_auto(Run) r = { 0 };
+      g_auto(QlTestRun) r = { 0 };
 
       run_args (&r, commands[k], "--no-host-checks", vm, NULL);
       assert_failure (&r, vm, NULL);
@@ -711,7 +679,7 @@ test_missing_vm_file (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = g_build_filename (tmp, "nosuch.vm", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", vm, NULL);
   assert_failure (&r, "nosuch.vm", NULL);
@@ -764,7 +732,7 @@ inspect_section (const char *out,
 static void
 test_inspect (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
   /* Every stock family. */
@@ -794,7 +762,7 @@ check_inspect_type (const char *type_name)
   g_autoptr(GError) error = NULL;
   g_autoptr(QlDevice) device = ql_registry_create_device (registry, type_name, NULL, &error);
   g_autofree GParamSpec **pspecs = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   guint n = 0, n_listed = 0;
 
@@ -835,7 +803,7 @@ check_inspect_type (const char *type_name)
 static void
 test_inspect_net (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   check_inspect_type ("net");
   run_args (&r, "inspect", "net", NULL);
@@ -861,7 +829,7 @@ test_inspect_block (void)
 static void
 test_inspect_unknown (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "inspect", "nosuch", NULL);
   assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, confidential-guest, fs, iommu, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
@@ -895,7 +863,7 @@ test_plugin_dir (void)
 {
   g_autofree char *tmp = make_net_only_dir ();
   g_autofree char *net_file = g_build_filename (tmp, "libqlaunch-net.so", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
   const char *const only_net[] = { "net", NULL };
@@ -928,7 +896,7 @@ test_plugin_insecure (void)
 {
   g_autofree char *tmp = make_net_only_dir ();
   g_autofree char *net_file = g_build_filename (tmp, "libqlaunch-net.so", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   g_assert_cmpint (g_chmod (net_file, 0775), ==, 0);
   run_bare (&r, "--plugin-dir", tmp, "inspect", NULL);
@@ -975,7 +943,7 @@ static void
 test_plugin_fixtures (void)
 {
   const char *dir = env_dir ("QLAUNCH_FIXTURE_DIR");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_auto(GStrv) types = NULL;
   const char *const good_types[] = { "fixture-dup", "fixture-good", "fixture-two-a", "fixture-two-b", NULL };
@@ -1024,7 +992,7 @@ test_plugin_env_path (void)
   const char *inspect[] = { "inspect", NULL };
   const char *const only_net[] = { "net", NULL };
   const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "iommu", "memory", "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vmgenid", "vsock", "watchdog", NULL };
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   {
     const char *env[] = { env_tmp, "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
@@ -1067,7 +1035,7 @@ static void
 test_plugin_system_path (void)
 {
   const char *inspect[] = { "inspect", NULL };
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   /* Empty: no installed plugin, nothing at all here. */
   {

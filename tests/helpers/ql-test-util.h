@@ -37,25 +37,42 @@ int         ql_test_run_cli_in          (const char         *cwd,
                                          char              **out_stdout,
                                          char              **out_stderr);
 
-/* What ql_test_run_bounded() saw. */
+/* A program run to its end: what ql_test_run_argv() saw. */
 typedef struct
 {
   int       status;     /* the exit status; -1 when killed by a signal */
-  char     *out;
-  char     *err;
+  char     *out;        /* never NULL once run */
+  char     *err;        /* never NULL once run */
   double    seconds;
   gboolean  killed;     /* still running after the limit: killed */
 } QlTestRun;
 
-/* `qlaunch --plugin-dir BUILD ARGS...` through @launcher (nullable: a new
- * one; its stdout and stderr are piped either way), killed after
- * @limit_s seconds, so that a hang fails the test instead of timing the
- * suite out. */
+/* Runs @argv (argv[0] a path) to its end through @launcher (nullable: a
+ * new one; its stdout and stderr are piped either way), killed after
+ * @limit_s seconds (0: never), so that a hang fails the test instead of
+ * timing the suite out. What it saw goes in @r (cleared first), and in a
+ * test message. */
+void        ql_test_run_argv            (QlTestRun           *r,
+                                         GSubprocessLauncher *launcher,
+                                         guint                limit_s,
+                                         const char * const  *argv);
+/* The same for `qlaunch ARGS...` ($QLAUNCH_BIN), as given. */
+void        ql_test_run_qlaunch         (QlTestRun           *r,
+                                         GSubprocessLauncher *launcher,
+                                         guint                limit_s,
+                                         const char * const  *args);
+/* The same for `qlaunch --plugin-dir BUILD ARGS...`: the build's plugins
+ * only. */
 void        ql_test_run_bounded         (QlTestRun           *r,
                                          GSubprocessLauncher *launcher,
                                          guint                limit_s,
                                          const char * const  *args);
+/* Fails the test unless @r's program exited by itself (no signal, not
+ * killed after its limit). */
+void        ql_test_run_assert_exited   (const QlTestRun     *r);
 void        ql_test_run_clear           (QlTestRun           *r);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QlTestRun, ql_test_run_clear)
 
 /* Iterates the thread-default main context until *@flag is set; aborts
  * the test after @timeout_ms. */

@@ -68,7 +68,7 @@ run_env (QlTestRun          *r,
       else
         g_subprocess_launcher_unsetenv (launcher, env[i]);
     }
-  ql_test_run_qlaunch (r, launcher, RUN_LIMIT_S, args);
+  ql_test_run_bounded_bare (r, launcher, RUN_LIMIT_S, args);
   ql_test_run_assert_exited (r);
 }
 

@@ -39,7 +39,7 @@ run (QlTestRun *r,
   va_end (ap);
   g_ptr_array_add (args, NULL);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-  ql_test_run_qlaunch (r, launcher, 60, (const char * const *) args->pdata);
+  ql_test_run_bounded_bare (r, launcher, 60, (const char * const *) args->pdata);
   ql_test_run_assert_exited (r);
 }
 

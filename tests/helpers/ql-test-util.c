@@ -218,7 +218,7 @@ run_with_bin (QlTestRun           *r,
 }
 
 void
-ql_test_run_qlaunch (QlTestRun           *r,
+ql_test_run_bounded_bare (QlTestRun           *r,
                      GSubprocessLauncher *launcher,
                      guint                limit_s,
                      const char * const  *args)

@@ -57,7 +57,7 @@ void        ql_test_run_argv            (QlTestRun           *r,
                                          guint                limit_s,
                                          const char * const  *argv);
 /* The same for `qlaunch ARGS...` ($QLAUNCH_BIN), as given. */
-void        ql_test_run_qlaunch         (QlTestRun           *r,
+void        ql_test_run_bounded_bare    (QlTestRun           *r,
                                          GSubprocessLauncher *launcher,
                                          guint                limit_s,
                                          const char * const  *args);

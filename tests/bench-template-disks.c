@@ -62,9 +62,6 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
 
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
   g_test_init (&argc, &argv, NULL);
   if (ql_test_guest_dir () == NULL)
     {
@@ -72,6 +69,7 @@ main (int    argc,
       return 0;
     }
   work_dir = ql_test_make_tmpdir ();
+  ql_test_proc_guard (work_dir, NULL);
   run_dir = g_build_filename (work_dir, "run", NULL);
   g_assert_cmpint (g_mkdir (run_dir, 0700), ==, 0);
   g_setenv ("XDG_RUNTIME_DIR", run_dir, TRUE);

@@ -32,6 +32,7 @@
  * Skipped without the test guest, root, setpriv, passt, or a default
  * route (passt takes the guest's address from it).
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -127,72 +128,6 @@ host_route_read (HostRoute *r)
 }
 
 /* ---- processes, read in /proc ---- */
-
-/* The live processes whose command line holds @needle. */
-static GArray *
-find_processes (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      if (pid == getpid ())
-        continue;
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
-}
-
-static gboolean
-wait_processes_gone (const char *needle,
-                     guint       timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = find_processes (needle);
-
-      if (pids->len == 0)
-        return TRUE;
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_usleep (20 * 1000);
-    }
-}
-
-static GPid
-parent_of (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-  int ppid = 0;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return 0;
-  paren = strrchr (stat, ')');
-  if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1)
-    return 0;
-  return (GPid) ppid;
-}
 
 /* The value of @key in /proc/@pid/status, tabs turned to spaces. */
 static char *
@@ -564,7 +499,7 @@ test_hot_plugged (QlTestGuest     *guest,
     if (status != 0)
       g_error ("unplug failed (%d): %s", status, err);
   }
-  g_assert_true (wait_processes_gone (needle2, 5000));
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle2, 5000));
 }
 
 static void
@@ -621,8 +556,8 @@ test_unprivileged (void)
 
     g_assert_true (strstr (now, "passt of device 'nic0' started") < strstr (now, "QEMU started"));
   }
-  g_assert_cmpint (parent_of (passt), ==, launcher);
-  g_assert_cmpint (parent_of (qemu), ==, launcher);
+  g_assert_cmpint (ql_test_parent_of (passt), ==, launcher);
+  g_assert_cmpint (ql_test_parent_of (qemu), ==, launcher);
   for (guint i = 0; i < 3; i++)
     {
       GPid pid = i == 0 ? launcher : i == 1 ? passt : qemu;
@@ -674,11 +609,11 @@ test_unprivileged (void)
   g_assert_nonnull (strstr (out, "hotplugged nic1"));
   needle2 = g_strdup_printf ("%s/nic1.", w.base);
   {
-    g_autoptr(GArray) hot = find_processes (needle2);
+    g_autoptr(GArray) hot = ql_test_find_processes (NULL, needle2);
 
     g_assert_cmpuint (hot->len, ==, 1);
     hot_passt = g_array_index (hot, GPid, 0);
-    g_assert_cmpint (parent_of (hot_passt), !=, launcher);
+    g_assert_cmpint (ql_test_parent_of (hot_passt), !=, launcher);
   }
   /* QEMU 7.2 connects the stream after netdev_add returned: qlaunch
    * hotplug waits until passt has accepted it before it removes passt's
@@ -694,7 +629,7 @@ test_unprivileged (void)
   g_assert_nonnull (strstr (result->qemu_stderr, "was killed by signal 9"));
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (launcher));
-  g_assert_true (wait_processes_gone (needle1, 2000));
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle1, 2000));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
   g_test_message ("whole test %.1f s", (g_get_monotonic_time () - start) / 1e6);
 }
@@ -751,8 +686,8 @@ test_qemu_killed (void)
     {
       g_clear_pointer (&passts, g_array_unref);
       g_clear_pointer (&qemus, g_array_unref);
-      passts = find_processes (needle);
-      qemus = find_processes ("guest=passt-root");
+      passts = ql_test_find_processes (NULL, needle);
+      qemus = ql_test_find_processes (NULL, "guest=passt-root");
       if (passts->len >= 2 && qemus->len == 1)
         break;
     }
@@ -796,7 +731,7 @@ test_qemu_killed (void)
   g_assert_true (g_subprocess_get_if_exited (run));
   g_assert_cmpint (g_subprocess_get_exit_status (run), !=, 0);
   g_assert_nonnull (strstr (err, "was killed by SIGKILL"));
-  g_assert_true (wait_processes_gone (needle, 2000));
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle, 2000));
   g_assert_cmpuint (count_entries (w.base), ==, 0);
 }
 

@@ -38,6 +38,8 @@
  *
  * Skipped when the test guest is not built.
  */
+#include "ql-test-pids.h"
+#include "ql-test-proc.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 #include "ql-test-console.h"
@@ -120,104 +122,6 @@ write_vm_file (const char *dir,
 }
 
 /* ---- QEMU processes, found through /proc -------------------------------- */
-
-/* The pids of the qemu-system-* processes with an argument containing
- * @needle. */
-static GArray *
-qemu_pids (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      gboolean is_qemu = FALSE, mentions = FALSE;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
-        {
-          const char *arg = cmdline + at;
-
-          if (at == 0)
-            {
-              const char *base = strrchr (arg, '/');
-
-              is_qemu = g_str_has_prefix (base != NULL ? base + 1 : arg, "qemu-system-");
-            }
-          else if (strstr (arg, needle) != NULL)
-            mentions = TRUE;
-        }
-      if (is_qemu && mentions)
-        {
-          int pid = atoi (name);
-
-          g_array_append_val (pids, pid);
-        }
-    }
-  return pids;
-}
-
-/* The arguments of process @pid joined with ' ', or NULL. */
-static char *
-process_args (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
-  g_autofree char *cmdline = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-    return NULL;
-  for (gsize i = 0; i + 1 < len; i++)
-    if (cmdline[i] == '\0')
-      cmdline[i] = ' ';
-  return g_strndup (cmdline, len);
-}
-
-/* No QEMU mentioning @needle is left (one that is being reaped gets a
- * second to go). */
-static void
-assert_no_qemu (const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = qemu_pids (needle);
-
-      if (pids->len == 0)
-        return;
-      if (g_get_monotonic_time () >= deadline)
-        g_error ("a QEMU (pid %d) mentioning %s is still running", g_array_index (pids, int, 0), needle);
-      g_usleep (50 * 1000);
-    }
-}
-
-/* A failed assertion (or meson's timeout) ends this process: qlaunch dies
- * with it, but a library clone's QEMU would stay. Kill every QEMU of this
- * test's directory, and remove the directory. */
-static void
-kill_leftovers (int sig)
-{
-  if (work_dir != NULL)
-    {
-      GArray *pids = qemu_pids (work_dir);
-
-      for (guint i = 0; i < pids->len; i++)
-        kill (g_array_index (pids, int, i), SIGKILL);
-      ql_test_rm_rf (work_dir);
-    }
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
 
 /* ---- a console: a qlaunch process or a library clone, on pipes --------- */
 
@@ -531,7 +435,7 @@ test_two_clones (void)
       g_assert_cmpstr (mark, ==, template_mark);
       g_assert_cmpint (pid, >, 0);
       g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
-      args = process_args (pid);
+      args = ql_test_process_args (pid);
       g_assert_nonnull (strstr (args, "spawn=deny"));
       files[i] = drive_file_of (pid);
       g_test_message ("clone %u: QEMU %d, Seccomp: 2, disk %s", i, pid, files[i]);
@@ -557,7 +461,7 @@ test_two_clones (void)
     }
   console_poweroff (a);
   console_poweroff (b);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
   for (guint i = 0; i < 2; i++)
     {
       g_assert_false (g_file_test (files[i], G_FILE_TEST_EXISTS));
@@ -725,7 +629,7 @@ test_factory (void)
       g_object_unref (vms[i]);
     }
   g_clear_pointer (&consoles, g_ptr_array_unref);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
 }
 
@@ -741,7 +645,7 @@ static gboolean
 watch_qemu (gpointer data)
 {
   QemuWatch *w = data;
-  g_autoptr(GArray) pids = qemu_pids (w->needle);
+  g_autoptr(GArray) pids = ql_test_qemu_pids (w->needle);
 
   w->seen = pids->len > 0;
   return !w->seen;
@@ -772,7 +676,7 @@ assert_refused (const char *dir,
   g_assert_nonnull (d);
   g_assert_null (g_dir_read_name (d));
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
 }
 
 static void
@@ -877,13 +781,10 @@ main (int    argc,
   int ret;
 
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTRAP, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
   g_test_init (&argc, &argv, NULL);
   /* The clones' runtime directories go under a base of this test's own. */
   work_dir = ql_test_make_tmpdir ();
+  ql_test_proc_guard (work_dir, NULL);
   run_dir = g_build_filename (work_dir, "run", NULL);
   g_assert_cmpint (g_mkdir (run_dir, 0700), ==, 0);
   g_setenv ("XDG_RUNTIME_DIR", run_dir, TRUE);
@@ -893,12 +794,7 @@ main (int    argc,
   g_test_add_func ("/template-disks-guest/factory", test_factory);
   g_test_add_func ("/template-disks-guest/drift", test_drift);
   ret = g_test_run ();
-  {
-    const char *chmod[] = { "chmod", "-R", "u+w", work_dir, NULL };
-
-    ql_test_run (chmod, NULL);
-    ql_test_rm_rf (work_dir);
-  }
+  ql_test_proc_remove_dir (work_dir);
   return ret;
 }
 #endif

@@ -61,6 +61,8 @@
  *
  * Skipped when the test guest is not built.
  */
+#include "ql-test-pids.h"
+#include "ql-test-proc.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -132,67 +134,6 @@ write_vm_file (const char *dir,
 
 /* ---- QEMU processes, found through /proc -------------------------------- */
 
-/* The pids of the qemu-system-* processes with an argument containing
- * @needle. */
-static GArray *
-qemu_pids (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      gboolean is_qemu = FALSE, mentions = FALSE;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
-        {
-          const char *arg = cmdline + at;
-
-          if (at == 0)
-            {
-              const char *base = strrchr (arg, '/');
-
-              is_qemu = g_str_has_prefix (base != NULL ? base + 1 : arg, "qemu-system-");
-            }
-          else if (strstr (arg, needle) != NULL)
-            mentions = TRUE;
-        }
-      if (is_qemu && mentions)
-        {
-          int pid = atoi (name);
-
-          g_array_append_val (pids, pid);
-        }
-    }
-  return pids;
-}
-
-/* The arguments of process @pid joined with ' ', or NULL. */
-static char *
-process_args (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
-  g_autofree char *cmdline = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-    return NULL;
-  for (gsize i = 0; i + 1 < len; i++)
-    if (cmdline[i] == '\0')
-      cmdline[i] = ' ';
-  return g_strndup (cmdline, len);
-}
-
 /* What the QEMUs mentioning a path did while a command ran: the highest
  * seccomp mode seen (a filter, once installed, stays) and the arguments
  * of the QEMU it was seen in. */
@@ -207,7 +148,7 @@ typedef struct
 static void
 qemu_watch_poll (QemuWatch *w)
 {
-  g_autoptr(GArray) pids = qemu_pids (w->needle);
+  g_autoptr(GArray) pids = ql_test_qemu_pids (w->needle);
 
   for (guint i = 0; i < pids->len; i++)
     {
@@ -216,7 +157,7 @@ qemu_watch_poll (QemuWatch *w)
 
       if (mode > w->seccomp || w->pid == 0)
         {
-          g_autofree char *args = process_args (pid);
+          g_autofree char *args = ql_test_process_args (pid);
 
           if (args == NULL)
             continue;     /* gone meanwhile */
@@ -226,45 +167,6 @@ qemu_watch_poll (QemuWatch *w)
           w->args = g_steal_pointer (&args);
         }
     }
-}
-
-/* No QEMU mentioning @needle is left (one that is being reaped gets a
- * second to go). */
-static void
-assert_no_qemu (const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = qemu_pids (needle);
-
-      if (pids->len == 0)
-        return;
-      if (g_get_monotonic_time () >= deadline)
-        g_error ("a QEMU (pid %d) mentioning %s is still running", g_array_index (pids, int, 0), needle);
-      g_usleep (50 * 1000);
-    }
-}
-
-/* A failed assertion (or meson's timeout) ends this process: qlaunch dies
- * with it (ql_test_spawn()'s PDEATHSIG), but its QEMU, and the QEMU of a
- * library clone, would stay. Kill every QEMU of this test's directory, and
- * remove the directory. */
-static void
-kill_leftovers (int sig)
-{
-  if (work_dir != NULL)
-    {
-      GArray *pids = qemu_pids (work_dir);
-
-      for (guint i = 0; i < pids->len; i++)
-        kill (g_array_index (pids, int, i), SIGKILL);
-      /* The templates are large (256 MiB of memory each). */
-      ql_test_rm_rf (work_dir);
-    }
-  signal (sig, SIG_DFL);
-  raise (sig);
 }
 
 /* ---- a console: a qlaunch process or a library clone, on pipes --------- */
@@ -498,7 +400,7 @@ console_wait_watching (Console    *c,
         console_fail (c, "did not end in time");
       if (qemu_seen != NULL && !*qemu_seen)
         {
-          g_autoptr(GArray) pids = qemu_pids (needle);
+          g_autoptr(GArray) pids = ql_test_qemu_pids (needle);
 
           *qemu_seen = pids->len > 0;
           g_main_context_iteration (NULL, FALSE);
@@ -803,15 +705,6 @@ copy_template (const char *name)
   return copy;
 }
 
-static void
-remove_tree (const char *path)
-{
-  const char *chmod[] = { "chmod", "-R", "u+w", path, NULL };
-
-  ql_test_run (chmod, NULL);
-  ql_test_rm_rf (path);
-}
-
 static JsonObject *
 read_manifest (const char *dir)
 {
@@ -945,6 +838,7 @@ ensure_template (void)
   if (template_dir != NULL)
     return;
   work_dir = ql_test_make_tmpdir ();
+  ql_test_proc_guard (work_dir, NULL);
   text = vm_text (NULL);
   vm_file = write_vm_file (work_dir, "tpl.vm", text);
   template_dir = g_build_filename (work_dir, "tpl", NULL);
@@ -1028,7 +922,7 @@ test_create (void)
   g_clear_pointer (&listing, g_free);
   listing = dir_listing (work_dir);
   g_assert_cmpstr (listing, ==, "tpl tpl.vm");
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
 
   /* The library reads it. */
   registry = ql_test_registry_new ();
@@ -1069,7 +963,7 @@ test_clone (void)
   out = console_shell_ok (c, "echo clone-$((6 * 7))");
   g_assert_cmpstr (out, ==, "clone-42");
   console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* The runtime directory (clone-XXXXXX, holding qmp.sock) on the command
@@ -1125,14 +1019,14 @@ test_killed_clone_swept (void)
 
   live = template_clone (template_dir, NULL);
   out = console_shell_ok (live, "echo live");
-  before = qemu_pids (template_dir);
+  before = ql_test_qemu_pids (template_dir);
   g_assert_cmpuint (before->len, ==, 1);
   live_dir = clone_runtime_dir_of (g_array_index (before, int, 0));
 
   killed = template_clone (template_dir, NULL);
   g_free (out);
   out = console_shell_ok (killed, "echo doomed");
-  pids = qemu_pids (template_dir);
+  pids = ql_test_qemu_pids (template_dir);
   g_assert_cmpuint (pids->len, ==, 2);
   for (guint i = 0; i < pids->len; i++)
     if (g_array_index (pids, int, i) != g_array_index (before, int, 0))
@@ -1163,7 +1057,7 @@ test_killed_clone_swept (void)
   console_poweroff (next);
   console_poweroff (live);
   g_assert_false (g_file_test (live_dir, G_FILE_TEST_EXISTS));
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* What a user types before the clone runs reaches the guest whole. */
@@ -1184,7 +1078,7 @@ test_type_ahead (void)
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpstr (out, ==, "typed-ahead");
   console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 static void
@@ -1278,7 +1172,7 @@ test_two_clones (void)
 
   console_poweroff (a);
   console_poweroff (b);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 
   /* The template is what it was. */
   after = template_hashes (template_dir);
@@ -1326,7 +1220,7 @@ test_seccomp (void)
   g_assert_cmpstr (out, ==, template_boot_id);
   pid = cli_qemu_pid (a);
   g_assert_cmpint (pid, >, 0);
-  args = process_args (pid);
+  args = ql_test_process_args (pid);
   g_test_message ("CLI clone: QEMU pid %d, Seccomp %d", pid, ql_test_seccomp_mode (pid));
   g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
   g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
@@ -1341,14 +1235,14 @@ test_seccomp (void)
   g_assert_cmpstr (out, ==, template_boot_id);
   pid = ql_vm_get_pid (b->vm);
   g_free (args);
-  args = process_args (pid);
+  args = ql_test_process_args (pid);
   g_test_message ("library clone: QEMU pid %d, Seccomp %d", pid, ql_test_seccomp_mode (pid));
   g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
   g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
 
   console_poweroff (a);
   console_poweroff (b);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 static void
@@ -1395,7 +1289,7 @@ test_paused (void)
   ql_vm_stop (vm);
   ql_vm_wait (vm, NULL, NULL);
   g_clear_object (&vm);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* `template clone DIR` fails: exit 1, stderr names every word of @words
@@ -1429,7 +1323,7 @@ clone_must_fail (const char         *dir,
         g_error ("the message of the clone of %s does not say '%s':\n%s", dir, *words, c->err.buf->str);
     }
   g_assert_cmpuint (c->out.buf->len, ==, 0);
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
   if (qemu_seen && !qemu_may_start)
     g_error ("the clone of %s started QEMU before it failed: %s", dir, c->err.buf->str);
 }
@@ -1474,7 +1368,7 @@ test_errors (void)
   state_size = file_size (path);
   flip_byte (path, state_size / 2);
   clone_must_fail (copy, FALSE, (const char *[]) { "corrupt", "state", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1486,7 +1380,7 @@ test_errors (void)
   /* ...and empty (QEMU would wait for ever on it). */
   g_assert_cmpint (truncate (path, 0), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "corrupt|truncated", "state", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1495,7 +1389,7 @@ test_errors (void)
   path = g_build_filename (copy, "state", NULL);
   g_assert_cmpint (g_unlink (path), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "state", "missing|no such", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1504,7 +1398,7 @@ test_errors (void)
   path = g_build_filename (copy, "manifest.json", NULL);
   g_assert_cmpint (g_unlink (path), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "manifest", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1513,7 +1407,7 @@ test_errors (void)
   path = g_build_filename (copy, "memory", NULL);
   g_assert_cmpint (truncate (path, 1024 * 1024), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "memory", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1525,7 +1419,7 @@ test_errors (void)
   json_object_set_string_member (member, "version", "6.0.99");
   write_manifest (copy, manifest);
   clone_must_fail (copy, TRUE, (const char *[]) { "6.0.99", "qemu", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&manifest, json_object_unref);
 
@@ -1537,7 +1431,7 @@ test_errors (void)
   json_object_set_int_member (member, "size", json_object_get_int_member (member, "size") + 1);
   write_manifest (copy, manifest);
   clone_must_fail (copy, FALSE, (const char *[]) { "kernel", "mismatch|changed|differ", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
 
   /* create into a non-empty directory: refused, the directory untouched. */
@@ -1555,7 +1449,7 @@ test_errors (void)
   g_clear_pointer (&listing, g_free);
   listing = dir_listing (target);
   g_assert_cmpstr (listing, ==, "keep");
-  assert_no_qemu (target);
+  ql_test_assert_no_qemu (target);
   g_clear_pointer (&path, g_free);
   g_clear_pointer (&vm_file, g_free);
   g_clear_pointer (&target, g_free);
@@ -1570,7 +1464,7 @@ test_errors (void)
   lower = g_ascii_strdown (err, -1);
   g_assert_nonnull (strstr (lower, "qmp"));
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
   g_unlink (vm_file);
 
   /* create that never gets ready: the deadline stops it, nothing stays. */
@@ -1595,16 +1489,16 @@ test_errors (void)
     g_assert_true (strstr (lower, "within") != NULL || strstr (lower, "time") != NULL);
   }
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
 
   /* Nothing left behind by all that. */
   g_clear_pointer (&listing, g_free);
   listing = dir_listing (work_dir);
   g_assert_cmpstr (listing, ==, "occupied tpl tpl.vm");
-  remove_tree (target);
+  ql_test_proc_remove_dir (target);
   g_clear_pointer (&target, g_free);
   target = g_build_filename (work_dir, "occupied", NULL);
-  remove_tree (target);
+  ql_test_proc_remove_dir (target);
 }
 
 static void
@@ -1643,7 +1537,7 @@ test_vserport (void)
   g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
   id = boot_id_in (log);
   g_assert_nonnull (id);
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
   {
     g_autofree char *listing = dir_listing (dir);
 
@@ -1656,8 +1550,8 @@ test_vserport (void)
   g_assert_cmpstr (out, ==, id);
   g_test_message ("its clone answered after %.3f s", (g_get_monotonic_time () - c->start) / 1e6);
   console_poweroff (c);
-  assert_no_qemu (dir);
-  remove_tree (dir);
+  ql_test_assert_no_qemu (dir);
+  ql_test_proc_remove_dir (dir);
 }
 
 static void
@@ -1691,7 +1585,7 @@ test_extra_device (void)
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpstr (out, ==, template_boot_id);
   console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
   g_unlink (disk);
 }
 
@@ -1735,7 +1629,7 @@ test_nic (void)
                                                    : g_strdup_printf ("52:54:00:12:34:99\n%s", mac);
   g_assert_cmpstr (out, ==, expected);
   console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* An extra device that does not check is refused before QEMU starts, as
@@ -1761,7 +1655,7 @@ test_bad_device (void)
   if (status != 1)
     console_fail (c, "exit status is not 1");
   g_assert_nonnull (strstr (c->err.buf->str, "hd9"));
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
   if (qemu_seen)
     {
       g_test_message ("an extra device (-d) that does not check was refused only after QEMU "
@@ -1799,7 +1693,7 @@ test_create_interrupted (void)
   deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   for (;;)
     {
-      g_autoptr(GArray) pids = qemu_pids (dir);
+      g_autoptr(GArray) pids = ql_test_qemu_pids (dir);
 
       if (pids->len > 0)
         break;
@@ -1817,7 +1711,7 @@ test_create_interrupted (void)
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   for (;;)
     {
-      g_autoptr(GArray) pids = qemu_pids (dir);
+      g_autoptr(GArray) pids = ql_test_qemu_pids (dir);
 
       if (pids->len == 0)
         break;
@@ -1831,7 +1725,7 @@ test_create_interrupted (void)
       g_usleep (50 * 1000);
     }
   listing = dir_listing (dir);
-  remove_tree (dir);
+  ql_test_proc_remove_dir (dir);
   if (qemu_left || *listing != '\0')
     {
       g_test_message ("after SIGTERM to `template create`: %s%s%s",
@@ -1873,7 +1767,7 @@ two_clones_read (const char *dir,
       console_poweroff (c[i]);
       console_free (c[i]);
     }
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
 }
 
 /* `qlaunch template create --ready-pattern QLTEST-SHELL [--same-identity]
@@ -1969,7 +1863,7 @@ test_identity (void)
       g_free (reads[i]);
       g_free (reseeds[i]);
     }
-  remove_tree (same_dir);
+  ql_test_proc_remove_dir (same_dir);
 
   /* A fixed GUID would be every clone's: refused before QEMU starts. */
   g_free (text);
@@ -1987,7 +1881,7 @@ test_identity (void)
   listing = dir_listing (work_dir);
   g_assert_null (strstr (listing, "tpl-fixed"));
   g_assert_null (strstr (listing, "partial"));
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
 }
 
 /* --qemu-set on `template create` is recorded in the manifest and every
@@ -2060,7 +1954,7 @@ test_qemu_overrides (void)
   g_assert_nonnull (strstr (refused->err.buf->str,
                             "--qemu-set: the template was made with 'vser0:max_ports=4', this clone "
                             "asks for 'vser0:max_ports=5'"));
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
 
   /* The manifest's overrides are checked too: another value gives another
    * argv than the recorded one; a non-string is corrupt, never dropped. */
@@ -2094,10 +1988,10 @@ test_qemu_overrides (void)
       g_assert_false (qemu_seen);
       g_assert_nonnull (strstr (c->err.buf->str, i == 0 ? "gives another QEMU command line"
                                                          : "qemu-overrides holds only the lists"));
-      remove_tree (copy);
+      ql_test_proc_remove_dir (copy);
     }
   g_unlink (vm_file);
-  remove_tree (dir);
+  ql_test_proc_remove_dir (dir);
 }
 
 int
@@ -2108,10 +2002,6 @@ main (int    argc,
   char **args;
 
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTRAP, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
   /* A case that fails with g_test_fail() (not an assertion) lets the
    * others run. */
   args = g_new0 (char *, argc + 2);
@@ -2137,7 +2027,7 @@ main (int    argc,
   g_test_add_func ("/template-guest/qemu-overrides", test_qemu_overrides);
   ret = g_test_run ();
   if (work_dir != NULL)
-    remove_tree (work_dir);
+    ql_test_proc_remove_dir (work_dir);
   g_free (args);
   return ret;
 }

@@ -1,0 +1,35 @@
+/* qlaunch tests — processes found through /proc: QEMUs and helpers a test
+ * started, their parents and arguments. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The live processes (no zombie, not this one), as a GArray of GPid,
+ * whose program's base name starts with @program (NULL: any program) and
+ * whose command line (its arguments joined with ' ') holds @needle. */
+GArray  *ql_test_find_processes      (const char *program,
+                                      const char *needle);
+/* ql_test_find_processes ("qemu-system-", @needle). */
+GArray  *ql_test_qemu_pids           (const char *needle);
+/* Waits up to @timeout_ms until ql_test_find_processes (@program,
+ * @needle) finds none; whether none is left. */
+gboolean ql_test_wait_processes_gone (const char *program,
+                                      const char *needle,
+                                      guint       timeout_ms);
+/* Fails the test when a QEMU whose command line holds @needle is still
+ * there after a second (one that is being reaped gets that second). */
+void     ql_test_assert_no_qemu      (const char *needle);
+/* The parent of @pid, 0 when it is gone. */
+GPid     ql_test_parent_of           (GPid        pid);
+/* The one process of @pids whose parent is @parent; fails the test,
+ * naming @what, when there is none or more. */
+GPid     ql_test_only_child_of       (GArray     *pids,
+                                      GPid        parent,
+                                      const char *what);
+/* The arguments of @pid, each followed by ' ' (the last one too); NULL
+ * when it is gone. */
+char    *ql_test_process_args        (GPid        pid);
+
+G_END_DECLS

@@ -1,6 +1,7 @@
 /* qlaunch tests — helpers shared by the device plugin tests (test-net,
  * test-block): build a VM through the C API, check a rule's error, and
- * compare the argv lines a VM's devices add. */
+ * compare the argv lines a VM's devices add and the descriptors it
+ * hands to QEMU. */
 #pragma once
 
 #include <string.h>
@@ -181,3 +182,20 @@ test_device_lines (QlVmConfig *vm)
     g_autofree char *_lines = test_device_lines (vm); \
     g_assert_cmpstr (_lines, ==, (expected));         \
   } G_STMT_END
+
+/* The host descriptors @vm hands to QEMU are @expected, in order (QEMU's
+ * 3, 4, ...). */
+static inline void
+test_assert_fds (QlVmConfig *vm,
+                 const int  *expected,
+                 guint       n_expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlCmdline) cmdline = ql_vm_config_build_cmdline (vm, &error);
+  GArray *fds;
+
+  g_assert_no_error (error);
+  fds = ql_cmdline_get_fds (cmdline);
+  g_assert_cmpmem (fds->data, fds->len * sizeof (int),
+                   expected, n_expected * sizeof (int));
+}

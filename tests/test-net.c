@@ -6,22 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The host descriptors handed to QEMU, in order (QEMU's 3, 4, ...). */
-static void
-assert_fds (QlVmConfig *vm,
-            const int  *expected,
-            guint       n_expected)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QlCmdline) cmdline = ql_vm_config_build_cmdline (vm, &error);
-  GArray *fds;
-
-  g_assert_no_error (error);
-  fds = ql_cmdline_get_fds (cmdline);
-  g_assert_cmpmem (fds->data, fds->len * sizeof (int),
-                   expected, n_expected * sizeof (int));
-}
-
 /* A fake host where /dev/vhost-net and the given fds are usable. */
 static QlHostProbe *
 fake_host_new (gboolean    vhost_net,
@@ -63,7 +47,7 @@ test_tap_defaults (void)
                             "tap,id=net0,ifname=tap0,script=no,downscript=no\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 static void
@@ -173,7 +157,7 @@ test_fds (void)
                             "tap,id=net0,fds=3:4\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0,mac=02:00:ca:fe:00:01,mq=on,vectors=6");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -203,7 +187,7 @@ test_single_fd (void)
                             "tap,id=net0,fds=3\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -223,7 +207,7 @@ test_fds_vhost_fds (void)
                             "tap,id=net0,fds=3:4,vhost=on,vhostfds=5:6\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0,mq=on,vectors=6");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -250,7 +234,7 @@ test_fds_numbering_across_devices (void)
                             "tap,id=net2,ifname=veth-tap2,script=no,downscript=no\n"
                             "-device\n"
                             "virtio-net-pci,id=net2,netdev=net2");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -761,7 +745,7 @@ test_user_defaults (void)
                             "user,id=net0\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 static void
@@ -868,7 +852,7 @@ test_user_beside_tap_fds (void)
                             "tap,id=net1,fds=3:4\n"
                             "-device\n"
                             "virtio-net-pci,id=net1,netdev=net1,mq=on,vectors=6");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -1529,7 +1513,7 @@ test_passt_defaults (void)
    * refuse it, see test_passt_host). */
   args = passt_helper_args (vm, "nic0", found != NULL ? found : "passt");
   g_assert_cmpstr (args, ==, common);
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 /* Forwards become passt's port specs, in order: [ADDRESS/]PORT:GUEST_PORT

@@ -133,17 +133,6 @@ parse_line (const char *text)
   return json_node_copy (json_parser_get_root (parser));
 }
 
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 /* ---- QEMU ---- */
 
 typedef struct
@@ -569,7 +558,7 @@ assert_event_line (Live       *live,
 
   if (i >= live->lines->len)
     g_error ("no event line %u (%s); stderr: %s", i, name, live->err->str);
-  node = parse_json (g_ptr_array_index (live->lines, i));
+  node = ql_test_parse_json (g_ptr_array_index (live->lines, i));
   g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
   o = json_node_get_object (node);
   g_assert_cmpstr (json_object_get_string_member_with_default (o, "event", NULL), ==, name);
@@ -635,7 +624,7 @@ test_events_qemu_quit (void)
   g_assert_true (g_subprocess_get_if_exited (live->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (live->proc), ==, 0);
   assert_event_line (live, 0, "SHUTDOWN");
-  node = parse_json (g_ptr_array_index (live->lines, 0));
+  node = ql_test_parse_json (g_ptr_array_index (live->lines, 0));
   data = json_object_get_object_member (json_node_get_object (node), "data");
   g_assert_cmpstr (json_object_get_string_member (data, "reason"), ==, "host-qmp-quit");
   assert_has (live->err->str, "closed the connection");
@@ -994,7 +983,7 @@ test_hotplug_dry_run (void)
   run (&r, "hotplug", "--dry-run", nosock, "-d", spec, NULL);
   assert_ok (&r);
   g_assert_cmpstr (r.err, ==, "");
-  root = parse_json (r.out);
+  root = ql_test_parse_json (r.out);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
   commands = json_node_get_array (root);
   g_assert_cmpuint (json_array_get_length (commands), >=, 2);

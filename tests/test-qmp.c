@@ -339,17 +339,6 @@ srv_expect (Server     *s,
   return json_object_ref (message);
 }
 
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static char *
 node_to_string (JsonNode *node)
 {
@@ -386,7 +375,7 @@ srv_expect_args (Server     *s,
     }
   else
     {
-      g_autoptr(JsonNode) want = parse_json (args);
+      g_autoptr(JsonNode) want = ql_test_parse_json (args);
 
       if (got == NULL || !json_node_equal (got, want))
         {
@@ -653,7 +642,7 @@ static void
 assert_json (JsonNode   *node,
              const char *expected)
 {
-  g_autoptr(JsonNode) want = parse_json (expected);
+  g_autoptr(JsonNode) want = ql_test_parse_json (expected);
 
   if (node == NULL || !json_node_equal (node, want))
     {
@@ -2345,7 +2334,7 @@ migration_active_until_end (Server *s)
       const char *command;
 
       g_assert_nonnull (line);
-      node = parse_json (line);
+      node = ql_test_parse_json (line);
       message = json_node_get_object (node);
       command = json_object_get_string_member (message, "execute");
       g_free (s->last_id);

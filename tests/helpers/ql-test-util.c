@@ -404,3 +404,14 @@ ql_test_make_owned_dir (const char *parent,
   g_assert_cmpint (g_chmod (dir, mode), ==, 0);
   return dir;
 }
+
+JsonNode *
+ql_test_parse_json (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}

@@ -116,6 +116,9 @@ char       *ql_test_make_owned_dir      (const char  *parent,
                                          mode_t       mode,
                                          uid_t        owner);
 
+/* @text parsed as JSON, asserting it is valid. */
+JsonNode   *ql_test_parse_json          (const char  *text);
+
 /* Whether @pid is a live process (not a zombie). */
 gboolean    ql_test_pid_alive           (GPid         pid);
 

@@ -178,15 +178,6 @@ guest_write (QlTestConsole *c,
   g_autofree char *out = ql_test_console_shell_ok (c, cmd, COMMAND_TIMEOUT_S);
 }
 
-/* QEMU's pid from `qlaunch: QEMU started (pid N)` on a CLI's stderr. */
-static int
-cli_qemu_pid (QlTestConsole *c)
-{
-  const char *line = strstr (ql_test_console_get_stderr (c), "QEMU started (pid ");
-
-  return line != NULL ? atoi (line + strlen ("QEMU started (pid ")) : 0;
-}
-
 /* The value of "file=" of the -drive on @pid's command line. */
 static char *
 drive_file_of (int pid)
@@ -429,7 +420,7 @@ test_two_clones (void)
       g_autofree char *mark = guest_read (c, MARK_OFFSET, strlen (template_mark));
       g_autofree char *args = NULL;
       g_autofree char *backing = NULL;
-      int pid = cli_qemu_pid (c);
+      int pid = ql_test_console_get_qemu_pid (c);
 
       /* The template's guest wrote it before the snapshot. */
       g_assert_cmpstr (mark, ==, template_mark);
@@ -633,24 +624,6 @@ test_factory (void)
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
 }
 
-typedef struct
-{
-  const char *needle;
-  gboolean seen;
-} QemuWatch;
-
-/* A QlTestConsolePoll: notes whether a QEMU mentioning w->needle runs;
- * done once one was seen. */
-static gboolean
-watch_qemu (gpointer data)
-{
-  QemuWatch *w = data;
-  g_autoptr(GArray) pids = ql_test_qemu_pids (w->needle);
-
-  w->seen = pids->len > 0;
-  return !w->seen;
-}
-
 /* `template clone --keep-disks` of @dir fails before QEMU starts, naming
  * disk0 and saying @why; nothing is left. */
 static void
@@ -660,13 +633,13 @@ assert_refused (const char *dir,
   g_autofree char *keep = g_build_filename (work_dir, "keep-refused", NULL);
   g_autoptr(QlTestConsole) c = NULL;
   g_autoptr(GDir) d = NULL;
-  QemuWatch watch = { dir, FALSE };
+  QlTestQemuSeen watch = { dir, FALSE };
   int status;
 
   g_mkdir (keep, 0700);
   c = template_clone (dir, keep);
   ql_test_console_close_input (c);
-  status = ql_test_console_wait_polling (c, CLONE_TIMEOUT_S, watch_qemu, &watch);
+  status = ql_test_console_wait_polling (c, CLONE_TIMEOUT_S, ql_test_qemu_seen_poll, &watch);
   g_test_message ("refused: %s", ql_test_console_get_stderr (c));
   g_assert_cmpint (status, ==, 1);
   g_assert_false (watch.seen);

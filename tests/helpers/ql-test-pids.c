@@ -67,6 +67,16 @@ ql_test_qemu_pids (const char *needle)
 }
 
 gboolean
+ql_test_qemu_seen_poll (gpointer data)
+{
+  QlTestQemuSeen *w = data;
+  g_autoptr(GArray) pids = ql_test_qemu_pids (w->needle);
+
+  w->seen = pids->len > 0;
+  return !w->seen;
+}
+
+gboolean
 ql_test_wait_processes_gone (const char *program,
                              const char *needle,
                              guint       timeout_ms)

@@ -13,6 +13,16 @@ GArray  *ql_test_find_processes      (const char *program,
                                       const char *needle);
 /* ql_test_find_processes ("qemu-system-", @needle). */
 GArray  *ql_test_qemu_pids           (const char *needle);
+/* What ql_test_qemu_seen_poll() watches for. */
+typedef struct
+{
+  const char *needle;
+  gboolean    seen;
+} QlTestQemuSeen;
+/* For ql_test_console_wait_polling(): sets @data's seen once a QEMU
+ * whose command line holds its needle runs; FALSE then (no need to look
+ * again). @data: a QlTestQemuSeen. */
+gboolean ql_test_qemu_seen_poll      (gpointer    data);
 /* Waits up to @timeout_ms until ql_test_find_processes (@program,
  * @needle) finds none; whether none is left. */
 gboolean ql_test_wait_processes_gone (const char *program,

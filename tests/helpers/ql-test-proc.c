@@ -132,14 +132,27 @@ ql_test_proc_qlaunch (const char * const *args)
   return ql_test_proc_spawn ((const char * const *) argv->pdata);
 }
 
+char *
+ql_test_strip_cr (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+
+  for (; *text != '\0'; text++)
+    if (*text != '\r')
+      g_string_append_c (out, *text);
+  return g_string_free (out, FALSE);
+}
+
 void
 ql_test_proc_fail (QlTestProc *p,
                    const char *why)
 {
-  const char *tail = p->out.buf->str;
+  const char *from = p->out.buf->str;
+  g_autofree char *tail = NULL;
 
-  if (p->out.buf->len > 2000)
-    tail += p->out.buf->len - 2000;
+  if (p->out.buf->len > 3000)
+    from += p->out.buf->len - 3000;
+  tail = ql_test_strip_cr (from);
   g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", p->what, why, p->err.buf->str, tail);
 }
 

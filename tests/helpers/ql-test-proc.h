@@ -48,6 +48,10 @@ QlTestProc *ql_test_proc_new_console  (int                 in_fd,
                                        const char         *what);
 /* `qlaunch --plugin-dir BUILD ARGS...` ($QLAUNCH_BIN). */
 QlTestProc *ql_test_proc_qlaunch      (const char * const *args);
+/* @text without its '\r' characters. */
+char       *ql_test_strip_cr          (const char         *text);
+/* Fails the program: @why, with the process's stderr and the end of its
+ * console. */
 G_GNUC_NORETURN
 void        ql_test_proc_fail         (QlTestProc         *p,
                                        const char         *why);

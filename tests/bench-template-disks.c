@@ -32,7 +32,7 @@ time_clone (const char *dir)
   g_autofree char *out = ql_test_console_shell_ok (c, "true", COMMAND_TIMEOUT_S);
   double ms = (g_get_monotonic_time () - start) / 1e3;
 
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   return ms;
 }
 

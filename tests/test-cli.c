@@ -169,19 +169,6 @@ text_lines (const char *text)
 
 /* ---- files ---- */
 
-static char *
-write_file (const char *dir,
-            const char *name,
-            const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 /* ---- usage ---- */
 
 static void
@@ -213,7 +200,7 @@ static void
 test_usage_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "ok.vm", "[vm]\nname = ok\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "ok.vm", "[vm]\nname = ok\n");
   g_auto(QlTestRun) r = { 0 };
 
   run_bare (&r, NULL);
@@ -254,26 +241,26 @@ test_usage_errors (void)
 static char *
 make_quoting_vm (const char *tmp)
 {
-  g_autofree char *kernel = write_file (tmp, "vmlinuz", "");
-  g_autofree char *disk = write_file (tmp, "disk.img", "");
+  g_autofree char *kernel = ql_test_write_file (tmp, "vmlinuz", "");
+  g_autofree char *disk = ql_test_write_file (tmp, "disk.img", "");
 
-  return write_file (tmp, "guest.vm",
-                     "[vm]\n"
-                     "name = my \"vm\" it's\n"
-                     "qemu = qemu-system-x86_64\n"
-                     "[machine]\n"
-                     "type = q35\n"
-                     "acceleration = tcg\n"
-                     "[memory]\n"
-                     "size = 512M\n"
-                     "[smp]\n"
-                     "cpus = 2\n"
-                     "[kernel]\n"
-                     "path = vmlinuz\n"
-                     "params = console=ttyS0 init=\"/bin/sh -c 'echo $HOME; exit'\" quiet\n"
-                     "[device disk0]\n"
-                     "type = block\n"
-                     "file = disk.img\n");
+  return ql_test_write_file (tmp, "guest.vm",
+                             "[vm]\n"
+                             "name = my \"vm\" it's\n"
+                             "qemu = qemu-system-x86_64\n"
+                             "[machine]\n"
+                             "type = q35\n"
+                             "acceleration = tcg\n"
+                             "[memory]\n"
+                             "size = 512M\n"
+                             "[smp]\n"
+                             "cpus = 2\n"
+                             "[kernel]\n"
+                             "path = vmlinuz\n"
+                             "params = console=ttyS0 init=\"/bin/sh -c 'echo $HOME; exit'\" quiet\n"
+                             "[device disk0]\n"
+                             "type = block\n"
+                             "file = disk.img\n");
 }
 
 /* The argument after @option in @argv, or NULL. */
@@ -369,7 +356,7 @@ static void
 test_args_default_binary (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "min.vm", "[vm]\nname = min\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "min.vm", "[vm]\nname = min\n");
   g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
@@ -386,8 +373,8 @@ static void
 test_args_device_option (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "d.vm", "[vm]\nqemu = qemu-system-x86_64\n"
-                                    "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "d.vm", "[vm]\nqemu = qemu-system-x86_64\n"
+                                                         "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
   g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_autofree char *all = NULL;
@@ -423,7 +410,7 @@ static void
 test_args_device_option_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
   g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "args", "--no-host-checks", "-d", "floppy,file=/x", vm, NULL);
@@ -464,9 +451,10 @@ static void
 test_args_qemu_options (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "q.vm", "[vm]\nqemu = qemu-system-x86_64\n[knobs]\nno-defaults = true\n"
-                                    "[device net0]\ntype = net\nnet-type = user\n"
-                                    "[qemu]\nadd = -no-hpet\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "q.vm",
+                                            "[vm]\nqemu = qemu-system-x86_64\n[knobs]\nno-defaults = true\n"
+                                            "[device net0]\ntype = net\nnet-type = user\n"
+                                            "[qemu]\nadd = -no-hpet\n");
   g_auto(QlTestRun) r = { 0 };
   g_autofree char *all = NULL;
   g_auto(GStrv) lines = NULL;
@@ -505,7 +493,7 @@ static void
 test_check_file_and_device_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "bad.vm", "[vm]\ncpu-modle = max\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "bad.vm", "[vm]\ncpu-modle = max\n");
   g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", "--no-host-checks", "-d", "floppy", vm, NULL);
@@ -519,7 +507,7 @@ static void
 test_host_checks (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "h.vm", "[device disk0]\ntype = block\nfile = missing.img\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "h.vm", "[device disk0]\ntype = block\nfile = missing.img\n");
   g_autofree char *missing = g_build_filename (tmp, "missing.img", NULL);
   g_auto(QlTestRun) r = { 0 };
 
@@ -538,7 +526,7 @@ test_host_checks (void)
   assert_has (r.out, missing);
 
   /* Once the file exists, host checks pass too. */
-  g_free (write_file (tmp, "missing.img", ""));
+  g_free (ql_test_write_file (tmp, "missing.img", ""));
   run_args (&r, "check", vm, NULL);
   g_assert_cmpint (r.status, ==, 0);
   ql_test_rm_rf (tmp);
@@ -550,8 +538,8 @@ static void
 test_check_valid (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "v.vm", "[vm]\nname = v\n[smp]\ncpus = 2\n"
-                                    "[device disk0]\ntype = block\nfile = /images/v.img\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "v.vm", "[vm]\nname = v\n[smp]\ncpus = 2\n"
+                                                         "[device disk0]\ntype = block\nfile = /images/v.img\n");
   g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", "--no-host-checks", vm, NULL);
@@ -574,17 +562,17 @@ test_check_several_errors (void)
     ":9: [machin]",
   };
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "bad.vm",
-                                    "[vm]\n"             /* 1 */
-                                    "cpu-modle = max\n"  /* 2 */
-                                    "name = a\n"         /* 3 */
-                                    "name = b\n"         /* 4 */
-                                    "[memory]\n"         /* 5 */
-                                    "size = 12Q\n"       /* 6 */
-                                    "[knobs]\n"          /* 7 */
-                                    "mlock = maybe\n"    /* 8 */
-                                    "[machin]\n"         /* 9 */
-                                    "type = q35\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "bad.vm",
+                                            "[vm]\n"             /* 1 */
+                                            "cpu-modle = max\n"  /* 2 */
+                                            "name = a\n"         /* 3 */
+                                            "name = b\n"         /* 4 */
+                                            "[memory]\n"         /* 5 */
+                                            "size = 12Q\n"       /* 6 */
+                                            "[knobs]\n"          /* 7 */
+                                            "mlock = maybe\n"    /* 8 */
+                                            "[machin]\n"         /* 9 */
+                                            "type = q35\n");
   g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
@@ -617,10 +605,10 @@ static void
 test_check_several_rule_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "bad.vm",
-                                    "[vm]\nuuid = nope\nvga = rainbow\n"
-                                    "[smp]\ncpus = 4\nmax-cpus = 2\n"
-                                    "[device disk0]\ntype = block\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "bad.vm",
+                                            "[vm]\nuuid = nope\nvga = rainbow\n"
+                                            "[smp]\ncpus = 4\nmax-cpus = 2\n"
+                                            "[device disk0]\ntype = block\n");
   g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
@@ -659,7 +647,7 @@ test_error_case (gconstpointer data)
 {
   const ErrorCase *c = data;
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "e.vm", c->text);
+  g_autofree char *vm = ql_test_write_file (tmp, "e.vm", c->text);
   const char *commands[] = { "check", "args" };
 
   for (guint k = 0; k < G_N_ELEMENTS (commands); k++)
@@ -1065,7 +1053,7 @@ test_plugin_system_path (void)
   /* With no plugin, a VM file with a device names the unknown type. */
   {
     g_autofree char *tmp = ql_test_make_tmpdir ();
-    g_autofree char *vm = write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /a.img\n");
+    g_autofree char *vm = ql_test_write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /a.img\n");
     const char *env[] = { "QLAUNCH_PLUGIN_PATH", "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
     const char *args[] = { "check", "--no-host-checks", vm, NULL };
 

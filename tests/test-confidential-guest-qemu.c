@@ -48,18 +48,6 @@ have_qemu (void)
   return qemu != NULL;
 }
 
-static char *
-write_vm (const char *dir,
-          const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, "test.vm", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 /* `qlaunch check VM_FILE` with host checks on: status 1 and exactly
  * @expected_here on stderr, after the refusal of the VM's acceleration =
  * kvm on a host where /dev/kvm cannot be opened. */
@@ -227,7 +215,7 @@ test_missing_object_type (gconstpointer data)
   dir = ql_test_make_tmpdir ();
   text = g_strdup_printf (VM_KVM "[device cvm0]\ntype = confidential-guest\nobject-type = %s\n%s",
                           type, tdx ? "sept-ve-disable = true\n" : "cbitpos = 51\nreduced-phys-bits = 1\n");
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
 
   /* qlaunch: the object type, the binary, what it offers; nothing else
    * (the host checks that would follow are not reached). */
@@ -271,7 +259,8 @@ test_sev_guest_no_sev (void)
     }
 
   dir = ql_test_make_tmpdir ();
-  vm_file = write_vm (dir, VM_KVM "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
+  vm_file = ql_test_write_file (dir, "test.vm",
+                                VM_KVM "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
 
   /* qlaunch reads the host's SEV support itself. */
   if (access ("/dev/kvm", R_OK | W_OK) == 0)
@@ -305,8 +294,9 @@ test_sev_guest_tcg_refused (void)
   if (!have_qemu ())
     return;
   dir = ql_test_make_tmpdir ();
-  vm_file = write_vm (dir, "[machine]\ntype = q35\nacceleration = tcg\n"
-                      "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
+  vm_file = ql_test_write_file (dir, "test.vm",
+                                "[machine]\ntype = q35\nacceleration = tcg\n"
+                                "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
   expected = g_strdup_printf ("qlaunch: %s: device 'sev0': property 'object-type': sev-guest needs KVM (the CPU "
                               "encrypts guest memory), but [machine] acceleration is 'tcg': set acceleration = kvm "
                               "(alone: no fallback to TCG)\n", vm_file);
@@ -336,7 +326,7 @@ test_query_sev_capabilities (void)
   dir = ql_test_make_tmpdir ();
   sock = g_build_filename (dir, "qmp.sock", NULL);
   text = g_strdup_printf (VM_KVM "[qmp q]\ntype = unix\npath = %s\nserver = true\nno-wait = true\n", sock);
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
   argv = qlaunch_argv_tcg (vm_file);
   qemu = ql_test_spawn_child ((const char * const *) argv, -1, -1,
                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);

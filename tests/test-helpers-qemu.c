@@ -208,17 +208,6 @@ world_clear (World *w)
   g_free (w->base);
 }
 
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
 /* Live processes (children of this process only, with @children_only)
  * whose command line holds @needle. */
 static GArray *
@@ -347,7 +336,7 @@ test_lifecycle (void)
   g_assert_cmpuint (helpers->len, ==, 2);
   /* One private directory NAME.XXXXXX (0700) holding both sockets and the
    * lock. */
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
   d = g_dir_open (w.base, 0, NULL);
   dir = g_build_filename (w.base, g_dir_read_name (d), NULL);
   g_assert_true (g_str_has_prefix (dir + strlen (w.base) + 1, "helpers."));
@@ -359,7 +348,7 @@ test_lifecycle (void)
   }
   sock_a = g_build_filename (dir, "a.sock", NULL);
   g_assert_true (g_file_test (sock_a, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_entries (dir), ==, 3);
+  g_assert_cmpuint (ql_test_count_entries (dir), ==, 3);
 
   ql_vm_stop (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
@@ -369,7 +358,7 @@ test_lifecycle (void)
   for (guint i = 0; i < helpers->len; i++)
     g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, i)));
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -401,7 +390,7 @@ test_start_fails (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -433,7 +422,7 @@ test_not_ready (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -462,7 +451,7 @@ test_dies_while_running (void)
   g_assert_nonnull (strstr (error->message, "giving up after 700 ms"));
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
   g_assert_false (ql_test_pid_alive (qemu));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -493,7 +482,7 @@ test_grace (void)
   g_test_message ("stopped in %.0f ms with a helper that ignores SIGTERM (grace 400 ms)", ms);
   g_assert_cmpfloat (ms, >=, 400.0);
   g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -527,7 +516,7 @@ test_cancel (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -567,7 +556,7 @@ test_untrusted (void)
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "device 'u': helper fake-helper cannot start: refusing to run"));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -596,7 +585,7 @@ test_explicit_runtime_dir (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_false (g_file_test (sock, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (keep, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_entries (dir), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (dir), ==, 1);
   g_clear_object (&vm);
 
   /* Writable by others: refused before anything runs. */
@@ -651,7 +640,7 @@ test_virtio_fs (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -700,7 +689,7 @@ test_concurrent (void)
       ql_vm_launch_async (vms[i], NULL, launched_cb, &done);
     }
   ql_test_run_until_count (&done, G_N_ELEMENTS (vms), 30000);
-  g_assert_cmpuint (count_entries (w.base), ==, G_N_ELEMENTS (vms));
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, G_N_ELEMENTS (vms));
   {
     g_autoptr(GArray) helpers = children_with ("fake-helper --socket=");
 
@@ -714,7 +703,7 @@ test_concurrent (void)
       g_assert_true (ql_vm_wait (vms[i], NULL, &error));
       g_object_unref (vms[i]);
     }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   {
     g_autoptr(GArray) helpers = children_with ("fake-helper --socket=");
 
@@ -775,7 +764,7 @@ test_passt (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -837,7 +826,7 @@ test_binary_without_virtio_fs (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 

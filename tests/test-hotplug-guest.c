@@ -33,15 +33,6 @@ static const char vm_text[] =
   "[memory]\nsize=256M\nslots=2\nmax-mem=1G\n"
   "[qmp q]\ntype=unix\npath=qmp.sock\nserver=true\nno-wait=true\n";
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
@@ -129,7 +120,7 @@ test_disk_net_memory (void)
   guint64 before, after = 0;
   gint64 deadline;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   dir = ql_test_make_tmpdir ();
   disk = g_build_filename (dir, "hot.img", NULL);
@@ -298,7 +289,7 @@ test_migration (void)
   const char *incoming[] = { "-incoming", "defer", NULL };
   gboolean running = TRUE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   dir = ql_test_make_tmpdir ();
   state = g_build_filename (dir, "vm.state", NULL);

@@ -153,17 +153,6 @@ proc_status (GPid        pid,
   return NULL;
 }
 
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
 /* The pid in "qlaunch: @what (pid N)" of @guest's stderr. */
 static GPid
 pid_said (QlTestGuest *guest,
@@ -572,7 +561,7 @@ test_unprivileged (void)
     }
   /* One runtime directory, nobody's, with passt's socket in it. */
   needle1 = g_strdup_printf ("%s/", w.base);
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
 
   if (!ql_test_guest_wait_for_shell (guest, BOOT_TIMEOUT_S, &error))
     g_error ("no shell: %s\nstderr: %s", error->message, ql_test_guest_get_stderr (guest));
@@ -630,7 +619,7 @@ test_unprivileged (void)
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (launcher));
   g_assert_true (ql_test_wait_processes_gone (NULL, needle1, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   g_test_message ("whole test %.1f s", (g_get_monotonic_time () - start) / 1e6);
 }
 
@@ -732,7 +721,7 @@ test_qemu_killed (void)
   g_assert_cmpint (g_subprocess_get_exit_status (run), !=, 0);
   g_assert_nonnull (strstr (err, "was killed by SIGKILL"));
   g_assert_true (ql_test_wait_processes_gone (NULL, needle, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
 }
 
 int

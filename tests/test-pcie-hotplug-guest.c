@@ -22,15 +22,6 @@
 #define MAC "52:54:00:51:0c:35"
 #define DISK_HEADER "QLPCIE-HOTPLUG-1"
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
@@ -128,7 +119,7 @@ test_disk_net (void)
   double plugged, seen_disk, seen_nic, unplugged, gone;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   dir = ql_test_make_tmpdir ();
   disk = g_build_filename (dir, "hot.img", NULL);

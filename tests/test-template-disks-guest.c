@@ -70,15 +70,6 @@ static char *run_dir;           /* XDG_RUNTIME_DIR of this test: clone-* dirs */
 static char *template_mark;     /* what the template's guest wrote at 1 MiB */
 static char *base_sha;          /* the base image's sha256 before anything */
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* The test guest's VM file: shell, kernel params + @params, disk0 on
  * @disk (@format). */
 static char *
@@ -108,45 +99,7 @@ vm_text (const char *params,
   return g_key_file_to_data (kf, NULL, NULL);
 }
 
-static char *
-write_vm_file (const char *dir,
-               const char *name,
-               const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_assert_true (g_file_set_contents (path, text, -1, &error));
-  g_assert_no_error (error);
-  return path;
-}
-
-/* ---- QEMU processes, found through /proc -------------------------------- */
-
-/* ---- a console: a qlaunch process or a library clone, on pipes --------- */
-
-/* Sends `poweroff`: the guest prints QLTEST-PASS shell and powers off;
- * asserts that QEMU (and qlaunch) exit 0. */
-static void
-console_poweroff (QlTestConsole *c)
-{
-  g_assert_cmpint (ql_test_console_poweroff (c, CLONE_TIMEOUT_S), ==, 0);
-  ql_test_console_wait_for (c, "QLTEST-PASS shell", 0);
-}
-
 /* ---- files ------------------------------------------------------------- */
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
-
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
-}
 
 /* 16 random hex digits after @prefix. */
 static char *
@@ -294,7 +247,7 @@ make_template (const char *name,
       g_free (text);
       text = g_steal_pointer (&ro);
     }
-  vm_file = write_vm_file (work_dir, vm_name, text);
+  vm_file = ql_test_write_file (work_dir, vm_name, text);
   {
     const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
                            vm_file, dir, NULL };
@@ -325,7 +278,7 @@ ensure_base (void)
   base_path = g_build_filename (work_dir, "base.raw", NULL);
   g_assert_true (g_file_set_contents (base_path, (const char *) bytes, DISK_SIZE, &error));
   g_assert_no_error (error);
-  base_sha = file_sha256 (base_path);
+  base_sha = ql_test_file_sha256 (base_path);
 }
 
 /* The template of every case: made once. */
@@ -355,7 +308,7 @@ test_create (void)
   JsonObject *manifest, *disk, *base;
   JsonArray *disks;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -387,7 +340,7 @@ test_create (void)
   g_assert_true (json_object_has_member (disk, "overlay"));
   /* The template never wrote the user's image. */
   {
-    g_autofree char *now = file_sha256 (base_path);
+    g_autofree char *now = ql_test_file_sha256 (base_path);
 
     g_assert_cmpstr (now, ==, base_sha);
   }
@@ -404,11 +357,11 @@ test_two_clones (void)
   char *written[2] = { NULL, NULL };
   char *files[2] = { NULL, NULL };
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   overlay = template_overlay (template_dir);
-  overlay_sha = file_sha256 (overlay);
+  overlay_sha = ql_test_file_sha256 (overlay);
 
   a = template_clone (template_dir, NULL);
   b = template_clone (template_dir, NULL);
@@ -450,8 +403,8 @@ test_two_clones (void)
       g_assert_cmpstr (back, ==, written[i]);
       g_assert_cmpstr (mark, ==, template_mark);
     }
-  console_poweroff (a);
-  console_poweroff (b);
+  ql_test_console_poweroff_ok (a, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (b, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
   for (guint i = 0; i < 2; i++)
     {
@@ -461,8 +414,8 @@ test_two_clones (void)
     }
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
   {
-    g_autofree char *base_now = file_sha256 (base_path);
-    g_autofree char *overlay_now = file_sha256 (overlay);
+    g_autofree char *base_now = ql_test_file_sha256 (base_path);
+    g_autofree char *overlay_now = ql_test_file_sha256 (overlay);
 
     g_assert_cmpstr (base_now, ==, base_sha);
     g_assert_cmpstr (overlay_now, ==, overlay_sha);
@@ -485,17 +438,17 @@ test_keep_disks (void)
   g_autofree char *overlay_sha = NULL;
   const char *line;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   overlay = template_overlay (template_dir);
-  overlay_sha = file_sha256 (overlay);
+  overlay_sha = ql_test_file_sha256 (overlay);
   keep = g_build_filename (work_dir, "keep", NULL);
   g_assert_cmpint (g_mkdir (keep, 0700), ==, 0);
 
   c = template_clone (template_dir, keep);
   guest_write (c, WRITE_OFFSET, written);
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   line = strstr (ql_test_console_get_stderr (c), "disk 'disk0' is kept in ");
   g_assert_nonnull (line);
   line += strlen ("disk 'disk0' is kept in ");
@@ -512,7 +465,7 @@ test_keep_disks (void)
 
   /* The kept overlay is a disk: a cold boot of it with `qlaunch run`. */
   text = vm_text (NULL, kept, "qcow2");
-  vm_file = write_vm_file (work_dir, "kept.vm", text);
+  vm_file = ql_test_write_file (work_dir, "kept.vm", text);
   {
     const char *args[] = { "run", vm_file, NULL };
 
@@ -523,11 +476,11 @@ test_keep_disks (void)
   mark = guest_read (r, MARK_OFFSET, strlen (template_mark));
   g_assert_cmpstr (back, ==, written);
   g_assert_cmpstr (mark, ==, template_mark);
-  console_poweroff (r);
+  ql_test_console_poweroff_ok (r, CLONE_TIMEOUT_S);
   g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
   {
-    g_autofree char *base_now = file_sha256 (base_path);
-    g_autofree char *overlay_now = file_sha256 (overlay);
+    g_autofree char *base_now = ql_test_file_sha256 (base_path);
+    g_autofree char *overlay_now = ql_test_file_sha256 (overlay);
 
     g_assert_cmpstr (base_now, ==, base_sha);
     g_assert_cmpstr (overlay_now, ==, overlay_sha);
@@ -554,7 +507,7 @@ test_factory (void)
   char *files[2] = { NULL, NULL };
   QlVm *vms[2];
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   registry = ql_test_registry_new ();
@@ -608,7 +561,7 @@ test_factory (void)
       guest_write (c, WRITE_OFFSET, written);
       back = guest_read (c, WRITE_OFFSET, strlen (written));
       g_assert_cmpstr (back, ==, written);
-      console_poweroff (c);
+      ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
     }
   g_assert_cmpstr (files[0], !=, files[1]);
   g_assert_true (ql_vm_factory_shutdown (factory, NULL, &error));
@@ -672,7 +625,7 @@ test_drift (void)
   char saved[4];
   int fd;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   g_assert_cmpint (stat (base_path, &st), ==, 0);
@@ -697,7 +650,7 @@ test_drift (void)
   close (fd);
   set_times (base_path, &st.st_atim, &st.st_mtim);
   {
-    g_autofree char *now = file_sha256 (base_path);
+    g_autofree char *now = ql_test_file_sha256 (base_path);
 
     g_assert_cmpstr (now, ==, base_sha);
   }

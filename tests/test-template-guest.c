@@ -90,15 +90,6 @@ static char *template_dir;      /* work_dir/tpl */
 static char *template_boot_id;  /* the guest's QLTEST-BOOTID */
 static double template_seconds; /* how long `template create` took */
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* The template's VM file, plus @extra (more groups). */
 static char *
 vm_text (const char *extra)
@@ -113,19 +104,6 @@ vm_text (const char *extra)
                           "params = console=ttyS0 quiet panic=-1 qltest=shell\n"
                           "%s",
                           guest, guest, extra != NULL ? extra : "");
-}
-
-static char *
-write_vm_file (const char *dir,
-               const char *name,
-               const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_assert_true (g_file_set_contents (path, text, -1, &error));
-  g_assert_no_error (error);
-  return path;
 }
 
 /* ---- QEMU processes, found through /proc -------------------------------- */
@@ -190,28 +168,7 @@ wait_watching (QlTestConsole *c,
   return status;
 }
 
-/* Sends `poweroff`: the guest prints QLTEST-PASS shell and powers off;
- * asserts that QEMU (and qlaunch) exit 0. */
-static void
-console_poweroff (QlTestConsole *c)
-{
-  g_assert_cmpint (ql_test_console_poweroff (c, CLONE_TIMEOUT_S), ==, 0);
-  ql_test_console_wait_for (c, "QLTEST-PASS shell", 0);
-}
-
 /* ---- files ------------------------------------------------------------- */
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
-
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
-}
 
 static gint64
 file_size (const char *path)
@@ -233,7 +190,7 @@ template_hashes (const char *dir)
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
       g_autofree char *path = g_build_filename (dir, names[i], NULL);
-      g_autofree char *sha = file_sha256 (path);
+      g_autofree char *sha = ql_test_file_sha256 (path);
 
       g_string_append_printf (s, "%s%s=%s", i ? " " : "", names[i], sha);
     }
@@ -391,7 +348,7 @@ ensure_template (void)
   work_dir = ql_test_make_tmpdir ();
   ql_test_proc_guard (work_dir, NULL);
   text = vm_text (NULL);
-  vm_file = write_vm_file (work_dir, "tpl.vm", text);
+  vm_file = ql_test_write_file (work_dir, "tpl.vm", text);
   template_dir = g_build_filename (work_dir, "tpl", NULL);
   template_qemu.needle = work_dir;
   template_qemu.seccomp = -1;
@@ -428,7 +385,7 @@ test_create (void)
   g_autofree char *canonical = NULL;
   gint64 state_size;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -498,7 +455,7 @@ test_clone (void)
   g_autofree char *out = NULL;
   double answered;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -513,7 +470,7 @@ test_clone (void)
   g_assert_null (strstr (ql_test_console_get_output (c), "QLTEST-READY"));
   out = ql_test_console_shell_ok (c, "echo clone-$((6 * 7))", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "clone-42");
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
 }
 
@@ -564,7 +521,7 @@ test_killed_clone_swept (void)
   g_autofree char *out = NULL;
   int killed_qemu = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -605,8 +562,8 @@ test_killed_clone_swept (void)
   g_free (out);
   out = ql_test_console_shell_ok (live, "echo still-live", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "still-live");
-  console_poweroff (next);
-  console_poweroff (live);
+  ql_test_console_poweroff_ok (next, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (live, CLONE_TIMEOUT_S);
   g_assert_false (g_file_test (live_dir, G_FILE_TEST_EXISTS));
   ql_test_assert_no_qemu (template_dir);
 }
@@ -619,7 +576,7 @@ test_type_ahead (void)
   g_autofree char *out = NULL;
   int status = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -628,7 +585,7 @@ test_type_ahead (void)
   out = ql_test_console_collect (c, "echo typed-ahead", COMMAND_TIMEOUT_S, &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpstr (out, ==, "typed-ahead");
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
 }
 
@@ -680,7 +637,7 @@ test_two_clones (void)
   g_autofree char *out = NULL;
   int status = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   before = template_hashes (template_dir);
@@ -721,8 +678,8 @@ test_two_clones (void)
   out = ql_test_console_shell_ok (b, "echo $(wc -c < /tmp/big) $(tr -d '\\0' < /tmp/big | wc -c)", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "8388608 0");
 
-  console_poweroff (a);
-  console_poweroff (b);
+  ql_test_console_poweroff_ok (a, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (b, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
 
   /* The template is what it was. */
@@ -748,7 +705,7 @@ test_seccomp (void)
   g_autofree char *args = NULL;
   int pid;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -782,8 +739,8 @@ test_seccomp (void)
   g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
   g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
 
-  console_poweroff (a);
-  console_poweroff (b);
+  ql_test_console_poweroff_ok (a, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (b, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
 }
 
@@ -800,7 +757,7 @@ test_paused (void)
   g_autofree char *base = NULL;
   gboolean running = TRUE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   registry = ql_test_registry_new ();
@@ -900,7 +857,7 @@ test_errors (void)
   JsonObject *member;
   gint64 state_size;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -999,7 +956,7 @@ test_errors (void)
 
   /* create of a VM that has its own QMP socket: unsupported. */
   text = vm_text ("[qmp mine]\ntype = unix\npath = mine.sock\n");
-  vm_file = write_vm_file (work_dir, "with-qmp.vm", text);
+  vm_file = ql_test_write_file (work_dir, "with-qmp.vm", text);
   target = g_build_filename (work_dir, "with-qmp", NULL);
   g_assert_cmpint (template_create (vm_file, target, QL_TEST_SHELL_PROMPT, &err, NULL), ==, 1);
   g_test_message ("create of a VM with [qmp]: %s", err);
@@ -1059,7 +1016,7 @@ test_vserport (void)
   double seconds = 0;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   dir = g_build_filename (work_dir, "vserport", NULL);
@@ -1067,7 +1024,7 @@ test_vserport (void)
   text = vm_text ("[device vser0]\ntype = serial\n"
                   "[device ready]\ntype = char\ndriver = virtserialport\nbackend = pty\n"
                   "bus = vser0.0\nname = org.qlaunch.ready\n");
-  vm_file = write_vm_file (dir, "ready.vm", text);
+  vm_file = ql_test_write_file (dir, "ready.vm", text);
   /* An empty directory may be there already. */
   tpl = g_build_filename (dir, "tpl", NULL);
   g_assert_cmpint (g_mkdir (tpl, 0755), ==, 0);
@@ -1091,7 +1048,7 @@ test_vserport (void)
   out = ql_test_console_shell_ok (c, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, id);
   g_test_message ("its clone answered after %.3f s", ql_test_console_seconds (c));
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (dir);
   ql_test_proc_remove_dir (dir);
 }
@@ -1107,7 +1064,7 @@ test_extra_device (void)
   g_autoptr(GError) error = NULL;
   int status = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   disk = g_build_filename (work_dir, "extra.img", NULL);
@@ -1127,7 +1084,7 @@ test_extra_device (void)
   out = ql_test_console_shell (c, "cat /tmp/boot-id", COMMAND_TIMEOUT_S, &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpstr (out, ==, template_boot_id);
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
   g_unlink (disk);
 }
@@ -1148,7 +1105,7 @@ test_nic (void)
   g_autofree char *expected = NULL;
   guint64 byte = 0;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   {
@@ -1174,7 +1131,7 @@ test_nic (void)
   expected = strcmp (mac, "52:54:00:12:34:99") < 0 ? g_strdup_printf ("%s\n52:54:00:12:34:99", mac)
                                                    : g_strdup_printf ("52:54:00:12:34:99\n%s", mac);
   g_assert_cmpstr (out, ==, expected);
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   ql_test_assert_no_qemu (template_dir);
 }
 
@@ -1191,7 +1148,7 @@ test_bad_device (void)
   gboolean qemu_seen = FALSE;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   args[6] = template_dir;
@@ -1224,7 +1181,7 @@ test_create_interrupted (void)
   gboolean qemu_left = FALSE;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   dir = g_build_filename (work_dir, "interrupted", NULL);
@@ -1311,7 +1268,7 @@ two_clones_read (const char *dir,
   for (guint i = 0; i < 2; i++)
     {
       reseeds[i] = ql_test_console_shell_ok (c[i], VM_FORK_RESEEDS, COMMAND_TIMEOUT_S);
-      console_poweroff (c[i]);
+      ql_test_console_poweroff_ok (c[i], CLONE_TIMEOUT_S);
       ql_test_console_free (c[i]);
     }
   ql_test_assert_no_qemu (dir);
@@ -1353,7 +1310,7 @@ test_identity (void)
   JsonObject *identity;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -1384,7 +1341,7 @@ test_identity (void)
 
   /* --same-identity: the problem the fix-up solves. */
   text = vm_text (NULL);
-  vm_file = write_vm_file (work_dir, "same.vm", text);
+  vm_file = ql_test_write_file (work_dir, "same.vm", text);
   same_dir = g_build_filename (work_dir, "tpl-same", NULL);
   status = template_create_identity (vm_file, same_dir, TRUE, &err);
   if (status != 0)
@@ -1416,7 +1373,7 @@ test_identity (void)
   g_free (text);
   g_clear_pointer (&err, g_free);
   text = vm_text ("[device gen]\ntype = vmgenid\nguid = 324e6eaf-d1d1-4bf6-bf41-b9bb6c91fb87\n");
-  fixed_file = write_vm_file (work_dir, "fixed.vm", text);
+  fixed_file = ql_test_write_file (work_dir, "fixed.vm", text);
   fixed_dir = g_build_filename (work_dir, "tpl-fixed", NULL);
   status = template_create_identity (fixed_file, fixed_dir, FALSE, &err);
   g_test_message ("fixed GUID: exit %d: %s", status, err);
@@ -1450,11 +1407,11 @@ test_qemu_overrides (void)
   JsonArray *set;
   gboolean qemu_seen = FALSE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   text = vm_text ("[device vser0]\ntype = serial\n");
-  vm_file = write_vm_file (work_dir, "overrides.vm", text);
+  vm_file = ql_test_write_file (work_dir, "overrides.vm", text);
   dir = g_build_filename (work_dir, "tpl-overrides", NULL);
   {
     const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", QL_TEST_SHELL_PROMPT,
@@ -1484,7 +1441,7 @@ test_qemu_overrides (void)
   g_assert_nonnull (watch.args);
   g_test_message ("clone's QEMU: %s", watch.args);
   g_assert_nonnull (strstr (watch.args, "max_ports=4"));
-  console_poweroff (clone);
+  ql_test_console_poweroff_ok (clone, CLONE_TIMEOUT_S);
   g_free (watch.args);
 
   /* Another value: refused, naming the flag and both values. */

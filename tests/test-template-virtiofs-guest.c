@@ -68,27 +68,7 @@ static char *share_dir;
 static char *template_dir;
 static char *template_q35_dir;
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
-/* ---- processes, read in /proc ------------------------------------------- */
-
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
+/* ---- files, and what a process maps ------------------------------------ */
 
 /* The entries of the runtime directories' base, for a message. */
 static char *
@@ -124,18 +104,6 @@ mapped_file (GPid        pid,
         return g_strdup (file);
     }
   return NULL;
-}
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
-
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
 }
 
 /* `qlaunch --plugin-dir $QLAUNCH_BUILD_PLUGIN_DIR ARGS...` to completion. */
@@ -292,7 +260,7 @@ test_clones (void)
   GPid cli_pid, cli_qemu, lib_qemu, cli_helper, lib_helper;
   gint64 start;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   make_template ();
 
@@ -312,7 +280,7 @@ test_clones (void)
     {
       g_autofree char *path = g_build_filename (template_dir, files[i], NULL);
 
-      sums[i] = file_sha256 (path);
+      sums[i] = ql_test_file_sha256 (path);
     }
 
   registry = ql_test_registry_new ();
@@ -396,13 +364,13 @@ test_clones (void)
   {
     g_autofree char *left = list_entries (runtime_base);
 
-    if (count_entries (runtime_base) != 0)
+    if (ql_test_count_entries (runtime_base) != 0)
       g_error ("left in %s: %s", runtime_base, left);
   }
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
       g_autofree char *path = g_build_filename (template_dir, files[i], NULL);
-      g_autofree char *now = file_sha256 (path);
+      g_autofree char *now = ql_test_file_sha256 (path);
 
       g_assert_cmpstr (now, ==, sums[i]);
       g_free (sums[i]);
@@ -476,7 +444,7 @@ test_bad_share (void)
   g_autofree char *original = NULL;
   g_autofree char *moved = NULL;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   make_template ();
   manifest_path = g_build_filename (template_dir, "manifest.json", NULL);
@@ -519,7 +487,7 @@ test_helper_killed (void)
   g_autofree char *out = NULL;
   GPid helper, qemu;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   make_template ();
   args[4] = template_dir;
@@ -540,7 +508,7 @@ test_helper_killed (void)
       || strstr (ql_test_console_get_stderr (cli), "was killed by signal 9") == NULL)
     g_error ("no word of the helper's death: %s", ql_test_console_get_stderr (cli));
   g_assert_true (ql_test_wait_processes_gone ("virtiofsd", source, 2000));
-  g_assert_cmpuint (count_entries (runtime_base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (runtime_base), ==, 0);
 }
 
 /* ---- /template-virtiofs-guest/q35-paused -------------------------------- */
@@ -559,7 +527,7 @@ test_q35_paused (void)
   JsonObject *manifest;
   const char *text;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   if (template_q35_dir == NULL)
     template_q35_dir = make_template_on ("q35", "tpl-q35");
@@ -601,7 +569,7 @@ test_q35_paused (void)
   g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vm)), ==, 2);
   g_assert_cmpint (ql_test_console_poweroff (lib, CLONE_TIMEOUT_S), ==, 0);
   g_assert_true (ql_test_wait_processes_gone ("virtiofsd", source, 2000));
-  g_assert_cmpuint (count_entries (runtime_base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (runtime_base), ==, 0);
 }
 
 int

@@ -34,29 +34,6 @@
 #define GUEST_MARKER "QLVFS-GUEST-91c2"
 #define HOT_MARKER "QLVFS-HOT-5d10"
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
-/* ---- processes, read in /proc ---- */
-
-/* The number of entries of @dir (0 when it does not exist). */
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
 /* ---- the test's world ---- */
 
 typedef struct
@@ -189,7 +166,7 @@ test_share (void)
   GPid launcher;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   world_init (&w);
   vm_text = g_strdup_printf ("[machine]\ntype=pc\n"
@@ -215,7 +192,7 @@ test_share (void)
    * directory: one directory under the base. */
   helpers = virtiofsd_children (w.share, launcher);
   g_assert_cmpuint (helpers->len, ==, 1);
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
 
   {
     g_autoptr(GError) error = NULL;
@@ -247,7 +224,7 @@ test_share (void)
 
     g_assert_cmpuint (hot->len, >=, 1);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
@@ -271,7 +248,7 @@ test_share (void)
   g_assert_false (ql_test_pid_alive (qemu));
   needle1 = g_strdup_printf ("source=%s", w.share);
   g_assert_true (ql_test_wait_processes_gone (NULL, needle1, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
 
   /* qlaunch run's own status: non-zero. */
   {
@@ -300,7 +277,7 @@ test_launcher_killed (void)
   gint64 killed_at;
   gboolean gone = FALSE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   world_init (&w);
   vm_text = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=hostshare\n", w.share);
@@ -331,7 +308,7 @@ test_launcher_killed (void)
   g_assert_true (ql_test_wait_processes_gone (NULL, needle, 1000));
   result = ql_test_guest_wait (guest);
   /* SIGKILL cannot be caught: the runtime directory is left... */
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
 
   /* ...until the next launch, which sweeps it. That QEMU refuses its
    * command line after virtiofsd started: the helper is stopped and its
@@ -345,7 +322,7 @@ test_launcher_killed (void)
   g_assert_false (result2->ready);
   g_assert_nonnull (strstr (result2->qemu_stderr, "no-such-property"));
   g_assert_true (ql_test_wait_processes_gone (NULL, needle, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 

@@ -352,6 +352,14 @@ ql_test_console_poweroff (QlTestConsole *c,
 }
 
 void
+ql_test_console_poweroff_ok (QlTestConsole *c,
+                             guint          timeout_s)
+{
+  g_assert_cmpint (ql_test_console_poweroff (c, timeout_s), ==, 0);
+  ql_test_console_wait_for (c, "QLTEST-PASS shell", 0);
+}
+
+void
 ql_test_console_free (QlTestConsole *c)
 {
   if (c == NULL)

@@ -90,6 +90,10 @@ int            ql_test_console_wait_polling (QlTestConsole    *c,
  * status (qlaunch's, or QEMU's). */
 int            ql_test_console_poweroff   (QlTestConsole      *c,
                                            guint               timeout_s);
+/* Sends `poweroff` and asserts that it ends (within @timeout_s) with
+ * status 0 after the guest's shell said `QLTEST-PASS shell`. */
+void           ql_test_console_poweroff_ok (QlTestConsole     *c,
+                                            guint              timeout_s);
 /* Stops what still runs and waits for it. */
 void           ql_test_console_free       (QlTestConsole      *c);
 

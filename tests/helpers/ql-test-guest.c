@@ -90,6 +90,15 @@ ql_test_guest_dir (void)
   return dir;
 }
 
+gboolean
+ql_test_skip_without_guest (void)
+{
+  if (ql_test_guest_dir () != NULL)
+    return FALSE;
+  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
+  return TRUE;
+}
+
 static void
 child_setup (gpointer data)
 {

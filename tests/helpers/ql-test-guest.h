@@ -54,6 +54,9 @@ typedef struct _QlTestGuest QlTestGuest;
 
 /* $QLAUNCH_GUEST_DIR if it holds vmlinuz and initramfs.img, else NULL. */
 const char        *ql_test_guest_dir              (void);
+/* Without the test guest: skips the test case (g_test_skip(), saying how
+ * to build it) and returns TRUE; with it, FALSE. */
+gboolean           ql_test_skip_without_guest     (void);
 
 /* A guest run in @work_dir (which must exist; the VM file is written there
  * as guest.vm, so relative paths in @vm_text resolve against it).

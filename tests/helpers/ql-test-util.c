@@ -415,3 +415,39 @@ ql_test_parse_json (const char *text)
   g_assert_no_error (error);
   return json_node_copy (json_parser_get_root (parser));
 }
+
+char *
+ql_test_write_file (const char *dir,
+                    const char *name,
+                    const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+char *
+ql_test_file_sha256 (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
+
+  g_assert_no_error (error);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                      (const guchar *) g_mapped_file_get_contents (mapped),
+                                      g_mapped_file_get_length (mapped));
+}
+
+guint
+ql_test_count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}

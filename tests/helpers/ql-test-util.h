@@ -116,6 +116,15 @@ char       *ql_test_make_owned_dir      (const char  *parent,
                                          mode_t       mode,
                                          uid_t        owner);
 
+/* Writes @text to @dir/@name, asserting success: its path. */
+char       *ql_test_write_file          (const char  *dir,
+                                         const char  *name,
+                                         const char  *text);
+/* The SHA-256 of the file at @path, in hex, asserting it can be read. */
+char       *ql_test_file_sha256         (const char  *path);
+/* How many entries @dir has (0 when it does not exist). */
+guint       ql_test_count_entries       (const char  *dir);
+
 /* @text parsed as JSON, asserting it is valid. */
 JsonNode   *ql_test_parse_json          (const char  *text);
 

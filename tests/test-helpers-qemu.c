@@ -38,6 +38,7 @@
  *
  * Every test has its own XDG_RUNTIME_DIR (0700).
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -208,45 +209,6 @@ world_clear (World *w)
   g_free (w->base);
 }
 
-/* Live processes (children of this process only, with @children_only)
- * whose command line holds @needle. */
-static GArray *
-processes_with (const char *needle,
-                gboolean    children_only)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *stat_path = NULL, *stat = NULL, *cmd_path = NULL, *cmdline = NULL;
-      gsize len = 0;
-      const char *paren;
-      int ppid = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      stat_path = g_strdup_printf ("/proc/%s/stat", name);
-      cmd_path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (stat_path, &stat, NULL, NULL)
-          || !g_file_get_contents (cmd_path, &cmdline, &len, NULL))
-        continue;
-      paren = strrchr (stat, ')');
-      if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1
-          || (children_only && ppid != getpid ()) || pid == getpid ())
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (len > 0 && strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
-}
-
 /* Iterates the thread-default main context until *@count reaches @want;
  * aborts after @timeout_ms. */
 static void
@@ -264,10 +226,13 @@ ql_test_run_until_count (guint *count,
     }
 }
 
+/* The live children of this process whose command line holds @needle. */
 static GArray *
 children_with (const char *needle)
 {
-  return processes_with (needle, TRUE);
+  g_autoptr(GArray) all = ql_test_find_processes (NULL, needle);
+
+  return ql_test_children_among (all, getpid ());
 }
 
 /* A VM whose QEMU stops at start (-S, TCG, no display) with @devices. */
@@ -822,7 +787,7 @@ test_binary_without_virtio_fs (void)
   }
   needle = g_strdup_printf ("source=%s", share);
   {
-    g_autoptr(GArray) left = processes_with (needle, FALSE);
+    g_autoptr(GArray) left = ql_test_find_processes (NULL, needle);
 
     g_assert_cmpuint (left->len, ==, 0);
   }

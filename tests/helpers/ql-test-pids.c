@@ -31,9 +31,12 @@ read_cmdline (const char  *name,
   return cmdline;
 }
 
-GArray *
-ql_test_find_processes (const char *program,
-                        const char *needle)
+/* The live processes (not this one) whose program's base name starts
+ * with @program (NULL: any) and whose command line holds every one of
+ * @needles. */
+static GArray *
+find (const char         *program,
+      const char * const *needles)
 {
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
   g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
@@ -44,6 +47,7 @@ ql_test_find_processes (const char *program,
     {
       g_autofree char *cmdline = NULL;
       g_autofree char *base = NULL;
+      gboolean all = TRUE;
       gsize len = 0;
       GPid pid;
 
@@ -54,10 +58,39 @@ ql_test_find_processes (const char *program,
         continue;
       if (program != NULL && !g_str_has_prefix (base, program))
         continue;
-      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
+      for (guint i = 0; needles[i] != NULL && all; i++)
+        all = strstr (cmdline, needles[i]) != NULL;
+      if (all && ql_test_pid_alive (pid))
         g_array_append_val (pids, pid);
     }
   return pids;
+}
+
+GArray *
+ql_test_find_processes (const char *program,
+                        const char *needle)
+{
+  const char *needles[] = { needle, NULL };
+
+  return find (program, needles);
+}
+
+GArray *
+ql_test_find_processes_all (const char * const *needles)
+{
+  return find (NULL, needles);
+}
+
+GArray *
+ql_test_children_among (GArray *pids,
+                        GPid    parent)
+{
+  GArray *children = g_array_new (FALSE, FALSE, sizeof (GPid));
+
+  for (guint i = 0; i < pids->len; i++)
+    if (ql_test_parent_of (g_array_index (pids, GPid, i)) == parent)
+      g_array_append_val (children, g_array_index (pids, GPid, i));
+  return children;
 }
 
 GArray *

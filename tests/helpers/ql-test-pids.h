@@ -11,6 +11,12 @@ G_BEGIN_DECLS
  * whose command line (its arguments joined with ' ') holds @needle. */
 GArray  *ql_test_find_processes      (const char *program,
                                       const char *needle);
+/* The live processes (not this one) whose command line holds every one
+ * of @needles (NULL-terminated). */
+GArray  *ql_test_find_processes_all  (const char * const *needles);
+/* The processes of @pids whose parent is @parent (a new array). */
+GArray  *ql_test_children_among      (GArray     *pids,
+                                      GPid        parent);
 /* ql_test_find_processes ("qemu-system-", @needle). */
 GArray  *ql_test_qemu_pids           (const char *needle);
 /* What ql_test_qemu_seen_poll() watches for. */

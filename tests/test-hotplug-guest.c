@@ -39,14 +39,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, 30, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, 30);
 }
 
 static guint64
@@ -212,10 +205,7 @@ test_disk_net_memory (void)
   g_assert_no_error (error);
   g_assert_cmpuint (guest_mem_total_kb (guest), ==, before);
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, 30, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  g_assert_cmpint (result->status, ==, QL_TEST_GUEST_PASS);
+  result = ql_test_guest_poweroff_pass (guest, 30, NULL);
   if (have_tap)
     ql_test_run (tap_del, NULL);
   ql_test_rm_rf (dir);
@@ -371,9 +361,7 @@ test_migration (void)
   ql_test_guest_assume_shell (dest);
   out = shell_ok (dest, "cat /tmp/marker");
   g_assert_cmpstr (out, ==, marker);
-  g_assert_true (ql_test_guest_shell_poweroff (dest, 30, &error));
-  dest_result = ql_test_guest_wait (dest);
-  g_assert_cmpint (dest_result->status, ==, QL_TEST_GUEST_PASS);
+  dest_result = ql_test_guest_poweroff_pass (dest, 30, NULL);
   ql_test_rm_rf (dir);
 }
 

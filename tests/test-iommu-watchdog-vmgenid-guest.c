@@ -52,37 +52,13 @@
 #define SHELL_TIMEOUT_S 60
 #define VMGENID_GUID "5aab4d4c-0b39-4a4d-9f0c-3c2b1e6d8f71"
 
-static gboolean
-breaking (const char *name)
-{
-  const char *env = g_getenv ("QLAUNCH_GUEST_BREAK");
-  g_auto(GStrv) names = NULL;
-
-  if (env == NULL)
-    return FALSE;
-  names = g_strsplit (env, ",", -1);
-  if (g_strv_contains ((const char * const *) names, name))
-    {
-      g_test_message ("QLAUNCH_GUEST_BREAK: '%s' is broken on purpose: the test must fail", name);
-      return TRUE;
-    }
-  return FALSE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, SHELL_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, SHELL_TIMEOUT_S);
 }
 
 static QlTestGuest *
@@ -112,12 +88,7 @@ power_off (QlTestGuest *guest)
   g_autoptr(QlTestGuestResult) result = NULL;
   g_autofree char *describe = NULL;
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  describe = ql_test_guest_result_describe (result);
-  if (result->status != QL_TEST_GUEST_PASS)
-    g_error ("the guest did not power off cleanly:\n%s", describe);
+  result = ql_test_guest_poweroff_pass (guest, SHELL_TIMEOUT_S, NULL);
   g_assert_cmpstr (result->qemu_stderr, ==, "");
 }
 
@@ -126,7 +97,7 @@ power_off (QlTestGuest *guest)
 static void
 test_intel_iommu (void)
 {
-  gboolean broken = breaking ("iommu");
+  gboolean broken = ql_test_guest_breaking ("iommu");
   g_autofree char *dir = NULL;
   g_autofree char *disk = NULL;
   g_autofree char *out = NULL;
@@ -306,7 +277,7 @@ cancel_cb (gpointer cancellable)
 static void
 test_watchdog (void)
 {
-  gboolean broken = breaking ("watchdog");
+  gboolean broken = ql_test_guest_breaking ("watchdog");
   const char *guest_dir = ql_test_guest_dir ();
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
@@ -445,7 +416,7 @@ guid_from_le_bytes (const char *hex)
 static void
 test_vmgenid (void)
 {
-  gboolean broken = breaking ("vmgenid");
+  gboolean broken = ql_test_guest_breaking ("vmgenid");
   g_autofree char *dir = NULL;
   g_autofree char *out = NULL;
   g_autofree char *vm_text = NULL;

@@ -195,14 +195,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, COMMAND_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, COMMAND_TIMEOUT_S);
 }
 
 /* The line of @text that starts with @prefix, without it; NULL if none. */
@@ -511,15 +504,7 @@ test_unprivileged (void)
   g_free (reply);
   reply = http_get_marker (port2, marker);
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, COMMAND_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  if (result->status != QL_TEST_GUEST_PASS)
-    {
-      g_autofree char *story = ql_test_guest_result_describe (result);
-
-      g_error ("%s", story);
-    }
+  result = ql_test_guest_poweroff_pass (guest, COMMAND_TIMEOUT_S, NULL);
   g_assert_cmpstr (result->qemu_stderr, ==, "");
   g_test_message ("whole test %.1f s (QEMU ran %.1f s)",
                   (g_get_monotonic_time () - start) / 1e6, result->seconds);

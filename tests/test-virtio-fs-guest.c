@@ -83,14 +83,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, 60, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return out;
+  return ql_test_guest_shell_ok (guest, command, 60);
 }
 
 static int
@@ -138,12 +131,8 @@ virtiofsd_children (const char *share,
 {
   g_autofree char *needle = g_strdup_printf ("source=%s", share);
   g_autoptr(GArray) all = ql_test_find_processes (NULL, needle);
-  GArray *children = g_array_new (FALSE, FALSE, sizeof (GPid));
 
-  for (guint i = 0; i < all->len; i++)
-    if (ql_test_parent_of (g_array_index (all, GPid, i)) == parent)
-      g_array_append_val (children, g_array_index (all, GPid, i));
-  return children;
+  return ql_test_children_among (all, parent);
 }
 
 static void

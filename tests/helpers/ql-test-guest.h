@@ -54,6 +54,10 @@ typedef struct _QlTestGuest QlTestGuest;
 
 /* $QLAUNCH_GUEST_DIR if it holds vmlinuz and initramfs.img, else NULL. */
 const char        *ql_test_guest_dir              (void);
+/* Whether $QLAUNCH_GUEST_BREAK (names, comma-separated) names @name: the
+ * case then breaks what it checks on purpose (a test message says so),
+ * to prove that it can fail. */
+gboolean           ql_test_guest_breaking         (const char   *name);
 /* Without the test guest: skips the test case (g_test_skip(), saying how
  * to build it) and returns TRUE; with it, FALSE. */
 gboolean           ql_test_skip_without_guest     (void);
@@ -133,12 +137,24 @@ char              *ql_test_guest_shell            (QlTestGuest  *guest,
                                                    guint         timeout_s,
                                                    int          *exit_status,
                                                    GError      **error);
+/* ql_test_guest_shell() that fails the test on an error or a non-zero
+ * status: the output, stripped. */
+char              *ql_test_guest_shell_ok         (QlTestGuest  *guest,
+                                                   const char   *command,
+                                                   guint         timeout_s);
 /* Waits for the prompt and sends `poweroff`: the guest prints
  * `QLTEST-PASS shell <N> commands` and powers off; ql_test_guest_wait()
  * then returns PASS. */
 gboolean           ql_test_guest_shell_poweroff   (QlTestGuest  *guest,
                                                    guint         timeout_s,
                                                    GError      **error);
+/* ql_test_guest_shell_poweroff() (within @timeout_s), then
+ * ql_test_guest_wait(): fails the test unless the guest powered off
+ * cleanly (PASS), with the run described and @what (nullable) before
+ * it. Returns: (transfer full): the result. */
+QlTestGuestResult *ql_test_guest_poweroff_pass    (QlTestGuest  *guest,
+                                                   guint         timeout_s,
+                                                   const char   *what);
 /* The guest already waits at a prompt that was printed on another QEMU's
  * console (this QEMU is the destination of a migration): the next shell
  * call does not wait for one. */

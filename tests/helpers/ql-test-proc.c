@@ -30,7 +30,8 @@ reader_done (GObject      *source,
       return;
     }
   g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  reader_read (r);
+  if (!g_cancellable_is_cancelled (r->cancel))
+    reader_read (r);
 }
 
 static void
@@ -38,6 +39,26 @@ reader_read (QlTestProcReader *r)
 {
   r->pending = TRUE;
   g_input_stream_read_bytes_async (r->stream, 65536, G_PRIORITY_DEFAULT, r->cancel, reader_done, r);
+}
+
+void
+ql_test_proc_reader_start (QlTestProcReader *r,
+                           GInputStream     *stream,
+                           GCancellable     *cancel)
+{
+  r->stream = g_object_ref (stream);
+  r->buf = g_string_new (NULL);
+  r->cancel = cancel;
+  reader_read (r);
+}
+
+void
+ql_test_proc_reader_clear (QlTestProcReader *r)
+{
+  g_clear_object (&r->stream);
+  if (r->buf != NULL)
+    g_string_free (r->buf, TRUE);
+  r->buf = NULL;
 }
 
 static gboolean
@@ -83,14 +104,8 @@ ql_test_proc_spawn (const char * const *argv)
     g_error ("%s: %s", argv[0], error->message);
   p->in = g_object_ref (g_subprocess_get_stdin_pipe (p->proc));
   p->cancel = g_cancellable_new ();
-  p->out.stream = g_object_ref (g_subprocess_get_stdout_pipe (p->proc));
-  p->out.buf = g_string_new (NULL);
-  p->out.cancel = p->cancel;
-  p->err.stream = g_object_ref (g_subprocess_get_stderr_pipe (p->proc));
-  p->err.buf = g_string_new (NULL);
-  p->err.cancel = p->cancel;
-  reader_read (&p->out);
-  reader_read (&p->err);
+  ql_test_proc_reader_start (&p->out, g_subprocess_get_stdout_pipe (p->proc), p->cancel);
+  ql_test_proc_reader_start (&p->err, g_subprocess_get_stderr_pipe (p->proc), p->cancel);
   g_subprocess_wait_async (p->proc, NULL, proc_exited, p);
   return p;
 }
@@ -100,6 +115,7 @@ ql_test_proc_new_console (int         in_fd,
                           int         out_fd,
                           const char *what)
 {
+  g_autoptr(GInputStream) out = NULL;
   QlTestProc *p = g_new0 (QlTestProc, 1);
 
   p->what = g_strdup (what);
@@ -107,12 +123,10 @@ ql_test_proc_new_console (int         in_fd,
   p->exited = TRUE;
   p->in = g_unix_output_stream_new (in_fd, TRUE);
   p->cancel = g_cancellable_new ();
-  p->out.stream = g_unix_input_stream_new (out_fd, TRUE);
-  p->out.buf = g_string_new (NULL);
-  p->out.cancel = p->cancel;
+  out = g_unix_input_stream_new (out_fd, TRUE);
+  ql_test_proc_reader_start (&p->out, out, p->cancel);
   p->err.buf = g_string_new (NULL);
   p->err.eof = TRUE;
-  reader_read (&p->out);
   return p;
 }
 
@@ -298,10 +312,8 @@ ql_test_proc_free (QlTestProc *p)
   g_cancellable_cancel (p->cancel);
   while (p->out.pending || p->err.pending)
     ql_test_proc_iterate ();
-  g_string_free (p->out.buf, TRUE);
-  g_string_free (p->err.buf, TRUE);
-  g_clear_object (&p->out.stream);
-  g_clear_object (&p->err.stream);
+  ql_test_proc_reader_clear (&p->out);
+  ql_test_proc_reader_clear (&p->err);
   g_clear_object (&p->in);
   g_clear_object (&p->cancel);
   g_clear_object (&p->proc);

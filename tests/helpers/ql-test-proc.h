@@ -36,6 +36,14 @@ typedef struct
   GCancellable *cancel;         /* of the reads */
 } QlTestProc;
 
+/* Starts reading @stream (referenced) into r->buf (a new string) on the
+ * thread-default main context, until its end (r->eof) or @cancel:
+ * r->pending while a read is under way. */
+void        ql_test_proc_reader_start (QlTestProcReader   *r,
+                                       GInputStream       *stream,
+                                       GCancellable       *cancel);
+/* Drops what @r holds; no read may be pending. */
+void        ql_test_proc_reader_clear (QlTestProcReader   *r);
 /* One turn of the default main context (woken at least every 20 ms). */
 void        ql_test_proc_iterate      (void);
 /* Spawns @argv with stdin, stdout and stderr on pipes. */

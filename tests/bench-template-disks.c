@@ -70,9 +70,7 @@ main (int    argc,
     }
   work_dir = ql_test_make_tmpdir ();
   ql_test_proc_guard (work_dir, NULL);
-  run_dir = g_build_filename (work_dir, "run", NULL);
-  g_assert_cmpint (g_mkdir (run_dir, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", run_dir, TRUE);
+  run_dir = ql_test_make_runtime_dir (work_dir, "run");
   ensure_base ();
   rw = make_template ("writable", TRUE, NULL);
   ro = make_template ("read-only", FALSE, NULL);

@@ -193,10 +193,8 @@ static void
 world_init (World *w)
 {
   w->work = ql_test_make_tmpdir ();
-  w->runtime = g_build_filename (w->work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (w->runtime, 0700), ==, 0);
+  w->runtime = ql_test_make_runtime_dir (w->work, "rt");
   w->base = g_build_filename (w->runtime, "qlaunch", NULL);
-  g_setenv ("XDG_RUNTIME_DIR", w->runtime, TRUE);
 }
 
 static void

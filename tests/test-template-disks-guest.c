@@ -711,9 +711,7 @@ main (int    argc,
   /* The clones' runtime directories go under a base of this test's own. */
   work_dir = ql_test_make_tmpdir ();
   ql_test_proc_guard (work_dir, NULL);
-  run_dir = g_build_filename (work_dir, "run", NULL);
-  g_assert_cmpint (g_mkdir (run_dir, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", run_dir, TRUE);
+  run_dir = ql_test_make_runtime_dir (work_dir, "run");
   g_test_add_func ("/template-disks-guest/create", test_create);
   g_test_add_func ("/template-disks-guest/two-clones", test_two_clones);
   g_test_add_func ("/template-disks-guest/keep-disks", test_keep_disks);

@@ -135,9 +135,7 @@ setup_world (void)
   work_dir = ql_test_make_tmpdir ();
   ql_test_proc_guard (work_dir, NULL);
   /* Short paths: unix socket paths hold at most 107 bytes. */
-  runtime = g_build_filename (work_dir, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work_dir, "rt");
   runtime_base = g_build_filename (runtime, "qlaunch", NULL);
   share_dir = g_build_filename (work_dir, "share", NULL);
   g_assert_cmpint (g_mkdir (share_dir, 0755), ==, 0);

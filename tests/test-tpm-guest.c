@@ -260,9 +260,7 @@ test_crb_q35 (void)
   if (skip_without ())
     return;
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work, "rt");
   vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s",
                              ql_test_guest_breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
   guest = boot (work, vm_text);
@@ -303,9 +301,7 @@ test_tis_pc (void)
   if (skip_without ())
     return;
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work, "rt");
   vm_text = g_strdup_printf ("[machine]\ntype=pc\n%s",
                              ql_test_guest_breaking ("tpm") ? ""
                              : "[device tpm0]\ntype=tpm\nmodel=tis\nstate-dir=tpm-state\n");
@@ -340,9 +336,7 @@ test_state_kept (void)
   if (skip_without ())
     return;
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work, "rt");
   vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s",
                              ql_test_guest_breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
   state = g_build_filename (work, "guest.tpm", NULL);
@@ -466,9 +460,7 @@ test_crb_q35_uefi (void)
       return;
     }
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work, "rt");
   bios_text = g_strdup_printf ("[machine]\ntype=q35\n[firmware]\ntype=bios\n%s", tpm);
   uefi_text = g_strdup_printf ("[machine]\ntype=q35\n[firmware]\ntype=uefi\n%s", tpm);
 

@@ -417,6 +417,17 @@ ql_test_parse_json (const char *text)
 }
 
 char *
+ql_test_make_runtime_dir (const char *parent,
+                          const char *name)
+{
+  char *dir = g_build_filename (parent, name, NULL);
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_setenv ("XDG_RUNTIME_DIR", dir, TRUE);
+  return dir;
+}
+
+char *
 ql_test_write_file (const char *dir,
                     const char *name,
                     const char *text)

@@ -116,6 +116,10 @@ char       *ql_test_make_owned_dir      (const char  *parent,
                                          mode_t       mode,
                                          uid_t        owner);
 
+/* A new directory @parent/@name (0700) made $XDG_RUNTIME_DIR: where
+ * qlaunch puts the runtime directories of what it starts. Its path. */
+char       *ql_test_make_runtime_dir    (const char  *parent,
+                                         const char  *name);
 /* Writes @text to @dir/@name, asserting success: its path. */
 char       *ql_test_write_file          (const char  *dir,
                                          const char  *name,

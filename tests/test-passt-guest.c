@@ -33,6 +33,7 @@
  * route (passt takes the guest's address from it).
  */
 #include "ql-test-pids.h"
+#include "ql-test-net.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -129,30 +130,6 @@ host_route_read (HostRoute *r)
 
 /* ---- processes, read in /proc ---- */
 
-/* The value of @key in /proc/@pid/status, tabs turned to spaces. */
-static char *
-proc_status (GPid        pid,
-             const char *key)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *prefix = g_strconcat (key, ":", NULL);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], prefix))
-      {
-        char *value = g_strdup (lines[i] + strlen (prefix));
-
-        g_strdelimit (value, "\t", ' ');
-        return g_strstrip (value);
-      }
-  g_error ("no %s in %s", key, path);
-  return NULL;
-}
-
 /* The pid in "qlaunch: @what (pid N)" of @guest's stderr. */
 static GPid
 pid_said (QlTestGuest *guest,
@@ -175,50 +152,6 @@ pid_said (QlTestGuest *guest,
 
 /* ---- sockets and HTTP ---- */
 
-/* A port of 127.0.0.1 that was free a moment ago. */
-static guint
-free_port (void)
-{
-  struct sockaddr_in sa = { 0 };
-  socklen_t len = sizeof sa;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-  g_assert_cmpint (fd, >=, 0);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
-  close (fd);
-  return ntohs (sa.sin_port);
-}
-
-static char *
-http_get (guint        port,
-          GError     **error)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection = NULL;
-  const char *request = "GET /marker.txt HTTP/1.0\r\n\r\n";
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
-  GInputStream *in;
-  guint8 buf[4096];
-  gssize n;
-
-  g_socket_client_set_timeout (client, 10);
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) port, NULL, error);
-  if (connection == NULL)
-    return NULL;
-  if (!g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                  request, strlen (request), NULL, NULL, error))
-    return NULL;
-  in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, error)) > 0)
-    g_byte_array_append (reply, buf, (guint) n);
-  if (n < 0)
-    return NULL;
-  return g_strndup ((const char *) reply->data, reply->len);
-}
-
 /* Reads the marker through 127.0.0.1:@port, retrying while the forward or
  * the server is not there yet. */
 static void
@@ -233,7 +166,7 @@ http_expect_marker (guint       port,
     {
       g_clear_error (&error);
       g_free (reply);
-      reply = http_get (port, &error);
+      reply = ql_test_http_get (port, "/marker.txt", &error);
       if (reply != NULL && strstr (reply, marker) != NULL)
         break;
       g_usleep (G_USEC_PER_SEC / 2);
@@ -307,24 +240,6 @@ shell_ok (QlTestGuest *guest,
           const char  *command)
 {
   return ql_test_guest_shell_ok (guest, command, COMMAND_TIMEOUT_S);
-}
-
-/* The name of the guest interface with MAC address @mac. */
-static char *
-guest_interface (QlTestGuest *guest,
-                 const char  *mac)
-{
-  g_autofree char *command = g_strdup_printf ("n=50; while ! grep -qx %s /sys/class/net/*/address && [ $n -gt 0 ]; do "
-                                              "usleep 100000; n=$((n-1)); done; "
-                                              "for f in /sys/class/net/*/address; do "
-                                              "if [ \"$(cat $f)\" = %s ]; then d=${f%%/address}; echo ${d##*/}; fi; done",
-                                              mac, mac);
-  char *iface = shell_ok (guest, command);
-
-  g_test_message ("guest interface with %s: '%s'", mac, iface);
-  g_assert_cmpstr (iface, !=, "");
-  g_assert_null (strchr (iface, '\n'));
-  return iface;
 }
 
 /* DHCP on @iface through the image's event script; the QLTEST-DHCP line
@@ -458,7 +373,7 @@ test_hot_plugged (QlTestGuest     *guest,
                   const char      *needle2,
                   const HostRoute *route)
 {
-  g_autofree char *iface2 = guest_interface (guest, MAC2);
+  g_autofree char *iface2 = ql_test_guest_interface (guest, MAC2, COMMAND_TIMEOUT_S);
   g_autofree char *command = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -515,7 +430,7 @@ test_unprivileged (void)
   world_init (&w, setpriv);
   g_test_message ("host: default route via %s on %s (%s)", route.gateway, route.iface, route.address);
 
-  port = free_port ();
+  port = ql_test_free_port (SOCK_STREAM);
   vm_text = g_strdup_printf ("[machine]\ntype = pc\n"
                              "[qmp q]\ntype = unix\npath = qmp.sock\nserver = true\nno-wait = true\n"
                              "[device nic0]\ntype = net\nnet-type = passt\n"
@@ -543,9 +458,9 @@ test_unprivileged (void)
   for (guint i = 0; i < 3; i++)
     {
       GPid pid = i == 0 ? launcher : i == 1 ? passt : qemu;
-      g_autofree char *uid = proc_status (pid, "Uid");
-      g_autofree char *gid = proc_status (pid, "Gid");
-      g_autofree char *groups = proc_status (pid, "Groups");
+      g_autofree char *uid = ql_test_proc_status (pid, "Uid");
+      g_autofree char *gid = ql_test_proc_status (pid, "Gid");
+      g_autofree char *groups = ql_test_proc_status (pid, "Groups");
 
       g_test_message ("pid %d: Uid %s, Gid %s, Groups '%s'", (int) pid, uid, gid, groups);
       g_assert_cmpstr (uid, ==, "65534 65534 65534 65534");
@@ -561,7 +476,7 @@ test_unprivileged (void)
   g_test_message ("guest shell after %.1f s", (g_get_monotonic_time () - start) / 1e6);
 
   /* DHCP: the host's address, prefix and gateway; the card's dns. */
-  iface = guest_interface (guest, MAC);
+  iface = ql_test_guest_interface (guest, MAC, COMMAND_TIMEOUT_S);
   lease = guest_dhcp (guest, iface);
   expected = g_strdup_printf ("%s %s router=%s dns=" DNS, iface, route.address, route.gateway);
   g_assert_cmpstr (lease, ==, expected);
@@ -576,7 +491,7 @@ test_unprivileged (void)
   /* Hot-plug a second passt card: its passt runs on after `qlaunch
    * hotplug` exits. */
   qmp = ql_test_guest_get_qmp_path (guest);
-  port2 = free_port ();
+  port2 = ql_test_free_port (SOCK_STREAM);
   spec = g_strdup_printf ("net,id=nic1,net-type=passt,mac-address=" MAC2 ",ipv6=false,dns=" DNS ","
                           "rom-file=,host-forwards=tcp:127.0.0.1:%u-:%d", port2, GUEST_PORT);
   {
@@ -639,7 +554,7 @@ test_qemu_killed (void)
   if (skip_unless_ready (FALSE, &route))
     return;
   world_init (&w, NULL);
-  port = free_port ();
+  port = ql_test_free_port (SOCK_STREAM);
   vm_file = g_build_filename (w.work, "stopped.vm", NULL);
   vm_text = g_strdup_printf ("[vm]\nname = passt-root\n"
                              "[machine]\ntype = q35\nacceleration = tcg\n"
@@ -682,7 +597,7 @@ test_qemu_killed (void)
       passt = g_array_index (passts, GPid, i);
   g_assert_cmpint (passt, >, 0);
   {
-    g_autofree char *uid = proc_status (passt, "Uid");
+    g_autofree char *uid = ql_test_proc_status (passt, "Uid");
 
     g_assert_cmpstr (uid, ==, "0 0 0 0");
   }

@@ -2,6 +2,7 @@
  * every device exists with the configured properties (checked over QMP),
  * a file name with commas reaches QEMU as one value, and QEMU prints no
  * warning at all. */
+#include "ql-test-net.h"
 #include "ql-test-util.h"
 #include "ql-test-qmp.h"
 
@@ -393,23 +394,6 @@ test_rng_balloon (void)
   vm_clear (&vm);
 }
 
-/* A TCP (or @type) port on 127.0.0.1 that was free a moment ago. */
-static guint
-free_port (int type)
-{
-  struct sockaddr_in sa = { 0 };
-  socklen_t len = sizeof sa;
-  int fd = socket (AF_INET, type | SOCK_CLOEXEC, 0);
-
-  g_assert_cmpint (fd, >=, 0);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
-  close (fd);
-  return ntohs (sa.sin_port);
-}
-
 /* A user-mode card (no root, no tap), restricted, with two forwards on
  * free ports (host checks on: `qlaunch args` checks the ports), written as
  * a repeated hostfwd key: QEMU takes it without a word, its slirp stack
@@ -420,8 +404,8 @@ static void
 test_user_net_forward (void)
 {
   Vm vm = { 0 };
-  guint port = free_port (SOCK_STREAM);
-  guint udp_port = free_port (SOCK_DGRAM);
+  guint port = ql_test_free_port (SOCK_STREAM);
+  guint udp_port = ql_test_free_port (SOCK_DGRAM);
   gboolean found_udp = FALSE;
   g_autoptr(QlHostProbe) probe = ql_host_probe_new ();
   g_autoptr(GError) error = NULL;

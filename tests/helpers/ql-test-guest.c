@@ -952,6 +952,24 @@ ql_test_guest_shell_ok (QlTestGuest *guest,
   return g_strstrip (out);
 }
 
+char *
+ql_test_guest_interface (QlTestGuest *guest,
+                         const char  *mac,
+                         guint        timeout_s)
+{
+  g_autofree char *command = g_strdup_printf ("n=50; while ! grep -qx %s /sys/class/net/*/address && [ $n -gt 0 ]; do "
+                                              "usleep 100000; n=$((n-1)); done; "
+                                              "for f in /sys/class/net/*/address; do "
+                                              "if [ \"$(cat $f)\" = %s ]; then d=${f%%/address}; echo ${d##*/}; fi; done",
+                                              mac, mac);
+  char *iface = ql_test_guest_shell_ok (guest, command, timeout_s);
+
+  g_test_message ("guest interface with %s: '%s'", mac, iface);
+  g_assert_cmpstr (iface, !=, "");
+  g_assert_null (strchr (iface, '\n'));
+  return iface;
+}
+
 gboolean
 ql_test_guest_shell_poweroff (QlTestGuest  *guest,
                               guint         timeout_s,

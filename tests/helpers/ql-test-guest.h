@@ -142,6 +142,12 @@ char              *ql_test_guest_shell            (QlTestGuest  *guest,
 char              *ql_test_guest_shell_ok         (QlTestGuest  *guest,
                                                    const char   *command,
                                                    guint         timeout_s);
+/* The name of the guest's network interface with MAC address @mac,
+ * which may take the guest up to 5 s to show; fails the test when there
+ * is none. */
+char              *ql_test_guest_interface        (QlTestGuest  *guest,
+                                                   const char   *mac,
+                                                   guint         timeout_s);
 /* Waits for the prompt and sends `poweroff`: the guest prints
  * `QLTEST-PASS shell <N> commands` and powers off; ql_test_guest_wait()
  * then returns PASS. */

@@ -187,3 +187,26 @@ ql_test_process_args (GPid pid)
     cmdline[len - 1] = ' ';
   return cmdline;
 }
+
+char *
+ql_test_proc_status (GPid        pid,
+                     const char *key)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *prefix = g_strconcat (key, ":", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      {
+        char *value = g_strdup (lines[i] + strlen (prefix));
+
+        g_strdelimit (value, "\t", ' ');
+        return g_strstrip (value);
+      }
+  g_error ("no %s in %s", key, path);
+  return NULL;
+}

@@ -44,6 +44,10 @@ GPid     ql_test_parent_of           (GPid        pid);
 GPid     ql_test_only_child_of       (GArray     *pids,
                                       GPid        parent,
                                       const char *what);
+/* The value of @key in /proc/@pid/status (tabs turned to spaces,
+ * stripped); fails the test when there is none. */
+char    *ql_test_proc_status         (GPid        pid,
+                                      const char *key);
 /* The arguments of @pid, each followed by ' ' (the last one too); NULL
  * when it is gone. */
 char    *ql_test_process_args        (GPid        pid);

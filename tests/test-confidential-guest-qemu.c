@@ -91,40 +91,20 @@ static GStrv
 qlaunch_argv_tcg (const char *vm_file)
 {
   const char *args[] = { "args", "--no-host-checks", "--format", "json", vm_file, NULL };
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
+  GStrv argv = ql_test_qemu_argv (args, -1, -1, QEMU_TIMEOUT_S);
   gboolean replaced = FALSE;
-  JsonArray *array;
-  int status;
 
-  status = ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      const char *arg = json_array_get_string_element (array, i);
-      g_autofree char *tcg = NULL;
+  for (guint i = 1; argv[i] != NULL; i++)
+    if (g_str_equal (argv[i - 1], "-machine") && strstr (argv[i], "accel=kvm") != NULL)
+      {
+        g_auto(GStrv) parts = g_strsplit (argv[i], "accel=kvm", 2);
 
-      if (i > 0 && g_str_equal (json_array_get_string_element (array, i - 1), "-machine")
-          && strstr (arg, "accel=kvm") != NULL)
-        {
-          g_auto(GStrv) parts = g_strsplit (arg, "accel=kvm", 2);
-
-          tcg = g_strjoinv ("accel=tcg", parts);
-          replaced = TRUE;
-        }
-      g_strv_builder_add (builder, tcg != NULL ? tcg : arg);
-    }
+        g_free (argv[i]);
+        argv[i] = g_strjoinv ("accel=tcg", parts);
+        replaced = TRUE;
+      }
   g_assert_true (replaced);
-  g_strv_builder_add (builder, "-display");
-  g_strv_builder_add (builder, "none");
-  return g_strv_builder_end (builder);
+  return argv;
 }
 
 static void

@@ -85,27 +85,8 @@ qlaunch_argv (const char *vm_file,
 {
   const char *with_checks[] = { "args", "--format", "json", vm_file, NULL };
   const char *without_checks[] = { "args", "--no-host-checks", "--format", "json", vm_file, NULL };
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  JsonArray *array;
-  int status;
 
-  status = ql_test_run_qlaunch (host_checks ? with_checks : without_checks,
-                                pass_fd, target_fd, QEMU_TIMEOUT_S, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    g_strv_builder_add (builder, json_array_get_string_element (array, i));
-  g_strv_builder_add (builder, "-display");
-  g_strv_builder_add (builder, "none");
-  return g_strv_builder_end (builder);
+  return ql_test_qemu_argv (host_checks ? with_checks : without_checks, pass_fd, target_fd, QEMU_TIMEOUT_S);
 }
 
 /* The argv holds @arg (the option QEMU's message will name). */

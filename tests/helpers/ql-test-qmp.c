@@ -1,6 +1,6 @@
 /* qlaunch tests — a small synchronous QMP client. */
 #include "ql-test-qmp.h"
-#include "ql-test-util.h"
+#include "ql-test-spawn.h"
 
 #include <string.h>
 
@@ -534,31 +534,12 @@ ql_test_qmp_free (QlTestQmp *qmp)
 GSubprocess *
 ql_test_qemu_start_vm_file (const char *vm_file)
 {
-  const char *args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"),
-                         "args", "--format", "json", vm_file, NULL };
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  const char *args[] = { "args", "--format", "json", vm_file, NULL };
+  g_auto(GStrv) argv = ql_test_qemu_argv (args, -1, -1, 60);
   g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   GSubprocess *qemu;
-  JsonArray *array;
-  int status;
 
-  g_assert_nonnull (args[1]);
-  status = ql_test_run_cli (args, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-  g_test_message ("argv: %s", out);
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    g_ptr_array_add (argv, g_strdup (json_array_get_string_element (array, i)));
-  g_ptr_array_add (argv, g_strdup ("-display"));
-  g_ptr_array_add (argv, g_strdup ("none"));
-  g_ptr_array_add (argv, NULL);
-  qemu = g_subprocess_newv ((const char * const *) argv->pdata,
+  qemu = g_subprocess_newv ((const char * const *) argv,
                             G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
                             | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);

@@ -17,6 +17,12 @@ struct _QlTestConsole
   gboolean typed;           /* a line was written to the console */
 };
 
+static const char *
+vm_stderr (gpointer vm)
+{
+  return ql_vm_get_stderr (vm) != NULL ? ql_vm_get_stderr (vm) : "";
+}
+
 static void
 vm_exited (GObject      *source,
            GAsyncResult *res,
@@ -59,6 +65,8 @@ ql_test_console_for_vm (QlVm       *vm,
   c->vm = g_object_ref (vm);
   c->p = ql_test_proc_new_console (in_pipe[1], out_pipe[0], what);
   c->p->exited = FALSE;     /* until the VM ends */
+  c->p->stderr_text = vm_stderr;
+  c->p->stderr_data = vm;
   return c;
 }
 
@@ -90,9 +98,7 @@ ql_test_console_get_qemu_pid (QlTestConsole *c)
 const char *
 ql_test_console_get_stderr (QlTestConsole *c)
 {
-  if (c->vm == NULL)
-    return c->p->err.buf->str;
-  return ql_vm_get_stderr (c->vm) != NULL ? ql_vm_get_stderr (c->vm) : "";
+  return c->vm != NULL ? vm_stderr (c->vm) : c->p->err.buf->str;
 }
 
 const char *
@@ -129,8 +135,6 @@ void
 ql_test_console_fail (QlTestConsole *c,
                       const char    *why)
 {
-  if (c->vm != NULL)
-    g_string_assign (c->p->err.buf, ql_test_console_get_stderr (c));
   ql_test_proc_fail (c->p, why);
 }
 
@@ -140,70 +144,6 @@ ql_test_console_write (QlTestConsole *c,
 {
   ql_test_proc_write (c->p, line);
   c->typed = TRUE;
-}
-
-/* The offset of the first "QLTEST-DONE <digits>" line at or after c->pos,
- * or -1; @status and @line_end set. */
-static gssize
-find_done (QlTestConsole *c,
-           int           *status,
-           gsize         *line_end)
-{
-  GString *out = c->p->out.buf;
-  gsize from = c->p->pos;
-
-  for (;;)
-    {
-      const char *at = from < out->len
-                       ? memmem (out->str + from, out->len - from, QL_TEST_SHELL_DONE, strlen (QL_TEST_SHELL_DONE))
-                       : NULL;
-      const char *p;
-      char *end;
-      long n;
-
-      if (at == NULL)
-        return -1;
-      p = at + strlen (QL_TEST_SHELL_DONE);
-      if (g_ascii_isdigit (*p))
-        {
-          n = strtol (p, &end, 10);
-          if (*end == '\r')
-            end++;
-          if (*end == '\n')
-            {
-              *status = (int) n;
-              *line_end = end + 1 - out->str;
-              return at - out->str;
-            }
-          if (*end == '\0')
-            return -1;      /* the line is not complete yet */
-        }
-      from = p - out->str;
-    }
-}
-
-/* What the console printed from c->pos to @end, without '\r' and without
- * the shell's prompt lines (a clone prints its first prompt after it
- * resumed when the template was saved before the guest printed it) nor
- * QEMU's own line for a pty backend. */
-static char *
-output_between (QlTestConsole *c,
-                gsize          end)
-{
-  g_autofree char *raw = g_strndup (c->p->out.buf->str + c->p->pos, end - c->p->pos);
-  g_autofree char *text = ql_test_strip_cr (raw);
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  GString *out = g_string_new (NULL);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      if (g_str_equal (lines[i], QL_TEST_SHELL_PROMPT) || g_str_has_prefix (lines[i], "char device redirected to "))
-        continue;
-      if (out->len > 0)
-        g_string_append_c (out, '\n');
-      g_string_append (out, lines[i]);
-    }
-  return g_string_free (out, FALSE);
 }
 
 /* The first line gets a leading blank: QEMU's serial port takes one byte
@@ -228,33 +168,7 @@ ql_test_console_collect (QlTestConsole *c,
                          guint          timeout_s,
                          int           *status)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-  gsize end = 0;
-  gssize at;
-  int st = -1;
-  char *out;
-
-  while ((at = find_done (c, &st, &end)) < 0)
-    {
-      g_autofree char *why = NULL;
-
-      if (c->p->exited && c->p->out.eof)
-        {
-          why = g_strdup_printf ("exited (status %d) before the end of '%s'", c->p->status, command);
-          ql_test_console_fail (c, why);
-        }
-      if (g_get_monotonic_time () >= deadline)
-        {
-          why = g_strdup_printf ("no " QL_TEST_SHELL_DONE "N for '%s' within %u s", command, timeout_s);
-          ql_test_console_fail (c, why);
-        }
-      ql_test_proc_iterate ();
-    }
-  out = output_between (c, at);
-  c->p->pos = end;
-  if (status != NULL)
-    *status = st;
-  return g_strstrip (out);
+  return ql_test_proc_collect (c->p, command, timeout_s, status);
 }
 
 char *

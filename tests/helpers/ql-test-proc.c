@@ -167,7 +167,8 @@ ql_test_proc_fail (QlTestProc *p,
   if (p->out.buf->len > 3000)
     from += p->out.buf->len - 3000;
   tail = ql_test_strip_cr (from);
-  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", p->what, why, p->err.buf->str, tail);
+  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", p->what, why,
+           p->stderr_text != NULL ? p->stderr_text (p->stderr_data) : p->err.buf->str, tail);
 }
 
 void
@@ -249,32 +250,122 @@ ql_test_proc_wait_stderr (QlTestProc *p,
   return at;
 }
 
+/* The offset of the first "QLTEST-DONE <digits>" line at or after
+ * proc->pos, or -1; @status and @line_end set. */
+static gssize
+find_done (QlTestProc *proc,
+           int        *status,
+           gsize      *line_end)
+{
+  GString *out = proc->out.buf;
+  gsize from = proc->pos;
+
+  for (;;)
+    {
+      const char *at = from < out->len
+                       ? memmem (out->str + from, out->len - from, QL_TEST_SHELL_DONE, strlen (QL_TEST_SHELL_DONE))
+                       : NULL;
+      const char *p;
+      char *end;
+      long n;
+
+      if (at == NULL)
+        return -1;
+      p = at + strlen (QL_TEST_SHELL_DONE);
+      if (g_ascii_isdigit (*p))
+        {
+          n = strtol (p, &end, 10);
+          if (*end == '\r')
+            end++;
+          if (*end == '\n')
+            {
+              *status = (int) n;
+              *line_end = end + 1 - out->str;
+              return at - out->str;
+            }
+          if (*end == '\0')
+            return -1;      /* the line is not complete yet */
+        }
+      from = p - out->str;
+    }
+}
+
+/* What the console printed from p->pos to @end, without '\r' and without
+ * the shell's prompt lines (a clone prints its first prompt after it
+ * resumed when the template was saved before the guest printed it) nor
+ * QEMU's own line for a pty backend. */
+static char *
+output_between (QlTestProc *p,
+                gsize       end)
+{
+  g_autofree char *raw = g_strndup (p->out.buf->str + p->pos, end - p->pos);
+  g_autofree char *text = ql_test_strip_cr (raw);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_equal (lines[i], QL_TEST_SHELL_PROMPT) || g_str_has_prefix (lines[i], "char device redirected to "))
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      g_string_append (out, lines[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+ql_test_proc_collect (QlTestProc *p,
+                      const char *command,
+                      guint       timeout_s,
+                      int        *status)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  gsize end = 0;
+  gssize at;
+  int st = -1;
+  char *out;
+
+  while ((at = find_done (p, &st, &end)) < 0)
+    {
+      g_autofree char *why = NULL;
+
+      if (p->exited && p->out.eof)
+        {
+          why = g_strdup_printf ("exited (status %d) before the end of '%s'", p->status, command);
+          ql_test_proc_fail (p, why);
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          why = g_strdup_printf ("no " QL_TEST_SHELL_DONE "N for '%s' within %u s", command, timeout_s);
+          ql_test_proc_fail (p, why);
+        }
+      ql_test_proc_iterate ();
+    }
+  out = output_between (p, at);
+  p->pos = end;
+  if (status != NULL)
+    *status = st;
+  return g_strstrip (out);
+}
+
 char *
 ql_test_proc_shell (QlTestProc *p,
                     const char *command,
                     guint       timeout_s)
 {
-  g_autoptr(GString) output = g_string_new (NULL);
-  g_auto(GStrv) lines = NULL;
-  gsize from = p->pos;
-  const char *done;
+  int status = -1;
+  char *out;
 
   ql_test_proc_write (p, command);
-  ql_test_proc_wait_line (p, QL_TEST_SHELL_DONE, timeout_s);
-  done = g_strrstr_len (p->out.buf->str, p->pos, QL_TEST_SHELL_DONE);
-  if (ql_test_proc_last_status (p) != 0)
-    ql_test_proc_fail (p, "the command failed");
-  g_string_append_len (output, p->out.buf->str + from, done - (p->out.buf->str + from));
-  lines = g_strsplit (output->str, "\n", -1);
-  g_string_truncate (output, 0);
-  for (guint i = 0; lines[i] != NULL; i++)
+  out = ql_test_proc_collect (p, command, timeout_s, &status);
+  if (status != 0)
     {
-      g_strstrip (lines[i]);
-      if (g_str_equal (lines[i], QL_TEST_SHELL_PROMPT) || lines[i][0] == '\0')
-        continue;
-      g_string_append_printf (output, "%s%s", output->len > 0 ? "\n" : "", lines[i]);
+      g_autofree char *why = g_strdup_printf ("'%s' exited with %d: %s", command, status, out);
+
+      ql_test_proc_fail (p, why);
     }
-  return g_string_free (g_steal_pointer (&output), FALSE);
+  return out;
 }
 
 int

@@ -34,6 +34,10 @@ typedef struct
   gint64 start;                 /* monotonic, at the spawn */
   char *what;
   GCancellable *cancel;         /* of the reads */
+  /* (nullable) what failures show as the stderr of a console without a
+   * process (a library VM's: QEMU's stderr), from @stderr_data. */
+  const char *(*stderr_text) (gpointer stderr_data);
+  gpointer stderr_data;
 } QlTestProc;
 
 /* Starts reading @stream (referenced) into r->buf (a new string) on the
@@ -82,8 +86,18 @@ void        ql_test_proc_wait_line    (QlTestProc         *p,
 const char *ql_test_proc_wait_stderr  (QlTestProc         *p,
                                        const char         *needle,
                                        guint               timeout_s);
+/* Waits (up to @timeout_s) for the end of a command of the guest's
+ * shell: the first `QLTEST-DONE <status>` line from p->pos on, and moves
+ * p->pos past it. Returns what the console printed before it, stripped,
+ * without '\r', the shell's prompt lines and QEMU's own line for a pty
+ * backend; @status: (nullable) the command's status. @command names it
+ * in failures. */
+char       *ql_test_proc_collect      (QlTestProc         *p,
+                                       const char         *command,
+                                       guint               timeout_s,
+                                       int                *status);
 /* Writes @command, waits for `QLTEST-DONE 0` (another status fails);
- * returns what the command printed (prompt lines left out, trimmed). */
+ * returns what the command printed (as ql_test_proc_collect()). */
 char       *ql_test_proc_shell        (QlTestProc         *p,
                                        const char         *command,
                                        guint               timeout_s);

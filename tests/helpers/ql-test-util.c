@@ -313,6 +313,39 @@ ql_test_run_until (gboolean *flag,
     }
 }
 
+static gboolean
+watchdog_fired (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+ql_test_wait_until (GMainContext *context,
+                    QlTestCond    cond,
+                    gpointer      data,
+                    guint         timeout_ms,
+                    const char   *what)
+{
+  gboolean expired = FALSE;
+  GSource *watchdog = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (watchdog, watchdog_fired, &expired, NULL);
+  g_source_attach (watchdog, context != NULL ? context : g_main_context_default ());
+  while (!cond (data) && !expired)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (watchdog);
+  g_source_unref (watchdog);
+  if (!cond (data))
+    g_error ("timed out after %u ms waiting for %s", timeout_ms, what);
+}
+
+gboolean
+ql_test_flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
 void
 ql_test_spin (guint ms)
 {

@@ -78,6 +78,17 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QlTestRun, ql_test_run_clear)
  * the test after @timeout_ms. */
 void        ql_test_run_until           (gboolean    *flag,
                                          guint        timeout_ms);
+/* A condition for ql_test_wait_until(). */
+typedef gboolean (*QlTestCond) (gpointer data);
+/* Iterates @context (NULL: the global default) until @cond (@data)
+ * holds; fails the test, naming @what, after @timeout_ms. */
+void        ql_test_wait_until          (GMainContext *context,
+                                         QlTestCond    cond,
+                                         gpointer      data,
+                                         guint         timeout_ms,
+                                         const char   *what);
+/* A QlTestCond: whether the gboolean at @data is set. */
+gboolean    ql_test_flag_set            (gpointer     data);
 /* Iterates the thread-default main context for @ms milliseconds. */
 void        ql_test_spin                (guint        ms);
 

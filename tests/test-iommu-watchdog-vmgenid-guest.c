@@ -42,6 +42,7 @@
  */
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
+#include "ql-test-proc.h"
 #include "ql-test-vm-guard.h"
 
 #include <string.h>
@@ -203,30 +204,6 @@ test_virtio_iommu (void)
 
 typedef struct
 {
-  GString  *console;
-  gboolean  eof;
-} Console;
-
-static void
-console_read_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Console *c = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, NULL);
-
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      c->eof = TRUE;
-      return;
-    }
-  g_string_append_len (c->console, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  g_input_stream_read_bytes_async (G_INPUT_STREAM (object), 4096, G_PRIORITY_DEFAULT, NULL,
-                                   console_read_cb, c);
-}
-
-typedef struct
-{
   guint             count;
   QlWatchdogAction  action;
   char             *name;
@@ -287,7 +264,7 @@ test_watchdog (void)
   g_autoptr(GCancellable) timeout = g_cancellable_new ();
   g_autofree char *text = NULL;
   g_autofree char *dir = NULL;
-  Console console = { g_string_new (NULL), FALSE };
+  QlTestProcReader console = { 0 };
   Fired fired = { 0 };
   Waited waited = { 0 };
   const char *armed;
@@ -320,7 +297,7 @@ test_watchdog (void)
   ql_vm_set_stdout_fd (vm, p[1]);
   close (p[1]);
   stream = g_unix_input_stream_new (p[0], TRUE);
-  g_input_stream_read_bytes_async (stream, 4096, G_PRIORITY_DEFAULT, NULL, console_read_cb, &console);
+  ql_test_proc_reader_start (&console, stream, NULL);
 
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
@@ -334,15 +311,15 @@ test_watchdog (void)
   if (!g_cancellable_is_cancelled (timeout))
     g_source_remove (timeout_id);
 
-  armed = strstr (console.console->str, "QLTEST-WATCHDOG-ARMED");
-  g_test_message ("console tail: %s", armed != NULL ? armed : console.console->str);
+  armed = strstr (console.buf->str, "QLTEST-WATCHDOG-ARMED");
+  g_test_message ("console tail: %s", armed != NULL ? armed : console.buf->str);
   g_test_message ("QlVm::watchdog emitted %u time(s), action '%s'", fired.count, fired.name ? fired.name : "");
   g_assert_no_error (waited.error);
   g_assert_true (waited.ok);
   g_assert_nonnull (armed);
   /* QEMU ended the run, not the guest: no result marker after arming. */
-  g_assert_null (strstr (console.console->str, "QLTEST-FAIL"));
-  g_assert_null (strstr (console.console->str, "QLTEST-PASS"));
+  g_assert_null (strstr (console.buf->str, "QLTEST-FAIL"));
+  g_assert_null (strstr (console.buf->str, "QLTEST-PASS"));
   g_assert_cmpuint (fired.count, ==, 1);
   g_assert_cmpint (fired.action, ==, QL_WATCHDOG_ACTION_POWEROFF);
   g_assert_cmpstr (fired.name, ==, "poweroff");
@@ -351,7 +328,7 @@ test_watchdog (void)
   g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
 
   g_free (fired.name);
-  g_string_free (console.console, TRUE);
+  ql_test_proc_reader_clear (&console);
   ql_test_rm_rf (dir);
 }
 

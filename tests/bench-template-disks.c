@@ -32,7 +32,7 @@ time_clone (const char *dir)
   g_autofree char *out = ql_test_console_shell_ok (c, "true", COMMAND_TIMEOUT_S);
   double ms = (g_get_monotonic_time () - start) / 1e3;
 
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   return ms;
 }
 
@@ -62,9 +62,6 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
 
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
   g_test_init (&argc, &argv, NULL);
   if (ql_test_guest_dir () == NULL)
     {
@@ -72,9 +69,8 @@ main (int    argc,
       return 0;
     }
   work_dir = ql_test_make_tmpdir ();
-  run_dir = g_build_filename (work_dir, "run", NULL);
-  g_assert_cmpint (g_mkdir (run_dir, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", run_dir, TRUE);
+  ql_test_proc_guard (work_dir, NULL);
+  run_dir = ql_test_make_runtime_dir (work_dir, "run");
   ensure_base ();
   rw = make_template ("writable", TRUE, NULL);
   ro = make_template ("read-only", FALSE, NULL);

@@ -1,6 +1,7 @@
 /* qlaunch tests — helpers shared by the device plugin tests (test-net,
  * test-block): build a VM through the C API, check a rule's error, and
- * compare the argv lines a VM's devices add. */
+ * compare the argv lines a VM's devices add, the descriptors it hands to
+ * QEMU and a device's hot-plug plan. */
 #pragma once
 
 #include <string.h>
@@ -181,3 +182,45 @@ test_device_lines (QlVmConfig *vm)
     g_autofree char *_lines = test_device_lines (vm); \
     g_assert_cmpstr (_lines, ==, (expected));         \
   } G_STMT_END
+
+/* The host descriptors @vm hands to QEMU are @expected, in order (QEMU's
+ * 3, 4, ...). */
+static inline void
+test_assert_fds (QlVmConfig *vm,
+                 const int  *expected,
+                 guint       n_expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlCmdline) cmdline = ql_vm_config_build_cmdline (vm, &error);
+  GArray *fds;
+
+  g_assert_no_error (error);
+  fds = ql_cmdline_get_fds (cmdline);
+  g_assert_cmpmem (fds->data, fds->len * sizeof (int),
+                   expected, n_expected * sizeof (int));
+}
+
+/* The hot-plug plan of @device (in @vm, nullable) is the JSON array
+ * @expected, and hands QEMU no descriptor. */
+static inline void
+test_assert_plan (QlDevice   *device,
+                  QlVmConfig *vm,
+                  const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) fds = NULL;
+  g_autoptr(JsonArray) plan = ql_hotplug_plan (device, vm, &fds, &error);
+  g_autoptr(JsonNode) got = NULL;
+  g_autoptr(JsonNode) want = ql_test_parse_json (expected);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (plan);
+  g_assert_cmpuint (fds->len, ==, 0);
+  got = json_node_init_array (json_node_alloc (), plan);
+  if (!json_node_equal (got, want))
+    {
+      g_autofree char *text = json_to_string (got, FALSE);
+
+      g_error ("plan %s, expected %s", text, expected);
+    }
+}

@@ -4,39 +4,6 @@
  * plan. */
 #include "ql-device-test.h"
 
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-/* The hot-plug plan of @device in @vm is the JSON array @expected. */
-static void
-assert_plan (QlDevice   *device,
-             QlVmConfig *vm,
-             const char *expected)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonArray) plan = ql_hotplug_plan (device, vm, NULL, &error);
-  g_autoptr(JsonNode) got = NULL;
-  g_autoptr(JsonNode) want = parse_json (expected);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (plan);
-  got = json_node_init_array (json_node_alloc (), plan);
-  if (!json_node_equal (got, want))
-    {
-      g_autofree char *text = json_to_string (got, FALSE);
-
-      g_error ("plan %s, expected %s", text, expected);
-    }
-}
-
 /* ---- output ---- */
 
 static void
@@ -233,9 +200,9 @@ test_hotplug (void)
                                    "addr", "7", NULL);
 
   /* Booleans stay JSON booleans: device_add refuses "on" strings. */
-  assert_plan (dev, NULL,
-               "[{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-balloon-pci\", \"id\": \"balloon0\","
-               " \"bus\": \"pci.0\", \"addr\": \"7\", \"deflate-on-oom\": true, \"free-page-reporting\": true}}]");
+  test_assert_plan (dev, NULL,
+                    "[{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-balloon-pci\", \"id\": \"balloon0\","
+                    " \"bus\": \"pci.0\", \"addr\": \"7\", \"deflate-on-oom\": true, \"free-page-reporting\": true}}]");
 }
 
 static void
@@ -244,8 +211,8 @@ test_hotplug_minimal (void)
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
   QlDevice *dev = test_add_device (vm, "balloon", "b0", NULL);
 
-  assert_plan (dev, NULL,
-               "[{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-balloon-pci\", \"id\": \"b0\"}}]");
+  test_assert_plan (dev, NULL,
+                    "[{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-balloon-pci\", \"id\": \"b0\"}}]");
 }
 
 int

@@ -396,18 +396,6 @@ test_shipped_files_pass (void)
   g_assert_cmpuint (checked, >, 150);
 }
 
-static char *
-write_vm (const char *name,
-          const char *text)
-{
-  g_autofree char *path = g_build_filename (work, name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return g_steal_pointer (&path);
-}
-
 /* `check` and `run` refuse the VM @text with an error line starting
  * @message (after "qlaunch: FILE: "); run starts no QEMU (@pidfile, the
  * VM's pid file when it has one, is never written); without host checks
@@ -418,7 +406,7 @@ assert_refused (const char *name,
                 const char *message,
                 const char *pidfile)
 {
-  g_autofree char *vm = write_vm (name, text);
+  g_autofree char *vm = ql_test_write_file (work, name, text);
   const char *plugins = g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR");
   const char *check[] = { "--plugin-dir", plugins, "check", vm, NULL };
   const char *run[] = { "--plugin-dir", plugins, "run", vm, NULL };
@@ -551,7 +539,7 @@ test_escape_hatch_refusals (void)
 
   {
     g_autofree char *text = g_strconcat (base, "qemu-set = mq=on,host_mtu=0x578\n", NULL);
-    g_autofree char *vm = write_vm ("mq.vm", text);
+    g_autofree char *vm = ql_test_write_file (work, "mq.vm", text);
     const char *args[] = { "--plugin-dir", plugins, "args", vm, NULL };
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
@@ -584,7 +572,7 @@ test_json_forms_start (void)
     "[device br0]\ntype = bridge\nchassis = 1\nshpc = true\naddr = 5\n"
     "[device net0]\ntype = net\nif-name = qlcapsjson0\n",
     work, qmp, disk, share);
-  g_autofree char *vm = write_vm ("json.vm", text);
+  g_autofree char *vm = ql_test_write_file (work, "json.vm", text);
   const char *args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), "args", "--qemu-version", "9.2",
                          "--format", "lines", "--no-host-checks", vm, NULL };
   g_autofree char *out = NULL;

@@ -29,25 +29,10 @@
 
 #define QEMU_START_TIMEOUT_MS 20000
 #define WAIT_TIMEOUT_MS       20000
+/* A qlaunch that runs longer than this hangs. */
+#define RUN_LIMIT_S           60
 
 /* ---- running qlaunch to completion ---- */
-
-typedef struct
-{
-  int    status;
-  char  *out;
-  char  *err;
-  double seconds;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
 static const char *
 env_dir (const char *name)
@@ -63,45 +48,20 @@ static const char *run_cwd;
 
 /* `qlaunch --plugin-dir BUILD ARGS...`, LC_ALL=C; output and status in @r. */
 static void
-run_argv (Run                *r,
+run_argv (QlTestRun          *r,
           const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  gint64 start;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-  run_clear (r);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   if (run_cwd != NULL)
     g_subprocess_launcher_set_cwd (launcher, run_cwd);
-  g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  start = g_get_monotonic_time ();
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->seconds = (g_get_monotonic_time () - start) / 1e6;
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  r->status = g_subprocess_get_exit_status (proc);
-  if (r->out == NULL)
-    r->out = g_strdup ("");
-  if (r->err == NULL)
-    r->err = g_strdup ("");
-  g_test_message ("qlaunch ... %s: exit %d (%.2f s)\nstdout: %s\nstderr: %s",
-                  args[0], r->status, r->seconds, r->out, r->err);
+  ql_test_run_bounded (r, launcher, RUN_LIMIT_S, args);
+  ql_test_run_assert_exited (r);
 }
 
 static G_GNUC_NULL_TERMINATED void
-run (Run *r,
+run (QlTestRun *r,
      ...)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
@@ -125,7 +85,7 @@ assert_has (const char *text,
 }
 
 static void
-assert_ok (Run *r)
+assert_ok (QlTestRun *r)
 {
   if (r->status != 0)
     g_error ("qlaunch failed (exit %d): %s", r->status, r->err);
@@ -133,7 +93,7 @@ assert_ok (Run *r)
 
 /* Exit 1, nothing on stdout, each fragment on stderr. */
 static G_GNUC_NULL_TERMINATED void
-assert_failure (Run *r,
+assert_failure (QlTestRun *r,
                 ...)
 {
   const char *fragment;
@@ -148,7 +108,7 @@ assert_failure (Run *r,
 }
 
 static void
-assert_usage (Run        *r,
+assert_usage (QlTestRun  *r,
               const char *fragment)
 {
   g_assert_cmpint (r->status, ==, 2);
@@ -168,17 +128,6 @@ parse_line (const char *text)
   g_assert_cmpuint (len, >, 0);
   g_assert_cmpint (text[len - 1], ==, '\n');
   g_assert_null (memchr (text, '\n', len - 1));
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
   json_parser_load_from_data (parser, text, -1, &error);
   g_assert_no_error (error);
   return json_node_copy (json_parser_get_root (parser));
@@ -268,7 +217,7 @@ qmp_ok (Qemu       *q,
         const char *command,
         const char *json)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run (&r, "qmp", q->sock, command, json, NULL);
   assert_ok (&r);
@@ -379,7 +328,7 @@ static void
 test_qmp_errors (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   if (!have_qemu ())
     return;
@@ -421,7 +370,7 @@ test_qmp_no_server (void)
   g_autofree char *dir = ql_test_make_tmpdir ();
   g_autofree char *sock = g_build_filename (dir, "nobody.sock", NULL);
   g_autofree char *file = g_build_filename (dir, "plain-file", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run (&r, "qmp", "--timeout", "300", sock, "query-status", NULL);
   assert_failure (&r, "qlaunch: qmp: ", sock, NULL);
@@ -609,7 +558,7 @@ assert_event_line (Live       *live,
 
   if (i >= live->lines->len)
     g_error ("no event line %u (%s); stderr: %s", i, name, live->err->str);
-  node = parse_json (g_ptr_array_index (live->lines, i));
+  node = ql_test_parse_json (g_ptr_array_index (live->lines, i));
   g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
   o = json_node_get_object (node);
   g_assert_cmpstr (json_object_get_string_member_with_default (o, "event", NULL), ==, name);
@@ -675,7 +624,7 @@ test_events_qemu_quit (void)
   g_assert_true (g_subprocess_get_if_exited (live->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (live->proc), ==, 0);
   assert_event_line (live, 0, "SHUTDOWN");
-  node = parse_json (g_ptr_array_index (live->lines, 0));
+  node = ql_test_parse_json (g_ptr_array_index (live->lines, 0));
   data = json_object_get_object_member (json_node_get_object (node), "data");
   g_assert_cmpstr (json_object_get_string_member (data, "reason"), ==, "host-qmp-quit");
   assert_has (live->err->str, "closed the connection");
@@ -717,7 +666,7 @@ static void
 test_hotplug_char (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) names = NULL;
   g_autofree char *vm = NULL;
   g_autofree char *port_sock = NULL;
@@ -770,7 +719,7 @@ static void
 test_hotplug_qemu_set (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autoptr(JsonNode) mq = NULL;
   g_autoptr(JsonNode) mtu = NULL;
   g_auto(GStrv) names = NULL;
@@ -801,7 +750,7 @@ static void
 test_hotplug_qemu_set_block (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autoptr(JsonNode) nodes = NULL;
   g_autofree char *image = NULL;
   g_autofree char *spec = NULL;
@@ -837,7 +786,7 @@ static void
 test_hotplug_controller_and_port (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) names = NULL;
   g_autofree char *port = NULL;
 
@@ -863,7 +812,7 @@ static void
 test_hotplug_rollback (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) names = NULL;
   g_autofree char *vm = NULL;
   g_autofree char *first = NULL;
@@ -912,7 +861,7 @@ static void
 test_hotplug_block_unplug_timeout (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) names = NULL;
   g_autofree char *image = NULL;
   g_autofree char *spec = NULL;
@@ -966,7 +915,7 @@ static void
 test_hotplug_relative_path (void)
 {
   g_autoptr(Qemu) q = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autofree char *test_cwd = g_get_current_dir ();
   g_autofree char *qemu_cwd = NULL;
   g_autofree char *caller_dir = NULL;
@@ -1023,7 +972,7 @@ test_hotplug_dry_run (void)
   g_autofree char *image = g_build_filename (dir, "disk0.img", NULL);
   g_autofree char *spec = g_strdup_printf ("block,id=disk0,file=%s,format=raw", image);
   g_autofree char *nosock = g_build_filename (dir, "nobody.sock", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autoptr(JsonNode) root = NULL;
   JsonArray *commands;
   int blockdev_add = -1, device_add = -1;
@@ -1034,7 +983,7 @@ test_hotplug_dry_run (void)
   run (&r, "hotplug", "--dry-run", nosock, "-d", spec, NULL);
   assert_ok (&r);
   g_assert_cmpstr (r.err, ==, "");
-  root = parse_json (r.out);
+  root = ql_test_parse_json (r.out);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
   commands = json_node_get_array (root);
   g_assert_cmpuint (json_array_get_length (commands), >=, 2);
@@ -1074,7 +1023,7 @@ test_hotplug_usage (void)
 {
   g_autofree char *dir = ql_test_make_tmpdir ();
   g_autofree char *sock = g_build_filename (dir, "nobody.sock", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run (&r, "hotplug", sock, NULL);
   assert_usage (&r, "-d");

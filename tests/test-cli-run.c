@@ -37,6 +37,7 @@
 
 #include "ql-test-bios.h"
 #include "ql-test-guest.h"
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 
 /* ---- a running qlaunch, its output read as it comes ---- */
@@ -710,22 +711,6 @@ test_guest_ready (Fixture       *fx,
 
 #define SANDBOX_DEFAULT "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
 
-/* The arguments of process @pid joined with ' ' (and a trailing ' '). */
-static char *
-process_args (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
-  g_autofree char *cmdline = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-    return g_strdup ("");
-  for (gsize i = 0; i < len; i++)
-    if (cmdline[i] == '\0')
-      cmdline[i] = ' ';
-  return g_strndup (cmdline, len);
-}
-
 static gboolean
 run_at_shell (Run *run)
 {
@@ -770,7 +755,8 @@ run_guest_shell (Fixture     *fx,
     g_error ("the guest did not reach its shell; stdout:\n%s\nstderr:\n%s", run->out->str, run->err->str);
   *pid = run_qemu_pid (run);
   g_assert_cmpint (*pid, >, 0);
-  *args = process_args (*pid);
+  *args = ql_test_process_args (*pid);
+  g_assert_nonnull (*args);
   return run;
 }
 

@@ -15,21 +15,8 @@ static QlRegistry *registry;   /* the build's plugins, in this process */
 
 /* ---- running qlaunch ---- */
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+/* A qlaunch that runs longer than this hangs. */
+#define RUN_LIMIT_S 60
 
 /* Fails the test and goes on, so that one test reports every failing
  * check (TAP keeps only the last g_test_fail_printf() message). */
@@ -61,17 +48,12 @@ env_dir (const char *name)
 /* Runs qlaunch with @args in an environment changed by @env: entries
  * "NAME=VALUE" set a variable, "NAME" unsets it. LC_ALL=C always. */
 static void
-run_env (Run                *r,
+run_env (QlTestRun          *r,
          const char * const *env,
          const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-  run_clear (r);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
@@ -86,27 +68,13 @@ run_env (Run                *r,
       else
         g_subprocess_launcher_unsetenv (launcher, env[i]);
     }
-
-  g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BIN"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  r->status = g_subprocess_get_exit_status (proc);
-  if (r->out == NULL)
-    r->out = g_strdup ("");
-  if (r->err == NULL)
-    r->err = g_strdup ("");
+  ql_test_run_bounded_bare (r, launcher, RUN_LIMIT_S, args);
+  ql_test_run_assert_exited (r);
 }
 
 /* Runs `qlaunch ARGS...` with only the build's plugins. */
 static G_GNUC_NULL_TERMINATED void
-run_args (Run *r,
+run_args (QlTestRun *r,
           ...)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
@@ -125,7 +93,7 @@ run_args (Run *r,
 
 /* Runs `qlaunch ARGS...` exactly as given (no plugin dir added). */
 static G_GNUC_NULL_TERMINATED void
-run_bare (Run *r,
+run_bare (QlTestRun *r,
           ...)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
@@ -159,7 +127,7 @@ assert_lacks (const char *text,
 /* Asserts a usage error: exit 2, a message and the usage on stderr,
  * nothing on stdout. */
 static void
-assert_usage (Run        *r,
+assert_usage (QlTestRun  *r,
               const char *fragment)
 {
   g_assert_cmpint (r->status, ==, 2);
@@ -171,7 +139,7 @@ assert_usage (Run        *r,
 
 /* Asserts an invalid VM: exit 1, nothing on stdout, each fragment on stderr. */
 static G_GNUC_NULL_TERMINATED void
-assert_failure (Run *r,
+assert_failure (QlTestRun *r,
                 ...)
 {
   const char *fragment;
@@ -201,25 +169,12 @@ text_lines (const char *text)
 
 /* ---- files ---- */
 
-static char *
-write_file (const char *dir,
-            const char *name,
-            const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 /* ---- usage ---- */
 
 static void
 test_version (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_autofree char *expected = g_strdup_printf ("qlaunch %s", QL_VERSION);
 
   run_bare (&r, "--version", NULL);
@@ -231,7 +186,7 @@ test_version (void)
 static void
 test_help (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_bare (&r, "--help", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -245,8 +200,8 @@ static void
 test_usage_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "ok.vm", "[vm]\nname = ok\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "ok.vm", "[vm]\nname = ok\n");
+  g_auto(QlTestRun) r = { 0 };
 
   run_bare (&r, NULL);
   assert_usage (&r, "no command");
@@ -286,26 +241,26 @@ test_usage_errors (void)
 static char *
 make_quoting_vm (const char *tmp)
 {
-  g_autofree char *kernel = write_file (tmp, "vmlinuz", "");
-  g_autofree char *disk = write_file (tmp, "disk.img", "");
+  g_autofree char *kernel = ql_test_write_file (tmp, "vmlinuz", "");
+  g_autofree char *disk = ql_test_write_file (tmp, "disk.img", "");
 
-  return write_file (tmp, "guest.vm",
-                     "[vm]\n"
-                     "name = my \"vm\" it's\n"
-                     "qemu = qemu-system-x86_64\n"
-                     "[machine]\n"
-                     "type = q35\n"
-                     "acceleration = tcg\n"
-                     "[memory]\n"
-                     "size = 512M\n"
-                     "[smp]\n"
-                     "cpus = 2\n"
-                     "[kernel]\n"
-                     "path = vmlinuz\n"
-                     "params = console=ttyS0 init=\"/bin/sh -c 'echo $HOME; exit'\" quiet\n"
-                     "[device disk0]\n"
-                     "type = block\n"
-                     "file = disk.img\n");
+  return ql_test_write_file (tmp, "guest.vm",
+                             "[vm]\n"
+                             "name = my \"vm\" it's\n"
+                             "qemu = qemu-system-x86_64\n"
+                             "[machine]\n"
+                             "type = q35\n"
+                             "acceleration = tcg\n"
+                             "[memory]\n"
+                             "size = 512M\n"
+                             "[smp]\n"
+                             "cpus = 2\n"
+                             "[kernel]\n"
+                             "path = vmlinuz\n"
+                             "params = console=ttyS0 init=\"/bin/sh -c 'echo $HOME; exit'\" quiet\n"
+                             "[device disk0]\n"
+                             "type = block\n"
+                             "file = disk.img\n");
 }
 
 /* The argument after @option in @argv, or NULL. */
@@ -338,7 +293,7 @@ test_args_formats (void)
   g_autofree char *disk = g_build_filename (tmp, "disk.img", NULL);
   g_autofree char *kernel = g_build_filename (tmp, "vmlinuz", NULL);
   g_autofree char *file_arg = g_strdup_printf ("file=%s,", disk);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_auto(GStrv) from_shell = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -401,8 +356,8 @@ static void
 test_args_default_binary (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "min.vm", "[vm]\nname = min\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "min.vm", "[vm]\nname = min\n");
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
   run_args (&r, "args", "--format", "lines", vm, NULL);
@@ -418,9 +373,9 @@ static void
 test_args_device_option (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "d.vm", "[vm]\nqemu = qemu-system-x86_64\n"
-                                    "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "d.vm", "[vm]\nqemu = qemu-system-x86_64\n"
+                                                         "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_autofree char *all = NULL;
 
@@ -455,8 +410,8 @@ static void
 test_args_device_option_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /images/disk0.img\n");
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "args", "--no-host-checks", "-d", "floppy,file=/x", vm, NULL);
   assert_failure (&r, "floppy,file=/x", "unknown device type 'floppy'", NULL);
@@ -496,10 +451,11 @@ static void
 test_args_qemu_options (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "q.vm", "[vm]\nqemu = qemu-system-x86_64\n[knobs]\nno-defaults = true\n"
-                                    "[device net0]\ntype = net\nnet-type = user\n"
-                                    "[qemu]\nadd = -no-hpet\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "q.vm",
+                                            "[vm]\nqemu = qemu-system-x86_64\n[knobs]\nno-defaults = true\n"
+                                            "[device net0]\ntype = net\nnet-type = user\n"
+                                            "[qemu]\nadd = -no-hpet\n");
+  g_auto(QlTestRun) r = { 0 };
   g_autofree char *all = NULL;
   g_auto(GStrv) lines = NULL;
 
@@ -537,8 +493,8 @@ static void
 test_check_file_and_device_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "bad.vm", "[vm]\ncpu-modle = max\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "bad.vm", "[vm]\ncpu-modle = max\n");
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", "--no-host-checks", "-d", "floppy", vm, NULL);
   assert_failure (&r, "[vm] cpu-modle", "'floppy'", NULL);
@@ -551,9 +507,9 @@ static void
 test_host_checks (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "h.vm", "[device disk0]\ntype = block\nfile = missing.img\n");
+  g_autofree char *vm = ql_test_write_file (tmp, "h.vm", "[device disk0]\ntype = block\nfile = missing.img\n");
   g_autofree char *missing = g_build_filename (tmp, "missing.img", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", vm, NULL);
   assert_failure (&r, "device 'disk0'", "'file'", missing, NULL);
@@ -570,7 +526,7 @@ test_host_checks (void)
   assert_has (r.out, missing);
 
   /* Once the file exists, host checks pass too. */
-  g_free (write_file (tmp, "missing.img", ""));
+  g_free (ql_test_write_file (tmp, "missing.img", ""));
   run_args (&r, "check", vm, NULL);
   g_assert_cmpint (r.status, ==, 0);
   ql_test_rm_rf (tmp);
@@ -582,9 +538,9 @@ static void
 test_check_valid (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "v.vm", "[vm]\nname = v\n[smp]\ncpus = 2\n"
-                                    "[device disk0]\ntype = block\nfile = /images/v.img\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "v.vm", "[vm]\nname = v\n[smp]\ncpus = 2\n"
+                                                         "[device disk0]\ntype = block\nfile = /images/v.img\n");
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", "--no-host-checks", vm, NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -606,18 +562,18 @@ test_check_several_errors (void)
     ":9: [machin]",
   };
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "bad.vm",
-                                    "[vm]\n"             /* 1 */
-                                    "cpu-modle = max\n"  /* 2 */
-                                    "name = a\n"         /* 3 */
-                                    "name = b\n"         /* 4 */
-                                    "[memory]\n"         /* 5 */
-                                    "size = 12Q\n"       /* 6 */
-                                    "[knobs]\n"          /* 7 */
-                                    "mlock = maybe\n"    /* 8 */
-                                    "[machin]\n"         /* 9 */
-                                    "type = q35\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "bad.vm",
+                                            "[vm]\n"             /* 1 */
+                                            "cpu-modle = max\n"  /* 2 */
+                                            "name = a\n"         /* 3 */
+                                            "name = b\n"         /* 4 */
+                                            "[memory]\n"         /* 5 */
+                                            "size = 12Q\n"       /* 6 */
+                                            "[knobs]\n"          /* 7 */
+                                            "mlock = maybe\n"    /* 8 */
+                                            "[machin]\n"         /* 9 */
+                                            "type = q35\n");
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
   run_args (&r, "check", vm, NULL);
@@ -649,11 +605,11 @@ static void
 test_check_several_rule_errors (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "bad.vm",
-                                    "[vm]\nuuid = nope\nvga = rainbow\n"
-                                    "[smp]\ncpus = 4\nmax-cpus = 2\n"
-                                    "[device disk0]\ntype = block\n");
-  g_auto(Run) r = { 0 };
+  g_autofree char *vm = ql_test_write_file (tmp, "bad.vm",
+                                            "[vm]\nuuid = nope\nvga = rainbow\n"
+                                            "[smp]\ncpus = 4\nmax-cpus = 2\n"
+                                            "[device disk0]\ntype = block\n");
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
 
   run_args (&r, "check", vm, NULL);
@@ -691,12 +647,12 @@ test_error_case (gconstpointer data)
 {
   const ErrorCase *c = data;
   g_autofree char *tmp = ql_test_make_tmpdir ();
-  g_autofree char *vm = write_file (tmp, "e.vm", c->text);
+  g_autofree char *vm = ql_test_write_file (tmp, "e.vm", c->text);
   const char *commands[] = { "check", "args" };
 
   for (guint k = 0; k < G_N_ELEMENTS (commands); k++)
     {
-      g_auto(Run) r = { 0 };
+      g_auto(QlTestRun) r = { 0 };
 
       run_args (&r, commands[k], "--no-host-checks", vm, NULL);
       assert_failure (&r, vm, NULL);
@@ -711,7 +667,7 @@ test_missing_vm_file (void)
 {
   g_autofree char *tmp = ql_test_make_tmpdir ();
   g_autofree char *vm = g_build_filename (tmp, "nosuch.vm", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "check", vm, NULL);
   assert_failure (&r, "nosuch.vm", NULL);
@@ -764,7 +720,7 @@ inspect_section (const char *out,
 static void
 test_inspect (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
   /* Every stock family. */
@@ -794,7 +750,7 @@ check_inspect_type (const char *type_name)
   g_autoptr(GError) error = NULL;
   g_autoptr(QlDevice) device = ql_registry_create_device (registry, type_name, NULL, &error);
   g_autofree GParamSpec **pspecs = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   guint n = 0, n_listed = 0;
 
@@ -835,7 +791,7 @@ check_inspect_type (const char *type_name)
 static void
 test_inspect_net (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   check_inspect_type ("net");
   run_args (&r, "inspect", "net", NULL);
@@ -861,7 +817,7 @@ test_inspect_block (void)
 static void
 test_inspect_unknown (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run_args (&r, "inspect", "nosuch", NULL);
   assert_failure (&r, "'nosuch'", "balloon, block, bridge, char, confidential-guest, fs, iommu, memory-object, net, pcie-root-port, rng, scsi-controller", NULL);
@@ -876,7 +832,7 @@ test_inspect_unknown (void)
 static char *
 make_net_only_dir (void)
 {
-  char *tmp = ql_test_make_plugin_tmpdir ();
+  char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *source = g_build_filename (env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"), "libqlaunch-net.so", NULL);
   g_autofree char *dest = g_build_filename (tmp, "libqlaunch-net.so", NULL);
   g_autoptr(GFile) from = g_file_new_for_path (source);
@@ -895,7 +851,7 @@ test_plugin_dir (void)
 {
   g_autofree char *tmp = make_net_only_dir ();
   g_autofree char *net_file = g_build_filename (tmp, "libqlaunch-net.so", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) plugins = NULL;
   g_auto(GStrv) types = NULL;
   const char *const only_net[] = { "net", NULL };
@@ -928,7 +884,7 @@ test_plugin_insecure (void)
 {
   g_autofree char *tmp = make_net_only_dir ();
   g_autofree char *net_file = g_build_filename (tmp, "libqlaunch-net.so", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   g_assert_cmpint (g_chmod (net_file, 0775), ==, 0);
   run_bare (&r, "--plugin-dir", tmp, "inspect", NULL);
@@ -975,7 +931,7 @@ static void
 test_plugin_fixtures (void)
 {
   const char *dir = env_dir ("QLAUNCH_FIXTURE_DIR");
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
   g_auto(GStrv) lines = NULL;
   g_auto(GStrv) types = NULL;
   const char *const good_types[] = { "fixture-dup", "fixture-good", "fixture-two-a", "fixture-two-b", NULL };
@@ -1024,7 +980,7 @@ test_plugin_env_path (void)
   const char *inspect[] = { "inspect", NULL };
   const char *const only_net[] = { "net", NULL };
   const char *const all[] = { "balloon", "block", "bridge", "char", "confidential", "fs", "iommu", "memory", "net", "rng", "tpm", "vfio", "vhost-user", "virtio-fs", "vmgenid", "vsock", "watchdog", NULL };
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   {
     const char *env[] = { env_tmp, "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
@@ -1067,7 +1023,7 @@ static void
 test_plugin_system_path (void)
 {
   const char *inspect[] = { "inspect", NULL };
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   /* Empty: no installed plugin, nothing at all here. */
   {
@@ -1097,7 +1053,7 @@ test_plugin_system_path (void)
   /* With no plugin, a VM file with a device names the unknown type. */
   {
     g_autofree char *tmp = ql_test_make_tmpdir ();
-    g_autofree char *vm = write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /a.img\n");
+    g_autofree char *vm = ql_test_write_file (tmp, "d.vm", "[device disk0]\ntype = block\nfile = /a.img\n");
     const char *env[] = { "QLAUNCH_PLUGIN_PATH", "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
     const char *args[] = { "check", "--no-host-checks", vm, NULL };
 

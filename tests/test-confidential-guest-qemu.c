@@ -48,18 +48,6 @@ have_qemu (void)
   return qemu != NULL;
 }
 
-static char *
-write_vm (const char *dir,
-          const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, "test.vm", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 /* `qlaunch check VM_FILE` with host checks on: status 1 and exactly
  * @expected_here on stderr, after the refusal of the VM's acceleration =
  * kvm on a host where /dev/kvm cannot be opened. */
@@ -103,40 +91,20 @@ static GStrv
 qlaunch_argv_tcg (const char *vm_file)
 {
   const char *args[] = { "args", "--no-host-checks", "--format", "json", vm_file, NULL };
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
+  GStrv argv = ql_test_qemu_argv (args, -1, -1, QEMU_TIMEOUT_S);
   gboolean replaced = FALSE;
-  JsonArray *array;
-  int status;
 
-  status = ql_test_run_qlaunch (args, -1, -1, QEMU_TIMEOUT_S, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      const char *arg = json_array_get_string_element (array, i);
-      g_autofree char *tcg = NULL;
+  for (guint i = 1; argv[i] != NULL; i++)
+    if (g_str_equal (argv[i - 1], "-machine") && strstr (argv[i], "accel=kvm") != NULL)
+      {
+        g_auto(GStrv) parts = g_strsplit (argv[i], "accel=kvm", 2);
 
-      if (i > 0 && g_str_equal (json_array_get_string_element (array, i - 1), "-machine")
-          && strstr (arg, "accel=kvm") != NULL)
-        {
-          g_auto(GStrv) parts = g_strsplit (arg, "accel=kvm", 2);
-
-          tcg = g_strjoinv ("accel=tcg", parts);
-          replaced = TRUE;
-        }
-      g_strv_builder_add (builder, tcg != NULL ? tcg : arg);
-    }
+        g_free (argv[i]);
+        argv[i] = g_strjoinv ("accel=tcg", parts);
+        replaced = TRUE;
+      }
   g_assert_true (replaced);
-  g_strv_builder_add (builder, "-display");
-  g_strv_builder_add (builder, "none");
-  return g_strv_builder_end (builder);
+  return argv;
 }
 
 static void
@@ -227,7 +195,7 @@ test_missing_object_type (gconstpointer data)
   dir = ql_test_make_tmpdir ();
   text = g_strdup_printf (VM_KVM "[device cvm0]\ntype = confidential-guest\nobject-type = %s\n%s",
                           type, tdx ? "sept-ve-disable = true\n" : "cbitpos = 51\nreduced-phys-bits = 1\n");
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
 
   /* qlaunch: the object type, the binary, what it offers; nothing else
    * (the host checks that would follow are not reached). */
@@ -271,7 +239,8 @@ test_sev_guest_no_sev (void)
     }
 
   dir = ql_test_make_tmpdir ();
-  vm_file = write_vm (dir, VM_KVM "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
+  vm_file = ql_test_write_file (dir, "test.vm",
+                                VM_KVM "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
 
   /* qlaunch reads the host's SEV support itself. */
   if (access ("/dev/kvm", R_OK | W_OK) == 0)
@@ -305,8 +274,9 @@ test_sev_guest_tcg_refused (void)
   if (!have_qemu ())
     return;
   dir = ql_test_make_tmpdir ();
-  vm_file = write_vm (dir, "[machine]\ntype = q35\nacceleration = tcg\n"
-                      "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
+  vm_file = ql_test_write_file (dir, "test.vm",
+                                "[machine]\ntype = q35\nacceleration = tcg\n"
+                                "[device sev0]\ntype = confidential-guest\ncbitpos = 51\nreduced-phys-bits = 1\n");
   expected = g_strdup_printf ("qlaunch: %s: device 'sev0': property 'object-type': sev-guest needs KVM (the CPU "
                               "encrypts guest memory), but [machine] acceleration is 'tcg': set acceleration = kvm "
                               "(alone: no fallback to TCG)\n", vm_file);
@@ -336,7 +306,7 @@ test_query_sev_capabilities (void)
   dir = ql_test_make_tmpdir ();
   sock = g_build_filename (dir, "qmp.sock", NULL);
   text = g_strdup_printf (VM_KVM "[qmp q]\ntype = unix\npath = %s\nserver = true\nno-wait = true\n", sock);
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
   argv = qlaunch_argv_tcg (vm_file);
   qemu = ql_test_spawn_child ((const char * const *) argv, -1, -1,
                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);

@@ -75,16 +75,6 @@ write_random (const char *name,
   return path;
 }
 
-static char *
-sha256_of (const char *path)
-{
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, NULL);
-
-  g_assert_nonnull (mapped);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
-}
-
 static void
 check_overlay (const char *overlay,
                const char *backing,
@@ -136,7 +126,7 @@ test_overlay (void)
   if (!have_qemu_img ())
     return;
   base = write_random ("base.raw", 3 * 1024 * 1024 + 100);
-  base_sha = sha256_of (base);
+  base_sha = ql_test_file_sha256 (base);
   g_assert_true (ql_disk_image_virtual_size (base, "raw", &size, &why));
   g_assert_cmpuint (size, ==, 3 * 1024 * 1024 + 100);
   g_assert_true (ql_disk_image_create_overlay (overlay, base, "raw", size, TRUE, &why));
@@ -165,7 +155,7 @@ test_overlay (void)
       }
     }
   {
-    g_autofree char *now = sha256_of (base);
+    g_autofree char *now = ql_test_file_sha256 (base);
 
     g_assert_cmpstr (now, ==, base_sha);
   }
@@ -190,7 +180,7 @@ static void
 test_overlay_refused (void)
 {
   g_autofree char *existing = write_random ("existing", 100);
-  g_autofree char *sha = sha256_of (existing);
+  g_autofree char *sha = ql_test_file_sha256 (existing);
   g_autofree char *link = g_build_filename (tmp, "link.qcow2", NULL);
   g_autofree char *target = g_build_filename (tmp, "link-target", NULL);
   g_autofree char *fresh = g_build_filename (tmp, "fresh.qcow2", NULL);
@@ -200,7 +190,7 @@ test_overlay_refused (void)
   g_assert_nonnull (strstr (why, "File exists"));
   g_clear_pointer (&why, g_free);
   {
-    g_autofree char *now = sha256_of (existing);
+    g_autofree char *now = ql_test_file_sha256 (existing);
 
     g_assert_cmpstr (now, ==, sha);
   }

@@ -558,12 +558,7 @@ skip_without_qemu (void)
 static gboolean
 skip_without_guest (void)
 {
-  if (skip_without_qemu ())
-    return TRUE;
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
+  return skip_without_qemu () || ql_test_skip_without_guest ();
 }
 
 /* A stopped QEMU without devices, its QMP socket at @qmp_path. */

@@ -53,14 +53,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, 60, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, 60);
 }
 
 static char *
@@ -112,15 +105,7 @@ power_off (QlTestGuest *guest)
   g_autoptr(GError) error = NULL;
   g_autoptr(QlTestGuestResult) result = NULL;
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, 60, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  if (result->status != QL_TEST_GUEST_PASS)
-    {
-      g_autofree char *what = ql_test_guest_result_describe (result);
-
-      g_error ("the guest did not power off cleanly:\n%s", what);
-    }
+  result = ql_test_guest_poweroff_pass (guest, 60, NULL);
 }
 
 static void

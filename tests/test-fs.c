@@ -20,22 +20,6 @@ test_dir_probe_new (const char *dir)
   return probe;
 }
 
-/* The host descriptors handed to QEMU, in order (QEMU's 3, 4, ...). */
-static void
-assert_fds (QlVmConfig *vm,
-            const int  *expected,
-            guint       n_expected)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QlCmdline) cmdline = ql_vm_config_build_cmdline (vm, &error);
-  GArray *fds;
-
-  g_assert_no_error (error);
-  fds = ql_cmdline_get_fds (cmdline);
-  g_assert_cmpmem (fds->data, fds->len * sizeof (int),
-                   expected, n_expected * sizeof (int));
-}
-
 /* ---- output ---- */
 
 static void
@@ -70,7 +54,7 @@ test_defaults (void)
                             "virtio-9p-pci,id=share0,fsdev=share0,mount_tag=share\n"
                             "-fsdev\n"
                             "local,id=share0,path=" SHARE ",security_model=mapped-xattr");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 
   /* Setting the driver to NULL restores its default. */
   g_object_set (dev, "driver", "virtio-9p", NULL);
@@ -150,7 +134,7 @@ test_proxy_socket (void)
                             "virtio-9p-pci,id=px0,fsdev=px0,mount_tag=t\n"
                             "-fsdev\n"
                             "proxy,id=px0,socket=" PROXY_SOCKET ",readonly=on");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 static void
@@ -173,7 +157,7 @@ test_proxy_sock_fd (void)
                             "virtio-9p-pci,id=px1,fsdev=px1,mount_tag=b,disable-modern=on\n"
                             "-fsdev\n"
                             "proxy,id=px1,sock_fd=4");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void

@@ -33,23 +33,6 @@ token (const char *prefix)
   return g_strdup_printf ("%s-%08x", prefix, g_random_int ());
 }
 
-static gboolean
-breaking (const char *test)
-{
-  const char *env = g_getenv ("QLAUNCH_GUEST_BREAK");
-  g_auto(GStrv) names = NULL;
-
-  if (env == NULL)
-    return FALSE;
-  names = g_strsplit (env, ",", -1);
-  if (g_strv_contains ((const char * const *) names, test))
-    {
-      g_test_message ("QLAUNCH_GUEST_BREAK: test '%s' is broken on purpose and must fail", test);
-      return TRUE;
-    }
-  return FALSE;
-}
-
 /* FALSE (and the test skipped) when no plugin registers device type @type. */
 static gboolean
 have_device_type (const char *type)
@@ -146,7 +129,7 @@ test_block (void)
   g_autofree char *want_vda = NULL;
   g_autofree char *want_sda = NULL;
   g_autoptr(QlTestGuestResult) result = NULL;
-  gboolean broken = breaking ("block");
+  gboolean broken = ql_test_guest_breaking ("block");
 
   if (!have_guest ())
     return;
@@ -198,7 +181,7 @@ test_net (void)
   g_autoptr(GError) del_error = NULL;
   const char *add[] = { "ip", "tuntap", "add", "dev", tap, "mode", "tap", "multi_queue", NULL };
   const char *del[] = { "ip", "link", "del", tap, NULL };
-  gboolean broken = breaking ("net");
+  gboolean broken = ql_test_guest_breaking ("net");
 
   if (!have_guest () || !can_make_taps ())
     return;
@@ -240,7 +223,7 @@ test_fs (void)
   g_autofree char *want = NULL;
   g_autofree char *want_out = NULL;
   g_autoptr(QlTestGuestResult) result = NULL;
-  gboolean broken = breaking ("fs");
+  gboolean broken = ql_test_guest_breaking ("fs");
 
   if (!have_guest () || !have_device_type ("fs"))
     return;
@@ -288,7 +271,7 @@ test_char (void)
   g_autoptr(GSocket) port = NULL;
   g_autoptr(GError) con_error = NULL;
   g_autoptr(GError) port_error = NULL;
-  gboolean broken = breaking ("char");
+  gboolean broken = ql_test_guest_breaking ("char");
 
   if (!have_guest () || !have_device_type ("serial") || !have_device_type ("char"))
     return;
@@ -346,7 +329,7 @@ test_vhost_user_blk (void)
   g_autoptr(GSubprocess) daemon = NULL;
   g_autoptr(QlTestGuestResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean broken = breaking ("vhost-user-blk");
+  gboolean broken = ql_test_guest_breaking ("vhost-user-blk");
   gint64 deadline;
 
   if (!have_guest () || !have_device_type ("vhost-user"))
@@ -417,7 +400,7 @@ test_memory (void)
   g_autofree char *args = NULL;
   g_autofree char *want = NULL;
   g_autoptr(QlTestGuestResult) result = NULL;
-  gboolean broken = breaking ("memory");
+  gboolean broken = ql_test_guest_breaking ("memory");
 
   if (!have_guest () || !have_device_type ("memory-object"))
     return;
@@ -458,7 +441,7 @@ test_bridge (void)
   g_autofree char *disk = NULL;
   g_autofree char *text = NULL;
   g_autoptr(QlTestGuestResult) result = NULL;
-  gboolean broken = breaking ("bridge");
+  gboolean broken = ql_test_guest_breaking ("bridge");
 
   if (!have_guest () || !have_device_type ("bridge"))
     return;

@@ -43,6 +43,7 @@
  *
  * Every test has its own XDG_RUNTIME_DIR (0700).
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -197,10 +198,8 @@ static void
 world_init (World *w)
 {
   w->work = ql_test_make_tmpdir ();
-  w->runtime = g_build_filename (w->work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (w->runtime, 0700), ==, 0);
+  w->runtime = ql_test_make_runtime_dir (w->work, "rt");
   w->base = g_build_filename (w->runtime, "qlaunch", NULL);
-  g_setenv ("XDG_RUNTIME_DIR", w->runtime, TRUE);
 }
 
 static void
@@ -211,56 +210,6 @@ world_clear (World *w)
   g_free (w->work);
   g_free (w->runtime);
   g_free (w->base);
-}
-
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
-/* Live processes (children of this process only, with @children_only)
- * whose command line holds @needle. */
-static GArray *
-processes_with (const char *needle,
-                gboolean    children_only)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *stat_path = NULL, *stat = NULL, *cmd_path = NULL, *cmdline = NULL;
-      gsize len = 0;
-      const char *paren;
-      int ppid = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      stat_path = g_strdup_printf ("/proc/%s/stat", name);
-      cmd_path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (stat_path, &stat, NULL, NULL)
-          || !g_file_get_contents (cmd_path, &cmdline, &len, NULL))
-        continue;
-      paren = strrchr (stat, ')');
-      if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1
-          || (children_only && ppid != getpid ()) || pid == getpid ())
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (len > 0 && strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
 }
 
 /* Iterates the thread-default main context until *@count reaches @want;
@@ -280,10 +229,13 @@ ql_test_run_until_count (guint *count,
     }
 }
 
+/* The live children of this process whose command line holds @needle. */
 static GArray *
 children_with (const char *needle)
 {
-  return processes_with (needle, TRUE);
+  g_autoptr(GArray) all = ql_test_find_processes (NULL, needle);
+
+  return ql_test_children_among (all, getpid ());
 }
 
 /* A VM whose QEMU stops at start (-S, TCG, no display) with @devices. */
@@ -352,7 +304,7 @@ test_lifecycle (void)
   g_assert_cmpuint (helpers->len, ==, 2);
   /* One private directory NAME.XXXXXX (0700) holding both sockets and the
    * lock. */
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
   d = g_dir_open (w.base, 0, NULL);
   dir = g_build_filename (w.base, g_dir_read_name (d), NULL);
   g_assert_true (g_str_has_prefix (dir + strlen (w.base) + 1, "helpers."));
@@ -364,7 +316,7 @@ test_lifecycle (void)
   }
   sock_a = g_build_filename (dir, "a.sock", NULL);
   g_assert_true (g_file_test (sock_a, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_entries (dir), ==, 3);
+  g_assert_cmpuint (ql_test_count_entries (dir), ==, 3);
 
   ql_vm_stop (vm);
   g_assert_true (ql_vm_wait (vm, NULL, &error));
@@ -374,7 +326,7 @@ test_lifecycle (void)
   for (guint i = 0; i < helpers->len; i++)
     g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, i)));
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -406,7 +358,7 @@ test_start_fails (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -438,7 +390,7 @@ test_not_ready (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -467,7 +419,7 @@ test_dies_while_running (void)
   g_assert_nonnull (strstr (error->message, "giving up after 700 ms"));
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
   g_assert_false (ql_test_pid_alive (qemu));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -498,7 +450,7 @@ test_grace (void)
   g_test_message ("stopped in %.0f ms with a helper that ignores SIGTERM (grace 400 ms)", ms);
   g_assert_cmpfloat (ms, >=, 400.0);
   g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -532,7 +484,7 @@ test_cancel (void)
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -572,7 +524,7 @@ test_untrusted (void)
   g_assert_error (error, QL_LAUNCH_ERROR, QL_LAUNCH_ERROR_HELPER);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "device 'u': helper fake-helper cannot start: refusing to run"));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -601,7 +553,7 @@ test_explicit_runtime_dir (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_false (g_file_test (sock, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (keep, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_entries (dir), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (dir), ==, 1);
   g_clear_object (&vm);
 
   /* Writable by others: refused before anything runs. */
@@ -691,7 +643,7 @@ test_virtio_fs (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -806,7 +758,7 @@ test_concurrent (void)
       ql_vm_launch_async (vms[i], NULL, launched_cb, &done);
     }
   ql_test_run_until_count (&done, G_N_ELEMENTS (vms), 30000);
-  g_assert_cmpuint (count_entries (w.base), ==, G_N_ELEMENTS (vms));
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, G_N_ELEMENTS (vms));
   {
     g_autoptr(GArray) helpers = children_with ("fake-helper --socket=");
 
@@ -820,7 +772,7 @@ test_concurrent (void)
       g_assert_true (ql_vm_wait (vms[i], NULL, &error));
       g_object_unref (vms[i]);
     }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   {
     g_autoptr(GArray) helpers = children_with ("fake-helper --socket=");
 
@@ -881,7 +833,7 @@ test_passt (void)
   g_assert_true (ql_vm_wait (vm, NULL, &error));
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (g_array_index (helpers, GPid, 0)));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 
@@ -939,11 +891,11 @@ test_binary_without_virtio_fs (void)
   }
   needle = g_strdup_printf ("source=%s", share);
   {
-    g_autoptr(GArray) left = processes_with (needle, FALSE);
+    g_autoptr(GArray) left = ql_test_find_processes (NULL, needle);
 
     g_assert_cmpuint (left->len, ==, 0);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 

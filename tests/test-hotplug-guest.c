@@ -33,29 +33,13 @@ static const char vm_text[] =
   "[memory]\nsize=256M\nslots=2\nmax-mem=1G\n"
   "[qmp q]\ntype=unix\npath=qmp.sock\nserver=true\nno-wait=true\n";
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, 30, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, 30);
 }
 
 static guint64
@@ -129,7 +113,7 @@ test_disk_net_memory (void)
   guint64 before, after = 0;
   gint64 deadline;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   dir = ql_test_make_tmpdir ();
   disk = g_build_filename (dir, "hot.img", NULL);
@@ -221,10 +205,7 @@ test_disk_net_memory (void)
   g_assert_no_error (error);
   g_assert_cmpuint (guest_mem_total_kb (guest), ==, before);
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, 30, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  g_assert_cmpint (result->status, ==, QL_TEST_GUEST_PASS);
+  result = ql_test_guest_poweroff_pass (guest, 30, NULL);
   if (have_tap)
     ql_test_run (tap_del, NULL);
   ql_test_rm_rf (dir);
@@ -298,7 +279,7 @@ test_migration (void)
   const char *incoming[] = { "-incoming", "defer", NULL };
   gboolean running = TRUE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   dir = ql_test_make_tmpdir ();
   state = g_build_filename (dir, "vm.state", NULL);
@@ -380,9 +361,7 @@ test_migration (void)
   ql_test_guest_assume_shell (dest);
   out = shell_ok (dest, "cat /tmp/marker");
   g_assert_cmpstr (out, ==, marker);
-  g_assert_true (ql_test_guest_shell_poweroff (dest, 30, &error));
-  dest_result = ql_test_guest_wait (dest);
-  g_assert_cmpint (dest_result->status, ==, QL_TEST_GUEST_PASS);
+  dest_result = ql_test_guest_poweroff_pass (dest, 30, NULL);
   ql_test_rm_rf (dir);
 }
 

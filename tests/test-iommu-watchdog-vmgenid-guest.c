@@ -42,6 +42,7 @@
  */
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
+#include "ql-test-proc.h"
 #include "ql-test-vm-guard.h"
 
 #include <string.h>
@@ -52,37 +53,13 @@
 #define SHELL_TIMEOUT_S 60
 #define VMGENID_GUID "5aab4d4c-0b39-4a4d-9f0c-3c2b1e6d8f71"
 
-static gboolean
-breaking (const char *name)
-{
-  const char *env = g_getenv ("QLAUNCH_GUEST_BREAK");
-  g_auto(GStrv) names = NULL;
-
-  if (env == NULL)
-    return FALSE;
-  names = g_strsplit (env, ",", -1);
-  if (g_strv_contains ((const char * const *) names, name))
-    {
-      g_test_message ("QLAUNCH_GUEST_BREAK: '%s' is broken on purpose: the test must fail", name);
-      return TRUE;
-    }
-  return FALSE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, SHELL_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, SHELL_TIMEOUT_S);
 }
 
 static QlTestGuest *
@@ -112,12 +89,7 @@ power_off (QlTestGuest *guest)
   g_autoptr(QlTestGuestResult) result = NULL;
   g_autofree char *describe = NULL;
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  describe = ql_test_guest_result_describe (result);
-  if (result->status != QL_TEST_GUEST_PASS)
-    g_error ("the guest did not power off cleanly:\n%s", describe);
+  result = ql_test_guest_poweroff_pass (guest, SHELL_TIMEOUT_S, NULL);
   g_assert_cmpstr (result->qemu_stderr, ==, "");
 }
 
@@ -126,7 +98,7 @@ power_off (QlTestGuest *guest)
 static void
 test_intel_iommu (void)
 {
-  gboolean broken = breaking ("iommu");
+  gboolean broken = ql_test_guest_breaking ("iommu");
   g_autofree char *dir = NULL;
   g_autofree char *disk = NULL;
   g_autofree char *out = NULL;
@@ -232,30 +204,6 @@ test_virtio_iommu (void)
 
 typedef struct
 {
-  GString  *console;
-  gboolean  eof;
-} Console;
-
-static void
-console_read_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Console *c = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, NULL);
-
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      c->eof = TRUE;
-      return;
-    }
-  g_string_append_len (c->console, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  g_input_stream_read_bytes_async (G_INPUT_STREAM (object), 4096, G_PRIORITY_DEFAULT, NULL,
-                                   console_read_cb, c);
-}
-
-typedef struct
-{
   guint             count;
   QlWatchdogAction  action;
   char             *name;
@@ -306,7 +254,7 @@ cancel_cb (gpointer cancellable)
 static void
 test_watchdog (void)
 {
-  gboolean broken = breaking ("watchdog");
+  gboolean broken = ql_test_guest_breaking ("watchdog");
   const char *guest_dir = ql_test_guest_dir ();
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlVmConfig) config = NULL;
@@ -316,7 +264,7 @@ test_watchdog (void)
   g_autoptr(GCancellable) timeout = g_cancellable_new ();
   g_autofree char *text = NULL;
   g_autofree char *dir = NULL;
-  Console console = { g_string_new (NULL), FALSE };
+  QlTestProcReader console = { 0 };
   Fired fired = { 0 };
   Waited waited = { 0 };
   const char *armed;
@@ -349,7 +297,7 @@ test_watchdog (void)
   ql_vm_set_stdout_fd (vm, p[1]);
   close (p[1]);
   stream = g_unix_input_stream_new (p[0], TRUE);
-  g_input_stream_read_bytes_async (stream, 4096, G_PRIORITY_DEFAULT, NULL, console_read_cb, &console);
+  ql_test_proc_reader_start (&console, stream, NULL);
 
   g_assert_true (ql_vm_launch (vm, NULL, &error));
   g_assert_no_error (error);
@@ -363,15 +311,15 @@ test_watchdog (void)
   if (!g_cancellable_is_cancelled (timeout))
     g_source_remove (timeout_id);
 
-  armed = strstr (console.console->str, "QLTEST-WATCHDOG-ARMED");
-  g_test_message ("console tail: %s", armed != NULL ? armed : console.console->str);
+  armed = strstr (console.buf->str, "QLTEST-WATCHDOG-ARMED");
+  g_test_message ("console tail: %s", armed != NULL ? armed : console.buf->str);
   g_test_message ("QlVm::watchdog emitted %u time(s), action '%s'", fired.count, fired.name ? fired.name : "");
   g_assert_no_error (waited.error);
   g_assert_true (waited.ok);
   g_assert_nonnull (armed);
   /* QEMU ended the run, not the guest: no result marker after arming. */
-  g_assert_null (strstr (console.console->str, "QLTEST-FAIL"));
-  g_assert_null (strstr (console.console->str, "QLTEST-PASS"));
+  g_assert_null (strstr (console.buf->str, "QLTEST-FAIL"));
+  g_assert_null (strstr (console.buf->str, "QLTEST-PASS"));
   g_assert_cmpuint (fired.count, ==, 1);
   g_assert_cmpint (fired.action, ==, QL_WATCHDOG_ACTION_POWEROFF);
   g_assert_cmpstr (fired.name, ==, "poweroff");
@@ -380,7 +328,7 @@ test_watchdog (void)
   g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
 
   g_free (fired.name);
-  g_string_free (console.console, TRUE);
+  ql_test_proc_reader_clear (&console);
   ql_test_rm_rf (dir);
 }
 
@@ -445,7 +393,7 @@ guid_from_le_bytes (const char *hex)
 static void
 test_vmgenid (void)
 {
-  gboolean broken = breaking ("vmgenid");
+  gboolean broken = ql_test_guest_breaking ("vmgenid");
   g_autofree char *dir = NULL;
   g_autofree char *out = NULL;
   g_autofree char *vm_text = NULL;

@@ -8,6 +8,7 @@
  * one with spawn and elevateprivileges allowed). Host checks are on, as for `qlaunch run`,
  * except where a test turns them off to reach QEMU's own check.
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 #include "ql-test-vm-guard.h"
 #include "ql-test-qmp.h"
@@ -336,21 +337,6 @@ test_quit_over_qmp (Fixture       *f,
   g_assert_cmpstr (ql_vm_get_stderr (vm), ==, "");
 }
 
-/* The process arguments of @pid, each followed by ' '. */
-static char *
-process_args (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
-  g_autofree char *cmdline = NULL;
-  gsize len = 0;
-
-  g_assert_true (g_file_get_contents (path, &cmdline, &len, NULL));
-  for (gsize i = 0; i < len; i++)
-    if (cmdline[i] == '\0')
-      cmdline[i] = ' ';
-  return g_strndup (cmdline, len);
-}
-
 /* QEMU's seccomp filter by default: Seccomp: 2 once QMP answers. A
  * daemonizing QEMU forks and calls setsid: spawn and elevateprivileges are
  * allowed for it (a note on the command line says so), the rest of the
@@ -376,7 +362,8 @@ test_sandbox (Fixture       *f,
     qmp = qmp_connect (f, vm, "qlsbx");
     status = qmp_status (qmp);
     g_assert_cmpstr (status, ==, "prelaunch");
-    args = process_args (ql_vm_get_pid (vm));
+    args = ql_test_process_args (ql_vm_get_pid (vm));
+    g_assert_nonnull (args);
     g_test_message ("QEMU pid %d: Seccomp %d: %s", (int) ql_vm_get_pid (vm),
                     ql_test_seccomp_mode (ql_vm_get_pid (vm)), args);
     g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vm)), ==, 2);
@@ -408,7 +395,8 @@ test_sandbox (Fixture       *f,
     qmp = qmp_connect (f, vm, "qld");
     status = qmp_status (qmp);
     g_assert_cmpstr (status, ==, "prelaunch");
-    args = process_args (pid);
+    args = ql_test_process_args (pid);
+    g_assert_nonnull (args);
     g_test_message ("daemon pid %d: Seccomp %d: %s", (int) pid, ql_test_seccomp_mode (pid), args);
     g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
     g_assert_nonnull (strstr (args, " -sandbox on,obsolete=deny,elevateprivileges=allow,spawn=allow,resourcecontrol=deny "));

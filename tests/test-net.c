@@ -6,22 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The host descriptors handed to QEMU, in order (QEMU's 3, 4, ...). */
-static void
-assert_fds (QlVmConfig *vm,
-            const int  *expected,
-            guint       n_expected)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QlCmdline) cmdline = ql_vm_config_build_cmdline (vm, &error);
-  GArray *fds;
-
-  g_assert_no_error (error);
-  fds = ql_cmdline_get_fds (cmdline);
-  g_assert_cmpmem (fds->data, fds->len * sizeof (int),
-                   expected, n_expected * sizeof (int));
-}
-
 /* A fake host where /dev/vhost-net and the given fds are usable. */
 static QlHostProbe *
 fake_host_new (gboolean    vhost_net,
@@ -63,7 +47,7 @@ test_tap_defaults (void)
                             "tap,id=net0,ifname=tap0,script=no,downscript=no\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 static void
@@ -173,7 +157,7 @@ test_fds (void)
                             "tap,id=net0,fds=3:4\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0,mac=02:00:ca:fe:00:01,mq=on,vectors=6");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -203,7 +187,7 @@ test_single_fd (void)
                             "tap,id=net0,fds=3\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -223,7 +207,7 @@ test_fds_vhost_fds (void)
                             "tap,id=net0,fds=3:4,vhost=on,vhostfds=5:6\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0,mq=on,vectors=6");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -250,7 +234,7 @@ test_fds_numbering_across_devices (void)
                             "tap,id=net2,ifname=veth-tap2,script=no,downscript=no\n"
                             "-device\n"
                             "virtio-net-pci,id=net2,netdev=net2");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -761,7 +745,7 @@ test_user_defaults (void)
                             "user,id=net0\n"
                             "-device\n"
                             "virtio-net-pci,id=net0,netdev=net0");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 static void
@@ -868,7 +852,7 @@ test_user_beside_tap_fds (void)
                             "tap,id=net1,fds=3:4\n"
                             "-device\n"
                             "virtio-net-pci,id=net1,netdev=net1,mq=on,vectors=6");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -1529,7 +1513,7 @@ test_passt_defaults (void)
    * refuse it, see test_passt_host). */
   args = passt_helper_args (vm, "nic0", found != NULL ? found : "passt");
   g_assert_cmpstr (args, ==, common);
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 /* Forwards become passt's port specs, in order: [ADDRESS/]PORT:GUEST_PORT
@@ -1891,30 +1875,6 @@ test_hotplug_script_sandbox (void)
 }
 
 static void
-assert_plan (QlDevice   *device,
-             const char *expected)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) fds = NULL;
-  g_autoptr(JsonArray) plan = ql_hotplug_plan (device, NULL, &fds, &error);
-  g_autoptr(JsonNode) got = NULL;
-  g_autoptr(JsonNode) want = NULL;
-
-  g_assert_no_error (error);
-  g_assert_nonnull (plan);
-  g_assert_cmpuint (fds->len, ==, 0);
-  got = json_node_init_array (json_node_alloc (), plan);
-  want = json_from_string (expected, &error);
-  g_assert_no_error (error);
-  if (!json_node_equal (got, want))
-    {
-      g_autofree char *text = json_to_string (got, FALSE);
-
-      g_error ("plan %s, expected %s", text, expected);
-    }
-}
-
-static void
 test_hotplug_user (void)
 {
   g_autoptr(QlVmConfig) vm = test_vm_new (NULL);
@@ -1924,12 +1884,12 @@ test_hotplug_user (void)
                                    "mac-address", "52:54:00:12:34:56", NULL);
 
   /* Typed for QMP: booleans are JSON booleans. */
-  assert_plan (dev,
-               "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic1\", "
-               "\"net\": \"10.0.5.0/24\", \"dns\": \"10.0.5.53\", \"ipv6\": false, "
-               "\"hostname\": \"qlguest\"}},"
-               " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
-               "\"id\": \"nic1\", \"netdev\": \"nic1\", \"mac\": \"52:54:00:12:34:56\"}}]");
+  test_assert_plan (dev, NULL,
+                    "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic1\", "
+                    "\"net\": \"10.0.5.0/24\", \"dns\": \"10.0.5.53\", \"ipv6\": false, "
+                    "\"hostname\": \"qlguest\"}},"
+                    " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
+                    "\"id\": \"nic1\", \"netdev\": \"nic1\", \"mac\": \"52:54:00:12:34:56\"}}]");
 }
 
 static void
@@ -1941,11 +1901,11 @@ test_hotplug_user_forward (void)
 
   /* netdev_add wants hostfwd as a list of {"str": RULE} (QEMU 7.2 refuses
    * a string: "Invalid parameter type for 'hostfwd', expected: array"). */
-  assert_plan (dev,
-               "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic1\", "
-               "\"hostfwd\": [{\"str\": \"tcp:127.0.0.1:2222-:22\"}, {\"str\": \"udp::5353-:53\"}]}},"
-               " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
-               "\"id\": \"nic1\", \"netdev\": \"nic1\"}}]");
+  test_assert_plan (dev, NULL,
+                    "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic1\", "
+                    "\"hostfwd\": [{\"str\": \"tcp:127.0.0.1:2222-:22\"}, {\"str\": \"udp::5353-:53\"}]}},"
+                    " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
+                    "\"id\": \"nic1\", \"netdev\": \"nic1\"}}]");
 }
 
 static void
@@ -1955,11 +1915,11 @@ test_hotplug_tap (void)
   QlDevice *dev = test_add_device (vm, "net", "nic2", "if-name", "tap0", "queues", "2", NULL);
 
   /* The tap form is what it was before user-mode cards. */
-  assert_plan (dev,
-               "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"tap\", \"id\": \"nic2\", "
-               "\"ifname\": \"tap0\", \"script\": \"no\", \"downscript\": \"no\", \"queues\": 2}},"
-               " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
-               "\"id\": \"nic2\", \"netdev\": \"nic2\", \"mq\": true, \"vectors\": 6}}]");
+  test_assert_plan (dev, NULL,
+                    "[{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"tap\", \"id\": \"nic2\", "
+                    "\"ifname\": \"tap0\", \"script\": \"no\", \"downscript\": \"no\", \"queues\": 2}},"
+                    " {\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", "
+                    "\"id\": \"nic2\", \"netdev\": \"nic2\", \"mq\": true, \"vectors\": 6}}]");
 }
 
 /* A card made from a spec without an id (found by fuzz-device-spec):

@@ -32,6 +32,8 @@
  * Skipped without the test guest, root, setpriv, passt, or a default
  * route (passt takes the guest's address from it).
  */
+#include "ql-test-pids.h"
+#include "ql-test-net.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -128,107 +130,6 @@ host_route_read (HostRoute *r)
 
 /* ---- processes, read in /proc ---- */
 
-/* The live processes whose command line holds @needle. */
-static GArray *
-find_processes (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      if (pid == getpid ())
-        continue;
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
-}
-
-static gboolean
-wait_processes_gone (const char *needle,
-                     guint       timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = find_processes (needle);
-
-      if (pids->len == 0)
-        return TRUE;
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_usleep (20 * 1000);
-    }
-}
-
-static GPid
-parent_of (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-  int ppid = 0;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return 0;
-  paren = strrchr (stat, ')');
-  if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1)
-    return 0;
-  return (GPid) ppid;
-}
-
-/* The value of @key in /proc/@pid/status, tabs turned to spaces. */
-static char *
-proc_status (GPid        pid,
-             const char *key)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *prefix = g_strconcat (key, ":", NULL);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], prefix))
-      {
-        char *value = g_strdup (lines[i] + strlen (prefix));
-
-        g_strdelimit (value, "\t", ' ');
-        return g_strstrip (value);
-      }
-  g_error ("no %s in %s", key, path);
-  return NULL;
-}
-
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
 /* The pid in "qlaunch: @what (pid N)" of @guest's stderr. */
 static GPid
 pid_said (QlTestGuest *guest,
@@ -251,50 +152,6 @@ pid_said (QlTestGuest *guest,
 
 /* ---- sockets and HTTP ---- */
 
-/* A port of 127.0.0.1 that was free a moment ago. */
-static guint
-free_port (void)
-{
-  struct sockaddr_in sa = { 0 };
-  socklen_t len = sizeof sa;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-  g_assert_cmpint (fd, >=, 0);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
-  close (fd);
-  return ntohs (sa.sin_port);
-}
-
-static char *
-http_get (guint        port,
-          GError     **error)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection = NULL;
-  const char *request = "GET /marker.txt HTTP/1.0\r\n\r\n";
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
-  GInputStream *in;
-  guint8 buf[4096];
-  gssize n;
-
-  g_socket_client_set_timeout (client, 10);
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) port, NULL, error);
-  if (connection == NULL)
-    return NULL;
-  if (!g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                  request, strlen (request), NULL, NULL, error))
-    return NULL;
-  in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, error)) > 0)
-    g_byte_array_append (reply, buf, (guint) n);
-  if (n < 0)
-    return NULL;
-  return g_strndup ((const char *) reply->data, reply->len);
-}
-
 /* Reads the marker through 127.0.0.1:@port, retrying while the forward or
  * the server is not there yet. */
 static void
@@ -309,7 +166,7 @@ http_expect_marker (guint       port,
     {
       g_clear_error (&error);
       g_free (reply);
-      reply = http_get (port, &error);
+      reply = ql_test_http_get (port, "/marker.txt", &error);
       if (reply != NULL && strstr (reply, marker) != NULL)
         break;
       g_usleep (G_USEC_PER_SEC / 2);
@@ -382,32 +239,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, COMMAND_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
-}
-
-/* The name of the guest interface with MAC address @mac. */
-static char *
-guest_interface (QlTestGuest *guest,
-                 const char  *mac)
-{
-  g_autofree char *command = g_strdup_printf ("n=50; while ! grep -qx %s /sys/class/net/*/address && [ $n -gt 0 ]; do "
-                                              "usleep 100000; n=$((n-1)); done; "
-                                              "for f in /sys/class/net/*/address; do "
-                                              "if [ \"$(cat $f)\" = %s ]; then d=${f%%/address}; echo ${d##*/}; fi; done",
-                                              mac, mac);
-  char *iface = shell_ok (guest, command);
-
-  g_test_message ("guest interface with %s: '%s'", mac, iface);
-  g_assert_cmpstr (iface, !=, "");
-  g_assert_null (strchr (iface, '\n'));
-  return iface;
+  return ql_test_guest_shell_ok (guest, command, COMMAND_TIMEOUT_S);
 }
 
 /* DHCP on @iface through the image's event script; the QLTEST-DHCP line
@@ -541,7 +373,7 @@ test_hot_plugged (QlTestGuest     *guest,
                   const char      *needle2,
                   const HostRoute *route)
 {
-  g_autofree char *iface2 = guest_interface (guest, MAC2);
+  g_autofree char *iface2 = ql_test_guest_interface (guest, MAC2, COMMAND_TIMEOUT_S);
   g_autofree char *command = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -564,7 +396,7 @@ test_hot_plugged (QlTestGuest     *guest,
     if (status != 0)
       g_error ("unplug failed (%d): %s", status, err);
   }
-  g_assert_true (wait_processes_gone (needle2, 5000));
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle2, 5000));
 }
 
 static void
@@ -598,7 +430,7 @@ test_unprivileged (void)
   world_init (&w, setpriv);
   g_test_message ("host: default route via %s on %s (%s)", route.gateway, route.iface, route.address);
 
-  port = free_port ();
+  port = ql_test_free_port (SOCK_STREAM);
   vm_text = g_strdup_printf ("[machine]\ntype = pc\n"
                              "[qmp q]\ntype = unix\npath = qmp.sock\nserver = true\nno-wait = true\n"
                              "[device nic0]\ntype = net\nnet-type = passt\n"
@@ -621,14 +453,14 @@ test_unprivileged (void)
 
     g_assert_true (strstr (now, "passt of device 'nic0' started") < strstr (now, "QEMU started"));
   }
-  g_assert_cmpint (parent_of (passt), ==, launcher);
-  g_assert_cmpint (parent_of (qemu), ==, launcher);
+  g_assert_cmpint (ql_test_parent_of (passt), ==, launcher);
+  g_assert_cmpint (ql_test_parent_of (qemu), ==, launcher);
   for (guint i = 0; i < 3; i++)
     {
       GPid pid = i == 0 ? launcher : i == 1 ? passt : qemu;
-      g_autofree char *uid = proc_status (pid, "Uid");
-      g_autofree char *gid = proc_status (pid, "Gid");
-      g_autofree char *groups = proc_status (pid, "Groups");
+      g_autofree char *uid = ql_test_proc_status (pid, "Uid");
+      g_autofree char *gid = ql_test_proc_status (pid, "Gid");
+      g_autofree char *groups = ql_test_proc_status (pid, "Groups");
 
       g_test_message ("pid %d: Uid %s, Gid %s, Groups '%s'", (int) pid, uid, gid, groups);
       g_assert_cmpstr (uid, ==, "65534 65534 65534 65534");
@@ -637,14 +469,14 @@ test_unprivileged (void)
     }
   /* One runtime directory, nobody's, with passt's socket in it. */
   needle1 = g_strdup_printf ("%s/", w.base);
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
 
   if (!ql_test_guest_wait_for_shell (guest, BOOT_TIMEOUT_S, &error))
     g_error ("no shell: %s\nstderr: %s", error->message, ql_test_guest_get_stderr (guest));
   g_test_message ("guest shell after %.1f s", (g_get_monotonic_time () - start) / 1e6);
 
   /* DHCP: the host's address, prefix and gateway; the card's dns. */
-  iface = guest_interface (guest, MAC);
+  iface = ql_test_guest_interface (guest, MAC, COMMAND_TIMEOUT_S);
   lease = guest_dhcp (guest, iface);
   expected = g_strdup_printf ("%s %s router=%s dns=" DNS, iface, route.address, route.gateway);
   g_assert_cmpstr (lease, ==, expected);
@@ -659,7 +491,7 @@ test_unprivileged (void)
   /* Hot-plug a second passt card: its passt runs on after `qlaunch
    * hotplug` exits. */
   qmp = ql_test_guest_get_qmp_path (guest);
-  port2 = free_port ();
+  port2 = ql_test_free_port (SOCK_STREAM);
   spec = g_strdup_printf ("net,id=nic1,net-type=passt,mac-address=" MAC2 ",ipv6=false,dns=" DNS ","
                           "rom-file=,host-forwards=tcp:127.0.0.1:%u-:%d", port2, GUEST_PORT);
   {
@@ -674,11 +506,11 @@ test_unprivileged (void)
   g_assert_nonnull (strstr (out, "hotplugged nic1"));
   needle2 = g_strdup_printf ("%s/nic1.", w.base);
   {
-    g_autoptr(GArray) hot = find_processes (needle2);
+    g_autoptr(GArray) hot = ql_test_find_processes (NULL, needle2);
 
     g_assert_cmpuint (hot->len, ==, 1);
     hot_passt = g_array_index (hot, GPid, 0);
-    g_assert_cmpint (parent_of (hot_passt), !=, launcher);
+    g_assert_cmpint (ql_test_parent_of (hot_passt), !=, launcher);
   }
   /* QEMU 7.2 connects the stream after netdev_add returned: qlaunch
    * hotplug waits until passt has accepted it before it removes passt's
@@ -694,8 +526,8 @@ test_unprivileged (void)
   g_assert_nonnull (strstr (result->qemu_stderr, "was killed by signal 9"));
   g_assert_false (ql_test_pid_alive (qemu));
   g_assert_false (ql_test_pid_alive (launcher));
-  g_assert_true (wait_processes_gone (needle1, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle1, 2000));
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   g_test_message ("whole test %.1f s", (g_get_monotonic_time () - start) / 1e6);
 }
 
@@ -722,7 +554,7 @@ test_qemu_killed (void)
   if (skip_unless_ready (FALSE, &route))
     return;
   world_init (&w, NULL);
-  port = free_port ();
+  port = ql_test_free_port (SOCK_STREAM);
   vm_file = g_build_filename (w.work, "stopped.vm", NULL);
   vm_text = g_strdup_printf ("[vm]\nname = passt-root\n"
                              "[machine]\ntype = q35\nacceleration = tcg\n"
@@ -751,8 +583,8 @@ test_qemu_killed (void)
     {
       g_clear_pointer (&passts, g_array_unref);
       g_clear_pointer (&qemus, g_array_unref);
-      passts = find_processes (needle);
-      qemus = find_processes ("guest=passt-root");
+      passts = ql_test_find_processes (NULL, needle);
+      qemus = ql_test_find_processes (NULL, "guest=passt-root");
       if (passts->len >= 2 && qemus->len == 1)
         break;
     }
@@ -765,7 +597,7 @@ test_qemu_killed (void)
       passt = g_array_index (passts, GPid, i);
   g_assert_cmpint (passt, >, 0);
   {
-    g_autofree char *uid = proc_status (passt, "Uid");
+    g_autofree char *uid = ql_test_proc_status (passt, "Uid");
 
     g_assert_cmpstr (uid, ==, "0 0 0 0");
   }
@@ -796,8 +628,8 @@ test_qemu_killed (void)
   g_assert_true (g_subprocess_get_if_exited (run));
   g_assert_cmpint (g_subprocess_get_exit_status (run), !=, 0);
   g_assert_nonnull (strstr (err, "was killed by SIGKILL"));
-  g_assert_true (wait_processes_gone (needle, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle, 2000));
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
 }
 
 int

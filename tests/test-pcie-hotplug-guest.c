@@ -22,29 +22,13 @@
 #define MAC "52:54:00:51:0c:35"
 #define DISK_HEADER "QLPCIE-HOTPLUG-1"
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, 30, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, 30);
 }
 
 /* Polls @command in the guest until its output is @expected, for at most
@@ -128,7 +112,7 @@ test_disk_net (void)
   double plugged, seen_disk, seen_nic, unplugged, gone;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   dir = ql_test_make_tmpdir ();
   disk = g_build_filename (dir, "hot.img", NULL);
@@ -231,10 +215,7 @@ test_disk_net (void)
                   "unplug of both %.2f s; gone in the guest %.2f s after",
                   plugged, seen_disk, seen_nic, unplugged, gone);
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, 30, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  g_assert_cmpint (result->status, ==, QL_TEST_GUEST_PASS);
+  result = ql_test_guest_poweroff_pass (guest, 30, NULL);
   ql_test_rm_rf (dir);
 }
 

@@ -49,35 +49,10 @@ vm_start (Vm         *vm,
   g_autofree char *text = g_strdup_printf ("%s\n[qmp a]\npath = a.sock\n[qmp b]\npath = b.sock\n", vm_text);
   g_autofree char *a_path = g_build_filename (vm->dir, "a.sock", NULL);
   g_autofree char *b_path = g_build_filename (vm->dir, "b.sock", NULL);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  const char *args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"),
-                         "args", "--format", "json", vm_file, NULL };
-  JsonArray *array;
-  int status;
 
   g_assert_true (g_file_set_contents (vm_file, text, -1, NULL));
-  status = ql_test_run_cli (args, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-  g_test_message ("argv: %s", out);
-
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    g_ptr_array_add (argv, g_strdup (json_array_get_string_element (array, i)));
-  g_ptr_array_add (argv, g_strdup ("-display"));
-  g_ptr_array_add (argv, g_strdup ("none"));
-  g_ptr_array_add (argv, NULL);
-
-  vm->qemu = g_subprocess_newv ((const char * const *) argv->pdata,
-                                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
+  vm->qemu = ql_test_qemu_start_vm_file (vm_file);
   vm->qmp = ql_test_qmp_connect (a_path, 20000, &error);
   g_assert_no_error (error);
   vm->client = ql_qmp_new ();
@@ -89,18 +64,8 @@ vm_start (Vm         *vm,
 static void
 vm_quit (Vm *vm)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) reply = ql_test_qmp_execute (vm->qmp, "quit", NULL, &error);
-  g_autofree char *stderr_text = NULL;
-
-  g_assert_no_error (error);
   ql_qmp_close (vm->client);
-  g_subprocess_communicate_utf8 (vm->qemu, NULL, NULL, NULL, &stderr_text, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait (vm->qemu, NULL, NULL);
-  g_assert_cmpstr (stderr_text, ==, "");
-  g_assert_true (g_subprocess_get_if_exited (vm->qemu));
-  g_assert_cmpint (g_subprocess_get_exit_status (vm->qemu), ==, 0);
+  ql_test_qemu_quit_clean (vm->qmp, vm->qemu);
 }
 
 static void

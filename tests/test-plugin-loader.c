@@ -350,7 +350,7 @@ test_scan_fixtures (void)
 static void
 test_insecure (void)
 {
-  g_autofree char *tmp = ql_test_make_plugin_tmpdir ();
+  g_autofree char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *good = fixture_path ("good");
   g_autofree char *copy = g_build_filename (tmp, "libqlaunch-good.so", NULL);
   const mode_t file_modes[] = { 0666, 0664, 0646 };
@@ -407,8 +407,8 @@ test_insecure (void)
 static void
 test_insecure_symlink_target (void)
 {
-  g_autofree char *link_dir = ql_test_make_plugin_tmpdir ();
-  g_autofree char *target_dir = ql_test_make_plugin_tmpdir ();
+  g_autofree char *link_dir = ql_test_make_safe_tmpdir ();
+  g_autofree char *target_dir = ql_test_make_safe_tmpdir ();
   g_autofree char *good = fixture_path ("good");
   g_autofree char *target = g_build_filename (target_dir, "libqlaunch-good.so", NULL);
   g_autofree char *link = g_build_filename (link_dir, "libqlaunch-good.so", NULL);
@@ -432,7 +432,7 @@ test_insecure_symlink_target (void)
 static void
 test_not_a_plugin_file (void)
 {
-  g_autofree char *tmp = ql_test_make_plugin_tmpdir ();
+  g_autofree char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *good = fixture_path ("good");
   const char * const bad_names[] = {
     "notaplugin.so", "libqlaunch-.so", "libqlaunch-Good.so",
@@ -489,7 +489,7 @@ test_not_a_plugin_file (void)
 static void
 test_search_order (void)
 {
-  g_autofree char *tmp = ql_test_make_plugin_tmpdir ();
+  g_autofree char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *good = fixture_path ("good");
   g_autofree char *link = g_build_filename (tmp, "libqlaunch-good.so", NULL);
 

@@ -13,22 +13,6 @@
 
 #include "ql-test-util.h"
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static const char *
 env_dir (const char *name)
 {
@@ -41,36 +25,22 @@ env_dir (const char *name)
 /* Runs `qlaunch ARGS...` (LC_ALL=C, the test environment otherwise:
  * G_DEBUG=fatal-criticals, the build's plugin scanner and cache dir). */
 static G_GNUC_NULL_TERMINATED void
-run (Run *r,
+run (QlTestRun *r,
      ...)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   const char *arg;
   va_list ap;
 
-  run_clear (r);
-  g_ptr_array_add (argv, (gpointer) env_dir ("QLAUNCH_BIN"));
   va_start (ap, r);
   while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
+    g_ptr_array_add (args, (gpointer) arg);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_ptr_array_add (args, NULL);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  r->status = g_subprocess_get_exit_status (proc);
-  if (r->out == NULL)
-    r->out = g_strdup ("");
-  if (r->err == NULL)
-    r->err = g_strdup ("");
+  ql_test_run_bounded_bare (r, launcher, 60, (const char * const *) args->pdata);
+  ql_test_run_assert_exited (r);
 }
 
 static char *
@@ -90,7 +60,7 @@ make_dir (const char * const *families,
           const char         *other_type,
           const char         *device_type)
 {
-  char *tmp = ql_test_make_plugin_tmpdir ();
+  char *tmp = ql_test_make_safe_tmpdir ();
   g_autofree char *vm_file = g_build_filename (tmp, "vm.vm", NULL);
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
@@ -152,7 +122,7 @@ test_runtime (gconstpointer data)
   g_autofree char *dir = make_dir (families, NULL, mistake->family);
   g_autofree char *vm_file = g_build_filename (dir, "vm.vm", NULL);
   g_autofree char *expected = g_strdup_printf ("qlaunch: %s:11: %s\n", vm_file, mistake->message);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   run (&r, "--plugin-dir", dir, "args", "--no-host-checks", vm_file, NULL);
   g_assert_cmpint (r.status, ==, 1);
@@ -208,7 +178,7 @@ test_registration (gconstpointer data)
                                               file, mistake->message);
   g_autofree char *args_err = g_strdup_printf ("%sqlaunch: %s:12: [device b] type: unknown device type '%s'; "
                                                "known: (none)\n", warning, vm_file, mistake->family);
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   /* Twice: opened by the plugin scanner, then answered by the cache. */
   for (guint pass = 0; pass < 2; pass++)
@@ -244,7 +214,7 @@ test_gtype_clash (void)
   g_autofree char *file_b = g_build_filename (dir, "libqlaunch-mistake-gtype-b.so", NULL);
   g_autofree char *warning = g_strdup_printf ("qlaunch: warning: plugin skipped: '%s': " GTYPE_CLASH "\n", file_b);
   g_autofree char *args_err = NULL;
-  g_auto(Run) r = { 0 };
+  g_auto(QlTestRun) r = { 0 };
 
   /* Without the cache the scan opens both, a first. */
   run (&r, "--no-registry-cache", "--plugin-dir", dir, "inspect", NULL);

@@ -37,21 +37,8 @@ static char *skip_reason;  /* why every test skips, or NULL */
 static char *example;      /* the example script */
 static char *lib_dir;      /* the build's core/: libqlaunch and the typelib */
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+/* A run that takes longer than this hangs. */
+#define RUN_LIMIT_S 90
 
 static void
 prepend_path (GSubprocessLauncher *launcher,
@@ -68,29 +55,20 @@ prepend_path (GSubprocessLauncher *launcher,
 /* Runs @argv (NULL-terminated) with the build's typelib and library on the
  * search paths and a UTF-8 C locale, capturing its output. */
 static void
-run_argv (Run                *r,
+run_argv (QlTestRun          *r,
           const char * const *argv)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-  run_clear (r);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   prepend_path (launcher, "GI_TYPELIB_PATH", lib_dir);
   prepend_path (launcher, "LD_LIBRARY_PATH", lib_dir);
-  proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
-                                                : 128 + g_subprocess_get_term_sig (proc);
+  ql_test_run_argv (r, launcher, RUN_LIMIT_S, argv);
 }
 
 /* The example with @args after `--plugin-dir BUILD_PLUGINS`. */
 static void
-run_example (Run                *r,
+run_example (QlTestRun          *r,
              const char * const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
@@ -103,11 +81,12 @@ run_example (Run                *r,
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   run_argv (r, (const char * const *) argv->pdata);
+  ql_test_run_assert_exited (r);
 }
 
 /* `qlaunch --plugin-dir BUILD_PLUGINS args @args`. */
 static void
-run_cli_args (Run                *r,
+run_cli_args (QlTestRun          *r,
               const char * const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
@@ -120,6 +99,7 @@ run_cli_args (Run                *r,
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   run_argv (r, (const char * const *) argv->pdata);
+  ql_test_run_assert_exited (r);
 }
 
 static gboolean
@@ -159,8 +139,8 @@ test_args (gconstpointer data)
   const ArgsCase *c = data;
   g_autoptr(GPtrArray) ex = g_ptr_array_new ();
   g_autoptr(GPtrArray) cli = g_ptr_array_new ();
-  g_auto(Run) py_run = { 0, };
-  g_auto(Run) cli_run = { 0, };
+  g_auto(QlTestRun) py_run = { 0, };
+  g_auto(QlTestRun) cli_run = { 0, };
 
   if (skip_if_unavailable ())
     return;
@@ -271,8 +251,8 @@ test_run (void)
   g_autofree char *text = NULL;
   g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
   g_autoptr(GError) error = NULL;
-  g_auto(Run) py_run = { 0, };
-  g_auto(Run) cli_run = { 0, };
+  g_auto(QlTestRun) py_run = { 0, };
+  g_auto(QlTestRun) cli_run = { 0, };
   g_autofree char *expected = NULL;
   const char *started;
   GPid pid = 0;
@@ -351,7 +331,7 @@ find_python (void)
     }
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     {
-      g_auto(Run) r = { 0, };
+      g_auto(QlTestRun) r = { 0, };
 
       if (candidates[i] == NULL || !g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
         continue;

@@ -2,6 +2,7 @@
  * every device exists with the configured properties (checked over QMP),
  * a file name with commas reaches QEMU as one value, and QEMU prints no
  * warning at all. */
+#include "ql-test-net.h"
 #include "ql-test-util.h"
 #include "ql-test-qmp.h"
 
@@ -46,34 +47,10 @@ vm_start (Vm         *vm,
 {
   g_autofree char *vm_file = g_build_filename (vm->dir, "test.vm", NULL);
   g_autofree char *qmp_path = g_build_filename (vm->dir, "qmp.sock", NULL);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  const char *args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"),
-                         "args", "--format", "json", vm_file, NULL };
-  JsonArray *array;
-  int status;
 
   g_assert_true (g_file_set_contents (vm_file, vm_text, -1, NULL));
-  status = ql_test_run_cli (args, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    g_ptr_array_add (argv, g_strdup (json_array_get_string_element (array, i)));
-  g_ptr_array_add (argv, g_strdup ("-display"));
-  g_ptr_array_add (argv, g_strdup ("none"));
-  g_ptr_array_add (argv, NULL);
-
-  vm->qemu = g_subprocess_newv ((const char * const *) argv->pdata,
-                                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
+  vm->qemu = ql_test_qemu_start_vm_file (vm_file);
   vm->qmp = ql_test_qmp_connect (qmp_path, 20000, &error);
   if (vm->qmp == NULL)
     {
@@ -85,22 +62,12 @@ vm_start (Vm         *vm,
   g_assert_no_error (error);
 }
 
-/* Quits QEMU over QMP; asserts a clean exit and an empty stderr. */
+/* Quits QEMU over QMP; asserts a clean exit and an empty stderr (no
+ * deprecation warning, no warning of any kind). */
 static void
 vm_quit (Vm *vm)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) reply = ql_test_qmp_execute (vm->qmp, "quit", NULL, &error);
-  g_autofree char *stderr_text = NULL;
-
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (vm->qemu, NULL, NULL, NULL, &stderr_text, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait (vm->qemu, NULL, NULL);
-  /* No deprecation warning, no warning of any kind. */
-  g_assert_cmpstr (stderr_text, ==, "");
-  g_assert_true (g_subprocess_get_if_exited (vm->qemu));
-  g_assert_cmpint (g_subprocess_get_exit_status (vm->qemu), ==, 0);
+  ql_test_qemu_quit_clean (vm->qmp, vm->qemu);
 }
 
 static void
@@ -427,23 +394,6 @@ test_rng_balloon (void)
   vm_clear (&vm);
 }
 
-/* A TCP (or @type) port on 127.0.0.1 that was free a moment ago. */
-static guint
-free_port (int type)
-{
-  struct sockaddr_in sa = { 0 };
-  socklen_t len = sizeof sa;
-  int fd = socket (AF_INET, type | SOCK_CLOEXEC, 0);
-
-  g_assert_cmpint (fd, >=, 0);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
-  close (fd);
-  return ntohs (sa.sin_port);
-}
-
 /* A user-mode card (no root, no tap), restricted, with two forwards on
  * free ports (host checks on: `qlaunch args` checks the ports), written as
  * a repeated hostfwd key: QEMU takes it without a word, its slirp stack
@@ -454,8 +404,8 @@ static void
 test_user_net_forward (void)
 {
   Vm vm = { 0 };
-  guint port = free_port (SOCK_STREAM);
-  guint udp_port = free_port (SOCK_DGRAM);
+  guint port = ql_test_free_port (SOCK_STREAM);
+  guint udp_port = ql_test_free_port (SOCK_DGRAM);
   gboolean found_udp = FALSE;
   g_autoptr(QlHostProbe) probe = ql_host_probe_new ();
   g_autoptr(GError) error = NULL;

@@ -54,18 +54,6 @@ have_qemu (void)
   return qemu != NULL;
 }
 
-static char *
-write_vm (const char *dir,
-          const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, "test.vm", NULL);
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 /* `qlaunch check` with host checks on: it fails, and its message holds
  * each of the NULL-terminated fragments. */
 static G_GNUC_NULL_TERMINATED void
@@ -97,27 +85,8 @@ qlaunch_argv (const char *vm_file,
 {
   const char *with_checks[] = { "args", "--format", "json", vm_file, NULL };
   const char *without_checks[] = { "args", "--no-host-checks", "--format", "json", vm_file, NULL };
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  JsonArray *array;
-  int status;
 
-  status = ql_test_run_qlaunch (host_checks ? with_checks : without_checks,
-                                pass_fd, target_fd, QEMU_TIMEOUT_S, &out, &err);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpint (status, ==, 0);
-
-  json_parser_load_from_data (parser, out, -1, &error);
-  g_assert_no_error (error);
-  array = json_node_get_array (json_parser_get_root (parser));
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    g_strv_builder_add (builder, json_array_get_string_element (array, i));
-  g_strv_builder_add (builder, "-display");
-  g_strv_builder_add (builder, "none");
-  return g_strv_builder_end (builder);
+  return ql_test_qemu_argv (host_checks ? with_checks : without_checks, pass_fd, target_fd, QEMU_TIMEOUT_S);
 }
 
 /* The argv holds @arg (the option QEMU's message will name). */
@@ -185,7 +154,7 @@ test_vfio_no_such_device (void)
 
   dir = ql_test_make_tmpdir ();
   text = g_strdup_printf (VM_BASE "[device hostdev0]\ntype = vfio\nbdf = %s\n", bdf);
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
 
   assert_check_refuses (vm_file,
                         "device 'hostdev0': property 'bdf': the host has no PCI function 'ffff:ff:1f.7'",
@@ -251,7 +220,7 @@ test_vfio_no_iommu_group (void)
 
   dir = ql_test_make_tmpdir ();
   text = g_strdup_printf (VM_BASE "[device hostdev0]\ntype = vfio\nbdf = %s\n", bdf);
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
 
   fragment = g_strdup_printf ("device 'hostdev0': property 'bdf': host PCI function '%s' is in no IOMMU group", bdf);
   assert_check_refuses (vm_file, fragment,
@@ -287,7 +256,7 @@ test_vsock_no_vhost_device (void)
     }
 
   dir = ql_test_make_tmpdir ();
-  vm_file = write_vm (dir, VM_BASE "[device vsock0]\ntype = vsock\ncontext-id = 3\n");
+  vm_file = ql_test_write_file (dir, "test.vm", VM_BASE "[device vsock0]\ntype = vsock\ncontext-id = 3\n");
 
   assert_check_refuses (vm_file,
                         "device 'vsock0': property 'vhost-fd': a vsock device needs '/dev/vhost-vsock', which cannot be used",
@@ -317,7 +286,8 @@ test_vsock_vhost_fd_not_vhost (void)
   devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
   g_assert_cmpint (devnull, >=, 0);
   dir = ql_test_make_tmpdir ();
-  vm_file = write_vm (dir, VM_BASE "[device vsock0]\ntype = vsock\ncontext-id = 3\nvhost-fd = 9\n");
+  vm_file = ql_test_write_file (dir, "test.vm",
+                                VM_BASE "[device vsock0]\ntype = vsock\ncontext-id = 3\nvhost-fd = 9\n");
 
   argv = qlaunch_argv (vm_file, TRUE, devnull, 9);
   assert_qemu_refuses (argv, devnull, 3, "-device",
@@ -351,7 +321,7 @@ test_vhost_user_no_backend (gconstpointer data)
                           "[device vhu0]\ntype = vhost-user\nvhost-user-type = %s\n"
                           "socket-path = backend.sock\nchar-dev-id = char0\n%s",
                           type, net ? "address = 02:00:ca:fe:00:02\n" : "");
-  vm_file = write_vm (dir, text);
+  vm_file = ql_test_write_file (dir, "test.vm", text);
 
   assert_check_refuses (vm_file,
                         "device 'vhu0': property 'socket-path': cannot use the backend's socket",
@@ -393,9 +363,9 @@ test_vhost_user_stale_socket (void)
   g_socket_bind (unheard, address, FALSE, &error);
   g_assert_no_error (error);
 
-  vm_file = write_vm (dir, VM_SHARED_RAM
-                      "[device vhu0]\ntype = vhost-user\nvhost-user-type = net\n"
-                      "socket-path = backend.sock\naddress = 02:00:ca:fe:00:03\n");
+  vm_file = ql_test_write_file (dir, "test.vm", VM_SHARED_RAM
+                                                "[device vhu0]\ntype = vhost-user\nvhost-user-type = net\n"
+                                                "socket-path = backend.sock\naddress = 02:00:ca:fe:00:03\n");
   argv = qlaunch_argv (vm_file, TRUE, -1, -1);
   chardev = g_strdup_printf ("socket,id=vhu0,path=%s", socket_path);
   reason = g_strdup_printf ("Failed to connect to '%s': Connection refused", socket_path);
@@ -538,10 +508,10 @@ test_vhost_user_blk_accepted (void)
       g_error ("qemu-storage-daemon did not create %s: %s", socket_path, daemon_err);
     }
 
-  vm_file = write_vm (dir, VM_SHARED_RAM
-                      "[qmp control]\npath = qmp.sock\n"
-                      "[device disk0]\ntype = vhost-user\nvhost-user-type = blk\n"
-                      "socket-path = vub.sock\nchar-dev-id = char-disk0\n");
+  vm_file = ql_test_write_file (dir, "test.vm", VM_SHARED_RAM
+                                                "[qmp control]\npath = qmp.sock\n"
+                                                "[device disk0]\ntype = vhost-user\nvhost-user-type = blk\n"
+                                                "socket-path = vub.sock\nchar-dev-id = char-disk0\n");
 
   /* Host checks on: the socket exists. */
   argv = qlaunch_argv (vm_file, TRUE, -1, -1);

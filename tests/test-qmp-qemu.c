@@ -24,40 +24,6 @@
 
 /* ---- bounded waits ------------------------------------------------------ */
 
-typedef gboolean (*WaitCond) (gpointer data);
-
-static gboolean
-watchdog_fired (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (WaitCond    cond,
-            gpointer    data,
-            guint       ms,
-            const char *what)
-{
-  gboolean expired = FALSE;
-  GSource *watchdog = g_timeout_source_new (ms);
-
-  g_source_set_callback (watchdog, watchdog_fired, &expired, NULL);
-  g_source_attach (watchdog, g_main_context_default ());
-  while (!cond (data) && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (watchdog);
-  g_source_unref (watchdog);
-  if (!cond (data))
-    g_error ("timed out after %u ms waiting for %s", ms, what);
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 static gboolean
 count_nonzero (gpointer data)
 {
@@ -298,7 +264,7 @@ static void
 wait_result (Result     *r,
              const char *what)
 {
-  wait_until (flag_set, &r->done, WAIT_MS, what);
+  ql_test_wait_until (NULL, ql_test_flag_set, &r->done, WAIT_MS, what);
 }
 
 static void
@@ -1126,7 +1092,7 @@ test_quit (Fixture       *f,
       g_test_message ("quit: %s", error->message);
       g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED);
     }
-  wait_until (count_nonzero, &vm->disconnected, WAIT_MS, "the disconnected signal");
+  ql_test_wait_until (NULL, count_nonzero, &vm->disconnected, WAIT_MS, "the disconnected signal");
   g_assert_false (ql_qmp_is_connected (vm->qmp));
   g_assert_error (vm->reason, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED);
   wait_result (&shutdown, "SHUTDOWN");
@@ -1136,7 +1102,7 @@ test_quit (Fixture       *f,
     g_assert_error (shutdown.error, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED);
 
   g_subprocess_wait_async (vm->proc, NULL, on_exited, &exited);
-  wait_until (flag_set, &exited, WAIT_MS, "QEMU to exit");
+  ql_test_wait_until (NULL, ql_test_flag_set, &exited, WAIT_MS, "QEMU to exit");
   g_assert_true (g_subprocess_get_if_exited (vm->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (vm->proc), ==, 0);
   drain ();

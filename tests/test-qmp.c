@@ -36,48 +36,11 @@
 
 /* ---- waiting on a main context, bounded --------------------------------- */
 
-typedef gboolean (*WaitCond) (gpointer data);
-
-static gboolean
-watchdog_fired (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates @context (NULL: the global default) until @cond holds; aborts
- * the test after @ms. */
-static void
-wait_until (GMainContext *context,
-            WaitCond      cond,
-            gpointer      data,
-            guint         ms,
-            const char   *what)
-{
-  gboolean expired = FALSE;
-  GSource *watchdog = g_timeout_source_new (ms);
-
-  g_source_set_callback (watchdog, watchdog_fired, &expired, NULL);
-  g_source_attach (watchdog, context != NULL ? context : g_main_context_default ());
-  while (!cond (data) && !expired)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (watchdog);
-  g_source_unref (watchdog);
-  if (!cond (data))
-    g_error ("timed out after %u ms waiting for %s", ms, what);
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 static void
 wait_flag (gboolean   *flag,
            const char *what)
 {
-  wait_until (NULL, flag_set, flag, WAIT_MS, what);
+  ql_test_wait_until (NULL, ql_test_flag_set, flag, WAIT_MS, what);
 }
 
 /* Runs what is ready on the default context (bounded: a source that keeps
@@ -236,7 +199,7 @@ static void
 main_wait (Server     *s,
            const char *tag)
 {
-  wait_until (s->main_context, popped_from_server, s, WAIT_MS, tag);
+  ql_test_wait_until (s->main_context, popped_from_server, s, WAIT_MS, tag);
   g_assert_cmpstr (s->popped, ==, tag);
   g_clear_pointer (&s->popped, g_free);
 }
@@ -339,17 +302,6 @@ srv_expect (Server     *s,
   return json_object_ref (message);
 }
 
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static char *
 node_to_string (JsonNode *node)
 {
@@ -386,7 +338,7 @@ srv_expect_args (Server     *s,
     }
   else
     {
-      g_autoptr(JsonNode) want = parse_json (args);
+      g_autoptr(JsonNode) want = ql_test_parse_json (args);
 
       if (got == NULL || !json_node_equal (got, want))
         {
@@ -653,7 +605,7 @@ static void
 assert_json (JsonNode   *node,
              const char *expected)
 {
-  g_autoptr(JsonNode) want = parse_json (expected);
+  g_autoptr(JsonNode) want = ql_test_parse_json (expected);
 
   if (node == NULL || !json_node_equal (node, want))
     {
@@ -1403,7 +1355,8 @@ run_hostile (const HostileRun *run)
       g_assert_nonnull (r.error);
       g_test_message ("%s: %s", run->c->name, r.error->message);
       g_assert_error (r.error, QL_QMP_ERROR, QL_QMP_ERROR_PROTOCOL);
-      wait_until (NULL, (WaitCond) flag_set, &rec.disconnected, 2000, "the disconnected signal");
+      ql_test_wait_until (NULL, ql_test_flag_set, &rec.disconnected, 2000,
+                          "the disconnected signal");
       g_assert_false (ql_qmp_is_connected (qmp));
       server_free (s);  /* returns once the server saw the connection end */
       drain ();
@@ -1520,7 +1473,7 @@ test_peer_close (void)
   ql_qmp_wait_event_async (qmp, "SHUTDOWN", NULL, NULL, 0, NULL, on_wait_event, &r[3]);
   main_wait (s, "got-3");
   main_notify (s, "close");
-  wait_until (NULL, flag_set, &r[0].done, WAIT_MS, "the first failure");
+  ql_test_wait_until (NULL, ql_test_flag_set, &r[0].done, WAIT_MS, "the first failure");
   /* All of them at once, in the same main loop iteration. */
   for (guint i = 0; i < G_N_ELEMENTS (r); i++)
     {
@@ -2215,7 +2168,8 @@ test_device_del (void)
 
   ql_qmp_device_del_async (qmp, "d0", 5000, NULL, on_device_del, &r);
   /* Not done before its own event. */
-  wait_until (NULL, (WaitCond) flag_set, &rec.events->len, WAIT_MS, "the other device's event");
+  ql_test_wait_until (NULL, ql_test_flag_set, &rec.events->len, WAIT_MS,
+                      "the other device's event");
   g_assert_false (r.done);
   main_notify (s, "event");
   wait_result (&r, "device_del d0");
@@ -2345,7 +2299,7 @@ migration_active_until_end (Server *s)
       const char *command;
 
       g_assert_nonnull (line);
-      node = parse_json (line);
+      node = ql_test_parse_json (line);
       message = json_node_get_object (node);
       command = json_object_get_string_member (message, "execute");
       g_free (s->last_id);
@@ -2694,7 +2648,7 @@ test_context (void)
   s = server_new (script_two_pings, NULL);
   qmp = client_connect (s, NULL);
   ql_qmp_execute_async (qmp, "ping", NULL, NULL, on_execute, &r);
-  wait_until (context, flag_set, &r.done, WAIT_MS, "ping on the pushed context");
+  ql_test_wait_until (context, ql_test_flag_set, &r.done, WAIT_MS, "ping on the pushed context");
   g_assert_no_error (r.error);
   /* Nothing of the client's on the global default context. */
   g_assert_false (g_main_context_pending (NULL));
@@ -2702,7 +2656,7 @@ test_context (void)
   ql_qmp_execute_async (qmp, "ping", NULL, NULL, on_execute, &r);
   g_main_context_pop_thread_default (context);
   /* From another thread-default: still the connect's context that runs it. */
-  wait_until (context, flag_set, &r.done, WAIT_MS, "ping on the connect's context");
+  ql_test_wait_until (context, ql_test_flag_set, &r.done, WAIT_MS, "ping on the connect's context");
   g_assert_no_error (r.error);
   ql_qmp_close (qmp);
   server_free (s);

@@ -115,7 +115,7 @@ fixture_set_up (Fixture       *f,
   g_autofree char *initfail_to = NULL;
 
   (void) data;
-  f->root = ql_test_make_plugin_tmpdir ();
+  f->root = ql_test_make_safe_tmpdir ();
   f->plugin_dir = g_build_filename (f->root, "plugins", NULL);
   f->cache_dir = g_build_filename (f->root, "cache", NULL);
   f->cache_file = cache_file_path (f->cache_dir);

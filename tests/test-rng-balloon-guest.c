@@ -29,37 +29,13 @@
 #define SHELL_TIMEOUT_S 30
 #define BALLOON_DEADLINE_S 60
 
-static gboolean
-breaking (const char *name)
-{
-  const char *env = g_getenv ("QLAUNCH_GUEST_BREAK");
-  g_auto(GStrv) names = NULL;
-
-  if (env == NULL)
-    return FALSE;
-  names = g_strsplit (env, ",", -1);
-  if (g_strv_contains ((const char * const *) names, name))
-    {
-      g_test_message ("QLAUNCH_GUEST_BREAK: '%s' is broken on purpose: the test must fail", name);
-      return TRUE;
-    }
-  return FALSE;
-}
-
 /* Runs @command in the guest; fails the test on a shell error or a
  * non-zero status. */
 static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, SHELL_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, SHELL_TIMEOUT_S);
 }
 
 static guint64
@@ -94,8 +70,8 @@ distance (guint64 a,
 static void
 test_shell (void)
 {
-  gboolean break_rng = breaking ("rng");
-  gboolean break_balloon = breaking ("balloon");
+  gboolean break_rng = ql_test_guest_breaking ("rng");
+  gboolean break_balloon = ql_test_guest_breaking ("balloon");
   g_autofree char *dir = NULL;
   g_autofree char *vm_text = NULL;
   g_autofree char *out = NULL;
@@ -205,12 +181,7 @@ test_shell (void)
   g_assert_cmpuint (actual, ==, GUEST_MEMORY);
 
   ql_qmp_close (qmp);
-  g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  describe = ql_test_guest_result_describe (result);
-  if (result->status != QL_TEST_GUEST_PASS)
-    g_error ("the guest did not power off cleanly:\n%s", describe);
+  result = ql_test_guest_poweroff_pass (guest, SHELL_TIMEOUT_S, NULL);
   g_test_message ("guest run: %.1f s", result->seconds);
   /* QEMU took every option without a word. */
   g_assert_cmpstr (result->qemu_stderr, ==, "");

@@ -24,7 +24,8 @@
 #include <glib/gstdio.h>
 
 #define OTHER_UID 65534
-#define HANG_LIMIT "60"
+#define HANG_LIMIT   "60"
+#define HANG_LIMIT_S 60
 
 typedef struct
 {
@@ -35,13 +36,6 @@ typedef struct
   char *marker;    /* what a planted program would create */
   char *qemu;      /* the real QEMU, canonical */
 } Fixture;
-
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
 
 static void
 fixture_set_up (Fixture       *f,
@@ -129,44 +123,19 @@ write_vm (Fixture    *f,
   return path;
 }
 
-/* `qlaunch ARGS...` run from the playground with the case's cache, under
- * timeout(1): a hang ends with status 124. */
+/* `qlaunch ARGS...` run from the playground with the case's cache; a
+ * hang (still running after HANG_LIMIT_S) fails the test. */
 static void
 run_in_pub (Fixture            *f,
-            Run                *r,
+            QlTestRun          *r,
             const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
   g_subprocess_launcher_set_cwd (launcher, f->pub);
   g_subprocess_launcher_setenv (launcher, "QLAUNCH_CACHE_DIR", f->cache, TRUE);
-  g_ptr_array_add (argv, (gpointer) "timeout");
-  g_ptr_array_add (argv, (gpointer) HANG_LIMIT);
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_exit_status (proc);
-  g_test_message ("qlaunch %s: status %d; stdout: %s; stderr: %s", args[0], r->status, r->out, r->err);
-  if (r->status == 124)
-    g_error ("qlaunch %s hung (killed after " HANG_LIMIT " s)", args[0]);
-}
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
+  ql_test_run_bounded (r, launcher, HANG_LIMIT_S, args);
+  ql_test_run_assert_exited (r);
 }
 
 static void
@@ -196,7 +165,7 @@ test_qemu_relative (Fixture       *f,
   g_autofree char *text = NULL;
   g_autofree char *vm = NULL;
   g_autofree char *expected = g_build_filename (f->vm_dir, "qemu-wrapper", NULL);
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "args", NULL, NULL };
 
   (void) data;
@@ -211,7 +180,7 @@ test_qemu_relative (Fixture       *f,
   assert_no_marker (f);
   g_assert_cmpint (r.status, !=, 0);
   assert_contains (r.err, expected);
-  run_clear (&r);
+  ql_test_run_clear (&r);
 }
 
 /* A tap device's `script = ./ifup.sh` and `down-script = ifdown.sh` are
@@ -225,7 +194,7 @@ test_net_script (Fixture       *f,
   g_autofree char *vm = NULL;
   g_autofree char *want_up = NULL;
   g_autofree char *want_down = NULL;
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "args", "--no-host-checks", NULL, NULL };
 
   (void) data;
@@ -242,7 +211,7 @@ test_net_script (Fixture       *f,
   want_down = g_strdup_printf ("downscript=%s/ifdown.sh", f->vm_dir);
   assert_contains (r.out, want_up);
   assert_contains (r.out, want_down);
-  run_clear (&r);
+  ql_test_run_clear (&r);
 }
 
 /* A NIC's `rom-file`: a relative path is beside the VM file; a bare name
@@ -258,7 +227,7 @@ test_rom_file (Fixture       *f,
   g_autofree char *want_relative = NULL;
   g_autofree char *in_pub = NULL;
   const char *rom;
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "args", NULL, NULL };
 
   (void) data;
@@ -280,7 +249,7 @@ test_rom_file (Fixture       *f,
   in_pub = g_strdup_printf ("%s/", f->pub);
   g_assert_null (strstr (r.out, in_pub));
   assert_contains (r.out, "romfile=/");
-  run_clear (&r);
+  ql_test_run_clear (&r);
 }
 
 /* `[vm] bios = bios-256k.bin` with a planted ./bios-256k.bin where qlaunch
@@ -294,7 +263,7 @@ test_bios_bare (Fixture       *f,
   g_autofree char *in_pub = NULL;
   g_auto(GStrv) lines = NULL;
   const char *bios = NULL;
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "args", "--format", "lines", NULL, NULL };
 
   (void) data;
@@ -317,7 +286,7 @@ test_bios_bare (Fixture       *f,
   in_pub = g_strdup_printf ("%s/", f->pub);
   g_assert_false (g_str_has_prefix (bios, in_pub));
   g_assert_cmpstr (bios, !=, planted);
-  run_clear (&r);
+  ql_test_run_clear (&r);
 }
 
 /* `qlaunch run` of a VM without [vm] bios, from the playground where the
@@ -374,14 +343,14 @@ test_run_cwd (Fixture       *f,
   /* The guest runs QEMU's BIOS: it is still running once QMP answers. */
   for (guint attempt = 0; attempt < 300 && !running; attempt++)
     {
-      Run r = { 0 };
+      QlTestRun r = { 0 };
       const char *args[] = { "qmp", "--timeout", "5000", sock, "query-status", NULL };
 
       if (g_file_test (sock, G_FILE_TEST_EXISTS))
         {
           run_in_pub (f, &r, args);
           running = r.status == 0 && strstr (r.out, "\"running\"") != NULL;
-          run_clear (&r);
+          ql_test_run_clear (&r);
         }
       if (!running)
         {
@@ -434,7 +403,7 @@ test_qemu_unsafe (Fixture       *f,
         g_assert_cmpint (lchown (binary, OTHER_UID, OTHER_UID), ==, 0);
       for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
         {
-          Run r = { 0 };
+          QlTestRun r = { 0 };
           const char *args[] = { commands[c], vm, NULL };
 
           run_in_pub (f, &r, args);
@@ -442,7 +411,7 @@ test_qemu_unsafe (Fixture       *f,
           g_assert_cmpint (r.status, !=, 0);
           assert_contains (r.err, binary);
           assert_contains (r.err, cases[i].foreign_file ? binary : dir);
-          run_clear (&r);
+          ql_test_run_clear (&r);
         }
     }
 }
@@ -508,7 +477,7 @@ test_cache_fifo (Fixture       *f,
   g_autofree char *caps_dir = g_build_filename (f->cache, "caps", NULL);
   g_autofree char *fifo = NULL;
   g_autofree char *vm = NULL;
-  Run r = { 0 };
+  QlTestRun r = { 0 };
   const char *args[] = { "args", NULL, NULL };
 
   (void) data;
@@ -523,7 +492,7 @@ test_cache_fifo (Fixture       *f,
   run_in_pub (f, &r, args);
   g_assert_cmpint (r.status, ==, 0);
   assert_contains (r.out, "-machine");
-  run_clear (&r);
+  ql_test_run_clear (&r);
 }
 
 /* A cache payload claiming QEMU 9.2: a real cache of this QEMU (written
@@ -592,7 +561,7 @@ forged_cache (Fixture *f,
  * other user planted says. */
 static void
 assert_not_believed (Fixture *f,
-                     Run     *r)
+                     QlTestRun     *r)
 {
   const char *args[] = { "caps", f->qemu, NULL };
 
@@ -616,7 +585,7 @@ test_cache_caps_symlink (Fixture       *f,
   g_autofree char *forged = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = 0;
-  Run r = { 0 };
+  QlTestRun r = { 0 };
 
   (void) data;
   if (!can_play (f))
@@ -633,7 +602,7 @@ test_cache_caps_symlink (Fixture       *f,
   assert_contains (r.err, caps_dir);
   /* Said once. */
   g_assert_null (strstr (strstr (r.err, caps_dir) + 1, caps_dir));
-  run_clear (&r);
+  ql_test_run_clear (&r);
   /* Not written through the link either. */
   g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
 }
@@ -657,7 +626,7 @@ test_cache_planted (Fixture       *f,
       g_autofree char *caps_dir = g_build_filename (f->cache, "caps", NULL);
       g_autofree char *file = NULL;
       g_autoptr(GError) error = NULL;
-      Run r = { 0 };
+      QlTestRun r = { 0 };
 
       ql_test_rm_rf (f->cache);
       g_assert_cmpint (g_mkdir (f->cache, 0700), ==, 0);
@@ -688,7 +657,7 @@ test_cache_planted (Fixture       *f,
           break;
         }
       assert_not_believed (f, &r);
-      run_clear (&r);
+      ql_test_run_clear (&r);
     }
 }
 

@@ -118,7 +118,7 @@ assert_loads (const char *dir)
 static void
 test_safe_dir_loads (void)
 {
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *base = ql_test_make_safe_tmpdir ();
   g_autofree char *dir = ql_test_make_owned_dir (base, "ok", 0755, OURS);
   g_autofree char *plugin = install_plugin (dir);
 
@@ -158,7 +158,7 @@ test_bad_layout (gconstpointer data)
 
   if (!need_root ())
     return;
-  base = ql_test_make_plugin_tmpdir ();
+  base = ql_test_make_safe_tmpdir ();
   outer = ql_test_make_owned_dir (base, "outer", layout->outer_mode, layout->outer_owner);
   dir = layout->nested ? ql_test_make_owned_dir (outer, "plugins", 0755, OURS) : g_strdup (outer);
   plugin = install_plugin (dir);
@@ -192,7 +192,7 @@ test_symlink_target_in_bad_dir (void)
 
   if (!need_root ())
     return;
-  base = ql_test_make_plugin_tmpdir ();
+  base = ql_test_make_safe_tmpdir ();
   good = ql_test_make_owned_dir (base, "good", 0755, OURS);
   link = g_build_filename (good, PLUGIN, NULL);
 
@@ -254,7 +254,7 @@ test_symlinked_dir_in_chain (void)
     return;
   /* base/via -> base/theirs/real: theirs is another user's, real (the
    * plugin's directory, as the kernel resolves it) is root's 0755. */
-  base = ql_test_make_plugin_tmpdir ();
+  base = ql_test_make_safe_tmpdir ();
   theirs = ql_test_make_owned_dir (base, "theirs", 0755, OTHER_UID);
   real = ql_test_make_owned_dir (theirs, "real", 0755, OURS);
   plugin = install_plugin (real);
@@ -282,7 +282,7 @@ test_symlinked_dir_in_chain (void)
 static void
 test_empty_plugin_dir (void)
 {
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *base = ql_test_make_safe_tmpdir ();
   g_autofree char *plugin = install_plugin (base);
   const char *separate[] = { "--plugin-dir", "", "inspect", "rng", NULL };
   const char *joined[] = { "--plugin-dir=", "inspect", "rng", NULL };
@@ -306,7 +306,7 @@ test_empty_plugin_dir (void)
 static void
 test_empty_path_entry_is_not_cwd (void)
 {
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *base = ql_test_make_safe_tmpdir ();
   g_autofree char *plugin = install_plugin (base);
   const char *env_empty[] = { "QLAUNCH_PLUGIN_PATH=", "QLAUNCH_PLUGIN_SYSTEM_PATH=", NULL };
   const char *env_colons[] = { "QLAUNCH_PLUGIN_PATH=::", "QLAUNCH_PLUGIN_SYSTEM_PATH=:", NULL };
@@ -346,7 +346,7 @@ collect_object (struct dl_phdr_info *info,
 static void
 test_loaded_from_checked_descriptor (void)
 {
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *base = ql_test_make_safe_tmpdir ();
   g_autofree char *plugin = install_plugin (base);
   g_autoptr(QlRegistry) registry = ql_registry_new ();
   g_autoptr(GError) error = NULL;
@@ -386,7 +386,7 @@ test_loaded_from_checked_descriptor (void)
 static void
 scan_abictor (gboolean cache)
 {
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *base = ql_test_make_safe_tmpdir ();
   g_autofree char *dir = ql_test_make_owned_dir (base, "plugins", 0755, OURS);
   g_autofree char *plugin = copy_plugin ("QLAUNCH_SECURITY_FIXTURE_DIR", "libqlaunch-abictor.so", dir);
   g_autofree char *cache_dir = ql_test_make_owned_dir (base, "cache", 0700, OURS);
@@ -431,7 +431,7 @@ test_abi_checked_out_of_process (void)
 static void
 test_swapped_after_scan (void)
 {
-  g_autofree char *base = ql_test_make_plugin_tmpdir ();
+  g_autofree char *base = ql_test_make_safe_tmpdir ();
   g_autofree char *dir = ql_test_make_owned_dir (base, "plugins", 0755, OURS);
   g_autofree char *plugin = install_plugin (dir);
   g_autofree char *cache_dir = ql_test_make_owned_dir (base, "cache", 0700, OURS);

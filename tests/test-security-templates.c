@@ -56,12 +56,7 @@ skip_unless_root (void)
 static gboolean
 skip_without_guest (void)
 {
-  if (skip_unless_root ())
-    return TRUE;
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
+  return skip_unless_root () || ql_test_skip_without_guest ();
 }
 
 static void

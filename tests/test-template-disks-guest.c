@@ -38,6 +38,8 @@
  *
  * Skipped when the test guest is not built.
  */
+#include "ql-test-pids.h"
+#include "ql-test-proc.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 #include "ql-test-console.h"
@@ -68,15 +70,6 @@ static char *run_dir;           /* XDG_RUNTIME_DIR of this test: clone-* dirs */
 static char *template_mark;     /* what the template's guest wrote at 1 MiB */
 static char *base_sha;          /* the base image's sha256 before anything */
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
 /* The test guest's VM file: shell, kernel params + @params, disk0 on
  * @disk (@format). */
 static char *
@@ -106,143 +99,7 @@ vm_text (const char *params,
   return g_key_file_to_data (kf, NULL, NULL);
 }
 
-static char *
-write_vm_file (const char *dir,
-               const char *name,
-               const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_assert_true (g_file_set_contents (path, text, -1, &error));
-  g_assert_no_error (error);
-  return path;
-}
-
-/* ---- QEMU processes, found through /proc -------------------------------- */
-
-/* The pids of the qemu-system-* processes with an argument containing
- * @needle. */
-static GArray *
-qemu_pids (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      gboolean is_qemu = FALSE, mentions = FALSE;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
-        {
-          const char *arg = cmdline + at;
-
-          if (at == 0)
-            {
-              const char *base = strrchr (arg, '/');
-
-              is_qemu = g_str_has_prefix (base != NULL ? base + 1 : arg, "qemu-system-");
-            }
-          else if (strstr (arg, needle) != NULL)
-            mentions = TRUE;
-        }
-      if (is_qemu && mentions)
-        {
-          int pid = atoi (name);
-
-          g_array_append_val (pids, pid);
-        }
-    }
-  return pids;
-}
-
-/* The arguments of process @pid joined with ' ', or NULL. */
-static char *
-process_args (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
-  g_autofree char *cmdline = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-    return NULL;
-  for (gsize i = 0; i + 1 < len; i++)
-    if (cmdline[i] == '\0')
-      cmdline[i] = ' ';
-  return g_strndup (cmdline, len);
-}
-
-/* No QEMU mentioning @needle is left (one that is being reaped gets a
- * second to go). */
-static void
-assert_no_qemu (const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = qemu_pids (needle);
-
-      if (pids->len == 0)
-        return;
-      if (g_get_monotonic_time () >= deadline)
-        g_error ("a QEMU (pid %d) mentioning %s is still running", g_array_index (pids, int, 0), needle);
-      g_usleep (50 * 1000);
-    }
-}
-
-/* A failed assertion (or meson's timeout) ends this process: qlaunch dies
- * with it, but a library clone's QEMU would stay. Kill every QEMU of this
- * test's directory, and remove the directory. */
-static void
-kill_leftovers (int sig)
-{
-  if (work_dir != NULL)
-    {
-      GArray *pids = qemu_pids (work_dir);
-
-      for (guint i = 0; i < pids->len; i++)
-        kill (g_array_index (pids, int, i), SIGKILL);
-      ql_test_rm_rf (work_dir);
-    }
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-/* ---- a console: a qlaunch process or a library clone, on pipes --------- */
-
-/* Sends `poweroff`: the guest prints QLTEST-PASS shell and powers off;
- * asserts that QEMU (and qlaunch) exit 0. */
-static void
-console_poweroff (QlTestConsole *c)
-{
-  g_assert_cmpint (ql_test_console_poweroff (c, CLONE_TIMEOUT_S), ==, 0);
-  ql_test_console_wait_for (c, "QLTEST-PASS shell", 0);
-}
-
 /* ---- files ------------------------------------------------------------- */
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
-
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
-}
 
 /* 16 random hex digits after @prefix. */
 static char *
@@ -272,15 +129,6 @@ guest_write (QlTestConsole *c,
   g_autofree char *cmd = g_strdup_printf ("printf %%s %s | dd of=/dev/vda bs=1 seek=%u conv=notrunc 2>/dev/null "
                                           "&& sync && echo 3 > /proc/sys/vm/drop_caches", text, offset);
   g_autofree char *out = ql_test_console_shell_ok (c, cmd, COMMAND_TIMEOUT_S);
-}
-
-/* QEMU's pid from `qlaunch: QEMU started (pid N)` on a CLI's stderr. */
-static int
-cli_qemu_pid (QlTestConsole *c)
-{
-  const char *line = strstr (ql_test_console_get_stderr (c), "QEMU started (pid ");
-
-  return line != NULL ? atoi (line + strlen ("QEMU started (pid ")) : 0;
 }
 
 /* The value of "file=" of the -drive on @pid's command line. */
@@ -399,7 +247,7 @@ make_template (const char *name,
       g_free (text);
       text = g_steal_pointer (&ro);
     }
-  vm_file = write_vm_file (work_dir, vm_name, text);
+  vm_file = ql_test_write_file (work_dir, vm_name, text);
   {
     const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
                            vm_file, dir, NULL };
@@ -430,7 +278,7 @@ ensure_base (void)
   base_path = g_build_filename (work_dir, "base.raw", NULL);
   g_assert_true (g_file_set_contents (base_path, (const char *) bytes, DISK_SIZE, &error));
   g_assert_no_error (error);
-  base_sha = file_sha256 (base_path);
+  base_sha = ql_test_file_sha256 (base_path);
 }
 
 /* The template of every case: made once. */
@@ -460,7 +308,7 @@ test_create (void)
   JsonObject *manifest, *disk, *base;
   JsonArray *disks;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -492,7 +340,7 @@ test_create (void)
   g_assert_true (json_object_has_member (disk, "overlay"));
   /* The template never wrote the user's image. */
   {
-    g_autofree char *now = file_sha256 (base_path);
+    g_autofree char *now = ql_test_file_sha256 (base_path);
 
     g_assert_cmpstr (now, ==, base_sha);
   }
@@ -509,11 +357,11 @@ test_two_clones (void)
   char *written[2] = { NULL, NULL };
   char *files[2] = { NULL, NULL };
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   overlay = template_overlay (template_dir);
-  overlay_sha = file_sha256 (overlay);
+  overlay_sha = ql_test_file_sha256 (overlay);
 
   a = template_clone (template_dir, NULL);
   b = template_clone (template_dir, NULL);
@@ -525,13 +373,13 @@ test_two_clones (void)
       g_autofree char *mark = guest_read (c, MARK_OFFSET, strlen (template_mark));
       g_autofree char *args = NULL;
       g_autofree char *backing = NULL;
-      int pid = cli_qemu_pid (c);
+      int pid = ql_test_console_get_qemu_pid (c);
 
       /* The template's guest wrote it before the snapshot. */
       g_assert_cmpstr (mark, ==, template_mark);
       g_assert_cmpint (pid, >, 0);
       g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
-      args = process_args (pid);
+      args = ql_test_process_args (pid);
       g_assert_nonnull (strstr (args, "spawn=deny"));
       files[i] = drive_file_of (pid);
       g_test_message ("clone %u: QEMU %d, Seccomp: 2, disk %s", i, pid, files[i]);
@@ -555,9 +403,9 @@ test_two_clones (void)
       g_assert_cmpstr (back, ==, written[i]);
       g_assert_cmpstr (mark, ==, template_mark);
     }
-  console_poweroff (a);
-  console_poweroff (b);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (a, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (b, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
   for (guint i = 0; i < 2; i++)
     {
       g_assert_false (g_file_test (files[i], G_FILE_TEST_EXISTS));
@@ -566,8 +414,8 @@ test_two_clones (void)
     }
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
   {
-    g_autofree char *base_now = file_sha256 (base_path);
-    g_autofree char *overlay_now = file_sha256 (overlay);
+    g_autofree char *base_now = ql_test_file_sha256 (base_path);
+    g_autofree char *overlay_now = ql_test_file_sha256 (overlay);
 
     g_assert_cmpstr (base_now, ==, base_sha);
     g_assert_cmpstr (overlay_now, ==, overlay_sha);
@@ -590,17 +438,17 @@ test_keep_disks (void)
   g_autofree char *overlay_sha = NULL;
   const char *line;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   overlay = template_overlay (template_dir);
-  overlay_sha = file_sha256 (overlay);
+  overlay_sha = ql_test_file_sha256 (overlay);
   keep = g_build_filename (work_dir, "keep", NULL);
   g_assert_cmpint (g_mkdir (keep, 0700), ==, 0);
 
   c = template_clone (template_dir, keep);
   guest_write (c, WRITE_OFFSET, written);
-  console_poweroff (c);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
   line = strstr (ql_test_console_get_stderr (c), "disk 'disk0' is kept in ");
   g_assert_nonnull (line);
   line += strlen ("disk 'disk0' is kept in ");
@@ -617,7 +465,7 @@ test_keep_disks (void)
 
   /* The kept overlay is a disk: a cold boot of it with `qlaunch run`. */
   text = vm_text (NULL, kept, "qcow2");
-  vm_file = write_vm_file (work_dir, "kept.vm", text);
+  vm_file = ql_test_write_file (work_dir, "kept.vm", text);
   {
     const char *args[] = { "run", vm_file, NULL };
 
@@ -628,11 +476,11 @@ test_keep_disks (void)
   mark = guest_read (r, MARK_OFFSET, strlen (template_mark));
   g_assert_cmpstr (back, ==, written);
   g_assert_cmpstr (mark, ==, template_mark);
-  console_poweroff (r);
+  ql_test_console_poweroff_ok (r, CLONE_TIMEOUT_S);
   g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
   {
-    g_autofree char *base_now = file_sha256 (base_path);
-    g_autofree char *overlay_now = file_sha256 (overlay);
+    g_autofree char *base_now = ql_test_file_sha256 (base_path);
+    g_autofree char *overlay_now = ql_test_file_sha256 (overlay);
 
     g_assert_cmpstr (base_now, ==, base_sha);
     g_assert_cmpstr (overlay_now, ==, overlay_sha);
@@ -659,7 +507,7 @@ test_factory (void)
   char *files[2] = { NULL, NULL };
   QlVm *vms[2];
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   registry = ql_test_registry_new ();
@@ -713,7 +561,7 @@ test_factory (void)
       guest_write (c, WRITE_OFFSET, written);
       back = guest_read (c, WRITE_OFFSET, strlen (written));
       g_assert_cmpstr (back, ==, written);
-      console_poweroff (c);
+      ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
     }
   g_assert_cmpstr (files[0], !=, files[1]);
   g_assert_true (ql_vm_factory_shutdown (factory, NULL, &error));
@@ -725,26 +573,8 @@ test_factory (void)
       g_object_unref (vms[i]);
     }
   g_clear_pointer (&consoles, g_ptr_array_unref);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
-}
-
-typedef struct
-{
-  const char *needle;
-  gboolean seen;
-} QemuWatch;
-
-/* A QlTestConsolePoll: notes whether a QEMU mentioning w->needle runs;
- * done once one was seen. */
-static gboolean
-watch_qemu (gpointer data)
-{
-  QemuWatch *w = data;
-  g_autoptr(GArray) pids = qemu_pids (w->needle);
-
-  w->seen = pids->len > 0;
-  return !w->seen;
 }
 
 /* `template clone --keep-disks` of @dir fails before QEMU starts, naming
@@ -756,13 +586,13 @@ assert_refused (const char *dir,
   g_autofree char *keep = g_build_filename (work_dir, "keep-refused", NULL);
   g_autoptr(QlTestConsole) c = NULL;
   g_autoptr(GDir) d = NULL;
-  QemuWatch watch = { dir, FALSE };
+  QlTestQemuSeen watch = { dir, FALSE };
   int status;
 
   g_mkdir (keep, 0700);
   c = template_clone (dir, keep);
   ql_test_console_close_input (c);
-  status = ql_test_console_wait_polling (c, CLONE_TIMEOUT_S, watch_qemu, &watch);
+  status = ql_test_console_wait_polling (c, CLONE_TIMEOUT_S, ql_test_qemu_seen_poll, &watch);
   g_test_message ("refused: %s", ql_test_console_get_stderr (c));
   g_assert_cmpint (status, ==, 1);
   g_assert_false (watch.seen);
@@ -772,7 +602,7 @@ assert_refused (const char *dir,
   g_assert_nonnull (d);
   g_assert_null (g_dir_read_name (d));
   g_assert_cmpuint (count_clone_dirs (), ==, 0);
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
 }
 
 static void
@@ -795,7 +625,7 @@ test_drift (void)
   char saved[4];
   int fd;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   g_assert_cmpint (stat (base_path, &st), ==, 0);
@@ -820,7 +650,7 @@ test_drift (void)
   close (fd);
   set_times (base_path, &st.st_atim, &st.st_mtim);
   {
-    g_autofree char *now = file_sha256 (base_path);
+    g_autofree char *now = ql_test_file_sha256 (base_path);
 
     g_assert_cmpstr (now, ==, base_sha);
   }
@@ -877,28 +707,18 @@ main (int    argc,
   int ret;
 
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTRAP, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
   g_test_init (&argc, &argv, NULL);
   /* The clones' runtime directories go under a base of this test's own. */
   work_dir = ql_test_make_tmpdir ();
-  run_dir = g_build_filename (work_dir, "run", NULL);
-  g_assert_cmpint (g_mkdir (run_dir, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", run_dir, TRUE);
+  ql_test_proc_guard (work_dir, NULL);
+  run_dir = ql_test_make_runtime_dir (work_dir, "run");
   g_test_add_func ("/template-disks-guest/create", test_create);
   g_test_add_func ("/template-disks-guest/two-clones", test_two_clones);
   g_test_add_func ("/template-disks-guest/keep-disks", test_keep_disks);
   g_test_add_func ("/template-disks-guest/factory", test_factory);
   g_test_add_func ("/template-disks-guest/drift", test_drift);
   ret = g_test_run ();
-  {
-    const char *chmod[] = { "chmod", "-R", "u+w", work_dir, NULL };
-
-    ql_test_run (chmod, NULL);
-    ql_test_rm_rf (work_dir);
-  }
+  ql_test_proc_remove_dir (work_dir);
   return ret;
 }
 #endif

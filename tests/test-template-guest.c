@@ -61,6 +61,9 @@
  *
  * Skipped when the test guest is not built.
  */
+#include "ql-test-pids.h"
+#include "ql-test-proc.h"
+#include "ql-test-console.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -71,17 +74,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gunixinputstream.h>
-#include <gio/gunixoutputstream.h>
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #define CREATE_TIMEOUT_S  120
 #define CLONE_TIMEOUT_S   60
 #define COMMAND_TIMEOUT_S 30
-#define SHELL_PROMPT      "QLTEST-SHELL"
-#define SHELL_DONE        "QLTEST-DONE "
 #define MEMORY_SIZE       (256 * 1024 * 1024)
 #define DISK_HEADER       "QLTPL-DISK-HEAD1"
 
@@ -91,15 +89,6 @@ static char *work_dir;          /* VM file, template, copies */
 static char *template_dir;      /* work_dir/tpl */
 static char *template_boot_id;  /* the guest's QLTEST-BOOTID */
 static double template_seconds; /* how long `template create` took */
-
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
 
 /* The template's VM file, plus @extra (more groups). */
 static char *
@@ -117,81 +106,7 @@ vm_text (const char *extra)
                           guest, guest, extra != NULL ? extra : "");
 }
 
-static char *
-write_vm_file (const char *dir,
-               const char *name,
-               const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_assert_true (g_file_set_contents (path, text, -1, &error));
-  g_assert_no_error (error);
-  return path;
-}
-
 /* ---- QEMU processes, found through /proc -------------------------------- */
-
-/* The pids of the qemu-system-* processes with an argument containing
- * @needle. */
-static GArray *
-qemu_pids (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      gboolean is_qemu = FALSE, mentions = FALSE;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize at = 0; at < len; at += strlen (cmdline + at) + 1)
-        {
-          const char *arg = cmdline + at;
-
-          if (at == 0)
-            {
-              const char *base = strrchr (arg, '/');
-
-              is_qemu = g_str_has_prefix (base != NULL ? base + 1 : arg, "qemu-system-");
-            }
-          else if (strstr (arg, needle) != NULL)
-            mentions = TRUE;
-        }
-      if (is_qemu && mentions)
-        {
-          int pid = atoi (name);
-
-          g_array_append_val (pids, pid);
-        }
-    }
-  return pids;
-}
-
-/* The arguments of process @pid joined with ' ', or NULL. */
-static char *
-process_args (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
-  g_autofree char *cmdline = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-    return NULL;
-  for (gsize i = 0; i + 1 < len; i++)
-    if (cmdline[i] == '\0')
-      cmdline[i] = ' ';
-  return g_strndup (cmdline, len);
-}
 
 /* What the QEMUs mentioning a path did while a command ran: the highest
  * seccomp mode seen (a filter, once installed, stays) and the arguments
@@ -207,7 +122,7 @@ typedef struct
 static void
 qemu_watch_poll (QemuWatch *w)
 {
-  g_autoptr(GArray) pids = qemu_pids (w->needle);
+  g_autoptr(GArray) pids = ql_test_qemu_pids (w->needle);
 
   for (guint i = 0; i < pids->len; i++)
     {
@@ -216,7 +131,7 @@ qemu_watch_poll (QemuWatch *w)
 
       if (mode > w->seccomp || w->pid == 0)
         {
-          g_autofree char *args = process_args (pid);
+          g_autofree char *args = ql_test_process_args (pid);
 
           if (args == NULL)
             continue;     /* gone meanwhile */
@@ -228,537 +143,32 @@ qemu_watch_poll (QemuWatch *w)
     }
 }
 
-/* No QEMU mentioning @needle is left (one that is being reaped gets a
- * second to go). */
-static void
-assert_no_qemu (const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = qemu_pids (needle);
-
-      if (pids->len == 0)
-        return;
-      if (g_get_monotonic_time () >= deadline)
-        g_error ("a QEMU (pid %d) mentioning %s is still running", g_array_index (pids, int, 0), needle);
-      g_usleep (50 * 1000);
-    }
-}
-
-/* A failed assertion (or meson's timeout) ends this process: qlaunch dies
- * with it (ql_test_spawn()'s PDEATHSIG), but its QEMU, and the QEMU of a
- * library clone, would stay. Kill every QEMU of this test's directory, and
- * remove the directory. */
-static void
-kill_leftovers (int sig)
-{
-  if (work_dir != NULL)
-    {
-      GArray *pids = qemu_pids (work_dir);
-
-      for (guint i = 0; i < pids->len; i++)
-        kill (g_array_index (pids, int, i), SIGKILL);
-      /* The templates are large (256 MiB of memory each). */
-      ql_test_rm_rf (work_dir);
-    }
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
 /* ---- a console: a qlaunch process or a library clone, on pipes --------- */
 
-typedef struct
-{
-  GInputStream *stream;
-  GString *buf;
-  GCancellable *cancellable;
-  gboolean pending;
-  gboolean eof;
-} Reader;
-
-typedef struct
-{
-  GSubprocess *proc;        /* `qlaunch ...`, or */
-  QlVm *vm;                 /* a clone started through the library */
-  GOutputStream *in;        /* the console's input (NULL: none) */
-  Reader out;               /* the console (QEMU's stdout) */
-  Reader err;               /* qlaunch's stderr (CLI only) */
-  GCancellable *cancellable;
-  gboolean exited;
-  int status;               /* exit status (CLI), -1 if killed */
-  gsize pos;                /* bytes of out.buf consumed by shell calls */
-  gboolean typed;           /* a line was written to the console */
-  gint64 start;             /* when it was spawned */
-  char *what;               /* for messages */
-} Console;
-
-static void reader_read (Reader *r);
-
-static void
-reader_done (GObject      *source,
-             GAsyncResult *res,
-             gpointer      user_data)
-{
-  Reader *r = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
-
-  r->pending = FALSE;
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      r->eof = TRUE;
-      return;
-    }
-  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (!g_cancellable_is_cancelled (r->cancellable))
-    reader_read (r);
-}
-
-static void
-reader_read (Reader *r)
-{
-  r->pending = TRUE;
-  g_input_stream_read_bytes_async (r->stream, 65536, G_PRIORITY_DEFAULT, r->cancellable, reader_done, r);
-}
-
-static void
-reader_start (Reader        *r,
-              GInputStream  *stream,
-              GCancellable  *cancellable)
-{
-  r->stream = g_object_ref (stream);
-  r->buf = g_string_new (NULL);
-  r->cancellable = cancellable;
-  reader_read (r);
-}
-
+/* For ql_test_console_wait_polling(): looks at the QemuWatch @data. */
 static gboolean
-wake_up (gpointer data)
+poll_qemu_watch (gpointer data)
 {
-  return G_SOURCE_CONTINUE;
+  qemu_watch_poll (data);
+  return TRUE;
 }
 
-/* One iteration of the default main context, at most 50 ms (a tick). */
-static void
-iterate (void)
-{
-  static guint tick;
-
-  if (tick == 0)
-    tick = g_timeout_add (50, wake_up, NULL);
-  g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-cli_exited (GObject      *source,
-            GAsyncResult *res,
-            gpointer      user_data)
-{
-  Console *c = user_data;
-  GSubprocess *proc = G_SUBPROCESS (source);
-
-  g_subprocess_wait_finish (proc, res, NULL);
-  c->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  c->exited = TRUE;
-}
-
-static void
-vm_exited (GObject      *source,
-           GAsyncResult *res,
-           gpointer      user_data)
-{
-  Console *c = user_data;
-
-  ql_vm_wait_finish (QL_VM (source), res, NULL);
-  c->status = ql_vm_get_exit_status (QL_VM (source));
-  c->exited = TRUE;
-}
-
-/* `qlaunch --plugin-dir $QLAUNCH_BUILD_PLUGIN_DIR ARGS...`, its stdin,
- * stdout and stderr on pipes. */
-static Console *
-console_spawn_cli (const char * const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  Console *c = g_new0 (Console, 1);
-
-  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, "--plugin-dir");
-  g_ptr_array_add (argv, (char *) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (; *args != NULL; args++)
-    g_ptr_array_add (argv, (char *) *args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_nonnull (g_ptr_array_index (argv, 0));
-  g_assert_nonnull (g_ptr_array_index (argv, 2));
-
-  c->what = g_strjoinv (" ", (char **) argv->pdata + 3);
-  c->start = g_get_monotonic_time ();
-  c->proc = ql_test_spawn ((const char * const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                           | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  c->cancellable = g_cancellable_new ();
-  c->in = g_object_ref (g_subprocess_get_stdin_pipe (c->proc));
-  reader_start (&c->out, g_subprocess_get_stdout_pipe (c->proc), c->cancellable);
-  reader_start (&c->err, g_subprocess_get_stderr_pipe (c->proc), c->cancellable);
-  g_subprocess_wait_async (c->proc, NULL, cli_exited, c);
-  return c;
-}
-
-/* A clone's VM (ql_template_new_clone()) with its console on pipes; start
- * it with ql_template_start_clone*(). */
-static Console *
-console_for_vm (QlVm       *vm,
-                const char *what)
-{
-  g_autoptr(GError) error = NULL;
-  int in_pipe[2], out_pipe[2];
-  Console *c = g_new0 (Console, 1);
-  g_autoptr(GInputStream) out = NULL;
-
-  g_assert_true (g_unix_open_pipe (in_pipe, FD_CLOEXEC, &error));
-  g_assert_true (g_unix_open_pipe (out_pipe, FD_CLOEXEC, &error));
-  g_assert_no_error (error);
-  ql_vm_set_stdin_fd (vm, in_pipe[0]);
-  ql_vm_set_stdout_fd (vm, out_pipe[1]);
-  close (in_pipe[0]);
-  close (out_pipe[1]);
-
-  c->what = g_strdup (what);
-  c->vm = g_object_ref (vm);
-  c->start = g_get_monotonic_time ();
-  c->cancellable = g_cancellable_new ();
-  c->in = g_unix_output_stream_new (in_pipe[1], TRUE);
-  out = g_unix_input_stream_new (out_pipe[0], TRUE);
-  reader_start (&c->out, out, c->cancellable);
-  return c;
-}
-
-/* Call once the clone's VM was launched. */
-static void
-console_watch_vm (Console *c)
-{
-  ql_vm_wait_async (c->vm, NULL, vm_exited, c);
-}
-
-static char *
-strip_cr (const char *s)
-{
-  GString *out = g_string_sized_new (strlen (s));
-
-  for (; *s != '\0'; s++)
-    if (*s != '\r')
-      g_string_append_c (out, *s);
-  return g_string_free (out, FALSE);
-}
-
-static char *
-console_tail (Console *c)
-{
-  const char *s = c->out.buf->str;
-
-  if (c->out.buf->len > 3000)
-    s += c->out.buf->len - 3000;
-  return strip_cr (s);
-}
-
-G_GNUC_NORETURN static void
-console_fail (Console    *c,
-              const char *why)
-{
-  g_autofree char *tail = console_tail (c);
-
-  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", c->what, why,
-           c->err.buf != NULL ? c->err.buf->str
-           : c->vm != NULL ? ql_vm_get_stderr (c->vm) : "", tail);
-}
-
-static gboolean
-console_done (Console *c)
-{
-  return c->exited && c->out.eof && (c->err.buf == NULL || c->err.eof);
-}
-
-/* Waits until it exited and its output ended; kills it after @timeout_s.
- * Returns the exit status. @qemu_seen: (nullable): set when a QEMU
- * mentioning @needle ran meanwhile (/proc looked at every 10 ms or so). */
+/* Waits for @c to end (up to @timeout_s); @qemu_seen: whether a QEMU
+ * mentioning @needle ran meanwhile (/proc looked at every 5 ms or so). */
 static int
-console_wait_watching (Console    *c,
-                       guint       timeout_s,
-                       const char *needle,
-                       gboolean   *qemu_seen)
+wait_watching (QlTestConsole *c,
+               guint          timeout_s,
+               const char    *needle,
+               gboolean      *qemu_seen)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  QlTestQemuSeen seen = { needle, FALSE };
+  int status = ql_test_console_wait_polling (c, timeout_s, ql_test_qemu_seen_poll, &seen);
 
-  while (!console_done (c))
-    {
-      if (g_get_monotonic_time () >= deadline)
-        console_fail (c, "did not end in time");
-      if (qemu_seen != NULL && !*qemu_seen)
-        {
-          g_autoptr(GArray) pids = qemu_pids (needle);
-
-          *qemu_seen = pids->len > 0;
-          g_main_context_iteration (NULL, FALSE);
-          g_usleep (5000);
-        }
-      else
-        iterate ();
-    }
-  return c->status;
-}
-
-/* Waits as console_wait() does, polling @w (every 5 ms or so) meanwhile. */
-static int
-console_wait_qemu (Console   *c,
-                   guint      timeout_s,
-                   QemuWatch *w)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
-
-  while (!console_done (c))
-    {
-      if (g_get_monotonic_time () >= deadline)
-        console_fail (c, "did not end in time");
-      qemu_watch_poll (w);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (5000);
-    }
-  return c->status;
-}
-
-static int
-console_wait (Console *c,
-              guint    timeout_s)
-{
-  return console_wait_watching (c, timeout_s, NULL, NULL);
-}
-
-static void
-console_free (Console *c)
-{
-  if (c == NULL)
-    return;
-  if (!c->exited)
-    {
-      if (c->proc != NULL)
-        g_subprocess_force_exit (c->proc);
-      else if (ql_vm_get_state (c->vm) == QL_VM_STATE_RUNNING)
-        {
-          ql_vm_set_grace_period (c->vm, 0);
-          ql_vm_stop (c->vm);
-        }
-      else
-        c->exited = TRUE;     /* never launched */
-    }
-  g_cancellable_cancel (c->cancellable);
-  while (!c->exited || c->out.pending || c->err.pending)
-    iterate ();
-  g_clear_object (&c->in);
-  g_clear_object (&c->out.stream);
-  g_clear_object (&c->err.stream);
-  if (c->out.buf != NULL)
-    g_string_free (c->out.buf, TRUE);
-  if (c->err.buf != NULL)
-    g_string_free (c->err.buf, TRUE);
-  g_clear_object (&c->cancellable);
-  g_clear_object (&c->proc);
-  g_clear_object (&c->vm);
-  g_free (c->what);
-  g_free (c);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Console, console_free)
-
-static void
-console_write_line (Console    *c,
-                    const char *line)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *data = g_strconcat (line, "\n", NULL);
-
-  if (!g_output_stream_write_all (c->in, data, strlen (data), NULL, NULL, &error)
-      || !g_output_stream_flush (c->in, NULL, &error))
-    console_fail (c, error->message);
-  c->typed = TRUE;
-}
-
-/* The offset of the first "QLTEST-DONE <digits>" that ends a line at or
- * after c->pos, or -1; @status, @line_end set. */
-static gssize
-find_done (Console *c,
-           int     *status,
-           gsize   *line_end)
-{
-  const char *buf = c->out.buf->str;
-  gsize from = c->pos;
-
-  for (;;)
-    {
-      const char *at = from < c->out.buf->len
-                       ? memmem (buf + from, c->out.buf->len - from, SHELL_DONE, strlen (SHELL_DONE))
-                       : NULL;
-      const char *p;
-      char *end;
-      long n;
-
-      if (at == NULL)
-        return -1;
-      p = at + strlen (SHELL_DONE);
-      if (g_ascii_isdigit (*p))
-        {
-          n = strtol (p, &end, 10);
-          if (*end == '\r')
-            end++;
-          if (*end == '\n')
-            {
-              *status = (int) n;
-              *line_end = end + 1 - buf;
-              return at - buf;
-            }
-          if (*end == '\0')
-            return -1;      /* the line is not complete yet */
-        }
-      from = p - buf;
-    }
-}
-
-/* What the console printed from c->pos to @end, without '\r' and without
- * the shell's prompt lines (a clone prints its first prompt after it
- * resumed when the template was saved before the guest printed it). */
-static char *
-output_between (Console *c,
-                gsize    end)
-{
-  g_autofree char *raw = g_strndup (c->out.buf->str + c->pos, end - c->pos);
-  g_autofree char *text = strip_cr (raw);
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  GString *out = g_string_new (NULL);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      /* QEMU's own line on stdout for a pty backend (the template of
-       * /template-guest/vserport has one). */
-      if (g_str_equal (lines[i], SHELL_PROMPT) || g_str_has_prefix (lines[i], "char device redirected to "))
-        continue;
-      if (out->len > 0)
-        g_string_append_c (out, '\n');
-      g_string_append (out, lines[i]);
-    }
-  return g_string_free (out, FALSE);
-}
-
-/* Runs @command in the guest (one line): writes it, reads the console
- * until QLTEST-DONE. Returns the output (stripped), sets @status.
- *
- * The first line written to a clone gets a leading blank: a clone's
- * console is written as soon as it is spawned (the guest reads it once it
- * runs), but QEMU's serial port takes one byte before the device state is
- * loaded, and loading it drops that byte (see test_type_ahead()). */
-static void
-console_send (Console    *c,
-              const char *command)
-{
-  if (!c->typed)
-    {
-      g_autofree char *padded = g_strconcat (" ", command, NULL);
-
-      console_write_line (c, padded);
-    }
-  else
-    console_write_line (c, command);
-}
-
-/* The output of the command console_send() wrote (see console_shell()). */
-static char *
-console_collect (Console    *c,
-                 const char *command,
-                 int        *status)
-{
-  gint64 deadline = g_get_monotonic_time () + COMMAND_TIMEOUT_S * G_USEC_PER_SEC;
-  gsize end = 0;
-  gssize at;
-  int st = -1;
-  char *out;
-
-  while ((at = find_done (c, &st, &end)) < 0)
-    {
-      g_autofree char *why = NULL;
-
-      if (c->exited && c->out.eof)
-        {
-          why = g_strdup_printf ("exited (status %d) before the end of '%s'", c->status, command);
-          console_fail (c, why);
-        }
-      if (g_get_monotonic_time () >= deadline)
-        {
-          why = g_strdup_printf ("no " SHELL_DONE "N for '%s' within %d s", command, COMMAND_TIMEOUT_S);
-          console_fail (c, why);
-        }
-      iterate ();
-    }
-  out = output_between (c, at);
-  c->pos = end;
-  if (status != NULL)
-    *status = st;
-  return g_strstrip (out);
-}
-
-static char *
-console_shell (Console    *c,
-               const char *command,
-               int        *status)
-{
-  console_send (c, command);
-  return console_collect (c, command, status);
-}
-
-/* @command must succeed. */
-static char *
-console_shell_ok (Console    *c,
-                  const char *command)
-{
-  int status = -1;
-  char *out = console_shell (c, command, &status);
-
-  if (status != 0)
-    {
-      g_autofree char *why = g_strdup_printf ("'%s' exited with %d: %s", command, status, out);
-
-      console_fail (c, why);
-    }
-  return out;
-}
-
-/* Sends `poweroff`: the guest prints QLTEST-PASS shell and powers off;
- * asserts that QEMU (and qlaunch) exit 0. */
-static void
-console_poweroff (Console *c)
-{
-  g_autofree char *console = NULL;
-
-  console_write_line (c, "poweroff");
-  g_assert_cmpint (console_wait (c, CLONE_TIMEOUT_S), ==, 0);
-  console = strip_cr (c->out.buf->str + c->pos);
-  if (strstr (console, "QLTEST-PASS shell") == NULL)
-    console_fail (c, "no QLTEST-PASS shell after poweroff");
+  *qemu_seen = seen.seen;
+  return status;
 }
 
 /* ---- files ------------------------------------------------------------- */
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
-
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
-}
 
 static gint64
 file_size (const char *path)
@@ -780,7 +190,7 @@ template_hashes (const char *dir)
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
       g_autofree char *path = g_build_filename (dir, names[i], NULL);
-      g_autofree char *sha = file_sha256 (path);
+      g_autofree char *sha = ql_test_file_sha256 (path);
 
       g_string_append_printf (s, "%s%s=%s", i ? " " : "", names[i], sha);
     }
@@ -801,15 +211,6 @@ copy_template (const char *name)
   g_assert_true (ql_test_run (chmod, &error));
   g_assert_no_error (error);
   return copy;
-}
-
-static void
-remove_tree (const char *path)
-{
-  const char *chmod[] = { "chmod", "-R", "u+w", path, NULL };
-
-  ql_test_run (chmod, NULL);
-  ql_test_rm_rf (path);
 }
 
 static JsonObject *
@@ -892,20 +293,20 @@ template_create_watching (const char  *vm_file,
                           double      *seconds,
                           QemuWatch   *watch)
 {
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
   const char *with_pattern[] = { "template", "create", "--timeout", timeout, "--ready-pattern",
                                  ready_pattern, vm_file, dir, NULL };
   const char *without[] = { "template", "create", "--timeout", timeout, vm_file, dir, NULL };
   int status;
 
-  c = console_spawn_cli (ready_pattern != NULL ? with_pattern : without);
-  g_output_stream_close (c->in, NULL, NULL);
-  status = watch != NULL ? console_wait_qemu (c, CREATE_TIMEOUT_S, watch) : console_wait (c, CREATE_TIMEOUT_S);
+  c = ql_test_console_spawn_cli (ready_pattern != NULL ? with_pattern : without);
+  ql_test_console_close_input (c);
+  status = ql_test_console_wait_polling (c, CREATE_TIMEOUT_S, watch != NULL ? poll_qemu_watch : NULL, watch);
   if (seconds != NULL)
-    *seconds = (g_get_monotonic_time () - c->start) / 1e6;
+    *seconds = ql_test_console_seconds (c);
   if (err != NULL)
-    *err = g_strdup (c->err.buf->str);
+    *err = g_strdup (ql_test_console_get_stderr (c));
   return status;
 }
 
@@ -920,7 +321,7 @@ template_create (const char  *vm_file,
 }
 
 /* `qlaunch template clone [-d SPEC] DIR` (console on pipes). */
-static Console *
+static QlTestConsole *
 template_clone (const char *dir,
                 const char *device_spec)
 {
@@ -928,7 +329,7 @@ template_clone (const char *dir,
   const char *plain[] = { "template", "clone", "--timeout", timeout, dir, NULL };
   const char *with_device[] = { "template", "clone", "--timeout", timeout, "-d", device_spec, dir, NULL };
 
-  return console_spawn_cli (device_spec != NULL ? with_device : plain);
+  return ql_test_console_spawn_cli (device_spec != NULL ? with_device : plain);
 }
 
 /* The template of every case: made once. */
@@ -945,12 +346,13 @@ ensure_template (void)
   if (template_dir != NULL)
     return;
   work_dir = ql_test_make_tmpdir ();
+  ql_test_proc_guard (work_dir, NULL);
   text = vm_text (NULL);
-  vm_file = write_vm_file (work_dir, "tpl.vm", text);
+  vm_file = ql_test_write_file (work_dir, "tpl.vm", text);
   template_dir = g_build_filename (work_dir, "tpl", NULL);
   template_qemu.needle = work_dir;
   template_qemu.seccomp = -1;
-  status = template_create_watching (vm_file, template_dir, SHELL_PROMPT, &err, &template_seconds,
+  status = template_create_watching (vm_file, template_dir, QL_TEST_SHELL_PROMPT, &err, &template_seconds,
                                      &template_qemu);
   if (status != 0)
     g_error ("qlaunch template create exited with %d:\n%s", status, err);
@@ -983,7 +385,7 @@ test_create (void)
   g_autofree char *canonical = NULL;
   gint64 state_size;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -1018,7 +420,7 @@ test_create (void)
   path = g_build_filename (template_dir, "console.log", NULL);
   g_assert_true (g_file_get_contents (path, &log, NULL, NULL));
   g_assert_nonnull (strstr (log, "QLTEST-READY"));
-  g_assert_nonnull (strstr (log, SHELL_PROMPT));
+  g_assert_nonnull (strstr (log, QL_TEST_SHELL_PROMPT));
 
   /* The manifest is JSON and names the state's size. */
   manifest = read_manifest (template_dir);
@@ -1028,7 +430,7 @@ test_create (void)
   g_clear_pointer (&listing, g_free);
   listing = dir_listing (work_dir);
   g_assert_cmpstr (listing, ==, "tpl tpl.vm");
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
 
   /* The library reads it. */
   registry = ql_test_registry_new ();
@@ -1048,28 +450,28 @@ test_create (void)
 static void
 test_clone (void)
 {
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   g_autofree char *id = NULL;
   g_autofree char *out = NULL;
   double answered;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
   /* The command goes in at once: the guest reads it once it runs. */
   c = template_clone (template_dir, NULL);
-  id = console_shell_ok (c, "cat /tmp/boot-id");
-  answered = (g_get_monotonic_time () - c->start) / 1e6;
+  id = ql_test_console_shell_ok (c, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
+  answered = ql_test_console_seconds (c);
   g_assert_cmpstr (id, ==, template_boot_id);
   g_test_message ("template clone to the first command answered: %.3f s (template create %.1f s)",
                   answered, template_seconds);
   /* No boot on the clone's console: it starts where the template stopped. */
-  g_assert_null (strstr (c->out.buf->str, "QLTEST-READY"));
-  out = console_shell_ok (c, "echo clone-$((6 * 7))");
+  g_assert_null (strstr (ql_test_console_get_output (c), "QLTEST-READY"));
+  out = ql_test_console_shell_ok (c, "echo clone-$((6 * 7))", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "clone-42");
-  console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* The runtime directory (clone-XXXXXX, holding qmp.sock) on the command
@@ -1109,9 +511,9 @@ clone_runtime_dir_of (int pid)
 static void
 test_killed_clone_swept (void)
 {
-  g_autoptr(Console) live = NULL;
-  g_autoptr(Console) killed = NULL;
-  g_autoptr(Console) next = NULL;
+  g_autoptr(QlTestConsole) live = NULL;
+  g_autoptr(QlTestConsole) killed = NULL;
+  g_autoptr(QlTestConsole) next = NULL;
   g_autoptr(GArray) before = NULL;
   g_autoptr(GArray) pids = NULL;
   g_autofree char *live_dir = NULL;
@@ -1119,20 +521,20 @@ test_killed_clone_swept (void)
   g_autofree char *out = NULL;
   int killed_qemu = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
   live = template_clone (template_dir, NULL);
-  out = console_shell_ok (live, "echo live");
-  before = qemu_pids (template_dir);
+  out = ql_test_console_shell_ok (live, "echo live", COMMAND_TIMEOUT_S);
+  before = ql_test_qemu_pids (template_dir);
   g_assert_cmpuint (before->len, ==, 1);
   live_dir = clone_runtime_dir_of (g_array_index (before, int, 0));
 
   killed = template_clone (template_dir, NULL);
   g_free (out);
-  out = console_shell_ok (killed, "echo doomed");
-  pids = qemu_pids (template_dir);
+  out = ql_test_console_shell_ok (killed, "echo doomed", COMMAND_TIMEOUT_S);
+  pids = ql_test_qemu_pids (template_dir);
   g_assert_cmpuint (pids->len, ==, 2);
   for (guint i = 0; i < pids->len; i++)
     if (g_array_index (pids, int, i) != g_array_index (before, int, 0))
@@ -1140,8 +542,8 @@ test_killed_clone_swept (void)
   killed_dir = clone_runtime_dir_of (killed_qemu);
   g_test_message ("live clone's runtime directory %s, the killed one's %s", live_dir, killed_dir);
 
-  g_subprocess_send_signal (killed->proc, SIGKILL);
-  console_wait (killed, 30);
+  kill (ql_test_console_get_pid (killed), SIGKILL);
+  ql_test_console_wait (killed, 30);
   /* Its QEMU dies with it (PDEATHSIG); its directory stays behind. */
   for (gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
        kill (killed_qemu, 0) == 0 && g_get_monotonic_time () < deadline;)
@@ -1151,40 +553,40 @@ test_killed_clone_swept (void)
 
   next = template_clone (template_dir, NULL);
   g_free (out);
-  out = console_shell_ok (next, "echo next");
+  out = ql_test_console_shell_ok (next, "echo next", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "next");
   if (g_file_test (killed_dir, G_FILE_TEST_EXISTS))
     g_error ("%s (of the SIGKILLed clone) is still there after the next clone started", killed_dir);
   /* The live clone's directory and clone are untouched. */
   g_assert_true (g_file_test (live_dir, G_FILE_TEST_IS_DIR));
   g_free (out);
-  out = console_shell_ok (live, "echo still-live");
+  out = ql_test_console_shell_ok (live, "echo still-live", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "still-live");
-  console_poweroff (next);
-  console_poweroff (live);
+  ql_test_console_poweroff_ok (next, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (live, CLONE_TIMEOUT_S);
   g_assert_false (g_file_test (live_dir, G_FILE_TEST_EXISTS));
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* What a user types before the clone runs reaches the guest whole. */
 static void
 test_type_ahead (void)
 {
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   g_autofree char *out = NULL;
   int status = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
   c = template_clone (template_dir, NULL);
-  c->typed = TRUE;      /* no leading blank: the line as typed */
-  out = console_shell (c, "echo typed-ahead", &status);
+  ql_test_console_write (c, "echo typed-ahead");      /* as typed: no leading blank */
+  out = ql_test_console_collect (c, "echo typed-ahead", COMMAND_TIMEOUT_S, &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpstr (out, ==, "typed-ahead");
-  console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 static void
@@ -1201,32 +603,32 @@ clone_started (GObject      *source,
 }
 
 /* A clone through the library, its console on pipes, running. */
-static Console *
+static QlTestConsole *
 library_clone (QlTemplate *tpl)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QlVm) vm = ql_template_new_clone (tpl, &error);
   GError *started = NULL;
-  Console *c;
+  QlTestConsole *c;
 
   g_assert_no_error (error);
-  c = console_for_vm (vm, "library clone");
+  c = ql_test_console_for_vm (vm, "library clone");
   ql_template_start_clone_async (tpl, vm, QL_TEMPLATE_CLONE_NONE, NULL, CLONE_TIMEOUT_S * 1000,
                                  NULL, clone_started, &started);
   while (started == NULL)
-    iterate ();
+    ql_test_proc_iterate ();
   if (!g_error_matches (started, G_IO_ERROR, G_IO_ERROR_EXISTS))
     g_error ("library clone: %s", started->message);
   g_error_free (started);
-  console_watch_vm (c);
+  ql_test_console_watch_vm (c);
   return c;
 }
 
 static void
 test_two_clones (void)
 {
-  g_autoptr(Console) a = NULL;
-  g_autoptr(Console) b = NULL;
+  g_autoptr(QlTestConsole) a = NULL;
+  g_autoptr(QlTestConsole) b = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlTemplate) tpl = NULL;
   g_autoptr(GError) error = NULL;
@@ -1235,7 +637,7 @@ test_two_clones (void)
   g_autofree char *out = NULL;
   int status = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   before = template_hashes (template_dir);
@@ -1247,51 +649,42 @@ test_two_clones (void)
   b = library_clone (tpl);
 
   /* Both are the template's guest... */
-  out = console_shell_ok (a, "cat /tmp/boot-id");
+  out = ql_test_console_shell_ok (a, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, template_boot_id);
   g_free (out);
-  out = console_shell_ok (b, "cat /tmp/boot-id");
+  out = ql_test_console_shell_ok (b, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, template_boot_id);
 
   /* ...and each its own from there: files (guest RAM) written in one,
    * 8 MiB of them, are not in the other. */
   g_free (out);
-  out = console_shell_ok (a, "echo from-a > /tmp/x && dd if=/dev/urandom of=/tmp/big bs=1M count=8 2>/dev/null"
-                             " && cat /tmp/x");
+  out = ql_test_console_shell_ok (a, "echo from-a > /tmp/x && dd if=/dev/urandom of=/tmp/big bs=1M count=8 2>/dev/null"
+                                  " && cat /tmp/x", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "from-a");
   g_free (out);
-  out = console_shell_ok (b, "echo from-b > /tmp/y && dd if=/dev/zero of=/tmp/big bs=1M count=8 2>/dev/null"
-                             " && cat /tmp/y");
+  out = ql_test_console_shell_ok (b, "echo from-b > /tmp/y && dd if=/dev/zero of=/tmp/big bs=1M count=8 2>/dev/null"
+                                  " && cat /tmp/y", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "from-b");
   g_free (out);
-  out = console_shell (b, "cat /tmp/x", &status);
+  out = ql_test_console_shell (b, "cat /tmp/x", COMMAND_TIMEOUT_S, &status);
   g_assert_cmpint (status, !=, 0);
   g_free (out);
-  out = console_shell (a, "cat /tmp/y", &status);
+  out = ql_test_console_shell (a, "cat /tmp/y", COMMAND_TIMEOUT_S, &status);
   g_assert_cmpint (status, !=, 0);
   g_free (out);
-  out = console_shell_ok (a, "cat /tmp/x");
+  out = ql_test_console_shell_ok (a, "cat /tmp/x", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "from-a");
   g_free (out);
-  out = console_shell_ok (b, "echo $(wc -c < /tmp/big) $(tr -d '\\0' < /tmp/big | wc -c)");
+  out = ql_test_console_shell_ok (b, "echo $(wc -c < /tmp/big) $(tr -d '\\0' < /tmp/big | wc -c)", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, "8388608 0");
 
-  console_poweroff (a);
-  console_poweroff (b);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (a, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (b, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
 
   /* The template is what it was. */
   after = template_hashes (template_dir);
   g_assert_cmpstr (after, ==, before);
-}
-
-/* QEMU's pid from `qlaunch: QEMU started (pid N)` on a CLI's stderr, or 0. */
-static int
-cli_qemu_pid (Console *c)
-{
-  const char *line = c->err.buf != NULL ? strstr (c->err.buf->str, "QEMU started (pid ") : NULL;
-
-  return line != NULL ? atoi (line + strlen ("QEMU started (pid ")) : 0;
 }
 
 #define SANDBOX_DEFAULT "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
@@ -1303,8 +696,8 @@ cli_qemu_pid (Console *c)
 static void
 test_seccomp (void)
 {
-  g_autoptr(Console) a = NULL;
-  g_autoptr(Console) b = NULL;
+  g_autoptr(QlTestConsole) a = NULL;
+  g_autoptr(QlTestConsole) b = NULL;
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(QlTemplate) tpl = NULL;
   g_autoptr(GError) error = NULL;
@@ -1312,7 +705,7 @@ test_seccomp (void)
   g_autofree char *args = NULL;
   int pid;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -1322,33 +715,33 @@ test_seccomp (void)
   g_assert_nonnull (strstr (template_qemu.args, SANDBOX_DEFAULT));
 
   a = template_clone (template_dir, NULL);
-  out = console_shell_ok (a, "cat /tmp/boot-id");
+  out = ql_test_console_shell_ok (a, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, template_boot_id);
-  pid = cli_qemu_pid (a);
+  pid = ql_test_console_get_qemu_pid (a);
   g_assert_cmpint (pid, >, 0);
-  args = process_args (pid);
+  args = ql_test_process_args (pid);
   g_test_message ("CLI clone: QEMU pid %d, Seccomp %d", pid, ql_test_seccomp_mode (pid));
   g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
   g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
-  g_assert_null (strstr (a->err.buf->str, "note:"));
+  g_assert_null (strstr (ql_test_console_get_stderr (a), "note:"));
 
   registry = ql_test_registry_new ();
   tpl = ql_template_load (template_dir, registry, &error);
   g_assert_no_error (error);
   b = library_clone (tpl);
   g_free (out);
-  out = console_shell_ok (b, "cat /tmp/boot-id");
+  out = ql_test_console_shell_ok (b, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, template_boot_id);
-  pid = ql_vm_get_pid (b->vm);
+  pid = ql_vm_get_pid (ql_test_console_get_vm (b));
   g_free (args);
-  args = process_args (pid);
+  args = ql_test_process_args (pid);
   g_test_message ("library clone: QEMU pid %d, Seccomp %d", pid, ql_test_seccomp_mode (pid));
   g_assert_cmpint (ql_test_seccomp_mode (pid), ==, 2);
   g_assert_nonnull (strstr (args, SANDBOX_DEFAULT));
 
-  console_poweroff (a);
-  console_poweroff (b);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (a, CLONE_TIMEOUT_S);
+  ql_test_console_poweroff_ok (b, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 static void
@@ -1364,7 +757,7 @@ test_paused (void)
   g_autofree char *base = NULL;
   gboolean running = TRUE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   registry = ql_test_registry_new ();
@@ -1395,7 +788,7 @@ test_paused (void)
   ql_vm_stop (vm);
   ql_vm_wait (vm, NULL, NULL);
   g_clear_object (&vm);
-  assert_no_qemu (template_dir);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* `template clone DIR` fails: exit 1, stderr names every word of @words
@@ -1406,18 +799,18 @@ clone_must_fail (const char         *dir,
                  gboolean            qemu_may_start,
                  const char * const *words)
 {
-  g_autoptr(Console) c = template_clone (dir, NULL);
+  g_autoptr(QlTestConsole) c = template_clone (dir, NULL);
   g_autofree char *lower = NULL;
   gboolean qemu_seen = FALSE;
   int status;
 
-  g_output_stream_close (c->in, NULL, NULL);
-  status = console_wait_watching (c, CLONE_TIMEOUT_S, dir, &qemu_seen);
+  ql_test_console_close_input (c);
+  status = wait_watching (c, CLONE_TIMEOUT_S, dir, &qemu_seen);
   g_test_message ("clone of %s: exit %d after %.2f s: %s", dir, status,
-                  (g_get_monotonic_time () - c->start) / 1e6, c->err.buf->str);
+                  ql_test_console_seconds (c), ql_test_console_get_stderr (c));
   if (status != 1)
-    console_fail (c, "exit status is not 1");
-  lower = g_ascii_strdown (c->err.buf->str, -1);
+    ql_test_console_fail (c, "exit status is not 1");
+  lower = g_ascii_strdown (ql_test_console_get_stderr (c), -1);
   for (; *words != NULL; words++)
     {
       g_auto(GStrv) alternatives = g_strsplit (*words, "|", -1);
@@ -1426,12 +819,12 @@ clone_must_fail (const char         *dir,
       for (guint i = 0; alternatives[i] != NULL; i++)
         found = found || strstr (lower, alternatives[i]) != NULL;
       if (!found)
-        g_error ("the message of the clone of %s does not say '%s':\n%s", dir, *words, c->err.buf->str);
+        g_error ("the message of the clone of %s does not say '%s':\n%s", dir, *words, ql_test_console_get_stderr (c));
     }
-  g_assert_cmpuint (c->out.buf->len, ==, 0);
-  assert_no_qemu (dir);
+  g_assert_cmpstr (ql_test_console_get_output (c), ==, "");
+  ql_test_assert_no_qemu (dir);
   if (qemu_seen && !qemu_may_start)
-    g_error ("the clone of %s started QEMU before it failed: %s", dir, c->err.buf->str);
+    g_error ("the clone of %s started QEMU before it failed: %s", dir, ql_test_console_get_stderr (c));
 }
 
 static void
@@ -1464,7 +857,7 @@ test_errors (void)
   JsonObject *member;
   gint64 state_size;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -1474,7 +867,7 @@ test_errors (void)
   state_size = file_size (path);
   flip_byte (path, state_size / 2);
   clone_must_fail (copy, FALSE, (const char *[]) { "corrupt", "state", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1486,7 +879,7 @@ test_errors (void)
   /* ...and empty (QEMU would wait for ever on it). */
   g_assert_cmpint (truncate (path, 0), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "corrupt|truncated", "state", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1495,7 +888,7 @@ test_errors (void)
   path = g_build_filename (copy, "state", NULL);
   g_assert_cmpint (g_unlink (path), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "state", "missing|no such", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1504,7 +897,7 @@ test_errors (void)
   path = g_build_filename (copy, "manifest.json", NULL);
   g_assert_cmpint (g_unlink (path), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "manifest", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1513,7 +906,7 @@ test_errors (void)
   path = g_build_filename (copy, "memory", NULL);
   g_assert_cmpint (truncate (path, 1024 * 1024), ==, 0);
   clone_must_fail (copy, FALSE, (const char *[]) { "memory", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&path, g_free);
 
@@ -1525,7 +918,7 @@ test_errors (void)
   json_object_set_string_member (member, "version", "6.0.99");
   write_manifest (copy, manifest);
   clone_must_fail (copy, TRUE, (const char *[]) { "6.0.99", "qemu", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
   g_clear_pointer (&manifest, json_object_unref);
 
@@ -1537,7 +930,7 @@ test_errors (void)
   json_object_set_int_member (member, "size", json_object_get_int_member (member, "size") + 1);
   write_manifest (copy, manifest);
   clone_must_fail (copy, FALSE, (const char *[]) { "kernel", "mismatch|changed|differ", NULL });
-  remove_tree (copy);
+  ql_test_proc_remove_dir (copy);
   g_clear_pointer (&copy, g_free);
 
   /* create into a non-empty directory: refused, the directory untouched. */
@@ -1546,7 +939,7 @@ test_errors (void)
   path = g_build_filename (target, "keep", NULL);
   g_assert_true (g_file_set_contents (path, "keep\n", -1, NULL));
   vm_file = g_build_filename (work_dir, "tpl.vm", NULL);
-  g_assert_cmpint (template_create (vm_file, target, SHELL_PROMPT, &err, NULL), ==, 1);
+  g_assert_cmpint (template_create (vm_file, target, QL_TEST_SHELL_PROMPT, &err, NULL), ==, 1);
   g_test_message ("create into a non-empty directory: %s", err);
   lower = g_ascii_strdown (err, -1);
   g_assert_true (strstr (lower, "exists") != NULL || strstr (lower, "not empty") != NULL);
@@ -1555,7 +948,7 @@ test_errors (void)
   g_clear_pointer (&listing, g_free);
   listing = dir_listing (target);
   g_assert_cmpstr (listing, ==, "keep");
-  assert_no_qemu (target);
+  ql_test_assert_no_qemu (target);
   g_clear_pointer (&path, g_free);
   g_clear_pointer (&vm_file, g_free);
   g_clear_pointer (&target, g_free);
@@ -1563,14 +956,14 @@ test_errors (void)
 
   /* create of a VM that has its own QMP socket: unsupported. */
   text = vm_text ("[qmp mine]\ntype = unix\npath = mine.sock\n");
-  vm_file = write_vm_file (work_dir, "with-qmp.vm", text);
+  vm_file = ql_test_write_file (work_dir, "with-qmp.vm", text);
   target = g_build_filename (work_dir, "with-qmp", NULL);
-  g_assert_cmpint (template_create (vm_file, target, SHELL_PROMPT, &err, NULL), ==, 1);
+  g_assert_cmpint (template_create (vm_file, target, QL_TEST_SHELL_PROMPT, &err, NULL), ==, 1);
   g_test_message ("create of a VM with [qmp]: %s", err);
   lower = g_ascii_strdown (err, -1);
   g_assert_nonnull (strstr (lower, "qmp"));
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
   g_unlink (vm_file);
 
   /* create that never gets ready: the deadline stops it, nothing stays. */
@@ -1582,29 +975,29 @@ test_errors (void)
   {
     const char *args[] = { "template", "create", "--timeout", "2", "--ready-pattern", "^NEVER-PRINTED$",
                            vm_file, target, NULL };
-    g_autoptr(Console) c = console_spawn_cli (args);
-    int status = console_wait (c, 60);
+    g_autoptr(QlTestConsole) c = ql_test_console_spawn_cli (args);
+    int status = ql_test_console_wait (c, 60);
 
     g_test_message ("create that times out: exit %d after %.2f s: %s", status,
-                    (g_get_monotonic_time () - c->start) / 1e6, c->err.buf->str);
+                    ql_test_console_seconds (c), ql_test_console_get_stderr (c));
     if (status != 1)
-      console_fail (c, "exit status is not 1");
+      ql_test_console_fail (c, "exit status is not 1");
     g_clear_pointer (&lower, g_free);
-    lower = g_ascii_strdown (c->err.buf->str, -1);
+    lower = g_ascii_strdown (ql_test_console_get_stderr (c), -1);
     g_assert_true (strstr (lower, "ready") != NULL);
     g_assert_true (strstr (lower, "within") != NULL || strstr (lower, "time") != NULL);
   }
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
 
   /* Nothing left behind by all that. */
   g_clear_pointer (&listing, g_free);
   listing = dir_listing (work_dir);
   g_assert_cmpstr (listing, ==, "occupied tpl tpl.vm");
-  remove_tree (target);
+  ql_test_proc_remove_dir (target);
   g_clear_pointer (&target, g_free);
   target = g_build_filename (work_dir, "occupied", NULL);
-  remove_tree (target);
+  ql_test_proc_remove_dir (target);
 }
 
 static void
@@ -1619,11 +1012,11 @@ test_vserport (void)
   g_autofree char *log_path = NULL;
   g_autofree char *id = NULL;
   g_autofree char *out = NULL;
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   double seconds = 0;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   dir = g_build_filename (work_dir, "vserport", NULL);
@@ -1631,7 +1024,7 @@ test_vserport (void)
   text = vm_text ("[device vser0]\ntype = serial\n"
                   "[device ready]\ntype = char\ndriver = virtserialport\nbackend = pty\n"
                   "bus = vser0.0\nname = org.qlaunch.ready\n");
-  vm_file = write_vm_file (dir, "ready.vm", text);
+  vm_file = ql_test_write_file (dir, "ready.vm", text);
   /* An empty directory may be there already. */
   tpl = g_build_filename (dir, "tpl", NULL);
   g_assert_cmpint (g_mkdir (tpl, 0755), ==, 0);
@@ -1643,7 +1036,7 @@ test_vserport (void)
   g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
   id = boot_id_in (log);
   g_assert_nonnull (id);
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
   {
     g_autofree char *listing = dir_listing (dir);
 
@@ -1652,12 +1045,12 @@ test_vserport (void)
 
   /* Its clone answers (it may print its first prompt after it resumed). */
   c = template_clone (tpl, NULL);
-  out = console_shell_ok (c, "cat /tmp/boot-id");
+  out = ql_test_console_shell_ok (c, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, id);
-  g_test_message ("its clone answered after %.3f s", (g_get_monotonic_time () - c->start) / 1e6);
-  console_poweroff (c);
-  assert_no_qemu (dir);
-  remove_tree (dir);
+  g_test_message ("its clone answered after %.3f s", ql_test_console_seconds (c));
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (dir);
+  ql_test_proc_remove_dir (dir);
 }
 
 static void
@@ -1667,11 +1060,11 @@ test_extra_device (void)
   g_autofree char *spec = NULL;
   g_autofree char *data = g_malloc0 (1024 * 1024);
   g_autofree char *out = NULL;
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   g_autoptr(GError) error = NULL;
   int status = -1;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   disk = g_build_filename (work_dir, "extra.img", NULL);
@@ -1682,16 +1075,17 @@ test_extra_device (void)
 
   /* The template has no disk. */
   c = template_clone (template_dir, spec);
-  out = console_shell_ok (c, "n=100; while [ ! -b /dev/vda ] && [ $n -gt 0 ]; do usleep 100000; n=$((n-1)); done; "
-                             "head -c 16 /dev/vda");
+  out = ql_test_console_shell_ok (c,
+                                  "n=100; while [ ! -b /dev/vda ] && [ $n -gt 0 ]; do usleep 100000; n=$((n-1)); done; "
+                                  "head -c 16 /dev/vda", COMMAND_TIMEOUT_S);
   g_assert_cmpstr (out, ==, DISK_HEADER);
-  g_test_message ("hot-plugged disk read after %.3f s", (g_get_monotonic_time () - c->start) / 1e6);
+  g_test_message ("hot-plugged disk read after %.3f s", ql_test_console_seconds (c));
   g_free (out);
-  out = console_shell (c, "cat /tmp/boot-id", &status);
+  out = ql_test_console_shell (c, "cat /tmp/boot-id", COMMAND_TIMEOUT_S, &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_cmpstr (out, ==, template_boot_id);
-  console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
   g_unlink (disk);
 }
 
@@ -1702,7 +1096,7 @@ static void
 test_nic (void)
 {
   g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   g_autoptr(GRegex) re = g_regex_new ("network card 'nic1' gets MAC (([0-9a-f]{2}):[0-9a-f:]{14})\n", 0, 0, NULL);
   g_autoptr(GMatchInfo) match = NULL;
   g_autofree char *out = NULL;
@@ -1711,7 +1105,7 @@ test_nic (void)
   g_autofree char *expected = NULL;
   guint64 byte = 0;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   {
@@ -1720,13 +1114,16 @@ test_nic (void)
                            "--nic", "net,id=nic2,net-type=user,mac-address=52:54:00:12:34:99",
                            template_dir, NULL };
 
-    c = console_spawn_cli (args);
+    c = ql_test_console_spawn_cli (args);
   }
-  out = console_shell_ok (c, "for i in $(seq 100); do [ $(cat /sys/class/net/e*/address 2>/dev/null | wc -l) -ge 2 ] "
-                             "&& break; usleep 100000; done; cat /sys/class/net/e*/address | sort");
-  g_test_message ("guest MACs: %s; qlaunch said: %s", out, c->err.buf->str);
-  if (!g_regex_match (re, c->err.buf->str, 0, &match))
-    console_fail (c, "no 'network card 'nic1' gets MAC' on stderr");
+  out = ql_test_console_shell_ok (c,
+                                  "for i in $(seq 100); do "
+                                  "[ $(cat /sys/class/net/e*/address 2>/dev/null | wc -l) -ge 2 ] "
+                                  "&& break; usleep 100000; done; cat /sys/class/net/e*/address | sort",
+                                  COMMAND_TIMEOUT_S);
+  g_test_message ("guest MACs: %s; qlaunch said: %s", out, ql_test_console_get_stderr (c));
+  if (!g_regex_match (re, ql_test_console_get_stderr (c), 0, &match))
+    ql_test_console_fail (c, "no 'network card 'nic1' gets MAC' on stderr");
   mac = g_match_info_fetch (match, 1);
   first = g_match_info_fetch (match, 2);
   g_assert_true (g_ascii_string_to_unsigned (first, 16, 0, 255, &byte, NULL));
@@ -1734,8 +1131,8 @@ test_nic (void)
   expected = strcmp (mac, "52:54:00:12:34:99") < 0 ? g_strdup_printf ("%s\n52:54:00:12:34:99", mac)
                                                    : g_strdup_printf ("52:54:00:12:34:99\n%s", mac);
   g_assert_cmpstr (out, ==, expected);
-  console_poweroff (c);
-  assert_no_qemu (template_dir);
+  ql_test_console_poweroff_ok (c, CLONE_TIMEOUT_S);
+  ql_test_assert_no_qemu (template_dir);
 }
 
 /* An extra device that does not check is refused before QEMU starts, as
@@ -1747,21 +1144,21 @@ test_bad_device (void)
   g_autofree char *timeout = g_strdup_printf ("%d", CLONE_TIMEOUT_S);
   const char *args[] = { "template", "clone", "--timeout", timeout, "-d", "block,id=hd9",
                          NULL, NULL };
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   gboolean qemu_seen = FALSE;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   args[6] = template_dir;
-  c = console_spawn_cli (args);
-  status = console_wait_watching (c, 60, template_dir, &qemu_seen);
-  g_test_message ("clone -d with a bad device: exit %d: %s", status, c->err.buf->str);
+  c = ql_test_console_spawn_cli (args);
+  status = wait_watching (c, 60, template_dir, &qemu_seen);
+  g_test_message ("clone -d with a bad device: exit %d: %s", status, ql_test_console_get_stderr (c));
   if (status != 1)
-    console_fail (c, "exit status is not 1");
-  g_assert_nonnull (strstr (c->err.buf->str, "hd9"));
-  assert_no_qemu (template_dir);
+    ql_test_console_fail (c, "exit status is not 1");
+  g_assert_nonnull (strstr (ql_test_console_get_stderr (c), "hd9"));
+  ql_test_assert_no_qemu (template_dir);
   if (qemu_seen)
     {
       g_test_message ("an extra device (-d) that does not check was refused only after QEMU "
@@ -1779,11 +1176,12 @@ test_create_interrupted (void)
   g_autofree char *vm_file = NULL;
   g_autofree char *target = NULL;
   g_autofree char *listing = NULL;
-  g_autoptr(Console) c = NULL;
+  g_autoptr(QlTestConsole) c = NULL;
   gint64 deadline;
   gboolean qemu_left = FALSE;
+  int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   dir = g_build_filename (work_dir, "interrupted", NULL);
@@ -1791,33 +1189,33 @@ test_create_interrupted (void)
   vm_file = g_build_filename (work_dir, "tpl.vm", NULL);
   target = g_build_filename (dir, "tpl", NULL);
   {
-    const char *args[] = { "template", "create", "--ready-pattern", SHELL_PROMPT, vm_file, target, NULL };
+    const char *args[] = { "template", "create", "--ready-pattern", QL_TEST_SHELL_PROMPT, vm_file, target, NULL };
 
-    c = console_spawn_cli (args);
+    c = ql_test_console_spawn_cli (args);
   }
   /* Its QEMU runs: let it boot a moment, then SIGTERM qlaunch. */
   deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   for (;;)
     {
-      g_autoptr(GArray) pids = qemu_pids (dir);
+      g_autoptr(GArray) pids = ql_test_qemu_pids (dir);
 
       if (pids->len > 0)
         break;
-      if (c->exited || g_get_monotonic_time () >= deadline)
-        console_fail (c, "no QEMU started");
-      iterate ();
+      if (ql_test_console_has_exited (c) || g_get_monotonic_time () >= deadline)
+        ql_test_console_fail (c, "no QEMU started");
+      ql_test_proc_iterate ();
     }
   g_usleep (G_USEC_PER_SEC);
-  g_subprocess_send_signal (c->proc, SIGTERM);
-  console_wait (c, 30);
-  g_test_message ("create stopped by SIGTERM: status %d, stderr: %s", c->status, c->err.buf->str);
-  g_assert_cmpint (c->status, !=, 0);
+  kill (ql_test_console_get_pid (c), SIGTERM);
+  status = ql_test_console_wait (c, 30);
+  g_test_message ("create stopped by SIGTERM: status %d, stderr: %s", status, ql_test_console_get_stderr (c));
+  g_assert_cmpint (status, !=, 0);
 
   /* QEMU goes with it (a second for it to be reaped). */
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   for (;;)
     {
-      g_autoptr(GArray) pids = qemu_pids (dir);
+      g_autoptr(GArray) pids = ql_test_qemu_pids (dir);
 
       if (pids->len == 0)
         break;
@@ -1831,7 +1229,7 @@ test_create_interrupted (void)
       g_usleep (50 * 1000);
     }
   listing = dir_listing (dir);
-  remove_tree (dir);
+  ql_test_proc_remove_dir (dir);
   if (qemu_left || *listing != '\0')
     {
       g_test_message ("after SIGTERM to `template create`: %s%s%s",
@@ -1851,7 +1249,7 @@ two_clones_read (const char *dir,
                  char       *reads[2],
                  char       *reseeds[2])
 {
-  Console *c[2] = { template_clone (dir, NULL), template_clone (dir, NULL) };
+  QlTestConsole *c[2] = { template_clone (dir, NULL), template_clone (dir, NULL) };
 
   /* Typed ahead into both before either answers: each guest reads at
    * once when it resumes. Later, its kernel may have reseeded from its own
@@ -1859,21 +1257,21 @@ two_clones_read (const char *dir,
    * template's boot), and two same-identity clones would differ for that
    * reason instead. */
   for (guint i = 0; i < 2; i++)
-    console_send (c[i], URANDOM_32);
+    ql_test_console_send (c[i], URANDOM_32);
   for (guint i = 0; i < 2; i++)
     {
       int status = -1;
 
-      reads[i] = console_collect (c[i], URANDOM_32, &status);
+      reads[i] = ql_test_console_collect (c[i], URANDOM_32, COMMAND_TIMEOUT_S, &status);
       g_assert_cmpint (status, ==, 0);
     }
   for (guint i = 0; i < 2; i++)
     {
-      reseeds[i] = console_shell_ok (c[i], VM_FORK_RESEEDS);
-      console_poweroff (c[i]);
-      console_free (c[i]);
+      reseeds[i] = ql_test_console_shell_ok (c[i], VM_FORK_RESEEDS, COMMAND_TIMEOUT_S);
+      ql_test_console_poweroff_ok (c[i], CLONE_TIMEOUT_S);
+      ql_test_console_free (c[i]);
     }
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
 }
 
 /* `qlaunch template create --ready-pattern QLTEST-SHELL [--same-identity]
@@ -1885,15 +1283,15 @@ template_create_identity (const char *vm_file,
                           char      **err)
 {
   g_autofree char *timeout = g_strdup_printf ("%d", CREATE_TIMEOUT_S - 10);
-  const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
+  const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", QL_TEST_SHELL_PROMPT,
                          same_identity ? "--same-identity" : vm_file, same_identity ? vm_file : dir,
                          same_identity ? dir : NULL, NULL };
-  g_autoptr(Console) c = console_spawn_cli (args);
+  g_autoptr(QlTestConsole) c = ql_test_console_spawn_cli (args);
   int status;
 
-  g_output_stream_close (c->in, NULL, NULL);
-  status = console_wait (c, CREATE_TIMEOUT_S);
-  *err = g_strdup (c->err.buf->str);
+  ql_test_console_close_input (c);
+  status = ql_test_console_wait (c, CREATE_TIMEOUT_S);
+  *err = g_strdup (ql_test_console_get_stderr (c));
   return status;
 }
 
@@ -1912,7 +1310,7 @@ test_identity (void)
   JsonObject *identity;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
 
@@ -1943,7 +1341,7 @@ test_identity (void)
 
   /* --same-identity: the problem the fix-up solves. */
   text = vm_text (NULL);
-  vm_file = write_vm_file (work_dir, "same.vm", text);
+  vm_file = ql_test_write_file (work_dir, "same.vm", text);
   same_dir = g_build_filename (work_dir, "tpl-same", NULL);
   status = template_create_identity (vm_file, same_dir, TRUE, &err);
   if (status != 0)
@@ -1969,13 +1367,13 @@ test_identity (void)
       g_free (reads[i]);
       g_free (reseeds[i]);
     }
-  remove_tree (same_dir);
+  ql_test_proc_remove_dir (same_dir);
 
   /* A fixed GUID would be every clone's: refused before QEMU starts. */
   g_free (text);
   g_clear_pointer (&err, g_free);
   text = vm_text ("[device gen]\ntype = vmgenid\nguid = 324e6eaf-d1d1-4bf6-bf41-b9bb6c91fb87\n");
-  fixed_file = write_vm_file (work_dir, "fixed.vm", text);
+  fixed_file = ql_test_write_file (work_dir, "fixed.vm", text);
   fixed_dir = g_build_filename (work_dir, "tpl-fixed", NULL);
   status = template_create_identity (fixed_file, fixed_dir, FALSE, &err);
   g_test_message ("fixed GUID: exit %d: %s", status, err);
@@ -1987,7 +1385,7 @@ test_identity (void)
   listing = dir_listing (work_dir);
   g_assert_null (strstr (listing, "tpl-fixed"));
   g_assert_null (strstr (listing, "partial"));
-  assert_no_qemu (work_dir);
+  ql_test_assert_no_qemu (work_dir);
 }
 
 /* --qemu-set on `template create` is recorded in the manifest and every
@@ -2002,27 +1400,27 @@ test_qemu_overrides (void)
   g_autofree char *dir = NULL;
   g_autofree char *id = NULL;
   g_autoptr(JsonObject) manifest = NULL;
-  g_autoptr(Console) create = NULL;
-  g_autoptr(Console) clone = NULL;
-  g_autoptr(Console) refused = NULL;
+  g_autoptr(QlTestConsole) create = NULL;
+  g_autoptr(QlTestConsole) clone = NULL;
+  g_autoptr(QlTestConsole) refused = NULL;
   QemuWatch watch = { 0 };
   JsonArray *set;
   gboolean qemu_seen = FALSE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   ensure_template ();
   text = vm_text ("[device vser0]\ntype = serial\n");
-  vm_file = write_vm_file (work_dir, "overrides.vm", text);
+  vm_file = ql_test_write_file (work_dir, "overrides.vm", text);
   dir = g_build_filename (work_dir, "tpl-overrides", NULL);
   {
-    const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", SHELL_PROMPT,
+    const char *args[] = { "template", "create", "--timeout", timeout, "--ready-pattern", QL_TEST_SHELL_PROMPT,
                            "--qemu-set", "vser0:max_ports=4", vm_file, dir, NULL };
 
-    create = console_spawn_cli (args);
-    g_output_stream_close (create->in, NULL, NULL);
-    if (console_wait (create, CREATE_TIMEOUT_S) != 0)
-      console_fail (create, "template create --qemu-set failed");
+    create = ql_test_console_spawn_cli (args);
+    ql_test_console_close_input (create);
+    if (ql_test_console_wait (create, CREATE_TIMEOUT_S) != 0)
+      ql_test_console_fail (create, "template create --qemu-set failed");
   }
   manifest = read_manifest (dir);
   set = json_object_get_array_member (json_object_get_object_member (manifest, "qemu-overrides"), "set");
@@ -2033,9 +1431,9 @@ test_qemu_overrides (void)
   {
     const char *args[] = { "template", "clone", "--timeout", clone_timeout, dir, NULL };
 
-    clone = console_spawn_cli (args);
+    clone = ql_test_console_spawn_cli (args);
   }
-  id = console_shell_ok (clone, "cat /tmp/boot-id");
+  id = ql_test_console_shell_ok (clone, "cat /tmp/boot-id", COMMAND_TIMEOUT_S);
   g_assert_cmpuint (strlen (id), ==, 16);
   watch.needle = dir;
   watch.seccomp = -1;
@@ -2043,7 +1441,7 @@ test_qemu_overrides (void)
   g_assert_nonnull (watch.args);
   g_test_message ("clone's QEMU: %s", watch.args);
   g_assert_nonnull (strstr (watch.args, "max_ports=4"));
-  console_poweroff (clone);
+  ql_test_console_poweroff_ok (clone, CLONE_TIMEOUT_S);
   g_free (watch.args);
 
   /* Another value: refused, naming the flag and both values. */
@@ -2051,16 +1449,16 @@ test_qemu_overrides (void)
     const char *args[] = { "template", "clone", "--timeout", clone_timeout,
                            "--qemu-set", "vser0:max_ports=5", dir, NULL };
 
-    refused = console_spawn_cli (args);
+    refused = ql_test_console_spawn_cli (args);
   }
-  g_output_stream_close (refused->in, NULL, NULL);
-  g_assert_cmpint (console_wait_watching (refused, CLONE_TIMEOUT_S, dir, &qemu_seen), ==, 1);
-  g_test_message ("clone --qemu-set vser0:max_ports=5: %s", refused->err.buf->str);
+  ql_test_console_close_input (refused);
+  g_assert_cmpint (wait_watching (refused, CLONE_TIMEOUT_S, dir, &qemu_seen), ==, 1);
+  g_test_message ("clone --qemu-set vser0:max_ports=5: %s", ql_test_console_get_stderr (refused));
   g_assert_false (qemu_seen);
-  g_assert_nonnull (strstr (refused->err.buf->str,
+  g_assert_nonnull (strstr (ql_test_console_get_stderr (refused),
                             "--qemu-set: the template was made with 'vser0:max_ports=4', this clone "
                             "asks for 'vser0:max_ports=5'"));
-  assert_no_qemu (dir);
+  ql_test_assert_no_qemu (dir);
 
   /* The manifest's overrides are checked too: another value gives another
    * argv than the recorded one; a non-string is corrupt, never dropped. */
@@ -2075,7 +1473,7 @@ test_qemu_overrides (void)
       JsonArray *edited_set = json_object_get_array_member (json_object_get_object_member (edited,
                                                                                            "qemu-overrides"),
                                                             "set");
-      g_autoptr(Console) c = NULL;
+      g_autoptr(QlTestConsole) c = NULL;
 
       g_assert_true (ql_test_run (cp, &error));
       g_assert_true (ql_test_run (chmod, &error));
@@ -2086,18 +1484,18 @@ test_qemu_overrides (void)
       else
         json_array_add_int_element (edited_set, 5);
       write_manifest (copy, edited);
-      c = console_spawn_cli (args);
-      g_output_stream_close (c->in, NULL, NULL);
+      c = ql_test_console_spawn_cli (args);
+      ql_test_console_close_input (c);
       qemu_seen = FALSE;
-      g_assert_cmpint (console_wait_watching (c, CLONE_TIMEOUT_S, copy, &qemu_seen), ==, 1);
-      g_test_message ("manifest qemu-overrides edited (%u): %s", i, c->err.buf->str);
+      g_assert_cmpint (wait_watching (c, CLONE_TIMEOUT_S, copy, &qemu_seen), ==, 1);
+      g_test_message ("manifest qemu-overrides edited (%u): %s", i, ql_test_console_get_stderr (c));
       g_assert_false (qemu_seen);
-      g_assert_nonnull (strstr (c->err.buf->str, i == 0 ? "gives another QEMU command line"
+      g_assert_nonnull (strstr (ql_test_console_get_stderr (c), i == 0 ? "gives another QEMU command line"
                                                          : "qemu-overrides holds only the lists"));
-      remove_tree (copy);
+      ql_test_proc_remove_dir (copy);
     }
   g_unlink (vm_file);
-  remove_tree (dir);
+  ql_test_proc_remove_dir (dir);
 }
 
 int
@@ -2108,10 +1506,6 @@ main (int    argc,
   char **args;
 
   signal (SIGPIPE, SIG_IGN);
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTRAP, kill_leftovers);
-  signal (SIGTERM, kill_leftovers);
-  signal (SIGINT, kill_leftovers);
   /* A case that fails with g_test_fail() (not an assertion) lets the
    * others run. */
   args = g_new0 (char *, argc + 2);
@@ -2137,7 +1531,7 @@ main (int    argc,
   g_test_add_func ("/template-guest/qemu-overrides", test_qemu_overrides);
   ret = g_test_run ();
   if (work_dir != NULL)
-    remove_tree (work_dir);
+    ql_test_proc_remove_dir (work_dir);
   g_free (args);
   return ret;
 }

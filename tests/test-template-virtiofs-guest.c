@@ -41,6 +41,8 @@
  * Every run has its own XDG_RUNTIME_DIR (0700). Skipped when the test guest
  * is not built.
  */
+#include "ql-test-pids.h"
+#include "ql-test-proc.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 #include "ql-test-console.h"
@@ -66,121 +68,7 @@ static char *share_dir;
 static char *template_dir;
 static char *template_q35_dir;
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
-/* ---- processes, read in /proc ------------------------------------------- */
-
-/* The live processes whose program's base name starts with @program and
- * whose arguments hold @needle. */
-static GArray *
-find_processes (const char *program,
-                const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      const char *base;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      base = strrchr (cmdline, '/');
-      base = base != NULL ? base + 1 : cmdline;
-      if (!g_str_has_prefix (base, program))
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
-}
-
-static GPid
-parent_of (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-  int ppid = 0;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return 0;
-  paren = strrchr (stat, ')');
-  if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1)
-    return 0;
-  return (GPid) ppid;
-}
-
-/* The one process of @pids whose parent is @parent; fails if there is
- * none or more. */
-static GPid
-only_child_of (GArray     *pids,
-               GPid        parent,
-               const char *what)
-{
-  GPid found = 0;
-
-  for (guint i = 0; i < pids->len; i++)
-    if (parent_of (g_array_index (pids, GPid, i)) == parent)
-      {
-        if (found != 0)
-          g_error ("%s: two processes (%d, %d) of parent %d", what, (int) found,
-                   (int) g_array_index (pids, GPid, i), (int) parent);
-        found = g_array_index (pids, GPid, i);
-      }
-  if (found == 0)
-    g_error ("%s: no process of parent %d among %u", what, (int) parent, pids->len);
-  return found;
-}
-
-static gboolean
-wait_gone (const char *program,
-           const char *needle,
-           guint       timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = find_processes (program, needle);
-
-      if (pids->len == 0)
-        return TRUE;
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_usleep (20 * 1000);
-    }
-}
-
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
+/* ---- files, and what a process maps ------------------------------------ */
 
 /* The entries of the runtime directories' base, for a message. */
 static char *
@@ -218,29 +106,6 @@ mapped_file (GPid        pid,
   return NULL;
 }
 
-static char *
-file_sha256 (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
-
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (mapped),
-                                      g_mapped_file_get_length (mapped));
-}
-
-/* A failed assertion ends this process: qlaunch and the helpers die with
- * it (PDEATHSIG), a library clone's QEMU too; remove the templates. */
-static void
-kill_leftovers (int sig)
-{
-  if (work_dir != NULL)
-    ql_test_rm_rf (work_dir);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
 /* `qlaunch --plugin-dir $QLAUNCH_BUILD_PLUGIN_DIR ARGS...` to completion. */
 static int
 run_cli (const char * const *args,
@@ -268,12 +133,9 @@ setup_world (void)
   if (work_dir != NULL)
     return;
   work_dir = ql_test_make_tmpdir ();
-  signal (SIGABRT, kill_leftovers);
-  signal (SIGTRAP, kill_leftovers);
+  ql_test_proc_guard (work_dir, NULL);
   /* Short paths: unix socket paths hold at most 107 bytes. */
-  runtime = g_build_filename (work_dir, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work_dir, "rt");
   runtime_base = g_build_filename (runtime, "qlaunch", NULL);
   share_dir = g_build_filename (work_dir, "share", NULL);
   g_assert_cmpint (g_mkdir (share_dir, 0755), ==, 0);
@@ -396,7 +258,7 @@ test_clones (void)
   GPid cli_pid, cli_qemu, lib_qemu, cli_helper, lib_helper;
   gint64 start;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   make_template ();
 
@@ -416,7 +278,7 @@ test_clones (void)
     {
       g_autofree char *path = g_build_filename (template_dir, files[i], NULL);
 
-      sums[i] = file_sha256 (path);
+      sums[i] = ql_test_file_sha256 (path);
     }
 
   registry = ql_test_registry_new ();
@@ -456,10 +318,10 @@ test_clones (void)
 
   /* One virtiofsd each, the clone's launcher its parent. */
   source = g_strdup_printf ("source=%s", share_dir);
-  helpers = find_processes ("virtiofsd", source);
+  helpers = ql_test_find_processes ("virtiofsd", source);
   cli_pid = ql_test_console_get_pid (cli);
-  cli_helper = only_child_of (helpers, cli_pid, "virtiofsd of the CLI clone");
-  lib_helper = only_child_of (helpers, getpid (), "virtiofsd of the library clone");
+  cli_helper = ql_test_only_child_of (helpers, cli_pid, "virtiofsd of the CLI clone");
+  lib_helper = ql_test_only_child_of (helpers, getpid (), "virtiofsd of the library clone");
   g_assert_cmpint (cli_helper, !=, lib_helper);
   {
     g_autofree char *said = g_strdup_printf ("virtiofsd of device 'share0' started (pid %d)", (int) cli_helper);
@@ -472,9 +334,9 @@ test_clones (void)
   {
     /* A clone with shares maps no file of the template's: its memory
      * is a copy in its runtime directory. */
-    g_autoptr(GArray) qemus = find_processes ("qemu-system-", runtime_base);
+    g_autoptr(GArray) qemus = ql_test_find_processes ("qemu-system-", runtime_base);
 
-    cli_qemu = only_child_of (qemus, cli_pid, "QEMU of the CLI clone");
+    cli_qemu = ql_test_only_child_of (qemus, cli_pid, "QEMU of the CLI clone");
   }
   lib_qemu = ql_vm_get_pid (vm);
   g_assert_cmpint (ql_test_seccomp_mode (cli_qemu), ==, 2);
@@ -493,20 +355,20 @@ test_clones (void)
   g_assert_cmpint (ql_test_console_poweroff (lib, CLONE_TIMEOUT_S), ==, 0);
 
   /* Nothing of either clone is left. */
-  g_assert_true (wait_gone ("virtiofsd", source, 2000));
-  g_assert_true (wait_gone ("qemu-system-", runtime_base, 2000));
+  g_assert_true (ql_test_wait_processes_gone ("virtiofsd", source, 2000));
+  g_assert_true (ql_test_wait_processes_gone ("qemu-system-", runtime_base, 2000));
   g_assert_false (ql_test_pid_alive (cli_helper));
   g_assert_false (ql_test_pid_alive (lib_helper));
   {
     g_autofree char *left = list_entries (runtime_base);
 
-    if (count_entries (runtime_base) != 0)
+    if (ql_test_count_entries (runtime_base) != 0)
       g_error ("left in %s: %s", runtime_base, left);
   }
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
       g_autofree char *path = g_build_filename (template_dir, files[i], NULL);
-      g_autofree char *now = file_sha256 (path);
+      g_autofree char *now = ql_test_file_sha256 (path);
 
       g_assert_cmpstr (now, ==, sums[i]);
       g_free (sums[i]);
@@ -531,8 +393,8 @@ assert_clone_refused_with (const char *device,
   g_assert_cmpint (status, ==, 1);
   if (strstr (err, expected) == NULL || strstr (err, expected2) == NULL)
     g_error ("expected '%s' and '%s' in: %s", expected, expected2, err);
-  g_assert_true (wait_gone ("qemu-system-", runtime_base, 1000));
-  g_assert_true (wait_gone ("virtiofsd", share_dir, 1000));
+  g_assert_true (ql_test_wait_processes_gone ("qemu-system-", runtime_base, 1000));
+  g_assert_true (ql_test_wait_processes_gone ("virtiofsd", share_dir, 1000));
 }
 
 static void
@@ -580,7 +442,7 @@ test_bad_share (void)
   g_autofree char *original = NULL;
   g_autofree char *moved = NULL;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   make_template ();
   manifest_path = g_build_filename (template_dir, "manifest.json", NULL);
@@ -623,17 +485,17 @@ test_helper_killed (void)
   g_autofree char *out = NULL;
   GPid helper, qemu;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   make_template ();
   args[4] = template_dir;
   cli = ql_test_console_spawn_cli (args);
   out = ql_test_console_shell_ok (cli, "echo up", COMMAND_TIMEOUT_S);
   source = g_strdup_printf ("source=%s", share_dir);
-  helpers = find_processes ("virtiofsd", source);
-  helper = only_child_of (helpers, ql_test_console_get_pid (cli), "virtiofsd of the clone");
-  qemus = find_processes ("qemu-system-", runtime_base);
-  qemu = only_child_of (qemus, ql_test_console_get_pid (cli), "QEMU of the clone");
+  helpers = ql_test_find_processes ("virtiofsd", source);
+  helper = ql_test_only_child_of (helpers, ql_test_console_get_pid (cli), "virtiofsd of the clone");
+  qemus = ql_test_find_processes ("qemu-system-", runtime_base);
+  qemu = ql_test_only_child_of (qemus, ql_test_console_get_pid (cli), "QEMU of the clone");
 
   /* The clone cannot work without it: QEMU is stopped, the clone fails
    * naming the share and the helper. */
@@ -643,8 +505,8 @@ test_helper_killed (void)
   if (strstr (ql_test_console_get_stderr (cli), "device 'share0': helper virtiofsd") == NULL
       || strstr (ql_test_console_get_stderr (cli), "was killed by signal 9") == NULL)
     g_error ("no word of the helper's death: %s", ql_test_console_get_stderr (cli));
-  g_assert_true (wait_gone ("virtiofsd", source, 2000));
-  g_assert_cmpuint (count_entries (runtime_base), ==, 0);
+  g_assert_true (ql_test_wait_processes_gone ("virtiofsd", source, 2000));
+  g_assert_cmpuint (ql_test_count_entries (runtime_base), ==, 0);
 }
 
 /* ---- /template-virtiofs-guest/q35-paused -------------------------------- */
@@ -663,7 +525,7 @@ test_q35_paused (void)
   JsonObject *manifest;
   const char *text;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   if (template_q35_dir == NULL)
     template_q35_dir = make_template_on ("q35", "tpl-q35");
@@ -697,15 +559,15 @@ test_q35_paused (void)
     g_assert_false (running);
   }
   source = g_strdup_printf ("source=%s", share_dir);
-  helpers = find_processes ("virtiofsd", source);
-  (void) only_child_of (helpers, getpid (), "virtiofsd of the paused clone");
+  helpers = ql_test_find_processes ("virtiofsd", source);
+  (void) ql_test_only_child_of (helpers, getpid (), "virtiofsd of the paused clone");
   g_assert_true (ql_vm_resume (vm, NULL, &error));
   g_assert_no_error (error);
   use_share (lib, "from-q35");
   g_assert_cmpint (ql_test_seccomp_mode (ql_vm_get_pid (vm)), ==, 2);
   g_assert_cmpint (ql_test_console_poweroff (lib, CLONE_TIMEOUT_S), ==, 0);
-  g_assert_true (wait_gone ("virtiofsd", source, 2000));
-  g_assert_cmpuint (count_entries (runtime_base), ==, 0);
+  g_assert_true (ql_test_wait_processes_gone ("virtiofsd", source, 2000));
+  g_assert_cmpuint (ql_test_count_entries (runtime_base), ==, 0);
 }
 
 int

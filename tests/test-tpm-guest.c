@@ -34,6 +34,7 @@
  * QLAUNCH_GUEST_BREAK=tpm-state removes the state directory between the
  * two runs of /tpm-guest/state-kept, which must then fail.
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -50,53 +51,6 @@
 #define GET_RANDOM_CMD "(exec 3<>/dev/tpm0; printf '\\200\\001\\000\\000\\000\\014\\000\\000\\001\\173\\000\\010' >&3; " \
                        "dd bs=64 count=1 <&3 2>/dev/null) | od -An -tx1"
 
-static gboolean
-breaking (const char *name)
-{
-  const char *env = g_getenv ("QLAUNCH_GUEST_BREAK");
-  g_auto(GStrv) names = NULL;
-
-  if (env == NULL)
-    return FALSE;
-  names = g_strsplit (env, ",", -1);
-  if (g_strv_contains ((const char * const *) names, name))
-    {
-      g_test_message ("QLAUNCH_GUEST_BREAK: '%s' is broken on purpose: the test must fail", name);
-      return TRUE;
-    }
-  return FALSE;
-}
-
-/* Live processes whose command line holds both @a and @b. */
-static GArray *
-processes_with (const char *a,
-                const char *b)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *cmd_path = NULL, *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      cmd_path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (cmd_path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, a) != NULL && strstr (cmdline, b) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
-}
-
 /* No swtpm of @work after at most @timeout_ms. */
 static gboolean
 swtpm_gone (const char *work,
@@ -106,7 +60,7 @@ swtpm_gone (const char *work,
 
   for (;;)
     {
-      g_autoptr(GArray) left = processes_with ("swtpm socket", work);
+      g_autoptr(GArray) left = ql_test_find_processes_all ((const char *[]) { "swtpm socket", work, NULL });
 
       if (left->len == 0)
         return TRUE;
@@ -120,14 +74,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, SHELL_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, SHELL_TIMEOUT_S);
 }
 
 /* Boots the guest with @vm_text through `qlaunch run`, to its shell
@@ -313,18 +260,17 @@ test_crb_q35 (void)
   if (skip_without ())
     return;
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
-  vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s", breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
+  runtime = ql_test_make_runtime_dir (work, "rt");
+  vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s",
+                             ql_test_guest_breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
   guest = boot (work, vm_text);
   launcher = ql_test_guest_get_pid (guest);
 
   check_guest_tpm (guest, "tpm_crb");
 
   /* The emulator dies: the VM fails naming the device. */
-  swtpm = processes_with ("swtpm socket", work);
-  qemu = processes_with ("qemu-system", work);
+  swtpm = ql_test_find_processes_all ((const char *[]) { "swtpm socket", work, NULL });
+  qemu = ql_test_find_processes_all ((const char *[]) { "qemu-system", work, NULL });
   g_assert_cmpuint (swtpm->len, ==, 1);
   g_assert_cmpuint (qemu->len, ==, 1);
   g_assert_cmpint (kill (g_array_index (swtpm, GPid, 0), SIGKILL), ==, 0);
@@ -355,21 +301,15 @@ test_tis_pc (void)
   if (skip_without ())
     return;
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work, "rt");
   vm_text = g_strdup_printf ("[machine]\ntype=pc\n%s",
-                             breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\nmodel=tis\nstate-dir=tpm-state\n");
+                             ql_test_guest_breaking ("tpm") ? ""
+                             : "[device tpm0]\ntype=tpm\nmodel=tis\nstate-dir=tpm-state\n");
   guest = boot (work, vm_text);
 
   check_guest_tpm (guest, "tpm_tis");
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  describe = ql_test_guest_result_describe (result);
-  if (result->status != QL_TEST_GUEST_PASS)
-    g_error ("the guest did not power off cleanly:\n%s", describe);
+  result = ql_test_guest_poweroff_pass (guest, SHELL_TIMEOUT_S, NULL);
   g_test_message ("guest run: %.1f s; qlaunch run said: %s", result->seconds, result->qemu_stderr);
   /* Nothing from QEMU, nor of a helper's failure. */
   g_assert_null (strstr (result->qemu_stderr, "qemu-system"));
@@ -391,21 +331,21 @@ test_state_kept (void)
 {
   g_autofree char *work = NULL, *runtime = NULL, *vm_text = NULL;
   g_autofree char *state = NULL;
-  gboolean break_state = breaking ("tpm-state");
+  gboolean break_state = ql_test_guest_breaking ("tpm-state");
 
   if (skip_without ())
     return;
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
-  vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s", breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
+  runtime = ql_test_make_runtime_dir (work, "rt");
+  vm_text = g_strdup_printf ("[machine]\ntype=q35\n%s",
+                             ql_test_guest_breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\n");
   state = g_build_filename (work, "guest.tpm", NULL);
 
   for (guint run = 0; run < 2; run++)
     {
       g_autoptr(QlTestGuest) guest = NULL;
       g_autoptr(QlTestGuestResult) result = NULL;
+      g_autofree char *what = NULL;
       g_autoptr(GError) error = NULL;
       g_autofree char *answer = NULL;
       g_autofree char *describe = NULL;
@@ -434,12 +374,8 @@ test_state_kept (void)
           /* parameterSize, then the TPM2B: 8 bytes, the data. */
           g_assert_nonnull (strstr (answer, "0008" NV_DATA));
         }
-      g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
-      g_assert_no_error (error);
-      result = ql_test_guest_wait (guest);
-      describe = ql_test_guest_result_describe (result);
-      if (result->status != QL_TEST_GUEST_PASS)
-        g_error ("run %u: the guest did not power off cleanly:\n%s", run + 1, describe);
+      what = g_strdup_printf ("run %u", run + 1);
+      result = ql_test_guest_poweroff_pass (guest, SHELL_TIMEOUT_S, what);
       g_assert_true (swtpm_gone (work, 2000));
       assert_private_dir (state);
       /* Breaking it: the second run gets a fresh TPM. */
@@ -493,12 +429,7 @@ power_off (QlTestGuest *guest,
   g_autoptr(GError) error = NULL;
   g_autofree char *describe = NULL;
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, SHELL_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  describe = ql_test_guest_result_describe (result);
-  if (result->status != QL_TEST_GUEST_PASS)
-    g_error ("%s: the guest did not power off cleanly:\n%s", what, describe);
+  result = ql_test_guest_poweroff_pass (guest, SHELL_TIMEOUT_S, what);
   g_test_message ("%s: guest run %.1f s", what, result->seconds);
   g_assert_null (strstr (result->qemu_stderr, "helper swtpm"));
   g_assert_true (swtpm_gone (work, 5000));
@@ -517,7 +448,7 @@ test_crb_q35_uefi (void)
   g_autofree char *bios_text = NULL, *uefi_text = NULL;
   g_autofree char *bios_pcr = NULL, *uefi_pcr = NULL;
   g_autofree char *out = NULL;
-  const char *tpm = breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\nmodel=crb\nbackend=emulator\n";
+  const char *tpm = ql_test_guest_breaking ("tpm") ? "" : "[device tpm0]\ntype=tpm\nmodel=crb\nbackend=emulator\n";
   QlTestGuest *guest;
   double seconds = 0;
 
@@ -529,9 +460,7 @@ test_crb_q35_uefi (void)
       return;
     }
   work = ql_test_make_tmpdir ();
-  runtime = g_build_filename (work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  runtime = ql_test_make_runtime_dir (work, "rt");
   bios_text = g_strdup_printf ("[machine]\ntype=q35\n[firmware]\ntype=bios\n%s", tpm);
   uefi_text = g_strdup_printf ("[machine]\ntype=q35\n[firmware]\ntype=uefi\n%s", tpm);
 

@@ -26,6 +26,7 @@
  * Every test has its own XDG_RUNTIME_DIR (0700), and checks that no swtpm
  * of its own is left.
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -50,9 +51,7 @@ static void
 world_init (World *w)
 {
   w->work = ql_test_make_tmpdir ();
-  w->runtime = g_build_filename (w->work, "rt", NULL);
-  g_assert_cmpint (g_mkdir (w->runtime, 0700), ==, 0);
-  g_setenv ("XDG_RUNTIME_DIR", w->runtime, TRUE);
+  w->runtime = ql_test_make_runtime_dir (w->work, "rt");
 }
 
 static void
@@ -70,30 +69,9 @@ world_clear (World *w)
 static GArray *
 swtpm_with (const char *needle)
 {
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
+  const char *needles[] = { "swtpm socket", needle, NULL };
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *cmd_path = NULL, *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      cmd_path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (cmd_path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, "swtpm socket") != NULL
-          && strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
+  return ql_test_find_processes_all (needles);
 }
 
 static void

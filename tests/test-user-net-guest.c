@@ -32,6 +32,8 @@
  * Skipped when the test guest is not built, or without root or setpriv
  * (the test needs to become nobody).
  */
+#include "ql-test-net.h"
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -195,14 +197,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, COMMAND_TIMEOUT_S, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return g_strstrip (out);
+  return ql_test_guest_shell_ok (guest, command, COMMAND_TIMEOUT_S);
 }
 
 /* The line of @text that starts with @prefix, without it; NULL if none. */
@@ -216,72 +211,6 @@ find_line (const char *text,
     if (g_str_has_prefix (lines[i], prefix))
       return g_strdup (lines[i] + strlen (prefix));
   return NULL;
-}
-
-/* The value of @key in /proc/@pid/status, tabs turned to spaces. */
-static char *
-proc_status (GPid        pid,
-             const char *key)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *prefix = g_strconcat (key, ":", NULL);
-  g_autofree char *text = NULL;
-  g_autoptr(GError) error = NULL;
-  char *value;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  value = find_line (text, prefix);
-  g_assert_nonnull (value);
-  g_strdelimit (value, "\t", ' ');
-  return g_strstrip (value);
-}
-
-/* The name of the guest interface with MAC address @mac. */
-static char *
-guest_interface (QlTestGuest *guest,
-                 const char  *mac)
-{
-  g_autofree char *command = g_strdup_printf ("n=50; while ! grep -qx %s /sys/class/net/*/address && [ $n -gt 0 ]; do "
-                                              "usleep 100000; n=$((n-1)); done; "
-                                              "for f in /sys/class/net/*/address; do "
-                                              "if [ \"$(cat $f)\" = %s ]; then d=${f%%/address}; echo ${d##*/}; fi; done",
-                                              mac, mac);
-  char *iface = shell_ok (guest, command);
-
-  g_test_message ("guest interface with %s: '%s'", mac, iface);
-  g_assert_cmpstr (iface, !=, "");
-  g_assert_null (strchr (iface, '\n'));
-  return iface;
-}
-
-/* GET @path from 127.0.0.1:@port; the whole reply, or NULL with @error. */
-static char *
-http_get (guint        port,
-          const char  *path,
-          GError     **error)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection = NULL;
-  g_autofree char *request = g_strdup_printf ("GET %s HTTP/1.0\r\n\r\n", path);
-  g_autoptr(GByteArray) reply = g_byte_array_new ();
-  GInputStream *in;
-  guint8 buf[4096];
-  gssize n;
-
-  g_socket_client_set_timeout (client, 10);
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) port, NULL, error);
-  if (connection == NULL)
-    return NULL;
-  if (!g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                  request, strlen (request), NULL, NULL, error))
-    return NULL;
-  in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, error)) > 0)
-    g_byte_array_append (reply, buf, (guint) n);
-  if (n < 0)
-    return NULL;
-  return g_strndup ((const char *) reply->data, reply->len);
 }
 
 /* Reads the marker through 127.0.0.1:@port, retrying while the forward
@@ -298,7 +227,7 @@ http_get_marker (guint       port,
     {
       g_clear_error (&error);
       g_free (reply);
-      reply = http_get (port, "/marker.txt", &error);
+      reply = ql_test_http_get (port, "/marker.txt", &error);
       if (reply != NULL && strstr (reply, marker) != NULL)
         break;
       g_usleep (G_USEC_PER_SEC / 2);
@@ -449,9 +378,9 @@ test_unprivileged (void)
     g_assert_no_error (error);
   }
   g_assert_true (g_str_has_suffix (exe, "/qemu-system-x86_64"));
-  uid = proc_status (pid, "Uid");
-  gid = proc_status (pid, "Gid");
-  groups = proc_status (pid, "Groups");
+  uid = ql_test_proc_status (pid, "Uid");
+  gid = ql_test_proc_status (pid, "Gid");
+  groups = ql_test_proc_status (pid, "Groups");
   g_test_message ("QEMU pid %d (%s): Uid %s, Gid %s, Groups '%s'", (int) pid, exe, uid, gid, groups);
   g_assert_cmpstr (uid, ==, "65534 65534 65534 65534");
   g_assert_cmpstr (gid, ==, "65534 65534 65534 65534");
@@ -459,7 +388,7 @@ test_unprivileged (void)
 
   /* The card, by its MAC; DHCP through the image's event script, wrapped
    * to show the host name the lease gives. */
-  iface = guest_interface (guest, MAC);
+  iface = ql_test_guest_interface (guest, MAC, COMMAND_TIMEOUT_S);
   g_free (out);
   out = shell_ok (guest, "printf '%s\\n' '#!/bin/sh' 'echo \"QLTEST-HOSTNAME $1 ${hostname:-none}\"' "
                          "'exec /usr/share/udhcpc/default.script \"$@\"' > /tmp/qlhook && chmod +x /tmp/qlhook");
@@ -499,7 +428,7 @@ test_unprivileged (void)
   g_assert_no_error (error);
   g_assert_true (ql_qmp_hotplug_device (qmp, nic, NULL, NULL, &error));
   g_assert_no_error (error);
-  iface2 = guest_interface (guest, MAC2);
+  iface2 = ql_test_guest_interface (guest, MAC2, COMMAND_TIMEOUT_S);
   g_assert_cmpstr (iface2, !=, iface);
   dhcp_line2 = guest_dhcp (guest, iface2, &host_line2);
   g_free (expected);
@@ -511,15 +440,7 @@ test_unprivileged (void)
   g_free (reply);
   reply = http_get_marker (port2, marker);
 
-  g_assert_true (ql_test_guest_shell_poweroff (guest, COMMAND_TIMEOUT_S, &error));
-  g_assert_no_error (error);
-  result = ql_test_guest_wait (guest);
-  if (result->status != QL_TEST_GUEST_PASS)
-    {
-      g_autofree char *story = ql_test_guest_result_describe (result);
-
-      g_error ("%s", story);
-    }
+  result = ql_test_guest_poweroff_pass (guest, COMMAND_TIMEOUT_S, NULL);
   g_assert_cmpstr (result->qemu_stderr, ==, "");
   g_test_message ("whole test %.1f s (QEMU ran %.1f s)",
                   (g_get_monotonic_time () - start) / 1e6, result->seconds);

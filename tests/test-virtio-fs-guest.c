@@ -19,6 +19,7 @@
  * Every run has its own XDG_RUNTIME_DIR (0700), so runtime directories are
  * looked for in $XDG_RUNTIME_DIR/qlaunch only.
  */
+#include "ql-test-pids.h"
 #include "ql-test-util.h"
 #include "ql-test-guest.h"
 
@@ -32,98 +33,6 @@
 #define HOST_MARKER "QLVFS-HOST-7f3a"
 #define GUEST_MARKER "QLVFS-GUEST-91c2"
 #define HOT_MARKER "QLVFS-HOT-5d10"
-
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
-  return TRUE;
-}
-
-/* ---- processes, read in /proc ---- */
-
-/* The processes whose command line holds @needle (a zombie does not
- * count), as a GArray of GPid. */
-static GArray *
-find_processes (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      pid = (GPid) atoi (name);
-      if (pid == getpid ())
-        continue;
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (!g_file_get_contents (path, &cmdline, &len, NULL) || len == 0)
-        continue;
-      for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, needle) != NULL && ql_test_pid_alive (pid))
-        g_array_append_val (pids, pid);
-    }
-  return pids;
-}
-
-/* The parent pid of @pid, or 0. */
-static GPid
-parent_of (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *stat = NULL;
-  const char *paren;
-  int ppid = 0;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return 0;
-  paren = strrchr (stat, ')');
-  if (paren == NULL || sscanf (paren + 2, "%*c %d", &ppid) != 1)
-    return 0;
-  return (GPid) ppid;
-}
-
-/* Waits up to @timeout_ms for no live process holding @needle. */
-static gboolean
-wait_processes_gone (const char *needle,
-                     guint       timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  for (;;)
-    {
-      g_autoptr(GArray) pids = find_processes (needle);
-
-      if (pids->len == 0)
-        return TRUE;
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_usleep (20 * 1000);
-    }
-}
-
-/* The number of entries of @dir (0 when it does not exist). */
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
 
 /* ---- the test's world ---- */
 
@@ -174,14 +83,7 @@ static char *
 shell_ok (QlTestGuest *guest,
           const char  *command)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  char *out = ql_test_guest_shell (guest, command, 60, &status, &error);
-
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
-  return out;
+  return ql_test_guest_shell_ok (guest, command, 60);
 }
 
 static int
@@ -228,13 +130,9 @@ virtiofsd_children (const char *share,
                     GPid        parent)
 {
   g_autofree char *needle = g_strdup_printf ("source=%s", share);
-  g_autoptr(GArray) all = find_processes (needle);
-  GArray *children = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GArray) all = ql_test_find_processes (NULL, needle);
 
-  for (guint i = 0; i < all->len; i++)
-    if (parent_of (g_array_index (all, GPid, i)) == parent)
-      g_array_append_val (children, g_array_index (all, GPid, i));
-  return children;
+  return ql_test_children_among (all, parent);
 }
 
 static void
@@ -257,7 +155,7 @@ test_share (void)
   GPid launcher;
   int status;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   world_init (&w);
   vm_text = g_strdup_printf ("[machine]\ntype=pc\n"
@@ -269,7 +167,7 @@ test_share (void)
   g_assert_true (ql_test_guest_start (guest));
   launcher = ql_test_guest_get_pid (guest);
   qemu = qemu_pid_of (guest);
-  g_assert_cmpint (parent_of (qemu), ==, launcher);
+  g_assert_cmpint (ql_test_parent_of (qemu), ==, launcher);
   /* Said on stderr: the helper, once it listens, before QEMU. */
   {
     g_autofree char *err_now = ql_test_guest_get_stderr (guest);
@@ -283,7 +181,7 @@ test_share (void)
    * directory: one directory under the base. */
   helpers = virtiofsd_children (w.share, launcher);
   g_assert_cmpuint (helpers->len, ==, 1);
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
 
   {
     g_autoptr(GError) error = NULL;
@@ -311,11 +209,11 @@ test_share (void)
   g_assert_nonnull (strstr (out, "hotplugged fs1"));
   needle2 = g_strdup_printf ("source=%s", w.share2);
   {
-    g_autoptr(GArray) hot = find_processes (needle2);
+    g_autoptr(GArray) hot = ql_test_find_processes (NULL, needle2);
 
     g_assert_cmpuint (hot->len, >=, 1);
   }
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
@@ -327,7 +225,7 @@ test_share (void)
   status = run_cli (&out, &err, "unplug", qmp, "fs1", NULL);
   if (status != 0)
     g_error ("unplug failed (%d): %s", status, err);
-  g_assert_true (wait_processes_gone (needle2, 5000));
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle2, 5000));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
@@ -338,8 +236,8 @@ test_share (void)
   g_assert_nonnull (strstr (result->qemu_stderr, "was killed by signal 9"));
   g_assert_false (ql_test_pid_alive (qemu));
   needle1 = g_strdup_printf ("source=%s", w.share);
-  g_assert_true (wait_processes_gone (needle1, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle1, 2000));
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
 
   /* qlaunch run's own status: non-zero. */
   {
@@ -368,7 +266,7 @@ test_launcher_killed (void)
   gint64 killed_at;
   gboolean gone = FALSE;
 
-  if (skip_without_guest ())
+  if (ql_test_skip_without_guest ())
     return;
   world_init (&w);
   vm_text = g_strdup_printf ("[device fs0]\ntype=virtio-fs\npath=%s\ntag=hostshare\n", w.share);
@@ -396,10 +294,10 @@ test_launcher_killed (void)
                   (g_get_monotonic_time () - killed_at) / 1000.0);
   g_assert_true (gone);
   needle = g_strdup_printf ("source=%s", w.share);
-  g_assert_true (wait_processes_gone (needle, 1000));
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle, 1000));
   result = ql_test_guest_wait (guest);
   /* SIGKILL cannot be caught: the runtime directory is left... */
-  g_assert_cmpuint (count_entries (w.base), ==, 1);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 1);
 
   /* ...until the next launch, which sweeps it. That QEMU refuses its
    * command line after virtiofsd started: the helper is stopped and its
@@ -412,8 +310,8 @@ test_launcher_killed (void)
   result2 = ql_test_guest_wait (second);
   g_assert_false (result2->ready);
   g_assert_nonnull (strstr (result2->qemu_stderr, "no-such-property"));
-  g_assert_true (wait_processes_gone (needle, 2000));
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_true (ql_test_wait_processes_gone (NULL, needle, 2000));
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   world_clear (&w);
 }
 

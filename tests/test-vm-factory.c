@@ -42,15 +42,6 @@ static struct
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static gboolean
-skip_without_guest (void)
-{
-  if (ql_test_guest_dir () != NULL)
-    return FALSE;
-  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR: build it with `meson compile -C BUILDDIR guest`");
-  return TRUE;
-}
-
 static guint qemu_pids (const char *dir, GArray *pids);
 static void template_created (GObject *source, GAsyncResult *result, gpointer data);
 
@@ -462,7 +453,7 @@ test_handout_20 (void)
   g_autoptr(GHashTable) guids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) randoms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  if (skip_without_guest () || (template_ = get_template ()) == NULL)
+  if (ql_test_skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
   /* The template's QEMU (ql_template_create_async()) ran under its seccomp
    * filter too. */
@@ -598,7 +589,7 @@ test_get_waits (void)
   int status = -1;
   gint64 start;
 
-  if (skip_without_guest () || (template_ = get_template ()) == NULL)
+  if (ql_test_skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
   hooks.with_console = TRUE;
   factory = new_factory (template_, 1, &hooks);
@@ -688,7 +679,7 @@ test_shutdown_pending (void)
   ShutdownResult shut = { 0 };
   Hooks hooks = { 0 };
 
-  if (skip_without_guest () || (template_ = get_template ()) == NULL)
+  if (ql_test_skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
   factory = new_factory (template_, 1, &hooks);
   ql_vm_factory_start (factory);
@@ -749,7 +740,7 @@ test_broken_state (void)
   gint64 start;
   guint timer;
 
-  if (skip_without_guest () || (template_ = get_template ()) == NULL)
+  if (ql_test_skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
   copy = g_build_filename (fixture.tmp, "broken", NULL);
   {
@@ -818,7 +809,7 @@ test_clone_timeout (void)
   g_autoptr(QlVm) vm = NULL;
   Hooks hooks = { 0 };
 
-  if (skip_without_guest () || (template_ = get_template ()) == NULL)
+  if (ql_test_skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
   factory = new_factory (template_, 2, &hooks);
   ql_vm_factory_set_clone_timeout (factory, 1);
@@ -850,7 +841,7 @@ test_dispose_stops_pool (void)
   const char *dir;
   gpointer weak;
 
-  if (skip_without_guest () || (template_ = get_template ()) == NULL)
+  if (ql_test_skip_without_guest () || (template_ = get_template ()) == NULL)
     return;
   dir = ql_template_get_dir (template_);
   factory = new_factory (template_, 2, &hooks);

@@ -2,22 +2,6 @@
  * host checks with a fake host. */
 #include "ql-device-test.h"
 
-/* The host descriptors handed to QEMU, in order (QEMU's 3, 4, ...). */
-static void
-assert_fds (QlVmConfig *vm,
-            const int  *expected,
-            guint       n_expected)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QlCmdline) cmdline = ql_vm_config_build_cmdline (vm, &error);
-  GArray *fds;
-
-  g_assert_no_error (error);
-  fds = ql_cmdline_get_fds (cmdline);
-  g_assert_cmpmem (fds->data, fds->len * sizeof (int),
-                   expected, n_expected * sizeof (int));
-}
-
 /* A fake host where /dev/vhost-vsock and the fd @open_fd (if >= 0) are
  * usable as asked. */
 static QlHostProbe *
@@ -60,7 +44,7 @@ test_minimal (void)
   test_assert_device_lines (vm,
                             "-device\n"
                             "vhost-vsock-pci,id=vhost-vsock-pci0,guest-cid=4");
-  assert_fds (vm, NULL, 0);
+  test_assert_fds (vm, NULL, 0);
 }
 
 static void
@@ -89,7 +73,7 @@ test_vhost_fd (void)
   test_assert_device_lines (vm,
                             "-device\n"
                             "vhost-vsock-pci,id=vsock0,guest-cid=3,vhostfd=3");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 static void
@@ -108,7 +92,7 @@ test_vhost_fd_numbering_after_net (void)
                             "virtio-net-pci,id=net0,netdev=net0,mq=on,vectors=6\n"
                             "-device\n"
                             "vhost-vsock-pci,id=vsock0,guest-cid=3,vhostfd=5");
-  assert_fds (vm, fds, G_N_ELEMENTS (fds));
+  test_assert_fds (vm, fds, G_N_ELEMENTS (fds));
 }
 
 /* ---- rules ---- */

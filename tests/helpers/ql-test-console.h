@@ -20,8 +20,24 @@ QlTestConsole *ql_test_console_for_vm     (QlVm               *vm,
 void           ql_test_console_watch_vm   (QlTestConsole      *c);
 /* The pid of the `qlaunch` process (0 for a library VM). */
 GPid           ql_test_console_get_pid    (QlTestConsole      *c);
+/* QEMU's pid: the VM's, or the one of `qlaunch: QEMU started (pid N)` on
+ * qlaunch's stderr so far (0 before that line). */
+GPid           ql_test_console_get_qemu_pid (QlTestConsole    *c);
 /* What qlaunch wrote on stderr so far (QEMU's stderr for a VM). */
 const char    *ql_test_console_get_stderr (QlTestConsole      *c);
+/* All the console printed so far (consumed or not). */
+const char    *ql_test_console_get_output (QlTestConsole      *c);
+/* Whether the process (or the VM) has ended; its output may still come. */
+gboolean       ql_test_console_has_exited (QlTestConsole      *c);
+/* Seconds since it was spawned (or since ql_test_console_for_vm()). */
+double         ql_test_console_seconds    (QlTestConsole      *c);
+/* Fails the program: @why, with the stderr and the end of the console. */
+G_GNUC_NORETURN
+void           ql_test_console_fail       (QlTestConsole      *c,
+                                           const char         *why);
+/* Writes @line and a newline to the console, as it is. */
+void           ql_test_console_write      (QlTestConsole      *c,
+                                           const char         *line);
 /* The VM given to ql_test_console_for_vm() (NULL for a `qlaunch`
  * process). */
 QlVm          *ql_test_console_get_vm     (QlTestConsole      *c);
@@ -33,8 +49,21 @@ void           ql_test_console_close_input (QlTestConsole     *c);
 void           ql_test_console_wait_for   (QlTestConsole      *c,
                                            const char         *text,
                                            guint               timeout_s);
-/* Runs @command in the guest: its output (stripped), and @status. Fails
- * the test after @timeout_s, or if it ends first. */
+/* Writes @command for the guest's shell; the first line written to the
+ * console gets a leading blank (QEMU's serial port takes one byte before
+ * a clone's state is loaded, and loading it drops that byte). */
+void           ql_test_console_send       (QlTestConsole      *c,
+                                           const char         *command);
+/* Reads the console until the end of @command, written by
+ * ql_test_console_send(): its output (stripped, without the shell's
+ * prompt lines), and @status. Fails the test after @timeout_s, or if it
+ * ends first. */
+char          *ql_test_console_collect    (QlTestConsole      *c,
+                                           const char         *command,
+                                           guint               timeout_s,
+                                           int                *status);
+/* Both: runs @command in the guest: its output (stripped), and @status.
+ * Fails the test after @timeout_s, or if it ends first. */
 char          *ql_test_console_shell      (QlTestConsole      *c,
                                            const char         *command,
                                            guint               timeout_s,
@@ -61,6 +90,10 @@ int            ql_test_console_wait_polling (QlTestConsole    *c,
  * status (qlaunch's, or QEMU's). */
 int            ql_test_console_poweroff   (QlTestConsole      *c,
                                            guint               timeout_s);
+/* Sends `poweroff` and asserts that it ends (within @timeout_s) with
+ * status 0 after the guest's shell said `QLTEST-PASS shell`. */
+void           ql_test_console_poweroff_ok (QlTestConsole     *c,
+                                            guint              timeout_s);
 /* Stops what still runs and waits for it. */
 void           ql_test_console_free       (QlTestConsole      *c);
 

@@ -1,5 +1,6 @@
 /* qlaunch tests — boot the test guest with the argv `qlaunch args` builds. */
 #include "ql-test-guest.h"
+#include "ql-test-proc.h"
 #include "ql-test-util.h"
 
 #include <json-glib/json-glib.h>
@@ -16,15 +17,6 @@
 #define DRAIN_AFTER_KILL_US   (5 * G_USEC_PER_SEC)
 #define SHELL_PROMPT          "QLTEST-SHELL"
 #define SHELL_DONE            "QLTEST-DONE "
-
-typedef struct
-{
-  GInputStream *stream;
-  GString *buf;
-  GCancellable *cancellable;
-  gboolean pending;
-  gboolean eof;
-} Reader;
 
 struct _QlTestGuest
 {
@@ -49,8 +41,8 @@ struct _QlTestGuest
   GMainContext *context;
   GCancellable *cancellable;
   GSource *tick;
-  Reader out;
-  Reader err;
+  QlTestProcReader out;
+  QlTestProcReader err;
   gboolean exited;
   gboolean io_done;
   gint64 start_time;
@@ -88,6 +80,30 @@ ql_test_guest_dir (void)
   if (!g_file_test (kernel, G_FILE_TEST_IS_REGULAR) || !g_file_test (initrd, G_FILE_TEST_IS_REGULAR))
     return NULL;
   return dir;
+}
+
+gboolean
+ql_test_guest_breaking (const char *name)
+{
+  const char *env = g_getenv ("QLAUNCH_GUEST_BREAK");
+  g_auto(GStrv) names = NULL;
+
+  if (env == NULL)
+    return FALSE;
+  names = g_strsplit (env, ",", -1);
+  if (!g_strv_contains ((const char * const *) names, name))
+    return FALSE;
+  g_test_message ("QLAUNCH_GUEST_BREAK: '%s' is broken on purpose: the test must fail", name);
+  return TRUE;
+}
+
+gboolean
+ql_test_skip_without_guest (void)
+{
+  if (ql_test_guest_dir () != NULL)
+    return FALSE;
+  g_test_skip ("no test guest in QLAUNCH_GUEST_DIR (meson compile -C BUILDDIR guest)");
+  return TRUE;
 }
 
 static void
@@ -302,35 +318,6 @@ launch_error (QlTestGuest *guest,
 }
 
 static void
-reader_read (Reader *r);
-
-static void
-reader_done (GObject      *source,
-             GAsyncResult *res,
-             gpointer      user_data)
-{
-  Reader *r = user_data;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
-
-  r->pending = FALSE;
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      r->eof = TRUE;
-      return;
-    }
-  g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (!g_cancellable_is_cancelled (r->cancellable))
-    reader_read (r);
-}
-
-static void
-reader_read (Reader *r)
-{
-  r->pending = TRUE;
-  g_input_stream_read_bytes_async (r->stream, 4096, G_PRIORITY_DEFAULT, r->cancellable, reader_done, r);
-}
-
-static void
 wait_done (GObject      *source,
            GAsyncResult *res,
            gpointer      user_data)
@@ -354,14 +341,8 @@ io_begin (QlTestGuest *guest)
   guest->context = g_main_context_new ();
   g_main_context_push_thread_default (guest->context);
   guest->cancellable = g_cancellable_new ();
-  guest->out.stream = g_subprocess_get_stdout_pipe (guest->qemu);
-  guest->out.buf = g_string_new (NULL);
-  guest->out.cancellable = guest->cancellable;
-  guest->err.stream = g_subprocess_get_stderr_pipe (guest->qemu);
-  guest->err.buf = g_string_new (NULL);
-  guest->err.cancellable = guest->cancellable;
-  reader_read (&guest->out);
-  reader_read (&guest->err);
+  ql_test_proc_reader_start (&guest->out, g_subprocess_get_stdout_pipe (guest->qemu), guest->cancellable);
+  ql_test_proc_reader_start (&guest->err, g_subprocess_get_stderr_pipe (guest->qemu), guest->cancellable);
   g_subprocess_wait_async (guest->qemu, NULL, wait_done, &guest->exited);
   guest->tick = g_timeout_source_new (50);
   g_source_set_callback (guest->tick, wake_up, NULL, NULL);
@@ -622,17 +603,6 @@ find_marker (const char  *console,
   return at;
 }
 
-static char *
-strip_cr (const char *s)
-{
-  GString *out = g_string_sized_new (strlen (s));
-
-  for (; *s != '\0'; s++)
-    if (*s != '\r')
-      g_string_append_c (out, *s);
-  return g_string_free (out, FALSE);
-}
-
 QlTestGuestResult *
 ql_test_guest_wait (QlTestGuest *guest)
 {
@@ -691,10 +661,10 @@ ql_test_guest_wait (QlTestGuest *guest)
   io_end (guest);
   guest->waited = TRUE;
 
-  result->console = strip_cr (guest->out.buf->str);
+  result->console = ql_test_strip_cr (guest->out.buf->str);
   result->qemu_stderr = g_strdup (guest->err.buf->str);
   result->ready = strstr (result->console, "QLTEST-READY") != NULL;
-  tail = strip_cr (guest->out.buf->str + guest->shell_pos);
+  tail = ql_test_strip_cr (guest->out.buf->str + guest->shell_pos);
   at = find_marker (tail, &pass, &len);
   if (at != NULL)
     {
@@ -722,7 +692,7 @@ console_tail (QlTestGuest *guest,
 
   if (len > max)
     s += len - max;
-  return strip_cr (s);
+  return ql_test_strip_cr (s);
 }
 
 /* Sets @error for a shell call that gave up: QEMU is gone or the deadline
@@ -964,7 +934,40 @@ ql_test_guest_shell (QlTestGuest  *guest,
   guest->shell_pos = end;
   if (exit_status != NULL)
     *exit_status = (int) status;
-  return strip_cr (raw);
+  return ql_test_strip_cr (raw);
+}
+
+char *
+ql_test_guest_shell_ok (QlTestGuest *guest,
+                        const char  *command,
+                        guint        timeout_s)
+{
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+  char *out = ql_test_guest_shell (guest, command, timeout_s, &status, &error);
+
+  g_assert_no_error (error);
+  if (status != 0)
+    g_error ("guest command failed (status %d): %s\noutput: %s", status, command, out);
+  return g_strstrip (out);
+}
+
+char *
+ql_test_guest_interface (QlTestGuest *guest,
+                         const char  *mac,
+                         guint        timeout_s)
+{
+  g_autofree char *command = g_strdup_printf ("n=50; while ! grep -qx %s /sys/class/net/*/address && [ $n -gt 0 ]; do "
+                                              "usleep 100000; n=$((n-1)); done; "
+                                              "for f in /sys/class/net/*/address; do "
+                                              "if [ \"$(cat $f)\" = %s ]; then d=${f%%/address}; echo ${d##*/}; fi; done",
+                                              mac, mac);
+  char *iface = ql_test_guest_shell_ok (guest, command, timeout_s);
+
+  g_test_message ("guest interface with %s: '%s'", mac, iface);
+  g_assert_cmpstr (iface, !=, "");
+  g_assert_null (strchr (iface, '\n'));
+  return iface;
 }
 
 gboolean
@@ -982,12 +985,34 @@ ql_test_guest_shell_poweroff (QlTestGuest  *guest,
   return TRUE;
 }
 
+QlTestGuestResult *
+ql_test_guest_poweroff_pass (QlTestGuest *guest,
+                             guint        timeout_s,
+                             const char  *what)
+{
+  g_autoptr(GError) error = NULL;
+  QlTestGuestResult *result;
+
+  if (!ql_test_guest_shell_poweroff (guest, timeout_s, &error))
+    g_error ("%s%sno poweroff: %s", what != NULL ? what : "", what != NULL ? ": " : "",
+             error != NULL ? error->message : "(no error)");
+  result = ql_test_guest_wait (guest);
+  if (result->status != QL_TEST_GUEST_PASS)
+    {
+      g_autofree char *describe = ql_test_guest_result_describe (result);
+
+      g_error ("%s%sthe guest did not power off cleanly:\n%s", what != NULL ? what : "",
+               what != NULL ? ": " : "", describe);
+    }
+  return result;
+}
+
 char *
 ql_test_guest_get_console (QlTestGuest *guest)
 {
   if (guest->out.buf == NULL)
     return g_strdup ("");
-  return strip_cr (guest->out.buf->str);
+  return ql_test_strip_cr (guest->out.buf->str);
 }
 
 void
@@ -1006,10 +1031,8 @@ ql_test_guest_free (QlTestGuest *guest)
         }
     }
   g_clear_object (&guest->qemu);
-  if (guest->out.buf != NULL)
-    g_string_free (guest->out.buf, TRUE);
-  if (guest->err.buf != NULL)
-    g_string_free (guest->err.buf, TRUE);
+  ql_test_proc_reader_clear (&guest->out);
+  ql_test_proc_reader_clear (&guest->err);
   g_clear_pointer (&guest->tick, g_source_unref);
   g_clear_object (&guest->cancellable);
   g_clear_pointer (&guest->context, g_main_context_unref);

@@ -54,6 +54,13 @@ typedef struct _QlTestGuest QlTestGuest;
 
 /* $QLAUNCH_GUEST_DIR if it holds vmlinuz and initramfs.img, else NULL. */
 const char        *ql_test_guest_dir              (void);
+/* Whether $QLAUNCH_GUEST_BREAK (names, comma-separated) names @name: the
+ * case then breaks what it checks on purpose (a test message says so),
+ * to prove that it can fail. */
+gboolean           ql_test_guest_breaking         (const char   *name);
+/* Without the test guest: skips the test case (g_test_skip(), saying how
+ * to build it) and returns TRUE; with it, FALSE. */
+gboolean           ql_test_skip_without_guest     (void);
 
 /* A guest run in @work_dir (which must exist; the VM file is written there
  * as guest.vm, so relative paths in @vm_text resolve against it).
@@ -130,12 +137,30 @@ char              *ql_test_guest_shell            (QlTestGuest  *guest,
                                                    guint         timeout_s,
                                                    int          *exit_status,
                                                    GError      **error);
+/* ql_test_guest_shell() that fails the test on an error or a non-zero
+ * status: the output, stripped. */
+char              *ql_test_guest_shell_ok         (QlTestGuest  *guest,
+                                                   const char   *command,
+                                                   guint         timeout_s);
+/* The name of the guest's network interface with MAC address @mac,
+ * which may take the guest up to 5 s to show; fails the test when there
+ * is none. */
+char              *ql_test_guest_interface        (QlTestGuest  *guest,
+                                                   const char   *mac,
+                                                   guint         timeout_s);
 /* Waits for the prompt and sends `poweroff`: the guest prints
  * `QLTEST-PASS shell <N> commands` and powers off; ql_test_guest_wait()
  * then returns PASS. */
 gboolean           ql_test_guest_shell_poweroff   (QlTestGuest  *guest,
                                                    guint         timeout_s,
                                                    GError      **error);
+/* ql_test_guest_shell_poweroff() (within @timeout_s), then
+ * ql_test_guest_wait(): fails the test unless the guest powered off
+ * cleanly (PASS), with the run described and @what (nullable) before
+ * it. Returns: (transfer full): the result. */
+QlTestGuestResult *ql_test_guest_poweroff_pass    (QlTestGuest  *guest,
+                                                   guint         timeout_s,
+                                                   const char   *what);
 /* The guest already waits at a prompt that was printed on another QEMU's
  * console (this QEMU is the destination of a migration): the next shell
  * call does not wait for one. */

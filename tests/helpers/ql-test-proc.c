@@ -30,7 +30,8 @@ reader_done (GObject      *source,
       return;
     }
   g_string_append_len (r->buf, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  reader_read (r);
+  if (!g_cancellable_is_cancelled (r->cancel))
+    reader_read (r);
 }
 
 static void
@@ -38,6 +39,26 @@ reader_read (QlTestProcReader *r)
 {
   r->pending = TRUE;
   g_input_stream_read_bytes_async (r->stream, 65536, G_PRIORITY_DEFAULT, r->cancel, reader_done, r);
+}
+
+void
+ql_test_proc_reader_start (QlTestProcReader *r,
+                           GInputStream     *stream,
+                           GCancellable     *cancel)
+{
+  r->stream = g_object_ref (stream);
+  r->buf = g_string_new (NULL);
+  r->cancel = cancel;
+  reader_read (r);
+}
+
+void
+ql_test_proc_reader_clear (QlTestProcReader *r)
+{
+  g_clear_object (&r->stream);
+  if (r->buf != NULL)
+    g_string_free (r->buf, TRUE);
+  r->buf = NULL;
 }
 
 static gboolean
@@ -83,14 +104,8 @@ ql_test_proc_spawn (const char * const *argv)
     g_error ("%s: %s", argv[0], error->message);
   p->in = g_object_ref (g_subprocess_get_stdin_pipe (p->proc));
   p->cancel = g_cancellable_new ();
-  p->out.stream = g_object_ref (g_subprocess_get_stdout_pipe (p->proc));
-  p->out.buf = g_string_new (NULL);
-  p->out.cancel = p->cancel;
-  p->err.stream = g_object_ref (g_subprocess_get_stderr_pipe (p->proc));
-  p->err.buf = g_string_new (NULL);
-  p->err.cancel = p->cancel;
-  reader_read (&p->out);
-  reader_read (&p->err);
+  ql_test_proc_reader_start (&p->out, g_subprocess_get_stdout_pipe (p->proc), p->cancel);
+  ql_test_proc_reader_start (&p->err, g_subprocess_get_stderr_pipe (p->proc), p->cancel);
   g_subprocess_wait_async (p->proc, NULL, proc_exited, p);
   return p;
 }
@@ -100,6 +115,7 @@ ql_test_proc_new_console (int         in_fd,
                           int         out_fd,
                           const char *what)
 {
+  g_autoptr(GInputStream) out = NULL;
   QlTestProc *p = g_new0 (QlTestProc, 1);
 
   p->what = g_strdup (what);
@@ -107,12 +123,10 @@ ql_test_proc_new_console (int         in_fd,
   p->exited = TRUE;
   p->in = g_unix_output_stream_new (in_fd, TRUE);
   p->cancel = g_cancellable_new ();
-  p->out.stream = g_unix_input_stream_new (out_fd, TRUE);
-  p->out.buf = g_string_new (NULL);
-  p->out.cancel = p->cancel;
+  out = g_unix_input_stream_new (out_fd, TRUE);
+  ql_test_proc_reader_start (&p->out, out, p->cancel);
   p->err.buf = g_string_new (NULL);
   p->err.eof = TRUE;
-  reader_read (&p->out);
   return p;
 }
 
@@ -132,15 +146,29 @@ ql_test_proc_qlaunch (const char * const *args)
   return ql_test_proc_spawn ((const char * const *) argv->pdata);
 }
 
+char *
+ql_test_strip_cr (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+
+  for (; *text != '\0'; text++)
+    if (*text != '\r')
+      g_string_append_c (out, *text);
+  return g_string_free (out, FALSE);
+}
+
 void
 ql_test_proc_fail (QlTestProc *p,
                    const char *why)
 {
-  const char *tail = p->out.buf->str;
+  const char *from = p->out.buf->str;
+  g_autofree char *tail = NULL;
 
-  if (p->out.buf->len > 2000)
-    tail += p->out.buf->len - 2000;
-  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", p->what, why, p->err.buf->str, tail);
+  if (p->out.buf->len > 3000)
+    from += p->out.buf->len - 3000;
+  tail = ql_test_strip_cr (from);
+  g_error ("%s: %s\nstderr:\n%s\nconsole (end):\n%s", p->what, why,
+           p->stderr_text != NULL ? p->stderr_text (p->stderr_data) : p->err.buf->str, tail);
 }
 
 void
@@ -222,32 +250,122 @@ ql_test_proc_wait_stderr (QlTestProc *p,
   return at;
 }
 
+/* The offset of the first "QLTEST-DONE <digits>" line at or after
+ * proc->pos, or -1; @status and @line_end set. */
+static gssize
+find_done (QlTestProc *proc,
+           int        *status,
+           gsize      *line_end)
+{
+  GString *out = proc->out.buf;
+  gsize from = proc->pos;
+
+  for (;;)
+    {
+      const char *at = from < out->len
+                       ? memmem (out->str + from, out->len - from, QL_TEST_SHELL_DONE, strlen (QL_TEST_SHELL_DONE))
+                       : NULL;
+      const char *p;
+      char *end;
+      long n;
+
+      if (at == NULL)
+        return -1;
+      p = at + strlen (QL_TEST_SHELL_DONE);
+      if (g_ascii_isdigit (*p))
+        {
+          n = strtol (p, &end, 10);
+          if (*end == '\r')
+            end++;
+          if (*end == '\n')
+            {
+              *status = (int) n;
+              *line_end = end + 1 - out->str;
+              return at - out->str;
+            }
+          if (*end == '\0')
+            return -1;      /* the line is not complete yet */
+        }
+      from = p - out->str;
+    }
+}
+
+/* What the console printed from p->pos to @end, without '\r' and without
+ * the shell's prompt lines (a clone prints its first prompt after it
+ * resumed when the template was saved before the guest printed it) nor
+ * QEMU's own line for a pty backend. */
+static char *
+output_between (QlTestProc *p,
+                gsize       end)
+{
+  g_autofree char *raw = g_strndup (p->out.buf->str + p->pos, end - p->pos);
+  g_autofree char *text = ql_test_strip_cr (raw);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_equal (lines[i], QL_TEST_SHELL_PROMPT) || g_str_has_prefix (lines[i], "char device redirected to "))
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      g_string_append (out, lines[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+ql_test_proc_collect (QlTestProc *p,
+                      const char *command,
+                      guint       timeout_s,
+                      int        *status)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  gsize end = 0;
+  gssize at;
+  int st = -1;
+  char *out;
+
+  while ((at = find_done (p, &st, &end)) < 0)
+    {
+      g_autofree char *why = NULL;
+
+      if (p->exited && p->out.eof)
+        {
+          why = g_strdup_printf ("exited (status %d) before the end of '%s'", p->status, command);
+          ql_test_proc_fail (p, why);
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          why = g_strdup_printf ("no " QL_TEST_SHELL_DONE "N for '%s' within %u s", command, timeout_s);
+          ql_test_proc_fail (p, why);
+        }
+      ql_test_proc_iterate ();
+    }
+  out = output_between (p, at);
+  p->pos = end;
+  if (status != NULL)
+    *status = st;
+  return g_strstrip (out);
+}
+
 char *
 ql_test_proc_shell (QlTestProc *p,
                     const char *command,
                     guint       timeout_s)
 {
-  g_autoptr(GString) output = g_string_new (NULL);
-  g_auto(GStrv) lines = NULL;
-  gsize from = p->pos;
-  const char *done;
+  int status = -1;
+  char *out;
 
   ql_test_proc_write (p, command);
-  ql_test_proc_wait_line (p, QL_TEST_SHELL_DONE, timeout_s);
-  done = g_strrstr_len (p->out.buf->str, p->pos, QL_TEST_SHELL_DONE);
-  if (ql_test_proc_last_status (p) != 0)
-    ql_test_proc_fail (p, "the command failed");
-  g_string_append_len (output, p->out.buf->str + from, done - (p->out.buf->str + from));
-  lines = g_strsplit (output->str, "\n", -1);
-  g_string_truncate (output, 0);
-  for (guint i = 0; lines[i] != NULL; i++)
+  out = ql_test_proc_collect (p, command, timeout_s, &status);
+  if (status != 0)
     {
-      g_strstrip (lines[i]);
-      if (g_str_equal (lines[i], QL_TEST_SHELL_PROMPT) || lines[i][0] == '\0')
-        continue;
-      g_string_append_printf (output, "%s%s", output->len > 0 ? "\n" : "", lines[i]);
+      g_autofree char *why = g_strdup_printf ("'%s' exited with %d: %s", command, status, out);
+
+      ql_test_proc_fail (p, why);
     }
-  return g_string_free (g_steal_pointer (&output), FALSE);
+  return out;
 }
 
 int
@@ -285,10 +403,8 @@ ql_test_proc_free (QlTestProc *p)
   g_cancellable_cancel (p->cancel);
   while (p->out.pending || p->err.pending)
     ql_test_proc_iterate ();
-  g_string_free (p->out.buf, TRUE);
-  g_string_free (p->err.buf, TRUE);
-  g_clear_object (&p->out.stream);
-  g_clear_object (&p->err.stream);
+  ql_test_proc_reader_clear (&p->out);
+  ql_test_proc_reader_clear (&p->err);
   g_clear_object (&p->in);
   g_clear_object (&p->cancel);
   g_clear_object (&p->proc);

@@ -34,8 +34,20 @@ typedef struct
   gint64 start;                 /* monotonic, at the spawn */
   char *what;
   GCancellable *cancel;         /* of the reads */
+  /* (nullable) what failures show as the stderr of a console without a
+   * process (a library VM's: QEMU's stderr), from @stderr_data. */
+  const char *(*stderr_text) (gpointer stderr_data);
+  gpointer stderr_data;
 } QlTestProc;
 
+/* Starts reading @stream (referenced) into r->buf (a new string) on the
+ * thread-default main context, until its end (r->eof) or @cancel:
+ * r->pending while a read is under way. */
+void        ql_test_proc_reader_start (QlTestProcReader   *r,
+                                       GInputStream       *stream,
+                                       GCancellable       *cancel);
+/* Drops what @r holds; no read may be pending. */
+void        ql_test_proc_reader_clear (QlTestProcReader   *r);
 /* One turn of the default main context (woken at least every 20 ms). */
 void        ql_test_proc_iterate      (void);
 /* Spawns @argv with stdin, stdout and stderr on pipes. */
@@ -48,6 +60,10 @@ QlTestProc *ql_test_proc_new_console  (int                 in_fd,
                                        const char         *what);
 /* `qlaunch --plugin-dir BUILD ARGS...` ($QLAUNCH_BIN). */
 QlTestProc *ql_test_proc_qlaunch      (const char * const *args);
+/* @text without its '\r' characters. */
+char       *ql_test_strip_cr          (const char         *text);
+/* Fails the program: @why, with the process's stderr and the end of its
+ * console. */
 G_GNUC_NORETURN
 void        ql_test_proc_fail         (QlTestProc         *p,
                                        const char         *why);
@@ -70,8 +86,18 @@ void        ql_test_proc_wait_line    (QlTestProc         *p,
 const char *ql_test_proc_wait_stderr  (QlTestProc         *p,
                                        const char         *needle,
                                        guint               timeout_s);
+/* Waits (up to @timeout_s) for the end of a command of the guest's
+ * shell: the first `QLTEST-DONE <status>` line from p->pos on, and moves
+ * p->pos past it. Returns what the console printed before it, stripped,
+ * without '\r', the shell's prompt lines and QEMU's own line for a pty
+ * backend; @status: (nullable) the command's status. @command names it
+ * in failures. */
+char       *ql_test_proc_collect      (QlTestProc         *p,
+                                       const char         *command,
+                                       guint               timeout_s,
+                                       int                *status);
 /* Writes @command, waits for `QLTEST-DONE 0` (another status fails);
- * returns what the command printed (prompt lines left out, trimmed). */
+ * returns what the command printed (as ql_test_proc_collect()). */
 char       *ql_test_proc_shell        (QlTestProc         *p,
                                        const char         *command,
                                        guint               timeout_s);

@@ -1,5 +1,6 @@
 /* qlaunch tests — a small synchronous QMP client. */
 #include "ql-test-qmp.h"
+#include "ql-test-spawn.h"
 
 #include <string.h>
 
@@ -528,4 +529,36 @@ ql_test_qmp_free (QlTestQmp *qmp)
   if (qmp->buf != NULL)
     g_string_free (qmp->buf, TRUE);
   g_free (qmp);
+}
+
+GSubprocess *
+ql_test_qemu_start_vm_file (const char *vm_file)
+{
+  const char *args[] = { "args", "--format", "json", vm_file, NULL };
+  g_auto(GStrv) argv = ql_test_qemu_argv (args, -1, -1, 60);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *qemu;
+
+  qemu = g_subprocess_newv ((const char * const *) argv,
+                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                            | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  return qemu;
+}
+
+void
+ql_test_qemu_quit_clean (QlTestQmp   *qmp,
+                         GSubprocess *qemu)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = ql_test_qmp_execute (qmp, "quit", NULL, &error);
+  g_autofree char *stderr_text = NULL;
+
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (qemu, NULL, NULL, NULL, &stderr_text, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait (qemu, NULL, NULL);
+  g_assert_cmpstr (stderr_text, ==, "");
+  g_assert_true (g_subprocess_get_if_exited (qemu));
+  g_assert_cmpint (g_subprocess_get_exit_status (qemu), ==, 0);
 }

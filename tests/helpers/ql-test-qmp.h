@@ -77,4 +77,14 @@ void       ql_test_qmp_free           (QlTestQmp   *qmp);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlTestQmp, ql_test_qmp_free)
 
+/* QEMU started from a VM file: the argv `qlaunch args --format json
+ * @vm_file` gives (the build's plugins; qlaunch must succeed and say
+ * nothing on stderr), with `-display none` added, stdin on a pipe,
+ * stdout silenced and stderr on a pipe. */
+GSubprocess *ql_test_qemu_start_vm_file (const char  *vm_file);
+/* Quits @qemu through @qmp; asserts its clean exit (status 0) and an
+ * empty stderr: no warning of any kind. */
+void         ql_test_qemu_quit_clean    (QlTestQmp   *qmp,
+                                         GSubprocess *qemu);
+
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* Test helpers: processes a test starts and waits for with a limit. */
 #include "ql-test-spawn.h"
 
+#include <json-glib/json-glib.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -125,4 +127,32 @@ ql_test_run_qlaunch (const char * const *args,
   p = ql_test_spawn_child ((const char * const *) argv->pdata, pass_fd, target_fd,
                      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   return ql_test_wait_exit (p, limit_s, out, err);
+}
+
+GStrv
+ql_test_qemu_argv (const char * const *args,
+                   int                 pass_fd,
+                   int                 target_fd,
+                   guint               limit_s)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  JsonArray *array;
+  int status;
+
+  status = ql_test_run_qlaunch (args, pass_fd, target_fd, limit_s, &out, &err);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpint (status, ==, 0);
+  g_test_message ("argv: %s", out);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  array = json_node_get_array (json_parser_get_root (parser));
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    g_strv_builder_add (builder, json_array_get_string_element (array, i));
+  g_strv_builder_add (builder, "-display");
+  g_strv_builder_add (builder, "none");
+  return g_strv_builder_end (builder);
 }

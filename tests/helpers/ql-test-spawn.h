@@ -28,5 +28,14 @@ int          ql_test_run_qlaunch    (const char * const *args,
                                      guint               limit_s,
                                      char              **out,
                                      char              **err);
+/* The QEMU argv that `qlaunch --plugin-dir BUILD ARGS...` prints as a
+ * JSON array (@args: `args [OPTIONS] --format json VMFILE`), with
+ * `-display none` added: asserts that qlaunch exits 0 (within @limit_s)
+ * with nothing on stderr. @pass_fd and @target_fd as for
+ * ql_test_run_qlaunch(). */
+GStrv        ql_test_qemu_argv      (const char * const *args,
+                                     int                 pass_fd,
+                                     int                 target_fd,
+                                     guint               limit_s);
 
 G_END_DECLS

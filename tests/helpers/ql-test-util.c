@@ -148,33 +148,32 @@ store_result (GObject      *source,
 }
 
 void
-ql_test_run_bounded (QlTestRun           *r,
-                     GSubprocessLauncher *launcher,
-                     guint                limit_s,
-                     const char * const  *args)
+ql_test_run_argv (QlTestRun           *r,
+                  GSubprocessLauncher *launcher,
+                  guint                limit_s,
+                  const char * const  *argv)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocessLauncher) own = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSource) limit = NULL;
   g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *what = g_strjoinv (" ", (char **) argv);
   gint64 start = g_get_monotonic_time ();
 
+  ql_test_run_clear (r);
+  g_assert_nonnull (argv[0]);
   if (launcher == NULL)
     launcher = own = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
-  g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
-  limit = g_timeout_source_new_seconds (limit_s);
-  g_source_set_callback (limit, kill_hung, proc, NULL);
-  g_source_attach (limit, NULL);
+  if (limit_s > 0)
+    {
+      limit = g_timeout_source_new_seconds (limit_s);
+      g_source_set_callback (limit, kill_hung, proc, NULL);
+      g_source_attach (limit, NULL);
+    }
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -182,12 +181,67 @@ ql_test_run_bounded (QlTestRun           *r,
   g_assert_no_error (error);
   g_subprocess_wait (proc, NULL, &error);
   g_assert_no_error (error);
-  g_source_destroy (limit);
+  if (limit != NULL)
+    g_source_destroy (limit);
   r->seconds = (g_get_monotonic_time () - start) / 1e6;
   r->killed = g_object_get_data (G_OBJECT (proc), "ql-test-killed") != NULL;
   r->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  g_test_message ("qlaunch %s: status %d after %.2f s%s; stdout: %s; stderr: %s", args[0], r->status,
+  if (r->out == NULL)
+    r->out = g_strdup ("");
+  if (r->err == NULL)
+    r->err = g_strdup ("");
+  g_test_message ("%s: status %d after %.2f s%s; stdout: %s; stderr: %s", what, r->status,
                   r->seconds, r->killed ? " (killed: hung)" : "", r->out, r->err);
+}
+
+static void
+run_with_bin (QlTestRun           *r,
+              GSubprocessLauncher *launcher,
+              guint                limit_s,
+              gboolean             plugin_dir,
+              const char * const  *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+
+  g_assert_nonnull (g_getenv ("QLAUNCH_BIN"));
+  g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BIN"));
+  if (plugin_dir)
+    {
+      g_assert_nonnull (g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
+      g_ptr_array_add (argv, (gpointer) "--plugin-dir");
+      g_ptr_array_add (argv, (gpointer) g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"));
+    }
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  ql_test_run_argv (r, launcher, limit_s, (const char * const *) argv->pdata);
+}
+
+void
+ql_test_run_bounded_bare (QlTestRun           *r,
+                     GSubprocessLauncher *launcher,
+                     guint                limit_s,
+                     const char * const  *args)
+{
+  run_with_bin (r, launcher, limit_s, FALSE, args);
+}
+
+void
+ql_test_run_bounded (QlTestRun           *r,
+                     GSubprocessLauncher *launcher,
+                     guint                limit_s,
+                     const char * const  *args)
+{
+  run_with_bin (r, launcher, limit_s, TRUE, args);
+}
+
+void
+ql_test_run_assert_exited (const QlTestRun *r)
+{
+  if (r->killed)
+    g_error ("still running after its limit (%.0f s), killed; stdout: %s; stderr: %s", r->seconds, r->out, r->err);
+  if (r->status < 0)
+    g_error ("killed by a signal after %.2f s; stdout: %s; stderr: %s", r->seconds, r->out, r->err);
 }
 
 void
@@ -208,7 +262,7 @@ ql_test_make_tmpdir (void)
 }
 
 char *
-ql_test_make_plugin_tmpdir (void)
+ql_test_make_safe_tmpdir (void)
 {
   const char *env = g_getenv ("QLAUNCH_TEST_PLUGIN_TMPDIR");
   g_autofree char *base = env != NULL ? g_strdup (env)
@@ -220,12 +274,6 @@ ql_test_make_plugin_tmpdir (void)
   dir = g_build_filename (base, "qlaunch-test-XXXXXX", NULL);
   g_assert_nonnull (g_mkdtemp_full (dir, 0700));
   return dir;
-}
-
-char *
-ql_test_make_safe_tmpdir (void)
-{
-  return ql_test_make_plugin_tmpdir ();
 }
 
 void
@@ -263,6 +311,39 @@ ql_test_run_until (gboolean *flag,
       if (!*flag)
         g_usleep (1000);
     }
+}
+
+static gboolean
+watchdog_fired (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+ql_test_wait_until (GMainContext *context,
+                    QlTestCond    cond,
+                    gpointer      data,
+                    guint         timeout_ms,
+                    const char   *what)
+{
+  gboolean expired = FALSE;
+  GSource *watchdog = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (watchdog, watchdog_fired, &expired, NULL);
+  g_source_attach (watchdog, context != NULL ? context : g_main_context_default ());
+  while (!cond (data) && !expired)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (watchdog);
+  g_source_unref (watchdog);
+  if (!cond (data))
+    g_error ("timed out after %u ms waiting for %s", timeout_ms, what);
+}
+
+gboolean
+ql_test_flag_set (gpointer data)
+{
+  return *(gboolean *) data;
 }
 
 void
@@ -355,4 +436,62 @@ ql_test_make_owned_dir (const char *parent,
   g_assert_cmpint (chown (dir, owner, owner), ==, 0);
   g_assert_cmpint (g_chmod (dir, mode), ==, 0);
   return dir;
+}
+
+JsonNode *
+ql_test_parse_json (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+char *
+ql_test_make_runtime_dir (const char *parent,
+                          const char *name)
+{
+  char *dir = g_build_filename (parent, name, NULL);
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_setenv ("XDG_RUNTIME_DIR", dir, TRUE);
+  return dir;
+}
+
+char *
+ql_test_write_file (const char *dir,
+                    const char *name,
+                    const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+char *
+ql_test_file_sha256 (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, &error);
+
+  g_assert_no_error (error);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                      (const guchar *) g_mapped_file_get_contents (mapped),
+                                      g_mapped_file_get_length (mapped));
+}
+
+guint
+ql_test_count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
 }

@@ -685,7 +685,7 @@ test_virtio_fs_cannot_start (void)
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "device 'fs0': helper virtiofsd cannot start: refusing to run"));
   g_assert_cmpint (ql_vm_get_pid (vm), <=, 0);   /* before QEMU */
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   g_clear_error (&error);
   g_clear_object (&vm);
   g_clear_object (&config);
@@ -708,7 +708,7 @@ test_virtio_fs_cannot_start (void)
   g_assert_cmpint (ql_vm_get_state (vm), ==, QL_VM_STATE_FAILED);
   left = children_with ("virtiofsd --fd=");
   g_assert_cmpuint (left->len, ==, 0);
-  g_assert_cmpuint (count_entries (w.base), ==, 0);
+  g_assert_cmpuint (ql_test_count_entries (w.base), ==, 0);
   g_unlink (broken);
   world_clear (&w);
 }

@@ -117,7 +117,7 @@ cached_registry (const char *cache_file)
 static void
 test_from_cache (void)
 {
-  g_autofree char *root = ql_test_make_plugin_tmpdir ();
+  g_autofree char *root = ql_test_make_safe_tmpdir ();
   g_autofree char *cache_file = g_build_filename (root, "registry.cache", NULL);
   g_autoptr(QlRegistry) scanned = NULL;
   g_autoptr(QlRegistry) warm = NULL;
@@ -214,7 +214,7 @@ test_from_cache (void)
 static GBytes *
 some_description (void)
 {
-  g_autofree char *root = ql_test_make_plugin_tmpdir ();
+  g_autofree char *root = ql_test_make_safe_tmpdir ();
   g_autofree char *cache_file = g_build_filename (root, "registry.cache", NULL);
   g_autoptr(QlRegistry) registry = NULL;
   g_autoptr(GError) error = NULL;

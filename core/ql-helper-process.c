@@ -893,7 +893,6 @@ ql_helper_process_listen_early (QlHelperProcess  *self,
   return TRUE;
 }
 
-
 void
 ql_helper_process_start_async (QlHelperProcess     *self,
                                GCancellable        *cancellable,

@@ -263,45 +263,25 @@ ql_firmware_find_descriptor (const char           *architecture,
                              GError              **error)
 {
   g_autoptr(GPtrArray) dirs = descriptor_dirs ();
-  g_autoptr(GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GList) names = NULL;
   g_autoptr(GString) searched = g_string_new (NULL);
   g_autoptr(GString) reasons = g_string_new (NULL);
+  g_autoptr(GPtrArray) files = ql_interop_descriptor_files (dirs, searched);
   const char *wanted = secure_boot == QL_FIRMWARE_SECURE_BOOT_ANY ? "" : secure_boot ? " with secure boot" : " without secure boot";
 
-  for (guint i = 0; i < dirs->len; i++)
+  for (guint i = 0; i < files->len; i++)
     {
-      const char *dir_path = g_ptr_array_index (dirs, i);
-      g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-      const char *name;
-
-      g_string_append_printf (searched, "%s%s", searched->len > 0 ? ", " : "", dir_path);
-      if (dir == NULL)
-        continue;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (g_str_has_suffix (name, ".json"))
-          g_hash_table_insert (by_name, g_strdup (name), g_build_filename (dir_path, name, NULL));
-    }
-
-  names = g_list_sort (g_hash_table_get_keys (by_name), (GCompareFunc) strcmp);
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      const char *path = g_hash_table_lookup (by_name, l->data);
+      const char *path = g_ptr_array_index (files, i);
       g_autoptr(JsonParser) parser = json_parser_new ();
       g_autoptr(GError) local_error = NULL;
       g_autofree char *why = NULL;
       QlFirmwareCandidate found = { 0 };
       JsonNode *root;
-      GStatBuf st;
 
-      if (g_stat (path, &st) != 0 || st.st_size == 0)
-        continue;   /* gone, or an empty file that hides a lower one */
-      if (ql_file_writable_by_others (&st))
+      if (!ql_interop_descriptor_usable (path, "firmware", &local_error))
         {
-          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
-                       "refusing firmware descriptor '%s': another user can change it "
-                       "(owner %u, mode %04o); it must belong to root or user %u and not be writable by group or others",
-                       path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) getuid ());
+          if (local_error == NULL)
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
       if (!json_parser_load_from_mapped_file (parser, path, &local_error))
@@ -320,7 +300,7 @@ ql_firmware_find_descriptor (const char           *architecture,
       if (!descriptor_fits (json_node_get_object (root), architecture, machine_type, secure_boot, code,
                             &found, &why))
         {
-          g_string_append_printf (reasons, "; %s: %s", (const char *) l->data, why);
+          g_string_append_printf (reasons, "; %s: %s", strrchr (path, '/') + 1, why);
           continue;
         }
       *out = found;

@@ -64,6 +64,78 @@ ql_file_writable_by_others (const GStatBuf *st)
          || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
 
+/*
+ * ql_interop_descriptor_files:
+ * @dirs: the descriptor directories, lowest priority first
+ *   (ql_interop_descriptor_dirs())
+ * @searched: (nullable): gets the directories, comma-separated, for messages
+ *
+ * The `*.json` descriptors of @dirs as QEMU's interop specification takes
+ * them: one per file name, a later directory's file hiding the earlier
+ * ones', in the order of their names.
+ *
+ * Returns: (transfer full) (element-type filename): their paths
+ */
+GPtrArray *
+ql_interop_descriptor_files (GPtrArray *dirs,
+                             GString   *searched)
+{
+  g_autoptr(GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GList) names = NULL;
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      const char *dir_path = g_ptr_array_index (dirs, i);
+      g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+      const char *name;
+
+      if (searched != NULL)
+        g_string_append_printf (searched, "%s%s", searched->len > 0 ? ", " : "", dir_path);
+      if (dir == NULL)
+        continue;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_suffix (name, ".json"))
+          g_hash_table_insert (by_name, g_strdup (name), g_build_filename (dir_path, name, NULL));
+    }
+  names = g_list_sort (g_hash_table_get_keys (by_name), (GCompareFunc) strcmp);
+  for (GList *l = names; l != NULL; l = l->next)
+    g_ptr_array_add (files, g_strdup (g_hash_table_lookup (by_name, l->data)));
+  return files;
+}
+
+/*
+ * ql_interop_descriptor_usable:
+ * @path: a descriptor file (ql_interop_descriptor_files())
+ * @what: its kind for messages, such as `vhost-user`
+ * @error: return location for an error
+ *
+ * Whether @path is a descriptor to read: %FALSE, @error unset, for a file
+ * that is gone or empty (an empty file hides a lower one); %FALSE with
+ * %QL_CONFIG_ERROR_HOST for one another user could change.
+ *
+ * Returns: whether to read it
+ */
+gboolean
+ql_interop_descriptor_usable (const char  *path,
+                              const char  *what,
+                              GError     **error)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0 || st.st_size == 0)
+    return FALSE;
+  if (ql_file_writable_by_others (&st))
+    {
+      g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
+                   "refusing %s descriptor '%s': another user can change it "
+                   "(owner %u, mode %04o); it must belong to root or user %u and not be writable by group or others",
+                   what, path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) getuid ());
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The binary of descriptor @path if it describes a backend of @type. */
 static char *
 descriptor_binary (const char  *path,
@@ -127,42 +199,23 @@ ql_helper_find_vhost_user_binary (const char  *backend_type,
                                   GError     **error)
 {
   g_autoptr(GPtrArray) dirs = descriptor_dirs ();
-  g_autoptr(GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GList) names = NULL;
   g_autoptr(GString) searched = g_string_new (NULL);
+  g_autoptr(GPtrArray) files = NULL;
 
   g_return_val_if_fail (backend_type != NULL, NULL);
 
-  for (guint i = 0; i < dirs->len; i++)
+  files = ql_interop_descriptor_files (dirs, searched);
+  for (guint i = 0; i < files->len; i++)
     {
-      const char *dir_path = g_ptr_array_index (dirs, i);
-      g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-      const char *name;
-
-      g_string_append_printf (searched, "%s%s", searched->len > 0 ? ", " : "", dir_path);
-      if (dir == NULL)
-        continue;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (g_str_has_suffix (name, ".json"))
-          g_hash_table_insert (by_name, g_strdup (name), g_build_filename (dir_path, name, NULL));
-    }
-
-  names = g_list_sort (g_hash_table_get_keys (by_name), (GCompareFunc) strcmp);
-  for (GList *l = names; l != NULL; l = l->next)
-    {
-      const char *path = g_hash_table_lookup (by_name, l->data);
+      const char *path = g_ptr_array_index (files, i);
       g_autoptr(GError) local_error = NULL;
       char *binary;
-      GStatBuf st;
 
-      if (g_stat (path, &st) != 0 || st.st_size == 0)
-        continue;   /* gone, or an empty file that hides a lower one */
-      if (ql_file_writable_by_others (&st))
+      if (!ql_interop_descriptor_usable (path, "vhost-user", &local_error))
         {
-          g_set_error (error, QL_CONFIG_ERROR, QL_CONFIG_ERROR_HOST,
-                       "refusing vhost-user descriptor '%s': another user can change it "
-                       "(owner %u, mode %04o); it must belong to root or user %u and not be writable by group or others",
-                       path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) getuid ());
+          if (local_error == NULL)
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
       binary = descriptor_binary (path, backend_type, &local_error);

@@ -123,6 +123,15 @@ char       *ql_param_resolve_path_value    (GParamSpec          *pspec,
 /* QEMU's interop descriptor directories of a kind, lowest priority first. */
 GPtrArray  *ql_interop_descriptor_dirs     (const char          *kind,
                                             const char          *override_env);
+/* Their *.json files, one per name (a later directory's hides the
+ * earlier), sorted by name; @searched gets the directories for messages. */
+GPtrArray  *ql_interop_descriptor_files    (GPtrArray           *dirs,
+                                            GString             *searched);
+/* Whether to read descriptor @path: FALSE without @error for a file gone
+ * or empty, FALSE with @error for one another user could change. */
+gboolean    ql_interop_descriptor_usable   (const char          *path,
+                                            const char          *what,
+                                            GError             **error);
 void        ql_param_spec_set_size_unit    (GParamSpec          *pspec,
                                             guint64              unit);
 G_END_DECLS

@@ -35,6 +35,21 @@ ql_error_list_add (QlErrorList *list,
   g_ptr_array_add (list, error);
 }
 
+void
+ql_error_list_add_config (QlErrorList *list,
+                          gint         code,
+                          const char  *format,
+                          ...)
+{
+  va_list ap;
+  g_autofree char *message = NULL;
+
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  ql_error_list_add (list, g_error_new_literal (QL_CONFIG_ERROR, code, message));
+}
+
 gboolean
 ql_error_list_propagate (QlErrorList *list,
                          GError     **error)

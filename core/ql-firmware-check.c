@@ -16,26 +16,8 @@
 
 /* ---- checks ---------------------------------------------------------------- */
 
-static void
-add (QlErrorList *errors,
-     gint         code,
-     const char  *format,
-     ...) G_GNUC_PRINTF (3, 4);
-
-static void
-add (QlErrorList *errors,
-     gint         code,
-     const char  *format,
-     ...)
-{
-  va_list ap;
-  g_autofree char *message = NULL;
-
-  va_start (ap, format);
-  message = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  ql_error_list_add (errors, g_error_new_literal (QL_CONFIG_ERROR, code, message));
-}
+/* The rules' errors: a config error each (ql_error_list_add_config()). */
+#define add ql_error_list_add_config
 
 /* " (from DESCRIPTOR)" when the path came from a descriptor. */
 static char *

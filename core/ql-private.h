@@ -28,7 +28,12 @@ const GError *ql_cmdline_peek_error        (QlCmdline   *self);
 typedef GPtrArray QlErrorList;   /* element-type GError, owned */
 QlErrorList *ql_error_list_new             (void);
 void         ql_error_list_add             (QlErrorList *list,
-                                            GError      *error);  /* takes */
+                                            GError      *error);
+/* A #QL_CONFIG_ERROR of @code, its message formatted. */
+void         ql_error_list_add_config      (QlErrorList *list,
+                                            gint         code,
+                                            const char  *format,
+                                            ...) G_GNUC_PRINTF (3, 4);  /* takes */
 /* Moves the gathered errors into @error: one error as is, several as one
  * QL_CONFIG_ERROR_MULTIPLE error whose message lists each on its own line.
  * Returns TRUE when the list was empty. */

@@ -10,26 +10,8 @@
 #define BOOL(p) ql_vm_config_get_bool (self, QL_VM_PROP_##p)
 #define UINT(p) ql_vm_config_get_uint (self, QL_VM_PROP_##p)
 
-static void
-add (QlErrorList *errors,
-     gint         code,
-     const char  *format,
-     ...) G_GNUC_PRINTF (3, 4);
-
-static void
-add (QlErrorList *errors,
-     gint         code,
-     const char  *format,
-     ...)
-{
-  va_list ap;
-  g_autofree char *message = NULL;
-
-  va_start (ap, format);
-  message = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  ql_error_list_add (errors, g_error_new_literal (QL_CONFIG_ERROR, code, message));
-}
+/* The rules' errors: a config error each (ql_error_list_add_config()). */
+#define add ql_error_list_add_config
 
 static gboolean
 has_accel (QlVmConfig *self,

@@ -875,12 +875,12 @@ prepare (CreateRun    *run,
   base_dir = ql_vm_config_get_base_dir (run->source);
   if (base_dir == NULL)
     cwd = g_get_current_dir ();
-  config = ql_template_run_config_disks (run->text,
-                                         ql_vm_config_get_source_name (run->source),
-                                         base_dir != NULL ? base_dir : cwd,
-                                         ql_vm_config_get_registry (run->source),
-                                         ql_vm_config_get_qemu_overrides (run->source),
-                                         memory, TRUE, qmp, FALSE, run->disk_paths, error);
+  config = ql_template_run_config (run->text,
+                                   ql_vm_config_get_source_name (run->source),
+                                   base_dir != NULL ? base_dir : cwd,
+                                   ql_vm_config_get_registry (run->source),
+                                   ql_vm_config_get_qemu_overrides (run->source),
+                                   memory, TRUE, qmp, FALSE, run->disk_paths, error);
   if (config == NULL)
     return FALSE;
   /* The binary's capabilities, when the caller probed it: a QEMU without

@@ -28,7 +28,9 @@ G_BEGIN_DECLS
 /* The VM file text the template keeps, with what one run adds: the memory
  * file (shared for the template, private for a clone), a QMP socket, and
  * for a clone `-incoming defer`. @qmp_path NULL adds no socket.
- * @overrides (nullable): the manifest's "qemu-overrides", applied after. */
+ * @overrides (nullable): the manifest's "qemu-overrides", applied after.
+ * @disks (nullable) maps a writable disk's id to its overlay; NULL:
+ * stand-in paths (ql-template-disks.c). */
 QlVmConfig *ql_template_run_config     (const char   *text,
                                         const char   *source_name,
                                         const char   *base_dir,
@@ -38,22 +40,8 @@ QlVmConfig *ql_template_run_config     (const char   *text,
                                         gboolean      shared,
                                         const char   *qmp_path,
                                         gboolean      incoming,
+                                        GHashTable   *disks,
                                         GError      **error);
-
-/* ql_template_run_config() with the VM's writable disks on overlays:
- * @disks (nullable) maps a disk's id to its overlay; NULL: stand-in paths
- * (ql-template-disks.c). ql_template_run_config() passes NULL. */
-QlVmConfig *ql_template_run_config_disks (const char   *text,
-                                          const char   *source_name,
-                                          const char   *base_dir,
-                                          QlRegistry   *registry,
-                                          JsonObject   *overrides,
-                                          const char   *memory_path,
-                                          gboolean      shared,
-                                          const char   *qmp_path,
-                                          gboolean      incoming,
-                                          GHashTable   *disks,
-                                          GError      **error);
 
 /* The configuration's argv with the run-specific parts fixed (memory path,
  * no QMP socket, no incoming): equal for the template and its clones. */

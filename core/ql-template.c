@@ -119,24 +119,8 @@ ql_template_run_config (const char  *text,
                         gboolean     shared,
                         const char  *qmp_path,
                         gboolean     incoming,
+                        GHashTable  *disks,
                         GError     **error)
-{
-  return ql_template_run_config_disks (text, source_name, base_dir, registry, overrides, memory_path,
-                                       shared, qmp_path, incoming, NULL, error);
-}
-
-QlVmConfig *
-ql_template_run_config_disks (const char  *text,
-                              const char  *source_name,
-                              const char  *base_dir,
-                              QlRegistry  *registry,
-                              JsonObject  *overrides,
-                              const char  *memory_path,
-                              gboolean     shared,
-                              const char  *qmp_path,
-                              gboolean     incoming,
-                              GHashTable  *disks,
-                              GError     **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(QlVmConfig) config = NULL;
@@ -182,7 +166,7 @@ ql_template_device_argv (const char  *text,
   JsonArray *array;
 
   config = ql_template_run_config (text, source_name, base_dir, registry, overrides,
-                                   "/template/" QL_TEMPLATE_MEMORY, FALSE, NULL, FALSE, error);
+                                   "/template/" QL_TEMPLATE_MEMORY, FALSE, NULL, FALSE, NULL, error);
   if (config == NULL)
     return NULL;
   /* Built for comparison only: no host checks. */
@@ -584,10 +568,10 @@ ql_template_new_from_manifest (const char  *dir,
   /* Its writable disks on the template's overlays (which exist: a host
    * check of the configuration finds them). */
   disks = ql_template_disks_template_paths (self->dir, manifest);
-  self->config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                               ql_json_string (vm, "base-dir"), registry,
-                                               ql_json_object (manifest, "qemu-overrides"), memory_path,
-                                               FALSE, NULL, FALSE, disks, &local);
+  self->config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                         ql_json_string (vm, "base-dir"), registry,
+                                         ql_json_object (manifest, "qemu-overrides"), memory_path,
+                                         FALSE, NULL, FALSE, disks, &local);
   if (self->config == NULL)
     {
       g_set_error (error, QL_TEMPLATE_ERROR, QL_TEMPLATE_ERROR_MISMATCH,
@@ -1007,11 +991,11 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
       /* virtiofsd maps the guest's RAM: the clone's own copy, shared. */
       g_autofree char *copy = g_build_filename (runtime->dir, QL_TEMPLATE_MEMORY, NULL);
       g_autoptr(GHashTable) template_disks = ql_template_disks_template_paths (self->dir, self->manifest);
-      g_autoptr(QlVmConfig) scratch = ql_template_run_config_disks (ql_json_string (vm, "text"),
-                                                                    ql_json_string (vm, "name"),
-                                                                    ql_json_string (vm, "base-dir"), self->registry,
-                                                                    ql_json_object (self->manifest, "qemu-overrides"),
-                                                                    copy, TRUE, NULL, FALSE, template_disks, error);
+      g_autoptr(QlVmConfig) scratch = ql_template_run_config (ql_json_string (vm, "text"),
+                                                              ql_json_string (vm, "name"),
+                                                              ql_json_string (vm, "base-dir"), self->registry,
+                                                              ql_json_object (self->manifest, "qemu-overrides"),
+                                                              copy, TRUE, NULL, FALSE, template_disks, error);
       g_autoptr(GPtrArray) checked = NULL;
 
       if (scratch == NULL)
@@ -1031,10 +1015,10 @@ ql_template_new_clone_keeping_disks (QlTemplate  *self,
   disks = ql_template_disks_make_clone (self->dir, self->manifest, runtime->dir, keep_dir, error);
   if (disks == NULL)
     return NULL;
-  config = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                         ql_json_string (vm, "base-dir"), self->registry,
-                                         ql_json_object (self->manifest, "qemu-overrides"),
-                                         memory_path, shares->len > 0, qmp_path, TRUE, disks, error);
+  config = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                   ql_json_string (vm, "base-dir"), self->registry,
+                                   ql_json_object (self->manifest, "qemu-overrides"),
+                                   memory_path, shares->len > 0, qmp_path, TRUE, disks, error);
   if (config == NULL)
     {
       if (keep_dir != NULL)
@@ -1387,13 +1371,13 @@ check_extra_devices (QlTemplate  *self,
     return TRUE;
   /* The clone's memory as it runs (shared, with shares), and its shares. */
   disks = ql_template_disks_template_paths (self->dir, self->manifest);
-  run->with_extra = ql_template_run_config_disks (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
-                                                  ql_json_string (vm, "base-dir"), self->registry,
-                                                  ql_json_object (self->manifest, "qemu-overrides"),
-                                                  ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
-                                                  ql_vm_config_get_bool (clone_config,
-                                                                         QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
-                                                  NULL, FALSE, disks, error);
+  run->with_extra = ql_template_run_config (ql_json_string (vm, "text"), ql_json_string (vm, "name"),
+                                            ql_json_string (vm, "base-dir"), self->registry,
+                                            ql_json_object (self->manifest, "qemu-overrides"),
+                                            ql_vm_config_get_str (clone_config, QL_VM_PROP_MEMORY_PATH),
+                                            ql_vm_config_get_bool (clone_config,
+                                                                   QL_VM_PROP_KNOBS_FILE_BACKED_MEM_SHARED),
+                                            NULL, FALSE, disks, error);
   if (run->with_extra == NULL)
     return FALSE;
   for (guint i = 0; shares != NULL && i < shares->len; i++)

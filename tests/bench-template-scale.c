@@ -55,25 +55,6 @@
 #define COMMAND      "cat /tmp/boot-id"
 #define BATCH_TIMEOUT_S 600
 
-static guint
-env_uint (const char *name,
-          guint       fallback)
-{
-  const char *v = g_getenv (name);
-
-  return v != NULL && *v != '\0' ? (guint) atoi (v) : fallback;
-}
-
-static char *
-list_ms (GArray *values)
-{
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < values->len; i++)
-    g_string_append_printf (s, "%s%.0f", i ? " " : "", g_array_index (values, double, i) * 1e3);
-  return g_string_free (s, FALSE);
-}
-
 /* ---- N at once ----------------------------------------------------------- */
 
 typedef struct
@@ -269,8 +250,8 @@ factory_bench (const char *tpl,
       ql_test_proc_write (console, "poweroff");
       g_ptr_array_add (vms, vm);
     }
-  l1 = list_ms (handout);
-  l2 = list_ms (answer);
+  l1 = ql_test_list_ms (handout);
+  l2 = ql_test_list_ms (answer);
   g_print ("factory, pool of %u, %u requests back to back (each: get, first command answered, poweroff written):\n",
            pool, requests);
   g_print ("  hand-out (request to VM handed out), ms: %s\n", l1);
@@ -317,10 +298,10 @@ main (int    argc,
       char **argv)
 {
   const char *guest = ql_test_guest_dir ();
-  guint rounds = MAX (env_uint ("QLAUNCH_BENCH_ROUNDS", 3), 1);
-  guint n = MAX (env_uint ("QLAUNCH_BENCH_VMS", 10), 1);
-  guint pool = MAX (env_uint ("QLAUNCH_BENCH_POOL", 4), 1);
-  guint requests = MAX (env_uint ("QLAUNCH_BENCH_REQUESTS", 20), 1);
+  guint rounds = MAX (ql_test_env_uint ("QLAUNCH_BENCH_ROUNDS", 3), 1);
+  guint n = MAX (ql_test_env_uint ("QLAUNCH_BENCH_VMS", 10), 1);
+  guint pool = MAX (ql_test_env_uint ("QLAUNCH_BENCH_POOL", 4), 1);
+  guint requests = MAX (ql_test_env_uint ("QLAUNCH_BENCH_REQUESTS", 20), 1);
   g_autofree char *dir = NULL;
   g_autofree char *vm_file = NULL;
   g_autofree char *vm_text = NULL;
@@ -388,8 +369,8 @@ main (int    argc,
 
         batch (tpl, dir, n, floor, floor ? floors : clones, created, skews, ages, &skew_unc);
       }
-  l1 = list_ms (clones);
-  l2 = list_ms (floors);
+  l1 = ql_test_list_ms (clones);
+  l2 = ql_test_list_ms (floors);
   g_print ("%u at once, request to each guest's first command answered, %u rounds:\n", n, rounds);
   g_print ("  clones (qlaunch template clone), ms: %s\n", l1);
   g_print ("  raw QEMU floor (clone-floor), ms:    %s\n", l2);
@@ -399,8 +380,8 @@ main (int    argc,
   g_print ("  clone p99 / floor p99 = %.3f  (target <= 1.3); p50 ratio %.3f\n",
            ql_test_percentile (clones, 99) / ql_test_percentile (floors, 99),
            ql_test_median (clones) / ql_test_median (floors));
-  l3 = list_ms (skews);
-  l4 = list_ms (ages);
+  l3 = ql_test_list_ms (skews);
+  l4 = ql_test_list_ms (ages);
   g_print ("guest clock after a clone (host minus guest, no clock hook in the guest), ms: %s\n", l3);
   g_print ("  the template's age at the request (since its create ended), ms:             %s\n", l4);
   g_print ("  behind by p50 %.2f s, min %.2f s, max %.2f s (+- %.3f s); template age at the requests: %.1f to %.1f s\n"

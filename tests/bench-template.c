@@ -87,16 +87,6 @@ pss_kb (int    pid,
 
 /* ---- statistics ---------------------------------------------------------- */
 
-static char *
-list_ms (GArray *values)
-{
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < values->len; i++)
-    g_string_append_printf (s, "%s%.0f", i ? " " : "", g_array_index (values, double, i) * 1e3);
-  return g_string_free (s, FALSE);
-}
-
 /* ---- the three ways to a guest that answers ------------------------------ */
 
 static double
@@ -209,23 +199,14 @@ pss_of_many (const char * const *args,
 
 static char *vm_name;     /* the cold VMs' QEMUs have it in their argv */
 
-static guint
-env_uint (const char *name,
-          guint       fallback)
-{
-  const char *v = g_getenv (name);
-
-  return v != NULL && *v != '\0' ? (guint) atoi (v) : fallback;
-}
-
 int
 main (int    argc,
       char **argv)
 {
   const char *guest = ql_test_guest_dir ();
-  guint rounds = MAX (env_uint ("QLAUNCH_BENCH_ROUNDS", 5), 1);
-  guint vms = MAX (env_uint ("QLAUNCH_BENCH_VMS", 10), 1);
-  guint cold_vms = env_uint ("QLAUNCH_BENCH_COLD_VMS", vms);
+  guint rounds = MAX (ql_test_env_uint ("QLAUNCH_BENCH_ROUNDS", 5), 1);
+  guint vms = MAX (ql_test_env_uint ("QLAUNCH_BENCH_VMS", 10), 1);
+  guint cold_vms = ql_test_env_uint ("QLAUNCH_BENCH_COLD_VMS", vms);
   g_autofree char *dir = NULL;
   g_autofree char *vm_file = NULL;
   g_autofree char *vm_text = NULL;
@@ -334,9 +315,9 @@ main (int    argc,
   m_cold = ql_test_median (cold);
   m_clone = ql_test_median (clone);
   m_floor = ql_test_median (floor_);
-  l1 = list_ms (cold);
-  l2 = list_ms (clone);
-  l3 = list_ms (floor_);
+  l1 = ql_test_list_ms (cold);
+  l2 = ql_test_list_ms (clone);
+  l3 = ql_test_list_ms (floor_);
   g_print ("request to first command answered, median of %u runs:\n", rounds);
   g_print ("  cold boot (qlaunch run):         %8.1f ms   (runs: %s)\n", m_cold * 1e3, l1);
   g_print ("  clone (qlaunch template clone):  %8.1f ms   (runs: %s)\n", m_clone * 1e3, l2);

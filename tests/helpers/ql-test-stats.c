@@ -1,6 +1,8 @@
 /* Test helpers: the statistics of the benchmarks. */
 #include "ql-test-stats.h"
 
+#include <stdlib.h>
+
 gint
 ql_test_compare_doubles (gconstpointer a,
                          gconstpointer b)
@@ -48,4 +50,23 @@ ql_test_percentile (GArray *values,
   g_assert_cmpfloat (p, <=, 100);
   g_array_sort (sorted, ql_test_compare_doubles);
   return g_array_index (sorted, double, MAX (rank, 1) - 1);
+}
+
+char *
+ql_test_list_ms (GArray *values)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < values->len; i++)
+    g_string_append_printf (s, "%s%.0f", i ? " " : "", g_array_index (values, double, i) * 1e3);
+  return g_string_free (s, FALSE);
+}
+
+guint
+ql_test_env_uint (const char *name,
+                  guint       fallback)
+{
+  const char *v = g_getenv (name);
+
+  return v != NULL && *v != '\0' ? (guint) atoi (v) : fallback;
 }

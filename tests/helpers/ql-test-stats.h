@@ -17,4 +17,10 @@ double      ql_test_minimum             (GArray       *values);
 double      ql_test_percentile          (GArray       *values,
                                          double        p);
 
+/* @values (seconds) as whole milliseconds, space-separated. */
+char       *ql_test_list_ms             (GArray       *values);
+/* The environment variable @name as a number, or @fallback when unset. */
+guint       ql_test_env_uint            (const char   *name,
+                                         guint         fallback);
+
 G_END_DECLS

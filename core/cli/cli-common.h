@@ -88,6 +88,12 @@ typedef gboolean (*QlCliStartFinish) (QlVm                *vm,
                                       gpointer             data,
                                       GAsyncResult        *result,
                                       GError             **error);
+/* QlVm::helper-ready on stderr; @user_data: a prefix for the message. */
+void        ql_cli_on_helper_ready (QlVm               *vm,
+                                    const char         *device_id,
+                                    const char         *name,
+                                    int                 pid,
+                                    gpointer            user_data);
 int         ql_cli_run_vm          (QlVm               *vm,
                                     const char         *label,
                                     QlCliStartFunc      start,

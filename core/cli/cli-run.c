@@ -379,16 +379,19 @@ finish_launch (QlVm          *vm,
   return TRUE;
 }
 
-static void
-on_helper_ready (QlVm       *vm,
-                 const char *device_id,
-                 const char *name,
-                 int         pid,
-                 gpointer    user_data)
+/* QlVm::helper-ready, on stderr; @user_data: a prefix for the message
+ * ("" or, say, "template clone: "). */
+void
+ql_cli_on_helper_ready (QlVm       *vm,
+                        const char *device_id,
+                        const char *name,
+                        int         pid,
+                        gpointer    user_data)
 {
+  const char *prefix = user_data;
+
   (void) vm;
-  (void) user_data;
-  g_printerr ("qlaunch: %s of device '%s' started (pid %d)\n", name, device_id, pid);
+  g_printerr ("qlaunch: %s%s of device '%s' started (pid %d)\n", prefix, name, device_id, pid);
 }
 
 int
@@ -459,7 +462,7 @@ ql_cli_run (const QlCliGlobals *globals,
    * cannot be caught): QEMU gets SIGKILL from the kernel then, and its
    * helpers too. */
   ql_vm_set_die_with_parent (vm, TRUE);
-  g_signal_connect (vm, "helper-ready", G_CALLBACK (on_helper_ready), NULL);
+  g_signal_connect (vm, "helper-ready", G_CALLBACK (ql_cli_on_helper_ready), (gpointer) "");
   if (grace_set)
     ql_vm_set_grace_period (vm, grace_ms);
 

@@ -265,18 +265,6 @@ clone_nic (QlRegistry  *registry,
   return g_steal_pointer (&device);
 }
 
-static void
-on_clone_helper_ready (QlVm       *vm,
-                       const char *device_id,
-                       const char *name,
-                       int         pid,
-                       gpointer    user_data)
-{
-  (void) vm;
-  (void) user_data;
-  g_printerr ("qlaunch: template clone: %s of device '%s' started (pid %d)\n", name, device_id, pid);
-}
-
 /* The template's virtio-fs shares, hot-plugged into the clone once its
  * state is loaded: the guest mounts them by their tags. */
 static void
@@ -453,7 +441,7 @@ template_clone (const QlCliGlobals *globals,
   /* Nothing of the clone outlives this command, even if it is killed. */
   ql_vm_set_die_with_parent (vm, TRUE);
   report_shares (template_);
-  g_signal_connect (vm, "helper-ready", G_CALLBACK (on_clone_helper_ready), NULL);
+  g_signal_connect (vm, "helper-ready", G_CALLBACK (ql_cli_on_helper_ready), (gpointer) "template clone: ");
   c.template_ = template_;
   c.extra = extra;
   c.stdin_pipe = -1;

@@ -234,6 +234,19 @@ ql_helper_group_start_async (QlHelperGroup       *self,
   start_next (task);
 }
 
+/* Whether @helper's socket is one the launcher makes listening and hands
+ * over (ql_helper_add_listen_socket()). */
+static gboolean
+socket_activated (QlHelper *helper)
+{
+  const char *socket = ql_helper_get_socket (helper);
+
+  for (guint i = 0; socket != NULL && i < ql_helper_get_fds (helper)->len; i++)
+    if (g_strcmp0 (ql_helper_get_listen_socket (helper, 3 + (int) i), socket) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 ql_helper_group_listen_early (QlHelperGroup  *self,
                               QlCmdline      *cmdline,
@@ -244,13 +257,8 @@ ql_helper_group_listen_early (QlHelperGroup  *self,
   g_return_val_if_fail (g_queue_is_empty (&self->early), FALSE);
 
   for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(QlHelperProcess) probe = ql_helper_process_new (ql_cmdline_get_helper (cmdline, i),
-                                                                self->context);
-
-      if (!ql_helper_process_can_listen_early (probe))
-        return FALSE;
-    }
+    if (!socket_activated (ql_cmdline_get_helper (cmdline, i)))
+      return FALSE;
   for (guint i = 0; i < n; i++)
     {
       QlHelperProcess *process = add_process (self, ql_cmdline_get_helper (cmdline, i));

@@ -26,7 +26,7 @@ void             ql_helper_group_start_async      (QlHelperGroup       *self,
                                                    GAsyncReadyCallback  callback,
                                                    gpointer             user_data);
 /* For QEMU to start before the helpers of @cmdline: when every one is
- * socket activated (ql_helper_process_can_listen_early()), makes their
+ * socket activated (its socket is one qlaunch makes listening: ql_helper_add_listen_socket()), makes their
  * processes and listening sockets now, and the next
  * ql_helper_group_start_async() starts those. FALSE, @error unset, when
  * one is not (nothing made); FALSE with @error when a socket cannot be

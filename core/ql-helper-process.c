@@ -857,12 +857,6 @@ made_listening (QlHelperProcess *self,
 }
 
 gboolean
-ql_helper_process_can_listen_early (QlHelperProcess *self)
-{
-  return self->socket != NULL && made_listening (self, self->socket);
-}
-
-gboolean
 ql_helper_process_listen_early (QlHelperProcess  *self,
                                 GError          **error)
 {

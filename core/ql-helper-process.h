@@ -25,10 +25,6 @@ void             ql_helper_process_set_detached   (QlHelperProcess     *self,
  * stdout and stderr captured) and completes when it listens on its socket
  * (at once without a socket), or fails: it could not start, it exited, or
  * the deadline passed (then it is killed). @cancellable stops it. */
-/* Whether the helper is socket activated: its socket is one the launcher
- * makes listening and hands to it (ql_helper_add_listen_socket()), so it
- * is ready at its spawn, and QEMU may even start before it. */
-gboolean         ql_helper_process_can_listen_early (QlHelperProcess   *self);
 /* Makes its listening sockets now, before the spawn (which then hands
  * them over): for QEMU to start first and connect, its connections
  * queued until the helper accepts. */

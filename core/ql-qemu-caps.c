@@ -1112,19 +1112,16 @@ ql_qemu_caps_has_command_line_option (QlQemuCaps *self,
                                       const char *option,
                                       const char *parameter)
 {
-  g_autoptr(GVariant) options = NULL;
-  g_autoptr(GVariant) entry = NULL;
   g_autoptr(GVariant) parameters = NULL;
   g_autoptr(GVariant) found = NULL;
 
   g_return_val_if_fail (QL_IS_QEMU_CAPS (self), FALSE);
   g_return_val_if_fail (option != NULL, FALSE);
-  options = field (self, QL_CAPS_FIELD_COMMAND_LINE_OPTIONS);
-  if (options == NULL || (entry = ql_caps_array_lookup (options, option)) == NULL)
+  parameters = ql_qemu_caps_command_line_parameters (self, option);
+  if (parameters == NULL)
     return FALSE;
   if (parameter == NULL)
     return TRUE;
-  parameters = g_variant_get_child_value (entry, 1);
   found = ql_caps_array_lookup (parameters, parameter);
   return found != NULL;
 }

@@ -31,7 +31,7 @@ say "building the test guest (meson compile -C build guest)"
 # A Debian kernel and a busybox initramfs made from Debian packages by
 # tests/guest/make-guest.sh; the .deb files are cached in build/tests/guest/cache.
 meson compile -C build guest >/dev/null
-echo "built: build/tests/guest/vmlinuz ($(cat build/tests/guest/kernel-version)), build/tests/guest/initramfs.img"
+echo "built: build/tests/guest/vmlinux ($(cat build/tests/guest/kernel-version)), build/tests/guest/initramfs.img"
 
 # The example disks live next to the VM file that names them.
 [ -f data/examples/server-system.qcow2 ] || qemu-img create -q -f qcow2 data/examples/server-system.qcow2 64M

@@ -23,7 +23,7 @@ packages=(
   # sanitizers, fuzzing, memory checks
   clang libclang-rt-14-dev valgrind
   # guest image (kernel modules + busybox initramfs)
-  kmod cpio busybox-static
+  kmod cpio xz-utils busybox-static
   # helper processes of devices (virtio-fs: virtiofsd ships with qemu-system-common; passt; swtpm)
   passt swtpm swtpm-tools
   # UEFI firmware (OVMF code and variable templates, with firmware descriptors)

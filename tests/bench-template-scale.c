@@ -330,7 +330,7 @@ main (int    argc,
                              "[machine]\ntype = pc\nacceleration = tcg\n"
                              "[memory]\nsize = 256M\n"
                              "[knobs]\nno-user-config = true\nno-graphic = true\n"
-                             "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                             "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                              "params = console=ttyS0 quiet panic=-1 qltest=shell\n",
                              (int) getpid (), guest, guest);
   g_file_set_contents (vm_file, vm_text, -1, &error);

@@ -665,6 +665,8 @@ test_guest_ready (Fixture       *fx,
 {
   const char *guest_dir = ql_test_guest_dir ();
   g_autofree char *example = NULL;
+  g_autofree char *example_kernel = NULL;
+  g_autofree char *example_kernel_name = NULL;
   g_autofree char *kernel = NULL;
   g_autofree char *initrd = NULL;
   g_autofree char *text = NULL;
@@ -686,7 +688,10 @@ test_guest_ready (Fixture       *fx,
   g_key_file_load_from_file (kf, example, G_KEY_FILE_NONE, &error);
   g_assert_no_error (error);
   g_assert_true (g_key_file_has_key (kf, "kernel", "params", NULL));
-  kernel = g_build_filename (guest_dir, "vmlinuz", NULL);
+  example_kernel = g_key_file_get_string (kf, "kernel", "path", &error);
+  g_assert_no_error (error);
+  example_kernel_name = g_path_get_basename (example_kernel);
+  kernel = g_build_filename (guest_dir, example_kernel_name, NULL);
   initrd = g_build_filename (guest_dir, "initramfs.img", NULL);
   g_key_file_set_value (kf, "kernel", "path", kernel);
   g_key_file_set_value (kf, "kernel", "initrd", initrd);
@@ -745,7 +750,7 @@ run_guest_shell (Fixture     *fx,
                           "[machine]\ntype = q35\nacceleration = tcg\n"
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n%s\n"
-                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                           "params = console=ttyS0 quiet panic=-1 qltest=shell\n%s",
                           knobs, guest_dir, guest_dir, groups != NULL ? groups : "");
   vm = write_file (fx, "seccomp.vm", text, 0644);

@@ -594,7 +594,7 @@ guest_config (const char *name,
                                            "[machine]\ntype = pc\nacceleration = tcg\n"
                                            "[memory]\nsize = %s\n"
                                            "[knobs]\nno-user-config = true\nno-graphic = true\n"
-                                           "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                                            "params = console=ttyS0%s panic=-1 qltest=shell\n",
                                            name, memory, guest, guest, quiet ? " quiet" : "");
   g_autoptr(GError) error = NULL;

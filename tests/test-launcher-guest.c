@@ -109,7 +109,7 @@ test_boot_ready (void)
                           "[machine]\ntype = q35\nacceleration = tcg\n"
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
-                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                           "params = console=ttyS0 quiet panic=-1 qltest=ready\n",
                           guest_dir, guest_dir);
   registry = ql_test_registry_new ();

@@ -59,7 +59,7 @@ make_template (const char *name,
                           "[machine]\ntype = pc\nacceleration = tcg\n"
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
-                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                           "params = console=ttyS0 quiet panic=-1 qltest=shell%s\n",
                           name, (int) getpid (), guest, guest, clocksync ? " qltest.clocksync=1" : "");
   g_file_set_contents (vm_file, text, -1, &error);

@@ -79,7 +79,7 @@ vm_text (const char *params,
 {
   const char *guest = ql_test_guest_dir ();
   g_autoptr(GKeyFile) kf = g_key_file_new ();
-  g_autofree char *kernel = g_build_filename (guest, "vmlinuz", NULL);
+  g_autofree char *kernel = g_build_filename (guest, "vmlinux", NULL);
   g_autofree char *initrd = g_build_filename (guest, "initramfs.img", NULL);
   g_autofree char *cmdline = g_strdup_printf ("console=ttyS0 quiet panic=-1 qltest=shell%s%s",
                                               params != NULL ? " " : "", params != NULL ? params : "");

@@ -100,7 +100,7 @@ vm_text (const char *extra)
                           "[machine]\ntype = pc\nacceleration = tcg\n"
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
-                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                           "params = console=ttyS0 quiet panic=-1 qltest=shell\n"
                           "%s",
                           guest, guest, extra != NULL ? extra : "");

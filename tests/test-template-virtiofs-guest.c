@@ -163,7 +163,7 @@ make_template_on (const char *machine,
                           "[machine]\ntype = %s\nacceleration = tcg\n"
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
-                          "[kernel]\npath = %s/vmlinuz\ninitrd = %s/initramfs.img\n"
+                          "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
                           "params = console=ttyS0 quiet panic=-1 qltest=shell\n"
                           "[device share0]\ntype = virtio-fs\npath = share\ntag = " TAG "\n",
                           machine, guest, guest);

@@ -52,7 +52,7 @@ typedef struct
 
 typedef struct _QlTestGuest QlTestGuest;
 
-/* $QLAUNCH_GUEST_DIR if it holds vmlinuz and initramfs.img, else NULL. */
+/* $QLAUNCH_GUEST_DIR if it holds vmlinux and initramfs.img, else NULL. */
 const char        *ql_test_guest_dir              (void);
 /* Whether $QLAUNCH_GUEST_BREAK (names, comma-separated) names @name: the
  * case then breaks what it checks on purpose (a test message says so),

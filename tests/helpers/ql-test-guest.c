@@ -403,6 +403,34 @@ io_end (QlTestGuest *guest)
   guest->io_done = TRUE;
 }
 
+/* Whether the VM must boot the guest's bzImage (vmlinuz) rather than the
+ * uncompressed kernel (vmlinux), which QEMU boots through its PVH entry
+ * point, about 4 s sooner under TCG (the bzImage's decompressor runs in the
+ * guest). UEFI firmware boots only the bzImage (its EFI stub). With a TPM,
+ * SeaBIOS's ACPI tables (with the TPM's event log) outgrow the 160 KiB
+ * QEMU 7.2's PVH loader leaves them above the initrd, which then overwrites
+ * them; the option ROM that loads a bzImage places the initrd below them. */
+static gboolean
+needs_bzimage (GKeyFile *kf)
+{
+  g_autofree char *firmware = g_key_file_get_string (kf, "firmware", "type", NULL);
+  g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  if (g_strcmp0 (firmware, "uefi") == 0)
+    return TRUE;
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_autofree char *type = NULL;
+
+      if (!g_str_has_prefix (groups[i], "device "))
+        continue;
+      type = g_key_file_get_string (kf, groups[i], "type", NULL);
+      if (g_strcmp0 (type, "tpm") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The test's VM text with the guest's [kernel] group and the defaults. */
 static char *
 complete_vm_text (QlTestGuest  *guest,
@@ -419,7 +447,6 @@ complete_vm_text (QlTestGuest  *guest,
   };
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autofree char *kernel = NULL;
-  g_autofree char *firmware = NULL;
   g_autofree char *initrd = g_build_filename (guest_dir, "initramfs.img", NULL);
   g_autofree char *params = NULL;
 
@@ -444,11 +471,7 @@ complete_vm_text (QlTestGuest  *guest,
     if (!g_key_file_has_key (kf, defaults[i][0], defaults[i][1], NULL))
       g_key_file_set_value (kf, defaults[i][0], defaults[i][1], defaults[i][2]);
 
-  /* The uncompressed kernel boots through its PVH entry point, about 4 s
-   * sooner under TCG than the bzImage, whose decompressor runs in the guest;
-   * UEFI firmware boots only the bzImage (its EFI stub). */
-  firmware = g_key_file_get_string (kf, "firmware", "type", NULL);
-  kernel = g_build_filename (guest_dir, g_strcmp0 (firmware, "uefi") == 0 ? "vmlinuz" : "vmlinux", NULL);
+  kernel = g_build_filename (guest_dir, needs_bzimage (kf) ? "vmlinuz" : "vmlinux", NULL);
   params = g_strdup_printf ("console=ttyS0 quiet panic=-1 qltest=%s%s%s", guest->check,
                             guest->check_args != NULL ? " " : "",
                             guest->check_args != NULL ? guest->check_args : "");

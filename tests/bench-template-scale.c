@@ -331,7 +331,7 @@ main (int    argc,
                              "[memory]\nsize = 256M\n"
                              "[knobs]\nno-user-config = true\nno-graphic = true\n"
                              "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                             "params = console=ttyS0 quiet panic=-1 qltest=shell\n",
+                             "params = " QL_TEST_GUEST_PARAMS " qltest=shell\n",
                              (int) getpid (), guest, guest);
   g_file_set_contents (vm_file, vm_text, -1, &error);
   g_assert_no_error (error);

@@ -751,7 +751,7 @@ run_guest_shell (Fixture     *fx,
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n%s\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=shell\n%s",
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell\n%s",
                           knobs, guest_dir, guest_dir, groups != NULL ? groups : "");
   vm = write_file (fx, "seccomp.vm", text, 0644);
   argv[0] = vm;

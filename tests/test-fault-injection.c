@@ -595,7 +595,7 @@ guest_config (const char *name,
                                            "[memory]\nsize = %s\n"
                                            "[knobs]\nno-user-config = true\nno-graphic = true\n"
                                            "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                                           "params = console=ttyS0%s panic=-1 qltest=shell\n",
+                                           "params = console=ttyS0%s panic=-1 cryptomgr.notests qltest=shell\n",
                                            name, memory, guest, guest, quiet ? " quiet" : "");
   g_autoptr(GError) error = NULL;
   g_autofree char *file = g_strdup_printf ("%s.vm", name);

@@ -283,7 +283,7 @@ test_watchdog (void)
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[qmp control]\npath = qmp.sock\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=watchdog qltest.heartbeat=1 qltest.timeout=120\n"
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=watchdog qltest.heartbeat=1 qltest.timeout=120\n"
                           "[device wd]\ntype = watchdog\nmodel = i6300esb\naction = %s\n",
                           guest_dir, guest_dir, broken ? "none" : "poweroff");
   registry = ql_test_registry_new ();

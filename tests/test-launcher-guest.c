@@ -110,7 +110,7 @@ test_boot_ready (void)
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=ready\n",
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=ready\n",
                           guest_dir, guest_dir);
   registry = ql_test_registry_new ();
   config = ql_vm_config_new_from_data (text, -1, "boot.vm", dir, registry, &error);

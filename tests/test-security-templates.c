@@ -105,7 +105,7 @@ ensure_template (void)
                           "[memory]\nsize = 128M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=shell\n", guest, guest);
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell\n", guest, guest);
   vm_file = g_build_filename (work_dir, "tpl.vm", NULL);
   g_assert_true (g_file_set_contents (vm_file, text, -1, NULL));
   template_dir = g_build_filename (work_dir, "tpl", NULL);

@@ -34,7 +34,7 @@
 
 #include <glib/gstdio.h>
 
-#define AGE_S             20
+#define AGE_S             10
 #define CREATE_TIMEOUT_S  300
 #define COMMAND_TIMEOUT_S 60
 
@@ -60,7 +60,7 @@ make_template (const char *name,
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=shell%s\n",
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell%s\n",
                           name, (int) getpid (), guest, guest, clocksync ? " qltest.clocksync=1" : "");
   g_file_set_contents (vm_file, text, -1, &error);
   g_assert_no_error (error);

@@ -81,7 +81,7 @@ vm_text (const char *params,
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autofree char *kernel = g_build_filename (guest, "vmlinux", NULL);
   g_autofree char *initrd = g_build_filename (guest, "initramfs.img", NULL);
-  g_autofree char *cmdline = g_strdup_printf ("console=ttyS0 quiet panic=-1 qltest=shell%s%s",
+  g_autofree char *cmdline = g_strdup_printf (QL_TEST_GUEST_PARAMS " qltest=shell%s%s",
                                               params != NULL ? " " : "", params != NULL ? params : "");
 
   g_key_file_set_string (kf, "vm", "name", "qltpldisk");

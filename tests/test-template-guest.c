@@ -101,7 +101,7 @@ vm_text (const char *extra)
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=shell qltest.seed=1\n"
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell qltest.seed=1\n"
                           "%s",
                           guest, guest, extra != NULL ? extra : "");
 }

@@ -164,7 +164,7 @@ make_template_on (const char *machine,
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = console=ttyS0 quiet panic=-1 qltest=shell\n"
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell\n"
                           "[device share0]\ntype = virtio-fs\npath = share\ntag = " TAG "\n",
                           machine, guest, guest);
   vm_path = g_build_filename (work_dir, vm_name, NULL);

@@ -472,7 +472,7 @@ complete_vm_text (QlTestGuest  *guest,
       g_key_file_set_value (kf, defaults[i][0], defaults[i][1], defaults[i][2]);
 
   kernel = g_build_filename (guest_dir, needs_bzimage (kf) ? "vmlinuz" : "vmlinux", NULL);
-  params = g_strdup_printf ("console=ttyS0 quiet panic=-1 qltest=%s%s%s", guest->check,
+  params = g_strdup_printf (QL_TEST_GUEST_PARAMS " qltest=%s%s%s", guest->check,
                             guest->check_args != NULL ? " " : "",
                             guest->check_args != NULL ? guest->check_args : "");
   g_key_file_set_value (kf, "kernel", "path", kernel);

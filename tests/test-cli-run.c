@@ -299,11 +299,16 @@ write_vm (Fixture    *fx,
 
 /* A stand-in for QEMU that ignores SIGTERM (and SIGINT, SIGHUP): only
  * SIGKILL ends it. `exec` keeps the pid qlaunch started; ignored signals
- * stay ignored across exec. */
+ * stay ignored across exec. Its capability probe (-machine none) fails at
+ * once, rather than after the probe's 5 s wait for a QMP socket: qlaunch
+ * then launches it unchecked. */
 static char *
 write_stubborn_qemu (Fixture *fx)
 {
-  return write_file (fx, "stubborn-qemu", "#!/bin/sh\ntrap '' TERM INT HUP\nexec sleep 30\n", 0755);
+  return write_file (fx, "stubborn-qemu",
+                     "#!/bin/sh\n"
+                     "case \" $* \" in *\" -machine none \"*) echo 'no probing' >&2; exit 1 ;; esac\n"
+                     "trap '' TERM INT HUP\nexec sleep 30\n", 0755);
 }
 
 /* ---- cases ---- */

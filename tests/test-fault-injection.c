@@ -2228,7 +2228,7 @@ test_hung_qemu (void)
       const char *what = "template create, QEMU stopped when ready";
       CreateRun run = { 0 };
       guint fds = settled_fds ();
-      guint timeout_ms = rnd (rand, 14000, 18000);
+      guint timeout_ms = rnd (rand, 10000, 12000);
       gboolean ended;
 
       run.step = CREATE_KILL_READY;

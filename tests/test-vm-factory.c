@@ -70,7 +70,7 @@ get_template (void)
                           "[memory]\nsize = 256M\n"
                           "[knobs]\nno-user-config = true\nno-graphic = true\n"
                           "[kernel]\npath = %s/vmlinux\ninitrd = %s/initramfs.img\n"
-                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell\n",
+                          "params = " QL_TEST_GUEST_PARAMS " qltest=shell qltest.seed=1\n",
                           guest_dir, guest_dir);
   config = ql_vm_config_new_from_data (text, -1, "factory.vm", fixture.tmp, fixture.registry, &error);
   g_assert_no_error (error);

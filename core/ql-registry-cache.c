@@ -63,9 +63,20 @@ typedef struct
 
 G_STATIC_ASSERT (sizeof (Identity) == 80);
 
+/* What became of an entry of the file. */
+enum
+{
+  ENTRY_UNREAD,                /* not decoded yet */
+  ENTRY_DECODED,               /* in decoded[] (or replaced there) */
+  ENTRY_GONE,                  /* dropped (made no sense) or removed */
+};
+
 struct _QlRegistryCache
 {
-  GHashTable     *entries;     /* path → QlRegistryCacheEntry (owned), decoded */
+  /* path → QlRegistryCacheEntry (owned): the entries of paths the file
+   * does not have, and, once merged, every entry. */
+  GHashTable     *entries;
+  gboolean        merged;
   /* What the file holds and was not decoded yet: */
   GVariant       *data;        /* (nullable) */
   GVariant       *parts[3];    /* its paths, identities and texts: they
@@ -81,7 +92,8 @@ struct _QlRegistryCache
    * file rewritten. */
   const char    **paths;
   gsize           n_paths;
-  guint8         *taken;       /* per path: decoded or dropped already */
+  guint8         *state;       /* per path: ENTRY_* */
+  QlRegistryCacheEntry **decoded; /* per path: its entry (owned) while not merged */
 };
 
 static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 2 };
@@ -119,11 +131,9 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
 {
   if (entry == NULL)
     return;
-  if (entry->block != NULL)
+  if (entry->in_place)
     {
-      /* Decoded: the strings are in the block, the types' array apart. */
-      g_free (entry->block);
-      g_free (entry->device_types);
+      /* Decoded: nothing of its own but the types' descriptions. */
       g_free (entry->types_owned);
       g_free (entry);
       return;
@@ -371,9 +381,14 @@ ql_registry_cache_free (QlRegistryCache *cache)
 {
   if (cache == NULL)
     return;
+  if (!cache->merged)
+    for (gsize i = 0; i < cache->n_paths; i++)
+      if (cache->state[i] == ENTRY_DECODED)
+        ql_registry_cache_entry_free (cache->decoded[i]);
   g_hash_table_unref (cache->entries);
   g_free (cache->paths);
-  g_free (cache->taken);
+  g_free (cache->state);
+  g_free (cache->decoded);
   for (guint i = 0; i < G_N_ELEMENTS (cache->parts); i++)
     g_clear_pointer (&cache->parts[i], g_variant_unref);
   g_clear_pointer (&cache->data, g_variant_unref);
@@ -381,18 +396,32 @@ ql_registry_cache_free (QlRegistryCache *cache)
   g_free (cache);
 }
 
+/* Whether the @len bytes at @p are all ASCII (then every string in them is
+ * valid UTF-8). */
+static gboolean
+all_ascii (const char *p,
+           gsize       len)
+{
+  guchar any = 0;
+
+  for (gsize i = 0; i < len; i++)
+    any |= (guchar) p[i];
+  return any < 0x80;
+}
+
 /* Entry @index of the file, if it makes sense (the file is untrusted:
- * nothing in it is taken for granted). */
+ * nothing in it is taken for granted). Its strings point into the file's
+ * data. */
 static QlRegistryCacheEntry *
 decode (QlRegistryCache *cache,
-        const char      *path,
         gsize            index)
 {
-  g_autoptr(QlRegistryCacheEntry) entry = NULL;
   const Identity *id = &cache->identities[index];
-  char *texts[N_FIXED_TEXTS];
-  gsize path_len = strlen (path) + 1;
-  char *p, *end;
+  const char *path = cache->paths[index];
+  const char *texts[N_FIXED_TEXTS];
+  const char *start, *end, *p;
+  QlRegistryCacheEntry *entry;
+  gboolean ascii;
   gsize len;
   guint n = 0, n_types = 0;
 
@@ -402,19 +431,14 @@ decode (QlRegistryCache *cache,
       || id->types_length > cache->types_len - id->types_offset)
     return NULL;
   len = id->texts_length;
-  if (len == 0 || cache->texts[id->texts_offset + len - 1] != '\0')
+  start = cache->texts + id->texts_offset;
+  end = start + len;
+  if (len == 0 || end[-1] != '\0')
     return NULL;
-
-  /* The path and the texts in one block the entry's strings point into. */
-  entry = g_new0 (QlRegistryCacheEntry, 1);
-  entry->block = g_malloc (path_len + len);
-  memcpy (entry->block, path, path_len);
-  memcpy (entry->block + path_len, cache->texts + id->texts_offset, len);
-  entry->path = entry->block;
-  end = entry->block + path_len + len;
-  for (p = entry->block + path_len; p < end; p += strlen (p) + 1, n++)
+  ascii = all_ascii (start, len);
+  for (p = start; p < end; p += strlen (p) + 1, n++)
     {
-      if (!g_utf8_validate (p, -1, NULL))
+      if (!ascii && !g_utf8_validate (p, -1, NULL))
         return NULL;
       if (n < N_FIXED_TEXTS)
         texts[n] = p;
@@ -425,12 +449,24 @@ decode (QlRegistryCache *cache,
     }
   if (n < N_FIXED_TEXTS || !valid_name (texts[0]))
     return NULL;
-  entry->device_types = g_new (char *, n_types + 1);
+  if (id->error_code >= 0)
+    {
+      if (texts[1][0] == '\0' || id->types_length != 0)
+        return NULL;
+    }
+  else if (id->error_code != -1 || n_types == 0 || id->types_length == 0)
+    return NULL;
+
+  /* The entry and its types' array in one block. */
+  entry = g_malloc0 (sizeof (QlRegistryCacheEntry) + (n_types + 1) * sizeof (char *));
+  entry->in_place = TRUE;
+  entry->path = (char *) path;
+  entry->device_types = (char **) (entry + 1);
   p = texts[N_FIXED_TEXTS - 1];
   for (guint i = 0; i < n_types; i++)
     {
       p += strlen (p) + 1;
-      entry->device_types[i] = p;
+      entry->device_types[i] = (char *) p;
     }
   entry->device_types[n_types] = NULL;
 
@@ -442,24 +478,20 @@ decode (QlRegistryCache *cache,
   entry->error_code = id->error_code;
   entry->abi_major = id->abi_major;
   entry->abi_minor = id->abi_minor;
-  entry->family = texts[0];
-  entry->description = texts[2];
-  entry->version = texts[3];
-  entry->license = texts[4];
+  entry->family = (char *) texts[0];
+  entry->description = (char *) texts[2];
+  entry->version = (char *) texts[3];
+  entry->license = (char *) texts[4];
   if (entry->error_code >= 0)
     {
-      if (texts[1][0] == '\0' || id->types_length != 0)
-        return NULL;
-      entry->error_message = texts[1];
-      return g_steal_pointer (&entry);
+      entry->error_message = (char *) texts[1];
+      return entry;
     }
-  if (entry->error_code != -1 || n_types == 0 || id->types_length == 0)
-    return NULL;
   /* Checked when decoded (ql_registry_cache_entry_describe()). */
   entry->types_data = cache->types + id->types_offset;
   entry->types_len = id->types_length;
   entry->types_hash = id->types_hash;
-  return g_steal_pointer (&entry);
+  return entry;
 }
 
 /**
@@ -510,7 +542,8 @@ ql_registry_cache_read (const char *path)
   for (const char *q = p; q < end; q += strlen (q) + 1)
     n++;
   cache->paths = g_new (const char *, n + 1);
-  cache->taken = g_new0 (guint8, n + 1);
+  cache->state = g_new0 (guint8, n + 1);
+  cache->decoded = g_new (QlRegistryCacheEntry *, n + 1);
   cache->n_paths = n;
   for (gsize i = 0; p < end; p += strlen (p) + 1)
     cache->paths[i++] = p;
@@ -528,8 +561,8 @@ ql_registry_cache_read (const char *path)
   return g_steal_pointer (&cache);
 }
 
-/* The index of @path among the file's paths not decoded or dropped yet
- * (a binary search: they were written sorted), or -1. */
+/* The index of @path among the file's paths (a binary search: they were
+ * written sorted), or -1. */
 static gssize
 find_path (QlRegistryCache *cache,
            const char      *path)
@@ -542,13 +575,22 @@ find_path (QlRegistryCache *cache,
       int cmp = strcmp (path, cache->paths[mid]);
 
       if (cmp == 0)
-        return cache->taken[mid] ? -1 : (gssize) mid;
+        return (gssize) mid;
       if (cmp < 0)
         hi = mid;
       else
         lo = mid + 1;
     }
   return -1;
+}
+
+/* The index of @path among the file's paths while their entries are kept
+ * by index (not merged), or -1: then the entries table holds it. */
+static gssize
+file_index (QlRegistryCache *cache,
+            const char      *path)
+{
+  return cache->merged ? -1 : find_path (cache, path);
 }
 
 /**
@@ -565,22 +607,29 @@ QlRegistryCacheEntry *
 ql_registry_cache_lookup (QlRegistryCache *cache,
                           const char      *path)
 {
-  QlRegistryCacheEntry *entry = g_hash_table_lookup (cache->entries, path);
-  gssize index;
+  gssize index = file_index (cache, path);
+  QlRegistryCacheEntry *entry;
 
-  if (entry != NULL)
-    return entry;
-  index = find_path (cache, path);
   if (index < 0)
-    return NULL;
-  cache->taken[index] = TRUE;
-  entry = decode (cache, path, (gsize) index);
+    return g_hash_table_lookup (cache->entries, path);
+  switch (cache->state[index])
+    {
+    case ENTRY_DECODED:
+      return cache->decoded[index];
+    case ENTRY_GONE:
+      return NULL;
+    default:
+      break;
+    }
+  entry = decode (cache, (gsize) index);
   if (entry == NULL)
     {
       g_debug ("qlaunch: registry cache entry of %s makes no sense, ignored", path);
+      cache->state[index] = ENTRY_GONE;
       return NULL;
     }
-  g_hash_table_replace (cache->entries, entry->path, entry);
+  cache->decoded[index] = entry;
+  cache->state[index] = ENTRY_DECODED;
   return entry;
 }
 
@@ -595,11 +644,17 @@ void
 ql_registry_cache_replace (QlRegistryCache      *cache,
                            QlRegistryCacheEntry *entry)
 {
-  gssize index = find_path (cache, entry->path);
+  gssize index = file_index (cache, entry->path);
 
-  if (index >= 0)
-    cache->taken[index] = TRUE;
-  g_hash_table_replace (cache->entries, entry->path, entry);
+  if (index < 0)
+    {
+      g_hash_table_replace (cache->entries, entry->path, entry);
+      return;
+    }
+  if (cache->state[index] == ENTRY_DECODED)
+    ql_registry_cache_entry_free (cache->decoded[index]);
+  cache->decoded[index] = entry;
+  cache->state[index] = ENTRY_DECODED;
 }
 
 /**
@@ -613,12 +668,16 @@ gboolean
 ql_registry_cache_remove (QlRegistryCache *cache,
                           const char      *path)
 {
-  gssize index = find_path (cache, path);
-  gboolean had = index >= 0;
+  gssize index = file_index (cache, path);
+  gboolean had;
 
-  if (had)
-    cache->taken[index] = TRUE;
-  return g_hash_table_remove (cache->entries, path) || had;
+  if (index < 0)
+    return g_hash_table_remove (cache->entries, path);
+  had = cache->state[index] != ENTRY_GONE;
+  if (cache->state[index] == ENTRY_DECODED)
+    ql_registry_cache_entry_free (cache->decoded[index]);
+  cache->state[index] = ENTRY_GONE;
+  return had;
 }
 
 /**
@@ -633,9 +692,17 @@ ql_registry_cache_remove (QlRegistryCache *cache,
 GHashTable *
 ql_registry_cache_get_entries (QlRegistryCache *cache)
 {
+  if (cache->merged)
+    return cache->entries;
+  /* From now on the table holds every entry. */
   for (gsize i = 0; i < cache->n_paths; i++)
-    if (!cache->taken[i])
-      ql_registry_cache_lookup (cache, cache->paths[i]);
+    {
+      QlRegistryCacheEntry *entry = ql_registry_cache_lookup (cache, cache->paths[i]);
+
+      if (entry != NULL)
+        g_hash_table_replace (cache->entries, entry->path, entry);
+    }
+  cache->merged = TRUE;
   return cache->entries;
 }
 

@@ -25,9 +25,10 @@ typedef struct
   guint    abi_major;
   guint    abi_minor;
   char   **device_types;  /* in registration order */
-  /* (nullable) An entry read from the file: the strings above point into
-   * this one block (device_types is an array of its own). */
-  char    *block;
+  /* An entry read from the file: the strings above point into the cache's
+   * file data (valid as long as the cache), device_types into the entry's
+   * own allocation. */
+  gboolean in_place;
   /* The descriptions of the device types (properties included), in the
    * order of device_types, as the cache file's tail holds them (see
    * ql-registry-cache.c), decoded only when asked for; in the cache's

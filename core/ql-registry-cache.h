@@ -25,6 +25,7 @@ typedef struct
   guint    abi_major;
   guint    abi_minor;
   char   **device_types;  /* in registration order */
+  guint    rank;          /* a registry's scan order of the file, plus one; 0: none */
   /* An entry read from the file: the strings above point into the cache's
    * file data (valid as long as the cache), device_types into the entry's
    * own allocation. */

@@ -298,33 +298,39 @@ ql_registry_get_search_dirs (QlRegistry *self)
   return dirs;
 }
 
+/* The family of a plugin file's basename, libqlaunch-FAMILY.so with FAMILY
+ * = [a-z][a-z0-9-]* ("libqlaunch-vhost-user.so" → "vhost-user"): its
+ * length, or 0 if @basename (@len bytes) does not have that shape. */
+static gsize
+ql_plugin_family_length (const char *basename,
+                         gsize       len)
+{
+  const gsize prefix = sizeof QL_PLUGIN_FILE_PREFIX - 1;
+  const gsize suffix = sizeof QL_PLUGIN_FILE_SUFFIX - 1;
+  const char *start = basename + prefix;
+  gsize family_len;
+
+  if (len <= prefix + suffix || memcmp (basename, QL_PLUGIN_FILE_PREFIX, prefix) != 0
+      || memcmp (basename + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) != 0)
+    return 0;
+  family_len = len - prefix - suffix;
+  if (!g_ascii_islower (start[0]))
+    return 0;
+  for (gsize i = 1; i < family_len; i++)
+    if (!g_ascii_islower (start[i]) && !g_ascii_isdigit (start[i]) && start[i] != '-')
+      return 0;
+  return family_len;
+}
+
 /* "libqlaunch-vhost-user.so" → "vhost-user"; NULL if the basename does not
  * have the shape libqlaunch-FAMILY.so with FAMILY = [a-z][a-z0-9-]*. */
 static char *
 ql_plugin_family_from_basename (const char *basename)
 {
-  const char *start;
-  const char *p;
-  gsize len;
+  gsize family_len = ql_plugin_family_length (basename, strlen (basename));
 
-  if (!g_str_has_prefix (basename, QL_PLUGIN_FILE_PREFIX)
-      || !g_str_has_suffix (basename, QL_PLUGIN_FILE_SUFFIX))
-    return NULL;
-
-  start = basename + strlen (QL_PLUGIN_FILE_PREFIX);
-  if (strlen (start) <= strlen (QL_PLUGIN_FILE_SUFFIX))
-    return NULL;
-  len = strlen (start) - strlen (QL_PLUGIN_FILE_SUFFIX);
-
-  if (!g_ascii_islower (start[0]))
-    return NULL;
-  for (p = start; p < start + len; p++)
-    {
-      if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
-        return NULL;
-    }
-
-  return g_strndup (start, len);
+  return family_len > 0
+    ? g_strndup (basename + sizeof QL_PLUGIN_FILE_PREFIX - 1, family_len) : NULL;
 }
 
 /* Whether @filename passes the checks of ql_plugin_file_open() (no other
@@ -687,6 +693,15 @@ ql_registry_init_plugin (QlRegistry          *self,
   return TRUE;
 }
 
+/* g_hash_table_contains(), without hashing @key when @table is empty (as
+ * most of a registry's tables are during its first scan). */
+static inline gboolean
+ql_table_has (GHashTable    *table,
+              gconstpointer  key)
+{
+  return g_hash_table_size (table) > 0 && g_hash_table_contains (table, key);
+}
+
 /* The registry cache: pending plugin files */
 
 /* Forgets @entry as pending (it is being opened, or has failed). */
@@ -730,6 +745,8 @@ ql_registry_load_pending (QlRegistry           *self,
 
   /* The entry stays in the cache (owned there) while the file loads. */
   ql_registry_pending_forget (self, entry);
+  if (entry->rank > 0 && !ql_table_has (self->scan_rank, path))
+    g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (entry->rank));
   if (ql_registry_load_file (self, path, entry, &error) != NULL)
     return;
   g_debug ("%s", error->message);
@@ -853,7 +870,8 @@ ql_registry_scan_cached (QlRegistry        *self,
                          const char        *path,
                          const char        *family,
                          const struct stat *st,
-                         gboolean           trusted)
+                         gboolean           trusted,
+                         guint              rank)
 {
   QlRegistryCacheEntry *entry;
 
@@ -887,9 +905,10 @@ ql_registry_scan_cached (QlRegistry        *self,
        * cache would, so that the second gets its error. */
       if (owner != NULL)
         ql_registry_load_pending (self, owner);
-      if (g_hash_table_contains (self->devices, entry->device_types[i]))
+      if (ql_table_has (self->devices, entry->device_types[i]))
         return FALSE;
     }
+  entry->rank = rank;
   g_ptr_array_add (self->pending_order, entry);
   g_hash_table_insert (self->pending_families, entry->family, entry);
   for (guint i = 0; entry->device_types[i] != NULL; i++)
@@ -903,7 +922,8 @@ static gboolean
 ql_registry_scan_in_child (QlRegistry        *self,
                            const char        *path,
                            const char        *family,
-                           const struct stat *st)
+                           const struct stat *st,
+                           guint              rank)
 {
   QlRegistryCacheEntry *entry;
 
@@ -930,7 +950,7 @@ ql_registry_scan_in_child (QlRegistry        *self,
   ql_registry_cache_replace (self->cache, entry);
   self->cache_dirty = TRUE;
   /* The file opened in the child must still be the one it scanned. */
-  return ql_registry_scan_cached (self, path, family, st, FALSE);
+  return ql_registry_scan_cached (self, path, family, st, FALSE, rank);
 }
 
 /* Writes the cache if it changed, without the entries of files that are
@@ -1225,30 +1245,55 @@ ql_registry_load_file (QlRegistry                 *self,
   return plugin;
 }
 
-static int
-ql_compare_filenames (gconstpointer a,
-                      gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-/* A plugin file found in a search directory. */
+/* A plugin file found in a search directory, in one allocation with its
+ * path and family. */
 typedef struct
 {
   char        *path;
   char        *family;    /* NULL: not a plugin file name */
   struct stat  st;
   gboolean     trusted;   /* its path's checks passed (ql_plugin_file_check_at()) */
+  const char  *basename;  /* in path */
 } QlScanCandidate;
 
-static void
-ql_scan_candidate_free (gpointer data)
+/* A candidate for @basename (@len bytes) of @dir_name (@dir_len bytes),
+ * which needs a separator unless @dir_sep. */
+static QlScanCandidate *
+ql_scan_candidate_new (const char *dir_name,
+                       gsize       dir_len,
+                       gboolean    dir_sep,
+                       const char *basename,
+                       gsize       len)
 {
-  QlScanCandidate *c = data;
+  gsize family_len = ql_plugin_family_length (basename, len);
+  gsize path_len = dir_len + (dir_sep ? 0 : 1) + len;
+  QlScanCandidate *c = g_malloc (sizeof (QlScanCandidate) + path_len + 1 + family_len + 1);
+  char *path = (char *) (c + 1);
+  char *p = path;
 
-  g_free (c->path);
-  g_free (c->family);
-  g_free (c);
+  memcpy (p, dir_name, dir_len);
+  p += dir_len;
+  if (!dir_sep)
+    *p++ = G_DIR_SEPARATOR;
+  memcpy (p, basename, len + 1);
+  c->path = path;
+  c->basename = p;
+  c->family = NULL;
+  if (family_len > 0)
+    {
+      c->family = path + path_len + 1;
+      memcpy (c->family, basename + sizeof QL_PLUGIN_FILE_PREFIX - 1, family_len);
+      c->family[family_len] = '\0';
+    }
+  c->trusted = FALSE;
+  return c;
+}
+
+static int
+ql_compare_candidates (gconstpointer a,
+                       gconstpointer b)
+{
+  return strcmp ((*(QlScanCandidate * const *) a)->basename, (*(QlScanCandidate * const *) b)->basename);
 }
 
 /* The regular files named libqlaunch-*.so of @dir_name, sorted by name,
@@ -1260,7 +1305,11 @@ ql_registry_list_dir (QlRegistry *self,
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GDir) dir = NULL;
-  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  const gsize prefix = sizeof QL_PLUGIN_FILE_PREFIX - 1;
+  const gsize suffix = sizeof QL_PLUGIN_FILE_SUFFIX - 1;
+  gsize dir_len = strlen (dir_name);
+  gboolean dir_sep = dir_len > 0 && dir_name[dir_len - 1] == G_DIR_SEPARATOR;
   const char *name;
   int dir_fd = -1;
 
@@ -1272,35 +1321,33 @@ ql_registry_list_dir (QlRegistry *self,
       return;
     }
 
-  names = g_ptr_array_new_with_free_func (g_free);
+  found = g_ptr_array_new ();
   while ((name = g_dir_read_name (dir)) != NULL)
     {
-      if (g_str_has_prefix (name, QL_PLUGIN_FILE_PREFIX)
-          && g_str_has_suffix (name, QL_PLUGIN_FILE_SUFFIX))
-        g_ptr_array_add (names, g_strdup (name));
+      gsize len = strlen (name);
+
+      if (len >= prefix + suffix && memcmp (name, QL_PLUGIN_FILE_PREFIX, prefix) == 0
+          && memcmp (name + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) == 0)
+        g_ptr_array_add (found, ql_scan_candidate_new (dir_name, dir_len, dir_sep, name, len));
     }
-  g_ptr_array_sort (names, ql_compare_filenames);
+  g_ptr_array_sort (found, ql_compare_candidates);
   /* With a cache, the directory's path is checked once, and each file
    * from there with one fstatat(); a link, or a directory that fails the
    * checks, takes the long way per file (which reports why). */
   if (self->cache != NULL)
     dir_fd = ql_plugin_file_open_dir (dir_name, NULL);
 
-  for (guint i = 0; i < names->len; i++)
+  for (guint i = 0; i < found->len; i++)
     {
-      const char *basename = g_ptr_array_index (names, i);
-      QlScanCandidate *c = g_new0 (QlScanCandidate, 1);
+      QlScanCandidate *c = g_ptr_array_index (found, i);
 
-      c->path = g_strconcat (dir_name, g_str_has_suffix (dir_name, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S,
-                             basename, NULL);
-      c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, basename, &c->st);
+      c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, c->basename, &c->st);
       if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
         {
           g_debug ("skipping '%s': not a regular file", c->path);
-          ql_scan_candidate_free (c);
+          g_free (c);
           continue;
         }
-      c->family = ql_plugin_family_from_basename (basename);
       g_ptr_array_add (candidates, c);
     }
   if (dir_fd >= 0)
@@ -1330,9 +1377,9 @@ ql_registry_scan_new_files (QlRegistry *self,
       QlRegistryCacheEntry *entry;
 
       if (c->family == NULL || !g_hash_table_add (families, c->family)
-          || g_hash_table_contains (self->plugins_by_name, c->family)
-          || g_hash_table_contains (self->pending_families, c->family)
-          || g_hash_table_contains (self->failed_files, c->path))
+          || ql_table_has (self->plugins_by_name, c->family)
+          || ql_table_has (self->pending_families, c->family)
+          || ql_table_has (self->failed_files, c->path))
         continue;
       entry = ql_registry_cache_lookup (self->cache, c->path);
       if (entry != NULL && ql_registry_cache_entry_matches (entry, &c->st)
@@ -1404,8 +1451,10 @@ ql_registry_scan_candidate (QlRegistry      *self,
   const char *family = c->family;
   GError *load_error = NULL;
   QlPlugin *loaded;
+  gpointer known_rank;
+  guint rank;
 
-  loaded = family != NULL
+  loaded = family != NULL && g_hash_table_size (self->plugins_by_name) > 0
     ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
   if (loaded != NULL)
     {
@@ -1413,22 +1462,27 @@ ql_registry_scan_candidate (QlRegistry      *self,
                path, family, ql_plugin_get_filename (loaded));
       return;
     }
-  if (family != NULL && g_hash_table_contains (self->pending_families, family))
+  if (family != NULL && ql_table_has (self->pending_families, family))
     {
       g_debug ("skipping '%s': plugin '%s' comes from an earlier file", path, family);
       return;
     }
 
-  if (g_hash_table_contains (self->failed_files, path))
+  if (ql_table_has (self->failed_files, path))
     return;
 
-  if (!g_hash_table_contains (self->scan_rank, path))
-    g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (++self->next_rank));
-
-  if (ql_registry_scan_cached (self, path, family, &c->st, c->trusted))
+  /* Its rank in scan order: a pending file keeps it in its cache entry
+   * (ql_registry_load_pending() records it here once it is opened). */
+  if (g_hash_table_size (self->scan_rank) > 0
+      && (known_rank = g_hash_table_lookup (self->scan_rank, path)) != NULL)
+    rank = GPOINTER_TO_UINT (known_rank);
+  else
+    rank = ++self->next_rank;
+  if (ql_registry_scan_cached (self, path, family, &c->st, c->trusted, rank)
+      || ql_registry_scan_in_child (self, path, family, &c->st, rank))
     return;
-  if (ql_registry_scan_in_child (self, path, family, &c->st))
-    return;
+  if (!ql_table_has (self->scan_rank, path))
+    g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (rank));
 
   loaded = ql_registry_load_plugin (self, path, &load_error);
   ql_registry_cache_record (self, path, &c->st, family, loaded, load_error);
@@ -1462,7 +1516,7 @@ ql_registry_scan (QlRegistry *self)
 
   g_return_if_fail (QL_IS_REGISTRY (self));
 
-  candidates = g_ptr_array_new_with_free_func (ql_scan_candidate_free);
+  candidates = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < self->search_dirs->len; i++)
     ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates);
   ql_registry_scan_new_files (self, candidates);
@@ -1773,8 +1827,7 @@ ql_registry_list_plugin_infos (QlRegistry *self)
   for (guint i = 0; i < self->pending_order->len; i++)
     {
       QlRegistryCacheEntry *entry = g_ptr_array_index (self->pending_order, i);
-      gpointer rank = g_hash_table_lookup (self->scan_rank, entry->path);
-      QlRankedInfo r = { rank != NULL ? GPOINTER_TO_UINT (rank) : G_MAXUINT, seq++, NULL };
+      QlRankedInfo r = { entry->rank > 0 ? entry->rank : G_MAXUINT, seq++, NULL };
 
       r.info = ql_plugin_info_new (entry->family, entry->description, entry->version, entry->license,
                                    entry->path, (const char * const *) entry->device_types);

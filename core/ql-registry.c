@@ -1366,8 +1366,23 @@ ql_registry_scan_new_files (QlRegistry *self,
   g_autoptr(GPtrArray) files = NULL;
   g_autofree QlRegistryCacheEntry **entries = NULL;
   guint n_processes = 0;
+  gboolean stale = FALSE;
 
   if (self->cache == NULL)
+    return;
+  /* Warm (every file as the cache knows it): nothing to scan. */
+  for (guint i = 0; i < candidates->len && !stale; i++)
+    {
+      QlScanCandidate *c = g_ptr_array_index (candidates, i);
+      QlRegistryCacheEntry *entry;
+
+      if (c->family == NULL)
+        continue;
+      entry = ql_registry_cache_lookup (self->cache, c->path);
+      stale = entry == NULL || !ql_registry_cache_entry_matches (entry, &c->st)
+              || strcmp (entry->family, c->family) != 0;
+    }
+  if (!stale)
     return;
   families = g_hash_table_new (g_str_hash, g_str_equal);
   files = g_ptr_array_new ();

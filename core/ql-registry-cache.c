@@ -402,11 +402,17 @@ static gboolean
 all_ascii (const char *p,
            gsize       len)
 {
-  guchar any = 0;
+  guint64 any = 0, word;
+  gsize i = 0;
 
-  for (gsize i = 0; i < len; i++)
+  for (; i + sizeof word <= len; i += sizeof word)
+    {
+      memcpy (&word, p + i, sizeof word);
+      any |= word;
+    }
+  for (; i < len; i++)
     any |= (guchar) p[i];
-  return any < 0x80;
+  return (any & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
 }
 
 /* Entry @index of the file, if it makes sense (the file is untrusted:

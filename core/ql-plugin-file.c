@@ -347,6 +347,7 @@ ql_plugin_file_open (const char   *filename,
 /**
  * ql_plugin_file_open_dir:
  * @dirname: a plugin directory
+ * @st: (out): its status
  * @error: return location for a #QL_PLUGIN_ERROR error
  *
  * Resolves @dirname as ql_plugin_file_open() resolves a plugin file, every
@@ -358,12 +359,11 @@ ql_plugin_file_open (const char   *filename,
  * Returns: the descriptor, or -1 with @error set
  */
 int
-ql_plugin_file_open_dir (const char  *dirname,
-                         GError     **error)
+ql_plugin_file_open_dir (const char   *dirname,
+                         struct stat  *st,
+                         GError      **error)
 {
-  struct stat st;
-
-  return resolve_checked (dirname, TRUE, &st, error);
+  return resolve_checked (dirname, TRUE, st, error);
 }
 
 /**

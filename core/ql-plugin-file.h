@@ -12,6 +12,7 @@ int ql_plugin_file_open (const char   *filename,
                          GError      **error);
 
 int      ql_plugin_file_open_dir (const char   *dirname,
+                                  struct stat  *st,
                                   GError      **error);
 gboolean ql_plugin_file_check_at (int           dir_fd,
                                   const char   *name,

@@ -17,9 +17,9 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-4"
-/* The payload: (format, qlaunch version, paths, identities, texts):
- * entry i is the i-th of each. Laid out so that a reader decodes only the
+#define FORMAT "qlaunch-registry-5"
+/* The payload: (format, qlaunch version, paths, identities, texts,
+ * directories): entry i is the i-th of the first three arrays. Laid out so that a reader decodes only the
  * entries of the files it meets, each in a few steps (a command pays for
  * the plugin files it looks at, not for every file the cache knows), and
  * of those only the parts it uses:
@@ -29,7 +29,13 @@
  *               and the types' hash;
  *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
- *               device types.
+ *               device types;
+ *   directories: per search directory a registry listed, a fixed-size
+ *               DIR_TYPE, read in place: its identity (device, inode,
+ *               mtime, ctime), when it was read, and where its path and
+ *               the names of its plugin files then (sorted, each ended by
+ *               a NUL) are in
+ *   dir texts:  one byte array (see ql_registry_cache_dir_names()).
  * The file's tail (ql_cache_file_read_with_tail(): not hashed with the
  * payload, so that a command that describes no type does not pay for
  * them): per entry that loaded, the descriptions of its device types, in
@@ -39,7 +45,14 @@
  * They are checked, against their hash and as untrusted input, only when
  * a type of the entry is described. */
 #define IDENTITY_TYPE "(tttxxiuuuuuut)"
-#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "ay)"
+#define DIR_TYPE "(ttxxxuuuu)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aya" DIR_TYPE "ay)"
+/* A directory listing is trusted only if the directory's last change
+ * (mtime, ctime) was more than this long before it was read: a file
+ * added in the same tick of the file system's clock as the change
+ * before it (or within the timestamp granularity of file systems with
+ * coarse ones) leaves the directory's times as they were. */
+#define DIR_SETTLED_NS (G_GINT64_CONSTANT (2) * G_GINT64_CONSTANT (1000000000))
 #define N_FIXED_TEXTS 5
 
 /* IDENTITY_TYPE as GVariant lays it out (a fixed-size tuple is laid out as
@@ -63,6 +76,32 @@ typedef struct
 
 G_STATIC_ASSERT (sizeof (Identity) == 80);
 
+/* DIR_TYPE as GVariant lays it out. */
+typedef struct
+{
+  guint64 dev;
+  guint64 inode;
+  gint64  mtime_ns;
+  gint64  ctime_ns;
+  gint64  read_ns;       /* the real time just before it was read */
+  guint32 path_offset;   /* in the dir texts */
+  guint32 path_length;   /* its NUL included */
+  guint32 names_offset;
+  guint32 names_length;
+} DirIdentity;
+
+G_STATIC_ASSERT (sizeof (DirIdentity) == 56);
+
+/* A search directory as a registry last listed it. */
+typedef struct
+{
+  DirIdentity id;      /* its offsets unused */
+  const char *path;
+  const char *names;   /* its plugin files' names, sorted, each NUL-ended */
+  gsize       names_len;
+  gboolean    in_place; /* the strings point into the file's data */
+} DirListing;
+
 /* What became of an entry of the file. */
 enum
 {
@@ -79,8 +118,9 @@ struct _QlRegistryCache
   gboolean        merged;
   /* What the file holds and was not decoded yet: */
   GVariant       *data;        /* (nullable) */
-  GVariant       *parts[3];    /* its paths, identities and texts: they
-                                * keep the pointers below valid */
+  GVariant       *parts[5];    /* its paths, identities, texts, dir
+                                * identities and dir texts: they keep the
+                                * pointers below valid */
   GBytes         *tail;        /* the device type descriptions */
   const char     *texts;
   gsize           texts_len;
@@ -94,9 +134,24 @@ struct _QlRegistryCache
   gsize           n_paths;
   guint8         *state;       /* per path: ENTRY_* */
   QlRegistryCacheEntry **decoded; /* per path: its entry (owned) while not merged */
+  gsize           finger;      /* the index last found: the next lookup tries the one after */
+  GPtrArray      *dirs;        /* DirListing (owned) */
 };
 
 static const char magic[QL_CACHE_FILE_MAGIC_SIZE] = { 'Q', 'L', 'R', 'E', 'G', 'S', '\0', 2 };
+
+static void
+dir_listing_free (gpointer data)
+{
+  DirListing *dir = data;
+
+  if (!dir->in_place)
+    {
+      g_free ((char *) dir->path);
+      g_free ((char *) dir->names);
+    }
+  g_free (dir);
+}
 
 static gint64
 stat_mtime_ns (const struct stat *st)
@@ -373,6 +428,7 @@ ql_registry_cache_new (void)
 
   cache->entries = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, NULL,
                                           (GDestroyNotify) ql_registry_cache_entry_free);
+  cache->dirs = g_ptr_array_new_with_free_func (dir_listing_free);
   return cache;
 }
 
@@ -386,6 +442,7 @@ ql_registry_cache_free (QlRegistryCache *cache)
       if (cache->state[i] == ENTRY_DECODED)
         ql_registry_cache_entry_free (cache->decoded[i]);
   g_hash_table_unref (cache->entries);
+  g_ptr_array_unref (cache->dirs);
   g_free (cache->paths);
   g_free (cache->state);
   g_free (cache->decoded);
@@ -518,6 +575,8 @@ ql_registry_cache_read (const char *path)
   g_autoptr(GVariant) paths = NULL;
   g_autoptr(GVariant) identities = NULL;
   g_autoptr(GVariant) texts = NULL;
+  g_autoptr(GVariant) dirs = NULL;
+  g_autoptr(GVariant) dir_texts = NULL;
   g_autoptr(QlRegistryCache) cache = NULL;
   const char *format, *version, *p, *end;
   gsize paths_len = 0, n_identities = 0, n = 0;
@@ -559,9 +618,38 @@ ql_registry_cache_read (const char *path)
                " identities)", path, n, n_identities);
       return NULL;
     }
+  dirs = g_variant_get_child_value (data, 5);
+  dir_texts = g_variant_get_child_value (data, 6);
+  {
+    gsize n_dirs = 0, dir_texts_len = 0;
+    const DirIdentity *dir_ids = g_variant_get_fixed_array (dirs, &n_dirs, sizeof (DirIdentity));
+    const char *dir_text = g_variant_get_fixed_array (dir_texts, &dir_texts_len, 1);
+
+    for (gsize i = 0; i < n_dirs; i++)
+      {
+        const DirIdentity *id = &dir_ids[i];
+        DirListing *dir;
+
+        /* Each string inside the dir texts, NUL-ended; else left out. */
+        if (id->path_offset > dir_texts_len || id->path_length > dir_texts_len - id->path_offset
+            || id->path_length == 0 || dir_text[id->path_offset + id->path_length - 1] != '\0'
+            || id->names_offset > dir_texts_len || id->names_length > dir_texts_len - id->names_offset
+            || (id->names_length > 0 && dir_text[id->names_offset + id->names_length - 1] != '\0'))
+          continue;
+        dir = g_new0 (DirListing, 1);
+        dir->id = *id;
+        dir->path = dir_text + id->path_offset;
+        dir->names = dir_text + id->names_offset;
+        dir->names_len = id->names_length;
+        dir->in_place = TRUE;
+        g_ptr_array_add (cache->dirs, dir);
+      }
+  }
   cache->parts[0] = g_steal_pointer (&paths);
   cache->parts[1] = g_steal_pointer (&identities);
   cache->parts[2] = g_steal_pointer (&texts);
+  cache->parts[3] = g_steal_pointer (&dirs);
+  cache->parts[4] = g_steal_pointer (&dir_texts);
   cache->tail = g_steal_pointer (&tail);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
@@ -575,13 +663,24 @@ find_path (QlRegistryCache *cache,
 {
   gsize lo = 0, hi = cache->n_paths;
 
+  /* A scan looks its files up in order, each twice: the one last found
+   * or the one after it is the likely answer. */
+  for (gsize i = cache->finger; i < cache->n_paths && i <= cache->finger + 1; i++)
+    if (strcmp (path, cache->paths[i]) == 0)
+      {
+        cache->finger = i;
+        return (gssize) i;
+      }
   while (lo < hi)
     {
       gsize mid = lo + (hi - lo) / 2;
       int cmp = strcmp (path, cache->paths[mid]);
 
       if (cmp == 0)
-        return (gssize) mid;
+        {
+          cache->finger = mid;
+          return (gssize) mid;
+        }
       if (cmp < 0)
         hi = mid;
       else
@@ -686,6 +785,163 @@ ql_registry_cache_remove (QlRegistryCache *cache,
   return had;
 }
 
+static DirListing *
+find_dir (QlRegistryCache *cache,
+          const char      *path,
+          guint           *index)
+{
+  for (guint i = 0; i < cache->dirs->len; i++)
+    {
+      DirListing *dir = g_ptr_array_index (cache->dirs, i);
+
+      if (strcmp (dir->path, path) == 0)
+        {
+          if (index != NULL)
+            *index = i;
+          return dir;
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+dir_listing_settled (const DirListing *dir)
+{
+  return dir->id.read_ns - dir->id.mtime_ns > DIR_SETTLED_NS && dir->id.read_ns - dir->id.ctime_ns > DIR_SETTLED_NS;
+}
+
+static gboolean
+dir_listing_matches (const DirListing  *dir,
+                     const struct stat *st)
+{
+  return dir->id.dev == (guint64) st->st_dev && dir->id.inode == (guint64) st->st_ino
+         && dir->id.mtime_ns == stat_mtime_ns (st) && dir->id.ctime_ns == stat_ctime_ns (st);
+}
+
+/**
+ * ql_registry_cache_dir_names:
+ * @cache: a cache
+ * @path: a search directory
+ * @st: its status now
+ *
+ * The names of @path's plugin files (`libqlaunch-*.so`), sorted, as the
+ * cache last listed them, if that listing still holds: the directory is
+ * the same (device and inode) and has not changed since (its mtime and
+ * ctime: adding, removing or renaming an entry sets both), and the listing
+ * was read well after the change before it (see DIR_SETTLED_NS). A name
+ * that is not a plugin file's, or out of order, makes the listing unusable.
+ *
+ * Returns: (transfer container) (nullable): the names, %NULL-terminated,
+ *   valid as long as @cache, or %NULL: list the directory
+ */
+const char **
+ql_registry_cache_dir_names (QlRegistryCache   *cache,
+                             const char        *path,
+                             const struct stat *st)
+{
+  const gsize prefix = sizeof QL_PLUGIN_FILE_PREFIX - 1;
+  const gsize suffix = sizeof QL_PLUGIN_FILE_SUFFIX - 1;
+  DirListing *dir = find_dir (cache, path, NULL);
+  g_autofree const char **names = NULL;
+  const char *end, *previous = NULL;
+  guint n = 0;
+
+  if (dir == NULL || !dir_listing_matches (dir, st) || !dir_listing_settled (dir))
+    return NULL;
+  end = dir->names + dir->names_len;
+  for (const char *p = dir->names; p < end; p += strlen (p) + 1)
+    n++;
+  names = g_new (const char *, n + 1);
+  n = 0;
+  for (const char *p = dir->names; p < end; p += strlen (p) + 1)
+    {
+      gsize len = strlen (p);
+
+      if (len < prefix + suffix || memcmp (p, QL_PLUGIN_FILE_PREFIX, prefix) != 0
+          || memcmp (p + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) != 0
+          || memchr (p, G_DIR_SEPARATOR, len) != NULL
+          || (previous != NULL && strcmp (previous, p) >= 0))
+        {
+          g_debug ("qlaunch: registry cache listing of %s makes no sense, ignored", path);
+          return NULL;
+        }
+      names[n++] = previous = p;
+    }
+  names[n] = NULL;
+  return g_steal_pointer (&names);
+}
+
+/**
+ * ql_registry_cache_set_dir_names:
+ * @cache: a cache
+ * @path: a search directory
+ * @st: its status before it was read
+ * @read_ns: the real time (nanoseconds since the epoch) after @st was
+ *   taken, before the directory was read
+ * @names: the names of its plugin files, sorted
+ *
+ * Records a listing of @path for ql_registry_cache_dir_names().
+ *
+ * Returns: whether that changed the cache (a listing that differs, or one
+ *   that can now be used where the one before could not)
+ */
+gboolean
+ql_registry_cache_set_dir_names (QlRegistryCache    *cache,
+                                 const char         *path,
+                                 const struct stat  *st,
+                                 gint64              read_ns,
+                                 const char * const *names)
+{
+  g_autoptr(GByteArray) blob = g_byte_array_new ();
+  DirListing *dir;
+  guint index;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    g_byte_array_append (blob, (const guint8 *) names[i], (guint) strlen (names[i]) + 1);
+  dir = find_dir (cache, path, &index);
+  if (dir != NULL)
+    {
+      DirListing now = { { st->st_dev, st->st_ino, stat_mtime_ns (st), stat_ctime_ns (st), read_ns, 0, 0, 0, 0 },
+                         NULL, NULL, 0, FALSE };
+
+      if (dir_listing_matches (dir, st) && dir->names_len == blob->len
+          && memcmp (dir->names, blob->data, blob->len) == 0
+          && (dir_listing_settled (dir) || !dir_listing_settled (&now)))
+        return FALSE;
+      g_ptr_array_remove_index (cache->dirs, index);
+    }
+  dir = g_new0 (DirListing, 1);
+  dir->path = g_strdup (path);
+  dir->id.dev = st->st_dev;
+  dir->id.inode = st->st_ino;
+  dir->id.mtime_ns = stat_mtime_ns (st);
+  dir->id.ctime_ns = stat_ctime_ns (st);
+  dir->id.read_ns = read_ns;
+  dir->names_len = blob->len;
+  dir->names = (char *) g_byte_array_free (g_steal_pointer (&blob), FALSE);
+  g_ptr_array_add (cache->dirs, dir);
+  return TRUE;
+}
+
+/**
+ * ql_registry_cache_prune_dirs:
+ * @cache: a cache
+ *
+ * Drops the listings of directories that are gone or changed.
+ */
+void
+ql_registry_cache_prune_dirs (QlRegistryCache *cache)
+{
+  for (guint i = cache->dirs->len; i-- > 0;)
+    {
+      const DirListing *dir = g_ptr_array_index (cache->dirs, i);
+      struct stat st;
+
+      if (stat (dir->path, &st) != 0 || !dir_listing_matches (dir, &st))
+        g_ptr_array_remove_index (cache->dirs, i);
+    }
+}
+
 /**
  * ql_registry_cache_get_entries:
  * @cache: a cache
@@ -749,7 +1005,9 @@ ql_registry_cache_write (const char       *path,
   g_autofree Identity *identities = g_new0 (Identity, n + 1);
   g_autoptr(GByteArray) blob = g_byte_array_new ();
   g_autoptr(GByteArray) types_blob = g_byte_array_new ();
-  GVariant *children[5];
+  g_autofree DirIdentity *dir_ids = g_new0 (DirIdentity, cache->dirs->len + 1);
+  g_autoptr(GByteArray) dir_texts = g_byte_array_new ();
+  GVariant *children[7];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
@@ -782,6 +1040,23 @@ ql_registry_cache_write (const char       *path,
   children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE (IDENTITY_TYPE), identities, n, sizeof (Identity));
   children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->len > 0 ? blob->data : (guint8 *) "",
                                            blob->len, 1);
+  for (guint i = 0; i < cache->dirs->len; i++)
+    {
+      const DirListing *dir = g_ptr_array_index (cache->dirs, i);
+
+      dir_ids[i] = dir->id;
+      dir_ids[i].path_offset = dir_texts->len;
+      append_text (dir_texts, dir->path);
+      dir_ids[i].path_length = dir_texts->len - dir_ids[i].path_offset;
+      dir_ids[i].names_offset = dir_texts->len;
+      if (dir->names_len > 0)
+        g_byte_array_append (dir_texts, (const guint8 *) dir->names, (guint) dir->names_len);
+      dir_ids[i].names_length = (guint32) dir->names_len;
+    }
+  children[5] = g_variant_new_fixed_array (G_VARIANT_TYPE (DIR_TYPE), dir_ids, cache->dirs->len,
+                                           sizeof (DirIdentity));
+  children[6] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, dir_texts->len > 0 ? dir_texts->data : (guint8 *) "",
+                                           dir_texts->len, 1);
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   return ql_cache_file_write_with_tail (path, magic, data, types_blob->data, types_blob->len, error);
 }

@@ -8,6 +8,10 @@
 
 G_BEGIN_DECLS
 
+/* Plugin files are named PREFIX<family>SUFFIX. */
+#define QL_PLUGIN_FILE_PREFIX "libqlaunch-"
+#define QL_PLUGIN_FILE_SUFFIX ".so"
+
 typedef struct
 {
   char    *path;          /* as found in its search directory */
@@ -67,6 +71,15 @@ void                  ql_registry_cache_replace       (QlRegistryCache          
                                                        QlRegistryCacheEntry       *entry);
 gboolean              ql_registry_cache_remove        (QlRegistryCache            *cache,
                                                        const char                 *path);
+const char          **ql_registry_cache_dir_names     (QlRegistryCache            *cache,
+                                                       const char                 *path,
+                                                       const struct stat          *st);
+gboolean              ql_registry_cache_set_dir_names (QlRegistryCache            *cache,
+                                                       const char                 *path,
+                                                       const struct stat          *st,
+                                                       gint64                      read_ns,
+                                                       const char * const         *names);
+void                  ql_registry_cache_prune_dirs    (QlRegistryCache            *cache);
 GHashTable           *ql_registry_cache_get_entries   (QlRegistryCache            *cache);
 gboolean              ql_registry_cache_write         (const char                 *path,
                                                        QlRegistryCache            *cache,

@@ -5,18 +5,18 @@
 #include "ql-registry-cache.h"
 #include "ql-registry-scanner.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef QL_SYSTEM_PLUGIN_DIR
 #error "QL_SYSTEM_PLUGIN_DIR must be defined by the build"
 #endif
-
-#define QL_PLUGIN_FILE_PREFIX "libqlaunch-"
-#define QL_PLUGIN_FILE_SUFFIX ".so"
 
 /**
  * QlRegistry:
@@ -953,8 +953,8 @@ ql_registry_scan_in_child (QlRegistry        *self,
   return ql_registry_scan_cached (self, path, family, st, FALSE, rank);
 }
 
-/* Writes the cache if it changed, without the entries of files that are
- * gone or changed. A cache that cannot be written is not an error. */
+/* Writes the cache if it changed, without the entries of files (and the
+ * listings of directories) that are gone or changed. A cache that cannot be written is not an error. */
 static void
 ql_registry_cache_save (QlRegistry *self)
 {
@@ -974,6 +974,7 @@ ql_registry_cache_save (QlRegistry *self)
       if (stat (entry->path, &st) != 0 || !ql_registry_cache_entry_matches (entry, &st))
         g_hash_table_iter_remove (&iter);
     }
+  ql_registry_cache_prune_dirs (self->cache);
   if (!ql_registry_cache_write (self->cache_path, self->cache, &error))
     g_debug ("qlaunch: registry cache %s not written: %s", self->cache_path, error->message);
   self->cache_dirty = FALSE;
@@ -1290,10 +1291,89 @@ ql_scan_candidate_new (const char *dir_name,
 }
 
 static int
-ql_compare_candidates (gconstpointer a,
+ql_compare_strv_items (gconstpointer a,
                        gconstpointer b)
 {
-  return strcmp ((*(QlScanCandidate * const *) a)->basename, (*(QlScanCandidate * const *) b)->basename);
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The names of @dir's entries named libqlaunch-*.so, sorted,
+ * %NULL-terminated; @dir is closed. */
+static GPtrArray *
+ql_registry_read_dir (DIR *dir)
+{
+  const gsize prefix = sizeof QL_PLUGIN_FILE_PREFIX - 1;
+  const gsize suffix = sizeof QL_PLUGIN_FILE_SUFFIX - 1;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *entry;
+
+  while ((entry = readdir (dir)) != NULL)
+    {
+      const char *name = entry->d_name;
+      gsize len = strlen (name);
+
+      if (len >= prefix + suffix && memcmp (name, QL_PLUGIN_FILE_PREFIX, prefix) == 0
+          && memcmp (name + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) == 0)
+        g_ptr_array_add (names, g_strndup (name, len));
+    }
+  closedir (dir);
+  g_ptr_array_sort (names, ql_compare_strv_items);
+  g_ptr_array_add (names, NULL);
+  return names;
+}
+
+/* The names of @dir_name's plugin files (libqlaunch-*.so), sorted: as the
+ * cache listed them if the directory (@dir_fd, @dir_st) has not changed
+ * since, else read now (and the listing recorded). NULL if it cannot be
+ * read. */
+static const char **
+ql_registry_dir_names (QlRegistry        *self,
+                       const char        *dir_name,
+                       int                dir_fd,
+                       const struct stat *dir_st,
+                       GPtrArray        **owned)
+{
+  const char **names;
+  DIR *dir;
+  gint64 read_ns = 0;
+
+  *owned = NULL;
+  if (dir_fd >= 0)
+    {
+      struct timespec now;
+
+      names = ql_registry_cache_dir_names (self->cache, dir_name, dir_st);
+      if (names != NULL)
+        {
+          g_debug ("plugin directory '%s' unchanged: its files as the registry cache listed them", dir_name);
+          return names;
+        }
+      clock_gettime (CLOCK_REALTIME, &now);
+      read_ns = (gint64) now.tv_sec * G_GINT64_CONSTANT (1000000000) + now.tv_nsec;
+    }
+  /* Read through the checked descriptor when there is one: the directory
+   * whose status was taken. */
+  if (dir_fd >= 0)
+    {
+      int fd = openat (dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+      dir = fd >= 0 ? fdopendir (fd) : NULL;
+      if (dir == NULL && fd >= 0)
+        close (fd);
+    }
+  else
+    dir = opendir (dir_name);
+  if (dir == NULL)
+    {
+      g_debug ("skipping plugin directory '%s': %s", dir_name, g_strerror (errno));
+      return NULL;
+    }
+  *owned = ql_registry_read_dir (dir);
+  if (dir_fd >= 0
+      && ql_registry_cache_set_dir_names (self->cache, dir_name, dir_st, read_ns,
+                                          (const char * const *) (*owned)->pdata))
+    self->cache_dirty = TRUE;
+  return g_memdup2 ((*owned)->pdata, (*owned)->len * sizeof (char *));
 }
 
 /* The regular files named libqlaunch-*.so of @dir_name, sorted by name,
@@ -1303,43 +1383,22 @@ ql_registry_list_dir (QlRegistry *self,
                       const char *dir_name,
                       GPtrArray  *candidates)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GDir) dir = NULL;
-  g_autoptr(GPtrArray) found = NULL;
-  const gsize prefix = sizeof QL_PLUGIN_FILE_PREFIX - 1;
-  const gsize suffix = sizeof QL_PLUGIN_FILE_SUFFIX - 1;
+  g_autoptr(GPtrArray) owned = NULL;
+  g_autofree const char **names = NULL;
   gsize dir_len = strlen (dir_name);
   gboolean dir_sep = dir_len > 0 && dir_name[dir_len - 1] == G_DIR_SEPARATOR;
-  const char *name;
+  struct stat dir_st;
   int dir_fd = -1;
 
-  dir = g_dir_open (dir_name, 0, &local_error);
-  if (dir == NULL)
-    {
-      g_debug ("skipping plugin directory '%s': %s",
-               dir_name, local_error->message);
-      return;
-    }
-
-  found = g_ptr_array_new ();
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      gsize len = strlen (name);
-
-      if (len >= prefix + suffix && memcmp (name, QL_PLUGIN_FILE_PREFIX, prefix) == 0
-          && memcmp (name + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) == 0)
-        g_ptr_array_add (found, ql_scan_candidate_new (dir_name, dir_len, dir_sep, name, len));
-    }
-  g_ptr_array_sort (found, ql_compare_candidates);
   /* With a cache, the directory's path is checked once, and each file
    * from there with one fstatat(); a link, or a directory that fails the
    * checks, takes the long way per file (which reports why). */
   if (self->cache != NULL)
-    dir_fd = ql_plugin_file_open_dir (dir_name, NULL);
-
-  for (guint i = 0; i < found->len; i++)
+    dir_fd = ql_plugin_file_open_dir (dir_name, &dir_st, NULL);
+  names = ql_registry_dir_names (self, dir_name, dir_fd, &dir_st, &owned);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
     {
-      QlScanCandidate *c = g_ptr_array_index (found, i);
+      QlScanCandidate *c = ql_scan_candidate_new (dir_name, dir_len, dir_sep, names[i], strlen (names[i]));
 
       c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, c->basename, &c->st);
       if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
@@ -1624,13 +1683,6 @@ ql_registry_lookup_plugin (QlRegistry *self,
   if (pending != NULL)
     ql_registry_load_pending (self, pending);
   return g_hash_table_lookup (self->plugins_by_name, name);
-}
-
-static int
-ql_compare_strv_items (gconstpointer a,
-                       gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
 /**

@@ -10,6 +10,10 @@
  *     directory); a warm `args` opens only the plugin the VM uses;
  *   - touching, replacing, adding or removing a plugin file is seen by the
  *     next call, which opens just that file;
+ *   - a plugin directory that has not changed since its listing in the
+ *     cache was read is not read again; adding or removing a file is
+ *     still seen by the next call; a listing that makes no sense is
+ *     ignored;
  *   - a failed plugin is reported at every call but opened only once;
  *   - a cache that is truncated, damaged, of another format or written by
  *     another qlaunch version is ignored and rewritten; one in a directory
@@ -47,6 +51,9 @@ typedef struct
   char *cache_file;
   char *vm_file;
 } Fixture;
+
+/* What the last run_opened() printed, debug messages included. */
+static char *last_said;
 
 static const char * const copied[] = { "balloon", "block", "rng", NULL };
 
@@ -142,6 +149,7 @@ fixture_tear_down (Fixture       *f,
   g_unsetenv ("G_MESSAGES_DEBUG");
   g_unsetenv ("QLAUNCH_CACHE_DIR");
   g_unsetenv ("QLAUNCH_REGISTRY_CACHE");
+  g_clear_pointer (&last_said, g_free);
   ql_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->plugin_dir);
@@ -178,6 +186,8 @@ run_opened (Fixture     *f,
     g_error ("qlaunch exited %d:\n%s\n%s", status, out, err);
   both = g_strconcat (out, "\n", err, NULL);
   g_test_message ("qlaunch said:\n%s", both);
+  g_free (last_said);
+  last_said = g_strdup (both);
   lines = g_strsplit (both, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -733,15 +743,109 @@ test_bad_descriptions (Fixture       *f,
 
   /* The previous format's string: the whole file is ignored. */
   {
-    char *format = memmem (good, good_len, "qlaunch-registry-4", 18);
+    char *format = memmem (good, good_len, "qlaunch-registry-5", 18);
 
     g_assert_nonnull (format);
     memcpy (copy, good, good_len);
-    copy[format - good + 17] = '3';
+    copy[format - good + 17] = '4';
     rewrite_cache_hashed (f, copy, good_len);
     assert_opened (args_opened (f), "balloon,block,initfail,rng");
     assert_opened (args_opened (f), "rng");
   }
+}
+
+/* Whether the last call took the plugin directory's files from the
+ * cache's listing instead of reading the directory. */
+static gboolean
+listed_from_cache (void)
+{
+  return strstr (last_said, "unchanged: its files as the registry cache listed them") != NULL;
+}
+
+/* Waits until the plugin directory's last change is more than 2 s old: a
+ * listing read from then on is one the cache trusts. */
+static void
+settle (Fixture *f)
+{
+  struct stat st;
+  gint64 settled_us;
+
+  g_assert_cmpint (g_stat (f->plugin_dir, &st), ==, 0);
+  settled_us = (gint64) st.st_ctim.tv_sec * G_USEC_PER_SEC + st.st_ctim.tv_nsec / 1000 + 2200 * 1000;
+  while (g_get_real_time () < settled_us)
+    g_usleep ((gulong) (settled_us - g_get_real_time ()));
+}
+
+static void
+test_dir_listing (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *vsock = plugin_path (f, "vsock");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *good = NULL;
+  gsize good_len = 0;
+  char *names;
+
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  settle (f);
+  /* The first call after the directory settled reads it again (the
+   * listing it had was read too soon after the last change); the next
+   * takes the listing. */
+  assert_opened (args_opened (f), "rng");
+  assert_opened (args_opened (f), "rng");
+  g_assert_true (listed_from_cache ());
+  assert_opened (run_opened (f, "inspect", NULL), "");
+  g_assert_true (listed_from_cache ());
+  g_assert_nonnull (strstr (last_said, "balloon"));
+
+  /* Added: the directory changed, so it is read. */
+  install_plugin (f, "vsock");
+  assert_opened (args_opened (f), "rng,vsock");
+  g_assert_false (listed_from_cache ());
+  /* That listing was read less than 2 s after the change (if this call
+   * returned by then): the next call reads the directory again. */
+  {
+    struct stat st;
+    gint64 changed_us;
+
+    g_assert_cmpint (g_stat (f->plugin_dir, &st), ==, 0);
+    changed_us = (gint64) st.st_ctim.tv_sec * G_USEC_PER_SEC + st.st_ctim.tv_nsec / 1000;
+    if (g_get_real_time () < changed_us + 2 * G_USEC_PER_SEC)
+      {
+        assert_opened (args_opened (f), "rng");
+        g_assert_false (listed_from_cache ());
+      }
+    else
+      g_test_message ("slow machine: the call took 2 s, the unsettled listing not checked");
+  }
+
+  /* Removed, after a listing with it. */
+  settle (f);
+  assert_opened (args_opened (f), "rng");
+  assert_opened (args_opened (f), "rng");
+  g_assert_true (listed_from_cache ());
+  g_assert_cmpint (g_unlink (vsock), ==, 0);
+  assert_opened (run_opened (f, "inspect", NULL), "");
+  g_assert_false (listed_from_cache ());
+  g_assert_null (strstr (last_said, "vsock"));
+
+  /* A listing out of order: ignored, the directory read, the listing
+   * written again. */
+  settle (f);
+  assert_opened (args_opened (f), "rng");
+  assert_opened (args_opened (f), "rng");
+  g_assert_true (listed_from_cache ());
+  g_file_get_contents (f->cache_file, &good, &good_len, &error);
+  g_assert_no_error (error);
+  names = memmem (good, good_len, "libqlaunch-balloon.so\0libqlaunch-block.so", 41);
+  g_assert_nonnull (names);
+  names[strlen ("libqlaunch-")] = 'z';
+  rewrite_cache_hashed (f, good, good_len);
+  assert_opened (args_opened (f), "rng");
+  g_assert_false (listed_from_cache ());
+  assert_opened (args_opened (f), "rng");
+  g_assert_true (listed_from_cache ());
 }
 
 static int
@@ -866,6 +970,7 @@ main (int    argc,
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/registry-cache/cold-then-warm", test_cold_then_warm);
   ADD ("/registry-cache/changes-seen", test_changes_seen);
+  ADD ("/registry-cache/dir-listing", test_dir_listing);
   ADD ("/registry-cache/bad-cache-rewritten", test_bad_cache_rewritten);
   ADD ("/registry-cache/unsafe-cache-dir", test_unsafe_cache_dir);
   ADD ("/registry-cache/switches", test_switches);

@@ -135,6 +135,11 @@ struct _QlRegistryCache
   guint8         *state;       /* per path: ENTRY_* */
   QlRegistryCacheEntry **decoded; /* per path: its entry (owned) while not merged */
   gsize           finger;      /* the index last found: the next lookup tries the one after */
+  /* Decoded entries are carved from these blocks (owned), not allocated
+   * one by one; entry->in_place says so. */
+  GPtrArray      *blocks;
+  guint8         *block_next;
+  gsize           block_left;
   GPtrArray      *dirs;        /* DirListing (owned) */
 };
 
@@ -188,9 +193,9 @@ ql_registry_cache_entry_free (QlRegistryCacheEntry *entry)
     return;
   if (entry->in_place)
     {
-      /* Decoded: nothing of its own but the types' descriptions. */
+      /* Decoded: nothing of its own but the types' descriptions (its
+       * memory is the cache's). */
       g_free (entry->types_owned);
-      g_free (entry);
       return;
     }
   g_free (entry->path);
@@ -403,13 +408,14 @@ ql_registry_cache_path_hash (gconstpointer key)
   return h;
 }
 
+/* [a-z][a-z0-9-]* */
 static gboolean
 valid_name (const char *s)
 {
-  if (!g_ascii_islower (s[0]))
+  if (s[0] < 'a' || s[0] > 'z')
     return FALSE;
-  for (const char *p = s; *p != '\0'; p++)
-    if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
+  for (const char *p = s + 1; *p != '\0'; p++)
+    if ((*p < 'a' || *p > 'z') && (*p < '0' || *p > '9') && *p != '-')
       return FALSE;
   return TRUE;
 }
@@ -429,6 +435,7 @@ ql_registry_cache_new (void)
   cache->entries = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, NULL,
                                           (GDestroyNotify) ql_registry_cache_entry_free);
   cache->dirs = g_ptr_array_new_with_free_func (dir_listing_free);
+  cache->blocks = g_ptr_array_new_with_free_func (g_free);
   return cache;
 }
 
@@ -443,6 +450,7 @@ ql_registry_cache_free (QlRegistryCache *cache)
         ql_registry_cache_entry_free (cache->decoded[i]);
   g_hash_table_unref (cache->entries);
   g_ptr_array_unref (cache->dirs);
+  g_ptr_array_unref (cache->blocks);
   g_free (cache->paths);
   g_free (cache->state);
   g_free (cache->decoded);
@@ -470,6 +478,32 @@ all_ascii (const char *p,
   for (; i < len; i++)
     any |= (guchar) p[i];
   return (any & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
+}
+
+/* @size zeroed bytes, aligned for a QlRegistryCacheEntry, valid as long as
+ * @cache. */
+static gpointer
+cache_alloc0 (QlRegistryCache *cache,
+              gsize            size)
+{
+  const gsize align = G_ALIGNOF (QlRegistryCacheEntry) > 8 ? G_ALIGNOF (QlRegistryCacheEntry) : 8;
+  const gsize block_size = 8192;
+  gpointer mem;
+
+  size = (size + align - 1) & ~(align - 1);
+  if (size > cache->block_left)
+    {
+      gsize new_size = MAX (block_size, size);
+
+      /* g_malloc0: aligned for any type. */
+      cache->block_next = g_malloc0 (new_size);
+      cache->block_left = new_size;
+      g_ptr_array_add (cache->blocks, cache->block_next);
+    }
+  mem = cache->block_next;
+  cache->block_next += size;
+  cache->block_left -= size;
+  return mem;
 }
 
 /* Entry @index of the file, if it makes sense (the file is untrusted:
@@ -520,8 +554,8 @@ decode (QlRegistryCache *cache,
   else if (id->error_code != -1 || n_types == 0 || id->types_length == 0)
     return NULL;
 
-  /* The entry and its types' array in one block. */
-  entry = g_malloc0 (sizeof (QlRegistryCacheEntry) + (n_types + 1) * sizeof (char *));
+  /* The entry and its types' array, in the cache's memory. */
+  entry = cache_alloc0 (cache, sizeof (QlRegistryCacheEntry) + (n_types + 1) * sizeof (char *));
   entry->in_place = TRUE;
   entry->path = (char *) path;
   entry->device_types = (char **) (entry + 1);

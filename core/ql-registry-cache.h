@@ -30,9 +30,9 @@ typedef struct
   guint    abi_minor;
   char   **device_types;  /* in registration order */
   guint    rank;          /* a registry's scan order of the file, plus one; 0: none */
-  /* An entry read from the file: the strings above point into the cache's
-   * file data (valid as long as the cache), device_types into the entry's
-   * own allocation. */
+  /* An entry read from the file: the entry, with device_types right after
+   * it, is in the cache's memory, and the strings above point into the
+   * cache's file data (all valid as long as the cache). */
   gboolean in_place;
   /* The descriptions of the device types (properties included), in the
    * order of device_types, as the cache file's tail holds them (see

@@ -314,10 +314,10 @@ ql_plugin_family_length (const char *basename,
       || memcmp (basename + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) != 0)
     return 0;
   family_len = len - prefix - suffix;
-  if (!g_ascii_islower (start[0]))
+  if (start[0] < 'a' || start[0] > 'z')
     return 0;
   for (gsize i = 1; i < family_len; i++)
-    if (!g_ascii_islower (start[i]) && !g_ascii_isdigit (start[i]) && start[i] != '-')
+    if ((start[i] < 'a' || start[i] > 'z') && (start[i] < '0' || start[i] > '9') && start[i] != '-')
       return 0;
   return family_len;
 }
@@ -1246,8 +1246,8 @@ ql_registry_load_file (QlRegistry                 *self,
   return plugin;
 }
 
-/* A plugin file found in a search directory, in one allocation with its
- * path and family. */
+/* A plugin file found in a search directory, with its path and family
+ * right after it (the candidates of a directory share one allocation). */
 typedef struct
 {
   char        *path;
@@ -1257,18 +1257,36 @@ typedef struct
   const char  *basename;  /* in path */
 } QlScanCandidate;
 
-/* A candidate for @basename (@len bytes) of @dir_name (@dir_len bytes),
- * which needs a separator unless @dir_sep. */
+#define QL_SCAN_CANDIDATE_ALIGN 16
+G_STATIC_ASSERT (QL_SCAN_CANDIDATE_ALIGN % G_ALIGNOF (QlScanCandidate) == 0);
+
+/* The bytes a candidate for a basename of @len bytes of a directory whose
+ * name has @dir_len bytes (and needs a separator unless @dir_sep) takes at
+ * most (its family is shorter than the basename), rounded up so that the
+ * next one is aligned. */
+static gsize
+ql_scan_candidate_size (gsize    dir_len,
+                        gboolean dir_sep,
+                        gsize    len)
+{
+  gsize size = sizeof (QlScanCandidate) + dir_len + (dir_sep ? 0 : 1) + len + 1 + len + 1;
+
+  return (size + QL_SCAN_CANDIDATE_ALIGN - 1) & ~(gsize) (QL_SCAN_CANDIDATE_ALIGN - 1);
+}
+
+/* Makes a candidate at @mem (of ql_scan_candidate_size() bytes or more) for
+ * @basename (@len bytes) of @dir_name (@dir_len bytes). */
 static QlScanCandidate *
-ql_scan_candidate_new (const char *dir_name,
-                       gsize       dir_len,
-                       gboolean    dir_sep,
-                       const char *basename,
-                       gsize       len)
+ql_scan_candidate_init (gpointer    mem,
+                        const char *dir_name,
+                        gsize       dir_len,
+                        gboolean    dir_sep,
+                        const char *basename,
+                        gsize       len)
 {
   gsize family_len = ql_plugin_family_length (basename, len);
   gsize path_len = dir_len + (dir_sep ? 0 : 1) + len;
-  QlScanCandidate *c = g_malloc (sizeof (QlScanCandidate) + path_len + 1 + family_len + 1);
+  QlScanCandidate *c = mem;
   char *path = (char *) (c + 1);
   char *p = path;
 
@@ -1377,11 +1395,12 @@ ql_registry_dir_names (QlRegistry        *self,
 }
 
 /* The regular files named libqlaunch-*.so of @dir_name, sorted by name,
- * onto @candidates. */
+ * onto @candidates; their memory onto @blocks. */
 static void
 ql_registry_list_dir (QlRegistry *self,
                       const char *dir_name,
-                      GPtrArray  *candidates)
+                      GPtrArray  *candidates,
+                      GPtrArray  *blocks)
 {
   g_autoptr(GPtrArray) owned = NULL;
   g_autofree const char **names = NULL;
@@ -1389,6 +1408,8 @@ ql_registry_list_dir (QlRegistry *self,
   gboolean dir_sep = dir_len > 0 && dir_name[dir_len - 1] == G_DIR_SEPARATOR;
   struct stat dir_st;
   int dir_fd = -1;
+  gsize size = 0;
+  guint8 *block;
 
   /* With a cache, the directory's path is checked once, and each file
    * from there with one fstatat(); a link, or a directory that fails the
@@ -1397,14 +1418,20 @@ ql_registry_list_dir (QlRegistry *self,
     dir_fd = ql_plugin_file_open_dir (dir_name, &dir_st, NULL);
   names = ql_registry_dir_names (self, dir_name, dir_fd, &dir_st, &owned);
   for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    size += ql_scan_candidate_size (dir_len, dir_sep, strlen (names[i]));
+  block = size > 0 ? g_malloc (size) : NULL;
+  if (block != NULL)
+    g_ptr_array_add (blocks, block);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
     {
-      QlScanCandidate *c = ql_scan_candidate_new (dir_name, dir_len, dir_sep, names[i], strlen (names[i]));
+      gsize len = strlen (names[i]);
+      QlScanCandidate *c = ql_scan_candidate_init (block, dir_name, dir_len, dir_sep, names[i], len);
 
+      block += ql_scan_candidate_size (dir_len, dir_sep, len);
       c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, c->basename, &c->st);
       if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
         {
           g_debug ("skipping '%s': not a regular file", c->path);
-          g_free (c);
           continue;
         }
       g_ptr_array_add (candidates, c);
@@ -1587,12 +1614,14 @@ void
 ql_registry_scan (QlRegistry *self)
 {
   g_autoptr(GPtrArray) candidates = NULL;
+  g_autoptr(GPtrArray) blocks = NULL;
 
   g_return_if_fail (QL_IS_REGISTRY (self));
 
-  candidates = g_ptr_array_new_with_free_func (g_free);
+  candidates = g_ptr_array_new ();
+  blocks = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < self->search_dirs->len; i++)
-    ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates);
+    ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates, blocks);
   ql_registry_scan_new_files (self, candidates);
   for (guint i = 0; i < candidates->len; i++)
     ql_registry_scan_candidate (self, g_ptr_array_index (candidates, i));

@@ -19,8 +19,9 @@
 
 #define FORMAT "qlaunch-registry-5"
 /* The payload: (format, qlaunch version, paths, identities, texts,
- * directories): entry i is the i-th of the first three arrays. Laid out so that a reader decodes only the
- * entries of the files it meets, each in a few steps (a command pays for
+ * directories, dir texts): entry i is the i-th of paths, identities and
+ * texts. Laid out so that a reader decodes only the entries of the files
+ * it meets, each in a few steps (a command pays for
  * the plugin files it looks at, not for every file the cache knows), and
  * of those only the parts it uses:
  *   paths:      every path, each ended by a NUL, in one byte array;
@@ -32,10 +33,10 @@
  *               device types;
  *   directories: per search directory a registry listed, a fixed-size
  *               DIR_TYPE, read in place: its identity (device, inode,
- *               mtime, ctime), when it was read, and where its path and
- *               the names of its plugin files then (sorted, each ended by
- *               a NUL) are in
- *   dir texts:  one byte array (see ql_registry_cache_dir_names()).
+ *               mtime, ctime), when it was read, and where in the dir
+ *               texts its path and the names of its plugin files then
+ *               (sorted, each ended by a NUL) are;
+ *   dir texts:  one byte array of those (see ql_registry_cache_dir_names()).
  * The file's tail (ql_cache_file_read_with_tail(): not hashed with the
  * payload, so that a command that describes no type does not pay for
  * them): per entry that loaded, the descriptions of its device types, in

@@ -954,7 +954,8 @@ ql_registry_scan_in_child (QlRegistry        *self,
 }
 
 /* Writes the cache if it changed, without the entries of files (and the
- * listings of directories) that are gone or changed. A cache that cannot be written is not an error. */
+ * listings of directories) that are gone or changed. A cache that cannot
+ * be written is not an error. */
 static void
 ql_registry_cache_save (QlRegistry *self)
 {

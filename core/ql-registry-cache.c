@@ -9,8 +9,11 @@
  * `qlaunch inspect` shows), or the load error. A registry
  * with a cache opens a plugin file whose identity matches its entry only
  * when one of its device types is used; a file that failed is not opened
- * again until it changes. The format string and qlaunch's version are part
- * of the file: another qlaunch's cache is ignored and rewritten. */
+ * again until it changes. For each search directory it records the names
+ * of its plugin files and the directory's identity, so that a directory
+ * unchanged since is not read again. The format string and qlaunch's
+ * version are part of the file: another qlaunch's cache is ignored and
+ * rewritten. */
 #include "ql-registry-cache.h"
 #include "ql-cache-file.h"
 #include "ql-private.h"

@@ -131,9 +131,8 @@ struct _QlRegistryCache
   const guint8   *types;
   gsize           types_len;
   const Identity *identities;
-  /* The file's paths (in data), sorted as written; an entry whose
-   * path is out of order is not found, so it is scanned again and the
-   * file rewritten. */
+  /* The file's paths (in data), sorted as written (a file whose paths
+   * are not is damaged). */
   const char    **paths;
   gsize           n_paths;
   guint8         *state;       /* per path: ENTRY_* */
@@ -595,6 +594,19 @@ decode (QlRegistryCache *cache,
   return entry;
 }
 
+/* The string @value holds. The cache file is read as trusted GVariant
+ * data (ql-cache-file.c), so GLib does not check its framing: a string
+ * whose offsets were edited can come out with no bytes (GLib then gives
+ * NULL) or without its NUL; either reads as "". */
+static const char *
+trusted_string (GVariant *value)
+{
+  const char *s = g_variant_get_data (value);
+  gsize size = g_variant_get_size (value);
+
+  return s != NULL && size > 0 && s[size - 1] == '\0' ? s : "";
+}
+
 /**
  * ql_registry_cache_read:
  * @path: the cache file
@@ -615,14 +627,18 @@ ql_registry_cache_read (const char *path)
   g_autoptr(GVariant) texts = NULL;
   g_autoptr(GVariant) dirs = NULL;
   g_autoptr(GVariant) dir_texts = NULL;
+  g_autoptr(GVariant) format_v = NULL;
+  g_autoptr(GVariant) version_v = NULL;
   g_autoptr(QlRegistryCache) cache = NULL;
   const char *format, *version, *p, *end;
   gsize paths_len = 0, n_identities = 0, n = 0;
 
   if (data == NULL)
     return NULL;
-  g_variant_get_child (data, 0, "&s", &format);
-  g_variant_get_child (data, 1, "&s", &version);
+  format_v = g_variant_get_child_value (data, 0);
+  version_v = g_variant_get_child_value (data, 1);
+  format = trusted_string (format_v);
+  version = trusted_string (version_v);
   if (strcmp (format, FORMAT) != 0 || strcmp (version, QL_VERSION) != 0)
     {
       g_debug ("qlaunch: %s was written by another qlaunch (%s, %s)", path, format, version);
@@ -649,7 +665,16 @@ ql_registry_cache_read (const char *path)
   cache->decoded = g_new (QlRegistryCacheEntry *, n + 1);
   cache->n_paths = n;
   for (gsize i = 0; p < end; p += strlen (p) + 1)
-    cache->paths[i++] = p;
+    {
+      /* Sorted, each once: a path is found (binary search) at its index
+       * or not at all. */
+      if (i > 0 && strcmp (cache->paths[i - 1], p) >= 0)
+        {
+          g_debug ("qlaunch: %s is damaged (its paths are out of order)", path);
+          return NULL;
+        }
+      cache->paths[i++] = p;
+    }
   if (n != n_identities)
     {
       g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " paths, %" G_GSIZE_FORMAT
@@ -994,13 +1019,14 @@ ql_registry_cache_get_entries (QlRegistryCache *cache)
 {
   if (cache->merged)
     return cache->entries;
-  /* From now on the table holds every entry. */
+  /* From now on the table holds every entry (it held only those of paths
+   * the file does not have). */
   for (gsize i = 0; i < cache->n_paths; i++)
     {
       QlRegistryCacheEntry *entry = ql_registry_cache_lookup (cache, cache->paths[i]);
 
       if (entry != NULL)
-        g_hash_table_replace (cache->entries, entry->path, entry);
+        g_hash_table_insert (cache->entries, entry->path, entry);
     }
   cache->merged = TRUE;
   return cache->entries;

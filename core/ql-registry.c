@@ -1342,29 +1342,33 @@ ql_registry_read_dir (DIR *dir)
 }
 
 /* The names of @dir_name's plugin files (libqlaunch-*.so), sorted: as the
- * cache listed them if the directory (@dir_fd, @dir_st) has not changed
- * since, else read now (and the listing recorded). NULL if it cannot be
- * read. */
+ * cache listed them (@listed) if @use_listing and the directory (@dir_fd,
+ * @dir_st) has not changed since, else read now (and the listing
+ * recorded). NULL if it cannot be read. */
 static const char **
 ql_registry_dir_names (QlRegistry        *self,
                        const char        *dir_name,
                        int                dir_fd,
                        const struct stat *dir_st,
-                       GPtrArray        **owned)
+                       gboolean           use_listing,
+                       GPtrArray        **owned,
+                       gboolean          *listed)
 {
   const char **names;
   DIR *dir;
   gint64 read_ns = 0;
 
   *owned = NULL;
+  *listed = FALSE;
   if (dir_fd >= 0)
     {
       struct timespec now;
 
-      names = ql_registry_cache_dir_names (self->cache, dir_name, dir_st);
+      names = use_listing ? ql_registry_cache_dir_names (self->cache, dir_name, dir_st) : NULL;
       if (names != NULL)
         {
           g_debug ("plugin directory '%s' unchanged: its files as the registry cache listed them", dir_name);
+          *listed = TRUE;
           return names;
         }
       clock_gettime (CLOCK_REALTIME, &now);
@@ -1403,39 +1407,63 @@ ql_registry_list_dir (QlRegistry *self,
                       GPtrArray  *candidates,
                       GPtrArray  *blocks)
 {
-  g_autoptr(GPtrArray) owned = NULL;
-  g_autofree const char **names = NULL;
   gsize dir_len = strlen (dir_name);
   gboolean dir_sep = dir_len > 0 && dir_name[dir_len - 1] == G_DIR_SEPARATOR;
+  guint first = candidates->len;
+  gboolean use_listing = TRUE;
   struct stat dir_st;
   int dir_fd = -1;
-  gsize size = 0;
-  guint8 *block;
 
   /* With a cache, the directory's path is checked once, and each file
    * from there with one fstatat(); a link, or a directory that fails the
    * checks, takes the long way per file (which reports why). */
   if (self->cache != NULL)
     dir_fd = ql_plugin_file_open_dir (dir_name, &dir_st, NULL);
-  names = ql_registry_dir_names (self, dir_name, dir_fd, &dir_st, &owned);
-  for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    size += ql_scan_candidate_size (dir_len, dir_sep, strlen (names[i]));
-  block = size > 0 ? g_malloc (size) : NULL;
-  if (block != NULL)
-    g_ptr_array_add (blocks, block);
-  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+  for (gboolean again = TRUE; again;)
     {
-      gsize len = strlen (names[i]);
-      QlScanCandidate *c = ql_scan_candidate_init (block, dir_name, dir_len, dir_sep, names[i], len);
+      g_autoptr(GPtrArray) owned = NULL;
+      g_autofree const char **names = NULL;
+      gboolean listed = FALSE;
+      gsize size = 0;
+      guint8 *block;
 
-      block += ql_scan_candidate_size (dir_len, dir_sep, len);
-      c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, c->basename, &c->st);
-      if (!c->trusted && (stat (c->path, &c->st) != 0 || !S_ISREG (c->st.st_mode)))
+      again = FALSE;
+      names = ql_registry_dir_names (self, dir_name, dir_fd, &dir_st, use_listing, &owned, &listed);
+      for (guint i = 0; names != NULL && names[i] != NULL; i++)
+        size += ql_scan_candidate_size (dir_len, dir_sep, strlen (names[i]));
+      block = size > 0 ? g_malloc (size) : NULL;
+      if (block != NULL)
+        g_ptr_array_add (blocks, block);
+      for (guint i = 0; names != NULL && names[i] != NULL; i++)
         {
-          g_debug ("skipping '%s': not a regular file", c->path);
-          continue;
+          gsize len = strlen (names[i]);
+          QlScanCandidate *c = ql_scan_candidate_init (block, dir_name, dir_len, dir_sep, names[i], len);
+
+          block += ql_scan_candidate_size (dir_len, dir_sep, len);
+          c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, c->basename, &c->st);
+          if (!c->trusted)
+            {
+              int rc = stat (c->path, &c->st);
+
+              if (rc != 0 && errno == ENOENT && listed)
+                {
+                  /* The directory did not change, yet a file its listing
+                   * names is not there: the listing is wrong. */
+                  g_debug ("plugin directory '%s': '%s' of the registry cache's listing is "
+                           "missing; reading the directory", dir_name, names[i]);
+                  g_ptr_array_set_size (candidates, first);
+                  use_listing = FALSE;
+                  again = TRUE;
+                  break;
+                }
+              if (rc != 0 || !S_ISREG (c->st.st_mode))
+                {
+                  g_debug ("skipping '%s': not a regular file", c->path);
+                  continue;
+                }
+            }
+          g_ptr_array_add (candidates, c);
         }
-      g_ptr_array_add (candidates, c);
     }
   if (dir_fd >= 0)
     close (dir_fd);

@@ -360,6 +360,17 @@ rewrite_cache (Fixture    *f,
 }
 
 static void
+rewrite_cache_hashed (Fixture *f,
+                      char    *copy,
+                      gsize    len)
+{
+  guint64 hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (copy)));
+
+  memcpy (copy + 16, &hash, sizeof hash);
+  rewrite_cache (f, copy, len);
+}
+
+static void
 test_bad_cache_rewritten (Fixture       *f,
                           gconstpointer  data)
 {
@@ -407,6 +418,33 @@ test_bad_cache_rewritten (Fixture       *f,
     memcpy (copy + 16, &hash, sizeof hash);
     rewrite_cache (f, copy, good_len);
   }
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Edited, and its hash recomputed: the paths out of order ('balloon'
+   * renamed 'zalloon' in the paths, not in the plugin directory's
+   * listing). */
+  {
+    char *at;
+
+    memcpy (copy, good, good_len);
+    at = memmem (copy, good_len, "plugins/libqlaunch-balloon.so", 29);
+    g_assert_nonnull (at);
+    at[strlen ("plugins/libqlaunch-")] = 'z';
+    rewrite_cache_hashed (f, copy, good_len);
+  }
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  assert_opened (args_opened (f), "rng");
+
+  /* Edited, and its hash recomputed: the payload's last framing offset
+   * (where its first string, the format, ends; 2 bytes at this size) set
+   * to 0, so that the string has no bytes. */
+  g_assert_cmpuint (payload_length (good), >, 255);
+  g_assert_cmpuint (payload_length (good), <, 65536);
+  memcpy (copy, good, good_len);
+  copy[24 + payload_length (good) - 1] = 0;
+  copy[24 + payload_length (good) - 2] = 0;
+  rewrite_cache_hashed (f, copy, good_len);
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
   assert_opened (args_opened (f), "rng");
 
@@ -580,16 +618,6 @@ test_all_types_from_cache (Fixture       *f,
 
 /* Writes @copy as the cache, its header's hash made right: what only the
  * checks of the content can find out. */
-static void
-rewrite_cache_hashed (Fixture *f,
-                      char    *copy,
-                      gsize    len)
-{
-  guint64 hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (copy)));
-
-  memcpy (copy + 16, &hash, sizeof hash);
-  rewrite_cache (f, copy, len);
-}
 
 /* Where the identity of @path's entry is in the cache @data: its device
  * and inode, the first fields of the record. */
@@ -844,6 +872,21 @@ test_dir_listing (Fixture       *f,
   rewrite_cache_hashed (f, good, good_len);
   assert_opened (args_opened (f), "rng");
   g_assert_false (listed_from_cache ());
+  assert_opened (args_opened (f), "rng");
+  g_assert_true (listed_from_cache ());
+
+  /* A listing in order that names a file the directory does not have
+   * ('rng' listed as 'rnz'): found out by that file's check, the
+   * directory read, the rng plugin still found. */
+  g_clear_pointer (&good, g_free);
+  g_file_get_contents (f->cache_file, &good, &good_len, &error);
+  g_assert_no_error (error);
+  names = memmem (good, good_len, "initfail.so\0libqlaunch-rng.so", 30);
+  g_assert_nonnull (names);
+  names[strlen ("initfail.so_libqlaunch-rn")] = 'z';
+  rewrite_cache_hashed (f, good, good_len);
+  assert_opened (args_opened (f), "rng");
+  g_assert_nonnull (strstr (last_said, "libqlaunch-rnz.so' of the registry cache's listing is missing"));
   assert_opened (args_opened (f), "rng");
   g_assert_true (listed_from_cache ());
 }

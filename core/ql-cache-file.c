@@ -384,6 +384,27 @@ ql_cache_file_read_with_tail (const char         *path,
 }
 
 /**
+ * ql_cache_file_string:
+ * @value: a string value (type `s`), from a cache file's data or not
+ *
+ * The string @value holds. A cache file that passed its checks is read as
+ * trusted GVariant data, so GLib does not check the framing of what is in
+ * it: in a file edited by hand and its hash recomputed, a string can have
+ * no bytes (GLib then gives %NULL) or no NUL at its end. Either reads as
+ * "" here, which callers take as they would any string that means nothing.
+ *
+ * Returns: (transfer none): the string, valid as long as @value's data
+ */
+const char *
+ql_cache_file_string (GVariant *value)
+{
+  const char *s = g_variant_get_data (value);
+  gsize size = g_variant_get_size (value);
+
+  return s != NULL && size > 0 && s[size - 1] == '\0' ? s : "";
+}
+
+/**
  * ql_cache_file_write:
  * @path: the cache file
  * @magic: its first 8 bytes

@@ -25,6 +25,7 @@ gboolean  ql_cache_file_write_with_tail (const char    *path,
                                          const guint8  *tail,
                                          gsize          tail_length,
                                          GError       **error);
+const char *ql_cache_file_string  (GVariant      *value);
 gboolean  ql_cache_file_write     (const char    *path,
                                    const char     magic[QL_CACHE_FILE_MAGIC_SIZE],
                                    GVariant      *data,

@@ -31,12 +31,14 @@ static gboolean
 stamp_matches (GVariant          *data,
                const QlCapsStamp *stamp)
 {
-  const char *format, *qlaunch_version, *binary;
+  g_autoptr(GVariant) format_v = g_variant_get_child_value (data, QL_CAPS_FIELD_FORMAT);
+  g_autoptr(GVariant) qlaunch_version_v = g_variant_get_child_value (data, QL_CAPS_FIELD_QLAUNCH_VERSION);
+  g_autoptr(GVariant) binary_v = g_variant_get_child_value (data, QL_CAPS_FIELD_BINARY);
+  const char *format = ql_cache_file_string (format_v);
+  const char *qlaunch_version = ql_cache_file_string (qlaunch_version_v);
+  const char *binary = ql_cache_file_string (binary_v);
   gint64 size, mtime, inode;
 
-  g_variant_get_child (data, QL_CAPS_FIELD_FORMAT, "&s", &format);
-  g_variant_get_child (data, QL_CAPS_FIELD_QLAUNCH_VERSION, "&s", &qlaunch_version);
-  g_variant_get_child (data, QL_CAPS_FIELD_BINARY, "&s", &binary);
   g_variant_get_child (data, QL_CAPS_FIELD_SIZE, "x", &size);
   g_variant_get_child (data, QL_CAPS_FIELD_MTIME, "x", &mtime);
   g_variant_get_child (data, QL_CAPS_FIELD_INODE, "x", &inode);

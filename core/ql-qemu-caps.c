@@ -127,7 +127,7 @@ field_string (QlQemuCaps *self,
   g_autoptr(GVariant) v = field (self, index);
 
   /* Strings point into self->data, which outlives the child. */
-  return v != NULL ? g_variant_get_string (v, NULL) : NULL;
+  return v != NULL ? ql_cache_file_string (v) : NULL;
 }
 
 QlQemuCaps *
@@ -592,7 +592,7 @@ resolve_machine (QlQemuCaps *self,
     {
       g_autoptr(GVariant) s = g_variant_get_child_value (m, 0);
 
-      return g_variant_get_string (s, NULL);
+      return ql_cache_file_string (s);
     }
   n = g_variant_n_children (machines);
   for (gsize i = 0; i < n; i++)
@@ -600,11 +600,11 @@ resolve_machine (QlQemuCaps *self,
       g_autoptr(GVariant) c = g_variant_get_child_value (machines, i);
       g_autoptr(GVariant) alias = g_variant_get_child_value (c, 1);
 
-      if (strcmp (g_variant_get_string (alias, NULL), name) == 0)
+      if (strcmp (ql_cache_file_string (alias), name) == 0)
         {
           g_autoptr(GVariant) s = g_variant_get_child_value (c, 0);
 
-          return g_variant_get_string (s, NULL);
+          return ql_cache_file_string (s);
         }
     }
   return NULL;
@@ -669,7 +669,7 @@ ql_qemu_caps_get_machine_alias (QlQemuCaps *self,
   if (machines == NULL || (m = ql_caps_array_lookup (machines, name)) == NULL)
     return NULL;
   alias = g_variant_get_child_value (m, 1);
-  s = g_variant_get_string (alias, NULL);
+  s = ql_cache_file_string (alias);
   return s[0] != '\0' ? s : NULL;
 }
 
@@ -813,14 +813,14 @@ ql_qemu_caps_resolve_device_type (QlQemuCaps *self,
     return NULL;
   found = ql_caps_array_lookup (types, name);
   if (found != NULL)
-    return g_variant_get_string (found, NULL);
+    return ql_cache_file_string (found);
   target = ql_qemu_caps_device_alias_target (name, caps_has_type, self, &storage);
   if (target == NULL)
     return NULL;
   g_clear_pointer (&found, g_variant_unref);
   found = ql_caps_array_lookup (types, target);
   /* Points into self->data, which outlives the child. */
-  return found != NULL ? g_variant_get_string (found, NULL) : NULL;
+  return found != NULL ? ql_cache_file_string (found) : NULL;
 }
 
 static GVariant *
@@ -909,7 +909,7 @@ ql_qemu_caps_get_device_probe_failure (QlQemuCaps *self,
     return NULL;
   why = g_variant_get_child_value (entry, 1);
   /* The string points into self->data, which outlives the child. */
-  return g_variant_get_string (why, NULL);
+  return ql_cache_file_string (why);
 }
 
 /**
@@ -958,7 +958,7 @@ ql_qemu_caps_get_device_property_type (QlQemuCaps *self,
   if (props == NULL || (p = ql_caps_array_lookup (props, property)) == NULL)
     return NULL;
   t = g_variant_get_child_value (p, 1);
-  return g_variant_get_string (t, NULL);
+  return ql_cache_file_string (t);
 }
 
 /**
@@ -1187,19 +1187,21 @@ add_props (JsonBuilder *b,
   json_builder_begin_object (b);
   for (gsize i = 0; i < n; i++)
     {
-      const char *type;
-      g_autoptr(GVariant) props = NULL;
-      GVariantIter iter;
-      const char *name, *ptype;
+      g_autoptr(GVariant) entry = g_variant_get_child_value (all, i);
+      g_autoptr(GVariant) type = g_variant_get_child_value (entry, 0);
+      g_autoptr(GVariant) props = g_variant_get_child_value (entry, 1);
+      gsize n_props = g_variant_n_children (props);
 
-      g_variant_get_child (all, i, "(&s@a(ss))", &type, &props);
-      json_builder_set_member_name (b, type);
+      json_builder_set_member_name (b, ql_cache_file_string (type));
       json_builder_begin_object (b);
-      g_variant_iter_init (&iter, props);
-      while (g_variant_iter_next (&iter, "(&s&s)", &name, &ptype))
+      for (gsize k = 0; k < n_props; k++)
         {
-          json_builder_set_member_name (b, name);
-          json_builder_add_string_value (b, ptype);
+          g_autoptr(GVariant) prop = g_variant_get_child_value (props, k);
+          g_autoptr(GVariant) name = g_variant_get_child_value (prop, 0);
+          g_autoptr(GVariant) ptype = g_variant_get_child_value (prop, 1);
+
+          json_builder_set_member_name (b, ql_cache_file_string (name));
+          json_builder_add_string_value (b, ql_cache_file_string (ptype));
         }
       json_builder_end_object (b);
     }
@@ -1263,10 +1265,6 @@ ql_qemu_caps_to_json (QlQemuCaps *self,
       g_autoptr(GVariant) dprops = field (self, QL_CAPS_FIELD_DEVICE_PROPS);
       g_autoptr(GVariant) oprops = field (self, QL_CAPS_FIELD_OBJECT_PROPS);
       g_autoptr(GVariant) options = field (self, QL_CAPS_FIELD_COMMAND_LINE_OPTIONS);
-      GVariantIter iter;
-      const char *name, *alias, *cpu;
-      gboolean deprecated;
-
       json_builder_set_member_name (b, "package");
       json_builder_add_string_value (b, ql_qemu_caps_get_package (self));
       json_builder_set_member_name (b, "kvm-present");
@@ -1278,9 +1276,18 @@ ql_qemu_caps_to_json (QlQemuCaps *self,
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "machines");
       json_builder_begin_array (b);
-      g_variant_iter_init (&iter, machines);
-      while (g_variant_iter_next (&iter, "(&s&s&sb)", &name, &alias, &cpu, &deprecated))
+      for (gsize i = 0; i < g_variant_n_children (machines); i++)
         {
+          g_autoptr(GVariant) machine = g_variant_get_child_value (machines, i);
+          g_autoptr(GVariant) name_v = g_variant_get_child_value (machine, 0);
+          g_autoptr(GVariant) alias_v = g_variant_get_child_value (machine, 1);
+          g_autoptr(GVariant) cpu_v = g_variant_get_child_value (machine, 2);
+          g_autoptr(GVariant) deprecated_v = g_variant_get_child_value (machine, 3);
+          const char *name = ql_cache_file_string (name_v);
+          const char *alias = ql_cache_file_string (alias_v);
+          const char *cpu = ql_cache_file_string (cpu_v);
+          gboolean deprecated = g_variant_get_boolean (deprecated_v);
+
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "name");
           json_builder_add_string_value (b, name);
@@ -1308,23 +1315,22 @@ ql_qemu_caps_to_json (QlQemuCaps *self,
       add_props (b, oprops);
       json_builder_set_member_name (b, "command-line-options");
       json_builder_begin_object (b);
-      g_variant_iter_init (&iter, options);
-      {
-        g_autoptr(GVariant) params = NULL;
+      for (gsize i = 0; i < g_variant_n_children (options); i++)
+        {
+          g_autoptr(GVariant) option = g_variant_get_child_value (options, i);
+          g_autoptr(GVariant) option_name = g_variant_get_child_value (option, 0);
+          g_autoptr(GVariant) params = g_variant_get_child_value (option, 1);
 
-        while (g_variant_iter_next (&iter, "(&s@as)", &name, &params))
-          {
-            const char **list = g_variant_get_strv (params, NULL);
+          json_builder_set_member_name (b, ql_cache_file_string (option_name));
+          json_builder_begin_array (b);
+          for (gsize k = 0; k < g_variant_n_children (params); k++)
+            {
+              g_autoptr(GVariant) param = g_variant_get_child_value (params, k);
 
-            json_builder_set_member_name (b, name);
-            json_builder_begin_array (b);
-            for (guint i = 0; list[i] != NULL; i++)
-              json_builder_add_string_value (b, list[i]);
-            json_builder_end_array (b);
-            g_free (list);
-            g_clear_pointer (&params, g_variant_unref);
-          }
-      }
+              json_builder_add_string_value (b, ql_cache_file_string (param));
+            }
+          json_builder_end_array (b);
+        }
       json_builder_end_object (b);
       /* The types whose properties could not be probed, with why. */
       json_builder_set_member_name (b, "unprobed-device-types");
@@ -1359,7 +1365,7 @@ ql_caps_array_lookup (GVariant   *array,
       gsize mid = lo + (hi - lo) / 2;
       g_autoptr(GVariant) child = g_variant_get_child_value (array, mid);
       g_autoptr(GVariant) name = tuples ? g_variant_get_child_value (child, 0) : g_variant_ref (child);
-      int c = strcmp (g_variant_get_string (name, NULL), key);
+      int c = strcmp (ql_cache_file_string (name), key);
 
       if (c == 0)
         return g_steal_pointer (&child);
@@ -1383,7 +1389,7 @@ ql_caps_array_keys (GVariant *array)
       g_autoptr(GVariant) child = g_variant_get_child_value (array, i);
       g_autoptr(GVariant) name = tuples ? g_variant_get_child_value (child, 0) : g_variant_ref (child);
 
-      keys[i] = g_variant_dup_string (name, NULL);
+      keys[i] = g_strdup (ql_cache_file_string (name));
     }
   return keys;
 }

@@ -594,19 +594,6 @@ decode (QlRegistryCache *cache,
   return entry;
 }
 
-/* The string @value holds. The cache file is read as trusted GVariant
- * data (ql-cache-file.c), so GLib does not check its framing: a string
- * whose offsets were edited can come out with no bytes (GLib then gives
- * NULL) or without its NUL; either reads as "". */
-static const char *
-trusted_string (GVariant *value)
-{
-  const char *s = g_variant_get_data (value);
-  gsize size = g_variant_get_size (value);
-
-  return s != NULL && size > 0 && s[size - 1] == '\0' ? s : "";
-}
-
 /**
  * ql_registry_cache_read:
  * @path: the cache file
@@ -637,8 +624,8 @@ ql_registry_cache_read (const char *path)
     return NULL;
   format_v = g_variant_get_child_value (data, 0);
   version_v = g_variant_get_child_value (data, 1);
-  format = trusted_string (format_v);
-  version = trusted_string (version_v);
+  format = ql_cache_file_string (format_v);
+  version = ql_cache_file_string (version_v);
   if (strcmp (format, FORMAT) != 0 || strcmp (version, QL_VERSION) != 0)
     {
       g_debug ("qlaunch: %s was written by another qlaunch (%s, %s)", path, format, version);

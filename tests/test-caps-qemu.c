@@ -293,6 +293,102 @@ test_damaged_cache (void)
     }
 }
 
+/* FNV-1a, 64 bits, over little-endian 64-bit words then the last bytes,
+ * as a cache file's header has it. */
+static guint64
+payload_hash (const guint8 *data,
+              gsize         size)
+{
+  guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+  gsize i = 0;
+
+  for (; i + 8 <= size; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, data + i, sizeof word);
+      hash ^= GUINT64_FROM_LE (word);
+      hash *= G_GUINT64_CONSTANT (0x100000001b3);
+    }
+  for (; i < size; i++)
+    {
+      hash ^= data[i];
+      hash *= G_GUINT64_CONSTANT (0x100000001b3);
+    }
+  return hash;
+}
+
+/* Asks @caps everything, by string, list and JSON. */
+static void
+ask_everything (QlQemuCaps *caps)
+{
+  g_auto(GStrv) machines = ql_qemu_caps_list_machines (caps);
+  g_auto(GStrv) devices = ql_qemu_caps_list_device_types (caps);
+  g_auto(GStrv) options = ql_qemu_caps_list_command_line_options (caps);
+  g_auto(GStrv) cpus = ql_qemu_caps_list_cpu_models (caps);
+  g_auto(GStrv) accels = ql_qemu_caps_list_accelerators (caps);
+  g_auto(GStrv) unprobed = ql_qemu_caps_list_unprobed_device_types (caps);
+  g_autofree char *json = ql_qemu_caps_to_json (caps, FALSE);
+
+  for (guint i = 0; machines[i] != NULL; i++)
+    {
+      (void) ql_qemu_caps_resolve_machine (caps, machines[i]);
+      (void) ql_qemu_caps_get_machine_alias (caps, machines[i]);
+    }
+  (void) ql_qemu_caps_resolve_machine (caps, "q35");
+  for (guint i = 0; devices[i] != NULL && i < 50; i++)
+    (void) ql_qemu_caps_resolve_device_type (caps, devices[i]);
+  (void) ql_qemu_caps_resolve_device_type (caps, "virtio-net-pci");
+  for (guint i = 0; options[i] != NULL; i++)
+    (void) ql_qemu_caps_has_command_line_option (caps, options[i], "id");
+  for (guint i = 0; unprobed[i] != NULL; i++)
+    (void) ql_qemu_caps_get_device_probe_failure (caps, unprobed[i]);
+  (void) ql_qemu_caps_get_default_machine (caps);
+  (void) ql_qemu_caps_get_package (caps);
+  g_assert_nonnull (json);
+}
+
+/* A cache edited by hand and its hash recomputed passes the hash check
+ * and is read as trusted GVariant data, whose framing GLib does not check
+ * again: a string can come out with no bytes (GLib gives NULL for it) or
+ * no NUL at its end. Each of the payload's last 48 bytes (the offsets that
+ * frame its fields) and 48 bytes through the rest is changed in turn; the
+ * capabilities read from it answer every question without a crash. */
+static void
+test_edited_cache (void)
+{
+  g_autofree char *file = cache_file_for (QEMU);
+  g_autofree char *good = NULL;
+  gsize good_len = 0;
+  guint32 length;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlQemuCaps) warm = lookup (QEMU, TRUE);
+
+  g_file_get_contents (file, &good, &good_len, &error);
+  g_assert_no_error (error);
+  memcpy (&length, good + 12, sizeof length);
+  length = GUINT32_FROM_LE (length);
+  g_assert_cmpuint (24 + (gsize) length, <=, good_len);
+  g_assert_cmpuint (length, >, 96);
+  for (guint k = 0; k < 96; k++)
+    {
+      gsize at = k < 48 ? 24 + length - 1 - k : 24 + (gsize) (k - 48) * (length / 48);
+      g_autofree char *bad = g_memdup2 (good, good_len);
+      g_autoptr(QlQemuCaps) caps = NULL;
+      g_autoptr(GError) lookup_error = NULL;
+      guint64 hash;
+
+      bad[at] ^= (k % 2) ? 0xff : 0x21;
+      hash = GUINT64_TO_LE (payload_hash ((const guint8 *) bad + 24, length));
+      memcpy (bad + 16, &hash, sizeof hash);
+      write_cache (file, bad, (gssize) good_len);
+      caps = ql_qemu_caps_lookup (QEMU, NULL, QL_QEMU_CAPS_LOOKUP_NONE, NULL, &lookup_error);
+      g_assert_no_error (lookup_error);
+      ask_everything (caps);
+    }
+  write_cache (file, good, (gssize) good_len);
+}
+
 /* Builds @vm_file (no host checks) and checks it against @caps. */
 static gboolean
 check_vm_file (QlRegistry  *registry,
@@ -775,6 +871,7 @@ main (int    argc,
   g_test_add_func ("/caps/device-properties", test_device_properties);
   g_test_add_func ("/caps/binary-changes", test_binary_changes);
   g_test_add_func ("/caps/damaged-cache", test_damaged_cache);
+  g_test_add_func ("/caps/edited-cache", test_edited_cache);
   g_test_add_func ("/caps/shipped-files-pass", test_shipped_files_pass);
   g_test_add_func ("/caps/cli-refusals", test_cli_refusals);
   g_test_add_func ("/caps/json-forms-start", test_json_forms_start);

@@ -9,6 +9,7 @@
  * check` and in `qlaunch run` with messages that name the VM-file group,
  * before the VM's QEMU starts; and boots QEMU 7.2 with the JSON forms
  * qlaunch writes for QEMU 9.2. */
+#include "ql-test-cache.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -293,31 +294,6 @@ test_damaged_cache (void)
     }
 }
 
-/* FNV-1a, 64 bits, over little-endian 64-bit words then the last bytes,
- * as a cache file's header has it. */
-static guint64
-payload_hash (const guint8 *data,
-              gsize         size)
-{
-  guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
-  gsize i = 0;
-
-  for (; i + 8 <= size; i += 8)
-    {
-      guint64 word;
-
-      memcpy (&word, data + i, sizeof word);
-      hash ^= GUINT64_FROM_LE (word);
-      hash *= G_GUINT64_CONSTANT (0x100000001b3);
-    }
-  for (; i < size; i++)
-    {
-      hash ^= data[i];
-      hash *= G_GUINT64_CONSTANT (0x100000001b3);
-    }
-  return hash;
-}
-
 /* Asks @caps everything, by string, list and JSON. */
 static void
 ask_everything (QlQemuCaps *caps)
@@ -359,28 +335,24 @@ test_edited_cache (void)
 {
   g_autofree char *file = cache_file_for (QEMU);
   g_autofree char *good = NULL;
-  gsize good_len = 0;
-  guint32 length;
+  gsize good_len = 0, length;
   g_autoptr(GError) error = NULL;
   g_autoptr(QlQemuCaps) warm = lookup (QEMU, TRUE);
 
   g_file_get_contents (file, &good, &good_len, &error);
   g_assert_no_error (error);
-  memcpy (&length, good + 12, sizeof length);
-  length = GUINT32_FROM_LE (length);
-  g_assert_cmpuint (24 + (gsize) length, <=, good_len);
+  length = ql_test_cache_payload_length (good);
+  g_assert_cmpuint (QL_TEST_CACHE_HEADER_SIZE + length, <=, good_len);
   g_assert_cmpuint (length, >, 96);
   for (guint k = 0; k < 96; k++)
     {
-      gsize at = k < 48 ? 24 + length - 1 - k : 24 + (gsize) (k - 48) * (length / 48);
+      gsize at = QL_TEST_CACHE_HEADER_SIZE + (k < 48 ? length - 1 - k : (gsize) (k - 48) * (length / 48));
       g_autofree char *bad = g_memdup2 (good, good_len);
       g_autoptr(QlQemuCaps) caps = NULL;
       g_autoptr(GError) lookup_error = NULL;
-      guint64 hash;
 
       bad[at] ^= (k % 2) ? 0xff : 0x21;
-      hash = GUINT64_TO_LE (payload_hash ((const guint8 *) bad + 24, length));
-      memcpy (bad + 16, &hash, sizeof hash);
+      ql_test_cache_rehash (bad);
       write_cache (file, bad, (gssize) good_len);
       caps = ql_qemu_caps_lookup (QEMU, NULL, QL_QEMU_CAPS_LOOKUP_NONE, NULL, &lookup_error);
       g_assert_no_error (lookup_error);

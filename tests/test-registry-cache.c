@@ -33,6 +33,7 @@
  *     with the others; the new files are scanned in one scanner process,
  *     and a new one after each file that took its scanner down.
  */
+#include "ql-test-cache.h"
 #include "ql-test-util.h"
 
 #include <string.h>
@@ -312,42 +313,6 @@ test_changes_seen (Fixture       *f,
   assert_opened (args_opened (f), "rng");
 }
 
-/* FNV-1a, 64 bits, over little-endian 64-bit words then the last bytes,
- * as the cache file's header has it. */
-static guint64
-fnv1a (const guint8 *data,
-       gsize         size)
-{
-  guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
-  gsize i = 0;
-
-  for (; i + 8 <= size; i += 8)
-    {
-      guint64 word;
-
-      memcpy (&word, data + i, sizeof word);
-      hash ^= GUINT64_FROM_LE (word);
-      hash *= G_GUINT64_CONSTANT (0x100000001b3);
-    }
-  for (; i < size; i++)
-    {
-      hash ^= data[i];
-      hash *= G_GUINT64_CONSTANT (0x100000001b3);
-    }
-  return hash;
-}
-
-/* The payload's length, as the header has it (the device type
- * descriptions follow it, in the file's tail, which its hash leaves out). */
-static gsize
-payload_length (const char *data)
-{
-  guint32 length;
-
-  memcpy (&length, data + 12, sizeof length);
-  return GUINT32_FROM_LE (length);
-}
-
 static void
 rewrite_cache (Fixture    *f,
                const char *contents,
@@ -364,9 +329,7 @@ rewrite_cache_hashed (Fixture *f,
                       char    *copy,
                       gsize    len)
 {
-  guint64 hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (copy)));
-
-  memcpy (copy + 16, &hash, sizeof hash);
+  ql_test_cache_rehash (copy);
   rewrite_cache (f, copy, len);
 }
 
@@ -392,7 +355,7 @@ test_bad_cache_rewritten (Fixture       *f,
 
   /* Damaged: one payload byte flipped. */
   copy = g_memdup2 (good, good_len);
-  copy[24 + payload_length (good) - 20] ^= 0x5a;
+  copy[24 + ql_test_cache_payload_length (good) - 20] ^= 0x5a;
   rewrite_cache (f, copy, good_len);
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
   assert_opened (args_opened (f), "rng");
@@ -409,14 +372,11 @@ test_bad_cache_rewritten (Fixture       *f,
   {
     const char *from = QL_VERSION;
     char *at = memmem (good, good_len, from, strlen (from));
-    guint64 hash;
 
     g_assert_nonnull (at);
     memcpy (copy, good, good_len);
     copy[at - good] = at[0] == '9' ? '8' : '9';
-    hash = GUINT64_TO_LE (fnv1a ((const guint8 *) copy + 24, payload_length (good)));
-    memcpy (copy + 16, &hash, sizeof hash);
-    rewrite_cache (f, copy, good_len);
+    rewrite_cache_hashed (f, copy, good_len);
   }
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
   assert_opened (args_opened (f), "rng");
@@ -439,11 +399,11 @@ test_bad_cache_rewritten (Fixture       *f,
   /* Edited, and its hash recomputed: the payload's last framing offset
    * (where its first string, the format, ends; 2 bytes at this size) set
    * to 0, so that the string has no bytes. */
-  g_assert_cmpuint (payload_length (good), >, 255);
-  g_assert_cmpuint (payload_length (good), <, 65536);
+  g_assert_cmpuint (ql_test_cache_payload_length (good), >, 255);
+  g_assert_cmpuint (ql_test_cache_payload_length (good), <, 65536);
   memcpy (copy, good, good_len);
-  copy[24 + payload_length (good) - 1] = 0;
-  copy[24 + payload_length (good) - 2] = 0;
+  copy[24 + ql_test_cache_payload_length (good) - 1] = 0;
+  copy[24 + ql_test_cache_payload_length (good) - 2] = 0;
   rewrite_cache_hashed (f, copy, good_len);
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
   assert_opened (args_opened (f), "rng");
@@ -670,7 +630,7 @@ static gsize
 types_offset (const char *data,
               gsize       at)
 {
-  return 24 + ((payload_length (data) + 7) & ~(gsize) 7) + get_u32 (data, at + TYPES_OFFSET_AT);
+  return 24 + ((ql_test_cache_payload_length (data) + 7) & ~(gsize) 7) + get_u32 (data, at + TYPES_OFFSET_AT);
 }
 
 /* Makes the hash of the descriptions of the entry whose identity is @at
@@ -679,7 +639,7 @@ static void
 rehash_types (char  *data,
               gsize  at)
 {
-  guint64 hash = fnv1a ((const guint8 *) data + types_offset (data, at), get_u32 (data, at + TYPES_LENGTH_AT));
+  guint64 hash = ql_test_cache_hash ((const guint8 *) data + types_offset (data, at), get_u32 (data, at + TYPES_LENGTH_AT));
 
   memcpy (data + at + TYPES_HASH_AT, &hash, sizeof hash);
 }
@@ -804,15 +764,34 @@ settle (Fixture *f)
     g_usleep ((gulong) (settled_us - g_get_real_time ()));
 }
 
+/* Edits the cache file as a user with an editor could: the byte @offset
+ * bytes into the first @needle (@len bytes) becomes @byte, and the hash is
+ * recomputed. */
+static void
+edit_cache (Fixture    *f,
+            const char *needle,
+            gsize       len,
+            gsize       offset,
+            char        byte)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize contents_len = 0;
+  char *at;
+
+  g_file_get_contents (f->cache_file, &contents, &contents_len, &error);
+  g_assert_no_error (error);
+  at = memmem (contents, contents_len, needle, len);
+  g_assert_nonnull (at);
+  at[offset] = byte;
+  rewrite_cache_hashed (f, contents, contents_len);
+}
+
 static void
 test_dir_listing (Fixture       *f,
                   gconstpointer  data)
 {
   g_autofree char *vsock = plugin_path (f, "vsock");
-  g_autoptr(GError) error = NULL;
-  g_autofree char *good = NULL;
-  gsize good_len = 0;
-  char *names;
 
   (void) data;
   assert_opened (args_opened (f), "balloon,block,initfail,rng");
@@ -864,12 +843,7 @@ test_dir_listing (Fixture       *f,
   assert_opened (args_opened (f), "rng");
   assert_opened (args_opened (f), "rng");
   g_assert_true (listed_from_cache ());
-  g_file_get_contents (f->cache_file, &good, &good_len, &error);
-  g_assert_no_error (error);
-  names = memmem (good, good_len, "libqlaunch-balloon.so\0libqlaunch-block.so", 41);
-  g_assert_nonnull (names);
-  names[strlen ("libqlaunch-")] = 'z';
-  rewrite_cache_hashed (f, good, good_len);
+  edit_cache (f, "libqlaunch-balloon.so\0libqlaunch-block.so", 41, strlen ("libqlaunch-"), 'z');
   assert_opened (args_opened (f), "rng");
   g_assert_false (listed_from_cache ());
   assert_opened (args_opened (f), "rng");
@@ -878,13 +852,7 @@ test_dir_listing (Fixture       *f,
   /* A listing in order that names a file the directory does not have
    * ('rng' listed as 'rnz'): found out by that file's check, the
    * directory read, the rng plugin still found. */
-  g_clear_pointer (&good, g_free);
-  g_file_get_contents (f->cache_file, &good, &good_len, &error);
-  g_assert_no_error (error);
-  names = memmem (good, good_len, "initfail.so\0libqlaunch-rng.so", 30);
-  g_assert_nonnull (names);
-  names[strlen ("initfail.so_libqlaunch-rn")] = 'z';
-  rewrite_cache_hashed (f, good, good_len);
+  edit_cache (f, "initfail.so\0libqlaunch-rng.so", 30, strlen ("initfail.so_libqlaunch-rn"), 'z');
   assert_opened (args_opened (f), "rng");
   g_assert_nonnull (strstr (last_said, "libqlaunch-rnz.so' of the registry cache's listing is missing"));
   assert_opened (args_opened (f), "rng");

@@ -13,6 +13,7 @@
  * `/`), so that the real QEMU wrappers the cases use are safe; only the
  * playground is world-writable. Every qlaunch runs under timeout(1). */
 #include "ql-test-bios.h"
+#include "ql-test-cache.h"
 #include "ql-test-util.h"
 
 #include <errno.h>
@@ -512,7 +513,6 @@ forged_cache (Fixture *f,
   char *contents = NULL;
   gsize len = 0;
   gboolean changed = FALSE;
-  guint64 hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
   int status = -1;
   g_autofree char *cmd = g_strdup_printf ("env QLAUNCH_CACHE_DIR='%s' '%s' caps '%s'", scratch,
                                           g_getenv ("QLAUNCH_BIN"), f->qemu);
@@ -531,27 +531,7 @@ forged_cache (Fixture *f,
         changed = TRUE;
       }
   g_assert_true (changed);
-  /* The header's hash: FNV-1a over little-endian 64-bit words, then the
-   * last bytes. */
-  {
-    gsize i = 24;
-
-    for (; i + 8 <= len; i += 8)
-      {
-        guint64 word;
-
-        memcpy (&word, contents + i, sizeof word);
-        hash ^= GUINT64_FROM_LE (word);
-        hash *= G_GUINT64_CONSTANT (0x100000001b3);
-      }
-    for (; i < len; i++)
-      {
-        hash ^= (guint8) contents[i];
-        hash *= G_GUINT64_CONSTANT (0x100000001b3);
-      }
-  }
-  hash = GUINT64_TO_LE (hash);
-  memcpy (contents + 16, &hash, sizeof hash);
+  ql_test_cache_rehash (contents);
   ql_test_rm_rf (scratch);
   *out_len = len;
   return contents;

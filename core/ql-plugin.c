@@ -134,23 +134,6 @@ ql_plugin_get_register_error (QlPlugin *plugin)
   return plugin->register_error;
 }
 
-static gboolean
-ql_device_type_name_is_valid (const char *name)
-{
-  const char *p;
-
-  if (name == NULL || !g_ascii_islower (name[0]))
-    return FALSE;
-
-  for (p = name + 1; *p != '\0'; p++)
-    {
-      if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
 /*
  * ql_device_type_check:
  * @name: a device type name
@@ -167,7 +150,7 @@ ql_device_type_check (const char  *name,
                       GType        type,
                       GError     **error)
 {
-  if (!ql_device_type_name_is_valid (name))
+  if (!ql_name_is_valid (name))
     {
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
                    "device type name '%s' is not valid: expected a lowercase "
@@ -260,7 +243,7 @@ ql_device_type_check_properties (const char  *name,
 
       if (g_type_is_a (QL_TYPE_DEVICE, pspec->owner_type))
         continue;
-      if (!ql_device_type_name_is_valid (pspec->name))
+      if (!ql_name_is_valid (pspec->name))
         {
           g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
                        "%s: property '%s': not a valid option name: expected a "

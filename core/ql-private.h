@@ -3,6 +3,7 @@
 
 #include <qlaunch/qlaunch.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 G_BEGIN_DECLS
 
@@ -274,6 +275,27 @@ GSource    *ql_source_attach_for           (gpointer             owner,
 gboolean    ql_context_push                (GMainContext        *context);
 void        ql_context_pop                 (GMainContext        *context,
                                             gboolean             pushed);
+/* Whether the @len bytes at @s are a name of the form [a-z][a-z0-9-]*:
+ * device types, plugin families, properties. */
+static inline gboolean
+ql_name_is_valid_len (const char *s,
+                      gsize       len)
+{
+  if (len == 0 || s[0] < 'a' || s[0] > 'z')
+    return FALSE;
+  for (gsize i = 1; i < len; i++)
+    if ((s[i] < 'a' || s[i] > 'z') && (s[i] < '0' || s[i] > '9') && s[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* ql_name_is_valid_len() of the NUL-terminated @s (FALSE for NULL). */
+static inline gboolean
+ql_name_is_valid (const char *s)
+{
+  return s != NULL && ql_name_is_valid_len (s, strlen (s));
+}
+
 /* Whether the variable @entry (NAME=VALUE) of this process goes to a child
  * by default: PATH, HOME, LANG, LC_*, TMPDIR, XDG_RUNTIME_DIR. */
 gboolean    ql_env_passed_by_default       (const char          *entry);

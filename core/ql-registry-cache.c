@@ -411,18 +411,6 @@ ql_registry_cache_path_hash (gconstpointer key)
   return h;
 }
 
-/* [a-z][a-z0-9-]* */
-static gboolean
-valid_name (const char *s)
-{
-  if (s[0] < 'a' || s[0] > 'z')
-    return FALSE;
-  for (const char *p = s + 1; *p != '\0'; p++)
-    if ((*p < 'a' || *p > 'z') && (*p < '0' || *p > '9') && *p != '-')
-      return FALSE;
-  return TRUE;
-}
-
 /**
  * ql_registry_cache_new:
  *
@@ -542,12 +530,12 @@ decode (QlRegistryCache *cache,
         return NULL;
       if (n < N_FIXED_TEXTS)
         texts[n] = p;
-      else if (valid_name (p))
+      else if (ql_name_is_valid (p))
         n_types++;
       else
         return NULL;
     }
-  if (n < N_FIXED_TEXTS || !valid_name (texts[0]))
+  if (n < N_FIXED_TEXTS || !ql_name_is_valid (texts[0]))
     return NULL;
   if (id->error_code >= 0)
     {
@@ -855,9 +843,9 @@ find_dir (QlRegistryCache *cache,
 }
 
 static gboolean
-dir_listing_settled (const DirListing *dir)
+dir_identity_settled (const DirIdentity *id)
 {
-  return dir->id.read_ns - dir->id.mtime_ns > DIR_SETTLED_NS && dir->id.read_ns - dir->id.ctime_ns > DIR_SETTLED_NS;
+  return id->read_ns - id->mtime_ns > DIR_SETTLED_NS && id->read_ns - id->ctime_ns > DIR_SETTLED_NS;
 }
 
 static gboolean
@@ -881,10 +869,10 @@ dir_listing_matches (const DirListing  *dir,
  * was read well after the change before it (see DIR_SETTLED_NS). A name
  * that is not a plugin file's, or out of order, makes the listing unusable.
  *
- * Returns: (transfer container) (nullable): the names, %NULL-terminated,
- *   valid as long as @cache, or %NULL: list the directory
+ * Returns: (transfer container) (nullable) (element-type utf8): the names
+ *   (valid as long as @cache), or %NULL: list the directory
  */
-const char **
+GPtrArray *
 ql_registry_cache_dir_names (QlRegistryCache   *cache,
                              const char        *path,
                              const struct stat *st)
@@ -892,17 +880,13 @@ ql_registry_cache_dir_names (QlRegistryCache   *cache,
   const gsize prefix = sizeof QL_PLUGIN_FILE_PREFIX - 1;
   const gsize suffix = sizeof QL_PLUGIN_FILE_SUFFIX - 1;
   DirListing *dir = find_dir (cache, path, NULL);
-  g_autofree const char **names = NULL;
+  g_autoptr(GPtrArray) names = NULL;
   const char *end, *previous = NULL;
-  guint n = 0;
 
-  if (dir == NULL || !dir_listing_matches (dir, st) || !dir_listing_settled (dir))
+  if (dir == NULL || !dir_listing_matches (dir, st) || !dir_identity_settled (&dir->id))
     return NULL;
   end = dir->names + dir->names_len;
-  for (const char *p = dir->names; p < end; p += strlen (p) + 1)
-    n++;
-  names = g_new (const char *, n + 1);
-  n = 0;
+  names = g_ptr_array_new ();
   for (const char *p = dir->names; p < end; p += strlen (p) + 1)
     {
       gsize len = strlen (p);
@@ -915,9 +899,8 @@ ql_registry_cache_dir_names (QlRegistryCache   *cache,
           g_debug ("qlaunch: registry cache listing of %s makes no sense, ignored", path);
           return NULL;
         }
-      names[n++] = previous = p;
+      g_ptr_array_add (names, (gpointer) (previous = p));
     }
-  names[n] = NULL;
   return g_steal_pointer (&names);
 }
 
@@ -928,7 +911,7 @@ ql_registry_cache_dir_names (QlRegistryCache   *cache,
  * @st: its status before it was read
  * @read_ns: the real time (nanoseconds since the epoch) after @st was
  *   taken, before the directory was read
- * @names: the names of its plugin files, sorted
+ * @names: (element-type utf8): the names of its plugin files, sorted
  *
  * Records a listing of @path for ql_registry_cache_dir_names().
  *
@@ -940,23 +923,26 @@ ql_registry_cache_set_dir_names (QlRegistryCache    *cache,
                                  const char         *path,
                                  const struct stat  *st,
                                  gint64              read_ns,
-                                 const char * const *names)
+                                 GPtrArray          *names)
 {
   g_autoptr(GByteArray) blob = g_byte_array_new ();
   DirListing *dir;
   guint index;
 
-  for (guint i = 0; names[i] != NULL; i++)
-    g_byte_array_append (blob, (const guint8 *) names[i], (guint) strlen (names[i]) + 1);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+
+      g_byte_array_append (blob, (const guint8 *) name, (guint) strlen (name) + 1);
+    }
   dir = find_dir (cache, path, &index);
   if (dir != NULL)
     {
-      DirListing now = { { st->st_dev, st->st_ino, stat_mtime_ns (st), stat_ctime_ns (st), read_ns, 0, 0, 0, 0 },
-                         NULL, NULL, 0, FALSE };
+      DirIdentity now = { st->st_dev, st->st_ino, stat_mtime_ns (st), stat_ctime_ns (st), read_ns, 0, 0, 0, 0 };
 
       if (dir_listing_matches (dir, st) && dir->names_len == blob->len
           && memcmp (dir->names, blob->data, blob->len) == 0
-          && (dir_listing_settled (dir) || !dir_listing_settled (&now)))
+          && (dir_identity_settled (&dir->id) || !dir_identity_settled (&now)))
         return FALSE;
       g_ptr_array_remove_index (cache->dirs, index);
     }

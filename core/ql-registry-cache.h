@@ -71,14 +71,14 @@ void                  ql_registry_cache_replace       (QlRegistryCache          
                                                        QlRegistryCacheEntry       *entry);
 gboolean              ql_registry_cache_remove        (QlRegistryCache            *cache,
                                                        const char                 *path);
-const char          **ql_registry_cache_dir_names     (QlRegistryCache            *cache,
+GPtrArray            *ql_registry_cache_dir_names     (QlRegistryCache            *cache,
                                                        const char                 *path,
                                                        const struct stat          *st);
 gboolean              ql_registry_cache_set_dir_names (QlRegistryCache            *cache,
                                                        const char                 *path,
                                                        const struct stat          *st,
                                                        gint64                      read_ns,
-                                                       const char * const         *names);
+                                                       GPtrArray                  *names);
 void                  ql_registry_cache_prune_dirs    (QlRegistryCache            *cache);
 GHashTable           *ql_registry_cache_get_entries   (QlRegistryCache            *cache);
 gboolean              ql_registry_cache_write         (const char                 *path,

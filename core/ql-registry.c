@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef QL_SYSTEM_PLUGIN_DIR
@@ -314,12 +313,7 @@ ql_plugin_family_length (const char *basename,
       || memcmp (basename + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) != 0)
     return 0;
   family_len = len - prefix - suffix;
-  if (start[0] < 'a' || start[0] > 'z')
-    return 0;
-  for (gsize i = 1; i < family_len; i++)
-    if ((start[i] < 'a' || start[i] > 'z') && (start[i] < '0' || start[i] > '9') && start[i] != '-')
-      return 0;
-  return family_len;
+  return ql_name_is_valid_len (start, family_len) ? family_len : 0;
 }
 
 /* "libqlaunch-vhost-user.so" → "vhost-user"; NULL if the basename does not
@@ -1316,8 +1310,8 @@ ql_compare_strv_items (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-/* The names of @dir's entries named libqlaunch-*.so, sorted,
- * %NULL-terminated; @dir is closed. */
+/* The names of @dir's entries named libqlaunch-*.so, sorted; @dir is
+ * closed. */
 static GPtrArray *
 ql_registry_read_dir (DIR *dir)
 {
@@ -1337,33 +1331,29 @@ ql_registry_read_dir (DIR *dir)
     }
   closedir (dir);
   g_ptr_array_sort (names, ql_compare_strv_items);
-  g_ptr_array_add (names, NULL);
   return names;
 }
 
-/* The names of @dir_name's plugin files (libqlaunch-*.so), sorted: as the
- * cache listed them (@listed) if @use_listing and the directory (@dir_fd,
- * @dir_st) has not changed since, else read now (and the listing
- * recorded). NULL if it cannot be read. */
-static const char **
+/* The names of @dir_name's plugin files (libqlaunch-*.so), sorted: as
+ * the cache listed them (@listed) if
+ * @use_listing and the directory (@dir_fd, @dir_st) has not changed
+ * since, else read now (and the listing recorded). NULL if it cannot be
+ * read. */
+static GPtrArray *
 ql_registry_dir_names (QlRegistry        *self,
                        const char        *dir_name,
                        int                dir_fd,
                        const struct stat *dir_st,
                        gboolean           use_listing,
-                       GPtrArray        **owned,
                        gboolean          *listed)
 {
-  const char **names;
+  GPtrArray *names;
   DIR *dir;
   gint64 read_ns = 0;
 
-  *owned = NULL;
   *listed = FALSE;
   if (dir_fd >= 0)
     {
-      struct timespec now;
-
       names = use_listing ? ql_registry_cache_dir_names (self->cache, dir_name, dir_st) : NULL;
       if (names != NULL)
         {
@@ -1371,8 +1361,7 @@ ql_registry_dir_names (QlRegistry        *self,
           *listed = TRUE;
           return names;
         }
-      clock_gettime (CLOCK_REALTIME, &now);
-      read_ns = (gint64) now.tv_sec * G_GINT64_CONSTANT (1000000000) + now.tv_nsec;
+      read_ns = g_get_real_time () * 1000;
     }
   /* Read through the checked descriptor when there is one: the directory
    * whose status was taken. */
@@ -1391,12 +1380,11 @@ ql_registry_dir_names (QlRegistry        *self,
       g_debug ("skipping plugin directory '%s': %s", dir_name, g_strerror (errno));
       return NULL;
     }
-  *owned = ql_registry_read_dir (dir);
+  names = ql_registry_read_dir (dir);
   if (dir_fd >= 0
-      && ql_registry_cache_set_dir_names (self->cache, dir_name, dir_st, read_ns,
-                                          (const char * const *) (*owned)->pdata))
+      && ql_registry_cache_set_dir_names (self->cache, dir_name, dir_st, read_ns, names))
     self->cache_dirty = TRUE;
-  return g_memdup2 ((*owned)->pdata, (*owned)->len * sizeof (char *));
+  return names;
 }
 
 /* The regular files named libqlaunch-*.so of @dir_name, sorted by name,
@@ -1421,23 +1409,25 @@ ql_registry_list_dir (QlRegistry *self,
     dir_fd = ql_plugin_file_open_dir (dir_name, &dir_st, NULL);
   for (gboolean again = TRUE; again;)
     {
-      g_autoptr(GPtrArray) owned = NULL;
-      g_autofree const char **names = NULL;
+      g_autoptr(GPtrArray) found = NULL;
       gboolean listed = FALSE;
       gsize size = 0;
       guint8 *block;
 
       again = FALSE;
-      names = ql_registry_dir_names (self, dir_name, dir_fd, &dir_st, use_listing, &owned, &listed);
-      for (guint i = 0; names != NULL && names[i] != NULL; i++)
-        size += ql_scan_candidate_size (dir_len, dir_sep, strlen (names[i]));
+      found = ql_registry_dir_names (self, dir_name, dir_fd, &dir_st, use_listing, &listed);
+      if (found == NULL)
+        break;
+      for (guint i = 0; i < found->len; i++)
+        size += ql_scan_candidate_size (dir_len, dir_sep, strlen (g_ptr_array_index (found, i)));
       block = size > 0 ? g_malloc (size) : NULL;
       if (block != NULL)
         g_ptr_array_add (blocks, block);
-      for (guint i = 0; names != NULL && names[i] != NULL; i++)
+      for (guint i = 0; i < found->len; i++)
         {
-          gsize len = strlen (names[i]);
-          QlScanCandidate *c = ql_scan_candidate_init (block, dir_name, dir_len, dir_sep, names[i], len);
+          const char *name = g_ptr_array_index (found, i);
+          gsize len = strlen (name);
+          QlScanCandidate *c = ql_scan_candidate_init (block, dir_name, dir_len, dir_sep, name, len);
 
           block += ql_scan_candidate_size (dir_len, dir_sep, len);
           c->trusted = dir_fd >= 0 && ql_plugin_file_check_at (dir_fd, c->basename, &c->st);
@@ -1450,7 +1440,7 @@ ql_registry_list_dir (QlRegistry *self,
                   /* The directory did not change, yet a file its listing
                    * names is not there: the listing is wrong. */
                   g_debug ("plugin directory '%s': '%s' of the registry cache's listing is "
-                           "missing; reading the directory", dir_name, names[i]);
+                           "missing; reading the directory", dir_name, name);
                   g_ptr_array_set_size (candidates, first);
                   use_listing = FALSE;
                   again = TRUE;

@@ -5,18 +5,6 @@
 
 #include <string.h>
 
-/* [a-z][a-z0-9-]*: device type, plugin and property names. */
-static gboolean
-valid_name (const char *s)
-{
-  if (!g_ascii_islower (s[0]))
-    return FALSE;
-  for (const char *p = s; *p != '\0'; p++)
-    if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
-      return FALSE;
-  return TRUE;
-}
-
 static gboolean
 bad (GError    **error,
      const char *type_name,
@@ -52,7 +40,7 @@ check_property (QlPropertyInfo *info,
 {
   const char *name = info->name;
 
-  if (!valid_name (name))
+  if (!ql_name_is_valid (name))
     return bad (error, type_name, "property %u: name '%s' is not [a-z][a-z0-9-]*", index, name);
   if (info->blurb[0] == '\0' || info->value_type_name[0] == '\0' || info->description[0] == '\0')
     return bad (error, type_name, "property '%s': no blurb, value type or type description", name);
@@ -215,13 +203,13 @@ ql_device_type_info_read_compact_bytes (GBytes  *bytes,
                    "device type description cut short");
       return NULL;
     }
-  if (!valid_name (info->name))
+  if (!ql_name_is_valid (info->name))
     {
       g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_BAD_DEVICE_TYPE,
                    "device type description: name '%s' is not [a-z][a-z0-9-]*", info->name);
       return NULL;
     }
-  if (info->gtype_name[0] == '\0' || (info->plugin[0] != '\0' && !valid_name (info->plugin)))
+  if (info->gtype_name[0] == '\0' || (info->plugin[0] != '\0' && !ql_name_is_valid (info->plugin)))
     return bad (error, info->name, "no GType name, or plugin name '%s' not [a-z][a-z0-9-]*",
                 info->plugin), NULL;
   if (info->plugin[0] == '\0')

@@ -20,9 +20,9 @@
 
 #include <string.h>
 
-#define FORMAT "qlaunch-registry-5"
+#define FORMAT "qlaunch-registry-6"
 /* The payload: (format, qlaunch version, paths, identities, texts,
- * directories, dir texts): entry i is the i-th of paths, identities and
+ * directories, dir texts, type index): entry i is the i-th of paths, identities and
  * texts. Laid out so that a reader decodes only the entries of the files
  * it meets, each in a few steps (a command pays for
  * the plugin files it looks at, not for every file the cache knows), and
@@ -39,7 +39,12 @@
  *               mtime, ctime), when it was read, and where in the dir
  *               texts its path and the names of its plugin files then
  *               (sorted, each ended by a NUL) are;
- *   dir texts:  one byte array of those (see ql_registry_cache_dir_names()).
+ *   dir texts:  one byte array of those (see ql_registry_cache_dir_names());
+ *   type index: per device type of each entry that loaded, a fixed-size
+ *               TYPE_REF_TYPE (the entry's index, where in texts the
+ *               type's name is), sorted by name: which entries provide a
+ *               type, found without decoding any (see
+ *               ql_registry_cache_type_owners()).
  * The file's tail (ql_cache_file_read_with_tail(): not hashed with the
  * payload, so that a command that describes no type does not pay for
  * them): per entry that loaded, the descriptions of its device types, in
@@ -48,9 +53,10 @@
  * (ql_device_type_info_write_compact()); 32-bit little-endian numbers.
  * They are checked, against their hash and as untrusted input, only when
  * a type of the entry is described. */
-#define IDENTITY_TYPE "(tttxxiuuuuuut)"
+#define IDENTITY_TYPE "(tttxxiuuuuuuut)"
 #define DIR_TYPE "(ttxxxuuuu)"
-#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aya" DIR_TYPE "ay)"
+#define TYPE_REF_TYPE "(uu)"
+#define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aya" DIR_TYPE "aya" TYPE_REF_TYPE ")"
 /* A directory listing is trusted only if the directory's last change
  * (mtime, ctime) was more than this long before it was read: a file
  * added in the same tick of the file system's clock as the change
@@ -75,8 +81,13 @@ typedef struct
   guint32 texts_length;
   guint32 types_offset;  /* in the tail */
   guint32 types_length;
+  guint32 flags;         /* IDENTITY_* */
   guint64 types_hash;    /* ql_cache_file_hash() of them */
 } Identity;
+
+/* Identity.flags: no other entry of the file provides a device type of
+ * this one (as the writer saw it). */
+#define IDENTITY_TYPES_UNIQUE 1u
 
 G_STATIC_ASSERT (sizeof (Identity) == 80);
 
@@ -95,6 +106,23 @@ typedef struct
 } DirIdentity;
 
 G_STATIC_ASSERT (sizeof (DirIdentity) == 56);
+
+/* TYPE_REF_TYPE as GVariant lays it out. */
+typedef struct
+{
+  guint32 entry;         /* the entry's index */
+  guint32 name_offset;   /* in texts, within the entry's texts */
+} TypeRef;
+
+G_STATIC_ASSERT (sizeof (TypeRef) == 8);
+
+/* What became of the file's type index. */
+enum
+{
+  TYPE_INDEX_UNCHECKED,
+  TYPE_INDEX_USABLE,
+  TYPE_INDEX_UNUSABLE,
+};
 
 /* A search directory as a registry last listed it. */
 typedef struct
@@ -122,15 +150,18 @@ struct _QlRegistryCache
   gboolean        merged;
   /* What the file holds and was not decoded yet: */
   GVariant       *data;        /* (nullable) */
-  GVariant       *parts[5];    /* its paths, identities, texts, dir
-                                * identities and dir texts: they keep the
-                                * pointers below valid */
+  GVariant       *parts[6];    /* its paths, identities, texts, dir
+                                * identities, dir texts and type index:
+                                * they keep the pointers below valid */
   GBytes         *tail;        /* the device type descriptions */
   const char     *texts;
   gsize           texts_len;
   const guint8   *types;
   gsize           types_len;
   const Identity *identities;
+  const TypeRef  *type_refs;
+  gsize           n_type_refs;
+  guint8          type_index;  /* TYPE_INDEX_* */
   /* The file's paths (in data), sorted as written (a file whose paths
    * are not is damaged). */
   const char    **paths;
@@ -688,6 +719,9 @@ ql_registry_cache_read (const char *path)
   cache->parts[2] = g_steal_pointer (&texts);
   cache->parts[3] = g_steal_pointer (&dirs);
   cache->parts[4] = g_steal_pointer (&dir_texts);
+  cache->parts[5] = g_variant_get_child_value (data, 7);
+  /* Checked when first used (ql_registry_cache_type_owners()). */
+  cache->type_refs = g_variant_get_fixed_array (cache->parts[5], &cache->n_type_refs, sizeof (TypeRef));
   cache->tail = g_steal_pointer (&tail);
   cache->data = g_steal_pointer (&data);
   return g_steal_pointer (&cache);
@@ -727,6 +761,9 @@ find_path (QlRegistryCache *cache,
   return -1;
 }
 
+static QlRegistryCacheEntry *lookup_index (QlRegistryCache *cache,
+                                           gsize            index);
+
 /* The index of @path among the file's paths while their entries are kept
  * by index (not merged), or -1: then the entries table holds it. */
 static gssize
@@ -751,10 +788,200 @@ ql_registry_cache_lookup (QlRegistryCache *cache,
                           const char      *path)
 {
   gssize index = file_index (cache, path);
-  QlRegistryCacheEntry *entry;
 
   if (index < 0)
     return g_hash_table_lookup (cache->entries, path);
+  return lookup_index (cache, (gsize) index);
+}
+
+/**
+ * ql_registry_cache_file_index:
+ * @cache: a cache
+ * @path: a plugin file
+ *
+ * Where the file's own entry of @path is, for the ql_registry_cache_file_*()
+ * functions, which answer from the file without decoding it: none while
+ * @cache is merged (ql_registry_cache_get_entries()), and none once the
+ * entry was replaced or removed.
+ *
+ * Returns: its index, or -1
+ */
+gssize
+ql_registry_cache_file_index (QlRegistryCache *cache,
+                              const char      *path)
+{
+  gssize index = file_index (cache, path);
+
+  if (index < 0 || cache->state[index] == ENTRY_GONE
+      || (cache->state[index] == ENTRY_DECODED && !cache->decoded[index]->in_place))
+    return -1;
+  return index;
+}
+
+/**
+ * ql_registry_cache_file_vouches:
+ * @cache: a cache
+ * @index: an entry's index (ql_registry_cache_file_index())
+ * @st: the status of its file now
+ * @family: the family its file's name gives
+ *
+ * Whether entry @index, as the file records it, says that @st is the file
+ * it knows, that it loaded, as plugin family @family, and that no other
+ * entry of the file provides a device type of it. Read in place: the
+ * entry may still make no sense (ql_registry_cache_file_entry()).
+ */
+gboolean
+ql_registry_cache_file_vouches (QlRegistryCache   *cache,
+                                gsize              index,
+                                const struct stat *st,
+                                const char        *family)
+{
+  const Identity *id = &cache->identities[index];
+  const char *texts;
+
+  if (id->error_code != -1 || (id->flags & IDENTITY_TYPES_UNIQUE) == 0
+      || id->dev != (guint64) st->st_dev || id->inode != (guint64) st->st_ino
+      || id->size != (guint64) st->st_size || id->mtime_ns != stat_mtime_ns (st)
+      || id->ctime_ns != stat_ctime_ns (st)
+      || id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
+      || id->texts_length == 0)
+    return FALSE;
+  texts = cache->texts + id->texts_offset;
+  /* Its first text, the family, ends inside its texts. */
+  return texts[id->texts_length - 1] == '\0' && strcmp (texts, family) == 0;
+}
+
+/**
+ * ql_registry_cache_file_entry:
+ * @cache: a cache
+ * @index: an entry's index (ql_registry_cache_file_index())
+ *
+ * As ql_registry_cache_lookup() of entry @index's path.
+ *
+ * Returns: (transfer none) (nullable): the entry, or %NULL
+ */
+QlRegistryCacheEntry *
+ql_registry_cache_file_entry (QlRegistryCache *cache,
+                              gsize            index)
+{
+  g_return_val_if_fail (!cache->merged && index < cache->n_paths, NULL);
+  return lookup_index (cache, index);
+}
+
+/**
+ * ql_registry_cache_file_path:
+ * @cache: a cache
+ * @index: an entry's index (ql_registry_cache_file_index())
+ *
+ * Returns: entry @index's path (valid as long as @cache)
+ */
+const char *
+ql_registry_cache_file_path (QlRegistryCache *cache,
+                             gsize            index)
+{
+  g_return_val_if_fail (!cache->merged && index < cache->n_paths, NULL);
+  return cache->paths[index];
+}
+
+/**
+ * ql_registry_cache_n_file_entries:
+ * @cache: a cache
+ *
+ * Returns: how many entries the file has (their indices are below it); 0
+ *   once @cache is merged
+ */
+gsize
+ql_registry_cache_n_file_entries (QlRegistryCache *cache)
+{
+  return cache->merged ? 0 : cache->n_paths;
+}
+
+/* Whether the file's type index makes sense: each name inside its
+ * entry's texts, in order. Checked once, when first used. */
+static gboolean
+type_index_usable (QlRegistryCache *cache)
+{
+  const char *previous = NULL;
+
+  if (cache->type_index != TYPE_INDEX_UNCHECKED)
+    return cache->type_index == TYPE_INDEX_USABLE;
+  cache->type_index = TYPE_INDEX_UNUSABLE;
+  for (gsize i = 0; i < cache->n_type_refs; i++)
+    {
+      const TypeRef *ref = &cache->type_refs[i];
+      const Identity *id;
+      const char *name;
+
+      if (ref->entry >= cache->n_paths)
+        return FALSE;
+      id = &cache->identities[ref->entry];
+      if (id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
+          || id->texts_length == 0 || cache->texts[id->texts_offset + id->texts_length - 1] != '\0'
+          || ref->name_offset < id->texts_offset
+          || ref->name_offset - id->texts_offset >= id->texts_length)
+        return FALSE;
+      name = cache->texts + ref->name_offset;
+      if (previous != NULL && strcmp (previous, name) > 0)
+        return FALSE;
+      previous = name;
+    }
+  cache->type_index = TYPE_INDEX_USABLE;
+  return TRUE;
+}
+
+/**
+ * ql_registry_cache_type_owners:
+ * @cache: a cache
+ * @type_name: a device type name
+ * @owners: (out caller-allocates) (array length=max): the indices found
+ * @max: the room in @owners
+ *
+ * The entries of the file that its type index says provide @type_name,
+ * found without decoding any: the first @max of them into @owners. The
+ * index is only a guide (the file is untrusted): an entry found is
+ * decoded, and checked to provide @type_name, before it is used.
+ *
+ * Returns: how many there are (more than @max: the first @max are in
+ *   @owners), or -1: the file's type index makes no sense, or @cache is
+ *   merged
+ */
+gssize
+ql_registry_cache_type_owners (QlRegistryCache *cache,
+                               const char      *type_name,
+                               gsize           *owners,
+                               gsize            max)
+{
+  gsize lo = 0, hi, n = 0;
+
+  if (cache->merged || !type_index_usable (cache))
+    return -1;
+  hi = cache->n_type_refs;
+  while (lo < hi)
+    {
+      gsize mid = lo + (hi - lo) / 2;
+
+      if (strcmp (cache->texts + cache->type_refs[mid].name_offset, type_name) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  for (; lo < cache->n_type_refs && strcmp (cache->texts + cache->type_refs[lo].name_offset, type_name) == 0; lo++)
+    {
+      if (n < max)
+        owners[n] = cache->type_refs[lo].entry;
+      n++;
+    }
+  return (gssize) n;
+}
+
+/* ql_registry_cache_lookup() of the file's entry @index. */
+static QlRegistryCacheEntry *
+lookup_index (QlRegistryCache *cache,
+              gsize            index)
+{
+  const char *path = cache->paths[index];
+  QlRegistryCacheEntry *entry;
+
   switch (cache->state[index])
     {
     case ENTRY_DECODED:
@@ -1020,6 +1247,41 @@ append_text (GByteArray *blob,
                        (guint) strlen (text != NULL ? text : "") + 1);
 }
 
+static int
+compare_type_refs (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      texts)
+{
+  const TypeRef *ra = a, *rb = b;
+  int cmp = strcmp ((const char *) texts + ra->name_offset, (const char *) texts + rb->name_offset);
+
+  return cmp != 0 ? cmp : (ra->entry > rb->entry) - (ra->entry < rb->entry);
+}
+
+/* Sorts @refs (into @texts) by name, and flags each entry of
+ * @identities none of whose types another entry provides. */
+static void
+write_type_index (GByteArray *texts,
+                  GArray     *refs,
+                  Identity   *identities)
+{
+  TypeRef *r;
+  guint n = refs->len;
+
+  g_array_sort_with_data (refs, compare_type_refs, texts->data);
+  r = (TypeRef *) (gpointer) refs->data;
+  for (guint i = 0; i < n; i++)
+    identities[r[i].entry].flags |= IDENTITY_TYPES_UNIQUE;
+  for (guint i = 1; i < n; i++)
+    if (r[i].entry != r[i - 1].entry
+        && strcmp ((const char *) texts->data + r[i].name_offset,
+                   (const char *) texts->data + r[i - 1].name_offset) == 0)
+      {
+        identities[r[i].entry].flags &= ~IDENTITY_TYPES_UNIQUE;
+        identities[r[i - 1].entry].flags &= ~IDENTITY_TYPES_UNIQUE;
+      }
+}
+
 /**
  * ql_registry_cache_write:
  * @path: the cache file
@@ -1044,7 +1306,8 @@ ql_registry_cache_write (const char       *path,
   g_autoptr(GByteArray) types_blob = g_byte_array_new ();
   g_autofree DirIdentity *dir_ids = g_new0 (DirIdentity, cache->dirs->len + 1);
   g_autoptr(GByteArray) dir_texts = g_byte_array_new ();
-  GVariant *children[7];
+  g_autoptr(GArray) type_refs = g_array_new (FALSE, FALSE, sizeof (TypeRef));
+  GVariant *children[8];
   g_autoptr(GVariant) data = NULL;
 
   qsort (paths, n, sizeof (char *), compare_paths);
@@ -1062,14 +1325,26 @@ ql_registry_cache_write (const char       *path,
       append_text (blob, e->license);
       for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
         append_text (blob, e->device_types[k]);
+      if (e->error_code < 0)
+        for (guint k = 0; e->device_types != NULL && e->device_types[k] != NULL; k++)
+          {
+            TypeRef ref = { i, start };
+
+            /* The k-th type's name: after the five fixed texts and the
+             * types before it. */
+            for (guint skip = 0; skip < N_FIXED_TEXTS + k; skip++)
+              ref.name_offset += (guint32) strlen ((const char *) blob->data + ref.name_offset) + 1;
+            g_array_append_val (type_refs, ref);
+          }
       types_start = types_blob->len;
       if (e->error_code < 0 && e->types_data != NULL)
         g_byte_array_append (types_blob, e->types_data, (guint) e->types_len);
       identities[i] = (Identity) { e->dev, e->inode, e->size, e->mtime_ns, e->ctime_ns,
                                    e->error_code, e->abi_major, e->abi_minor, start, blob->len - start,
-                                   types_start, types_blob->len - types_start,
+                                   types_start, types_blob->len - types_start, 0,
                                    e->error_code < 0 ? e->types_hash : 0 };
     }
+  write_type_index (blob, type_refs, identities);
   children[0] = g_variant_new_string (FORMAT);
   children[1] = g_variant_new_string (QL_VERSION);
   children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, path_blob->len > 0 ? path_blob->data : (guint8 *) "",
@@ -1094,6 +1369,8 @@ ql_registry_cache_write (const char       *path,
                                            sizeof (DirIdentity));
   children[6] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, dir_texts->len > 0 ? dir_texts->data : (guint8 *) "",
                                            dir_texts->len, 1);
+  children[7] = g_variant_new_fixed_array (G_VARIANT_TYPE (TYPE_REF_TYPE), type_refs->data, type_refs->len,
+                                           sizeof (TypeRef));
   data = g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
   return ql_cache_file_write_with_tail (path, magic, data, types_blob->data, types_blob->len, error);
 }

@@ -71,6 +71,22 @@ void                  ql_registry_cache_replace       (QlRegistryCache          
                                                        QlRegistryCacheEntry       *entry);
 gboolean              ql_registry_cache_remove        (QlRegistryCache            *cache,
                                                        const char                 *path);
+/* Answers from the file itself, without decoding its entries: */
+gssize                ql_registry_cache_file_index    (QlRegistryCache            *cache,
+                                                       const char                 *path);
+gboolean              ql_registry_cache_file_vouches  (QlRegistryCache            *cache,
+                                                       gsize                       index,
+                                                       const struct stat          *st,
+                                                       const char                 *family);
+QlRegistryCacheEntry *ql_registry_cache_file_entry    (QlRegistryCache            *cache,
+                                                       gsize                       index);
+const char           *ql_registry_cache_file_path     (QlRegistryCache            *cache,
+                                                       gsize                       index);
+gsize                 ql_registry_cache_n_file_entries (QlRegistryCache           *cache);
+gssize                ql_registry_cache_type_owners   (QlRegistryCache            *cache,
+                                                       const char                 *type_name,
+                                                       gsize                      *owners,
+                                                       gsize                       max);
 GPtrArray            *ql_registry_cache_dir_names     (QlRegistryCache            *cache,
                                                        const char                 *path,
                                                        const struct stat          *st);

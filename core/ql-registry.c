@@ -71,6 +71,18 @@ struct _QlRegistry
   char       *scanner;          /* the plugin scanner, or NULL: open in-process */
   GHashTable *scanned_unusable; /* paths the scanner gave no usable answer for */
   gboolean    scanner_looked_up;
+  /* Plugin files the cache vouches for that are not even decoded yet
+   * ("lazy"), by their index in the cache file (ql_registry_scan_lazily()):
+   * while a first scan meets only such files, each costs one look at its
+   * entry where the file holds it. One of their device types is found
+   * through the cache file's type index (ql_registry_lazy_owner()); for
+   * anything else they are made ordinary pending files first
+   * (ql_registry_materialize()). */
+  GArray     *lazy;             /* file indices (gsize), in scan order */
+  guint      *lazy_rank;        /* per file index: its rank in scan order, or 0: not lazy */
+  gboolean    lazy_done;        /* no more lazy files (the first scan is over) */
+  gboolean    materializing;
+  gboolean    save_deferred;    /* a save asked for while materializing */
 };
 
 G_DEFINE_FINAL_TYPE (QlRegistry, ql_registry, G_TYPE_OBJECT)
@@ -104,6 +116,8 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
   g_clear_pointer (&self->scanner, g_free);
   g_clear_pointer (&self->scanned_unusable, g_hash_table_unref);
+  g_clear_pointer (&self->lazy, g_array_unref);
+  g_clear_pointer (&self->lazy_rank, g_free);
 
   G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
 }
@@ -714,6 +728,13 @@ ql_registry_pending_forget (QlRegistry           *self,
 static void
 ql_registry_cache_save (QlRegistry *self);
 
+static QlRegistryCacheEntry *
+ql_registry_lazy_owner (QlRegistry *self,
+                        const char *name);
+
+static void
+ql_registry_materialize (QlRegistry *self);
+
 static void
 ql_registry_set_unknown_type_error (QlRegistry  *self,
                                     const char  *type_name,
@@ -774,6 +795,8 @@ ql_registry_lookup_entry (QlRegistry *self,
   if (entry != NULL)
     return entry;
   pending = g_hash_table_lookup (self->pending_types, name);
+  if (pending == NULL && self->lazy != NULL)
+    pending = ql_registry_lazy_owner (self, name);
   if (pending == NULL)
     return NULL;
   ql_registry_load_pending (self, pending);
@@ -857,6 +880,33 @@ ql_registry_cache_record (QlRegistry        *self,
   self->cache_dirty = TRUE;
 }
 
+/* Makes @entry (of a plugin file the cache vouches for, which loaded)
+ * pending, with @rank; FALSE if one of its device types is registered
+ * already: then its file is to be opened, for its error. */
+static gboolean
+ql_registry_pending_add (QlRegistry           *self,
+                         QlRegistryCacheEntry *entry,
+                         guint                 rank)
+{
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    {
+      QlRegistryCacheEntry *owner = g_hash_table_lookup (self->pending_types, entry->device_types[i]);
+
+      /* Two files with one device type: open both, as a scan without the
+       * cache would, so that the second gets its error. */
+      if (owner != NULL)
+        ql_registry_load_pending (self, owner);
+      if (ql_table_has (self->devices, entry->device_types[i]))
+        return FALSE;
+    }
+  entry->rank = rank;
+  g_ptr_array_add (self->pending_order, entry);
+  g_hash_table_insert (self->pending_families, entry->family, entry);
+  for (guint i = 0; entry->device_types[i] != NULL; i++)
+    g_hash_table_insert (self->pending_types, entry->device_types[i], entry);
+  return TRUE;
+}
+
 /* Whether the cache answers for @path (@st): its error is reported, or its
  * device types are pending, without opening it. */
 static gboolean
@@ -891,23 +941,7 @@ ql_registry_scan_cached (QlRegistry        *self,
       g_hash_table_add (self->failed_files, g_strdup (path));
       return TRUE;
     }
-  for (guint i = 0; entry->device_types[i] != NULL; i++)
-    {
-      QlRegistryCacheEntry *owner = g_hash_table_lookup (self->pending_types, entry->device_types[i]);
-
-      /* Two files with one device type: open both, as a scan without the
-       * cache would, so that the second gets its error. */
-      if (owner != NULL)
-        ql_registry_load_pending (self, owner);
-      if (ql_table_has (self->devices, entry->device_types[i]))
-        return FALSE;
-    }
-  entry->rank = rank;
-  g_ptr_array_add (self->pending_order, entry);
-  g_hash_table_insert (self->pending_families, entry->family, entry);
-  for (guint i = 0; entry->device_types[i] != NULL; i++)
-    g_hash_table_insert (self->pending_types, entry->device_types[i], entry);
-  return TRUE;
+  return ql_registry_pending_add (self, entry, rank);
 }
 
 /* Opens @path (@st) in the plugin scanner and records what it gives in
@@ -947,6 +981,108 @@ ql_registry_scan_in_child (QlRegistry        *self,
   return ql_registry_scan_cached (self, path, family, st, FALSE, rank);
 }
 
+static void
+ql_registry_scan_file (QlRegistry        *self,
+                       const char        *path,
+                       const char        *family,
+                       const struct stat *st,
+                       gboolean           trusted,
+                       guint              rank);
+
+/* Makes the lazy files ordinary pending ones, in scan order, as the
+ * scan would have without them (each after the files before it); and
+ * ends lazy files in @self. One whose entry makes no sense, or whose
+ * device type is registered already, is scanned again the ordinary way. */
+static void
+ql_registry_materialize (QlRegistry *self)
+{
+  g_autoptr(GArray) lazy = g_steal_pointer (&self->lazy);
+  g_autofree guint *lazy_rank = g_steal_pointer (&self->lazy_rank);
+  g_autofree QlRegistryCacheEntry **entries = NULL;
+  g_autofree const char **paths = NULL;
+  g_autofree guint *ranks = NULL;
+
+  if (lazy == NULL)
+    return;
+  self->lazy_done = TRUE;
+  /* Every entry first, before anything can merge the cache (which ends
+   * its file indices); and no save (which drops entries of changed
+   * files) until they are all pending. */
+  entries = g_new0 (QlRegistryCacheEntry *, lazy->len);
+  paths = g_new0 (const char *, lazy->len);
+  ranks = g_new0 (guint, lazy->len);
+  for (guint i = 0; i < lazy->len; i++)
+    {
+      gsize index = g_array_index (lazy, gsize, i);
+
+      ranks[i] = lazy_rank[index];
+      if (ranks[i] == 0)
+        continue; /* opened already (ql_registry_lazy_owner()) */
+      paths[i] = ql_registry_cache_file_path (self->cache, index);
+      entries[i] = ql_registry_cache_file_entry (self->cache, index);
+    }
+  self->materializing = TRUE;
+  for (guint i = 0; i < lazy->len; i++)
+    {
+      g_autofree char *basename = NULL;
+      g_autofree char *family = NULL;
+      struct stat st;
+
+      if (ranks[i] == 0 || (entries[i] != NULL && ql_registry_pending_add (self, entries[i], ranks[i])))
+        continue;
+      basename = g_path_get_basename (paths[i]);
+      family = ql_plugin_family_from_basename (basename);
+      if (stat (paths[i], &st) != 0)
+        {
+          g_debug ("skipping '%s': %s", paths[i], g_strerror (errno));
+          continue;
+        }
+      ql_registry_scan_file (self, paths[i], family, &st, FALSE, ranks[i]);
+    }
+  self->materializing = FALSE;
+  if (self->save_deferred)
+    {
+      self->save_deferred = FALSE;
+      ql_registry_cache_save (self);
+    }
+}
+
+/* The lazy file that provides device type @name, made pending (its entry
+ * decoded, and checked to provide it); if the cache file's type index
+ * cannot say which one for sure, the lazy files are all made pending and
+ * the pending one that provides @name is found among them. NULL: none. */
+static QlRegistryCacheEntry *
+ql_registry_lazy_owner (QlRegistry *self,
+                        const char *name)
+{
+  gsize owners[16];
+  gssize n = ql_registry_cache_type_owners (self->cache, name, owners, G_N_ELEMENTS (owners));
+  QlRegistryCacheEntry *entry = NULL;
+  gsize owner = 0;
+  guint n_lazy = 0;
+
+  for (gssize i = 0; i < n && i < (gssize) G_N_ELEMENTS (owners); i++)
+    if (self->lazy_rank[owners[i]] > 0)
+      {
+        owner = owners[i];
+        n_lazy++;
+      }
+  /* Exactly one lazy file: else (none: an unknown type, or an index that
+   * left it out; two: their clash) the ordinary way says what to do. */
+  if (n >= 0 && n <= (gssize) G_N_ELEMENTS (owners) && n_lazy == 1)
+    entry = ql_registry_cache_file_entry (self->cache, owner);
+  if (entry == NULL || !g_strv_contains ((const char * const *) entry->device_types, name))
+    {
+      ql_registry_materialize (self);
+      return g_hash_table_lookup (self->pending_types, name);
+    }
+  entry->rank = self->lazy_rank[owner];
+  self->lazy_rank[owner] = 0;
+  /* Pending, for ql_registry_load_pending(), which opens it. */
+  g_ptr_array_add (self->pending_order, entry);
+  return entry;
+}
+
 /* Writes the cache if it changed, without the entries of files (and the
  * listings of directories) that are gone or changed. A cache that cannot
  * be written is not an error. */
@@ -959,6 +1095,13 @@ ql_registry_cache_save (QlRegistry *self)
 
   if (self->cache == NULL || !self->cache_dirty)
     return;
+  if (self->materializing)
+    {
+      self->save_deferred = TRUE;
+      return;
+    }
+  /* Merging the cache ends its file indices. */
+  ql_registry_materialize (self);
   g_hash_table_iter_init (&iter, ql_registry_cache_get_entries (self->cache));
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     {
@@ -1020,7 +1163,7 @@ ql_registry_set_cache_file (QlRegistry *self,
                             const char *path)
 {
   g_return_if_fail (QL_IS_REGISTRY (self));
-  g_return_if_fail (self->pending_order->len == 0);
+  g_return_if_fail (self->pending_order->len == 0 && self->lazy == NULL);
 
   g_clear_pointer (&self->cache, ql_registry_cache_free);
   g_free (self->cache_path);
@@ -1123,6 +1266,9 @@ ql_registry_load_plugin (QlRegistry  *self,
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (filename != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* Lazy files (see QlRegistry) made ordinary pending ones. */
+  ql_registry_materialize (self);
 
   return ql_registry_load_file (self, filename, NULL, error);
 }
@@ -1243,14 +1389,17 @@ ql_registry_load_file (QlRegistry                 *self,
 
 /* A plugin file found in a search directory, with its path and family
  * right after it (the candidates of a directory share one allocation). */
-typedef struct
+typedef struct _QlScanCandidate QlScanCandidate;
+struct _QlScanCandidate
 {
-  char        *path;
-  char        *family;    /* NULL: not a plugin file name */
-  struct stat  st;
-  gboolean     trusted;   /* its path's checks passed (ql_plugin_file_check_at()) */
-  const char  *basename;  /* in path */
-} QlScanCandidate;
+  char            *path;
+  char            *family;    /* NULL: not a plugin file name */
+  struct stat      st;
+  gboolean         trusted;   /* its path's checks passed (ql_plugin_file_check_at()) */
+  const char      *basename;  /* in path */
+  QlScanCandidate *earlier;   /* of the same name, in an earlier search directory */
+  gssize           lazy_index; /* its cache file index if it was taken lazily, or -1 */
+};
 
 #define QL_SCAN_CANDIDATE_ALIGN 16
 G_STATIC_ASSERT (QL_SCAN_CANDIDATE_ALIGN % G_ALIGNOF (QlScanCandidate) == 0);
@@ -1300,6 +1449,8 @@ ql_scan_candidate_init (gpointer    mem,
       c->family[family_len] = '\0';
     }
   c->trusted = FALSE;
+  c->earlier = NULL;
+  c->lazy_index = -1;
   return c;
 }
 
@@ -1480,8 +1631,13 @@ ql_registry_scan_new_files (QlRegistry *self,
     {
       QlScanCandidate *c = g_ptr_array_index (candidates, i);
       QlRegistryCacheEntry *entry;
+      gssize index;
 
       if (c->family == NULL)
+        continue;
+      /* Without decoding the entry when the file's vouches in place. */
+      index = ql_registry_cache_file_index (self->cache, c->path);
+      if (index >= 0 && ql_registry_cache_file_vouches (self->cache, (gsize) index, &c->st, c->family))
         continue;
       entry = ql_registry_cache_lookup (self->cache, c->path);
       stale = entry == NULL || !ql_registry_cache_entry_matches (entry, &c->st)
@@ -1563,16 +1719,20 @@ ql_registry_scan_new_files (QlRegistry *self,
     }
 }
 
+/* Scans plugin file @path (@st, of plugin family @family: NULL if its
+ * name is not a plugin file's; @trusted: see QlScanCandidate), in the
+ * scan's order: @rank, or 0 for the next one. */
 static void
-ql_registry_scan_candidate (QlRegistry      *self,
-                            QlScanCandidate *c)
+ql_registry_scan_file (QlRegistry        *self,
+                       const char        *path,
+                       const char        *family,
+                       const struct stat *st,
+                       gboolean           trusted,
+                       guint              rank)
 {
-  const char *path = c->path;
-  const char *family = c->family;
   GError *load_error = NULL;
   QlPlugin *loaded;
   gpointer known_rank;
-  guint rank;
 
   loaded = family != NULL && g_hash_table_size (self->plugins_by_name) > 0
     ? g_hash_table_lookup (self->plugins_by_name, family) : NULL;
@@ -1593,25 +1753,90 @@ ql_registry_scan_candidate (QlRegistry      *self,
 
   /* Its rank in scan order: a pending file keeps it in its cache entry
    * (ql_registry_load_pending() records it here once it is opened). */
-  if (g_hash_table_size (self->scan_rank) > 0
-      && (known_rank = g_hash_table_lookup (self->scan_rank, path)) != NULL)
+  if (rank > 0)
+    ;
+  else if (g_hash_table_size (self->scan_rank) > 0
+           && (known_rank = g_hash_table_lookup (self->scan_rank, path)) != NULL)
     rank = GPOINTER_TO_UINT (known_rank);
   else
     rank = ++self->next_rank;
-  if (ql_registry_scan_cached (self, path, family, &c->st, c->trusted, rank)
-      || ql_registry_scan_in_child (self, path, family, &c->st, rank))
+  if (ql_registry_scan_cached (self, path, family, st, trusted, rank)
+      || ql_registry_scan_in_child (self, path, family, st, rank))
     return;
   if (!ql_table_has (self->scan_rank, path))
     g_hash_table_insert (self->scan_rank, g_strdup (path), GUINT_TO_POINTER (rank));
 
-  loaded = ql_registry_load_plugin (self, path, &load_error);
-  ql_registry_cache_record (self, path, &c->st, family, loaded, load_error);
+  loaded = ql_registry_load_file (self, path, NULL, &load_error);
+  ql_registry_cache_record (self, path, st, family, loaded, load_error);
   if (loaded == NULL)
     {
       g_debug ("%s", load_error->message);
       g_ptr_array_add (self->load_errors, load_error);
       g_hash_table_add (self->failed_files, g_strdup (path));
     }
+}
+
+/* Sets each candidate's @earlier: the candidate of the same name in an
+ * earlier search directory (@dir_starts: where each directory's
+ * candidates start in @candidates, and their end), if any. Each
+ * directory's candidates are sorted by name: one merge per pair. */
+static void
+ql_registry_note_earlier (GPtrArray *candidates,
+                          GArray    *dir_starts)
+{
+  for (guint d = 1; d + 1 < dir_starts->len; d++)
+    for (guint e = 0; e < d; e++)
+      {
+        guint i = g_array_index (dir_starts, guint, e), i_end = g_array_index (dir_starts, guint, e + 1);
+        guint k = g_array_index (dir_starts, guint, d), k_end = g_array_index (dir_starts, guint, d + 1);
+
+        while (i < i_end && k < k_end)
+          {
+            QlScanCandidate *a = g_ptr_array_index (candidates, i);
+            QlScanCandidate *b = g_ptr_array_index (candidates, k);
+            int cmp = strcmp (a->basename, b->basename);
+
+            if (cmp == 0 && b->earlier == NULL)
+              b->earlier = a;
+            i += cmp <= 0;
+            k += cmp >= 0;
+          }
+      }
+}
+
+/* Takes @c as a lazy file (see QlRegistry) if it can be: the cache's
+ * file vouches for it, in place, and nothing but lazy files has been
+ * scanned yet. */
+static gboolean
+ql_registry_scan_lazily (QlRegistry      *self,
+                         QlScanCandidate *c)
+{
+  gssize index;
+
+  if (self->lazy_done || self->cache == NULL || c->family == NULL || !c->trusted || c->earlier != NULL)
+    return FALSE;
+  index = ql_registry_cache_file_index (self->cache, c->path);
+  if (index < 0 || !ql_registry_cache_file_vouches (self->cache, (gsize) index, &c->st, c->family))
+    return FALSE;
+  if (self->lazy == NULL)
+    {
+      gsize n = ql_registry_cache_n_file_entries (self->cache);
+
+      /* Only in a registry where nothing else happened yet. */
+      if (g_hash_table_size (self->devices) > 0 || self->plugins->len > 0
+          || self->pending_order->len > 0 || self->load_errors->len > 0
+          || g_hash_table_size (self->failed_files) > 0)
+        {
+          self->lazy_done = TRUE;
+          return FALSE;
+        }
+      self->lazy = g_array_sized_new (FALSE, FALSE, sizeof (gsize), (guint) n);
+      self->lazy_rank = g_new0 (guint, n);
+    }
+  c->lazy_index = index;
+  self->lazy_rank[index] = ++self->next_rank;
+  g_array_append_val (self->lazy, index);
+  return TRUE;
 }
 
 /**
@@ -1634,16 +1859,42 @@ ql_registry_scan (QlRegistry *self)
 {
   g_autoptr(GPtrArray) candidates = NULL;
   g_autoptr(GPtrArray) blocks = NULL;
+  g_autoptr(GArray) dir_starts = NULL;
 
   g_return_if_fail (QL_IS_REGISTRY (self));
 
+  /* Lazy files are for a first scan only. */
+  ql_registry_materialize (self);
   candidates = g_ptr_array_new ();
   blocks = g_ptr_array_new_with_free_func (g_free);
+  dir_starts = g_array_sized_new (FALSE, FALSE, sizeof (guint), self->search_dirs->len + 1);
   for (guint i = 0; i < self->search_dirs->len; i++)
-    ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates, blocks);
+    {
+      g_array_append_val (dir_starts, candidates->len);
+      ql_registry_list_dir (self, g_ptr_array_index (self->search_dirs, i), candidates, blocks);
+    }
+  g_array_append_val (dir_starts, candidates->len);
+  ql_registry_note_earlier (candidates, dir_starts);
   ql_registry_scan_new_files (self, candidates);
   for (guint i = 0; i < candidates->len; i++)
-    ql_registry_scan_candidate (self, g_ptr_array_index (candidates, i));
+    {
+      QlScanCandidate *c = g_ptr_array_index (candidates, i);
+
+      if (ql_registry_scan_lazily (self, c))
+        continue;
+      /* A file of a family that a lazy file has: skipped, as it would be
+       * with that file pending. */
+      if (c->earlier != NULL && c->earlier->lazy_index >= 0
+          && self->lazy_rank[c->earlier->lazy_index] > 0)
+        {
+          g_debug ("skipping '%s': plugin '%s' comes from an earlier file", c->path, c->family);
+          continue;
+        }
+      ql_registry_materialize (self);
+      self->lazy_done = TRUE;
+      ql_registry_scan_file (self, c->path, c->family, &c->st, c->trusted, 0);
+    }
+  self->lazy_done = TRUE;
   ql_registry_cache_save (self);
 }
 
@@ -1699,6 +1950,9 @@ ql_registry_get_plugins (QlRegistry *self)
 {
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
 
+  /* Lazy files (see QlRegistry) made ordinary pending ones. */
+  ql_registry_materialize (self);
+
   if (self->pending_order->len > 0)
     {
       ql_registry_load_all_pending (self);
@@ -1727,6 +1981,9 @@ ql_registry_lookup_plugin (QlRegistry *self,
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
+  /* Lazy files (see QlRegistry) made ordinary pending ones. */
+  ql_registry_materialize (self);
+
   pending = g_hash_table_lookup (self->pending_families, name);
   if (pending != NULL)
     ql_registry_load_pending (self, pending);
@@ -1751,6 +2008,9 @@ ql_registry_list_device_types (QlRegistry *self)
   gpointer key;
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
+
+  /* Lazy files (see QlRegistry) made ordinary pending ones. */
+  ql_registry_materialize (self);
 
   names = g_new0 (char *, g_hash_table_size (self->devices)
                           + g_hash_table_size (self->pending_types) + 1);
@@ -1924,6 +2184,9 @@ ql_registry_list_plugin_infos (QlRegistry *self)
 
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
 
+  /* Lazy files (see QlRegistry) made ordinary pending ones. */
+  ql_registry_materialize (self);
+
   had_pending = self->pending_order->len > 0;
   ql_registry_load_clashing (self);
 
@@ -1995,6 +2258,9 @@ ql_registry_describe_device_type (QlRegistry  *self,
   g_return_val_if_fail (QL_IS_REGISTRY (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* Lazy files (see QlRegistry) made ordinary pending ones. */
+  ql_registry_materialize (self);
 
   pending = g_hash_table_contains (self->devices, name) ? NULL
                                                          : g_hash_table_lookup (self->pending_types, name);

@@ -731,11 +731,11 @@ test_bad_descriptions (Fixture       *f,
 
   /* The previous format's string: the whole file is ignored. */
   {
-    char *format = memmem (good, good_len, "qlaunch-registry-5", 18);
+    char *format = memmem (good, good_len, "qlaunch-registry-6", 18);
 
     g_assert_nonnull (format);
     memcpy (copy, good, good_len);
-    copy[format - good + 17] = '4';
+    copy[format - good + 17] = '5';
     rewrite_cache_hashed (f, copy, good_len);
     assert_opened (args_opened (f), "balloon,block,initfail,rng");
     assert_opened (args_opened (f), "rng");

@@ -13,7 +13,15 @@
  * openat(O_PATH | O_NOFOLLOW), each step relative to the descriptor of the
  * directory just checked, and the file is opened from the last of them: what
  * is checked is what is opened, whatever renames happen meanwhile. The
- * caller loads the returned descriptor (/proc/self/fd/N), never the path. */
+ * caller loads the returned descriptor (/proc/self/fd/N), never the path.
+ *
+ * A QlCheckedDirs keeps the descriptors of the directories a walk went
+ * through, by their real path (the walk's path is always one: it follows
+ * links itself), so that the next walk under one of them starts there
+ * instead of at `/`: a registry walks each plugin directory and then
+ * the path of each plugin file it opens. A directory taken from it is
+ * checked again (one fstat()); its ancestors need not be: what the
+ * descriptor names cannot change whatever is renamed above it. */
 #include "ql-plugin-file.h"
 #include "ql-private.h"
 
@@ -24,6 +32,144 @@
 
 /* As the kernel's limit on symbolic links followed in one lookup. */
 #define MAX_LINKS 40
+/* The directories a QlCheckedDirs keeps at most. */
+#define MAX_CHECKED_DIRS 32
+
+static gboolean check_entry (const char        *filename,
+                             const char        *where,
+                             const struct stat *st,
+                             GError           **error);
+
+typedef struct
+{
+  char *path;   /* real, absolute, no trailing '/' but for "/" */
+  int   fd;     /* O_PATH */
+} CheckedDir;
+
+struct _QlCheckedDirs
+{
+  GArray *dirs; /* CheckedDir */
+};
+
+static void
+checked_dir_clear (gpointer data)
+{
+  CheckedDir *dir = data;
+
+  g_free (dir->path);
+  close (dir->fd);
+}
+
+/**
+ * ql_checked_dirs_new:
+ *
+ * Returns: (transfer full): an empty set of checked directories
+ */
+QlCheckedDirs *
+ql_checked_dirs_new (void)
+{
+  QlCheckedDirs *checked = g_new0 (QlCheckedDirs, 1);
+
+  checked->dirs = g_array_new (FALSE, FALSE, sizeof (CheckedDir));
+  g_array_set_clear_func (checked->dirs, checked_dir_clear);
+  return checked;
+}
+
+void
+ql_checked_dirs_free (QlCheckedDirs *checked)
+{
+  if (checked == NULL)
+    return;
+  g_array_unref (checked->dirs);
+  g_free (checked);
+}
+
+/* Keeps @fd (taken), directory @path, in @checked; else closes it. */
+static void
+checked_dirs_keep (QlCheckedDirs *checked,
+                   const char    *path,
+                   int            fd)
+{
+  CheckedDir dir;
+
+  if (fd < 0)
+    return;
+  if (checked == NULL || checked->dirs->len >= MAX_CHECKED_DIRS)
+    {
+      close (fd);
+      return;
+    }
+  for (guint i = 0; i < checked->dirs->len; i++)
+    if (strcmp (g_array_index (checked->dirs, CheckedDir, i).path, path) == 0)
+      {
+        close (fd);
+        return;
+      }
+  dir.path = g_strdup (path);
+  dir.fd = fd;
+  g_array_append_val (checked->dirs, dir);
+}
+
+/* The deepest directory of @checked that @path (absolute, with no "."
+ * or ".." components, no empty ones) is in or is, checked again: a new
+ * descriptor of it, its path into @where, and in *@rest what of @path
+ * is below it. -1: none (then start at "/"). */
+static int
+checked_dirs_start (QlCheckedDirs *checked,
+                    const char    *path,
+                    GString       *where,
+                    const char   **rest,
+                    const char    *filename)
+{
+  const CheckedDir *best = NULL;
+  gsize best_len = 0;
+  struct stat st;
+  int fd;
+
+  if (checked == NULL)
+    return -1;
+  for (guint i = 0; i < checked->dirs->len; i++)
+    {
+      const CheckedDir *dir = &g_array_index (checked->dirs, CheckedDir, i);
+      gsize len = strlen (dir->path);
+
+      if (len <= best_len && best != NULL)
+        continue;
+      if (len == 1 || (strncmp (path, dir->path, len) == 0 && (path[len] == '/' || path[len] == '\0')))
+        {
+          best = dir;
+          best_len = len;
+        }
+    }
+  if (best == NULL)
+    return -1;
+  /* Its owner and mode now. */
+  fd = fcntl (best->fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &st) != 0 || !S_ISDIR (st.st_mode) || !check_entry (filename, best->path, &st, NULL))
+    {
+      close (fd);
+      return -1;
+    }
+  g_string_assign (where, best->path);
+  *rest = path + (best_len == 1 ? 0 : best_len);
+  return fd;
+}
+
+/* Whether @path is absolute and has no ".", ".." or empty components
+ * (a trailing '/' aside). */
+static gboolean
+path_is_plain (const char *path)
+{
+  if (path[0] != '/')
+    return FALSE;
+  for (const char *p = path; *p != '\0'; p++)
+    if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == '\0'
+                                                          || (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))))
+      return FALSE;
+  return TRUE;
+}
 
 /* The components of @path, in order, onto the head of @queue (so that a
  * link's target is resolved before what followed the link). */
@@ -173,10 +319,11 @@ read_link (int fd)
  * component must be a directory, returned as an O_PATH descriptor, else a
  * regular file, opened read-only. */
 static int
-resolve_checked (const char   *filename,
-                 gboolean      want_dir,
-                 struct stat  *st,
-                 GError      **error)
+resolve_checked (QlCheckedDirs *checked,
+                 const char    *filename,
+                 gboolean       want_dir,
+                 struct stat   *st,
+                 GError       **error)
 {
   g_autoptr(GQueue) queue = g_queue_new ();
   g_autoptr(GString) where = g_string_new ("/");
@@ -193,9 +340,21 @@ resolve_checked (const char   *filename,
 
       start = g_build_filename (cwd, filename, NULL);
     }
-  push_components (queue, start);
-  if (!enter_dir (&dir_fd, "/", filename, "/", error))
-    goto fail;
+  if (path_is_plain (start))
+    {
+      const char *rest = NULL;
+
+      dir_fd = checked_dirs_start (checked, start, where, &rest, filename);
+      if (dir_fd >= 0)
+        push_components (queue, rest);
+    }
+  if (dir_fd < 0)
+    {
+      dir_fd = AT_FDCWD;
+      push_components (queue, start);
+      if (!enter_dir (&dir_fd, "/", filename, "/", error))
+        goto fail;
+    }
 
   while (!g_queue_is_empty (queue))
     {
@@ -257,7 +416,11 @@ resolve_checked (const char   *filename,
       if (last && want_dir && S_ISDIR (entry_st.st_mode))
         {
           *st = entry_st;
-          close (dir_fd);
+          /* Kept too, for the files to be opened in it. */
+          if (checked != NULL)
+            checked_dirs_keep (checked, where->str, fcntl (entry_fd, F_DUPFD_CLOEXEC, 0));
+          path_up (where);
+          checked_dirs_keep (checked, where->str, dir_fd);
           return entry_fd;
         }
       if (!last || want_dir)
@@ -268,7 +431,11 @@ resolve_checked (const char   *filename,
               set_errno_error (filename, where->str, ENOTDIR, error);
               goto fail;
             }
-          close (dir_fd);
+          /* Its parent is the path without it: where a link's target
+           * is resolved from, the walk went on from its directory. */
+          path_up (where);
+          checked_dirs_keep (checked, where->str, dir_fd);
+          path_down (where, name);
           dir_fd = entry_fd;
           continue;
         }
@@ -297,7 +464,8 @@ resolve_checked (const char   *filename,
         }
       if (!check_entry (filename, where->str, st, error))
         goto fail;
-      close (dir_fd);
+      path_up (where);
+      checked_dirs_keep (checked, where->str, dir_fd);
       return fd;
     }
   /* The path named a directory ("/", or ending in ".."). */
@@ -323,6 +491,8 @@ fail:
 
 /**
  * ql_plugin_file_open:
+ * @checked: (nullable): directories checked already, to start from; the
+ *   directories this walk goes through are added
  * @filename: the plugin file (relative: to the current directory)
  * @st: (out): its status, read from the returned descriptor
  * @error: return location for a #QL_PLUGIN_ERROR error
@@ -337,15 +507,17 @@ fail:
  * Returns: the descriptor, or -1 with @error set
  */
 int
-ql_plugin_file_open (const char   *filename,
-                     struct stat  *st,
-                     GError      **error)
+ql_plugin_file_open (QlCheckedDirs *checked,
+                     const char    *filename,
+                     struct stat   *st,
+                     GError       **error)
 {
-  return resolve_checked (filename, FALSE, st, error);
+  return resolve_checked (checked, filename, FALSE, st, error);
 }
 
 /**
  * ql_plugin_file_open_dir:
+ * @checked: (nullable): as for ql_plugin_file_open()
  * @dirname: a plugin directory
  * @st: (out): its status
  * @error: return location for a #QL_PLUGIN_ERROR error
@@ -359,11 +531,12 @@ ql_plugin_file_open (const char   *filename,
  * Returns: the descriptor, or -1 with @error set
  */
 int
-ql_plugin_file_open_dir (const char   *dirname,
-                         struct stat  *st,
-                         GError      **error)
+ql_plugin_file_open_dir (QlCheckedDirs *checked,
+                         const char    *dirname,
+                         struct stat   *st,
+                         GError       **error)
 {
-  return resolve_checked (dirname, TRUE, st, error);
+  return resolve_checked (checked, dirname, TRUE, st, error);
 }
 
 /**

@@ -1113,11 +1113,13 @@ ql_registry_cache_dir_names (QlRegistryCache   *cache,
   if (dir == NULL || !dir_listing_matches (dir, st) || !dir_identity_settled (&dir->id))
     return NULL;
   end = dir->names + dir->names_len;
-  names = g_ptr_array_new ();
-  for (const char *p = dir->names; p < end; p += strlen (p) + 1)
+  /* Room for all: each name takes more than 8 bytes. */
+  names = g_ptr_array_sized_new ((guint) (dir->names_len / (prefix + suffix) + 1));
+  for (const char *p = dir->names, *next; p < end; p = next)
     {
       gsize len = strlen (p);
 
+      next = p + len + 1;
       if (len < prefix + suffix || memcmp (p, QL_PLUGIN_FILE_PREFIX, prefix) != 0
           || memcmp (p + len - suffix, QL_PLUGIN_FILE_SUFFIX, suffix) != 0
           || memchr (p, G_DIR_SEPARATOR, len) != NULL

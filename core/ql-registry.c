@@ -78,10 +78,12 @@ struct _QlRegistry
    * through the cache file's type index (ql_registry_lazy_owner()); for
    * anything else they are made ordinary pending files first
    * (ql_registry_materialize()). */
-  GArray     *lazy;             /* file indices (gsize), in scan order */
+  gsize      *lazy;             /* file indices, in scan order */
+  guint       n_lazy;
   guint      *lazy_rank;        /* per file index: its rank in scan order, or 0: not lazy */
   gboolean    lazy_done;        /* no more lazy files (the first scan is over) */
   gboolean    materializing;
+  QlCheckedDirs *checked_dirs;  /* directories checked on the way to plugin files */
   gboolean    save_deferred;    /* a save asked for while materializing */
 };
 
@@ -116,8 +118,9 @@ ql_registry_finalize (GObject *object)
   g_clear_pointer (&self->lazy_errors, g_hash_table_unref);
   g_clear_pointer (&self->scanner, g_free);
   g_clear_pointer (&self->scanned_unusable, g_hash_table_unref);
-  g_clear_pointer (&self->lazy, g_array_unref);
+  g_clear_pointer (&self->lazy, g_free);
   g_clear_pointer (&self->lazy_rank, g_free);
+  g_clear_pointer (&self->checked_dirs, ql_checked_dirs_free);
 
   G_OBJECT_CLASS (ql_registry_parent_class)->finalize (object);
 }
@@ -148,6 +151,7 @@ ql_registry_init (QlRegistry *self)
   self->scanned_unusable = g_hash_table_new_full (ql_registry_cache_path_hash, g_str_equal, g_free, NULL);
   self->lazy_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) g_error_free);
+  self->checked_dirs = ql_checked_dirs_new ();
 }
 
 /**
@@ -345,12 +349,13 @@ ql_plugin_family_from_basename (const char *basename)
  * user can change it or any directory or link on its path) and is the file
  * @expected (device, inode, size, times), when given. Opens nothing else. */
 static gboolean
-ql_registry_check_path (const char                 *filename,
+ql_registry_check_path (QlRegistry                 *self,
+                        const char                 *filename,
                         const QlRegistryCacheEntry *expected,
                         GError                    **error)
 {
   struct stat st;
-  int fd = ql_plugin_file_open (filename, &st, error);
+  int fd = ql_plugin_file_open (self->checked_dirs, filename, &st, error);
 
   if (fd < 0)
     return FALSE;
@@ -929,7 +934,7 @@ ql_registry_scan_cached (QlRegistry        *self,
    * load nothing), on the file they open, which must be the one the cache
    * knows; loading it reports their error. @trusted: done already, from
    * the checked directory (ql_plugin_file_check_at()). */
-  if (!trusted && !ql_registry_check_path (path, entry, NULL))
+  if (!trusted && !ql_registry_check_path (self, path, entry, NULL))
     return FALSE;
   if (entry->error_code >= 0)
     {
@@ -996,7 +1001,8 @@ ql_registry_scan_file (QlRegistry        *self,
 static void
 ql_registry_materialize (QlRegistry *self)
 {
-  g_autoptr(GArray) lazy = g_steal_pointer (&self->lazy);
+  g_autofree gsize *lazy = g_steal_pointer (&self->lazy);
+  guint n_lazy = self->n_lazy;
   g_autofree guint *lazy_rank = g_steal_pointer (&self->lazy_rank);
   g_autofree QlRegistryCacheEntry **entries = NULL;
   g_autofree const char **paths = NULL;
@@ -1008,12 +1014,13 @@ ql_registry_materialize (QlRegistry *self)
   /* Every entry first, before anything can merge the cache (which ends
    * its file indices); and no save (which drops entries of changed
    * files) until they are all pending. */
-  entries = g_new0 (QlRegistryCacheEntry *, lazy->len);
-  paths = g_new0 (const char *, lazy->len);
-  ranks = g_new0 (guint, lazy->len);
-  for (guint i = 0; i < lazy->len; i++)
+  self->n_lazy = 0;
+  entries = g_new0 (QlRegistryCacheEntry *, n_lazy);
+  paths = g_new0 (const char *, n_lazy);
+  ranks = g_new0 (guint, n_lazy);
+  for (guint i = 0; i < n_lazy; i++)
     {
-      gsize index = g_array_index (lazy, gsize, i);
+      gsize index = lazy[i];
 
       ranks[i] = lazy_rank[index];
       if (ranks[i] == 0)
@@ -1022,7 +1029,7 @@ ql_registry_materialize (QlRegistry *self)
       entries[i] = ql_registry_cache_file_entry (self->cache, index);
     }
   self->materializing = TRUE;
-  for (guint i = 0; i < lazy->len; i++)
+  for (guint i = 0; i < n_lazy; i++)
     {
       g_autofree char *basename = NULL;
       g_autofree char *family = NULL;
@@ -1332,7 +1339,7 @@ ql_registry_load_file (QlRegistry                 *self,
 
   /* The file is checked and opened here; the dynamic loader maps that
    * descriptor, not the path. */
-  fd = ql_plugin_file_open (filename, &st, error);
+  fd = ql_plugin_file_open (self->checked_dirs, filename, &st, error);
   if (fd < 0)
     return NULL;
   /* The scanner vouched for another file: none of this one's code has
@@ -1399,6 +1406,9 @@ struct _QlScanCandidate
   const char      *basename;  /* in path */
   QlScanCandidate *earlier;   /* of the same name, in an earlier search directory */
   gssize           lazy_index; /* its cache file index if it was taken lazily, or -1 */
+  gssize           vouched;   /* its cache file index if the file vouches for it in
+                               * place (ql_registry_cache_vouches_for()); -1: it
+                               * does not; -2: not asked yet */
 };
 
 #define QL_SCAN_CANDIDATE_ALIGN 16
@@ -1451,6 +1461,7 @@ ql_scan_candidate_init (gpointer    mem,
   c->trusted = FALSE;
   c->earlier = NULL;
   c->lazy_index = -1;
+  c->vouched = -2;
   return c;
 }
 
@@ -1557,7 +1568,7 @@ ql_registry_list_dir (QlRegistry *self,
    * from there with one fstatat(); a link, or a directory that fails the
    * checks, takes the long way per file (which reports why). */
   if (self->cache != NULL)
-    dir_fd = ql_plugin_file_open_dir (dir_name, &dir_st, NULL);
+    dir_fd = ql_plugin_file_open_dir (self->checked_dirs, dir_name, &dir_st, NULL);
   for (gboolean again = TRUE; again;)
     {
       g_autoptr(GPtrArray) found = NULL;
@@ -1610,6 +1621,23 @@ ql_registry_list_dir (QlRegistry *self,
     close (dir_fd);
 }
 
+/* Whether the cache file vouches for @c in place
+ * (ql_registry_cache_file_vouches()); asked once. */
+static gboolean
+ql_registry_cache_vouches_for (QlRegistry      *self,
+                               QlScanCandidate *c)
+{
+  if (c->vouched == -2)
+    {
+      gssize index = self->cache != NULL && c->family != NULL
+        ? ql_registry_cache_file_index (self->cache, c->path) : -1;
+
+      c->vouched = index >= 0 && ql_registry_cache_file_vouches (self->cache, (gsize) index, &c->st, c->family)
+        ? index : -1;
+    }
+  return c->vouched >= 0;
+}
+
 /* Opens, in as few plugin scanner processes as can be, every file a scan
  * would hand to the scanner one by one: the first file of each family not
  * loaded yet whose cache entry is missing or stale. What they give goes
@@ -1631,13 +1659,9 @@ ql_registry_scan_new_files (QlRegistry *self,
     {
       QlScanCandidate *c = g_ptr_array_index (candidates, i);
       QlRegistryCacheEntry *entry;
-      gssize index;
 
-      if (c->family == NULL)
-        continue;
-      /* Without decoding the entry when the file's vouches in place. */
-      index = ql_registry_cache_file_index (self->cache, c->path);
-      if (index >= 0 && ql_registry_cache_file_vouches (self->cache, (gsize) index, &c->st, c->family))
+      /* Without decoding the entry when the file vouches in place. */
+      if (c->family == NULL || ql_registry_cache_vouches_for (self, c))
         continue;
       entry = ql_registry_cache_lookup (self->cache, c->path);
       stale = entry == NULL || !ql_registry_cache_entry_matches (entry, &c->st)
@@ -1813,11 +1837,10 @@ ql_registry_scan_lazily (QlRegistry      *self,
 {
   gssize index;
 
-  if (self->lazy_done || self->cache == NULL || c->family == NULL || !c->trusted || c->earlier != NULL)
+  if (self->lazy_done || self->cache == NULL || c->family == NULL || !c->trusted || c->earlier != NULL
+      || !ql_registry_cache_vouches_for (self, c))
     return FALSE;
-  index = ql_registry_cache_file_index (self->cache, c->path);
-  if (index < 0 || !ql_registry_cache_file_vouches (self->cache, (gsize) index, &c->st, c->family))
-    return FALSE;
+  index = c->vouched;
   if (self->lazy == NULL)
     {
       gsize n = ql_registry_cache_n_file_entries (self->cache);
@@ -1830,12 +1853,15 @@ ql_registry_scan_lazily (QlRegistry      *self,
           self->lazy_done = TRUE;
           return FALSE;
         }
-      self->lazy = g_array_sized_new (FALSE, FALSE, sizeof (gsize), (guint) n);
+      self->lazy = g_new (gsize, n);
       self->lazy_rank = g_new0 (guint, n);
     }
+  if (self->lazy_rank[index] > 0)
+    return FALSE;
   c->lazy_index = index;
   self->lazy_rank[index] = ++self->next_rank;
-  g_array_append_val (self->lazy, index);
+  /* Each file index once: the cache's paths are distinct. */
+  self->lazy[self->n_lazy++] = index;
   return TRUE;
 }
 
@@ -1865,7 +1891,9 @@ ql_registry_scan (QlRegistry *self)
 
   /* Lazy files are for a first scan only. */
   ql_registry_materialize (self);
-  candidates = g_ptr_array_new ();
+  /* Room for as many files as the cache knows. */
+  candidates = g_ptr_array_sized_new (self->cache != NULL
+                                      ? (guint) MIN (ql_registry_cache_n_file_entries (self->cache), 4096) + 16 : 16);
   blocks = g_ptr_array_new_with_free_func (g_free);
   dir_starts = g_array_sized_new (FALSE, FALSE, sizeof (guint), self->search_dirs->len + 1);
   for (guint i = 0; i < self->search_dirs->len; i++)

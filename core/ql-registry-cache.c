@@ -844,7 +844,10 @@ ql_registry_cache_file_vouches (QlRegistryCache   *cache,
       || id->size != (guint64) st->st_size || id->mtime_ns != stat_mtime_ns (st)
       || id->ctime_ns != stat_ctime_ns (st)
       || id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
-      || id->texts_length == 0)
+      || id->texts_length == 0
+      /* As decode() checks them: what can be, without reading more. */
+      || id->types_offset > cache->types_len || id->types_length > cache->types_len - id->types_offset
+      || id->types_length == 0 || cache->paths[index][0] != '/')
     return FALSE;
   texts = cache->texts + id->texts_offset;
   /* Its first text, the family, ends inside its texts. */

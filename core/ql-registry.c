@@ -1014,6 +1014,7 @@ ql_registry_materialize (QlRegistry *self)
   /* Every entry first, before anything can merge the cache (which ends
    * its file indices); and no save (which drops entries of changed
    * files) until they are all pending. */
+  g_debug ("%u plugin files the registry cache vouched for made pending", n_lazy);
   self->n_lazy = 0;
   entries = g_new0 (QlRegistryCacheEntry *, n_lazy);
   paths = g_new0 (const char *, n_lazy);
@@ -1828,6 +1829,23 @@ ql_registry_note_earlier (GPtrArray *candidates,
       }
 }
 
+/* Whether the cache reports @c as a file that failed: then its error is
+ * reported, as ql_registry_scan_cached() does, in scan order. */
+static gboolean
+ql_registry_scan_cached_failure (QlRegistry      *self,
+                                 QlScanCandidate *c)
+{
+  QlRegistryCacheEntry *entry;
+
+  if (self->cache == NULL || ql_table_has (self->failed_files, c->path))
+    return FALSE;
+  entry = ql_registry_cache_lookup (self->cache, c->path);
+  if (entry == NULL || entry->error_code < 0 || !ql_registry_cache_entry_matches (entry, &c->st)
+      || strcmp (entry->family, c->family) != 0)
+    return FALSE;
+  return ql_registry_scan_cached (self, c->path, c->family, &c->st, TRUE, ++self->next_rank);
+}
+
 /* Takes @c as a lazy file (see QlRegistry) if it can be: the cache's
  * file vouches for it, in place, and nothing but lazy files has been
  * scanned yet. */
@@ -1845,10 +1863,10 @@ ql_registry_scan_lazily (QlRegistry      *self,
     {
       gsize n = ql_registry_cache_n_file_entries (self->cache);
 
-      /* Only in a registry where nothing else happened yet. */
+      /* Only in a registry where nothing else happened yet (but files
+       * that failed: they provide nothing). */
       if (g_hash_table_size (self->devices) > 0 || self->plugins->len > 0
-          || self->pending_order->len > 0 || self->load_errors->len > 0
-          || g_hash_table_size (self->failed_files) > 0)
+          || self->pending_order->len > 0)
         {
           self->lazy_done = TRUE;
           return FALSE;
@@ -1910,6 +1928,11 @@ ql_registry_scan (QlRegistry *self)
 
       if (ql_registry_scan_lazily (self, c))
         continue;
+      /* A file that failed, which the cache reports: nothing pending
+       * needs to be known for that. */
+      if (!self->lazy_done && c->earlier == NULL && c->trusted && c->family != NULL
+          && ql_registry_scan_cached_failure (self, c))
+        continue;
       /* A file of a family that a lazy file has: skipped, as it would be
        * with that file pending. */
       if (c->earlier != NULL && c->earlier->lazy_index >= 0
@@ -1923,6 +1946,8 @@ ql_registry_scan (QlRegistry *self)
       ql_registry_scan_file (self, c->path, c->family, &c->st, c->trusted, 0);
     }
   self->lazy_done = TRUE;
+  if (self->n_lazy > 0)
+    g_debug ("%u plugin files taken as the registry cache vouches for them, not decoded", self->n_lazy);
   ql_registry_cache_save (self);
 }
 

@@ -972,6 +972,235 @@ test_unsafe_plugins (Fixture       *f,
   g_unsetenv ("QLAUNCH_PLUGIN_SCAN_TIMEOUT_MS");
 }
 
+/* cli_output() without the debug messages run_opened() reads. */
+#define quiet_output(...) \
+  (g_unsetenv ("G_MESSAGES_DEBUG"), \
+   quiet_output_end (cli_output (__VA_ARGS__)))
+
+static char *
+quiet_output_end (char *output)
+{
+  g_setenv ("G_MESSAGES_DEBUG", "qlaunch", TRUE);
+  return output;
+}
+
+/* Where in @contents (a cache file) child @child of the payload starts
+ * (it must be a fixed-size array of @elem_size bytes), and its length in
+ * elements. The payload's type, as qlaunch writes it. */
+static gsize
+payload_array_at (const char *contents,
+                  int         child,
+                  gsize       elem_size,
+                  gsize      *n)
+{
+  gsize payload_len = ql_test_cache_payload_length (contents);
+  g_autoptr(GBytes) bytes = g_bytes_new (contents + QL_TEST_CACHE_HEADER_SIZE, payload_len);
+  g_autoptr(GVariant) data = g_variant_ref_sink (
+    g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssaya(tttxxiuuuuuuut)aya(ttxxxuuuu)aya(uu))"), bytes, TRUE));
+  g_autoptr(GVariant) array = g_variant_get_child_value (data, child);
+  const char *start = g_variant_get_fixed_array (array, n, elem_size);
+
+  return QL_TEST_CACHE_HEADER_SIZE + (gsize) (start - (const char *) g_bytes_get_data (bytes, NULL));
+}
+
+/* With a warm cache, a first scan takes the plugin files the cache file
+ * vouches for without decoding their entries, and finds a device type
+ * through the file's sorted type index; anything else (all plugins
+ * listed, an unknown type, an index that makes no sense or lies) makes
+ * them ordinary pending files first. What qlaunch prints is the same as
+ * without the cache, each way. */
+static void
+test_lazy (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *good = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *unknown_vm = g_build_filename (f->root, "unknown.vm", NULL);
+  g_autofree char *dir2 = g_build_filename (f->root, "plugins2", NULL);
+  g_autofree char *dir3 = g_build_filename (f->root, "plugins3", NULL);
+  gsize good_len = 0, n_refs = 0, n_texts = 0, refs_at, texts_at;
+
+  (void) data;
+  assert_opened (args_opened (f), "balloon,block,initfail,rng");
+  expected = quiet_output (f, FALSE, "args", "--no-host-checks", f->vm_file, NULL);
+
+  /* Warm: balloon, block and rng taken in place, initfail's failure
+   * reported from the cache; only rng opened. */
+  assert_opened (args_opened (f), "rng");
+  g_assert_nonnull (strstr (last_said, "3 plugin files taken as the registry cache vouches for them"));
+  g_assert_null (strstr (last_said, "made pending"));
+  g_assert_nonnull (strstr (last_said, "cannot find its firmware"));
+  {
+    g_autofree char *with = quiet_output (f, TRUE, "args", "--no-host-checks", f->vm_file, NULL);
+
+    g_assert_cmpstr (with, ==, expected);
+  }
+  assert_opened (run_opened (f, "inspect", NULL), "");
+  g_assert_nonnull (strstr (last_said, "3 plugin files the registry cache vouched for made pending"));
+
+  /* An unknown device type: the error lists the known ones. */
+  g_file_set_contents (unknown_vm, "[vm]\nname = unknown\n[device x0]\ntype = nosuch\n", -1, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree char *without = quiet_output (f, FALSE, "args", "--no-host-checks", unknown_vm, NULL);
+    g_autofree char *with = quiet_output (f, TRUE, "args", "--no-host-checks", unknown_vm, NULL);
+
+    g_assert_nonnull (strstr (without, "status 1"));
+    g_assert_nonnull (strstr (without, "balloon"));
+    g_assert_cmpstr (with, ==, without);
+  }
+
+  /* The type index edited (its hash recomputed): out of order; rng's
+   * name given to another entry; a name outside its entry. Each is found
+   * out, the files made pending, and the answer is the same. */
+  g_file_get_contents (f->cache_file, &good, &good_len, &error);
+  g_assert_no_error (error);
+  refs_at = payload_array_at (good, 7, 8, &n_refs);
+  texts_at = payload_array_at (good, 4, 1, &n_texts);
+  g_assert_cmpuint (n_refs, >=, 3);
+  for (guint round = 0; round < 3; round++)
+    {
+      copy = g_memdup2 (good, good_len);
+      if (round == 0)
+        {
+          char first[8];
+
+          memcpy (first, copy + refs_at, 8);
+          memmove (copy + refs_at, copy + refs_at + (n_refs - 1) * 8, 8);
+          memcpy (copy + refs_at + (n_refs - 1) * 8, first, 8);
+        }
+      else if (round == 1)
+        {
+          gboolean found = FALSE;
+
+          for (gsize i = 0; i < n_refs; i++)
+            {
+              gsize at = refs_at + i * 8;
+
+              g_assert_cmpuint (get_u32 (copy, at + 4), <, n_texts);
+              if (strcmp (copy + texts_at + get_u32 (copy, at + 4), "rng") == 0)
+                {
+                  /* The entry of the first ref: balloon's, not rng's. */
+                  g_assert_cmpuint (get_u32 (copy, refs_at), !=, get_u32 (copy, at));
+                  set_u32 (copy, at, get_u32 (copy, refs_at));
+                  found = TRUE;
+                }
+            }
+          g_assert_true (found);
+        }
+      else
+        set_u32 (copy, refs_at + 4, 0x7ffffff0);
+      rewrite_cache_hashed (f, copy, good_len);
+      assert_opened (args_opened (f), "rng");
+      g_assert_nonnull (strstr (last_said, "made pending"));
+      {
+        g_autofree char *with = quiet_output (f, TRUE, "args", "--no-host-checks", f->vm_file, NULL);
+
+        g_assert_cmpstr (with, ==, expected);
+      }
+      g_clear_pointer (&copy, g_free);
+    }
+  rewrite_cache (f, good, good_len);
+
+  /* A name inside an entry's texts that is not one of its types (rng's
+   * type name, but for its first letter, sorted last still): found for
+   * that name, checked, and not taken for it. */
+  copy = g_memdup2 (good, good_len);
+  {
+    gsize last = 0;
+    g_autofree char *ng_vm = g_build_filename (f->root, "ng.vm", NULL);
+    g_autofree char *without = NULL;
+    g_autofree char *with = NULL;
+    const char *ng_args[] = { "--plugin-dir", f->plugin_dir, "args", "--no-host-checks", ng_vm, NULL };
+
+    for (gsize i = 0; i < n_refs; i++)
+      if (strcmp (copy + texts_at + get_u32 (copy, refs_at + i * 8 + 4), "rng") == 0)
+        {
+          last = refs_at + i * 8;
+          /* Still in order as "ng". */
+          g_assert_true (i == 0 || strcmp (copy + texts_at + get_u32 (copy, last - 4), "ng") < 0);
+        }
+    g_assert_cmpuint (last, >, 0);
+    set_u32 (copy, last + 4, get_u32 (copy, last + 4) + 1);
+    rewrite_cache_hashed (f, copy, good_len);
+    g_file_set_contents (ng_vm, "[vm]\nname = ng\n[device x0]\ntype = ng\n", -1, &error);
+    g_assert_no_error (error);
+    without = quiet_output (f, FALSE, "args", "--no-host-checks", ng_vm, NULL);
+    g_assert_nonnull (strstr (without, "status 1"));
+    g_assert_cmpint (ql_test_run_cli (ng_args, &with, NULL), ==, 1);
+    g_assert_null (strstr (with, "loaded plugin"));
+    g_assert_nonnull (strstr (with, "made pending"));
+    g_clear_pointer (&with, g_free);
+    with = quiet_output (f, TRUE, "args", "--no-host-checks", ng_vm, NULL);
+    g_assert_cmpstr (with, ==, without);
+  }
+  g_clear_pointer (&copy, g_free);
+  rewrite_cache (f, good, good_len);
+
+  /* Two files with one device type (the dupa and dupb fixtures), each
+   * in the cache from a call that had only its own directory: not taken
+   * in place together; the second's error as without the cache. */
+  g_assert_cmpint (g_mkdir (dir3, 0755), ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("libqlaunch-dup%c.so", 'a' + i);
+      g_autofree char *from = g_build_filename (g_getenv ("QLAUNCH_FIXTURE_DIR"), name, NULL);
+      g_autofree char *to = g_build_filename (i == 0 ? f->plugin_dir : dir3, name, NULL);
+
+      copy_file (from, to);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *alone[] = { "--plugin-dir", i == 0 ? f->plugin_dir : dir3, "inspect", NULL };
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (ql_test_run_cli (alone, &out, NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "fixture-dup"));
+    }
+  g_free (expected);
+  expected = quiet_output (f, FALSE, "--plugin-dir", dir3, "args", "--no-host-checks", f->vm_file, NULL);
+  g_assert_nonnull (strstr (expected, "libqlaunch-dupb.so"));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *with = quiet_output (f, TRUE, "--plugin-dir", dir3, "args", "--no-host-checks",
+                                            f->vm_file, NULL);
+
+      g_assert_cmpstr (with, ==, expected);
+    }
+  g_assert_cmpint (g_unlink (plugin_path (f, "dupa")), ==, 0);
+
+  /* A family in two plugin directories: the second's file is skipped. */
+  g_assert_cmpint (g_mkdir (dir2, 0755), ==, 0);
+  {
+    g_autofree char *from = plugin_path (f, "rng");
+    g_autofree char *to = g_build_filename (dir2, "libqlaunch-rng.so", NULL);
+    g_autofree char *without = NULL;
+
+    copy_file (from, to);
+    without = quiet_output (f, FALSE, "--plugin-dir", dir2, "inspect", NULL);
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autofree char *with = quiet_output (f, TRUE, "--plugin-dir", dir2, "inspect", NULL);
+
+        g_assert_cmpstr (with, ==, without);
+      }
+    g_free (without);
+    without = quiet_output (f, FALSE, "--plugin-dir", dir2, "args", "--no-host-checks", f->vm_file, NULL);
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autofree char *with = quiet_output (f, TRUE, "--plugin-dir", dir2, "args", "--no-host-checks",
+                                            f->vm_file, NULL);
+
+        g_assert_cmpstr (with, ==, without);
+      }
+    assert_opened (run_opened (f, "--plugin-dir", dir2, "args", "--no-host-checks", f->vm_file, NULL), "rng");
+    g_assert_nonnull (strstr (last_said, "comes from an earlier file"));
+    g_assert_null (strstr (last_said, "made pending"));
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -989,6 +1218,7 @@ main (int    argc,
   ADD ("/registry-cache/all-types-from-cache", test_all_types_from_cache);
   ADD ("/registry-cache/bad-descriptions", test_bad_descriptions);
   ADD ("/registry-cache/unsafe-plugins", test_unsafe_plugins);
+  ADD ("/registry-cache/lazy", test_lazy);
 #undef ADD
 
   return g_test_run ();

@@ -83,8 +83,8 @@ struct _QlRegistry
   guint      *lazy_rank;        /* per file index: its rank in scan order, or 0: not lazy */
   gboolean    lazy_done;        /* no more lazy files (the first scan is over) */
   gboolean    materializing;
-  QlCheckedDirs *checked_dirs;  /* directories checked on the way to plugin files */
   gboolean    save_deferred;    /* a save asked for while materializing */
+  QlCheckedDirs *checked_dirs;  /* directories checked on the way to plugin files */
 };
 
 G_DEFINE_FINAL_TYPE (QlRegistry, ql_registry, G_TYPE_OBJECT)
@@ -1935,7 +1935,7 @@ ql_registry_scan (QlRegistry *self)
         continue;
       /* A file of a family that a lazy file has: skipped, as it would be
        * with that file pending. */
-      if (c->earlier != NULL && c->earlier->lazy_index >= 0
+      if (c->earlier != NULL && c->earlier->lazy_index >= 0 && self->lazy != NULL
           && self->lazy_rank[c->earlier->lazy_index] > 0)
         {
           g_debug ("skipping '%s': plugin '%s' comes from an earlier file", c->path, c->family);

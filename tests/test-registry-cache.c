@@ -1208,6 +1208,23 @@ test_lazy (Fixture       *f,
     assert_opened (run_opened (f, "--plugin-dir", dir2, "args", "--no-host-checks", f->vm_file, NULL), "rng");
     g_assert_nonnull (strstr (last_said, "comes from an earlier file"));
     g_assert_null (strstr (last_said, "made pending"));
+
+    /* A new file after the first directory's rng (vsock) makes the files
+     * before it pending: the second directory's rng is still skipped. */
+    install_plugin (f, "vsock");
+    g_free (without);
+    without = quiet_output (f, FALSE, "--plugin-dir", dir2, "args", "--no-host-checks", f->vm_file, NULL);
+    assert_opened (run_opened (f, "--plugin-dir", dir2, "args", "--no-host-checks", f->vm_file, NULL),
+                   "rng,vsock");
+    g_assert_nonnull (strstr (last_said, "made pending"));
+    g_assert_nonnull (strstr (last_said, "comes from an earlier file"));
+    install_plugin (f, "vsock");
+    {
+      g_autofree char *with = quiet_output (f, TRUE, "--plugin-dir", dir2, "args", "--no-host-checks",
+                                            f->vm_file, NULL);
+
+      g_assert_cmpstr (with, ==, without);
+    }
   }
 }
 

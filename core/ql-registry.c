@@ -986,111 +986,6 @@ ql_registry_scan_in_child (QlRegistry        *self,
   return ql_registry_scan_cached (self, path, family, st, FALSE, rank);
 }
 
-static void
-ql_registry_scan_file (QlRegistry        *self,
-                       const char        *path,
-                       const char        *family,
-                       const struct stat *st,
-                       gboolean           trusted,
-                       guint              rank);
-
-/* Makes the lazy files ordinary pending ones, in scan order, as the
- * scan would have without them (each after the files before it); and
- * ends lazy files in @self. One whose entry makes no sense, or whose
- * device type is registered already, is scanned again the ordinary way. */
-static void
-ql_registry_materialize (QlRegistry *self)
-{
-  g_autofree gsize *lazy = g_steal_pointer (&self->lazy);
-  guint n_lazy = self->n_lazy;
-  g_autofree guint *lazy_rank = g_steal_pointer (&self->lazy_rank);
-  g_autofree QlRegistryCacheEntry **entries = NULL;
-  g_autofree const char **paths = NULL;
-  g_autofree guint *ranks = NULL;
-
-  if (lazy == NULL)
-    return;
-  self->lazy_done = TRUE;
-  /* Every entry first, before anything can merge the cache (which ends
-   * its file indices); and no save (which drops entries of changed
-   * files) until they are all pending. */
-  g_debug ("%u plugin files the registry cache vouched for made pending", n_lazy);
-  self->n_lazy = 0;
-  entries = g_new0 (QlRegistryCacheEntry *, n_lazy);
-  paths = g_new0 (const char *, n_lazy);
-  ranks = g_new0 (guint, n_lazy);
-  for (guint i = 0; i < n_lazy; i++)
-    {
-      gsize index = lazy[i];
-
-      ranks[i] = lazy_rank[index];
-      if (ranks[i] == 0)
-        continue; /* opened already (ql_registry_lazy_owner()) */
-      paths[i] = ql_registry_cache_file_path (self->cache, index);
-      entries[i] = ql_registry_cache_file_entry (self->cache, index);
-    }
-  self->materializing = TRUE;
-  for (guint i = 0; i < n_lazy; i++)
-    {
-      g_autofree char *basename = NULL;
-      g_autofree char *family = NULL;
-      struct stat st;
-
-      if (ranks[i] == 0 || (entries[i] != NULL && ql_registry_pending_add (self, entries[i], ranks[i])))
-        continue;
-      basename = g_path_get_basename (paths[i]);
-      family = ql_plugin_family_from_basename (basename);
-      if (stat (paths[i], &st) != 0)
-        {
-          g_debug ("skipping '%s': %s", paths[i], g_strerror (errno));
-          continue;
-        }
-      ql_registry_scan_file (self, paths[i], family, &st, FALSE, ranks[i]);
-    }
-  self->materializing = FALSE;
-  if (self->save_deferred)
-    {
-      self->save_deferred = FALSE;
-      ql_registry_cache_save (self);
-    }
-}
-
-/* The lazy file that provides device type @name, made pending (its entry
- * decoded, and checked to provide it); if the cache file's type index
- * cannot say which one for sure, the lazy files are all made pending and
- * the pending one that provides @name is found among them. NULL: none. */
-static QlRegistryCacheEntry *
-ql_registry_lazy_owner (QlRegistry *self,
-                        const char *name)
-{
-  gsize owners[16];
-  gssize n = ql_registry_cache_type_owners (self->cache, name, owners, G_N_ELEMENTS (owners));
-  QlRegistryCacheEntry *entry = NULL;
-  gsize owner = 0;
-  guint n_lazy = 0;
-
-  for (gssize i = 0; i < n && i < (gssize) G_N_ELEMENTS (owners); i++)
-    if (self->lazy_rank[owners[i]] > 0)
-      {
-        owner = owners[i];
-        n_lazy++;
-      }
-  /* Exactly one lazy file: else (none: an unknown type, or an index that
-   * left it out; two: their clash) the ordinary way says what to do. */
-  if (n >= 0 && n <= (gssize) G_N_ELEMENTS (owners) && n_lazy == 1)
-    entry = ql_registry_cache_file_entry (self->cache, owner);
-  if (entry == NULL || !g_strv_contains ((const char * const *) entry->device_types, name))
-    {
-      ql_registry_materialize (self);
-      return g_hash_table_lookup (self->pending_types, name);
-    }
-  entry->rank = self->lazy_rank[owner];
-  self->lazy_rank[owner] = 0;
-  /* Pending, for ql_registry_load_pending(), which opens it. */
-  g_ptr_array_add (self->pending_order, entry);
-  return entry;
-}
-
 /* Writes the cache if it changed, without the entries of files (and the
  * listings of directories) that are gone or changed. A cache that cannot
  * be written is not an error. */
@@ -1799,6 +1694,103 @@ ql_registry_scan_file (QlRegistry        *self,
       g_ptr_array_add (self->load_errors, load_error);
       g_hash_table_add (self->failed_files, g_strdup (path));
     }
+}
+
+/* Makes the lazy files ordinary pending ones, in scan order, as the
+ * scan would have without them (each after the files before it); and
+ * ends lazy files in @self. One whose entry makes no sense, or whose
+ * device type is registered already, is scanned again the ordinary way. */
+static void
+ql_registry_materialize (QlRegistry *self)
+{
+  g_autofree gsize *lazy = g_steal_pointer (&self->lazy);
+  guint n_lazy = self->n_lazy;
+  g_autofree guint *lazy_rank = g_steal_pointer (&self->lazy_rank);
+  g_autofree QlRegistryCacheEntry **entries = NULL;
+  g_autofree const char **paths = NULL;
+  g_autofree guint *ranks = NULL;
+
+  if (lazy == NULL)
+    return;
+  self->lazy_done = TRUE;
+  /* Every entry first, before anything can merge the cache (which ends
+   * its file indices); and no save (which drops entries of changed
+   * files) until they are all pending. */
+  g_debug ("%u plugin files the registry cache vouched for made pending", n_lazy);
+  self->n_lazy = 0;
+  entries = g_new0 (QlRegistryCacheEntry *, n_lazy);
+  paths = g_new0 (const char *, n_lazy);
+  ranks = g_new0 (guint, n_lazy);
+  for (guint i = 0; i < n_lazy; i++)
+    {
+      gsize index = lazy[i];
+
+      ranks[i] = lazy_rank[index];
+      if (ranks[i] == 0)
+        continue; /* opened already (ql_registry_lazy_owner()) */
+      paths[i] = ql_registry_cache_file_path (self->cache, index);
+      entries[i] = ql_registry_cache_file_entry (self->cache, index);
+    }
+  self->materializing = TRUE;
+  for (guint i = 0; i < n_lazy; i++)
+    {
+      g_autofree char *basename = NULL;
+      g_autofree char *family = NULL;
+      struct stat st;
+
+      if (ranks[i] == 0 || (entries[i] != NULL && ql_registry_pending_add (self, entries[i], ranks[i])))
+        continue;
+      basename = g_path_get_basename (paths[i]);
+      family = ql_plugin_family_from_basename (basename);
+      if (stat (paths[i], &st) != 0)
+        {
+          g_debug ("skipping '%s': %s", paths[i], g_strerror (errno));
+          continue;
+        }
+      ql_registry_scan_file (self, paths[i], family, &st, FALSE, ranks[i]);
+    }
+  self->materializing = FALSE;
+  if (self->save_deferred)
+    {
+      self->save_deferred = FALSE;
+      ql_registry_cache_save (self);
+    }
+}
+
+/* The lazy file that provides device type @name, made pending (its entry
+ * decoded, and checked to provide it); if the cache file's type index
+ * cannot say which one for sure, the lazy files are all made pending and
+ * the pending one that provides @name is found among them. NULL: none. */
+static QlRegistryCacheEntry *
+ql_registry_lazy_owner (QlRegistry *self,
+                        const char *name)
+{
+  gsize owners[16];
+  gssize n = ql_registry_cache_type_owners (self->cache, name, owners, G_N_ELEMENTS (owners));
+  QlRegistryCacheEntry *entry = NULL;
+  gsize owner = 0;
+  guint n_lazy = 0;
+
+  for (gssize i = 0; i < n && i < (gssize) G_N_ELEMENTS (owners); i++)
+    if (self->lazy_rank[owners[i]] > 0)
+      {
+        owner = owners[i];
+        n_lazy++;
+      }
+  /* Exactly one lazy file: else (none: an unknown type, or an index that
+   * left it out; two: their clash) the ordinary way says what to do. */
+  if (n >= 0 && n <= (gssize) G_N_ELEMENTS (owners) && n_lazy == 1)
+    entry = ql_registry_cache_file_entry (self->cache, owner);
+  if (entry == NULL || !g_strv_contains ((const char * const *) entry->device_types, name))
+    {
+      ql_registry_materialize (self);
+      return g_hash_table_lookup (self->pending_types, name);
+    }
+  entry->rank = self->lazy_rank[owner];
+  self->lazy_rank[owner] = 0;
+  /* Pending, for ql_registry_load_pending(), which opens it. */
+  g_ptr_array_add (self->pending_order, entry);
+  return entry;
 }
 
 /* Sets each candidate's @earlier: the candidate of the same name in an

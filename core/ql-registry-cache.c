@@ -22,15 +22,16 @@
 
 #define FORMAT "qlaunch-registry-6"
 /* The payload: (format, qlaunch version, paths, identities, texts,
- * directories, dir texts, type index): entry i is the i-th of paths, identities and
- * texts. Laid out so that a reader decodes only the entries of the files
- * it meets, each in a few steps (a command pays for
+ * directories, dir texts, type index): entry i is the i-th of paths,
+ * identities and texts. Laid out so that a reader decodes only the
+ * entries of the files it meets, each in a few steps (a command pays for
  * the plugin files it looks at, not for every file the cache knows), and
  * of those only the parts it uses:
  *   paths:      every path, each ended by a NUL, in one byte array;
  *   identities: a fixed-size array of IDENTITY_TYPE, read in place,
  *               which also says where the entry's texts and types are,
- *               and the types' hash;
+ *               the types' hash, and whether another entry has one of
+ *               its device types (IDENTITY_TYPES_UNIQUE);
  *   texts:      one byte array; per entry, NUL-ended strings: family,
  *               error message, description, version, license, then the
  *               device types;

@@ -9,6 +9,9 @@
  *   18446744073709551615     -1 (an integer outside 64 bits wraps)
  *   1e400                    an infinite double (printed "inf.0": not JSON)
  *   0x10, 010, .5, 'x'       numbers and strings that are not JSON
+ *   "\x", "\uzzzz"           escapes that are not JSON (json-glib 1.6
+ *                            takes them; and a \u without four hex
+ *                            digits, in a line it then refuses, leaks)
  *
  * QEMU sends none of these but one (its strings are C strings with
  * surrogate pairs for characters above U+FFFF, its doubles finite), so a
@@ -21,6 +24,7 @@
 #include "ql-qmp-private.h"
 
 #include <math.h>
+#include <string.h>
 
 static gboolean
 hex4 (const char *text,
@@ -57,13 +61,24 @@ scan_string (const char  *text,
           i++;
           continue;
         }
-      if (i + 1 < len && text[i + 1] != 'u')
+      if (i + 1 >= len)
+        return i + 1;   /* unterminated: for the parser to refuse */
+      if (text[i + 1] != 'u')
         {
+          if (memchr ("\"\\/bfnrt", text[i + 1], 8) == NULL)
+            {
+              *why = g_strdup ("a string escape that is not JSON (JSON has \\\", \\\\, \\/, \\b, \\f, "
+                               "\\n, \\r, \\t and \\u with four hex digits)");
+              return 0;
+            }
           i += 2;
           continue;
         }
       if (!hex4 (text, len, i + 2, &unit))
-        return i + 1;   /* malformed: for the parser to refuse */
+        {
+          *why = g_strdup ("a \\u escape without four hex digits in a string (not JSON)");
+          return 0;
+        }
       if (unit == 0)
         {
           *why = g_strdup ("a \\u0000 in a string (the client's strings end at a NUL)");

@@ -1254,6 +1254,9 @@ RETURN_PAYLOAD (payload_octal, "010")
 RETURN_PAYLOAD (payload_bare_fraction, ".5")
 RETURN_PAYLOAD (payload_plus, "[+1]")
 RETURN_PAYLOAD (payload_single_quotes, "'x'")
+RETURN_PAYLOAD (payload_unknown_escape, "\"a\\xb\"")
+RETURN_PAYLOAD (payload_short_unicode_escape, "\"\\uDe{\"")
+RETURN_PAYLOAD (payload_non_hex_unicode_escape, "\"\\uzzzz\"")
 
 static const HostileCase hostile_cases[] = {
   { "truncated-json-eof", PHASE_COMMAND, 0, payload_truncated, TRUE },
@@ -1289,6 +1292,9 @@ static const HostileCase hostile_cases[] = {
   { "bare-fraction", PHASE_COMMAND, 0, payload_bare_fraction, FALSE },
   { "plus-sign", PHASE_COMMAND, 0, payload_plus, FALSE },
   { "single-quotes", PHASE_COMMAND, 0, payload_single_quotes, FALSE },
+  { "unknown-escape", PHASE_COMMAND, 0, payload_unknown_escape, FALSE },
+  { "short-unicode-escape", PHASE_COMMAND, 0, payload_short_unicode_escape, FALSE },
+  { "non-hex-unicode-escape", PHASE_COMMAND, 0, payload_non_hex_unicode_escape, FALSE },
 };
 
 typedef struct

@@ -1339,35 +1339,52 @@ test_identity (void)
       g_clear_pointer (&reseeds[i], g_free);
     }
 
-  /* --same-identity: the problem the fix-up solves. */
+  /* --same-identity: the problem the fix-up solves. The clones resume
+   * the same RNG state and read the same bytes, unless the guest's
+   * kernel reseeds on its own timer first (early after boot it reseeds
+   * when its key is older than half the uptime, on the next read: a
+   * template made late in such an interval gives clones that reseed,
+   * each from its own timings). That is a race with the guest's clock
+   * this test cannot win every time; a new template, up to three, is
+   * one made at another point of that interval. No VM-fork reseed ever. */
   text = vm_text (NULL);
   vm_file = ql_test_write_file (work_dir, "same.vm", text);
   same_dir = g_build_filename (work_dir, "tpl-same", NULL);
-  status = template_create_identity (vm_file, same_dir, TRUE, &err);
-  if (status != 0)
-    g_error ("template create --same-identity exited with %d:\n%s", status, err);
-  g_assert_nonnull (strstr (err, "same identity in every clone"));
-  g_clear_pointer (&manifest, json_object_unref);
-  manifest = read_manifest (same_dir);
-  identity = json_object_get_object_member (manifest, "identity");
-  g_assert_false (json_object_get_boolean_member (identity, "fix-up"));
-  g_assert_true (json_object_get_null_member (identity, "vmgenid"));
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (manifest, "vm"), "text"),
-                   ==, text);
-
-  two_clones_read (same_dir, reads, reseeds);
-  g_test_message ("same identity: clone 1 read %s (%s VM-fork reseeds), clone 2 read %s (%s)",
-                  reads[0], reseeds[0], reads[1], reseeds[1]);
-  g_assert_cmpuint (strlen (reads[0]), ==, 64);
-  g_assert_cmpstr (reads[0], ==, reads[1]);
-  g_assert_cmpstr (reseeds[0], ==, "0");
-  g_assert_cmpstr (reseeds[1], ==, "0");
-  for (guint i = 0; i < 2; i++)
+  for (guint attempt = 1; attempt <= 3; attempt++)
     {
-      g_free (reads[i]);
-      g_free (reseeds[i]);
+      gboolean same;
+
+      g_clear_pointer (&err, g_free);
+      status = template_create_identity (vm_file, same_dir, TRUE, &err);
+      if (status != 0)
+        g_error ("template create --same-identity exited with %d:\n%s", status, err);
+      g_assert_nonnull (strstr (err, "same identity in every clone"));
+      g_clear_pointer (&manifest, json_object_unref);
+      manifest = read_manifest (same_dir);
+      identity = json_object_get_object_member (manifest, "identity");
+      g_assert_false (json_object_get_boolean_member (identity, "fix-up"));
+      g_assert_true (json_object_get_null_member (identity, "vmgenid"));
+      g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (manifest, "vm"), "text"),
+                       ==, text);
+
+      two_clones_read (same_dir, reads, reseeds);
+      g_test_message ("same identity, template %u: clone 1 read %s (%s VM-fork reseeds), clone 2 read %s (%s)",
+                      attempt, reads[0], reseeds[0], reads[1], reseeds[1]);
+      g_assert_cmpuint (strlen (reads[0]), ==, 64);
+      g_assert_cmpstr (reseeds[0], ==, "0");
+      g_assert_cmpstr (reseeds[1], ==, "0");
+      same = g_str_equal (reads[0], reads[1]);
+      if (same || attempt == 3)
+        g_assert_cmpstr (reads[0], ==, reads[1]);
+      for (guint i = 0; i < 2; i++)
+        {
+          g_clear_pointer (&reads[i], g_free);
+          g_clear_pointer (&reseeds[i], g_free);
+        }
+      ql_test_proc_remove_dir (same_dir);
+      if (same)
+        break;
     }
-  ql_test_proc_remove_dir (same_dir);
 
   /* A fixed GUID would be every clone's: refused before QEMU starts. */
   g_free (text);

@@ -36,7 +36,9 @@
  * their own registry with ql_registry_new().
  *
  * A registry is not thread-safe: load plugins from one thread, after which
- * lookups and device creation may run from any thread.
+ * lookups and device creation may run from any thread (with a registry
+ * cache, "loaded" means ql_registry_get_plugins() was called: see
+ * ql_registry_set_cache_file()).
  */
 
 typedef struct
@@ -1059,7 +1061,10 @@ ql_registry_cache_save (QlRegistry *self)
  * (the default), every plugin file is opened by the scan.
  *
  * Call it before ql_registry_scan(); ql_registry_get_default_cache_file()
- * gives the per-user default.
+ * gives the per-user default. With a cache, the first lookup of a device
+ * type or family can open its plugin, and so changes @self: if lookups
+ * and device creation are to run from other threads, call
+ * ql_registry_get_plugins() first, from the thread that scanned.
  */
 void
 ql_registry_set_cache_file (QlRegistry *self,

@@ -529,6 +529,26 @@ cache_alloc0 (QlRegistryCache *cache,
   return mem;
 }
 
+/* The texts of the entry of @id, if they lie inside the file's texts and
+ * end with a NUL (so every string in them ends inside them); else NULL. */
+static const char *
+entry_texts (QlRegistryCache *cache,
+             const Identity  *id)
+{
+  if (id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
+      || id->texts_length == 0 || cache->texts[id->texts_offset + id->texts_length - 1] != '\0')
+    return NULL;
+  return cache->texts + id->texts_offset;
+}
+
+/* Whether the type descriptions of the entry of @id lie inside the tail. */
+static gboolean
+entry_types_in_tail (QlRegistryCache *cache,
+                     const Identity  *id)
+{
+  return id->types_offset <= cache->types_len && id->types_length <= cache->types_len - id->types_offset;
+}
+
 /* Entry @index of the file, if it makes sense (the file is untrusted:
  * nothing in it is taken for granted). Its strings point into the file's
  * data. */
@@ -545,16 +565,11 @@ decode (QlRegistryCache *cache,
   gsize len;
   guint n = 0, n_types = 0;
 
-  if (!g_path_is_absolute (path) || id->texts_offset > cache->texts_len
-      || id->texts_length > cache->texts_len - id->texts_offset
-      || id->types_offset > cache->types_len
-      || id->types_length > cache->types_len - id->types_offset)
+  start = entry_texts (cache, id);
+  if (!g_path_is_absolute (path) || start == NULL || !entry_types_in_tail (cache, id))
     return NULL;
   len = id->texts_length;
-  start = cache->texts + id->texts_offset;
   end = start + len;
-  if (len == 0 || end[-1] != '\0')
-    return NULL;
   ascii = all_ascii (start, len);
   for (p = start; p < end; p += strlen (p) + 1, n++)
     {
@@ -796,69 +811,54 @@ ql_registry_cache_lookup (QlRegistryCache *cache,
 }
 
 /**
- * ql_registry_cache_file_index:
+ * ql_registry_cache_vouching_index:
  * @cache: a cache
  * @path: a plugin file
+ * @st: the status of its file now
+ * @family: the family its file's name gives
  *
  * Where the file's own entry of @path is, for the ql_registry_cache_file_*()
- * functions, which answer from the file without decoding it: none while
- * @cache is merged (ql_registry_cache_get_entries()), and none once the
- * entry was replaced or removed.
+ * functions, if that entry, read in place (not decoded), says that @st is
+ * the file it knows, that it loaded, as plugin family @family, and that no
+ * other entry of the file provides a device type of it. None while @cache
+ * is merged (ql_registry_cache_get_entries()), nor once the entry was
+ * replaced or removed. The entry may still make no sense
+ * (ql_registry_cache_file_entry()).
  *
  * Returns: its index, or -1
  */
 gssize
-ql_registry_cache_file_index (QlRegistryCache *cache,
-                              const char      *path)
+ql_registry_cache_vouching_index (QlRegistryCache   *cache,
+                                  const char        *path,
+                                  const struct stat *st,
+                                  const char        *family)
 {
   gssize index = file_index (cache, path);
+  const Identity *id;
+  const char *texts;
 
   if (index < 0 || cache->state[index] == ENTRY_GONE
       || (cache->state[index] == ENTRY_DECODED && !cache->decoded[index]->in_place))
+    return -1;
+  id = &cache->identities[index];
+  if (id->error_code != -1 || (id->flags & IDENTITY_TYPES_UNIQUE) == 0
+      || id->dev != (guint64) st->st_dev || id->inode != (guint64) st->st_ino
+      || id->size != (guint64) st->st_size || id->mtime_ns != stat_mtime_ns (st)
+      || id->ctime_ns != stat_ctime_ns (st))
+    return -1;
+  /* As decode() checks them: what can be, without reading more. Its
+   * first text is the family. */
+  texts = entry_texts (cache, id);
+  if (texts == NULL || !entry_types_in_tail (cache, id) || id->types_length == 0
+      || cache->paths[index][0] != '/' || strcmp (texts, family) != 0)
     return -1;
   return index;
 }
 
 /**
- * ql_registry_cache_file_vouches:
- * @cache: a cache
- * @index: an entry's index (ql_registry_cache_file_index())
- * @st: the status of its file now
- * @family: the family its file's name gives
- *
- * Whether entry @index, as the file records it, says that @st is the file
- * it knows, that it loaded, as plugin family @family, and that no other
- * entry of the file provides a device type of it. Read in place: the
- * entry may still make no sense (ql_registry_cache_file_entry()).
- */
-gboolean
-ql_registry_cache_file_vouches (QlRegistryCache   *cache,
-                                gsize              index,
-                                const struct stat *st,
-                                const char        *family)
-{
-  const Identity *id = &cache->identities[index];
-  const char *texts;
-
-  if (id->error_code != -1 || (id->flags & IDENTITY_TYPES_UNIQUE) == 0
-      || id->dev != (guint64) st->st_dev || id->inode != (guint64) st->st_ino
-      || id->size != (guint64) st->st_size || id->mtime_ns != stat_mtime_ns (st)
-      || id->ctime_ns != stat_ctime_ns (st)
-      || id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
-      || id->texts_length == 0
-      /* As decode() checks them: what can be, without reading more. */
-      || id->types_offset > cache->types_len || id->types_length > cache->types_len - id->types_offset
-      || id->types_length == 0 || cache->paths[index][0] != '/')
-    return FALSE;
-  texts = cache->texts + id->texts_offset;
-  /* Its first text, the family, ends inside its texts. */
-  return texts[id->texts_length - 1] == '\0' && strcmp (texts, family) == 0;
-}
-
-/**
  * ql_registry_cache_file_entry:
  * @cache: a cache
- * @index: an entry's index (ql_registry_cache_file_index())
+ * @index: an entry's index (ql_registry_cache_vouching_index())
  *
  * As ql_registry_cache_lookup() of entry @index's path.
  *
@@ -875,7 +875,7 @@ ql_registry_cache_file_entry (QlRegistryCache *cache,
 /**
  * ql_registry_cache_file_path:
  * @cache: a cache
- * @index: an entry's index (ql_registry_cache_file_index())
+ * @index: an entry's index (ql_registry_cache_vouching_index())
  *
  * Returns: entry @index's path (valid as long as @cache)
  */
@@ -919,9 +919,7 @@ type_index_usable (QlRegistryCache *cache)
       if (ref->entry >= cache->n_paths)
         return FALSE;
       id = &cache->identities[ref->entry];
-      if (id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
-          || id->texts_length == 0 || cache->texts[id->texts_offset + id->texts_length - 1] != '\0'
-          || ref->name_offset < id->texts_offset
+      if (entry_texts (cache, id) == NULL || ref->name_offset < id->texts_offset
           || ref->name_offset - id->texts_offset >= id->texts_length)
         return FALSE;
       name = cache->texts + ref->name_offset;

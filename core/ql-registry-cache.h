@@ -72,12 +72,10 @@ void                  ql_registry_cache_replace       (QlRegistryCache          
 gboolean              ql_registry_cache_remove        (QlRegistryCache            *cache,
                                                        const char                 *path);
 /* Answers from the file itself, without decoding its entries: */
-gssize                ql_registry_cache_file_index    (QlRegistryCache            *cache,
-                                                       const char                 *path);
-gboolean              ql_registry_cache_file_vouches  (QlRegistryCache            *cache,
-                                                       gsize                       index,
-                                                       const struct stat          *st,
-                                                       const char                 *family);
+gssize                ql_registry_cache_vouching_index (QlRegistryCache          *cache,
+                                                        const char               *path,
+                                                        const struct stat        *st,
+                                                        const char               *family);
 QlRegistryCacheEntry *ql_registry_cache_file_entry    (QlRegistryCache            *cache,
                                                        gsize                       index);
 const char           *ql_registry_cache_file_path     (QlRegistryCache            *cache,

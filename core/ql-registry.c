@@ -1523,19 +1523,14 @@ ql_registry_list_dir (QlRegistry *self,
 }
 
 /* Whether the cache file vouches for @c in place
- * (ql_registry_cache_file_vouches()); asked once. */
+ * (ql_registry_cache_vouching_index()); asked once. */
 static gboolean
 ql_registry_cache_vouches_for (QlRegistry      *self,
                                QlScanCandidate *c)
 {
   if (c->vouched == -2)
-    {
-      gssize index = self->cache != NULL && c->family != NULL
-        ? ql_registry_cache_file_index (self->cache, c->path) : -1;
-
-      c->vouched = index >= 0 && ql_registry_cache_file_vouches (self->cache, (gsize) index, &c->st, c->family)
-        ? index : -1;
-    }
+    c->vouched = self->cache != NULL && c->family != NULL
+      ? ql_registry_cache_vouching_index (self->cache, c->path, &c->st, c->family) : -1;
   return c->vouched >= 0;
 }
 

@@ -1829,7 +1829,9 @@ ql_registry_scan_cached_failure (QlRegistry      *self,
 {
   QlRegistryCacheEntry *entry;
 
-  if (self->cache == NULL || ql_table_has (self->failed_files, c->path))
+  /* Checked from its directory, and alone of its name so far. */
+  if (self->cache == NULL || c->family == NULL || !c->trusted || c->earlier != NULL
+      || ql_table_has (self->failed_files, c->path))
     return FALSE;
   entry = ql_registry_cache_lookup (self->cache, c->path);
   if (entry == NULL || entry->error_code < 0 || !ql_registry_cache_entry_matches (entry, &c->st)
@@ -1922,8 +1924,7 @@ ql_registry_scan (QlRegistry *self)
         continue;
       /* A file that failed, which the cache reports: nothing pending
        * needs to be known for that. */
-      if (!self->lazy_done && c->earlier == NULL && c->trusted && c->family != NULL
-          && ql_registry_scan_cached_failure (self, c))
+      if (!self->lazy_done && ql_registry_scan_cached_failure (self, c))
         continue;
       /* A file of a family that a lazy file has: skipped, as it would be
        * with that file pending. */

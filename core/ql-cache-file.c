@@ -320,7 +320,7 @@ ql_cache_file_read_with_tail (const char         *path,
                        "cache file %s is a symbolic link", path);
           warn_refused (error, TRUE);
         }
-      g_debug ("qlaunch: no cache %s: %s", path, g_strerror (saved));
+      g_debug ("qlaunch: no cache %s: %s", path, ql_debug_strerror (saved));
       return NULL;
     }
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))

@@ -235,6 +235,13 @@ set_errno_error (const char  *filename,
                  int          saved_errno,
                  GError     **error)
 {
+  /* Not asked why (a search directory that does not exist): the system's
+   * error text costs a character set conversion on first use. */
+  if (error == NULL)
+    {
+      errno = saved_errno;
+      return FALSE;
+    }
   if (g_str_equal (where, filename))
     g_set_error (error, QL_PLUGIN_ERROR, QL_PLUGIN_ERROR_OPEN_FAILED,
                  "'%s': cannot open plugin: %s", filename, g_strerror (saved_errno));

@@ -296,6 +296,16 @@ ql_name_is_valid (const char *s)
   return s != NULL && ql_name_is_valid_len (s, strlen (s));
 }
 
+/* g_strerror (@errnum) for a g_debug() message, or "" when debug messages
+ * are dropped (arguments are evaluated either way): the first g_strerror()
+ * of a process converts to the locale's character set, and an expected
+ * failure (a search directory that does not exist) should not pay for it. */
+static inline const char *
+ql_debug_strerror (int errnum)
+{
+  return g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN) ? "" : g_strerror (errnum);
+}
+
 /* Whether the variable @entry (NAME=VALUE) of this process goes to a child
  * by default: PATH, HOME, LANG, LC_*, TMPDIR, XDG_RUNTIME_DIR. */
 gboolean    ql_env_passed_by_default       (const char          *entry);

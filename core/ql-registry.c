@@ -1440,7 +1440,7 @@ ql_registry_dir_names (QlRegistry        *self,
     dir = opendir (dir_name);
   if (dir == NULL)
     {
-      g_debug ("skipping plugin directory '%s': %s", dir_name, g_strerror (errno));
+      g_debug ("skipping plugin directory '%s': %s", dir_name, ql_debug_strerror (errno));
       return NULL;
     }
   names = ql_registry_read_dir (dir);
@@ -1744,7 +1744,7 @@ ql_registry_materialize (QlRegistry *self)
       family = ql_plugin_family_from_basename (basename);
       if (stat (paths[i], &st) != 0)
         {
-          g_debug ("skipping '%s': %s", paths[i], g_strerror (errno));
+          g_debug ("skipping '%s': %s", paths[i], ql_debug_strerror (errno));
           continue;
         }
       ql_registry_scan_file (self, paths[i], family, &st, FALSE, ranks[i]);

@@ -351,6 +351,6 @@ ql_runtime_dir_make_temp_in (const char  *base,
    * a failed write changes nothing). */
   owner = g_strdup_printf ("pid %d start %" G_GUINT64_FORMAT "\n", (int) getpid (), own_start_time ());
   if (write (*lock_fd, owner, strlen (owner)) != (gssize) strlen (owner))
-    g_debug ("cannot record the holder of %s: %s", dir, g_strerror (errno));
+    g_debug ("cannot record the holder of %s: %s", dir, ql_debug_strerror (errno));
   return g_steal_pointer (&dir);
 }

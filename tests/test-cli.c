@@ -351,6 +351,99 @@ test_args_formats (void)
   ql_test_rm_rf (tmp);
 }
 
+/* Runs `qlaunch --plugin-dir BUILD ARGS...` with LC_ALL=@locale. */
+static void
+run_in_locale (QlTestRun          *r,
+               const char         *locale,
+               const char * const *args)
+{
+  g_autofree char *lc_all = g_strconcat ("LC_ALL=", locale, NULL);
+  const char *env[] = { lc_all, NULL };
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+
+  g_ptr_array_add (all, (gpointer) "--plugin-dir");
+  g_ptr_array_add (all, (gpointer) env_dir ("QLAUNCH_BUILD_PLUGIN_DIR"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (all, (gpointer) args[i]);
+  g_ptr_array_add (all, NULL);
+  run_env (r, env, (const char * const *) all->pdata);
+}
+
+/* A command line is data: its bytes are printed as they are in every
+ * locale (converted to ASCII, "caf\xc3\xa9" would become "caf?", another
+ * name and another file). Messages are converted to the locale's
+ * character set, and a non-ASCII -d spec is taken in a UTF-8 locale. */
+static void
+test_args_non_ascii (void)
+{
+  g_autofree char *tmp = ql_test_make_tmpdir ();
+  g_autofree char *vm = ql_test_write_file (tmp, "caf\xc3\xa9.vm",
+                                            "[vm]\nname = caf\xc3\xa9\n"
+                                            "[device rng0]\ntype = rng\nfile = /srv/entropi\xc3\xa9\n");
+  g_autofree char *bad = ql_test_write_file (tmp, "bad.vm",
+                                             "[vm]\nname = bad\n"
+                                             "[device rng0]\ntype = rng\nfil\xc3\xa9 = /dev/urandom\n");
+  static const char * const locales[] = { "C", "C.UTF-8" };
+  g_auto(QlTestRun) r = { 0 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (locales); l++)
+    {
+      const char *lines_args[] = { "args", "--no-host-checks", "--format", "lines", vm, NULL };
+      const char *json_args[] = { "args", "--no-host-checks", "--format", "json", vm, NULL };
+      const char *shell_args[] = { "args", "--no-host-checks", vm, NULL };
+      const char *bad_args[] = { "args", "--no-host-checks", bad, NULL };
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      g_auto(GStrv) lines = NULL;
+      g_auto(GStrv) from_shell = NULL;
+      JsonArray *array;
+
+      g_test_message ("LC_ALL=%s", locales[l]);
+      run_in_locale (&r, locales[l], lines_args);
+      g_assert_cmpint (r.status, ==, 0);
+      lines = argv_of_lines (r.out);
+      g_assert_cmpstr (arg_after (lines, "-name"), ==, "guest=caf\xc3\xa9");
+      assert_has (r.out, "filename=/srv/entropi\xc3\xa9");
+
+      run_in_locale (&r, locales[l], json_args);
+      g_assert_cmpint (r.status, ==, 0);
+      json_parser_load_from_data (parser, r.out, -1, &error);
+      g_assert_no_error (error);
+      array = json_node_get_array (json_parser_get_root (parser));
+      g_assert_cmpuint (json_array_get_length (array), ==, g_strv_length (lines));
+      for (guint i = 0; lines[i] != NULL; i++)
+        g_assert_cmpstr (json_array_get_string_element (array, i), ==, lines[i]);
+
+      run_in_locale (&r, locales[l], shell_args);
+      g_assert_cmpint (r.status, ==, 0);
+      g_shell_parse_argv (r.out, NULL, &from_shell, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstrv (from_shell, lines);
+
+      /* A message: in the locale's character set. */
+      run_in_locale (&r, locales[l], bad_args);
+      g_assert_cmpint (r.status, ==, 1);
+      if (g_str_equal (locales[l], "C"))
+        {
+          assert_has (r.err, "property 'fil?'");
+          assert_lacks (r.err, "fil\xc3\xa9");
+        }
+      else
+        assert_has (r.err, "property 'fil\xc3\xa9'");
+    }
+
+  /* A -d spec that is not ASCII, in a UTF-8 locale. */
+  {
+    const char *spec_args[] = { "args", "--no-host-checks", "--format", "lines",
+                                "-d", "rng,id=rng1,file=/srv/\xc3\xb1", vm, NULL };
+
+    run_in_locale (&r, "C.UTF-8", spec_args);
+    g_assert_cmpint (r.status, ==, 0);
+    assert_has (r.out, "filename=/srv/\xc3\xb1");
+  }
+  ql_test_rm_rf (tmp);
+}
+
 /* The default QEMU binary is qemu-system-<host arch>. */
 static void
 test_args_default_binary (void)
@@ -1079,6 +1172,7 @@ main (int   argc,
 
   g_test_add_func ("/cli/args/formats", test_args_formats);
   g_test_add_func ("/cli/args/default-binary", test_args_default_binary);
+  g_test_add_func ("/cli/args/non-ascii", test_args_non_ascii);
   g_test_add_func ("/cli/args/device-option", test_args_device_option);
   g_test_add_func ("/cli/args/device-option-errors", test_args_device_option_errors);
   g_test_add_func ("/cli/args/qemu-options", test_args_qemu_options);

@@ -41,8 +41,8 @@ print_shell_helpers (QlCmdline *cmdline)
   if (ql_cmdline_get_n_helpers (cmdline) == 0)
     return;
   dir = g_shell_quote (ql_cmdline_get_runtime_dir (cmdline));
-  g_print ("# helper processes: start each, and QEMU once they listen on their sockets\n");
-  g_print ("mkdir -p -m 0700 %s\n", dir);
+  ql_cli_print_data ("# helper processes: start each, and QEMU once they listen on their sockets\n");
+  ql_cli_print_data ("mkdir -p -m 0700 %s\n", dir);
   for (guint i = 0; i < ql_cmdline_get_n_helpers (cmdline); i++)
     {
       QlHelper *helper = ql_cmdline_get_helper (cmdline, i);
@@ -57,31 +57,31 @@ print_shell_helpers (QlCmdline *cmdline)
       const char *activated = ql_helper_get_listen_socket (helper, 3);
       g_autofree char *quoted_socket = NULL;
 
-      g_print ("# device '%s': %s", ql_helper_get_device_id (helper), ql_helper_get_name (helper));
+      ql_cli_print_data ("# device '%s': %s", ql_helper_get_device_id (helper), ql_helper_get_name (helper));
       if (ql_helper_get_socket (helper) != NULL)
-        g_print (", listens on %s", ql_helper_get_socket (helper));
+        ql_cli_print_data (", listens on %s", ql_helper_get_socket (helper));
       for (guint k = 0; read_only[k] != NULL; k++)
-        g_print ("%s%s", k == 0 ? "; run it where this is a read-only bind mount: " : ", ", read_only[k]);
+        ql_cli_print_data ("%s%s", k == 0 ? "; run it where this is a read-only bind mount: " : ", ", read_only[k]);
       for (guint k = 0; k < fds->len; k++)
         if (g_array_index (fds, int, k) >= 0)
-          g_print ("; its descriptor %u is our %d", 3 + k, g_array_index (fds, int, k));
-      g_print ("\n");
+          ql_cli_print_data ("; its descriptor %u is our %d", 3 + k, g_array_index (fds, int, k));
+      ql_cli_print_data ("\n");
       /* The VM's state: qlaunch creates it 0700 (and refuses one that
        * others can write to). */
       for (guint k = 0; state_dirs[k] != NULL; k++)
         {
           g_autofree char *quoted = g_shell_quote (state_dirs[k]);
 
-          g_print ("mkdir -p -m 0700 %s\n", quoted);
+          ql_cli_print_data ("mkdir -p -m 0700 %s\n", quoted);
         }
       /* A socket qlaunch would make and pass as descriptor 3: by hand,
        * systemd-socket-activate does the same. */
       if (activated != NULL && fds->len == 1)
         {
           quoted_socket = needs_quoting (activated) ? g_shell_quote (activated) : g_strdup (activated);
-          g_print ("systemd-socket-activate -l %s ", quoted_socket);
+          ql_cli_print_data ("systemd-socket-activate -l %s ", quoted_socket);
         }
-      g_print ("%s%s%s &\n", env_text != NULL ? env_text : "", env_text != NULL ? " " : "", line);
+      ql_cli_print_data ("%s%s%s &\n", env_text != NULL ? env_text : "", env_text != NULL ? " " : "", line);
     }
 }
 
@@ -188,7 +188,7 @@ print_json (QlCmdline  *cmdline,
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
   text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
+  ql_cli_print_data ("%s\n", text);
 }
 
 /* On stderr: what the argv alone does not tell. */
@@ -273,13 +273,13 @@ ql_cli_args (const QlCliGlobals *globals,
     print_json (cmdline, qemu_argv);
   else if (g_str_equal (format, "lines"))
     for (guint i = 0; qemu_argv[i] != NULL; i++)
-      g_print ("%s\n", qemu_argv[i]);
+      ql_cli_print_data ("%s\n", qemu_argv[i]);
   else
     {
       g_autofree char *line = shell_join (qemu_argv);
 
       print_shell_helpers (cmdline);
-      g_print ("%s\n", line);
+      ql_cli_print_data ("%s\n", line);
     }
   return QL_EXIT_OK;
 }

@@ -292,7 +292,7 @@ ql_cli_caps (const QlCliGlobals *globals,
     {
       g_autofree char *json = ql_qemu_caps_to_json (caps, TRUE);
 
-      g_print ("%s\n", json);
+      ql_cli_print_data ("%s\n", json);
     }
   else
     print_text (caps, g_get_monotonic_time () - t0);

@@ -18,6 +18,19 @@ typedef struct
   gboolean no_registry_cache;   /* --no-registry-cache */
 } QlCliGlobals;
 
+/* What the CLI writes (cli-output.c). Messages go through g_print() and
+ * g_printerr(), converted to the locale's character set once
+ * ql_cli_output_init() installed the handlers; the locale is loaded on the
+ * first message, or by ql_cli_load_locale_for_args() before option parsing
+ * when an argument is not ASCII. Data (command lines, JSON) goes through
+ * ql_cli_print_data(): its bytes, unconverted. */
+void        ql_cli_output_init     (void);
+void        ql_cli_load_locale     (void);
+void        ql_cli_load_locale_for_args (int                argc,
+                                         char             **argv);
+void        ql_cli_print_data      (const char         *format,
+                                    ...) G_GNUC_PRINTF (1, 2);
+
 QlRegistry *ql_cli_registry_new    (const QlCliGlobals *globals);
 /* Prints the load errors of @registry not printed yet: a plugin the
  * registry cache vouched for can fail when it is opened later. */

@@ -445,7 +445,7 @@ ql_cli_qmp (const QlCliGlobals *globals,
       g_printerr ("qlaunch: qmp %s: QEMU's reply not printed: %s\n", command, error->message);
       return QL_EXIT_FAILURE;
     }
-  g_print ("%s\n", text);
+  ql_cli_print_data ("%s\n", text);
   return QL_EXIT_OK;
 }
 
@@ -661,7 +661,7 @@ ql_cli_hotplug (const QlCliGlobals *globals,
 
       json_node_set_array (node, plan);
       text = json_to_string (node, TRUE);
-      g_print ("%s\n", text);
+      ql_cli_print_data ("%s\n", text);
       return QL_EXIT_OK;
     }
 

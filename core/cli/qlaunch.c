@@ -1,7 +1,6 @@
 /* qlaunch CLI — entry point: global options, then one command. */
 #include "cli-common.h"
 
-#include <locale.h>
 #include <string.h>
 
 static const char usage[] =
@@ -68,13 +67,12 @@ main (int    argc,
   QlCliGlobals globals = { NULL };
   int i;
 
-  /* The user's character set (what g_print() converts to, and how QEMU's
-   * and the guest's text is shown) and the language of system messages
-   * (g_strerror()). The other categories stay "C": qlaunch formats no
-   * numbers, dates or money for people, and loading them is a tenth of
-   * its start-up. */
-  setlocale (LC_CTYPE, "");
-  setlocale (LC_MESSAGES, "");
+  /* Messages in the user's character set, loaded when needed
+   * (cli-output.c). Every other locale category stays "C": qlaunch speaks
+   * English, the system's error texts included, and formats no numbers,
+   * dates or money for people. */
+  ql_cli_output_init ();
+  ql_cli_load_locale_for_args (argc, argv);
   ql_set_notice_func (print_notice, NULL);
 
   for (i = 1; i < argc; i++)

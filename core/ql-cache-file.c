@@ -11,7 +11,9 @@
  * them (the registry cache's device type descriptions, each with a hash
  * of its own in the payload).
  *
- * A read maps the file and reads the GVariant in place (no parsing). A
+ * A read maps the file and reads the GVariant in place (no parsing; the
+ * registry cache splits its tuple itself, ql_gvariant_split_tuple(),
+ * rather than have GLib build the type information of its type). A
  * wrong magic (another cache or format), length (a truncated file) or hash
  * (a damaged one) makes the read miss, and the caller rebuilds and rewrites
  * it. A file or directory another user owns or may write is never read:
@@ -285,12 +287,37 @@ ql_cache_file_read_with_tail (const char         *path,
                               const GVariantType *type,
                               GBytes            **tail)
 {
+  g_autoptr(GBytes) payload = ql_cache_file_read_payload (path, magic, type, tail);
+
+  return payload != NULL ? g_variant_ref_sink (g_variant_new_from_bytes (type, payload, TRUE)) : NULL;
+}
+
+/**
+ * ql_cache_file_read_payload:
+ * @path: the cache file
+ * @magic: what its first 8 bytes must be
+ * @type: the payload's type
+ * @tail: (out) (optional): the file's tail, unchecked; without it, a file
+ *   with a tail makes the read miss
+ *
+ * ql_cache_file_read_with_tail() without making a #GVariant of the
+ * payload: its serialized bytes, in host byte order, for a caller that
+ * splits them itself (ql_gvariant_split_tuple()). Building the type
+ * information of a large tuple type costs more than reading it.
+ *
+ * Returns: (transfer full) (nullable): the payload, or %NULL
+ */
+GBytes *
+ql_cache_file_read_payload (const char         *path,
+                            const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
+                            const GVariantType *type,
+                            GBytes            **tail)
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GBytes) payload = NULL;
   g_autofree char *dir = g_path_get_dirname (path);
-  GVariant *data;
+  GBytes *payload;
   const guint8 *contents;
   struct stat st;
   gsize size;
@@ -372,16 +399,22 @@ ql_cache_file_read_with_tail (const char         *path,
   payload = g_bytes_new_from_bytes (bytes, HEADER_SIZE, length);
   if (tail != NULL)
     *tail = g_bytes_new_from_bytes (bytes, payload_end, tail_length);
-  data = g_variant_ref_sink (g_variant_new_from_bytes (type, payload, TRUE));
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_byteswap (data);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  {
+    /* Written little-endian: GVariant swaps the values, never the framing
+     * offsets (little-endian in every byte order). */
+    g_autoptr(GVariant) data = g_variant_ref_sink (g_variant_new_from_bytes (type, payload, TRUE));
+    g_autoptr(GVariant) swapped = g_variant_byteswap (data);
 
-      g_variant_unref (data);
-      data = swapped;
-    }
-  return data;
+    g_bytes_unref (payload);
+    payload = g_variant_get_data_as_bytes (swapped);
+  }
+#else
+  (void) type;
+#endif
+  return payload;
 }
+
 
 /**
  * ql_cache_file_string:

@@ -19,6 +19,10 @@ GVariant *ql_cache_file_read_with_tail (const char         *path,
                                         const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
                                         const GVariantType *type,
                                         GBytes            **tail);
+GBytes   *ql_cache_file_read_payload (const char         *path,
+                                      const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
+                                      const GVariantType *type,
+                                      GBytes            **tail);
 gboolean  ql_cache_file_write_with_tail (const char    *path,
                                          const char     magic[QL_CACHE_FILE_MAGIC_SIZE],
                                          GVariant      *data,

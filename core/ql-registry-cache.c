@@ -16,6 +16,7 @@
  * rewritten. */
 #include "ql-registry-cache.h"
 #include "ql-cache-file.h"
+#include "ql-gvariant-tuple.h"
 #include "ql-private.h"
 
 #include <string.h>
@@ -150,10 +151,8 @@ struct _QlRegistryCache
   GHashTable     *entries;
   gboolean        merged;
   /* What the file holds and was not decoded yet: */
-  GVariant       *data;        /* (nullable) */
-  GVariant       *parts[6];    /* its paths, identities, texts, dir
-                                * identities, dir texts and type index:
-                                * they keep the pointers below valid */
+  GBytes         *payload;     /* (nullable): keeps the pointers below
+                                * valid */
   GBytes         *tail;        /* the device type descriptions */
   const char     *texts;
   gsize           texts_len;
@@ -477,9 +476,7 @@ ql_registry_cache_free (QlRegistryCache *cache)
   g_free (cache->paths);
   g_free (cache->state);
   g_free (cache->decoded);
-  for (guint i = 0; i < G_N_ELEMENTS (cache->parts); i++)
-    g_clear_pointer (&cache->parts[i], g_variant_unref);
-  g_clear_pointer (&cache->data, g_variant_unref);
+  g_clear_pointer (&cache->payload, g_bytes_unref);
   g_clear_pointer (&cache->tail, g_bytes_unref);
   g_free (cache);
 }
@@ -629,6 +626,16 @@ decode (QlRegistryCache *cache,
   return entry;
 }
 
+/* Whether @span is the serialized string @expected: its bytes and one NUL. */
+static gboolean
+span_is_string (const QlTupleSpan *span,
+                const char        *expected)
+{
+  gsize len = strlen (expected);
+
+  return span->size == len + 1 && memcmp (span->data, expected, len + 1) == 0;
+}
+
 /**
  * ql_registry_cache_read:
  * @path: the cache file
@@ -642,44 +649,46 @@ decode (QlRegistryCache *cache,
 QlRegistryCache *
 ql_registry_cache_read (const char *path)
 {
+  /* The members of CACHE_TYPE, each with its type's alignment. */
+  enum { FORMAT_S, VERSION_S, PATHS, IDENTITIES, TEXTS, DIRS, DIR_TEXTS, TYPE_REFS, N_PARTS };
+  static const guint8 alignments[N_PARTS] = { 1, 1, 1, 8, 1, 8, 1, 4 };
   g_autoptr(GBytes) tail = NULL;
-  g_autoptr(GVariant) data = ql_cache_file_read_with_tail (path, magic, G_VARIANT_TYPE (CACHE_TYPE), &tail);
-  g_autoptr(GVariant) paths = NULL;
-  g_autoptr(GVariant) identities = NULL;
-  g_autoptr(GVariant) texts = NULL;
-  g_autoptr(GVariant) dirs = NULL;
-  g_autoptr(GVariant) dir_texts = NULL;
-  g_autoptr(GVariant) format_v = NULL;
-  g_autoptr(GVariant) version_v = NULL;
+  g_autoptr(GBytes) payload = ql_cache_file_read_payload (path, magic, G_VARIANT_TYPE (CACHE_TYPE), &tail);
   g_autoptr(QlRegistryCache) cache = NULL;
-  const char *format, *version, *p, *end;
-  gsize paths_len = 0, n_identities = 0, n = 0;
+  QlTupleSpan part[N_PARTS];
+  const char *p, *end;
+  gsize n = 0;
 
-  if (data == NULL)
+  if (payload == NULL)
     return NULL;
-  format_v = g_variant_get_child_value (data, 0);
-  version_v = g_variant_get_child_value (data, 1);
-  format = ql_cache_file_string (format_v);
-  version = ql_cache_file_string (version_v);
-  if (strcmp (format, FORMAT) != 0 || strcmp (version, QL_VERSION) != 0)
+  if (!ql_gvariant_split_tuple (payload, alignments, N_PARTS, part))
     {
-      g_debug ("qlaunch: %s was written by another qlaunch (%s, %s)", path, format, version);
+      g_debug ("qlaunch: %s is damaged (its payload is not a tuple of %d members)", path, N_PARTS);
+      return NULL;
+    }
+  if (!span_is_string (&part[FORMAT_S], FORMAT) || !span_is_string (&part[VERSION_S], QL_VERSION))
+    {
+      g_debug ("qlaunch: %s was written by another qlaunch", path);
+      return NULL;
+    }
+  if (part[IDENTITIES].size % sizeof (Identity) != 0 || part[DIRS].size % sizeof (DirIdentity) != 0
+      || part[TYPE_REFS].size % sizeof (TypeRef) != 0)
+    {
+      g_debug ("qlaunch: %s is damaged (an array of records is cut)", path);
       return NULL;
     }
   cache = ql_registry_cache_new ();
-  paths = g_variant_get_child_value (data, 2);
-  identities = g_variant_get_child_value (data, 3);
-  texts = g_variant_get_child_value (data, 4);
   cache->types = tail != NULL ? g_bytes_get_data (tail, &cache->types_len) : NULL;
-  cache->texts = g_variant_get_fixed_array (texts, &cache->texts_len, 1);
-  p = g_variant_get_fixed_array (paths, &paths_len, 1);
-  cache->identities = g_variant_get_fixed_array (identities, &n_identities, sizeof (Identity));
-  if (paths_len > 0 && p[paths_len - 1] != '\0')
+  cache->texts = (const char *) part[TEXTS].data;
+  cache->texts_len = part[TEXTS].size;
+  cache->identities = (const Identity *) (gconstpointer) part[IDENTITIES].data;
+  p = (const char *) part[PATHS].data;
+  end = p + part[PATHS].size;
+  if (part[PATHS].size > 0 && end[-1] != '\0')
     {
       g_debug ("qlaunch: %s is damaged (its paths are not terminated)", path);
       return NULL;
     }
-  end = p + paths_len;
   for (const char *q = p; q < end; q += strlen (q) + 1)
     n++;
   cache->paths = g_new (const char *, n + 1);
@@ -697,18 +706,16 @@ ql_registry_cache_read (const char *path)
         }
       cache->paths[i++] = p;
     }
-  if (n != n_identities)
+  if (n != part[IDENTITIES].size / sizeof (Identity))
     {
       g_debug ("qlaunch: %s is damaged (%" G_GSIZE_FORMAT " paths, %" G_GSIZE_FORMAT
-               " identities)", path, n, n_identities);
+               " identities)", path, n, part[IDENTITIES].size / sizeof (Identity));
       return NULL;
     }
-  dirs = g_variant_get_child_value (data, 5);
-  dir_texts = g_variant_get_child_value (data, 6);
   {
-    gsize n_dirs = 0, dir_texts_len = 0;
-    const DirIdentity *dir_ids = g_variant_get_fixed_array (dirs, &n_dirs, sizeof (DirIdentity));
-    const char *dir_text = g_variant_get_fixed_array (dir_texts, &dir_texts_len, 1);
+    gsize n_dirs = part[DIRS].size / sizeof (DirIdentity), dir_texts_len = part[DIR_TEXTS].size;
+    const DirIdentity *dir_ids = (const DirIdentity *) (gconstpointer) part[DIRS].data;
+    const char *dir_text = (const char *) part[DIR_TEXTS].data;
 
     for (gsize i = 0; i < n_dirs; i++)
       {
@@ -730,16 +737,11 @@ ql_registry_cache_read (const char *path)
         g_ptr_array_add (cache->dirs, dir);
       }
   }
-  cache->parts[0] = g_steal_pointer (&paths);
-  cache->parts[1] = g_steal_pointer (&identities);
-  cache->parts[2] = g_steal_pointer (&texts);
-  cache->parts[3] = g_steal_pointer (&dirs);
-  cache->parts[4] = g_steal_pointer (&dir_texts);
-  cache->parts[5] = g_variant_get_child_value (data, 7);
   /* Checked when first used (ql_registry_cache_type_owners()). */
-  cache->type_refs = g_variant_get_fixed_array (cache->parts[5], &cache->n_type_refs, sizeof (TypeRef));
+  cache->type_refs = (const TypeRef *) (gconstpointer) part[TYPE_REFS].data;
+  cache->n_type_refs = part[TYPE_REFS].size / sizeof (TypeRef);
   cache->tail = g_steal_pointer (&tail);
-  cache->data = g_steal_pointer (&data);
+  cache->payload = g_steal_pointer (&payload);
   return g_steal_pointer (&cache);
 }
 

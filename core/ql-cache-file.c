@@ -415,7 +415,6 @@ ql_cache_file_read_payload (const char         *path,
   return payload;
 }
 
-
 /**
  * ql_cache_file_string:
  * @value: a string value (type `s`), from a cache file's data or not

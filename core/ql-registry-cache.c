@@ -58,6 +58,9 @@
 #define IDENTITY_TYPE "(tttxxiuuuuuuut)"
 #define DIR_TYPE "(ttxxxuuuu)"
 #define TYPE_REF_TYPE "(uu)"
+/* ql_registry_cache_read() splits it by its members' alignments (1 for
+ * s and ay, 8 for the identity arrays, 4 for the type index): keep them in
+ * step. */
 #define CACHE_TYPE "(ssaya" IDENTITY_TYPE "aya" DIR_TYPE "aya" TYPE_REF_TYPE ")"
 /* A directory listing is trusted only if the directory's last change
  * (mtime, ctime) was more than this long before it was read: a file

@@ -16,15 +16,17 @@
 #include <locale.h>
 #include <stdio.h>
 
-static gboolean locale_loaded;
-
 void
 ql_cli_load_locale (void)
 {
-  if (locale_loaded)
-    return;
-  locale_loaded = TRUE;
-  setlocale (LC_CTYPE, "");
+  static gsize loaded;
+
+  /* Once, whichever thread writes first (run's threads can). */
+  if (g_once_init_enter (&loaded))
+    {
+      setlocale (LC_CTYPE, "");
+      g_once_init_leave (&loaded, 1);
+    }
 }
 
 void

@@ -518,15 +518,17 @@ cache_alloc0 (QlRegistryCache *cache,
     {
       gsize new_size = MAX (block_size, size);
 
-      /* g_malloc0: aligned for any type. */
-      cache->block_next = g_malloc0 (new_size);
+      /* g_malloc: aligned for any type. Not zeroed here: a warm call
+       * decodes one entry or two, and zeroing the block would touch (and
+       * fault in) two fresh pages for them. */
+      cache->block_next = g_malloc (new_size);
       cache->block_left = new_size;
       g_ptr_array_add (cache->blocks, cache->block_next);
     }
   mem = cache->block_next;
   cache->block_next += size;
   cache->block_left -= size;
-  return mem;
+  return memset (mem, 0, size);
 }
 
 /* The texts of the entry of @id, if they lie inside the file's texts and

@@ -11,47 +11,40 @@
 
 static const guint8 alignments[] = { 1, 1, 1, 8, 1, 4 };
 
-/* A tuple of TYPE with members of random sizes up to @max_len. */
+/* A fixed array of type a@element_type of up to @max_n elements of
+ * @element_size random bytes each. */
+static GVariant *
+random_array (GRand      *rand,
+              const char *element_type,
+              gsize       element_size,
+              guint       max_n)
+{
+  guint n = g_rand_int_range (rand, 0, max_n + 1);
+  g_autofree guint8 *bytes = g_malloc (n * element_size + 1);
+
+  for (gsize i = 0; i < n * element_size; i++)
+    bytes[i] = (guint8) g_rand_int (rand);
+  return g_variant_new_fixed_array (G_VARIANT_TYPE (element_type), bytes, n, element_size);
+}
+
+/* A tuple of TYPE with members of random sizes up to about @max_len. */
 static GVariant *
 random_tuple (GRand *rand,
               guint  max_len)
 {
   GVariant *children[6];
-  g_autofree char *s0 = NULL;
-  g_autofree char *s1 = NULL;
-  g_autofree guint8 *bytes0 = NULL;
-  g_autofree guint8 *bytes1 = NULL;
-  g_autofree guint64 *tu = NULL;
-  g_autofree guint32 *uu = NULL;
-  guint len;
+  guint len = g_rand_int_range (rand, 0, MIN (max_len, 40) + 1);
+  g_autofree char *s0 = g_malloc0 (len + 1);
+  g_autofree char *s1 = g_strdup_printf ("v%u", g_rand_int (rand));
 
-  len = g_rand_int_range (rand, 0, MIN (max_len, 40) + 1);
-  s0 = g_malloc0 (len + 1);
   for (guint i = 0; i < len; i++)
     s0[i] = (char) g_rand_int_range (rand, 'a', 'z' + 1);
-  s1 = g_strdup_printf ("v%u", g_rand_int (rand));
-  len = g_rand_int_range (rand, 0, max_len + 1);
-  bytes0 = g_malloc (len + 1);
-  for (guint i = 0; i < len; i++)
-    bytes0[i] = (guint8) g_rand_int (rand);
   children[0] = g_variant_new_string (s0);
   children[1] = g_variant_new_string (s1);
-  children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, bytes0, len, 1);
-  len = g_rand_int_range (rand, 0, max_len / 16 + 1);
-  tu = g_new0 (guint64, 2 * len + 1);
-  for (guint i = 0; i < 2 * len; i++)
-    tu[i] = g_rand_int (rand);
-  children[3] = g_variant_new_fixed_array (G_VARIANT_TYPE ("(tu)"), tu, len, 16);
-  len = g_rand_int_range (rand, 0, max_len + 1);
-  bytes1 = g_malloc (len + 1);
-  for (guint i = 0; i < len; i++)
-    bytes1[i] = (guint8) g_rand_int (rand);
-  children[4] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, bytes1, len, 1);
-  len = g_rand_int_range (rand, 0, max_len / 8 + 1);
-  uu = g_new0 (guint32, 2 * len + 1);
-  for (guint i = 0; i < 2 * len; i++)
-    uu[i] = g_rand_int (rand);
-  children[5] = g_variant_new_fixed_array (G_VARIANT_TYPE ("(uu)"), uu, len, 8);
+  children[2] = random_array (rand, "y", 1, max_len);
+  children[3] = random_array (rand, "(tu)", 16, max_len / 16);
+  children[4] = random_array (rand, "y", 1, max_len);
+  children[5] = random_array (rand, "(uu)", 8, max_len / 8);
   return g_variant_ref_sink (g_variant_new_tuple (children, G_N_ELEMENTS (children)));
 }
 

@@ -25,7 +25,6 @@ typedef struct
  * when an argument is not ASCII. Data (command lines, JSON) goes through
  * ql_cli_print_data(): its bytes, unconverted. */
 void        ql_cli_output_init     (void);
-void        ql_cli_load_locale     (void);
 void        ql_cli_load_locale_for_args (int                argc,
                                          char             **argv);
 void        ql_cli_print_data      (const char         *format,

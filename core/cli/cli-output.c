@@ -16,8 +16,8 @@
 #include <locale.h>
 #include <stdio.h>
 
-void
-ql_cli_load_locale (void)
+static void
+load_locale (void)
 {
   static gsize loaded;
 
@@ -37,7 +37,7 @@ ql_cli_load_locale_for_args (int    argc,
     for (const guchar *p = (const guchar *) argv[i]; *p != '\0'; p++)
       if (*p >= 0x80)
         {
-          ql_cli_load_locale ();
+          load_locale ();
           return;
         }
 }
@@ -73,7 +73,7 @@ write_message (FILE       *stream,
 {
   const char *charset;
 
-  ql_cli_load_locale ();
+  load_locale ();
   if (g_get_console_charset (&charset))
     fputs (string, stream);
   else

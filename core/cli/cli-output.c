@@ -5,8 +5,9 @@
  * nothing else) is loaded when the first message is written, or before
  * the options are parsed when an argument is not ASCII (GOptionContext
  * converts string arguments from the locale's character set): loading it
- * reads and maps locale files, a sixth of what `qlaunch args` costs, and a
- * command that writes only data never needs it.
+ * reads and maps locale files (0.3 ms on a small virtual machine, a sixth
+ * of what `qlaunch args` spends after main() starts), and a command that
+ * writes only data never needs it.
  *
  * Data (command lines, JSON) is written as its bytes, whatever the locale:
  * a command line converted to another character set would name other files,

@@ -263,31 +263,7 @@ ql_cache_file_read (const char         *path,
                     const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
                     const GVariantType *type)
 {
-  return ql_cache_file_read_with_tail (path, magic, type, NULL);
-}
-
-/**
- * ql_cache_file_read_with_tail:
- * @path: the cache file
- * @magic: what its first 8 bytes must be
- * @type: the payload's type
- * @tail: (out) (optional): the file's tail, unchecked; without it, a file
- *   with a tail makes the read miss
- *
- * ql_cache_file_read() of a file written by
- * ql_cache_file_write_with_tail(): the payload is checked against its
- * hash, the tail only against the file's length.
- *
- * Returns: (transfer full) (nullable): the payload, in host byte order, or
- *   %NULL
- */
-GVariant *
-ql_cache_file_read_with_tail (const char         *path,
-                              const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
-                              const GVariantType *type,
-                              GBytes            **tail)
-{
-  g_autoptr(GBytes) payload = ql_cache_file_read_payload (path, magic, type, tail);
+  g_autoptr(GBytes) payload = ql_cache_file_read_payload (path, magic, type, NULL);
 
   return payload != NULL ? g_variant_ref_sink (g_variant_new_from_bytes (type, payload, TRUE)) : NULL;
 }
@@ -300,10 +276,12 @@ ql_cache_file_read_with_tail (const char         *path,
  * @tail: (out) (optional): the file's tail, unchecked; without it, a file
  *   with a tail makes the read miss
  *
- * ql_cache_file_read_with_tail() without making a #GVariant of the
- * payload: its serialized bytes, in host byte order, for a caller that
- * splits them itself (ql_gvariant_split_tuple()). Building the type
- * information of a large tuple type costs more than reading it.
+ * ql_cache_file_read() of a file written by
+ * ql_cache_file_write_with_tail() (the payload is checked against its
+ * hash, the tail only against the file's length), without making a
+ * #GVariant of the payload: its serialized bytes, in host byte order, for a
+ * caller that splits them itself (ql_gvariant_split_tuple()). Building the
+ * type information of a large tuple type costs more than reading it.
  *
  * Returns: (transfer full) (nullable): the payload, or %NULL
  */
@@ -468,7 +446,7 @@ ql_cache_file_write (const char  *path,
  * @error: return location for an error
  *
  * ql_cache_file_write() with a tail after the payload, which the file's
- * hash does not cover (see ql_cache_file_read_with_tail()).
+ * hash does not cover (see ql_cache_file_read_payload()).
  *
  * Returns: %TRUE if the file was written
  */

@@ -15,10 +15,6 @@ guint64   ql_cache_file_hash      (const guint8  *data,
 GVariant *ql_cache_file_read      (const char    *path,
                                    const char     magic[QL_CACHE_FILE_MAGIC_SIZE],
                                    const GVariantType *type);
-GVariant *ql_cache_file_read_with_tail (const char         *path,
-                                        const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
-                                        const GVariantType *type,
-                                        GBytes            **tail);
 GBytes   *ql_cache_file_read_payload (const char         *path,
                                       const char          magic[QL_CACHE_FILE_MAGIC_SIZE],
                                       const GVariantType *type,

@@ -47,7 +47,7 @@
  *               type's name is), sorted by name: which entries provide a
  *               type, found without decoding any (see
  *               ql_registry_cache_type_owners()).
- * The file's tail (ql_cache_file_read_with_tail(): not hashed with the
+ * The file's tail (ql_cache_file_read_payload(): not hashed with the
  * payload, so that a command that describes no type does not pay for
  * them): per entry that loaded, the descriptions of its device types, in
  * their order: the number of types, then per type the size of its
@@ -531,14 +531,26 @@ cache_alloc0 (QlRegistryCache *cache,
   return memset (mem, 0, size);
 }
 
-/* The texts of the entry of @id, if they lie inside the file's texts and
- * end with a NUL (so every string in them ends inside them); else NULL. */
+/* Whether the @length bytes at @offset lie inside the @text_len bytes of
+ * @text and, unless there are none, end with a NUL (so every string in
+ * them ends inside them). */
+static gboolean
+nul_ended_range (const char *text,
+                 gsize       text_len,
+                 guint64     offset,
+                 guint64     length)
+{
+  return offset <= text_len && length <= text_len - offset
+         && (length == 0 || text[offset + length - 1] == '\0');
+}
+
+/* The texts of the entry of @id, if they lie inside the file's texts, are
+ * not empty and end with a NUL; else NULL. */
 static const char *
 entry_texts (QlRegistryCache *cache,
              const Identity  *id)
 {
-  if (id->texts_offset > cache->texts_len || id->texts_length > cache->texts_len - id->texts_offset
-      || id->texts_length == 0 || cache->texts[id->texts_offset + id->texts_length - 1] != '\0')
+  if (id->texts_length == 0 || !nul_ended_range (cache->texts, cache->texts_len, id->texts_offset, id->texts_length))
     return NULL;
   return cache->texts + id->texts_offset;
 }
@@ -728,10 +740,8 @@ ql_registry_cache_read (const char *path)
         DirListing *dir;
 
         /* Each string inside the dir texts, NUL-ended; else left out. */
-        if (id->path_offset > dir_texts_len || id->path_length > dir_texts_len - id->path_offset
-            || id->path_length == 0 || dir_text[id->path_offset + id->path_length - 1] != '\0'
-            || id->names_offset > dir_texts_len || id->names_length > dir_texts_len - id->names_offset
-            || (id->names_length > 0 && dir_text[id->names_offset + id->names_length - 1] != '\0'))
+        if (id->path_length == 0 || !nul_ended_range (dir_text, dir_texts_len, id->path_offset, id->path_length)
+            || !nul_ended_range (dir_text, dir_texts_len, id->names_offset, id->names_length))
           continue;
         dir = g_new0 (DirListing, 1);
         dir->id = *id;

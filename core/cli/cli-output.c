@@ -109,11 +109,9 @@ void
 ql_cli_print_data (const char *format,
                    ...)
 {
-  g_autofree char *text = NULL;
   va_list args;
 
   va_start (args, format);
-  text = g_strdup_vprintf (format, args);
+  vfprintf (stdout, format, args);
   va_end (args);
-  fputs (text, stdout);
 }

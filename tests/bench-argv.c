@@ -127,7 +127,7 @@ main (int argc, char **argv)
   const char *cli_args[] = { "--plugin-dir", g_getenv ("QLAUNCH_BUILD_PLUGIN_DIR"), "args",
                              "--no-host-checks", example, NULL };
   const guint cli_runs = 30;
-  double t1000 = G_MAXDOUBLE, t2000 = G_MAXDOUBLE, cpu_before, cpu_per_run;
+  double t1000 = G_MAXDOUBLE, t2000 = G_MAXDOUBLE, cpu_before, cpu_per_run, version_per_run;
 
   if (argc == 2 && g_str_has_prefix (argv[1], "--argv-devices="))
     return measure_in_child ((guint) g_ascii_strtoull (argv[1] + strlen ("--argv-devices="), NULL, 10));
@@ -165,8 +165,9 @@ main (int argc, char **argv)
     t0 = child_cpu_seconds ();
     for (guint i = 0; i < cli_runs; i++)
       g_assert_cmpint (ql_test_run_cli (version_args, NULL, NULL), ==, 0);
+    version_per_run = (child_cpu_seconds () - t0) / cli_runs;
     g_print ("baseline qlaunch --version (process start with GLib/GIO): %.2f ms CPU per run\n",
-             (child_cpu_seconds () - t0) / cli_runs * 1e3);
+             version_per_run * 1e3);
   }
 
   cpu_before = child_cpu_seconds ();
@@ -177,7 +178,11 @@ main (int argc, char **argv)
       g_assert_cmpint (ql_test_run_cli (cli_args, &out, NULL), ==, 0);
     }
   cpu_per_run = (child_cpu_seconds () - cpu_before) / cli_runs;
-  g_print ("qlaunch args on data/examples/minimal.vm: %.2f ms CPU per run (user+sys, mean of %u; target < 5 ms)\n",
-           cpu_per_run * 1e3, cli_runs);
+  /* These CPU times include what spawning costs the child (the baselines
+   * show it); bench-startup measures `args` against programs that link
+   * the same libraries, the medians of many runs. */
+  g_print ("qlaunch args on data/examples/minimal.vm: %.2f ms CPU per run (user+sys, mean of %u), "
+           "%.2f ms more than --version\n",
+           cpu_per_run * 1e3, cli_runs, (cpu_per_run - version_per_run) * 1e3);
   return 0;
 }

@@ -28,8 +28,8 @@
  * 1.2) and many/stock (target: at most 1.05), with stack/floor and
  * stock/stack to show where the first one goes; and each case's page
  * faults, with what a fresh page costs on this machine: on a virtual
- * machine whose host backs memory lazily, pages touched weigh more than
- * instructions run. Asserts only that every run
+ * machine where a page fault costs many times what it costs on bare metal,
+ * pages touched weigh more than instructions run. Asserts only that every run
  * exits 0 and that stock and many print the same argv. QLAUNCH_BENCH_ROUNDS
  * sets the warm rounds (default 45; the cold ones are a fifth of that). */
 #include "ql-test-stats.h"
@@ -121,9 +121,10 @@ report (Case *c)
 
 /* What this machine charges for the first touch of a fresh anonymous page
  * (the page fault, the zeroed page): the median over 9 rounds of 256
- * pages, in microseconds. In a virtual machine whose host backs guest
- * memory lazily this is many times what bare metal charges, and it is
- * paid for every page of heap, stack or written data a program touches. */
+ * pages, in microseconds. On some virtual machines this is many times
+ * what bare metal charges (9 to 15 us on the one the README's figures
+ * come from), and it is paid for every page of heap, stack or written data
+ * a program touches. */
 static double
 fresh_page_cost_us (void)
 {

@@ -28,8 +28,8 @@ prefer_malloc_for_small_blocks (int    argc,
   (void) argc;
   (void) argv;
 
-  /* The C library's getenv() is not set up yet at this point: look in
-   * the environment the kernel passed. */
+  /* The C library takes up the environment in its own initialiser, which
+   * has not run yet: getenv() would see none. Look in the one passed. */
   for (char **var = envp; var != NULL && *var != NULL; var++)
     if (strncmp (*var, "G_SLICE=", strlen ("G_SLICE=")) == 0)
       return;

@@ -16,7 +16,7 @@
  * GLib keeps in a variable, read when the allocator starts. A G_SLICE the
  * user set (debug-blocks, say) is left to GLib alone. The environment is
  * not touched: QEMU and the helpers inherit the user's. */
-#include "cli-common.h"
+#include <glib.h>
 
 #include <string.h>
 
